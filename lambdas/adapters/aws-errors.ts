@@ -1,0 +1,40 @@
+import { OAuthError, temporarilyUnavailable } from '../core/errors.js';
+
+/** AWS error names that mean "slow down or try again", not "your request is wrong". */
+const RETRYABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'InternalServerError',
+  'InternalServerException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'TimeoutError',
+]);
+
+interface AwsErrorShape {
+  name?: string;
+  code?: string;
+  $fault?: string;
+}
+
+/**
+ * Maps a throttling, server-side or network failure of an AWS call to a 503 with Retry-After,
+ * so the client retries; anything else is returned unchanged (a bug: the router logs a 500).
+ */
+export function asServiceError(error: unknown, service: string): unknown {
+  if (error instanceof OAuthError || typeof error !== 'object' || error === null) return error;
+  const { name, code, $fault } = error as AwsErrorShape;
+  const networkFailure = code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
+  if ((name && RETRYABLE.has(name)) || $fault === 'server' || networkFailure) {
+    return temporarilyUnavailable(`${service} is busy; retry shortly`);
+  }
+  return error;
+}
+
+export const isConditionalCheckFailure = (error: unknown): boolean =>
+  (error as AwsErrorShape | undefined)?.name === 'ConditionalCheckFailedException';

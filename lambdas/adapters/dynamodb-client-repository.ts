@@ -1,0 +1,93 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ClientRecord, ClientRepository } from '../core/ports.js';
+import { asServiceError, isConditionalCheckFailure } from './aws-errors.js';
+import { concurrentUpdate } from './client-repository-errors.js';
+
+/**
+ * Item layout (single table, see README "Storage"):
+ *   pk = "client#<client_id>", sk = "client"; the ClientRecord's fields as attributes;
+ *   ttl = expiresAt (DynamoDB TTL removes it eventually; readers enforce expiry themselves).
+ */
+const clientKey = (clientId: string) => ({ pk: `client#${clientId}`, sk: 'client' });
+
+const toItem = (record: ClientRecord) => ({
+  ...clientKey(record.clientId),
+  ...record,
+  ...(record.expiresAt !== undefined && { ttl: record.expiresAt }),
+});
+
+function toRecord(item: Record<string, unknown>): ClientRecord {
+  const { pk: _pk, sk: _sk, ttl: _ttl, ...record } = item;
+  return record as unknown as ClientRecord;
+}
+
+export class DynamoDbClientRepository implements ClientRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(record: ClientRecord): Promise<void> {
+    // Conditional: a client_id, once issued, can never be overwritten.
+    await this.call(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(record),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async get(clientId: string): Promise<ClientRecord | undefined> {
+    const { Item } = await this.call(
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: clientKey(clientId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Item && toRecord(Item);
+  }
+
+  async replace(record: ClientRecord): Promise<void> {
+    try {
+      await this.call(
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: toItem(record),
+            ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': record.version - 1 },
+          }),
+        ),
+      );
+    } catch (error) {
+      throw isConditionalCheckFailure(error) ? concurrentUpdate() : error;
+    }
+  }
+
+  async delete(clientId: string): Promise<void> {
+    await this.call(
+      this.client.send(new DeleteCommand({ TableName: this.tableName, Key: clientKey(clientId) })),
+    );
+  }
+
+  /** Throttling and service failures become a 503 with Retry-After. */
+  private async call<T>(operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } catch (error) {
+      throw asServiceError(error, 'the client store');
+    }
+  }
+}

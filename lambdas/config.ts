@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
+const issuerUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((v) => !v.includes('?') && !v.includes('#'), 'must have no query or fragment')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const seconds = z.coerce.number().int().min(0);
+
+const scopeList = z
+  .string()
+  .transform((v) => v.split(/\s+/).filter(Boolean))
+  .refine((scopes) => scopes.length > 0, 'must name at least one scope')
+  .transform((scopes) => new Set(scopes));
+
+const envSchema = z.object({
+  /** Fixed issuer. Unset in AWS: the API's own domain is used. Locally: http://127.0.0.1:$PORT. */
+  DCR_ISSUER: issuerUrl.optional(),
+  DCR_TABLE_NAME: z.string().min(3).max(255).default('serverless-dcr'),
+  /** Space-separated scopes clients may register; unset = any scope. */
+  DCR_ALLOWED_SCOPES: scopeList.optional(),
+  /** Longest a client lives after registration (and the cap on its expires_at); 0 = no cap. */
+  DCR_CLIENT_MAX_LIFETIME_SECONDS: seconds.default(365 * 24 * 3600),
+  /** Lifetime of client secrets; 0 = never expire (client_secret_expires_at 0). */
+  DCR_CLIENT_SECRET_LIFETIME_SECONDS: seconds.default(0),
+  /** Local server only. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DCR_DATA_DIR: z.string().min(1).optional(),
+});
+
+export interface Config {
+  readonly issuer?: string;
+  readonly tableName: string;
+  readonly allowedScopes?: ReadonlySet<string>;
+  readonly clientMaxLifetimeSeconds: number;
+  readonly clientSecretLifetimeSeconds: number;
+  readonly port: number;
+  readonly dataDir?: string;
+}
+
+/** Parses the environment once; bad configuration fails at start-up with every problem named. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable counts as unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    ...(e.DCR_ISSUER !== undefined && { issuer: e.DCR_ISSUER }),
+    tableName: e.DCR_TABLE_NAME,
+    ...(e.DCR_ALLOWED_SCOPES !== undefined && { allowedScopes: e.DCR_ALLOWED_SCOPES }),
+    clientMaxLifetimeSeconds: e.DCR_CLIENT_MAX_LIFETIME_SECONDS,
+    clientSecretLifetimeSeconds: e.DCR_CLIENT_SECRET_LIFETIME_SECONDS,
+    port: e.PORT,
+    ...(e.DCR_DATA_DIR !== undefined && { dataDir: e.DCR_DATA_DIR }),
+  };
+}

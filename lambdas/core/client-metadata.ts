@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
+
+/**
+ * RFC 7591 client metadata: the one place where registration input is validated and
+ * normalised. Unknown members are dropped (RFC 7591 §2: ignored, never rejected); members sent
+ * as `null` count as absent.
+ */
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const AUTH_METHODS = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
+export const SIGNING_ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+export type GrantType = (typeof GRANT_TYPES)[number];
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+const MAX_URI = 2000;
+const MAX_TEXT = 1000;
+const MAX_ITEMS = 20;
+
+const isWebUrl = (value: string, protocols: readonly string[]) => {
+  const url = URL.parse(value);
+  return url !== null && protocols.includes(url.protocol) && url.hostname !== '';
+};
+
+const webUrl = z
+  .string()
+  .max(MAX_URI)
+  .refine((v) => isWebUrl(v, ['https:', 'http:']), 'must be an http or https URL');
+const httpsUrl = z
+  .string()
+  .max(MAX_URI)
+  .refine((v) => isWebUrl(v, ['https:']), 'must be an https URL');
+const text = z.string().min(1).max(MAX_TEXT);
+
+/** RFC 6749 §3.3 scope-token grammar, space-separated. */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+const publicJwk = z
+  .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().max(MAX_TEXT).optional() })
+  .refine(
+    (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+    'must hold public keys only (no private or symmetric key material)',
+  );
+
+const metadataInput = z.object({
+  redirect_uris: z.array(z.string()).max(MAX_ITEMS).optional(),
+  token_endpoint_auth_method: z.enum(AUTH_METHODS).optional(),
+  grant_types: z.array(z.enum(GRANT_TYPES)).min(1).max(MAX_ITEMS).optional(),
+  response_types: z
+    .array(z.enum(['code']))
+    .max(MAX_ITEMS)
+    .optional(),
+  client_name: text.optional(),
+  client_uri: webUrl.optional(),
+  logo_uri: webUrl.optional(),
+  tos_uri: webUrl.optional(),
+  policy_uri: webUrl.optional(),
+  contacts: z.array(z.string().min(1).max(320)).max(MAX_ITEMS).optional(),
+  scope: z.string().max(MAX_TEXT).regex(SCOPE, 'must be space-separated scope tokens').optional(),
+  jwks_uri: httpsUrl.optional(),
+  jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
+  software_id: z.string().min(1).max(255).optional(),
+  software_version: z.string().min(1).max(255).optional(),
+  software_statement: z.string().optional(),
+  application_type: z.enum(['web', 'native']).optional(),
+  token_endpoint_auth_signing_alg: z.enum(SIGNING_ALGS).optional(),
+  expires_at: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+type MetadataInput = z.infer<typeof metadataInput>;
+
+/** Registered metadata after defaults: what is stored and shown back to the client. */
+export type ClientMetadata = Omit<
+  MetadataInput,
+  | 'software_statement'
+  | 'expires_at'
+  | 'grant_types'
+  | 'response_types'
+  | 'token_endpoint_auth_method'
+  | 'application_type'
+> & {
+  grant_types: GrantType[];
+  response_types: 'code'[];
+  token_endpoint_auth_method: AuthMethod;
+  application_type: 'web' | 'native';
+};
+
+export interface MetadataPolicy {
+  /** When set, every scope a client registers must be one of these. */
+  readonly allowedScopes?: ReadonlySet<string>;
+}
+
+export interface ValidatedRegistration {
+  readonly metadata: ClientMetadata;
+  /** The lifetime the client asked for (`expires_at`), before the server caps it. */
+  readonly requestedExpiresAt?: number;
+}
+
+type RedirectKind = 'web' | 'loopback' | 'private-use';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const FORBIDDEN_SCHEMES = new Set([
+  'javascript:',
+  'data:',
+  'file:',
+  'vbscript:',
+  'blob:',
+  'about:',
+  'ws:',
+  'wss:',
+  'ftp:',
+]);
+
+/** DESIGN.md redirect rules (RFC 8252 for native apps): the kind of a URI, or why it is refused. */
+export function classifyRedirectUri(raw: string): RedirectKind {
+  const fail = (why: string) =>
+    invalidRedirectUri(`redirect_uris: ${JSON.stringify(raw.slice(0, 100))} ${why}`);
+  if (raw.length > MAX_URI) throw fail(`is longer than ${MAX_URI} characters`);
+  if (raw.includes('#')) throw fail('must not contain a fragment');
+  const url = URL.parse(raw);
+  if (url === null) throw fail('is not an absolute URI');
+  if (FORBIDDEN_SCHEMES.has(url.protocol)) throw fail(`uses the forbidden scheme ${url.protocol}`);
+  if (url.username !== '' || url.password !== '') throw fail('must not contain user information');
+  if (url.protocol === 'https:') {
+    if (url.hostname === '') throw fail('has no host');
+    return 'web';
+  }
+  if (url.protocol === 'http:') {
+    if (LOOPBACK_HOSTS.has(url.hostname)) return 'loopback';
+    throw fail('uses http on a host that is not loopback (127.0.0.1, [::1], localhost)');
+  }
+  return 'private-use';
+}
+
+const describeIssue = (issue: z.core.$ZodIssue): string => {
+  const path = issue.path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+  return `${path || 'body'}: ${issue.message}`;
+};
+
+const withoutNulls = (body: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+
+const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
+
+/**
+ * Validates a registration (or RFC 7592 update) body and applies RFC 7591 defaults.
+ * Throws OAuthError: invalid_redirect_uri, invalid_client_metadata or unapproved_software_statement.
+ */
+export function validateClientMetadata(
+  body: Record<string, unknown>,
+  policy: MetadataPolicy,
+  now: number,
+): ValidatedRegistration {
+  const parsed = metadataInput.safeParse(withoutNulls(body));
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw invalidClientMetadata(first ? describeIssue(first) : 'invalid metadata');
+  }
+  const input = parsed.data;
+
+  if (input.software_statement !== undefined) {
+    throw new OAuthError(
+      400,
+      'unapproved_software_statement',
+      'this server does not accept software statements',
+    );
+  }
+
+  const grantTypes = unique<GrantType>(input.grant_types ?? ['authorization_code']);
+  const usesCode = grantTypes.includes('authorization_code');
+  const responseTypes = unique<'code'>(input.response_types ?? (usesCode ? ['code'] : []));
+  if (usesCode !== responseTypes.includes('code')) {
+    throw invalidClientMetadata(
+      'grant_types and response_types disagree: authorization_code and response type code go together (RFC 7591 §2.1)',
+    );
+  }
+  if (grantTypes.includes('refresh_token') && !usesCode) {
+    throw invalidClientMetadata('grant_types: refresh_token requires authorization_code');
+  }
+
+  const redirectUris = unique(input.redirect_uris ?? []);
+  const kinds = redirectUris.map(classifyRedirectUri);
+  if (usesCode && redirectUris.length === 0) {
+    throw invalidClientMetadata('redirect_uris: required for the authorization_code grant');
+  }
+  const nativeOnly = kinds.length > 0 && kinds.every((k) => k !== 'web');
+  const applicationType = input.application_type ?? (nativeOnly ? 'native' : 'web');
+  if (applicationType === 'web' && kinds.includes('private-use')) {
+    throw invalidRedirectUri(
+      'redirect_uris: private-use URI schemes are allowed for native clients only',
+    );
+  }
+
+  const authMethod = input.token_endpoint_auth_method ?? 'client_secret_basic';
+  if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
+    throw invalidClientMetadata(
+      'token_endpoint_auth_method: a public client (none) cannot use client_credentials',
+    );
+  }
+  if (input.jwks !== undefined && input.jwks_uri !== undefined) {
+    throw invalidClientMetadata('jwks and jwks_uri must not both be present');
+  }
+  if (
+    authMethod === 'private_key_jwt' &&
+    input.jwks === undefined &&
+    input.jwks_uri === undefined
+  ) {
+    throw invalidClientMetadata(
+      'token_endpoint_auth_method: private_key_jwt requires jwks or jwks_uri',
+    );
+  }
+
+  let scope = input.scope;
+  if (scope !== undefined) {
+    const tokens = unique(scope.split(' '));
+    const notAllowed = policy.allowedScopes && tokens.find((t) => !policy.allowedScopes?.has(t));
+    if (notAllowed)
+      throw invalidClientMetadata(`scope: ${notAllowed} is not offered by this server`);
+    scope = tokens.join(' ');
+  }
+
+  if (input.expires_at !== undefined && input.expires_at <= now) {
+    throw invalidClientMetadata('expires_at: must be in the future');
+  }
+
+  const { software_statement: _, expires_at, ...rest } = input;
+  const metadata: ClientMetadata = {
+    ...rest,
+    ...(input.redirect_uris && { redirect_uris: redirectUris }),
+    ...(input.contacts && { contacts: unique(input.contacts) }),
+    ...(scope !== undefined && { scope }),
+    grant_types: grantTypes,
+    response_types: responseTypes,
+    token_endpoint_auth_method: authMethod,
+    application_type: applicationType,
+  };
+  return { metadata, ...(expires_at !== undefined && { requestedExpiresAt: expires_at }) };
+}
+
+/** Whether a client with this metadata holds a client secret. */
+export const usesClientSecret = (metadata: ClientMetadata): boolean =>
+  metadata.token_endpoint_auth_method === 'client_secret_basic' ||
+  metadata.token_endpoint_auth_method === 'client_secret_post';

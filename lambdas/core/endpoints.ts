@@ -1,0 +1,13 @@
+/** Every endpoint's path, relative to the issuer. Discovery, routes and responses all use these. */
+export const PATHS = {
+  authorizationServerMetadata: '/.well-known/oauth-authorization-server',
+  openidConfiguration: '/.well-known/openid-configuration',
+  register: '/register',
+  clientConfiguration: '/register/:clientId',
+} as const;
+
+/** An endpoint's absolute URL under an issuer (which may carry a path). */
+export const endpointUrl = (issuer: string, path: string): string => `${issuer}${path}`;
+
+export const clientConfigurationUrl = (issuer: string, clientId: string): string =>
+  endpointUrl(issuer, `${PATHS.register}/${encodeURIComponent(clientId)}`);

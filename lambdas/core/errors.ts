@@ -1,0 +1,38 @@
+/**
+ * The one error type of the server. Everything that should reach a client as an RFC-shaped
+ * error (`{"error", "error_description"}`) is an OAuthError; the router maps anything else to a
+ * logged 500 with a generic body.
+ */
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`${error}: ${description}`);
+  }
+}
+
+export const invalidRequest = (description: string) =>
+  new OAuthError(400, 'invalid_request', description);
+
+export const invalidClientMetadata = (description: string) =>
+  new OAuthError(400, 'invalid_client_metadata', description);
+
+export const invalidRedirectUri = (description: string) =>
+  new OAuthError(400, 'invalid_redirect_uri', description);
+
+/** RFC 6750 §3.1: a missing, unknown, expired or wrong bearer token — with no hint which. */
+export const invalidToken = (description = 'the access token is missing, invalid or expired') =>
+  new OAuthError(401, 'invalid_token', description, {
+    'www-authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+  });
+
+/** A dependency (DynamoDB, KMS) is throttling or failing: the client should retry. */
+export const temporarilyUnavailable = (description: string, retryAfterSeconds = 1) =>
+  new OAuthError(503, 'temporarily_unavailable', description, {
+    'retry-after': String(retryAfterSeconds),
+  });

@@ -1,0 +1,183 @@
+import {
+  type ClientMetadata,
+  type MetadataPolicy,
+  usesClientSecret,
+  validateClientMetadata,
+} from './client-metadata.js';
+import { clientConfigurationUrl } from './endpoints.js';
+import { invalidRequest, invalidToken } from './errors.js';
+import type { ClientRecord, ClientRepository, Clock } from './ports.js';
+import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
+
+export interface RegistrationSettings extends MetadataPolicy {
+  /** Longest a client may live, in seconds from registration; 0 = no cap. */
+  readonly clientMaxLifetimeSeconds: number;
+  /** Lifetime of issued client secrets in seconds; 0 = they never expire. */
+  readonly clientSecretLifetimeSeconds: number;
+}
+
+/** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
+export type ClientInformation = ClientMetadata & {
+  client_id: string;
+  client_id_issued_at: number;
+  client_secret?: string;
+  client_secret_expires_at?: number;
+  expires_at?: number;
+  registration_access_token: string;
+  registration_client_uri: string;
+};
+
+/** Server-managed members a client must not send in an RFC 7592 update (§2.2). */
+const SERVER_MANAGED = [
+  'registration_access_token',
+  'registration_client_uri',
+  'client_secret_expires_at',
+  'client_id_issued_at',
+] as const;
+
+/** A client that exists and has not expired: expiry is enforced here, not left to DynamoDB TTL. */
+export async function findActiveClient(
+  repository: ClientRepository,
+  clock: Clock,
+  clientId: string,
+): Promise<ClientRecord | undefined> {
+  const record = await repository.get(clientId);
+  if (record === undefined) return undefined;
+  if (record.expiresAt !== undefined && record.expiresAt <= clock.now()) return undefined;
+  return record;
+}
+
+export class RegistrationService {
+  constructor(
+    private readonly repository: ClientRepository,
+    private readonly clock: Clock,
+    private readonly settings: RegistrationSettings,
+  ) {}
+
+  /** RFC 7591 §3: registers a client and returns its credentials, shown this once. */
+  async register(body: Record<string, unknown>, issuer: string): Promise<ClientInformation> {
+    const now = this.clock.now();
+    const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
+    const registrationAccessToken = newSecret();
+    const expiresAt = this.expiry(requestedExpiresAt, now);
+    const record: ClientRecord = {
+      clientId: newClientId(),
+      metadata,
+      clientIdIssuedAt: now,
+      ...(clientSecret !== undefined && { secretHash: hashSecret(clientSecret) }),
+      clientSecretExpiresAt: clientSecret !== undefined ? this.secretExpiry(now) : 0,
+      registrationTokenHash: hashSecret(registrationAccessToken),
+      ...(expiresAt !== undefined && { expiresAt }),
+      version: 1,
+    };
+    await this.repository.create(record);
+    return clientInformation(record, issuer, registrationAccessToken, clientSecret);
+  }
+
+  /** RFC 7592 §2.1 read. */
+  async read(clientId: string, token: string | undefined, issuer: string) {
+    const record = await this.authorize(clientId, token);
+    return clientInformation(record, issuer, token as string);
+  }
+
+  /**
+   * RFC 7592 §2.2 update: the body replaces the whole registered metadata. The body is read
+   * only after the token is checked, so an anonymous caller learns nothing from its errors.
+   */
+  async update(
+    clientId: string,
+    token: string | undefined,
+    readBody: () => Promise<Record<string, unknown>>,
+    issuer: string,
+  ): Promise<ClientInformation> {
+    const current = await this.authorize(clientId, token);
+    const body = await readBody();
+    const managed = SERVER_MANAGED.find((name) => name in body);
+    if (managed) throw invalidRequest(`${managed}: is managed by the server and must not be sent`);
+    if (body.client_id !== clientId) {
+      throw invalidRequest('client_id: must be present and equal to the client being updated');
+    }
+    if (body.client_secret !== undefined) {
+      const matches =
+        typeof body.client_secret === 'string' &&
+        current.secretHash !== undefined &&
+        secretMatches(body.client_secret, current.secretHash);
+      if (!matches) throw invalidRequest('client_secret: does not match the issued secret');
+    }
+
+    const now = this.clock.now();
+    const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    // A secret is kept while the client still authenticates with one, issued when it starts to,
+    // and dropped when it stops.
+    const needsSecret = usesClientSecret(metadata);
+    const clientSecret = needsSecret && current.secretHash === undefined ? newSecret() : undefined;
+    const secretHash = needsSecret
+      ? (current.secretHash ?? hashSecret(clientSecret as string))
+      : undefined;
+    const expiresAt = this.expiry(requestedExpiresAt, current.clientIdIssuedAt);
+    const { secretHash: _, expiresAt: __, ...kept } = current;
+    const record: ClientRecord = {
+      ...kept,
+      metadata,
+      ...(secretHash !== undefined && { secretHash }),
+      clientSecretExpiresAt:
+        clientSecret !== undefined
+          ? this.secretExpiry(now)
+          : secretHash !== undefined
+            ? current.clientSecretExpiresAt
+            : 0,
+      ...(expiresAt !== undefined && { expiresAt }),
+      version: current.version + 1,
+    };
+    await this.repository.replace(record);
+    return clientInformation(record, issuer, token as string, clientSecret);
+  }
+
+  /** RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. */
+  async remove(clientId: string, token: string | undefined): Promise<void> {
+    await this.authorize(clientId, token);
+    await this.repository.delete(clientId);
+  }
+
+  /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */
+  private async authorize(clientId: string, token: string | undefined): Promise<ClientRecord> {
+    if (token === undefined) throw invalidToken();
+    const record = await findActiveClient(this.repository, this.clock, clientId);
+    if (record === undefined || !secretMatches(token, record.registrationTokenHash)) {
+      throw invalidToken();
+    }
+    return record;
+  }
+
+  private expiry(requested: number | undefined, issuedAt: number): number | undefined {
+    const max = this.settings.clientMaxLifetimeSeconds;
+    if (max === 0) return requested;
+    return Math.min(requested ?? Number.POSITIVE_INFINITY, issuedAt + max);
+  }
+
+  private secretExpiry(now: number): number {
+    const lifetime = this.settings.clientSecretLifetimeSeconds;
+    return lifetime === 0 ? 0 : now + lifetime;
+  }
+}
+
+function clientInformation(
+  record: ClientRecord,
+  issuer: string,
+  registrationAccessToken: string,
+  clientSecret?: string,
+): ClientInformation {
+  return {
+    client_id: record.clientId,
+    client_id_issued_at: record.clientIdIssuedAt,
+    ...record.metadata,
+    ...(clientSecret !== undefined && { client_secret: clientSecret }),
+    ...(record.secretHash !== undefined && {
+      client_secret_expires_at: record.clientSecretExpiresAt,
+    }),
+    ...(record.expiresAt !== undefined && { expires_at: record.expiresAt }),
+    registration_access_token: registrationAccessToken,
+    registration_client_uri: clientConfigurationUrl(issuer, record.clientId),
+  };
+}

@@ -1,0 +1,146 @@
+import { PATHS } from '../core/endpoints.js';
+import { OAuthError } from '../core/errors.js';
+import { logger } from './log.js';
+import { errorResponse, json, NO_STORE } from './responses.js';
+
+export interface RouteContext {
+  readonly request: Request;
+  /** The issuer this request is served under: from configuration, never from the Host header. */
+  readonly issuer: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** A path relative to the issuer, from PATHS; `:name` segments are parameters. */
+  readonly path: string;
+  /** Browser clients may call it cross-origin (no credentials mode). */
+  readonly cors?: boolean;
+  handle(context: RouteContext): Promise<Response> | Response;
+}
+
+export type Router = (request: Request, issuer: string) => Promise<Response>;
+
+/** RFC 8414 §3.1: with an issuer path, metadata lives at the well-known path + issuer path. */
+const WELL_KNOWN = [PATHS.authorizationServerMetadata, PATHS.openidConfiguration];
+
+interface CompiledPath {
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly routes: Route[];
+}
+
+const splitPath = (path: string) => path.split('/').slice(1);
+
+function matchSegments(pattern: readonly string[], actual: readonly string[]) {
+  if (pattern.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, segment] of pattern.entries()) {
+    const value = actual[i] as string;
+    if (segment.startsWith(':')) {
+      if (value === '') return undefined;
+      try {
+        params[segment.slice(1)] = decodeURIComponent(value);
+      } catch {
+        return undefined;
+      }
+    } else if (segment !== value) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** The path relative to the issuer, or undefined when the request is outside it. */
+function relativePath(pathname: string, issuerPath: string): string | undefined {
+  if (issuerPath === '') return pathname;
+  for (const wellKnown of WELL_KNOWN) {
+    if (pathname === `${wellKnown}${issuerPath}`) return wellKnown;
+  }
+  if (pathname.startsWith(`${issuerPath}/`)) return pathname.slice(issuerPath.length);
+  return undefined;
+}
+
+const issuerPaths = new Map<string, string>();
+function issuerPathOf(issuer: string): string {
+  let path = issuerPaths.get(issuer);
+  if (path === undefined) {
+    path = new URL(issuer).pathname.replace(/\/$/, '');
+    issuerPaths.set(issuer, path);
+  }
+  return path;
+}
+
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'www-authenticate, retry-after',
+};
+
+function preflight(methods: string[]): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...CORS_HEADERS,
+      'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
+      'access-control-allow-headers': 'authorization, content-type, dpop',
+      'access-control-max-age': '86400',
+    },
+  });
+}
+
+const notFound = () => new OAuthError(404, 'not_found', 'no such endpoint');
+
+/**
+ * The one router: matches a Web Request against the routes, runs the handler, and maps every
+ * failure to an RFC-shaped response. Only this function catches errors.
+ */
+export function createRouter(routes: readonly Route[]): Router {
+  const paths: CompiledPath[] = [];
+  for (const route of routes) {
+    let compiled = paths.find((p) => p.path === route.path);
+    if (!compiled) {
+      compiled = { path: route.path, segments: splitPath(route.path), routes: [] };
+      paths.push(compiled);
+    }
+    compiled.routes.push(route);
+  }
+
+  return async (request, issuer) => {
+    let cors = false;
+    try {
+      const { pathname } = new URL(request.url);
+      const relative = relativePath(pathname, issuerPathOf(issuer));
+      if (relative === undefined) throw notFound();
+      const actual = splitPath(relative);
+      let params: Record<string, string> | undefined;
+      const candidate = paths.find((p) => {
+        params = matchSegments(p.segments, actual);
+        return params !== undefined;
+      });
+      if (candidate === undefined || params === undefined) throw notFound();
+      const methods = candidate.routes.map((r) => r.method);
+      cors = candidate.routes.some((r) => r.cors);
+      if (request.method === 'OPTIONS' && cors) return preflight(methods);
+      const route = candidate.routes.find((r) => r.method === request.method);
+      if (route === undefined) {
+        throw new OAuthError(405, 'invalid_request', `method ${request.method} is not allowed`, {
+          allow: [...methods, ...(cors ? ['OPTIONS'] : [])].join(', '),
+        });
+      }
+      return withCors(await route.handle({ request, issuer, params }), cors);
+    } catch (error) {
+      if (error instanceof OAuthError) return withCors(errorResponse(error), cors);
+      logger.error('unhandled error', { error: error as Error });
+      return withCors(
+        json(500, { error: 'server_error', error_description: 'internal error' }, NO_STORE),
+        cors,
+      );
+    }
+  };
+}
+
+function withCors(response: Response, cors: boolean): Response {
+  if (!cors) return response;
+  for (const [name, value] of Object.entries(CORS_HEADERS)) response.headers.set(name, value);
+  return response;
+}

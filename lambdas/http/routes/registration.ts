@@ -1,0 +1,51 @@
+import { PATHS } from '../../core/endpoints.js';
+import type { RegistrationService } from '../../core/registration.js';
+import { bearerToken, readJsonObject } from '../request.js';
+import { json, noContent } from '../responses.js';
+import type { Route, RouteContext } from '../router.js';
+
+/** RFC 7591 `POST /register`. */
+export const registrationRoutes = (service: RegistrationService): Route[] => [
+  {
+    method: 'POST',
+    path: PATHS.register,
+    cors: true,
+    handle: async ({ request, issuer }) =>
+      json(201, await service.register(await readJsonObject(request), issuer)),
+  },
+];
+
+const clientId = (context: RouteContext) => context.params.clientId as string;
+
+/** RFC 7592 client configuration endpoint, authorized by the registration access token. */
+export const clientConfigurationRoutes = (service: RegistrationService): Route[] => [
+  {
+    method: 'GET',
+    path: PATHS.clientConfiguration,
+    cors: true,
+    handle: async (context) =>
+      json(
+        200,
+        await service.read(clientId(context), bearerToken(context.request), context.issuer),
+      ),
+  },
+  {
+    method: 'PUT',
+    path: PATHS.clientConfiguration,
+    cors: true,
+    handle: async (context) => {
+      const { request, issuer } = context;
+      const body = () => readJsonObject(request);
+      return json(200, await service.update(clientId(context), bearerToken(request), body, issuer));
+    },
+  },
+  {
+    method: 'DELETE',
+    path: PATHS.clientConfiguration,
+    cors: true,
+    handle: async (context) => {
+      await service.remove(clientId(context), bearerToken(context.request));
+      return noContent();
+    },
+  },
+];

@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { classifyRedirectUri, validateClientMetadata } from '../../lambdas/core/client-metadata.js';
+import { OAuthError } from '../../lambdas/core/errors.js';
+
+const NOW = 1_800_000_000;
+const validate = (body: Record<string, unknown>, allowedScopes?: string[]) =>
+  validateClientMetadata(body, allowedScopes ? { allowedScopes: new Set(allowedScopes) } : {}, NOW);
+
+function rejection(body: Record<string, unknown>, allowedScopes?: string[]) {
+  try {
+    validate(body, allowedScopes);
+  } catch (error) {
+    if (error instanceof OAuthError) return error;
+    throw error;
+  }
+  throw new Error('expected the metadata to be rejected');
+}
+
+const code = { redirect_uris: ['https://app.example.com/cb'] };
+const machine = { grant_types: ['client_credentials'] };
+
+describe('redirect URI rules', () => {
+  it.each([
+    ['https://app.example.com/cb', 'web'],
+    ['https://app.example.com/cb?x=1', 'web'],
+    ['http://127.0.0.1/cb', 'loopback'],
+    ['http://127.0.0.1:53124/callback', 'loopback'],
+    ['http://[::1]:8080/cb', 'loopback'],
+    ['http://localhost:33418', 'loopback'],
+    ['com.example.app:/oauth2redirect', 'private-use'],
+    ['cursor://anysphere.cursor-retrieval/oauth/callback', 'private-use'],
+  ])('accepts %s as %s', (uri, kind) => {
+    expect(classifyRedirectUri(uri)).toBe(kind);
+  });
+
+  it.each([
+    ['http://app.example.com/cb', 'loopback'],
+    ['http://127.0.0.2.example.com/cb', 'loopback'],
+    ['https://app.example.com/cb#frag', 'fragment'],
+    ['https://app.example.com/cb#', 'fragment'],
+    ['javascript:alert(1)', 'forbidden scheme'],
+    ['data:text/html,hi', 'forbidden scheme'],
+    ['file:///etc/passwd', 'forbidden scheme'],
+    ['JavaScript:alert(1)', 'forbidden scheme'],
+    ['/relative/cb', 'absolute'],
+    ['not a uri', 'absolute'],
+    ['https://user:pass@app.example.com/cb', 'user information'],
+    [`https://app.example.com/${'a'.repeat(2000)}`, 'longer than'],
+  ])('refuses %s (%s)', (uri, why) => {
+    const error = (() => {
+      try {
+        classifyRedirectUri(uri);
+      } catch (e) {
+        return e as OAuthError;
+      }
+    })();
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error?.error).toBe('invalid_redirect_uri');
+    expect(error?.status).toBe(400);
+    expect(error?.description).toContain(why);
+  });
+
+  it('allows private-use schemes only for native clients', () => {
+    const uri = 'com.example.app:/cb';
+    expect(validate({ redirect_uris: [uri] }).metadata.application_type).toBe('native');
+    expect(rejection({ redirect_uris: [uri], application_type: 'web' }).error).toBe(
+      'invalid_redirect_uri',
+    );
+  });
+
+  it('derives application_type: native when every redirect is loopback or private-use', () => {
+    expect(validate({ redirect_uris: ['http://127.0.0.1/cb'] }).metadata.application_type).toBe(
+      'native',
+    );
+    expect(
+      validate({ redirect_uris: ['http://127.0.0.1/cb', 'https://a.example/cb'] }).metadata
+        .application_type,
+    ).toBe('web');
+    expect(validate(machine).metadata.application_type).toBe('web');
+  });
+});
+
+describe('defaults (RFC 7591 §2)', () => {
+  it('applies grant, response and auth method defaults', () => {
+    const { metadata } = validate(code);
+    expect(metadata).toMatchObject({
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      application_type: 'web',
+    });
+  });
+
+  it('gives a client_credentials-only client no response types', () => {
+    expect(validate(machine).metadata.response_types).toEqual([]);
+  });
+
+  it('drops unknown members and treats null as absent', () => {
+    const { metadata } = validate({
+      ...machine,
+      foo: 'bar',
+      client_name: null,
+      'client_name#ja': 'x',
+    });
+    expect(metadata).not.toHaveProperty('foo');
+    expect(metadata).not.toHaveProperty('client_name');
+    expect(metadata).not.toHaveProperty('client_name#ja');
+  });
+
+  it('omits absent fields instead of null or empty strings', () => {
+    const { metadata } = validate(machine);
+    for (const value of Object.values(metadata)) {
+      expect(value).not.toBeNull();
+      expect(value).not.toBe('');
+    }
+    expect(metadata).not.toHaveProperty('client_name');
+    expect(metadata).not.toHaveProperty('redirect_uris');
+  });
+
+  it('removes duplicate grant types, redirect URIs and scopes', () => {
+    const { metadata } = validate({
+      redirect_uris: ['https://a.example/cb', 'https://a.example/cb'],
+      grant_types: ['authorization_code', 'authorization_code', 'refresh_token'],
+      scope: 'read read write',
+    });
+    expect(metadata.redirect_uris).toEqual(['https://a.example/cb']);
+    expect(metadata.grant_types).toEqual(['authorization_code', 'refresh_token']);
+    expect(metadata.scope).toBe('read write');
+  });
+
+  it('returns the requested expires_at for the service to cap', () => {
+    expect(validate({ ...machine, expires_at: NOW + 60 }).requestedExpiresAt).toBe(NOW + 60);
+  });
+});
+
+const key = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' };
+
+describe('invalid_client_metadata, naming the field', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['redirect_uris not an array', { redirect_uris: 'https://a.example/cb' }, 'redirect_uris'],
+    ['a redirect URI not a string', { redirect_uris: [42] }, 'redirect_uris[0]'],
+    [
+      'too many redirect URIs',
+      { redirect_uris: Array(21).fill('https://a.example/cb') },
+      'redirect_uris',
+    ],
+    ['unknown grant type', { grant_types: ['password'] }, 'grant_types[0]'],
+    ['empty grant types', { grant_types: [] }, 'grant_types'],
+    ['unknown response type', { ...code, response_types: ['token'] }, 'response_types[0]'],
+    [
+      'unknown auth method',
+      { ...machine, token_endpoint_auth_method: 'client_secret_jwt' },
+      'token_endpoint_auth_method',
+    ],
+    ['client_name a number', { ...machine, client_name: 7 }, 'client_name'],
+    ['client_name empty', { ...machine, client_name: '' }, 'client_name'],
+    ['client_name too long', { ...machine, client_name: 'x'.repeat(1001) }, 'client_name'],
+    ['logo_uri not a URL', { ...machine, logo_uri: 'logo.png' }, 'logo_uri'],
+    ['client_uri javascript:', { ...machine, client_uri: 'javascript:alert(1)' }, 'client_uri'],
+    ['contacts not an array', { ...machine, contacts: 'a@b.example' }, 'contacts'],
+    ['scope with a bad character', { ...machine, scope: 'read "write"' }, 'scope'],
+    ['scope with double spaces', { ...machine, scope: 'read  write' }, 'scope'],
+    ['jwks_uri over http', { ...machine, jwks_uri: 'http://a.example/jwks' }, 'jwks_uri'],
+    ['jwks without keys', { ...machine, jwks: {} }, 'jwks.keys'],
+    [
+      'jwks with a private key',
+      { ...machine, jwks: { keys: [{ ...key, d: 'secret' }] } },
+      'jwks.keys[0]',
+    ],
+    [
+      'jwks with a symmetric key',
+      { ...machine, jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } },
+      'jwks.keys[0]',
+    ],
+    ['application_type unknown', { ...code, application_type: 'browser' }, 'application_type'],
+    [
+      'alg none',
+      { ...machine, token_endpoint_auth_signing_alg: 'none' },
+      'token_endpoint_auth_signing_alg',
+    ],
+    [
+      'HS256',
+      { ...machine, token_endpoint_auth_signing_alg: 'HS256' },
+      'token_endpoint_auth_signing_alg',
+    ],
+    ['expires_at not an integer', { ...machine, expires_at: NOW + 0.5 }, 'expires_at'],
+    ['expires_at a string', { ...machine, expires_at: String(NOW + 60) }, 'expires_at'],
+    ['expires_at in the past', { ...machine, expires_at: NOW - 1 }, 'expires_at'],
+    ['software_id too long', { ...machine, software_id: 'x'.repeat(256) }, 'software_id'],
+    ['code grant without redirect URIs', { grant_types: ['authorization_code'] }, 'redirect_uris'],
+    [
+      'refresh_token without code',
+      { grant_types: ['client_credentials', 'refresh_token'] },
+      'refresh_token',
+    ],
+    [
+      'response type code without the code grant',
+      { ...machine, response_types: ['code'] },
+      'response_types',
+    ],
+    ['code grant with no response types', { ...code, response_types: [] }, 'response_types'],
+    [
+      'public client with client_credentials',
+      { ...machine, token_endpoint_auth_method: 'none' },
+      'none',
+    ],
+    [
+      'jwks and jwks_uri together',
+      { ...machine, jwks: { keys: [key] }, jwks_uri: 'https://a.example/jwks' },
+      'jwks',
+    ],
+    [
+      'private_key_jwt without keys',
+      { ...machine, token_endpoint_auth_method: 'private_key_jwt' },
+      'private_key_jwt',
+    ],
+  ])('%s', (_, body, field) => {
+    const error = rejection(body);
+    expect(error.status).toBe(400);
+    expect(error.error).toBe('invalid_client_metadata');
+    expect(error.description).toContain(field);
+  });
+
+  it('refuses scopes the server does not offer', () => {
+    const error = rejection({ ...machine, scope: 'read admin' }, ['read', 'write']);
+    expect(error.error).toBe('invalid_client_metadata');
+    expect(error.description).toContain('admin');
+    expect(validate({ ...machine, scope: 'read' }, ['read', 'write']).metadata.scope).toBe('read');
+  });
+});
+
+describe('software statements', () => {
+  it('are refused with the RFC 7591 error, since none can be verified', () => {
+    const error = rejection({ ...machine, software_statement: 'eyJhbGciOiJSUzI1NiJ9.e30.sig' });
+    expect(error.status).toBe(400);
+    expect(error.error).toBe('unapproved_software_statement');
+  });
+});
+
+describe('accepted shapes', () => {
+  it('keeps every understood member', () => {
+    const body = {
+      redirect_uris: ['https://a.example/cb'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types: ['code'],
+      client_name: 'Agent',
+      client_uri: 'https://a.example',
+      logo_uri: 'https://a.example/logo.png',
+      tos_uri: 'https://a.example/tos',
+      policy_uri: 'https://a.example/policy',
+      contacts: ['ops@a.example'],
+      scope: 'read write',
+      jwks: { keys: [key] },
+      software_id: '4NRB1-0XZABZI9E6-5SM3R',
+      software_version: '2.1',
+      application_type: 'web',
+      token_endpoint_auth_signing_alg: 'ES256',
+    };
+    expect(validate(body).metadata).toEqual(body);
+  });
+});
