@@ -4,6 +4,8 @@ import { logger } from '../http/log.js';
 import { startLocalApp } from './app.js';
 
 /** `npm start`: the whole API on 127.0.0.1, data kept on disk between restarts. */
+// Node 20 is supported here; the SDK's notice about its own future Node versions is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env });
 const app = await startLocalApp(config, { store: 'embedded' });

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
+import { documentClient } from '../../lambdas/aws.js';
+import type { ClientRecord } from '../../lambdas/core/ports.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+
+const TABLE = 'dcr-integration';
+
+const record = (clientId: string, overrides: Partial<ClientRecord> = {}): ClientRecord => ({
+  clientId,
+  metadata: {
+    grant_types: ['client_credentials'],
+    response_types: [],
+    token_endpoint_auth_method: 'private_key_jwt',
+    application_type: 'web',
+    jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] },
+    client_name: 'agent',
+  },
+  clientIdIssuedAt: 1_800_000_000,
+  clientSecretExpiresAt: 0,
+  registrationTokenHash: 'hash',
+  expiresAt: 1_900_000_000,
+  version: 1,
+  ...overrides,
+});
+
+describe('DynamoDbClientRepository against the embedded store', () => {
+  let store: EmbeddedStore;
+  let repository: DynamoDbClientRepository;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dcr-repo-'));
+    store = await startEmbeddedStore(TABLE, dir);
+    repository = new DynamoDbClientRepository(documentClient(store.client), TABLE);
+  });
+
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips a record, nested metadata included', async () => {
+    await repository.create(record('round-trip'));
+    expect(await repository.get('round-trip')).toEqual(record('round-trip'));
+  });
+
+  it('returns undefined for an unknown client', async () => {
+    expect(await repository.get('unknown')).toBeUndefined();
+  });
+
+  it('never overwrites an existing client_id', async () => {
+    await repository.create(record('taken'));
+    await expect(
+      repository.create(record('taken', { registrationTokenHash: 'other' })),
+    ).rejects.toThrow();
+    expect((await repository.get('taken'))?.registrationTokenHash).toBe('hash');
+  });
+
+  it('replaces only from the version it read', async () => {
+    await repository.create(record('versioned'));
+    await repository.replace(record('versioned', { version: 2, registrationTokenHash: 'v2' }));
+    await expect(
+      repository.replace(record('versioned', { version: 2, registrationTokenHash: 'stale' })),
+    ).rejects.toMatchObject({ status: 409 });
+    expect((await repository.get('versioned'))?.registrationTokenHash).toBe('v2');
+  });
+
+  it('lets exactly one of many concurrent replaces win', async () => {
+    await repository.create(record('race'));
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        repository.replace(record('race', { version: 2, registrationTokenHash: `w${i}` })),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await repository.get('race'))?.version).toBe(2);
+  });
+
+  it('refuses to replace a deleted client', async () => {
+    await repository.create(record('gone'));
+    await repository.delete('gone');
+    expect(await repository.get('gone')).toBeUndefined();
+    await expect(repository.replace(record('gone', { version: 2 }))).rejects.toMatchObject({
+      status: 409,
+    });
+  });
+
+  it('keeps data on disk across a restart of the store', async () => {
+    await repository.create(record('durable'));
+    await store.close();
+    store = await startEmbeddedStore(TABLE, dir);
+    repository = new DynamoDbClientRepository(documentClient(store.client), TABLE);
+    expect((await repository.get('durable'))?.clientId).toBe('durable');
+  });
+
+  it('sets the TTL attribute to the expiry instant', async () => {
+    await repository.create(record('ttl', { expiresAt: 1_850_000_000 }));
+    const { Item } = await store.client.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: 'client#ttl' }, sk: { S: 'client' } },
+      }),
+    );
+    expect(Item?.ttl).toEqual({ N: '1850000000' });
+  });
+});

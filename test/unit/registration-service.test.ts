@@ -1,0 +1,298 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
+import { OAuthError } from '../../lambdas/core/errors.js';
+import { RegistrationService } from '../../lambdas/core/registration.js';
+import { hashSecret } from '../../lambdas/core/secrets.js';
+import { FakeClock } from '../support/fakes.js';
+
+const ISSUER = 'https://auth.example.com';
+const DAY = 86_400;
+const machine = { grant_types: ['client_credentials'], client_name: 'agent' };
+
+async function failure(promise: Promise<unknown>): Promise<OAuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OAuthError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('RegistrationService', () => {
+  let repository: MemoryClientRepository;
+  let clock: FakeClock;
+  let service: RegistrationService;
+
+  beforeEach(() => {
+    repository = new MemoryClientRepository();
+    clock = new FakeClock();
+    service = new RegistrationService(repository, clock, {
+      clientMaxLifetimeSeconds: 30 * DAY,
+      clientSecretLifetimeSeconds: 0,
+    });
+  });
+
+  it('issues an id, a 256-bit secret and registration token, storing only hashes', async () => {
+    const info = await service.register(machine, ISSUER);
+    expect(info.client_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(info.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(info.registration_access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(info.client_secret_expires_at).toBe(0);
+    expect(info.client_id_issued_at).toBe(clock.now());
+    expect(info.registration_client_uri).toBe(`${ISSUER}/register/${info.client_id}`);
+
+    const stored = await repository.get(info.client_id);
+    const serialized = JSON.stringify(stored);
+    expect(serialized).not.toContain(info.client_secret);
+    expect(serialized).not.toContain(info.registration_access_token);
+    expect(stored?.secretHash).toBe(hashSecret(info.client_secret as string));
+  });
+
+  it('gives public clients no secret and no client_secret_expires_at', async () => {
+    const info = await service.register(
+      { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' },
+      ISSUER,
+    );
+    expect(info).not.toHaveProperty('client_secret');
+    expect(info).not.toHaveProperty('client_secret_expires_at');
+    expect((await repository.get(info.client_id))?.secretHash).toBeUndefined();
+  });
+
+  it('reports a configured secret lifetime in client_secret_expires_at', async () => {
+    service = new RegistrationService(repository, clock, {
+      clientMaxLifetimeSeconds: 0,
+      clientSecretLifetimeSeconds: 3600,
+    });
+    const info = await service.register(machine, ISSUER);
+    expect(info.client_secret_expires_at).toBe(clock.now() + 3600);
+    expect(info).not.toHaveProperty('expires_at');
+  });
+
+  it('caps expires_at at the maximum lifetime and keeps a shorter one', async () => {
+    const capped = await service.register(
+      { ...machine, expires_at: clock.now() + 365 * DAY },
+      ISSUER,
+    );
+    expect(capped.expires_at).toBe(clock.now() + 30 * DAY);
+    const short = await service.register({ ...machine, expires_at: clock.now() + 60 }, ISSUER);
+    expect(short.expires_at).toBe(clock.now() + 60);
+    const omitted = await service.register(machine, ISSUER);
+    expect(omitted.expires_at).toBe(clock.now() + 30 * DAY);
+  });
+
+  it('reads a registration back with the presented token and without the secret', async () => {
+    const info = await service.register(machine, ISSUER);
+    const read = await service.read(info.client_id, info.registration_access_token, ISSUER);
+    const { client_secret: _, ...expected } = info;
+    expect(read).toEqual(expected);
+  });
+
+  it.each([
+    ['no token', undefined],
+    ['a wrong token', 'x'.repeat(43)],
+  ])('answers 401 invalid_token for %s', async (_, token) => {
+    const info = await service.register(machine, ISSUER);
+    const error = await failure(service.read(info.client_id, token, ISSUER));
+    expect(error.status).toBe(401);
+    expect(error.error).toBe('invalid_token');
+    expect(error.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+  });
+
+  it('answers the same 401 for an unknown client and for another client’s token', async () => {
+    const a = await service.register(machine, ISSUER);
+    const b = await service.register(machine, ISSUER);
+    const unknown = await failure(service.read('nope', a.registration_access_token, ISSUER));
+    const foreign = await failure(service.read(b.client_id, a.registration_access_token, ISSUER));
+    expect(unknown).toEqual(foreign);
+  });
+
+  it('treats an expired client as absent before anything deletes it', async () => {
+    const info = await service.register({ ...machine, expires_at: clock.now() + 60 }, ISSUER);
+    clock.advance(60);
+    const error = await failure(
+      service.read(info.client_id, info.registration_access_token, ISSUER),
+    );
+    expect(error.status).toBe(401);
+    expect(await repository.get(info.client_id)).toBeDefined();
+  });
+
+  describe('update (RFC 7592 §2.2)', () => {
+    const body = (b: Record<string, unknown>) => async () => b;
+
+    it('replaces the whole metadata: omitted fields are dropped', async () => {
+      const info = await service.register(
+        { ...machine, scope: 'read', contacts: ['a@b.example'] },
+        ISSUER,
+      );
+      const updated = await service.update(
+        info.client_id,
+        info.registration_access_token,
+        body({
+          client_id: info.client_id,
+          grant_types: ['client_credentials'],
+          client_name: 'renamed',
+        }),
+        ISSUER,
+      );
+      expect(updated.client_name).toBe('renamed');
+      expect(updated).not.toHaveProperty('scope');
+      expect(updated).not.toHaveProperty('contacts');
+      expect(updated).not.toHaveProperty('client_secret');
+      expect(updated.client_secret_expires_at).toBe(0);
+      expect((await repository.get(info.client_id))?.version).toBe(2);
+    });
+
+    it('requires client_id equal to the path', async () => {
+      const info = await service.register(machine, ISSUER);
+      for (const client_id of [undefined, 'other']) {
+        const error = await failure(
+          service.update(
+            info.client_id,
+            info.registration_access_token,
+            body({ ...machine, client_id }),
+            ISSUER,
+          ),
+        );
+        expect(error.error).toBe('invalid_request');
+        expect(error.description).toContain('client_id');
+      }
+    });
+
+    it('accepts the current client_secret and refuses a different one', async () => {
+      const info = await service.register(machine, ISSUER);
+      const request = (client_secret: unknown) =>
+        service.update(
+          info.client_id,
+          info.registration_access_token,
+          body({ ...machine, client_id: info.client_id, client_secret }),
+          ISSUER,
+        );
+      await expect(request(info.client_secret)).resolves.toMatchObject({
+        client_id: info.client_id,
+      });
+      const error = await failure(request('wrong'));
+      expect(error.error).toBe('invalid_request');
+      expect(error.description).toContain('client_secret');
+    });
+
+    it.each([
+      'registration_access_token',
+      'registration_client_uri',
+      'client_secret_expires_at',
+      'client_id_issued_at',
+    ])('refuses the server-managed field %s', async (field) => {
+      const info = await service.register(machine, ISSUER);
+      const error = await failure(
+        service.update(
+          info.client_id,
+          info.registration_access_token,
+          body({ ...machine, client_id: info.client_id, [field]: 1 }),
+          ISSUER,
+        ),
+      );
+      expect(error.status).toBe(400);
+      expect(error.description).toContain(field);
+    });
+
+    it('does not read the body before the token is accepted', async () => {
+      const info = await service.register(machine, ISSUER);
+      let read = false;
+      const error = await failure(
+        service.update(
+          info.client_id,
+          'wrong',
+          async () => {
+            read = true;
+            return {};
+          },
+          ISSUER,
+        ),
+      );
+      expect(error.status).toBe(401);
+      expect(read).toBe(false);
+    });
+
+    it('issues a secret when a public client becomes confidential, drops it the other way', async () => {
+      const info = await service.register(
+        { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' },
+        ISSUER,
+      );
+      const confidential = await service.update(
+        info.client_id,
+        info.registration_access_token,
+        body({ client_id: info.client_id, redirect_uris: ['http://127.0.0.1/cb'] }),
+        ISSUER,
+      );
+      expect(confidential.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const publicAgain = await service.update(
+        info.client_id,
+        info.registration_access_token,
+        body({
+          client_id: info.client_id,
+          redirect_uris: ['http://127.0.0.1/cb'],
+          token_endpoint_auth_method: 'none',
+        }),
+        ISSUER,
+      );
+      expect(publicAgain).not.toHaveProperty('client_secret_expires_at');
+      expect((await repository.get(info.client_id))?.secretHash).toBeUndefined();
+    });
+
+    it('lets only one of two concurrent updates win; the loser gets a 409', async () => {
+      const info = await service.register(machine, ISSUER);
+      const update = (name: string) =>
+        service.update(
+          info.client_id,
+          info.registration_access_token,
+          body({ ...machine, client_id: info.client_id, client_name: name }),
+          ISSUER,
+        );
+      const results = await Promise.allSettled([update('one'), update('two')]);
+      const rejected = results.filter((r) => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
+      const winner = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{
+        client_name: string;
+      }>;
+      expect((await repository.get(info.client_id))?.metadata.client_name).toBe(
+        winner.value.client_name,
+      );
+    });
+  });
+
+  it('delete makes the client and its registration token unusable', async () => {
+    const info = await service.register(machine, ISSUER);
+    await service.remove(info.client_id, info.registration_access_token);
+    expect(await repository.get(info.client_id)).toBeUndefined();
+    const error = await failure(
+      service.read(info.client_id, info.registration_access_token, ISSUER),
+    );
+    expect(error.status).toBe(401);
+  });
+
+  it('writes nothing when the metadata is invalid', async () => {
+    const writes: string[] = [];
+    const recording = {
+      get: (id: string) => repository.get(id),
+      create: async () => void writes.push('create'),
+      replace: async () => void writes.push('replace'),
+      delete: async () => void writes.push('delete'),
+    };
+    const guarded = new RegistrationService(recording, clock, {
+      clientMaxLifetimeSeconds: 0,
+      clientSecretLifetimeSeconds: 0,
+    });
+    await failure(guarded.register({ redirect_uris: ['http://evil.example/cb'] }, ISSUER));
+    const info = await service.register(machine, ISSUER);
+    await failure(
+      guarded.update(
+        info.client_id,
+        info.registration_access_token,
+        async () => ({ client_id: info.client_id, grant_types: ['password'] }),
+        ISSUER,
+      ),
+    );
+    expect(writes).toEqual([]);
+  });
+});
