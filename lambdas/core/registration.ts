@@ -88,11 +88,11 @@ export class RegistrationService {
   async update(
     clientId: string,
     token: string | undefined,
-    readBody: () => Promise<Record<string, unknown>>,
+    readBody: () => Record<string, unknown>,
     issuer: string,
   ): Promise<ClientInformation> {
     const current = await this.authorize(clientId, token);
-    const body = await readBody();
+    const body = readBody();
     const managed = SERVER_MANAGED.find((name) => name in body);
     if (managed) throw invalidRequest(`${managed}: is managed by the server and must not be sent`);
     if (body.client_id !== clientId) {

@@ -1,22 +1,20 @@
 import { invalidRequest, OAuthError } from '../core/errors.js';
+import type { HttpRequest } from './message.js';
 
 /** Largest request body accepted (the issue's 64 KiB); larger bodies get a 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const tooLarge = () =>
-  new OAuthError(413, 'invalid_request', `request body exceeds ${MAX_BODY_BYTES} bytes`);
-
-const mediaType = (request: Request) =>
-  (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+const mediaType = (request: HttpRequest) =>
+  (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads a bounded body as UTF-8 text. */
-async function readText(request: Request): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+/** A bounded body as UTF-8 text. */
+function bodyText(request: HttpRequest): string {
+  const bytes = request.body ?? new Uint8Array();
+  if (bytes.byteLength > MAX_BODY_BYTES) {
+    throw new OAuthError(413, 'invalid_request', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
   try {
     return utf8.decode(bytes);
   } catch {
@@ -25,15 +23,15 @@ async function readText(request: Request): Promise<string> {
 }
 
 /** The body of a JSON endpoint (register, client configuration), which must be a JSON object. */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+export function readJsonObject(request: HttpRequest): Record<string, unknown> {
   if (mediaType(request) !== 'application/json') {
     throw invalidRequest('content type must be application/json');
   }
-  const text = await readText(request);
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
+    value = JSON.parse(bodyText(request));
+  } catch (error) {
+    if (error instanceof OAuthError) throw error;
     throw invalidRequest('request body is not well-formed JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -43,8 +41,7 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 }
 
 /** RFC 6750 §2.1: the token of an `Authorization: Bearer` header, if there is one. */
-export function bearerToken(request: Request): string | undefined {
-  const header = request.headers.get('authorization');
-  const match = header?.match(/^Bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i);
+export function bearerToken(request: HttpRequest): string | undefined {
+  const match = request.headers.authorization?.match(/^Bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i);
   return match?.[1];
 }

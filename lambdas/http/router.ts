@@ -1,10 +1,11 @@
 import { PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
 import { logger } from './log.js';
+import type { HttpRequest, HttpResponse } from './message.js';
 import { errorResponse, json, NO_STORE } from './responses.js';
 
 export interface RouteContext {
-  readonly request: Request;
+  readonly request: HttpRequest;
   /** The issuer this request is served under: from configuration, never from the Host header. */
   readonly issuer: string;
   readonly params: Readonly<Record<string, string>>;
@@ -16,10 +17,10 @@ export interface Route {
   readonly path: string;
   /** Browser clients may call it cross-origin (no credentials mode). */
   readonly cors?: boolean;
-  handle(context: RouteContext): Promise<Response> | Response;
+  handle(context: RouteContext): Promise<HttpResponse> | HttpResponse;
 }
 
-export type Router = (request: Request, issuer: string) => Promise<Response>;
+export type Router = (request: HttpRequest, issuer: string) => Promise<HttpResponse>;
 
 /** RFC 8414 §3.1: with an issuer path, metadata lives at the well-known path + issuer path. */
 const WELL_KNOWN = [PATHS.authorizationServerMetadata, PATHS.openidConfiguration];
@@ -76,17 +77,15 @@ const CORS_HEADERS = {
   'access-control-expose-headers': 'www-authenticate, retry-after',
 };
 
-function preflight(methods: string[]): Response {
-  return new Response(null, {
-    status: 204,
-    headers: {
-      ...CORS_HEADERS,
-      'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
-      'access-control-allow-headers': 'authorization, content-type, dpop',
-      'access-control-max-age': '86400',
-    },
-  });
-}
+const preflight = (methods: string[]): HttpResponse => ({
+  status: 204,
+  headers: {
+    ...CORS_HEADERS,
+    'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
+    'access-control-allow-headers': 'authorization, content-type, dpop',
+    'access-control-max-age': '86400',
+  },
+});
 
 const notFound = () => new OAuthError(404, 'not_found', 'no such endpoint');
 
@@ -108,8 +107,7 @@ export function createRouter(routes: readonly Route[]): Router {
   return async (request, issuer) => {
     let cors = false;
     try {
-      const { pathname } = new URL(request.url);
-      const relative = relativePath(pathname, issuerPathOf(issuer));
+      const relative = relativePath(request.path, issuerPathOf(issuer));
       if (relative === undefined) throw notFound();
       const actual = splitPath(relative);
       let params: Record<string, string> | undefined;
@@ -139,8 +137,7 @@ export function createRouter(routes: readonly Route[]): Router {
   };
 }
 
-function withCors(response: Response, cors: boolean): Response {
-  if (!cors) return response;
-  for (const [name, value] of Object.entries(CORS_HEADERS)) response.headers.set(name, value);
+function withCors(response: HttpResponse, cors: boolean): HttpResponse {
+  if (cors) Object.assign(response.headers, CORS_HEADERS);
   return response;
 }

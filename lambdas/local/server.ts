@@ -26,18 +26,26 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 async function serve(router: Router, issuer: string, req: IncomingMessage, res: ServerResponse) {
   const method = req.method ?? 'GET';
-  const headers = new Headers();
+  const target = req.url ?? '/';
+  const queryAt = target.indexOf('?');
+  const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
-  // The URL's origin is the issuer's: the Host header is client-supplied and never trusted.
-  const target = req.url?.startsWith('/') ? req.url : '/';
-  const url = new URL(`${new URL(issuer).origin}${target}`);
-  const response = await router(new Request(url, { method, headers, body }), issuer);
-  const payload = Buffer.from(await response.arrayBuffer());
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(payload);
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  // The issuer comes from configuration: the Host header is client-supplied and never trusted.
+  const response = await router(
+    {
+      method,
+      path: queryAt === -1 ? target : target.slice(0, queryAt),
+      query: queryAt === -1 ? '' : target.slice(queryAt + 1),
+      headers,
+      ...(hasBody && { body: await readBody(req) }),
+    },
+    issuer,
+  );
+  res.writeHead(response.status, response.headers);
+  res.end(response.body);
 }
 
 /**

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
-import { hashSecret } from '../../lambdas/core/secrets.js';
+import { hashSecret, newClientId, newSecret } from '../../lambdas/core/secrets.js';
 import { FakeClock } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -118,7 +118,7 @@ describe('RegistrationService', () => {
   });
 
   describe('update (RFC 7592 §2.2)', () => {
-    const body = (b: Record<string, unknown>) => async () => b;
+    const body = (b: Record<string, unknown>) => () => b;
 
     it('replaces the whole metadata: omitted fields are dropped', async () => {
       const info = await service.register(
@@ -202,7 +202,7 @@ describe('RegistrationService', () => {
         service.update(
           info.client_id,
           'wrong',
-          async () => {
+          () => {
             read = true;
             return {};
           },
@@ -289,10 +289,21 @@ describe('RegistrationService', () => {
       guarded.update(
         info.client_id,
         info.registration_access_token,
-        async () => ({ client_id: info.client_id, grant_types: ['password'] }),
+        () => ({ client_id: info.client_id, grant_types: ['password'] }),
         ISSUER,
       ),
     );
     expect(writes).toEqual([]);
+  });
+});
+
+describe('secrets', () => {
+  it('never repeats across many draws, pool refills included', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      seen.add(newSecret());
+      seen.add(newClientId());
+    }
+    expect(seen.size).toBe(4000);
   });
 });

@@ -11,7 +11,7 @@ export const registrationRoutes = (service: RegistrationService): Route[] => [
     path: PATHS.register,
     cors: true,
     handle: async ({ request, issuer }) =>
-      json(201, await service.register(await readJsonObject(request), issuer)),
+      json(201, await service.register(readJsonObject(request), issuer)),
   },
 ];
 

@@ -1,0 +1,22 @@
+/**
+ * The router's request and response: plain objects, shaped like the Fetch API's but without
+ * its streams. Both adapters (API Gateway events, node:http) map to them in a few lines, and
+ * on Node 20 a Web Request/Response pair with a body costs more than registering a client.
+ */
+export interface HttpRequest {
+  readonly method: string;
+  /** The raw (still percent-encoded) path, without the query. */
+  readonly path: string;
+  /** The raw query string, without the `?`. */
+  readonly query: string;
+  /** Header names in lower case; repeated headers joined with ", ". */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: Uint8Array;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** Absent for 204 and preflights. */
+  readonly body?: string;
+}
