@@ -1,0 +1,39 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AttributeType,
+  Billing,
+  StreamViewType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.js';
+
+export interface ClientTableProps {
+  /** Keep the table (and its data) when the stack is deleted. Default: true. */
+  readonly retain?: boolean;
+}
+
+/**
+ * The single table: on demand, point-in-time recovery, TTL, deletion protection, encrypted,
+ * with a stream of new and old images for audit consumers.
+ */
+export class ClientTable extends Construct {
+  readonly table: TableV2;
+
+  constructor(scope: Construct, id: string, props: ClientTableProps = {}) {
+    super(scope, id);
+    const retain = props.retain ?? true;
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: retain,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      encryption: TableEncryptionV2.awsManagedKey(),
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+  }
+}
