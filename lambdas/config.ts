@@ -14,6 +14,12 @@ const scopeList = z
   .refine((scopes) => scopes.length > 0, 'must name at least one scope')
   .transform((scopes) => new Set(scopes));
 
+const list = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean));
+
+const absoluteUri = z
+  .string()
+  .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
+
 const envSchema = z.object({
   /** Fixed issuer. Unset in AWS: the API's own domain is used. Locally: http://127.0.0.1:$PORT. */
   DCR_ISSUER: issuerUrl.optional(),
@@ -24,6 +30,20 @@ const envSchema = z.object({
   DCR_CLIENT_MAX_LIFETIME_SECONDS: seconds.default(365 * 24 * 3600),
   /** Lifetime of client secrets; 0 = never expire (client_secret_expires_at 0). */
   DCR_CLIENT_SECRET_LIFETIME_SECONDS: seconds.default(0),
+  /** Access token lifetime (RFC 9068 `exp - iat`). */
+  DCR_ACCESS_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+  /** RFC 8707 resources clients may ask tokens for (space-separated absolute URIs). */
+  DCR_RESOURCES: list.pipe(z.array(absoluteUri)).default([]),
+  /** `aud` of tokens issued without a resource; default: the issuer. */
+  DCR_DEFAULT_AUDIENCE: absoluteUri.optional(),
+  /** Clients (resource servers) allowed to introspect any token. */
+  DCR_INTROSPECTOR_CLIENT_IDS: list.default([]),
+  /** AWS: the KMS key that signs access tokens (id, ARN or alias). */
+  DCR_KMS_KEY_ID: z.string().min(1).optional(),
+  /** AWS: keys that signed before a rotation, still published in the JWKS. */
+  DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
+  /** Local server: the signing algorithm of the generated key. */
+  DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
   /** Local server only. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DCR_DATA_DIR: z.string().min(1).optional(),
@@ -35,6 +55,13 @@ export interface Config {
   readonly allowedScopes?: ReadonlySet<string>;
   readonly clientMaxLifetimeSeconds: number;
   readonly clientSecretLifetimeSeconds: number;
+  readonly accessTokenLifetimeSeconds: number;
+  readonly resources: ReadonlySet<string>;
+  readonly defaultAudience?: string;
+  readonly introspectorClientIds: ReadonlySet<string>;
+  readonly kmsKeyId?: string;
+  readonly kmsPreviousKeyIds: readonly string[];
+  readonly signingAlg: 'RS256' | 'ES256';
   readonly port: number;
   readonly dataDir?: string;
 }
@@ -55,6 +82,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.DCR_ALLOWED_SCOPES !== undefined && { allowedScopes: e.DCR_ALLOWED_SCOPES }),
     clientMaxLifetimeSeconds: e.DCR_CLIENT_MAX_LIFETIME_SECONDS,
     clientSecretLifetimeSeconds: e.DCR_CLIENT_SECRET_LIFETIME_SECONDS,
+    accessTokenLifetimeSeconds: e.DCR_ACCESS_TOKEN_LIFETIME_SECONDS,
+    resources: new Set(e.DCR_RESOURCES),
+    ...(e.DCR_DEFAULT_AUDIENCE !== undefined && { defaultAudience: e.DCR_DEFAULT_AUDIENCE }),
+    introspectorClientIds: new Set(e.DCR_INTROSPECTOR_CLIENT_IDS),
+    ...(e.DCR_KMS_KEY_ID !== undefined && { kmsKeyId: e.DCR_KMS_KEY_ID }),
+    kmsPreviousKeyIds: e.DCR_KMS_PREVIOUS_KEY_IDS,
+    signingAlg: e.DCR_SIGNING_ALG,
     port: e.PORT,
     ...(e.DCR_DATA_DIR !== undefined && { dataDir: e.DCR_DATA_DIR }),
   };

@@ -15,9 +15,13 @@ export const ENDPOINT_ROUTES: Record<Endpoint, { methods: Method[]; paths: strin
     methods: ['GET'],
     paths: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration].map(apiPath),
   },
+  jwks: { methods: ['GET'], paths: [PATHS.jwks] },
   register: { methods: ['POST'], paths: [apiPath(PATHS.register)] },
   'client-configuration': {
     methods: ['GET', 'PUT', 'DELETE'],
     paths: [apiPath(PATHS.clientConfiguration)],
   },
+  token: { methods: ['POST'], paths: [PATHS.token] },
+  introspect: { methods: ['POST'], paths: [PATHS.introspect] },
+  revoke: { methods: ['POST'], paths: [PATHS.revoke] },
 };

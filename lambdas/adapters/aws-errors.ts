@@ -38,3 +38,12 @@ export function asServiceError(error: unknown, service: string): unknown {
 
 export const isConditionalCheckFailure = (error: unknown): boolean =>
   (error as AwsErrorShape | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** Awaits an AWS call, turning throttling and service failures into a 503 with Retry-After. */
+export async function callAws<T>(operation: Promise<T>, service: string): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw asServiceError(error, service);
+  }
+}

@@ -5,7 +5,10 @@ import {
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ClientRecord, ClientRepository } from '../core/ports.js';
-import { asServiceError, isConditionalCheckFailure } from './aws-errors.js';
+import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+
+const SERVICE = 'the client store';
+
 import { concurrentUpdate } from './client-repository-errors.js';
 
 /**
@@ -34,7 +37,7 @@ export class DynamoDbClientRepository implements ClientRepository {
 
   async create(record: ClientRecord): Promise<void> {
     // Conditional: a client_id, once issued, can never be overwritten.
-    await this.call(
+    await callAws(
       this.client.send(
         new PutCommand({
           TableName: this.tableName,
@@ -42,11 +45,12 @@ export class DynamoDbClientRepository implements ClientRepository {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
+      SERVICE,
     );
   }
 
   async get(clientId: string): Promise<ClientRecord | undefined> {
-    const { Item } = await this.call(
+    const { Item } = await callAws(
       this.client.send(
         new GetCommand({
           TableName: this.tableName,
@@ -54,13 +58,14 @@ export class DynamoDbClientRepository implements ClientRepository {
           ConsistentRead: true,
         }),
       ),
+      SERVICE,
     );
     return Item && toRecord(Item);
   }
 
   async replace(record: ClientRecord): Promise<void> {
     try {
-      await this.call(
+      await callAws(
         this.client.send(
           new PutCommand({
             TableName: this.tableName,
@@ -70,6 +75,7 @@ export class DynamoDbClientRepository implements ClientRepository {
             ExpressionAttributeValues: { ':expected': record.version - 1 },
           }),
         ),
+        SERVICE,
       );
     } catch (error) {
       throw isConditionalCheckFailure(error) ? concurrentUpdate() : error;
@@ -77,17 +83,9 @@ export class DynamoDbClientRepository implements ClientRepository {
   }
 
   async delete(clientId: string): Promise<void> {
-    await this.call(
+    await callAws(
       this.client.send(new DeleteCommand({ TableName: this.tableName, Key: clientKey(clientId) })),
+      SERVICE,
     );
-  }
-
-  /** Throttling and service failures become a 503 with Retry-After. */
-  private async call<T>(operation: Promise<T>): Promise<T> {
-    try {
-      return await operation;
-    } catch (error) {
-      throw asServiceError(error, 'the client store');
-    }
   }
 }

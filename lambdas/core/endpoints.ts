@@ -4,6 +4,10 @@ export const PATHS = {
   openidConfiguration: '/.well-known/openid-configuration',
   register: '/register',
   clientConfiguration: '/register/:clientId',
+  jwks: '/.well-known/jwks.json',
+  token: '/token',
+  introspect: '/introspect',
+  revoke: '/revoke',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

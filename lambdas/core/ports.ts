@@ -1,3 +1,4 @@
+import type { JWTVerifyGetKey } from 'jose';
 import type { ClientMetadata } from './client-metadata.js';
 
 /** What the store keeps of a registered client. Secrets appear only as hashes. */
@@ -33,3 +34,38 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000) };
+
+/** A public signing key as published in the JWKS. */
+export interface PublishedKey {
+  readonly kid: string;
+  readonly alg: 'RS256' | 'ES256';
+  /** The public JWK with kid, alg and use. */
+  readonly jwk: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Signs JWS signing inputs with the active key (KMS in AWS, a local key otherwise). The private
+ * key never leaves the adapter.
+ */
+export interface Signer {
+  /** The active key; resolved once per process. */
+  activeKey(): Promise<PublishedKey>;
+  /** Every key a verifier may meet: the active one first, then previous ones still published. */
+  publishedKeys(): Promise<readonly PublishedKey[]>;
+  /** A JOSE-form signature (r||s for ECDSA) of the ASCII signing input, by the active key. */
+  sign(signingInput: Buffer): Promise<Buffer>;
+}
+
+/** Short-lived token state: revoked access tokens and used client assertion ids. */
+export interface TokenStore {
+  /** Records a revoked access token until the instant it would have expired anyway. */
+  revoke(jti: string, expiresAt: number): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+  /** Records a client assertion's jti; false if it was already used (a replay). */
+  useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+}
+
+/** Key resolvers for clients' `jwks_uri` (fetched over https only, guarded, bounded, cached). */
+export interface RemoteKeySets {
+  resolver(uri: string): JWTVerifyGetKey;
+}

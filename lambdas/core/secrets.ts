@@ -23,6 +23,9 @@ export const newSecret = (): string => randomBase64url(32);
 /** 128 bits: client identifiers are public, but must never be guessable or collide. */
 export const newClientId = (): string => randomBase64url(16);
 
+/** 128 bits: a token's `jti`, unique per token. */
+export const newTokenId = (): string => randomBase64url(16);
+
 /**
  * Secrets carry 256 bits of entropy, so a fast hash is enough (no dictionary to attack); only
  * the hash is stored.

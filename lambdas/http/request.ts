@@ -45,3 +45,22 @@ export function bearerToken(request: HttpRequest): string | undefined {
   const match = request.headers.authorization?.match(/^Bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i);
   return match?.[1];
 }
+
+/** Parameters that RFC 8707 lets a client repeat; every other one must appear at most once. */
+const REPEATABLE = new Set(['resource']);
+
+/** An `application/x-www-form-urlencoded` body (token, introspection, revocation). */
+export function readForm(request: HttpRequest): URLSearchParams {
+  if (mediaType(request) !== 'application/x-www-form-urlencoded') {
+    throw invalidRequest('content type must be application/x-www-form-urlencoded');
+  }
+  const params = new URLSearchParams(bodyText(request));
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name) && !REPEATABLE.has(name)) {
+      throw invalidRequest(`${name} must not be repeated (RFC 6749 §3.2)`);
+    }
+    seen.add(name);
+  }
+  return params;
+}

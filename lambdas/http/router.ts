@@ -1,6 +1,6 @@
 import { PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
-import { logger } from './log.js';
+import { logger } from '../log.js';
 import type { HttpRequest, HttpResponse } from './message.js';
 import { errorResponse, json, NO_STORE } from './responses.js';
 

@@ -1,10 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
+import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
+import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
+import { MemoryTokenStore } from '../adapters/memory-token-store.js';
+import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { documentClient } from '../aws.js';
 import type { Config } from '../config.js';
-import { type Clock, systemClock } from '../core/ports.js';
+import type { ClientRepository, Clock, RemoteKeySets, TokenStore } from '../core/ports.js';
+import { systemClock } from '../core/ports.js';
 import { createRouter } from '../http/router.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
@@ -14,6 +19,8 @@ export interface LocalAppOptions {
   /** `embedded`: dynalite, on disk under dataDir (in memory without one); `memory`: a Map. */
   readonly store: 'embedded' | 'memory';
   readonly clock?: Clock;
+  /** Resolves clients' jwks_uri; default: the guarded https fetcher. */
+  readonly remoteKeySets?: RemoteKeySets;
 }
 
 export interface LocalApp {
@@ -26,18 +33,31 @@ export interface LocalApp {
 
 /** The whole API on one machine: every Lambda's routes behind one node:http server. */
 export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
+  const clock = options.clock ?? systemClock;
   let store: EmbeddedStore | undefined;
-  let repository: MemoryClientRepository | DynamoDbClientRepository;
+  let repository: ClientRepository;
+  let tokenStore: TokenStore;
   if (options.store === 'embedded') {
     const path = config.dataDir && join(config.dataDir, 'dynamodb');
     if (path) mkdirSync(path, { recursive: true });
     store = await startEmbeddedStore(config.tableName, path);
-    repository = new DynamoDbClientRepository(documentClient(store.client), config.tableName);
+    const dynamo = documentClient(store.client);
+    repository = new DynamoDbClientRepository(dynamo, config.tableName);
+    tokenStore = new DynamoDbTokenStore(dynamo, config.tableName);
   } else {
     repository = new MemoryClientRepository();
+    tokenStore = new MemoryTokenStore(clock);
   }
-  const clock = options.clock ?? systemClock;
-  const router = createRouter(routesFor(ENDPOINTS, { config, repository, clock }));
+  const router = createRouter(
+    routesFor(ENDPOINTS, {
+      config,
+      repository,
+      tokenStore,
+      signer: LocalSigner.create(config.signingAlg, config.dataDir),
+      remoteKeySets: options.remoteKeySets ?? new GuardedRemoteKeySets(),
+      clock,
+    }),
+  );
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),

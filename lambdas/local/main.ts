@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
-import { logger } from '../http/log.js';
+import { logger } from '../log.js';
 import { startLocalApp } from './app.js';
 
 /** `npm start`: the whole API on 127.0.0.1, data kept on disk between restarts. */

@@ -1,0 +1,64 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+} from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PublishedKey, Signer } from '../core/ports.js';
+import { publishedKey } from './published-key.js';
+
+export type LocalAlg = 'RS256' | 'ES256';
+
+function generate(alg: LocalAlg): KeyObject {
+  return alg === 'RS256'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+    : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+}
+
+/**
+ * The local mode's signer: a key generated on first start and kept (PKCS#8, mode 0600) in the
+ * data folder; without a data folder the key lives only as long as the process. Signing runs
+ * on libuv's thread pool, so it does not block the event loop.
+ */
+export class LocalSigner implements Signer {
+  private readonly published: Promise<PublishedKey>;
+
+  private constructor(
+    private readonly privateKey: KeyObject,
+    readonly alg: LocalAlg,
+  ) {
+    this.published = publishedKey(createPublicKey(privateKey), alg);
+  }
+
+  static create(alg: LocalAlg, dataDir?: string): LocalSigner {
+    if (dataDir === undefined) return new LocalSigner(generate(alg), alg);
+    const file = join(dataDir, `signing-key-${alg.toLowerCase()}.pem`);
+    if (existsSync(file)) return new LocalSigner(createPrivateKey(readFileSync(file)), alg);
+    const key = generate(alg);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+    return new LocalSigner(key, alg);
+  }
+
+  activeKey(): Promise<PublishedKey> {
+    return this.published;
+  }
+
+  async publishedKeys(): Promise<readonly PublishedKey[]> {
+    return [await this.published];
+  }
+
+  sign(signingInput: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      sign(
+        'sha256',
+        signingInput,
+        { key: this.privateKey, dsaEncoding: 'ieee-p1363' },
+        (error, signature) => (error ? reject(error) : resolve(signature)),
+      );
+    });
+  }
+}

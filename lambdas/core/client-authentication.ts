@@ -1,0 +1,189 @@
+import { createLocalJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type AuthMethod, SIGNING_ALGS } from './client-metadata.js';
+import { invalidRequest, OAuthError } from './errors.js';
+import type { ClientRecord, ClientRepository, Clock, RemoteKeySets, TokenStore } from './ports.js';
+import { findActiveClient } from './registration.js';
+import { hashSecret, secretMatches } from './secrets.js';
+
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Longest lifetime accepted for a client assertion (RFC 7523 §3: exp required and short). */
+const MAX_ASSERTION_LIFETIME = 300;
+const CLOCK_TOLERANCE = 30;
+/** Compared against when the client is unknown, so both failures take the same time. */
+const UNKNOWN_CLIENT_HASH = hashSecret('unknown-client');
+
+export interface AuthenticatedClient {
+  readonly client: ClientRecord;
+  readonly method: AuthMethod;
+}
+
+/** What a client presented: the Authorization header and the form parameters. */
+export interface ClientCredentials {
+  readonly authorization: string | undefined;
+  readonly params: URLSearchParams;
+}
+
+const invalidClient = (basicTried: boolean, description = 'client authentication failed') =>
+  new OAuthError(
+    401,
+    'invalid_client',
+    description,
+    basicTried ? { 'www-authenticate': 'Basic realm="oauth", charset="UTF-8"' } : {},
+  );
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined with ':'. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+function parseBasic(header: string): { clientId: string; secret: string } | undefined {
+  const match = header.match(/^Basic +([A-Za-z0-9+/]+={0,2})\s*$/i);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  try {
+    return {
+      clientId: formDecode(decoded.slice(0, colon)),
+      secret: formDecode(decoded.slice(colon + 1)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Client authentication for the token, introspection and revocation endpoints:
+ * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523) and none. Every failure is
+ * a 401 invalid_client that says nothing about which part was wrong.
+ */
+export class ClientAuthenticator {
+  constructor(
+    private readonly repository: ClientRepository,
+    private readonly clock: Clock,
+    private readonly tokenStore: TokenStore,
+    private readonly remoteKeySets: RemoteKeySets,
+  ) {}
+
+  /**
+   * @param audiences what a client assertion's `aud` may name: the token endpoint, the issuer,
+   *   the endpoint being called.
+   */
+  async authenticate(
+    { authorization, params }: ClientCredentials,
+    audiences: readonly string[],
+  ): Promise<AuthenticatedClient> {
+    const basicTried = authorization !== undefined && /^Basic /i.test(authorization);
+    const assertion = params.get('client_assertion') ?? undefined;
+    const postedSecret = params.get('client_secret') ?? undefined;
+    const bodyClientId = params.get('client_id') ?? undefined;
+    const presented = [basicTried, postedSecret !== undefined, assertion !== undefined];
+    if (presented.filter(Boolean).length > 1) {
+      throw invalidRequest('use exactly one client authentication method');
+    }
+
+    if (basicTried) {
+      const basic = parseBasic(authorization as string);
+      if (!basic) throw invalidClient(true, 'malformed Basic credentials');
+      if (bodyClientId !== undefined && bodyClientId !== basic.clientId) {
+        throw invalidRequest('client_id in the body differs from the authenticated client');
+      }
+      return this.withSecret(basic.clientId, basic.secret, 'client_secret_basic', true);
+    }
+    if (postedSecret !== undefined) {
+      if (bodyClientId === undefined) throw invalidClient(false);
+      return this.withSecret(bodyClientId, postedSecret, 'client_secret_post', false);
+    }
+    if (assertion !== undefined) {
+      return this.withAssertion(assertion, params, bodyClientId, audiences);
+    }
+    if (bodyClientId !== undefined) {
+      const client = await findActiveClient(this.repository, this.clock, bodyClientId);
+      if (client?.metadata.token_endpoint_auth_method !== 'none') throw invalidClient(false);
+      return { client, method: 'none' };
+    }
+    throw invalidClient(false, 'client authentication is required');
+  }
+
+  private async withSecret(
+    clientId: string,
+    secret: string,
+    method: 'client_secret_basic' | 'client_secret_post',
+    basicTried: boolean,
+  ): Promise<AuthenticatedClient> {
+    const client = await findActiveClient(this.repository, this.clock, clientId);
+    const matches = secretMatches(secret, client?.secretHash ?? UNKNOWN_CLIENT_HASH);
+    const now = this.clock.now();
+    if (
+      !client ||
+      !matches ||
+      client.metadata.token_endpoint_auth_method !== method ||
+      (client.clientSecretExpiresAt !== 0 && client.clientSecretExpiresAt <= now)
+    ) {
+      throw invalidClient(basicTried);
+    }
+    return { client, method };
+  }
+
+  private async withAssertion(
+    assertion: string,
+    params: URLSearchParams,
+    bodyClientId: string | undefined,
+    audiences: readonly string[],
+  ): Promise<AuthenticatedClient> {
+    if (params.get('client_assertion_type') !== JWT_BEARER_ASSERTION) {
+      throw invalidRequest(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
+    }
+    let clientId: string | undefined;
+    try {
+      clientId = decodeJwt(assertion).sub;
+    } catch {
+      throw invalidClient(false, 'client_assertion is not a JWT');
+    }
+    if (clientId === undefined || (bodyClientId !== undefined && bodyClientId !== clientId)) {
+      throw invalidClient(false);
+    }
+    const client = await findActiveClient(this.repository, this.clock, clientId);
+    const { metadata } = client ?? {};
+    if (!client || !metadata || metadata.token_endpoint_auth_method !== 'private_key_jwt') {
+      throw invalidClient(false);
+    }
+    const keys: JWTVerifyGetKey | undefined = metadata.jwks
+      ? createLocalJWKSet(metadata.jwks as Parameters<typeof createLocalJWKSet>[0])
+      : metadata.jwks_uri
+        ? this.remoteKeySets.resolver(metadata.jwks_uri)
+        : undefined;
+    if (!keys) throw invalidClient(false);
+
+    const now = this.clock.now();
+    let jti: string;
+    let exp: number;
+    try {
+      const { payload } = await jwtVerify(assertion, keys, {
+        issuer: clientId,
+        subject: clientId,
+        audience: [...audiences],
+        algorithms: metadata.token_endpoint_auth_signing_alg
+          ? [metadata.token_endpoint_auth_signing_alg]
+          : [...SIGNING_ALGS],
+        requiredClaims: ['exp', 'jti'],
+        currentDate: new Date(now * 1000),
+        clockTolerance: CLOCK_TOLERANCE,
+      });
+      jti = payload.jti as string;
+      exp = payload.exp as number;
+    } catch (error) {
+      if (error instanceof OAuthError) throw error;
+      throw invalidClient(false, 'client_assertion is invalid');
+    }
+    if (exp > now + MAX_ASSERTION_LIFETIME + CLOCK_TOLERANCE) {
+      throw invalidClient(false, `client_assertion must expire within ${MAX_ASSERTION_LIFETIME} s`);
+    }
+    // Each assertion is accepted once (RFC 7523 §3 item 7).
+    if (!(await this.tokenStore.useAssertionId(clientId, jti, exp + CLOCK_TOLERANCE))) {
+      throw invalidClient(false, 'client_assertion was already used');
+    }
+    return { client, method: 'private_key_jwt' };
+  }
+}

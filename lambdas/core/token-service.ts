@@ -1,0 +1,175 @@
+import type { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens.js';
+import type { ClientAuthenticator, ClientCredentials } from './client-authentication.js';
+import { endpointUrl, PATHS } from './endpoints.js';
+import { invalidRequest, OAuthError } from './errors.js';
+import type { ClientRepository, Clock, TokenStore } from './ports.js';
+import { findActiveClient } from './registration.js';
+
+export interface TokenSettings {
+  readonly accessTokenLifetimeSeconds: number;
+  /** Scopes the server offers; unset = whatever a client registered. */
+  readonly allowedScopes?: ReadonlySet<string>;
+  /** RFC 8707 resources a client may ask for; each becomes the token's `aud`. */
+  readonly resources: ReadonlySet<string>;
+  /** `aud` when no resource is asked for; unset = the issuer. */
+  readonly defaultAudience?: string;
+  /** Clients that may introspect any token (resource servers). */
+  readonly introspectorClientIds: ReadonlySet<string>;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+}
+
+/** RFC 6749 §3.3 scope-token grammar, space-separated. */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+const KNOWN_GRANTS = new Set(['client_credentials']);
+
+const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
+
+/** The token, introspection (RFC 7662) and revocation (RFC 7009) endpoints' logic. */
+export class TokenService {
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly issuer: AccessTokenIssuer,
+    private readonly verifier: AccessTokenVerifier,
+    private readonly repository: ClientRepository,
+    private readonly tokenStore: TokenStore,
+    private readonly clock: Clock,
+    private readonly settings: TokenSettings,
+  ) {}
+
+  /** What a client assertion's `aud` may name at an endpoint of this issuer. */
+  private audiences(issuer: string, endpointPath: string): string[] {
+    return [issuer, endpointUrl(issuer, PATHS.token), endpointUrl(issuer, endpointPath)];
+  }
+
+  /** `POST /token`: the client_credentials grant. */
+  async token(credentials: ClientCredentials, issuer: string): Promise<TokenResponse> {
+    const { params } = credentials;
+    const grantType = params.get('grant_type');
+    if (grantType === null) throw invalidRequest('grant_type is required');
+    if (!KNOWN_GRANTS.has(grantType)) {
+      throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
+    }
+    const { client } = await this.authenticator.authenticate(
+      credentials,
+      this.audiences(issuer, PATHS.token),
+    );
+    if (!client.metadata.grant_types.includes('client_credentials')) {
+      throw tokenError(
+        'unauthorized_client',
+        'the client is not registered for client_credentials',
+      );
+    }
+    const scope = this.grantedScope(params.get('scope'), client.metadata.scope);
+    const aud = this.audience(params.getAll('resource'), issuer);
+
+    const now = this.clock.now();
+    const lifetime = this.settings.accessTokenLifetimeSeconds;
+    const { token } = await this.issuer.issue({
+      iss: issuer,
+      sub: client.clientId,
+      aud,
+      client_id: client.clientId,
+      iat: now,
+      exp: now + lifetime,
+      ...(scope !== undefined && { scope }),
+    });
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: lifetime,
+      ...(scope !== undefined && { scope }),
+    };
+  }
+
+  /** requested ⊆ registered ⊆ offered; the default is everything registered and still offered. */
+  private grantedScope(requested: string | null, registered: string | undefined) {
+    const offered = (s: string) => this.settings.allowedScopes?.has(s) ?? true;
+    const registeredScopes = new Set((registered?.split(' ') ?? []).filter(offered));
+    if (requested === null) {
+      return registeredScopes.size > 0 ? [...registeredScopes].join(' ') : undefined;
+    }
+    if (!SCOPE.test(requested)) throw tokenError('invalid_scope', 'scope is malformed');
+    const scopes = [...new Set(requested.split(' '))];
+    const refused = scopes.find((s) => !registeredScopes.has(s));
+    if (refused !== undefined) {
+      throw tokenError('invalid_scope', `scope ${refused} is not registered for this client`);
+    }
+    return scopes.join(' ');
+  }
+
+  /** RFC 8707: every requested resource must be configured; together they are the audience. */
+  private audience(resources: string[], issuer: string): string | string[] {
+    if (resources.length === 0) return this.settings.defaultAudience ?? issuer;
+    const unique = [...new Set(resources)];
+    const unknown = unique.find((r) => !this.settings.resources.has(r));
+    if (unknown !== undefined) {
+      throw tokenError('invalid_target', `resource ${unknown} is not served by this server`);
+    }
+    return unique.length === 1 ? (unique[0] as string) : unique;
+  }
+
+  /** `POST /introspect` (RFC 7662): a client sees its own tokens; introspectors see any. */
+  async introspect(credentials: ClientCredentials, issuer: string): Promise<object> {
+    const { client } = await this.authenticateConfidential(credentials, issuer, PATHS.introspect);
+    const token = credentials.params.get('token');
+    if (token === null) throw invalidRequest('token is required');
+    const now = this.clock.now();
+    const claims = await this.verifier.verify(token, issuer, now);
+    const inactive = { active: false };
+    if (!claims) return inactive;
+    const mayInspect =
+      claims.client_id === client.clientId ||
+      this.settings.introspectorClientIds.has(client.clientId);
+    if (!mayInspect) return inactive;
+    // A revoked token, or one whose client is deleted or expired, is dead at once.
+    const [revoked, owner] = await Promise.all([
+      this.tokenStore.isRevoked(claims.jti),
+      findActiveClient(this.repository, this.clock, claims.client_id),
+    ]);
+    if (revoked || !owner) return inactive;
+    return {
+      active: true,
+      token_type: 'Bearer',
+      client_id: claims.client_id,
+      sub: claims.sub,
+      iss: claims.iss,
+      aud: claims.aud,
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+      ...(claims.scope !== undefined && { scope: claims.scope }),
+    };
+  }
+
+  /** `POST /revoke` (RFC 7009): unknown, invalid or foreign tokens are ignored silently. */
+  async revoke(credentials: ClientCredentials, issuer: string): Promise<void> {
+    const { client } = await this.authenticateConfidential(credentials, issuer, PATHS.revoke);
+    const token = credentials.params.get('token');
+    if (token === null) throw invalidRequest('token is required');
+    const claims = await this.verifier.verify(token, issuer, this.clock.now());
+    if (!claims || claims.client_id !== client.clientId) return;
+    await this.tokenStore.revoke(claims.jti, claims.exp);
+  }
+
+  /** Introspection and revocation need a client that proves who it is. */
+  private async authenticateConfidential(
+    credentials: ClientCredentials,
+    issuer: string,
+    path: string,
+  ) {
+    const authenticated = await this.authenticator.authenticate(
+      credentials,
+      this.audiences(issuer, path),
+    );
+    if (authenticated.method === 'none') {
+      throw new OAuthError(401, 'invalid_client', 'this endpoint requires client authentication');
+    }
+    return authenticated;
+  }
+}

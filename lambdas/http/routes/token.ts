@@ -1,0 +1,44 @@
+import { PATHS } from '../../core/endpoints.js';
+import type { TokenService } from '../../core/token-service.js';
+import type { HttpRequest } from '../message.js';
+import { readForm } from '../request.js';
+import { json, NO_STORE } from '../responses.js';
+import type { Route } from '../router.js';
+
+const credentials = (request: HttpRequest) => ({
+  authorization: request.headers.authorization,
+  params: readForm(request),
+});
+
+/** `POST /token` (RFC 6749 §4.4, RFC 9068 tokens). */
+export const tokenRoutes = (service: TokenService): Route[] => [
+  {
+    method: 'POST',
+    path: PATHS.token,
+    cors: true,
+    handle: async ({ request, issuer }) =>
+      json(200, await service.token(credentials(request), issuer)),
+  },
+];
+
+/** `POST /introspect` (RFC 7662). */
+export const introspectionRoutes = (service: TokenService): Route[] => [
+  {
+    method: 'POST',
+    path: PATHS.introspect,
+    handle: async ({ request, issuer }) =>
+      json(200, await service.introspect(credentials(request), issuer)),
+  },
+];
+
+/** `POST /revoke` (RFC 7009): 200 with an empty body, whatever the token was. */
+export const revocationRoutes = (service: TokenService): Route[] => [
+  {
+    method: 'POST',
+    path: PATHS.revoke,
+    handle: async ({ request, issuer }) => {
+      await service.revoke(credentials(request), issuer);
+      return { status: 200, headers: { ...NO_STORE } };
+    },
+  },
+];

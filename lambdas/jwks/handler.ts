@@ -1,0 +1,3 @@
+import { lambdaHandler } from '../aws.js';
+
+export const handler = lambdaHandler('jwks');
