@@ -39,11 +39,18 @@ describe('ServerlessDcrStack', () => {
 
   it('runs every function on Node.js 24, ARM64', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(7);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
     }
+  });
+
+  it('has an asymmetric RSA_2048 SIGN_VERIFY key that is kept', () => {
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }),
+    });
   });
 
   it('routes each endpoint with its methods and OPTIONS', () => {
@@ -62,6 +69,14 @@ describe('ServerlessDcrStack', () => {
         'PUT /register/{clientId}',
         'DELETE /register/{clientId}',
         'OPTIONS /register/{clientId}',
+        'GET /.well-known/jwks.json',
+        'OPTIONS /.well-known/jwks.json',
+        'POST /token',
+        'OPTIONS /token',
+        'POST /introspect',
+        'OPTIONS /introspect',
+        'POST /revoke',
+        'OPTIONS /revoke',
       ].sort(),
     );
   });
