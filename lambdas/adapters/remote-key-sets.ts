@@ -15,7 +15,10 @@ const TIMEOUT_MS = 3000;
 const CACHE_MS = 10 * 60 * 1000;
 const MAX_CACHED_URIS = 1000;
 
-/** Addresses a client's jwks_uri must never reach: private, loopback, link-local, and the like. */
+/**
+ * Addresses a client's jwks_uri must never reach: private, loopback, link-local, and the like.
+ * (BlockList checks IPv4-mapped IPv6 addresses against the IPv4 rules by itself.)
+ */
 const NON_PUBLIC = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
@@ -38,7 +41,6 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],

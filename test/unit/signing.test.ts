@@ -1,0 +1,65 @@
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { derToJose } from '../../lambdas/adapters/ecdsa-signature.js';
+import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
+
+describe('derToJose', () => {
+  it('turns DER ECDSA signatures into 64-byte r||s that verify as IEEE P1363', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // Enough signatures to meet r or s with a leading zero byte (DER pads or shortens them).
+    for (let i = 0; i < 300; i++) {
+      const data = Buffer.from(`message ${i}`);
+      const der = sign('sha256', data, privateKey);
+      const jose = derToJose(der);
+      expect(jose).toHaveLength(64);
+      expect(verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, jose)).toBe(
+        true,
+      );
+    }
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not a sequence', '3102020101'],
+    ['wrong length', '300602010102'],
+    ['trailing bytes', '3006020101020101ff'],
+    ['integer too long', `3026022101${'ff'.repeat(32)}020101`],
+  ])('refuses a malformed signature (%s)', (_, hex) => {
+    expect(() => derToJose(Buffer.from(hex, 'hex'))).toThrow(/malformed/);
+  });
+});
+
+describe('LocalSigner', () => {
+  it('keeps its key in the data folder (mode 0600) and reuses it after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcr-key-'));
+    try {
+      const first = LocalSigner.create('ES256', dir);
+      const second = LocalSigner.create('ES256', dir);
+      expect((await second.activeKey()).kid).toBe((await first.activeKey()).kid);
+      const file = join(dir, 'signing-key-es256.pem');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8')).toContain('PRIVATE KEY');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['RS256', 'ES256'] as const)(
+    '%s: signs so that the published key verifies',
+    async (alg) => {
+      const signer = LocalSigner.create(alg);
+      const key = await signer.activeKey();
+      expect(key.jwk).toMatchObject({ alg, use: 'sig', kid: key.kid });
+      expect(key.jwk).not.toHaveProperty('d');
+      const data = Buffer.from('header.payload');
+      const signature = await signer.sign(data);
+      const publicKey = createPublicKey({ key: key.jwk as never, format: 'jwk' });
+      expect(verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(
+        true,
+      );
+    },
+  );
+});
