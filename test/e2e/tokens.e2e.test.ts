@@ -147,7 +147,7 @@ describe('client_credentials with real clients', () => {
     client.allowInsecureRequests(config);
     const result = await client.clientCredentialsGrant(config, { scope: 'write' });
     expect(result.scope).toBe('write');
-    expect(result.expiresIn()).toBe(600);
+    expect(result.expires_in).toBe(600);
   });
 
   it('sends no-store and Pragma: no-cache with tokens', async () => {
