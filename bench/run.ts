@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: throughput and latency of this server's endpoints on loopback, printed as
+ * `npm run bench [registration|tokens ...]`: throughput and latency on loopback, printed as
  * figures (never asserted). Each target runs in a child process; autocannon drives it from here.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,7 +11,11 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [10, 50];
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const serveScript = fileURLToPath(new URL('./serve.ts', import.meta.url));
+// Kept in step with serve.ts (not imported: importing it would start a server here).
+const REFERENCE_CLIENT = { id: 'bench', secret: 'bench-secret-with-enough-length-0123456789' };
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const FORM = 'application/x-www-form-urlencoded';
 const REGISTRATION = JSON.stringify({
   client_name: 'bench agent',
   grant_types: ['client_credentials'],
@@ -24,8 +28,11 @@ interface Target {
   readonly child: ChildProcess;
 }
 
-async function startTarget(kind: string): Promise<Target> {
-  const child = spawn(tsx, [serveScript, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startTarget(kind: string, env: Record<string, string> = {}): Promise<Target> {
+  const child = spawn(tsx, [serveScript, kind], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ...env },
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
     if (line.startsWith('READY ')) return { issuer: line.slice(6), child };
@@ -40,90 +47,156 @@ function stopTarget(target: Target): Promise<void> {
   });
 }
 
-export interface Figures {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly non2xx: number;
-}
-
-export async function load(options: autocannon.Options): Promise<Figures> {
-  const result = await autocannon({ duration: DURATION, ...options });
-  return {
-    rps: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx + result.errors,
-  };
-}
-
-const rows: string[][] = [];
-const record = (what: string, connections: number, f: Figures) => {
-  rows.push([what, String(connections), String(f.rps), `${f.p50}`, `${f.p99}`, String(f.non2xx)]);
-  console.error(`  ${what} @${connections}: ${f.rps} req/s p50 ${f.p50} ms p99 ${f.p99} ms`);
-};
-
-async function measure(kind: string, registerPath: string, withDiscovery: boolean) {
-  const target = await startTarget(kind);
+async function withTarget(
+  kind: string,
+  env: Record<string, string>,
+  run: (t: Target) => Promise<void>,
+) {
+  const target = await startTarget(kind, env);
   try {
-    // Warm up (JIT, lazy initialisation) before measuring.
-    await autocannon({
-      url: `${target.issuer}${registerPath}`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: REGISTRATION,
-      duration: 1,
-      connections: 10,
-    });
-    for (const connections of CONNECTIONS) {
-      record(
-        `${kind} register`,
-        connections,
-        await load({
-          url: `${target.issuer}${registerPath}`,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: REGISTRATION,
-          connections,
-        }),
-      );
-    }
-    if (withDiscovery) {
-      for (const connections of CONNECTIONS) {
-        record(
-          `${kind} discovery`,
-          connections,
-          await load({
-            url: `${target.issuer}/.well-known/oauth-authorization-server`,
-            connections,
-          }),
-        );
-      }
-    }
+    await run(target);
   } finally {
     await stopTarget(target);
   }
 }
 
+interface Figures {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly failed: number;
+}
+
+const rows: { what: string; connections: number; figures: Figures }[] = [];
+
+/** Warms up for a second, then measures at each connection count. */
+async function measure(what: string, options: autocannon.Options) {
+  await autocannon({ ...options, duration: 1, connections: 10 });
+  for (const connections of CONNECTIONS) {
+    const result = await autocannon({ ...options, duration: DURATION, connections });
+    const figures = {
+      rps: Math.round(result.requests.average),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      failed: result.non2xx + result.errors,
+    };
+    rows.push({ what, connections, figures });
+    console.error(
+      `  ${what} @${connections}: ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`,
+    );
+  }
+}
+
+/** req/s of a measurement; NaN when any request failed, so no ratio is claimed from it. */
+const rate = (what: string, connections: number) => {
+  const figures = rows.find((r) => r.what === what && r.connections === connections)?.figures;
+  return figures && figures.failed === 0 ? figures.rps : Number.NaN;
+};
+
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+async function registerClient(issuer: string) {
+  const response = await fetch(`${issuer}/register`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: REGISTRATION,
+  });
+  return (await response.json()) as { client_id: string; client_secret: string };
+}
+
+const summaries: string[] = [];
+const compare = (label: string, ours: string, reference: string, target: number) => {
+  for (const connections of CONNECTIONS) {
+    const ratio = rate(ours, connections) / rate(reference, connections);
+    summaries.push(
+      Number.isNaN(ratio)
+        ? `${label} @${connections}: no ratio (a run had failed requests)`
+        : `${label} @${connections}: ${ratio.toFixed(2)}x oidc-provider (target >= ${target}x) ${ratio >= target ? 'met' : 'NOT met'}`,
+    );
+  }
+};
+
+async function registrationBench() {
+  for (const kind of ['ours-memory', 'ours-embedded', 'oidc-provider']) {
+    await withTarget(kind, {}, async ({ issuer }) => {
+      const path = kind === 'oidc-provider' ? '/reg' : '/register';
+      await measure(`${kind} register`, {
+        url: `${issuer}${path}`,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: REGISTRATION,
+      });
+      await measure(`${kind} discovery`, {
+        url: `${issuer}/.well-known/oauth-authorization-server`,
+      });
+    });
+  }
+  compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 2);
+}
+
+async function tokenBench() {
+  for (const alg of ['ES256', 'RS256']) {
+    await withTarget('ours-memory', { BENCH_ALG: alg }, async ({ issuer }) => {
+      const client = await registerClient(issuer);
+      const authorization = basic(client.client_id, client.client_secret);
+      await measure(`ours-memory token ${alg}`, {
+        url: `${issuer}/token`,
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization },
+        body: 'grant_type=client_credentials',
+      });
+      const token = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization },
+        body: 'grant_type=client_credentials',
+      }).then((r) => r.json() as Promise<{ access_token: string }>);
+      await measure(`ours-memory introspect ${alg}`, {
+        url: `${issuer}/introspect`,
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization },
+        body: `token=${token.access_token}`,
+      });
+    });
+    await withTarget('oidc-provider', { BENCH_ALG: alg }, async ({ issuer }) => {
+      await measure(`oidc-provider token ${alg}`, {
+        url: `${issuer}/token`,
+        method: 'POST',
+        headers: {
+          'content-type': FORM,
+          authorization: basic(REFERENCE_CLIENT.id, REFERENCE_CLIENT.secret),
+        },
+        body: 'grant_type=client_credentials',
+      });
+    });
+  }
+  compare('tokens ES256, in-memory', 'ours-memory token ES256', 'oidc-provider token ES256', 1.5);
+  compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.2);
+}
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  registration: registrationBench,
+  tokens: tokenBench,
+};
+const selected = process.argv.slice(2).filter((name) => name in BENCHES);
 console.error(`benchmark: ${DURATION} s per figure, loopback only`);
-await measure('ours-memory', '/register', true);
-await measure('ours-embedded', '/register', true);
-await measure('oidc-provider', '/reg', true);
+for (const name of selected.length > 0 ? selected : Object.keys(BENCHES)) {
+  await (BENCHES[name] as () => Promise<void>)();
+}
 
 const header = ['target / endpoint', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx'];
+const table = rows.map((r) => [
+  r.what,
+  String(r.connections),
+  String(r.figures.rps),
+  String(r.figures.p50),
+  String(r.figures.p99),
+  String(r.figures.failed),
+]);
 const widths = header.map((h, i) =>
-  Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
+  Math.max(h.length, ...table.map((r) => (r[i] as string).length)),
 );
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
 console.log(line(header));
-for (const row of rows) console.log(line(row));
-
-const rate = (what: string, connections: number) =>
-  Number(rows.find((r) => r[0] === what && r[1] === String(connections))?.[2] ?? 0);
-for (const connections of CONNECTIONS) {
-  const ratio =
-    rate('ours-memory register', connections) / rate('oidc-provider register', connections);
-  console.log(
-    `registration, in-memory vs oidc-provider @${connections}: ${ratio.toFixed(2)}x (target >= 2x)`,
-  );
-}
+for (const row of table) console.log(line(row));
+for (const summary of summaries) console.log(summary);
