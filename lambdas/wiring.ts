@@ -10,7 +10,7 @@ import { jwksRoutes } from './http/routes/jwks.js';
 import { clientConfigurationRoutes, registrationRoutes } from './http/routes/registration.js';
 import { introspectionRoutes, revocationRoutes, tokenRoutes } from './http/routes/token.js';
 
-/** What the core needs from the outside world: injected, so AWS and local share every route. */
+/** Everything the core may need from the outside world: injected, so AWS and local share it. */
 export interface Dependencies {
   readonly config: Config;
   readonly repository: ClientRepository;
@@ -20,17 +20,40 @@ export interface Dependencies {
   readonly clock: Clock;
 }
 
-/** One entry per deployed Lambda function; the local server serves them all. */
-export const ENDPOINTS = [
-  'discovery',
-  'jwks',
-  'register',
-  'client-configuration',
-  'token',
-  'introspect',
-  'revoke',
-] as const;
-export type Endpoint = (typeof ENDPOINTS)[number];
+type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
+type TokenDeps = Pick<
+  Dependencies,
+  'config' | 'repository' | 'tokenStore' | 'signer' | 'remoteKeySets' | 'clock'
+>;
+
+const registrationService = (d: RegistrationDeps) =>
+  new RegistrationService(d.repository, d.clock, d.config);
+
+const tokenService = (d: TokenDeps) =>
+  new TokenService(
+    new ClientAuthenticator(d.repository, d.clock, d.tokenStore, d.remoteKeySets),
+    new AccessTokenIssuer(d.signer),
+    new AccessTokenVerifier(d.signer),
+    d.repository,
+    d.tokenStore,
+    d.clock,
+    d.config,
+  );
+
+/** Each deployed function's routes, from exactly the dependencies it needs. */
+const ENDPOINT_ROUTES = {
+  discovery: (d: Pick<Dependencies, 'config'>) => discoveryRoutes(d.config),
+  jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
+  register: (d: RegistrationDeps) => registrationRoutes(registrationService(d)),
+  'client-configuration': (d: RegistrationDeps) =>
+    clientConfigurationRoutes(registrationService(d)),
+  token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
+  introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
+  revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
+} satisfies Record<string, (deps: never) => Route[]>;
+
+export type Endpoint = keyof typeof ENDPOINT_ROUTES;
+export const ENDPOINTS = Object.keys(ENDPOINT_ROUTES) as Endpoint[];
 
 /** Endpoints that sign or verify tokens, and so need the signing key. */
 export const SIGNING_ENDPOINTS: ReadonlySet<Endpoint> = new Set([
@@ -40,27 +63,19 @@ export const SIGNING_ENDPOINTS: ReadonlySet<Endpoint> = new Set([
   'revoke',
 ]);
 
-export function routesFor(endpoints: readonly Endpoint[], deps: Dependencies): Route[] {
-  const { config, repository, clock } = deps;
-  const registration = () => new RegistrationService(repository, clock, config);
-  const tokens = () =>
-    new TokenService(
-      new ClientAuthenticator(repository, clock, deps.tokenStore, deps.remoteKeySets),
-      new AccessTokenIssuer(deps.signer),
-      new AccessTokenVerifier(deps.signer),
-      repository,
-      deps.tokenStore,
-      clock,
-      config,
-    );
-  const byEndpoint: Record<Endpoint, () => Route[]> = {
-    discovery: () => discoveryRoutes(config),
-    jwks: () => jwksRoutes(deps.signer),
-    register: () => registrationRoutes(registration()),
-    'client-configuration': () => clientConfigurationRoutes(registration()),
-    token: () => tokenRoutes(tokens()),
-    introspect: () => introspectionRoutes(tokens()),
-    revoke: () => revocationRoutes(tokens()),
-  };
-  return endpoints.flatMap((endpoint) => byEndpoint[endpoint]());
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
+  x: infer I,
+) => void
+  ? I
+  : never;
+
+/** The dependencies a set of endpoints needs together. */
+export type DependenciesOf<E extends Endpoint> = UnionToIntersection<
+  Parameters<(typeof ENDPOINT_ROUTES)[E]>[0]
+>;
+
+export function routesFor<E extends Endpoint>(endpoints: readonly E[], deps: DependenciesOf<E>) {
+  return endpoints.flatMap((endpoint) =>
+    (ENDPOINT_ROUTES[endpoint] as (d: DependenciesOf<E>) => Route[])(deps),
+  );
 }

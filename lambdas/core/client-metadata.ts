@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
+import * as z from 'zod';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
 
 /**

@@ -1,3 +1,6 @@
-import { lambdaHandler } from '../aws.js';
+import { kmsSigner } from '../aws/kms.js';
+import { lambdaHandler } from '../aws/lambda-handler.js';
+import { loadConfig } from '../config.js';
 
-export const handler = lambdaHandler('jwks');
+const config = loadConfig(process.env);
+export const handler = lambdaHandler('jwks', { config, signer: kmsSigner(config) });

@@ -6,7 +6,7 @@ import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
-import { documentClient } from '../aws.js';
+import { documentClient } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
 import type { ClientRepository, Clock, RemoteKeySets, TokenStore } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';

@@ -1,3 +1,11 @@
-import { lambdaHandler } from '../aws.js';
+import { dynamoDbStores } from '../aws/dynamodb.js';
+import { lambdaHandler } from '../aws/lambda-handler.js';
+import { loadConfig } from '../config.js';
+import { systemClock } from '../core/ports.js';
 
-export const handler = lambdaHandler('register');
+const config = loadConfig(process.env);
+export const handler = lambdaHandler('register', {
+  config,
+  repository: dynamoDbStores(config).repository,
+  clock: systemClock,
+});

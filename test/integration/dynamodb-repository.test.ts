@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import { documentClient } from '../../lambdas/aws.js';
+import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type { ClientRecord } from '../../lambdas/core/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 

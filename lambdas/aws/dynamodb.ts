@@ -1,0 +1,17 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
+import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
+import type { Config } from '../config.js';
+
+/** The document client every function uses: plain JS values in and out, undefined dropped. */
+export const documentClient = (client: DynamoDBClient = new DynamoDBClient({})) =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
+/** The client repository and token store on the configured table. */
+export function dynamoDbStores(config: Config, client = documentClient()) {
+  return {
+    repository: new DynamoDbClientRepository(client, config.tableName),
+    tokenStore: new DynamoDbTokenStore(client, config.tableName),
+  };
+}
