@@ -45,6 +45,8 @@ const envSchema = z.object({
   DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
   /** Local server: the signing algorithm of the generated key. */
   DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
+  /** Local server: how often the in-process cleanup runs; 0 = never. */
+  DCR_CLEANUP_INTERVAL_SECONDS: seconds.default(3600),
   /** Local server only. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DCR_DATA_DIR: z.string().min(1).optional(),
@@ -63,6 +65,7 @@ export interface Config {
   readonly kmsKeyId?: string;
   readonly kmsPreviousKeyIds: readonly string[];
   readonly signingAlg: 'RS256' | 'ES256';
+  readonly cleanupIntervalSeconds: number;
   readonly port: number;
   readonly dataDir?: string;
 }
@@ -90,6 +93,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.DCR_KMS_KEY_ID !== undefined && { kmsKeyId: e.DCR_KMS_KEY_ID }),
     kmsPreviousKeyIds: e.DCR_KMS_PREVIOUS_KEY_IDS,
     signingAlg: e.DCR_SIGNING_ALG,
+    cleanupIntervalSeconds: e.DCR_CLEANUP_INTERVAL_SECONDS,
     port: e.PORT,
     ...(e.DCR_DATA_DIR !== undefined && { dataDir: e.DCR_DATA_DIR }),
   };

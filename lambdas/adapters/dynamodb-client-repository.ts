@@ -10,22 +10,24 @@ import { callAws, isConditionalCheckFailure } from './aws-errors.js';
 const SERVICE = 'the client store';
 
 import { concurrentUpdate } from './client-repository-errors.js';
+import { expiryAttributes } from './table-schema.js';
 
 /**
  * Item layout (single table, see README "Storage"):
  *   pk = "client#<client_id>", sk = "client"; the ClientRecord's fields as attributes;
- *   ttl = expiresAt (DynamoDB TTL removes it eventually; readers enforce expiry themselves).
+ *   ttl = expiresAt (DynamoDB TTL removes it eventually; readers enforce expiry themselves),
+ *   expiryDay for the cleanup index.
  */
 const clientKey = (clientId: string) => ({ pk: `client#${clientId}`, sk: 'client' });
 
 const toItem = (record: ClientRecord) => ({
   ...clientKey(record.clientId),
   ...record,
-  ...(record.expiresAt !== undefined && { ttl: record.expiresAt }),
+  ...(record.expiresAt !== undefined && expiryAttributes(record.expiresAt)),
 });
 
 function toRecord(item: Record<string, unknown>): ClientRecord {
-  const { pk: _pk, sk: _sk, ttl: _ttl, ...record } = item;
+  const { pk: _pk, sk: _sk, ttl: _ttl, expiryDay: _day, ...record } = item;
   return record as unknown as ClientRecord;
 }
 

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TokenStore } from '../core/ports.js';
 import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+import { expiryAttributes } from './table-schema.js';
 
 const SERVICE = 'the token store';
 
@@ -20,7 +21,7 @@ export class DynamoDbTokenStore implements TokenStore {
       this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `revoked#${jti}`, sk: 'revoked', ttl: expiresAt },
+          Item: { pk: `revoked#${jti}`, sk: 'revoked', ...expiryAttributes(expiresAt) },
         }),
       ),
       SERVICE,
@@ -47,7 +48,11 @@ export class DynamoDbTokenStore implements TokenStore {
         this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { pk: `assertion#${clientId}#${jti}`, sk: 'assertion', ttl: expiresAt },
+            Item: {
+              pk: `assertion#${clientId}#${jti}`,
+              sk: 'assertion',
+              ...expiryAttributes(expiresAt),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),

@@ -1,16 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
-import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
+import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
-import { documentClient } from '../aws/dynamodb.js';
+import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
 import type { ClientRepository, Clock, RemoteKeySets, TokenStore } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { createRouter } from '../http/router.js';
+import { logger } from '../log.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
 import { startLocalServer } from './server.js';
@@ -37,13 +37,23 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   let store: EmbeddedStore | undefined;
   let repository: ClientRepository;
   let tokenStore: TokenStore;
+  let cleanup: NodeJS.Timeout | undefined;
   if (options.store === 'embedded') {
     const path = config.dataDir && join(config.dataDir, 'dynamodb');
     if (path) mkdirSync(path, { recursive: true });
     store = await startEmbeddedStore(config.tableName, path);
     const dynamo = documentClient(store.client);
-    repository = new DynamoDbClientRepository(dynamo, config.tableName);
-    tokenStore = new DynamoDbTokenStore(dynamo, config.tableName);
+    ({ repository, tokenStore } = dynamoDbStores(config, dynamo));
+    // The same sweep the scheduled Lambda runs; the embedded store never expires items itself.
+    const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock);
+    if (config.cleanupIntervalSeconds > 0) {
+      cleanup = setInterval(() => {
+        sweeper
+          .sweep()
+          .then((result) => logger.info('cleanup finished', { ...result }))
+          .catch((error: Error) => logger.error('cleanup failed', { error }));
+      }, config.cleanupIntervalSeconds * 1000).unref();
+    }
   } else {
     repository = new MemoryClientRepository();
     tokenStore = new MemoryTokenStore(clock);
@@ -67,6 +77,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     port: server.port,
     ...(store && { storeEndpoint: store.endpoint }),
     close: async () => {
+      clearInterval(cleanup);
       await server.close();
       await store?.close();
     },

@@ -49,6 +49,7 @@ export async function startEmbeddedStore(tableName: string, path?: string): Prom
 }
 
 async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { expiryIndex } = TABLE_SCHEMA;
   try {
     await client.send(
       new CreateTableCommand({
@@ -57,10 +58,22 @@ async function ensureTable(client: DynamoDBClient, tableName: string): Promise<v
         AttributeDefinitions: [
           { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
           { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+          { AttributeName: expiryIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: expiryIndex.sortKey, AttributeType: 'N' },
         ],
         KeySchema: [
           { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
           { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: expiryIndex.name,
+            KeySchema: [
+              { AttributeName: expiryIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: expiryIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
       }),
     );

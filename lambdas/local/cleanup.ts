@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
+import { documentClient } from '../aws/dynamodb.js';
+import { loadConfig } from '../config.js';
+import { systemClock } from '../core/ports.js';
+import { startEmbeddedStore } from './embedded-store.js';
+
+/**
+ * `npm run cleanup`: one sweep of the local data folder, the code the scheduled Lambda runs.
+ * The running server sweeps by itself (DCR_CLEANUP_INTERVAL_SECONDS); this is for a stopped one.
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+const config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env });
+let store: Awaited<ReturnType<typeof startEmbeddedStore>>;
+try {
+  store = await startEmbeddedStore(config.tableName, `${config.dataDir}/dynamodb`);
+} catch (error) {
+  console.error(
+    `cannot open ${config.dataDir}: is the local server running? It sweeps by itself.\n${(error as Error).message}`,
+  );
+  process.exit(1);
+}
+const sweeper = new DynamoDbExpirySweeper(
+  documentClient(store.client),
+  config.tableName,
+  systemClock,
+);
+const result = await sweeper.sweep();
+console.log(JSON.stringify(result));
+await store.close();
