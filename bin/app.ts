@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { ServerlessDcrStack } from '../lib/serverless-dcr-stack.js';
 
 const app = new App();
@@ -8,3 +9,5 @@ new ServerlessDcrStack(app, 'ServerlessDcr', {
     region: process.env.AWS_REGION ?? process.env.CDK_DEFAULT_REGION,
   },
 });
+// cdk-nag AwsSolutions: a synth with an unacknowledged finding fails.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,57 +1,146 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENDPOINTS, SIGNING_ENDPOINTS } from '../lambdas/wiring.js';
+import { TABLE_SCHEMA } from '../lambdas/adapters/table-schema.js';
+import { ENDPOINTS, type Endpoint } from '../lambdas/wiring.js';
+import { deploymentConfig } from './config.js';
+import { Alarms } from './constructs/alarms.js';
+import { CleanupSchedule } from './constructs/cleanup.js';
 import { ClientTable } from './constructs/client-table.js';
+import { DcrApi } from './constructs/dcr-api.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
-import { type SigningAlgorithm, SigningKey } from './constructs/signing-key.js';
+import { SigningKey } from './constructs/signing-key.js';
 import { ENDPOINT_ROUTES } from './endpoints.js';
 
-export interface ServerlessDcrStackProps extends StackProps {
-  /** Keep the table when the stack is deleted. Default: true. */
-  readonly retainData?: boolean;
-  /** Access token signing algorithm. Default: RS256. */
-  readonly signingAlgorithm?: SigningAlgorithm;
+/**
+ * What each function may do, and nothing more: DynamoDB actions on the table (and its index),
+ * and its use of the signing key.
+ */
+const ACCESS: Record<Endpoint | 'cleanup', { table: string[]; key?: 'sign' | 'publicKey' }> = {
+  discovery: { table: [] },
+  jwks: { table: [], key: 'publicKey' },
+  register: { table: ['dynamodb:PutItem'] },
+  'client-configuration': {
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  },
+  // PutItem: used client assertion ids (and, for revoke, revoked token ids).
+  token: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'sign' },
+  introspect: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
+  revoke: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
+  cleanup: {
+    table: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  },
+};
+
+/** Item actions on the table itself; Query only on the expiry index. No wildcards. */
+function grantTable(role: Role, table: TableV2, actions: string[]): void {
+  const items = actions.filter((a) => a !== 'dynamodb:Query');
+  if (items.length > 0) {
+    role.addToPolicy(new PolicyStatement({ actions: items, resources: [table.tableArn] }));
+  }
+  if (actions.includes('dynamodb:Query')) {
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${TABLE_SCHEMA.expiryIndex.name}`],
+      }),
+    );
+  }
 }
 
-/** The whole server: an HTTP API whose routes each reach their own function, and one table. */
+/**
+ * The whole server: an HTTP API whose routes each reach their own function, one table, the
+ * signing key, the scheduled cleanup and the alarms. Configured by `dcr:*` context keys.
+ */
 export class ServerlessDcrStack extends Stack {
-  constructor(scope: Construct, id: string, props: ServerlessDcrStackProps = {}) {
+  readonly api: DcrApi;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
-    const { table } = new ClientTable(this, 'Clients', { retain: props.retainData ?? true });
-    const signingKey = new SigningKey(this, 'SigningKey', {
-      ...(props.signingAlgorithm && { algorithm: props.signingAlgorithm }),
+    const config = deploymentConfig(this.node);
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    const { table } = new ClientTable(this, 'Clients', { retain: config.retainData });
+    const signingKey = new SigningKey(this, 'SigningKey', { algorithm: config.signingAlgorithm });
+    this.api = new DcrApi(this, 'Http', {
+      throttleRateLimit: config.throttleRateLimit,
+      throttleBurstLimit: config.throttleBurstLimit,
+      logRetention,
+      ...(config.domainName &&
+        config.certificateArn && {
+          customDomain: {
+            domainName: config.domainName,
+            certificateArn: config.certificateArn,
+            ...(config.mtlsTruststoreUri && { mtlsTruststoreUri: config.mtlsTruststoreUri }),
+            ...(config.mtlsTruststoreVersion && {
+              mtlsTruststoreVersion: config.mtlsTruststoreVersion,
+            }),
+          },
+        }),
     });
 
-    // $default stage: the API's URL has no path, so it is a clean issuer.
-    const api = new HttpApi(this, 'Api', { createDefaultStage: true });
+    // The same settings reach every function; none of them is a secret.
+    const environment: Record<string, string> = {
+      DCR_TABLE_NAME: table.tableName,
+      DCR_ACCESS_TOKEN_LIFETIME_SECONDS: String(config.accessTokenLifetimeSeconds),
+      DCR_CLIENT_MAX_LIFETIME_SECONDS: String(config.clientMaxLifetimeSeconds),
+      DCR_CLIENT_SECRET_LIFETIME_SECONDS: String(config.clientSecretLifetimeSeconds),
+      ...(this.api.configuredIssuer && { DCR_ISSUER: this.api.configuredIssuer }),
+      ...(config.allowedScopes.length > 0 && {
+        DCR_ALLOWED_SCOPES: config.allowedScopes.join(' '),
+      }),
+      ...(config.resources.length > 0 && { DCR_RESOURCES: config.resources.join(' ') }),
+      ...(config.defaultAudience && { DCR_DEFAULT_AUDIENCE: config.defaultAudience }),
+      ...(config.introspectorClientIds.length > 0 && {
+        DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
+      }),
+    };
 
-    for (const endpoint of ENDPOINTS) {
-      const signs = SIGNING_ENDPOINTS.has(endpoint);
-      const { function: fn } = new EndpointFunction(this, `Endpoint-${endpoint}`, {
-        endpoint,
+    const functions: Record<string, EndpointFunction> = {};
+    for (const name of [...ENDPOINTS, 'cleanup'] as const) {
+      const access = ACCESS[name];
+      const fn = new EndpointFunction(this, `Function-${name}`, {
+        entry: name,
+        logRetention,
+        tracing: config.tracing,
         environment: {
-          DCR_TABLE_NAME: table.tableName,
-          ...(signs && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
+          ...environment,
+          ...(access.key && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
         },
+        ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
       });
-      if (endpoint !== 'discovery' && endpoint !== 'jwks') table.grantReadWriteData(fn);
-      if (signs) signingKey.grantPublicKey(fn);
-      if (endpoint === 'token') signingKey.grantSign(fn);
-
-      const integration = new HttpLambdaIntegration(`${endpoint}-integration`, fn);
-      const { methods, paths } = ENDPOINT_ROUTES[endpoint];
-      for (const path of paths) {
-        api.addRoutes({
-          path,
-          methods: [...methods.map((m) => HttpMethod[m]), HttpMethod.OPTIONS],
-          integration,
-        });
-      }
+      grantTable(fn.role, table, access.table);
+      if (access.key === 'sign') signingKey.grantSign(fn.role);
+      if (access.key === 'publicKey') signingKey.grantPublicKey(fn.role);
+      functions[name] = fn;
     }
 
-    new CfnOutput(this, 'Issuer', { value: api.apiEndpoint, description: 'The OAuth issuer URL' });
+    for (const endpoint of ENDPOINTS) {
+      const { methods, paths } = ENDPOINT_ROUTES[endpoint];
+      this.api.route(
+        endpoint,
+        (functions[endpoint] as EndpointFunction).function,
+        [...methods.map((m) => HttpMethod[m]), HttpMethod.OPTIONS],
+        paths,
+      );
+    }
+
+    new CleanupSchedule(this, 'Cleanup', {
+      function: (functions.cleanup as EndpointFunction).function,
+      schedule: config.cleanupSchedule,
+    });
+
+    new Alarms(this, 'Alarms', {
+      api: this.api.api,
+      table,
+      functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
+      ...(config.alarmEmail && { email: config.alarmEmail }),
+    });
+
+    new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'The OAuth issuer URL' });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
   }

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AttributeType,
   Billing,
+  ProjectionType,
   StreamViewType,
   TableEncryptionV2,
   TableV2,
@@ -16,7 +17,8 @@ export interface ClientTableProps {
 
 /**
  * The single table: on demand, point-in-time recovery, TTL, deletion protection, encrypted,
- * with a stream of new and old images for audit consumers.
+ * with a stream of new and old images for audit consumers, and the sparse expiry index the
+ * cleanup reads.
  */
 export class ClientTable extends Construct {
   readonly table: TableV2;
@@ -24,6 +26,7 @@ export class ClientTable extends Construct {
   constructor(scope: Construct, id: string, props: ClientTableProps = {}) {
     super(scope, id);
     const retain = props.retain ?? true;
+    const { expiryIndex } = TABLE_SCHEMA;
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
@@ -34,6 +37,14 @@ export class ClientTable extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       encryption: TableEncryptionV2.awsManagedKey(),
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
+      globalSecondaryIndexes: [
+        {
+          indexName: expiryIndex.name,
+          partitionKey: { name: expiryIndex.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: expiryIndex.sortKey, type: AttributeType.NUMBER },
+          projectionType: ProjectionType.KEYS_ONLY,
+        },
+      ],
     });
   }
 }

@@ -1,19 +1,21 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 export interface EndpointFunctionProps {
   /** Folder under lambdas/ holding handler.ts. */
-  readonly endpoint: string;
+  readonly entry: string;
   readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
   /** Default 256 MB. */
   readonly memorySize?: number;
   /** Default 10 s. */
   readonly timeout?: Duration;
-  /** Default one month. */
-  readonly logRetention?: RetentionDays;
+  /** Active X-Ray tracing. Default false. */
+  readonly tracing?: boolean;
 }
 
 /** Lambda runtime: the newest Node.js that aws-cdk-lib offers (never below 22). */
@@ -22,20 +24,32 @@ export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 const projectRoot = new URL('../..', import.meta.url).pathname;
 
 /**
- * One endpoint's function: bundled locally by esbuild (no Docker) as minified ESM with the
- * AWS SDK v3 included, ARM64, with its own log group.
+ * One function: bundled locally by esbuild (no Docker) as minified ESM with source maps and the
+ * AWS SDK v3 inside, ARM64, with its own log group.
  */
 export class EndpointFunction extends Construct {
   readonly function: NodejsFunction;
+  readonly role: Role;
 
   constructor(scope: Construct, id: string, props: EndpointFunctionProps) {
     super(scope, id);
     const logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // Its own role, with no managed policy: it may write its own log group and, below, exactly
+    // what the stack grants it.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    });
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
     this.function = new NodejsFunction(this, 'Function', {
-      entry: `${projectRoot}lambdas/${props.endpoint}/handler.ts`,
+      entry: `${projectRoot}lambdas/${props.entry}/handler.ts`,
       handler: 'handler',
       projectRoot,
       depsLockFilePath: `${projectRoot}package-lock.json`,
@@ -43,10 +57,13 @@ export class EndpointFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup,
+      role: this.role,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'serverless-dcr',
+        POWERTOOLS_METRICS_NAMESPACE: 'ServerlessDcr',
         ...props.environment,
       },
       bundling: {
@@ -61,5 +78,11 @@ export class EndpointFunction extends Construct {
           "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
       },
     });
+    if (props.tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions',
+      });
+    }
   }
 }

@@ -1,0 +1,77 @@
+import type { Node } from 'constructs';
+import * as z from 'zod';
+
+const csv = z.union([
+  z.array(z.string()),
+  z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+]);
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+/**
+ * The deployment's one typed configuration: cdk.json context keys `dcr:<name>`, each
+ * overridable on the command line (`npx cdk deploy -c dcr:signingAlgorithm=ES256`). The README
+ * lists every key with its default.
+ */
+const schema = z
+  .object({
+    /** Custom domain (needs certificateArn); the issuer then is https://<domainName>. */
+    domainName: z.string().min(3).optional(),
+    /** ACM certificate for the custom domain, in the stack's region. */
+    certificateArn: z.string().startsWith('arn:').optional(),
+    /** s3://bucket/key of a PEM truststore: turns on mutual TLS on the custom domain. */
+    mtlsTruststoreUri: z
+      .string()
+      .regex(/^s3:\/\/[^/]+\/.+/)
+      .optional(),
+    mtlsTruststoreVersion: z.string().min(1).optional(),
+    /** RS256 (RSA_2048 KMS key) or ES256 (ECC_NIST_P256). */
+    signingAlgorithm: z.enum(['RS256', 'ES256']).default('RS256'),
+    accessTokenLifetimeSeconds: z.coerce.number().int().min(60).max(86_400).default(600),
+    clientMaxLifetimeSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(365 * 24 * 3600),
+    clientSecretLifetimeSeconds: z.coerce.number().int().min(0).default(0),
+    allowedScopes: csv.default([]),
+    resources: csv.default([]),
+    defaultAudience: z.string().url().optional(),
+    introspectorClientIds: csv.default([]),
+    /** EventBridge schedule expression of the cleanup run. */
+    cleanupSchedule: z
+      .string()
+      .regex(/^(rate|cron)\(.+\)$/)
+      .default('rate(1 hour)'),
+    /** Email address subscribed to the alarm topic. */
+    alarmEmail: z.string().email().optional(),
+    logRetentionDays: z.coerce.number().int().positive().default(30),
+    tracing: bool.default(false),
+    /** Keep the table (and the signing key) when the stack is deleted. */
+    retainData: bool.default(true),
+    /** Steady-state requests per second and burst across the API ($default stage). */
+    throttleRateLimit: z.coerce.number().positive().default(100),
+    throttleBurstLimit: z.coerce.number().int().positive().default(200),
+  })
+  .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
+    message: 'domainName and certificateArn go together',
+  })
+  .refine((c) => c.mtlsTruststoreUri === undefined || c.domainName !== undefined, {
+    message: 'mtlsTruststoreUri needs a custom domain',
+  });
+
+export type DeploymentConfig = z.infer<typeof schema>;
+
+/** Reads every `dcr:<key>` context value; a bad one fails the synth with its name. */
+export function deploymentConfig(node: Node): DeploymentConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = node.tryGetContext(`dcr:${key}`);
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `dcr:${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid deployment configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

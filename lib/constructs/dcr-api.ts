@@ -1,0 +1,107 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  DomainName,
+  HttpApi,
+  type HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface CustomDomainProps {
+  readonly domainName: string;
+  readonly certificateArn: string;
+  /** `s3://bucket/key` of a PEM truststore: mutual TLS for RFC 8705 client authentication. */
+  readonly mtlsTruststoreUri?: string;
+  readonly mtlsTruststoreVersion?: string;
+}
+
+export interface DcrApiProps {
+  /** Steady requests per second across the API. */
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  readonly logRetention: RetentionDays;
+  /** When set, the issuer is https://<domainName> and the execute-api URL is turned off. */
+  readonly customDomain?: CustomDomainProps;
+}
+
+/**
+ * The HTTP API: one `$default` stage (so the URL has no path and is a clean issuer), throttled,
+ * with JSON access logs; optionally behind a custom domain with mutual TLS.
+ */
+export class DcrApi extends Construct {
+  readonly api: HttpApi;
+  /** The issuer URL: the custom domain, else the API's own endpoint. */
+  readonly issuer: string;
+  /** Set when the issuer is fixed by configuration (custom domain). */
+  readonly configuredIssuer?: string;
+
+  constructor(scope: Construct, id: string, props: DcrApiProps) {
+    super(scope, id);
+    const domain = props.customDomain && this.domain(props.customDomain);
+    this.api = new HttpApi(this, 'Api', {
+      createDefaultStage: false,
+      // With a custom domain (and mTLS) the execute-api URL would bypass both.
+      disableExecuteApiEndpoint: domain !== undefined,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.jsonWithStandardFields(),
+      },
+      ...(domain && { domainMapping: { domainName: domain } }),
+    });
+    if (props.customDomain) {
+      this.configuredIssuer = `https://${props.customDomain.domainName}`;
+      this.issuer = this.configuredIssuer;
+    } else {
+      this.issuer = this.api.apiEndpoint;
+    }
+  }
+
+  private domain(custom: CustomDomainProps): DomainName {
+    const truststore = custom.mtlsTruststoreUri?.match(/^s3:\/\/([^/]+)\/(.+)$/);
+    return new DomainName(this, 'Domain', {
+      domainName: custom.domainName,
+      certificate: Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
+      ...(truststore && {
+        mtls: {
+          bucket: Bucket.fromBucketName(this, 'Truststore', truststore[1] as string),
+          key: truststore[2] as string,
+          ...(custom.mtlsTruststoreVersion && { version: custom.mtlsTruststoreVersion }),
+        },
+      }),
+    });
+  }
+
+  /** Routes each path and method, and OPTIONS for CORS preflights, to the function. */
+  route(id: string, fn: IFunction, methods: HttpMethod[], paths: readonly string[]): void {
+    const integration = new HttpLambdaIntegration(`${id}-integration`, fn);
+    for (const path of paths) {
+      for (const route of this.api.addRoutes({ path, methods, integration })) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'OAuth endpoints are public by design: each request carries its own credential as the ' +
+            'specs require (client authentication per RFC 6749/7523, the registration access ' +
+            'token per RFC 7592), checked by the function; discovery, JWKS, registration and ' +
+            'preflights are anonymous in every OAuth server',
+        });
+      }
+    }
+  }
+}
