@@ -1,21 +1,36 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { ENDPOINTS } from '../../lambdas/wiring.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
-let template: Template;
-
-beforeAll(() => {
-  // Bundling is skipped here (it is exercised separately); validation is aws-cdk-lib's own.
+/** Bundling is skipped here (the bundles are built and run in cdk/synthesized-stack). */
+function synth(context: Record<string, unknown> = {}) {
   const app = new App({
-    context: { 'aws:cdk:bundling-stacks': [] },
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
     builtinCloudFormationValidation: false,
   } as ConstructorParameters<typeof App>[0]);
-  template = Template.fromStack(new ServerlessDcrStack(app, 'Test'));
-});
+  const stack = new ServerlessDcrStack(app, 'Test');
+  return { app, stack, template: Template.fromStack(stack) };
+}
 
-describe('ServerlessDcrStack', () => {
-  it('has one on-demand table with TTL, PITR, a stream and deletion protection', () => {
+const { app, template } = synth();
+const resources = (type: string) => Object.entries(template.findResources(type));
+
+/** The logical id of the function serving an endpoint (`Function-<name>` construct). */
+const functionId = (name: string) => {
+  const found = resources('AWS::Lambda::Function').find(([id]) =>
+    id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+  );
+  if (!found) throw new Error(`no function for ${name}`);
+  return found[0];
+};
+
+describe('table', () => {
+  it('is on demand with TTL, PITR, a stream, deletion protection, retained, and the expiry index', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     template.hasResource('AWS::DynamoDB::GlobalTable', {
       DeletionPolicy: 'Retain',
@@ -27,6 +42,17 @@ describe('ServerlessDcrStack', () => {
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'expiry',
+            KeySchema: [
+              { AttributeName: 'expiryDay', KeyType: 'HASH' },
+              { AttributeName: 'ttl', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          }),
+        ],
+        SSESpecification: { SSEEnabled: true },
         Replicas: [
           Match.objectLike({
             DeletionProtectionEnabled: true,
@@ -36,48 +62,236 @@ describe('ServerlessDcrStack', () => {
       }),
     });
   });
+});
 
-  it('runs every function on Node.js 24, ARM64', () => {
-    const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(7);
-    for (const fn of Object.values(functions)) {
-      expect(fn.Properties.Runtime).toBe('nodejs24.x');
-      expect(fn.Properties.Architectures).toEqual(['arm64']);
-    }
-  });
-
-  it('has an asymmetric RSA_2048 SIGN_VERIFY key that is kept', () => {
+describe('signing key', () => {
+  it('is an asymmetric RSA_2048 SIGN_VERIFY key that is kept, ECC_NIST_P256 for ES256', () => {
     template.hasResource('AWS::KMS::Key', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }),
     });
+    synth({ 'dcr:signingAlgorithm': 'ES256' }).template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'ECC_NIST_P256',
+    });
   });
 
-  it('routes each endpoint with its methods and OPTIONS', () => {
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
-      (r) => r.Properties.RouteKey,
+  it('lets only the token function sign, and only the verifying functions read the public key', () => {
+    const [[, key]] = resources('AWS::KMS::Key') as [
+      [string, { Properties: { KeyPolicy: { Statement: Record<string, unknown>[] } } }],
+    ];
+    const principals = (action: string) =>
+      key.Properties.KeyPolicy.Statement.filter((s) => [s.Action].flat().includes(action)).map(
+        (s) => JSON.stringify(s.Principal),
+      );
+    expect(principals('kms:Sign')).toHaveLength(1);
+    expect(principals('kms:Sign')[0]).toContain('FunctiontokenRole');
+    const readers = principals('kms:GetPublicKey');
+    expect(readers).toHaveLength(4);
+    for (const name of ['jwks', 'token', 'introspect', 'revoke']) {
+      expect(readers.some((p) => p.includes(`Function${name}Role`))).toBe(true);
+    }
+    // The account administers the key but cannot sign with it.
+    for (const statement of key.Properties.KeyPolicy.Statement) {
+      if (statement.Sid === 'KeyAdministration') {
+        expect(statement.Action).not.toContain('kms:Sign');
+        expect(statement.Action).not.toContain('kms:*');
+      }
+    }
+  });
+});
+
+describe('functions', () => {
+  it('runs every function, the cleanup included, on Node.js 24, ARM64, with its own log group', () => {
+    const functions = resources('AWS::Lambda::Function');
+    expect(functions).toHaveLength(ENDPOINTS.length + 1);
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Handler).toBe('index.handler');
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+  });
+
+  it('scopes every data action to the table, its expiry index or the key: no wildcards', () => {
+    for (const [, policy] of resources('AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const resource = JSON.stringify(statement.Resource);
+        expect(resource).not.toBe('"*"');
+        for (const action of [statement.Action].flat() as string[]) {
+          expect(action).not.toMatch(/\*/);
+          if (action.startsWith('dynamodb:')) expect(resource).toContain('ClientsTable');
+          if (action === 'dynamodb:Query') expect(resource).toContain('/index/expiry');
+          if (action.startsWith('kms:')) expect(resource).toContain('SigningKey');
+        }
+      }
+    }
+    template.resourcePropertiesCountIs(
+      'AWS::IAM::Role',
+      { ManagedPolicyArns: Match.anyValue() },
+      0,
     );
-    expect(routes.sort()).toEqual(
-      [
-        'GET /.well-known/oauth-authorization-server',
-        'OPTIONS /.well-known/oauth-authorization-server',
-        'GET /.well-known/openid-configuration',
-        'OPTIONS /.well-known/openid-configuration',
-        'POST /register',
-        'OPTIONS /register',
-        'GET /register/{clientId}',
-        'PUT /register/{clientId}',
-        'DELETE /register/{clientId}',
-        'OPTIONS /register/{clientId}',
-        'GET /.well-known/jwks.json',
-        'OPTIONS /.well-known/jwks.json',
-        'POST /token',
-        'OPTIONS /token',
-        'POST /introspect',
-        'OPTIONS /introspect',
-        'POST /revoke',
-        'OPTIONS /revoke',
-      ].sort(),
+  });
+
+  it('gives the signing functions the key and every function the table name', () => {
+    for (const name of ['jwks', 'token', 'introspect', 'revoke']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ DCR_KMS_KEY_ID: Match.anyValue() }) },
+      });
+      const [, fn] = resources('AWS::Lambda::Function').find(([id]) => id === functionId(name)) as [
+        string,
+        { Properties: { Environment: { Variables: Record<string, unknown> } } },
+      ];
+      expect(fn.Properties.Environment.Variables.DCR_KMS_KEY_ID).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'],
+      });
+    }
+    const [, discovery] = resources('AWS::Lambda::Function').find(
+      ([id]) => id === functionId('discovery'),
+    ) as [string, { Properties: { Environment: { Variables: Record<string, unknown> } } }];
+    expect(discovery.Properties.Environment.Variables).not.toHaveProperty('DCR_KMS_KEY_ID');
+    expect(discovery.Properties.Environment.Variables).not.toHaveProperty('DCR_ISSUER');
+  });
+});
+
+describe('API', () => {
+  it('routes every endpoint, with OPTIONS, to its own function', () => {
+    const integrations = new Map(
+      resources('AWS::ApiGatewayV2::Integration').map(([id, r]) => [
+        id,
+        JSON.stringify(r.Properties.IntegrationUri),
+      ]),
     );
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => {
+      const integrationId = (r.Properties.Target['Fn::Join'][1][1] as { Ref: string }).Ref;
+      return [r.Properties.RouteKey, integrations.get(integrationId)] as const;
+    });
+    const expected: Record<string, string> = {
+      'GET /.well-known/oauth-authorization-server': 'discovery',
+      'GET /.well-known/openid-configuration': 'discovery',
+      'GET /.well-known/jwks.json': 'jwks',
+      'POST /register': 'register',
+      'GET /register/{clientId}': 'client-configuration',
+      'PUT /register/{clientId}': 'client-configuration',
+      'DELETE /register/{clientId}': 'client-configuration',
+      'POST /token': 'token',
+      'POST /introspect': 'introspect',
+      'POST /revoke': 'revoke',
+    };
+    for (const [key, fn] of Object.entries(expected)) {
+      const options = `OPTIONS ${key.split(' ')[1]}`;
+      for (const routeKey of [key, options]) {
+        const route = routes.find(([k]) => k === routeKey);
+        expect(route, routeKey).toBeDefined();
+        expect(route?.[1]).toContain(functionId(fn));
+      }
+    }
+    expect(routes).toHaveLength(18);
+  });
+
+  it('has a throttled $default stage with JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('"requestId"'),
+      },
+    });
+  });
+
+  it('with a custom domain: mTLS truststore, the issuer fixed, the execute-api URL off', () => {
+    const custom = synth({
+      'dcr:domainName': 'auth.example.com',
+      'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
+      'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
+    }).template;
+    custom.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'auth.example.com',
+      MutualTlsAuthentication: { TruststoreUri: 's3://truststore-bucket/ca.pem' },
+    });
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DCR_ISSUER: 'https://auth.example.com' }) },
+    });
+    custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+  });
+});
+
+describe('cleanup and alarms', () => {
+  it('runs the cleanup function hourly by default, on the configured schedule otherwise', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('cleanup'), 'Arn'] } })],
+    });
+    synth({ 'dcr:cleanupSchedule': 'rate(15 minutes)' }).template.hasResourceProperties(
+      'AWS::Events::Rule',
+      { ScheduleExpression: 'rate(15 minutes)' },
+    );
+  });
+
+  it('alarms on API 5xx, function errors and throttles, DynamoDB throttles and signing', () => {
+    const alarms = resources('AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 1) + 1 + 1);
+    for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    synth({ 'dcr:alarmEmail': 'ops@example.com' }).template.hasResourceProperties(
+      'AWS::SNS::Subscription',
+      { Protocol: 'email', Endpoint: 'ops@example.com' },
+    );
+  });
+});
+
+describe('configuration', () => {
+  it.each([
+    [{ 'dcr:signingAlgorithm': 'HS256' }, 'dcr:signingAlgorithm'],
+    [{ 'dcr:domainName': 'auth.example.com' }, 'certificateArn'],
+    [{ 'dcr:cleanupSchedule': 'every hour' }, 'dcr:cleanupSchedule'],
+    [{ 'dcr:accessTokenLifetimeSeconds': '5' }, 'dcr:accessTokenLifetimeSeconds'],
+  ])('refuses %o naming the key', (context, key) => {
+    expect(() => synth(context)).toThrow(key);
+  });
+
+  it('passes token and registration settings to the functions', () => {
+    synth({
+      'dcr:allowedScopes': 'read write',
+      'dcr:resources': ['https://mcp.example.com/mcp'],
+      'dcr:accessTokenLifetimeSeconds': 300,
+    }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          DCR_ALLOWED_SCOPES: 'read write',
+          DCR_RESOURCES: 'https://mcp.example.com/mcp',
+          DCR_ACCESS_TOKEN_LIFETIME_SECONDS: '300',
+        }),
+      },
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+      ),
+    ).toEqual([]);
+  });
+
+  it('is also clean with tracing on', () => {
+    const report = new AwsSolutionsChecks().validateScope(synth({ 'dcr:tracing': true }).app);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('does flag what is not acknowledged (the check is live here)', () => {
+    const bare = new App();
+    const api = new HttpApi(new Stack(bare, 'Bare'), 'Api');
+    api.addRoutes({
+      path: '/open',
+      integration: new HttpUrlIntegration('Url', 'https://example.com'),
+    });
+    const rules = new AwsSolutionsChecks().validateScope(bare).violations.map((v) => v.ruleName);
+    expect(rules).toContain('AwsSolutions-APIG4');
   });
 });
