@@ -1,27 +1,22 @@
 import { PATHS } from '../lambdas/core/endpoints.js';
 import type { Endpoint } from '../lambdas/wiring.js';
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
 /** API Gateway's path syntax: `{name}` where the router writes `:name`. */
 const apiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
 /**
- * Which API routes reach which function. OPTIONS goes to the function too, so CORS preflights
- * are answered by the same router code in AWS and locally.
+ * Which paths reach which function. Each path is routed with ANY: the function's router
+ * answers its methods, CORS preflights and 405 with Allow, exactly as the local server does.
  */
-export const ENDPOINT_ROUTES: Record<Endpoint, { methods: Method[]; paths: string[] }> = {
-  discovery: {
-    methods: ['GET'],
-    paths: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration].map(apiPath),
-  },
-  jwks: { methods: ['GET'], paths: [PATHS.jwks] },
-  register: { methods: ['POST'], paths: [apiPath(PATHS.register)] },
-  'client-configuration': {
-    methods: ['GET', 'PUT', 'DELETE'],
-    paths: [apiPath(PATHS.clientConfiguration)],
-  },
-  token: { methods: ['POST'], paths: [PATHS.token] },
-  introspect: { methods: ['POST'], paths: [PATHS.introspect] },
-  revoke: { methods: ['POST'], paths: [PATHS.revoke] },
+export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
+  discovery: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration],
+  jwks: [PATHS.jwks],
+  register: [apiPath(PATHS.register)],
+  'client-configuration': [apiPath(PATHS.clientConfiguration)],
+  token: [PATHS.token],
+  introspect: [PATHS.introspect],
+  revoke: [PATHS.revoke],
 };
+
+/** Everything else (unknown paths, RFC 8414 path-inserted metadata) goes to this function. */
+export const DEFAULT_ROUTE_ENDPOINT: Endpoint = 'discovery';

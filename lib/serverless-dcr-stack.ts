@@ -1,5 +1,4 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -13,7 +12,7 @@ import { ClientTable } from './constructs/client-table.js';
 import { DcrApi } from './constructs/dcr-api.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { SigningKey } from './constructs/signing-key.js';
-import { ENDPOINT_ROUTES } from './endpoints.js';
+import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS } from './endpoints.js';
 
 /**
  * What each function may do, and nothing more: DynamoDB actions on the table (and its index),
@@ -119,14 +118,13 @@ export class ServerlessDcrStack extends Stack {
     }
 
     for (const endpoint of ENDPOINTS) {
-      const { methods, paths } = ENDPOINT_ROUTES[endpoint];
       this.api.route(
         endpoint,
         (functions[endpoint] as EndpointFunction).function,
-        [...methods.map((m) => HttpMethod[m]), HttpMethod.OPTIONS],
-        paths,
+        ENDPOINT_PATHS[endpoint],
       );
     }
+    this.api.routeDefault((functions[DEFAULT_ROUTE_ENDPOINT] as EndpointFunction).function);
 
     new CleanupSchedule(this, 'Cleanup', {
       function: (functions.cleanup as EndpointFunction).function,

@@ -3,7 +3,9 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   DomainName,
   HttpApi,
-  type HttpMethod,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
   HttpStage,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -88,20 +90,34 @@ export class DcrApi extends Construct {
     });
   }
 
-  /** Routes each path and method, and OPTIONS for CORS preflights, to the function. */
-  route(id: string, fn: IFunction, methods: HttpMethod[], paths: readonly string[]): void {
+  /** Routes each path, any method, to the function, whose router answers for all methods. */
+  route(id: string, fn: IFunction, paths: readonly string[]): void {
     const integration = new HttpLambdaIntegration(`${id}-integration`, fn);
     for (const path of paths) {
-      for (const route of this.api.addRoutes({ path, methods, integration })) {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'OAuth endpoints are public by design: each request carries its own credential as the ' +
-            'specs require (client authentication per RFC 6749/7523, the registration access ' +
-            'token per RFC 7592), checked by the function; discovery, JWKS, registration and ' +
-            'preflights are anonymous in every OAuth server',
-        });
+      for (const route of this.api.addRoutes({ path, methods: [HttpMethod.ANY], integration })) {
+        acknowledgePublic(route);
       }
     }
   }
+
+  /** `$default`: what matches no route still gets the router's RFC-shaped 404. */
+  routeDefault(fn: IFunction): void {
+    const route = new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration('default-integration', fn),
+    });
+    acknowledgePublic(route);
+  }
+}
+
+function acknowledgePublic(route: HttpRoute): void {
+  Validations.of(route).acknowledge({
+    id: 'AwsSolutions-APIG4',
+    reason:
+      'OAuth endpoints are public by design: each request carries its own credential as the ' +
+      'specs require (client authentication per RFC 6749/7523, the registration access token ' +
+      'per RFC 7592), checked by the function; discovery, JWKS, registration and preflights ' +
+      'are anonymous in every OAuth server',
+  });
 }
