@@ -2,13 +2,28 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     env: {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'local', include: ['test/**/*.test.ts'], exclude: ['test/stack/**'] },
+      },
+      {
+        // The synthesized stack: bundled handlers from cdk.out behind an API Gateway stand-in.
+        extends: true,
+        test: {
+          name: 'stack',
+          include: ['test/e2e/**/*.test.ts', 'test/stack/**/*.test.ts'],
+          env: { DCR_TEST_TARGET: 'stack' },
+          globalSetup: ['test/support/stack-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

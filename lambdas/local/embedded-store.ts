@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
@@ -19,7 +20,12 @@ export interface EmbeddedStore {
  * disk when `path` is given (in memory otherwise). The same repository code runs against it
  * and against real DynamoDB. It never expires items, which the code enforces itself anyway.
  */
-export async function startEmbeddedStore(tableName: string, path?: string): Promise<EmbeddedStore> {
+export async function startEmbeddedStore(
+  tableName: string,
+  path?: string,
+  /** The table to create; default: this project's (the stack's definition, in stack tests). */
+  definition: Omit<CreateTableCommandInput, 'TableName'> = projectTable(),
+): Promise<EmbeddedStore> {
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,
@@ -37,7 +43,7 @@ export async function startEmbeddedStore(tableName: string, path?: string): Prom
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  await ensureTable(client, tableName);
+  await ensureTable(client, { ...definition, TableName: tableName });
   return {
     client,
     endpoint,
@@ -48,35 +54,36 @@ export async function startEmbeddedStore(tableName: string, path?: string): Prom
   };
 }
 
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+function projectTable(): Omit<CreateTableCommandInput, 'TableName'> {
   const { expiryIndex } = TABLE_SCHEMA;
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
-          { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
-          { AttributeName: expiryIndex.partitionKey, AttributeType: 'S' },
-          { AttributeName: expiryIndex.sortKey, AttributeType: 'N' },
-        ],
+  return {
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
+      { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+      { AttributeName: expiryIndex.partitionKey, AttributeType: 'S' },
+      { AttributeName: expiryIndex.sortKey, AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: expiryIndex.name,
         KeySchema: [
-          { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+          { AttributeName: expiryIndex.partitionKey, KeyType: 'HASH' },
+          { AttributeName: expiryIndex.sortKey, KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: expiryIndex.name,
-            KeySchema: [
-              { AttributeName: expiryIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: expiryIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-        ],
-      }),
-    );
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
+}
+
+async function ensureTable(client: DynamoDBClient, table: CreateTableCommandInput): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(table));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }

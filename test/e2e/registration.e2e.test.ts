@@ -295,29 +295,22 @@ describe('CORS and caching', () => {
 describe('an issuer with a path', () => {
   it('serves metadata at the path-inserted and appended well-known URLs', async () => {
     const probe = await startTestServer();
-    const port = probe.port;
+    const origin = new URL(probe.issuer).origin;
+    const port = String(probe.port);
     await probe.close();
-    const tenant = await startTestServer({
-      PORT: String(port),
-      DCR_ISSUER: `http://127.0.0.1:${port}/tenant-a`,
-    });
+    const tenant = await startTestServer({ PORT: port, DCR_ISSUER: `${origin}/tenant-a` });
     try {
-      const inserted = await fetch(
-        `http://127.0.0.1:${port}/.well-known/oauth-authorization-server/tenant-a`,
-      );
+      const inserted = await fetch(`${origin}/.well-known/oauth-authorization-server/tenant-a`);
       expect(inserted.status).toBe(200);
       const metadata = await readJson(inserted);
-      expect(metadata.issuer).toBe(`http://127.0.0.1:${port}/tenant-a`);
-      expect(metadata.registration_endpoint).toBe(`http://127.0.0.1:${port}/tenant-a/register`);
-      const appended = await fetch(
-        `http://127.0.0.1:${port}/tenant-a/.well-known/openid-configuration`,
-      );
+      expect(metadata.issuer).toBe(`${origin}/tenant-a`);
+      expect(metadata.registration_endpoint).toBe(`${origin}/tenant-a/register`);
+      const appended = await fetch(`${origin}/tenant-a/.well-known/openid-configuration`);
       expect(await appended.json()).toEqual(metadata);
       const registered = await jsonPost(metadata.registration_endpoint, machine);
       expect(registered.status).toBe(201);
-      expect((await fetch(`http://127.0.0.1:${port}/register`, { method: 'POST' })).status).toBe(
-        404,
-      );
+      const outside = await fetch(`${origin}/register`, { method: 'POST' });
+      expect(outside.status).toBe(404);
     } finally {
       await tenant.close();
     }

@@ -1,11 +1,28 @@
+import { inject } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../lambdas/local/app.js';
+import { startStackServer } from './synthesized-stack.js';
 
-/** The local server on a free loopback port, with an in-memory embedded store by default. */
+/**
+ * The server under test, on a free loopback port: the local server (in-memory embedded store by
+ * default), or — in the `stack` test project — the synthesized stack's bundled handlers. The
+ * same end-to-end tests run against both.
+ */
 export function startTestServer(
   env: Record<string, string> = {},
   options: LocalAppOptions = { store: 'embedded' },
 ): Promise<LocalApp> {
+  if (process.env.DCR_TEST_TARGET === 'stack') {
+    const { PORT, DCR_DATA_DIR, DCR_SIGNING_ALG: _decidedByTheTemplate, ...settings } = env;
+    const { cdkOut, tls } = inject('stack');
+    return startStackServer({
+      cdkOut,
+      tls,
+      env: settings,
+      ...(PORT && { port: Number(PORT) }),
+      ...(DCR_DATA_DIR && { dataDir: DCR_DATA_DIR }),
+    });
+  }
   return startLocalApp(loadConfig({ PORT: '0', ...env }), options);
 }
 

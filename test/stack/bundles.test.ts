@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { lambdaRuntimeEnv, stackFunctions } from '../support/synthesized-stack.js';
+
+const loader = fileURLToPath(new URL('../support/load-bundle.mjs', import.meta.url));
+const { cdkOut } = inject('stack');
+// Endpoints nobody listens on: a cold start must not call them anyway.
+const unreachable = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
+
+describe.each(stackFunctions(cdkOut).map((fn) => [fn.logicalId, fn] as const))(
+  'bundle of %s',
+  (_, fn) => {
+    it('loads in a fresh Node process with its template environment, without network calls', () => {
+      const output = execFileSync(process.execPath, [loader, pathToFileURL(fn.bundle).href], {
+        env: { PATH: process.env.PATH, ...unreachable, ...fn.environment },
+        encoding: 'utf8',
+      });
+      const report = JSON.parse(output.trim().split('\n').at(-1) as string);
+      expect(report.handler).toBe('function');
+      expect(report.attempts).toEqual([]);
+    });
+
+    it('stays within 700 KB minified', () => {
+      expect(statSync(fn.bundle).size).toBeLessThanOrEqual(700 * 1024);
+    });
+  },
+);
+
+describe('the cold-start probe', () => {
+  it('does see a module that opens a connection while it loads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcr-probe-'));
+    const chatty = join(dir, 'chatty.mjs');
+    writeFileSync(
+      chatty,
+      "import net from 'node:net'; net.connect(9, '127.0.0.1').on('error', () => {}); export const handler = () => {};",
+    );
+    const output = execFileSync(process.execPath, [loader, pathToFileURL(chatty).href], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(output).attempts).toHaveLength(1);
+  });
+});

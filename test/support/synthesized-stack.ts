@@ -1,0 +1,325 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { App } from 'aws-cdk-lib';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+import { startKmsServer } from './kms-server.js';
+
+type Resource = { Type: string; Properties: any };
+export type Template = { Resources: Record<string, Resource>; Outputs?: Record<string, any> };
+
+export const STACK_NAME = 'ServerlessDcr';
+const TABLE_NAME = 'dcr-stack';
+const KEY_ARN = 'arn:aws:kms:local:000000000000:key/stack-test';
+
+const RUNTIME = new URL('./lambda-runtime.mjs', import.meta.url);
+
+type Invoke = (event: unknown, context: unknown) => Promise<unknown>;
+
+/**
+ * One function's execution environment: a worker thread with exactly the function's environment,
+ * which imports the bundle natively (as Lambda does, not through vitest) once.
+ */
+async function startFunction(bundle: string, env: Record<string, string>) {
+  const worker = new Worker(RUNTIME, {
+    workerData: { bundle: pathToFileURL(bundle).href },
+    env,
+    stdout: false,
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on(
+      'message',
+      (message: { ready?: true; id?: number; result?: unknown; error?: string }) => {
+        if (message.ready) return resolve();
+        const call = pending.get(message.id as number);
+        pending.delete(message.id as number);
+        if (message.error !== undefined) call?.reject(new Error(message.error));
+        else call?.resolve(message.result);
+      },
+    );
+  });
+  let next = 0;
+  const invoke: Invoke = (event, context) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, event, context });
+    });
+  return { invoke, stop: () => worker.terminate() };
+}
+
+export const readTemplate = (cdkOut: string): Template =>
+  JSON.parse(readFileSync(join(cdkOut, `${STACK_NAME}.template.json`), 'utf8'));
+
+const ofType = (template: Template, type: string) =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+/** Resolves the intrinsic functions a function's environment uses, against the local stand-ins. */
+function resolve(value: unknown, template: Template): string {
+  if (typeof value === 'string') return value;
+  const ref = (value as { Ref?: string }).Ref;
+  if (ref && template.Resources[ref]?.Type === 'AWS::DynamoDB::GlobalTable') return TABLE_NAME;
+  const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::KMS::Key') return KEY_ARN;
+  throw new Error(`cannot resolve ${JSON.stringify(value)} for a local run`);
+}
+
+export interface StackFunction {
+  readonly logicalId: string;
+  /** The bundled entry file in cdk.out. */
+  readonly bundle: string;
+  readonly environment: Record<string, string>;
+}
+
+/** Every Lambda function of the template: its bundle in cdk.out and its resolved environment. */
+export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)): StackFunction[] {
+  return ofType(template, 'AWS::Lambda::Function').map(([logicalId, fn]) => {
+    const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+    const [file, exported] = String(fn.Properties.Handler).split('.');
+    if (exported !== 'handler')
+      throw new Error(`${logicalId}: unexpected handler ${fn.Properties.Handler}`);
+    const environment = Object.fromEntries(
+      Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [
+        k,
+        resolve(v, template),
+      ]),
+    );
+    return { logicalId, bundle: join(cdkOut, `asset.${assetHash}`, `${file}.mjs`), environment };
+  });
+}
+
+/** The table as the template defines it, for the embedded store to create. */
+function tableDefinition(template: Template): Omit<CreateTableCommandInput, 'TableName'> {
+  const [[, table]] = ofType(template, 'AWS::DynamoDB::GlobalTable') as [[string, Resource]];
+  const p = table.Properties;
+  return {
+    BillingMode: p.BillingMode,
+    AttributeDefinitions: p.AttributeDefinitions,
+    KeySchema: p.KeySchema,
+    GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes ?? []).map((index: any) => ({
+      IndexName: index.IndexName,
+      KeySchema: index.KeySchema,
+      Projection: index.Projection,
+    })),
+  };
+}
+
+interface Route {
+  readonly routeKey: string;
+  readonly pattern?: RegExp;
+  readonly params: string[];
+  readonly functionId: string;
+}
+
+/** Route key → function, through the integration each route targets. */
+function routes(template: Template): Route[] {
+  const integrations = new Map(
+    ofType(template, 'AWS::ApiGatewayV2::Integration').map(([id, r]) => [
+      id,
+      r.Properties.IntegrationUri['Fn::GetAtt'][0] as string,
+    ]),
+  );
+  return ofType(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => {
+    const routeKey = r.Properties.RouteKey as string;
+    const integrationId = r.Properties.Target['Fn::Join'][1][1].Ref as string;
+    const functionId = integrations.get(integrationId) as string;
+    if (routeKey === '$default') return { routeKey, params: [], functionId };
+    const [method, path] = routeKey.split(' ') as [string, string];
+    if (method !== 'ANY') throw new Error(`unexpected route ${routeKey}`);
+    const params: string[] = [];
+    const source = path
+      .split('/')
+      .map((segment) => {
+        const param = segment.match(/^\{(\w+)\}$/)?.[1];
+        if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        params.push(param);
+        return '([^/]+)';
+      })
+      .join('/');
+    return { routeKey, pattern: new RegExp(`^${source}$`), params, functionId };
+  });
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded))/i;
+
+/** What the Lambda service sets in every function's environment, pointed at local stand-ins. */
+export const lambdaRuntimeEnv = (endpoints: { dynamodb: string; kms: string }) => ({
+  AWS_REGION: 'local',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+  AWS_ENDPOINT_URL_KMS: endpoints.kms,
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
+/** Synthesizes the stack with its bundles into `outdir` (the configuration the tests use). */
+export function synthesizeStack(outdir: string, context: Record<string, unknown> = {}): void {
+  const app = new App({ outdir, context } as ConstructorParameters<typeof App>[0]);
+  new ServerlessDcrStack(app, STACK_NAME);
+  app.synth({ validateOnSynthesis: false });
+}
+
+export interface StackServerOptions {
+  readonly cdkOut: string;
+  /** Operator settings on top of the template's environment (as dcr:* context would set). */
+  readonly env?: Record<string, string>;
+  readonly port?: number;
+  readonly dataDir?: string;
+  readonly tls: { readonly key: string; readonly cert: string };
+}
+
+/**
+ * The synthesized stack, run as API Gateway and Lambda would run it: each route invokes the
+ * bundled handler from cdk.out, loaded with that function's environment from the template, with
+ * an API Gateway v2 event; the bundled SDK clients reach the embedded store and a KMS-compatible
+ * test server through AWS_ENDPOINT_URL_*. Served over https on 127.0.0.1, as API Gateway is.
+ */
+export async function startStackServer(options: StackServerOptions): Promise<LocalApp> {
+  const template = readTemplate(options.cdkOut);
+  const [[, key]] = ofType(template, 'AWS::KMS::Key') as [[string, Resource]];
+  const store = await startEmbeddedStore(
+    TABLE_NAME,
+    options.dataDir && join(options.dataDir, 'dynamodb'),
+    tableDefinition(template),
+  );
+  const kms = await startKmsServer(KEY_ARN, key.Properties.KeySpec);
+  // What the Lambda service provides, then the function's own environment from the template.
+  const runtimeEnv = lambdaRuntimeEnv({ dynamodb: store.endpoint, kms: kms.endpoint });
+  const functions = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
+  for (const fn of stackFunctions(options.cdkOut, template)) {
+    const env = { ...runtimeEnv, ...fn.environment, ...options.env };
+    functions.set(fn.logicalId, await startFunction(fn.bundle, env));
+  }
+
+  const table = routes(template);
+  let origin = '';
+  const issuerPath = options.env?.DCR_ISSUER
+    ? new URL(options.env.DCR_ISSUER).pathname.replace(/\/$/, '')
+    : '';
+
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    // A custom domain's API mapping: routes match below the issuer's path.
+    const routedPath =
+      issuerPath && rawPath.startsWith(`${issuerPath}/`)
+        ? rawPath.slice(issuerPath.length)
+        : rawPath;
+    let route: Route | undefined;
+    let match: RegExpMatchArray | null = null;
+    for (const candidate of table) {
+      match = candidate.pattern ? routedPath.match(candidate.pattern) : null;
+      if (match) {
+        route = candidate;
+        break;
+      }
+    }
+    route ??= table.find((r) => r.routeKey === '$default');
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"message":"Not Found"}');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const text = TEXT_TYPES.test(headers['content-type'] ?? '');
+    const method = req.method ?? 'GET';
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey: route.routeKey,
+      rawPath,
+      rawQueryString: queryAt === -1 ? '' : target.slice(queryAt + 1),
+      headers,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: new URL(origin).host,
+        domainPrefix: 'local',
+        http: {
+          method,
+          path: rawPath,
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: route.routeKey,
+        stage: '$default',
+        time: new Date().toUTCString(),
+        timeEpoch: Date.now(),
+      },
+      ...(route.params.length > 0 && {
+        pathParameters: Object.fromEntries(
+          route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]),
+        ),
+      }),
+      isBase64Encoded: body.length > 0 && !text,
+      ...(body.length > 0 && { body: text ? body.toString('utf8') : body.toString('base64') }),
+    };
+    const context = {
+      awsRequestId: event.requestContext.requestId,
+      functionName: route.functionId,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${route.functionId}`,
+      memoryLimitInMB: '256',
+      logGroupName: `/aws/lambda/${route.functionId}`,
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: true,
+    };
+    const fn = functions.get(route.functionId);
+    if (!fn) throw new Error(`no function ${route.functionId}`);
+    const result = (await fn.invoke(event, context)) as APIGatewayProxyStructuredResultV2;
+    res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+    res.end(
+      result.body === undefined
+        ? undefined
+        : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
+    );
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    serve(req, res).catch((error: Error) => {
+      // A handler that throws is what API Gateway reports as 500 Internal Server Error.
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error', detail: error.message }));
+    });
+  };
+  const server = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener);
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  origin = `https://127.0.0.1:${port}`;
+  return {
+    issuer: options.env?.DCR_ISSUER ?? origin,
+    port,
+    storeEndpoint: store.endpoint,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all([...functions.values()].map((f) => f.stop()));
+      await kms.close();
+      await store.close();
+    },
+  };
+}
