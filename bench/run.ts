@@ -1,11 +1,21 @@
 /**
- * `npm run bench [registration|tokens ...]`: throughput and latency on loopback, printed as
- * figures (never asserted). Each target runs in a child process; autocannon drives it from here.
+ * `npm run bench [registration|tokens|bundles ...]`: throughput and latency on loopback, and the
+ * Lambda bundles' sizes and cold import times, printed as figures (never asserted). Each server
+ * runs in a child process; autocannon drives it from here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
+import {
+  lambdaRuntimeEnv,
+  stackFunctions,
+  synthesizeStack,
+} from '../test/support/synthesized-stack.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [10, 50];
@@ -174,9 +184,55 @@ async function tokenBench() {
   compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.2);
 }
 
+/** Each function's bundle: minified and gzipped size, and its cold import time (median of 5). */
+async function bundleBench() {
+  const dir = mkdtempSync(join(tmpdir(), 'dcr-bench-stack-'));
+  try {
+    synthesizeStack(join(dir, 'cdk.out'));
+    const loader = fileURLToPath(new URL('../test/support/load-bundle.mjs', import.meta.url));
+    const env = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
+    const lines = [['function', 'minified KB', 'gzip KB', 'import ms (median)', 'network at init']];
+    for (const fn of stackFunctions(join(dir, 'cdk.out'))) {
+      const code = readFileSync(fn.bundle);
+      const runs = Array.from({ length: 5 }, () =>
+        JSON.parse(
+          execFileSync(process.execPath, [loader, pathToFileURL(fn.bundle).href], {
+            env: { PATH: process.env.PATH, ...env, ...fn.environment },
+            encoding: 'utf8',
+          })
+            .trim()
+            .split('\n')
+            .at(-1) as string,
+        ),
+      );
+      const median = runs.map((r) => r.importMs as number).sort((a, b) => a - b)[2] as number;
+      lines.push([
+        fn.logicalId.replace(/Function[0-9A-F]{8}$/, ''),
+        (code.length / 1024).toFixed(0),
+        (gzipSync(code).length / 1024).toFixed(0),
+        median.toFixed(0),
+        runs.some((r) => r.attempts.length > 0) ? 'YES' : 'none',
+      ]);
+    }
+    const widths = (lines[0] as string[]).map((_, i) =>
+      Math.max(...lines.map((l) => (l[i] as string).length)),
+    );
+    for (const l of lines)
+      bundleLines.push(l.map((c, i) => c.padEnd(widths[i] as number)).join('  '));
+    bundleLines.push(
+      'targets: <= 700 KB minified, <= 200 KB gzipped, import <= 200 ms, no network at init',
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const bundleLines: string[] = [];
+
 const BENCHES: Record<string, () => Promise<void>> = {
   registration: registrationBench,
   tokens: tokenBench,
+  bundles: bundleBench,
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);
 console.error(`benchmark: ${DURATION} s per figure, loopback only`);
@@ -197,6 +253,9 @@ const widths = header.map((h, i) =>
   Math.max(h.length, ...table.map((r) => (r[i] as string).length)),
 );
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
-console.log(line(header));
-for (const row of table) console.log(line(row));
+if (table.length > 0) {
+  console.log(line(header));
+  for (const row of table) console.log(line(row));
+}
 for (const summary of summaries) console.log(summary);
+for (const line of bundleLines) console.log(line);
