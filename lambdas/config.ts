@@ -29,6 +29,12 @@ const envSchema = z.object({
   DCR_ALLOWED_SCOPES: scopeList.optional(),
   /** Longest a client lives after registration (and the cap on its expires_at); 0 = no cap. */
   DCR_CLIENT_MAX_LIFETIME_SECONDS: seconds.default(365 * 24 * 3600),
+  /** A client unused this long after its last token expires; 0 = never (MCP clients cache ids). */
+  DCR_CLIENT_IDLE_LIFETIME_SECONDS: seconds.default(90 * 24 * 3600),
+  /** A client that never got a token expires this long after registering; 0 = never. */
+  DCR_CLIENT_UNUSED_LIFETIME_SECONDS: seconds.default(24 * 3600),
+  /** "Last used" is written at most once per client per this interval. */
+  DCR_LAST_USED_WRITE_INTERVAL_SECONDS: seconds.default(300),
   /** Lifetime of client secrets; 0 = never expire (client_secret_expires_at 0). */
   DCR_CLIENT_SECRET_LIFETIME_SECONDS: seconds.default(0),
   /** Access token lifetime (RFC 9068 `exp - iat`). */
@@ -58,6 +64,9 @@ export interface Config {
   readonly allowedScopes?: ReadonlySet<string>;
   readonly clientMaxLifetimeSeconds: number;
   readonly clientSecretLifetimeSeconds: number;
+  readonly clientIdleLifetimeSeconds: number;
+  readonly clientUnusedLifetimeSeconds: number;
+  readonly lastUsedWriteIntervalSeconds: number;
   readonly accessTokenLifetimeSeconds: number;
   readonly resources: ReadonlySet<string>;
   readonly defaultAudience?: string;
@@ -86,6 +95,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.DCR_ALLOWED_SCOPES !== undefined && { allowedScopes: e.DCR_ALLOWED_SCOPES }),
     clientMaxLifetimeSeconds: e.DCR_CLIENT_MAX_LIFETIME_SECONDS,
     clientSecretLifetimeSeconds: e.DCR_CLIENT_SECRET_LIFETIME_SECONDS,
+    clientIdleLifetimeSeconds: e.DCR_CLIENT_IDLE_LIFETIME_SECONDS,
+    clientUnusedLifetimeSeconds: e.DCR_CLIENT_UNUSED_LIFETIME_SECONDS,
+    lastUsedWriteIntervalSeconds: e.DCR_LAST_USED_WRITE_INTERVAL_SECONDS,
     accessTokenLifetimeSeconds: e.DCR_ACCESS_TOKEN_LIFETIME_SECONDS,
     resources: new Set(e.DCR_RESOURCES),
     ...(e.DCR_DEFAULT_AUDIENCE !== undefined && { defaultAudience: e.DCR_DEFAULT_AUDIENCE }),

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
+import { ClientLifecycle } from './core/client-lifecycle.js';
 import type { ClientRepository, Clock, RemoteKeySets, Signer, TokenStore } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
 import { TokenService } from './core/token-service.js';
@@ -26,19 +27,22 @@ type TokenDeps = Pick<
   'config' | 'repository' | 'tokenStore' | 'signer' | 'remoteKeySets' | 'clock'
 >;
 
-const registrationService = (d: RegistrationDeps) =>
-  new RegistrationService(d.repository, d.clock, d.config);
+const lifecycle = (d: RegistrationDeps) => new ClientLifecycle(d.repository, d.clock, d.config);
 
-const tokenService = (d: TokenDeps) =>
-  new TokenService(
-    new ClientAuthenticator(d.repository, d.clock, d.tokenStore, d.remoteKeySets),
+const registrationService = (d: RegistrationDeps) =>
+  new RegistrationService(lifecycle(d), d.config);
+
+const tokenService = (d: TokenDeps) => {
+  const clients = lifecycle(d);
+  return new TokenService(
+    new ClientAuthenticator(clients, d.tokenStore, d.remoteKeySets),
     new AccessTokenIssuer(d.signer),
     new AccessTokenVerifier(d.signer),
-    d.repository,
+    clients,
     d.tokenStore,
-    d.clock,
     d.config,
   );
+};
 
 /** Each deployed function's routes, from exactly the dependencies it needs. */
 const ENDPOINT_ROUTES = {

@@ -33,6 +33,17 @@ const schema = z
       .min(0)
       .default(365 * 24 * 3600),
     clientSecretLifetimeSeconds: z.coerce.number().int().min(0).default(0),
+    clientIdleLifetimeSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(90 * 24 * 3600),
+    clientUnusedLifetimeSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(24 * 3600),
+    lastUsedWriteIntervalSeconds: z.coerce.number().int().min(0).default(300),
     allowedScopes: csv.default([]),
     resources: csv.default([]),
     defaultAudience: z.string().url().optional(),

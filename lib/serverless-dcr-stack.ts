@@ -25,8 +25,9 @@ const ACCESS: Record<Endpoint | 'cleanup', { table: string[]; key?: 'sign' | 'pu
   'client-configuration': {
     table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
   },
-  // PutItem: used client assertion ids (and, for revoke, revoked token ids).
-  token: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'sign' },
+  // PutItem: used client assertion ids (and, for revoke, revoked token ids); UpdateItem: the
+  // client's "last used" (token issuance counts as use).
+  token: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], key: 'sign' },
   introspect: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
   revoke: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
   cleanup: {
@@ -87,6 +88,9 @@ export class ServerlessDcrStack extends Stack {
       DCR_ACCESS_TOKEN_LIFETIME_SECONDS: String(config.accessTokenLifetimeSeconds),
       DCR_CLIENT_MAX_LIFETIME_SECONDS: String(config.clientMaxLifetimeSeconds),
       DCR_CLIENT_SECRET_LIFETIME_SECONDS: String(config.clientSecretLifetimeSeconds),
+      DCR_CLIENT_IDLE_LIFETIME_SECONDS: String(config.clientIdleLifetimeSeconds),
+      DCR_CLIENT_UNUSED_LIFETIME_SECONDS: String(config.clientUnusedLifetimeSeconds),
+      DCR_LAST_USED_WRITE_INTERVAL_SECONDS: String(config.lastUsedWriteIntervalSeconds),
       ...(this.api.configuredIssuer && { DCR_ISSUER: this.api.configuredIssuer }),
       ...(config.allowedScopes.length > 0 && {
         DCR_ALLOWED_SCOPES: config.allowedScopes.join(' '),

@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ClientRecord, ClientRepository } from '../core/ports.js';
 import { callAws, isConditionalCheckFailure } from './aws-errors.js';
@@ -15,7 +16,7 @@ import { expiryAttributes } from './table-schema.js';
 /**
  * Item layout (single table, see README "Storage"):
  *   pk = "client#<client_id>", sk = "client"; the ClientRecord's fields as attributes;
- *   ttl = expiresAt (DynamoDB TTL removes it eventually; readers enforce expiry themselves),
+ *   ttl = activeUntil (DynamoDB TTL removes it eventually; readers enforce expiry themselves),
  *   expiryDay for the cleanup index.
  */
 const clientKey = (clientId: string) => ({ pk: `client#${clientId}`, sk: 'client' });
@@ -23,7 +24,7 @@ const clientKey = (clientId: string) => ({ pk: `client#${clientId}`, sk: 'client
 const toItem = (record: ClientRecord) => ({
   ...clientKey(record.clientId),
   ...record,
-  ...(record.expiresAt !== undefined && expiryAttributes(record.expiresAt)),
+  ...(record.activeUntil !== undefined && expiryAttributes(record.activeUntil)),
 });
 
 function toRecord(item: Record<string, unknown>): ClientRecord {
@@ -81,6 +82,40 @@ export class DynamoDbClientRepository implements ClientRepository {
       );
     } catch (error) {
       throw isConditionalCheckFailure(error) ? concurrentUpdate() : error;
+    }
+  }
+
+  async touch(
+    clientId: string,
+    lastUsedAt: number,
+    activeUntil: number | undefined,
+    notUsedSince: number,
+  ): Promise<void> {
+    const expiry = activeUntil !== undefined ? expiryAttributes(activeUntil) : undefined;
+    try {
+      await callAws(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: clientKey(clientId),
+            UpdateExpression: expiry
+              ? 'SET lastUsedAt = :now, activeUntil = :until, #ttl = :until, expiryDay = :day'
+              : 'SET lastUsedAt = :now REMOVE activeUntil, #ttl, expiryDay',
+            ConditionExpression:
+              'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :since)',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':now': lastUsedAt,
+              ':since': notUsedSince,
+              ...(expiry && { ':until': expiry.ttl, ':day': expiry.expiryDay }),
+            },
+          }),
+        ),
+        SERVICE,
+      );
+    } catch (error) {
+      // Another request marked it used within the interval, or it is gone: nothing to do.
+      if (!isConditionalCheckFailure(error)) throw error;
     }
   }
 

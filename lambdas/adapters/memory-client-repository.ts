@@ -23,6 +23,22 @@ export class MemoryClientRepository implements ClientRepository {
     this.items.set(record.clientId, structuredClone(record));
   }
 
+  async touch(
+    clientId: string,
+    lastUsedAt: number,
+    activeUntil: number | undefined,
+    notUsedSince: number,
+  ): Promise<void> {
+    const record = this.items.get(clientId);
+    if (!record || (record.lastUsedAt !== undefined && record.lastUsedAt >= notUsedSince)) return;
+    const { activeUntil: _, ...rest } = record;
+    this.items.set(clientId, {
+      ...rest,
+      lastUsedAt,
+      ...(activeUntil !== undefined && { activeUntil }),
+    });
+  }
+
   async delete(clientId: string): Promise<void> {
     this.items.delete(clientId);
   }

@@ -1,8 +1,8 @@
 import { createLocalJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { ClientLifecycle } from './client-lifecycle.js';
 import { type AuthMethod, SIGNING_ALGS } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import type { ClientRecord, ClientRepository, Clock, RemoteKeySets, TokenStore } from './ports.js';
-import { findActiveClient } from './registration.js';
+import type { ClientRecord, Clock, RemoteKeySets, TokenStore } from './ports.js';
 import { hashSecret, secretMatches } from './secrets.js';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -59,12 +59,15 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
  * a 401 invalid_client that says nothing about which part was wrong.
  */
 export class ClientAuthenticator {
+  private readonly clock: Clock;
+
   constructor(
-    private readonly repository: ClientRepository,
-    private readonly clock: Clock,
+    private readonly lifecycle: ClientLifecycle,
     private readonly tokenStore: TokenStore,
     private readonly remoteKeySets: RemoteKeySets,
-  ) {}
+  ) {
+    this.clock = lifecycle.clock;
+  }
 
   /**
    * @param audiences what a client assertion's `aud` may name: the token endpoint, the issuer,
@@ -99,7 +102,7 @@ export class ClientAuthenticator {
       return this.withAssertion(assertion, params, bodyClientId, audiences);
     }
     if (bodyClientId !== undefined) {
-      const client = await findActiveClient(this.repository, this.clock, bodyClientId);
+      const client = await this.lifecycle.findActive(bodyClientId);
       if (client?.metadata.token_endpoint_auth_method !== 'none') throw invalidClient(false);
       return { client, method: 'none' };
     }
@@ -112,7 +115,7 @@ export class ClientAuthenticator {
     method: 'client_secret_basic' | 'client_secret_post',
     basicTried: boolean,
   ): Promise<AuthenticatedClient> {
-    const client = await findActiveClient(this.repository, this.clock, clientId);
+    const client = await this.lifecycle.findActive(clientId);
     const matches = secretMatches(secret, client?.secretHash ?? UNKNOWN_CLIENT_HASH);
     const now = this.clock.now();
     if (
@@ -144,7 +147,7 @@ export class ClientAuthenticator {
     if (clientId === undefined || (bodyClientId !== undefined && bodyClientId !== clientId)) {
       throw invalidClient(false);
     }
-    const client = await findActiveClient(this.repository, this.clock, clientId);
+    const client = await this.lifecycle.findActive(clientId);
     const { metadata } = client ?? {};
     if (!client || !metadata || metadata.token_endpoint_auth_method !== 'private_key_jwt') {
       throw invalidClient(false);

@@ -12,8 +12,15 @@ export interface ClientRecord {
   /** 0 = the secret never expires; only meaningful with secretHash. */
   readonly clientSecretExpiresAt: number;
   readonly registrationTokenHash: string;
-  /** Integer seconds after which the client is gone for every purpose; absent = never. */
+  /** The absolute expiry granted (the client's expires_at, capped); absent = none. */
   readonly expiresAt?: number;
+  /** The last successful use (token issued), written at most once per interval. */
+  readonly lastUsedAt?: number;
+  /**
+   * When the client stops existing, all rules considered (see ClientLifecycle): the item's TTL.
+   * Readers recompute it rather than trust it.
+   */
+  readonly activeUntil?: number;
   /** Optimistic-concurrency counter: every replace must name the version it read. */
   readonly version: number;
 }
@@ -21,11 +28,21 @@ export interface ClientRecord {
 export interface ClientRepository {
   /** Stores a new client; never overwrites an existing client_id. */
   create(record: ClientRecord): Promise<void>;
-  /** The stored record, even if expired: callers enforce expiry (see findActiveClient). */
+  /** The stored record, even if expired: callers enforce expiry (ClientLifecycle.findActive). */
   get(clientId: string): Promise<ClientRecord | undefined>;
   /** Replaces the record if its stored version is still `record.version - 1`, else throws a 409. */
   replace(record: ClientRecord): Promise<void>;
   delete(clientId: string): Promise<void>;
+  /**
+   * Records a use: sets lastUsedAt and activeUntil, only if the client still exists and was not
+   * marked used after `notUsedSince` (so concurrent uses write once). Never bumps the version.
+   */
+  touch(
+    clientId: string,
+    lastUsedAt: number,
+    activeUntil: number | undefined,
+    notUsedSince: number,
+  ): Promise<void>;
 }
 
 export interface Clock {

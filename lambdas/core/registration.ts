@@ -1,3 +1,4 @@
+import type { ClientLifecycle } from './client-lifecycle.js';
 import {
   type ClientMetadata,
   type MetadataPolicy,
@@ -10,8 +11,6 @@ import type { ClientRecord, ClientRepository, Clock } from './ports.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
 
 export interface RegistrationSettings extends MetadataPolicy {
-  /** Longest a client may live, in seconds from registration; 0 = no cap. */
-  readonly clientMaxLifetimeSeconds: number;
   /** Lifetime of issued client secrets in seconds; 0 = they never expire. */
   readonly clientSecretLifetimeSeconds: number;
 }
@@ -35,24 +34,17 @@ const SERVER_MANAGED = [
   'client_id_issued_at',
 ] as const;
 
-/** A client that exists and has not expired: expiry is enforced here, not left to DynamoDB TTL. */
-export async function findActiveClient(
-  repository: ClientRepository,
-  clock: Clock,
-  clientId: string,
-): Promise<ClientRecord | undefined> {
-  const record = await repository.get(clientId);
-  if (record === undefined) return undefined;
-  if (record.expiresAt !== undefined && record.expiresAt <= clock.now()) return undefined;
-  return record;
-}
-
 export class RegistrationService {
+  private readonly repository: ClientRepository;
+  private readonly clock: Clock;
+
   constructor(
-    private readonly repository: ClientRepository,
-    private readonly clock: Clock,
+    private readonly lifecycle: ClientLifecycle,
     private readonly settings: RegistrationSettings,
-  ) {}
+  ) {
+    this.repository = lifecycle.repository;
+    this.clock = lifecycle.clock;
+  }
 
   /** RFC 7591 §3: registers a client and returns its credentials, shown this once. */
   async register(body: Record<string, unknown>, issuer: string): Promise<ClientInformation> {
@@ -60,8 +52,8 @@ export class RegistrationService {
     const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
-    const expiresAt = this.expiry(requestedExpiresAt, now);
-    const record: ClientRecord = {
+    const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, now);
+    const record = this.withActiveUntil({
       clientId: newClientId(),
       metadata,
       clientIdIssuedAt: now,
@@ -70,7 +62,7 @@ export class RegistrationService {
       registrationTokenHash: hashSecret(registrationAccessToken),
       ...(expiresAt !== undefined && { expiresAt }),
       version: 1,
-    };
+    });
     await this.repository.create(record);
     return clientInformation(record, issuer, registrationAccessToken, clientSecret);
   }
@@ -115,9 +107,9 @@ export class RegistrationService {
     const secretHash = needsSecret
       ? (current.secretHash ?? hashSecret(clientSecret as string))
       : undefined;
-    const expiresAt = this.expiry(requestedExpiresAt, current.clientIdIssuedAt);
-    const { secretHash: _, expiresAt: __, ...kept } = current;
-    const record: ClientRecord = {
+    const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, current.clientIdIssuedAt);
+    const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = current;
+    const record = this.withActiveUntil({
       ...kept,
       metadata,
       ...(secretHash !== undefined && { secretHash }),
@@ -129,7 +121,7 @@ export class RegistrationService {
             : 0,
       ...(expiresAt !== undefined && { expiresAt }),
       version: current.version + 1,
-    };
+    });
     await this.repository.replace(record);
     return clientInformation(record, issuer, token as string, clientSecret);
   }
@@ -143,17 +135,16 @@ export class RegistrationService {
   /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */
   private async authorize(clientId: string, token: string | undefined): Promise<ClientRecord> {
     if (token === undefined) throw invalidToken();
-    const record = await findActiveClient(this.repository, this.clock, clientId);
+    const record = await this.lifecycle.findActive(clientId);
     if (record === undefined || !secretMatches(token, record.registrationTokenHash)) {
       throw invalidToken();
     }
     return record;
   }
 
-  private expiry(requested: number | undefined, issuedAt: number): number | undefined {
-    const max = this.settings.clientMaxLifetimeSeconds;
-    if (max === 0) return requested;
-    return Math.min(requested ?? Number.POSITIVE_INFINITY, issuedAt + max);
+  private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
+    const activeUntil = this.lifecycle.activeUntil(record);
+    return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
   }
 
   private secretExpiry(now: number): number {

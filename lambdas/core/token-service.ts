@@ -1,9 +1,9 @@
 import type { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens.js';
 import type { ClientAuthenticator, ClientCredentials } from './client-authentication.js';
+import type { ClientLifecycle } from './client-lifecycle.js';
 import { endpointUrl, PATHS } from './endpoints.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import type { ClientRepository, Clock, TokenStore } from './ports.js';
-import { findActiveClient } from './registration.js';
+import type { Clock, TokenStore } from './ports.js';
 
 export interface TokenSettings {
   readonly accessTokenLifetimeSeconds: number;
@@ -32,15 +32,18 @@ const tokenError = (error: string, description: string) => new OAuthError(400, e
 
 /** The token, introspection (RFC 7662) and revocation (RFC 7009) endpoints' logic. */
 export class TokenService {
+  private readonly clock: Clock;
+
   constructor(
     private readonly authenticator: ClientAuthenticator,
     private readonly issuer: AccessTokenIssuer,
     private readonly verifier: AccessTokenVerifier,
-    private readonly repository: ClientRepository,
+    private readonly lifecycle: ClientLifecycle,
     private readonly tokenStore: TokenStore,
-    private readonly clock: Clock,
     private readonly settings: TokenSettings,
-  ) {}
+  ) {
+    this.clock = lifecycle.clock;
+  }
 
   /** What a client assertion's `aud` may name at an endpoint of this issuer. */
   private audiences(issuer: string, endpointPath: string): string[] {
@@ -79,6 +82,8 @@ export class TokenService {
       exp: now + lifetime,
       ...(scope !== undefined && { scope }),
     });
+    // Best effort: the token is issued either way, and the next issuance writes again.
+    await this.lifecycle.markUsed(client).catch(() => undefined);
     return {
       access_token: token,
       token_type: 'Bearer',
@@ -130,7 +135,7 @@ export class TokenService {
     // A revoked token, or one whose client is deleted or expired, is dead at once.
     const [revoked, owner] = await Promise.all([
       this.tokenStore.isRevoked(claims.jti),
-      findActiveClient(this.repository, this.clock, claims.client_id),
+      this.lifecycle.findActive(claims.client_id),
     ]);
     if (revoked || !owner) return inactive;
     return {

@@ -132,6 +132,36 @@ describe('functions', () => {
     );
   });
 
+  it('grants each function exactly its table actions', () => {
+    const actions = (name: string) =>
+      resources('AWS::IAM::Policy')
+        .filter(([id]) => id.startsWith(`Function${name.replace(/-/g, '')}Role`))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+        .flatMap((st: { Action: string | string[] }) => [st.Action].flat())
+        .filter((a: string) => a.startsWith('dynamodb:'))
+        .sort();
+    expect(actions('discovery')).toEqual([]);
+    expect(actions('jwks')).toEqual([]);
+    expect(actions('register')).toEqual(['dynamodb:PutItem']);
+    expect(actions('client-configuration')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
+    expect(actions('token')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actions('introspect')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions('cleanup')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+  });
+
   it('gives the signing functions the key and every function the table name', () => {
     for (const name of ['jwks', 'token', 'introspect', 'revoke']) {
       template.hasResourceProperties('AWS::Lambda::Function', {

@@ -238,6 +238,17 @@ describe('introspection and revocation with oauth4webapi', () => {
     expect(await response.text()).toBe('{"active":false}');
   });
 
+  it('tokens of an expired client introspect inactive at once and it cannot get more', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const registered = await machine({ expires_at: expiresAt });
+    const auth = oauth.ClientSecretBasic(registered.client_secret);
+    const { access_token } = await tokenWith(registered, auth);
+    expect((await introspect(introspector, access_token)).active).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, (expiresAt + 1) * 1000 - Date.now()));
+    expect(await introspect(introspector, access_token)).toEqual({ active: false });
+    await expect(tokenWith(registered, auth)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('tokens of a deleted client introspect inactive and the client cannot get more', async () => {
     const registered = await machine();
     const auth = oauth.ClientSecretBasic(registered.client_secret);

@@ -24,6 +24,7 @@ const record = (clientId: string, overrides: Partial<ClientRecord> = {}): Client
   clientSecretExpiresAt: 0,
   registrationTokenHash: 'hash',
   expiresAt: 1_900_000_000,
+  activeUntil: 1_900_000_000,
   version: 1,
   ...overrides,
 });
@@ -98,8 +99,32 @@ describe('DynamoDbClientRepository against the embedded store', () => {
     expect((await repository.get('durable'))?.clientId).toBe('durable');
   });
 
-  it('sets the TTL attribute to the expiry instant', async () => {
-    await repository.create(record('ttl', { expiresAt: 1_850_000_000 }));
+  it('records a use once per interval and moves the TTL, without touching the version', async () => {
+    await repository.create(record('used', { activeUntil: 1_800_086_400 }));
+    await repository.touch('used', 1_800_000_100, 1_807_776_100, 1_800_000_100 - 300);
+    // Within the interval: refused by the condition, the first write stands.
+    await repository.touch('used', 1_800_000_200, 1_807_776_200, 1_800_000_200 - 300);
+    const { Item } = await store.client.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: 'client#used' }, sk: { S: 'client' } },
+      }),
+    );
+    expect(Item).toMatchObject({
+      lastUsedAt: { N: '1800000100' },
+      activeUntil: { N: '1807776100' },
+      ttl: { N: '1807776100' },
+      expiryDay: { S: 'expiry#2027-04-15' },
+      version: { N: '1' },
+    });
+    // A deleted client is not brought back by a late use.
+    await repository.delete('used');
+    await repository.touch('used', 1_800_001_000, 1_807_777_000, 1_800_000_700);
+    expect(await repository.get('used')).toBeUndefined();
+  });
+
+  it('sets the TTL attribute to the instant the client stops existing', async () => {
+    await repository.create(record('ttl', { activeUntil: 1_850_000_000 }));
     const { Item } = await store.client.send(
       new GetItemCommand({
         TableName: TABLE,

@@ -23,6 +23,7 @@ const client = (clientId: string, expiresAt: number): ClientRecord => ({
   clientSecretExpiresAt: 0,
   registrationTokenHash: 'h',
   expiresAt,
+  activeUntil: expiresAt,
   version: 1,
 });
 

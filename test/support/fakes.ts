@@ -1,4 +1,6 @@
-import type { Clock } from '../../lambdas/core/ports.js';
+import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/client-lifecycle.js';
+import type { ClientRepository, Clock } from '../../lambdas/core/ports.js';
+import { RegistrationService } from '../../lambdas/core/registration.js';
 
 /** A clock the test moves by hand. */
 export class FakeClock implements Clock {
@@ -9,4 +11,24 @@ export class FakeClock implements Clock {
   advance(seconds: number): void {
     this.current += seconds;
   }
+}
+
+/** Lifecycle rules for tests: none unless a test sets them. */
+export const NO_EXPIRY: LifecycleSettings = {
+  clientMaxLifetimeSeconds: 0,
+  clientIdleLifetimeSeconds: 0,
+  clientUnusedLifetimeSeconds: 0,
+  lastUsedWriteIntervalSeconds: 300,
+};
+
+/** A registration service over the repository, with the given lifecycle and secret rules. */
+export function registrationService(
+  repository: ClientRepository,
+  clock: Clock,
+  settings: Partial<LifecycleSettings> & { clientSecretLifetimeSeconds?: number } = {},
+) {
+  const lifecycle = new ClientLifecycle(repository, clock, { ...NO_EXPIRY, ...settings });
+  return new RegistrationService(lifecycle, {
+    clientSecretLifetimeSeconds: settings.clientSecretLifetimeSeconds ?? 0,
+  });
 }

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
+import type { RegistrationService } from '../../lambdas/core/registration.js';
 import { hashSecret, newClientId, newSecret } from '../../lambdas/core/secrets.js';
-import { FakeClock } from '../support/fakes.js';
+import { FakeClock, registrationService } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
 const DAY = 86_400;
@@ -27,7 +27,7 @@ describe('RegistrationService', () => {
   beforeEach(() => {
     repository = new MemoryClientRepository();
     clock = new FakeClock();
-    service = new RegistrationService(repository, clock, {
+    service = registrationService(repository, clock, {
       clientMaxLifetimeSeconds: 30 * DAY,
       clientSecretLifetimeSeconds: 0,
     });
@@ -60,7 +60,7 @@ describe('RegistrationService', () => {
   });
 
   it('reports a configured secret lifetime in client_secret_expires_at', async () => {
-    service = new RegistrationService(repository, clock, {
+    service = registrationService(repository, clock, {
       clientMaxLifetimeSeconds: 0,
       clientSecretLifetimeSeconds: 3600,
     });
@@ -278,8 +278,9 @@ describe('RegistrationService', () => {
       create: async () => void writes.push('create'),
       replace: async () => void writes.push('replace'),
       delete: async () => void writes.push('delete'),
+      touch: async () => void writes.push('touch'),
     };
-    const guarded = new RegistrationService(recording, clock, {
+    const guarded = registrationService(recording, clock, {
       clientMaxLifetimeSeconds: 0,
       clientSecretLifetimeSeconds: 0,
     });

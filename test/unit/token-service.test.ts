@@ -8,11 +8,12 @@ import {
   ClientAuthenticator,
   JWT_BEARER_ASSERTION,
 } from '../../lambdas/core/client-authentication.js';
+import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 import type { RemoteKeySets } from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 import { TokenService, type TokenSettings } from '../../lambdas/core/token-service.js';
-import { FakeClock } from '../support/fakes.js';
+import { FakeClock, NO_EXPIRY, registrationService } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
 const signer = LocalSigner.create('ES256');
@@ -42,22 +43,24 @@ function world(settings: Partial<TokenSettings> = {}): World {
   const remoteKeySets: RemoteKeySets = {
     resolver: (uri) => createLocalJWKSet(remoteKeys.get(uri) ?? { keys: [] }),
   };
+  const lifecycle = new ClientLifecycle(repository, clock, {
+    ...NO_EXPIRY,
+    clientMaxLifetimeSeconds: 3600,
+  });
   const tokensWith = (overrides: Partial<TokenSettings>) =>
     new TokenService(
-      new ClientAuthenticator(repository, clock, store, remoteKeySets),
+      new ClientAuthenticator(lifecycle, store, remoteKeySets),
       new AccessTokenIssuer(signer),
       new AccessTokenVerifier(signer),
-      repository,
+      lifecycle,
       store,
-      clock,
       { ...BASE_SETTINGS, ...settings, ...overrides },
     );
   return {
     clock,
     repository,
     remoteKeys,
-    registration: new RegistrationService(repository, clock, {
-      clientMaxLifetimeSeconds: 3600,
+    registration: new RegistrationService(lifecycle, {
       clientSecretLifetimeSeconds: 0,
       ...(settings.allowedScopes && { allowedScopes: settings.allowedScopes }),
     }),
@@ -156,8 +159,7 @@ describe('TokenService.token', () => {
   });
 
   it('refuses an expired secret', async () => {
-    const registration = new RegistrationService(w.repository, w.clock, {
-      clientMaxLifetimeSeconds: 0,
+    const registration = registrationService(w.repository, w.clock, {
       clientSecretLifetimeSeconds: 60,
     });
     client = await registration.register({ grant_types: ['client_credentials'] }, ISSUER);

@@ -1,0 +1,70 @@
+import type { ClientRecord, ClientRepository, Clock } from './ports.js';
+
+export interface LifecycleSettings {
+  /** Longest a client lives after registration (caps its expires_at); 0 = no cap. */
+  readonly clientMaxLifetimeSeconds: number;
+  /** A client unused this long after its last use expires; 0 = never. */
+  readonly clientIdleLifetimeSeconds: number;
+  /** A client never used this long after registration expires; 0 = never. */
+  readonly clientUnusedLifetimeSeconds: number;
+  /** "Last used" is written at most once per this interval per client. */
+  readonly lastUsedWriteIntervalSeconds: number;
+}
+
+type Timing = Pick<ClientRecord, 'clientIdIssuedAt' | 'expiresAt' | 'lastUsedAt'>;
+
+/**
+ * When a client stops existing: the earliest of its absolute expiry (expires_at, capped), the
+ * idle limit after its last use, and the limit for a client never used at all. Every read path
+ * asks this, so an expired client is gone at once; the stored item carries the same instant as
+ * its TTL, so DynamoDB (and the cleanup) remove it eventually.
+ */
+export class ClientLifecycle {
+  constructor(
+    readonly repository: ClientRepository,
+    readonly clock: Clock,
+    private readonly settings: LifecycleSettings,
+  ) {}
+
+  /** The absolute expiry granted for a requested `expires_at` (capped by the maximum lifetime). */
+  grantedExpiry(requested: number | undefined, issuedAt: number): number | undefined {
+    const max = this.settings.clientMaxLifetimeSeconds;
+    if (max === 0) return requested;
+    return Math.min(requested ?? Number.POSITIVE_INFINITY, issuedAt + max);
+  }
+
+  /** The instant the client expires, all rules considered; undefined = never. */
+  activeUntil(record: Timing): number | undefined {
+    const { clientIdleLifetimeSeconds: idle, clientUnusedLifetimeSeconds: unused } = this.settings;
+    const inactivity =
+      record.lastUsedAt !== undefined
+        ? idle > 0
+          ? record.lastUsedAt + idle
+          : undefined
+        : unused > 0
+          ? record.clientIdIssuedAt + unused
+          : undefined;
+    const candidates = [record.expiresAt, inactivity].filter((t): t is number => t !== undefined);
+    return candidates.length > 0 ? Math.min(...candidates) : undefined;
+  }
+
+  /** A client that exists and has not expired, whatever DynamoDB TTL has done yet. */
+  async findActive(clientId: string): Promise<ClientRecord | undefined> {
+    const record = await this.repository.get(clientId);
+    if (record === undefined) return undefined;
+    const until = this.activeUntil(record);
+    return until !== undefined && until <= this.clock.now() ? undefined : record;
+  }
+
+  /**
+   * Counts a successful use (a token issued): moves the idle expiry forward, writing at most once
+   * per interval per client, however many tokens it gets.
+   */
+  async markUsed(record: ClientRecord): Promise<void> {
+    const now = this.clock.now();
+    const interval = this.settings.lastUsedWriteIntervalSeconds;
+    if (record.lastUsedAt !== undefined && now - record.lastUsedAt < interval) return;
+    const activeUntil = this.activeUntil({ ...record, lastUsedAt: now });
+    await this.repository.touch(record.clientId, now, activeUntil, now - interval);
+  }
+}
