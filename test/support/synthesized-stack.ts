@@ -1,7 +1,12 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -78,6 +83,8 @@ function resolve(value: unknown, template: Template): string {
 
 export interface StackFunction {
   readonly logicalId: string;
+  /** The actions its role's policies allow (dynamodb:GetItem, kms:Sign, ...). */
+  readonly allowedActions: ReadonlySet<string>;
   /** The bundled entry file in cdk.out. */
   readonly bundle: string;
   readonly environment: Record<string, string>;
@@ -96,8 +103,80 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
         resolve(v, template),
       ]),
     );
-    return { logicalId, bundle: join(cdkOut, `asset.${assetHash}`, `${file}.mjs`), environment };
+    const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
+    const allowedActions = new Set(
+      ofType(template, 'AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+        .filter((statement: { Effect: string }) => statement.Effect === 'Allow')
+        .flatMap((statement: { Action: string | string[] }) => [statement.Action].flat()),
+    );
+    return {
+      logicalId,
+      allowedActions,
+      bundle: join(cdkOut, `asset.${assetHash}`, `${file}.mjs`),
+      environment,
+    };
   });
+}
+
+/**
+ * Stands between the functions and a local AWS stand-in and enforces IAM as AWS would: each
+ * function signs with its own access key id (its logical id), and a call its role's policies do
+ * not allow is refused with AccessDeniedException.
+ */
+async function startIamGate(
+  upstream: string,
+  service: 'dynamodb' | 'kms',
+  allowed: ReadonlyMap<string, ReadonlySet<string>>,
+  denied: string[],
+) {
+  const target = new URL(upstream);
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const caller =
+        String(req.headers.authorization ?? '').match(/Credential=([^/]+)\//)?.[1] ?? '';
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      const action = `${service}:${operation}`;
+      if (!allowed.get(caller)?.has(action)) {
+        denied.push(`${caller} ${action}`);
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({
+            __type: 'AccessDeniedException',
+            message: `${caller} may not ${action}`,
+          }),
+        );
+        return;
+      }
+      const forward = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      forward.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** The table as the template defines it, for the embedded store to create. */
@@ -197,11 +276,22 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
     tableDefinition(template),
   );
   const kms = await startKmsServer(KEY_ARN, key.Properties.KeySpec);
-  // What the Lambda service provides, then the function's own environment from the template.
-  const runtimeEnv = lambdaRuntimeEnv({ dynamodb: store.endpoint, kms: kms.endpoint });
+  const definitions = stackFunctions(options.cdkOut, template);
+  const allowed = new Map(definitions.map((fn) => [fn.logicalId, fn.allowedActions]));
+  const denied: string[] = [];
+  const dynamoGate = await startIamGate(store.endpoint, 'dynamodb', allowed, denied);
+  const kmsGate = await startIamGate(kms.endpoint, 'kms', allowed, denied);
+  // What the Lambda service provides (credentials of the function's own role), then the
+  // function's environment from the template.
+  const runtimeEnv = lambdaRuntimeEnv({ dynamodb: dynamoGate.endpoint, kms: kmsGate.endpoint });
   const functions = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
-  for (const fn of stackFunctions(options.cdkOut, template)) {
-    const env = { ...runtimeEnv, ...fn.environment, ...options.env };
+  for (const fn of definitions) {
+    const env = {
+      ...runtimeEnv,
+      AWS_ACCESS_KEY_ID: fn.logicalId,
+      ...fn.environment,
+      ...options.env,
+    };
     functions.set(fn.logicalId, await startFunction(fn.bundle, env));
   }
 
@@ -318,8 +408,12 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
         server.closeAllConnections();
       });
       await Promise.all([...functions.values()].map((f) => f.stop()));
+      await Promise.all([dynamoGate.close(), kmsGate.close()]);
       await kms.close();
       await store.close();
+      // A call the template's IAM would refuse is a deployment bug, even if a test passed.
+      if (denied.length > 0)
+        throw new Error(`calls IAM would deny: ${[...new Set(denied)].join('; ')}`);
     },
   };
 }
