@@ -1,5 +1,5 @@
 /**
- * `npm run bench [registration|tokens|bundles ...]`: throughput and latency on loopback, and the
+ * `npm run bench [registration|tokens|bundles|cleanup ...]`: throughput and latency on loopback, and the
  * Lambda bundles' sizes and cold import times, printed as figures (never asserted). Each server
  * runs in a child process; autocannon drives it from here.
  */
@@ -16,7 +16,9 @@ import {
   stackFunctions,
   synthesizeStack,
 } from '../test/support/synthesized-stack.js';
+import { cleanupBench } from './cleanup.js';
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [10, 50];
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
@@ -227,12 +229,16 @@ async function bundleBench() {
   }
 }
 
+/** Lines printed after the request table: bundle figures, cleanup figures. */
 const bundleLines: string[] = [];
 
 const BENCHES: Record<string, () => Promise<void>> = {
   registration: registrationBench,
   tokens: tokenBench,
   bundles: bundleBench,
+  cleanup: async () => {
+    bundleLines.push(...(await cleanupBench()));
+  },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);
 console.error(`benchmark: ${DURATION} s per figure, loopback only`);
