@@ -6,6 +6,7 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      DCR_AUDIT_LOG: 'off',
     },
     testTimeout: 30_000,
     hookTimeout: 120_000,

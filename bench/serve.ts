@@ -10,6 +10,8 @@ import { startLocalApp } from '../lambdas/local/app.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// The parent reads stdout only up to READY: audit lines would fill the pipe.
+process.env.DCR_AUDIT_LOG ??= 'off';
 
 const kind = process.argv[2];
 const alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256';

@@ -51,6 +51,8 @@ const envSchema = z.object({
   DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
   /** Local server: the signing algorithm of the generated key. */
   DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
+  /** Local server: where audit events go: `stdout` (JSON lines), `off`, or a file path. */
+  DCR_AUDIT_LOG: z.string().min(1).default('stdout'),
   /** Local server: how often the in-process cleanup runs; 0 = never. */
   DCR_CLEANUP_INTERVAL_SECONDS: seconds.default(3600),
   /** Local server only. */
@@ -75,6 +77,7 @@ export interface Config {
   readonly kmsPreviousKeyIds: readonly string[];
   readonly signingAlg: 'RS256' | 'ES256';
   readonly cleanupIntervalSeconds: number;
+  readonly auditLog: string;
   readonly port: number;
   readonly dataDir?: string;
 }
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     kmsPreviousKeyIds: e.DCR_KMS_PREVIOUS_KEY_IDS,
     signingAlg: e.DCR_SIGNING_ALG,
     cleanupIntervalSeconds: e.DCR_CLEANUP_INTERVAL_SECONDS,
+    auditLog: e.DCR_AUDIT_LOG,
     port: e.PORT,
     ...(e.DCR_DATA_DIR !== undefined && { dataDir: e.DCR_DATA_DIR }),
   };

@@ -7,6 +7,7 @@ import { TABLE_SCHEMA } from '../lambdas/adapters/table-schema.js';
 import { ENDPOINTS, type Endpoint } from '../lambdas/wiring.js';
 import { deploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
+import { AuditTrail } from './constructs/audit-trail.js';
 import { CleanupSchedule } from './constructs/cleanup.js';
 import { ClientTable } from './constructs/client-table.js';
 import { DcrApi } from './constructs/dcr-api.js';
@@ -18,12 +19,16 @@ import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS } from './endpoints.js';
  * What each function may do, and nothing more: DynamoDB actions on the table (and its index),
  * and its use of the signing key.
  */
-const ACCESS: Record<Endpoint | 'cleanup', { table: string[]; key?: 'sign' | 'publicKey' }> = {
+const ACCESS: Record<
+  Endpoint | 'cleanup' | 'audit',
+  { table: string[]; key?: 'sign' | 'publicKey' }
+> = {
   discovery: { table: [] },
   jwks: { table: [], key: 'publicKey' },
   register: { table: ['dynamodb:PutItem'] },
+  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   },
   // PutItem: used client assertion ids (and, for revoke, revoked token ids); UpdateItem: the
   // client's "last used" (token issuance counts as use).
@@ -33,6 +38,8 @@ const ACCESS: Record<Endpoint | 'cleanup', { table: string[]; key?: 'sign' | 'pu
   cleanup: {
     table: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   },
+  // Reads the stream (granted by its event source), never the table.
+  audit: { table: [] },
 };
 
 /** Item actions on the table itself; Query only on the expiry index. No wildcards. */
@@ -103,7 +110,7 @@ export class ServerlessDcrStack extends Stack {
     };
 
     const functions: Record<string, EndpointFunction> = {};
-    for (const name of [...ENDPOINTS, 'cleanup'] as const) {
+    for (const name of [...ENDPOINTS, 'cleanup', 'audit'] as const) {
       const access = ACCESS[name];
       const fn = new EndpointFunction(this, `Function-${name}`, {
         entry: name,
@@ -135,6 +142,11 @@ export class ServerlessDcrStack extends Stack {
       schedule: config.cleanupSchedule,
     });
 
+    const audit = new AuditTrail(this, 'Audit', {
+      table,
+      function: functions.audit as EndpointFunction,
+    });
+
     new Alarms(this, 'Alarms', {
       api: this.api.api,
       table,
@@ -145,5 +157,6 @@ export class ServerlessDcrStack extends Stack {
     new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'The OAuth issuer URL' });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
+    new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });
   }
 }

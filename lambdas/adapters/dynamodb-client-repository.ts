@@ -5,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ClientRecord, ClientRepository } from '../core/ports.js';
+import type { ClientRecord, ClientRepository, Deletion } from '../core/ports.js';
 import { callAws, isConditionalCheckFailure } from './aws-errors.js';
 
 const SERVICE = 'the client store';
@@ -28,7 +28,8 @@ export const clientItem = (record: ClientRecord) => ({
   ...(record.activeUntil !== undefined && expiryAttributes(record.activeUntil)),
 });
 
-function toRecord(item: Record<string, unknown>): ClientRecord {
+/** The client record of a stored item (also of a stream image). */
+export function toRecord(item: Record<string, unknown>): ClientRecord {
   const { pk: _pk, sk: _sk, ttl: _ttl, expiryDay: _day, ...record } = item;
   return record as unknown as ClientRecord;
 }
@@ -120,7 +121,28 @@ export class DynamoDbClientRepository implements ClientRepository {
     }
   }
 
-  async delete(clientId: string): Promise<void> {
+  /**
+   * Marks who deletes, then deletes: the stream's REMOVE record then carries the marker in its
+   * old image, which is how audit tells a client's or operator's deletion from an expiry.
+   */
+  async delete(clientId: string, deletion: Deletion): Promise<void> {
+    try {
+      await callAws(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: clientKey(clientId),
+            UpdateExpression: 'SET deletion = :deletion',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':deletion': deletion },
+          }),
+        ),
+        SERVICE,
+      );
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return;
+      throw error;
+    }
     await callAws(
       this.client.send(new DeleteCommand({ TableName: this.tableName, Key: clientKey(clientId) })),
       SERVICE,

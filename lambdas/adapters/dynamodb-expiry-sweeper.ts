@@ -5,8 +5,9 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../core/ports.js';
+import type { ClientRecord, Clock } from '../core/ports.js';
 import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+import { toRecord } from './dynamodb-client-repository.js';
 import { expiryDay, TABLE_SCHEMA } from './table-schema.js';
 
 const SERVICE = 'the cleanup sweep';
@@ -39,6 +40,8 @@ export class DynamoDbExpirySweeper {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly clock: Clock,
+    /** Told of every client this sweep deleted (locally: the audit trail; AWS has the stream). */
+    private readonly onClientExpired?: (record: ClientRecord) => void,
   ) {}
 
   async sweep(deadline: number = Number.POSITIVE_INFINITY): Promise<SweepResult> {
@@ -93,7 +96,7 @@ export class DynamoDbExpirySweeper {
   /** The item's kind if this call deleted it; undefined if it was gone or extended meanwhile. */
   private async deleteIfExpired(item: Record<string, unknown>, now: number) {
     try {
-      await callAws(
+      const { Attributes } = await callAws(
         this.client.send(
           new DeleteCommand({
             TableName: this.tableName,
@@ -101,11 +104,16 @@ export class DynamoDbExpirySweeper {
             ConditionExpression: '#ttl <= :now',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
             ExpressionAttributeValues: { ':now': now },
+            ...(this.onClientExpired && { ReturnValues: 'ALL_OLD' }),
           }),
         ),
         SERVICE,
       );
-      return String(item.pk).split('#')[0];
+      const kind = String(item.pk).split('#')[0];
+      if (kind === 'client' && Attributes && this.onClientExpired) {
+        this.onClientExpired(toRecord(Attributes));
+      }
+      return kind;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return undefined;
       throw error;

@@ -1,4 +1,4 @@
-import type { ClientRecord, ClientRepository } from '../core/ports.js';
+import type { ClientRecord, ClientRepository, Deletion } from '../core/ports.js';
 import { concurrentUpdate } from './client-repository-errors.js';
 
 /**
@@ -39,7 +39,7 @@ export class MemoryClientRepository implements ClientRepository {
     });
   }
 
-  async delete(clientId: string): Promise<void> {
+  async delete(clientId: string, _deletion: Deletion): Promise<void> {
     this.items.delete(clientId);
   }
 }

@@ -51,7 +51,7 @@ export class ClientLifecycle {
   /** A client that exists and has not expired, whatever DynamoDB TTL has done yet. */
   async findActive(clientId: string): Promise<ClientRecord | undefined> {
     const record = await this.repository.get(clientId);
-    if (record === undefined) return undefined;
+    if (record === undefined || record.deletion !== undefined) return undefined;
     const until = this.activeUntil(record);
     return until !== undefined && until <= this.clock.now() ? undefined : record;
   }

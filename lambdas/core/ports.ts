@@ -23,6 +23,23 @@ export interface ClientRecord {
   readonly activeUntil?: number;
   /** Optimistic-concurrency counter: every replace must name the version it read. */
   readonly version: number;
+  /** How the client came to be registered (`open`: no initial access token or statement). */
+  readonly registrationMethod?: string;
+  /** Who made the last change, for audit events: the caller's address and when. */
+  readonly lastChange?: ChangeOrigin;
+  /** Set just before the item is deleted: who deleted it. A client with it is gone. */
+  readonly deletion?: Deletion;
+}
+
+/** Where a change came from. */
+export interface ChangeOrigin {
+  readonly at: number;
+  readonly sourceIp?: string;
+}
+
+/** Who deleted a client, recorded on the item just before it goes (audit events read it). */
+export interface Deletion extends ChangeOrigin {
+  readonly by: 'client' | 'operator';
 }
 
 export interface ClientRepository {
@@ -32,7 +49,8 @@ export interface ClientRepository {
   get(clientId: string): Promise<ClientRecord | undefined>;
   /** Replaces the record if its stored version is still `record.version - 1`, else throws a 409. */
   replace(record: ClientRecord): Promise<void>;
-  delete(clientId: string): Promise<void>;
+  /** Deletes the client, recording who did (the stream's old image carries it). */
+  delete(clientId: string, deletion: Deletion): Promise<void>;
   /**
    * Records a use: sets lastUsedAt and activeUntil, only if the client still exists and was not
    * marked used after `notUsedSince` (so concurrent uses write once). Never bumps the version.

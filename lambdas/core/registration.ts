@@ -26,6 +26,11 @@ export type ClientInformation = ClientMetadata & {
   registration_client_uri: string;
 };
 
+/** Where a request came from, for the audit trail. */
+export interface RequestOrigin {
+  readonly sourceIp?: string;
+}
+
 /** Server-managed members a client must not send in an RFC 7592 update (§2.2). */
 const SERVER_MANAGED = [
   'registration_access_token',
@@ -47,7 +52,11 @@ export class RegistrationService {
   }
 
   /** RFC 7591 §3: registers a client and returns its credentials, shown this once. */
-  async register(body: Record<string, unknown>, issuer: string): Promise<ClientInformation> {
+  async register(
+    body: Record<string, unknown>,
+    issuer: string,
+    origin: RequestOrigin = {},
+  ): Promise<ClientInformation> {
     const now = this.clock.now();
     const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
@@ -62,6 +71,8 @@ export class RegistrationService {
       registrationTokenHash: hashSecret(registrationAccessToken),
       ...(expiresAt !== undefined && { expiresAt }),
       version: 1,
+      registrationMethod: 'open',
+      lastChange: { at: now, ...origin },
     });
     await this.repository.create(record);
     return clientInformation(record, issuer, registrationAccessToken, clientSecret);
@@ -82,6 +93,7 @@ export class RegistrationService {
     token: string | undefined,
     readBody: () => Record<string, unknown>,
     issuer: string,
+    origin: RequestOrigin = {},
   ): Promise<ClientInformation> {
     const current = await this.authorize(clientId, token);
     const body = readBody();
@@ -121,15 +133,16 @@ export class RegistrationService {
             : 0,
       ...(expiresAt !== undefined && { expiresAt }),
       version: current.version + 1,
+      lastChange: { at: now, ...origin },
     });
     await this.repository.replace(record);
     return clientInformation(record, issuer, token as string, clientSecret);
   }
 
   /** RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. */
-  async remove(clientId: string, token: string | undefined): Promise<void> {
+  async remove(clientId: string, token: string | undefined, origin: RequestOrigin = {}) {
     await this.authorize(clientId, token);
-    await this.repository.delete(clientId);
+    await this.repository.delete(clientId, { by: 'client', at: this.clock.now(), ...origin });
   }
 
   /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */

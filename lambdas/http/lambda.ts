@@ -12,6 +12,7 @@ const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => ({
   path: event.rawPath,
   query: event.rawQueryString ?? '',
   headers: event.headers ?? {},
+  sourceIp: event.requestContext.http.sourceIp,
   ...(event.body !== undefined && {
     body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
   }),

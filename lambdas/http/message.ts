@@ -12,6 +12,8 @@ export interface HttpRequest {
   /** Header names in lower case; repeated headers joined with ", ". */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body?: Uint8Array;
+  /** The caller's address as the platform reports it (API Gateway, the socket): audit only. */
+  readonly sourceIp?: string;
 }
 
 export interface HttpResponse {

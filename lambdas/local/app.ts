@@ -1,5 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  AuditedClientRepository,
+  type AuditSink,
+  jsonLines,
+} from '../adapters/audited-client-repository.js';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
@@ -21,6 +26,15 @@ export interface LocalAppOptions {
   readonly clock?: Clock;
   /** Resolves clients' jwks_uri; default: the guarded https fetcher. */
   readonly remoteKeySets?: RemoteKeySets;
+  /** Where audit events go; default from DCR_AUDIT_LOG. */
+  readonly auditSink?: AuditSink;
+}
+
+function auditSinkFor(config: Config): AuditSink | undefined {
+  if (config.auditLog === 'off') return undefined;
+  if (config.auditLog === 'stdout') return jsonLines();
+  const file = config.auditLog;
+  return jsonLines((line) => appendFileSync(file, line));
 }
 
 export interface LocalApp {
@@ -38,14 +52,17 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   let repository: ClientRepository;
   let tokenStore: TokenStore;
   let cleanup: NodeJS.Timeout | undefined;
+  const sink = options.auditSink ?? auditSinkFor(config);
   if (options.store === 'embedded') {
     const path = config.dataDir && join(config.dataDir, 'dynamodb');
     if (path) mkdirSync(path, { recursive: true });
     store = await startEmbeddedStore(config.tableName, path);
     const dynamo = documentClient(store.client);
     ({ repository, tokenStore } = dynamoDbStores(config, dynamo));
+    const audited = sink && new AuditedClientRepository(repository, clock, sink);
+    if (audited) repository = audited;
     // The same sweep the scheduled Lambda runs; the embedded store never expires items itself.
-    const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock);
+    const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited?.expired);
     if (config.cleanupIntervalSeconds > 0) {
       cleanup = setInterval(() => {
         sweeper

@@ -40,6 +40,7 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
       path: queryAt === -1 ? target : target.slice(0, queryAt),
       query: queryAt === -1 ? '' : target.slice(queryAt + 1),
       headers,
+      ...(req.socket.remoteAddress && { sourceIp: req.socket.remoteAddress }),
       ...(hasBody && { body: await readBody(req) }),
     },
     issuer,

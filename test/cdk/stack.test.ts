@@ -101,9 +101,9 @@ describe('signing key', () => {
 });
 
 describe('functions', () => {
-  it('runs every function, the cleanup included, on Node.js 24, ARM64, with its own log group', () => {
+  it('runs every function, cleanup and audit included, on Node.js 24, ARM64, with its own log group', () => {
     const functions = resources('AWS::Lambda::Function');
-    expect(functions).toHaveLength(ENDPOINTS.length + 1);
+    expect(functions).toHaveLength(ENDPOINTS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -147,6 +147,7 @@ describe('functions', () => {
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
     ]);
     expect(actions('token')).toEqual([
       'dynamodb:GetItem',
@@ -258,13 +259,38 @@ describe('cleanup and alarms', () => {
 
   it('alarms on API 5xx, function errors and throttles, DynamoDB throttles and signing', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 1) + 1 + 1);
+    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 2) + 1 + 1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     synth({ 'dcr:alarmEmail': 'ops@example.com' }).template.hasResourceProperties(
       'AWS::SNS::Subscription',
       { Protocol: 'email', Endpoint: 'ops@example.com' },
     );
+  });
+});
+
+describe('audit trail', () => {
+  it('feeds client items of the stream, filtered, to the audit function, which may put on its bus', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId('audit') },
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClientsTable'), 'StreamArn'] },
+      BisectBatchOnFunctionError: true,
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'client#' }] } } } }),
+          },
+        ],
+      },
+    });
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    const [, audit] = resources('AWS::Lambda::Function').find(
+      ([id]) => id === functionId('audit'),
+    ) as [string, { Properties: { Environment: { Variables: Record<string, unknown> } } }];
+    expect(audit.Properties.Environment.Variables.DCR_AUDIT_BUS_NAME).toEqual({
+      Ref: expect.stringMatching(/^AuditBus/),
+    });
+    template.hasOutput('AuditBusName', {});
   });
 });
 

@@ -84,7 +84,7 @@ describe('DynamoDbClientRepository against the embedded store', () => {
 
   it('refuses to replace a deleted client', async () => {
     await repository.create(record('gone'));
-    await repository.delete('gone');
+    await repository.delete('gone', { by: 'client', at: 1_800_000_000 });
     expect(await repository.get('gone')).toBeUndefined();
     await expect(repository.replace(record('gone', { version: 2 }))).rejects.toMatchObject({
       status: 409,
@@ -118,7 +118,7 @@ describe('DynamoDbClientRepository against the embedded store', () => {
       version: { N: '1' },
     });
     // A deleted client is not brought back by a late use.
-    await repository.delete('used');
+    await repository.delete('used', { by: 'operator', at: 1_800_000_500 });
     await repository.touch('used', 1_800_001_000, 1_807_777_000, 1_800_000_700);
     expect(await repository.get('used')).toBeUndefined();
   });

@@ -76,6 +76,7 @@ function resolve(value: unknown, template: Template): string {
   if (typeof value === 'string') return value;
   const ref = (value as { Ref?: string }).Ref;
   if (ref && template.Resources[ref]?.Type === 'AWS::DynamoDB::GlobalTable') return TABLE_NAME;
+  if (ref && template.Resources[ref]?.Type === 'AWS::Events::EventBus') return 'dcr-audit-local';
   const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
   if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::KMS::Key') return KEY_ARN;
   throw new Error(`cannot resolve ${JSON.stringify(value)} for a local run`);

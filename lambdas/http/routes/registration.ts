@@ -1,5 +1,6 @@
 import { PATHS } from '../../core/endpoints.js';
 import type { RegistrationService } from '../../core/registration.js';
+import type { HttpRequest } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
@@ -11,11 +12,14 @@ export const registrationRoutes = (service: RegistrationService): Route[] => [
     path: PATHS.register,
     cors: true,
     handle: async ({ request, issuer }) =>
-      json(201, await service.register(readJsonObject(request), issuer)),
+      json(201, await service.register(readJsonObject(request), issuer, origin(request))),
   },
 ];
 
 const clientId = (context: RouteContext) => context.params.clientId as string;
+
+const origin = (request: HttpRequest) =>
+  request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {};
 
 /** RFC 7592 client configuration endpoint, authorized by the registration access token. */
 export const clientConfigurationRoutes = (service: RegistrationService): Route[] => [
@@ -36,7 +40,16 @@ export const clientConfigurationRoutes = (service: RegistrationService): Route[]
     handle: async (context) => {
       const { request, issuer } = context;
       const body = () => readJsonObject(request);
-      return json(200, await service.update(clientId(context), bearerToken(request), body, issuer));
+      return json(
+        200,
+        await service.update(
+          clientId(context),
+          bearerToken(request),
+          body,
+          issuer,
+          origin(request),
+        ),
+      );
     },
   },
   {
@@ -44,7 +57,11 @@ export const clientConfigurationRoutes = (service: RegistrationService): Route[]
     path: PATHS.clientConfiguration,
     cors: true,
     handle: async (context) => {
-      await service.remove(clientId(context), bearerToken(context.request));
+      await service.remove(
+        clientId(context),
+        bearerToken(context.request),
+        origin(context.request),
+      );
       return noContent();
     },
   },

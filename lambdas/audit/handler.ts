@@ -1,0 +1,39 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { clientChanges } from '../adapters/dynamodb-stream.js';
+import { MetricUnit, metrics } from '../aws/metrics.js';
+import { auditEventFor } from '../core/audit.js';
+import { logger } from '../log.js';
+
+/** PutEvents takes at most 10 entries per call. */
+const BATCH = 10;
+
+const busName = process.env.DCR_AUDIT_BUS_NAME;
+if (!busName) throw new Error('invalid configuration: DCR_AUDIT_BUS_NAME is required');
+const eventBridge = new EventBridgeClient({});
+
+/**
+ * The table's stream → audit events on the EventBridge bus: registered, updated, secret rotated,
+ * deleted by the client or the operator, expired (TTL or cleanup). A failed put fails the batch,
+ * so Lambda retries it (events are at least once; consumers key on client_id + occurred_at).
+ */
+export const handler = async (event: DynamoDBStreamEvent) => {
+  const events = clientChanges(event).flatMap((change) => auditEventFor(change) ?? []);
+  for (let i = 0; i < events.length; i += BATCH) {
+    const entries = events.slice(i, i + BATCH).map((audit) => ({
+      EventBusName: busName,
+      Source: 'serverless-dcr',
+      DetailType: audit.type,
+      Detail: JSON.stringify(audit),
+      Time: new Date(audit.occurred_at * 1000),
+    }));
+    const result = await eventBridge.send(new PutEventsCommand({ Entries: entries }));
+    if (result.FailedEntryCount) {
+      throw new Error(`EventBridge refused ${result.FailedEntryCount} audit events`);
+    }
+  }
+  metrics.setDefaultDimensions({ endpoint: 'audit' });
+  metrics.addMetric('AuditEvents', MetricUnit.Count, events.length);
+  metrics.publishStoredMetrics();
+  logger.info('audit events published', { count: events.length, records: event.Records.length });
+};

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambdas/config.js';
+import type { AuditEvent } from '../../lambdas/core/audit.js';
+import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { jsonPost, readJson } from '../support/server.js';
+
+describe('audit events in local mode', () => {
+  const events: AuditEvent[] = [];
+  let app: LocalApp;
+  beforeAll(async () => {
+    app = await startLocalApp(loadConfig({ PORT: '0', DCR_CLEANUP_INTERVAL_SECONDS: '1' }), {
+      store: 'embedded',
+      auditSink: (event) => events.push(event),
+    });
+  });
+  afterAll(() => app.close());
+
+  it('reports registration, update, deletion and expiry with the caller address', async () => {
+    const body = { grant_types: ['client_credentials'], client_name: 'audited', software_id: 'sw' };
+    const created = await readJson(await jsonPost(`${app.issuer}/register`, body));
+    const auth = { authorization: `Bearer ${created.registration_access_token}` };
+    await fetch(created.registration_client_uri, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, client_id: created.client_id, client_name: 'renamed' }),
+    });
+    await fetch(created.registration_client_uri, { method: 'DELETE', headers: auth });
+
+    const expiring = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        ...body,
+        expires_at: Math.floor(Date.now() / 1000) + 1,
+      }),
+    );
+    // The in-process sweep (every second here) removes it and reports the expiry.
+    await expect
+      .poll(
+        () => events.find((e) => e.client_id === expiring.client_id && e.type === 'client.expired'),
+        {
+          timeout: 10_000,
+          interval: 200,
+        },
+      )
+      .toBeDefined();
+
+    const mine = events.filter((e) => e.client_id === created.client_id);
+    expect(mine.map((e) => e.type)).toEqual([
+      'client.registered',
+      'client.updated',
+      'client.deleted_by_client',
+    ]);
+    expect(mine[0]).toMatchObject({ software_id: 'sw', registration_method: 'open' });
+    expect(mine[1]?.client_name).toBe('renamed');
+    for (const event of mine) expect(event.source_ip).toMatch(/127\.0\.0\.1/);
+  });
+});

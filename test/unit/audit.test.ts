@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { auditEventFor } from '../../lambdas/core/audit.js';
+import type { ClientRecord } from '../../lambdas/core/ports.js';
+
+const base: ClientRecord = {
+  clientId: 'c1',
+  metadata: {
+    grant_types: ['client_credentials'],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    application_type: 'web',
+    client_name: 'agent',
+    software_id: 'sw-1',
+  },
+  clientIdIssuedAt: 1_800_000_000,
+  secretHash: 'hash-1',
+  clientSecretExpiresAt: 0,
+  registrationTokenHash: 'rat-hash',
+  version: 1,
+  registrationMethod: 'open',
+  lastChange: { at: 1_800_000_000, sourceIp: '192.0.2.1' },
+};
+const AT = 1_800_000_100;
+
+describe('auditEventFor', () => {
+  it.each<[string, Parameters<typeof auditEventFor>[0], string | undefined, string | undefined]>([
+    ['a new client', { kind: 'INSERT', newImage: base, at: AT }, 'client.registered', '192.0.2.1'],
+    [
+      'an RFC 7592 update',
+      {
+        kind: 'MODIFY',
+        oldImage: base,
+        newImage: { ...base, version: 2, lastChange: { at: AT, sourceIp: '192.0.2.2' } },
+        at: AT,
+      },
+      'client.updated',
+      '192.0.2.2',
+    ],
+    [
+      'a new secret',
+      {
+        kind: 'MODIFY',
+        oldImage: base,
+        newImage: { ...base, version: 2, secretHash: 'hash-2' },
+        at: AT,
+      },
+      'client.secret_rotated',
+      '192.0.2.1',
+    ],
+    [
+      'a use',
+      {
+        kind: 'MODIFY',
+        oldImage: base,
+        newImage: { ...base, lastUsedAt: AT, activeUntil: AT + 90 },
+        at: AT,
+      },
+      undefined,
+      undefined,
+    ],
+    [
+      'the deletion marker',
+      {
+        kind: 'MODIFY',
+        oldImage: base,
+        newImage: { ...base, deletion: { by: 'client', at: AT } },
+        at: AT,
+      },
+      undefined,
+      undefined,
+    ],
+    [
+      'a deletion by the client',
+      {
+        kind: 'REMOVE',
+        oldImage: { ...base, deletion: { by: 'client', at: AT, sourceIp: '192.0.2.3' } },
+        at: AT,
+      },
+      'client.deleted_by_client',
+      '192.0.2.3',
+    ],
+    [
+      'a deletion by the operator',
+      { kind: 'REMOVE', oldImage: { ...base, deletion: { by: 'operator', at: AT } }, at: AT },
+      'client.deleted_by_operator',
+      undefined,
+    ],
+    [
+      'a TTL or cleanup removal',
+      { kind: 'REMOVE', oldImage: base, at: AT },
+      'client.expired',
+      undefined,
+    ],
+  ])('%s', (_, change, type, sourceIp) => {
+    const event = auditEventFor(change);
+    if (type === undefined) {
+      expect(event).toBeUndefined();
+      return;
+    }
+    expect(event).toEqual({
+      type,
+      client_id: 'c1',
+      client_name: 'agent',
+      software_id: 'sw-1',
+      registration_method: 'open',
+      ...(sourceIp && { source_ip: sourceIp }),
+      client_id_issued_at: 1_800_000_000,
+      occurred_at: AT,
+    });
+    const serialized = JSON.stringify(event);
+    for (const secret of ['hash-1', 'hash-2', 'rat-hash']) expect(serialized).not.toContain(secret);
+  });
+});
