@@ -51,6 +51,8 @@ const envSchema = z.object({
   DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
   /** Local server: the signing algorithm of the generated key. */
   DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
+  /** Local server: the bearer token of the admin API (in AWS, IAM authorizes it instead). */
+  DCR_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Local server: where audit events go: `stdout` (JSON lines), `off`, or a file path. */
   DCR_AUDIT_LOG: z.string().min(1).default('stdout'),
   /** Local server: how often the in-process cleanup runs; 0 = never. */
@@ -78,6 +80,7 @@ export interface Config {
   readonly signingAlg: 'RS256' | 'ES256';
   readonly cleanupIntervalSeconds: number;
   readonly auditLog: string;
+  readonly adminToken?: string;
   readonly port: number;
   readonly dataDir?: string;
 }
@@ -110,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     signingAlg: e.DCR_SIGNING_ALG,
     cleanupIntervalSeconds: e.DCR_CLEANUP_INTERVAL_SECONDS,
     auditLog: e.DCR_AUDIT_LOG,
+    ...(e.DCR_ADMIN_TOKEN !== undefined && { adminToken: e.DCR_ADMIN_TOKEN }),
     port: e.PORT,
     ...(e.DCR_DATA_DIR !== undefined && { dataDir: e.DCR_DATA_DIR }),
   };

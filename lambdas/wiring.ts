@@ -1,11 +1,20 @@
 import type { Config } from './config.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
+import { AdminService } from './core/admin.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
 import { ClientLifecycle } from './core/client-lifecycle.js';
-import type { ClientRepository, Clock, RemoteKeySets, Signer, TokenStore } from './core/ports.js';
+import type {
+  ClientDirectory,
+  ClientRepository,
+  Clock,
+  RemoteKeySets,
+  Signer,
+  TokenStore,
+} from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
 import { TokenService } from './core/token-service.js';
 import type { Route } from './http/router.js';
+import { adminRoutes } from './http/routes/admin.js';
 import { discoveryRoutes } from './http/routes/discovery.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { clientConfigurationRoutes, registrationRoutes } from './http/routes/registration.js';
@@ -15,6 +24,8 @@ import { introspectionRoutes, revocationRoutes, tokenRoutes } from './http/route
 export interface Dependencies {
   readonly config: Config;
   readonly repository: ClientRepository;
+  /** The operator's listing over the same clients. */
+  readonly directory: ClientDirectory;
   readonly tokenStore: TokenStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
@@ -54,6 +65,8 @@ const ENDPOINT_ROUTES = {
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
+  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory'>) =>
+    adminRoutes(new AdminService(lifecycle(d), d.directory), d.config.adminToken),
 } satisfies Record<string, (deps: never) => Route[]>;
 
 export type Endpoint = keyof typeof ENDPOINT_ROUTES;

@@ -16,7 +16,12 @@ export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
   token: [PATHS.token],
   introspect: [PATHS.introspect],
   revoke: [PATHS.revoke],
+  // The operator's API: every path below /admin, behind IAM authorization.
+  admin: ['/admin/{proxy+}'],
 };
+
+/** Endpoints whose routes require IAM (SigV4) authorization at API Gateway. */
+export const IAM_ENDPOINTS: ReadonlySet<Endpoint> = new Set(['admin']);
 
 /** Everything else (unknown paths, RFC 8414 path-inserted metadata) goes to this function. */
 export const DEFAULT_ROUTE_ENDPOINT: Endpoint = 'discovery';

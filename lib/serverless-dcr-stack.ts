@@ -13,7 +13,7 @@ import { ClientTable } from './constructs/client-table.js';
 import { DcrApi } from './constructs/dcr-api.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { SigningKey } from './constructs/signing-key.js';
-import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS } from './endpoints.js';
+import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
 
 /**
  * What each function may do, and nothing more: DynamoDB actions on the table (and its index),
@@ -37,6 +37,15 @@ const ACCESS: Record<
   revoke: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
   cleanup: {
     table: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  },
+  admin: {
+    table: [
+      'dynamodb:Scan',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ],
   },
   // Reads the stream (granted by its event source), never the table.
   audit: { table: [] },
@@ -133,6 +142,7 @@ export class ServerlessDcrStack extends Stack {
         endpoint,
         (functions[endpoint] as EndpointFunction).function,
         ENDPOINT_PATHS[endpoint],
+        IAM_ENDPOINTS.has(endpoint),
       );
     }
     this.api.routeDefault((functions[DEFAULT_ROUTE_ENDPOINT] as EndpointFunction).function);
@@ -158,5 +168,9 @@ export class ServerlessDcrStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });
+    new CfnOutput(this, 'AdminApiUrl', {
+      value: `${this.api.issuer}/admin`,
+      description: 'The operator API (IAM: execute-api:Invoke, SigV4); use dcr-admin --sigv4',
+    });
   }
 }

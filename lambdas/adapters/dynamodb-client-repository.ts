@@ -3,10 +3,19 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ClientRecord, ClientRepository, Deletion } from '../core/ports.js';
+import type {
+  ClientDirectory,
+  ClientFilter,
+  ClientPage,
+  ClientRecord,
+  ClientRepository,
+  Deletion,
+} from '../core/ports.js';
 import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+import { decodeCursor, encodeCursor } from './client-filter.js';
 
 const SERVICE = 'the client store';
 
@@ -34,11 +43,56 @@ export function toRecord(item: Record<string, unknown>): ClientRecord {
   return record as unknown as ClientRecord;
 }
 
-export class DynamoDbClientRepository implements ClientRepository {
+/** The scan filter for an operator's search; every criterion is optional. */
+function scanFilter(filter: ClientFilter) {
+  const conditions = ['begins_with(pk, :client)'];
+  const values: Record<string, unknown> = { ':client': 'client#' };
+  const add = (condition: string, name: string, value: unknown) => {
+    if (value === undefined) return;
+    conditions.push(condition);
+    values[name] = value;
+  };
+  add('metadata.software_id = :software', ':software', filter.softwareId);
+  add('begins_with(metadata.client_name, :prefix)', ':prefix', filter.clientNamePrefix);
+  add('registrationMethod = :method', ':method', filter.registrationMethod);
+  add('clientIdIssuedAt >= :createdAfter', ':createdAfter', filter.createdAfter);
+  add('clientIdIssuedAt < :createdBefore', ':createdBefore', filter.createdBefore);
+  add('lastUsedAt >= :usedAfter', ':usedAfter', filter.lastUsedAfter);
+  add('lastUsedAt < :usedBefore', ':usedBefore', filter.lastUsedBefore);
+  return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values };
+}
+
+export class DynamoDbClientRepository implements ClientRepository, ClientDirectory {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  /**
+   * The operator's listing: a paginated Scan with the filter applied by DynamoDB. Its cost grows
+   * with the table, which suits occasional operator use, never a request path.
+   */
+  async page(
+    filter: ClientFilter,
+    cursor: string | undefined,
+    scanLimit: number,
+  ): Promise<ClientPage> {
+    const { Items, LastEvaluatedKey } = await callAws(
+      this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          Limit: scanLimit,
+          ...scanFilter(filter),
+          ...(cursor !== undefined && { ExclusiveStartKey: decodeCursor(cursor) }),
+        }),
+      ),
+      SERVICE,
+    );
+    return {
+      records: (Items ?? []).map(toRecord),
+      ...(LastEvaluatedKey && { cursor: encodeCursor(LastEvaluatedKey) }),
+    };
+  }
 
   async create(record: ClientRecord): Promise<void> {
     // Conditional: a client_id, once issued, can never be overwritten.

@@ -1,11 +1,19 @@
-import type { ClientRecord, ClientRepository, Deletion } from '../core/ports.js';
+import type {
+  ClientDirectory,
+  ClientFilter,
+  ClientPage,
+  ClientRecord,
+  ClientRepository,
+  Deletion,
+} from '../core/ports.js';
+import { decodeCursor, encodeCursor, matches } from './client-filter.js';
 import { concurrentUpdate } from './client-repository-errors.js';
 
 /**
  * In-memory repository with the same conditional semantics as the DynamoDB one: for unit tests
  * and for measuring the cost of the code alone in benchmarks.
  */
-export class MemoryClientRepository implements ClientRepository {
+export class MemoryClientRepository implements ClientRepository, ClientDirectory {
   private readonly items = new Map<string, ClientRecord>();
 
   async create(record: ClientRecord): Promise<void> {
@@ -37,6 +45,21 @@ export class MemoryClientRepository implements ClientRepository {
       lastUsedAt,
       ...(activeUntil !== undefined && { activeUntil }),
     });
+  }
+
+  async page(
+    filter: ClientFilter,
+    cursor: string | undefined,
+    scanLimit: number,
+  ): Promise<ClientPage> {
+    const ids = [...this.items.keys()].sort();
+    const start = cursor === undefined ? 0 : decodeCursor<{ offset: number }>(cursor).offset;
+    const slice = ids.slice(start, start + scanLimit);
+    const records = slice
+      .map((id) => structuredClone(this.items.get(id) as ClientRecord))
+      .filter((r) => matches(r, filter));
+    const next = start + slice.length;
+    return { records, ...(next < ids.length && { cursor: encodeCursor({ offset: next }) }) };
   }
 
   async delete(clientId: string, _deletion: Deletion): Promise<void> {

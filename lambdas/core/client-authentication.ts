@@ -116,8 +116,13 @@ export class ClientAuthenticator {
     basicTried: boolean,
   ): Promise<AuthenticatedClient> {
     const client = await this.lifecycle.findActive(clientId);
-    const matches = secretMatches(secret, client?.secretHash ?? UNKNOWN_CLIENT_HASH);
     const now = this.clock.now();
+    // During an operator's rotation grace period, the previous secret still works.
+    const previousValid =
+      client?.previousSecretHash !== undefined && (client.previousSecretValidUntil ?? 0) > now;
+    const matches =
+      secretMatches(secret, client?.secretHash ?? UNKNOWN_CLIENT_HASH) ||
+      (previousValid && secretMatches(secret, client?.previousSecretHash as string));
     if (
       !client ||
       !matches ||

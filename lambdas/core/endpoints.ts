@@ -8,6 +8,11 @@ export const PATHS = {
   token: '/token',
   introspect: '/introspect',
   revoke: '/revoke',
+  adminClients: '/admin/clients',
+  adminClient: '/admin/clients/:clientId',
+  adminRotateSecret: '/admin/clients/:clientId/rotate-secret',
+  adminBulkDelete: '/admin/bulk-delete',
+  adminStats: '/admin/stats',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

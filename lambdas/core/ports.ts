@@ -27,8 +27,16 @@ export interface ClientRecord {
   readonly registrationMethod?: string;
   /** Who made the last change, for audit events: the caller's address and when. */
   readonly lastChange?: ChangeOrigin;
+  /** After an operator's forced rotation: the old secret's hash, accepted until the instant below. */
+  readonly previousSecretHash?: string;
+  readonly previousSecretValidUntil?: number;
   /** Set just before the item is deleted: who deleted it. A client with it is gone. */
   readonly deletion?: Deletion;
+}
+
+/** Where a request came from, for the audit trail. */
+export interface RequestOrigin {
+  readonly sourceIp?: string;
 }
 
 /** Where a change came from. */
@@ -61,6 +69,29 @@ export interface ClientRepository {
     activeUntil: number | undefined,
     notUsedSince: number,
   ): Promise<void>;
+}
+
+/** What an operator may search clients by (all given criteria must hold). */
+export interface ClientFilter {
+  readonly softwareId?: string;
+  readonly clientNamePrefix?: string;
+  readonly registrationMethod?: string;
+  readonly createdAfter?: number;
+  readonly createdBefore?: number;
+  readonly lastUsedAfter?: number;
+  readonly lastUsedBefore?: number;
+}
+
+export interface ClientPage {
+  readonly records: ClientRecord[];
+  /** Opaque; absent on the last page. */
+  readonly cursor?: string;
+}
+
+/** The operator's view of the registry: a paginated walk over clients matching a filter. */
+export interface ClientDirectory {
+  /** Reads up to `scanLimit` items from `cursor` on and returns those that match. */
+  page(filter: ClientFilter, cursor: string | undefined, scanLimit: number): Promise<ClientPage>;
 }
 
 export interface Clock {

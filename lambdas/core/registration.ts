@@ -7,7 +7,7 @@ import {
 } from './client-metadata.js';
 import { clientConfigurationUrl } from './endpoints.js';
 import { invalidRequest, invalidToken } from './errors.js';
-import type { ClientRecord, ClientRepository, Clock } from './ports.js';
+import type { ClientRecord, ClientRepository, Clock, RequestOrigin } from './ports.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
 
 export interface RegistrationSettings extends MetadataPolicy {
@@ -25,11 +25,6 @@ export type ClientInformation = ClientMetadata & {
   registration_access_token: string;
   registration_client_uri: string;
 };
-
-/** Where a request came from, for the audit trail. */
-export interface RequestOrigin {
-  readonly sourceIp?: string;
-}
 
 /** Server-managed members a client must not send in an RFC 7592 update (§2.2). */
 const SERVER_MANAGED = [

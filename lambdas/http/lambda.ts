@@ -7,12 +7,17 @@ export type LambdaHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** API Gateway HTTP API (payload v2) event → HttpRequest. Its header names are lower case. */
+const iamPrincipal = (event: APIGatewayProxyEventV2) =>
+  (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam
+    ?.userArn;
+
 const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => ({
   method: event.requestContext.http.method,
   path: event.rawPath,
   query: event.rawQueryString ?? '',
   headers: event.headers ?? {},
   sourceIp: event.requestContext.http.sourceIp,
+  ...(iamPrincipal(event) !== undefined && { principal: iamPrincipal(event) }),
   ...(event.body !== undefined && {
     body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
   }),

@@ -14,6 +14,8 @@ export interface HttpRequest {
   readonly body?: Uint8Array;
   /** The caller's address as the platform reports it (API Gateway, the socket): audit only. */
   readonly sourceIp?: string;
+  /** The IAM principal API Gateway authenticated (SigV4) on IAM-authorized routes; never a header. */
+  readonly principal?: string;
 }
 
 export interface HttpResponse {

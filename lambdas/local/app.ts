@@ -12,7 +12,13 @@ import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
-import type { ClientRepository, Clock, RemoteKeySets, TokenStore } from '../core/ports.js';
+import type {
+  ClientDirectory,
+  ClientRepository,
+  Clock,
+  RemoteKeySets,
+  TokenStore,
+} from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
@@ -50,6 +56,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const clock = options.clock ?? systemClock;
   let store: EmbeddedStore | undefined;
   let repository: ClientRepository;
+  let directory: ClientDirectory;
   let tokenStore: TokenStore;
   let cleanup: NodeJS.Timeout | undefined;
   const sink = options.auditSink ?? auditSinkFor(config);
@@ -59,6 +66,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     store = await startEmbeddedStore(config.tableName, path);
     const dynamo = documentClient(store.client);
     ({ repository, tokenStore } = dynamoDbStores(config, dynamo));
+    directory = repository as ClientDirectory & ClientRepository;
     const audited = sink && new AuditedClientRepository(repository, clock, sink);
     if (audited) repository = audited;
     // The same sweep the scheduled Lambda runs; the embedded store never expires items itself.
@@ -72,13 +80,16 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       }, config.cleanupIntervalSeconds * 1000).unref();
     }
   } else {
-    repository = new MemoryClientRepository();
+    const memory = new MemoryClientRepository();
+    repository = memory;
+    directory = memory;
     tokenStore = new MemoryTokenStore(clock);
   }
   const router = createRouter(
     routesFor(ENDPOINTS, {
       config,
       repository,
+      directory,
       tokenStore,
       signer: LocalSigner.create(config.signingAlg, config.dataDir),
       remoteKeySets: options.remoteKeySets ?? new GuardedRemoteKeySets(),

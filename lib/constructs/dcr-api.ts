@@ -9,6 +9,7 @@ import {
   HttpStage,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -90,13 +91,20 @@ export class DcrApi extends Construct {
     });
   }
 
-  /** Routes each path, any method, to the function, whose router answers for all methods. */
-  route(id: string, fn: IFunction, paths: readonly string[]): void {
+  /**
+   * Routes each path, any method, to the function, whose router answers for all methods. With
+   * `iam`, API Gateway admits only SigV4-signed requests of principals allowed execute-api:Invoke.
+   */
+  route(id: string, fn: IFunction, paths: readonly string[], iam = false): void {
     const integration = new HttpLambdaIntegration(`${id}-integration`, fn);
     for (const path of paths) {
-      for (const route of this.api.addRoutes({ path, methods: [HttpMethod.ANY], integration })) {
-        acknowledgePublic(route);
-      }
+      const routes = this.api.addRoutes({
+        path,
+        methods: [HttpMethod.ANY],
+        integration,
+        ...(iam && { authorizer: new HttpIamAuthorizer() }),
+      });
+      if (!iam) routes.forEach(acknowledgePublic);
     }
   }
 

@@ -155,6 +155,13 @@ describe('functions', () => {
       'dynamodb:UpdateItem',
     ]);
     expect(actions('introspect')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions('admin')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actions('cleanup')).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
@@ -207,11 +214,21 @@ describe('API', () => {
       'ANY /token': 'token',
       'ANY /introspect': 'introspect',
       'ANY /revoke': 'revoke',
+      'ANY /admin/{proxy+}': 'admin',
       $default: 'discovery',
     };
     expect([...routes.keys()].sort()).toEqual(Object.keys(expected).sort());
     for (const [routeKey, fn] of Object.entries(expected)) {
       expect(routes.get(routeKey), routeKey).toContain(functionId(fn));
+    }
+  });
+
+  it('lets only IAM-authenticated callers reach the admin API; the OAuth routes are public', () => {
+    for (const [, route] of resources('AWS::ApiGatewayV2::Route')) {
+      const admin = String(route.Properties.RouteKey).includes('/admin');
+      expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe(
+        admin ? 'AWS_IAM' : 'NONE',
+      );
     }
   });
 

@@ -1,0 +1,33 @@
+import { invalidRequest } from '../core/errors.js';
+import type { ClientFilter, ClientRecord } from '../core/ports.js';
+
+/** Whether a record matches every given criterion (the in-memory form of the scan filter). */
+export function matches(record: ClientRecord, filter: ClientFilter): boolean {
+  const { metadata: m } = record;
+  const used = record.lastUsedAt;
+  return (
+    (filter.softwareId === undefined || m.software_id === filter.softwareId) &&
+    (filter.clientNamePrefix === undefined ||
+      (m.client_name ?? '').startsWith(filter.clientNamePrefix)) &&
+    (filter.registrationMethod === undefined ||
+      record.registrationMethod === filter.registrationMethod) &&
+    (filter.createdAfter === undefined || record.clientIdIssuedAt >= filter.createdAfter) &&
+    (filter.createdBefore === undefined || record.clientIdIssuedAt < filter.createdBefore) &&
+    (filter.lastUsedAfter === undefined || (used !== undefined && used >= filter.lastUsedAfter)) &&
+    (filter.lastUsedBefore === undefined || (used !== undefined && used < filter.lastUsedBefore))
+  );
+}
+
+/** Pagination cursors are opaque to callers: base64url JSON of the store's position. */
+export const encodeCursor = (position: unknown): string =>
+  Buffer.from(JSON.stringify(position)).toString('base64url');
+
+export function decodeCursor<T>(cursor: string): T {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value !== 'object' || value === null) throw new Error('not an object');
+    return value as T;
+  } catch {
+    throw invalidRequest('cursor is malformed');
+  }
+}

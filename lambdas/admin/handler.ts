@@ -1,0 +1,14 @@
+import { dynamoDbStores } from '../aws/dynamodb.js';
+import { lambdaHandler } from '../aws/lambda-handler.js';
+import { loadConfig } from '../config.js';
+import { systemClock } from '../core/ports.js';
+
+const config = loadConfig(process.env);
+const { repository } = dynamoDbStores(config);
+/** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
+export const handler = lambdaHandler('admin', {
+  config,
+  repository,
+  directory: repository,
+  clock: systemClock,
+});

@@ -1,0 +1,178 @@
+import type { ClientLifecycle } from './client-lifecycle.js';
+import { invalidRequest, OAuthError } from './errors.js';
+import type { ClientDirectory, ClientFilter, ClientRecord, RequestOrigin } from './ports.js';
+import { hashSecret, newSecret } from './secrets.js';
+
+/** What an operator sees of a client: never a secret, a hash or a token. */
+export interface ClientSummary {
+  client_id: string;
+  client_name?: string;
+  software_id?: string;
+  software_version?: string;
+  registration_method?: string;
+  grant_types: string[];
+  token_endpoint_auth_method: string;
+  scope?: string;
+  client_id_issued_at: number;
+  last_used_at?: number;
+  expires_at?: number;
+  active_until?: number;
+  client_secret_expires_at?: number;
+}
+
+const summary = (r: ClientRecord): ClientSummary => ({
+  client_id: r.clientId,
+  ...(r.metadata.client_name !== undefined && { client_name: r.metadata.client_name }),
+  ...(r.metadata.software_id !== undefined && { software_id: r.metadata.software_id }),
+  ...(r.metadata.software_version !== undefined && {
+    software_version: r.metadata.software_version,
+  }),
+  ...(r.registrationMethod !== undefined && { registration_method: r.registrationMethod }),
+  grant_types: r.metadata.grant_types,
+  token_endpoint_auth_method: r.metadata.token_endpoint_auth_method,
+  ...(r.metadata.scope !== undefined && { scope: r.metadata.scope }),
+  client_id_issued_at: r.clientIdIssuedAt,
+  ...(r.lastUsedAt !== undefined && { last_used_at: r.lastUsedAt }),
+  ...(r.expiresAt !== undefined && { expires_at: r.expiresAt }),
+  ...(r.activeUntil !== undefined && { active_until: r.activeUntil }),
+  ...(r.secretHash !== undefined && { client_secret_expires_at: r.clientSecretExpiresAt }),
+});
+
+const notFound = () => new OAuthError(404, 'not_found', 'no such client');
+
+/** Items read per page of a listing; one bulk step reads at most this many pages. */
+const SCAN_PAGE = 500;
+const BULK_PAGES = 10;
+
+/**
+ * The operator's registry: list and search, inspect, delete one or many (with a dry run), force a
+ * secret rotation with a grace period, and statistics. Expired clients are never shown: they are
+ * gone for every purpose.
+ */
+export class AdminService {
+  constructor(
+    private readonly lifecycle: ClientLifecycle,
+    private readonly directory: ClientDirectory,
+  ) {}
+
+  private active(records: ClientRecord[]): ClientRecord[] {
+    const now = this.lifecycle.clock.now();
+    return records.filter((r) => {
+      const until = this.lifecycle.activeUntil(r);
+      return r.deletion === undefined && (until === undefined || until > now);
+    });
+  }
+
+  /** One page of matching clients; follow `next_cursor` for more. */
+  async list(filter: ClientFilter, cursor: string | undefined, limit: number) {
+    const page = await this.directory.page(filter, cursor, Math.min(Math.max(limit, 1), SCAN_PAGE));
+    return {
+      clients: this.active(page.records).map(summary),
+      ...(page.cursor !== undefined && { next_cursor: page.cursor }),
+    };
+  }
+
+  async get(clientId: string): Promise<ClientSummary> {
+    const record = await this.lifecycle.findActive(clientId);
+    if (!record) throw notFound();
+    return summary(record);
+  }
+
+  async remove(clientId: string, origin: RequestOrigin): Promise<void> {
+    const record = await this.lifecycle.findActive(clientId);
+    if (!record) throw notFound();
+    await this.deleteRecord(record, origin);
+  }
+
+  /**
+   * Deletes (or, with dryRun, counts) the matching clients, a bounded step at a time: the answer
+   * carries next_cursor until the whole registry has been walked.
+   */
+  async bulkDelete(
+    filter: ClientFilter,
+    dryRun: boolean,
+    cursor: string | undefined,
+    origin: RequestOrigin,
+  ) {
+    if (Object.values(filter).every((v) => v === undefined)) {
+      throw invalidRequest('bulk deletion needs at least one filter');
+    }
+    let matched = 0;
+    let next = cursor;
+    for (let pages = 0; pages < BULK_PAGES; pages++) {
+      const page = await this.directory.page(filter, next, SCAN_PAGE);
+      const records = this.active(page.records);
+      matched += records.length;
+      if (!dryRun) await Promise.all(records.map((r) => this.deleteRecord(r, origin)));
+      next = page.cursor;
+      if (next === undefined) break;
+    }
+    return {
+      matched,
+      ...(dryRun ? { dry_run: true } : { deleted: matched }),
+      ...(next !== undefined && { next_cursor: next }),
+    };
+  }
+
+  /**
+   * Replaces the client's secret; the old one keeps working for the grace period (0 = not at
+   * all), so a fleet can pick up the new one without an outage. The new secret is shown once.
+   */
+  async rotateSecret(clientId: string, graceSeconds: number, origin: RequestOrigin) {
+    const record = await this.lifecycle.findActive(clientId);
+    if (!record) throw notFound();
+    if (record.secretHash === undefined) {
+      throw invalidRequest('the client authenticates without a client secret');
+    }
+    const now = this.lifecycle.clock.now();
+    const secret = newSecret();
+    const { previousSecretHash: _, previousSecretValidUntil: __, ...rest } = record;
+    await this.lifecycle.repository.replace({
+      ...rest,
+      secretHash: hashSecret(secret),
+      ...(graceSeconds > 0 && {
+        previousSecretHash: record.secretHash,
+        previousSecretValidUntil: now + graceSeconds,
+      }),
+      version: record.version + 1,
+      lastChange: { at: now, ...origin },
+    });
+    return {
+      client_id: clientId,
+      client_secret: secret,
+      client_secret_expires_at: record.clientSecretExpiresAt,
+      ...(graceSeconds > 0 && { previous_secret_valid_until: now + graceSeconds }),
+    };
+  }
+
+  /** Active clients by registration method, and registrations per day (UTC). */
+  async stats() {
+    const byMethod: Record<string, number> = {};
+    const perDay: Record<string, number> = {};
+    let cursor: string | undefined;
+    do {
+      const page = await this.directory.page({}, cursor, SCAN_PAGE);
+      for (const r of this.active(page.records)) {
+        const method = r.registrationMethod ?? 'open';
+        byMethod[method] = (byMethod[method] ?? 0) + 1;
+        const day = new Date(r.clientIdIssuedAt * 1000).toISOString().slice(0, 10);
+        perDay[day] = (perDay[day] ?? 0) + 1;
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    const total = Object.values(byMethod).reduce((a, b) => a + b, 0);
+    return {
+      active_clients: total,
+      active_clients_by_registration_method: byMethod,
+      registrations_per_day: Object.fromEntries(Object.entries(perDay).sort()),
+    };
+  }
+
+  private deleteRecord(record: ClientRecord, origin: RequestOrigin) {
+    return this.lifecycle.repository.delete(record.clientId, {
+      by: 'operator',
+      at: this.lifecycle.clock.now(),
+      ...origin,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import * as z from 'zod';
+import type { AdminService } from '../../core/admin.js';
+import { PATHS } from '../../core/endpoints.js';
+import { invalidRequest, OAuthError } from '../../core/errors.js';
+import type { ClientFilter } from '../../core/ports.js';
+import { hashSecret, secretMatches } from '../../core/secrets.js';
+import type { HttpRequest } from '../message.js';
+import { bearerToken, readJsonObject } from '../request.js';
+import { json, noContent } from '../responses.js';
+import type { Route, RouteContext } from '../router.js';
+
+/** An instant: integer epoch seconds or an ISO 8601 date/time. */
+const instant = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`) / 1000),
+  z.iso.datetime({ offset: true }).transform((d) => Math.floor(Date.parse(d) / 1000)),
+]);
+
+const filterSchema = z.object({
+  software_id: z.string().min(1).max(255).optional(),
+  client_name_prefix: z.string().min(1).max(1000).optional(),
+  registration_method: z.string().min(1).max(64).optional(),
+  created_after: instant.optional(),
+  created_before: instant.optional(),
+  last_used_after: instant.optional(),
+  last_used_before: instant.optional(),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+
+const listSchema = filterSchema.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const bulkSchema = filterSchema.extend({ dry_run: z.boolean().default(true) });
+const rotateSchema = z.object({
+  grace_period_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600)
+    .default(0),
+});
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw invalidRequest(`${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+const toFilter = (input: z.infer<typeof filterSchema>): ClientFilter => ({
+  ...(input.software_id !== undefined && { softwareId: input.software_id }),
+  ...(input.client_name_prefix !== undefined && { clientNamePrefix: input.client_name_prefix }),
+  ...(input.registration_method !== undefined && { registrationMethod: input.registration_method }),
+  ...(input.created_after !== undefined && { createdAfter: input.created_after }),
+  ...(input.created_before !== undefined && { createdBefore: input.created_before }),
+  ...(input.last_used_after !== undefined && { lastUsedAfter: input.last_used_after }),
+  ...(input.last_used_before !== undefined && { lastUsedBefore: input.last_used_before }),
+});
+
+const adminDenied = (description: string) =>
+  new OAuthError(401, 'invalid_token', description, {
+    'www-authenticate': `Bearer realm="admin", error="invalid_token"`,
+  });
+
+/**
+ * Who may use the admin API: in AWS, whoever API Gateway authenticated with IAM (SigV4) on the
+ * admin routes; locally, the bearer of DCR_ADMIN_TOKEN. A client's registration access token or
+ * access token is never an admin credential.
+ */
+function authorize(request: HttpRequest, adminTokenHash: string | undefined): void {
+  if (request.principal !== undefined) return;
+  if (adminTokenHash === undefined) throw adminDenied('the admin API needs IAM authorization');
+  const token = bearerToken(request);
+  if (token === undefined) throw adminDenied('admin credentials are required');
+  if (!secretMatches(token, adminTokenHash)) throw adminDenied('admin credentials are not valid');
+}
+
+const origin = (request: HttpRequest) =>
+  request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {};
+
+const query = (request: HttpRequest) => Object.fromEntries(new URLSearchParams(request.query));
+
+/** The operator's registry API (`/admin/...`). */
+export function adminRoutes(service: AdminService, adminToken: string | undefined): Route[] {
+  const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
+  const guarded =
+    (handle: (context: RouteContext) => ReturnType<Route['handle']>) => (context: RouteContext) => {
+      authorize(context.request, tokenHash);
+      return handle(context);
+    };
+  const clientId = (context: RouteContext) => context.params.clientId as string;
+  return [
+    {
+      method: 'GET',
+      path: PATHS.adminClients,
+      handle: guarded(async ({ request }) => {
+        const input = parse(listSchema, query(request));
+        return json(200, await service.list(toFilter(input), input.cursor, input.limit));
+      }),
+    },
+    {
+      method: 'GET',
+      path: PATHS.adminStats,
+      handle: guarded(async () => json(200, await service.stats())),
+    },
+    {
+      method: 'POST',
+      path: PATHS.adminBulkDelete,
+      handle: guarded(async ({ request }) => {
+        const input = parse(bulkSchema, readJsonObject(request));
+        return json(
+          200,
+          await service.bulkDelete(toFilter(input), input.dry_run, input.cursor, origin(request)),
+        );
+      }),
+    },
+    {
+      method: 'GET',
+      path: PATHS.adminClient,
+      handle: guarded(async (context) => json(200, await service.get(clientId(context)))),
+    },
+    {
+      method: 'DELETE',
+      path: PATHS.adminClient,
+      handle: guarded(async (context) => {
+        await service.remove(clientId(context), origin(context.request));
+        return noContent();
+      }),
+    },
+    {
+      method: 'POST',
+      path: PATHS.adminRotateSecret,
+      handle: guarded(async (context) => {
+        const input = parse(rotateSchema, readJsonObject(context.request));
+        const rotated = await service.rotateSecret(
+          clientId(context),
+          input.grace_period_seconds,
+          origin(context.request),
+        );
+        return json(200, rotated);
+      }),
+    },
+  ];
+}
