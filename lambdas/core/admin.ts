@@ -20,7 +20,7 @@ export interface ClientSummary {
   client_secret_expires_at?: number;
 }
 
-const summary = (r: ClientRecord): ClientSummary => ({
+const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummary => ({
   client_id: r.clientId,
   ...(r.metadata.client_name !== undefined && { client_name: r.metadata.client_name }),
   ...(r.metadata.software_id !== undefined && { software_id: r.metadata.software_id }),
@@ -34,7 +34,7 @@ const summary = (r: ClientRecord): ClientSummary => ({
   client_id_issued_at: r.clientIdIssuedAt,
   ...(r.lastUsedAt !== undefined && { last_used_at: r.lastUsedAt }),
   ...(r.expiresAt !== undefined && { expires_at: r.expiresAt }),
-  ...(r.activeUntil !== undefined && { active_until: r.activeUntil }),
+  ...(activeUntil !== undefined && { active_until: activeUntil }),
   ...(r.secretHash !== undefined && { client_secret_expires_at: r.clientSecretExpiresAt }),
 });
 
@@ -67,7 +67,7 @@ export class AdminService {
   async list(filter: ClientFilter, cursor: string | undefined, limit: number) {
     const page = await this.directory.page(filter, cursor, Math.min(Math.max(limit, 1), SCAN_PAGE));
     return {
-      clients: this.active(page.records).map(summary),
+      clients: this.active(page.records).map((r) => summary(r, this.lifecycle.activeUntil(r))),
       ...(page.cursor !== undefined && { next_cursor: page.cursor }),
     };
   }
@@ -75,7 +75,7 @@ export class AdminService {
   async get(clientId: string): Promise<ClientSummary> {
     const record = await this.lifecycle.findActive(clientId);
     if (!record) throw notFound();
-    return summary(record);
+    return summary(record, this.lifecycle.activeUntil(record));
   }
 
   async remove(clientId: string, origin: RequestOrigin): Promise<void> {

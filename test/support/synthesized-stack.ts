@@ -198,6 +198,8 @@ function tableDefinition(template: Template): Omit<CreateTableCommandInput, 'Tab
 
 interface Route {
   readonly routeKey: string;
+  /** API Gateway admits only SigV4-signed requests (IAM authorization). */
+  readonly iam: boolean;
   readonly pattern?: RegExp;
   readonly params: string[];
   readonly functionId: string;
@@ -215,20 +217,21 @@ function routes(template: Template): Route[] {
     const routeKey = r.Properties.RouteKey as string;
     const integrationId = r.Properties.Target['Fn::Join'][1][1].Ref as string;
     const functionId = integrations.get(integrationId) as string;
-    if (routeKey === '$default') return { routeKey, params: [], functionId };
+    const iam = r.Properties.AuthorizationType === 'AWS_IAM';
+    if (routeKey === '$default') return { routeKey, iam, params: [], functionId };
     const [method, path] = routeKey.split(' ') as [string, string];
     if (method !== 'ANY') throw new Error(`unexpected route ${routeKey}`);
     const params: string[] = [];
     const source = path
       .split('/')
       .map((segment) => {
-        const param = segment.match(/^\{(\w+)\}$/)?.[1];
+        const [, param, greedy] = segment.match(/^\{(\w+)(\+?)\}$/) ?? [];
         if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         params.push(param);
-        return '([^/]+)';
+        return greedy ? '(.+)' : '([^/]+)';
       })
       .join('/');
-    return { routeKey, pattern: new RegExp(`^${source}$`), params, functionId };
+    return { routeKey, iam, pattern: new RegExp(`^${source}$`), params, functionId };
   });
 }
 
@@ -333,6 +336,14 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
+    // IAM routes: API Gateway verifies the SigV4 signature and names the caller; there is no
+    // IAM here, so a SigV4-shaped Authorization header stands for a verified one.
+    const caller = headers.authorization?.match(/^AWS4-HMAC-SHA256 Credential=([^/]+)\//)?.[1];
+    if (route.iam && !caller) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end('{"message":"Forbidden"}');
+      return;
+    }
     const text = TEXT_TYPES.test(headers['content-type'] ?? '');
     const method = req.method ?? 'GET';
     const event: APIGatewayProxyEventV2 = {
@@ -355,6 +366,11 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
         },
         requestId: randomUUID(),
         routeKey: route.routeKey,
+        ...(route.iam && {
+          authorizer: {
+            iam: { accessKey: caller, userArn: `arn:aws:iam::000000000000:user/${caller}` },
+          },
+        }),
         stage: '$default',
         time: new Date().toUTCString(),
         timeEpoch: Date.now(),

@@ -1,0 +1,254 @@
+import { parseArgs } from 'node:util';
+import { AdminClient, type AdminResponse } from './admin-client.js';
+
+const USAGE = `dcr-admin — the operator's registry of serverless-dcr
+
+usage: dcr-admin <command> [options]
+
+commands:
+  list                       list clients (filters below; --limit N, --all for every page)
+  get <client_id>            one client (never its secrets)
+  delete <client_id>         delete a client as the operator
+  bulk-delete                delete every client matching the filters: a dry run unless --yes
+  rotate-secret <client_id>  issue a new secret; --grace SECONDS keeps the old one working
+  stats                      active clients by registration method, registrations per day
+
+filters: --software-id ID --name-prefix P --method M --created-after T --created-before T
+         --last-used-after T --last-used-before T   (T: epoch seconds or an ISO date/time)
+
+connection:
+  --url URL        the server (default $DCR_ADMIN_URL, else http://127.0.0.1:3000)
+  --token TOKEN    local server: the admin bearer token (default $DCR_ADMIN_TOKEN)
+  --sigv4          deployed server: sign with IAM credentials from the standard chain
+  --region R       region for --sigv4 (default $AWS_REGION)
+  --json           machine-readable output
+`;
+
+const FILTERS = {
+  'software-id': 'software_id',
+  'name-prefix': 'client_name_prefix',
+  method: 'registration_method',
+  'created-after': 'created_after',
+  'created-before': 'created_before',
+  'last-used-after': 'last_used_after',
+  'last-used-before': 'last_used_before',
+} as const;
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const consoleIo: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+const date = (seconds: unknown) =>
+  typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().replace('.000Z', 'Z') : '';
+
+function table(rows: Record<string, unknown>[], columns: [string, string][]): string[] {
+  const cells = rows.map((row) => columns.map(([key]) => String(row[key] ?? '')));
+  const widths = columns.map(([, title], i) =>
+    Math.max(title.length, ...cells.map((c) => (c[i] as string).length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map(([, t]) => t)), ...cells.map(line)];
+}
+
+class CommandError extends Error {}
+
+function check(response: AdminResponse): AdminResponse {
+  if (response.status >= 400) {
+    const detail = response.body?.error_description ?? response.body?.message ?? '';
+    throw new CommandError(
+      `server answered ${response.status} ${response.body?.error ?? ''} ${detail}`.trim(),
+    );
+  }
+  return response;
+}
+
+/** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage). */
+export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        token: { type: 'string' },
+        sigv4: { type: 'boolean' },
+        region: { type: 'string' },
+        json: { type: 'boolean' },
+        limit: { type: 'string' },
+        all: { type: 'boolean' },
+        yes: { type: 'boolean' },
+        grace: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(Object.keys(FILTERS).map((k) => [k, { type: 'string' as const }])),
+      },
+    });
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, id] = positionals;
+  if (values.help || !command) {
+    (values.help ? io.out : io.err)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const region = (values.region as string | undefined) ?? process.env.AWS_REGION;
+  if (values.sigv4 && !region) {
+    io.err('--sigv4 needs --region or AWS_REGION');
+    return 2;
+  }
+  const client = new AdminClient({
+    url: (values.url as string | undefined) ?? process.env.DCR_ADMIN_URL ?? 'http://127.0.0.1:3000',
+    ...(values.sigv4
+      ? { sigv4: { region: region as string } }
+      : { token: (values.token as string | undefined) ?? process.env.DCR_ADMIN_TOKEN ?? '' }),
+  });
+  const json = Boolean(values.json);
+  const filter = Object.fromEntries(
+    Object.entries(FILTERS).flatMap(([option, param]) =>
+      values[option] === undefined ? [] : [[param, values[option] as string]],
+    ),
+  );
+  const needId = () => {
+    if (!id) throw new CommandError(`${command} needs a client_id`);
+    return encodeURIComponent(id);
+  };
+
+  try {
+    switch (command) {
+      case 'list': {
+        const clients: Record<string, unknown>[] = [];
+        let cursor: string | undefined;
+        do {
+          const query = new URLSearchParams({
+            ...filter,
+            ...(values.limit ? { limit: values.limit as string } : {}),
+            ...(cursor ? { cursor } : {}),
+          });
+          const { body } = check(await client.request('GET', `/clients?${query}`));
+          clients.push(...body.clients);
+          cursor = values.all ? body.next_cursor : undefined;
+          if (!values.all && body.next_cursor && !json) io.err(`more: --all for every page`);
+        } while (cursor);
+        if (json) io.out(JSON.stringify(clients, null, 2));
+        else {
+          const rows = clients.map((c) => ({
+            ...c,
+            client_id_issued_at: date(c.client_id_issued_at),
+            last_used_at: date(c.last_used_at),
+            active_until: date(c.active_until),
+          }));
+          for (const line of table(rows, [
+            ['client_id', 'CLIENT ID'],
+            ['client_name', 'NAME'],
+            ['software_id', 'SOFTWARE'],
+            ['registration_method', 'METHOD'],
+            ['client_id_issued_at', 'REGISTERED'],
+            ['last_used_at', 'LAST USED'],
+            ['active_until', 'EXPIRES'],
+          ])) {
+            io.out(line);
+          }
+          io.out(`${clients.length} client(s)`);
+        }
+        return 0;
+      }
+      case 'get': {
+        const { body } = check(await client.request('GET', `/clients/${needId()}`));
+        if (json) io.out(JSON.stringify(body, null, 2));
+        else
+          for (const [k, v] of Object.entries(body))
+            io.out(`${k.padEnd(26)} ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+        return 0;
+      }
+      case 'delete': {
+        check(await client.request('DELETE', `/clients/${needId()}`));
+        io.out(json ? JSON.stringify({ deleted: id }) : `deleted ${id}`);
+        return 0;
+      }
+      case 'bulk-delete': {
+        const dryRun = !values.yes;
+        let matched = 0;
+        let cursor: string | undefined;
+        do {
+          const { body } = check(
+            await client.request('POST', '/bulk-delete', {
+              ...filter,
+              dry_run: dryRun,
+              ...(cursor && { cursor }),
+            }),
+          );
+          matched += body.matched;
+          cursor = body.next_cursor;
+          if (!json)
+            io.err(
+              `… ${matched} ${dryRun ? 'matching' : 'deleted'} so far${cursor ? '' : ', done'}`,
+            );
+        } while (cursor);
+        if (json)
+          io.out(
+            JSON.stringify({ matched, dry_run: dryRun, ...(!dryRun && { deleted: matched }) }),
+          );
+        else
+          io.out(
+            dryRun
+              ? `${matched} client(s) match; run again with --yes to delete them`
+              : `deleted ${matched} client(s)`,
+          );
+        return 0;
+      }
+      case 'rotate-secret': {
+        const grace = Number(values.grace ?? 0);
+        if (!Number.isInteger(grace) || grace < 0)
+          throw new CommandError('--grace takes whole seconds');
+        const { body } = check(
+          await client.request('POST', `/clients/${needId()}/rotate-secret`, {
+            grace_period_seconds: grace,
+          }),
+        );
+        if (json) io.out(JSON.stringify(body, null, 2));
+        else {
+          io.out(`client_secret ${body.client_secret}`);
+          io.out(
+            body.previous_secret_valid_until
+              ? `the previous secret works until ${date(body.previous_secret_valid_until)}`
+              : 'the previous secret no longer works',
+          );
+        }
+        return 0;
+      }
+      case 'stats': {
+        const { body } = check(await client.request('GET', '/stats'));
+        if (json) io.out(JSON.stringify(body, null, 2));
+        else {
+          io.out(`active clients: ${body.active_clients}`);
+          for (const [method, n] of Object.entries(body.active_clients_by_registration_method))
+            io.out(`  ${method}: ${n}`);
+          io.out('registrations per day:');
+          for (const [day, n] of Object.entries(body.registrations_per_day))
+            io.out(`  ${day}: ${n}`);
+        }
+        return 0;
+      }
+      default:
+        io.err(`unknown command ${command}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    io.err(
+      `dcr-admin: ${error instanceof CommandError ? error.message : `cannot reach the server: ${(error as Error).message}`}`,
+    );
+    return 1;
+  }
+}
