@@ -4,7 +4,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clientItem } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import type { ClientRecord } from '../../lambdas/core/ports.js';
+import { auditedClient } from '../support/fakes.js';
 
 const eventBridge = mockClient(EventBridgeClient);
 let handler: (event: DynamoDBStreamEvent) => Promise<void>;
@@ -16,24 +16,11 @@ beforeAll(async () => {
 });
 beforeEach(() => eventBridge.reset());
 
-const client: ClientRecord = {
-  clientId: 'c1',
-  metadata: {
-    grant_types: ['client_credentials'],
-    response_types: [],
-    token_endpoint_auth_method: 'client_secret_basic',
-    application_type: 'web',
-    client_name: 'agent',
-  },
-  clientIdIssuedAt: 1_800_000_000,
+const client = auditedClient({
   secretHash: 'secret-hash',
-  clientSecretExpiresAt: 0,
-  registrationTokenHash: 'rat-hash',
   activeUntil: 1_800_086_400,
-  version: 1,
-  registrationMethod: 'open',
-  lastChange: { at: 1_800_000_000, sourceIp: '192.0.2.1' },
-};
+  metadata: { ...auditedClient().metadata, software_id: undefined },
+});
 
 const image = (record: object) => marshall(record, { removeUndefinedValues: true }) as never;
 

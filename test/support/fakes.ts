@@ -1,5 +1,6 @@
 import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/client-lifecycle.js';
-import type { ClientRepository, Clock } from '../../lambdas/core/ports.js';
+import { OAuthError } from '../../lambdas/core/errors.js';
+import type { ClientRecord, ClientRepository, Clock } from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 
 /** A clock the test moves by hand. */
@@ -32,3 +33,35 @@ export function registrationService(
     clientSecretLifetimeSeconds: settings.clientSecretLifetimeSeconds ?? 0,
   });
 }
+
+/** The OAuthError a promise rejects with (fails the test if it resolves or throws another). */
+export async function oauthFailure(promise: Promise<unknown>): Promise<OAuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OAuthError) return error;
+    throw error;
+  }
+  throw new Error('expected an OAuthError');
+}
+
+/** A stored client as the audit tests meet it. */
+export const auditedClient = (overrides: Partial<ClientRecord> = {}): ClientRecord => ({
+  clientId: 'c1',
+  metadata: {
+    grant_types: ['client_credentials'],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    application_type: 'web',
+    client_name: 'agent',
+    software_id: 'sw-1',
+  },
+  clientIdIssuedAt: 1_800_000_000,
+  secretHash: 'hash-1',
+  clientSecretExpiresAt: 0,
+  registrationTokenHash: 'rat-hash',
+  version: 1,
+  registrationMethod: 'open',
+  lastChange: { at: 1_800_000_000, sourceIp: '192.0.2.1' },
+  ...overrides,
+});

@@ -1,25 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { auditEventFor } from '../../lambdas/core/audit.js';
-import type { ClientRecord } from '../../lambdas/core/ports.js';
+import { auditedClient } from '../support/fakes.js';
 
-const base: ClientRecord = {
-  clientId: 'c1',
-  metadata: {
-    grant_types: ['client_credentials'],
-    response_types: [],
-    token_endpoint_auth_method: 'client_secret_basic',
-    application_type: 'web',
-    client_name: 'agent',
-    software_id: 'sw-1',
-  },
-  clientIdIssuedAt: 1_800_000_000,
-  secretHash: 'hash-1',
-  clientSecretExpiresAt: 0,
-  registrationTokenHash: 'rat-hash',
-  version: 1,
-  registrationMethod: 'open',
-  lastChange: { at: 1_800_000_000, sourceIp: '192.0.2.1' },
-};
+const base = auditedClient();
 const AT = 1_800_000_100;
 
 describe('auditEventFor', () => {

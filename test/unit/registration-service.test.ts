@@ -1,23 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { OAuthError } from '../../lambdas/core/errors.js';
 import type { RegistrationService } from '../../lambdas/core/registration.js';
 import { hashSecret, newClientId, newSecret } from '../../lambdas/core/secrets.js';
-import { FakeClock, registrationService } from '../support/fakes.js';
+import { FakeClock, oauthFailure, registrationService } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
 const DAY = 86_400;
 const machine = { grant_types: ['client_credentials'], client_name: 'agent' };
-
-async function failure(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OAuthError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('RegistrationService', () => {
   let repository: MemoryClientRepository;
@@ -93,7 +82,7 @@ describe('RegistrationService', () => {
     ['a wrong token', 'x'.repeat(43)],
   ])('answers 401 invalid_token for %s', async (_, token) => {
     const info = await service.register(machine, ISSUER);
-    const error = await failure(service.read(info.client_id, token, ISSUER));
+    const error = await oauthFailure(service.read(info.client_id, token, ISSUER));
     expect(error.status).toBe(401);
     expect(error.error).toBe('invalid_token');
     expect(error.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
@@ -102,15 +91,17 @@ describe('RegistrationService', () => {
   it('answers the same 401 for an unknown client and for another client’s token', async () => {
     const a = await service.register(machine, ISSUER);
     const b = await service.register(machine, ISSUER);
-    const unknown = await failure(service.read('nope', a.registration_access_token, ISSUER));
-    const foreign = await failure(service.read(b.client_id, a.registration_access_token, ISSUER));
+    const unknown = await oauthFailure(service.read('nope', a.registration_access_token, ISSUER));
+    const foreign = await oauthFailure(
+      service.read(b.client_id, a.registration_access_token, ISSUER),
+    );
     expect(unknown).toEqual(foreign);
   });
 
   it('treats an expired client as absent before anything deletes it', async () => {
     const info = await service.register({ ...machine, expires_at: clock.now() + 60 }, ISSUER);
     clock.advance(60);
-    const error = await failure(
+    const error = await oauthFailure(
       service.read(info.client_id, info.registration_access_token, ISSUER),
     );
     expect(error.status).toBe(401);
@@ -146,7 +137,7 @@ describe('RegistrationService', () => {
     it('requires client_id equal to the path', async () => {
       const info = await service.register(machine, ISSUER);
       for (const client_id of [undefined, 'other']) {
-        const error = await failure(
+        const error = await oauthFailure(
           service.update(
             info.client_id,
             info.registration_access_token,
@@ -171,7 +162,7 @@ describe('RegistrationService', () => {
       await expect(request(info.client_secret)).resolves.toMatchObject({
         client_id: info.client_id,
       });
-      const error = await failure(request('wrong'));
+      const error = await oauthFailure(request('wrong'));
       expect(error.error).toBe('invalid_request');
       expect(error.description).toContain('client_secret');
     });
@@ -183,7 +174,7 @@ describe('RegistrationService', () => {
       'client_id_issued_at',
     ])('refuses the server-managed field %s', async (field) => {
       const info = await service.register(machine, ISSUER);
-      const error = await failure(
+      const error = await oauthFailure(
         service.update(
           info.client_id,
           info.registration_access_token,
@@ -198,7 +189,7 @@ describe('RegistrationService', () => {
     it('does not read the body before the token is accepted', async () => {
       const info = await service.register(machine, ISSUER);
       let read = false;
-      const error = await failure(
+      const error = await oauthFailure(
         service.update(
           info.client_id,
           'wrong',
@@ -265,7 +256,7 @@ describe('RegistrationService', () => {
     const info = await service.register(machine, ISSUER);
     await service.remove(info.client_id, info.registration_access_token);
     expect(await repository.get(info.client_id)).toBeUndefined();
-    const error = await failure(
+    const error = await oauthFailure(
       service.read(info.client_id, info.registration_access_token, ISSUER),
     );
     expect(error.status).toBe(401);
@@ -284,9 +275,9 @@ describe('RegistrationService', () => {
       clientMaxLifetimeSeconds: 0,
       clientSecretLifetimeSeconds: 0,
     });
-    await failure(guarded.register({ redirect_uris: ['http://evil.example/cb'] }, ISSUER));
+    await oauthFailure(guarded.register({ redirect_uris: ['http://evil.example/cb'] }, ISSUER));
     const info = await service.register(machine, ISSUER);
-    await failure(
+    await oauthFailure(
       guarded.update(
         info.client_id,
         info.registration_access_token,

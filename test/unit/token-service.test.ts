@@ -9,11 +9,10 @@ import {
   JWT_BEARER_ASSERTION,
 } from '../../lambdas/core/client-authentication.js';
 import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
-import { OAuthError } from '../../lambdas/core/errors.js';
 import type { RemoteKeySets } from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 import { TokenService, type TokenSettings } from '../../lambdas/core/token-service.js';
-import { FakeClock, NO_EXPIRY, registrationService } from '../support/fakes.js';
+import { FakeClock, NO_EXPIRY, oauthFailure, registrationService } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
 const signer = LocalSigner.create('ES256');
@@ -72,16 +71,6 @@ function world(settings: Partial<TokenSettings> = {}): World {
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-async function failure(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OAuthError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('TokenService.token', () => {
   let w: World;
   let client: Awaited<ReturnType<RegistrationService['register']>>;
@@ -136,7 +125,7 @@ describe('TokenService.token', () => {
 
   it('refuses a scope when the client registered none', async () => {
     client = await w.registration.register({ grant_types: ['client_credentials'] }, ISSUER);
-    expect((await failure(request({ scope: 'read' }))).error).toBe('invalid_scope');
+    expect((await oauthFailure(request({ scope: 'read' }))).error).toBe('invalid_scope');
   });
 
   it('narrows the default scope to what the server still offers', async () => {
@@ -148,11 +137,11 @@ describe('TokenService.token', () => {
     };
     expect((await tokens.token(credentials, ISSUER)).scope).toBe('read');
     credentials.params.set('scope', 'write');
-    expect((await failure(tokens.token(credentials, ISSUER))).error).toBe('invalid_scope');
+    expect((await oauthFailure(tokens.token(credentials, ISSUER))).error).toBe('invalid_scope');
   });
 
   it('refuses a client authenticating with a method it did not register', async () => {
-    const error = await failure(
+    const error = await oauthFailure(
       request({ client_id: client.client_id, client_secret: client.client_secret as string }, ''),
     );
     expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
@@ -165,12 +154,12 @@ describe('TokenService.token', () => {
     client = await registration.register({ grant_types: ['client_credentials'] }, ISSUER);
     expect((await request({})).access_token).toEqual(expect.any(String));
     w.clock.advance(60);
-    expect((await failure(request({}))).status).toBe(401);
+    expect((await oauthFailure(request({}))).status).toBe(401);
   });
 
   it('refuses an expired client at once', async () => {
     w.clock.advance(3600);
-    expect((await failure(request({}))).error).toBe('invalid_client');
+    expect((await oauthFailure(request({}))).error).toBe('invalid_client');
   });
 
   it('form-decodes Basic credentials (RFC 6749 §2.3.1)', async () => {
@@ -178,7 +167,7 @@ describe('TokenService.token', () => {
       `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret as string)}`,
     ).toString('base64')}`;
     expect((await request({}, encoded)).token_type).toBe('Bearer');
-    const error = await failure(request({}, 'Basic !!!'));
+    const error = await oauthFailure(request({}, 'Basic !!!'));
     expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
     expect(error.headers['www-authenticate']).toMatch(/^Basic /);
   });
@@ -242,9 +231,11 @@ describe('private_key_jwt with a jwks_uri', () => {
 
   it('refuses a wrong assertion type and a client_id that differs from the assertion', async () => {
     const jwt = await assertion(ISSUER);
-    expect((await failure(token(jwt, { client_assertion_type: 'urn:example:other' }))).error).toBe(
-      'invalid_request',
+    expect(
+      (await oauthFailure(token(jwt, { client_assertion_type: 'urn:example:other' }))).error,
+    ).toBe('invalid_request');
+    expect((await oauthFailure(token(jwt, { client_id: 'someone-else' }))).error).toBe(
+      'invalid_client',
     );
-    expect((await failure(token(jwt, { client_id: 'someone-else' }))).error).toBe('invalid_client');
   });
 });
