@@ -12,13 +12,7 @@ import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
-import type {
-  ClientDirectory,
-  ClientRepository,
-  Clock,
-  RemoteKeySets,
-  TokenStore,
-} from '../core/ports.js';
+import type { ClientDirectory, ClientRepository, Clock, TokenStore } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
@@ -30,8 +24,6 @@ export interface LocalAppOptions {
   /** `embedded`: dynalite, on disk under dataDir (in memory without one); `memory`: a Map. */
   readonly store: 'embedded' | 'memory';
   readonly clock?: Clock;
-  /** Resolves clients' jwks_uri; default: the guarded https fetcher. */
-  readonly remoteKeySets?: RemoteKeySets;
   /** Where audit events go; default from DCR_AUDIT_LOG. */
   readonly auditSink?: AuditSink;
 }
@@ -51,48 +43,60 @@ export interface LocalApp {
   close(): Promise<void>;
 }
 
+interface Stores {
+  readonly repository: ClientRepository;
+  readonly directory: ClientDirectory;
+  readonly tokenStore: TokenStore;
+  readonly store?: EmbeddedStore;
+  readonly stop?: () => void;
+}
+
+/**
+ * dynalite under the data folder, the DynamoDB adapters on it, audit events from the changes,
+ * and the same sweep the scheduled Lambda runs (the embedded store never expires items itself).
+ */
+async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): Promise<Stores> {
+  const path = config.dataDir && join(config.dataDir, 'dynamodb');
+  if (path) mkdirSync(path, { recursive: true });
+  const store = await startEmbeddedStore(config.tableName, path);
+  const dynamo = documentClient(store.client);
+  const { repository, tokenStore } = dynamoDbStores(config, dynamo);
+  const audited = sink && new AuditedClientRepository(repository, clock, sink);
+  const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited?.expired);
+  const interval =
+    config.cleanupIntervalSeconds > 0
+      ? setInterval(() => {
+          sweeper
+            .sweep()
+            .then((result) => logger.info('cleanup finished', { ...result }))
+            .catch((error: Error) => logger.error('cleanup failed', { error }));
+        }, config.cleanupIntervalSeconds * 1000).unref()
+      : undefined;
+  return {
+    repository: audited ?? repository,
+    directory: repository,
+    tokenStore,
+    store,
+    stop: () => clearInterval(interval),
+  };
+}
+
 /** The whole API on one machine: every Lambda's routes behind one node:http server. */
 export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
   const clock = options.clock ?? systemClock;
-  let store: EmbeddedStore | undefined;
-  let repository: ClientRepository;
-  let directory: ClientDirectory;
-  let tokenStore: TokenStore;
-  let cleanup: NodeJS.Timeout | undefined;
-  const sink = options.auditSink ?? auditSinkFor(config);
-  if (options.store === 'embedded') {
-    const path = config.dataDir && join(config.dataDir, 'dynamodb');
-    if (path) mkdirSync(path, { recursive: true });
-    store = await startEmbeddedStore(config.tableName, path);
-    const dynamo = documentClient(store.client);
-    ({ repository, tokenStore } = dynamoDbStores(config, dynamo));
-    directory = repository as ClientDirectory & ClientRepository;
-    const audited = sink && new AuditedClientRepository(repository, clock, sink);
-    if (audited) repository = audited;
-    // The same sweep the scheduled Lambda runs; the embedded store never expires items itself.
-    const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited?.expired);
-    if (config.cleanupIntervalSeconds > 0) {
-      cleanup = setInterval(() => {
-        sweeper
-          .sweep()
-          .then((result) => logger.info('cleanup finished', { ...result }))
-          .catch((error: Error) => logger.error('cleanup failed', { error }));
-      }, config.cleanupIntervalSeconds * 1000).unref();
-    }
-  } else {
-    const memory = new MemoryClientRepository();
-    repository = memory;
-    directory = memory;
-    tokenStore = new MemoryTokenStore(clock);
-  }
+  const memory = new MemoryClientRepository();
+  const stores: Stores =
+    options.store === 'embedded'
+      ? await embeddedStores(config, clock, options.auditSink ?? auditSinkFor(config))
+      : { repository: memory, directory: memory, tokenStore: new MemoryTokenStore(clock) };
   const router = createRouter(
     routesFor(ENDPOINTS, {
       config,
-      repository,
-      directory,
-      tokenStore,
+      repository: stores.repository,
+      directory: stores.directory,
+      tokenStore: stores.tokenStore,
       signer: LocalSigner.create(config.signingAlg, config.dataDir),
-      remoteKeySets: options.remoteKeySets ?? new GuardedRemoteKeySets(),
+      remoteKeySets: new GuardedRemoteKeySets(),
       clock,
     }),
   );
@@ -103,11 +107,11 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   return {
     issuer: server.issuer,
     port: server.port,
-    ...(store && { storeEndpoint: store.endpoint }),
+    ...(stores.store && { storeEndpoint: stores.store.endpoint }),
     close: async () => {
-      clearInterval(cleanup);
+      stores.stop?.();
       await server.close();
-      await store?.close();
+      await stores.store?.close();
     },
   };
 }
