@@ -8,6 +8,7 @@ export default defineConfig({
       POWERTOOLS_METRICS_DISABLED: 'true',
       DCR_AUDIT_LOG: 'off',
     },
+    reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     projects: [
