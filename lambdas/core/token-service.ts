@@ -17,6 +17,12 @@ export interface TokenSettings {
   readonly introspectorClientIds: ReadonlySet<string>;
 }
 
+/** A response, and the client it was served to (for the logs; never sent). */
+export interface Served<T> {
+  readonly clientId: string;
+  readonly response: T;
+}
+
 export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
@@ -51,7 +57,7 @@ export class TokenService {
   }
 
   /** `POST /token`: the client_credentials grant. */
-  async token(credentials: ClientCredentials, issuer: string): Promise<TokenResponse> {
+  async token(credentials: ClientCredentials, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = credentials;
     const grantType = params.get('grant_type');
     if (grantType === null) throw invalidRequest('grant_type is required');
@@ -85,10 +91,13 @@ export class TokenService {
     // Best effort: the token is issued either way, and the next issuance writes again.
     await this.lifecycle.markUsed(client).catch(() => undefined);
     return {
-      access_token: token,
-      token_type: 'Bearer',
-      expires_in: lifetime,
-      ...(scope !== undefined && { scope }),
+      clientId: client.clientId,
+      response: {
+        access_token: token,
+        token_type: 'Bearer',
+        expires_in: lifetime,
+        ...(scope !== undefined && { scope }),
+      },
     };
   }
 
@@ -120,13 +129,13 @@ export class TokenService {
   }
 
   /** `POST /introspect` (RFC 7662): a client sees its own tokens; introspectors see any. */
-  async introspect(credentials: ClientCredentials, issuer: string): Promise<object> {
+  async introspect(credentials: ClientCredentials, issuer: string): Promise<Served<object>> {
     const { client } = await this.authenticateConfidential(credentials, issuer, PATHS.introspect);
     const token = credentials.params.get('token');
     if (token === null) throw invalidRequest('token is required');
     const now = this.clock.now();
     const claims = await this.verifier.verify(token, issuer, now);
-    const inactive = { active: false };
+    const inactive = { clientId: client.clientId, response: { active: false } };
     if (!claims) return inactive;
     const mayInspect =
       claims.client_id === client.clientId ||
@@ -138,7 +147,7 @@ export class TokenService {
       this.lifecycle.findActive(claims.client_id),
     ]);
     if (revoked || !owner) return inactive;
-    return {
+    const response = {
       active: true,
       token_type: 'Bearer',
       client_id: claims.client_id,
@@ -150,16 +159,19 @@ export class TokenService {
       jti: claims.jti,
       ...(claims.scope !== undefined && { scope: claims.scope }),
     };
+    return { clientId: client.clientId, response };
   }
 
   /** `POST /revoke` (RFC 7009): unknown, invalid or foreign tokens are ignored silently. */
-  async revoke(credentials: ClientCredentials, issuer: string): Promise<void> {
+  async revoke(credentials: ClientCredentials, issuer: string): Promise<Served<undefined>> {
     const { client } = await this.authenticateConfidential(credentials, issuer, PATHS.revoke);
     const token = credentials.params.get('token');
     if (token === null) throw invalidRequest('token is required');
     const claims = await this.verifier.verify(token, issuer, this.clock.now());
-    if (!claims || claims.client_id !== client.clientId) return;
-    await this.tokenStore.revoke(claims.jti, claims.exp);
+    if (claims && claims.client_id === client.clientId) {
+      await this.tokenStore.revoke(claims.jti, claims.exp);
+    }
+    return { clientId: client.clientId, response: undefined };
   }
 
   /** Introspection and revocation need a client that proves who it is. */

@@ -6,6 +6,9 @@ export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** The router's answer, with what the logs want to know beside the result. */
+export type LambdaOutcome = { result: APIGatewayProxyStructuredResultV2; clientId?: string };
+
 /** API Gateway HTTP API (payload v2) event → HttpRequest. Its header names are lower case. */
 const iamPrincipal = (event: APIGatewayProxyEventV2) =>
   (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam
@@ -30,12 +33,20 @@ const toResult = (response: HttpResponse): APIGatewayProxyStructuredResultV2 => 
 });
 
 /**
- * Thin Lambda entry: event → request → router → response → result. The issuer is configured,
- * or else API Gateway's own domain for this request — never the client-supplied Host header.
+ * API Gateway in front of the router: event → request → router → response → result (and the
+ * client it concerned, for the log line). The issuer is configured, or else API Gateway's own
+ * domain for this request — never the client-supplied Host header.
  */
-export function toLambdaHandler(router: Router, configuredIssuer?: string): LambdaHandler {
+export function serveApiGatewayEvents(
+  router: Router,
+  configuredIssuer?: string,
+): (event: APIGatewayProxyEventV2) => Promise<LambdaOutcome> {
   return async (event) => {
     const issuer = configuredIssuer ?? `https://${event.requestContext.domainName}`;
-    return toResult(await router(toRequest(event), issuer));
+    const response = await router(toRequest(event), issuer);
+    return {
+      result: toResult(response),
+      ...(response.clientId !== undefined && { clientId: response.clientId }),
+    };
   };
 }

@@ -23,4 +23,6 @@ export interface HttpResponse {
   readonly headers: Record<string, string>;
   /** Absent for 204 and preflights. */
   readonly body?: string;
+  /** The client the request concerned, when known: logged, never sent. */
+  readonly clientId?: string;
 }

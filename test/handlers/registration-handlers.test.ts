@@ -8,6 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LambdaHandler } from '../../lambdas/http/lambda.js';
+import { logger } from '../../lambdas/log.js';
 import { API_DOMAIN, apiEvent } from '../support/apigw.js';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -76,6 +77,26 @@ describe('register handler', () => {
     const stored = JSON.stringify(put?.args[0].input.Item);
     expect(stored).not.toContain(body.client_secret);
     expect(stored).not.toContain(body.registration_access_token);
+  });
+
+  it('logs one line per request with the client, never a secret', async () => {
+    dynamo.on(PutCommand).resolves({});
+    const info = vi.spyOn(logger, 'info');
+    const result = await register(
+      apiEvent('POST', '/register', { body: { grant_types: ['client_credentials'] } }),
+    );
+    const body = parse(result.body);
+    expect(info).toHaveBeenCalledWith('request', {
+      method: 'POST',
+      path: '/register',
+      status: 201,
+      latencyMs: expect.any(Number),
+      clientId: body.client_id,
+    });
+    const logged = JSON.stringify(info.mock.calls);
+    expect(logged).not.toContain(body.client_secret);
+    expect(logged).not.toContain(body.registration_access_token);
+    info.mockRestore();
   });
 
   it('decodes base64 bodies', async () => {

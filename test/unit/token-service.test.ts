@@ -80,13 +80,15 @@ describe('TokenService.token', () => {
       search.delete(name);
       for (const v of [value].flat()) search.append(name, v);
     }
-    return w.tokens.token(
-      {
-        authorization: authorization ?? basic(client.client_id, client.client_secret as string),
-        params: search,
-      },
-      ISSUER,
-    );
+    return w.tokens
+      .token(
+        {
+          authorization: authorization ?? basic(client.client_id, client.client_secret as string),
+          params: search,
+        },
+        ISSUER,
+      )
+      .then((served) => served.response);
   };
 
   beforeEach(async () => {
@@ -135,7 +137,7 @@ describe('TokenService.token', () => {
       authorization: basic(client.client_id, client.client_secret as string),
       params: new URLSearchParams({ grant_type: 'client_credentials' }),
     };
-    expect((await tokens.token(credentials, ISSUER)).scope).toBe('read');
+    expect((await tokens.token(credentials, ISSUER)).response.scope).toBe('read');
     credentials.params.set('scope', 'write');
     expect((await oauthFailure(tokens.token(credentials, ISSUER))).error).toBe('invalid_scope');
   });
@@ -209,18 +211,20 @@ describe('private_key_jwt with a jwks_uri', () => {
       .sign(keys.privateKey);
 
   const token = async (jwt: string, extra: Record<string, string> = {}) =>
-    w.tokens.token(
-      {
-        authorization: undefined,
-        params: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_assertion_type: JWT_BEARER_ASSERTION,
-          client_assertion: jwt,
-          ...extra,
-        }),
-      },
-      ISSUER,
-    );
+    (
+      await w.tokens.token(
+        {
+          authorization: undefined,
+          params: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_assertion_type: JWT_BEARER_ASSERTION,
+            client_assertion: jwt,
+            ...extra,
+          }),
+        },
+        ISSUER,
+      )
+    ).response;
 
   it('accepts the issuer or the token endpoint as audience', async () => {
     expect((await token(await assertion(ISSUER))).access_token).toEqual(expect.any(String));

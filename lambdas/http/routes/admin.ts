@@ -119,14 +119,17 @@ export function adminRoutes(service: AdminService, adminToken: string | undefine
     {
       method: 'GET',
       path: PATHS.adminClient,
-      handle: guarded(async (context) => json(200, await service.get(clientId(context)))),
+      handle: guarded(async (context) => ({
+        ...json(200, await service.get(clientId(context))),
+        clientId: clientId(context),
+      })),
     },
     {
       method: 'DELETE',
       path: PATHS.adminClient,
       handle: guarded(async (context) => {
         await service.remove(clientId(context), origin(context.request));
-        return noContent();
+        return { ...noContent(), clientId: clientId(context) };
       }),
     },
     {
@@ -139,7 +142,7 @@ export function adminRoutes(service: AdminService, adminToken: string | undefine
           input.grace_period_seconds,
           origin(context.request),
         );
-        return json(200, rotated);
+        return { ...json(200, rotated), clientId: rotated.client_id };
       }),
     },
   ];

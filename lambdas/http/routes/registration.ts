@@ -11,8 +11,10 @@ export const registrationRoutes = (service: RegistrationService): Route[] => [
     method: 'POST',
     path: PATHS.register,
     cors: true,
-    handle: async ({ request, issuer }) =>
-      json(201, await service.register(readJsonObject(request), issuer, origin(request))),
+    handle: async ({ request, issuer }) => {
+      const registered = await service.register(readJsonObject(request), issuer, origin(request));
+      return { ...json(201, registered), clientId: registered.client_id };
+    },
   },
 ];
 
@@ -27,11 +29,13 @@ export const clientConfigurationRoutes = (service: RegistrationService): Route[]
     method: 'GET',
     path: PATHS.clientConfiguration,
     cors: true,
-    handle: async (context) =>
-      json(
+    handle: async (context) => ({
+      ...json(
         200,
         await service.read(clientId(context), bearerToken(context.request), context.issuer),
       ),
+      clientId: clientId(context),
+    }),
   },
   {
     method: 'PUT',

@@ -1,5 +1,5 @@
 import { PATHS } from '../../core/endpoints.js';
-import type { TokenService } from '../../core/token-service.js';
+import type { Served, TokenService } from '../../core/token-service.js';
 import type { HttpRequest } from '../message.js';
 import { readForm } from '../request.js';
 import { json, NO_STORE } from '../responses.js';
@@ -10,6 +10,8 @@ const credentials = (request: HttpRequest) => ({
   params: readForm(request),
 });
 
+const served = ({ clientId, response }: Served<unknown>) => ({ ...json(200, response), clientId });
+
 /** `POST /token` (RFC 6749 §4.4, RFC 9068 tokens). */
 export const tokenRoutes = (service: TokenService): Route[] => [
   {
@@ -17,7 +19,7 @@ export const tokenRoutes = (service: TokenService): Route[] => [
     path: PATHS.token,
     cors: true,
     handle: async ({ request, issuer }) =>
-      json(200, await service.token(credentials(request), issuer)),
+      served(await service.token(credentials(request), issuer)),
   },
 ];
 
@@ -27,7 +29,7 @@ export const introspectionRoutes = (service: TokenService): Route[] => [
     method: 'POST',
     path: PATHS.introspect,
     handle: async ({ request, issuer }) =>
-      json(200, await service.introspect(credentials(request), issuer)),
+      served(await service.introspect(credentials(request), issuer)),
   },
 ];
 
@@ -37,8 +39,8 @@ export const revocationRoutes = (service: TokenService): Route[] => [
     method: 'POST',
     path: PATHS.revoke,
     handle: async ({ request, issuer }) => {
-      await service.revoke(credentials(request), issuer);
-      return { status: 200, headers: { ...NO_STORE } };
+      const { clientId } = await service.revoke(credentials(request), issuer);
+      return { status: 200, headers: { ...NO_STORE }, clientId };
     },
   },
 ];
