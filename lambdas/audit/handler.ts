@@ -1,9 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { clientChanges } from '../adapters/dynamodb-stream.js';
-import { MetricUnit, metrics } from '../aws/metrics.js';
+import { MetricUnit, metricsFor } from '../aws/metrics.js';
 import { auditEventFor } from '../core/audit.js';
 import { logger } from '../log.js';
+
+const metrics = metricsFor('audit');
 
 /** PutEvents takes at most 10 entries per call. */
 const BATCH = 10;
@@ -32,7 +34,6 @@ export const handler = async (event: DynamoDBStreamEvent) => {
       throw new Error(`EventBridge refused ${result.FailedEntryCount} audit events`);
     }
   }
-  metrics.setDefaultDimensions({ endpoint: 'audit' });
   metrics.addMetric('AuditEvents', MetricUnit.Count, events.length);
   metrics.publishStoredMetrics();
   logger.info('audit events published', { count: events.length, records: event.Records.length });

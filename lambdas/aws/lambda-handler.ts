@@ -4,7 +4,7 @@ import { type LambdaHandler, serveApiGatewayEvents } from '../http/lambda.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
 import { type DependenciesOf, type Endpoint, routesFor } from '../wiring.js';
-import { MetricUnit, metrics } from './metrics.js';
+import { MetricUnit, metricsFor } from './metrics.js';
 
 /** The business event each endpoint counts when it succeeds. */
 const SUCCESS_METRIC: Partial<Record<Endpoint, string>> = {
@@ -28,7 +28,7 @@ export function lambdaHandler<E extends Endpoint>(
     createRouter(routesFor([endpoint], deps)),
     deps.config.issuer,
   );
-  metrics.setDefaultDimensions({ endpoint });
+  const metrics = metricsFor(endpoint);
   return async (event, context) => {
     if (context) logger.addContext(context);
     logger.appendKeys({ requestId: event.requestContext.requestId });

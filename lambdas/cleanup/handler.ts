@@ -1,10 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { documentClient } from '../aws/dynamodb.js';
-import { MetricUnit, metrics } from '../aws/metrics.js';
+import { MetricUnit, metricsFor } from '../aws/metrics.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 import { logger } from '../log.js';
+
+const metrics = metricsFor('cleanup');
 
 /** Stop this long before the function's timeout; the next run resumes from the cursor. */
 const SAFETY_MARGIN_MS = 10_000;
@@ -19,7 +21,6 @@ export const handler = async (_event: unknown, context: Context) => {
     Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
   );
   const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);
-  metrics.setDefaultDimensions({ endpoint: 'cleanup' });
   metrics.addMetric('ExpiredItemsDeleted', MetricUnit.Count, total);
   for (const [kind, count] of Object.entries(result.deleted)) {
     const single = metrics.singleMetric();

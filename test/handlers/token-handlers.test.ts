@@ -149,6 +149,45 @@ describe('KMS failures', () => {
     expect(JSON.parse(result.body as string).error).toBe('temporarily_unavailable');
   });
 
+  it('emits the Rejections metric the SigningUnavailable alarm watches', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    kms
+      .on(GetPublicKeyCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const { token } = await loadHandlers();
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      expect((await token(form('grant_type=client_credentials'))).statusCode).toBe(503);
+    } finally {
+      write.mockRestore();
+      vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    }
+    const emf = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l));
+    const rejection = emf.find((m) => 'Rejections' in m);
+    expect(rejection).toMatchObject({
+      service: 'serverless-dcr',
+      endpoint: 'token',
+      error: 'temporarily_unavailable',
+      Rejections: 1,
+      _aws: {
+        CloudWatchMetrics: [
+          expect.objectContaining({
+            Namespace: 'ServerlessDcr',
+            // Exactly the dimension set the alarm names: CloudWatch matches the whole set.
+            Dimensions: [['service', 'endpoint', 'error']],
+          }),
+        ],
+      },
+    });
+  });
+
   it('a disabled key becomes 503 and a loud log, without a stack trace in the body', async () => {
     kms
       .on(GetPublicKeyCommand)
