@@ -26,6 +26,14 @@ const schema = z
     mtlsTruststoreVersion: z.string().min(1).optional(),
     /** RS256 (RSA_2048 KMS key) or ES256 (ECC_NIST_P256). */
     signingAlgorithm: z.enum(['RS256', 'ES256']).default('RS256'),
+    /**
+     * Key rotation: raising the generation creates a new signing key (the old one is retained);
+     * list the old key's ARN in previousSigningKeyArns until the tokens it signed have expired.
+     */
+    signingKeyGeneration: z.coerce.number().int().min(1).default(1),
+    previousSigningKeyArns: csv
+      .pipe(z.array(z.string().regex(/^arn:aws[\w-]*:kms:/, 'must be KMS key ARNs')))
+      .default([]),
     accessTokenLifetimeSeconds: z.coerce.number().int().min(60).max(86_400).default(600),
     clientMaxLifetimeSeconds: z.coerce
       .number()

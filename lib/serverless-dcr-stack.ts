@@ -80,7 +80,16 @@ export class ServerlessDcrStack extends Stack {
     const logRetention = config.logRetentionDays as RetentionDays;
 
     const { table } = new ClientTable(this, 'Clients', { retain: config.retainData });
-    const signingKey = new SigningKey(this, 'SigningKey', { algorithm: config.signingAlgorithm });
+    // Generation 1 keeps the original construct id; each rotation adds a key beside the old one.
+    const generation = config.signingKeyGeneration;
+    const signingKey = new SigningKey(
+      this,
+      generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`,
+      {
+        algorithm: config.signingAlgorithm,
+        ...(generation > 1 && { aliasName: `serverless-dcr-signing-gen${generation}` }),
+      },
+    );
     this.api = new DcrApi(this, 'Http', {
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
@@ -128,12 +137,25 @@ export class ServerlessDcrStack extends Stack {
         environment: {
           ...environment,
           ...(access.key && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
+          ...(access.key &&
+            config.previousSigningKeyArns.length > 0 && {
+              DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),
+            }),
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
       });
       grantTable(fn.role, table, access.table);
       if (access.key === 'sign') signingKey.grantSign(fn.role);
       if (access.key === 'publicKey') signingKey.grantPublicKey(fn.role);
+      if (access.key && config.previousSigningKeyArns.length > 0) {
+        // The retained keys' policies already name these roles (same stack, same roles).
+        fn.role.addToPolicy(
+          new PolicyStatement({
+            actions: ['kms:GetPublicKey'],
+            resources: config.previousSigningKeyArns,
+          }),
+        );
+      }
       functions[name] = fn;
     }
 

@@ -100,6 +100,31 @@ describe('signing key', () => {
   });
 });
 
+describe('key rotation', () => {
+  it('adds a new key beside the retained one and publishes the previous key', () => {
+    const previous = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555';
+    const rotated = synth({
+      'dcr:signingKeyGeneration': 2,
+      'dcr:previousSigningKeyArns': previous,
+    }).template;
+    rotated.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/serverless-dcr-signing-gen2',
+    });
+    const functions = Object.values(rotated.findResources('AWS::Lambda::Function'));
+    const previousIds = functions
+      .map((fn) => fn.Properties.Environment.Variables.DCR_KMS_PREVIOUS_KEY_IDS)
+      .filter(Boolean);
+    expect(previousIds).toEqual([previous, previous, previous, previous]);
+    rotated.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'kms:GetPublicKey', Resource: previous }),
+        ]),
+      },
+    });
+  });
+});
+
 describe('functions', () => {
   it('runs every function, cleanup and audit included, on Node.js 24, ARM64, with its own log group', () => {
     const functions = resources('AWS::Lambda::Function');
