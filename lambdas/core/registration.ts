@@ -75,8 +75,8 @@ export class RegistrationService {
 
   /** RFC 7592 §2.1 read. */
   async read(clientId: string, token: string | undefined, issuer: string) {
-    const record = await this.authorize(clientId, token);
-    return clientInformation(record, issuer, token as string);
+    const { record, presented } = await this.authorize(clientId, token);
+    return clientInformation(record, issuer, presented);
   }
 
   /**
@@ -90,7 +90,7 @@ export class RegistrationService {
     issuer: string,
     origin: RequestOrigin = {},
   ): Promise<ClientInformation> {
-    const current = await this.authorize(clientId, token);
+    const { record: current, presented } = await this.authorize(clientId, token);
     const body = readBody();
     const managed = SERVER_MANAGED.find((name) => name in body);
     if (managed) throw invalidRequest(`${managed}: is managed by the server and must not be sent`);
@@ -131,7 +131,7 @@ export class RegistrationService {
       lastChange: { at: now, ...origin },
     });
     await this.repository.replace(record);
-    return clientInformation(record, issuer, token as string, clientSecret);
+    return clientInformation(record, issuer, presented, clientSecret);
   }
 
   /** RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. */
@@ -141,13 +141,14 @@ export class RegistrationService {
   }
 
   /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */
-  private async authorize(clientId: string, token: string | undefined): Promise<ClientRecord> {
+  private async authorize(clientId: string, token: string | undefined) {
     if (token === undefined) throw invalidToken();
     const record = await this.lifecycle.findActive(clientId);
     if (record === undefined || !secretMatches(token, record.registrationTokenHash)) {
       throw invalidToken();
     }
-    return record;
+    // The token presented is the current one: responses return it (only its hash is stored).
+    return { record, presented: token };
   }
 
   private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
