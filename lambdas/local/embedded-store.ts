@@ -1,4 +1,6 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -26,6 +28,8 @@ export async function startEmbeddedStore(
   /** The table to create; default: this project's (the stack's definition, in stack tests). */
   definition: Omit<CreateTableCommandInput, 'TableName'> = projectTable(),
 ): Promise<EmbeddedStore> {
+  if (path !== undefined) mkdirSync(path, { recursive: true });
+  const unlock = path === undefined ? () => {} : lockDataFolder(path);
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,
@@ -50,8 +54,41 @@ export async function startEmbeddedStore(
     close: async () => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      unlock();
     },
   };
+}
+
+/**
+ * One process per data folder: dynalite's storage cannot be shared, and fails late and loudly
+ * when it is. A lock file names the holder; a stale one (its process gone) is taken over.
+ */
+function lockDataFolder(path: string): () => void {
+  const lock = join(path, 'server.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (isRunning(holder)) {
+        throw new Error(`the data folder ${path} is in use by process ${holder}`);
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the data folder ${path}`);
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function projectTable(): Omit<CreateTableCommandInput, 'TableName'> {

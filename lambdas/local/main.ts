@@ -1,18 +1,28 @@
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config.js';
+import { type Config, loadConfig } from '../config.js';
 import { logger } from '../log.js';
-import { startLocalApp } from './app.js';
+import { type LocalApp, startLocalApp } from './app.js';
 
 /** `npm start`: the whole API on 127.0.0.1, data kept on disk between restarts. */
 // Node 20 is supported here; the SDK's notice about its own future Node versions is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-const config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env });
-const app = await startLocalApp(config, { store: 'embedded' });
+
+let config: Config;
+let app: LocalApp;
+try {
+  config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env });
+  app = await startLocalApp(config, { store: 'embedded' });
+} catch (error) {
+  // Bad configuration, a port in use, a data folder another server holds: say so, plainly.
+  process.stderr.write(`serverless-dcr: ${(error as Error).message}\n`);
+  process.exit(1);
+}
 
 process.stdout.write(`serverless-dcr listening
   issuer:  ${app.issuer}
   data:    ${config.dataDir}
+  admin:   ${config.adminToken ? `${app.issuer}/admin (Bearer $DCR_ADMIN_TOKEN; npx dcr-admin --help)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
 
 Register a client:
   curl -s -X POST ${app.issuer}/register -H 'content-type: application/json' \\

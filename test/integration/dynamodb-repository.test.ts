@@ -91,6 +91,10 @@ describe('DynamoDbClientRepository against the embedded store', () => {
     });
   });
 
+  it('refuses a second store on a data folder in use, with a clear message', async () => {
+    await expect(startEmbeddedStore(TABLE, dir)).rejects.toThrow(/in use by process \d+/);
+  });
+
   it('keeps data on disk across a restart of the store', async () => {
     await repository.create(record('durable'));
     await store.close();
