@@ -36,7 +36,7 @@ export function asServiceError(error: unknown, service: string): unknown {
   return error;
 }
 
-export const isConditionalCheckFailure = (error: unknown): boolean =>
+const isConditionalCheckFailure = (error: unknown): boolean =>
   (error as AwsErrorShape | undefined)?.name === 'ConditionalCheckFailedException';
 
 /** Awaits an AWS call, turning throttling and service failures into a 503 with Retry-After. */
@@ -45,5 +45,21 @@ export async function callAws<T>(operation: Promise<T>, service: string): Promis
     return await operation;
   } catch (error) {
     throw asServiceError(error, service);
+  }
+}
+
+/**
+ * A conditional write: `{ output }` when it was applied, undefined when its condition did not
+ * hold (an expected outcome — already there, already gone, changed meanwhile), never an error.
+ */
+export async function callAwsIfCondition<T>(
+  operation: Promise<T>,
+  service: string,
+): Promise<{ output: T } | undefined> {
+  try {
+    return { output: await callAws(operation, service) };
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return undefined;
+    throw error;
   }
 }

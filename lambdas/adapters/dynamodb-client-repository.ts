@@ -14,7 +14,7 @@ import type {
   ClientRepository,
   Deletion,
 } from '../core/ports.js';
-import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+import { callAws, callAwsIfCondition } from './aws-errors.js';
 import { decodeCursor, encodeCursor } from './client-filter.js';
 
 const SERVICE = 'the client store';
@@ -123,22 +123,19 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
   }
 
   async replace(record: ClientRecord): Promise<void> {
-    try {
-      await callAws(
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: clientItem(record),
-            ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': record.version - 1 },
-          }),
-        ),
-        SERVICE,
-      );
-    } catch (error) {
-      throw isConditionalCheckFailure(error) ? concurrentUpdate() : error;
-    }
+    const written = await callAwsIfCondition(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: clientItem(record),
+          ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': record.version - 1 },
+        }),
+      ),
+      SERVICE,
+    );
+    if (!written) throw concurrentUpdate();
   }
 
   async touch(
@@ -148,31 +145,27 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
     notUsedSince: number,
   ): Promise<void> {
     const expiry = activeUntil !== undefined ? expiryAttributes(activeUntil) : undefined;
-    try {
-      await callAws(
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: clientKey(clientId),
-            UpdateExpression: expiry
-              ? 'SET lastUsedAt = :now, activeUntil = :until, #ttl = :until, expiryDay = :day'
-              : 'SET lastUsedAt = :now REMOVE activeUntil, #ttl, expiryDay',
-            ConditionExpression:
-              'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :since)',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':now': lastUsedAt,
-              ':since': notUsedSince,
-              ...(expiry && { ':until': expiry.ttl, ':day': expiry.expiryDay }),
-            },
-          }),
-        ),
-        SERVICE,
-      );
-    } catch (error) {
-      // Another request marked it used within the interval, or it is gone: nothing to do.
-      if (!isConditionalCheckFailure(error)) throw error;
-    }
+    // A failed condition: another request marked it used within the interval, or it is gone.
+    await callAwsIfCondition(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: clientKey(clientId),
+          UpdateExpression: expiry
+            ? 'SET lastUsedAt = :now, activeUntil = :until, #ttl = :until, expiryDay = :day'
+            : 'SET lastUsedAt = :now REMOVE activeUntil, #ttl, expiryDay',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :since)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':now': lastUsedAt,
+            ':since': notUsedSince,
+            ...(expiry && { ':until': expiry.ttl, ':day': expiry.expiryDay }),
+          },
+        }),
+      ),
+      SERVICE,
+    );
   }
 
   /**
@@ -180,23 +173,19 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
    * old image, which is how audit tells a client's or operator's deletion from an expiry.
    */
   async delete(clientId: string, deletion: Deletion): Promise<void> {
-    try {
-      await callAws(
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: clientKey(clientId),
-            UpdateExpression: 'SET deletion = :deletion',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':deletion': deletion },
-          }),
-        ),
-        SERVICE,
-      );
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return;
-      throw error;
-    }
+    const marked = await callAwsIfCondition(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: clientKey(clientId),
+          UpdateExpression: 'SET deletion = :deletion',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':deletion': deletion },
+        }),
+      ),
+      SERVICE,
+    );
+    if (!marked) return; // already gone
     await callAws(
       this.client.send(new DeleteCommand({ TableName: this.tableName, Key: clientKey(clientId) })),
       SERVICE,

@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ClientRecord, Clock } from '../core/ports.js';
-import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+import { callAws, callAwsIfCondition } from './aws-errors.js';
 import { toRecord } from './dynamodb-client-repository.js';
 import { expiryDay, TABLE_SCHEMA } from './table-schema.js';
 
@@ -95,29 +95,26 @@ export class DynamoDbExpirySweeper {
 
   /** The item's kind if this call deleted it; undefined if it was gone or extended meanwhile. */
   private async deleteIfExpired(item: Record<string, unknown>, now: number) {
-    try {
-      const { Attributes } = await callAws(
-        this.client.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: { pk: item.pk, sk: item.sk },
-            ConditionExpression: '#ttl <= :now',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ':now': now },
-            ...(this.onClientExpired && { ReturnValues: 'ALL_OLD' }),
-          }),
-        ),
-        SERVICE,
-      );
-      const kind = String(item.pk).split('#')[0];
-      if (kind === 'client' && Attributes && this.onClientExpired) {
-        this.onClientExpired(toRecord(Attributes));
-      }
-      return kind;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return undefined;
-      throw error;
+    const deleted = await callAwsIfCondition(
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: item.pk, sk: item.sk },
+          ConditionExpression: '#ttl <= :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': now },
+          ...(this.onClientExpired && { ReturnValues: 'ALL_OLD' }),
+        }),
+      ),
+      SERVICE,
+    );
+    if (!deleted) return undefined;
+    const kind = String(item.pk).split('#')[0];
+    const old = deleted.output.Attributes;
+    if (kind === 'client' && old && this.onClientExpired) {
+      this.onClientExpired(toRecord(old));
     }
+    return kind;
   }
 
   private async cursor(): Promise<string | undefined> {
@@ -132,21 +129,17 @@ export class DynamoDbExpirySweeper {
 
   /** Only forwards: an overlapping run that is behind cannot move the cursor back. */
   private async advanceCursor(day: string): Promise<void> {
-    try {
-      await callAws(
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...CURSOR_KEY, day },
-            ConditionExpression: 'attribute_not_exists(#day) OR #day < :day',
-            ExpressionAttributeNames: { '#day': 'day' },
-            ExpressionAttributeValues: { ':day': day },
-          }),
-        ),
-        SERVICE,
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw error;
-    }
+    await callAwsIfCondition(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...CURSOR_KEY, day },
+          ConditionExpression: 'attribute_not_exists(#day) OR #day < :day',
+          ExpressionAttributeNames: { '#day': 'day' },
+          ExpressionAttributeValues: { ':day': day },
+        }),
+      ),
+      SERVICE,
+    );
   }
 }

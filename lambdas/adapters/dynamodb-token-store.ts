@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TokenStore } from '../core/ports.js';
-import { callAws, isConditionalCheckFailure } from './aws-errors.js';
+import { callAws, callAwsIfCondition } from './aws-errors.js';
 import { expiryAttributes } from './table-schema.js';
 
 const SERVICE = 'the token store';
@@ -43,25 +43,20 @@ export class DynamoDbTokenStore implements TokenStore {
   }
 
   async useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
-    try {
-      await callAws(
-        this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              pk: `assertion#${clientId}#${jti}`,
-              sk: 'assertion',
-              ...expiryAttributes(expiresAt),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
-        SERVICE,
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw error;
-    }
+    const recorded = await callAwsIfCondition(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `assertion#${clientId}#${jti}`,
+            sk: 'assertion',
+            ...expiryAttributes(expiresAt),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+      SERVICE,
+    );
+    return recorded !== undefined;
   }
 }
