@@ -33,8 +33,15 @@ const ACCESS: Record<
   // PutItem: used client assertion ids (and, for revoke, revoked token ids); UpdateItem: the
   // client's "last used" (token issuance counts as use).
   token: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], key: 'sign' },
-  introspect: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
-  revoke: { table: ['dynamodb:GetItem', 'dynamodb:PutItem'], key: 'publicKey' },
+  // UpdateItem: a resource server authenticating to introspect or revoke counts as a use.
+  introspect: {
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    key: 'publicKey',
+  },
+  revoke: {
+    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    key: 'publicKey',
+  },
   cleanup: {
     table: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   },

@@ -6,6 +6,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { invalidRequest } from '../core/errors.js';
 import type {
   ClientDirectory,
   ClientFilter,
@@ -20,7 +21,7 @@ import { decodeCursor, encodeCursor } from './client-filter.js';
 const SERVICE = 'the client store';
 
 import { concurrentUpdate } from './client-repository-errors.js';
-import { expiryAttributes } from './table-schema.js';
+import { expiryAttributes, TABLE_SCHEMA } from './table-schema.js';
 
 /**
  * Item layout (single table, see README "Storage"):
@@ -29,6 +30,24 @@ import { expiryAttributes } from './table-schema.js';
  *   expiryDay for the cleanup index.
  */
 const clientKey = (clientId: string) => ({ pk: `client#${clientId}`, sk: 'client' });
+
+/**
+ * A listing cursor back to the table key it encodes. Anything else (other attributes, other
+ * types, keys longer than any this table holds) is a malformed cursor, not a DynamoDB error.
+ */
+function tableKeyOf(cursor: string): Record<string, string> {
+  const key = decodeCursor<Record<string, unknown>>(cursor);
+  const { partitionKey, sortKey } = TABLE_SCHEMA;
+  const names = Object.keys(key);
+  const valid =
+    names.length === 2 &&
+    [partitionKey, sortKey].every((name) => {
+      const value = key[name];
+      return typeof value === 'string' && value.length > 0 && value.length <= 1024;
+    });
+  if (!valid) throw invalidRequest('cursor is malformed');
+  return key as Record<string, string>;
+}
 
 /** The stored item of a client record (exported for bulk seeding in the benchmark). */
 export const clientItem = (record: ClientRecord) => ({
@@ -83,7 +102,7 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
           TableName: this.tableName,
           Limit: scanLimit,
           ...scanFilter(filter),
-          ...(cursor !== undefined && { ExclusiveStartKey: decodeCursor(cursor) }),
+          ...(cursor !== undefined && { ExclusiveStartKey: tableKeyOf(cursor) }),
         }),
       ),
       SERVICE,

@@ -126,13 +126,19 @@ export class AdminService {
     }
     const now = this.lifecycle.clock.now();
     const secret = newSecret();
+    const clientSecretExpiresAt = this.lifecycle.secretExpiry(now);
     const { previousSecretHash: _, previousSecretValidUntil: __, ...rest } = record;
+    // The old secret keeps working for the grace period, but never past its own expiry.
+    const oldSecretEnd = record.clientSecretExpiresAt || Number.POSITIVE_INFINITY;
+    const previousValidUntil = Math.min(now + graceSeconds, oldSecretEnd);
+    const grace = previousValidUntil > now;
     await this.lifecycle.repository.replace({
       ...rest,
       secretHash: hashSecret(secret),
-      ...(graceSeconds > 0 && {
+      clientSecretExpiresAt,
+      ...(grace && {
         previousSecretHash: record.secretHash,
-        previousSecretValidUntil: now + graceSeconds,
+        previousSecretValidUntil: previousValidUntil,
       }),
       version: record.version + 1,
       lastChange: { at: now, ...origin },
@@ -140,8 +146,8 @@ export class AdminService {
     return {
       client_id: clientId,
       client_secret: secret,
-      client_secret_expires_at: record.clientSecretExpiresAt,
-      ...(graceSeconds > 0 && { previous_secret_valid_until: now + graceSeconds }),
+      client_secret_expires_at: clientSecretExpiresAt,
+      ...(grace && { previous_secret_valid_until: previousValidUntil }),
     };
   }
 

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { ClientLifecycle } from './client-lifecycle.js';
-import { type AuthMethod, SIGNING_ALGS } from './client-metadata.js';
+import { type AuthMethod, MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import type { ClientRecord, Clock, RemoteKeySets, TokenStore } from './ports.js';
 import { hashSecret, secretMatches } from './secrets.js';
@@ -10,6 +10,14 @@ export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type
 /** Longest lifetime accepted for a client assertion (RFC 7523 §3: exp required and short). */
 const MAX_ASSERTION_LIFETIME = 300;
 const CLOCK_TOLERANCE = 30;
+
+/**
+ * draft-ietf-oauth-rfc7523bis: the audience is this server's issuer identifier and nothing else
+ * (a string, or an array holding exactly it). Accepting endpoint URLs or extra audiences would
+ * let an assertion a client made for another server be replayed here.
+ */
+const isOwnAudience = (aud: unknown, issuer: string): boolean =>
+  aud === issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === issuer);
 /** Compared against when the client is unknown, so both failures take the same time. */
 const UNKNOWN_CLIENT_HASH = hashSecret('unknown-client');
 
@@ -70,12 +78,11 @@ export class ClientAuthenticator {
   }
 
   /**
-   * @param audiences what a client assertion's `aud` may name: the token endpoint, the issuer,
-   *   the endpoint being called.
+   * @param issuer this server's issuer identifier: the only `aud` a client assertion may carry.
    */
   async authenticate(
     { authorization, params }: ClientCredentials,
-    audiences: readonly string[],
+    issuer: string,
   ): Promise<AuthenticatedClient> {
     const basicTried = authorization !== undefined && /^Basic /i.test(authorization);
     const assertion = params.get('client_assertion') ?? undefined;
@@ -99,7 +106,7 @@ export class ClientAuthenticator {
       return this.withSecret(bodyClientId, postedSecret, 'client_secret_post', false);
     }
     if (assertion !== undefined) {
-      return this.withAssertion(assertion, params, bodyClientId, audiences);
+      return this.withAssertion(assertion, params, bodyClientId, issuer);
     }
     if (bodyClientId !== undefined) {
       const client = await this.lifecycle.findActive(bodyClientId);
@@ -138,7 +145,7 @@ export class ClientAuthenticator {
     assertion: string,
     params: URLSearchParams,
     bodyClientId: string | undefined,
-    audiences: readonly string[],
+    issuer: string,
   ): Promise<AuthenticatedClient> {
     if (params.get('client_assertion_type') !== JWT_BEARER_ASSERTION) {
       throw invalidRequest(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
@@ -165,13 +172,12 @@ export class ClientAuthenticator {
     if (!keys) throw invalidClient(false);
 
     const now = this.clock.now();
-    let jti: string;
+    let jti: unknown;
     let exp: number;
     try {
       const { payload } = await jwtVerify(assertion, keys, {
         issuer: clientId,
         subject: clientId,
-        audience: [...audiences],
         algorithms: metadata.token_endpoint_auth_signing_alg
           ? [metadata.token_endpoint_auth_signing_alg]
           : [...SIGNING_ALGS],
@@ -179,11 +185,15 @@ export class ClientAuthenticator {
         currentDate: new Date(now * 1000),
         clockTolerance: CLOCK_TOLERANCE,
       });
-      jti = payload.jti as string;
+      if (!isOwnAudience(payload.aud, issuer)) throw invalidClient(false, 'wrong audience');
+      jti = payload.jti;
       exp = payload.exp as number;
     } catch (error) {
       if (error instanceof OAuthError) throw error;
       throw invalidClient(false, 'client_assertion is invalid');
+    }
+    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_IDENTIFIER_LENGTH) {
+      throw invalidClient(false, 'client_assertion jti must be a short string');
     }
     if (exp > now + MAX_ASSERTION_LIFETIME + CLOCK_TOLERANCE) {
       throw invalidClient(false, `client_assertion must expire within ${MAX_ASSERTION_LIFETIME} s`);

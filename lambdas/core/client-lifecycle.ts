@@ -1,3 +1,4 @@
+import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
 import type { ClientRecord, ClientRepository, Clock } from './ports.js';
 
 export interface LifecycleSettings {
@@ -9,6 +10,8 @@ export interface LifecycleSettings {
   readonly clientUnusedLifetimeSeconds: number;
   /** "Last used" is written at most once per this interval per client. */
   readonly lastUsedWriteIntervalSeconds: number;
+  /** Lifetime of each newly issued client secret; 0 = secrets never expire. */
+  readonly clientSecretLifetimeSeconds: number;
 }
 
 type Timing = Pick<ClientRecord, 'clientIdIssuedAt' | 'expiresAt' | 'lastUsedAt'>;
@@ -33,6 +36,17 @@ export class ClientLifecycle {
     return Math.min(requested ?? Number.POSITIVE_INFINITY, issuedAt + max);
   }
 
+  /** `client_secret_expires_at` of a secret issued now (registration, update, rotation); 0 = never. */
+  secretExpiry(issuedAt: number): number {
+    const lifetime = this.settings.clientSecretLifetimeSeconds;
+    return lifetime === 0 ? 0 : issuedAt + lifetime;
+  }
+
+  /** Whether the client's current secret has expired (it can then only be replaced). */
+  secretExpired(record: Pick<ClientRecord, 'clientSecretExpiresAt'>, now: number): boolean {
+    return record.clientSecretExpiresAt !== 0 && record.clientSecretExpiresAt <= now;
+  }
+
   /** The instant the client expires, all rules considered; undefined = never. */
   activeUntil(record: Timing): number | undefined {
     const { clientIdleLifetimeSeconds: idle, clientUnusedLifetimeSeconds: unused } = this.settings;
@@ -50,6 +64,15 @@ export class ClientLifecycle {
 
   /** A client that exists and has not expired, whatever DynamoDB TTL has done yet. */
   async findActive(clientId: string): Promise<ClientRecord | undefined> {
+    // Identifiers come from outside (Basic, forms, assertions, paths): one over the bound is no
+    // client, and never reaches the store (DynamoDB refuses keys over 2048 bytes with an error).
+    if (
+      typeof clientId !== 'string' ||
+      clientId === '' ||
+      clientId.length > MAX_IDENTIFIER_LENGTH
+    ) {
+      return undefined;
+    }
     const record = await this.repository.get(clientId);
     if (record === undefined || record.deletion !== undefined) return undefined;
     const until = this.activeUntil(record);

@@ -31,6 +31,11 @@ export const SIGNING_ALGS = [
 export type GrantType = (typeof GRANT_TYPES)[number];
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
+/**
+ * Longest identifier (client_id, assertion jti) looked up in the store. Ours are 22 characters;
+ * the bound keeps what outsiders send far below DynamoDB's 2048-byte key limit.
+ */
+export const MAX_IDENTIFIER_LENGTH = 256;
 const MAX_URI = 2000;
 const MAX_TEXT = 1000;
 const MAX_ITEMS = 20;

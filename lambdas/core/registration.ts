@@ -10,10 +10,7 @@ import { invalidRequest, invalidToken } from './errors.js';
 import type { ClientRecord, ClientRepository, Clock, RequestOrigin } from './ports.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
 
-export interface RegistrationSettings extends MetadataPolicy {
-  /** Lifetime of issued client secrets in seconds; 0 = they never expire. */
-  readonly clientSecretLifetimeSeconds: number;
-}
+export type RegistrationSettings = MetadataPolicy;
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
@@ -62,7 +59,7 @@ export class RegistrationService {
       metadata,
       clientIdIssuedAt: now,
       ...(clientSecret !== undefined && { secretHash: hashSecret(clientSecret) }),
-      clientSecretExpiresAt: clientSecret !== undefined ? this.secretExpiry(now) : 0,
+      clientSecretExpiresAt: clientSecret !== undefined ? this.lifecycle.secretExpiry(now) : 0,
       registrationTokenHash: hashSecret(registrationAccessToken),
       ...(expiresAt !== undefined && { expiresAt }),
       version: 1,
@@ -107,12 +104,16 @@ export class RegistrationService {
 
     const now = this.clock.now();
     const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
-    // A secret is kept while the client still authenticates with one, issued when it starts to,
-    // and dropped when it stops.
+    // A secret is kept while the client still authenticates with one and it is still valid,
+    // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);
-    const clientSecret = needsSecret && current.secretHash === undefined ? newSecret() : undefined;
+    const keepsSecret =
+      current.secretHash !== undefined && !this.lifecycle.secretExpired(current, now);
+    const clientSecret = needsSecret && !keepsSecret ? newSecret() : undefined;
     const secretHash = needsSecret
-      ? (current.secretHash ?? hashSecret(clientSecret as string))
+      ? clientSecret !== undefined
+        ? hashSecret(clientSecret)
+        : current.secretHash
       : undefined;
     const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, current.clientIdIssuedAt);
     const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = current;
@@ -122,7 +123,7 @@ export class RegistrationService {
       ...(secretHash !== undefined && { secretHash }),
       clientSecretExpiresAt:
         clientSecret !== undefined
-          ? this.secretExpiry(now)
+          ? this.lifecycle.secretExpiry(now)
           : secretHash !== undefined
             ? current.clientSecretExpiresAt
             : 0,
@@ -154,11 +155,6 @@ export class RegistrationService {
   private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
     return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
-  }
-
-  private secretExpiry(now: number): number {
-    const lifetime = this.settings.clientSecretLifetimeSeconds;
-    return lifetime === 0 ? 0 : now + lifetime;
   }
 }
 

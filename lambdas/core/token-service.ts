@@ -1,9 +1,8 @@
 import type { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens.js';
 import type { ClientAuthenticator, ClientCredentials } from './client-authentication.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
-import { endpointUrl, PATHS } from './endpoints.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import type { Clock, TokenStore } from './ports.js';
+import type { ClientRecord, Clock, TokenStore } from './ports.js';
 
 export interface TokenSettings {
   readonly accessTokenLifetimeSeconds: number;
@@ -51,11 +50,6 @@ export class TokenService {
     this.clock = lifecycle.clock;
   }
 
-  /** What a client assertion's `aud` may name at an endpoint of this issuer. */
-  private audiences(issuer: string, endpointPath: string): string[] {
-    return [issuer, endpointUrl(issuer, PATHS.token), endpointUrl(issuer, endpointPath)];
-  }
-
   /** `POST /token`: the client_credentials grant. */
   async token(credentials: ClientCredentials, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = credentials;
@@ -64,10 +58,7 @@ export class TokenService {
     if (!KNOWN_GRANTS.has(grantType)) {
       throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
     }
-    const { client } = await this.authenticator.authenticate(
-      credentials,
-      this.audiences(issuer, PATHS.token),
-    );
+    const { client } = await this.authenticator.authenticate(credentials, issuer);
     if (!client.metadata.grant_types.includes('client_credentials')) {
       throw tokenError(
         'unauthorized_client',
@@ -88,8 +79,7 @@ export class TokenService {
       exp: now + lifetime,
       ...(scope !== undefined && { scope }),
     });
-    // Best effort: the token is issued either way, and the next issuance writes again.
-    await this.lifecycle.markUsed(client).catch(() => undefined);
+    await this.markUsed(client);
     return {
       clientId: client.clientId,
       response: {
@@ -130,7 +120,7 @@ export class TokenService {
 
   /** `POST /introspect` (RFC 7662): a client sees its own tokens; introspectors see any. */
   async introspect(credentials: ClientCredentials, issuer: string): Promise<Served<object>> {
-    const { client } = await this.authenticateConfidential(credentials, issuer, PATHS.introspect);
+    const { client } = await this.authenticateConfidential(credentials, issuer);
     const token = credentials.params.get('token');
     if (token === null) throw invalidRequest('token is required');
     const now = this.clock.now();
@@ -164,7 +154,7 @@ export class TokenService {
 
   /** `POST /revoke` (RFC 7009): unknown, invalid or foreign tokens are ignored silently. */
   async revoke(credentials: ClientCredentials, issuer: string): Promise<Served<undefined>> {
-    const { client } = await this.authenticateConfidential(credentials, issuer, PATHS.revoke);
+    const { client } = await this.authenticateConfidential(credentials, issuer);
     const token = credentials.params.get('token');
     if (token === null) throw invalidRequest('token is required');
     const claims = await this.verifier.verify(token, issuer, this.clock.now());
@@ -174,19 +164,21 @@ export class TokenService {
     return { clientId: client.clientId, response: undefined };
   }
 
-  /** Introspection and revocation need a client that proves who it is. */
-  private async authenticateConfidential(
-    credentials: ClientCredentials,
-    issuer: string,
-    path: string,
-  ) {
-    const authenticated = await this.authenticator.authenticate(
-      credentials,
-      this.audiences(issuer, path),
-    );
+  /**
+   * Introspection and revocation need a client that proves who it is. Doing so is a use: a
+   * resource server that only introspects must not expire as idle.
+   */
+  private async authenticateConfidential(credentials: ClientCredentials, issuer: string) {
+    const authenticated = await this.authenticator.authenticate(credentials, issuer);
     if (authenticated.method === 'none') {
       throw new OAuthError(401, 'invalid_client', 'this endpoint requires client authentication');
     }
+    await this.markUsed(authenticated.client);
     return authenticated;
+  }
+
+  /** Best effort: the request is served either way, and the next use writes again. */
+  private markUsed(client: ClientRecord): Promise<void> {
+    return this.lifecycle.markUsed(client).catch(() => undefined);
   }
 }

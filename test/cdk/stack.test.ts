@@ -179,7 +179,11 @@ describe('functions', () => {
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
-    expect(actions('introspect')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions('introspect')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actions('admin')).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',

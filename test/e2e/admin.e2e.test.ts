@@ -112,6 +112,21 @@ describe('admin API', () => {
     expect(body.error).toBe('invalid_request');
   });
 
+  it('answers 404 for an over-long client id and 400 for a forged cursor, never a 5xx', async () => {
+    const long = 'x'.repeat(3000);
+    expect((await admin.request('GET', `/clients/${long}`)).status).toBe(404);
+    expect((await admin.request('DELETE', `/clients/${long}`)).status).toBe(404);
+    const forged = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const key of [
+      { pk: long, sk: 'client' },
+      { pk: 'client#a', sk: 'client', extra: 'x' },
+      { pk: 1, sk: 'client' },
+    ]) {
+      const { status, body } = await admin.request('GET', `/clients?cursor=${forged(key)}`);
+      expect({ status, error: body.error }).toEqual({ status: 400, error: 'invalid_request' });
+    }
+  });
+
   it('gets one client, deletes it as the operator, and then it cannot get tokens', async () => {
     const client = await register({ client_name: 'doomed' });
     expect((await admin.request('GET', `/clients/${client.client_id}`)).body.client_name).toBe(

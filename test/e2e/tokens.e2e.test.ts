@@ -38,6 +38,7 @@ beforeAll(async () => {
     DCR_DATA_DIR: dataDir,
     DCR_SIGNING_ALG: 'ES256',
     DCR_RESOURCES: RESOURCE,
+    DCR_ALLOWED_SCOPES: 'read write',
     DCR_INTROSPECTOR_CLIENT_IDS: introspector.client_id,
   });
   const issuer = new URL(app.issuer);
@@ -295,6 +296,42 @@ describe('token endpoint error paths', () => {
     expect(response.headers.get('www-authenticate')).toMatch(/^Basic /);
   });
 
+  // DynamoDB refuses keys over 2048 bytes with a ValidationException: such identifiers must get
+  // the endpoint's normal answer, never a 500 that outsiders could use to trip the 5xx alarm.
+  it('identifiers far over any bound get the normal error, never a 5xx', async () => {
+    const long = 'x'.repeat(3000);
+    const form = 'grant_type=client_credentials';
+    await expectError(
+      await post('/token', form, { authorization: basic(long, 'secret') }),
+      401,
+      'invalid_client',
+    );
+    await expectError(
+      await post('/token', `${form}&client_id=${long}&client_secret=s`),
+      401,
+      'invalid_client',
+    );
+    await expectError(await post('/token', `${form}&client_id=${long}`), 401, 'invalid_client');
+    const assertion = `e30.${Buffer.from(JSON.stringify({ sub: long })).toString('base64url')}.c2ln`;
+    await expectError(
+      await post(
+        '/token',
+        `${form}&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')}&client_assertion=${assertion}`,
+      ),
+      401,
+      'invalid_client',
+    );
+    await expectError(
+      await post('/introspect', `token=${long}`, { authorization: basic(long, 'secret') }),
+      401,
+      'invalid_client',
+    );
+    const configuration = await fetch(`${app.issuer}/register/${long}`, {
+      headers: { authorization: `Bearer ${'t'.repeat(43)}` },
+    });
+    await expectError(configuration, 401, 'invalid_token');
+  });
+
   it('unknown client: the same 401', async () => {
     const response = await post('/token', 'grant_type=client_credentials', {
       authorization: basic('unknown', 'secret'),
@@ -398,7 +435,7 @@ describe('token endpoint error paths', () => {
         .setProtectedHeader({ alg: 'ES256' })
         .setIssuer(registered.client_id)
         .setSubject(registered.client_id)
-        .setAudience((claims.aud as string) ?? `${app.issuer}/token`)
+        .setAudience((claims.aud as string | string[]) ?? app.issuer)
         .setIssuedAt()
         .setExpirationTime((claims.exp as number) ?? '60s')
         .sign(privateKey);
@@ -427,6 +464,18 @@ describe('token endpoint error paths', () => {
       );
     });
 
+    // The audience-injection attack on RFC 7523: only the issuer identifier, alone, is accepted.
+    it('refuses the token endpoint, and the issuer among other audiences', async () => {
+      for (const aud of [
+        `${app.issuer}/token`,
+        [`${app.issuer}/token`, 'https://other-as.example/token'],
+        [app.issuer, 'https://other-as.example'],
+      ]) {
+        await expectError(await withAssertion(await assertion({ aud })), 401, 'invalid_client');
+      }
+      expect((await withAssertion(await assertion({ aud: [app.issuer] }))).status).toBe(200);
+    });
+
     it('refuses a long-lived assertion', async () => {
       const exp = Math.floor(Date.now() / 1000) + 3600;
       await expectError(await withAssertion(await assertion({ exp })), 401, 'invalid_client');
@@ -438,7 +487,7 @@ describe('token endpoint error paths', () => {
         .setProtectedHeader({ alg: 'ES256' })
         .setIssuer(registered.client_id)
         .setSubject(registered.client_id)
-        .setAudience(`${app.issuer}/token`)
+        .setAudience(app.issuer)
         .setExpirationTime('60s')
         .sign(other.privateKey);
       await expectError(await withAssertion(jwt), 401, 'invalid_client');

@@ -20,18 +20,17 @@ export const NO_EXPIRY: LifecycleSettings = {
   clientIdleLifetimeSeconds: 0,
   clientUnusedLifetimeSeconds: 0,
   lastUsedWriteIntervalSeconds: 300,
+  clientSecretLifetimeSeconds: 0,
 };
 
 /** A registration service over the repository, with the given lifecycle and secret rules. */
 export function registrationService(
   repository: ClientRepository,
   clock: Clock,
-  settings: Partial<LifecycleSettings> & { clientSecretLifetimeSeconds?: number } = {},
+  settings: Partial<LifecycleSettings> = {},
 ) {
   const lifecycle = new ClientLifecycle(repository, clock, { ...NO_EXPIRY, ...settings });
-  return new RegistrationService(lifecycle, {
-    clientSecretLifetimeSeconds: settings.clientSecretLifetimeSeconds ?? 0,
-  });
+  return new RegistrationService(lifecycle, {});
 }
 
 /** The OAuthError a promise rejects with (fails the test if it resolves or throws another). */

@@ -12,6 +12,7 @@ const RULES: LifecycleSettings = {
   clientIdleLifetimeSeconds: 90 * DAY,
   clientUnusedLifetimeSeconds: DAY,
   lastUsedWriteIntervalSeconds: 300,
+  clientSecretLifetimeSeconds: 0,
 };
 
 /** Counts the writes the lifecycle makes. */

@@ -230,6 +230,32 @@ describe('RegistrationService', () => {
       expect((await repository.get(info.client_id))?.secretHash).toBeUndefined();
     });
 
+    it('replaces an expired secret with one valid for a whole new lifetime', async () => {
+      service = registrationService(repository, clock, { clientSecretLifetimeSeconds: 3600 });
+      const info = await service.register(machine, ISSUER);
+      const update = () =>
+        service.update(
+          info.client_id,
+          info.registration_access_token,
+          body({ ...machine, client_id: info.client_id }),
+          ISSUER,
+        );
+      // Still valid: kept, and not shown again.
+      clock.advance(1800);
+      const kept = await update();
+      expect(kept).not.toHaveProperty('client_secret');
+      expect(kept.client_secret_expires_at).toBe(info.client_secret_expires_at);
+      // Expired: a new one, expiring a whole lifetime from now.
+      clock.advance(1800);
+      const renewed = await update();
+      expect(renewed.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(renewed.client_secret).not.toBe(info.client_secret);
+      expect(renewed.client_secret_expires_at).toBe(clock.now() + 3600);
+      expect((await repository.get(info.client_id))?.secretHash).toBe(
+        hashSecret(renewed.client_secret as string),
+      );
+    });
+
     it('lets only one of two concurrent updates win; the loser gets a 409', async () => {
       const info = await service.register(machine, ISSUER);
       const update = (name: string) =>

@@ -8,7 +8,7 @@ import {
   ClientAuthenticator,
   JWT_BEARER_ASSERTION,
 } from '../../lambdas/core/client-authentication.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
+import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/client-lifecycle.js';
 import type { RemoteKeySets } from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 import { TokenService, type TokenSettings } from '../../lambdas/core/token-service.js';
@@ -33,7 +33,10 @@ const BASE_SETTINGS: TokenSettings = {
   introspectorClientIds: new Set(),
 };
 
-function world(settings: Partial<TokenSettings> = {}): World {
+function world(
+  settings: Partial<TokenSettings> = {},
+  rules: Partial<LifecycleSettings> = {},
+): World {
   const clock = new FakeClock(Math.floor(Date.now() / 1000));
   const repository = new MemoryClientRepository();
   const store = new MemoryTokenStore(clock);
@@ -45,6 +48,7 @@ function world(settings: Partial<TokenSettings> = {}): World {
   const lifecycle = new ClientLifecycle(repository, clock, {
     ...NO_EXPIRY,
     clientMaxLifetimeSeconds: 3600,
+    ...rules,
   });
   const tokensWith = (overrides: Partial<TokenSettings>) =>
     new TokenService(
@@ -60,7 +64,6 @@ function world(settings: Partial<TokenSettings> = {}): World {
     repository,
     remoteKeys,
     registration: new RegistrationService(lifecycle, {
-      clientSecretLifetimeSeconds: 0,
       ...(settings.allowedScopes && { allowedScopes: settings.allowedScopes }),
     }),
     tokens: tokensWith({}),
@@ -201,8 +204,8 @@ describe('private_key_jwt with a jwks_uri', () => {
     ).client_id;
   });
 
-  const assertion = (aud: string) =>
-    new SignJWT({ jti: crypto.randomUUID() })
+  const assertion = (aud: string | string[], claims: Record<string, unknown> = {}) =>
+    new SignJWT({ jti: crypto.randomUUID(), ...claims })
       .setProtectedHeader({ alg: 'RS256' })
       .setIssuer(clientId)
       .setSubject(clientId)
@@ -226,11 +229,53 @@ describe('private_key_jwt with a jwks_uri', () => {
       )
     ).response;
 
-  it('accepts the issuer or the token endpoint as audience', async () => {
+  it('accepts the issuer as audience, alone or as an array of just it', async () => {
     expect((await token(await assertion(ISSUER))).access_token).toEqual(expect.any(String));
-    expect((await token(await assertion(`${ISSUER}/token`))).access_token).toEqual(
-      expect.any(String),
-    );
+    expect((await token(await assertion([ISSUER]))).access_token).toEqual(expect.any(String));
+  });
+
+  // The RFC 7523 audience-injection attack: an assertion made for another server replayed here.
+  it.each([
+    ['the token endpoint', `${ISSUER}/token`],
+    ['the introspection endpoint', `${ISSUER}/introspect`],
+    ['the issuer among other audiences', [ISSUER, 'https://other-as.example']],
+    [
+      'the token endpoint among other audiences',
+      [`${ISSUER}/token`, 'https://other.example/token'],
+    ],
+    ['the issuer twice', [ISSUER, ISSUER]],
+  ])('refuses %s as audience', async (_, aud) => {
+    const error = await oauthFailure(token(await assertion(aud)));
+    expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
+  });
+
+  it.each([
+    ['a number', 42],
+    ['an object', { id: 'x' }],
+    ['an empty string', ''],
+    ['a string over 256 characters', 'j'.repeat(257)],
+  ])('refuses a jti that is %s', async (_, jti) => {
+    const error = await oauthFailure(token(await assertion(ISSUER, { jti })));
+    expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
+  });
+
+  it('answers invalid_client, without a lookup, for a subject over the identifier bound', async () => {
+    let lookups = 0;
+    const get = w.repository.get.bind(w.repository);
+    w.repository.get = (id) => {
+      lookups += 1;
+      return get(id);
+    };
+    const long = 'c'.repeat(3000);
+    const jwt = await new SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer(long)
+      .setSubject(long)
+      .setAudience(ISSUER)
+      .setExpirationTime('60s')
+      .sign(keys.privateKey);
+    expect(await oauthFailure(token(jwt))).toMatchObject({ status: 401, error: 'invalid_client' });
+    expect(lookups).toBe(0);
   });
 
   it('refuses a wrong assertion type and a client_id that differs from the assertion', async () => {
@@ -241,5 +286,53 @@ describe('private_key_jwt with a jwks_uri', () => {
     expect((await oauthFailure(token(jwt, { client_id: 'someone-else' }))).error).toBe(
       'invalid_client',
     );
+  });
+});
+
+describe('introspection and revocation count as use', () => {
+  const DAY = 86_400;
+
+  it('keeps a resource server that only introspects alive past the never-used limit', async () => {
+    const w = world(
+      { introspectorClientIds: new Set() },
+      {
+        clientMaxLifetimeSeconds: 0,
+        clientUnusedLifetimeSeconds: DAY,
+        clientIdleLifetimeSeconds: 2 * DAY,
+      },
+    );
+    const server = await w.registration.register({ grant_types: ['client_credentials'] }, ISSUER);
+    const tokens = w.tokensWith({ introspectorClientIds: new Set([server.client_id]) });
+    const introspect = () =>
+      tokens.introspect(
+        {
+          authorization: basic(server.client_id, server.client_secret as string),
+          params: new URLSearchParams({ token: 'not-a-token' }),
+        },
+        ISSUER,
+      );
+    const revoke = () =>
+      tokens.revoke(
+        {
+          authorization: basic(server.client_id, server.client_secret as string),
+          params: new URLSearchParams({ token: 'not-a-token' }),
+        },
+        ISSUER,
+      );
+    // Every half day, for ten days: introspection and revocation alone keep it alive.
+    for (let i = 0; i < 20; i++) {
+      w.clock.advance(DAY / 2);
+      await (i % 2 === 0 ? introspect() : revoke());
+    }
+    expect((await introspect()).response).toEqual({ active: false });
+    expect((await w.repository.get(server.client_id))?.lastUsedAt).toBeGreaterThan(
+      w.clock.now() - DAY,
+    );
+    // Unused for the idle lifetime, it is gone.
+    w.clock.advance(2 * DAY);
+    expect(await oauthFailure(introspect())).toMatchObject({
+      status: 401,
+      error: 'invalid_client',
+    });
   });
 });

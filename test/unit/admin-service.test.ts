@@ -1,0 +1,53 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
+import { AdminService } from '../../lambdas/core/admin.js';
+import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
+import { RegistrationService } from '../../lambdas/core/registration.js';
+import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
+import { FakeClock, NO_EXPIRY } from '../support/fakes.js';
+
+const ISSUER = 'https://auth.example.com';
+const machine = { grant_types: ['client_credentials'], client_name: 'agent' };
+
+describe('AdminService.rotateSecret with a secret lifetime', () => {
+  let repository: MemoryClientRepository;
+  let clock: FakeClock;
+  let admin: AdminService;
+  let registration: RegistrationService;
+
+  beforeEach(() => {
+    repository = new MemoryClientRepository();
+    clock = new FakeClock();
+    const lifecycle = new ClientLifecycle(repository, clock, {
+      ...NO_EXPIRY,
+      clientSecretLifetimeSeconds: 3600,
+    });
+    admin = new AdminService(lifecycle, repository);
+    registration = new RegistrationService(lifecycle, {});
+  });
+
+  it('gives every new secret a whole lifetime from now, even after the old one expired', async () => {
+    const info = await registration.register(machine, ISSUER);
+    clock.advance(7200);
+    const rotated = await admin.rotateSecret(info.client_id, 600, {});
+    expect(rotated.client_secret_expires_at).toBe(clock.now() + 3600);
+    const record = await repository.get(info.client_id);
+    expect(record?.clientSecretExpiresAt).toBe(clock.now() + 3600);
+    expect(record?.secretHash).toBe(hashSecret(rotated.client_secret));
+    // The expired secret gets no grace period: it had stopped working already.
+    expect(rotated).not.toHaveProperty('previous_secret_valid_until');
+    expect(record?.previousSecretHash).toBeUndefined();
+  });
+
+  it('keeps the old secret for the grace period, but never past its own expiry', async () => {
+    const info = await registration.register(machine, ISSUER);
+    clock.advance(3000);
+    const rotated = await admin.rotateSecret(info.client_id, 3600, {});
+    const record = await repository.get(info.client_id);
+    expect(rotated.previous_secret_valid_until).toBe(info.client_secret_expires_at);
+    expect(record?.previousSecretValidUntil).toBe(info.client_secret_expires_at);
+    expect(secretMatches(info.client_secret as string, record?.previousSecretHash as string)).toBe(
+      true,
+    );
+  });
+});
