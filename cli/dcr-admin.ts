@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { displaySafe } from '../lambdas/core/text.js';
 import { AdminClient, type AdminResponse } from './admin-client.js';
 
 const USAGE = `dcr-admin — the operator's registry of serverless-dcr
@@ -48,7 +49,7 @@ const date = (seconds: unknown) =>
   typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().replace('.000Z', 'Z') : '';
 
 function table(rows: Record<string, unknown>[], columns: [string, string][]): string[] {
-  const cells = rows.map((row) => columns.map(([key]) => String(row[key] ?? '')));
+  const cells = rows.map((row) => columns.map(([key]) => displaySafe(String(row[key] ?? ''))));
   const widths = columns.map(([, title], i) =>
     Math.max(title.length, ...cells.map((c) => (c[i] as string).length)),
   );
@@ -73,7 +74,18 @@ function check(response: AdminResponse): AdminResponse {
 }
 
 /** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage). */
-export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
+/**
+ * Everything printed passes through here: client metadata is the client's own text, and a
+ * control character in it must show as an escape, never act on the operator's terminal.
+ */
+const escaped = (text: string) => text.split('\n').map(displaySafe).join('\n');
+const escapingIo = (io: Io): Io => ({
+  out: (text) => io.out(escaped(text)),
+  err: (text) => io.err(escaped(text)),
+});
+
+export async function main(argv: string[], rawIo: Io = consoleIo): Promise<number> {
+  const io = escapingIo(rawIo);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

@@ -1,6 +1,7 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
+import { isDisplaySafe } from './text.js';
 
 /**
  * RFC 7591 client metadata: the one place where registration input is validated and
@@ -45,15 +46,18 @@ const isWebUrl = (value: string, protocols: readonly string[]) => {
   return url !== null && protocols.includes(url.protocol) && url.hostname !== '';
 };
 
-const webUrl = z
+/** Client-supplied strings that people will read (consent, dashboard, CLI, logs). */
+const displayed = z
   .string()
+  .refine(isDisplaySafe, 'must not contain control or bidirectional-control characters');
+
+const webUrl = displayed
   .max(MAX_URI)
   .refine((v) => isWebUrl(v, ['https:', 'http:']), 'must be an http or https URL');
-const httpsUrl = z
-  .string()
+const httpsUrl = displayed
   .max(MAX_URI)
   .refine((v) => isWebUrl(v, ['https:']), 'must be an https URL');
-const text = z.string().min(1).max(MAX_TEXT);
+const text = displayed.min(1).max(MAX_TEXT);
 
 /** RFC 6749 §3.3 scope-token grammar, space-separated. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
@@ -79,12 +83,12 @@ const metadataInput = z.object({
   logo_uri: webUrl.optional(),
   tos_uri: webUrl.optional(),
   policy_uri: webUrl.optional(),
-  contacts: z.array(z.string().min(1).max(320)).max(MAX_ITEMS).optional(),
+  contacts: z.array(displayed.min(1).max(320)).max(MAX_ITEMS).optional(),
   scope: z.string().max(MAX_TEXT).regex(SCOPE, 'must be space-separated scope tokens').optional(),
   jwks_uri: httpsUrl.optional(),
   jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
-  software_id: z.string().min(1).max(255).optional(),
-  software_version: z.string().min(1).max(255).optional(),
+  software_id: displayed.min(1).max(255).optional(),
+  software_version: displayed.min(1).max(255).optional(),
   software_statement: z.string().optional(),
   application_type: z.enum(['web', 'native']).optional(),
   token_endpoint_auth_signing_alg: z.enum(SIGNING_ALGS).optional(),

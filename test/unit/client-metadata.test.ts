@@ -128,6 +128,12 @@ describe('defaults (RFC 7591 §2)', () => {
     expect(metadata.scope).toBe('read write');
   });
 
+  it('accepts names in any script, without control characters', () => {
+    for (const client_name of ['エージェント', 'وكيل', 'agent 🤖', 'Café — v2']) {
+      expect(validate({ ...machine, client_name }).metadata.client_name).toBe(client_name);
+    }
+  });
+
   it('returns the requested expires_at for the service to cap', () => {
     expect(validate({ ...machine, expires_at: NOW + 60 }).requestedExpiresAt).toBe(NOW + 60);
   });
@@ -155,6 +161,33 @@ describe('invalid_client_metadata, naming the field', () => {
     ['client_name a number', { ...machine, client_name: 7 }, 'client_name'],
     ['client_name empty', { ...machine, client_name: '' }, 'client_name'],
     ['client_name too long', { ...machine, client_name: 'x'.repeat(1001) }, 'client_name'],
+    // Terminal escapes and bidi reordering in text that operators and users will read.
+    ['client_name with ESC (CSI)', { ...machine, client_name: 'a\u001b[8mhidden' }, 'client_name'],
+    [
+      'client_name with an OSC 52 clipboard write',
+      { ...machine, client_name: 'a\u001b]52;c;cm0gLXJmIH4=\u0007' },
+      'client_name',
+    ],
+    ['client_name with a C1 CSI', { ...machine, client_name: 'a\u009b31m' }, 'client_name'],
+    ['client_name with a newline', { ...machine, client_name: 'a\nb' }, 'client_name'],
+    [
+      'client_name with a bidi override',
+      { ...machine, client_name: 'evil\u202Egnp.exe' },
+      'client_name',
+    ],
+    ['client_name with a bidi isolate', { ...machine, client_name: 'a\u2067b' }, 'client_name'],
+    ['software_id with a control', { ...machine, software_id: 'sw\u0000' }, 'software_id'],
+    [
+      'software_version with a control',
+      { ...machine, software_version: '1\u007f' },
+      'software_version',
+    ],
+    ['a contact with a control', { ...machine, contacts: ['a@b.example\r\n'] }, 'contacts[0]'],
+    [
+      'client_uri with a bidi mark',
+      { ...machine, client_uri: 'https://a.example/\u200f' },
+      'client_uri',
+    ],
     ['logo_uri not a URL', { ...machine, logo_uri: 'logo.png' }, 'logo_uri'],
     ['client_uri javascript:', { ...machine, client_uri: 'javascript:alert(1)' }, 'client_uri'],
     ['contacts not an array', { ...machine, contacts: 'a@b.example' }, 'contacts'],
