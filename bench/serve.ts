@@ -26,7 +26,12 @@ export const REFERENCE_CLIENT = {
 
 if (kind === 'ours-memory' || kind === 'ours-embedded') {
   const app = await startLocalApp(
-    loadConfig({ PORT: '0', DCR_SIGNING_ALG: alg, DCR_DEFAULT_AUDIENCE: BENCH_RESOURCE }),
+    loadConfig({
+      PORT: '0',
+      DCR_SIGNING_ALG: alg,
+      DCR_DEFAULT_AUDIENCE: BENCH_RESOURCE,
+      DCR_ALLOWED_SCOPES: 'read',
+    }),
     { store: kind === 'ours-memory' ? 'memory' : 'embedded' },
   );
   console.log(`READY ${app.issuer}`);

@@ -21,46 +21,59 @@ const absoluteUri = z
   .string()
   .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
 
-const envSchema = z.object({
-  /** Fixed issuer. Unset in AWS: the API's own domain is used. Locally: http://127.0.0.1:$PORT. */
-  DCR_ISSUER: issuerUrl.optional(),
-  DCR_TABLE_NAME: z.string().min(3).max(255).default('serverless-dcr'),
-  /** Space-separated scopes clients may register; unset = any scope. */
-  DCR_ALLOWED_SCOPES: scopeList.optional(),
-  /** Longest a client lives after registration (and the cap on its expires_at); 0 = no cap. */
-  DCR_CLIENT_MAX_LIFETIME_SECONDS: seconds.default(365 * 24 * 3600),
-  /** A client unused this long after its last token expires; 0 = never (MCP clients cache ids). */
-  DCR_CLIENT_IDLE_LIFETIME_SECONDS: seconds.default(90 * 24 * 3600),
-  /** A client that never got a token expires this long after registering; 0 = never. */
-  DCR_CLIENT_UNUSED_LIFETIME_SECONDS: seconds.default(24 * 3600),
-  /** "Last used" is written at most once per client per this interval. */
-  DCR_LAST_USED_WRITE_INTERVAL_SECONDS: seconds.default(300),
-  /** Lifetime of client secrets; 0 = never expire (client_secret_expires_at 0). */
-  DCR_CLIENT_SECRET_LIFETIME_SECONDS: seconds.default(0),
-  /** Access token lifetime (RFC 9068 `exp - iat`). */
-  DCR_ACCESS_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
-  /** RFC 8707 resources clients may ask tokens for (space-separated absolute URIs). */
-  DCR_RESOURCES: list.pipe(z.array(absoluteUri)).default([]),
-  /** `aud` of tokens issued without a resource; default: the issuer. */
-  DCR_DEFAULT_AUDIENCE: absoluteUri.optional(),
-  /** Clients (resource servers) allowed to introspect any token. */
-  DCR_INTROSPECTOR_CLIENT_IDS: list.default([]),
-  /** AWS: the KMS key that signs access tokens (id, ARN or alias). */
-  DCR_KMS_KEY_ID: z.string().min(1).optional(),
-  /** AWS: keys that signed before a rotation, still published in the JWKS. */
-  DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
-  /** Local server: the signing algorithm of the generated key. */
-  DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
-  /** Local server: the bearer token of the admin API (in AWS, IAM authorizes it instead). */
-  DCR_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
-  /** Local server: where audit events go: `stdout` (JSON lines), `off`, or a file path. */
-  DCR_AUDIT_LOG: z.string().min(1).default('stdout'),
-  /** Local server: how often the in-process cleanup runs; 0 = never. */
-  DCR_CLEANUP_INTERVAL_SECONDS: seconds.default(3600),
-  /** Local server only. */
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  DCR_DATA_DIR: z.string().min(1).optional(),
-});
+const envSchema = z
+  .object({
+    /** Fixed issuer. Unset in AWS: the API's own domain is used. Locally: http://127.0.0.1:$PORT. */
+    DCR_ISSUER: issuerUrl.optional(),
+    DCR_TABLE_NAME: z.string().min(3).max(255).default('serverless-dcr'),
+    /** Space-separated scopes clients may register; unset = any scope. */
+    DCR_ALLOWED_SCOPES: scopeList.optional(),
+    /** Longest a client lives after registration (and the cap on its expires_at); 0 = no cap. */
+    DCR_CLIENT_MAX_LIFETIME_SECONDS: seconds.default(365 * 24 * 3600),
+    /** A client unused this long after its last token expires; 0 = never (MCP clients cache ids). */
+    DCR_CLIENT_IDLE_LIFETIME_SECONDS: seconds.default(90 * 24 * 3600),
+    /** A client that never got a token expires this long after registering; 0 = never. */
+    DCR_CLIENT_UNUSED_LIFETIME_SECONDS: seconds.default(24 * 3600),
+    /** "Last used" is written at most once per client per this interval. */
+    DCR_LAST_USED_WRITE_INTERVAL_SECONDS: seconds.default(300),
+    /** Lifetime of client secrets; 0 = never expire (client_secret_expires_at 0). */
+    DCR_CLIENT_SECRET_LIFETIME_SECONDS: seconds.default(0),
+    /** Access token lifetime (RFC 9068 `exp - iat`). */
+    DCR_ACCESS_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+    /** RFC 8707 resources clients may ask tokens for (space-separated absolute URIs). */
+    DCR_RESOURCES: list.pipe(z.array(absoluteUri)).default([]),
+    /** `aud` of tokens issued without a resource; default: the issuer. */
+    DCR_DEFAULT_AUDIENCE: absoluteUri.optional(),
+    /** Clients (resource servers) allowed to introspect any token. */
+    DCR_INTROSPECTOR_CLIENT_IDS: list.default([]),
+    /** AWS: the KMS key that signs access tokens (id, ARN or alias). */
+    DCR_KMS_KEY_ID: z.string().min(1).optional(),
+    /** AWS: keys that signed before a rotation, still published in the JWKS. */
+    DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
+    /** Local server: the signing algorithm of the generated key. */
+    DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
+    /** Local server: the bearer token of the admin API (in AWS, IAM authorizes it instead). */
+    DCR_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Local server: where audit events go: `stdout` (JSON lines), `off`, or a file path. */
+    DCR_AUDIT_LOG: z.string().min(1).default('stdout'),
+    /** Local server: how often the in-process cleanup runs; 0 = never. */
+    DCR_CLEANUP_INTERVAL_SECONDS: seconds.default(3600),
+    /** Local server only. */
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DCR_DATA_DIR: z.string().min(1).optional(),
+  })
+  // Tokens for a real resource must carry only scopes the operator chose: "any scope" there would
+  // let an anonymous client register `admin` and get it in a token the resource trusts.
+  .refine(
+    (e) =>
+      e.DCR_ALLOWED_SCOPES !== undefined ||
+      (e.DCR_RESOURCES.length === 0 && e.DCR_DEFAULT_AUDIENCE === undefined),
+    {
+      path: ['DCR_ALLOWED_SCOPES'],
+      message:
+        'required when DCR_RESOURCES or DCR_DEFAULT_AUDIENCE is set (the scopes those resources accept)',
+    },
+  );
 
 export interface Config {
   readonly issuer?: string;

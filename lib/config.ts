@@ -76,7 +76,16 @@ const schema = z
   })
   .refine((c) => c.mtlsTruststoreUri === undefined || c.domainName !== undefined, {
     message: 'mtlsTruststoreUri needs a custom domain',
-  });
+  })
+  // As in lambdas/config.ts: tokens for a resource carry only scopes the operator offers.
+  .refine(
+    (c) =>
+      c.allowedScopes.length > 0 || (c.resources.length === 0 && c.defaultAudience === undefined),
+    {
+      path: ['allowedScopes'],
+      message: 'required with resources or defaultAudience (the scopes those resources accept)',
+    },
+  );
 
 export type DeploymentConfig = z.infer<typeof schema>;
 

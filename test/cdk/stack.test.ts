@@ -346,6 +346,8 @@ describe('configuration', () => {
     [{ 'dcr:domainName': 'auth.example.com' }, 'certificateArn'],
     [{ 'dcr:cleanupSchedule': 'every hour' }, 'dcr:cleanupSchedule'],
     [{ 'dcr:accessTokenLifetimeSeconds': '5' }, 'dcr:accessTokenLifetimeSeconds'],
+    [{ 'dcr:resources': 'https://mcp.example.com/mcp' }, 'dcr:allowedScopes'],
+    [{ 'dcr:defaultAudience': 'https://api.example.com' }, 'dcr:allowedScopes'],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
   });
