@@ -126,38 +126,126 @@ export interface ValidatedRegistration {
 
 type RedirectKind = 'web' | 'loopback' | 'private-use';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-const FORBIDDEN_SCHEMES = new Set([
-  'javascript:',
-  'data:',
-  'file:',
-  'vbscript:',
-  'blob:',
-  'about:',
-  'ws:',
-  'wss:',
-  'ftp:',
-]);
+/** A redirect URI as stored and compared: the WHATWG serialisation of what the client sent. */
+export interface RedirectUri {
+  readonly kind: RedirectKind;
+  readonly normalized: string;
+}
 
-/** DESIGN.md redirect rules (RFC 8252 for native apps): the kind of a URI, or why it is refused. */
-export function classifyRedirectUri(raw: string): RedirectKind {
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/**
+ * Schemes that are never a redirect target: script and local content, and registered schemes
+ * that hand the response to something other than the client (mail, phone, another protocol).
+ * Anything else is a private-use scheme (RFC 8252 §7.1 recommends reverse domain names).
+ */
+const FORBIDDEN_SCHEMES = new Set(
+  [
+    'javascript',
+    'data',
+    'file',
+    'vbscript',
+    'blob',
+    'about',
+    'filesystem',
+    'view-source',
+    'jar',
+    'ws',
+    'wss',
+    'ftp',
+    'sftp',
+    'ssh',
+    'telnet',
+    'gopher',
+    'ldap',
+    'ldaps',
+    'irc',
+    'ircs',
+    'news',
+    'nntp',
+    'mailto',
+    'tel',
+    'sms',
+    'mms',
+    'sip',
+    'sips',
+    'xmpp',
+    'urn',
+    'geo',
+    'magnet',
+    'intent',
+    'market',
+    'content',
+    'chrome',
+    'chrome-extension',
+    'moz-extension',
+    'resource',
+  ].map((scheme) => `${scheme}:`),
+);
+/**
+ * What RFC 3986 allows in a URI, as sent (IRIs' non-ASCII included). Parsers disagree about the
+ * rest: WHATWG reads `http://localhost\@evil.example/` as host localhost and strips tabs and
+ * newlines, where others see user information and host evil.example.
+ */
+const URI_CHARACTERS =
+  /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%\u00A0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+
+/**
+ * DESIGN.md redirect rules (RFC 8252 for native apps): the kind of a URI and the form it is
+ * stored and compared in (hosts lower-cased and punycoded, default ports dropped, non-ASCII
+ * percent-encoded), or an invalid_redirect_uri saying why it is refused.
+ */
+export function parseRedirectUri(raw: string): RedirectUri {
   const fail = (why: string) =>
     invalidRedirectUri(`redirect_uris: ${JSON.stringify(raw.slice(0, 100))} ${why}`);
   if (raw.length > MAX_URI) throw fail(`is longer than ${MAX_URI} characters`);
+  if (!URI_CHARACTERS.test(raw)) {
+    throw fail('contains characters a URI may not hold (backslash, space, controls, quotes)');
+  }
   if (raw.includes('#')) throw fail('must not contain a fragment');
   const url = URL.parse(raw);
   if (url === null) throw fail('is not an absolute URI');
   if (FORBIDDEN_SCHEMES.has(url.protocol)) throw fail(`uses the forbidden scheme ${url.protocol}`);
   if (url.username !== '' || url.password !== '') throw fail('must not contain user information');
+  const normalized = url.href;
   if (url.protocol === 'https:') {
     if (url.hostname === '') throw fail('has no host');
-    return 'web';
+    return { kind: 'web', normalized };
   }
   if (url.protocol === 'http:') {
-    if (LOOPBACK_HOSTS.has(url.hostname)) return 'loopback';
+    if (LOOPBACK_HOSTS.has(url.hostname)) return { kind: 'loopback', normalized };
     throw fail('uses http on a host that is not loopback (127.0.0.1, [::1], localhost)');
   }
-  return 'private-use';
+  return { kind: 'private-use', normalized };
+}
+
+/** The kind of a redirect URI, or why it is refused. */
+export const classifyRedirectUri = (raw: string): RedirectKind => parseRedirectUri(raw).kind;
+
+/**
+ * The registered redirect URI an authorization request names, or undefined: exact comparison
+ * of the normalised forms, except that a loopback redirect may use any port (RFC 8252 §7.3).
+ */
+export function matchRedirectUri(
+  registered: readonly string[],
+  requested: string,
+): string | undefined {
+  let candidate: RedirectUri;
+  try {
+    candidate = parseRedirectUri(requested);
+  } catch {
+    return undefined;
+  }
+  const { normalized } = candidate;
+  if (registered.includes(normalized)) return normalized;
+  if (candidate.kind !== 'loopback') return undefined;
+  const withoutPort = (uri: string) => {
+    const url = new URL(uri);
+    url.port = '';
+    return url.href;
+  };
+  // Same scheme, loopback host, path and query: only the port may differ.
+  const portless = withoutPort(normalized);
+  return registered.some((uri) => withoutPort(uri) === portless) ? normalized : undefined;
 }
 
 const describeIssue = (issue: z.core.$ZodIssue): string => {
@@ -208,8 +296,9 @@ export function validateClientMetadata(
     throw invalidClientMetadata('grant_types: refresh_token requires authorization_code');
   }
 
-  const redirectUris = unique(input.redirect_uris ?? []);
-  const kinds = redirectUris.map(classifyRedirectUri);
+  const parsedRedirects = (input.redirect_uris ?? []).map(parseRedirectUri);
+  const redirectUris = unique(parsedRedirects.map((r) => r.normalized));
+  const kinds = parsedRedirects.map((r) => r.kind);
   if (usesCode && redirectUris.length === 0) {
     throw invalidClientMetadata('redirect_uris: required for the authorization_code grant');
   }

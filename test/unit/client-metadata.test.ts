@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { classifyRedirectUri, validateClientMetadata } from '../../lambdas/core/client-metadata.js';
+import {
+  classifyRedirectUri,
+  matchRedirectUri,
+  validateClientMetadata,
+} from '../../lambdas/core/client-metadata.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 
 const NOW = 1_800_000_000;
@@ -43,7 +47,19 @@ describe('redirect URI rules', () => {
     ['file:///etc/passwd', 'forbidden scheme'],
     ['JavaScript:alert(1)', 'forbidden scheme'],
     ['/relative/cb', 'absolute'],
-    ['not a uri', 'absolute'],
+    ['not-a-uri', 'absolute'],
+    // Parsers disagree on these: WHATWG reads host localhost, RFC 3986 parsers evil.example.
+    ['http://localhost\\@evil.example/cb', 'characters'],
+    ['http://127.0.0.1\\\\evil.example/cb', 'characters'],
+    ['https://app.example.com/c\tb', 'characters'],
+    ['https://app.example\n.com/cb', 'characters'],
+    ['https://app.example.com/a b', 'characters'],
+    ['https://app.example.com/"><script>', 'characters'],
+    ['mailto:owner@app.example.com', 'forbidden scheme'],
+    ['tel:+15550100', 'forbidden scheme'],
+    ['intent://scan/#Intent;scheme=zxing;end', 'fragment'],
+    ['intent://callback', 'forbidden scheme'],
+    ['urn:ietf:wg:oauth:2.0:oob', 'forbidden scheme'],
     ['https://user:pass@app.example.com/cb', 'user information'],
     [`https://app.example.com/${'a'.repeat(2000)}`, 'longer than'],
   ])('refuses %s (%s)', (uri, why) => {
@@ -58,6 +74,26 @@ describe('redirect URI rules', () => {
     expect(error?.error).toBe('invalid_redirect_uri');
     expect(error?.status).toBe(400);
     expect(error?.description).toContain(why);
+  });
+
+  it('stores the normalised form: lower-case punycode hosts, no default port, a path', () => {
+    const { metadata } = validate({
+      ...code,
+      redirect_uris: [
+        'https://BÜCHER.example/cb',
+        'HTTP://LOCALHOST:80/callback',
+        'https://app.example.com',
+        'https://app.example.com/ä?q=ü',
+        'https://app.example.com:443/cb',
+      ],
+    });
+    expect(metadata.redirect_uris).toEqual([
+      'https://xn--bcher-kva.example/cb',
+      'http://localhost/callback',
+      'https://app.example.com/',
+      'https://app.example.com/%C3%A4?q=%C3%BC',
+      'https://app.example.com/cb',
+    ]);
   });
 
   it('allows private-use schemes only for native clients', () => {
@@ -291,5 +327,41 @@ describe('accepted shapes', () => {
       token_endpoint_auth_signing_alg: 'ES256',
     };
     expect(validate(body).metadata).toEqual(body);
+  });
+});
+
+describe('redirect URI matching at the authorization endpoint', () => {
+  const registered = [
+    'https://app.example.com/cb',
+    'http://localhost/callback',
+    'http://127.0.0.1:8080/cb',
+    'com.example.app:/oauth2redirect',
+  ];
+
+  it.each([
+    ['https://app.example.com/cb', 'https://app.example.com/cb'],
+    ['HTTPS://APP.example.com:443/cb', 'https://app.example.com/cb'],
+    ['http://localhost:53124/callback', 'http://localhost:53124/callback'],
+    ['http://localhost/callback', 'http://localhost/callback'],
+    ['http://127.0.0.1:1/cb', 'http://127.0.0.1:1/cb'],
+    ['http://127.0.0.1/cb', 'http://127.0.0.1/cb'],
+    ['com.example.app:/oauth2redirect', 'com.example.app:/oauth2redirect'],
+  ])('matches %s (as %s)', (requested, normalized) => {
+    expect(matchRedirectUri(registered, requested)).toBe(normalized);
+  });
+
+  it.each([
+    ['another path on a loopback host', 'http://localhost:53124/other'],
+    ['another loopback host than registered', 'http://127.0.0.1:53124/callback'],
+    ['another port on https', 'https://app.example.com:8443/cb'],
+    ['a longer path', 'https://app.example.com/cb/more'],
+    ['an added query', 'https://app.example.com/cb?x=1'],
+    ['a trailing slash', 'https://app.example.com/cb/'],
+    ['another host', 'https://evil.example/cb'],
+    ['a backslash trick', 'http://localhost\\@evil.example/callback'],
+    ['a fragment', 'https://app.example.com/cb#x'],
+    ['something not a URI', 'cb'],
+  ])('refuses %s', (_, requested) => {
+    expect(matchRedirectUri(registered, requested)).toBeUndefined();
   });
 });
