@@ -17,6 +17,27 @@ const scopeList = z
 
 const list = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean));
 
+const onOff = z.enum(['on', 'off']).transform((v) => v === 'on');
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** An upstream OpenID Provider: https, or http only on a loopback host (development, tests). */
+const upstreamIssuer = issuerUrl.refine((v) => {
+  const url = new URL(v);
+  return url.protocol === 'https:' || LOOPBACK.has(url.hostname);
+}, 'must be https (http only on 127.0.0.1, [::1] or localhost)');
+
+/** An https origin (scheme, host, port; nothing else). */
+const httpsOrigin = z
+  .string()
+  .refine(
+    (v) =>
+      URL.canParse(v) &&
+      new URL(v).protocol === 'https:' &&
+      new URL(v).origin === v.replace(/\/$/, ''),
+    'must be an https origin such as https://127.0.0.1:8443',
+  )
+  .transform((v) => new URL(v).origin);
+
 const absoluteUri = z
   .string()
   .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
@@ -58,6 +79,47 @@ const envSchema = z
     DCR_AUDIT_LOG: z.string().min(1).default('stdout'),
     /** Local server: how often the in-process cleanup runs; 0 = never. */
     DCR_CLEANUP_INTERVAL_SECONDS: seconds.default(3600),
+    /** Upstream OpenID Provider that signs users in (openid-client); unset = none. */
+    DCR_UPSTREAM_ISSUER: upstreamIssuer.optional(),
+    DCR_UPSTREAM_CLIENT_ID: z.string().min(1).max(255).optional(),
+    /** Local: the upstream client secret itself; unset = a public client (PKCE only). */
+    DCR_UPSTREAM_CLIENT_SECRET: z.string().min(1).optional(),
+    /** AWS: the Secrets Manager secret holding the upstream client secret (read once per container). */
+    DCR_UPSTREAM_CLIENT_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    DCR_UPSTREAM_SCOPES: z
+      .string()
+      .transform((v) => v.split(/\s+/).filter(Boolean))
+      .refine((scopes) => scopes.includes('openid'), 'must include openid')
+      .default(['openid']),
+    /** Development login (never in Lambda): default on locally when no upstream is configured. */
+    DCR_DEV_LOGIN: onOff.optional(),
+    /** Users of the development login. */
+    DCR_DEV_USERS: list
+      .pipe(
+        z
+          .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'names are 1-64 of A-Z a-z 0-9 . _ -'))
+          .min(1),
+      )
+      .default(['alice']),
+    /** AWS: the Secrets Manager secret whose value keys the browser cookies (set by the stack). */
+    DCR_COOKIE_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    /** How long a browser stays signed in at this server. */
+    DCR_SESSION_LIFETIME_SECONDS: z.coerce.number().int().min(300).max(86_400).default(28_800),
+    /** Refresh token families: absolute lifetime, and idle lifetime (unused this long: dead). */
+    DCR_REFRESH_TOKEN_LIFETIME_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(3600)
+      .default(30 * 24 * 3600),
+    DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .default(7 * 24 * 3600),
+    /** Client ID Metadata Documents: an https URL as client_id is resolved by fetching it. */
+    DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
+    /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
+    DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -72,6 +134,25 @@ const envSchema = z
       path: ['DCR_ALLOWED_SCOPES'],
       message:
         'required when DCR_RESOURCES or DCR_DEFAULT_AUDIENCE is set (the scopes those resources accept)',
+    },
+  )
+  .refine(
+    (e) => (e.DCR_UPSTREAM_ISSUER === undefined) === (e.DCR_UPSTREAM_CLIENT_ID === undefined),
+    {
+      path: ['DCR_UPSTREAM_CLIENT_ID'],
+      message: 'DCR_UPSTREAM_ISSUER and DCR_UPSTREAM_CLIENT_ID go together',
+    },
+  )
+  .refine(
+    (e) =>
+      e.DCR_UPSTREAM_CLIENT_SECRET === undefined || e.DCR_UPSTREAM_CLIENT_SECRET_ARN === undefined,
+    { path: ['DCR_UPSTREAM_CLIENT_SECRET'], message: 'give the secret or its ARN, not both' },
+  )
+  .refine(
+    (e) => e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS <= e.DCR_REFRESH_TOKEN_LIFETIME_SECONDS,
+    {
+      path: ['DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS'],
+      message: 'must not exceed DCR_REFRESH_TOKEN_LIFETIME_SECONDS',
     },
   );
 
@@ -96,6 +177,47 @@ export interface Config {
   readonly adminToken?: string;
   readonly port: number;
   readonly dataDir?: string;
+  /** Where users sign in, if anywhere; none of them = no authorization endpoint. */
+  readonly upstream?: UpstreamSettings;
+  /** The development login (local only): the user names it accepts. */
+  readonly devLogin?: { readonly users: readonly string[] };
+  /** AWS: the secret keying browser cookies; locally a key file in the data folder. */
+  readonly cookieKeySecretArn?: string;
+  readonly sessionLifetimeSeconds: number;
+  readonly refreshTokenLifetimeSeconds: number;
+  readonly refreshTokenIdleLifetimeSeconds: number;
+  readonly clientIdMetadataDocuments: boolean;
+  /** TESTS ONLY: origins exempt from the fetch guard's address check. */
+  readonly trustedFetchOrigins: ReadonlySet<string>;
+}
+
+export interface UpstreamSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly clientSecretArn?: string;
+  readonly scopes: readonly string[];
+}
+
+/** Whether this server has an authorization endpoint: someone can sign users in. */
+export const isInteractive = (config: Pick<Config, 'upstream' | 'devLogin'>): boolean =>
+  config.upstream !== undefined || config.devLogin !== undefined;
+
+/**
+ * The development login: on by default only on one machine with no upstream; never in Lambda
+ * (its code is not even in the bundles), where asking for it is a configuration error.
+ */
+function devLoginEnabled(
+  e: { DCR_DEV_LOGIN?: boolean | undefined; DCR_UPSTREAM_ISSUER?: string | undefined },
+  env: Record<string, string | undefined>,
+): boolean {
+  const inLambda = env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+  if (e.DCR_DEV_LOGIN && inLambda) {
+    throw new Error(
+      'invalid configuration: DCR_DEV_LOGIN: the development login never runs in Lambda',
+    );
+  }
+  return e.DCR_DEV_LOGIN ?? (!inLambda && e.DCR_UPSTREAM_ISSUER === undefined);
 }
 
 /** Parses the environment once; bad configuration fails at start-up with every problem named. */
@@ -129,5 +251,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.DCR_ADMIN_TOKEN !== undefined && { adminToken: e.DCR_ADMIN_TOKEN }),
     port: e.PORT,
     ...(e.DCR_DATA_DIR !== undefined && { dataDir: e.DCR_DATA_DIR }),
+    ...(e.DCR_UPSTREAM_ISSUER !== undefined &&
+      e.DCR_UPSTREAM_CLIENT_ID !== undefined && {
+        upstream: {
+          issuer: e.DCR_UPSTREAM_ISSUER,
+          clientId: e.DCR_UPSTREAM_CLIENT_ID,
+          ...(e.DCR_UPSTREAM_CLIENT_SECRET !== undefined && {
+            clientSecret: e.DCR_UPSTREAM_CLIENT_SECRET,
+          }),
+          ...(e.DCR_UPSTREAM_CLIENT_SECRET_ARN !== undefined && {
+            clientSecretArn: e.DCR_UPSTREAM_CLIENT_SECRET_ARN,
+          }),
+          scopes: e.DCR_UPSTREAM_SCOPES,
+        },
+      }),
+    ...(devLoginEnabled(e, env) && { devLogin: { users: e.DCR_DEV_USERS } }),
+    ...(e.DCR_COOKIE_KEY_SECRET_ARN !== undefined && {
+      cookieKeySecretArn: e.DCR_COOKIE_KEY_SECRET_ARN,
+    }),
+    sessionLifetimeSeconds: e.DCR_SESSION_LIFETIME_SECONDS,
+    refreshTokenLifetimeSeconds: e.DCR_REFRESH_TOKEN_LIFETIME_SECONDS,
+    refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
+    clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
+    trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
   };
 }
