@@ -15,56 +15,128 @@ import { EndpointFunction } from './constructs/endpoint-function.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
 
+/** A partition key pattern (IAM `StringLike`): every item of one type (README "Storage"). */
+type KeyPattern = `${string}#*`;
+
+/** DynamoDB actions that name their items' keys, so IAM can condition them on `LeadingKeys`. */
+type ItemAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+
+export interface Access {
+  /** Item actions on the table, each on exactly the partition keys this function owns. */
+  readonly items?: Partial<Record<ItemAction, readonly KeyPattern[]>>;
+  /** Query on the expiry index: cleanup's only way to find what has expired. */
+  readonly queryExpiryIndex?: true;
+  /** Scan of the whole table: the operator's listing, search and stats. */
+  readonly scan?: true;
+  readonly key?: 'sign' | 'publicKey';
+}
+
 /**
- * What each function may do, and nothing more: DynamoDB actions on the table (and its index),
- * and its use of the signing key.
+ * What each function may do, and nothing more: DynamoDB actions on the items it owns (one row
+ * per action: the key patterns it may touch), and its use of the signing key. The stack grants
+ * exactly this table; the stack tests read it back from the template.
  */
-const ACCESS: Record<
-  Endpoint | 'cleanup' | 'audit',
-  { table: string[]; key?: 'sign' | 'publicKey' }
-> = {
-  discovery: { table: [] },
-  jwks: { table: [], key: 'publicKey' },
-  register: { table: ['dynamodb:PutItem'] },
+export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
+  discovery: {},
+  jwks: { key: 'publicKey' },
+  register: { items: { PutItem: ['client#*'] } },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    items: {
+      GetItem: ['client#*'],
+      PutItem: ['client#*'],
+      UpdateItem: ['client#*'],
+      DeleteItem: ['client#*'],
+    },
   },
-  // PutItem: used client assertion ids (and, for revoke, revoked token ids); UpdateItem: the
-  // client's "last used" (token issuance counts as use).
-  token: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], key: 'sign' },
-  // UpdateItem: a resource server authenticating to introspect or revoke counts as a use.
+  // PutItem: used client assertion ids; UpdateItem: the client's "last used" (token issuance
+  // counts as use).
+  token: {
+    items: { GetItem: ['client#*'], PutItem: ['assertion#*'], UpdateItem: ['client#*'] },
+    key: 'sign',
+  },
+  // Introspection reads revocations, revocation writes them; both record used assertion ids,
+  // and count the authenticated client's use ("last used").
   introspect: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    items: {
+      GetItem: ['client#*', 'revoked#*'],
+      PutItem: ['assertion#*'],
+      UpdateItem: ['client#*'],
+    },
     key: 'publicKey',
   },
   revoke: {
-    table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    items: {
+      GetItem: ['client#*'],
+      PutItem: ['assertion#*', 'revoked#*'],
+      UpdateItem: ['client#*'],
+    },
     key: 'publicKey',
   },
+  // Deletes whatever has expired; reads and moves its own cursor.
   cleanup: {
-    table: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+    items: {
+      GetItem: ['cleanup#*'],
+      PutItem: ['cleanup#*'],
+      DeleteItem: ['client#*', 'revoked#*', 'assertion#*'],
+    },
+    queryExpiryIndex: true,
   },
   admin: {
-    table: [
-      'dynamodb:Scan',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-    ],
+    items: {
+      GetItem: ['client#*'],
+      PutItem: ['client#*'],
+      UpdateItem: ['client#*'],
+      DeleteItem: ['client#*'],
+    },
+    scan: true,
   },
   // Reads the stream (granted by its event source), never the table.
-  audit: { table: [] },
+  audit: {},
 };
 
-/** Item actions on the table itself; Query only on the expiry index. No wildcards. */
-function grantTable(role: Role, table: TableV2, actions: string[]): void {
-  const items = actions.filter((a) => a !== 'dynamodb:Query');
-  if (items.length > 0) {
-    role.addToPolicy(new PolicyStatement({ actions: items, resources: [table.tableArn] }));
+/**
+ * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
+ * multivalued and must be used with `ForAllValues` (DynamoDB Developer Guide, "Using IAM policy
+ * conditions for fine-grained access control"). `ForAllValues` "also returns true if there are
+ * no context keys in the request" (IAM User Guide, "Single-valued vs. multivalued context
+ * keys"), so `Null: false` insists on a key: an action that names none (Scan, an index Query)
+ * cannot slip through a conditioned grant.
+ */
+const ownedKeys = (patterns: readonly string[]) => ({
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...patterns] },
+  Null: { 'dynamodb:LeadingKeys': 'false' },
+});
+
+/**
+ * One statement per set of owned keys, on the table itself. Two reads stay unconditioned. Scan
+ * names no key: the Developer Guide leaves it out of its LeadingKeys examples "because Scan
+ * returns all items regardless of the leading keys"; only the admin function has it. Cleanup's
+ * Query names the index's partition key (`expiryDay`), not the table's, and AWS documents
+ * LeadingKeys only as "the first key attribute of a table"; it is scoped to the expiry index
+ * instead, which is KEYS_ONLY and holds only expiring items, whose deletes are conditioned.
+ */
+function grantTable(role: Role, table: TableV2, access: Access): void {
+  const byKeys = new Map<string, string[]>();
+  for (const [action, patterns] of Object.entries(access.items ?? {})) {
+    const keys = [...patterns].sort().join(' ');
+    byKeys.set(keys, [...(byKeys.get(keys) ?? []), `dynamodb:${action}`]);
   }
-  if (actions.includes('dynamodb:Query')) {
+  for (const [keys, actions] of byKeys) {
+    role.addToPolicy(
+      new PolicyStatement({
+        actions,
+        resources: [table.tableArn],
+        conditions: ownedKeys(keys.split(' ')),
+      }),
+    );
+  }
+  if (access.scan) {
+    role.addToPolicy(
+      new PolicyStatement({ actions: ['dynamodb:Scan'], resources: [table.tableArn] }),
+    );
+  }
+  if (access.queryExpiryIndex) {
     role.addToPolicy(
       new PolicyStatement({
         actions: ['dynamodb:Query'],
@@ -151,7 +223,7 @@ export class ServerlessDcrStack extends Stack {
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
       });
-      grantTable(fn.role, table, access.table);
+      grantTable(fn.role, table, access);
       if (access.key === 'sign') signingKey.grantSign(fn.role);
       if (access.key === 'publicKey') signingKey.grantPublicKey(fn.role);
       if (access.key && config.previousSigningKeyArns.length > 0) {

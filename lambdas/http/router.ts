@@ -90,8 +90,25 @@ const preflight = (methods: string[]): HttpResponse => ({
 const notFound = () => new OAuthError(404, 'not_found', 'no such endpoint');
 
 /**
+ * On every response: `nosniff`, so no body is ever sniffed into something a browser runs; and,
+ * for an https issuer, HSTS. Chosen by the issuer, not the connection: TLS ends before the
+ * router (API Gateway, a local proxy), and browsers ignore HSTS received over http anyway (RFC
+ * 6797 §8.1). Two years (OWASP's HSTS cheat sheet; preload lists ask for at least one). The
+ * issuer is a host of its own (the API's domain or `dcr:domainName`), so `includeSubDomains`
+ * reaches only names under it. No `preload`: that commits the whole registrable domain, which
+ * is the operator's call.
+ */
+const NOSNIFF = { 'x-content-type-options': 'nosniff' } as const;
+const HTTPS_ONLY = {
+  ...NOSNIFF,
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+} as const;
+const securityHeaders = (issuer: string) => (issuer.startsWith('https:') ? HTTPS_ONLY : NOSNIFF);
+
+/**
  * The one router: matches a Web Request against the routes, runs the handler, and maps every
- * failure to an RFC-shaped response. Only this function catches errors.
+ * failure to an RFC-shaped response. Only this function catches errors, and every response it
+ * gives carries the security headers.
  */
 export function createRouter(routes: readonly Route[]): Router {
   const paths: CompiledPath[] = [];
@@ -104,7 +121,7 @@ export function createRouter(routes: readonly Route[]): Router {
     compiled.routes.push(route);
   }
 
-  return async (request, issuer) => {
+  const dispatch: Router = async (request, issuer) => {
     let cors = false;
     try {
       const relative = relativePath(request.path, issuerPathOf(issuer));
@@ -134,6 +151,11 @@ export function createRouter(routes: readonly Route[]): Router {
         cors,
       );
     }
+  };
+  return async (request, issuer) => {
+    const response = await dispatch(request, issuer);
+    Object.assign(response.headers, securityHeaders(issuer));
+    return response;
   };
 }
 

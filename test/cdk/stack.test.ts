@@ -5,7 +5,7 @@ import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ENDPOINTS } from '../../lambdas/wiring.js';
-import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+import { ACCESS, ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
 /** Bundling is skipped here (the bundles are built and run in cdk/synthesized-stack). */
 function synth(context: Record<string, unknown> = {}) {
@@ -28,6 +28,48 @@ const functionId = (name: string) => {
   if (!found) throw new Error(`no function for ${name}`);
   return found[0];
 };
+
+const ANY_KEY = '(any key)';
+
+/**
+ * A function's DynamoDB grants on the table and its index as the template has them: action →
+ * the partition key patterns its `LeadingKeys` condition allows (ANY_KEY when unconditioned).
+ * A conditioned statement must also require a key to be present (`Null: false`).
+ */
+function tableGrants(name: string): Record<string, string[]> {
+  const grants: Record<string, string[]> = {};
+  const statements = resources('AWS::IAM::Policy')
+    .filter(([id]) => id.startsWith(`Function${name.replace(/-/g, '')}Role`))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+    // The audit function's stream read (its event source) is not access to the table.
+    .filter((st: { Resource: unknown }) => !JSON.stringify(st.Resource).includes('StreamArn'));
+  for (const st of statements) {
+    const actions = ([st.Action].flat() as string[]).filter((a) => a.startsWith('dynamodb:'));
+    if (actions.length === 0) continue;
+    let keys = [ANY_KEY];
+    if (st.Condition !== undefined) {
+      expect(st.Condition).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': expect.any(Array) },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      });
+      keys = st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+    }
+    for (const action of actions) grants[action] = [...(grants[action] ?? []), ...keys].sort();
+  }
+  return grants;
+}
+
+/** Which functions may act on the items a key pattern names, and how (from the template). */
+function touching(pattern: string): Record<string, string[]> {
+  const found: Record<string, string[]> = {};
+  for (const name of Object.keys(ACCESS)) {
+    const actions = Object.entries(tableGrants(name))
+      .filter(([, keys]) => keys.includes(pattern))
+      .map(([action]) => action.replace('dynamodb:', ''));
+    if (actions.length > 0) found[name] = actions.sort();
+  }
+  return found;
+}
 
 describe('table', () => {
   it('is on demand with TTL, PITR, a stream, deletion protection, retained, and the expiry index', () => {
@@ -157,46 +199,46 @@ describe('functions', () => {
     );
   });
 
-  it('grants each function exactly its table actions', () => {
-    const actions = (name: string) =>
-      resources('AWS::IAM::Policy')
-        .filter(([id]) => id.startsWith(`Function${name.replace(/-/g, '')}Role`))
-        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
-        .flatMap((st: { Action: string | string[] }) => [st.Action].flat())
-        .filter((a: string) => a.startsWith('dynamodb:'))
-        .sort();
-    expect(actions('discovery')).toEqual([]);
-    expect(actions('jwks')).toEqual([]);
-    expect(actions('register')).toEqual(['dynamodb:PutItem']);
-    expect(actions('client-configuration')).toEqual([
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(actions('token')).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(actions('introspect')).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(actions('admin')).toEqual([
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Scan',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(actions('cleanup')).toEqual([
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-    ]);
+  it('grants each function exactly the table access ACCESS gives it, item actions conditioned', () => {
+    for (const [name, access] of Object.entries(ACCESS)) {
+      const expected = {
+        ...Object.fromEntries(
+          Object.entries(access.items ?? {}).map(([a, keys]) => [
+            `dynamodb:${a}`,
+            [...keys].sort(),
+          ]),
+        ),
+        ...(access.scan && { 'dynamodb:Scan': [ANY_KEY] }),
+        ...(access.queryExpiryIndex && { 'dynamodb:Query': [ANY_KEY] }),
+      };
+      expect(tableGrants(name), name).toEqual(expected);
+    }
+  });
+
+  it('lets each item type be touched only by the functions that own it', () => {
+    expect(touching('client#*')).toEqual({
+      register: ['PutItem'],
+      'client-configuration': ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'],
+      token: ['GetItem', 'UpdateItem'],
+      introspect: ['GetItem', 'UpdateItem'],
+      revoke: ['GetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+      admin: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'],
+    });
+    expect(touching('revoked#*')).toEqual({
+      introspect: ['GetItem'],
+      revoke: ['PutItem'],
+      cleanup: ['DeleteItem'],
+    });
+    expect(touching('assertion#*')).toEqual({
+      token: ['PutItem'],
+      introspect: ['PutItem'],
+      revoke: ['PutItem'],
+      cleanup: ['DeleteItem'],
+    });
+    expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
+    // The unconditioned reads: the operator's Scan and cleanup's Query on the expiry index.
+    expect(touching(ANY_KEY)).toEqual({ admin: ['Scan'], cleanup: ['Query'] });
   });
 
   it('gives the signing functions the key and every function the table name', () => {

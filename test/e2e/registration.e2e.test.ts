@@ -292,6 +292,30 @@ describe('CORS and caching', () => {
   });
 });
 
+describe('security headers', () => {
+  it('sends nosniff on every response, and HSTS exactly when the issuer is https', async () => {
+    const responses = [
+      await fetch(`${app.issuer}/.well-known/oauth-authorization-server`),
+      await fetch(`${app.issuer}/.well-known/jwks.json`),
+      await jsonPost(registerUrl(), machine),
+      await jsonPost(registerUrl(), '{'),
+      await fetch(`${app.issuer}/nope`),
+      await fetch(registerUrl(), { method: 'PATCH' }),
+      await fetch(registerUrl(), {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+      }),
+    ];
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 201, 400, 404, 405, 204]);
+    // Locally the issuer is http://127.0.0.1; the stack serves an https one.
+    const hsts = issuer.protocol === 'https:' ? 'max-age=63072000; includeSubDomains' : null;
+    for (const response of responses) {
+      expect(response.headers.get('x-content-type-options'), response.url).toBe('nosniff');
+      expect(response.headers.get('strict-transport-security'), response.url).toBe(hsts);
+    }
+  });
+});
+
 describe('an issuer with a path', () => {
   it('serves metadata at the path-inserted and appended well-known URLs', async () => {
     const probe = await startTestServer();

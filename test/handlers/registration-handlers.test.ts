@@ -248,3 +248,32 @@ describe('client configuration handler', () => {
     expect(result.headers?.['retry-after']).toBeDefined();
   });
 });
+
+describe('security headers', () => {
+  it('sends nosniff and, for the https issuer, HSTS on every response, errors included', async () => {
+    dynamo.on(PutCommand).resolvesOnce({}).rejectsOnce(new Error('boom'));
+    const machine = { body: { grant_types: ['client_credentials'] } };
+    const results = {
+      created: await register(apiEvent('POST', '/register', machine)),
+      failed: await register(apiEvent('POST', '/register', machine)),
+      invalid: await register(apiEvent('POST', '/register', { body: '{' })),
+      unknown: await discovery(apiEvent('GET', '/nope')),
+      wrongMethod: await register(apiEvent('GET', '/register')),
+      preflight: await register(
+        apiEvent('OPTIONS', '/register', {
+          headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+        }),
+      ),
+      metadata: await discovery(apiEvent('GET', '/.well-known/oauth-authorization-server')),
+    };
+    expect(Object.values(results).map((r) => r.statusCode)).toEqual([
+      201, 500, 400, 404, 405, 204, 200,
+    ]);
+    for (const [name, result] of Object.entries(results)) {
+      expect(result.headers?.['x-content-type-options'], name).toBe('nosniff');
+      expect(result.headers?.['strict-transport-security'], name).toBe(
+        'max-age=63072000; includeSubDomains',
+      );
+    }
+  });
+});

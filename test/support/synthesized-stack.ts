@@ -18,6 +18,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+import { allows, leadingKeys, type PolicyStatement } from './iam-policy.js';
 import { startKmsServer } from './kms-server.js';
 
 type Resource = { Type: string; Properties: any };
@@ -84,8 +85,8 @@ function resolve(value: unknown, template: Template): string {
 
 export interface StackFunction {
   readonly logicalId: string;
-  /** The actions its role's policies allow (dynamodb:GetItem, kms:Sign, ...). */
-  readonly allowedActions: ReadonlySet<string>;
+  /** Its role's Allow statements (actions and their conditions). */
+  readonly statements: readonly PolicyStatement[];
   /** The bundled entry file in cdk.out. */
   readonly bundle: string;
   readonly environment: Record<string, string>;
@@ -105,16 +106,13 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
       ]),
     );
     const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
-    const allowedActions = new Set(
-      ofType(template, 'AWS::IAM::Policy')
-        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
-        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
-        .filter((statement: { Effect: string }) => statement.Effect === 'Allow')
-        .flatMap((statement: { Action: string | string[] }) => [statement.Action].flat()),
-    );
+    const statements = ofType(template, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+      .filter((statement: PolicyStatement) => statement.Effect === 'Allow');
     return {
       logicalId,
-      allowedActions,
+      statements,
       bundle: join(cdkOut, `asset.${assetHash}`, `${file}.mjs`),
       environment,
     };
@@ -124,12 +122,13 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
 /**
  * Stands between the functions and a local AWS stand-in and enforces IAM as AWS would: each
  * function signs with its own access key id (its logical id), and a call its role's policies do
- * not allow is refused with AccessDeniedException.
+ * not allow, conditions included (the partition keys a DynamoDB call names), is refused with
+ * AccessDeniedException.
  */
-async function startIamGate(
+export async function startIamGate(
   upstream: string,
   service: 'dynamodb' | 'kms',
-  allowed: ReadonlyMap<string, ReadonlySet<string>>,
+  policies: ReadonlyMap<string, readonly PolicyStatement[]>,
   denied: string[],
 ) {
   const target = new URL(upstream);
@@ -141,8 +140,12 @@ async function startIamGate(
         String(req.headers.authorization ?? '').match(/Credential=([^/]+)\//)?.[1] ?? '';
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const action = `${service}:${operation}`;
-      if (!allowed.get(caller)?.has(action)) {
-        denied.push(`${caller} ${action}`);
+      const keys =
+        service === 'dynamodb'
+          ? leadingKeys(operation, JSON.parse(Buffer.concat(chunks).toString('utf8')))
+          : undefined;
+      if (!allows(policies.get(caller) ?? [], action, { 'dynamodb:LeadingKeys': keys })) {
+        denied.push(`${caller} ${action}${keys ? ` on ${keys.join(', ')}` : ''}`);
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(
           JSON.stringify({
@@ -281,10 +284,10 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   );
   const kms = await startKmsServer(KEY_ARN, key.Properties.KeySpec);
   const definitions = stackFunctions(options.cdkOut, template);
-  const allowed = new Map(definitions.map((fn) => [fn.logicalId, fn.allowedActions]));
+  const policies = new Map(definitions.map((fn) => [fn.logicalId, fn.statements]));
   const denied: string[] = [];
-  const dynamoGate = await startIamGate(store.endpoint, 'dynamodb', allowed, denied);
-  const kmsGate = await startIamGate(kms.endpoint, 'kms', allowed, denied);
+  const dynamoGate = await startIamGate(store.endpoint, 'dynamodb', policies, denied);
+  const kmsGate = await startIamGate(kms.endpoint, 'kms', policies, denied);
   // What the Lambda service provides (credentials of the function's own role), then the
   // function's environment from the template.
   const runtimeEnv = lambdaRuntimeEnv({ dynamodb: dynamoGate.endpoint, kms: kmsGate.endpoint });

@@ -1,0 +1,247 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
+import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb-expiry-sweeper.js';
+import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb-token-store.js';
+import { documentClient } from '../../lambdas/aws/dynamodb.js';
+import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { ACCESS } from '../../lib/serverless-dcr-stack.js';
+import { FakeClock } from '../support/fakes.js';
+import { allows, leadingKeys, type PolicyStatement } from '../support/iam-policy.js';
+import { stackFunctions, startIamGate } from '../support/synthesized-stack.js';
+
+const TABLE = 'dcr-gate';
+const PATTERNS = ['client#*', 'revoked#*', 'assertion#*', 'cleanup#*'] as const;
+
+describe('IAM conditions as the gate evaluates them', () => {
+  const owned = (actions: string[]): PolicyStatement => ({
+    Effect: 'Allow',
+    Action: actions,
+    Condition: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['client#*'] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    },
+  });
+  const batch = (...pks: string[]) =>
+    leadingKeys('BatchGetItem', {
+      RequestItems: { [TABLE]: { Keys: pks.map((pk) => ({ pk: { S: pk }, sk: { S: 'x' } })) } },
+    });
+
+  it('reads the partition key of every item a request names', () => {
+    expect(leadingKeys('PutItem', { Item: { pk: { S: 'client#a' } } })).toEqual(['client#a']);
+    expect(leadingKeys('UpdateItem', { Key: { pk: { S: 'client#a' } } })).toEqual(['client#a']);
+    expect(batch('client#a', 'revoked#b')).toEqual(['client#a', 'revoked#b']);
+    expect(leadingKeys('Scan', {})).toBeUndefined();
+  });
+
+  it('allows a batch only when every key is owned', () => {
+    const statements = [owned(['dynamodb:BatchGetItem'])];
+    expect(
+      allows(statements, 'dynamodb:BatchGetItem', {
+        'dynamodb:LeadingKeys': batch('client#a', 'client#b'),
+      }),
+    ).toBe(true);
+    expect(
+      allows(statements, 'dynamodb:BatchGetItem', {
+        'dynamodb:LeadingKeys': batch('client#a', 'revoked#b'),
+      }),
+    ).toBe(false);
+  });
+
+  it('matches the pattern against the whole key', () => {
+    const statements = [owned(['dynamodb:GetItem'])];
+    expect(allows(statements, 'dynamodb:GetItem', { 'dynamodb:LeadingKeys': ['xclient#a'] })).toBe(
+      false,
+    );
+    expect(allows(statements, 'dynamodb:GetItem', { 'dynamodb:LeadingKeys': ['client#'] })).toBe(
+      true,
+    );
+  });
+
+  it('lets a request with no key through ForAllValues alone, as IAM does, but not past Null: false', () => {
+    const { Null: _, ...forAllOnly } = owned(['dynamodb:Scan']).Condition ?? {};
+    const loose: PolicyStatement = {
+      Effect: 'Allow',
+      Action: 'dynamodb:Scan',
+      Condition: forAllOnly,
+    };
+    expect(allows([loose], 'dynamodb:Scan', { 'dynamodb:LeadingKeys': undefined })).toBe(true);
+    expect(allows([owned(['dynamodb:Scan'])], 'dynamodb:Scan', {})).toBe(false);
+  });
+
+  it('refuses to guess a condition operator it does not know', () => {
+    const statement: PolicyStatement = {
+      Effect: 'Allow',
+      Action: 'dynamodb:GetItem',
+      Condition: { StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' } },
+    };
+    expect(() => allows([statement], 'dynamodb:GetItem', {})).toThrow('StringEquals');
+  });
+});
+
+describe('the gate in front of the store, with the template policies', () => {
+  const { cdkOut } = inject('stack');
+  const functions = stackFunctions(cdkOut);
+  const logicalId = (name: string) => {
+    const prefix = `Function${name.replace(/-/g, '')}Function`;
+    const fn = functions.find((f) => f.logicalId.startsWith(prefix));
+    if (!fn) throw new Error(`no function ${name}`);
+    return fn.logicalId;
+  };
+  const policies = new Map(functions.map((fn) => [fn.logicalId, fn.statements]));
+  const denied: string[] = [];
+  let forwarded = 0;
+  let upstream: ReturnType<typeof createServer>;
+  let gate: Awaited<ReturnType<typeof startIamGate>>;
+
+  beforeAll(async () => {
+    // A stand-in store that answers every call it is let through with an empty success.
+    upstream = createServer((req, res) => {
+      req.resume().on('end', () => {
+        forwarded += 1;
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    gate = await startIamGate(
+      `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      'dynamodb',
+      policies,
+      denied,
+    );
+  });
+  afterAll(async () => {
+    await gate.close();
+    upstream.close();
+  });
+
+  /** The document client the functions use, signing as the named function's role. */
+  const signedAs = (name: string, endpoint = gate.endpoint) =>
+    documentClient(
+      new DynamoDBClient({
+        endpoint,
+        region: 'local',
+        credentials: { accessKeyId: logicalId(name), secretAccessKey: 'local' },
+        maxAttempts: 1,
+      }),
+    );
+  const outcome = (call: Promise<unknown>) =>
+    call.then(
+      () => 'allowed',
+      (error: Error) => error.name,
+    );
+
+  it('refuses the register function a write outside client#, and says so', async () => {
+    const register = signedAs('register');
+    const before = forwarded;
+    const call = register.send(
+      new PutCommand({ TableName: TABLE, Item: { pk: 'revoked#x', sk: 'revoked' } }),
+    );
+    await expect(call).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(forwarded).toBe(before);
+    expect(denied).toContain(`${logicalId('register')} dynamodb:PutItem on revoked#x`);
+    await register.send(
+      new PutCommand({ TableName: TABLE, Item: { pk: 'client#x', sk: 'client' } }),
+    );
+    expect(forwarded).toBe(before + 1);
+  });
+
+  it('lets every function touch exactly the items its ACCESS row names', async () => {
+    type Client = ReturnType<typeof signedAs>;
+    const calls = {
+      GetItem: (c: Client, pk: string) =>
+        c.send(new GetCommand({ TableName: TABLE, Key: { pk, sk: 'x' } })),
+      PutItem: (c: Client, pk: string) =>
+        c.send(new PutCommand({ TableName: TABLE, Item: { pk, sk: 'x' } })),
+      UpdateItem: (c: Client, pk: string) =>
+        c.send(
+          new UpdateCommand({
+            TableName: TABLE,
+            Key: { pk, sk: 'x' },
+            UpdateExpression: 'SET a = :a',
+            ExpressionAttributeValues: { ':a': 1 },
+          }),
+        ),
+      DeleteItem: (c: Client, pk: string) =>
+        c.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk: 'x' } })),
+    };
+    for (const [name, access] of Object.entries(ACCESS)) {
+      const client = signedAs(name);
+      for (const action of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] as const) {
+        for (const pattern of PATTERNS) {
+          const owned = access.items?.[action]?.includes(pattern) ?? false;
+          expect(
+            await outcome(calls[action](client, pattern.replace('*', '1'))),
+            `${name} ${action} ${pattern}`,
+          ).toBe(owned ? 'allowed' : 'AccessDeniedException');
+        }
+      }
+    }
+  });
+
+  it('lets only the admin function scan, and only cleanup query the expiry index', async () => {
+    for (const name of Object.keys(ACCESS)) {
+      const scan = await outcome(signedAs(name).send(new ScanCommand({ TableName: TABLE })));
+      expect(scan, name).toBe(name === 'admin' ? 'allowed' : 'AccessDeniedException');
+      const query = await outcome(
+        signedAs(name).send(
+          new QueryCommand({
+            TableName: TABLE,
+            IndexName: 'expiry',
+            KeyConditionExpression: 'expiryDay = :d',
+            ExpressionAttributeValues: { ':d': 'expiry#2026-11-27' },
+          }),
+        ),
+      );
+      expect(query, name).toBe(name === 'cleanup' ? 'allowed' : 'AccessDeniedException');
+    }
+  });
+
+  it('lets the cleanup sweep, signed as the cleanup function, find and delete every expired kind', async () => {
+    const store = await startEmbeddedStore(TABLE);
+    const cleanupGate = await startIamGate(store.endpoint, 'dynamodb', policies, denied);
+    try {
+      const clock = new FakeClock(Date.parse('2026-11-27T12:00:00Z') / 1000);
+      const now = clock.now();
+      const owner = documentClient(store.client);
+      await new DynamoDbClientRepository(owner, TABLE).create({
+        clientId: 'expired',
+        metadata: {
+          grant_types: ['client_credentials'],
+          response_types: [],
+          token_endpoint_auth_method: 'client_secret_basic',
+          application_type: 'web',
+        },
+        clientIdIssuedAt: now - 7200,
+        clientSecretExpiresAt: 0,
+        registrationTokenHash: 'h',
+        activeUntil: now - 60,
+        version: 1,
+      });
+      const tokens = new DynamoDbTokenStore(owner, TABLE);
+      await tokens.revoke('jti', now - 60);
+      await tokens.useAssertionId('expired', 'assertion', now - 60);
+      const before = denied.length;
+      const sweep = await new DynamoDbExpirySweeper(
+        signedAs('cleanup', cleanupGate.endpoint),
+        TABLE,
+        clock,
+      ).sweep();
+      expect(denied.slice(before)).toEqual([]);
+      expect(sweep.deleted).toEqual({ client: 1, revoked: 1, assertion: 1 });
+    } finally {
+      await cleanupGate.close();
+      await store.close();
+    }
+  });
+});
