@@ -38,7 +38,7 @@ export class LocalSigner implements Signer {
     const file = join(dataDir, `signing-key-${alg.toLowerCase()}.pem`);
     if (existsSync(file)) return new LocalSigner(createPrivateKey(readFileSync(file)), alg);
     const key = generate(alg);
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
     return new LocalSigner(key, alg);
   }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuditedClientRepository,
@@ -38,8 +38,6 @@ function auditSinkFor(config: Config): AuditSink | undefined {
 export interface LocalApp {
   readonly issuer: string;
   readonly port: number;
-  /** The embedded store's DynamoDB endpoint, when there is one. */
-  readonly storeEndpoint?: string;
   close(): Promise<void>;
 }
 
@@ -57,7 +55,6 @@ interface Stores {
  */
 async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): Promise<Stores> {
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
-  if (path) mkdirSync(path, { recursive: true });
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
   const { repository, tokenStore } = dynamoDbStores(config, dynamo);
@@ -107,7 +104,6 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   return {
     issuer: server.issuer,
     port: server.port,
-    ...(stores.store && { storeEndpoint: stores.store.endpoint }),
     close: async () => {
       stores.stop?.();
       await server.close();

@@ -18,7 +18,7 @@ import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ACCESS } from '../../lib/serverless-dcr-stack.js';
 import { FakeClock } from '../support/fakes.js';
 import { allows, leadingKeys, type PolicyStatement } from '../support/iam-policy.js';
-import { stackFunctions, startIamGate } from '../support/synthesized-stack.js';
+import { serveOnLoopback, stackFunctions, startIamGate } from '../support/synthesized-stack.js';
 
 const TABLE = 'dcr-gate';
 const PATTERNS = ['client#*', 'revoked#*', 'assertion#*', 'cleanup#*'] as const;
@@ -209,7 +209,8 @@ describe('the gate in front of the store, with the template policies', () => {
 
   it('lets the cleanup sweep, signed as the cleanup function, find and delete every expired kind', async () => {
     const store = await startEmbeddedStore(TABLE);
-    const cleanupGate = await startIamGate(store.endpoint, 'dynamodb', policies, denied);
+    const storeServer = await serveOnLoopback(store.listener);
+    const cleanupGate = await startIamGate(storeServer.endpoint, 'dynamodb', policies, denied);
     try {
       const clock = new FakeClock(Date.parse('2026-11-27T12:00:00Z') / 1000);
       const now = clock.now();
@@ -241,6 +242,7 @@ describe('the gate in front of the store, with the template policies', () => {
       expect(sweep.deleted).toEqual({ client: 1, revoked: 1, assertion: 1 });
     } finally {
       await cleanupGate.close();
+      await storeServer.close();
       await store.close();
     }
   });

@@ -5,6 +5,7 @@ import {
   createServer as createHttpServer,
   request as httpRequest,
   type IncomingMessage,
+  type RequestListener,
   type ServerResponse,
 } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -132,7 +133,7 @@ export async function startIamGate(
   denied: string[],
 ) {
   const target = new URL(upstream);
-  const server = createHttpServer((req, res) => {
+  return serveOnLoopback((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -172,6 +173,11 @@ export async function startIamGate(
       forward.end(Buffer.concat(chunks));
     });
   });
+}
+
+/** Serves a request listener over http on a free loopback port. */
+export async function serveOnLoopback(listener: RequestListener) {
+  const server = createHttpServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -286,7 +292,10 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   const definitions = stackFunctions(options.cdkOut, template);
   const policies = new Map(definitions.map((fn) => [fn.logicalId, fn.statements]));
   const denied: string[] = [];
-  const dynamoGate = await startIamGate(store.endpoint, 'dynamodb', policies, denied);
+  // The bundled handlers run in worker threads and reach DynamoDB over HTTP: for these tests
+  // only, the store's request listener is served on a loopback port (npm start never is).
+  const storeServer = await serveOnLoopback(store.listener);
+  const dynamoGate = await startIamGate(storeServer.endpoint, 'dynamodb', policies, denied);
   const kmsGate = await startIamGate(kms.endpoint, 'kms', policies, denied);
   // What the Lambda service provides (credentials of the function's own role), then the
   // function's environment from the template.
@@ -421,7 +430,6 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   return {
     issuer: options.env?.DCR_ISSUER ?? origin,
     port,
-    storeEndpoint: store.endpoint,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -429,7 +437,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       });
       await Promise.all([...functions.values()].map((f) => f.stop()));
       await Promise.all([dynamoGate.close(), kmsGate.close()]);
-      await kms.close();
+      await Promise.all([kms.close(), storeServer.close()]);
       await store.close();
       // A call the template's IAM would refuse is a deployment bug, even if a test passed.
       if (denied.length > 0)
