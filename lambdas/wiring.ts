@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { type Config, isInteractive } from './config.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
 import { AdminService } from './core/admin.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
@@ -57,7 +57,8 @@ const tokenService = (d: TokenDeps) => {
 
 /** Each deployed function's routes, from exactly the dependencies it needs. */
 const ENDPOINT_ROUTES = {
-  discovery: (d: Pick<Dependencies, 'config'>) => discoveryRoutes(d.config),
+  discovery: (d: Pick<Dependencies, 'config'>) =>
+    discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
   jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
   register: (d: RegistrationDeps) => registrationRoutes(registrationService(d)),
   'client-configuration': (d: RegistrationDeps) =>

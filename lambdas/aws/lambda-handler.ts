@@ -34,13 +34,13 @@ export function lambdaHandler<E extends Endpoint>(
     logger.appendKeys({ requestId: event.requestContext.requestId });
     const started = performance.now();
     try {
-      const { result, clientId } = await handle(event);
+      const { result, clientId, error: pageError } = await handle(event);
       const status = result.statusCode ?? 200;
       const latencyMs = performance.now() - started;
       metrics.addMetric('Latency', MetricUnit.Milliseconds, latencyMs);
       const success = SUCCESS_METRIC[endpoint];
       if (success && status < 300) metrics.addMetric(success, MetricUnit.Count, 1);
-      const error = status >= 400 ? errorCode(result.body) : undefined;
+      const error = pageError ?? (status >= 400 ? errorCode(result.body) : undefined);
       if (error) {
         const rejection = metrics.singleMetric();
         rejection.addDimension('error', error);

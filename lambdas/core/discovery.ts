@@ -4,32 +4,50 @@ import { endpointUrl, PATHS } from './endpoints.js';
 export interface DiscoverySettings {
   /** Scopes the server offers; advertised only when configured. */
   readonly allowedScopes?: ReadonlySet<string>;
+  /** Whether users can sign in (an upstream or the development login): the code flow exists. */
+  readonly interactive: boolean;
+  /** Whether an https URL is accepted as client_id (Client ID Metadata Documents). */
+  readonly clientIdMetadataDocuments: boolean;
 }
 
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+const CONFIDENTIAL_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 /**
  * RFC 8414 authorization server metadata. It advertises only what this server really serves:
- * there is no authorization endpoint yet, so no response types, and client_credentials is the
- * one grant the token endpoint issues.
+ * without a way for users to sign in there is no authorization endpoint, no response type and
+ * no public client; with one, the authorization code flow (PKCE S256 only, RFC 9207 `iss`),
+ * refresh tokens and public clients (`none`, as MCP clients register).
  */
 export function authorizationServerMetadata(issuer: string, settings: DiscoverySettings) {
   const url = (path: string) => endpointUrl(issuer, path);
+  const { interactive } = settings;
+  const tokenAuthMethods = interactive ? [...CONFIDENTIAL_METHODS, 'none'] : CONFIDENTIAL_METHODS;
   return {
     issuer,
+    ...(interactive && { authorization_endpoint: url(PATHS.authorize) }),
     registration_endpoint: url(PATHS.register),
     token_endpoint: url(PATHS.token),
     jwks_uri: url(PATHS.jwks),
     introspection_endpoint: url(PATHS.introspect),
     revocation_endpoint: url(PATHS.revoke),
-    response_types_supported: [],
-    grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    response_types_supported: interactive ? ['code'] : [],
+    ...(interactive && {
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    }),
+    grant_types_supported: interactive
+      ? ['authorization_code', 'refresh_token', 'client_credentials']
+      : ['client_credentials'],
+    token_endpoint_auth_methods_supported: tokenAuthMethods,
     token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
-    introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_methods_supported: CONFIDENTIAL_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
-    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    // RFC 7009 §2.1: a public client revokes its own refresh token by naming its client_id.
+    revocation_endpoint_auth_methods_supported: tokenAuthMethods,
     revocation_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     ...(settings.allowedScopes && { scopes_supported: [...settings.allowedScopes] }),
+    ...(interactive &&
+      settings.clientIdMetadataDocuments && { client_id_metadata_document_supported: true }),
   };
 }

@@ -8,6 +8,13 @@ export const PATHS = {
   token: '/token',
   introspect: '/introspect',
   revoke: '/revoke',
+  /** The authorization endpoint, and the pages of the sign-in it leads through. */
+  authorize: '/authorize',
+  /** Where the upstream OpenID Provider sends the browser back (its redirect URI). */
+  callback: '/callback',
+  consent: '/consent',
+  /** The development login (local only; never routed in AWS). */
+  login: '/login',
   adminClients: '/admin/clients',
   adminClient: '/admin/clients/:clientId',
   adminRotateSecret: '/admin/clients/:clientId/rotate-secret',

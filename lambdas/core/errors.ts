@@ -11,10 +11,28 @@ export class OAuthError extends Error {
     readonly error: string,
     readonly description: string,
     readonly headers: Readonly<Record<string, string>> = {},
+    /**
+     * Set once an authorization request's redirect URI is trusted: the error then goes back to
+     * the client there (RFC 6749 §4.1.2.1, with `iss`), never as a page.
+     */
+    readonly redirect?: AuthorizationRedirect,
   ) {
     super(`${error}: ${description}`);
   }
 }
+
+/** Where an authorization response goes: the verified redirect URI, and the client's state. */
+export interface AuthorizationRedirect {
+  readonly uri: string;
+  readonly state?: string;
+}
+
+/** An error of an authorization request whose redirect URI is trusted. */
+export const redirectedError = (
+  error: string,
+  description: string,
+  redirect: AuthorizationRedirect,
+) => new OAuthError(303, error, description, {}, redirect);
 
 export const invalidRequest = (description: string) =>
   new OAuthError(400, 'invalid_request', description);

@@ -135,3 +135,79 @@ export interface TokenStore {
 export interface RemoteKeySets {
   resolver(uri: string): JWTVerifyGetKey;
 }
+
+/**
+ * A Client ID Metadata Document client (an https URL as client_id): the document, fetched
+ * through the guarded fetcher and validated, as a record that is never stored (public, `none`,
+ * `registrationMethod: 'metadata_document'`), or why it cannot be used.
+ */
+export type MetadataDocumentResult =
+  | { readonly client: ClientRecord }
+  | { readonly problem: string };
+
+export interface MetadataDocumentSource {
+  resolve(url: string): Promise<MetadataDocumentResult>;
+}
+
+/** Who signed in: the token's `sub`, and when they authenticated. */
+export interface UserIdentity {
+  readonly sub: string;
+  readonly authTime: number;
+}
+
+/** What the upstream round trip needs kept (sealed in the browser's transaction cookie). */
+export interface UpstreamPending {
+  readonly nonce: string;
+  readonly codeVerifier: string;
+}
+
+export type UpstreamOutcome =
+  | { readonly identity: UserIdentity }
+  /** denied: the user or the provider said no; unavailable: try again; invalid: never redirect. */
+  | { readonly failure: 'denied' | 'unavailable' | 'invalid'; readonly detail: string };
+
+/** Sign-in delegated to an upstream OpenID Provider (openid-client in the adapter). */
+export interface UpstreamLogin {
+  /** Where to send the browser (state, nonce and PKCE included). */
+  begin(input: {
+    readonly state: string;
+    readonly redirectUri: string;
+    readonly forceLogin: boolean;
+  }): Promise<{ readonly location: string; readonly pending: UpstreamPending }>;
+  /** Completes the round trip from the callback URL (state, nonce, PKCE and `iss` verified). */
+  finish(
+    callbackUrl: URL,
+    expected: UpstreamPending & { readonly state: string; readonly redirectUri: string },
+  ): Promise<UpstreamOutcome>;
+}
+
+/**
+ * An authorization code as stored: keyed by the code's hash (the code itself is shown once, in
+ * the redirect), single use, short-lived, bound to everything the token request must repeat.
+ */
+export interface AuthorizationCodeRecord {
+  readonly codeHash: string;
+  readonly clientId: string;
+  /** The redirect URI of the authorization request, normalised (the token request must match). */
+  readonly redirectUri: string;
+  /** PKCE S256 challenge. */
+  readonly codeChallenge: string;
+  /** RFC 8707 resources granted; empty = the default audience. */
+  readonly resources: readonly string[];
+  readonly scope?: string;
+  readonly sub: string;
+  readonly authTime: number;
+  /** The grant (refresh token family) its tokens belong to: reuse of the code revokes it. */
+  readonly grantId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * Authorization codes and refresh token families (grants). Every write is one conditional
+ * single-item operation (the embedded store has no transactions). The token grants own the
+ * rest of this port; the authorization endpoint only stores codes.
+ */
+export interface GrantStore {
+  putCode(code: AuthorizationCodeRecord): Promise<void>;
+}

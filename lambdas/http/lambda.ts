@@ -7,7 +7,12 @@ export type LambdaHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** The router's answer, with what the logs want to know beside the result. */
-export type LambdaOutcome = { result: APIGatewayProxyStructuredResultV2; clientId?: string };
+export type LambdaOutcome = {
+  result: APIGatewayProxyStructuredResultV2;
+  clientId?: string;
+  /** The OAuth error code of a page or an error redirect (JSON errors carry it in the body). */
+  error?: string;
+};
 
 /** API Gateway HTTP API (payload v2) event → HttpRequest. Its header names are lower case. */
 const iamPrincipal = (event: APIGatewayProxyEventV2) =>
@@ -18,7 +23,11 @@ const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => ({
   method: event.requestContext.http.method,
   path: event.rawPath,
   query: event.rawQueryString ?? '',
-  headers: event.headers ?? {},
+  // Payload v2 moves Cookie headers into `cookies`: put them back where the router reads them.
+  headers:
+    event.cookies && event.cookies.length > 0
+      ? { ...event.headers, cookie: event.cookies.join('; ') }
+      : (event.headers ?? {}),
   sourceIp: event.requestContext.http.sourceIp,
   ...(iamPrincipal(event) !== undefined && { principal: iamPrincipal(event) }),
   ...(event.body !== undefined && {
@@ -30,6 +39,7 @@ const toResult = (response: HttpResponse): APIGatewayProxyStructuredResultV2 => 
   statusCode: response.status,
   headers: response.headers,
   ...(response.body !== undefined && { body: response.body }),
+  ...(response.cookies !== undefined && { cookies: [...response.cookies] }),
 });
 
 /**
@@ -47,6 +57,7 @@ export function serveApiGatewayEvents(
     return {
       result: toResult(response),
       ...(response.clientId !== undefined && { clientId: response.clientId }),
+      ...(response.error !== undefined && { error: response.error }),
     };
   };
 }

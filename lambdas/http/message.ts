@@ -9,7 +9,10 @@ export interface HttpRequest {
   readonly path: string;
   /** The raw query string, without the `?`. */
   readonly query: string;
-  /** Header names in lower case; repeated headers joined with ", ". */
+  /**
+   * Header names in lower case; repeated headers joined with ", " (`cookie` with "; ", as
+   * API Gateway's `cookies` array is joined).
+   */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body?: Uint8Array;
   /** The caller's address as the platform reports it (API Gateway, the socket): audit only. */
@@ -25,4 +28,8 @@ export interface HttpResponse {
   readonly body?: string;
   /** The client the request concerned, when known: logged, never sent. */
   readonly clientId?: string;
+  /** `Set-Cookie` values (API Gateway returns them as `cookies`, node:http as repeated headers). */
+  readonly cookies?: readonly string[];
+  /** The OAuth error code of a response whose body is not JSON (an HTML page, a redirect). */
+  readonly error?: string;
 }

@@ -64,3 +64,39 @@ export function readForm(request: HttpRequest): URLSearchParams {
   }
   return params;
 }
+
+/** The q-value an Accept header gives a media type: its most specific matching range wins. */
+function acceptQuality(accept: string, type: string): number {
+  const ranges = [type, `${type.split('/')[0]}/*`, '*/*'];
+  let best: { rank: number; q: number } | undefined;
+  for (const part of accept.toLowerCase().split(',')) {
+    const [range = '', ...params] = part.split(';').map((p) => p.trim());
+    const rank = ranges.indexOf(range);
+    if (rank === -1 || (best && best.rank <= rank)) continue;
+    const q = params.find((p) => p.startsWith('q='));
+    best = { rank, q: q === undefined ? 1 : Number(q.slice(2)) || 0 };
+  }
+  return best?.q ?? 0;
+}
+
+/**
+ * Whether a request to a browser endpoint wants JSON rather than a page: an API client probing
+ * the authorization URL (`Accept: application/json`), not a browser (`text/html` first).
+ */
+export function prefersJson(request: HttpRequest): boolean {
+  const accept = request.headers.accept;
+  if (accept === undefined) return false;
+  return acceptQuality(accept, 'application/json') > acceptQuality(accept, 'text/html');
+}
+
+/** The cookies a request carries, by name (the first of a repeated name wins). */
+export function readCookies(request: HttpRequest): ReadonlyMap<string, string> {
+  const cookies = new Map<string, string>();
+  for (const pair of (request.headers.cookie ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at < 1) continue;
+    const name = pair.slice(0, at).trim();
+    if (!cookies.has(name)) cookies.set(name, pair.slice(at + 1).trim());
+  }
+  return cookies;
+}

@@ -1,4 +1,4 @@
-import type { OAuthError } from '../core/errors.js';
+import type { AuthorizationRedirect, OAuthError } from '../core/errors.js';
 import type { HttpResponse } from './message.js';
 
 /** Responses carrying a credential or an error must never be cached (RFC 6749 §5.1, RFC 7591 §3.2). */
@@ -31,3 +31,25 @@ export const errorResponse = (error: OAuthError): HttpResponse =>
   );
 
 export const noContent = (): HttpResponse => ({ status: 204, headers: { ...NO_STORE } });
+
+/**
+ * An authorization response (RFC 6749 §4.1.2): a 303 to the verified redirect URI (its own query
+ * kept) with the parameters, the client's `state` and `iss` (RFC 9207). 303 so that a form post
+ * becomes a GET (RFC 9700 §4.12).
+ */
+export function authorizationResponse(
+  redirect: AuthorizationRedirect,
+  params: Readonly<Record<string, string>>,
+  issuer: string,
+  extra: Pick<HttpResponse, 'cookies' | 'clientId' | 'error'> = {},
+): HttpResponse {
+  const location = new URL(redirect.uri);
+  for (const [name, value] of Object.entries(params)) location.searchParams.set(name, value);
+  if (redirect.state !== undefined) location.searchParams.set('state', redirect.state);
+  location.searchParams.set('iss', issuer);
+  return {
+    status: 303,
+    headers: { location: location.href, ...NO_STORE, 'referrer-policy': 'no-referrer' },
+    ...extra,
+  };
+}

@@ -2,7 +2,9 @@ import { PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
 import { logger } from '../log.js';
 import type { HttpRequest, HttpResponse } from './message.js';
-import { errorResponse, json, NO_STORE } from './responses.js';
+import { errorPage } from './pages.js';
+import { prefersJson } from './request.js';
+import { authorizationResponse, errorResponse, json, NO_STORE } from './responses.js';
 
 export interface RouteContext {
   readonly request: HttpRequest;
@@ -17,6 +19,11 @@ export interface Route {
   readonly path: string;
   /** Browser clients may call it cross-origin (no credentials mode). */
   readonly cors?: boolean;
+  /**
+   * A page a person's browser visits: its errors are HTML pages (or JSON when the request
+   * prefers JSON), and an error carrying a trusted redirect goes back to the client.
+   */
+  readonly page?: boolean;
   handle(context: RouteContext): Promise<HttpResponse> | HttpResponse;
 }
 
@@ -123,6 +130,7 @@ export function createRouter(routes: readonly Route[]): Router {
 
   const dispatch: Router = async (request, issuer) => {
     let cors = false;
+    let isPage = false;
     try {
       const relative = relativePath(request.path, issuerPathOf(issuer));
       if (relative === undefined) throw notFound();
@@ -137,6 +145,7 @@ export function createRouter(routes: readonly Route[]): Router {
       cors = candidate.routes.some((r) => r.cors);
       if (request.method === 'OPTIONS' && cors) return preflight(methods);
       const route = candidate.routes.find((r) => r.method === request.method);
+      isPage = route?.page === true;
       if (route === undefined) {
         throw new OAuthError(405, 'invalid_request', `method ${request.method} is not allowed`, {
           allow: [...methods, ...(cors ? ['OPTIONS'] : [])].join(', '),
@@ -144,7 +153,14 @@ export function createRouter(routes: readonly Route[]): Router {
       }
       return withCors(await route.handle({ request, issuer, params }), cors);
     } catch (error) {
-      if (error instanceof OAuthError) return withCors(errorResponse(error), cors);
+      if (error instanceof OAuthError) {
+        if (error.redirect) {
+          const params = { error: error.error, error_description: error.description };
+          return authorizationResponse(error.redirect, params, issuer, { error: error.error });
+        }
+        if (isPage && !prefersJson(request)) return errorPage(error);
+        return withCors(errorResponse(error), cors);
+      }
       logger.error('unhandled error', { error: error as Error });
       return withCors(
         json(500, { error: 'server_error', error_description: 'internal error' }, NO_STORE),

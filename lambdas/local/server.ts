@@ -45,7 +45,12 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
     },
     issuer,
   );
-  res.writeHead(response.status, response.headers);
+  res.writeHead(
+    response.status,
+    response.cookies
+      ? { ...response.headers, 'set-cookie': [...response.cookies] }
+      : response.headers,
+  );
   res.end(response.body);
 }
 

@@ -29,3 +29,38 @@ describe('configuration', () => {
     );
   });
 });
+
+describe('discovery follows what the configuration enables', () => {
+  it('advertises the code flow only when someone can sign users in', async () => {
+    const { authorizationServerMetadata } = await import('../../lambdas/core/discovery.js');
+    const { OAuthMetadataSchema } = await import('@modelcontextprotocol/sdk/shared/auth.js');
+    const { isInteractive } = await import('../../lambdas/config.js');
+    const issuer = 'https://auth.example.com';
+    const meta = (env: Record<string, string>) => {
+      const config = loadConfig(env);
+      return authorizationServerMetadata(issuer, { ...config, interactive: isInteractive(config) });
+    };
+    const machineOnly = meta({ DCR_DEV_LOGIN: 'off' });
+    expect(machineOnly).not.toHaveProperty('authorization_endpoint');
+    expect(machineOnly.grant_types_supported).toEqual(['client_credentials']);
+    expect(machineOnly.token_endpoint_auth_methods_supported).not.toContain('none');
+
+    for (const env of <Record<string, string>[]>[
+      {},
+      { DCR_UPSTREAM_ISSUER: 'https://idp.example.com', DCR_UPSTREAM_CLIENT_ID: 'dcr' },
+    ]) {
+      const interactive = meta(env);
+      expect(interactive).toMatchObject({
+        authorization_endpoint: `${issuer}/authorize`,
+        response_types_supported: ['code'],
+        code_challenge_methods_supported: ['S256'],
+        authorization_response_iss_parameter_supported: true,
+        client_id_metadata_document_supported: true,
+        grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      });
+      expect(interactive.token_endpoint_auth_methods_supported).toContain('none');
+      // What every MCP SDK based client checks before it registers.
+      expect(() => OAuthMetadataSchema.parse(interactive)).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { HttpResponse } from './message.js';
+
+/**
+ * Server-rendered pages: one tagged template that escapes every interpolation unless it is
+ * already Html, one stylesheet (allowed by its hash), and the headers every page carries. No
+ * external assets, no script; pages work without JavaScript and by keyboard.
+ */
+export class Html {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+export const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+
+type Interpolation = Html | string | number | undefined | false | readonly Interpolation[];
+
+const render = (value: Interpolation): string => {
+  if (value === undefined || value === false) return '';
+  if (value instanceof Html) return value.value;
+  if (Array.isArray(value)) return value.map(render).join('');
+  return escapeHtml(String(value));
+};
+
+/** `html\`<p>${text}</p>\``: text is escaped; nested `html` fragments and arrays of them are not. */
+export function html(strings: TemplateStringsArray, ...values: Interpolation[]): Html {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += render(value) + (strings[i + 1] ?? '');
+  });
+  return new Html(out);
+}
+
+const STYLE = `
+:root{color-scheme:light dark;--fg:#1b1b1f;--bg:#fff;--muted:#55575f;--line:#d0d3da;--accent:#0b57d0;--warn-bg:#fff4e5;--warn-fg:#6b3d00;--err:#b3261e}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e6ea;--bg:#131316;--muted:#b4b6be;--line:#3a3c44;--accent:#8ab4f8;--warn-bg:#3a2a10;--warn-fg:#ffd59a;--err:#f2b8b5}}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+main{max-width:32rem;margin:0 auto;padding:2rem 1rem}
+h1{font-size:1.4rem;line-height:1.3;margin:0 0 1rem}
+p,dl,ul{margin:0 0 1rem}
+dt{font-weight:600}dd{margin:0 0 .75rem;overflow-wrap:anywhere}
+.muted{color:var(--muted);font-size:.9rem}
+.badge{display:inline-block;border:1px solid var(--line);border-radius:.25rem;padding:0 .35rem;font-size:.8rem;color:var(--muted)}
+.warning{background:var(--warn-bg);color:var(--warn-fg);border-radius:.375rem;padding:.75rem 1rem}
+.error{color:var(--err)}
+label{display:block;font-weight:600;margin-bottom:.25rem}
+input[type=text]{width:100%;font:inherit;padding:.5rem .6rem;border:1px solid var(--line);border-radius:.375rem;background:var(--bg);color:var(--fg)}
+.actions{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1.25rem}
+button{font:inherit;padding:.55rem 1.2rem;border-radius:.375rem;border:1px solid var(--accent);background:var(--accent);color:var(--bg);cursor:pointer}
+button.secondary{background:transparent;color:var(--accent)}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+code{overflow-wrap:anywhere}
+`.trim();
+
+const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
+
+/**
+ * Every page: nothing cached, nothing framed, no referrer (codes and states stay out of other
+ * sites' logs), no script at all, forms only to this origin... except that `form-action` is
+ * left out on purpose: browsers apply it to the redirect that follows a form post, which is
+ * how the consent decision reaches the client's redirect URI.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'content-security-policy': `default-src 'none'; style-src '${STYLE_HASH}'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+export interface PageOptions {
+  readonly title: string;
+  readonly body: Html;
+  readonly status?: number;
+  readonly cookies?: readonly string[];
+  /** The OAuth error a page reports, for the logs and metrics. */
+  readonly error?: string;
+}
+
+/** A whole HTML document with the page headers. */
+export function page({ title, body, status = 200, cookies, error }: PageOptions): HttpResponse {
+  const document = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${new Html(STYLE)}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+  return {
+    status,
+    headers: { ...PAGE_HEADERS },
+    body: document.value,
+    ...(cookies && { cookies }),
+    ...(error !== undefined && { error }),
+  };
+}
