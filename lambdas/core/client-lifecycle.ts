@@ -1,5 +1,11 @@
 import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
-import type { ClientRecord, ClientRepository, Clock } from './ports.js';
+import type {
+  ClientRecord,
+  ClientRepository,
+  Clock,
+  MetadataDocumentResult,
+  MetadataDocumentSource,
+} from './ports.js';
 
 export interface LifecycleSettings {
   /** Longest a client lives after registration (caps its expires_at); 0 = no cap. */
@@ -14,6 +20,12 @@ export interface LifecycleSettings {
   readonly clientSecretLifetimeSeconds: number;
 }
 
+/** registrationMethod of a client described by a Client ID Metadata Document (never stored). */
+export const METADATA_DOCUMENT = 'metadata_document';
+
+/** An https URL with a path: a Client ID Metadata Document's client_id (never a registered id). */
+export const isMetadataDocumentUrl = (clientId: string): boolean => clientId.startsWith('https://');
+
 type Timing = Pick<ClientRecord, 'clientIdIssuedAt' | 'expiresAt' | 'lastUsedAt'>;
 
 /**
@@ -27,7 +39,20 @@ export class ClientLifecycle {
     readonly repository: ClientRepository,
     readonly clock: Clock,
     private readonly settings: LifecycleSettings,
+    /** Client ID Metadata Documents; absent = an https URL is no client_id here. */
+    private readonly documents?: MetadataDocumentSource,
   ) {}
+
+  /**
+   * The client an authorization or public-client token request names: a registered client that
+   * is active, or (an https URL) the client its Client ID Metadata Document describes. Why a
+   * document cannot be used is said, since the user should learn it.
+   */
+  async resolve(clientId: string): Promise<MetadataDocumentResult | undefined> {
+    if (this.documents && isMetadataDocumentUrl(clientId)) return this.documents.resolve(clientId);
+    const client = await this.findActive(clientId);
+    return client && { client };
+  }
 
   /** The absolute expiry granted for a requested `expires_at` (capped by the maximum lifetime). */
   grantedExpiry(requested: number | undefined, issuedAt: number): number | undefined {
@@ -84,6 +109,8 @@ export class ClientLifecycle {
    * per interval per client, however many tokens it gets.
    */
   async markUsed(record: ClientRecord): Promise<void> {
+    // A metadata document client is never stored: nothing to keep alive.
+    if (record.registrationMethod === METADATA_DOCUMENT) return;
     const now = this.clock.now();
     const interval = this.settings.lastUsedWriteIntervalSeconds;
     if (record.lastUsedAt !== undefined && now - record.lastUsedAt < interval) return;

@@ -211,3 +211,9 @@ export interface AuthorizationCodeRecord {
 export interface GrantStore {
   putCode(code: AuthorizationCodeRecord): Promise<void>;
 }
+
+/** The secret that keys browser cookies: a Secrets Manager secret in AWS, a file locally. */
+export interface CookieKeySource {
+  /** At least 32 bytes; read once per process (container) and cached by the caller. */
+  key(): Promise<Uint8Array>;
+}
