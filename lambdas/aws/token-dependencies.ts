@@ -9,6 +9,6 @@ export const tokenDependencies = (config: Config) => ({
   config,
   ...dynamoDbStores(config),
   signer: kmsSigner(config),
-  remoteKeySets: new GuardedRemoteKeySets(),
+  remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
   clock: systemClock,
 });

@@ -93,7 +93,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       directory: stores.directory,
       tokenStore: stores.tokenStore,
       signer: LocalSigner.create(config.signingAlg, config.dataDir),
-      remoteKeySets: new GuardedRemoteKeySets(),
+      remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
       clock,
     }),
   );

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { guardedFetch, isPublicAddress } from '../../lambdas/adapters/remote-key-sets.js';
+import { isPublicAddress } from '../../lambdas/adapters/guarded-fetch.js';
+import { jwksFetch } from '../../lambdas/adapters/remote-key-sets.js';
+
+const guardedFetch = jwksFetch();
 
 const options = () => ({
   headers: new Headers(),
