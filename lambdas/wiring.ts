@@ -7,6 +7,7 @@ import type {
   ClientDirectory,
   ClientRepository,
   Clock,
+  MetadataDocumentSource,
   RemoteKeySets,
   Signer,
   TokenStore,
@@ -30,15 +31,29 @@ export interface Dependencies {
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
   readonly clock: Clock;
+  /** Client ID Metadata Documents, used when `config.clientIdMetadataDocuments` is on. */
+  readonly metadataDocuments?: MetadataDocumentSource;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
 type TokenDeps = Pick<
   Dependencies,
-  'config' | 'repository' | 'tokenStore' | 'signer' | 'remoteKeySets' | 'clock'
+  | 'config'
+  | 'repository'
+  | 'tokenStore'
+  | 'signer'
+  | 'remoteKeySets'
+  | 'clock'
+  | 'metadataDocuments'
 >;
 
-const lifecycle = (d: RegistrationDeps) => new ClientLifecycle(d.repository, d.clock, d.config);
+const lifecycle = (d: RegistrationDeps & Pick<Dependencies, 'metadataDocuments'>) =>
+  new ClientLifecycle(
+    d.repository,
+    d.clock,
+    d.config,
+    d.config.clientIdMetadataDocuments ? d.metadataDocuments : undefined,
+  );
 
 const registrationService = (d: RegistrationDeps) =>
   new RegistrationService(lifecycle(d), d.config);

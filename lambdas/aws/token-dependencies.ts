@@ -1,3 +1,4 @@
+import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/ports.js';
@@ -11,4 +12,8 @@ export const tokenDependencies = (config: Config) => ({
   signer: kmsSigner(config),
   remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
   clock: systemClock,
+  metadataDocuments: new FetchedMetadataDocuments({
+    clock: systemClock,
+    trustedOrigins: config.trustedFetchOrigins,
+  }),
 });

@@ -9,6 +9,7 @@ import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
+import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
@@ -95,6 +96,10 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       signer: LocalSigner.create(config.signingAlg, config.dataDir),
       remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
       clock,
+      metadataDocuments: new FetchedMetadataDocuments({
+        clock,
+        trustedOrigins: config.trustedFetchOrigins,
+      }),
     }),
   );
   const server = await startLocalServer(router, {

@@ -23,7 +23,11 @@ process.stdout.write(`serverless-dcr listening
   issuer:  ${app.issuer}
   data:    ${config.dataDir}
   admin:   ${config.adminToken ? `${app.issuer}/admin (Bearer $DCR_ADMIN_TOKEN; npx dcr-admin --help)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
-
+${
+  config.trustedFetchOrigins.size > 0
+    ? `  WARNING: DCR_TRUSTED_FETCH_ORIGINS (for tests only) lets ${[...config.trustedFetchOrigins].join(', ')} be fetched on any address\n`
+    : ''
+}
 Register a client:
   curl -s -X POST ${app.issuer}/register -H 'content-type: application/json' \\
     -d '{"client_name":"my-agent","grant_types":["client_credentials"],"scope":"read"}'
