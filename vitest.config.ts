@@ -14,7 +14,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'local', include: ['test/**/*.test.ts'], exclude: ['test/stack/**'] },
+        test: {
+          name: 'local',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/stack/**'],
+          globalSetup: ['test/support/tls-global-setup.ts'],
+        },
       },
       {
         // The synthesized stack: bundled handlers from cdk.out behind an API Gateway stand-in.
@@ -23,7 +28,7 @@ export default defineConfig({
           name: 'stack',
           include: ['test/e2e/**/*.test.ts', 'test/stack/**/*.test.ts'],
           env: { DCR_TEST_TARGET: 'stack' },
-          globalSetup: ['test/support/stack-global-setup.ts'],
+          globalSetup: ['test/support/tls-global-setup.ts', 'test/support/stack-global-setup.ts'],
         },
       },
     ],

@@ -38,6 +38,7 @@ export function clientIdUrlProblem(url: string): string | undefined {
   const rest = url.slice('https://'.length);
   const authorityEnd = rest.search(/[/?]/);
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
+  if (authority === '') return 'its URL has no host';
   if (authority.includes('@') || parsed.username !== '' || parsed.password !== '') {
     return 'its URL contains user information';
   }

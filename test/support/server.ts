@@ -14,7 +14,8 @@ export function startTestServer(
 ): Promise<LocalApp> {
   if (process.env.DCR_TEST_TARGET === 'stack') {
     const { PORT, DCR_DATA_DIR, DCR_SIGNING_ALG: _decidedByTheTemplate, ...settings } = env;
-    const { cdkOut, tls } = inject('stack');
+    const { cdkOut } = inject('stack');
+    const tls = inject('tls');
     return startStackServer({
       cdkOut,
       tls,

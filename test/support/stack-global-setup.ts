@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import type { TestProject } from 'vitest/node';
 import { synthesizeStack } from './synthesized-stack.js';
 
 export interface StackFixture {
   readonly cdkOut: string;
-  readonly tls: { readonly key: string; readonly cert: string };
 }
 
 declare module 'vitest' {
@@ -17,24 +15,14 @@ declare module 'vitest' {
 }
 
 /**
- * Synthesizes the stack once for the run, bundles included (esbuild, as `cdk synth` does), and
- * makes a TLS certificate for 127.0.0.1 that the test workers trust (NODE_EXTRA_CA_CERTS is read
- * when each worker starts, after this).
+ * Synthesizes the stack once for the run, bundles included (esbuild, as `cdk synth` does). (Its
+ * API Gateway stand-in serves the certificate of tls-global-setup.)
  */
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'dcr-stack-'));
   const cdkOut = join(dir, 'cdk.out');
   synthesizeStack(cdkOut, { 'dcr:signingAlgorithm': 'ES256' });
 
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  });
-  const certFile = join(dir, 'ca.pem');
-  writeFileSync(certFile, pems.cert);
-  process.env.NODE_EXTRA_CA_CERTS = certFile;
-  project.provide('stack', { cdkOut, tls: { key: pems.private, cert: pems.cert } });
+  project.provide('stack', { cdkOut });
   return () => rmSync(dir, { recursive: true, force: true });
 }
