@@ -7,6 +7,7 @@ import type {
   ClientDirectory,
   ClientRepository,
   Clock,
+  GrantStore,
   MetadataDocumentSource,
   RemoteKeySets,
   Signer,
@@ -14,6 +15,7 @@ import type {
 } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
 import { TokenService } from './core/token-service.js';
+import { UserGrants } from './core/user-grants.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { discoveryRoutes } from './http/routes/discovery.js';
@@ -28,6 +30,8 @@ export interface Dependencies {
   /** The operator's listing over the same clients. */
   readonly directory: ClientDirectory;
   readonly tokenStore: TokenStore;
+  /** Authorization codes and refresh token families. */
+  readonly grants: GrantStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
   readonly clock: Clock;
@@ -41,6 +45,7 @@ type TokenDeps = Pick<
   | 'config'
   | 'repository'
   | 'tokenStore'
+  | 'grants'
   | 'signer'
   | 'remoteKeySets'
   | 'clock'
@@ -60,13 +65,15 @@ const registrationService = (d: RegistrationDeps) =>
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
+  const issuer = new AccessTokenIssuer(d.signer);
   return new TokenService(
     new ClientAuthenticator(clients, d.tokenStore, d.remoteKeySets),
-    new AccessTokenIssuer(d.signer),
+    issuer,
     new AccessTokenVerifier(d.signer),
     clients,
     d.tokenStore,
     d.config,
+    new UserGrants(d.grants, issuer, clients, d.config),
   );
 };
 
