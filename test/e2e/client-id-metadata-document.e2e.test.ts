@@ -38,8 +38,8 @@ function publish(extra: Record<string, unknown> = {}) {
   return { path, clientId };
 }
 
-const form = (path: string, fields: Record<string, string>) =>
-  fetch(`${app.issuer}${path}`, {
+const form = (path: string, fields: Record<string, string>, issuer = app.issuer) =>
+  fetch(`${issuer}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(fields).toString(),
@@ -97,5 +97,23 @@ describe('metadata document clients at the token endpoints (public clients)', ()
     const { clientId } = publish();
     const response = await form('/introspect', { client_id: clientId, token: 'not-a-token' });
     await expectError(response, 401, 'invalid_client');
+  });
+});
+
+describe('with DCR_CLIENT_ID_METADATA_DOCUMENTS=off', () => {
+  it('an https client_id is no client, and nothing is fetched', async () => {
+    const off = await startTestServer({
+      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off',
+      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+    });
+    try {
+      const { path, clientId } = publish();
+      const fields = { client_id: clientId, token: 'not-a-token' };
+      const response = await form('/revoke', fields, off.issuer);
+      await expectError(response, 401, 'invalid_client');
+      expect(docs.hits(path)).toBe(0);
+    } finally {
+      await off.close();
+    }
   });
 });
