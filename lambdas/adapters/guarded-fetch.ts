@@ -49,7 +49,7 @@ export function isPublicAddress(address: string): boolean {
   return !NON_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-/** Why a guarded GET did not happen or was cut short: a short sentence about the URL ("it …"). */
+/** Why a guarded GET did not happen or was cut short, in a short phrase (shown to people). */
 export class FetchRefused extends Error {
   override readonly name = 'FetchRefused';
 }
@@ -93,15 +93,15 @@ export interface GuardedResponse {
 }
 
 const CONNECTION_PROBLEMS: Readonly<Record<string, string>> = {
-  ENOTFOUND: 'its host name does not resolve',
-  EAI_AGAIN: 'its host name does not resolve',
-  ECONNREFUSED: 'its server refused the connection',
-  ECONNRESET: 'its server closed the connection',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'its server has no trusted TLS certificate',
-  SELF_SIGNED_CERT_IN_CHAIN: 'its server has no trusted TLS certificate',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its server has no trusted TLS certificate',
-  CERT_HAS_EXPIRED: 'its server has no trusted TLS certificate',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'its server has no trusted TLS certificate',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve',
+  ECONNREFUSED: 'the server refused the connection',
+  ECONNRESET: 'the server closed the connection',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server has no trusted TLS certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server has no trusted TLS certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server has no trusted TLS certificate',
+  CERT_HAS_EXPIRED: 'the server has no trusted TLS certificate',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server has no trusted TLS certificate',
 };
 
 /** Sends the GET and resolves with the response head (the body is still to be read). */
@@ -127,7 +127,7 @@ const send = (target: URL, options: GuardedGetOptions, trusted: boolean, signal:
 async function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () => {
     res.destroy();
-    return new FetchRefused(`its response is larger than ${maxBytes / 1024} KiB`);
+    return new FetchRefused(`the response is larger than ${maxBytes / 1024} KiB`);
   };
   if (Number(res.headers['content-length']) > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -146,12 +146,12 @@ export async function guardedGet(
 ): Promise<GuardedResponse> {
   const target = URL.parse(url);
   if (target === null || target.protocol !== 'https:') {
-    throw new FetchRefused('it is not an https URL');
+    throw new FetchRefused('the URL is not https');
   }
   const trusted = options.trustedOrigins?.has(target.origin) ?? false;
   const host = target.hostname.replace(/^\[|\]$/g, '');
   if (!trusted && isIP(host) !== 0 && !isPublicAddress(host)) {
-    throw new FetchRefused('it points at a non-public address');
+    throw new FetchRefused('the URL points at a non-public address');
   }
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
@@ -163,9 +163,9 @@ export async function guardedGet(
     if (error instanceof FetchRefused) throw error;
     if (options.signal?.aborted) throw error;
     if (timeout.aborted) {
-      throw new FetchRefused(`it did not answer within ${options.timeoutMs / 1000} seconds`);
+      throw new FetchRefused(`no answer within ${options.timeoutMs / 1000} seconds`);
     }
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new FetchRefused(CONNECTION_PROBLEMS[code] ?? 'the connection to its server failed');
+    throw new FetchRefused(CONNECTION_PROBLEMS[code] ?? 'the connection failed');
   }
 }

@@ -154,7 +154,7 @@ describe('Client ID Metadata Documents fetched over https (trusted test origin)'
     const big = newDocument({ padding: 'x'.repeat(64 * 1024) });
     server.serve(big.path, big.document);
     expect(problemOf(await source().documents.resolve(big.url))).toBe(
-      'it could not be fetched: its response is larger than 64 KiB',
+      'it could not be fetched: the response is larger than 64 KiB',
     );
 
     const streamed = newDocument({ padding: 'x'.repeat(64 * 1024) });
@@ -166,7 +166,7 @@ describe('Client ID Metadata Documents fetched over https (trusted test origin)'
       res.end();
     });
     expect(problemOf(await source().documents.resolve(streamed.url))).toBe(
-      'it could not be fetched: its response is larger than 64 KiB',
+      'it could not be fetched: the response is larger than 64 KiB',
     );
   });
 
@@ -182,7 +182,7 @@ describe('Client ID Metadata Documents fetched over https (trusted test origin)'
     server.serve(path, { body: JSON.stringify(document), delayMs: 2000 });
     const started = Date.now();
     expect(problemOf(await source({ timeoutMs: 300 }).documents.resolve(url))).toBe(
-      'it could not be fetched: it did not answer within 0.3 seconds',
+      'it could not be fetched: no answer within 0.3 seconds',
     );
     expect(Date.now() - started).toBeLessThan(1500);
   });
@@ -194,7 +194,7 @@ describe('Client ID Metadata Documents fetched over https (trusted test origin)'
       res.write('{"client_id":');
     });
     expect(problemOf(await source({ timeoutMs: 300 }).documents.resolve(url))).toMatch(
-      /did not answer within 0.3 seconds/,
+      /no answer within 0.3 seconds/,
     );
   });
 
@@ -211,7 +211,7 @@ describe('the address guard (no trusted origin)', () => {
     const { path, url, document } = newDocument();
     server.serve(path, document);
     expect(problemOf(await source({ trusted: false }).documents.resolve(url))).toBe(
-      'it could not be fetched: it points at a non-public address',
+      'it could not be fetched: the URL points at a non-public address',
     );
     expect(server.hits(path)).toBe(0);
   });
