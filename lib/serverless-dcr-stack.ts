@@ -38,16 +38,19 @@ const ACCESS: Record<
   cleanup: {
     table: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   },
+  // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan).
   admin: {
     table: [
       'dynamodb:Scan',
+      'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
     ],
   },
-  // Reads the stream (granted by its event source), never the table.
+  // Reads the stream (granted by its event source); AuditTrail grants its counters' UpdateItem,
+  // on the statistics items' keys only.
   audit: { table: [] },
 };
 
@@ -183,6 +186,7 @@ export class ServerlessDcrStack extends Stack {
       api: this.api.api,
       table,
       functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
+      auditFailures: audit.failures,
       ...(config.alarmEmail && { email: config.alarmEmail }),
     });
 

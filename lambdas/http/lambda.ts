@@ -6,8 +6,12 @@ export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** The router's answer, with what the logs want to know beside the result. */
-export type LambdaOutcome = { result: APIGatewayProxyStructuredResultV2; clientId?: string };
+/** The router's answer, with what the logs want to know beside the result: client, actor. */
+export type LambdaOutcome = {
+  result: APIGatewayProxyStructuredResultV2;
+  clientId?: string;
+  actor?: string;
+};
 
 /** API Gateway HTTP API (payload v2) event → HttpRequest. Its header names are lower case. */
 const iamPrincipal = (event: APIGatewayProxyEventV2) =>
@@ -47,6 +51,7 @@ export function serveApiGatewayEvents(
     return {
       result: toResult(response),
       ...(response.clientId !== undefined && { clientId: response.clientId }),
+      ...(response.actor !== undefined && { actor: response.actor }),
     };
   };
 }

@@ -25,4 +25,6 @@ export interface HttpResponse {
   readonly body?: string;
   /** The client the request concerned, when known: logged, never sent. */
   readonly clientId?: string;
+  /** Who made the request (admin routes: IAM principal or local admin token): logged, never sent. */
+  readonly actor?: string;
 }
