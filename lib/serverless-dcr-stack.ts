@@ -78,21 +78,26 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
     items: {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*'],
+      // Day statistics expire too (their TTL puts them in the expiry index).
+      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*'],
     },
     queryExpiryIndex: true,
   },
+  // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
+  // UpdateItem on them: a recount of the active clients.
   admin: {
     items: {
       GetItem: ['client#*'],
+      BatchGetItem: ['stats#*'],
       PutItem: ['client#*'],
-      UpdateItem: ['client#*'],
+      UpdateItem: ['client#*', 'stats#*'],
       DeleteItem: ['client#*'],
     },
     scan: true,
   },
-  // Reads the stream (granted by its event source), never the table.
-  audit: {},
+  // Reads the stream (granted by its event source); writes only its counters: atomic adds to
+  // the statistics items.
+  audit: { items: { UpdateItem: ['stats#*'] } },
 };
 
 /**
@@ -262,6 +267,7 @@ export class ServerlessDcrStack extends Stack {
       api: this.api.api,
       table,
       functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
+      auditFailures: audit.failures,
       ...(config.alarmEmail && { email: config.alarmEmail }),
     });
 
