@@ -51,15 +51,21 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   // PutItem: used client assertion ids; UpdateItem: the client's "last used" (token issuance
   // counts as use).
+  // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
+  // are created, read, rotated and revoked.
   token: {
-    items: { GetItem: ['client#*'], PutItem: ['assertion#*'], UpdateItem: ['client#*'] },
+    items: {
+      GetItem: ['client#*', 'code#*', 'grant#*'],
+      PutItem: ['assertion#*', 'grant#*'],
+      UpdateItem: ['client#*', 'code#*', 'grant#*'],
+    },
     key: 'sign',
   },
   // Introspection reads revocations, revocation writes them; both record used assertion ids,
   // and count the authenticated client's use ("last used").
   introspect: {
     items: {
-      GetItem: ['client#*', 'revoked#*'],
+      GetItem: ['client#*', 'revoked#*', 'grant#*'],
       PutItem: ['assertion#*'],
       UpdateItem: ['client#*'],
     },
@@ -67,9 +73,9 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   revoke: {
     items: {
-      GetItem: ['client#*'],
+      GetItem: ['client#*', 'grant#*'],
       PutItem: ['assertion#*', 'revoked#*'],
-      UpdateItem: ['client#*'],
+      UpdateItem: ['client#*', 'grant#*'],
     },
     key: 'publicKey',
   },
@@ -79,7 +85,7 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
       // Day statistics expire too (their TTL puts them in the expiry index).
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*'],
+      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*'],
     },
     queryExpiryIndex: true,
   },

@@ -237,6 +237,16 @@ describe('functions', () => {
       cleanup: ['DeleteItem'],
     });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
+    expect(touching('code#*')).toEqual({
+      token: ['GetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    expect(touching('grant#*')).toEqual({
+      token: ['GetItem', 'PutItem', 'UpdateItem'],
+      introspect: ['GetItem'],
+      revoke: ['GetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
     expect(touching('stats#*')).toEqual({
       audit: ['UpdateItem'],
       admin: ['BatchGetItem', 'UpdateItem'],
