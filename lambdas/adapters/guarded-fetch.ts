@@ -140,6 +140,10 @@ async function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
+/**
+ * GETs an outsider's https URL under the guard. Resolves with any status (3xx included: never
+ * followed); rejects with FetchRefused saying why, or with the caller's own abort.
+ */
 export async function guardedGet(
   url: string,
   options: GuardedGetOptions,
