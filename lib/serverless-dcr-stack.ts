@@ -93,7 +93,12 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   // Reads the stream (granted by its event source), never the table.
   audit: {},
+  // Not deployed yet: its handler (upstream login, cookie key from Secrets Manager) comes next.
+  authorize: {},
 };
+
+/** Endpoints with a function in the stack (the authorize function comes with its handler). */
+export const DEPLOYED_ENDPOINTS = ENDPOINTS.filter((endpoint) => endpoint !== 'authorize');
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
@@ -207,7 +212,7 @@ export class ServerlessDcrStack extends Stack {
     };
 
     const functions: Record<string, EndpointFunction> = {};
-    for (const name of [...ENDPOINTS, 'cleanup', 'audit'] as const) {
+    for (const name of [...DEPLOYED_ENDPOINTS, 'cleanup', 'audit'] as const) {
       const access = ACCESS[name];
       const fn = new EndpointFunction(this, `Function-${name}`, {
         entry: name,
@@ -238,7 +243,7 @@ export class ServerlessDcrStack extends Stack {
       functions[name] = fn;
     }
 
-    for (const endpoint of ENDPOINTS) {
+    for (const endpoint of DEPLOYED_ENDPOINTS) {
       this.api.route(
         endpoint,
         (functions[endpoint] as EndpointFunction).function,

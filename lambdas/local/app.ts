@@ -6,17 +6,28 @@ import {
   jsonLines,
 } from '../adapters/audited-client-repository.js';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
+import { LocalCookieKey } from '../adapters/local-cookie-key.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
-import type { ClientDirectory, ClientRepository, Clock, TokenStore } from '../core/ports.js';
+import type {
+  AuthorizationCodeRecord,
+  ClientDirectory,
+  ClientRepository,
+  Clock,
+  GrantStore,
+  TokenStore,
+  UpstreamLogin,
+} from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
+import { browserState } from '../http/browser-state.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
+import { devLoginRoutes } from './dev-login.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
 import { startLocalServer } from './server.js';
 
@@ -26,6 +37,16 @@ export interface LocalAppOptions {
   readonly clock?: Clock;
   /** Where audit events go; default from DCR_AUDIT_LOG. */
   readonly auditSink?: AuditSink;
+  /** Sign-in at an upstream OpenID Provider (else the development login, if configured). */
+  readonly upstream?: UpstreamLogin;
+}
+
+/** Codes kept until the token grants' stores take over (they come from the main branch). */
+class PendingGrantStore implements GrantStore {
+  readonly codes = new Map<string, AuthorizationCodeRecord>();
+  async putCode(code: AuthorizationCodeRecord): Promise<void> {
+    this.codes.set(code.codeHash, code);
+  }
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -86,17 +107,26 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     options.store === 'embedded'
       ? await embeddedStores(config, clock, options.auditSink ?? auditSinkFor(config))
       : { repository: memory, directory: memory, tokenStore: new MemoryTokenStore(clock) };
-  const router = createRouter(
-    routesFor(ENDPOINTS, {
-      config,
-      repository: stores.repository,
-      directory: stores.directory,
-      tokenStore: stores.tokenStore,
-      signer: LocalSigner.create(config.signingAlg, config.dataDir),
-      remoteKeySets: new GuardedRemoteKeySets(),
-      clock,
-    }),
-  );
+  const cookieKey = LocalCookieKey.create(config.dataDir);
+  const routes = routesFor(ENDPOINTS, {
+    config,
+    repository: stores.repository,
+    directory: stores.directory,
+    tokenStore: stores.tokenStore,
+    signer: LocalSigner.create(config.signingAlg, config.dataDir),
+    remoteKeySets: new GuardedRemoteKeySets(),
+    clock,
+    grants: new PendingGrantStore(),
+    cookieKey,
+    ...(options.upstream && { upstream: options.upstream }),
+  });
+  // The development login exists only here: no Lambda handler imports its module.
+  if (config.devLogin && !options.upstream) {
+    routes.push(
+      ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
+    );
+  }
+  const router = createRouter(routes);
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
