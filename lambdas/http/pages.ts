@@ -58,12 +58,12 @@ export function consentPage(
 <dl>
 <dt>Signed in as</dt><dd><code>${view.user}</code></dd>
 <dt>Answer sent to</dt><dd><code>${view.redirectTarget}</code></dd>
-<dt>Access asked for</dt><dd>${
+<dt>Permissions (scopes)</dt><dd>${
       view.scopes.length > 0
         ? html`<ul>${view.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>`
         : 'no particular scope'
     }</dd>
-<dt>At</dt><dd><ul>${view.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul></dd>
+<dt>For use at</dt><dd><ul>${view.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul></dd>
 <dt>Application id</dt><dd><code>${view.clientId}</code></dd>
 </dl>
 ${warning && html`<p class="warning" role="note">${warning}</p>`}
