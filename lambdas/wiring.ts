@@ -7,6 +7,7 @@ import { ClientLifecycle } from './core/client-lifecycle.js';
 import type {
   ClientDirectory,
   ClientRepository,
+  ClientStatistics,
   Clock,
   CookieKeySource,
   GrantStore,
@@ -17,6 +18,7 @@ import type {
 } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
 import { TokenService } from './core/token-service.js';
+import { UserGrants } from './core/user-grants.js';
 import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -32,12 +34,14 @@ export interface Dependencies {
   readonly repository: ClientRepository;
   /** The operator's listing over the same clients. */
   readonly directory: ClientDirectory;
+  /** Counters kept from the change events (stats without a scan). */
+  readonly statistics: ClientStatistics;
   readonly tokenStore: TokenStore;
+  /** Authorization codes and refresh token families. */
+  readonly grants: GrantStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
   readonly clock: Clock;
-  /** Authorization codes and refresh token families. */
-  readonly grants: GrantStore;
   /** The secret keying the browser's sealed cookies. */
   readonly cookieKey: CookieKeySource;
   /** The upstream OpenID Provider users sign in at; absent = the development login (local). */
@@ -51,7 +55,7 @@ type AuthorizeDeps = Pick<
 >;
 type TokenDeps = Pick<
   Dependencies,
-  'config' | 'repository' | 'tokenStore' | 'signer' | 'remoteKeySets' | 'clock'
+  'config' | 'repository' | 'tokenStore' | 'grants' | 'signer' | 'remoteKeySets' | 'clock'
 >;
 
 const lifecycle = (d: RegistrationDeps) => new ClientLifecycle(d.repository, d.clock, d.config);
@@ -61,13 +65,15 @@ const registrationService = (d: RegistrationDeps) =>
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
+  const issuer = new AccessTokenIssuer(d.signer);
   return new TokenService(
     new ClientAuthenticator(clients, d.tokenStore, d.remoteKeySets),
-    new AccessTokenIssuer(d.signer),
+    issuer,
     new AccessTokenVerifier(d.signer),
     clients,
     d.tokenStore,
     d.config,
+    new UserGrants(d.grants, issuer, clients, d.config),
   );
 };
 
@@ -96,8 +102,8 @@ const ENDPOINT_ROUTES = {
   authorize: authorizationRoutes,
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory'>) =>
-    adminRoutes(new AdminService(lifecycle(d), d.directory), d.config.adminToken),
+  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics'>) =>
+    adminRoutes(new AdminService(lifecycle(d), d.directory, d.statistics), d.config.adminToken),
 } satisfies Record<string, (deps: never) => Route[]>;
 
 export type Endpoint = keyof typeof ENDPOINT_ROUTES;

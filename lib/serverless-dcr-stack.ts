@@ -51,15 +51,21 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   // PutItem: used client assertion ids; UpdateItem: the client's "last used" (token issuance
   // counts as use).
+  // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
+  // are created, read, rotated and revoked.
   token: {
-    items: { GetItem: ['client#*'], PutItem: ['assertion#*'], UpdateItem: ['client#*'] },
+    items: {
+      GetItem: ['client#*', 'code#*', 'grant#*'],
+      PutItem: ['assertion#*', 'grant#*'],
+      UpdateItem: ['client#*', 'code#*', 'grant#*'],
+    },
     key: 'sign',
   },
   // Introspection reads revocations, revocation writes them; both record used assertion ids,
   // and count the authenticated client's use ("last used").
   introspect: {
     items: {
-      GetItem: ['client#*', 'revoked#*'],
+      GetItem: ['client#*', 'revoked#*', 'grant#*'],
       PutItem: ['assertion#*'],
       UpdateItem: ['client#*'],
     },
@@ -67,9 +73,9 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   revoke: {
     items: {
-      GetItem: ['client#*'],
+      GetItem: ['client#*', 'grant#*'],
       PutItem: ['assertion#*', 'revoked#*'],
-      UpdateItem: ['client#*'],
+      UpdateItem: ['client#*', 'grant#*'],
     },
     key: 'publicKey',
   },
@@ -78,21 +84,26 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
     items: {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*'],
+      // Day statistics expire too (their TTL puts them in the expiry index).
+      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*'],
     },
     queryExpiryIndex: true,
   },
+  // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
+  // UpdateItem on them: a recount of the active clients.
   admin: {
     items: {
       GetItem: ['client#*'],
+      BatchGetItem: ['stats#*'],
       PutItem: ['client#*'],
-      UpdateItem: ['client#*'],
+      UpdateItem: ['client#*', 'stats#*'],
       DeleteItem: ['client#*'],
     },
     scan: true,
   },
-  // Reads the stream (granted by its event source), never the table.
-  audit: {},
+  // Reads the stream (granted by its event source); writes only its counters: atomic adds to
+  // the statistics items.
+  audit: { items: { UpdateItem: ['stats#*'] } },
   // Not deployed yet: its handler (upstream login, cookie key from Secrets Manager) comes next.
   authorize: {},
 };
@@ -267,6 +278,7 @@ export class ServerlessDcrStack extends Stack {
       api: this.api.api,
       table,
       functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
+      auditFailures: audit.failures,
       ...(config.alarmEmail && { email: config.alarmEmail }),
     });
 

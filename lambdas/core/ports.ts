@@ -37,12 +37,16 @@ export interface ClientRecord {
 /** Where a request came from, for the audit trail. */
 export interface RequestOrigin {
   readonly sourceIp?: string;
+  /**
+   * Who acted, on the operator's (admin) requests: the IAM principal's ARN in AWS, `admin-token`
+   * for the bearer of the local admin token. Absent when a client acts on itself.
+   */
+  readonly actor?: string;
 }
 
-/** Where a change came from. */
-export interface ChangeOrigin {
+/** Where a change came from, and when. */
+export interface ChangeOrigin extends RequestOrigin {
   readonly at: number;
-  readonly sourceIp?: string;
 }
 
 /** Who deleted a client, recorded on the item just before it goes (audit events read it). */
@@ -203,17 +207,118 @@ export interface AuthorizationCodeRecord {
   readonly expiresAt: number;
 }
 
+export type CodeRedemption =
+  /** Redeemed now: the code is spent. */
+  | { readonly outcome: 'redeemed'; readonly code: AuthorizationCodeRecord }
+  /** Spent before, and presented again by the same client: its grant must be revoked. */
+  | { readonly outcome: 'reused'; readonly code: AuthorizationCodeRecord }
+  /** Unknown, expired, or not bound to what was presented: nothing happens. */
+  | { readonly outcome: 'refused' };
+
+/** What a code redemption must present: the binding of the authorization request. */
+export interface CodeBinding {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+}
+
 /**
- * Authorization codes and refresh token families (grants). Every write is one conditional
- * single-item operation (the embedded store has no transactions). The token grants own the
- * rest of this port; the authorization endpoint only stores codes.
+ * A grant: what a user allowed a client, and its refresh token family. Only the current refresh
+ * token's hash is valid; the previous ones are remembered so that their reuse (a stolen token
+ * replayed after rotation) revokes the whole family (RFC 9700 §4.14.2).
+ */
+export interface GrantRecord {
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly sub: string;
+  readonly scope?: string;
+  readonly resources: readonly string[];
+  readonly authTime: number;
+  readonly createdAt: number;
+  /** The family ends here, whatever its use. */
+  readonly absoluteExpiresAt: number;
+  /** The last rotation (or creation): idle expiry counts from it. */
+  readonly lastUsedAt: number;
+  readonly generation: number;
+  readonly currentHash: string;
+  readonly previousHashes: readonly string[];
+  readonly revokedAt?: number;
+}
+
+/** A rotation: the next refresh token of a family. */
+export interface Rotation {
+  readonly currentHash: string;
+  readonly previousHashes: readonly string[];
+  readonly generation: number;
+  readonly lastUsedAt: number;
+  /** When the family expires after this rotation (absolute or idle, the earlier). */
+  readonly expiresAt: number;
+}
+
+/**
+ * Authorization codes and grants (refresh token families). Every write is one conditional
+ * single-item operation (the embedded store has no transactions), so two concurrent
+ * redemptions or rotations cannot both succeed.
  */
 export interface GrantStore {
   putCode(code: AuthorizationCodeRecord): Promise<void>;
+  /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
+  redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;
+  /** Stores a new grant (never overwrites); false if one exists (revoked meanwhile). */
+  createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean>;
+  /** The grant, or a revocation tombstone (`revokedAt` set), or undefined. */
+  getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined>;
+  /** Rotates if the family's current hash is still `presentedHash` and it is not revoked. */
+  rotateRefresh(grantId: string, presentedHash: string, next: Rotation): Promise<boolean>;
+  /**
+   * Revokes the family and every access token issued under it, keeping the record (a tombstone
+   * when there was none) until `keepUntil`, when every such access token has expired.
+   */
+  revokeGrant(grantId: string, at: number, keepUntil: number): Promise<void>;
+}
+
+/** What is left of a grant revoked before it had refresh tokens: enough to refuse its tokens. */
+export interface RevokedGrant {
+  readonly grantId: string;
+  readonly revokedAt: number;
 }
 
 /** The secret that keys browser cookies: a Secrets Manager secret in AWS, a file locally. */
 export interface CookieKeySource {
   /** At least 32 bytes; read once per process (container) and cached by the caller. */
   key(): Promise<Uint8Array>;
+}
+
+/** A statistics item: the active clients (all time), or one UTC day's events (`day#2026-11-27`). */
+export type StatsItem = 'active' | `day#${string}`;
+
+/** One atomic change of one statistics item: each named counter moves by its delta. */
+export interface CounterUpdate {
+  readonly item: StatsItem;
+  /** Counter name (`<counter>#<registration method>`) → delta. */
+  readonly deltas: Readonly<Record<string, number>>;
+  /** The earliest change counted in it (integer seconds). */
+  readonly at: number;
+}
+
+/** What the statistics items hold, read in a bounded number of item reads (never a scan). */
+export interface StatsSnapshot {
+  /** The active item's counters (`active#<method>`). */
+  readonly active: Readonly<Record<string, number>>;
+  /** When counting began: the first counter update this table saw. */
+  readonly countingSince?: number;
+  /** When the active counters were last recounted from the clients themselves. */
+  readonly recountedAt?: number;
+  /** Each requested day (ISO date) that has an item → its counters (`<event>#<method>`). */
+  readonly days: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** Counters kept from the change events (ClientStatistics rules in client-statistics.ts). */
+export interface ClientStatistics {
+  /** Applies the updates: each one atomic on its item, no transaction across items. */
+  add(updates: readonly CounterUpdate[]): Promise<void>;
+  /** The active item and the items of the given days (ISO dates). */
+  read(days: readonly string[]): Promise<StatsSnapshot>;
+  /** Sets the active counters to these values (a recount), recording when. */
+  setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
 }

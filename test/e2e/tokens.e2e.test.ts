@@ -341,15 +341,21 @@ describe('token endpoint error paths', () => {
 
   it('unsupported grant types: 400 unsupported_grant_type', async () => {
     const registered = await machine();
-    for (const grant of [
-      'password',
-      'authorization_code',
-      'urn:ietf:params:oauth:grant-type:device_code',
-    ]) {
+    for (const grant of ['password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']) {
       const response = await post('/token', `grant_type=${encodeURIComponent(grant)}`, {
         authorization: basic(registered.client_id, registered.client_secret),
       });
       await expectError(response, 400, 'unsupported_grant_type');
+    }
+  });
+
+  it('a machine client asking for user grants: 400 unauthorized_client', async () => {
+    const registered = await machine();
+    for (const grant of ['authorization_code', 'refresh_token']) {
+      const response = await post('/token', `grant_type=${grant}`, {
+        authorization: basic(registered.client_id, registered.client_secret),
+      });
+      await expectError(response, 400, 'unauthorized_client');
     }
   });
 

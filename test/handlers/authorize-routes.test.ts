@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
+import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
   AuthorizationCodeRecord,
-  GrantStore,
   UpstreamLogin,
   UpstreamOutcome,
 } from '../../lambdas/core/ports.js';
@@ -22,10 +22,12 @@ const ISSUER = 'https://auth.example.com';
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 
-class CodeMap implements GrantStore {
-  readonly codes: AuthorizationCodeRecord[] = [];
-  async putCode(code: AuthorizationCodeRecord) {
-    this.codes.push(code);
+/** The memory grant store, recording the codes the flow stores. */
+class RecordingGrants extends MemoryGrantStore {
+  readonly stored: AuthorizationCodeRecord[] = [];
+  override async putCode(code: AuthorizationCodeRecord) {
+    this.stored.push(code);
+    return super.putCode(code);
   }
 }
 
@@ -50,7 +52,7 @@ class FakeUpstream implements UpstreamLogin {
 }
 
 let router: Router;
-let grants: CodeMap;
+let grants: RecordingGrants;
 let upstream: FakeUpstream;
 let clientId: string;
 let jar: Map<string, string>;
@@ -100,7 +102,7 @@ beforeEach(async () => {
     DCR_ALLOWED_SCOPES: 'read',
   });
   const repository = new MemoryClientRepository();
-  grants = new CodeMap();
+  grants = new RecordingGrants();
   upstream = new FakeUpstream();
   jar = new Map();
   const key = randomBytes(32);
@@ -188,7 +190,7 @@ describe('the authorize routes with an upstream OpenID Provider', () => {
       state: 'client-state',
       iss: ISSUER,
     });
-    expect(grants.codes).toEqual([
+    expect(grants.stored).toEqual([
       {
         codeHash: hashSecret(code),
         clientId,
@@ -203,7 +205,7 @@ describe('the authorize routes with an upstream OpenID Provider', () => {
         expiresAt: expect.any(Number),
       },
     ]);
-    expect(grants.codes[0]?.expiresAt).toBe((grants.codes[0]?.issuedAt ?? 0) + 60);
+    expect(grants.stored[0]?.expiresAt).toBe((grants.stored[0]?.issuedAt ?? 0) + 60);
     // The transaction is over: its cookie is deleted, a replayed consent page is refused.
     expect([...jar.keys()]).toEqual(['__Host-dcr_session']);
     expect((await send('GET', `/consent?tx=${state}`)).status).toBe(400);
