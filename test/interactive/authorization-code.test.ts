@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
@@ -70,6 +71,57 @@ describe('the authorization code flow with the development login', () => {
     // The transaction cookie is gone; the session stays.
     const names = [...browser.cookies(app.issuer).keys()];
     expect(names).toEqual(['dcr_session']);
+  });
+
+  it('exchanges the code (PKCE, resource) for a user access token, then refreshes it', async () => {
+    const { url, state, verifier } = await authorizationUrl({ scope: 'read write offline_access' });
+    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: verifier, expectedState: state },
+      { resource: RESOURCE },
+    );
+    expect(tokens.token_type).toBe('bearer');
+    expect(tokens.scope).toBe('read write');
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const claims = decodeJwt(tokens.access_token);
+    expect(claims).toMatchObject({
+      iss: app.issuer,
+      sub: 'dev:alice',
+      aud: RESOURCE,
+      client_id: registered.client_id,
+      scope: 'read write',
+    });
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string, {
+      resource: RESOURCE,
+    });
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'dev:alice', aud: RESOURCE });
+    // The code is single use, and its reuse revokes the tokens it gave.
+    await expect(
+      client.authorizationCodeGrant(
+        config,
+        callback,
+        { pkceCodeVerifier: verifier, expectedState: state },
+        { resource: RESOURCE },
+      ),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+
+    await expect(
+      client.refreshTokenGrant(config, refreshed.refresh_token as string, { resource: RESOURCE }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('refuses the code with another PKCE verifier', async () => {
+    const { url, state } = await authorizationUrl();
+    const callback = await new Browser().signIn(url, { stopAt: REDIRECT });
+    await expect(
+      client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: client.randomPKCECodeVerifier(),
+        expectedState: state,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('shows the consent page with the self-asserted name escaped, the redirect host and the scope', async () => {
