@@ -1,7 +1,8 @@
 import { METADATA_DOCUMENT } from './client-lifecycle.js';
-import { matchRedirectUri, SCOPE } from './client-metadata.js';
+import { matchRedirectUri } from './client-metadata.js';
 import { type AuthorizationRedirect, OAuthError, redirectedError } from './errors.js';
 import type { ClientRecord, MetadataDocumentResult } from './ports.js';
+import { IGNORABLE_SCOPES, requestedScopes, SCOPE_SYNTAX } from './scopes.js';
 
 /**
  * The authorization endpoint's request (RFC 6749 §4.1.1, RFC 7636, RFC 8707), validated in the
@@ -31,17 +32,6 @@ export interface AuthorizationSettings {
   /** RFC 8707 resources that may be asked for. */
   readonly resources: ReadonlySet<string>;
 }
-
-/**
- * OpenID Connect and MCP clients ask for these; this server issues no ID token, and refresh
- * tokens follow the client's registered grants. They are dropped, never refused.
- */
-export const IGNORED_SCOPES: ReadonlySet<string> = new Set([
-  'openid',
-  'profile',
-  'email',
-  'offline_access',
-]);
 
 const MAX_QUERY = 8192;
 /** A client_id may be a Client ID Metadata Document URL. */
@@ -207,11 +197,11 @@ function grantedScope(
       ? offered
       : (s: string) => registered?.includes(s) === true && offered(s);
   if (requested === null || requested === '') {
-    const defaults = (registered ?? []).filter((s) => offered(s) && !IGNORED_SCOPES.has(s));
+    const defaults = (registered ?? []).filter((s) => offered(s) && !IGNORABLE_SCOPES.has(s));
     return defaults.length > 0 ? defaults.join(' ') : undefined;
   }
-  if (!SCOPE.test(requested)) throw fail('invalid_scope', 'scope is malformed');
-  const scopes = [...new Set(requested.split(' '))].filter((s) => !IGNORED_SCOPES.has(s));
+  if (!SCOPE_SYNTAX.test(requested)) throw fail('invalid_scope', 'scope is malformed');
+  const scopes = requestedScopes(requested);
   const refused = scopes.find((s) => !mayHave(s));
   if (refused !== undefined) {
     throw fail(

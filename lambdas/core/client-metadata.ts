@@ -60,7 +60,7 @@ const httpsUrl = displayed
 const text = displayed.min(1).max(MAX_TEXT);
 
 /** RFC 6749 §3.3 scope-token grammar, space-separated. */
-export const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const publicJwk = z
