@@ -56,6 +56,7 @@ let grants: RecordingGrants;
 let upstream: FakeUpstream;
 let clientId: string;
 let jar: Map<string, string>;
+let clock: FakeClock;
 
 const cookieHeader = () => [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
 
@@ -105,12 +106,13 @@ beforeEach(async () => {
   grants = new RecordingGrants();
   upstream = new FakeUpstream();
   jar = new Map();
+  clock = new FakeClock(Math.floor(Date.now() / 1000));
   const key = randomBytes(32);
   router = createRouter(
     routesFor(['register', 'authorize'], {
       config,
       repository,
-      clock: new FakeClock(Math.floor(Date.now() / 1000)),
+      clock,
       grants,
       cookieKey: { key: async () => key },
       upstream,
@@ -262,6 +264,28 @@ describe('the authorize routes with an upstream OpenID Provider', () => {
     const redirect = new URL(started.headers.location ?? '');
     expect(redirect.searchParams.get('error')).toBe('temporarily_unavailable');
     expect(redirect.searchParams.get('iss')).toBe(ISSUER);
+  });
+
+  it('a session past its lifetime is not used: the user signs in again', async () => {
+    const { state } = await throughUpstream();
+    await send('GET', `/callback?code=c&state=${state}`);
+    clock.advance(8 * 3600);
+    const again = await send('GET', `/authorize?${authorizeQuery()}`);
+    expect(again.headers.location).toMatch(/^https:\/\/login\.example\.org\//);
+    expect(upstream.begun).toHaveLength(2);
+  });
+
+  it('a sign-in past ten minutes is gone, even if the browser still sends its cookie', async () => {
+    const { state } = await throughUpstream();
+    clock.advance(600);
+    expect((await send('GET', `/callback?code=c&state=${state}`)).status).toBe(400);
+    expect(upstream.finished).toHaveLength(0);
+  });
+
+  it('keeps at most four sign-ins in flight per browser', async () => {
+    for (let i = 0; i < 6; i++) await send('GET', `/authorize?${authorizeQuery()}`);
+    const transactions = [...jar.keys()].filter((name) => name.startsWith('__Host-dcr_tx_'));
+    expect(transactions).toHaveLength(4);
   });
 
   it('has no development login in Lambda', async () => {

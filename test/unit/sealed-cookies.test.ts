@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CookieKeySource } from '../../lambdas/core/ports.js';
+import { browserState } from '../../lambdas/http/browser-state.js';
 import { CookieSealer } from '../../lambdas/http/sealed-cookies.js';
+import { FakeClock } from '../support/fakes.js';
 
 const NOW = 1_800_000_000;
 const keySource = (key: Uint8Array = randomBytes(32)): CookieKeySource => ({
@@ -77,5 +79,51 @@ describe('CSRF tokens', () => {
     expect(await sealer.csrfMatches('consent:tx1', `${token}A`)).toBe(false);
     expect(await sealer.csrfMatches('consent:tx1', '')).toBe(false);
     expect(await sealer.csrfMatches('consent:tx1', null)).toBe(false);
+  });
+});
+
+describe('browser cookies', () => {
+  const transaction = {
+    id: 'A'.repeat(22),
+    request: {
+      clientId: 'c',
+      redirectUri: 'http://127.0.0.1/cb',
+      codeChallenge: 'x'.repeat(43),
+      resources: [],
+      forceLogin: false,
+      noPrompt: false,
+    },
+    expiresAt: NOW + 600,
+  };
+  const state = browserState(keySource(), new FakeClock(NOW), { sessionLifetimeSeconds: 3600 });
+
+  it.each([
+    ['https://id.example.com', '__Host-dcr_tx_', 'Path=/; HttpOnly; SameSite=Lax; Secure'],
+    [
+      'https://id.example.com/tenant-a',
+      'dcr_tx_',
+      'Path=/tenant-a; HttpOnly; SameSite=Lax; Secure',
+    ],
+    ['http://127.0.0.1:3000', 'dcr_tx_', 'Path=/; HttpOnly; SameSite=Lax'],
+  ])('for the issuer %s: %s…, %s', async (issuer, prefix, attributes) => {
+    const cookie = await state.transactionCookie(issuer, transaction);
+    expect(cookie).toMatch(
+      new RegExp(`^${prefix}${transaction.id}=[^;]+; Max-Age=600; ${attributes}$`),
+    );
+    const session = await state.sessionCookie(issuer, { sub: 'dev:alice', authTime: NOW });
+    expect(session).toMatch(
+      new RegExp(`^${prefix.replace('tx_', 'session')}=[^;]+; Max-Age=3600; ${attributes}$`),
+    );
+    expect(state.endTransaction(issuer, transaction.id)).toBe(
+      `${prefix}${transaction.id}=; Max-Age=0; ${attributes}`,
+    );
+  });
+
+  it('refuses a request too large to keep in a cookie', async () => {
+    const huge = { ...transaction, request: { ...transaction.request, state: 'x'.repeat(3000) } };
+    await expect(state.transactionCookie('http://127.0.0.1:3000', huge)).rejects.toMatchObject({
+      status: 400,
+      error: 'invalid_request',
+    });
   });
 });
