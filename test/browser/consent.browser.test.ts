@@ -114,6 +114,7 @@ describe('login and consent in Chromium', () => {
       focused = await page.evaluate<string>('document.activeElement.value');
     }
     expect(focused).toBe('allow');
+    await page.screenshot({ path: `${SHOTS}/consent-focus-390.png` });
     await page.keyboard.press('Enter');
     await page.waitForURL((url) => url.href.startsWith(redirectUri));
     const reached = new URL(page.url());
@@ -146,12 +147,13 @@ describe('login and consent in Chromium', () => {
     await page.context().close();
   });
 
-  it('works with JavaScript disabled', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+  it('works with JavaScript disabled (and in dark mode)', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false, colorScheme: 'dark' });
     const page = await context.newPage();
     await page.goto(await authorizationUrl());
     await page.getByLabel('User name').fill('alice');
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.screenshot({ path: `${SHOTS}/consent-dark.png`, fullPage: true });
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL((url) => url.href.startsWith(redirectUri));
     expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
