@@ -158,7 +158,7 @@ export class AuthorizationFlow {
 }
 
 /** The transaction once someone has signed in for it (the upstream's round trip is over). */
-export const signedIn = (transaction: Transaction, user: UserIdentity): Transaction => {
+export const withUser = (transaction: Transaction, user: UserIdentity): Transaction => {
   const { pending: _, ...rest } = transaction;
   return { ...rest, user };
 };

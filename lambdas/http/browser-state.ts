@@ -1,4 +1,10 @@
-import { TRANSACTION_ID, type Transaction, transactionGone } from '../core/authorization-flow.js';
+import {
+  TRANSACTION_ID,
+  type Transaction,
+  transactionGone,
+  withUser,
+} from '../core/authorization-flow.js';
+import { endpointUrl, PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
 import type { Clock, CookieKeySource, UserIdentity } from '../core/ports.js';
 import type { HttpRequest, HttpResponse } from './message.js';
@@ -34,6 +40,12 @@ function cookieScope(issuer: string): CookieScope {
     scopes.set(issuer, scope);
   }
   return scope;
+}
+
+/** What a page's form carries besides its own fields (`tx`, `csrf`). */
+export interface TransactionForm {
+  readonly transactionId: string;
+  readonly csrf: string;
 }
 
 const forbidden = (description: string) => new OAuthError(403, 'invalid_request', description);
@@ -91,12 +103,26 @@ export class BrowserState {
   }
 
   /** The transaction `id` names, if this browser holds it and it has not expired. */
-  async transaction(request: HttpRequest, issuer: string, id: string | null): Promise<Transaction> {
+  private async transaction(request: HttpRequest, issuer: string, id: string | null) {
     if (id === null || !TRANSACTION_ID.test(id)) throw transactionGone();
     const payload = await this.open(request, this.transactionName(issuer, id));
     if (payload === undefined) throw transactionGone();
     const { v: _, exp: __, ...transaction } = payload;
     return transaction as unknown as Transaction;
+  }
+
+  /** The transaction a page's query names (`tx`; the upstream's `state` at the callback). */
+  transactionOf(request: HttpRequest, issuer: string, parameter: 'tx' | 'state') {
+    return this.transaction(request, issuer, new URLSearchParams(request.query).get(parameter));
+  }
+
+  /** After a sign-in: the session, the transaction with its user, and on to consent. */
+  async signedIn(issuer: string, transaction: Transaction, user: UserIdentity) {
+    const next = withUser(transaction, user);
+    return seeOther(consentUrl(issuer, next.id), [
+      await this.sessionCookie(issuer, user),
+      await this.transactionCookie(issuer, next),
+    ]);
   }
 
   transactionCookie(issuer: string, transaction: Transaction): Promise<string> {
@@ -125,21 +151,24 @@ export class BrowserState {
       .map((name) => this.expired(issuer, name));
   }
 
-  /** The hidden `csrf` field of a form acting on a transaction. */
-  csrfToken(purpose: string, transactionId: string): Promise<string> {
-    return this.sealer.csrfToken(`${purpose}:${transactionId}`);
+  /** The hidden fields of a form acting on a transaction: its id and CSRF token. */
+  async formFields(purpose: string, transaction: Transaction): Promise<TransactionForm> {
+    return {
+      transactionId: transaction.id,
+      csrf: await this.sealer.csrfToken(`${purpose}:${transaction.id}`),
+    };
   }
 
   /**
    * A form post from this server's own page, or a 403: not cross-site (`Sec-Fetch-Site`), from
    * the issuer's origin when the browser says (`Origin`), and carrying the CSRF token of the
-   * transaction it names. Returns the form and that transaction's id.
+   * transaction it names. Returns the form and that transaction.
    */
   async checkForm(
     request: HttpRequest,
     issuer: string,
     purpose: string,
-  ): Promise<{ form: URLSearchParams; transactionId: string }> {
+  ): Promise<{ form: URLSearchParams; transaction: Transaction }> {
     if (request.headers['sec-fetch-site'] === 'cross-site') {
       throw forbidden('This form was sent from another site, and is refused.');
     }
@@ -155,7 +184,7 @@ export class BrowserState {
         'This form is not one this server showed you (its CSRF token is missing or wrong).',
       );
     }
-    return { form, transactionId };
+    return { form, transaction: await this.transaction(request, issuer, transactionId) };
   }
 }
 
@@ -164,6 +193,9 @@ export const browserState = (
   clock: Clock,
   settings: { readonly sessionLifetimeSeconds: number },
 ) => new BrowserState(new CookieSealer(cookieKey), clock, settings.sessionLifetimeSeconds);
+
+export const consentUrl = (issuer: string, transactionId: string) =>
+  `${endpointUrl(issuer, PATHS.consent)}?tx=${transactionId}`;
 
 /** A 303 within the sign-in (to the consent page, the login page, the upstream provider). */
 export const seeOther = (location: string, cookies: readonly string[]): HttpResponse => ({

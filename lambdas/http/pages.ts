@@ -1,5 +1,6 @@
 import type { ConsentView } from '../core/authorization-flow.js';
 import type { OAuthError } from '../core/errors.js';
+import type { TransactionForm } from './browser-state.js';
 import { type Html, html, page } from './html.js';
 import type { HttpResponse } from './message.js';
 
@@ -48,7 +49,8 @@ function clientIdentity(view: ConsentView): Html {
  */
 export function consentPage(
   view: ConsentView,
-  form: { readonly action: string; readonly transactionId: string; readonly csrf: string },
+  action: string,
+  form: TransactionForm,
 ): HttpResponse {
   const warning = view.redirectKind === 'web' ? undefined : WARNINGS[view.redirectKind];
   return page({
@@ -67,7 +69,7 @@ export function consentPage(
 <dt>Application id</dt><dd><code>${view.clientId}</code></dd>
 </dl>
 ${warning && html`<p class="warning" role="note">${warning}</p>`}
-<form method="post" action="${form.action}">
+<form method="post" action="${action}">
 <input type="hidden" name="tx" value="${form.transactionId}">
 <input type="hidden" name="csrf" value="${form.csrf}">
 <div class="actions">

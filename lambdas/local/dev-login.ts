@@ -1,7 +1,6 @@
-import { signedIn } from '../core/authorization-flow.js';
 import { endpointUrl, PATHS } from '../core/endpoints.js';
 import type { Clock } from '../core/ports.js';
-import { type BrowserState, seeOther } from '../http/browser-state.js';
+import type { BrowserState, TransactionForm } from '../http/browser-state.js';
 import { html, page } from '../http/html.js';
 import type { HttpResponse } from '../http/message.js';
 import type { Route } from '../http/router.js';
@@ -18,7 +17,7 @@ export const devSubject = (name: string) => `dev:${name}`;
 function loginPage(
   issuer: string,
   users: readonly string[],
-  form: { transactionId: string; csrf: string; username?: string; problem?: string },
+  form: TransactionForm & { username?: string; problem?: string },
 ): HttpResponse {
   return page({
     title: 'Development login',
@@ -54,12 +53,8 @@ export function devLoginRoutes(
       path: PATHS.login,
       page: true,
       async handle({ request, issuer }) {
-        const id = new URLSearchParams(request.query).get('tx');
-        const transaction = await browser.transaction(request, issuer, id);
-        return loginPage(issuer, users, {
-          transactionId: transaction.id,
-          csrf: await browser.csrfToken('login', transaction.id),
-        });
+        const transaction = await browser.transactionOf(request, issuer, 'tx');
+        return loginPage(issuer, users, await browser.formFields('login', transaction));
       },
     },
     {
@@ -67,23 +62,19 @@ export function devLoginRoutes(
       path: PATHS.login,
       page: true,
       async handle({ request, issuer }) {
-        const { form, transactionId } = await browser.checkForm(request, issuer, 'login');
-        const transaction = await browser.transaction(request, issuer, transactionId);
+        const { form, transaction } = await browser.checkForm(request, issuer, 'login');
         const username = (form.get('username') ?? '').trim();
         if (!known.has(username)) {
           return loginPage(issuer, users, {
-            transactionId,
-            csrf: await browser.csrfToken('login', transactionId),
+            ...(await browser.formFields('login', transaction)),
             username: username.slice(0, 64),
             problem: `There is no development user “${username.slice(0, 64)}”.`,
           });
         }
-        const user = { sub: devSubject(username), authTime: clock.now() };
-        const next = signedIn(transaction, user);
-        return seeOther(`${endpointUrl(issuer, PATHS.consent)}?tx=${next.id}`, [
-          await browser.sessionCookie(issuer, user),
-          await browser.transactionCookie(issuer, next),
-        ]);
+        return browser.signedIn(issuer, transaction, {
+          sub: devSubject(username),
+          authTime: clock.now(),
+        });
       },
     },
   ];

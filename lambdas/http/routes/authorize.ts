@@ -1,7 +1,6 @@
 import {
   type AuthorizationFlow,
   redirectOf,
-  signedIn,
   transactionGone,
   upstreamFailure,
 } from '../../core/authorization-flow.js';
@@ -9,13 +8,10 @@ import { endpointUrl, PATHS } from '../../core/endpoints.js';
 import { invalidRequest, redirectedError } from '../../core/errors.js';
 import type { UpstreamLogin } from '../../core/ports.js';
 import { logger } from '../../log.js';
-import { type BrowserState, seeOther } from '../browser-state.js';
+import { type BrowserState, consentUrl, seeOther } from '../browser-state.js';
 import { consentPage } from '../pages.js';
 import { authorizationResponse } from '../responses.js';
 import type { Route } from '../router.js';
-
-const consentUrl = (issuer: string, transactionId: string) =>
-  `${endpointUrl(issuer, PATHS.consent)}?tx=${transactionId}`;
 
 /**
  * The authorization endpoint and the pages it leads through: `GET /authorize` validates and
@@ -72,14 +68,10 @@ export function authorizeRoutes(
       path: PATHS.consent,
       page: true,
       async handle({ request, issuer }) {
-        const id = new URLSearchParams(request.query).get('tx');
-        const transaction = await browser.transaction(request, issuer, id);
+        const transaction = await browser.transactionOf(request, issuer, 'tx');
         const view = await flow.consent(transaction, issuer);
-        return consentPage(view, {
-          action: endpointUrl(issuer, PATHS.consent),
-          transactionId: transaction.id,
-          csrf: await browser.csrfToken('consent', transaction.id),
-        });
+        const fields = await browser.formFields('consent', transaction);
+        return consentPage(view, endpointUrl(issuer, PATHS.consent), fields);
       },
     },
     {
@@ -87,8 +79,7 @@ export function authorizeRoutes(
       path: PATHS.consent,
       page: true,
       async handle({ request, issuer }) {
-        const { form, transactionId } = await browser.checkForm(request, issuer, 'consent');
-        const transaction = await browser.transaction(request, issuer, transactionId);
+        const { form, transaction } = await browser.checkForm(request, issuer, 'consent');
         const decision = form.get('decision');
         const ended = { cookies: [browser.endTransaction(issuer, transaction.id)] };
         const redirect = redirectOf(transaction.request);
@@ -112,8 +103,7 @@ export function authorizeRoutes(
     path: PATHS.callback,
     page: true,
     async handle({ request, issuer }) {
-      const id = new URLSearchParams(request.query).get('state');
-      const transaction = await browser.transaction(request, issuer, id);
+      const transaction = await browser.transactionOf(request, issuer, 'state');
       if (transaction.pending === undefined) throw transactionGone();
       const redirectUri = endpointUrl(issuer, PATHS.callback);
       // Built from the configured issuer, never the Host header: the upstream checks it.
@@ -122,13 +112,7 @@ export function authorizeRoutes(
         state: transaction.id,
         redirectUri,
       });
-      if ('identity' in outcome) {
-        const next = signedIn(transaction, outcome.identity);
-        return seeOther(consentUrl(issuer, next.id), [
-          await browser.sessionCookie(issuer, outcome.identity),
-          await browser.transactionCookie(issuer, next),
-        ]);
-      }
+      if ('identity' in outcome) return browser.signedIn(issuer, transaction, outcome.identity);
       logger.info('upstream sign-in failed', { failure: outcome.failure, detail: outcome.detail });
       const { error, description } = upstreamFailure(outcome);
       return authorizationResponse(
