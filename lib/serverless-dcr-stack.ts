@@ -36,7 +36,9 @@ export interface Access {
  * per action: the key patterns it may touch), and its use of the signing key. The stack grants
  * exactly this table; the stack tests read it back from the template.
  */
-export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
+type DeployedEndpoint = Exclude<Endpoint, 'authorize'>;
+
+export const ACCESS: Record<DeployedEndpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
   register: { items: { PutItem: ['client#*'] } },
@@ -104,12 +106,12 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   // Reads the stream (granted by its event source); writes only its counters: atomic adds to
   // the statistics items.
   audit: { items: { UpdateItem: ['stats#*'] } },
-  // Not deployed yet: its handler (upstream login, cookie key from Secrets Manager) comes next.
-  authorize: {},
 };
 
 /** Endpoints with a function in the stack (the authorize function comes with its handler). */
-export const DEPLOYED_ENDPOINTS = ENDPOINTS.filter((endpoint) => endpoint !== 'authorize');
+export const DEPLOYED_ENDPOINTS = ENDPOINTS.filter(
+  (endpoint): endpoint is DeployedEndpoint => endpoint !== 'authorize',
+);
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
