@@ -245,3 +245,50 @@ describe('the forms refuse what their own page did not send', () => {
     expect(form.fields.tx).not.toBe(other);
   });
 });
+
+describe('whatever a browser or a script sends, never a 5xx', () => {
+  it('garbage queries, cookies, bodies and methods on every sign-in path', async () => {
+    const sealedLooking = `${'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0'}..${'A'.repeat(16)}.${'B'.repeat(40)}.${'C'.repeat(22)}`;
+    const cookies = [
+      '',
+      'dcr_session=garbage',
+      `dcr_session=${sealedLooking}; dcr_tx_${'A'.repeat(22)}=${sealedLooking}`,
+      '=;;=a; dcr_tx_=x',
+    ];
+    const targets = [
+      `/authorize?${query()}&%zz=%E0%A4%A`,
+      '/authorize?client_id=%00&redirect_uri=%0A',
+      `/authorize?${'a='.repeat(5000)}`,
+      `/consent?tx=${'A'.repeat(22)}`,
+      '/consent?tx=../../etc',
+      '/consent',
+      `/login?tx=${'A'.repeat(22)}`,
+      '/login?tx=%FF',
+      '/callback?state=x',
+    ];
+    const bodies: [string, string][] = [
+      ['application/x-www-form-urlencoded', `tx=${'A'.repeat(22)}&csrf=x&decision=allow`],
+      ['application/x-www-form-urlencoded', 'tx=1&tx=2'],
+      ['application/json', '{"tx":"x"}'],
+      ['application/x-www-form-urlencoded', '\uFFFF%'],
+    ];
+    for (const target of targets) {
+      for (const cookie of cookies) {
+        const get = await fetch(`${app.issuer}${target}`, {
+          redirect: 'manual',
+          headers: { cookie },
+        });
+        expect(get.status, `GET ${target}`).toBeLessThan(500);
+        for (const [type, body] of bodies) {
+          const post = await fetch(`${app.issuer}${target}`, {
+            method: 'POST',
+            redirect: 'manual',
+            headers: { cookie, 'content-type': type },
+            body,
+          });
+          expect(post.status, `POST ${target} ${type}`).toBeLessThan(500);
+        }
+      }
+    }
+  });
+});
