@@ -37,6 +37,8 @@ export interface LocalAppOptions {
   readonly clock?: Clock;
   /** Where audit events go; default from DCR_AUDIT_LOG. */
   readonly auditSink?: AuditSink;
+  /** `memory` only: the grant store to use (the benchmark seeds codes and refresh families). */
+  readonly grants?: GrantStore;
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -101,7 +103,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
 }
 
 /** Everything in a Map, audited and counted as the embedded store is. */
-function memoryStores(clock: Clock, sink?: AuditSink): Stores {
+function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
   const statistics = new MemoryClientStatistics();
   return {
@@ -109,7 +111,7 @@ function memoryStores(clock: Clock, sink?: AuditSink): Stores {
     directory: memory,
     statistics,
     tokenStore: new MemoryTokenStore(clock),
-    grants: new MemoryGrantStore(),
+    grants: grants ?? new MemoryGrantStore(),
   };
 }
 
@@ -120,7 +122,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const stores: Stores =
     options.store === 'embedded'
       ? await embeddedStores(config, clock, sink)
-      : memoryStores(clock, sink);
+      : memoryStores(clock, sink, options.grants);
   const router = createRouter(
     routesFor(ENDPOINTS, {
       config,
