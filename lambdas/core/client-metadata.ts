@@ -345,7 +345,7 @@ export function validateClientMetadata(
     throw invalidClientMetadata('expires_at: must be in the future');
   }
 
-  const { software_statement: _, expires_at, ...rest } = input;
+  const { software_statement: _, expires_at, scope: __, ...rest } = input;
   const metadata: ClientMetadata = {
     ...rest,
     ...(input.redirect_uris && { redirect_uris: redirectUris }),
