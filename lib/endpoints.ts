@@ -16,6 +16,7 @@ export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
   token: [PATHS.token],
   introspect: [PATHS.introspect],
   revoke: [PATHS.revoke],
+  authorize: [PATHS.authorize, PATHS.callback, PATHS.consent],
   // The operator's API: every path below /admin, behind IAM authorization.
   admin: ['/admin/{proxy+}'],
 };

@@ -36,7 +36,9 @@ export interface Access {
  * per action: the key patterns it may touch), and its use of the signing key. The stack grants
  * exactly this table; the stack tests read it back from the template.
  */
-export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
+type DeployedEndpoint = Exclude<Endpoint, 'authorize'>;
+
+export const ACCESS: Record<DeployedEndpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
   register: { items: { PutItem: ['client#*'] } },
@@ -105,6 +107,11 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   // the statistics items.
   audit: { items: { UpdateItem: ['stats#*'] } },
 };
+
+/** Endpoints with a function in the stack (the authorize function comes with its handler). */
+export const DEPLOYED_ENDPOINTS = ENDPOINTS.filter(
+  (endpoint): endpoint is DeployedEndpoint => endpoint !== 'authorize',
+);
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
@@ -218,7 +225,7 @@ export class ServerlessDcrStack extends Stack {
     };
 
     const functions: Record<string, EndpointFunction> = {};
-    for (const name of [...ENDPOINTS, 'cleanup', 'audit'] as const) {
+    for (const name of [...DEPLOYED_ENDPOINTS, 'cleanup', 'audit'] as const) {
       const access = ACCESS[name];
       const fn = new EndpointFunction(this, `Function-${name}`, {
         entry: name,
@@ -249,7 +256,7 @@ export class ServerlessDcrStack extends Stack {
       functions[name] = fn;
     }
 
-    for (const endpoint of ENDPOINTS) {
+    for (const endpoint of DEPLOYED_ENDPOINTS) {
       this.api.route(
         endpoint,
         (functions[endpoint] as EndpointFunction).function,

@@ -8,6 +8,7 @@ import {
 import { CoalescingClientStatistics } from '../adapters/coalescing-client-statistics.js';
 import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
+import { LocalCookieKey } from '../adapters/local-cookie-key.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
@@ -24,11 +25,14 @@ import type {
   Clock,
   GrantStore,
   TokenStore,
+  UpstreamLogin,
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
+import { browserState } from '../http/browser-state.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
+import { devLoginRoutes } from './dev-login.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
 import { startLocalServer } from './server.js';
 
@@ -38,6 +42,10 @@ export interface LocalAppOptions {
   readonly clock?: Clock;
   /** Where audit events go; default from DCR_AUDIT_LOG. */
   readonly auditSink?: AuditSink;
+  /** Sign-in at an upstream OpenID Provider (else the development login, if configured). */
+  readonly upstream?: UpstreamLogin;
+  /** `memory` only: the grant store to use (the benchmark seeds codes and refresh families). */
+  readonly grants?: GrantStore;
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -102,7 +110,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
 }
 
 /** Everything in a Map, audited and counted as the embedded store is. */
-function memoryStores(clock: Clock, sink?: AuditSink): Stores {
+function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
   const statistics = new MemoryClientStatistics();
   return {
@@ -110,7 +118,7 @@ function memoryStores(clock: Clock, sink?: AuditSink): Stores {
     directory: memory,
     statistics,
     tokenStore: new MemoryTokenStore(clock),
-    grants: new MemoryGrantStore(),
+    grants: grants ?? new MemoryGrantStore(),
   };
 }
 
@@ -121,24 +129,32 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const stores: Stores =
     options.store === 'embedded'
       ? await embeddedStores(config, clock, sink)
-      : memoryStores(clock, sink);
-  const router = createRouter(
-    routesFor(ENDPOINTS, {
-      config,
-      repository: stores.repository,
-      directory: stores.directory,
-      statistics: stores.statistics,
-      tokenStore: stores.tokenStore,
-      grants: stores.grants,
-      signer: LocalSigner.create(config.signingAlg, config.dataDir),
-      remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
+      : memoryStores(clock, sink, options.grants);
+  const cookieKey = LocalCookieKey.create(config.dataDir);
+  const routes = routesFor(ENDPOINTS, {
+    config,
+    repository: stores.repository,
+    directory: stores.directory,
+    statistics: stores.statistics,
+    tokenStore: stores.tokenStore,
+    grants: stores.grants,
+    signer: LocalSigner.create(config.signingAlg, config.dataDir),
+    remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
+    clock,
+    metadataDocuments: new FetchedMetadataDocuments({
       clock,
-      metadataDocuments: new FetchedMetadataDocuments({
-        clock,
-        trustedOrigins: config.trustedFetchOrigins,
-      }),
+      trustedOrigins: config.trustedFetchOrigins,
     }),
-  );
+    cookieKey,
+    ...(options.upstream && { upstream: options.upstream }),
+  });
+  // The development login exists only here: no Lambda handler imports its module.
+  if (config.devLogin && !options.upstream) {
+    routes.push(
+      ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
+    );
+  }
+  const router = createRouter(routes);
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),

@@ -4,8 +4,8 @@ import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ENDPOINTS } from '../../lambdas/wiring.js';
-import { ACCESS, ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+
+import { ACCESS, DEPLOYED_ENDPOINTS, ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
 /** Bundling is skipped here (the bundles are built and run in cdk/synthesized-stack). */
 function synth(context: Record<string, unknown> = {}) {
@@ -170,7 +170,7 @@ describe('key rotation', () => {
 describe('functions', () => {
   it('runs every function, cleanup and audit included, on Node.js 24, ARM64, with its own log group', () => {
     const functions = resources('AWS::Lambda::Function');
-    expect(functions).toHaveLength(ENDPOINTS.length + 2);
+    expect(functions).toHaveLength(DEPLOYED_ENDPOINTS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -362,7 +362,7 @@ describe('cleanup and alarms', () => {
 
   it('alarms on API 5xx, function errors and throttles, DynamoDB throttles, signing, audit failures', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 2) + 1 + 1 + 1);
+    expect(alarms).toHaveLength(1 + 2 * (DEPLOYED_ENDPOINTS.length + 2) + 1 + 1 + 1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     synth({ 'dcr:alarmEmail': 'ops@example.com' }).template.hasResourceProperties(
