@@ -11,7 +11,6 @@ import { type Json, readJson, startTestServer } from '../support/server.js';
 
 let app: LocalApp;
 let docs: DocumentServer;
-let counter = 0;
 
 beforeAll(async () => {
   docs = await startDocumentServer();
@@ -23,20 +22,8 @@ afterAll(async () => {
   await docs.close();
 });
 
-/** A document served at a fresh path: its URL is the client_id. */
-function publish(extra: Record<string, unknown> = {}) {
-  counter += 1;
-  const path = `/e2e/${counter}/client.json`;
-  const clientId = docs.url(path);
-  docs.serve(path, {
-    client_id: clientId,
-    client_name: `MCP client ${counter}`,
-    redirect_uris: ['http://127.0.0.1/callback'],
-    grant_types: ['authorization_code', 'refresh_token'],
-    ...extra,
-  });
-  return { path, clientId };
-}
+const publish = (document?: Record<string, unknown>) =>
+  docs.publishClient(['http://127.0.0.1/callback'], document);
 
 const form = (path: string, fields: Record<string, string>, issuer = app.issuer) =>
   fetch(`${issuer}${path}`, {

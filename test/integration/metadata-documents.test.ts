@@ -7,25 +7,16 @@ import { type DocumentServer, startDocumentServer } from '../support/cimd-server
 import { FakeClock } from '../support/fakes.js';
 
 let server: DocumentServer;
-let counter = 0;
 
 beforeAll(async () => {
   server = await startDocumentServer();
 });
 afterAll(() => server.close());
 
-/** A fresh path on the test server, and the document that describes the client at it. */
+/** A document at a fresh path on the test server, describing the client at its URL. */
 function newDocument(extra: Record<string, unknown> = {}) {
-  counter += 1;
-  const path = `/clients/${counter}.json`;
-  const url = server.url(path);
-  const document = {
-    client_id: url,
-    client_name: `Client ${counter}`,
-    redirect_uris: ['http://127.0.0.1/callback'],
-    ...extra,
-  };
-  return { path, url, document };
+  const { path, clientId, document } = server.publishClient(['http://127.0.0.1/callback'], extra);
+  return { path, url: clientId, document };
 }
 
 function source(options: { trusted?: boolean; timeoutMs?: number } = {}) {

@@ -15,7 +15,6 @@ const REDIRECT = 'http://127.0.0.1:8765/callback';
 
 let app: LocalApp;
 let docs: DocumentServer;
-let counter = 0;
 
 beforeAll(async () => {
   docs = await startDocumentServer();
@@ -27,22 +26,13 @@ afterAll(async () => {
   await docs.close();
 });
 
-/** A document served at a fresh path: its URL is the client_id. */
-function publish(extra: Record<string, unknown> = {}) {
-  counter += 1;
-  const path = `/interactive/${counter}/client.json`;
-  const clientId = docs.url(path);
-  docs.serve(path, {
-    client_id: clientId,
+const publish = (document?: Record<string, unknown>) =>
+  docs.publishClient([REDIRECT], {
     client_name: 'Docs <Client>',
     client_uri: 'https://app.example.com/',
-    redirect_uris: [REDIRECT],
-    grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'none',
-    ...extra,
+    ...document,
   });
-  return { path, clientId };
-}
 
 /** The application: openid-client, configured with the document URL as its client_id. */
 const application = (clientId: string) =>

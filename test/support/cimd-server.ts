@@ -20,6 +20,14 @@ export interface DocumentServer {
   url(path: string): string;
   /** Sets what a path answers (JSON bodies: pass an object). */
   serve(path: string, served: Served | Record<string, unknown>): void;
+  /**
+   * Serves a client's metadata document at a fresh path: client_id is its URL (unless the
+   * document given names another), a name, the redirect URIs, the code and refresh grants.
+   */
+  publishClient(
+    redirectUris: readonly string[],
+    document?: Record<string, unknown>,
+  ): { path: string; clientId: string; document: Record<string, unknown> };
   /** How many requests a path has had. */
   hits(path: string): number;
   /** The headers of the last request to a path. */
@@ -40,6 +48,7 @@ export async function startDocumentServer(): Promise<DocumentServer> {
   const counts = new Map<string, number>();
   const headers = new Map<string, IncomingMessage['headers']>();
   const timers = new Set<NodeJS.Timeout>();
+  let published = 0;
   const server = createServer({ key, cert }, (req, res) => {
     const path = new URL(req.url ?? '/', 'https://127.0.0.1').pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
@@ -59,19 +68,31 @@ export async function startDocumentServer(): Promise<DocumentServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const serve: DocumentServer['serve'] = (path, served) => {
+    routes.set(
+      path,
+      typeof served === 'function' || isCanned(served)
+        ? served
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(served) },
+    );
+  };
   return {
     origin,
     url: (path) => `${origin}${path}`,
-    serve(path, served) {
-      routes.set(
-        path,
-        typeof served === 'function' || isCanned(served)
-          ? served
-          : {
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(served),
-            },
-      );
+    serve,
+    publishClient(redirectUris, extra = {}) {
+      published += 1;
+      const path = `/clients/${published}/metadata.json`;
+      const clientId = `${origin}${path}`;
+      const document = {
+        client_id: clientId,
+        client_name: `Client ${published}`,
+        redirect_uris: redirectUris,
+        grant_types: ['authorization_code', 'refresh_token'],
+        ...extra,
+      };
+      serve(path, document);
+      return { path, clientId, document };
     },
     hits: (path) => counts.get(path) ?? 0,
     lastHeaders: (path) => headers.get(path),
