@@ -7,12 +7,14 @@ import type {
   ClientDirectory,
   ClientRepository,
   Clock,
+  GrantStore,
   RemoteKeySets,
   Signer,
   TokenStore,
 } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
 import { TokenService } from './core/token-service.js';
+import { UserGrants } from './core/user-grants.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { discoveryRoutes } from './http/routes/discovery.js';
@@ -27,6 +29,8 @@ export interface Dependencies {
   /** The operator's listing over the same clients. */
   readonly directory: ClientDirectory;
   readonly tokenStore: TokenStore;
+  /** Authorization codes and refresh token families. */
+  readonly grants: GrantStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
   readonly clock: Clock;
@@ -35,7 +39,7 @@ export interface Dependencies {
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
 type TokenDeps = Pick<
   Dependencies,
-  'config' | 'repository' | 'tokenStore' | 'signer' | 'remoteKeySets' | 'clock'
+  'config' | 'repository' | 'tokenStore' | 'grants' | 'signer' | 'remoteKeySets' | 'clock'
 >;
 
 const lifecycle = (d: RegistrationDeps) => new ClientLifecycle(d.repository, d.clock, d.config);
@@ -45,13 +49,15 @@ const registrationService = (d: RegistrationDeps) =>
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
+  const issuer = new AccessTokenIssuer(d.signer);
   return new TokenService(
     new ClientAuthenticator(clients, d.tokenStore, d.remoteKeySets),
-    new AccessTokenIssuer(d.signer),
+    issuer,
     new AccessTokenVerifier(d.signer),
     clients,
     d.tokenStore,
     d.config,
+    new UserGrants(d.grants, issuer, clients, d.config),
   );
 };
 

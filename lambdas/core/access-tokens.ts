@@ -12,6 +12,8 @@ export interface AccessTokenClaims extends JWTPayload {
   iat: number;
   exp: number;
   scope?: string;
+  /** When the user authenticated (user grants only). */
+  auth_time?: number;
 }
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
@@ -25,9 +27,16 @@ export class AccessTokenIssuer {
 
   constructor(private readonly signer: Signer) {}
 
-  async issue(claims: Omit<AccessTokenClaims, 'jti'>): Promise<{ token: string; jti: string }> {
+  /**
+   * @param grantId the user grant the token belongs to: its `jti` is then `<grantId>.<random>`,
+   *   so that revoking the grant makes the token inactive at introspection.
+   */
+  async issue(
+    claims: Omit<AccessTokenClaims, 'jti'>,
+    grantId?: string,
+  ): Promise<{ token: string; jti: string }> {
     const header = await this.encodedHeader();
-    const jti = newTokenId();
+    const jti = grantId === undefined ? newTokenId() : `${grantId}.${newTokenId()}`;
     const payload = b64(JSON.stringify({ ...claims, jti }));
     const signingInput = `${header.encoded}.${payload}`;
     const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'));

@@ -109,7 +109,9 @@ export class ClientAuthenticator {
       return this.withAssertion(assertion, params, bodyClientId, issuer);
     }
     if (bodyClientId !== undefined) {
-      const client = await this.lifecycle.findActive(bodyClientId);
+      // A public client: registered with `none`, or described by its metadata document.
+      const resolved = await this.lifecycle.resolve(bodyClientId);
+      const client = resolved && 'client' in resolved ? resolved.client : undefined;
       if (client?.metadata.token_endpoint_auth_method !== 'none') throw invalidClient(false);
       return { client, method: 'none' };
     }

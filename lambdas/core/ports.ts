@@ -203,13 +203,80 @@ export interface AuthorizationCodeRecord {
   readonly expiresAt: number;
 }
 
+export type CodeRedemption =
+  /** Redeemed now: the code is spent. */
+  | { readonly outcome: 'redeemed'; readonly code: AuthorizationCodeRecord }
+  /** Spent before, and presented again by the same client: its grant must be revoked. */
+  | { readonly outcome: 'reused'; readonly code: AuthorizationCodeRecord }
+  /** Unknown, expired, or not bound to what was presented: nothing happens. */
+  | { readonly outcome: 'refused' };
+
+/** What a code redemption must present: the binding of the authorization request. */
+export interface CodeBinding {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+}
+
 /**
- * Authorization codes and refresh token families (grants). Every write is one conditional
- * single-item operation (the embedded store has no transactions). The token grants own the
- * rest of this port; the authorization endpoint only stores codes.
+ * A grant: what a user allowed a client, and its refresh token family. Only the current refresh
+ * token's hash is valid; the previous ones are remembered so that their reuse (a stolen token
+ * replayed after rotation) revokes the whole family (RFC 9700 §4.14.2).
+ */
+export interface GrantRecord {
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly sub: string;
+  readonly scope?: string;
+  readonly resources: readonly string[];
+  readonly authTime: number;
+  readonly createdAt: number;
+  /** The family ends here, whatever its use. */
+  readonly absoluteExpiresAt: number;
+  /** The last rotation (or creation): idle expiry counts from it. */
+  readonly lastUsedAt: number;
+  readonly generation: number;
+  readonly currentHash: string;
+  readonly previousHashes: readonly string[];
+  readonly revokedAt?: number;
+}
+
+/** A rotation: the next refresh token of a family. */
+export interface Rotation {
+  readonly currentHash: string;
+  readonly previousHashes: readonly string[];
+  readonly generation: number;
+  readonly lastUsedAt: number;
+  /** When the family expires after this rotation (absolute or idle, the earlier). */
+  readonly expiresAt: number;
+}
+
+/**
+ * Authorization codes and grants (refresh token families). Every write is one conditional
+ * single-item operation (the embedded store has no transactions), so two concurrent
+ * redemptions or rotations cannot both succeed.
  */
 export interface GrantStore {
   putCode(code: AuthorizationCodeRecord): Promise<void>;
+  /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
+  redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;
+  /** Stores a new grant (never overwrites); false if one exists (revoked meanwhile). */
+  createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean>;
+  /** The grant, or a revocation tombstone (`revokedAt` set), or undefined. */
+  getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined>;
+  /** Rotates if the family's current hash is still `presentedHash` and it is not revoked. */
+  rotateRefresh(grantId: string, presentedHash: string, next: Rotation): Promise<boolean>;
+  /**
+   * Revokes the family and every access token issued under it, keeping the record (a tombstone
+   * when there was none) until `keepUntil`, when every such access token has expired.
+   */
+  revokeGrant(grantId: string, at: number, keepUntil: number): Promise<void>;
+}
+
+/** What is left of a grant revoked before it had refresh tokens: enough to refuse its tokens. */
+export interface RevokedGrant {
+  readonly grantId: string;
+  readonly revokedAt: number;
 }
 
 /** The secret that keys browser cookies: a Secrets Manager secret in AWS, a file locally. */

@@ -3,6 +3,8 @@ import type { ClientAuthenticator, ClientCredentials } from './client-authentica
 import type { ClientLifecycle } from './client-lifecycle.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import type { ClientRecord, Clock, TokenStore } from './ports.js';
+import { SCOPE_SYNTAX } from './scopes.js';
+import { grantIdOf, type UserGrants } from './user-grants.js';
 
 export interface TokenSettings {
   readonly accessTokenLifetimeSeconds: number;
@@ -27,11 +29,10 @@ export interface TokenResponse {
   token_type: 'Bearer';
   expires_in: number;
   scope?: string;
+  refresh_token?: string;
 }
 
-/** RFC 6749 §3.3 scope-token grammar, space-separated. */
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
-const KNOWN_GRANTS = new Set(['client_credentials']);
+const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
 
 const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
 
@@ -46,11 +47,12 @@ export class TokenService {
     private readonly lifecycle: ClientLifecycle,
     private readonly tokenStore: TokenStore,
     private readonly settings: TokenSettings,
+    private readonly userGrants: UserGrants,
   ) {
     this.clock = lifecycle.clock;
   }
 
-  /** `POST /token`: the client_credentials grant. */
+  /** `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token. */
   async token(credentials: ClientCredentials, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = credentials;
     const grantType = params.get('grant_type');
@@ -59,6 +61,14 @@ export class TokenService {
       throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
     }
     const { client } = await this.authenticator.authenticate(credentials, issuer);
+    if (grantType === 'authorization_code') {
+      const response = await this.userGrants.exchangeCode(client, params, issuer);
+      return { clientId: client.clientId, response };
+    }
+    if (grantType === 'refresh_token') {
+      const response = await this.userGrants.refresh(client, params, issuer);
+      return { clientId: client.clientId, response };
+    }
     if (!client.metadata.grant_types.includes('client_credentials')) {
       throw tokenError(
         'unauthorized_client',
@@ -98,7 +108,7 @@ export class TokenService {
     if (requested === null) {
       return registeredScopes.size > 0 ? [...registeredScopes].join(' ') : undefined;
     }
-    if (!SCOPE.test(requested)) throw tokenError('invalid_scope', 'scope is malformed');
+    if (!SCOPE_SYNTAX.test(requested)) throw tokenError('invalid_scope', 'scope is malformed');
     const scopes = [...new Set(requested.split(' '))];
     const refused = scopes.find((s) => !registeredScopes.has(s));
     if (refused !== undefined) {
@@ -123,20 +133,26 @@ export class TokenService {
     const { client } = await this.authenticateConfidential(credentials, issuer);
     const token = credentials.params.get('token');
     if (token === null) throw invalidRequest('token is required');
+    const inactive = { clientId: client.clientId, response: { active: false } };
+    const mayInspect = (owner: string) =>
+      owner === client.clientId || this.settings.introspectorClientIds.has(client.clientId);
+    const refresh = await this.userGrants.introspectRefresh(token);
+    if (refresh) {
+      if (!mayInspect(refresh.client_id)) return inactive;
+      return { clientId: client.clientId, response: { active: true, iss: issuer, ...refresh } };
+    }
     const now = this.clock.now();
     const claims = await this.verifier.verify(token, issuer, now);
-    const inactive = { clientId: client.clientId, response: { active: false } };
-    if (!claims) return inactive;
-    const mayInspect =
-      claims.client_id === client.clientId ||
-      this.settings.introspectorClientIds.has(client.clientId);
-    if (!mayInspect) return inactive;
-    // A revoked token, or one whose client is deleted or expired, is dead at once.
-    const [revoked, owner] = await Promise.all([
+    if (!claims || !mayInspect(claims.client_id)) return inactive;
+    // A revoked token, one of a revoked grant, or one whose client is deleted or expired, is
+    // dead at once.
+    const grantId = grantIdOf(claims.jti);
+    const [revoked, grantRevoked, owner] = await Promise.all([
       this.tokenStore.isRevoked(claims.jti),
-      this.lifecycle.findActive(claims.client_id),
+      grantId === undefined ? false : this.userGrants.isRevoked(grantId),
+      this.lifecycle.resolve(claims.client_id),
     ]);
-    if (revoked || !owner) return inactive;
+    if (revoked || grantRevoked || !owner || !('client' in owner)) return inactive;
     const response = {
       active: true,
       token_type: 'Bearer',
@@ -148,15 +164,23 @@ export class TokenService {
       exp: claims.exp,
       jti: claims.jti,
       ...(claims.scope !== undefined && { scope: claims.scope }),
+      ...(claims.auth_time !== undefined && { auth_time: claims.auth_time }),
     };
     return { clientId: client.clientId, response };
   }
 
-  /** `POST /revoke` (RFC 7009): unknown, invalid or foreign tokens are ignored silently. */
+  /**
+   * `POST /revoke` (RFC 7009): unknown, invalid or foreign tokens are ignored silently. A public
+   * client authenticates by naming its client_id (§2.1); a refresh token ends its whole family.
+   */
   async revoke(credentials: ClientCredentials, issuer: string): Promise<Served<undefined>> {
-    const { client } = await this.authenticateConfidential(credentials, issuer);
+    const { client } = await this.authenticator.authenticate(credentials, issuer);
+    await this.markUsed(client);
     const token = credentials.params.get('token');
     if (token === null) throw invalidRequest('token is required');
+    if (await this.userGrants.revokeRefresh(token, client)) {
+      return { clientId: client.clientId, response: undefined };
+    }
     const claims = await this.verifier.verify(token, issuer, this.clock.now());
     if (claims && claims.client_id === client.clientId) {
       await this.tokenStore.revoke(claims.jti, claims.exp);
@@ -165,8 +189,8 @@ export class TokenService {
   }
 
   /**
-   * Introspection and revocation need a client that proves who it is. Doing so is a use: a
-   * resource server that only introspects must not expire as idle.
+   * Introspection needs a client that proves who it is. Doing so is a use: a resource server
+   * that only introspects must not expire as idle.
    */
   private async authenticateConfidential(credentials: ClientCredentials, issuer: string) {
     const authenticated = await this.authenticator.authenticate(credentials, issuer);

@@ -8,11 +8,18 @@ import {
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
+import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
-import type { ClientDirectory, ClientRepository, Clock, TokenStore } from '../core/ports.js';
+import type {
+  ClientDirectory,
+  ClientRepository,
+  Clock,
+  GrantStore,
+  TokenStore,
+} from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
@@ -45,6 +52,7 @@ interface Stores {
   readonly repository: ClientRepository;
   readonly directory: ClientDirectory;
   readonly tokenStore: TokenStore;
+  readonly grants: GrantStore;
   readonly store?: EmbeddedStore;
   readonly stop?: () => void;
 }
@@ -57,7 +65,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
-  const { repository, tokenStore } = dynamoDbStores(config, dynamo);
+  const { repository, tokenStore, grants } = dynamoDbStores(config, dynamo);
   const audited = sink && new AuditedClientRepository(repository, clock, sink);
   const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited?.expired);
   const interval =
@@ -73,6 +81,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     repository: audited ?? repository,
     directory: repository,
     tokenStore,
+    grants,
     store,
     stop: () => clearInterval(interval),
   };
@@ -85,13 +94,19 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const stores: Stores =
     options.store === 'embedded'
       ? await embeddedStores(config, clock, options.auditSink ?? auditSinkFor(config))
-      : { repository: memory, directory: memory, tokenStore: new MemoryTokenStore(clock) };
+      : {
+          repository: memory,
+          directory: memory,
+          tokenStore: new MemoryTokenStore(clock),
+          grants: new MemoryGrantStore(),
+        };
   const router = createRouter(
     routesFor(ENDPOINTS, {
       config,
       repository: stores.repository,
       directory: stores.directory,
       tokenStore: stores.tokenStore,
+      grants: stores.grants,
       signer: LocalSigner.create(config.signingAlg, config.dataDir),
       remoteKeySets: new GuardedRemoteKeySets(),
       clock,

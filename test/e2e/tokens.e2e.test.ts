@@ -343,13 +343,23 @@ describe('token endpoint error paths', () => {
     const registered = await machine();
     for (const grant of [
       'password',
-      'authorization_code',
+      'implicit',
       'urn:ietf:params:oauth:grant-type:device_code',
     ]) {
       const response = await post('/token', `grant_type=${encodeURIComponent(grant)}`, {
         authorization: basic(registered.client_id, registered.client_secret),
       });
       await expectError(response, 400, 'unsupported_grant_type');
+    }
+  });
+
+  it('a machine client asking for user grants: 400 unauthorized_client', async () => {
+    const registered = await machine();
+    for (const grant of ['authorization_code', 'refresh_token']) {
+      const response = await post('/token', `grant_type=${grant}`, {
+        authorization: basic(registered.client_id, registered.client_secret),
+      });
+      await expectError(response, 400, 'unauthorized_client');
     }
   });
 

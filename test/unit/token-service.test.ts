@@ -2,6 +2,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
+import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
 import { MemoryTokenStore } from '../../lambdas/adapters/memory-token-store.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/access-tokens.js';
 import {
@@ -12,6 +13,7 @@ import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/clie
 import type { RemoteKeySets } from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 import { TokenService, type TokenSettings } from '../../lambdas/core/token-service.js';
+import { UserGrants } from '../../lambdas/core/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure, registrationService } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -58,6 +60,11 @@ function world(
       lifecycle,
       store,
       { ...BASE_SETTINGS, ...settings, ...overrides },
+      new UserGrants(new MemoryGrantStore(), new AccessTokenIssuer(signer), lifecycle, {
+        ...BASE_SETTINGS,
+        refreshTokenLifetimeSeconds: 86_400,
+        refreshTokenIdleLifetimeSeconds: 3600,
+      }),
     );
   return {
     clock,
