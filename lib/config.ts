@@ -83,7 +83,10 @@ const schema = z
     /** An operator-created secret holding the upstream client secret; unset = a public client. */
     upstreamClientSecretArn: z
       .string()
-      .regex(/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN')
+      .regex(
+        /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
+        'must be a Secrets Manager secret ARN',
+      )
       .optional(),
     upstreamScopes: csv
       .refine((scopes) => scopes.includes('openid'), 'must include openid')

@@ -8,7 +8,7 @@ const apiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
  * Which paths reach which function. Each path is routed with ANY: the function's router
  * answers its methods, CORS preflights and 405 with Allow, exactly as the local server does.
  */
-export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
+export const ENDPOINT_PATHS: Record<Endpoint | 'authorize', string[]> = {
   discovery: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration],
   jwks: [PATHS.jwks],
   register: [apiPath(PATHS.register)],
@@ -16,6 +16,8 @@ export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
   token: [PATHS.token],
   introspect: [PATHS.introspect],
   revoke: [PATHS.revoke],
+  // The browser's side: the authorization request, the upstream's return, the consent form.
+  authorize: [PATHS.authorize, PATHS.callback, PATHS.consent],
   // The operator's API: every path below /admin, behind IAM authorization.
   admin: ['/admin/{proxy+}'],
 };

@@ -101,11 +101,11 @@ export class InteractiveLogin extends Construct {
       removalPolicy,
     });
     Validations.of(userPool).acknowledge({
-      id: 'AwsSolutions-COG3',
+      id: 'AwsSolutions-COG8',
       reason:
-        'Threat protection (advanced security) needs the Plus feature plan, a per-user cost the ' +
-        'default deployment does not impose; MFA is required instead. Operators who want it ' +
-        'switch the plan on the pool, or bring their own provider (dcr:upstreamIssuer)',
+        'Threat protection (malicious sign-in detection, compromised passwords) is the Plus plan, a ' +
+        'per-user cost the default deployment does not impose; MFA is required instead. Operators ' +
+        'who want it switch the plan on the pool, or bring their own provider (dcr:upstreamIssuer)',
     });
     const client = userPool.addClient('AppClient', {
       // Public client: PKCE proves possession, so no secret needs storing or rotating.

@@ -1,0 +1,34 @@
+import { UpstreamOidcLogin } from '../adapters/upstream-oidc.js';
+import type { Config } from '../config.js';
+import { systemClock } from '../core/ports.js';
+import { dynamoDbStores } from './dynamodb.js';
+import { cookieKeyFromSecretsManager, upstreamClientSecretFromSecretsManager } from './secrets.js';
+
+/**
+ * What the authorize function runs on in AWS: the table, the cookie key from Secrets Manager,
+ * and the upstream OpenID Provider (the operator's, or the stack's Cognito user pool). There is
+ * no development login in Lambda: without an upstream the function refuses to start.
+ */
+export function authorizeDependencies(config: Config) {
+  const { upstream } = config;
+  if (upstream === undefined) {
+    throw new Error(
+      'invalid configuration: DCR_UPSTREAM_ISSUER and DCR_UPSTREAM_CLIENT_ID are required by this function',
+    );
+  }
+  const clientSecret =
+    upstream.clientSecret ?? upstreamClientSecretFromSecretsManager(upstream.clientSecretArn);
+  return {
+    config,
+    ...dynamoDbStores(config),
+    cookieKey: cookieKeyFromSecretsManager(config.cookieKeySecretArn),
+    upstream: new UpstreamOidcLogin({
+      issuer: upstream.issuer,
+      clientId: upstream.clientId,
+      ...(clientSecret !== undefined && { clientSecret }),
+      scopes: upstream.scopes,
+      clock: systemClock,
+    }),
+    clock: systemClock,
+  };
+}
