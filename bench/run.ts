@@ -192,7 +192,11 @@ async function bundleBench() {
   try {
     synthesizeStack(join(dir, 'cdk.out'));
     const loader = fileURLToPath(new URL('../test/support/load-bundle.mjs', import.meta.url));
-    const env = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
+    const env = lambdaRuntimeEnv({
+      dynamodb: 'http://127.0.0.1:9',
+      kms: 'http://127.0.0.1:9',
+      secretsManager: 'http://127.0.0.1:9',
+    });
     const lines = [['function', 'minified KB', 'gzip KB', 'import ms (median)', 'network at init']];
     for (const fn of stackFunctions(join(dir, 'cdk.out'))) {
       const code = readFileSync(fn.bundle);

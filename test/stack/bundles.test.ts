@@ -9,7 +9,11 @@ import { lambdaRuntimeEnv, stackFunctions } from '../support/synthesized-stack.j
 const loader = fileURLToPath(new URL('../support/load-bundle.mjs', import.meta.url));
 const { cdkOut } = inject('stack');
 // Endpoints nobody listens on: a cold start must not call them anyway.
-const unreachable = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
+const unreachable = lambdaRuntimeEnv({
+  dynamodb: 'http://127.0.0.1:9',
+  kms: 'http://127.0.0.1:9',
+  secretsManager: 'http://127.0.0.1:9',
+});
 
 describe.each(stackFunctions(cdkOut).map((fn) => [fn.logicalId, fn] as const))(
   'bundle of %s',

@@ -2,13 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { UPSTREAM_CLIENT } from './upstream-client.js';
 
-/** The clients our server is at the upstream: confidential (basic) and public (PKCE only). */
-export const UPSTREAM_CLIENT = {
-  id: 'dcr',
-  secret: 'upstream-secret-0123456789abcdef',
-  publicId: 'dcr-public',
-} as const;
+export { UPSTREAM_CLIENT };
 
 export interface Upstream {
   /** http://127.0.0.1:<port>: known before the provider is configured. */
