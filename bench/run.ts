@@ -1,7 +1,8 @@
 /**
- * `npm run bench [registration|tokens|bundles|cleanup ...]`: throughput and latency on loopback, and the
- * Lambda bundles' sizes and cold import times, printed as figures (never asserted). Each server
- * runs in a child process; autocannon drives it from here.
+ * `npm run bench [registration|tokens|bundles|cleanup|stats ...]`: throughput and latency on
+ * loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the statistics'
+ * cost, printed as figures (never asserted). Each server runs in a child process; autocannon
+ * drives it from here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import {
   synthesizeStack,
 } from '../test/support/synthesized-stack.js';
 import { cleanupBench } from './cleanup.js';
+import { statsBench } from './stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -192,11 +194,7 @@ async function bundleBench() {
   try {
     synthesizeStack(join(dir, 'cdk.out'));
     const loader = fileURLToPath(new URL('../test/support/load-bundle.mjs', import.meta.url));
-    const env = lambdaRuntimeEnv({
-      dynamodb: 'http://127.0.0.1:9',
-      kms: 'http://127.0.0.1:9',
-      secretsManager: 'http://127.0.0.1:9',
-    });
+    const env = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
     const lines = [['function', 'minified KB', 'gzip KB', 'import ms (median)', 'network at init']];
     for (const fn of stackFunctions(join(dir, 'cdk.out'))) {
       const code = readFileSync(fn.bundle);
@@ -233,7 +231,7 @@ async function bundleBench() {
   }
 }
 
-/** Lines printed after the request table: bundle figures, cleanup figures. */
+/** Lines printed after the request table: bundle, cleanup and statistics figures. */
 const bundleLines: string[] = [];
 
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -242,6 +240,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
   bundles: bundleBench,
   cleanup: async () => {
     bundleLines.push(...(await cleanupBench()));
+  },
+  stats: async () => {
+    bundleLines.push(...(await statsBench()));
   },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);

@@ -12,7 +12,10 @@ commands:
   delete <client_id>         delete a client as the operator
   bulk-delete                delete every client matching the filters: a dry run unless --yes
   rotate-secret <client_id>  issue a new secret; --grace SECONDS keeps the old one working
-  stats                      active clients by registration method, registrations per day
+  stats                      active clients by registration method; registrations, updates,
+                             rotations, deletions and expiries per day (--days N, default 30)
+  recount-stats              recount the active clients from the registry itself (after an
+                             upgrade, or to correct drift): a walk in steps, with progress
 
 filters: --software-id ID --name-prefix P --method M --created-after T --created-before T
          --last-used-after T --last-used-before T   (T: epoch seconds or an ISO date/time)
@@ -101,6 +104,7 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
         all: { type: 'boolean' },
         yes: { type: 'boolean' },
         grace: { type: 'string' },
+        days: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(Object.keys(FILTERS).map((k) => [k, { type: 'string' as const }])),
       },
@@ -241,16 +245,43 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
         return 0;
       }
       case 'stats': {
-        const { body } = check(await client.request('GET', '/stats'));
+        const query = values.days ? `?${new URLSearchParams({ days: values.days as string })}` : '';
+        const { body } = check(await client.request('GET', `/stats${query}`));
         if (json) io.out(JSON.stringify(body, null, 2));
         else {
           io.out(`active clients: ${body.active_clients}`);
           for (const [method, n] of Object.entries(body.active_clients_by_registration_method))
             io.out(`  ${method}: ${n}`);
-          io.out('registrations per day:');
-          for (const [day, n] of Object.entries(body.registrations_per_day))
-            io.out(`  ${day}: ${n}`);
+          if (body.counting_since) io.out(`counted since ${date(body.counting_since)}`);
+          const active = (body.per_day as Record<string, unknown>[]).filter((d) =>
+            Object.entries(d).some(([k, v]) => k !== 'day' && typeof v === 'number' && v > 0),
+          );
+          for (const line of table(active, [
+            ['day', 'DAY'],
+            ['registered', 'REGISTERED'],
+            ['updated', 'UPDATED'],
+            ['secret_rotated', 'ROTATED'],
+            ['deleted_by_client', 'DELETED BY CLIENT'],
+            ['deleted_by_operator', 'DELETED BY OPERATOR'],
+            ['expired', 'EXPIRED'],
+          ])) {
+            io.out(line);
+          }
         }
+        return 0;
+      }
+      case 'recount-stats': {
+        let body: AdminResponse['body'];
+        let cursor: string | undefined;
+        do {
+          ({ body } = check(
+            await client.request('POST', '/stats/recount', cursor ? { cursor } : {}),
+          ));
+          cursor = body.next_cursor;
+          if (!json) io.err(`… ${body.counted} client(s) counted${cursor ? '' : ', done'}`);
+        } while (cursor);
+        if (json) io.out(JSON.stringify(body, null, 2));
+        else io.out(`active clients recounted: ${body.counted}`);
         return 0;
       }
       default:

@@ -6,6 +6,7 @@ import { ClientLifecycle } from './core/client-lifecycle.js';
 import type {
   ClientDirectory,
   ClientRepository,
+  ClientStatistics,
   Clock,
   GrantStore,
   RemoteKeySets,
@@ -28,6 +29,8 @@ export interface Dependencies {
   readonly repository: ClientRepository;
   /** The operator's listing over the same clients. */
   readonly directory: ClientDirectory;
+  /** Counters kept from the change events (stats without a scan). */
+  readonly statistics: ClientStatistics;
   readonly tokenStore: TokenStore;
   /** Authorization codes and refresh token families. */
   readonly grants: GrantStore;
@@ -72,8 +75,8 @@ const ENDPOINT_ROUTES = {
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory'>) =>
-    adminRoutes(new AdminService(lifecycle(d), d.directory), d.config.adminToken),
+  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics'>) =>
+    adminRoutes(new AdminService(lifecycle(d), d.directory, d.statistics), d.config.adminToken),
 } satisfies Record<string, (deps: never) => Route[]>;
 
 export type Endpoint = keyof typeof ENDPOINT_ROUTES;

@@ -53,9 +53,10 @@ export const ACCESS: Record<Endpoint | 'authorize' | 'cleanup' | 'audit', Access
       DeleteItem: ['client#*'],
     },
   },
-  // PutItem: used client assertion ids, new refresh token families; UpdateItem: the client's
-  // "last used" (token issuance counts as use), a code's redemption, a family's rotation or
-  // revocation (reuse); GetItem: a code after a failed redemption (reuse or refusal), families.
+  // PutItem: used client assertion ids; UpdateItem: the client's "last used" (token issuance
+  // counts as use).
+  // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
+  // are created, read, rotated and revoked.
   token: {
     items: {
       GetItem: ['client#*', 'code#*', 'grant#*'],
@@ -69,7 +70,7 @@ export const ACCESS: Record<Endpoint | 'authorize' | 'cleanup' | 'audit', Access
   // authenticated client's use ("last used").
   introspect: {
     items: {
-      GetItem: ['client#*', 'grant#*', 'revoked#*'],
+      GetItem: ['client#*', 'revoked#*', 'grant#*'],
       PutItem: ['assertion#*'],
       UpdateItem: ['client#*'],
     },
@@ -92,21 +93,26 @@ export const ACCESS: Record<Endpoint | 'authorize' | 'cleanup' | 'audit', Access
     items: {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'code#*', 'grant#*'],
+      // Day statistics expire too (their TTL puts them in the expiry index).
+      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*'],
     },
     queryExpiryIndex: true,
   },
+  // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
+  // UpdateItem on them: a recount of the active clients.
   admin: {
     items: {
       GetItem: ['client#*'],
+      BatchGetItem: ['stats#*'],
       PutItem: ['client#*'],
-      UpdateItem: ['client#*'],
+      UpdateItem: ['client#*', 'stats#*'],
       DeleteItem: ['client#*'],
     },
     scan: true,
   },
-  // Reads the stream (granted by its event source), never the table.
-  audit: {},
+  // Reads the stream (granted by its event source); writes only its counters: atomic adds to
+  // the statistics items.
+  audit: { items: { UpdateItem: ['stats#*'] } },
 };
 
 /**
@@ -314,6 +320,7 @@ export class ServerlessDcrStack extends Stack {
       api: this.api.api,
       table,
       functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
+      auditFailures: audit.failures,
       ...(config.alarmEmail && { email: config.alarmEmail }),
     });
 

@@ -1,5 +1,13 @@
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/audit.js';
-import type { ClientRecord, ClientRepository, Clock, Deletion } from '../core/ports.js';
+import { countEvents } from '../core/client-statistics.js';
+import type {
+  ClientRecord,
+  ClientRepository,
+  ClientStatistics,
+  Clock,
+  Deletion,
+} from '../core/ports.js';
+import { logger } from '../log.js';
 
 export type AuditSink = (event: AuditEvent) => void;
 
@@ -9,21 +17,28 @@ export const jsonLines =
   (event) =>
     write(`${JSON.stringify({ audit: event })}\n`);
 
+/** Where the events of the changes go: the statistics always, the audit sink when configured. */
+export interface ChangeListeners {
+  readonly statistics: ClientStatistics;
+  readonly sink?: AuditSink;
+}
+
 /**
  * Local mode has no DynamoDB stream: this repository reports each client change to the same
- * mapping (auditEventFor) the stream function uses in AWS, with the images a stream would carry.
+ * mapping (auditEventFor) and counting rule the stream function uses in AWS, with the images a
+ * stream would carry. The change is made first; a failed count is logged, never the caller's
+ * failure (in AWS it happens after the response, too).
  */
 export class AuditedClientRepository implements ClientRepository {
   constructor(
     private readonly inner: ClientRepository,
     private readonly clock: Clock,
-    private readonly sink: AuditSink,
+    private readonly listeners: ChangeListeners,
   ) {}
 
   /** The sweep's deletions are expiries; the sweeper reports them here. */
-  readonly expired = (record: ClientRecord): void => {
+  readonly expired = (record: ClientRecord): Promise<void> =>
     this.emit({ kind: 'REMOVE', oldImage: record, at: this.clock.now() });
-  };
 
   get(clientId: string) {
     return this.inner.get(clientId);
@@ -31,13 +46,13 @@ export class AuditedClientRepository implements ClientRepository {
 
   async create(record: ClientRecord): Promise<void> {
     await this.inner.create(record);
-    this.emit({ kind: 'INSERT', newImage: record, at: this.clock.now() });
+    await this.emit({ kind: 'INSERT', newImage: record, at: this.clock.now() });
   }
 
   async replace(record: ClientRecord): Promise<void> {
     const before = await this.inner.get(record.clientId);
     await this.inner.replace(record);
-    this.emit({
+    await this.emit({
       kind: 'MODIFY',
       ...(before && { oldImage: before }),
       newImage: record,
@@ -49,7 +64,7 @@ export class AuditedClientRepository implements ClientRepository {
     const before = await this.inner.get(clientId);
     await this.inner.delete(clientId, deletion);
     if (before) {
-      this.emit({ kind: 'REMOVE', oldImage: { ...before, deletion }, at: this.clock.now() });
+      await this.emit({ kind: 'REMOVE', oldImage: { ...before, deletion }, at: this.clock.now() });
     }
   }
 
@@ -57,8 +72,12 @@ export class AuditedClientRepository implements ClientRepository {
     return this.inner.touch(...args);
   }
 
-  private emit(change: ClientChange): void {
+  private async emit(change: ClientChange): Promise<void> {
     const event = auditEventFor(change);
-    if (event) this.sink(event);
+    if (!event) return;
+    this.listeners.sink?.(event);
+    await countEvents(this.listeners.statistics, [event]).catch((error: Error) =>
+      logger.error('statistics not updated', { error, event: event.type }),
+    );
   }
 }

@@ -1,4 +1,3 @@
-import { invalidRequest } from '../core/errors.js';
 import type { ClientFilter, ClientRecord } from '../core/ports.js';
 
 /** Whether a record matches every given criterion (the in-memory form of the scan filter). */
@@ -16,18 +15,4 @@ export function matches(record: ClientRecord, filter: ClientFilter): boolean {
     (filter.lastUsedAfter === undefined || (used !== undefined && used >= filter.lastUsedAfter)) &&
     (filter.lastUsedBefore === undefined || (used !== undefined && used < filter.lastUsedBefore))
   );
-}
-
-/** Pagination cursors are opaque to callers: base64url JSON of the store's position. */
-export const encodeCursor = (position: unknown): string =>
-  Buffer.from(JSON.stringify(position)).toString('base64url');
-
-export function decodeCursor<T>(cursor: string): T {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof value !== 'object' || value === null) throw new Error('not an object');
-    return value as T;
-  } catch {
-    throw invalidRequest('cursor is malformed');
-  }
 }

@@ -6,6 +6,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { invalidRequest } from '../core/errors.js';
 import type {
   ClientDirectory,
@@ -16,7 +17,6 @@ import type {
   Deletion,
 } from '../core/ports.js';
 import { callAws, callAwsIfCondition } from './aws-errors.js';
-import { decodeCursor, encodeCursor } from './client-filter.js';
 
 const SERVICE = 'the client store';
 

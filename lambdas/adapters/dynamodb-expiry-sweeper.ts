@@ -40,8 +40,8 @@ export class DynamoDbExpirySweeper {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly clock: Clock,
-    /** Told of every client this sweep deleted (locally: the audit trail; AWS has the stream). */
-    private readonly onClientExpired?: (record: ClientRecord) => void,
+    /** Told of every client this sweep deleted (locally: audit and counters; AWS has the stream). */
+    private readonly onClientExpired?: (record: ClientRecord) => Promise<void>,
   ) {}
 
   async sweep(deadline: number = Number.POSITIVE_INFINITY): Promise<SweepResult> {
@@ -112,7 +112,7 @@ export class DynamoDbExpirySweeper {
     const kind = String(item.pk).split('#')[0];
     const old = deleted.output.Attributes;
     if (kind === 'client' && old && this.onClientExpired) {
-      this.onClientExpired(toRecord(old));
+      await this.onClientExpired(toRecord(old));
     }
     return kind;
   }

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import type {
   ClientDirectory,
   ClientFilter,
@@ -6,7 +7,7 @@ import type {
   ClientRepository,
   Deletion,
 } from '../core/ports.js';
-import { decodeCursor, encodeCursor, matches } from './client-filter.js';
+import { matches } from './client-filter.js';
 import { concurrentUpdate } from './client-repository-errors.js';
 
 /**

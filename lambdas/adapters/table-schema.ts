@@ -20,3 +20,6 @@ export const expiryAttributes = (expiresAt: number) => ({
   ttl: expiresAt,
   expiryDay: expiryDay(expiresAt),
 });
+
+/** Partition keys of the statistics items (`stats#active`, `stats#day#<date>`). */
+export const STATS_KEY_PREFIX = 'stats#';

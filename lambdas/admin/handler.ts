@@ -1,14 +1,17 @@
-import { dynamoDbStores } from '../aws/dynamodb.js';
+import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics.js';
+import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import { lambdaHandler } from '../aws/lambda-handler.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 
 const config = loadConfig(process.env);
-const { repository } = dynamoDbStores(config);
+const dynamo = documentClient();
+const { repository } = dynamoDbStores(config, dynamo);
 /** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
 export const handler = lambdaHandler('admin', {
   config,
   repository,
   directory: repository,
+  statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
   clock: systemClock,
 });

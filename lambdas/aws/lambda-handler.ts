@@ -17,8 +17,8 @@ const SUCCESS_METRIC: Partial<Record<Endpoint, string>> = {
  * One endpoint's Lambda handler, built at module scope (once per container) from exactly the
  * dependencies that endpoint needs, so its bundle carries nothing else. No network call happens
  * until the first request. Each invocation logs one line (request id, status, latency, the
- * client it concerned, the error code) and emits EMF metrics: latency, the endpoint's success
- * count, rejections by error code.
+ * client it concerned, who acted on admin routes, the error code) and emits EMF metrics:
+ * latency, the endpoint's success count, rejections by error code.
  */
 export function lambdaHandler<E extends Endpoint>(
   endpoint: E,
@@ -34,7 +34,7 @@ export function lambdaHandler<E extends Endpoint>(
     logger.appendKeys({ requestId: event.requestContext.requestId });
     const started = performance.now();
     try {
-      const { result, clientId, error: pageError } = await handle(event);
+      const { result, clientId, actor, error: pageError } = await handle(event);
       const status = result.statusCode ?? 200;
       const latencyMs = performance.now() - started;
       metrics.addMetric('Latency', MetricUnit.Milliseconds, latencyMs);
@@ -53,6 +53,7 @@ export function lambdaHandler<E extends Endpoint>(
         status,
         latencyMs: Math.round(latencyMs),
         ...(clientId && { clientId }),
+        ...(actor && { actor }),
         ...(error && { error }),
       });
       return result;

@@ -1,6 +1,20 @@
 import type { ClientLifecycle } from './client-lifecycle.js';
+import {
+  activeByMethod,
+  activeCounter,
+  lastDays,
+  STATS_DAYS_KEPT,
+  statsReport,
+} from './client-statistics.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import type { ClientDirectory, ClientFilter, ClientRecord, RequestOrigin } from './ports.js';
+import type {
+  ClientDirectory,
+  ClientFilter,
+  ClientRecord,
+  ClientStatistics,
+  RequestOrigin,
+} from './ports.js';
 import { hashSecret, newSecret } from './secrets.js';
 
 /** What an operator sees of a client: never a secret, a hash or a token. */
@@ -44,6 +58,27 @@ const notFound = () => new OAuthError(404, 'not_found', 'no such client');
 const SCAN_PAGE = 500;
 const BULK_PAGES = 10;
 
+/** A recount's position: the directory's cursor and the counters so far. */
+interface RecountPosition {
+  readonly page: string;
+  readonly counters: Record<string, number>;
+}
+
+/** The cursor comes back from the caller: only active counters with whole counts pass. */
+function recountPosition(cursor: string): RecountPosition {
+  const position = decodeCursor<Partial<RecountPosition>>(cursor);
+  const { page, counters } = position;
+  const valid =
+    typeof page === 'string' &&
+    typeof counters === 'object' &&
+    counters !== null &&
+    Object.entries(counters).every(
+      ([name, n]) => /^active#[\w.-]{1,64}$/.test(name) && Number.isSafeInteger(n) && n >= 0,
+    );
+  if (!valid) throw invalidRequest('cursor is malformed');
+  return { page, counters };
+}
+
 /**
  * The operator's registry: list and search, inspect, delete one or many (with a dry run), force a
  * secret rotation with a grace period, and statistics. Expired clients are never shown: they are
@@ -53,6 +88,7 @@ export class AdminService {
   constructor(
     private readonly lifecycle: ClientLifecycle,
     private readonly directory: ClientDirectory,
+    private readonly statistics: ClientStatistics,
   ) {}
 
   private active(records: ClientRecord[]): ClientRecord[] {
@@ -151,26 +187,51 @@ export class AdminService {
     };
   }
 
-  /** Active clients by registration method, and registrations per day (UTC). */
-  async stats() {
-    const byMethod: Record<string, number> = {};
-    const perDay: Record<string, number> = {};
-    let cursor: string | undefined;
-    do {
-      const page = await this.directory.page({}, cursor, SCAN_PAGE);
-      for (const r of this.active(page.records)) {
-        const method = r.registrationMethod ?? 'open';
-        byMethod[method] = (byMethod[method] ?? 0) + 1;
-        const day = new Date(r.clientIdIssuedAt * 1000).toISOString().slice(0, 10);
-        perDay[day] = (perDay[day] ?? 0) + 1;
+  /**
+   * Active clients by registration method, and each of the last `days` UTC days' registrations,
+   * updates, rotations, deletions and expiries: read from the counters the change events keep
+   * (a bounded number of item reads, whatever the number of clients), never by a scan.
+   */
+  async stats(days: number) {
+    const window = lastDays(
+      this.lifecycle.clock.now(),
+      Math.min(Math.max(days, 1), STATS_DAYS_KEPT),
+    );
+    return statsReport(await this.statistics.read(window), window);
+  }
+
+  /**
+   * Recounts the active clients from the clients themselves — for a registry that had clients
+   * before the counters existed, or to correct a double count. A bounded step per call: the
+   * counts so far travel in next_cursor; the last step replaces the active counters. Every
+   * stored client counts, expired or not, as the counters do until its removal is counted.
+   */
+  async recount(cursor: string | undefined) {
+    const position = cursor === undefined ? undefined : recountPosition(cursor);
+    const counters = { ...position?.counters };
+    let next = position?.page;
+    for (let pages = 0; pages < BULK_PAGES; pages++) {
+      const page = await this.directory.page({}, next, SCAN_PAGE);
+      for (const record of page.records) {
+        const name = activeCounter(record.registrationMethod);
+        counters[name] = (counters[name] ?? 0) + 1;
       }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-    const total = Object.values(byMethod).reduce((a, b) => a + b, 0);
+      next = page.cursor;
+      if (next === undefined) break;
+    }
+    const counted = Object.values(counters).reduce((a, b) => a + b, 0);
+    if (next !== undefined) {
+      return { counted, next_cursor: encodeCursor({ page: next, counters }) };
+    }
+    // Methods the recount no longer finds go to zero.
+    const { active } = await this.statistics.read([]);
+    const zeroed = Object.fromEntries(Object.keys(active).map((name) => [name, 0]));
+    const now = this.lifecycle.clock.now();
+    await this.statistics.setActive({ ...zeroed, ...counters }, now);
     return {
-      active_clients: total,
-      active_clients_by_registration_method: byMethod,
-      registrations_per_day: Object.fromEntries(Object.entries(perDay).sort()),
+      counted,
+      active_clients_by_registration_method: activeByMethod(counters),
+      recounted_at: now,
     };
   }
 

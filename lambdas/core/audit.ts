@@ -1,4 +1,4 @@
-import type { ClientRecord } from './ports.js';
+import type { ClientRecord, RequestOrigin } from './ports.js';
 
 export type AuditEventType =
   | 'client.registered'
@@ -25,6 +25,8 @@ export interface AuditEvent {
   readonly software_id?: string;
   readonly registration_method?: string;
   readonly source_ip?: string;
+  /** Who acted, on the operator's changes: the IAM principal's ARN, or `admin-token` locally. */
+  readonly actor?: string;
   readonly client_id_issued_at: number;
   readonly occurred_at: number;
 }
@@ -33,7 +35,7 @@ function event(
   type: AuditEventType,
   record: ClientRecord,
   at: number,
-  sourceIp?: string,
+  origin: RequestOrigin = {},
 ): AuditEvent {
   return {
     type,
@@ -43,7 +45,8 @@ function event(
     ...(record.registrationMethod !== undefined && {
       registration_method: record.registrationMethod,
     }),
-    ...(sourceIp !== undefined && { source_ip: sourceIp }),
+    ...(origin.sourceIp !== undefined && { source_ip: origin.sourceIp }),
+    ...(origin.actor !== undefined && { actor: origin.actor }),
     client_id_issued_at: record.clientIdIssuedAt,
     occurred_at: at,
   };
@@ -57,22 +60,22 @@ function event(
 export function auditEventFor(change: ClientChange): AuditEvent | undefined {
   const { oldImage: before, newImage: after, at } = change;
   if (change.kind === 'INSERT' && after) {
-    return event('client.registered', after, at, after.lastChange?.sourceIp);
+    return event('client.registered', after, at, after.lastChange);
   }
   if (change.kind === 'REMOVE' && before) {
     const deletion = before.deletion;
     if (!deletion) return event('client.expired', before, at);
     const type =
       deletion.by === 'operator' ? 'client.deleted_by_operator' : 'client.deleted_by_client';
-    return event(type, before, at, deletion.sourceIp);
+    return event(type, before, at, deletion);
   }
   if (change.kind === 'MODIFY' && before && after) {
     if (after.deletion) return undefined;
-    const sourceIp = after.lastChange?.sourceIp;
+    const origin = after.lastChange;
     if (before.secretHash && after.secretHash && before.secretHash !== after.secretHash) {
-      return event('client.secret_rotated', after, at, sourceIp);
+      return event('client.secret_rotated', after, at, origin);
     }
-    if (before.version !== after.version) return event('client.updated', after, at, sourceIp);
+    if (before.version !== after.version) return event('client.updated', after, at, origin);
   }
   return undefined;
 }

@@ -20,6 +20,7 @@ export const PATHS = {
   adminRotateSecret: '/admin/clients/:clientId/rotate-secret',
   adminBulkDelete: '/admin/bulk-delete',
   adminStats: '/admin/stats',
+  adminStatsRecount: '/admin/stats/recount',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

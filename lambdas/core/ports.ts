@@ -37,12 +37,16 @@ export interface ClientRecord {
 /** Where a request came from, for the audit trail. */
 export interface RequestOrigin {
   readonly sourceIp?: string;
+  /**
+   * Who acted, on the operator's (admin) requests: the IAM principal's ARN in AWS, `admin-token`
+   * for the bearer of the local admin token. Absent when a client acts on itself.
+   */
+  readonly actor?: string;
 }
 
-/** Where a change came from. */
-export interface ChangeOrigin {
+/** Where a change came from, and when. */
+export interface ChangeOrigin extends RequestOrigin {
   readonly at: number;
-  readonly sourceIp?: string;
 }
 
 /** Who deleted a client, recorded on the item just before it goes (audit events read it). */
@@ -283,4 +287,38 @@ export interface RevokedGrant {
 export interface CookieKeySource {
   /** At least 32 bytes; read once per process (container) and cached by the caller. */
   key(): Promise<Uint8Array>;
+}
+
+/** A statistics item: the active clients (all time), or one UTC day's events (`day#2026-11-27`). */
+export type StatsItem = 'active' | `day#${string}`;
+
+/** One atomic change of one statistics item: each named counter moves by its delta. */
+export interface CounterUpdate {
+  readonly item: StatsItem;
+  /** Counter name (`<counter>#<registration method>`) → delta. */
+  readonly deltas: Readonly<Record<string, number>>;
+  /** The earliest change counted in it (integer seconds). */
+  readonly at: number;
+}
+
+/** What the statistics items hold, read in a bounded number of item reads (never a scan). */
+export interface StatsSnapshot {
+  /** The active item's counters (`active#<method>`). */
+  readonly active: Readonly<Record<string, number>>;
+  /** When counting began: the first counter update this table saw. */
+  readonly countingSince?: number;
+  /** When the active counters were last recounted from the clients themselves. */
+  readonly recountedAt?: number;
+  /** Each requested day (ISO date) that has an item → its counters (`<event>#<method>`). */
+  readonly days: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** Counters kept from the change events (ClientStatistics rules in client-statistics.ts). */
+export interface ClientStatistics {
+  /** Applies the updates: each one atomic on its item, no transaction across items. */
+  add(updates: readonly CounterUpdate[]): Promise<void>;
+  /** The active item and the items of the given days (ISO dates). */
+  read(days: readonly string[]): Promise<StatsSnapshot>;
+  /** Sets the active counters to these values (a recount), recording when. */
+  setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
 }

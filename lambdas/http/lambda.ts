@@ -6,10 +6,11 @@ export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** The router's answer, with what the logs want to know beside the result. */
+/** The router's answer, with what the logs want to know beside the result: client, actor. */
 export type LambdaOutcome = {
   result: APIGatewayProxyStructuredResultV2;
   clientId?: string;
+  actor?: string;
   /** The OAuth error code of a page or an error redirect (JSON errors carry it in the body). */
   error?: string;
 };
@@ -57,6 +58,7 @@ export function serveApiGatewayEvents(
     return {
       result: toResult(response),
       ...(response.clientId !== undefined && { clientId: response.clientId }),
+      ...(response.actor !== undefined && { actor: response.actor }),
       ...(response.error !== undefined && { error: response.error }),
     };
   };

@@ -32,4 +32,6 @@ export interface HttpResponse {
   readonly cookies?: readonly string[];
   /** The OAuth error code of a response whose body is not JSON (an HTML page, a redirect). */
   readonly error?: string;
+  /** Who made the request (admin routes: IAM principal or local admin token): logged, never sent. */
+  readonly actor?: string;
 }

@@ -5,9 +5,12 @@ import {
   type AuditSink,
   jsonLines,
 } from '../adapters/audited-client-repository.js';
+import { CoalescingClientStatistics } from '../adapters/coalescing-client-statistics.js';
+import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
+import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
@@ -16,6 +19,7 @@ import type { Config } from '../config.js';
 import type {
   ClientDirectory,
   ClientRepository,
+  ClientStatistics,
   Clock,
   GrantStore,
   TokenStore,
@@ -51,23 +55,28 @@ export interface LocalApp {
 interface Stores {
   readonly repository: ClientRepository;
   readonly directory: ClientDirectory;
+  readonly statistics: ClientStatistics;
   readonly tokenStore: TokenStore;
   readonly grants: GrantStore;
   readonly store?: EmbeddedStore;
-  readonly stop?: () => void;
+  readonly stop?: () => Promise<void>;
 }
 
 /**
- * dynalite under the data folder, the DynamoDB adapters on it, audit events from the changes,
- * and the same sweep the scheduled Lambda runs (the embedded store never expires items itself).
+ * dynalite under the data folder, the DynamoDB adapters on it, audit events and counters from
+ * the changes (counted whether or not audit events go anywhere), and the same sweep the
+ * scheduled Lambda runs (the embedded store never expires items itself).
  */
 async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): Promise<Stores> {
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
   const { repository, tokenStore, grants } = dynamoDbStores(config, dynamo);
-  const audited = sink && new AuditedClientRepository(repository, clock, sink);
-  const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited?.expired);
+  const statistics = new CoalescingClientStatistics(
+    new DynamoDbClientStatistics(dynamo, config.tableName),
+  );
+  const audited = new AuditedClientRepository(repository, clock, { statistics, sink });
+  const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited.expired);
   const interval =
     config.cleanupIntervalSeconds > 0
       ? setInterval(() => {
@@ -78,33 +87,46 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
         }, config.cleanupIntervalSeconds * 1000).unref()
       : undefined;
   return {
-    repository: audited ?? repository,
+    repository: audited,
     directory: repository,
+    statistics,
     tokenStore,
     grants,
     store,
-    stop: () => clearInterval(interval),
+    stop: async () => {
+      clearInterval(interval);
+      await statistics.flush();
+    },
+  };
+}
+
+/** Everything in a Map, audited and counted as the embedded store is. */
+function memoryStores(clock: Clock, sink?: AuditSink): Stores {
+  const memory = new MemoryClientRepository();
+  const statistics = new MemoryClientStatistics();
+  return {
+    repository: new AuditedClientRepository(memory, clock, { statistics, sink }),
+    directory: memory,
+    statistics,
+    tokenStore: new MemoryTokenStore(clock),
+    grants: new MemoryGrantStore(),
   };
 }
 
 /** The whole API on one machine: every Lambda's routes behind one node:http server. */
 export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
   const clock = options.clock ?? systemClock;
-  const memory = new MemoryClientRepository();
+  const sink = options.auditSink ?? auditSinkFor(config);
   const stores: Stores =
     options.store === 'embedded'
-      ? await embeddedStores(config, clock, options.auditSink ?? auditSinkFor(config))
-      : {
-          repository: memory,
-          directory: memory,
-          tokenStore: new MemoryTokenStore(clock),
-          grants: new MemoryGrantStore(),
-        };
+      ? await embeddedStores(config, clock, sink)
+      : memoryStores(clock, sink);
   const router = createRouter(
     routesFor(ENDPOINTS, {
       config,
       repository: stores.repository,
       directory: stores.directory,
+      statistics: stores.statistics,
       tokenStore: stores.tokenStore,
       grants: stores.grants,
       signer: LocalSigner.create(config.signingAlg, config.dataDir),
@@ -120,8 +142,8 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     issuer: server.issuer,
     port: server.port,
     close: async () => {
-      stores.stop?.();
       await server.close();
+      await stores.stop?.();
       await stores.store?.close();
     },
   };

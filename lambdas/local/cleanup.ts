@@ -1,13 +1,16 @@
 import { fileURLToPath } from 'node:url';
+import { AuditedClientRepository } from '../adapters/audited-client-repository.js';
+import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
-import { documentClient } from '../aws/dynamodb.js';
+import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 import { startEmbeddedStore } from './embedded-store.js';
 
 /**
- * `npm run cleanup`: one sweep of the local data folder, the code the scheduled Lambda runs.
- * The running server sweeps by itself (DCR_CLEANUP_INTERVAL_SECONDS); this is for a stopped one.
+ * `npm run cleanup`: one sweep of the local data folder, the code the scheduled Lambda runs,
+ * counting the expiries in the statistics as the server's own sweep does. The running server
+ * sweeps by itself (DCR_CLEANUP_INTERVAL_SECONDS); this is for a stopped one.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,11 +24,15 @@ try {
   );
   process.exit(1);
 }
-const sweeper = new DynamoDbExpirySweeper(
-  documentClient(store.client),
-  config.tableName,
+const dynamo = documentClient(store.client);
+const counted = new AuditedClientRepository(
+  dynamoDbStores(config, dynamo).repository,
   systemClock,
+  {
+    statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
+  },
 );
+const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, systemClock, counted.expired);
 const result = await sweeper.sweep();
 console.log(JSON.stringify(result));
 await store.close();

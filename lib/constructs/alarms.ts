@@ -13,12 +13,15 @@ import { Operation, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface AlarmsProps {
   readonly api: HttpApi;
   readonly table: TableV2;
   readonly functions: Readonly<Record<string, IFunction>>;
+  /** Where the audit stream's failed batches go: any message there is an audit gap. */
+  readonly auditFailures: IQueue;
   /** Subscribed to the alarm topic when set. */
   readonly email?: string;
 }
@@ -27,7 +30,8 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * What an operator must hear about: the API answering 5xx, functions failing or throttled,
- * DynamoDB throttling, and token signing unavailable (KMS throttled or the key unusable).
+ * DynamoDB throttling, token signing unavailable (KMS throttled or the key unusable), and audit
+ * batches given up on (events and counts missing until an operator replays them).
  */
 export class Alarms extends Construct {
   readonly topic: Topic;
@@ -89,6 +93,16 @@ export class Alarms extends Construct {
       statistic: 'Sum',
     });
     this.alarm('SigningUnavailable', signingUnavailable, 1, 'Token issuance answered 503');
+
+    this.alarm(
+      'AuditFailures',
+      props.auditFailures.metricApproximateNumberOfMessagesVisible({
+        period: FIVE_MINUTES,
+        statistic: 'Maximum',
+      }),
+      1,
+      'The audit function gave up on stream records: audit events and statistics are missing',
+    );
   }
 
   private alarm(id: string, metric: IMetric, threshold: number, description: string) {

@@ -237,6 +237,21 @@ describe('functions', () => {
       cleanup: ['DeleteItem'],
     });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
+    expect(touching('code#*')).toEqual({
+      token: ['GetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    expect(touching('grant#*')).toEqual({
+      token: ['GetItem', 'PutItem', 'UpdateItem'],
+      introspect: ['GetItem'],
+      revoke: ['GetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    expect(touching('stats#*')).toEqual({
+      audit: ['UpdateItem'],
+      admin: ['BatchGetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
     // The unconditioned reads: the operator's Scan and cleanup's Query on the expiry index.
     expect(touching(ANY_KEY)).toEqual({ admin: ['Scan'], cleanup: ['Query'] });
   });
@@ -345,9 +360,9 @@ describe('cleanup and alarms', () => {
     );
   });
 
-  it('alarms on API 5xx, function errors and throttles, DynamoDB throttles and signing', () => {
+  it('alarms on API 5xx, function errors and throttles, DynamoDB throttles, signing, audit failures', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 2) + 1 + 1);
+    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 2) + 1 + 1 + 1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     synth({ 'dcr:alarmEmail': 'ops@example.com' }).template.hasResourceProperties(
@@ -379,6 +394,39 @@ describe('audit trail', () => {
       Ref: expect.stringMatching(/^AuditBus/),
     });
     template.hasOutput('AuditBusName', {});
+  });
+
+  it('sends batches it gives up on to an encrypted, TLS-only queue kept 14 days, with an alarm', () => {
+    const [[queueId]] = resources('AWS::SQS::Queue') as [[string, unknown]];
+    expect(queueId).toMatch(/^AuditFailures/);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId('audit') },
+      MaximumRetryAttempts: 10,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmsTopic') }],
+    });
   });
 });
 

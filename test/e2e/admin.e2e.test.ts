@@ -198,12 +198,49 @@ describe('admin API', () => {
     expect(unfiltered.status).toBe(400);
   });
 
-  it('reports active clients by registration method and registrations per day', async () => {
-    await register();
-    const { body } = await admin.request('GET', '/stats');
-    expect(body.active_clients).toBeGreaterThan(0);
-    expect(body.active_clients_by_registration_method.open).toBe(body.active_clients);
-    expect(body.registrations_per_day[new Date().toISOString().slice(0, 10)]).toBeGreaterThan(0);
+  it('counts registrations, deletions and active clients from the change events', async () => {
+    const totals = async () => {
+      const { status, body } = await admin.request('GET', '/stats');
+      expect(status).toBe(200);
+      const sum = (counter: string) =>
+        body.per_day.reduce((n: number, day: Json) => n + day[counter], 0);
+      return {
+        body,
+        active: body.active_clients as number,
+        registered: sum('registered'),
+        byOperator: sum('deleted_by_operator'),
+        byClient: sum('deleted_by_client'),
+      };
+    };
+    const before = await totals();
+    const kept = await register();
+    const dropped = await register();
+    const leaving = await register();
+    expect((await admin.request('DELETE', `/clients/${dropped.client_id}`)).status).toBe(204);
+    const deleted = await fetch(leaving.registration_client_uri, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${leaving.registration_access_token}` },
+    });
+    expect(deleted.status).toBe(204);
+    const after = await totals();
+    expect(kept.client_id).toBeDefined();
+    expect(after.active - before.active).toBe(1);
+    expect(after.registered - before.registered).toBe(3);
+    expect(after.byOperator - before.byOperator).toBe(1);
+    expect(after.byClient - before.byClient).toBe(1);
+    expect(after.body.active_clients_by_registration_method.open).toBe(after.active);
+    expect(after.body.per_day).toHaveLength(30);
+    expect(after.body.per_day.at(-1).day).toBe(new Date().toISOString().slice(0, 10));
+    expect(after.body.counting_since).toBeGreaterThan(0);
+
+    // A recount finds the same clients the counters count.
+    const recount = await admin.request('POST', '/stats/recount', {});
+    expect(recount.status).toBe(200);
+    expect(recount.body).toMatchObject({
+      counted: after.active,
+      active_clients_by_registration_method: { open: after.active },
+    });
+    expect((await totals()).body.recounted_at).toBe(recount.body.recounted_at);
   });
 });
 
@@ -240,7 +277,15 @@ describe('dcr-admin CLI', () => {
     const client = await register();
     const rotated = await cli('rotate-secret', client.client_id, '--grace', '60', '--json');
     expect(JSON.parse(rotated.out).client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect((await cli('stats')).out).toMatch(/active clients: \d+/);
+    const stats = await cli('stats', '--days', '7');
+    expect(stats.out).toMatch(/active clients: \d+/);
+    expect(stats.out).toMatch(/^DAY\s+REGISTERED\s+UPDATED\s+ROTATED/m);
+    expect(stats.out).toMatch(
+      new RegExp(`^${new Date().toISOString().slice(0, 10)}\\s+[1-9]`, 'm'),
+    );
+    const recount = await cli('recount-stats', '--json');
+    expect(recount.code).toBe(0);
+    expect(JSON.parse(recount.out).counted).toBeGreaterThan(0);
   });
 
   it('runs as the dcr-admin command', () => {

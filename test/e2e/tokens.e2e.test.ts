@@ -341,11 +341,7 @@ describe('token endpoint error paths', () => {
 
   it('unsupported grant types: 400 unsupported_grant_type', async () => {
     const registered = await machine();
-    for (const grant of [
-      'password',
-      'implicit',
-      'urn:ietf:params:oauth:grant-type:device_code',
-    ]) {
+    for (const grant of ['password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']) {
       const response = await post('/token', `grant_type=${encodeURIComponent(grant)}`, {
         authorization: basic(registered.client_id, registered.client_secret),
       });

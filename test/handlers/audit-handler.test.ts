@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,14 +8,20 @@ import { clientItem } from '../../lambdas/adapters/dynamodb-client-repository.js
 import { auditedClient } from '../support/fakes.js';
 
 const eventBridge = mockClient(EventBridgeClient);
+const dynamo = mockClient(DynamoDBDocumentClient);
 let handler: (event: DynamoDBStreamEvent) => Promise<void>;
 
 beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('DCR_AUDIT_BUS_NAME', 'dcr-audit');
+  vi.stubEnv('DCR_TABLE_NAME', 'dcr-test');
   ({ handler } = await import('../../lambdas/audit/handler.js'));
 });
-beforeEach(() => eventBridge.reset());
+beforeEach(() => {
+  eventBridge.reset();
+  dynamo.reset();
+  dynamo.on(UpdateCommand).resolves({});
+});
 
 const client = auditedClient({
   secretHash: 'secret-hash',
@@ -70,6 +77,76 @@ describe('audit stream handler', () => {
       expect(entry.Detail).not.toContain('secret-hash');
       expect(entry.Detail).not.toContain('rat-hash');
     }
+  });
+
+  it('counts the batch after publishing it: one atomic ADD per statistics item', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const principal = 'arn:aws:iam::123456789012:user/alice';
+    const inserted = (id: string) => {
+      const item = clientItem({ ...client, clientId: id });
+      return streamRecord('INSERT', item, { new: item });
+    };
+    const removed = clientItem({
+      ...client,
+      clientId: 'c3',
+      deletion: { by: 'operator', at: 1_800_089_999, sourceIp: '192.0.2.7', actor: principal },
+    });
+    await handler({
+      Records: [inserted('c1'), inserted('c2'), streamRecord('REMOVE', removed, { old: removed })],
+    });
+    const detail = eventBridge
+      .commandCalls(PutEventsCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? [])
+      .map((e) => JSON.parse(e.Detail as string))
+      .find((d) => d.type === 'client.deleted_by_operator');
+    expect(detail).toMatchObject({ client_id: 'c3', actor: principal, source_ip: '192.0.2.7' });
+
+    const updates = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(2);
+    // 1_800_090_000 is 2027-01-16T09:00:00Z; the day item is kept 400 days after that day.
+    const dayTtl = Date.parse('2027-01-16T00:00:00Z') / 1000 + 401 * 86_400;
+    expect(updates).toContainEqual({
+      TableName: 'dcr-test',
+      Key: { pk: 'stats#day#2027-01-16', sk: 'stats' },
+      UpdateExpression: 'ADD #c0 :c0, #c1 :c1 SET #ttl = :ttl, expiryDay = :expiryDay',
+      ExpressionAttributeNames: {
+        '#c0': 'registered#open',
+        '#c1': 'deleted_by_operator#open',
+        '#ttl': 'ttl',
+      },
+      ExpressionAttributeValues: {
+        ':c0': 2,
+        ':c1': 1,
+        ':ttl': dayTtl,
+        ':expiryDay': `expiry#${new Date(dayTtl * 1000).toISOString().slice(0, 10)}`,
+      },
+    });
+    expect(updates).toContainEqual({
+      TableName: 'dcr-test',
+      Key: { pk: 'stats#active', sk: 'stats' },
+      UpdateExpression: 'ADD #c0 :c0 SET countingSince = if_not_exists(countingSince, :at)',
+      ExpressionAttributeNames: { '#c0': 'active#open' },
+      ExpressionAttributeValues: { ':c0': 1, ':at': 1_800_090_000 },
+    });
+  });
+
+  it('fails the batch when the counters cannot be written, so Lambda retries it', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    dynamo
+      .on(UpdateCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const item = clientItem(client);
+    await expect(
+      handler({ Records: [streamRecord('INSERT', item, { new: item })] }),
+    ).rejects.toThrow(/statistics store is busy/);
+  });
+
+  it('writes no counter for changes that are not events', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const item = clientItem(client);
+    const used = { ...item, lastUsedAt: 1_800_090_000 };
+    await handler({ Records: [streamRecord('MODIFY', item, { old: item, new: used })] });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
   it('sends at most 10 entries per call', async () => {

@@ -18,7 +18,12 @@ import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ACCESS } from '../../lib/serverless-dcr-stack.js';
 import { FakeClock } from '../support/fakes.js';
 import { allows, leadingKeys, type PolicyStatement } from '../support/iam-policy.js';
-import { serveOnLoopback, stackFunctions, startIamGate } from '../support/synthesized-stack.js';
+import {
+  httpUpstream,
+  serveOnLoopback,
+  stackFunctions,
+  startIamGate,
+} from '../support/synthesized-stack.js';
 
 const TABLE = 'dcr-gate';
 const PATTERNS = [
@@ -121,7 +126,7 @@ describe('the gate in front of the store, with the template policies', () => {
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     gate = await startIamGate(
-      `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      httpUpstream(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`),
       'dynamodb',
       policies,
       denied,
@@ -217,7 +222,12 @@ describe('the gate in front of the store, with the template policies', () => {
   it('lets the cleanup sweep, signed as the cleanup function, find and delete every expired kind', async () => {
     const store = await startEmbeddedStore(TABLE);
     const storeServer = await serveOnLoopback(store.listener);
-    const cleanupGate = await startIamGate(storeServer.endpoint, 'dynamodb', policies, denied);
+    const cleanupGate = await startIamGate(
+      httpUpstream(storeServer.endpoint),
+      'dynamodb',
+      policies,
+      denied,
+    );
     try {
       const clock = new FakeClock(Date.parse('2026-11-27T12:00:00Z') / 1000);
       const now = clock.now();

@@ -6,7 +6,15 @@ export const API_DOMAIN = 'abc123.execute-api.eu-west-1.amazonaws.com';
 export function apiEvent(
   method: string,
   path: string,
-  options: { body?: unknown; headers?: Record<string, string>; base64?: boolean } = {},
+  options: {
+    body?: unknown;
+    headers?: Record<string, string>;
+    base64?: boolean;
+    /** The IAM principal API Gateway authenticated (IAM-authorized routes). */
+    principal?: string;
+    /** The raw query string, without `?`. */
+    query?: string;
+  } = {},
 ): APIGatewayProxyEventV2 {
   const raw =
     options.body === undefined
@@ -22,7 +30,7 @@ export function apiEvent(
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: options.query ?? '',
     headers,
     requestContext: {
       accountId: '000000000000',
@@ -32,6 +40,9 @@ export function apiEvent(
       http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
       requestId: 'req-1',
       routeKey: '$default',
+      ...(options.principal !== undefined && {
+        authorizer: { iam: { userArn: options.principal } },
+      }),
       stage: '$default',
       time: '27/Nov/2026:10:00:00 +0000',
       timeEpoch: 1_800_000_000_000,

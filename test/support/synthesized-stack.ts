@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type IncomingMessage,
+  type OutgoingHttpHeaders,
   type RequestListener,
   type ServerResponse,
 } from 'node:http';
@@ -15,13 +17,18 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { App } from 'aws-cdk-lib';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  DynamoDBRecord,
+} from 'aws-lambda';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 import { allows, leadingKeys, type PolicyStatement } from './iam-policy.js';
 import { startKmsServer } from './kms-server.js';
-import { startSecretsManagerServer } from './secrets-manager-server.js';
+import { secretsManagerStandIn } from './secrets-manager-server.js';
+import { matchesFilter, streamed } from './table-stream.js';
 import { STACK_UPSTREAM } from './upstream-client.js';
 
 type Resource = { Type: string; Properties: any };
@@ -167,6 +174,70 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
   });
 }
 
+/** A call the IAM gate let through, for the AWS stand-in behind it. */
+export interface UpstreamRequest {
+  /** The API operation (X-Amz-Target), e.g. PutItem. */
+  readonly operation: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+export interface UpstreamReply {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Buffer;
+}
+/** An AWS stand-in, as the IAM gate reaches it. */
+export type Upstream = (request: UpstreamRequest) => Promise<UpstreamReply>;
+
+/** A stand-in that listens on a loopback endpoint. */
+export const httpUpstream =
+  (endpoint: string): Upstream =>
+  (request) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(endpoint);
+      const forward = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+        },
+        (upstreamRes) => {
+          const chunks: Buffer[] = [];
+          upstreamRes.on('data', (c: Buffer) => chunks.push(c));
+          upstreamRes.on('error', reject);
+          upstreamRes.on('end', () =>
+            resolve({
+              status: upstreamRes.statusCode ?? 502,
+              headers: upstreamRes.headers,
+              body: Buffer.concat(chunks),
+            }),
+          );
+        },
+      );
+      forward.on('error', reject);
+      forward.end(request.body);
+    });
+
+/** EventBridge (PutEvents) as far as the audit function needs it: every entry accepted. */
+const eventBridgeUpstream: Upstream = async (request) => {
+  if (request.operation !== 'PutEvents') throw new Error(`no ${request.operation} here`);
+  const { Entries = [] } = JSON.parse(request.body.toString('utf8')) as { Entries?: unknown[] };
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/x-amz-json-1.1' },
+    body: Buffer.from(
+      JSON.stringify({
+        FailedEntryCount: 0,
+        Entries: Entries.map(() => ({ EventId: randomUUID() })),
+      }),
+    ),
+  };
+};
+
 /**
  * Stands between the functions and a local AWS stand-in and enforces IAM as AWS would: each
  * function signs with its own access key id (its logical id), and a call its role's policies do
@@ -174,12 +245,11 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
  * AccessDeniedException.
  */
 export async function startIamGate(
-  upstream: string,
-  service: 'dynamodb' | 'kms' | 'secretsmanager',
+  upstream: Upstream,
+  service: 'dynamodb' | 'kms' | 'events' | 'secretsmanager',
   policies: ReadonlyMap<string, readonly PolicyStatement[]>,
   denied: string[],
 ) {
-  const target = new URL(upstream);
   return serveOnLoopback((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -205,21 +275,19 @@ export async function startIamGate(
         );
         return;
       }
-      const forward = httpRequest(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: req.headers,
+      upstream({
+        operation,
+        method: req.method ?? 'POST',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      }).then(
+        (reply) => {
+          res.writeHead(reply.status, reply.headers);
+          res.end(reply.body);
         },
-        (upstreamRes) => {
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          upstreamRes.pipe(res);
-        },
+        () => res.destroy(),
       );
-      forward.on('error', () => res.destroy());
-      forward.end(Buffer.concat(chunks));
     });
   });
 }
@@ -299,14 +367,16 @@ const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded))/i;
 export const lambdaRuntimeEnv = (endpoints: {
   dynamodb: string;
   kms: string;
-  secretsManager: string;
+  events?: string;
+  secretsManager?: string;
 }) => ({
   AWS_REGION: 'local',
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
   AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
   AWS_ENDPOINT_URL_KMS: endpoints.kms,
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+  ...(endpoints.events && { AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events }),
+  ...(endpoints.secretsManager && { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager }),
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -328,11 +398,46 @@ export interface StackServerOptions {
   readonly tls: { readonly key: string; readonly cert: string };
 }
 
+/** Which function each of the table stream's event source mappings invokes, with its filters. */
+function streamConsumers(template: Template) {
+  const [[, table]] = ofType(template, 'AWS::DynamoDB::GlobalTable') as [[string, Resource]];
+  const viewType = table.Properties.StreamSpecification?.StreamViewType;
+  return ofType(template, 'AWS::Lambda::EventSourceMapping').map(([id, mapping]) => {
+    const [source, attribute] = mapping.Properties.EventSourceArn['Fn::GetAtt'] ?? [];
+    if (
+      template.Resources[source]?.Type !== 'AWS::DynamoDB::GlobalTable' ||
+      attribute !== 'StreamArn'
+    )
+      throw new Error(`${id}: only the table's stream is emulated here`);
+    if (viewType !== 'NEW_AND_OLD_IMAGES') throw new Error(`${id}: stream view ${viewType}`);
+    return {
+      functionId: mapping.Properties.FunctionName.Ref as string,
+      patterns: (mapping.Properties.FilterCriteria?.Filters ?? []).map((f: { Pattern: string }) =>
+        JSON.parse(f.Pattern),
+      ) as unknown[],
+    };
+  });
+}
+
+/** The context object Lambda passes a function with each invocation. */
+const lambdaContext = (functionId: string, requestId: string) => ({
+  awsRequestId: requestId,
+  functionName: functionId,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionId}`,
+  memoryLimitInMB: '256',
+  logGroupName: `/aws/lambda/${functionId}`,
+  logStreamName: 'local',
+  callbackWaitsForEmptyEventLoop: true,
+});
+
 /**
  * The synthesized stack, run as API Gateway and Lambda would run it: each route invokes the
  * bundled handler from cdk.out, loaded with that function's environment from the template, with
- * an API Gateway v2 event; the bundled SDK clients reach the embedded store and a KMS-compatible
- * test server through AWS_ENDPOINT_URL_*. Served over https on 127.0.0.1, as API Gateway is.
+ * an API Gateway v2 event; the bundled SDK clients reach the embedded store, a KMS-compatible
+ * test server and an EventBridge stand-in through AWS_ENDPOINT_URL_*. The table's stream (which
+ * the embedded store lacks) is emulated around the store and feeds the functions its event
+ * source mappings name, through their filters. Served over https on 127.0.0.1, as API Gateway is.
  */
 export async function startStackServer(options: StackServerOptions): Promise<LocalApp> {
   const template = readTemplate(options.cdkOut);
@@ -349,11 +454,36 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   // The bundled handlers run in worker threads and reach DynamoDB over HTTP: for these tests
   // only, the store's request listener is served on a loopback port (npm start never is).
   const storeServer = await serveOnLoopback(store.listener);
-  const dynamoGate = await startIamGate(storeServer.endpoint, 'dynamodb', policies, denied);
-  const kmsGate = await startIamGate(kms.endpoint, 'kms', policies, denied);
-  const secretsManager = await startSecretsManagerServer(templateSecrets(template));
+  const streamFailures: string[] = [];
+  const functions = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
+  const consumers = streamConsumers(template);
+  const deliver = async (record: DynamoDBRecord) => {
+    for (const { functionId, patterns } of consumers) {
+      if (patterns.length > 0 && !patterns.some((p) => matchesFilter(p, record))) continue;
+      // A failing consumer fails the run (as its alarm would page), never the writer.
+      await functions
+        .get(functionId)
+        ?.invoke({ Records: [record] }, lambdaContext(functionId, randomUUID()))
+        .catch((error: Error) => streamFailures.push(`${functionId}: ${error.message}`));
+    }
+  };
+  const dynamoGate = await startIamGate(
+    streamed(httpUpstream(storeServer.endpoint), {
+      store: store.client,
+      tableName: TABLE_NAME,
+      keyAttributes: (tableDefinition(template).KeySchema ?? []).map(
+        (k) => k.AttributeName as string,
+      ),
+      onRecord: deliver,
+    }),
+    'dynamodb',
+    policies,
+    denied,
+  );
+  const kmsGate = await startIamGate(httpUpstream(kms.endpoint), 'kms', policies, denied);
+  const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied);
   const secretsGate = await startIamGate(
-    secretsManager.endpoint,
+    secretsManagerStandIn(templateSecrets(template)),
     'secretsmanager',
     policies,
     denied,
@@ -363,9 +493,9 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   const runtimeEnv = lambdaRuntimeEnv({
     dynamodb: dynamoGate.endpoint,
     kms: kmsGate.endpoint,
+    events: eventsGate.endpoint,
     secretsManager: secretsGate.endpoint,
   });
-  const functions = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
   for (const fn of definitions) {
     const env = {
       ...runtimeEnv,
@@ -409,11 +539,11 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       res.end('{"message":"Not Found"}');
       return;
     }
-    // Payload v2: Cookie headers become `cookies` (one entry per cookie), not a header.
     const headers: Record<string, string> = {};
     const cookies: string[] = [];
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
+      // Payload v2: Cookie headers become `cookies` (one entry per cookie), not a header.
       if (name === 'cookie') {
         for (const line of [value].flat()) {
           cookies.push(...line.split(/;\s*/).filter((c) => c.length > 0));
@@ -470,25 +600,17 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       isBase64Encoded: body.length > 0 && !text,
       ...(body.length > 0 && { body: text ? body.toString('utf8') : body.toString('base64') }),
     };
-    const context = {
-      awsRequestId: event.requestContext.requestId,
-      functionName: route.functionId,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${route.functionId}`,
-      memoryLimitInMB: '256',
-      logGroupName: `/aws/lambda/${route.functionId}`,
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-    };
     const fn = functions.get(route.functionId);
     if (!fn) throw new Error(`no function ${route.functionId}`);
-    const result = (await fn.invoke(event, context)) as APIGatewayProxyStructuredResultV2;
+    const result = (await fn.invoke(
+      event,
+      lambdaContext(route.functionId, event.requestContext.requestId),
+    )) as APIGatewayProxyStructuredResultV2;
     // The result's `cookies` become Set-Cookie headers, one each.
-    const responseHeaders: Record<string, string | string[]> = {
+    res.writeHead(result.statusCode ?? 200, {
       ...(result.headers as Record<string, string>),
       ...(result.cookies && result.cookies.length > 0 && { 'set-cookie': result.cookies }),
-    };
-    res.writeHead(result.statusCode ?? 200, responseHeaders);
+    });
     res.end(
       result.body === undefined
         ? undefined
@@ -516,12 +638,20 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
         server.closeAllConnections();
       });
       await Promise.all([...functions.values()].map((f) => f.stop()));
-      await Promise.all([dynamoGate.close(), kmsGate.close(), secretsGate.close()]);
-      await Promise.all([kms.close(), storeServer.close(), secretsManager.close()]);
+      await Promise.all([
+        dynamoGate.close(),
+        kmsGate.close(),
+        eventsGate.close(),
+        secretsGate.close(),
+      ]);
+      await Promise.all([kms.close(), storeServer.close()]);
       await store.close();
       // A call the template's IAM would refuse is a deployment bug, even if a test passed.
       if (denied.length > 0)
         throw new Error(`calls IAM would deny: ${[...new Set(denied)].join('; ')}`);
+      // So is a stream batch its consumer fails on (in AWS: retries, then the failures queue).
+      if (streamFailures.length > 0)
+        throw new Error(`stream records a consumer failed on: ${streamFailures.join('; ')}`);
     },
   };
 }

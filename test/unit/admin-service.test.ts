@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
+import { MemoryClientStatistics } from '../../lambdas/adapters/memory-client-statistics.js';
 import { AdminService } from '../../lambdas/core/admin.js';
 import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
@@ -22,7 +23,7 @@ describe('AdminService.rotateSecret with a secret lifetime', () => {
       ...NO_EXPIRY,
       clientSecretLifetimeSeconds: 3600,
     });
-    admin = new AdminService(lifecycle, repository);
+    admin = new AdminService(lifecycle, repository, new MemoryClientStatistics());
     registration = new RegistrationService(lifecycle, {});
   });
 

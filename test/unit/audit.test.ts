@@ -94,3 +94,33 @@ describe('auditEventFor', () => {
     for (const secret of ['hash-1', 'hash-2', 'rat-hash']) expect(serialized).not.toContain(secret);
   });
 });
+
+describe('who acted', () => {
+  const principal = 'arn:aws:iam::123456789012:user/alice';
+
+  it('names the operator on a deletion, a forced rotation and a bulk deletion', () => {
+    const deletion = { by: 'operator', at: AT, sourceIp: '192.0.2.9', actor: principal } as const;
+    expect(
+      auditEventFor({ kind: 'REMOVE', oldImage: { ...base, deletion }, at: AT }),
+    ).toMatchObject({
+      type: 'client.deleted_by_operator',
+      actor: principal,
+      source_ip: '192.0.2.9',
+    });
+    const rotated = {
+      ...base,
+      version: 2,
+      secretHash: 'hash-2',
+      lastChange: { at: AT, actor: 'admin-token' },
+    };
+    expect(
+      auditEventFor({ kind: 'MODIFY', oldImage: base, newImage: rotated, at: AT }),
+    ).toMatchObject({ type: 'client.secret_rotated', actor: 'admin-token' });
+  });
+
+  it('names nobody when the client acts on itself', () => {
+    const deletion = { by: 'client', at: AT, sourceIp: '192.0.2.3' } as const;
+    const event = auditEventFor({ kind: 'REMOVE', oldImage: { ...base, deletion }, at: AT });
+    expect(event).not.toHaveProperty('actor');
+  });
+});

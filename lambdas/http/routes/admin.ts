@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import type { AdminService } from '../../core/admin.js';
+import { STATS_DAYS_KEPT } from '../../core/client-statistics.js';
 import { PATHS } from '../../core/endpoints.js';
 import { invalidRequest, OAuthError } from '../../core/errors.js';
-import type { ClientFilter } from '../../core/ports.js';
+import type { ClientFilter, RequestOrigin } from '../../core/ports.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';
-import type { HttpRequest } from '../message.js';
+import type { HttpRequest, HttpResponse } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
@@ -31,6 +32,10 @@ const listSchema = filterSchema.extend({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const bulkSchema = filterSchema.extend({ dry_run: z.boolean().default(true) });
+const statsSchema = z.object({
+  days: z.coerce.number().int().min(1).max(STATS_DAYS_KEPT).default(30),
+});
+const recountSchema = z.object({ cursor: z.string().min(1).max(4096).optional() });
 const rotateSchema = z.object({
   grace_period_seconds: z
     .number()
@@ -64,31 +69,40 @@ const adminDenied = (description: string) =>
     'www-authenticate': `Bearer realm="admin", error="invalid_token"`,
   });
 
+/** The actor the audit trail names for the bearer of the local admin token. */
+const LOCAL_ADMIN_ACTOR = 'admin-token';
+
 /**
- * Who may use the admin API: in AWS, whoever API Gateway authenticated with IAM (SigV4) on the
- * admin routes; locally, the bearer of DCR_ADMIN_TOKEN. A client's registration access token or
- * access token is never an admin credential.
+ * Who may use the admin API, and who they are: in AWS, whoever API Gateway authenticated with
+ * IAM (SigV4) on the admin routes, named by the principal's ARN; locally, the bearer of
+ * DCR_ADMIN_TOKEN. A client's registration access token or access token is never an admin
+ * credential.
  */
-function authorize(request: HttpRequest, adminTokenHash: string | undefined): void {
-  if (request.principal !== undefined) return;
+function authorize(request: HttpRequest, adminTokenHash: string | undefined): string {
+  if (request.principal !== undefined) return request.principal;
   if (adminTokenHash === undefined) throw adminDenied('the admin API needs IAM authorization');
   const token = bearerToken(request);
   if (token === undefined) throw adminDenied('admin credentials are required');
   if (!secretMatches(token, adminTokenHash)) throw adminDenied('admin credentials are not valid');
+  return LOCAL_ADMIN_ACTOR;
 }
-
-const origin = (request: HttpRequest) =>
-  request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {};
 
 const query = (request: HttpRequest) => Object.fromEntries(new URLSearchParams(request.query));
 
 /** The operator's registry API (`/admin/...`). */
 export function adminRoutes(service: AdminService, adminToken: string | undefined): Route[] {
   const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
+  // Every admin change records who made it and from where; the request log names the actor.
   const guarded =
-    (handle: (context: RouteContext) => ReturnType<Route['handle']>) => (context: RouteContext) => {
-      authorize(context.request, tokenHash);
-      return handle(context);
+    (handle: (context: RouteContext, origin: RequestOrigin) => Promise<HttpResponse>) =>
+    async (context: RouteContext): Promise<HttpResponse> => {
+      const actor = authorize(context.request, tokenHash);
+      const { sourceIp } = context.request;
+      const response = await handle(context, {
+        actor,
+        ...(sourceIp !== undefined && { sourceIp }),
+      });
+      return { ...response, actor };
     };
   const clientId = (context: RouteContext) => context.params.clientId as string;
   return [
@@ -103,16 +117,26 @@ export function adminRoutes(service: AdminService, adminToken: string | undefine
     {
       method: 'GET',
       path: PATHS.adminStats,
-      handle: guarded(async () => json(200, await service.stats())),
+      handle: guarded(async ({ request }) =>
+        json(200, await service.stats(parse(statsSchema, query(request)).days)),
+      ),
+    },
+    {
+      method: 'POST',
+      path: PATHS.adminStatsRecount,
+      handle: guarded(async ({ request }) => {
+        const input = parse(recountSchema, readJsonObject(request));
+        return json(200, await service.recount(input.cursor));
+      }),
     },
     {
       method: 'POST',
       path: PATHS.adminBulkDelete,
-      handle: guarded(async ({ request }) => {
+      handle: guarded(async ({ request }, origin) => {
         const input = parse(bulkSchema, readJsonObject(request));
         return json(
           200,
-          await service.bulkDelete(toFilter(input), input.dry_run, input.cursor, origin(request)),
+          await service.bulkDelete(toFilter(input), input.dry_run, input.cursor, origin),
         );
       }),
     },
@@ -127,20 +151,20 @@ export function adminRoutes(service: AdminService, adminToken: string | undefine
     {
       method: 'DELETE',
       path: PATHS.adminClient,
-      handle: guarded(async (context) => {
-        await service.remove(clientId(context), origin(context.request));
+      handle: guarded(async (context, origin) => {
+        await service.remove(clientId(context), origin);
         return { ...noContent(), clientId: clientId(context) };
       }),
     },
     {
       method: 'POST',
       path: PATHS.adminRotateSecret,
-      handle: guarded(async (context) => {
+      handle: guarded(async (context, origin) => {
         const input = parse(rotateSchema, readJsonObject(context.request));
         const rotated = await service.rotateSecret(
           clientId(context),
           input.grace_period_seconds,
-          origin(context.request),
+          origin,
         );
         return { ...json(200, rotated), clientId: rotated.client_id };
       }),

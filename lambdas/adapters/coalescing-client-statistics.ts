@@ -1,0 +1,50 @@
+import { mergeCounterUpdates } from '../core/client-statistics.js';
+import type { ClientStatistics, CounterUpdate, StatsSnapshot } from '../core/ports.js';
+import { logger } from '../log.js';
+
+/**
+ * Counter updates written in the background and merged while a write is in flight, as the
+ * stream batches them in AWS: the request that made a change does not wait for its count, and
+ * under load many changes cost one write per item. Reads wait for what is pending first, so
+ * they see every change made before them. A failed write is logged and its counts are lost.
+ */
+export class CoalescingClientStatistics implements ClientStatistics {
+  private pending: CounterUpdate[] = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(private readonly inner: ClientStatistics) {}
+
+  async add(updates: readonly CounterUpdate[]): Promise<void> {
+    this.pending.push(...updates);
+    this.draining ??= this.drain();
+  }
+
+  /** Resolves once every update added so far is written (or has failed). */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  async read(days: readonly string[]): Promise<StatsSnapshot> {
+    await this.flush();
+    return this.inner.read(days);
+  }
+
+  async setActive(values: Readonly<Record<string, number>>, at: number): Promise<void> {
+    await this.flush();
+    await this.inner.setActive(values, at);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = mergeCounterUpdates(this.pending);
+        this.pending = [];
+        await this.inner
+          .add(batch)
+          .catch((error: Error) => logger.error('statistics not updated', { error }));
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+}
