@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import type { UpstreamSettings } from '../config.js';
 import { temporarilyUnavailable } from '../core/errors.js';
 import type {
   Clock,
@@ -135,6 +136,25 @@ export class UpstreamOidcLogin implements UpstreamLogin {
       },
     );
   }
+}
+
+/**
+ * The upstream login a configuration describes: the client secret as configured (local), or as
+ * `readSecret` fetches it (AWS: Secrets Manager by `clientSecretArn`); neither = public client.
+ */
+export function upstreamLogin(
+  settings: UpstreamSettings,
+  clock: Clock,
+  readSecret?: () => Promise<string>,
+): UpstreamOidcLogin {
+  const clientSecret = settings.clientSecret ?? readSecret;
+  return new UpstreamOidcLogin({
+    issuer: settings.issuer,
+    clientId: settings.clientId,
+    ...(clientSecret !== undefined && { clientSecret }),
+    scopes: settings.scopes,
+    clock,
+  });
 }
 
 function identityOf(claims: client.IDToken | undefined, clock: Clock): UpstreamOutcome {

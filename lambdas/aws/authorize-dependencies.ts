@@ -1,4 +1,4 @@
-import { UpstreamOidcLogin } from '../adapters/upstream-oidc.js';
+import { upstreamLogin } from '../adapters/upstream-oidc.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/ports.js';
 import { dynamoDbStores } from './dynamodb.js';
@@ -16,19 +16,15 @@ export function authorizeDependencies(config: Config) {
       'invalid configuration: DCR_UPSTREAM_ISSUER and DCR_UPSTREAM_CLIENT_ID are required by this function',
     );
   }
-  const clientSecret =
-    upstream.clientSecret ?? upstreamClientSecretFromSecretsManager(upstream.clientSecretArn);
   return {
     config,
     ...dynamoDbStores(config),
     cookieKey: cookieKeyFromSecretsManager(config.cookieKeySecretArn),
-    upstream: new UpstreamOidcLogin({
-      issuer: upstream.issuer,
-      clientId: upstream.clientId,
-      ...(clientSecret !== undefined && { clientSecret }),
-      scopes: upstream.scopes,
-      clock: systemClock,
-    }),
+    upstream: upstreamLogin(
+      upstream,
+      systemClock,
+      upstreamClientSecretFromSecretsManager(upstream.clientSecretArn),
+    ),
     clock: systemClock,
   };
 }

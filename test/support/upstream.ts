@@ -2,6 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { startTestServer } from './server.js';
 import { UPSTREAM_CLIENT } from './upstream-client.js';
 
 export { UPSTREAM_CLIENT };
@@ -156,4 +158,39 @@ export async function signInAtUpstream(
     }
   }
   throw new Error('too many steps at the upstream');
+}
+
+/**
+ * Our server's settings for an upstream: on the local target the client secret itself; on the
+ * stack target the template already names the secret's ARN (the Secrets Manager stand-in holds
+ * the value), so only the issuer (the loopback upstream instead of the template's placeholder)
+ * is overridden.
+ */
+export const upstreamEnv = (upstream: Pick<Upstream, 'issuer'>): Record<string, string> => ({
+  DCR_UPSTREAM_ISSUER: upstream.issuer,
+  DCR_UPSTREAM_CLIENT_ID: UPSTREAM_CLIENT.id,
+  ...(process.env.DCR_TEST_TARGET !== 'stack' && {
+    DCR_UPSTREAM_CLIENT_SECRET: UPSTREAM_CLIENT.secret,
+  }),
+});
+
+/**
+ * The server under test federated to a fresh upstream oidc-provider: the upstream's port first,
+ * then our server with it, then the upstream configured with our `/callback`. Works on both
+ * targets (local server, synthesized stack).
+ */
+export async function startFederatedServer(
+  env: Record<string, string> = {},
+): Promise<{ app: LocalApp; upstream: Upstream; close(): Promise<void> }> {
+  const upstream = await startUpstream();
+  const app = await startTestServer({ ...upstreamEnv(upstream), ...env });
+  upstream.configure([`${app.issuer}/callback`]);
+  return {
+    app,
+    upstream,
+    close: async () => {
+      await app.close();
+      await upstream.close();
+    },
+  };
 }
