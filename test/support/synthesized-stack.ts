@@ -27,7 +27,7 @@ import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 import { allows, leadingKeys, type PolicyStatement } from './iam-policy.js';
 import { startKmsServer } from './kms-server.js';
-import { secretsManagerStandIn } from './secrets-manager-server.js';
+import { secretsManagerStandIn } from './secrets-manager-stand-in.js';
 import { matchesFilter, streamed } from './table-stream.js';
 import { STACK_UPSTREAM } from './upstream-client.js';
 
