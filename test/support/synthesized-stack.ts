@@ -500,6 +500,8 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
     const env = {
       ...runtimeEnv,
       AWS_ACCESS_KEY_ID: fn.logicalId,
+      // As Lambda sets it: the configuration knows it runs in Lambda (no development login).
+      AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
       ...fn.environment,
       ...options.env,
     };
