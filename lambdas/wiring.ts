@@ -1,6 +1,7 @@
 import { type Config, isInteractive } from './config.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
 import { AdminService } from './core/admin.js';
+import { AuthorizationFlow } from './core/authorization-flow.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
 import { ClientLifecycle } from './core/client-lifecycle.js';
 import type {
@@ -8,16 +9,20 @@ import type {
   ClientRepository,
   ClientStatistics,
   Clock,
+  CookieKeySource,
   GrantStore,
   RemoteKeySets,
   Signer,
   TokenStore,
+  UpstreamLogin,
 } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
 import { TokenService } from './core/token-service.js';
 import { UserGrants } from './core/user-grants.js';
+import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { authorizeRoutes } from './http/routes/authorize.js';
 import { discoveryRoutes } from './http/routes/discovery.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { clientConfigurationRoutes, registrationRoutes } from './http/routes/registration.js';
@@ -37,9 +42,17 @@ export interface Dependencies {
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
   readonly clock: Clock;
+  /** The secret keying the browser's sealed cookies. */
+  readonly cookieKey: CookieKeySource;
+  /** The upstream OpenID Provider users sign in at; absent = the development login (local). */
+  readonly upstream?: UpstreamLogin;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
+type AuthorizeDeps = Pick<
+  Dependencies,
+  'config' | 'repository' | 'clock' | 'grants' | 'cookieKey' | 'upstream'
+>;
 type TokenDeps = Pick<
   Dependencies,
   'config' | 'repository' | 'tokenStore' | 'grants' | 'signer' | 'remoteKeySets' | 'clock'
@@ -64,6 +77,19 @@ const tokenService = (d: TokenDeps) => {
   );
 };
 
+/**
+ * The authorization endpoint, when someone can sign users in: the upstream if there is one,
+ * else the development login (whose own routes only the local app adds).
+ */
+const authorizationRoutes = (d: AuthorizeDeps) => {
+  if (d.upstream === undefined && d.config.devLogin === undefined) return [];
+  return authorizeRoutes(
+    new AuthorizationFlow(lifecycle(d), d.grants, d.config),
+    browserState(d.cookieKey, d.clock, d.config),
+    d.upstream,
+  );
+};
+
 /** Each deployed function's routes, from exactly the dependencies it needs. */
 const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
@@ -73,6 +99,7 @@ const ENDPOINT_ROUTES = {
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
+  authorize: authorizationRoutes,
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
   admin: (d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics'>) =>

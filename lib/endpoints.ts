@@ -8,7 +8,7 @@ const apiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
  * Which paths reach which function. Each path is routed with ANY: the function's router
  * answers its methods, CORS preflights and 405 with Allow, exactly as the local server does.
  */
-export const ENDPOINT_PATHS: Record<Endpoint | 'authorize', string[]> = {
+export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
   discovery: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration],
   jwks: [PATHS.jwks],
   register: [apiPath(PATHS.register)],

@@ -16,9 +16,6 @@ import { InteractiveLogin } from './constructs/interactive-login.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
 
-/** The function users sign in through; deployed only when someone can sign in. */
-const AUTHORIZE: string = 'authorize';
-
 /** A partition key pattern (IAM `StringLike`): every item of one type (README "Storage"). */
 type KeyPattern = `${string}#*`;
 
@@ -40,7 +37,7 @@ export interface Access {
  * per action: the key patterns it may touch), and its use of the signing key. The stack grants
  * exactly this table; the stack tests read it back from the template.
  */
-export const ACCESS: Record<Endpoint | 'authorize' | 'cleanup' | 'audit', Access> = {
+export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
   register: { items: { PutItem: ['client#*'] } },
@@ -260,7 +257,7 @@ export class ServerlessDcrStack extends Stack {
       DCR_SESSION_LIFETIME_SECONDS: String(config.sessionLifetimeSeconds),
     };
     // No sign-in: no authorize function, no route to it.
-    const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== AUTHORIZE);
+    const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== 'authorize');
 
     const functions: Record<string, EndpointFunction> = {};
     for (const name of [...endpoints, 'cleanup', 'audit'] as const) {
@@ -276,12 +273,12 @@ export class ServerlessDcrStack extends Stack {
             config.previousSigningKeyArns.length > 0 && {
               DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),
             }),
-          ...(name === AUTHORIZE && authorizeEnvironment),
+          ...(name === 'authorize' && authorizeEnvironment),
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
       });
       grantTable(fn.role, table, access);
-      if (name === AUTHORIZE) login?.grantRead(fn.role);
+      if (name === 'authorize') login?.grantRead(fn.role);
       if (access.key === 'sign') signingKey.grantSign(fn.role);
       if (access.key === 'publicKey') signingKey.grantPublicKey(fn.role);
       if (access.key && config.previousSigningKeyArns.length > 0) {

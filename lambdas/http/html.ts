@@ -55,6 +55,7 @@ dt{font-weight:600}dd{margin:0 0 .75rem;overflow-wrap:anywhere}
 .badge{display:inline-block;border:1px solid var(--line);border-radius:.25rem;padding:0 .35rem;font-size:.8rem;color:var(--muted)}
 .warning{background:var(--warn-bg);color:var(--warn-fg);border-radius:.375rem;padding:.75rem 1rem}
 .error{color:var(--err)}
+.error::first-letter{text-transform:uppercase}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 input[type=text]{width:100%;font:inherit;padding:.5rem .6rem;border:1px solid var(--line);border-radius:.375rem;background:var(--bg);color:var(--fg)}
 .actions{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1.25rem}
@@ -67,10 +68,12 @@ code{overflow-wrap:anywhere}
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
 
 /**
- * Every page: nothing cached, nothing framed, no referrer (codes and states stay out of other
- * sites' logs), no script at all, forms only to this origin... except that `form-action` is
- * left out on purpose: browsers apply it to the redirect that follows a form post, which is
- * how the consent decision reaches the client's redirect URI.
+ * Every page: nothing cached, nothing framed, no referrer to other sites (codes and states stay
+ * out of their logs), no script at all, forms only to this origin... except that `form-action`
+ * is left out on purpose: browsers apply it to the redirect that follows a form post, which is
+ * how the consent decision reaches the client's redirect URI. `same-origin`, not `no-referrer`:
+ * under `no-referrer` browsers send `Origin: null` with the page's own form posts, and the
+ * forms' CSRF check requires the issuer's origin there.
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
@@ -78,7 +81,7 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   pragma: 'no-cache',
   'content-security-policy': `default-src 'none'; style-src '${STYLE_HASH}'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
 };
 
 export interface PageOptions {

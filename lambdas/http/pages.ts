@@ -1,5 +1,7 @@
+import type { ConsentView } from '../core/authorization-flow.js';
 import type { OAuthError } from '../core/errors.js';
-import { html, page } from './html.js';
+import type { TransactionForm } from './browser-state.js';
+import { type Html, html, page } from './html.js';
 import type { HttpResponse } from './message.js';
 
 /** Said when a client_id is unknown: MCP clients cache client ids, and only re-adding helps. */
@@ -21,5 +23,59 @@ export function errorPage(error: OAuthError): HttpResponse {
 <p class="error" role="alert">${error.description}</p>
 ${error.error === 'invalid_client' ? html`<p>${STALE_CLIENT_HINT}</p>` : ''}
 <p class="muted">Error code: <code>${error.error}</code></p>`,
+  });
+}
+
+const WARNINGS = {
+  loopback:
+    'The answer goes to a program on this computer. Allow only if you started this application yourself, just now.',
+  'private-use':
+    'The answer goes to an app on this device that handles this address scheme. Any app can claim a scheme: allow only if you started this application yourself, just now.',
+} as const;
+
+/** Who the client is, as far as anyone knows: the name is the client's own claim. */
+function clientIdentity(view: ConsentView): Html {
+  const url = URL.parse(view.clientId);
+  const shown = url?.protocol === 'https:' ? url.host : view.clientId;
+  return view.clientName === undefined
+    ? html`An application that gave no name (<code>${shown}</code>)`
+    : html`An application that calls itself <strong>${view.clientName}</strong>
+<span class="muted">(a name it chose; not verified)</span>`;
+}
+
+/**
+ * The consent page: who asks (by its self-asserted name), where the answer goes, what for, and
+ * for which resources. Two buttons in one form; Allow first, so Tab reaches it first.
+ */
+export function consentPage(
+  view: ConsentView,
+  action: string,
+  form: TransactionForm,
+): HttpResponse {
+  const warning = view.redirectKind === 'web' ? undefined : WARNINGS[view.redirectKind];
+  return page({
+    title: 'Allow access?',
+    body: html`<h1>Allow access?</h1>
+<p>${clientIdentity(view)} wants to act on your behalf.</p>
+<dl>
+<dt>Signed in as</dt><dd><code>${view.user}</code></dd>
+<dt>Answer sent to</dt><dd><code>${view.redirectTarget}</code></dd>
+<dt>Permissions (scopes)</dt><dd>${
+      view.scopes.length > 0
+        ? html`<ul>${view.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>`
+        : 'no particular scope'
+    }</dd>
+<dt>For use at</dt><dd><ul>${view.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul></dd>
+<dt>Application id</dt><dd><code>${view.clientId}</code></dd>
+</dl>
+${warning && html`<p class="warning" role="note">${warning}</p>`}
+<form method="post" action="${action}">
+<input type="hidden" name="tx" value="${form.transactionId}">
+<input type="hidden" name="csrf" value="${form.csrf}">
+<div class="actions">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</div>
+</form>`,
   });
 }

@@ -8,12 +8,14 @@ import {
 import { CoalescingClientStatistics } from '../adapters/coalescing-client-statistics.js';
 import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
+import { LocalCookieKey } from '../adapters/local-cookie-key.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
+import { upstreamLogin } from '../adapters/upstream-oidc.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
 import type {
@@ -23,11 +25,14 @@ import type {
   Clock,
   GrantStore,
   TokenStore,
+  UpstreamLogin,
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
+import { browserState } from '../http/browser-state.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
+import { devLoginRoutes } from './dev-login.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
 import { startLocalServer } from './server.js';
 
@@ -37,6 +42,8 @@ export interface LocalAppOptions {
   readonly clock?: Clock;
   /** Where audit events go; default from DCR_AUDIT_LOG. */
   readonly auditSink?: AuditSink;
+  /** Sign-in at an upstream OpenID Provider (else the development login, if configured). */
+  readonly upstream?: UpstreamLogin;
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -121,19 +128,29 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     options.store === 'embedded'
       ? await embeddedStores(config, clock, sink)
       : memoryStores(clock, sink);
-  const router = createRouter(
-    routesFor(ENDPOINTS, {
-      config,
-      repository: stores.repository,
-      directory: stores.directory,
-      statistics: stores.statistics,
-      tokenStore: stores.tokenStore,
-      grants: stores.grants,
-      signer: LocalSigner.create(config.signingAlg, config.dataDir),
-      remoteKeySets: new GuardedRemoteKeySets(),
-      clock,
-    }),
-  );
+  const cookieKey = LocalCookieKey.create(config.dataDir);
+  // The upstream OpenID Provider, if configured (its client secret given as such locally).
+  const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
+  const routes = routesFor(ENDPOINTS, {
+    config,
+    repository: stores.repository,
+    directory: stores.directory,
+    statistics: stores.statistics,
+    tokenStore: stores.tokenStore,
+    grants: stores.grants,
+    signer: LocalSigner.create(config.signingAlg, config.dataDir),
+    remoteKeySets: new GuardedRemoteKeySets(),
+    clock,
+    cookieKey,
+    ...(upstream && { upstream }),
+  });
+  // The development login exists only here: no Lambda handler imports its module.
+  if (config.devLogin && !upstream) {
+    routes.push(
+      ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
+    );
+  }
+  const router = createRouter(routes);
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig } from '../config.js';
+import { PATHS } from '../core/endpoints.js';
 import { logger } from '../log.js';
 import { type LocalApp, startLocalApp } from './app.js';
 
@@ -19,10 +20,22 @@ try {
   process.exit(1);
 }
 
+/** How users sign in at /authorize, for the banner. */
+function signIn(config: Config, issuer: string): string {
+  if (config.upstream) {
+    return `upstream ${config.upstream.issuer} (register ${issuer}${PATHS.callback} there as the redirect URI)`;
+  }
+  if (config.devLogin) {
+    return `DEVELOPMENT LOGIN ON, no password, users: ${config.devLogin.users.join(', ')} (DCR_DEV_USERS)`;
+  }
+  return 'none (no authorization endpoint; set DCR_UPSTREAM_ISSUER or DCR_DEV_LOGIN=on)';
+}
+
 process.stdout.write(`serverless-dcr listening
   issuer:  ${app.issuer}
   data:    ${config.dataDir}
   admin:   ${config.adminToken ? `${app.issuer}/admin (Bearer $DCR_ADMIN_TOKEN; npx dcr-admin --help)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
+  sign-in: ${signIn(config, app.issuer)}
 
 Register a client:
   curl -s -X POST ${app.issuer}/register -H 'content-type: application/json' \\

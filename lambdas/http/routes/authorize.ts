@@ -1,0 +1,131 @@
+import {
+  type AuthorizationFlow,
+  redirectOf,
+  transactionGone,
+  upstreamFailure,
+} from '../../core/authorization-flow.js';
+import { endpointUrl, PATHS } from '../../core/endpoints.js';
+import { invalidRequest, redirectedError } from '../../core/errors.js';
+import type { UpstreamLogin } from '../../core/ports.js';
+import { logger } from '../../log.js';
+import { type BrowserState, consentUrl, seeOther } from '../browser-state.js';
+import { consentPage } from '../pages.js';
+import { authorizationResponse } from '../responses.js';
+import type { Route } from '../router.js';
+
+/**
+ * The authorization endpoint and the pages it leads through: `GET /authorize` validates and
+ * sends the browser to sign in (the upstream OpenID Provider, else the development login at
+ * PATHS.login, served by the local app only) or, with a session, straight to consent;
+ * `GET /callback` is the upstream's return; `GET|POST /consent` asks the user and answers the
+ * client with a code or `access_denied`.
+ */
+export function authorizeRoutes(
+  flow: AuthorizationFlow,
+  browser: BrowserState,
+  upstream: UpstreamLogin | undefined,
+): Route[] {
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      path: PATHS.authorize,
+      page: true,
+      async handle({ request, issuer }) {
+        const session = await browser.session(request, issuer);
+        const { transaction, login } = await flow.start(request.query, session);
+        const cookies = browser.crowdedTransactions(request, issuer);
+        if (!login) {
+          cookies.push(await browser.transactionCookie(issuer, transaction));
+          return seeOther(consentUrl(issuer, transaction.id), cookies);
+        }
+        if (upstream === undefined) {
+          cookies.push(await browser.transactionCookie(issuer, transaction));
+          return seeOther(`${endpointUrl(issuer, PATHS.login)}?tx=${transaction.id}`, cookies);
+        }
+        let begun: Awaited<ReturnType<UpstreamLogin['begin']>>;
+        try {
+          begun = await upstream.begin({
+            state: transaction.id,
+            redirectUri: endpointUrl(issuer, PATHS.callback),
+            forceLogin: transaction.request.forceLogin,
+          });
+        } catch (error) {
+          logger.warn('upstream sign-in could not start', { error: (error as Error).message });
+          throw redirectedError(
+            'temporarily_unavailable',
+            'the identity provider could not be reached; try again',
+            redirectOf(transaction.request),
+          );
+        }
+        cookies.push(
+          await browser.transactionCookie(issuer, { ...transaction, pending: begun.pending }),
+        );
+        return seeOther(begun.location, cookies);
+      },
+    },
+    {
+      method: 'GET',
+      path: PATHS.consent,
+      page: true,
+      async handle({ request, issuer }) {
+        const transaction = await browser.transactionOf(request, issuer, 'tx');
+        const view = await flow.consent(transaction, issuer);
+        const fields = await browser.formFields('consent', transaction);
+        return consentPage(view, endpointUrl(issuer, PATHS.consent), fields);
+      },
+    },
+    {
+      method: 'POST',
+      path: PATHS.consent,
+      page: true,
+      async handle({ request, issuer }) {
+        const { form, transaction } = await browser.checkForm(request, issuer, 'consent');
+        const decision = form.get('decision');
+        const ended = { cookies: [browser.endTransaction(issuer, transaction.id)] };
+        const redirect = redirectOf(transaction.request);
+        if (decision === 'deny') {
+          return authorizationResponse(
+            redirect,
+            { error: 'access_denied', error_description: 'the user denied access' },
+            issuer,
+            { ...ended, clientId: transaction.request.clientId, error: 'access_denied' },
+          );
+        }
+        if (decision !== 'allow') throw invalidRequest('decision must be allow or deny');
+        const { code, clientId } = await flow.allow(transaction);
+        return authorizationResponse(redirect, { code }, issuer, { ...ended, clientId });
+      },
+    },
+  ];
+  if (upstream === undefined) return routes;
+  routes.push({
+    method: 'GET',
+    path: PATHS.callback,
+    page: true,
+    async handle({ request, issuer }) {
+      const transaction = await browser.transactionOf(request, issuer, 'state');
+      if (transaction.pending === undefined) throw transactionGone();
+      const redirectUri = endpointUrl(issuer, PATHS.callback);
+      // Built from the configured issuer, never the Host header: the upstream checks it.
+      const outcome = await upstream.finish(new URL(`${redirectUri}?${request.query}`), {
+        ...transaction.pending,
+        state: transaction.id,
+        redirectUri,
+      });
+      if ('identity' in outcome) return browser.signedIn(issuer, transaction, outcome.identity);
+      logger.info('upstream sign-in failed', { failure: outcome.failure, detail: outcome.detail });
+      const { error, description } = upstreamFailure(outcome);
+      return authorizationResponse(
+        redirectOf(transaction.request),
+        { error, error_description: description },
+        issuer,
+        {
+          cookies: [browser.endTransaction(issuer, transaction.id)],
+          clientId: transaction.request.clientId,
+          error,
+        },
+      );
+    },
+  });
+  return routes;
+}

@@ -1,0 +1,81 @@
+import { endpointUrl, PATHS } from '../core/endpoints.js';
+import type { Clock } from '../core/ports.js';
+import type { BrowserState, TransactionForm } from '../http/browser-state.js';
+import { html, page } from '../http/html.js';
+import type { HttpResponse } from '../http/message.js';
+import type { Route } from '../http/router.js';
+
+/**
+ * The development login: a user name from a configured list, no password. For one machine
+ * only: this module is never imported by a Lambda handler (the local app alone adds its routes),
+ * and configuration refuses it inside Lambda.
+ */
+
+/** A development user's `sub`. */
+export const devSubject = (name: string) => `dev:${name}`;
+
+function loginPage(
+  issuer: string,
+  users: readonly string[],
+  form: TransactionForm & { username?: string; problem?: string },
+): HttpResponse {
+  return page({
+    title: 'Development login',
+    status: form.problem ? 400 : 200,
+    ...(form.problem && { error: 'access_denied' }),
+    body: html`<p class="warning" role="note"><strong>Development login.</strong> For local
+testing only: there is no password, and anyone who can reach this server can sign in as these
+users.</p>
+<h1>Sign in</h1>
+<form method="post" action="${endpointUrl(issuer, PATHS.login)}">
+<input type="hidden" name="tx" value="${form.transactionId}">
+<input type="hidden" name="csrf" value="${form.csrf}">
+<label for="username">User name</label>
+<input type="text" id="username" name="username" value="${form.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required aria-describedby="users${form.problem ? ' problem' : ''}"${form.problem ? html` aria-invalid="true"` : ''}>
+${form.problem && html`<p class="error" id="problem" role="alert">${form.problem}</p>`}
+<p class="muted" id="users">Users: ${users.join(', ')}</p>
+<div class="actions">
+<button type="submit">Sign in</button>
+</div>
+</form>`,
+  });
+}
+
+export function devLoginRoutes(
+  browser: BrowserState,
+  clock: Clock,
+  users: readonly string[],
+): Route[] {
+  const known = new Set(users);
+  return [
+    {
+      method: 'GET',
+      path: PATHS.login,
+      page: true,
+      async handle({ request, issuer }) {
+        const transaction = await browser.transactionOf(request, issuer, 'tx');
+        return loginPage(issuer, users, await browser.formFields('login', transaction));
+      },
+    },
+    {
+      method: 'POST',
+      path: PATHS.login,
+      page: true,
+      async handle({ request, issuer }) {
+        const { form, transaction } = await browser.checkForm(request, issuer, 'login');
+        const username = (form.get('username') ?? '').trim();
+        if (!known.has(username)) {
+          return loginPage(issuer, users, {
+            ...(await browser.formFields('login', transaction)),
+            username: username.slice(0, 64),
+            problem: `There is no development user “${username.slice(0, 64)}”.`,
+          });
+        }
+        return browser.signedIn(issuer, transaction, {
+          sub: devSubject(username),
+          authTime: clock.now(),
+        });
+      },
+    },
+  ];
+}
