@@ -12,14 +12,14 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { Browser } from '../support/browser.js';
+import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
 import { startMcpServer, type TestMcpServer } from '../support/mcp-server.js';
-import { startTestServer } from '../support/server.js';
 
 /**
  * An MCP client built on the MCP TypeScript SDK, from its first 401 to a tool call: protected
  * resource metadata → our metadata → dynamic registration → authorization (the development
- * login and consent, driven by a scripted browser) → code exchange → the MCP server accepts the
- * token and sees the user.
+ * login locally, an upstream OpenID Provider on the synthesized stack, then consent, driven by a
+ * scripted browser) → code exchange → the MCP server accepts the token and sees the user.
  */
 const REDIRECT = 'http://localhost:47123/callback';
 
@@ -66,16 +66,21 @@ class TestProvider implements OAuthClientProvider {
   }
 }
 
+let server: InteractiveServer;
 let app: LocalApp;
 let mcp: TestMcpServer;
 
 beforeAll(async () => {
   mcp = await startMcpServer(['mcp:tools']);
-  app = await startTestServer({ DCR_RESOURCES: mcp.resource, DCR_ALLOWED_SCOPES: 'mcp:tools' });
+  server = await startInteractiveServer({
+    DCR_RESOURCES: mcp.resource,
+    DCR_ALLOWED_SCOPES: 'mcp:tools',
+  });
+  app = server.app;
   mcp.setIssuer(app.issuer);
 });
 afterAll(async () => {
-  await app?.close();
+  await server?.close();
   await mcp?.close();
 });
 
@@ -101,7 +106,7 @@ describe('the MCP TypeScript SDK client, end to end', () => {
     const result = await client.callTool({ name: 'whoami', arguments: {} });
     const [content] = result.content as { type: string; text: string }[];
     expect(JSON.parse(content?.text ?? '{}')).toEqual({
-      sub: 'dev:alice',
+      sub: server.subOf('alice'),
       client_id: provider.clientInformation()?.client_id,
     });
     await client.close();
