@@ -112,6 +112,40 @@ describe('upstream login', () => {
     expect(decodeJwt(second.access_token).sub).toBe('carol');
   });
 
+  it('refresh tokens rotate; a used one is refused and ends the family; revocation ends it too', async () => {
+    const signIn = async () => {
+      const { url, verifier, state } = await authorizationUrl();
+      const callback = await new Browser().signIn(url, { user: 'dave', stopAt: REDIRECT });
+      return client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+    };
+    const first = await signIn();
+    const rotated = await client.refreshTokenGrant(config, first.refresh_token as string);
+    expect(rotated.refresh_token).not.toBe(first.refresh_token);
+    expect(decodeJwt(rotated.access_token).sub).toBe('dave');
+    await expect(
+      client.refreshTokenGrant(config, first.refresh_token as string),
+    ).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    // Reuse revoked the whole family, the newest token included.
+    await expect(
+      client.refreshTokenGrant(config, rotated.refresh_token as string),
+    ).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+
+    const second = await signIn();
+    await client.tokenRevocation(config, second.refresh_token as string);
+    await expect(
+      client.refreshTokenGrant(config, second.refresh_token as string),
+    ).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
   it('a user who cancels at the upstream: the client gets access_denied, with state and iss', async () => {
     const { url, state } = await authorizationUrl();
     const browser = new Browser();
