@@ -609,7 +609,8 @@ describe('sign-in', () => {
   });
 
   it('with dcr:cognitoLogin=false and no upstream: no authorize function, route, secret or user pool', () => {
-    const none = synth({ 'dcr:cognitoLogin': 'false' }).template;
+    const { app: noneApp, template: none } = synth({ 'dcr:cognitoLogin': 'false' });
+    expect(new AwsSolutionsChecks().validateScope(noneApp).violations).toEqual([]);
     const functions = Object.keys(none.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(ENDPOINTS.length + 1);
     expect(functions.some((id) => id.startsWith('Functionauthorize'))).toBe(false);
