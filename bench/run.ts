@@ -1,8 +1,8 @@
 /**
- * `npm run bench [registration|tokens|bundles|cleanup|stats ...]`: throughput and latency on
- * loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the statistics'
- * cost, printed as figures (never asserted). Each server runs in a child process; autocannon
- * drives it from here.
+ * `npm run bench [registration|tokens|grants|bundles|cleanup|stats ...]`: throughput and
+ * latency on loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the
+ * statistics' cost, printed as figures (never asserted). Each server runs in a child process;
+ * autocannon drives it from here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +18,14 @@ import {
   synthesizeStack,
 } from '../test/support/synthesized-stack.js';
 import { cleanupBench } from './cleanup.js';
+import {
+  BENCH_FAMILIES,
+  BENCH_REDIRECT_URI,
+  BENCH_RESOURCE,
+  BENCH_VERIFIER,
+  benchCode,
+  benchFamily,
+} from './grant-seeds.js';
 import { statsBench } from './stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -39,6 +47,8 @@ const REGISTRATION = JSON.stringify({
 
 interface Target {
   readonly issuer: string;
+  /** The seeded public client (grant benchmarks only). */
+  readonly clientId?: string;
   readonly child: ChildProcess;
 }
 
@@ -49,7 +59,10 @@ async function startTarget(kind: string, env: Record<string, string> = {}): Prom
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
-    if (line.startsWith('READY ')) return { issuer: line.slice(6), child };
+    if (line.startsWith('READY ')) {
+      const [issuer, clientId] = line.slice(6).split(' ') as [string, string | undefined];
+      return { issuer, child, ...(clientId !== undefined && { clientId }) };
+    }
   }
   throw new Error(`${kind} did not start`);
 }
@@ -188,6 +201,214 @@ async function tokenBench() {
   compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.2);
 }
 
+/** What a slice run with skipAggregateResult returns (autocannon's types omit it). */
+interface SliceResult {
+  readonly totalCompletedRequests: number;
+  readonly duration: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+const aggregate = (
+  autocannon as unknown as {
+    aggregateResult(
+      results: SliceResult[],
+      opts: { url: string; connections: number },
+    ): {
+      latency: { p50: number; p99: number };
+    };
+  }
+).aggregateResult;
+
+/**
+ * Like measure, for targets compared with each other: after a second of warm-up each, they take
+ * turns in one-second slices (the order alternating every round), so that the load of whatever
+ * else runs on the machine falls on both alike. Each figure is DURATION seconds of slices:
+ * completed requests over their time, latencies from the merged histograms.
+ */
+async function measureInterleaved(
+  entries: readonly { readonly what: string; readonly options: () => autocannon.Options }[],
+) {
+  for (const entry of entries) {
+    await autocannon({ ...entry.options(), duration: 1, connections: 10 });
+  }
+  const rounds = Math.max(1, Math.round(DURATION));
+  const measured = entries.map(() => [] as { connections: number; figures: Figures }[]);
+  for (const connections of CONNECTIONS) {
+    const slices = entries.map(() => [] as SliceResult[]);
+    for (let round = 0; round < rounds; round++) {
+      const order = entries.map((_, i) => i);
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        const options = { ...(entries[i] as (typeof entries)[number]).options(), connections };
+        const slice = (await autocannon({
+          ...options,
+          duration: 1,
+          skipAggregateResult: true,
+        })) as unknown as SliceResult;
+        (slices[i] as SliceResult[]).push(slice);
+      }
+    }
+    entries.forEach((entry, i) => {
+      const runs = slices[i] as SliceResult[];
+      const sum = (f: (r: SliceResult) => number) => runs.reduce((a, r) => a + f(r), 0);
+      const { latency } = aggregate(runs, { url: String(entry.options().url), connections });
+      const figures = {
+        rps: Math.round(sum((r) => r.totalCompletedRequests) / sum((r) => r.duration)),
+        p50: latency.p50,
+        p99: latency.p99,
+        failed: sum((r) => r.non2xx + r.errors),
+      };
+      (measured[i] as { connections: number; figures: Figures }[]).push({ connections, figures });
+      console.error(
+        `  ${entry.what} @${connections}: ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`,
+      );
+    });
+  }
+  entries.forEach((entry, i) => {
+    for (const m of measured[i] as { connections: number; figures: Figures }[]) {
+      rows.push({ what: entry.what, ...m });
+    }
+  });
+}
+
+/**
+ * Authorization codes a code exchange target seeds: the warm-up second and both connection
+ * counts at up to 20 000 exchanges/s, twice the fastest seen here (ES256, ours). Running out
+ * shows as failed requests, and then no ratio is claimed. 5 s figures: 220 000 codes, about
+ * 300 MB in our process and 600 MB in oidc-provider's.
+ */
+const SEEDED_CODES = Math.ceil((1 + CONNECTIONS.length * DURATION) * 20_000);
+/** Refresh token families a target uses: one per connection of each slice and the warm-up. */
+const FAMILIES_USED = 10 + Math.max(1, Math.round(DURATION)) * CONNECTIONS.reduce((a, c) => a + c);
+
+const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
+const TOKEN_HEADERS = { 'content-type': FORM };
+
+/** Code exchange: each request spends the next of the codes serve.ts seeded. */
+function codeExchange({ issuer, clientId }: Target): () => autocannon.Options {
+  let nextCode = 0;
+  return () => ({
+    url: issuer,
+    requests: [
+      {
+        method: 'POST',
+        path: '/token',
+        headers: TOKEN_HEADERS,
+        setupRequest: (request) => ({
+          ...request,
+          body: form({
+            grant_type: 'authorization_code',
+            code: benchCode(nextCode++),
+            code_verifier: BENCH_VERIFIER,
+            redirect_uri: BENCH_REDIRECT_URI,
+            resource: BENCH_RESOURCE,
+            client_id: clientId as string,
+          }),
+        }),
+      },
+    ],
+  });
+}
+
+/**
+ * Refresh: each connection follows a refresh token family of its own, presenting the token the
+ * last response returned, so rotations never race. autocannon resets a request's context on
+ * every loop, so each connection keeps its chain in a closure.
+ */
+function refreshChain({ issuer, clientId }: Target): () => autocannon.Options {
+  let nextFamily = 0;
+  return () => ({
+    url: issuer,
+    setupClient: (connection) => {
+      if (nextFamily >= BENCH_FAMILIES) throw new Error('out of seeded refresh token families');
+      let refreshToken = benchFamily(nextFamily++).refreshToken;
+      connection.setRequests([
+        {
+          method: 'POST',
+          path: '/token',
+          headers: TOKEN_HEADERS,
+          setupRequest: (request) => ({
+            ...request,
+            body: form({
+              grant_type: 'refresh_token',
+              refresh_token: refreshToken,
+              resource: BENCH_RESOURCE,
+              client_id: clientId as string,
+            }),
+          }),
+          onResponse: (status, body) => {
+            if (status === 200) {
+              refreshToken = (JSON.parse(body) as { refresh_token: string }).refresh_token;
+            }
+          },
+        },
+      ]);
+    },
+  });
+}
+
+/** Starts every target (in parallel processes), runs, stops them all. */
+async function withTargets(
+  kinds: readonly string[],
+  env: Record<string, string>,
+  run: (targets: Target[]) => Promise<void>,
+) {
+  const targets = await Promise.all(kinds.map((kind) => startTarget(kind, env)));
+  try {
+    await run(targets);
+  } finally {
+    await Promise.all(targets.map(stopTarget));
+  }
+}
+
+/**
+ * The user grants of an MCP client, in memory, ours against oidc-provider: both serve a public
+ * client (PKCE S256 required), a resource indicator, JWT access tokens signed with BENCH_ALG's
+ * key, and a new (rotated) refresh token with every response. Both servers run at once and are
+ * measured in turns (measureInterleaved). The refresh grant runs in processes of their own,
+ * without the seeded codes, whose memory would weigh on it.
+ */
+async function grantBench() {
+  if (FAMILIES_USED > BENCH_FAMILIES) throw new Error('BENCH_SECONDS too long for the families');
+  const kinds = ['ours-memory', 'oidc-provider'];
+  for (const alg of ['RS256', 'ES256']) {
+    const codeEnv = { BENCH_ALG: alg, BENCH_GRANTS: String(SEEDED_CODES) };
+    await withTargets(kinds, codeEnv, (targets) =>
+      measureInterleaved(
+        targets.map((t, i) => ({
+          what: `${kinds[i]} code exchange ${alg}`,
+          options: codeExchange(t),
+        })),
+      ),
+    );
+    await withTargets(kinds, { BENCH_ALG: alg, BENCH_GRANTS: '0' }, (targets) =>
+      measureInterleaved(
+        targets.map((t, i) => ({ what: `${kinds[i]} refresh ${alg}`, options: refreshChain(t) })),
+      ),
+    );
+  }
+  for (const grant of ['code exchange', 'refresh']) {
+    compare(
+      `${grant} RS256, in-memory`,
+      `ours-memory ${grant} RS256`,
+      `oidc-provider ${grant} RS256`,
+      1.2,
+    );
+  }
+  for (const grant of ['code exchange', 'refresh']) {
+    for (const connections of CONNECTIONS) {
+      const ratio =
+        rate(`ours-memory ${grant} ES256`, connections) /
+        rate(`oidc-provider ${grant} ES256`, connections);
+      summaries.push(
+        Number.isNaN(ratio)
+          ? `${grant} ES256, in-memory @${connections}: no ratio (a run had failed requests)`
+          : `${grant} ES256, in-memory @${connections}: ${ratio.toFixed(2)}x oidc-provider (no target)`,
+      );
+    }
+  }
+}
+
 /** Each function's bundle: minified and gzipped size, and its cold import time (median of 5). */
 async function bundleBench() {
   const dir = mkdtempSync(join(tmpdir(), 'dcr-bench-stack-'));
@@ -237,6 +458,7 @@ const bundleLines: string[] = [];
 const BENCHES: Record<string, () => Promise<void>> = {
   registration: registrationBench,
   tokens: tokenBench,
+  grants: grantBench,
   bundles: bundleBench,
   cleanup: async () => {
     bundleLines.push(...(await cleanupBench()));

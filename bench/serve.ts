@@ -1,12 +1,30 @@
 /**
  * Benchmark target, run in its own process so the load generator does not share its event
- * loop: `tsx bench/serve.ts <ours-memory|ours-embedded|oidc-provider>`. Prints `READY <issuer>`.
+ * loop: `tsx bench/serve.ts <ours-memory|ours-embedded|oidc-provider>`. Prints `READY <issuer>`
+ * (and the public client's id, when seeding grants).
  * BENCH_ALG (RS256 | ES256) picks the access token signing algorithm of either server.
+ * BENCH_GRANTS=<n> (memory targets): seeds n authorization codes (0 is fine) and the refresh
+ * token families of bench/grant-seeds.ts for a public client before READY.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { MemoryGrantStore } from '../lambdas/adapters/memory-grant-store.js';
 import { loadConfig } from '../lambdas/config.js';
+import type { GrantStore } from '../lambdas/core/ports.js';
+import { hashSecret, newTokenId } from '../lambdas/core/secrets.js';
 import { startLocalApp } from '../lambdas/local/app.js';
+import {
+  BENCH_CHALLENGE,
+  BENCH_FAMILIES,
+  BENCH_PUBLIC_CLIENT_ID,
+  BENCH_REDIRECT_URI,
+  BENCH_RESOURCE,
+  BENCH_SCOPE,
+  BENCH_USER,
+  benchCode,
+  benchFamily,
+} from './grant-seeds.js';
+import { MapAdapter } from './map-adapter.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -15,29 +33,101 @@ process.env.DCR_AUDIT_LOG ??= 'off';
 
 const kind = process.argv[2];
 const alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256';
+/** Whether to seed the grant benchmarks' client, codes and refresh families. */
+const seeding = process.env.BENCH_GRANTS !== undefined;
+const codes = Number(process.env.BENCH_GRANTS ?? 0);
 
-/** The audience both servers put in their tokens. */
-export const BENCH_RESOURCE = 'https://api.example.com/';
 /** oidc-provider's statically configured benchmark client. */
 export const REFERENCE_CLIENT = {
   id: 'bench',
   secret: 'bench-secret-with-enough-length-0123456789',
 };
 
+/** The public client of the grant benchmarks, as an MCP client registers itself. */
+const PUBLIC_CLIENT = {
+  client_name: 'bench mcp client',
+  application_type: 'native',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: [BENCH_REDIRECT_URI],
+  token_endpoint_auth_method: 'none',
+  scope: BENCH_SCOPE,
+};
+
+const REFRESH_LIFETIME = 30 * 24 * 3600;
+const REFRESH_IDLE_LIFETIME = 7 * 24 * 3600;
+
 if (kind === 'ours-memory' || kind === 'ours-embedded') {
+  const grants: GrantStore | undefined =
+    seeding && kind === 'ours-memory' ? new MemoryGrantStore() : undefined;
   const app = await startLocalApp(
     loadConfig({
       PORT: '0',
       DCR_SIGNING_ALG: alg,
       DCR_DEFAULT_AUDIENCE: BENCH_RESOURCE,
-      DCR_ALLOWED_SCOPES: 'read',
+      DCR_RESOURCES: BENCH_RESOURCE,
+      DCR_ALLOWED_SCOPES: BENCH_SCOPE,
+      DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(REFRESH_LIFETIME),
+      DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(REFRESH_IDLE_LIFETIME),
     }),
-    { store: kind === 'ours-memory' ? 'memory' : 'embedded' },
+    { store: kind === 'ours-memory' ? 'memory' : 'embedded', ...(grants && { grants }) },
   );
-  console.log(`READY ${app.issuer}`);
+  if (grants) {
+    // What /authorize stores when the user allows, and what a code exchange creates.
+    const registered = await fetch(`${app.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(PUBLIC_CLIENT),
+    });
+    if (registered.status !== 201) throw new Error(`registration: ${await registered.text()}`);
+    const { client_id: clientId } = (await registered.json()) as { client_id: string };
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < codes; i++) {
+      await grants.putCode({
+        codeHash: hashSecret(benchCode(i)),
+        clientId,
+        redirectUri: BENCH_REDIRECT_URI,
+        codeChallenge: BENCH_CHALLENGE,
+        resources: [BENCH_RESOURCE],
+        scope: BENCH_SCOPE,
+        sub: BENCH_USER,
+        authTime: now,
+        grantId: newTokenId(),
+        issuedAt: now,
+        // Codes live 60 s in service; these must outlast the whole run.
+        expiresAt: now + 3600,
+      });
+    }
+    for (let j = 0; j < BENCH_FAMILIES; j++) {
+      const { grantId, secret } = benchFamily(j);
+      const created = await grants.createGrant(
+        {
+          grantId,
+          clientId,
+          sub: BENCH_USER,
+          scope: BENCH_SCOPE,
+          resources: [BENCH_RESOURCE],
+          authTime: now,
+          createdAt: now,
+          absoluteExpiresAt: now + REFRESH_LIFETIME,
+          lastUsedAt: now,
+          generation: 1,
+          currentHash: hashSecret(secret),
+          previousHashes: [],
+        },
+        now + REFRESH_IDLE_LIFETIME,
+      );
+      if (!created) throw new Error('refresh family collision');
+    }
+    console.log(`READY ${app.issuer} ${clientId}`);
+  } else {
+    console.log(`READY ${app.issuer}`);
+  }
 } else if (kind === 'oidc-provider') {
-  // node-oidc-provider 9 with its default in-memory adapter: registration, client_credentials
-  // and JWT access tokens (resource indicators) enabled — the reference implementation.
+  // node-oidc-provider 9: registration, client_credentials, authorization codes (PKCE S256
+  // required for public clients) and rotating refresh tokens, JWT access tokens (resource
+  // indicators) — the reference implementation. Its default in-memory adapter is an LRU of
+  // 1000 entries; the grant benchmarks seed far more, so they use an unbounded Map.
   const { default: Provider } = await import('oidc-provider');
   const { createServer } = await import('node:http');
   const server = createServer();
@@ -49,6 +139,7 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const provider = new Provider(issuer, {
     jwks: { keys: [{ ...key.export({ format: 'jwk' }), alg, use: 'sig' }] },
+    ...(seeding && { adapter: MapAdapter }),
     clients: [
       {
         client_id: REFERENCE_CLIENT.id,
@@ -59,7 +150,25 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
         token_endpoint_auth_method: 'client_secret_basic',
         id_token_signed_response_alg: alg,
       },
+      {
+        // Without `scope`: oidc-provider checks a client's scope against its OpenID scopes,
+        // and `read` is a resource server's scope there (getResourceServerInfo below).
+        ...{ ...PUBLIC_CLIENT, scope: undefined },
+        client_id: BENCH_PUBLIC_CLIENT_ID,
+        id_token_signed_response_alg: alg,
+      },
     ],
+    // The user of the seeded grants exists (ours trusts the `sub` its grant records).
+    findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
+    // A refresh token with every code exchange, and a new one with every refresh (as ours).
+    issueRefreshToken: () => true,
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 3600,
+      Grant: REFRESH_LIFETIME,
+      RefreshToken: REFRESH_LIFETIME,
+    },
     features: {
       registration: { enabled: true },
       clientCredentials: { enabled: true },
@@ -69,7 +178,7 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
         defaultResource: () => BENCH_RESOURCE,
         useGrantedResource: () => true,
         getResourceServerInfo: () => ({
-          scope: 'read',
+          scope: BENCH_SCOPE,
           audience: BENCH_RESOURCE,
           accessTokenTTL: 600,
           accessTokenFormat: 'jwt',
@@ -78,8 +187,49 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       },
     },
   });
+  if (seeding) {
+    // What its authorization endpoint stores after consent: a grant per authorization, and
+    // the code (its value is the jti, so the seeded values are ours to choose).
+    const now = Math.floor(Date.now() / 1000);
+    const grantFor = async (jti?: string) => {
+      const grant = new provider.Grant({
+        ...(jti !== undefined && { jti }),
+        accountId: BENCH_USER,
+        clientId: BENCH_PUBLIC_CLIENT_ID,
+      });
+      grant.addResourceScope(BENCH_RESOURCE, BENCH_SCOPE);
+      return grant.save();
+    };
+    const common = {
+      clientId: BENCH_PUBLIC_CLIENT_ID,
+      accountId: BENCH_USER,
+      authTime: now,
+      scope: BENCH_SCOPE,
+      resource: BENCH_RESOURCE,
+    };
+    for (let i = 0; i < codes; i++) {
+      await new provider.AuthorizationCode({
+        ...common,
+        jti: benchCode(i),
+        grantId: await grantFor(),
+        redirectUri: BENCH_REDIRECT_URI,
+        codeChallenge: BENCH_CHALLENGE,
+        codeChallengeMethod: 'S256',
+      }).save();
+    }
+    for (let j = 0; j < BENCH_FAMILIES; j++) {
+      const { grantId, refreshToken } = benchFamily(j);
+      await new provider.RefreshToken({
+        ...common,
+        jti: refreshToken,
+        grantId: await grantFor(grantId),
+        gty: 'authorization_code',
+        rotations: 0,
+      }).save();
+    }
+  }
   server.on('request', provider.callback());
-  console.log(`READY ${issuer}`);
+  console.log(seeding ? `READY ${issuer} ${BENCH_PUBLIC_CLIENT_ID}` : `READY ${issuer}`);
 } else {
   console.error('usage: serve.ts <ours-memory|ours-embedded|oidc-provider>');
   process.exit(2);

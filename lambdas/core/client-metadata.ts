@@ -1,6 +1,7 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
+import { requestedScopes } from './scopes.js';
 import { isDisplaySafe } from './text.js';
 
 /**
@@ -329,20 +330,22 @@ export function validateClientMetadata(
     );
   }
 
-  let scope = input.scope;
-  if (scope !== undefined) {
-    const tokens = unique(scope.split(' '));
+  // OpenID habits (`openid email profile`, `offline_access`) are dropped, never refused: MCP
+  // clients register them when they know no better, and this server gives them no meaning.
+  let scope: string | undefined;
+  if (input.scope !== undefined) {
+    const tokens = requestedScopes(input.scope);
     const notAllowed = policy.allowedScopes && tokens.find((t) => !policy.allowedScopes?.has(t));
     if (notAllowed)
       throw invalidClientMetadata(`scope: ${notAllowed} is not offered by this server`);
-    scope = tokens.join(' ');
+    if (tokens.length > 0) scope = tokens.join(' ');
   }
 
   if (input.expires_at !== undefined && input.expires_at <= now) {
     throw invalidClientMetadata('expires_at: must be in the future');
   }
 
-  const { software_statement: _, expires_at, ...rest } = input;
+  const { software_statement: _, expires_at, scope: __, ...rest } = input;
   const metadata: ClientMetadata = {
     ...rest,
     ...(input.redirect_uris && { redirect_uris: redirectUris }),

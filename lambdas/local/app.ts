@@ -44,6 +44,8 @@ export interface LocalAppOptions {
   readonly auditSink?: AuditSink;
   /** Sign-in at an upstream OpenID Provider (else the development login, if configured). */
   readonly upstream?: UpstreamLogin;
+  /** `memory` only: the grant store to use (the benchmark seeds codes and refresh families). */
+  readonly grants?: GrantStore;
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -108,7 +110,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
 }
 
 /** Everything in a Map, audited and counted as the embedded store is. */
-function memoryStores(clock: Clock, sink?: AuditSink): Stores {
+function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
   const statistics = new MemoryClientStatistics();
   return {
@@ -116,7 +118,7 @@ function memoryStores(clock: Clock, sink?: AuditSink): Stores {
     directory: memory,
     statistics,
     tokenStore: new MemoryTokenStore(clock),
-    grants: new MemoryGrantStore(),
+    grants: grants ?? new MemoryGrantStore(),
   };
 }
 
@@ -127,7 +129,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const stores: Stores =
     options.store === 'embedded'
       ? await embeddedStores(config, clock, sink)
-      : memoryStores(clock, sink);
+      : memoryStores(clock, sink, options.grants);
   const cookieKey = LocalCookieKey.create(config.dataDir);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
   const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));

@@ -296,6 +296,16 @@ describe('invalid_client_metadata, naming the field', () => {
     expect(error.description).toContain('admin');
     expect(validate({ ...machine, scope: 'read' }, ['read', 'write']).metadata.scope).toBe('read');
   });
+
+  // What the MCP SDKs register when the resource names no scopes: it must not break the flow.
+  it('drops OpenID scopes instead of refusing them, whatever the server offers', () => {
+    const mcp = { ...code, scope: 'openid email profile offline_access read' };
+    expect(validate(mcp, ['read']).metadata.scope).toBe('read');
+    expect(
+      validate({ ...code, scope: 'openid email profile' }, ['read']).metadata,
+    ).not.toHaveProperty('scope');
+    expect(validate(mcp).metadata.scope).toBe('read');
+  });
 });
 
 describe('software statements', () => {
