@@ -146,6 +146,47 @@ describe('upstream login', () => {
     });
   });
 
+  it('our consent form, reached through the upstream, refuses a post its page did not send', async () => {
+    // Signed in at the upstream; stopped at our consent page (cookies as the browser holds them).
+    const browser = new Browser();
+    let at: URL | Response = await browser.follow((await authorizationUrl()).url, REDIRECT);
+    let consent: ReturnType<typeof parseForm> | undefined;
+    for (let pages = 0; pages < 3 && !consent; pages++) {
+      if (at instanceof URL) throw new Error(`left early: ${at.href}`);
+      const form = parseForm(await at.text(), at.url);
+      if (form.action.startsWith(issuer)) consent = form;
+      else {
+        const values: Record<string, string> =
+          form.fields.prompt === 'login' ? { login: 'erin', password: 'any' } : {};
+        at = await browser.afterSubmit(await browser.submit(form, values), form.action, REDIRECT);
+      }
+    }
+    if (!consent) throw new Error('no consent page');
+    const post = (from: Browser, fields: Record<string, string>, headers = {}) =>
+      from.request(consent.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const { csrf: _, ...withoutCsrf } = consent.fields;
+    const statuses = [
+      (await post(browser, { ...withoutCsrf, decision: 'allow' })).status,
+      (
+        await post(
+          browser,
+          { ...consent.fields, decision: 'allow' },
+          { origin: 'https://evil.example' },
+        )
+      ).status,
+      (await post(new Browser(), { ...consent.fields, decision: 'allow' })).status,
+    ];
+    expect(statuses).toEqual([403, 403, 400]);
+    // The page's own post still works: the cookies made the round trip.
+    const allowed = await browser.submit(consent, { decision: 'allow' });
+    expect(allowed.status).toBe(303);
+    expect(allowed.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:8766\/callback\?code=/);
+  });
+
   it('a user who cancels at the upstream: the client gets access_denied, with state and iss', async () => {
     const { url, state } = await authorizationUrl();
     const browser = new Browser();
