@@ -70,12 +70,66 @@ const schema = z
     /** Steady-state requests per second and burst across the API ($default stage). */
     throttleRateLimit: z.coerce.number().positive().default(100),
     throttleBurstLimit: z.coerce.number().int().positive().default(200),
+    /**
+     * The operator's OpenID Provider users sign in at (https); with upstreamClientId. Unset: an
+     * Amazon Cognito user pool is created (unless cognitoLogin is false).
+     */
+    upstreamIssuer: z
+      .url({ protocol: /^https$/ })
+      .refine((v) => !v.includes('?') && !v.includes('#'), 'must have no query or fragment')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
+    upstreamClientId: z.string().min(1).max(255).optional(),
+    /** An operator-created secret holding the upstream client secret; unset = a public client. */
+    upstreamClientSecretArn: z
+      .string()
+      .regex(
+        /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
+        'must be a Secrets Manager secret ARN',
+      )
+      .optional(),
+    upstreamScopes: csv
+      .refine((scopes) => scopes.includes('openid'), 'must include openid')
+      .default(['openid']),
+    /** Without an upstream: create a Cognito user pool with managed login (false: no sign-in). */
+    cognitoLogin: bool.default(true),
+    /** The Cognito managed login domain prefix; default `<stack name>-<account id>`. */
+    cognitoDomainPrefix: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
+      .refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito')
+      .optional(),
+    sessionLifetimeSeconds: z.coerce.number().int().min(300).max(86_400).default(28_800),
+    refreshTokenLifetimeSeconds: z.coerce
+      .number()
+      .int()
+      .min(3600)
+      .default(30 * 24 * 3600),
+    refreshTokenIdleLifetimeSeconds: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .default(7 * 24 * 3600),
+    /** Client ID Metadata Documents (an https URL as client_id). */
+    clientIdMetadataDocuments: bool.default(true),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
     message: 'domainName and certificateArn go together',
   })
   .refine((c) => c.mtlsTruststoreUri === undefined || c.domainName !== undefined, {
     message: 'mtlsTruststoreUri needs a custom domain',
+  })
+  .refine((c) => (c.upstreamIssuer === undefined) === (c.upstreamClientId === undefined), {
+    path: ['upstreamClientId'],
+    message: 'upstreamIssuer and upstreamClientId go together',
+  })
+  .refine((c) => c.upstreamClientSecretArn === undefined || c.upstreamIssuer !== undefined, {
+    path: ['upstreamClientSecretArn'],
+    message: 'needs upstreamIssuer (the Cognito app client has no secret)',
+  })
+  .refine((c) => c.refreshTokenIdleLifetimeSeconds <= c.refreshTokenLifetimeSeconds, {
+    path: ['refreshTokenIdleLifetimeSeconds'],
+    message: 'must not exceed refreshTokenLifetimeSeconds',
   })
   // As in lambdas/config.ts: tokens for a resource carry only scopes the operator offers.
   .refine(

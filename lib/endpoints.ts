@@ -16,6 +16,7 @@ export const ENDPOINT_PATHS: Record<Endpoint, string[]> = {
   token: [PATHS.token],
   introspect: [PATHS.introspect],
   revoke: [PATHS.revoke],
+  // The browser's side: the authorization request, the upstream's return, the consent form.
   authorize: [PATHS.authorize, PATHS.callback, PATHS.consent],
   // The operator's API: every path below /admin, behind IAM authorization.
   admin: ['/admin/{proxy+}'],

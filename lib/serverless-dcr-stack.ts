@@ -12,6 +12,7 @@ import { CleanupSchedule } from './constructs/cleanup.js';
 import { ClientTable } from './constructs/client-table.js';
 import { DcrApi } from './constructs/dcr-api.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
+import { InteractiveLogin } from './constructs/interactive-login.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
 
@@ -36,9 +37,7 @@ export interface Access {
  * per action: the key patterns it may touch), and its use of the signing key. The stack grants
  * exactly this table; the stack tests read it back from the template.
  */
-type DeployedEndpoint = Exclude<Endpoint, 'authorize'>;
-
-export const ACCESS: Record<DeployedEndpoint | 'cleanup' | 'audit', Access> = {
+export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
   register: { items: { PutItem: ['client#*'] } },
@@ -63,8 +62,9 @@ export const ACCESS: Record<DeployedEndpoint | 'cleanup' | 'audit', Access> = {
     },
     key: 'sign',
   },
-  // Introspection reads revocations, revocation writes them; both record used assertion ids,
-  // and count the authenticated client's use ("last used").
+  // Introspection reads revocations and refresh token families, revocation writes them (a
+  // family's revocation is an update); both record used assertion ids, and count the
+  // authenticated client's use ("last used").
   introspect: {
     items: {
       GetItem: ['client#*', 'revoked#*', 'grant#*'],
@@ -80,6 +80,10 @@ export const ACCESS: Record<DeployedEndpoint | 'cleanup' | 'audit', Access> = {
       UpdateItem: ['client#*', 'grant#*'],
     },
     key: 'publicKey',
+  },
+  // Reads the client asking, stores the authorization code it is given (the code's hash).
+  authorize: {
+    items: { GetItem: ['client#*'], PutItem: ['code#*'] },
   },
   // Deletes whatever has expired; reads and moves its own cursor.
   cleanup: {
@@ -107,11 +111,6 @@ export const ACCESS: Record<DeployedEndpoint | 'cleanup' | 'audit', Access> = {
   // the statistics items.
   audit: { items: { UpdateItem: ['stats#*'] } },
 };
-
-/** Endpoints with a function in the stack (the authorize function comes with its handler). */
-export const DEPLOYED_ENDPOINTS = ENDPOINTS.filter(
-  (endpoint): endpoint is DeployedEndpoint => endpoint !== 'authorize',
-);
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
@@ -204,6 +203,28 @@ export class ServerlessDcrStack extends Stack {
         }),
     });
 
+    // Users sign in at the operator's provider, or at a Cognito user pool made here, or nowhere
+    // (dcr:cognitoLogin=false without an upstream: no authorization endpoint at all).
+    const login =
+      config.upstreamIssuer !== undefined || config.cognitoLogin
+        ? new InteractiveLogin(this, 'Login', {
+            issuer: this.api.issuer,
+            ...(config.upstreamIssuer !== undefined &&
+              config.upstreamClientId !== undefined && {
+                upstream: {
+                  issuer: config.upstreamIssuer,
+                  clientId: config.upstreamClientId,
+                  ...(config.upstreamClientSecretArn && {
+                    clientSecretArn: config.upstreamClientSecretArn,
+                  }),
+                },
+              }),
+            upstreamScopes: config.upstreamScopes,
+            ...(config.cognitoDomainPrefix && { cognitoDomainPrefix: config.cognitoDomainPrefix }),
+            retain: config.retainData,
+          })
+        : undefined;
+
     // The same settings reach every function; none of them is a secret.
     const environment: Record<string, string> = {
       DCR_TABLE_NAME: table.tableName,
@@ -222,10 +243,24 @@ export class ServerlessDcrStack extends Stack {
       ...(config.introspectorClientIds.length > 0 && {
         DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
       }),
+      // Discovery advertises the authorization endpoint when users can sign in; the token
+      // functions issue and check refresh token families.
+      ...login?.upstreamEnvironment,
+      DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(config.refreshTokenLifetimeSeconds),
+      DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(config.refreshTokenIdleLifetimeSeconds),
+      DCR_CLIENT_ID_METADATA_DOCUMENTS: config.clientIdMetadataDocuments ? 'on' : 'off',
     };
+    // Only the authorize function: its secrets (by ARN) and the sign-in settings.
+    const authorizeEnvironment: Record<string, string> = {
+      ...login?.authorizeEnvironment,
+      DCR_UPSTREAM_SCOPES: config.upstreamScopes.join(' '),
+      DCR_SESSION_LIFETIME_SECONDS: String(config.sessionLifetimeSeconds),
+    };
+    // No sign-in: no authorize function, no route to it.
+    const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== 'authorize');
 
     const functions: Record<string, EndpointFunction> = {};
-    for (const name of [...DEPLOYED_ENDPOINTS, 'cleanup', 'audit'] as const) {
+    for (const name of [...endpoints, 'cleanup', 'audit'] as const) {
       const access = ACCESS[name];
       const fn = new EndpointFunction(this, `Function-${name}`, {
         entry: name,
@@ -238,10 +273,12 @@ export class ServerlessDcrStack extends Stack {
             config.previousSigningKeyArns.length > 0 && {
               DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),
             }),
+          ...(name === 'authorize' && authorizeEnvironment),
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
       });
       grantTable(fn.role, table, access);
+      if (name === 'authorize') login?.grantRead(fn.role);
       if (access.key === 'sign') signingKey.grantSign(fn.role);
       if (access.key === 'publicKey') signingKey.grantPublicKey(fn.role);
       if (access.key && config.previousSigningKeyArns.length > 0) {
@@ -256,7 +293,7 @@ export class ServerlessDcrStack extends Stack {
       functions[name] = fn;
     }
 
-    for (const endpoint of DEPLOYED_ENDPOINTS) {
+    for (const endpoint of endpoints) {
       this.api.route(
         endpoint,
         (functions[endpoint] as EndpointFunction).function,
@@ -288,6 +325,18 @@ export class ServerlessDcrStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });
+    if (login) {
+      new CfnOutput(this, 'LoginCallbackUrl', {
+        value: login.callbackUrl,
+        description: 'The redirect URI to register at the upstream OpenID Provider',
+      });
+    }
+    if (login?.userPool) {
+      new CfnOutput(this, 'CognitoUserPoolId', {
+        value: login.userPool.userPoolId,
+        description: 'Add the users who may sign in here (no self sign-up)',
+      });
+    }
     new CfnOutput(this, 'AdminApiUrl', {
       value: `${this.api.issuer}/admin`,
       description: 'The operator API (IAM: execute-api:Invoke, SigV4); use dcr-admin --sigv4',

@@ -16,6 +16,7 @@ import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
+import { upstreamLogin } from '../adapters/upstream-oidc.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
 import type {
@@ -131,6 +132,8 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       ? await embeddedStores(config, clock, sink)
       : memoryStores(clock, sink, options.grants);
   const cookieKey = LocalCookieKey.create(config.dataDir);
+  // The upstream OpenID Provider, if configured (its client secret given as such locally).
+  const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
   const routes = routesFor(ENDPOINTS, {
     config,
     repository: stores.repository,
@@ -146,10 +149,10 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       trustedOrigins: config.trustedFetchOrigins,
     }),
     cookieKey,
-    ...(options.upstream && { upstream: options.upstream }),
+    ...(upstream && { upstream }),
   });
   // The development login exists only here: no Lambda handler imports its module.
-  if (config.devLogin && !options.upstream) {
+  if (config.devLogin && !upstream) {
     routes.push(
       ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
     );

@@ -4,8 +4,8 @@ import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-
-import { ACCESS, DEPLOYED_ENDPOINTS, ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+import { ENDPOINTS } from '../../lambdas/wiring.js';
+import { ACCESS, ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
 /** Bundling is skipped here (the bundles are built and run in cdk/synthesized-stack). */
 function synth(context: Record<string, unknown> = {}) {
@@ -170,7 +170,7 @@ describe('key rotation', () => {
 describe('functions', () => {
   it('runs every function, cleanup and audit included, on Node.js 24, ARM64, with its own log group', () => {
     const functions = resources('AWS::Lambda::Function');
-    expect(functions).toHaveLength(DEPLOYED_ENDPOINTS.length + 2);
+    expect(functions).toHaveLength(ENDPOINTS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -219,6 +219,7 @@ describe('functions', () => {
     expect(touching('client#*')).toEqual({
       register: ['PutItem'],
       'client-configuration': ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'],
+      authorize: ['GetItem'],
       token: ['GetItem', 'UpdateItem'],
       introspect: ['GetItem', 'UpdateItem'],
       revoke: ['GetItem', 'UpdateItem'],
@@ -238,6 +239,7 @@ describe('functions', () => {
     });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
     expect(touching('code#*')).toEqual({
+      authorize: ['PutItem'],
       token: ['GetItem', 'UpdateItem'],
       cleanup: ['DeleteItem'],
     });
@@ -301,6 +303,9 @@ describe('API', () => {
       'ANY /introspect': 'introspect',
       'ANY /revoke': 'revoke',
       'ANY /admin/{proxy+}': 'admin',
+      'ANY /authorize': 'authorize',
+      'ANY /callback': 'authorize',
+      'ANY /consent': 'authorize',
       $default: 'discovery',
     };
     expect([...routes.keys()].sort()).toEqual(Object.keys(expected).sort());
@@ -362,7 +367,7 @@ describe('cleanup and alarms', () => {
 
   it('alarms on API 5xx, function errors and throttles, DynamoDB throttles, signing, audit failures', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(1 + 2 * (DEPLOYED_ENDPOINTS.length + 2) + 1 + 1 + 1);
+    expect(alarms).toHaveLength(1 + 2 * (ENDPOINTS.length + 2) + 1 + 1 + 1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     synth({ 'dcr:alarmEmail': 'ops@example.com' }).template.hasResourceProperties(
@@ -456,6 +461,190 @@ describe('configuration', () => {
         }),
       },
     });
+  });
+});
+
+describe('sign-in', () => {
+  const OPERATOR = {
+    'dcr:upstreamIssuer': 'https://login.example.com',
+    'dcr:upstreamClientId': 'dcr-client',
+    'dcr:upstreamClientSecretArn':
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dcr-upstream-AbCdEf',
+  };
+  const variables = (t: Template, name: string): Record<string, unknown> => {
+    const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+    );
+    return found ? found[1].Properties.Environment.Variables : {};
+  };
+  /** Every secretsmanager statement of the template, by the role it belongs to. */
+  const secretStatements = (t: Template) =>
+    Object.entries(t.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('secretsmanager:')))
+        .map((st) => ({ role: id, action: st.Action, resource: st.Resource })),
+    );
+  const secretId = () => Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0];
+
+  it('by default: a Cognito user pool with managed login, MFA, no self sign-up, and a public PKCE client', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      UsernameAttributes: ['email'],
+      UserPoolTier: 'ESSENTIALS',
+      Policies: {
+        PasswordPolicy: Match.objectLike({
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { ManagedLoginVersion: 2 });
+    template.resourceCountIs('AWS::Cognito::ManagedLoginBranding', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: ['openid'],
+      SupportedIdentityProviders: ['COGNITO'],
+      PreventUserExistenceErrors: 'ENABLED',
+      CallbackURLs: [
+        {
+          'Fn::Join': [
+            '',
+            [Match.objectLike({ 'Fn::GetAtt': [Match.anyValue(), 'ApiEndpoint'] }), '/callback'],
+          ],
+        },
+      ],
+    });
+    // Every function knows the upstream (discovery advertises the code flow); the issuer is
+    // the pool's OpenID issuer.
+    for (const name of ['discovery', 'token', 'authorize']) {
+      expect(variables(template, name), name).toMatchObject({
+        DCR_UPSTREAM_ISSUER: {
+          'Fn::Join': [
+            '',
+            [
+              'https://cognito-idp.',
+              { Ref: 'AWS::Region' },
+              '.',
+              { Ref: 'AWS::URLSuffix' },
+              '/',
+              { Ref: expect.stringMatching(/UserPool/) },
+            ],
+          ],
+        },
+        DCR_UPSTREAM_CLIENT_ID: { Ref: expect.stringMatching(/AppClient/) },
+      });
+    }
+    expect(variables(template, 'authorize')).not.toHaveProperty('DCR_UPSTREAM_CLIENT_SECRET_ARN');
+    template.hasOutput('CognitoUserPoolId', { Value: { Ref: Match.stringLikeRegexp('UserPool') } });
+    template.hasOutput('LoginCallbackUrl', {
+      Value: { 'Fn::Join': ['', [Match.anyValue(), '/callback']] },
+    });
+  });
+
+  it('generates the cookie key in Secrets Manager; only the authorize function may read it, by its ARN', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
+      }),
+    });
+    expect(variables(template, 'authorize').DCR_COOKIE_KEY_SECRET_ARN).toEqual({ Ref: secretId() });
+    for (const name of ['discovery', 'token', 'register', 'admin']) {
+      expect(variables(template, name), name).not.toHaveProperty('DCR_COOKIE_KEY_SECRET_ARN');
+    }
+    expect(secretStatements(template)).toEqual([
+      {
+        role: expect.stringMatching(/^FunctionauthorizeRole/),
+        action: 'secretsmanager:GetSecretValue',
+        resource: { Ref: secretId() },
+      },
+    ]);
+    expect(variables(template, 'authorize')).toMatchObject({
+      DCR_UPSTREAM_SCOPES: 'openid',
+      DCR_SESSION_LIFETIME_SECONDS: '28800',
+    });
+    // Refresh token settings reach the token functions.
+    expect(variables(template, 'token')).toMatchObject({
+      DCR_REFRESH_TOKEN_LIFETIME_SECONDS: '2592000',
+      DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: '604800',
+      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'on',
+    });
+  });
+
+  it("with the operator's provider: no Cognito; its client secret readable by the authorize function only", () => {
+    const operator = synth(OPERATOR).template;
+    operator.resourceCountIs('AWS::Cognito::UserPool', 0);
+    operator.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
+    for (const name of ['discovery', 'authorize']) {
+      expect(variables(operator, name), name).toMatchObject({
+        DCR_UPSTREAM_ISSUER: 'https://login.example.com',
+        DCR_UPSTREAM_CLIENT_ID: 'dcr-client',
+      });
+    }
+    expect(variables(operator, 'authorize').DCR_UPSTREAM_CLIENT_SECRET_ARN).toBe(
+      OPERATOR['dcr:upstreamClientSecretArn'],
+    );
+    expect(variables(operator, 'discovery')).not.toHaveProperty('DCR_UPSTREAM_CLIENT_SECRET_ARN');
+    const statements = secretStatements(operator);
+    expect(statements.map((st) => st.resource)).toEqual([
+      { Ref: expect.stringMatching(/CookieKey/) },
+      OPERATOR['dcr:upstreamClientSecretArn'],
+    ]);
+    for (const st of statements) {
+      expect(st.role).toMatch(/^FunctionauthorizeRole/);
+      expect(st.action).toBe('secretsmanager:GetSecretValue');
+    }
+    operator.hasOutput('LoginCallbackUrl', Match.anyValue());
+    expect(operator.findOutputs('CognitoUserPoolId')).toEqual({});
+    expect(new AwsSolutionsChecks().validateScope(synth(OPERATOR).app).violations).toEqual([]);
+  });
+
+  it('with dcr:cognitoLogin=false and no upstream: no authorize function, route, secret or user pool', () => {
+    const { app: noneApp, template: none } = synth({ 'dcr:cognitoLogin': 'false' });
+    expect(new AwsSolutionsChecks().validateScope(noneApp).violations).toEqual([]);
+    const functions = Object.keys(none.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(ENDPOINTS.length + 1);
+    expect(functions.some((id) => id.startsWith('Functionauthorize'))).toBe(false);
+    const routeKeys = Object.values(none.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey,
+    );
+    expect(routeKeys).not.toContain('ANY /authorize');
+    expect(routeKeys).not.toContain('ANY /callback');
+    expect(routeKeys).not.toContain('ANY /consent');
+    none.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    none.resourceCountIs('AWS::Cognito::UserPool', 0);
+    expect(variables(none, 'discovery')).not.toHaveProperty('DCR_UPSTREAM_ISSUER');
+    expect(none.findOutputs('LoginCallbackUrl')).toEqual({});
+    expect(secretStatements(none)).toEqual([]);
+  });
+
+  it.each([
+    [
+      { 'dcr:upstreamIssuer': 'http://login.example.com', 'dcr:upstreamClientId': 'x' },
+      'dcr:upstreamIssuer',
+    ],
+    [{ 'dcr:upstreamIssuer': 'https://login.example.com' }, 'dcr:upstreamClientId'],
+    [{ ...OPERATOR, 'dcr:upstreamClientSecretArn': 'my-secret' }, 'dcr:upstreamClientSecretArn'],
+    [
+      { 'dcr:upstreamClientSecretArn': OPERATOR['dcr:upstreamClientSecretArn'] },
+      'dcr:upstreamClientSecretArn',
+    ],
+    [{ 'dcr:upstreamScopes': 'email profile' }, 'dcr:upstreamScopes'],
+    [{ 'dcr:cognitoLogin': 'maybe' }, 'dcr:cognitoLogin'],
+    [{ 'dcr:cognitoDomainPrefix': 'my-aws-login' }, 'dcr:cognitoDomainPrefix'],
+    [{ 'dcr:sessionLifetimeSeconds': '10' }, 'dcr:sessionLifetimeSeconds'],
+    [{ 'dcr:refreshTokenIdleLifetimeSeconds': '99999999' }, 'dcr:refreshTokenIdleLifetimeSeconds'],
+  ])('refuses %o naming the key', (context, key) => {
+    expect(() => synth(context)).toThrow(key);
   });
 });
 

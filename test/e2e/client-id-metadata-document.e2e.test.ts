@@ -1,29 +1,42 @@
+import { decodeJwt } from 'jose';
+import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
+import { Browser } from '../support/browser.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
+import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
 import { type Json, readJson, startTestServer } from '../support/server.js';
 
 /**
- * Client ID Metadata Documents end to end: documents served over https on 127.0.0.1 (the test
- * certificate), that origin trusted through DCR_TRUSTED_FETCH_ORIGINS (tests only), the server
- * under test fetching them as it would any public document.
+ * Client ID Metadata Documents end to end, on both targets: documents served over https on
+ * 127.0.0.1 (the test certificate), that origin trusted through DCR_TRUSTED_FETCH_ORIGINS (tests
+ * only), the server under test fetching them as it would any public document. Users sign in
+ * through the development login locally and a loopback upstream on the stack.
  */
+const STACK = process.env.DCR_TEST_TARGET === 'stack';
+const REDIRECT = 'http://127.0.0.1:8765/callback';
 
+let server: InteractiveServer;
 let app: LocalApp;
 let docs: DocumentServer;
 
 beforeAll(async () => {
   docs = await startDocumentServer();
-  app = await startTestServer({ DCR_TRUSTED_FETCH_ORIGINS: docs.origin });
+  server = await startInteractiveServer({ DCR_TRUSTED_FETCH_ORIGINS: docs.origin });
+  app = server.app;
 });
 
 afterAll(async () => {
-  await app.close();
-  await docs.close();
+  await server?.close();
+  await docs?.close();
 });
 
 const publish = (document?: Record<string, unknown>) =>
-  docs.publishClient(['http://127.0.0.1/callback'], document);
+  docs.publishClient([REDIRECT], {
+    client_name: 'Docs <Client>',
+    token_endpoint_auth_method: 'none',
+    ...document,
+  });
 
 const form = (path: string, fields: Record<string, string>, issuer = app.issuer) =>
   fetch(`${issuer}${path}`, {
@@ -84,6 +97,107 @@ describe('metadata document clients at the token endpoints (public clients)', ()
     const { clientId } = publish();
     const response = await form('/introspect', { client_id: clientId, token: 'not-a-token' });
     await expectError(response, 401, 'invalid_client');
+  });
+});
+
+/** The application: openid-client, configured with the document URL as its client_id. */
+const application = (clientId: string) =>
+  client.discovery(new URL(app.issuer), clientId, undefined, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
+
+async function authorizationUrl(config: client.Configuration) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  return { url, verifier, state };
+}
+
+/** An error shown as a page, never a redirect to the client. */
+async function errorPage(clientId: string): Promise<string> {
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    state: 'st-1',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  });
+  const response = await fetch(`${app.issuer}/authorize?${query}`, {
+    redirect: 'manual',
+    headers: { accept: 'text/html' },
+  });
+  expect(response.status).toBe(400);
+  expect(response.headers.get('location')).toBeNull();
+  expect(response.headers.get('content-type')).toContain('text/html');
+  return response.text();
+}
+
+describe('metadata document clients at the authorization endpoint', () => {
+  it('discovery advertises client_id_metadata_document_supported', async () => {
+    const config = await application(publish().clientId);
+    expect(config.serverMetadata().client_id_metadata_document_supported).toBe(true);
+  });
+
+  it('a user signs in: /authorize, login, consent, code, tokens, refresh', async () => {
+    const { path, clientId } = publish();
+    const config = await application(clientId);
+    const { url, verifier, state } = await authorizationUrl(config);
+    const browser = new Browser();
+    const callback = await browser.signIn(url, { user: 'alice', stopAt: REDIRECT });
+    expect(callback.searchParams.get('iss')).toBe(app.issuer);
+
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({
+      iss: app.issuer,
+      sub: server.subOf('alice'),
+      client_id: clientId,
+    });
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string);
+    expect(decodeJwt(refreshed.access_token)).toMatchObject({ client_id: clientId });
+    // Kept per container: one fetch for the whole flow locally; on the stack one by the
+    // authorize function and one by the token function (the refresh reused the latter's).
+    expect(docs.hits(path)).toBe(STACK ? 2 : 1);
+
+    // Signed in already: the next authorization shows the consent page, naming the client as
+    // its document does (escaped).
+    const consent = await browser.follow((await authorizationUrl(config)).url, REDIRECT);
+    if (!(consent instanceof Response)) throw new Error('expected the consent page');
+    expect(consent.status).toBe(200);
+    expect(await consent.text()).toContain('Docs &lt;Client&gt;');
+  });
+
+  it('a redirect URI the document does not list is refused with a page', async () => {
+    const { clientId } = publish({ redirect_uris: ['http://127.0.0.1:8765/elsewhere'] });
+    expect(await errorPage(clientId)).toContain('unauthorized_client');
+  });
+
+  it('a document whose client_id is not its URL: a page that says so', async () => {
+    const { clientId } = publish({ client_id: docs.url('/someone-else.json') });
+    const page = await errorPage(clientId);
+    expect(page).toContain('metadata document');
+    expect(page).toContain('its client_id is not the URL it was fetched from');
+  });
+
+  it('a document URL resolving to a non-public address: a page, and nothing fetched', async () => {
+    // Same server, named `localhost`: not the trusted origin, so the address check applies.
+    const { path } = publish();
+    const clientId = `https://localhost:${new URL(docs.origin).port}${path}`;
+    expect(await errorPage(clientId)).toContain('localhost resolves to a non-public address');
+    expect(docs.hits(path)).toBe(0);
+  });
+
+  it('a URL that cannot be a client_id (no path) is refused without a fetch', async () => {
+    expect(await errorPage(`${docs.origin}/`)).toContain('no path');
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,7 +9,11 @@ import { lambdaRuntimeEnv, stackFunctions } from '../support/synthesized-stack.j
 const loader = fileURLToPath(new URL('../support/load-bundle.mjs', import.meta.url));
 const { cdkOut } = inject('stack');
 // Endpoints nobody listens on: a cold start must not call them anyway.
-const unreachable = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
+const unreachable = lambdaRuntimeEnv({
+  dynamodb: 'http://127.0.0.1:9',
+  kms: 'http://127.0.0.1:9',
+  secretsManager: 'http://127.0.0.1:9',
+});
 
 describe.each(stackFunctions(cdkOut).map((fn) => [fn.logicalId, fn] as const))(
   'bundle of %s',
@@ -29,6 +33,23 @@ describe.each(stackFunctions(cdkOut).map((fn) => [fn.logicalId, fn] as const))(
     });
   },
 );
+
+describe('the authorize bundle', () => {
+  // The development login's page says so in its title; only the local app imports its module.
+  const MARKER = 'Development login';
+  const devLogin = fileURLToPath(new URL('../../lambdas/local/dev-login.ts', import.meta.url));
+
+  it('exists in the interactive stack and carries no development login', () => {
+    const authorize = stackFunctions(cdkOut).find((fn) =>
+      fn.logicalId.startsWith('FunctionauthorizeFunction'),
+    );
+    expect(authorize).toBeDefined();
+    expect(readFileSync(devLogin, 'utf8')).toContain(MARKER); // the marker is a real one
+    const code = readFileSync(authorize?.bundle as string, 'utf8');
+    expect(code).toContain('/authorize');
+    expect(code).not.toContain(MARKER);
+  });
+});
 
 describe('the cold-start probe', () => {
   it('does see a module that opens a connection while it loads', () => {

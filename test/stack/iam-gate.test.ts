@@ -26,7 +26,14 @@ import {
 } from '../support/synthesized-stack.js';
 
 const TABLE = 'dcr-gate';
-const PATTERNS = ['client#*', 'revoked#*', 'assertion#*', 'cleanup#*'] as const;
+const PATTERNS = [
+  'client#*',
+  'revoked#*',
+  'assertion#*',
+  'cleanup#*',
+  'code#*',
+  'grant#*',
+] as const;
 
 describe('IAM conditions as the gate evaluates them', () => {
   const owned = (actions: string[]): PolicyStatement => ({

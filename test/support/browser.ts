@@ -147,15 +147,21 @@ export class Browser {
   async signIn(authorizationUrl: string | URL, options: SignInOptions): Promise<URL> {
     const { user = 'alice', decision = 'allow', stopAt } = options;
     let at: URL | Response = await this.follow(authorizationUrl, stopAt);
-    for (let pages = 0; pages < 4; pages++) {
+    for (let pages = 0; pages < 6; pages++) {
       if (at instanceof URL) return at;
       const text = await at.text();
       if (at.status !== 200) throw new Error(`sign-in stopped at a ${at.status} page:\n${text}`);
       const form = parseForm(text, at.url);
+      // Ours: the development login (`username`), consent (`decision`); an upstream
+      // oidc-provider's development interactions: login (`login`, any password), consent.
       const response =
         'username' in form.fields
           ? await this.submit(form, { username: user })
-          : await this.submit(form, { decision });
+          : form.fields.prompt === 'login'
+            ? await this.submit(form, { login: user, password: 'any' })
+            : form.fields.prompt === 'consent'
+              ? await this.submit(form)
+              : await this.submit(form, { decision });
       at = await this.afterSubmit(response, form.action, stopAt);
     }
     throw new Error('sign-in did not reach the client');

@@ -4,6 +4,8 @@ import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.js';
 export interface PolicyStatement {
   readonly Effect: string;
   readonly Action: string | readonly string[];
+  /** Resolved ARNs (the gates resolve the template's intrinsics before asking). */
+  readonly Resource?: unknown;
   readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | string[]>>>>;
 }
 
@@ -69,16 +71,24 @@ function holds(
   }
 }
 
-/** Whether any Allow statement grants the action with all of its conditions holding. */
+/**
+ * Whether any Allow statement grants the action with all of its conditions holding — and, when
+ * the request names a resource (a secret's ARN), on that resource.
+ */
 export function allows(
   statements: readonly PolicyStatement[],
   action: string,
   context: RequestContext = {},
+  resource?: string,
 ): boolean {
   return statements.some(
     (statement) =>
       statement.Effect === 'Allow' &&
       [statement.Action].flat().includes(action) &&
+      (resource === undefined ||
+        [statement.Resource]
+          .flat()
+          .some((pattern) => typeof pattern === 'string' && like(resource, pattern))) &&
       Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
         Object.entries(keys).every(([key, expected]) => holds(operator, key, expected, context)),
       ),

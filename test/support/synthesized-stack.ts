@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -27,7 +27,9 @@ import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 import { allows, leadingKeys, type PolicyStatement } from './iam-policy.js';
 import { startKmsServer } from './kms-server.js';
+import { secretsManagerStandIn } from './secrets-manager-stand-in.js';
 import { matchesFilter, streamed } from './table-stream.js';
+import { STACK_UPSTREAM } from './upstream-client.js';
 
 type Resource = { Type: string; Properties: any };
 export type Template = { Resources: Record<string, Resource>; Outputs?: Record<string, any> };
@@ -80,15 +82,59 @@ export const readTemplate = (cdkOut: string): Template =>
 const ofType = (template: Template, type: string) =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
+/** The ARN a generated secret of the template has locally. */
+const secretArn = (logicalId: string) =>
+  `arn:aws:secretsmanager:local:000000000000:secret:${logicalId}-AbCdEf`;
+
+const PSEUDO: Record<string, string> = {
+  'AWS::Region': 'local',
+  'AWS::AccountId': '000000000000',
+  'AWS::URLSuffix': 'amazonaws.com',
+  'AWS::Partition': 'aws',
+};
+
 /** Resolves the intrinsic functions a function's environment uses, against the local stand-ins. */
 function resolve(value: unknown, template: Template): string {
   if (typeof value === 'string') return value;
   const ref = (value as { Ref?: string }).Ref;
-  if (ref && template.Resources[ref]?.Type === 'AWS::DynamoDB::GlobalTable') return TABLE_NAME;
-  if (ref && template.Resources[ref]?.Type === 'AWS::Events::EventBus') return 'dcr-audit-local';
+  const type = ref && template.Resources[ref]?.Type;
+  if (type === 'AWS::DynamoDB::GlobalTable') return TABLE_NAME;
+  if (type === 'AWS::Events::EventBus') return 'dcr-audit-local';
+  if (type === 'AWS::SecretsManager::Secret') return secretArn(ref as string);
+  if (type === 'AWS::Cognito::UserPool') return 'local_UserPool';
+  if (type === 'AWS::Cognito::UserPoolClient') return 'local-user-pool-client';
+  if (ref && PSEUDO[ref]) return PSEUDO[ref];
   const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
   if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::KMS::Key') return KEY_ARN;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map((part) => resolve(part, template)).join(join[0]);
   throw new Error(`cannot resolve ${JSON.stringify(value)} for a local run`);
+}
+
+/** A statement with its resources resolved where the stand-ins know them (secrets' ARNs). */
+function resolveResources(statement: PolicyStatement, template: Template): PolicyStatement {
+  const resources = [statement.Resource].flat().map((r) => {
+    try {
+      return resolve(r, template);
+    } catch {
+      return r; // a table or key ARN: the gates of those services do not look at it
+    }
+  });
+  return { ...statement, Resource: resources };
+}
+
+/**
+ * The secrets the template creates, with generated values (as Secrets Manager would generate
+ * them), and the operator's upstream client secret the e2e configuration names.
+ */
+function templateSecrets(template: Template): Map<string, string> {
+  const secrets = new Map<string, string>([
+    [STACK_UPSTREAM.clientSecretArn, STACK_UPSTREAM.clientSecret],
+  ]);
+  for (const [id] of ofType(template, 'AWS::SecretsManager::Secret')) {
+    secrets.set(secretArn(id), randomBytes(48).toString('base64url').slice(0, 64));
+  }
+  return secrets;
 }
 
 export interface StackFunction {
@@ -117,7 +163,8 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
     const statements = ofType(template, 'AWS::IAM::Policy')
       .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
-      .filter((statement: PolicyStatement) => statement.Effect === 'Allow');
+      .filter((statement: PolicyStatement) => statement.Effect === 'Allow')
+      .map((statement: PolicyStatement) => resolveResources(statement, template));
     return {
       logicalId,
       statements,
@@ -199,7 +246,7 @@ const eventBridgeUpstream: Upstream = async (request) => {
  */
 export async function startIamGate(
   upstream: Upstream,
-  service: 'dynamodb' | 'kms' | 'events',
+  service: 'dynamodb' | 'kms' | 'events' | 'secretsmanager',
   policies: ReadonlyMap<string, readonly PolicyStatement[]>,
   denied: string[],
 ) {
@@ -211,12 +258,14 @@ export async function startIamGate(
         String(req.headers.authorization ?? '').match(/Credential=([^/]+)\//)?.[1] ?? '';
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const action = `${service}:${operation}`;
-      const keys =
-        service === 'dynamodb'
-          ? leadingKeys(operation, JSON.parse(Buffer.concat(chunks).toString('utf8')))
-          : undefined;
-      if (!allows(policies.get(caller) ?? [], action, { 'dynamodb:LeadingKeys': keys })) {
-        denied.push(`${caller} ${action}${keys ? ` on ${keys.join(', ')}` : ''}`);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      const keys = service === 'dynamodb' ? leadingKeys(operation, body) : undefined;
+      // Secrets: the policy must name the very secret (resource-level permission).
+      const resource = service === 'secretsmanager' ? String(body.SecretId ?? '') : undefined;
+      if (!allows(policies.get(caller) ?? [], action, { 'dynamodb:LeadingKeys': keys }, resource)) {
+        denied.push(
+          `${caller} ${action}${keys ? ` on ${keys.join(', ')}` : ''}${resource ? ` on ${resource}` : ''}`,
+        );
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(
           JSON.stringify({
@@ -319,6 +368,7 @@ export const lambdaRuntimeEnv = (endpoints: {
   dynamodb: string;
   kms: string;
   events?: string;
+  secretsManager?: string;
 }) => ({
   AWS_REGION: 'local',
   AWS_ACCESS_KEY_ID: 'local',
@@ -326,6 +376,7 @@ export const lambdaRuntimeEnv = (endpoints: {
   AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
   AWS_ENDPOINT_URL_KMS: endpoints.kms,
   ...(endpoints.events && { AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events }),
+  ...(endpoints.secretsManager && { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager }),
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -431,17 +482,26 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   );
   const kmsGate = await startIamGate(httpUpstream(kms.endpoint), 'kms', policies, denied);
   const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied);
+  const secretsGate = await startIamGate(
+    secretsManagerStandIn(templateSecrets(template)),
+    'secretsmanager',
+    policies,
+    denied,
+  );
   // What the Lambda service provides (credentials of the function's own role), then the
   // function's environment from the template.
   const runtimeEnv = lambdaRuntimeEnv({
     dynamodb: dynamoGate.endpoint,
     kms: kmsGate.endpoint,
     events: eventsGate.endpoint,
+    secretsManager: secretsGate.endpoint,
   });
   for (const fn of definitions) {
     const env = {
       ...runtimeEnv,
       AWS_ACCESS_KEY_ID: fn.logicalId,
+      // As Lambda sets it: the configuration knows it runs in Lambda (no development login).
+      AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
       ...fn.environment,
       ...options.env,
     };
@@ -482,8 +542,17 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       return;
     }
     const headers: Record<string, string> = {};
+    const cookies: string[] = [];
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+      if (value === undefined) continue;
+      // Payload v2: Cookie headers become `cookies` (one entry per cookie), not a header.
+      if (name === 'cookie') {
+        for (const line of [value].flat()) {
+          cookies.push(...line.split(/;\s*/).filter((c) => c.length > 0));
+        }
+        continue;
+      }
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
     // IAM routes: API Gateway verifies the SigV4 signature and names the caller; there is no
     // IAM here, so a SigV4-shaped Authorization header stands for a verified one.
@@ -529,6 +598,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
           route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]),
         ),
       }),
+      ...(cookies.length > 0 && { cookies }),
       isBase64Encoded: body.length > 0 && !text,
       ...(body.length > 0 && { body: text ? body.toString('utf8') : body.toString('base64') }),
     };
@@ -538,7 +608,11 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       event,
       lambdaContext(route.functionId, event.requestContext.requestId),
     )) as APIGatewayProxyStructuredResultV2;
-    res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+    // The result's `cookies` become Set-Cookie headers, one each.
+    res.writeHead(result.statusCode ?? 200, {
+      ...(result.headers as Record<string, string>),
+      ...(result.cookies && result.cookies.length > 0 && { 'set-cookie': result.cookies }),
+    });
     res.end(
       result.body === undefined
         ? undefined
@@ -566,7 +640,12 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
         server.closeAllConnections();
       });
       await Promise.all([...functions.values()].map((f) => f.stop()));
-      await Promise.all([dynamoGate.close(), kmsGate.close(), eventsGate.close()]);
+      await Promise.all([
+        dynamoGate.close(),
+        kmsGate.close(),
+        eventsGate.close(),
+        secretsGate.close(),
+      ]);
       await Promise.all([kms.close(), storeServer.close()]);
       await store.close();
       // A call the template's IAM would refuse is a deployment bug, even if a test passed.

@@ -13,14 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { Browser } from '../support/browser.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
+import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
 import { startMcpServer, type TestMcpServer } from '../support/mcp-server.js';
-import { startTestServer } from '../support/server.js';
 
 /**
  * An MCP client built on the MCP TypeScript SDK, from its first 401 to a tool call: protected
  * resource metadata → our metadata → dynamic registration → authorization (the development
- * login and consent, driven by a scripted browser) → code exchange → the MCP server accepts the
- * token and sees the user.
+ * login locally, an upstream OpenID Provider on the synthesized stack, then consent, driven by a
+ * scripted browser) → code exchange → the MCP server accepts the token and sees the user.
  */
 const REDIRECT = 'http://localhost:47123/callback';
 
@@ -71,6 +71,7 @@ class TestProvider implements OAuthClientProvider {
   }
 }
 
+let server: InteractiveServer;
 let app: LocalApp;
 let mcp: TestMcpServer;
 let docs: DocumentServer;
@@ -78,15 +79,16 @@ let docs: DocumentServer;
 beforeAll(async () => {
   mcp = await startMcpServer(['mcp:tools']);
   docs = await startDocumentServer();
-  app = await startTestServer({
+  server = await startInteractiveServer({
     DCR_RESOURCES: mcp.resource,
     DCR_ALLOWED_SCOPES: 'mcp:tools',
     DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
   });
+  app = server.app;
   mcp.setIssuer(app.issuer);
 });
 afterAll(async () => {
-  await app?.close();
+  await server?.close();
   await mcp?.close();
   await docs?.close();
 });
@@ -113,19 +115,15 @@ describe('the MCP TypeScript SDK client, end to end', () => {
     const result = await client.callTool({ name: 'whoami', arguments: {} });
     const [content] = result.content as { type: string; text: string }[];
     expect(JSON.parse(content?.text ?? '{}')).toEqual({
-      sub: 'dev:alice',
+      sub: server.subOf('alice'),
       client_id: provider.clientInformation()?.client_id,
     });
     await client.close();
   });
 
   it('identifies itself by a Client ID Metadata Document instead of registering', async () => {
-    const documentUrl = docs.url('/mcp-client/metadata.json');
-    docs.serve('/mcp-client/metadata.json', {
-      client_id: documentUrl,
+    const { clientId: documentUrl } = docs.publishClient([REDIRECT], {
       client_name: 'Test MCP client (metadata document)',
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'none',
     });
     const provider = new TestProvider(new Browser(), documentUrl);
@@ -144,8 +142,10 @@ describe('the MCP TypeScript SDK client, end to end', () => {
     );
     const result = await client.callTool({ name: 'whoami', arguments: {} });
     const [content] = result.content as { type: string; text: string }[];
-    expect(JSON.parse(content?.text ?? '{}')).toEqual({ sub: 'dev:alice', client_id: documentUrl });
+    expect(JSON.parse(content?.text ?? '{}')).toEqual({
+      sub: server.subOf('alice'),
+      client_id: documentUrl,
+    });
     await client.close();
-    expect(docs.hits('/mcp-client/metadata.json')).toBe(1);
   });
 });
