@@ -93,6 +93,18 @@ afterAll(async () => {
   await docs?.close();
 });
 
+/** Connects with the provider's tokens and calls the MCP server's `whoami` tool. */
+async function whoami(provider: TestProvider): Promise<unknown> {
+  const client = new Client({ name: 't', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(mcp.resource), { authProvider: provider }),
+  );
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  const [content] = result.content as { type: string; text: string }[];
+  await client.close();
+  return JSON.parse(content?.text ?? '{}');
+}
+
 describe('the MCP TypeScript SDK client, end to end', () => {
   it('meets a 401, discovers, registers, signs the user in and calls a tool as that user', async () => {
     const provider = new TestProvider(new Browser());
@@ -108,17 +120,10 @@ describe('the MCP TypeScript SDK client, end to end', () => {
     await transport.finishAuth(provider.code as string);
     expect(provider.tokens()?.refresh_token).toEqual(expect.any(String));
 
-    const client = new Client({ name: 't', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(mcp.resource), { authProvider: provider }),
-    );
-    const result = await client.callTool({ name: 'whoami', arguments: {} });
-    const [content] = result.content as { type: string; text: string }[];
-    expect(JSON.parse(content?.text ?? '{}')).toEqual({
+    expect(await whoami(provider)).toEqual({
       sub: server.subOf('alice'),
       client_id: provider.clientInformation()?.client_id,
     });
-    await client.close();
   });
 
   it('identifies itself by a Client ID Metadata Document instead of registering', async () => {
@@ -136,16 +141,9 @@ describe('the MCP TypeScript SDK client, end to end', () => {
     expect(provider.clientInformation()?.client_id).toBe(documentUrl);
     await transport.finishAuth(provider.code as string);
 
-    const client = new Client({ name: 't', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(mcp.resource), { authProvider: provider }),
-    );
-    const result = await client.callTool({ name: 'whoami', arguments: {} });
-    const [content] = result.content as { type: string; text: string }[];
-    expect(JSON.parse(content?.text ?? '{}')).toEqual({
+    expect(await whoami(provider)).toEqual({
       sub: server.subOf('alice'),
       client_id: documentUrl,
     });
-    await client.close();
   });
 });
