@@ -1,11 +1,14 @@
 /**
- * A scripted browser for end-to-end tests: fetch with a cookie jar (per origin, Path honoured
- * loosely: every cookie of the origin is sent), redirects followed by hand, and forms submitted
- * by their stable markup (`<form action>`, inputs and buttons by name), as a person would.
+ * A scripted browser for end-to-end tests: fetch with a cookie jar (per origin and Path, as
+ * RFC 6265 matches them: an upstream oidc-provider scopes one cookie name to each interaction's
+ * path, so two sign-ins in flight need it), redirects followed by hand, and forms submitted by
+ * their stable markup (`<form action>`, inputs and buttons by name), as a person would.
  */
 
 interface StoredCookie {
+  readonly name: string;
   readonly value: string;
+  readonly path: string;
   readonly expires: number;
 }
 
@@ -19,7 +22,7 @@ export interface Form {
 }
 
 export interface SignInOptions {
-  /** Development login user. */
+  /** Who signs in: a development login name, or the upstream's login (any password). */
   readonly user?: string;
   readonly decision?: 'allow' | 'deny';
   /** The client's redirect URI: stop there (nothing listens at it). */
@@ -62,16 +65,53 @@ export function parseForm(page: string, base: string): Form {
   };
 }
 
+/** The page a sign-in reached: its response, text and first form. */
+export interface Page {
+  readonly response: Response;
+  readonly text: string;
+  readonly form: Form;
+}
+
+/** Our consent form: Allow and Deny, `<button name="decision">`. */
+export const isConsentForm = (form: Form) => 'decision' in form.buttons;
+
+/** A login form: our development login (`username`), or an upstream oidc-provider's (`login`). */
+export const isLoginForm = (form: Form) =>
+  'username' in form.fields || form.fields.prompt === 'login';
+
+/**
+ * A page whose script posts its form at once (oidc-provider ends the previous user's session
+ * that way when another signs in): a browser with JavaScript would, so this one does.
+ */
+const submitsItself = (page: string) => /document\.forms\[0\]\.submit\(\)/.test(page);
+
+/** RFC 6265 §5.1.4: the default Path is the request path up to its last `/`. */
+const defaultPath = (url: URL) => {
+  const last = url.pathname.lastIndexOf('/');
+  return last <= 0 ? '/' : url.pathname.slice(0, last);
+};
+
+/** RFC 6265 §5.1.4 path-match. */
+const pathMatches = (requestPath: string, cookiePath: string) =>
+  requestPath === cookiePath ||
+  (requestPath.startsWith(cookiePath) &&
+    (cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'));
+
 export class Browser {
   private readonly jar = new Map<string, Map<string, StoredCookie>>();
 
-  /** Cookies the browser holds for an origin (names → values), expired ones dropped. */
-  cookies(origin: string): Map<string, string> {
+  /**
+   * Cookies the browser holds for an origin (names → values), expired ones dropped; with `path`,
+   * only those it would send there.
+   */
+  cookies(origin: string, path?: string): Map<string, string> {
     const now = Date.now();
+    const held = [...(this.jar.get(origin)?.values() ?? [])]
+      .filter((c) => c.expires > now && (path === undefined || pathMatches(path, c.path)))
+      // Longer paths first (RFC 6265 §5.4); of a shared name only the first, the one servers read.
+      .sort((a, b) => b.path.length - a.path.length);
     const cookies = new Map<string, string>();
-    for (const [name, cookie] of this.jar.get(origin) ?? []) {
-      if (cookie.expires > now) cookies.set(name, cookie.value);
-    }
+    for (const { name, value } of held) if (!cookies.has(name)) cookies.set(name, value);
     return cookies;
   }
 
@@ -82,19 +122,33 @@ export class Browser {
       const [pair = '', ...attributes] = line.split(';').map((p) => p.trim());
       const at = pair.indexOf('=');
       const name = pair.slice(0, at);
-      const maxAge = attributes.find((a) => a.toLowerCase().startsWith('max-age='));
-      const expires = maxAge
-        ? Date.now() + Number(maxAge.slice(8)) * 1000
-        : Number.POSITIVE_INFINITY;
-      if (expires <= Date.now()) jar.delete(name);
-      else jar.set(name, { value: pair.slice(at + 1), expires });
+      const attribute = (key: string) =>
+        attributes
+          .find((a) => a.toLowerCase().startsWith(`${key}=`))
+          ?.slice(key.length + 1)
+          .trim();
+      const maxAge = attribute('max-age');
+      const expiresAt = attribute('expires');
+      const expires =
+        maxAge !== undefined
+          ? Date.now() + Number(maxAge) * 1000
+          : expiresAt !== undefined
+            ? Date.parse(expiresAt)
+            : Number.POSITIVE_INFINITY;
+      const pathAttribute = attribute('path');
+      const path = pathAttribute?.startsWith('/') ? pathAttribute : defaultPath(url);
+      const key = `${name}\u0000${path}`;
+      if (expires <= Date.now()) jar.delete(key);
+      else jar.set(key, { name, value: pair.slice(at + 1), path, expires });
     }
   }
 
   /** One request, no redirect followed; cookies sent and stored. */
   async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url);
-    const cookie = [...this.cookies(target.origin)].map(([n, v]) => `${n}=${v}`).join('; ');
+    const cookie = [...this.cookies(target.origin, target.pathname)]
+      .map(([n, v]) => `${n}=${v}`)
+      .join('; ');
     const headers = new Headers(init.headers);
     if (cookie) headers.set('cookie', cookie);
     if (!headers.has('accept')) headers.set('accept', 'text/html,*/*;q=0.8');
@@ -140,30 +194,56 @@ export class Browser {
     return this.follow(new URL(location, base), stopAt);
   }
 
+  /** The page the browser is at: a 200 with a form, or an error naming where it stopped. */
+  async page(at: URL | Response): Promise<Page> {
+    if (at instanceof URL) throw new Error(`the sign-in left for the client early: ${at.href}`);
+    const text = await at.text();
+    if (at.status !== 200) throw new Error(`sign-in stopped at a ${at.status} page:\n${text}`);
+    return { response: at, text, form: parseForm(text, at.url) };
+  }
+
   /**
-   * The whole sign-in a person does: the authorization URL, the development login (if asked),
-   * then consent. Returns the client's redirect (with code or error, state and iss).
+   * From the authorization URL (or a page the sign-in reached) to this server's consent page,
+   * signing in on the way as a person does: the development login, or an upstream
+   * oidc-provider's login and consent. Skips nothing the server does not skip.
    */
-  async signIn(authorizationUrl: string | URL, options: SignInOptions): Promise<URL> {
-    const { user = 'alice', decision = 'allow', stopAt } = options;
-    let at: URL | Response = await this.follow(authorizationUrl, stopAt);
+  async untilConsent(
+    start: string | URL | Page,
+    options: Omit<SignInOptions, 'decision'>,
+  ): Promise<Page> {
+    const { user = 'alice', stopAt } = options;
+    let page =
+      typeof start === 'string' || start instanceof URL
+        ? await this.page(await this.follow(start, stopAt))
+        : start;
     for (let pages = 0; pages < 6; pages++) {
-      if (at instanceof URL) return at;
-      const text = await at.text();
-      if (at.status !== 200) throw new Error(`sign-in stopped at a ${at.status} page:\n${text}`);
-      const form = parseForm(text, at.url);
-      // Ours: the development login (`username`), consent (`decision`); an upstream
-      // oidc-provider's development interactions: login (`login`, any password), consent.
+      const { form } = page;
+      if (isConsentForm(form)) return page;
       const response =
         'username' in form.fields
           ? await this.submit(form, { username: user })
           : form.fields.prompt === 'login'
             ? await this.submit(form, { login: user, password: 'any' })
-            : form.fields.prompt === 'consent'
+            : form.fields.prompt === 'consent' || submitsItself(page.text)
               ? await this.submit(form)
-              : await this.submit(form, { decision });
-      at = await this.afterSubmit(response, form.action, stopAt);
+              : undefined;
+      if (response === undefined) throw new Error(`not a sign-in page:\n${page.text}`);
+      page = await this.page(await this.afterSubmit(response, form.action, stopAt));
     }
-    throw new Error('sign-in did not reach the client');
+    throw new Error('sign-in did not reach the consent page');
+  }
+
+  /**
+   * The whole sign-in a person does: the authorization URL (or a page on the way), the login
+   * (if asked), then consent. Returns the client's redirect (with code or error, state and iss).
+   */
+  async signIn(start: string | URL | Page, options: SignInOptions): Promise<URL> {
+    const { decision = 'allow', stopAt } = options;
+    const { form } = await this.untilConsent(start, options);
+    const done = await this.afterSubmit(await this.submit(form, { decision }), form.action, stopAt);
+    if (!(done instanceof URL)) {
+      throw new Error(`consent did not answer the client: ${done.status}\n${await done.text()}`);
+    }
+    return done;
   }
 }

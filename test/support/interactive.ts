@@ -2,10 +2,18 @@ import type { LocalApp } from '../../lambdas/local/app.js';
 import { startTestServer } from './server.js';
 import { startFederatedServer } from './upstream.js';
 
+/** The synthesized stack (project `stack`), rather than the local server. */
+export const STACK = process.env.DCR_TEST_TARGET === 'stack';
+
 export interface InteractiveServer {
   readonly app: LocalApp;
   /** The access tokens' `sub` for someone who signs in as `user`. */
   subOf(user: string): string;
+  /**
+   * Where `/authorize` sends a browser that has no session (the start of a URL): the development
+   * login page locally, the upstream's authorization endpoint on the stack.
+   */
+  readonly signsInAt: string;
   close(): Promise<void>;
 }
 
@@ -13,15 +21,27 @@ export interface InteractiveServer {
  * A server users can sign in at, on either target: locally the development login (`sub` =
  * `dev:<user>`); on the synthesized stack, which has no development login, an upstream
  * oidc-provider on loopback (`sub` = the upstream's, i.e. `<user>`). `Browser.signIn` drives
- * both.
+ * both. `env` applies to both targets, `localEnv` to the local server only (the development
+ * login's settings, which Lambda refuses).
  */
 export async function startInteractiveServer(
   env: Record<string, string> = {},
+  localEnv: Record<string, string> = {},
 ): Promise<InteractiveServer> {
-  if (process.env.DCR_TEST_TARGET === 'stack') {
+  if (STACK) {
     const federated = await startFederatedServer(env);
-    return { app: federated.app, subOf: (user) => user, close: () => federated.close() };
+    return {
+      app: federated.app,
+      subOf: (user) => user,
+      signsInAt: `${federated.upstream.issuer}/auth?`,
+      close: () => federated.close(),
+    };
   }
-  const app = await startTestServer(env);
-  return { app, subOf: (user) => `dev:${user}`, close: () => app.close() };
+  const app = await startTestServer({ ...env, ...localEnv });
+  return {
+    app,
+    subOf: (user) => `dev:${user}`,
+    signsInAt: `${app.issuer}/login?tx=`,
+    close: () => app.close(),
+  };
 }

@@ -1,19 +1,32 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
-import { Browser, parseForm } from '../support/browser.js';
-import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+import { Browser } from '../support/browser.js';
+import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
+import { type Json, jsonPost, readJson } from '../support/server.js';
 
-/** The authorization endpoint's refusals, over real HTTP: where each error goes, and how. */
+/**
+ * The authorization endpoint's refusals, over real HTTP: where each error goes, and how. On both
+ * targets: the local server (development login) and the synthesized stack (https issuer, users
+ * signing in at an upstream oidc-provider on loopback). Only where sign-in starts
+ * (`signsInAt`) and the cookie names (`__Host-` when the issuer is https) differ.
+ */
 const RESOURCE = 'https://mcp.example.com/mcp';
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 
-let app: LocalApp;
+let server: InteractiveServer;
+let app: InteractiveServer['app'];
 let registered: Json;
 let challenge: string;
 
+/** Our cookies' names: `__Host-` prefixed when the issuer is https without a path. */
+const cookieName = (name: string) => `${app.issuer.startsWith('https:') ? '__Host-' : ''}${name}`;
+
 beforeAll(async () => {
-  app = await startTestServer({ DCR_RESOURCES: RESOURCE, DCR_ALLOWED_SCOPES: 'read write' });
+  server = await startInteractiveServer({
+    DCR_RESOURCES: RESOURCE,
+    DCR_ALLOWED_SCOPES: 'read write',
+  });
+  app = server.app;
   const response = await jsonPost(`${app.issuer}/register`, {
     client_name: 'Errors',
     redirect_uris: [REDIRECT],
@@ -21,10 +34,11 @@ beforeAll(async () => {
     token_endpoint_auth_method: 'none',
     scope: 'read',
   });
+  expect(response.status).toBe(201);
   registered = await readJson(response);
   challenge = await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier());
 });
-afterAll(() => app.close());
+afterAll(() => server.close());
 
 const query = (overrides: Record<string, string | undefined> = {}) => {
   const params: Record<string, string | undefined> = {
@@ -112,7 +126,7 @@ describe('before the redirect URI is trusted: a page, or JSON for API callers', 
   it('a loopback redirect on another port is the registered one (RFC 8252 §7.3)', async () => {
     const response = await authorize(query({ redirect_uri: 'http://127.0.0.1:9999/callback' }));
     expect(response.status).toBe(303);
-    expect(response.headers.get('location')).toContain('/login?tx=');
+    expect(response.headers.get('location')?.startsWith(server.signsInAt)).toBe(true);
   });
 
   it('a malformed request (redirect_uri missing, client_id repeated): page; 400 invalid_request as JSON', async () => {
@@ -147,7 +161,8 @@ describe('after the redirect URI is trusted: back to the client, with state and 
   it('a scope the client did not register: invalid_scope; OpenID scopes are dropped, not refused', async () => {
     expect(await redirected(query({ scope: 'write' }))).toMatchObject({ error: 'invalid_scope' });
     const ok = await authorize(query({ scope: 'openid profile email offline_access read' }));
-    expect(ok.headers.get('location')).toContain('/login?tx=');
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')?.startsWith(server.signsInAt)).toBe(true);
   });
 
   it('another response type: unsupported_response_type', async () => {
@@ -172,16 +187,10 @@ describe('after the redirect URI is trusted: back to the client, with state and 
 describe('the forms refuse what their own page did not send', () => {
   async function consentForm() {
     const browser = new Browser();
-    const at = await browser.follow(`${app.issuer}/authorize?${query()}`, REDIRECT);
-    if (!(at instanceof Response)) throw new Error('expected the login page');
-    const login = parseForm(await at.text(), at.url);
-    const consent = await browser.afterSubmit(
-      await browser.submit(login, { username: 'alice' }),
-      app.issuer,
-      REDIRECT,
-    );
-    if (!(consent instanceof Response)) throw new Error('expected the consent page');
-    return { browser, form: parseForm(await consent.text(), consent.url) };
+    const { form } = await browser.untilConsent(`${app.issuer}/authorize?${query()}`, {
+      stopAt: REDIRECT,
+    });
+    return { browser, form };
   }
 
   const post = (browser: Browser, form: URLSearchParams, headers: Record<string, string> = {}) =>
@@ -235,12 +244,21 @@ describe('the forms refuse what their own page did not send', () => {
     const { browser, form } = await consentForm();
     const origin = new URL(app.issuer).origin;
     const cookies = browser.cookies(origin);
-    const [name, value] = [...cookies].find(([n]) => n.startsWith('dcr_tx_')) ?? [];
+    const session = cookieName('dcr_session');
+    const [name, value] = [...cookies].find(([n]) => n.startsWith(cookieName('dcr_tx_'))) ?? [];
     const other = 'A'.repeat(22);
     const forged = await fetch(`${app.issuer}/consent?tx=${other}`, {
-      headers: { cookie: `dcr_tx_${other}=${value}; dcr_session=${cookies.get('dcr_session')}` },
+      headers: {
+        cookie: `${cookieName(`dcr_tx_${other}`)}=${value}; ${session}=${cookies.get(session)}`,
+      },
     });
     expect(name).toBeDefined();
+    expect(cookies.get(session)).toBeDefined();
+    // The same cookies under their own names open the consent page: only the move is refused.
+    const genuine = await fetch(`${app.issuer}/consent?tx=${form.fields.tx}`, {
+      headers: { cookie: `${name}=${value}; ${session}=${cookies.get(session)}` },
+    });
+    expect(genuine.status).toBe(200);
     expect(forged.status).toBe(400);
     expect(form.fields.tx).not.toBe(other);
   });
@@ -249,12 +267,16 @@ describe('the forms refuse what their own page did not send', () => {
 describe('whatever a browser or a script sends, never a 5xx', () => {
   it('garbage queries, cookies, bodies and methods on every sign-in path', async () => {
     const sealedLooking = `${'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0'}..${'A'.repeat(16)}.${'B'.repeat(40)}.${'C'.repeat(22)}`;
+    const session = cookieName('dcr_session');
+    const transaction = cookieName(`dcr_tx_${'A'.repeat(22)}`);
     const cookies = [
       '',
-      'dcr_session=garbage',
-      `dcr_session=${sealedLooking}; dcr_tx_${'A'.repeat(22)}=${sealedLooking}`,
-      '=;;=a; dcr_tx_=x',
+      `${session}=garbage`,
+      `${session}=${sealedLooking}; ${transaction}=${sealedLooking}`,
+      `=;;=a; ${cookieName('dcr_tx_')}=x`,
     ];
+    // `/login` is the development login's (local), `/callback` the upstream's return (stack):
+    // where a path does not exist, its 404 is what must not become a 5xx.
     const targets = [
       `/authorize?${query()}&%zz=%E0%A4%A`,
       '/authorize?client_id=%00&redirect_uri=%0A',
@@ -265,6 +287,7 @@ describe('whatever a browser or a script sends, never a 5xx', () => {
       `/login?tx=${'A'.repeat(22)}`,
       '/login?tx=%FF',
       '/callback?state=x',
+      `/callback?code=x&state=${'A'.repeat(22)}&iss=https%3A%2F%2Fupstream.invalid`,
     ];
     const bodies: [string, string][] = [
       ['application/x-www-form-urlencoded', `tx=${'A'.repeat(22)}&csrf=x&decision=allow`],

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { Browser, isLoginForm } from '../support/browser.js';
+import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+
+/**
+ * The development login's own page, on the local server only: Lambda refuses the development
+ * login (the stack signs users in at an upstream). The flow through it, the same on both
+ * targets, is `e2e/authorization-code`.
+ */
+const REDIRECT = 'http://127.0.0.1:8765/callback';
+
+let app: LocalApp;
+let registered: Json;
+
+beforeAll(async () => {
+  app = await startTestServer({ DCR_DEV_USERS: 'alice,bob' });
+  const response = await jsonPost(`${app.issuer}/register`, {
+    redirect_uris: [REDIRECT],
+    token_endpoint_auth_method: 'none',
+  });
+  expect(response.status).toBe(201);
+  registered = await readJson(response);
+});
+afterAll(() => app.close());
+
+const authorizationUrl = () =>
+  `${app.issuer}/authorize?${new URLSearchParams({
+    response_type: 'code',
+    client_id: registered.client_id,
+    redirect_uri: REDIRECT,
+    state: 'st-1',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  })}`;
+
+describe('the development login', () => {
+  it('is where /authorize sends a browser without a session: marked, with a labelled field', async () => {
+    const browser = new Browser();
+    const start = await browser.request(authorizationUrl());
+    expect(start.status).toBe(303);
+    const location = start.headers.get('location') ?? '';
+    expect(location.startsWith(`${app.issuer}/login?tx=`)).toBe(true);
+    expect(new URL(location).searchParams.get('tx')).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const login = await browser.page(await browser.request(location));
+    expect(isLoginForm(login.form)).toBe(true);
+    expect(login.text).toContain('Development login');
+    expect(login.text).toMatch(/<label for="username">/);
+    expect(login.text).toContain('Users: alice, bob');
+  });
+
+  it('refuses a user who is not in the development list, on the page', async () => {
+    const browser = new Browser();
+    const login = await browser.page(await browser.follow(authorizationUrl(), REDIRECT));
+    const refused = await browser.submit(login.form, { username: 'mallory<script>' });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('location')).toBeNull();
+    const page = await refused.text();
+    expect(page).toContain('There is no development user “mallory&lt;script&gt;”');
+    expect(browser.cookies(app.issuer).has('dcr_session')).toBe(false);
+  });
+});
