@@ -2,7 +2,11 @@ import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, isLoginForm } from '../support/browser.js';
-import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
+import {
+  authorizationRequest,
+  type InteractiveServer,
+  startInteractiveServer,
+} from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
@@ -46,20 +50,13 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function authorizationUrl(extra: Record<string, string> = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
+const authorizationUrl = (extra: Record<string, string> = {}) =>
+  authorizationRequest(config, {
     redirect_uri: REDIRECT,
     scope: 'read',
-    state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
     resource: RESOURCE,
     ...extra,
   });
-  return { url, verifier, state };
-}
 
 describe('the authorization code flow', () => {
   it('discovers the authorization endpoint, signs in, consents and returns code, state and iss', async () => {

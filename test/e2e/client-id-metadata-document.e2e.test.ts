@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { Browser } from '../support/browser.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
-import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
+import {
+  authorizationRequest,
+  type InteractiveServer,
+  startInteractiveServer,
+} from '../support/interactive.js';
 import { type Json, readJson, startTestServer } from '../support/server.js';
 
 /**
@@ -106,17 +110,8 @@ const application = (clientId: string) =>
     execute: [client.allowInsecureRequests],
   });
 
-async function authorizationUrl(config: client.Configuration) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  return { url, verifier, state };
-}
+const authorizationUrl = (config: client.Configuration) =>
+  authorizationRequest(config, { redirect_uri: REDIRECT });
 
 /** An error shown as a page, never a redirect to the client. */
 async function errorPage(clientId: string): Promise<string> {

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, parseForm } from '../support/browser.js';
+import { authorizationRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 import { startFederatedServer, type Upstream } from '../support/upstream.js';
 
@@ -38,17 +39,7 @@ beforeAll(async () => {
 });
 afterAll(() => federated.close());
 
-async function authorizationUrl() {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  return { url, verifier, state };
-}
+const authorizationUrl = () => authorizationRequest(config, { redirect_uri: REDIRECT });
 
 describe('upstream login', () => {
   it('discovery advertises the code flow: users can sign in', async () => {

@@ -1,3 +1,4 @@
+import * as client from 'openid-client';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { startTestServer } from './server.js';
 import { startFederatedServer } from './upstream.js';
@@ -44,4 +45,23 @@ export async function startInteractiveServer(
     signsInAt: `${app.issuer}/login?tx=`,
     close: () => app.close(),
   };
+}
+
+/**
+ * An authorization request as an application builds it with openid-client: a fresh state and
+ * PKCE S256 verifier, and the given parameters (redirect_uri, scope, resource, …).
+ */
+export async function authorizationRequest(
+  config: client.Configuration,
+  parameters: Record<string, string>,
+) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...parameters,
+  });
+  return { url, verifier, state };
 }
