@@ -15,7 +15,8 @@ const DEFAULT_CACHE_SECONDS = 300;
 const MAX_CACHE_SECONDS = 24 * 3600;
 /** A document that could not be used is not fetched again for this long. */
 const FAILURE_CACHE_SECONDS = 30;
-const MAX_CACHED_URLS = 1000;
+/** What one container keeps at most: so many documents, and so many bytes of them. */
+const CACHE_LIMITS = { entries: 1000, bytes: 4 * 1024 * 1024 };
 
 /**
  * How long a response may be reused (seconds), per its Cache-Control (`no-store` or `no-cache`:
@@ -47,19 +48,23 @@ export interface MetadataDocumentsOptions {
   readonly trustedOrigins?: ReadonlySet<string>;
   /** How long a fetch may take; 5 s unless a test needs less. */
   readonly timeoutMs?: number;
+  /** How much is kept; 1000 documents and 4 MiB of them unless a test needs less. */
+  readonly cacheLimits?: { readonly entries: number; readonly bytes: number };
 }
 
 interface Cached {
   readonly result: MetadataDocumentResult;
   /** Reusable while now < until. */
   readonly until: number;
+  /** What it counts against the byte limit: its URL and the document fetched (if any). */
+  readonly bytes: number;
 }
 
 /**
  * Client ID Metadata Documents fetched through the guarded GET (https, public addresses, no
  * redirects, 5 s, 64 KiB) and kept per container: per the response's caching headers (at most
- * 24 hours) when usable, 30 seconds when not. One fetch at a time per URL; at most 1000 URLs
- * kept, the least recently used dropped first.
+ * 24 hours) when usable, 30 seconds when not. One fetch at a time per URL; at most 1000
+ * documents and 4 MiB kept, the least recently used dropped first.
  */
 export class FetchedMetadataDocuments implements MetadataDocumentSource {
   private readonly cache = new Map<string, Cached>();
@@ -67,23 +72,24 @@ export class FetchedMetadataDocuments implements MetadataDocumentSource {
   private readonly clock: Clock;
   private readonly trustedOrigins: ReadonlySet<string>;
   private readonly timeoutMs: number;
+  private readonly limits: { readonly entries: number; readonly bytes: number };
+  private cachedBytes = 0;
 
   constructor(options: MetadataDocumentsOptions) {
     this.clock = options.clock;
     this.trustedOrigins = options.trustedOrigins ?? new Set();
     this.timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
+    this.limits = options.cacheLimits ?? CACHE_LIMITS;
   }
 
   async resolve(url: string): Promise<MetadataDocumentResult> {
     const problem = clientIdUrlProblem(url);
     if (problem !== undefined) return { problem };
-    const cached = this.cache.get(url);
-    if (cached !== undefined) {
-      this.cache.delete(url);
-      if (this.clock.now() < cached.until) {
-        this.cache.set(url, cached);
-        return cached.result;
-      }
+    const cached = this.forget(url);
+    if (cached !== undefined && this.clock.now() < cached.until) {
+      // Most recently used: last in the map's order.
+      this.remember(url, cached);
+      return cached.result;
     }
     let pending = this.inFlight.get(url);
     if (pending === undefined) {
@@ -95,22 +101,47 @@ export class FetchedMetadataDocuments implements MetadataDocumentSource {
 
   private async load(url: string): Promise<MetadataDocumentResult> {
     const fetchedAt = this.clock.now();
-    const { result, seconds } = await this.fetchDocument(url, fetchedAt);
+    const { result, seconds, bytes } = await this.fetchDocument(url, fetchedAt);
     const keep = 'client' in result ? seconds : FAILURE_CACHE_SECONDS;
     if (keep > 0) {
-      if (this.cache.size >= MAX_CACHED_URLS) {
-        this.cache.delete(this.cache.keys().next().value as string);
-      }
-      this.cache.set(url, { result, until: fetchedAt + keep });
+      this.forget(url);
+      this.remember(url, {
+        result,
+        until: fetchedAt + keep,
+        bytes: url.length + bytes,
+      });
     }
     return result;
+  }
+
+  /** Keeps an entry, first dropping the least recently used ones it would not fit beside. */
+  private remember(url: string, entry: Cached): void {
+    if (entry.bytes > this.limits.bytes) return;
+    while (
+      this.cache.size > 0 &&
+      (this.cache.size >= this.limits.entries || this.cachedBytes + entry.bytes > this.limits.bytes)
+    ) {
+      this.forget(this.cache.keys().next().value as string);
+    }
+    this.cache.set(url, entry);
+    this.cachedBytes += entry.bytes;
+  }
+
+  private forget(url: string): Cached | undefined {
+    const entry = this.cache.get(url);
+    if (entry !== undefined) {
+      this.cache.delete(url);
+      this.cachedBytes -= entry.bytes;
+    }
+    return entry;
   }
 
   private async fetchDocument(
     url: string,
     fetchedAt: number,
-  ): Promise<{ result: MetadataDocumentResult; seconds: number }> {
-    const failed = (why: string) => ({ result: { problem: why }, seconds: 0 });
+  ): Promise<{ result: MetadataDocumentResult; seconds: number; bytes: number }> {
+    // Failures are kept for a fixed time (see load); a problem is a short sentence.
+    const failed = (why: string) => ({ result: { problem: why }, seconds: 0, bytes: why.length });
     let response: Awaited<ReturnType<typeof guardedGet>>;
     try {
       response = await guardedGet(url, {
@@ -136,6 +167,7 @@ export class FetchedMetadataDocuments implements MetadataDocumentSource {
     return {
       result: clientFromMetadataDocument(url, text, fetchedAt),
       seconds: cacheSeconds(response.headers, fetchedAt),
+      bytes: response.body.length,
     };
   }
 }

@@ -19,12 +19,19 @@ function newDocument(extra: Record<string, unknown> = {}) {
   return { path, url: clientId, document };
 }
 
-function source(options: { trusted?: boolean; timeoutMs?: number } = {}) {
+function source(
+  options: {
+    trusted?: boolean;
+    timeoutMs?: number;
+    cacheLimits?: { entries: number; bytes: number };
+  } = {},
+) {
   const clock = new FakeClock();
   const documents = new FetchedMetadataDocuments({
     clock,
     ...(options.trusted !== false && { trustedOrigins: new Set([server.origin]) }),
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    ...(options.cacheLimits !== undefined && { cacheLimits: options.cacheLimits }),
   });
   return { clock, documents };
 }
@@ -93,6 +100,26 @@ describe('Client ID Metadata Documents fetched over https (trusted test origin)'
       body: JSON.stringify(document),
     });
     const { documents } = source();
+    expect('client' in (await documents.resolve(url))).toBe(true);
+    expect('client' in (await documents.resolve(url))).toBe(true);
+    expect(server.hits(path)).toBe(2);
+  });
+
+  it('the cache keeps so many documents, dropping the least recently used first', async () => {
+    const [a, b, c] = [newDocument(), newDocument(), newDocument()];
+    const { documents } = source({ cacheLimits: { entries: 2, bytes: 1024 * 1024 } });
+    await documents.resolve(a.url);
+    await documents.resolve(b.url);
+    await documents.resolve(a.url); // a is now the most recently used
+    await documents.resolve(c.url); // b goes
+    await documents.resolve(a.url);
+    await documents.resolve(b.url);
+    expect([a, b, c].map((d) => server.hits(d.path))).toEqual([1, 2, 1]);
+  });
+
+  it('the cache keeps so many bytes: a document larger than all of it is not kept', async () => {
+    const { path, url } = newDocument({ client_uri: `https://app.example.com/${'x'.repeat(500)}` });
+    const { documents } = source({ cacheLimits: { entries: 100, bytes: 500 } });
     expect('client' in (await documents.resolve(url))).toBe(true);
     expect('client' in (await documents.resolve(url))).toBe(true);
     expect(server.hits(path)).toBe(2);
