@@ -1,5 +1,12 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
+import {
+  DEFAULT_REGISTRATION_ACCESS,
+  DEFAULT_TIERS,
+  REGISTRATION_WAYS,
+  type RegistrationWay,
+  type TrustTier,
+} from './core/registration-policy.js';
 
 /** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
 const issuerUrl = z
@@ -41,6 +48,54 @@ const httpsOrigin = z
 const absoluteUri = z
   .string()
   .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
+
+const way = z.enum(REGISTRATION_WAYS);
+
+/** `open,initial_access_token`: the accepted ways to register (at least one). */
+const registrationAccess = list.pipe(z.array(way).min(1));
+
+const tierSchema = z.strictObject({
+  max_client_lifetime_seconds: z.number().int().min(1).optional(),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+    .min(1)
+    .optional(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).optional(),
+  public_clients: z.boolean().optional(),
+});
+
+/** JSON keyed by way; each way not named keeps its default tier. */
+const registrationTiers = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.partialRecord(way, tierSchema));
+
+function tiersFrom(
+  given: Partial<Record<RegistrationWay, z.infer<typeof tierSchema>>> | undefined,
+): Record<RegistrationWay, TrustTier> {
+  const tiers = { ...DEFAULT_TIERS };
+  for (const [name, t] of Object.entries(given ?? {}) as [
+    RegistrationWay,
+    z.infer<typeof tierSchema>,
+  ][]) {
+    tiers[name] = {
+      publicClients: t.public_clients ?? DEFAULT_TIERS[name].publicClients,
+      ...(t.max_client_lifetime_seconds !== undefined && {
+        maxClientLifetimeSeconds: t.max_client_lifetime_seconds,
+      }),
+      ...(t.grant_types !== undefined && { grantTypes: new Set(t.grant_types) }),
+      ...(t.scopes !== undefined && { scopes: new Set(t.scopes) }),
+    };
+  }
+  return tiers;
+}
 
 const envSchema = z
   .object({
@@ -120,6 +175,10 @@ const envSchema = z
     DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
     DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
+    /** The accepted ways to register (README "Registration policy"). */
+    DCR_REGISTRATION_ACCESS: registrationAccess.optional(),
+    /** Trust tier per way, JSON keyed by way. */
+    DCR_REGISTRATION_TIERS: registrationTiers.optional(),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -187,6 +246,9 @@ export interface Config {
   readonly refreshTokenLifetimeSeconds: number;
   readonly refreshTokenIdleLifetimeSeconds: number;
   readonly clientIdMetadataDocuments: boolean;
+  /** The accepted ways to register, and each way's trust tier. */
+  readonly registrationAccess: ReadonlySet<RegistrationWay>;
+  readonly registrationTiers: Readonly<Record<RegistrationWay, TrustTier>>;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
   readonly trustedFetchOrigins: ReadonlySet<string>;
 }
@@ -274,5 +336,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
     clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
+    registrationAccess:
+      e.DCR_REGISTRATION_ACCESS !== undefined
+        ? new Set(e.DCR_REGISTRATION_ACCESS)
+        : DEFAULT_REGISTRATION_ACCESS,
+    registrationTiers: tiersFrom(e.DCR_REGISTRATION_TIERS),
   };
 }

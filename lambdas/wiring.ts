@@ -4,6 +4,7 @@ import { AdminService } from './core/admin.js';
 import { AuthorizationFlow } from './core/authorization-flow.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
 import { ClientLifecycle } from './core/client-lifecycle.js';
+import { InitialAccessTokens } from './core/initial-access-tokens.js';
 import type {
   ClientDirectory,
   ClientRepository,
@@ -11,6 +12,7 @@ import type {
   Clock,
   CookieKeySource,
   GrantStore,
+  InitialAccessTokenStore,
   MetadataDocumentSource,
   RemoteKeySets,
   Signer,
@@ -40,6 +42,8 @@ export interface Dependencies {
   readonly tokenStore: TokenStore;
   /** Authorization codes and refresh token families. */
   readonly grants: GrantStore;
+  /** Initial access tokens (registration checks and counts them, the operator issues them). */
+  readonly initialAccessTokens: InitialAccessTokenStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
   readonly clock: Clock;
@@ -55,6 +59,7 @@ export interface Dependencies {
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
+type RegisterDeps = RegistrationDeps & Pick<Dependencies, 'initialAccessTokens'>;
 type AuthorizeDeps = Pick<
   Dependencies,
   'config' | 'repository' | 'clock' | 'grants' | 'cookieKey' | 'upstream' | 'metadataDocuments'
@@ -79,8 +84,12 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
     d.config.clientIdMetadataDocuments ? d.metadataDocuments : undefined,
   );
 
-const registrationService = (d: RegistrationDeps) =>
-  new RegistrationService(lifecycle(d), d.config);
+const registrationService = (d: RegistrationDeps & Partial<RegisterDeps>) =>
+  new RegistrationService(lifecycle(d), d.config, {
+    ...(d.initialAccessTokens && {
+      initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens),
+    }),
+  });
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
@@ -114,15 +123,21 @@ const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
     discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
   jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
-  register: (d: RegistrationDeps) => registrationRoutes(registrationService(d)),
+  register: (d: RegisterDeps) => registrationRoutes(registrationService(d)),
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   authorize: authorizationRoutes,
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics'>) =>
-    adminRoutes(new AdminService(lifecycle(d), d.directory, d.statistics), d.config.adminToken),
+  admin: (
+    d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics' | 'initialAccessTokens'>,
+  ) =>
+    adminRoutes(
+      new AdminService(lifecycle(d), d.directory, d.statistics),
+      d.config.adminToken,
+      new InitialAccessTokens(d.initialAccessTokens),
+    ),
 } satisfies Record<string, (deps: never) => Route[]>;
 
 export type Endpoint = keyof typeof ENDPOINT_ROUTES;

@@ -112,6 +112,27 @@ const schema = z
       .default(7 * 24 * 3600),
     /** Client ID Metadata Documents (an https URL as client_id). */
     clientIdMetadataDocuments: bool.default(true),
+    /**
+     * The accepted ways to register (README "Registration policy"); default
+     * open,initial_access_token,software_statement, plus mtls with mtlsTruststoreUri.
+     */
+    registrationAccess: csv
+      .pipe(z.array(z.enum(['open', 'initial_access_token', 'software_statement', 'mtls'])).min(1))
+      .optional(),
+    /** Trust tier per way: an object (cdk.json) or its JSON (-c), checked again at start-up. */
+    registrationTiers: z
+      .union([
+        z.record(z.string(), z.unknown()),
+        z.string().transform((v, ctx) => {
+          try {
+            return JSON.parse(v) as Record<string, unknown>;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+            return z.NEVER;
+          }
+        }),
+      ])
+      .optional(),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
     message: 'domainName and certificateArn go together',

@@ -40,7 +40,10 @@ export interface Access {
 export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
-  register: { items: { PutItem: ['client#*'] } },
+  // GetItem + UpdateItem on an initial access token: its check and its counted use.
+  register: {
+    items: { PutItem: ['client#*'], GetItem: ['iat#*'], UpdateItem: ['iat#*'] },
+  },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
     items: {
@@ -91,7 +94,7 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
       // Day statistics expire too (their TTL puts them in the expiry index).
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*'],
+      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*', 'iat#*'],
     },
     queryExpiryIndex: true,
   },
@@ -101,9 +104,9 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
     items: {
       GetItem: ['client#*'],
       BatchGetItem: ['stats#*'],
-      PutItem: ['client#*'],
+      PutItem: ['client#*', 'iat#*'],
       UpdateItem: ['client#*', 'stats#*'],
-      DeleteItem: ['client#*'],
+      DeleteItem: ['client#*', 'iat#*'],
     },
     scan: true,
   },
@@ -249,6 +252,17 @@ export class ServerlessDcrStack extends Stack {
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(config.refreshTokenLifetimeSeconds),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(config.refreshTokenIdleLifetimeSeconds),
       DCR_CLIENT_ID_METADATA_DOCUMENTS: config.clientIdMetadataDocuments ? 'on' : 'off',
+      DCR_REGISTRATION_ACCESS: (
+        config.registrationAccess ?? [
+          'open',
+          'initial_access_token',
+          'software_statement',
+          ...(config.mtlsTruststoreUri !== undefined ? ['mtls'] : []),
+        ]
+      ).join(','),
+      ...(config.registrationTiers !== undefined && {
+        DCR_REGISTRATION_TIERS: JSON.stringify(config.registrationTiers),
+      }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {

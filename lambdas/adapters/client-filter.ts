@@ -10,6 +10,8 @@ export function matches(record: ClientRecord, filter: ClientFilter): boolean {
       (m.client_name ?? '').startsWith(filter.clientNamePrefix)) &&
     (filter.registrationMethod === undefined ||
       record.registrationMethod === filter.registrationMethod) &&
+    (filter.initialAccessTokenId === undefined ||
+      record.initialAccessTokenId === filter.initialAccessTokenId) &&
     (filter.createdAfter === undefined || record.clientIdIssuedAt >= filter.createdAfter) &&
     (filter.createdBefore === undefined || record.clientIdIssuedAt < filter.createdBefore) &&
     (filter.lastUsedAfter === undefined || (used !== undefined && used >= filter.lastUsedAfter)) &&

@@ -74,6 +74,7 @@ function scanFilter(filter: ClientFilter) {
   add('metadata.software_id = :software', ':software', filter.softwareId);
   add('begins_with(metadata.client_name, :prefix)', ':prefix', filter.clientNamePrefix);
   add('registrationMethod = :method', ':method', filter.registrationMethod);
+  add('initialAccessTokenId = :iat', ':iat', filter.initialAccessTokenId);
   add('clientIdIssuedAt >= :createdAfter', ':createdAfter', filter.createdAfter);
   add('clientIdIssuedAt < :createdBefore', ':createdBefore', filter.createdBefore);
   add('lastUsedAt >= :usedAfter', ':usedAfter', filter.lastUsedAfter);

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
 import { DynamoDbGrantStore } from '../adapters/dynamodb-grant-store.js';
+import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb-initial-access-tokens.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
 import type { Config } from '../config.js';
 
@@ -15,5 +16,6 @@ export function dynamoDbStores(config: Config, client = documentClient()) {
     repository: new DynamoDbClientRepository(client, config.tableName),
     tokenStore: new DynamoDbTokenStore(client, config.tableName),
     grants: new DynamoDbGrantStore(client, config.tableName),
+    initialAccessTokens: new DynamoDbInitialAccessTokens(client, config.tableName),
   };
 }

@@ -24,6 +24,7 @@ export interface ClientSummary {
   software_id?: string;
   software_version?: string;
   registration_method?: string;
+  initial_access_token_id?: string;
   grant_types: string[];
   token_endpoint_auth_method: string;
   scope?: string;
@@ -42,6 +43,9 @@ const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummar
     software_version: r.metadata.software_version,
   }),
   ...(r.registrationMethod !== undefined && { registration_method: r.registrationMethod }),
+  ...(r.initialAccessTokenId !== undefined && {
+    initial_access_token_id: r.initialAccessTokenId,
+  }),
   grant_types: r.metadata.grant_types,
   token_endpoint_auth_method: r.metadata.token_endpoint_auth_method,
   ...(r.metadata.scope !== undefined && { scope: r.metadata.scope }),
@@ -124,6 +128,11 @@ export class AdminService {
    * Deletes (or, with dryRun, counts) the matching clients, a bounded step at a time: the answer
    * carries next_cursor until the whole registry has been walked.
    */
+  /** The service's clock (integer seconds). */
+  now(): number {
+    return this.lifecycle.clock.now();
+  }
+
   async bulkDelete(
     filter: ClientFilter,
     dryRun: boolean,

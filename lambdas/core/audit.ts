@@ -24,6 +24,8 @@ export interface AuditEvent {
   readonly client_name?: string;
   readonly software_id?: string;
   readonly registration_method?: string;
+  /** The initial access token that registered the client. */
+  readonly initial_access_token_id?: string;
   readonly source_ip?: string;
   /** Who acted, on the operator's changes: the IAM principal's ARN, or `admin-token` locally. */
   readonly actor?: string;
@@ -44,6 +46,9 @@ function event(
     ...(record.metadata.software_id !== undefined && { software_id: record.metadata.software_id }),
     ...(record.registrationMethod !== undefined && {
       registration_method: record.registrationMethod,
+    }),
+    ...(record.initialAccessTokenId !== undefined && {
+      initial_access_token_id: record.initialAccessTokenId,
     }),
     ...(origin.sourceIp !== undefined && { source_ip: origin.sourceIp }),
     ...(origin.actor !== undefined && { actor: origin.actor }),

@@ -21,6 +21,8 @@ export const PATHS = {
   adminBulkDelete: '/admin/bulk-delete',
   adminStats: '/admin/stats',
   adminStatsRecount: '/admin/stats/recount',
+  adminInitialAccessTokens: '/admin/initial-access-tokens',
+  adminInitialAccessToken: '/admin/initial-access-tokens/:tokenId',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

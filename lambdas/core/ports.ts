@@ -25,6 +25,8 @@ export interface ClientRecord {
   readonly version: number;
   /** How the client came to be registered (`open`: no initial access token or statement). */
   readonly registrationMethod?: string;
+  /** The initial access token that registered the client (its id), if one did. */
+  readonly initialAccessTokenId?: string;
   /** Who made the last change, for audit events: the caller's address and when. */
   readonly lastChange?: ChangeOrigin;
   /** After an operator's forced rotation: the old secret's hash, accepted until the instant below. */
@@ -80,6 +82,7 @@ export interface ClientFilter {
   readonly softwareId?: string;
   readonly clientNamePrefix?: string;
   readonly registrationMethod?: string;
+  readonly initialAccessTokenId?: string;
   readonly createdAfter?: number;
   readonly createdBefore?: number;
   readonly lastUsedAfter?: number;
@@ -321,4 +324,67 @@ export interface ClientStatistics {
   read(days: readonly string[]): Promise<StatsSnapshot>;
   /** Sets the active counters to these values (a recount), recording when. */
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
+}
+
+/**
+ * An initial access token as stored (README "Storage", `iat#<id>`): the token itself is
+ * `<id>.<secret>`, shown once; only the SHA-256 of the whole token is kept.
+ */
+export interface InitialAccessTokenRecord {
+  readonly id: string;
+  readonly tokenHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** Absent = unlimited uses until expiry. */
+  readonly maxUses?: number;
+  readonly uses: number;
+  /** Space-separated scopes its clients may register; absent = the tier's. */
+  readonly scope?: string;
+  /** The software_id its clients get (a different one is refused). */
+  readonly softwareId?: string;
+  /** Cap on its clients' lifetime. */
+  readonly clientLifetimeSeconds?: number;
+  readonly description?: string;
+  /** Who created it (the admin actor). */
+  readonly createdBy?: string;
+}
+
+export interface InitialAccessTokenPage {
+  readonly records: InitialAccessTokenRecord[];
+  readonly cursor?: string;
+}
+
+/**
+ * Initial access tokens. `use` is ONE conditional single-item update (no transaction): unspent
+ * uses, unexpired, and the same hash, counted atomically, so N uses admit exactly N callers.
+ */
+export interface InitialAccessTokenStore {
+  /** Stores a new token (never overwrites). */
+  create(record: InitialAccessTokenRecord): Promise<void>;
+  /** The token by id (a strongly consistent read), or undefined. */
+  get(id: string): Promise<InitialAccessTokenRecord | undefined>;
+  /**
+   * Counts one use if the token still exists with this hash, is unexpired at `now` and has uses
+   * left; returns the record after the use, or undefined when it could not be used.
+   */
+  use(id: string, tokenHash: string, now: number): Promise<InitialAccessTokenRecord | undefined>;
+  /** Deletes (revokes) the token; false if there was none. */
+  delete(id: string): Promise<boolean>;
+  /** A page of tokens (reads up to `scanLimit` items). */
+  page(cursor: string | undefined, scanLimit: number): Promise<InitialAccessTokenPage>;
+}
+
+/** A software statement whose signature, issuer and claims were verified (RFC 7591 §2.3). */
+export interface VerifiedStatement {
+  readonly issuer: string;
+  readonly softwareId: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Verifies software statements; throws OAuthError `invalid_software_statement` or
+ * `unapproved_software_statement`. Filled in by the statements work; unwired = none accepted.
+ */
+export interface SoftwareStatements {
+  verify(statement: string, now: number): Promise<VerifiedStatement>;
 }

@@ -7,10 +7,34 @@ import {
 } from './client-metadata.js';
 import { clientConfigurationUrl } from './endpoints.js';
 import { invalidRequest, invalidToken } from './errors.js';
-import type { ClientRecord, ClientRepository, Clock, RequestOrigin } from './ports.js';
+import { type InitialAccessTokens, imposedSoftwareId } from './initial-access-tokens.js';
+import type {
+  ClientRecord,
+  ClientRepository,
+  Clock,
+  InitialAccessTokenRecord,
+  RequestOrigin,
+  SoftwareStatements,
+} from './ports.js';
+import {
+  applyTier,
+  classify,
+  DEFAULT_REGISTRATION_ACCESS,
+  DEFAULT_TIERS,
+  type RegistrationPolicySettings,
+  requireAccepted,
+} from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
 
-export type RegistrationSettings = MetadataPolicy;
+/** The metadata rules, and the registration policy (defaults: registration-policy.ts). */
+export type RegistrationSettings = MetadataPolicy & Partial<RegistrationPolicySettings>;
+
+/** The credentials a registration may present, checked by these. */
+export interface RegistrationCredentials {
+  readonly initialAccessTokens?: InitialAccessTokens;
+  /** Unwired until the statements adapter exists: then no statement is accepted. */
+  readonly softwareStatements?: SoftwareStatements;
+}
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
@@ -38,22 +62,64 @@ export class RegistrationService {
   constructor(
     private readonly lifecycle: ClientLifecycle,
     private readonly settings: RegistrationSettings,
+    private readonly credentials: RegistrationCredentials = {},
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
   }
 
-  /** RFC 7591 §3: registers a client and returns its credentials, shown this once. */
+  /**
+   * RFC 7591 §3: registers a client and returns its credentials, shown this once. The request
+   * is classified by what it presents (`bearer`: an initial access token); the way must be
+   * accepted, and its tier (and the token's constraints) bound the metadata.
+   */
   async register(
     body: Record<string, unknown>,
     issuer: string,
     origin: RequestOrigin = {},
+    bearer?: string,
   ): Promise<ClientInformation> {
     const now = this.clock.now();
-    const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    const policy = {
+      registrationAccess: this.settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
+      registrationTiers: this.settings.registrationTiers ?? DEFAULT_TIERS,
+    };
+    const way = classify({
+      ...(bearer !== undefined && { bearer }),
+      softwareStatement: body.software_statement !== undefined,
+    });
+    requireAccepted(way, policy);
+    // The token is checked (a read) before the body, so a bad token is a 401 whatever the body.
+    let token: InitialAccessTokenRecord | undefined;
+    if (way === 'initial_access_token' && bearer !== undefined) {
+      if (this.credentials.initialAccessTokens === undefined) {
+        throw new Error('initial access tokens are accepted but no store is wired');
+      }
+      token = await this.credentials.initialAccessTokens.check(bearer, now);
+    }
+    const validated = validateClientMetadata(body, this.settings, now);
+    const softwareId = token && imposedSoftwareId(validated.metadata.software_id, token);
+    const metadata = softwareId
+      ? { ...validated.metadata, software_id: softwareId }
+      : validated.metadata;
+    const { maxLifetimeSeconds } = applyTier(metadata, policy.registrationTiers[way], way, {
+      ...(token?.scope !== undefined && {
+        scopes: new Set(token.scope.split(' ')),
+        scopeSource: 'the initial access token',
+      }),
+      ...(token?.clientLifetimeSeconds !== undefined && {
+        maxClientLifetimeSeconds: token.clientLifetimeSeconds,
+      }),
+    });
+    const granted = this.lifecycle.grantedExpiry(validated.requestedExpiresAt, now);
+    const expiresAt =
+      maxLifetimeSeconds === undefined
+        ? granted
+        : Math.min(granted ?? Number.POSITIVE_INFINITY, now + maxLifetimeSeconds);
+    // The one extra write of a token registration: its use, counted atomically.
+    if (token) await this.credentials.initialAccessTokens?.use(token, now);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
-    const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, now);
     const record = this.withActiveUntil({
       clientId: newClientId(),
       metadata,
@@ -63,7 +129,8 @@ export class RegistrationService {
       registrationTokenHash: hashSecret(registrationAccessToken),
       ...(expiresAt !== undefined && { expiresAt }),
       version: 1,
-      registrationMethod: 'open',
+      registrationMethod: way,
+      ...(token && { initialAccessTokenId: token.id }),
       lastChange: { at: now, ...origin },
     });
     await this.repository.create(record);

@@ -249,6 +249,11 @@ describe('functions', () => {
       revoke: ['GetItem', 'UpdateItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('iat#*')).toEqual({
+      register: ['GetItem', 'UpdateItem'],
+      admin: ['DeleteItem', 'PutItem'],
+      cleanup: ['DeleteItem'],
+    });
     expect(touching('stats#*')).toEqual({
       audit: ['UpdateItem'],
       admin: ['BatchGetItem', 'UpdateItem'],

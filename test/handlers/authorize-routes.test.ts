@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
+import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
   AuthorizationCodeRecord,
@@ -114,6 +115,7 @@ beforeEach(async () => {
       repository,
       clock,
       grants,
+      initialAccessTokens: new MemoryInitialAccessTokens(),
       cookieKey: { key: async () => key },
       upstream,
       metadataDocuments: { resolve: async () => ({ problem: 'not served in this test' }) },

@@ -3,6 +3,7 @@ import type { AdminService } from '../../core/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/client-statistics.js';
 import { PATHS } from '../../core/endpoints.js';
 import { invalidRequest, OAuthError } from '../../core/errors.js';
+import type { InitialAccessTokens } from '../../core/initial-access-tokens.js';
 import type { ClientFilter, RequestOrigin } from '../../core/ports.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';
 import type { HttpRequest, HttpResponse } from '../message.js';
@@ -21,6 +22,7 @@ const filterSchema = z.object({
   software_id: z.string().min(1).max(255).optional(),
   client_name_prefix: z.string().min(1).max(1000).optional(),
   registration_method: z.string().min(1).max(64).optional(),
+  initial_access_token_id: z.string().min(1).max(64).optional(),
   created_after: instant.optional(),
   created_before: instant.optional(),
   last_used_after: instant.optional(),
@@ -45,6 +47,38 @@ const rotateSchema = z.object({
     .default(0),
 });
 
+const scopeString = z
+  .string()
+  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scopes')
+  .max(1000);
+const createTokenSchema = z.strictObject({
+  max_uses: z.number().int().min(1).max(1_000_000).optional(),
+  /** Default one day; at most a year. */
+  expires_in: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 24 * 3600)
+    .default(24 * 3600),
+  scope: scopeString.optional(),
+  software_id: z.string().min(1).max(255).optional(),
+  client_lifetime_seconds: z.number().int().min(60).optional(),
+  description: z
+    .string()
+    .max(500)
+    .regex(/^[^\p{Cc}\u202a-\u202e\u2066-\u2069]*$/u, 'no control or bidi characters')
+    .optional(),
+});
+const listTokensSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+const deleteTokenSchema = z.object({
+  delete_clients: z.enum(['true', 'false']).default('false'),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -58,6 +92,9 @@ const toFilter = (input: z.infer<typeof filterSchema>): ClientFilter => ({
   ...(input.software_id !== undefined && { softwareId: input.software_id }),
   ...(input.client_name_prefix !== undefined && { clientNamePrefix: input.client_name_prefix }),
   ...(input.registration_method !== undefined && { registrationMethod: input.registration_method }),
+  ...(input.initial_access_token_id !== undefined && {
+    initialAccessTokenId: input.initial_access_token_id,
+  }),
   ...(input.created_after !== undefined && { createdAfter: input.created_after }),
   ...(input.created_before !== undefined && { createdBefore: input.created_before }),
   ...(input.last_used_after !== undefined && { lastUsedAfter: input.last_used_after }),
@@ -90,7 +127,11 @@ function authorize(request: HttpRequest, adminTokenHash: string | undefined): st
 const query = (request: HttpRequest) => Object.fromEntries(new URLSearchParams(request.query));
 
 /** The operator's registry API (`/admin/...`). */
-export function adminRoutes(service: AdminService, adminToken: string | undefined): Route[] {
+export function adminRoutes(
+  service: AdminService,
+  adminToken: string | undefined,
+  tokens?: InitialAccessTokens,
+): Route[] {
   const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
   // Every admin change records who made it and from where; the request log names the actor.
   const guarded =
@@ -105,7 +146,67 @@ export function adminRoutes(service: AdminService, adminToken: string | undefine
       return { ...response, actor };
     };
   const clientId = (context: RouteContext) => context.params.clientId as string;
+  const tokenRoutes: Route[] =
+    tokens === undefined
+      ? []
+      : [
+          {
+            method: 'POST',
+            path: PATHS.adminInitialAccessTokens,
+            handle: guarded(async ({ request }, origin) => {
+              const input = parse(createTokenSchema, readJsonObject(request));
+              const issued = await tokens.issue(
+                {
+                  expiresIn: input.expires_in,
+                  ...(input.max_uses !== undefined && { maxUses: input.max_uses }),
+                  ...(input.scope !== undefined && { scope: input.scope }),
+                  ...(input.software_id !== undefined && { softwareId: input.software_id }),
+                  ...(input.client_lifetime_seconds !== undefined && {
+                    clientLifetimeSeconds: input.client_lifetime_seconds,
+                  }),
+                  ...(input.description !== undefined && { description: input.description }),
+                },
+                service.now(),
+                origin,
+              );
+              return json(201, issued);
+            }),
+          },
+          {
+            method: 'GET',
+            path: PATHS.adminInitialAccessTokens,
+            handle: guarded(async ({ request }) => {
+              const input = parse(listTokensSchema, query(request));
+              return json(200, await tokens.list(input.cursor, input.limit, service.now()));
+            }),
+          },
+          {
+            method: 'DELETE',
+            path: PATHS.adminInitialAccessToken,
+            handle: guarded(async (context, origin) => {
+              const id = context.params.tokenId as string;
+              if (!TOKEN_ID.test(id))
+                throw new OAuthError(404, 'not_found', 'no such initial access token');
+              const input = parse(deleteTokenSchema, query(context.request));
+              // A continuation (cursor) deletes more clients of a token already revoked.
+              if (input.cursor === undefined) await tokens.revoke(id);
+              if (input.delete_clients === 'false') return noContent();
+              const deleted = await service.bulkDelete(
+                { initialAccessTokenId: id },
+                false,
+                input.cursor,
+                origin,
+              );
+              return json(200, {
+                id,
+                deleted_clients: deleted.matched,
+                ...(deleted.next_cursor !== undefined && { next_cursor: deleted.next_cursor }),
+              });
+            }),
+          },
+        ];
   return [
+    ...tokenRoutes,
     {
       method: 'GET',
       path: PATHS.adminClients,

@@ -12,7 +12,12 @@ export const registrationRoutes = (service: RegistrationService): Route[] => [
     path: PATHS.register,
     cors: true,
     handle: async ({ request, issuer }) => {
-      const registered = await service.register(readJsonObject(request), issuer, origin(request));
+      const registered = await service.register(
+        readJsonObject(request),
+        issuer,
+        origin(request),
+        bearerToken(request),
+      );
       return { ...json(201, registered), clientId: registered.client_id };
     },
   },

@@ -1,0 +1,130 @@
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { invalidClientMetadata, OAuthError } from './errors.js';
+import type { InitialAccessTokenRecord, InitialAccessTokenStore, RequestOrigin } from './ports.js';
+import { invalidInitialAccessToken } from './registration-policy.js';
+import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
+
+/** An initial access token is `<id>.<secret>`: a 128-bit id (the item's key) and 256 bits. */
+const TOKEN_SHAPE = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+/** What an operator asks for (the admin API's body, validated there). */
+export interface InitialAccessTokenRequest {
+  readonly maxUses?: number;
+  readonly expiresIn: number;
+  readonly scope?: string;
+  readonly softwareId?: string;
+  readonly clientLifetimeSeconds?: number;
+  readonly description?: string;
+}
+
+/** What an operator sees of a token: never the token or its hash. */
+export const tokenSummary = (t: InitialAccessTokenRecord, now: number) => ({
+  id: t.id,
+  created_at: t.createdAt,
+  expires_at: t.expiresAt,
+  ...(t.maxUses !== undefined && { max_uses: t.maxUses }),
+  uses: t.uses,
+  status:
+    t.expiresAt <= now
+      ? 'expired'
+      : t.maxUses !== undefined && t.uses >= t.maxUses
+        ? 'used_up'
+        : 'active',
+  ...(t.scope !== undefined && { scope: t.scope }),
+  ...(t.softwareId !== undefined && { software_id: t.softwareId }),
+  ...(t.clientLifetimeSeconds !== undefined && {
+    client_lifetime_seconds: t.clientLifetimeSeconds,
+  }),
+  ...(t.description !== undefined && { description: t.description }),
+  ...(t.createdBy !== undefined && { created_by: t.createdBy }),
+});
+
+const notFound = () => new OAuthError(404, 'not_found', 'no such initial access token');
+
+/** Issues, lists and revokes initial access tokens, and checks them at registration. */
+export class InitialAccessTokens {
+  constructor(private readonly store: InitialAccessTokenStore) {}
+
+  async issue(request: InitialAccessTokenRequest, now: number, origin: RequestOrigin) {
+    const id = newClientId();
+    const token = `${id}.${newSecret()}`;
+    const record: InitialAccessTokenRecord = {
+      id,
+      tokenHash: hashSecret(token),
+      createdAt: now,
+      expiresAt: now + request.expiresIn,
+      ...(request.maxUses !== undefined && { maxUses: request.maxUses }),
+      uses: 0,
+      ...(request.scope !== undefined && { scope: request.scope }),
+      ...(request.softwareId !== undefined && { softwareId: request.softwareId }),
+      ...(request.clientLifetimeSeconds !== undefined && {
+        clientLifetimeSeconds: request.clientLifetimeSeconds,
+      }),
+      ...(request.description !== undefined && { description: request.description }),
+      ...(origin.actor !== undefined && { createdBy: origin.actor }),
+    };
+    await this.store.create(record);
+    // The token is shown this once; only its hash is stored.
+    return { ...tokenSummary(record, now), initial_access_token: token };
+  }
+
+  async list(cursor: string | undefined, limit: number, now: number) {
+    // The store pages over the whole table: read up to 10 scan pages to fill one answer.
+    const tokens: InitialAccessTokenRecord[] = [];
+    let next = cursor === undefined ? undefined : decodeCursor<{ c: string }>(cursor).c;
+    for (let pages = 0; pages < 10 && tokens.length < limit; pages++) {
+      const page = await this.store.page(next, 500);
+      tokens.push(...page.records);
+      next = page.cursor;
+      if (next === undefined) break;
+    }
+    return {
+      initial_access_tokens: tokens.map((t) => tokenSummary(t, now)),
+      ...(next !== undefined && { next_cursor: encodeCursor({ c: next }) }),
+    };
+  }
+
+  async revoke(id: string): Promise<void> {
+    if (!(await this.store.delete(id))) throw notFound();
+  }
+
+  /**
+   * Checks a presented token (one strongly consistent read by key; constant-time hash
+   * comparison): unknown, malformed, expired or used up → 401 invalid_token.
+   */
+  async check(token: string, now: number): Promise<InitialAccessTokenRecord> {
+    const id = TOKEN_SHAPE.exec(token)?.[1];
+    const record = id === undefined ? undefined : await this.store.get(id);
+    if (
+      record === undefined ||
+      !secretMatches(token, record.tokenHash) ||
+      record.expiresAt <= now ||
+      (record.maxUses !== undefined && record.uses >= record.maxUses)
+    ) {
+      throw invalidInitialAccessToken();
+    }
+    return record;
+  }
+
+  /**
+   * Counts the use: the one extra conditional write. A token used up (or revoked) since the
+   * check loses the race here, and the registration is refused. If the client's own write then
+   * fails, the use stays counted (burned): safe, never one client too many.
+   */
+  async use(record: InitialAccessTokenRecord, now: number): Promise<void> {
+    const used = await this.store.use(record.id, record.tokenHash, now);
+    if (used === undefined) throw invalidInitialAccessToken();
+  }
+}
+
+/** The software_id a token imposes: the client's must be absent or the same. */
+export function imposedSoftwareId(
+  requested: string | undefined,
+  token: InitialAccessTokenRecord,
+): string | undefined {
+  if (token.softwareId === undefined) return requested;
+  if (requested !== undefined && requested !== token.softwareId) {
+    throw invalidClientMetadata('software_id: differs from the initial access token');
+  }
+  return token.softwareId;
+}
