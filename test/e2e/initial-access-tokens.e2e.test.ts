@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminClient } from '../../cli/admin-client.js';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+
+/** Locally the admin API takes a bearer token; in the stack, IAM (SigV4) at API Gateway. */
+const STACK = process.env.DCR_TEST_TARGET === 'stack';
+const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
+const agent = { grant_types: ['client_credentials'], client_name: 'iat-agent', scope: 'read' };
+const mcpClient = {
+  client_name: 'mcp',
+  redirect_uris: ['http://127.0.0.1:33418/callback'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  token_endpoint_auth_method: 'none',
+};
+
+const adminFor = (app: LocalApp) =>
+  new AdminClient(
+    STACK
+      ? { url: app.issuer, sigv4: { region: 'local' } }
+      : { url: app.issuer, token: ADMIN_TOKEN },
+  );
+
+beforeAll(() => {
+  if (STACK)
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'operator',
+      AWS_SECRET_ACCESS_KEY: 'operator-secret',
+    });
+});
+
+const register = (app: LocalApp, body: unknown, token?: string) =>
+  jsonPost(
+    `${app.issuer}/register`,
+    body,
+    token === undefined ? {} : { authorization: `Bearer ${token}` },
+  );
+
+async function createToken(admin: AdminClient, body: Json = {}): Promise<Json> {
+  const { status, body: created } = await admin.request('POST', '/initial-access-tokens', body);
+  expect(status).toBe(201);
+  return created as Json;
+}
+
+async function expectInvalidToken(response: Response) {
+  expect(response.status).toBe(401);
+  expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(await readJson(response)).toMatchObject({ error: 'invalid_token' });
+}
+
+describe('initial access tokens (default policy)', () => {
+  let app: LocalApp;
+  let admin: AdminClient;
+  beforeAll(async () => {
+    app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_ALLOWED_SCOPES: 'read write' });
+    admin = adminFor(app);
+  });
+  afterAll(() => app.close());
+
+  it('the operator creates a token, shown once; a registration with it records the way and the id', async () => {
+    const created = await createToken(admin, {
+      max_uses: 2,
+      expires_in: 3600,
+      scope: 'read',
+      client_lifetime_seconds: 600,
+      description: 'fleet A',
+    });
+    expect(created).toMatchObject({ max_uses: 2, uses: 0, scope: 'read', status: 'active' });
+    expect(created.initial_access_token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+
+    const response = await register(app, agent, created.initial_access_token);
+    expect(response.status).toBe(201);
+    const client = await readJson(response);
+    // The lifetime is capped by the token.
+    expect(client.expires_at).toBeLessThanOrEqual(client.client_id_issued_at + 600);
+
+    const { body: shown } = await admin.request('GET', `/clients/${client.client_id}`);
+    expect(shown).toMatchObject({
+      registration_method: 'initial_access_token',
+      initial_access_token_id: created.id,
+    });
+    const { body: listed } = await admin.request('GET', '/initial-access-tokens');
+    const mine = (listed as Json).initial_access_tokens.find((t: Json) => t.id === created.id);
+    expect(mine).toMatchObject({ uses: 1, max_uses: 2, description: 'fleet A' });
+    expect(JSON.stringify(listed)).not.toContain(created.initial_access_token.split('.')[1]);
+  });
+
+  it('a scope outside the token is invalid_client_metadata', async () => {
+    const { initial_access_token } = await createToken(admin, { scope: 'read' });
+    const response = await register(app, { ...agent, scope: 'read write' }, initial_access_token);
+    expect(response.status).toBe(400);
+    expect(await readJson(response)).toMatchObject({ error: 'invalid_client_metadata' });
+  });
+
+  it('used-up, revoked and unknown tokens are 401 invalid_token, never an open registration', async () => {
+    const once = await createToken(admin, { max_uses: 1 });
+    expect((await register(app, agent, once.initial_access_token)).status).toBe(201);
+    await expectInvalidToken(await register(app, agent, once.initial_access_token));
+
+    const revoked = await createToken(admin);
+    expect((await admin.request('DELETE', `/initial-access-tokens/${revoked.id}`)).status).toBe(
+      204,
+    );
+    await expectInvalidToken(await register(app, agent, revoked.initial_access_token));
+
+    await expectInvalidToken(await register(app, agent, `${'A'.repeat(22)}.${'A'.repeat(43)}`));
+    await expectInvalidToken(await register(app, agent, 'garbage'));
+  });
+
+  it('with max_uses N, 3N concurrent registrations produce exactly N clients', async () => {
+    const n = 3;
+    const { initial_access_token } = await createToken(admin, { max_uses: n });
+    const statuses = await Promise.all(
+      Array.from({ length: 3 * n }, () =>
+        register(app, agent, initial_access_token).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 201)).toHaveLength(n);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(2 * n);
+  });
+
+  it('deleting a token with delete_clients removes the clients it registered', async () => {
+    const created = await createToken(admin);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(
+        (await readJson(await register(app, agent, created.initial_access_token))).client_id,
+      );
+    }
+    const other = await readJson(await register(app, agent));
+    const { status, body } = await admin.request(
+      'DELETE',
+      `/initial-access-tokens/${created.id}?delete_clients=true`,
+    );
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: created.id, deleted_clients: 3 });
+    for (const id of ids) {
+      expect((await admin.request('GET', `/clients/${id}`)).status).toBe(404);
+    }
+    expect((await admin.request('GET', `/clients/${other.client_id}`)).status).toBe(200);
+    await expectInvalidToken(await register(app, agent, created.initial_access_token));
+  });
+
+  it('refuses bad token requests with 400', async () => {
+    for (const body of [{ max_uses: 0 }, { expires_in: 'soon' }, { scope: '' }, { other: 1 }]) {
+      const { status, body: error } = await admin.request('POST', '/initial-access-tokens', body);
+      expect(status).toBe(400);
+      expect(error).toMatchObject({ error: 'invalid_request' });
+    }
+    expect((await admin.request('DELETE', '/initial-access-tokens/unknown-id')).status).toBe(404);
+  });
+});
+
+describe('registration policy without open', () => {
+  let app: LocalApp;
+  let admin: AdminClient;
+  beforeAll(async () => {
+    app = await startTestServer({
+      DCR_ADMIN_TOKEN: ADMIN_TOKEN,
+      DCR_REGISTRATION_ACCESS: 'initial_access_token',
+    });
+    admin = adminFor(app);
+  });
+  afterAll(() => app.close());
+
+  it('an anonymous registration is a 401 Bearer challenge without an error code', async () => {
+    const response = await register(app, mcpClient);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    const body = await readJson(response);
+    expect(typeof body.error).toBe('string');
+    expect(typeof body.error_description).toBe('string');
+  });
+
+  it('a bad token is refused, never downgraded; a good one registers an MCP client', async () => {
+    await expectInvalidToken(await register(app, mcpClient, 'x'.repeat(40)));
+    const { initial_access_token } = await createToken(admin);
+    const response = await register(app, mcpClient, initial_access_token);
+    expect(response.status).toBe(201);
+    const client = await readJson(response);
+    const { body } = await admin.request('GET', `/clients/${client.client_id}`);
+    expect(body).toMatchObject({ registration_method: 'initial_access_token' });
+  });
+});
