@@ -16,8 +16,14 @@ commands:
                              rotations, deletions and expiries per day (--days N, default 30)
   recount-stats              recount the active clients from the registry itself (after an
                              upgrade, or to correct drift): a walk in steps, with progress
+  iat create                 issue an initial access token, printed once: --max-uses N
+                             --expires-in SECONDS --scope "a b" --software-id ID
+                             --client-lifetime SECONDS --description TEXT
+  iat list                   initial access tokens (never the tokens themselves; --all)
+  iat revoke <id>            revoke one; --delete-clients also deletes every client it registered
 
-filters: --software-id ID --name-prefix P --method M --created-after T --created-before T
+filters: --software-id ID --name-prefix P --method M --initial-access-token ID
+         --created-after T --created-before T
          --last-used-after T --last-used-before T   (T: epoch seconds or an ISO date/time)
 
 connection:
@@ -32,6 +38,7 @@ const FILTERS = {
   'software-id': 'software_id',
   'name-prefix': 'client_name_prefix',
   method: 'registration_method',
+  'initial-access-token': 'initial_access_token_id',
   'created-after': 'created_after',
   'created-before': 'created_before',
   'last-used-after': 'last_used_after',
@@ -105,6 +112,12 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
         yes: { type: 'boolean' },
         grace: { type: 'string' },
         days: { type: 'string' },
+        'max-uses': { type: 'string' },
+        'expires-in': { type: 'string' },
+        scope: { type: 'string' },
+        'client-lifetime': { type: 'string' },
+        description: { type: 'string' },
+        'delete-clients': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(Object.keys(FILTERS).map((k) => [k, { type: 'string' as const }])),
       },
@@ -284,6 +297,8 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
         else io.out(`active clients recounted: ${body.counted}`);
         return 0;
       }
+      case 'iat':
+        return await initialAccessTokens(client, id, positionals[2], values, io, json);
       default:
         io.err(`unknown command ${command}\n\n${USAGE}`);
         return 2;
@@ -293,5 +308,101 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
       `dcr-admin: ${error instanceof CommandError ? error.message : `cannot reach the server: ${(error as Error).message}`}`,
     );
     return 1;
+  }
+}
+
+const wholeNumber = (option: string, value: unknown): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CommandError(`--${option} takes a whole number`);
+  return n;
+};
+
+/** `iat create|list|revoke`: the operator's initial access tokens. */
+async function initialAccessTokens(
+  client: AdminClient,
+  sub: string | undefined,
+  tokenId: string | undefined,
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+  io: Io,
+  json: boolean,
+): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const body = Object.fromEntries(
+        Object.entries({
+          max_uses: wholeNumber('max-uses', values['max-uses']),
+          expires_in: wholeNumber('expires-in', values['expires-in']),
+          scope: values.scope,
+          software_id: values['software-id'],
+          client_lifetime_seconds: wholeNumber('client-lifetime', values['client-lifetime']),
+          description: values.description,
+        }).filter(([, v]) => v !== undefined),
+      );
+      const { body: created } = check(await client.request('POST', '/initial-access-tokens', body));
+      if (json) io.out(JSON.stringify(created, null, 2));
+      else {
+        io.out(`initial_access_token ${created.initial_access_token}`);
+        io.out(`id ${created.id}, expires ${date(created.expires_at)}`);
+        io.err('the token is shown this once; present it as Authorization: Bearer to /register');
+      }
+      return 0;
+    }
+    case 'list': {
+      const tokens: Record<string, unknown>[] = [];
+      let cursor: string | undefined;
+      do {
+        const query = cursor ? `?${new URLSearchParams({ cursor })}` : '';
+        const { body } = check(await client.request('GET', `/initial-access-tokens${query}`));
+        tokens.push(...body.initial_access_tokens);
+        cursor = values.all ? body.next_cursor : undefined;
+      } while (cursor);
+      if (json) io.out(JSON.stringify(tokens, null, 2));
+      else {
+        const rows = tokens.map((t) => ({
+          ...t,
+          uses: `${t.uses}/${t.max_uses ?? '∞'}`,
+          expires_at: date(t.expires_at),
+        }));
+        for (const line of table(rows, [
+          ['id', 'ID'],
+          ['status', 'STATUS'],
+          ['uses', 'USES'],
+          ['scope', 'SCOPE'],
+          ['software_id', 'SOFTWARE'],
+          ['expires_at', 'EXPIRES'],
+          ['description', 'DESCRIPTION'],
+        ])) {
+          io.out(line);
+        }
+        io.out(`${tokens.length} token(s)`);
+      }
+      return 0;
+    }
+    case 'revoke': {
+      if (!tokenId) throw new CommandError('iat revoke needs a token id');
+      const path = `/initial-access-tokens/${encodeURIComponent(tokenId)}`;
+      if (!values['delete-clients']) {
+        check(await client.request('DELETE', path));
+        io.out(json ? JSON.stringify({ revoked: tokenId }) : `revoked ${tokenId}`);
+        return 0;
+      }
+      let deleted = 0;
+      let cursor: string | undefined;
+      do {
+        const query = new URLSearchParams({ delete_clients: 'true', ...(cursor && { cursor }) });
+        const { body } = check(await client.request('DELETE', `${path}?${query}`));
+        deleted += body.deleted_clients;
+        cursor = body.next_cursor;
+      } while (cursor);
+      io.out(
+        json
+          ? JSON.stringify({ revoked: tokenId, deleted_clients: deleted })
+          : `revoked ${tokenId}, deleted ${deleted} client(s)`,
+      );
+      return 0;
+    }
+    default:
+      throw new CommandError('iat needs create, list or revoke');
   }
 }

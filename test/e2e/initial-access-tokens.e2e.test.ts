@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
+import { type Io, main } from '../../cli/dcr-admin.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
@@ -140,6 +141,48 @@ describe('initial access tokens (default policy)', () => {
     }
     expect((await admin.request('GET', `/clients/${other.client_id}`)).status).toBe(200);
     await expectInvalidToken(await register(app, agent, created.initial_access_token));
+  });
+
+  it('dcr-admin iat create, list and revoke --delete-clients', async () => {
+    const cli = async (...args: string[]) => {
+      const out: string[] = [];
+      const io: Io = { out: (l) => out.push(l), err: () => {} };
+      const connection = STACK
+        ? ['--url', app.issuer, '--sigv4', '--region', 'local']
+        : ['--url', app.issuer, '--token', ADMIN_TOKEN];
+      const code = await main([...args, ...connection], io);
+      return { code, out: out.join('\n') };
+    };
+    const created = await cli(
+      'iat',
+      'create',
+      '--max-uses',
+      '5',
+      '--scope',
+      'read',
+      '--description',
+      'from the cli',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const token = JSON.parse(created.out);
+    expect(token).toMatchObject({ max_uses: 5, scope: 'read', description: 'from the cli' });
+    const client = await readJson(await register(app, agent, token.initial_access_token));
+
+    const listed = await cli('iat', 'list', '--all', '--json');
+    expect(JSON.parse(listed.out)).toContainEqual(
+      expect.objectContaining({ id: token.id, uses: 1 }),
+    );
+    const table = await cli('iat', 'list', '--all');
+    expect(table.out).toContain(token.id);
+    expect(table.out).not.toContain(token.initial_access_token);
+
+    const revoked = await cli('iat', 'revoke', token.id, '--delete-clients', '--json');
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.out)).toEqual({ revoked: token.id, deleted_clients: 1 });
+    expect((await admin.request('GET', `/clients/${client.client_id}`)).status).toBe(404);
+    expect((await cli('iat', 'revoke', token.id)).code).toBe(1);
+    expect((await cli('iat', 'create', '--max-uses', 'many')).code).toBe(1);
   });
 
   it('refuses bad token requests with 400', async () => {
