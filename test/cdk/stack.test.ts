@@ -448,8 +448,37 @@ describe('configuration', () => {
     [{ 'dcr:accessTokenLifetimeSeconds': '5' }, 'dcr:accessTokenLifetimeSeconds'],
     [{ 'dcr:resources': 'https://mcp.example.com/mcp' }, 'dcr:allowedScopes'],
     [{ 'dcr:defaultAudience': 'https://api.example.com' }, 'dcr:allowedScopes'],
+    [{ 'dcr:registrationAccess': 'open,everyone' }, 'dcr:registrationAccess'],
+    [{ 'dcr:registrationTiers': '{not json' }, 'dcr:registrationTiers'],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
+  });
+
+  it('passes the registration policy to the functions: mtls accepted with a truststore', () => {
+    const access = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function'))
+        .map((fn) => fn.Properties.Environment?.Variables?.DCR_REGISTRATION_ACCESS)
+        .filter(Boolean);
+    expect(new Set(access(template))).toEqual(
+      new Set(['open,initial_access_token,software_statement']),
+    );
+    const tiers = { open: { grant_types: ['authorization_code', 'refresh_token'] } };
+    const custom = synth({
+      'dcr:domainName': 'auth.example.com',
+      'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
+      'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
+      'dcr:registrationTiers': tiers,
+    }).template;
+    expect(new Set(access(custom))).toEqual(
+      new Set(['open,initial_access_token,software_statement,mtls']),
+    );
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ DCR_REGISTRATION_TIERS: JSON.stringify(tiers) }),
+      },
+    });
+    const narrowed = synth({ 'dcr:registrationAccess': 'initial_access_token' }).template;
+    expect(new Set(access(narrowed))).toEqual(new Set(['initial_access_token']));
   });
 
   it('passes token and registration settings to the functions', () => {
