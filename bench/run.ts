@@ -160,6 +160,24 @@ async function registrationBench() {
     });
   }
   compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 2);
+  // With an initial access token: one consistent read and one conditional update more.
+  const adminToken = 'bench-admin-token-0123456789-abcdefghijklmnop';
+  for (const kind of ['ours-memory', 'ours-embedded']) {
+    await withTarget(kind, { BENCH_ADMIN_TOKEN: adminToken }, async ({ issuer }) => {
+      const created = await fetch(`${issuer}/admin/initial-access-tokens`, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ expires_in: 3600, description: 'bench' }),
+      });
+      const { initial_access_token } = (await created.json()) as { initial_access_token: string };
+      await measure(`${kind} register with initial access token`, {
+        url: `${issuer}/register`,
+        method: 'POST',
+        headers: { ...JSON_HEADERS, authorization: `Bearer ${initial_access_token}` },
+        body: REGISTRATION,
+      });
+    });
+  }
 }
 
 async function tokenBench() {

@@ -69,6 +69,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       DCR_ALLOWED_SCOPES: BENCH_SCOPE,
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(REFRESH_LIFETIME),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(REFRESH_IDLE_LIFETIME),
+      // The initial access token benchmark creates its token through the admin API.
+      ...(process.env.BENCH_ADMIN_TOKEN && { DCR_ADMIN_TOKEN: process.env.BENCH_ADMIN_TOKEN }),
     }),
     { store: kind === 'ours-memory' ? 'memory' : 'embedded', ...(grants && { grants }) },
   );
