@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { invalidClientMetadata, OAuthError } from './errors.js';
+import { OAuthError } from './errors.js';
 import type { InitialAccessTokenRecord, InitialAccessTokenStore, RequestOrigin } from './ports.js';
 import { invalidInitialAccessToken } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
@@ -115,16 +115,4 @@ export class InitialAccessTokens {
     const used = await this.store.use(record.id, record.tokenHash, now);
     if (used === undefined) throw invalidInitialAccessToken();
   }
-}
-
-/** The software_id a token imposes: the client's must be absent or the same. */
-export function imposedSoftwareId(
-  requested: string | undefined,
-  token: InitialAccessTokenRecord,
-): string | undefined {
-  if (token.softwareId === undefined) return requested;
-  if (requested !== undefined && requested !== token.softwareId) {
-    throw invalidClientMetadata('software_id: differs from the initial access token');
-  }
-  return token.softwareId;
 }

@@ -27,6 +27,8 @@ export interface ClientRecord {
   readonly registrationMethod?: string;
   /** The initial access token that registered the client (its id), if one did. */
   readonly initialAccessTokenId?: string;
+  /** What that token imposed, kept so that an RFC 7592 update cannot widen it. */
+  readonly registrationConstraints?: RegistrationConstraints;
   /** Who made the last change, for audit events: the caller's address and when. */
   readonly lastChange?: ChangeOrigin;
   /** After an operator's forced rotation: the old secret's hash, accepted until the instant below. */
@@ -34,6 +36,14 @@ export interface ClientRecord {
   readonly previousSecretValidUntil?: number;
   /** Set just before the item is deleted: who deleted it. A client with it is gone. */
   readonly deletion?: Deletion;
+}
+
+/** An initial access token's constraints as they bind its client for life. */
+export interface RegistrationConstraints {
+  readonly scope?: string;
+  readonly softwareId?: string;
+  /** The latest expires_at the token allowed (absolute). */
+  readonly expiresAtCap?: number;
 }
 
 /** Where a request came from, for the audit trail. */

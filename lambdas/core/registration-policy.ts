@@ -10,6 +10,9 @@ export const REGISTRATION_WAYS = [
 ] as const;
 export type RegistrationWay = (typeof REGISTRATION_WAYS)[number];
 
+export const isRegistrationWay = (value: unknown): value is RegistrationWay =>
+  (REGISTRATION_WAYS as readonly unknown[]).includes(value);
+
 /** What a way's clients may be: every member optional, absent = no narrowing of the server's settings. */
 export interface TrustTier {
   /** Cap on the client's lifetime from registration (beside DCR_CLIENT_MAX_LIFETIME_SECONDS). */

@@ -6,13 +6,14 @@ import {
   validateClientMetadata,
 } from './client-metadata.js';
 import { clientConfigurationUrl } from './endpoints.js';
-import { invalidRequest, invalidToken } from './errors.js';
-import { type InitialAccessTokens, imposedSoftwareId } from './initial-access-tokens.js';
+import { invalidClientMetadata, invalidRequest, invalidToken } from './errors.js';
+import type { InitialAccessTokens } from './initial-access-tokens.js';
 import type {
   ClientRecord,
   ClientRepository,
   Clock,
   InitialAccessTokenRecord,
+  RegistrationConstraints,
   RequestOrigin,
   SoftwareStatements,
 } from './ports.js';
@@ -21,7 +22,9 @@ import {
   classify,
   DEFAULT_REGISTRATION_ACCESS,
   DEFAULT_TIERS,
+  isRegistrationWay,
   type RegistrationPolicySettings,
+  type RegistrationWay,
   requireAccepted,
 } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
@@ -98,24 +101,15 @@ export class RegistrationService {
       token = await this.credentials.initialAccessTokens.check(bearer, now);
     }
     const validated = validateClientMetadata(body, this.settings, now);
-    const softwareId = token && imposedSoftwareId(validated.metadata.software_id, token);
-    const metadata = softwareId
-      ? { ...validated.metadata, software_id: softwareId }
-      : validated.metadata;
-    const { maxLifetimeSeconds } = applyTier(metadata, policy.registrationTiers[way], way, {
-      ...(token?.scope !== undefined && {
-        scopes: new Set(token.scope.split(' ')),
-        scopeSource: 'the initial access token',
-      }),
-      ...(token?.clientLifetimeSeconds !== undefined && {
-        maxClientLifetimeSeconds: token.clientLifetimeSeconds,
-      }),
-    });
-    const granted = this.lifecycle.grantedExpiry(validated.requestedExpiresAt, now);
-    const expiresAt =
-      maxLifetimeSeconds === undefined
-        ? granted
-        : Math.min(granted ?? Number.POSITIVE_INFINITY, now + maxLifetimeSeconds);
+    const constraints = token && tokenConstraints(token, now);
+    const { metadata, expiresAt } = this.bound(
+      way,
+      validated,
+      constraints,
+      now,
+      policy.registrationTiers,
+      'the initial access token',
+    );
     // The one extra write of a token registration: its use, counted atomically.
     if (token) await this.credentials.initialAccessTokens?.use(token, now);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
@@ -131,6 +125,8 @@ export class RegistrationService {
       version: 1,
       registrationMethod: way,
       ...(token && { initialAccessTokenId: token.id }),
+      ...(constraints &&
+        Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
       lastChange: { at: now, ...origin },
     });
     await this.repository.create(record);
@@ -170,7 +166,17 @@ export class RegistrationService {
     }
 
     const now = this.clock.now();
-    const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    // The way's tier and the token's constraints bind an update as they bound the registration.
+    const recorded = current.registrationMethod;
+    const way: RegistrationWay = isRegistrationWay(recorded) ? recorded : 'open';
+    const { metadata, expiresAt } = this.bound(
+      way,
+      validateClientMetadata(body, this.settings, now),
+      current.registrationConstraints,
+      current.clientIdIssuedAt,
+      this.settings.registrationTiers ?? DEFAULT_TIERS,
+      'the initial access token that registered this client',
+    );
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);
@@ -182,7 +188,6 @@ export class RegistrationService {
         ? hashSecret(clientSecret)
         : current.secretHash
       : undefined;
-    const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, current.clientIdIssuedAt);
     const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = current;
     const record = this.withActiveUntil({
       ...kept,
@@ -219,10 +224,57 @@ export class RegistrationService {
     return { record, presented: token };
   }
 
+  /**
+   * Applies the way's tier and the token's constraints to validated metadata: the software_id
+   * imposed, grant types, scopes and public clients within bounds, and the granted expiry
+   * capped (from `issuedAt`). Throws invalid_client_metadata.
+   */
+  private bound(
+    way: RegistrationWay,
+    validated: ReturnType<typeof validateClientMetadata>,
+    constraints: RegistrationConstraints | undefined,
+    issuedAt: number,
+    tiers: RegistrationPolicySettings['registrationTiers'],
+    source: string,
+  ) {
+    let { metadata } = validated;
+    const imposed = constraints?.softwareId;
+    if (imposed !== undefined) {
+      if (metadata.software_id !== undefined && metadata.software_id !== imposed) {
+        throw invalidClientMetadata(`software_id: differs from ${source}`);
+      }
+      metadata = { ...metadata, software_id: imposed };
+    }
+    const { maxLifetimeSeconds } = applyTier(metadata, tiers[way], way, {
+      ...(constraints?.scope !== undefined && {
+        scopes: new Set(constraints.scope.split(' ')),
+        scopeSource: source,
+      }),
+    });
+    const caps = [
+      this.lifecycle.grantedExpiry(validated.requestedExpiresAt, issuedAt),
+      maxLifetimeSeconds === undefined ? undefined : issuedAt + maxLifetimeSeconds,
+      constraints?.expiresAtCap,
+    ].filter((c): c is number => c !== undefined);
+    const expiresAt = caps.length > 0 ? Math.min(...caps) : undefined;
+    return { metadata, expiresAt };
+  }
+
   private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
     return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
   }
+}
+
+/** What a token imposes on its clients for life (absent members impose nothing). */
+function tokenConstraints(token: InitialAccessTokenRecord, now: number): RegistrationConstraints {
+  return {
+    ...(token.scope !== undefined && { scope: token.scope }),
+    ...(token.softwareId !== undefined && { softwareId: token.softwareId }),
+    ...(token.clientLifetimeSeconds !== undefined && {
+      expiresAtCap: now + token.clientLifetimeSeconds,
+    }),
+  };
 }
 
 function clientInformation(

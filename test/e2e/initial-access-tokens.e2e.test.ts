@@ -107,6 +107,10 @@ describe('initial access tokens (default policy)', () => {
 
     await expectInvalidToken(await register(app, agent, `${'A'.repeat(22)}.${'A'.repeat(43)}`));
     await expectInvalidToken(await register(app, agent, 'garbage'));
+    // Another scheme, or a malformed header, is a credential that fails: never anonymous.
+    for (const authorization of ['Basic YTpi', 'Bearer', 'Bearer a b']) {
+      await expectInvalidToken(await jsonPost(`${app.issuer}/register`, agent, { authorization }));
+    }
   });
 
   it('with max_uses N, 3N concurrent registrations produce exactly N clients', async () => {

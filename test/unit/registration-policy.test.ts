@@ -255,6 +255,37 @@ describe('registration with the policy', () => {
     expect((await store.get(t.id))?.uses).toBe(1);
   });
 
+  it('an RFC 7592 update cannot leave the tier or the token constraints', async () => {
+    const tiers = {
+      ...DEFAULT_TIERS,
+      initial_access_token: { publicClients: false, grantTypes: new Set(['client_credentials']) },
+    };
+    const t = await issue({ scope: 'read', softwareId: 'fleet', clientLifetimeSeconds: 600 });
+    const registration = service(undefined, tiers);
+    const info = await registration.register(agent, ISSUER, {}, t.initial_access_token);
+    const update = (body: Record<string, unknown>) =>
+      registration.update(
+        info.client_id,
+        info.registration_access_token,
+        () => ({ client_id: info.client_id, ...body }),
+        ISSUER,
+      );
+    for (const body of [
+      { ...agent, scope: 'read write' },
+      { ...agent, software_id: 'other' },
+      { ...mcpClient, token_endpoint_auth_method: 'client_secret_basic' },
+    ]) {
+      expect((await oauthFailure(update(body))).error).toBe('invalid_client_metadata');
+    }
+    const updated = await update({
+      ...agent,
+      client_name: 'renamed',
+      expires_at: clock.now() + 9999,
+    });
+    expect(updated).toMatchObject({ client_name: 'renamed', software_id: 'fleet' });
+    expect(updated.expires_at).toBe(info.client_id_issued_at + 600);
+  });
+
   it('keeps refusing software statements while no verifier is wired', async () => {
     const error = await oauthFailure(
       service().register({ ...agent, software_statement: 'a.b.c' }, ISSUER),

@@ -16,12 +16,19 @@ export const registrationRoutes = (service: RegistrationService): Route[] => [
         readJsonObject(request),
         issuer,
         origin(request),
-        bearerToken(request),
+        presentedBearer(request),
       );
       return { ...json(201, registered), clientId: registered.client_id };
     },
   },
 ];
+
+/**
+ * The bearer credential a registration presents: any Authorization header counts, so a
+ * malformed one (or another scheme) is refused as a bad token, never taken for no credential.
+ */
+const presentedBearer = (request: HttpRequest) =>
+  request.headers.authorization === undefined ? undefined : (bearerToken(request) ?? '');
 
 const clientId = (context: RouteContext) => context.params.clientId as string;
 
