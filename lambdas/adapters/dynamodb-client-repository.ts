@@ -35,7 +35,7 @@ const clientKey = (clientId: string) => ({ pk: `client#${clientId}`, sk: 'client
  * A listing cursor back to the table key it encodes. Anything else (other attributes, other
  * types, keys longer than any this table holds) is a malformed cursor, not a DynamoDB error.
  */
-function tableKeyOf(cursor: string): Record<string, string> {
+export function tableKeyOf(cursor: string): Record<string, string> {
   const key = decodeCursor<Record<string, unknown>>(cursor);
   const { partitionKey, sortKey } = TABLE_SCHEMA;
   const names = Object.keys(key);

@@ -6,13 +6,14 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { encodeCursor } from '../core/cursor.js';
 import type {
   InitialAccessTokenPage,
   InitialAccessTokenRecord,
   InitialAccessTokenStore,
 } from '../core/ports.js';
 import { callAws, callAwsIfCondition } from './aws-errors.js';
+import { tableKeyOf } from './dynamodb-client-repository.js';
 import { expiryAttributes } from './table-schema.js';
 
 const SERVICE = 'the initial access token store';
@@ -93,9 +94,7 @@ export class DynamoDbInitialAccessTokens implements InitialAccessTokenStore {
           FilterExpression: 'begins_with(pk, :iat)',
           ExpressionAttributeValues: { ':iat': 'iat#' },
           Limit: scanLimit,
-          ...(cursor !== undefined && {
-            ExclusiveStartKey: decodeCursor<Record<string, unknown>>(cursor),
-          }),
+          ...(cursor !== undefined && { ExclusiveStartKey: tableKeyOf(cursor) }),
         }),
       ),
       SERVICE,

@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { OAuthError } from './errors.js';
+import { invalidRequest, OAuthError } from './errors.js';
 import type { InitialAccessTokenRecord, InitialAccessTokenStore, RequestOrigin } from './ports.js';
 import { invalidInitialAccessToken } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
@@ -71,7 +71,11 @@ export class InitialAccessTokens {
   async list(cursor: string | undefined, limit: number, now: number) {
     // The store pages over the whole table: read up to 10 scan pages to fill one answer.
     const tokens: InitialAccessTokenRecord[] = [];
-    let next = cursor === undefined ? undefined : decodeCursor<{ c: string }>(cursor).c;
+    const position = cursor === undefined ? undefined : decodeCursor<{ c?: unknown }>(cursor).c;
+    if (cursor !== undefined && typeof position !== 'string') {
+      throw invalidRequest('cursor is malformed');
+    }
+    let next = position as string | undefined;
     for (let pages = 0; pages < 10 && tokens.length < limit; pages++) {
       const page = await this.store.page(next, 500);
       tokens.push(...page.records);

@@ -196,6 +196,15 @@ describe('initial access tokens (default policy)', () => {
       expect(error).toMatchObject({ error: 'invalid_request' });
     }
     expect((await admin.request('DELETE', '/initial-access-tokens/unknown-id')).status).toBe(404);
+    const cursor = (position: unknown) =>
+      Buffer.from(JSON.stringify(position)).toString('base64url');
+    for (const bad of ['%%%', cursor({ c: 5 }), cursor({ c: cursor({ pk: 1 }) })]) {
+      const { status } = await admin.request(
+        'GET',
+        `/initial-access-tokens?cursor=${encodeURIComponent(bad)}`,
+      );
+      expect(status).toBe(400);
+    }
   });
 });
 
