@@ -64,8 +64,8 @@ const tierSchema = z.strictObject({
   public_clients: z.boolean().optional(),
 });
 
-/** JSON keyed by way; each way not named keeps its default tier. */
-const registrationTiers = z
+/** JSON keyed by way; each way not named keeps its default tier (the stack checks it at synth). */
+export const registrationTiers = z
   .string()
   .transform((v, ctx) => {
     try {

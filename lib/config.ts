@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { registrationTiers } from '../lambdas/config.js';
 
 const csv = z.union([
   z.array(z.string()),
@@ -119,19 +120,10 @@ const schema = z
     registrationAccess: csv
       .pipe(z.array(z.enum(['open', 'initial_access_token', 'software_statement', 'mtls'])).min(1))
       .optional(),
-    /** Trust tier per way: an object (cdk.json) or its JSON (-c), checked again at start-up. */
+    /** Trust tier per way: an object (cdk.json) or its JSON (-c), the functions' own schema. */
     registrationTiers: z
-      .union([
-        z.record(z.string(), z.unknown()),
-        z.string().transform((v, ctx) => {
-          try {
-            return JSON.parse(v) as Record<string, unknown>;
-          } catch {
-            ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-            return z.NEVER;
-          }
-        }),
-      ])
+      .union([z.string(), z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v))])
+      .pipe(registrationTiers)
       .optional(),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {

@@ -450,6 +450,7 @@ describe('configuration', () => {
     [{ 'dcr:defaultAudience': 'https://api.example.com' }, 'dcr:allowedScopes'],
     [{ 'dcr:registrationAccess': 'open,everyone' }, 'dcr:registrationAccess'],
     [{ 'dcr:registrationTiers': '{not json' }, 'dcr:registrationTiers'],
+    [{ 'dcr:registrationTiers': { open: { grant_types: ['implicit'] } } }, 'dcr:registrationTiers'],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
   });
