@@ -120,6 +120,13 @@ const envSchema = z
     DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
     DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
+    /** Local server: serve https with this certificate and key (PEM file paths). */
+    DCR_TLS_CERT: z.string().min(1).optional(),
+    DCR_TLS_KEY: z.string().min(1).optional(),
+    /** Local server: verify client certificates against this CA (PEM path): mutual TLS. */
+    DCR_TLS_CLIENT_CA: z.string().min(1).optional(),
+    /** AWS: the custom domain verifies client certificates (set by the stack with a truststore). */
+    DCR_TLS_CLIENT_AUTH: onOff.optional(),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -143,6 +150,14 @@ const envSchema = z
       message: 'DCR_UPSTREAM_ISSUER and DCR_UPSTREAM_CLIENT_ID go together',
     },
   )
+  .refine((e) => (e.DCR_TLS_CERT === undefined) === (e.DCR_TLS_KEY === undefined), {
+    path: ['DCR_TLS_KEY'],
+    message: 'DCR_TLS_CERT and DCR_TLS_KEY go together',
+  })
+  .refine((e) => e.DCR_TLS_CLIENT_CA === undefined || e.DCR_TLS_CERT !== undefined, {
+    path: ['DCR_TLS_CLIENT_CA'],
+    message: 'needs DCR_TLS_CERT and DCR_TLS_KEY (mutual TLS is TLS)',
+  })
   .refine(
     (e) =>
       e.DCR_UPSTREAM_CLIENT_SECRET === undefined || e.DCR_UPSTREAM_CLIENT_SECRET_ARN === undefined,
@@ -187,6 +202,10 @@ export interface Config {
   readonly refreshTokenLifetimeSeconds: number;
   readonly refreshTokenIdleLifetimeSeconds: number;
   readonly clientIdMetadataDocuments: boolean;
+  /** Local https: PEM file paths (read at start). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
+  /** Whether verified client certificates reach the server (mutual TLS, RFC 8705). */
+  readonly mtls: boolean;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
   readonly trustedFetchOrigins: ReadonlySet<string>;
 }
@@ -273,6 +292,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshTokenLifetimeSeconds: e.DCR_REFRESH_TOKEN_LIFETIME_SECONDS,
     refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
     clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
+    ...(e.DCR_TLS_CERT !== undefined &&
+      e.DCR_TLS_KEY !== undefined && {
+        tls: {
+          cert: e.DCR_TLS_CERT,
+          key: e.DCR_TLS_KEY,
+          ...(e.DCR_TLS_CLIENT_CA !== undefined && { clientCa: e.DCR_TLS_CLIENT_CA }),
+        },
+      }),
+    mtls: e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined,
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
   };
 }

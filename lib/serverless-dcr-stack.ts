@@ -243,6 +243,9 @@ export class ServerlessDcrStack extends Stack {
       ...(config.introspectorClientIds.length > 0 && {
         DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
       }),
+      // The custom domain verifies client certificates against the truststore and passes them
+      // on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
+      ...(config.mtlsTruststoreUri && { DCR_TLS_CLIENT_AUTH: 'on' }),
       // Discovery advertises the authorization endpoint when users can sign in; the token
       // functions issue and check refresh token families.
       ...login?.upstreamEnvironment,

@@ -322,3 +322,18 @@ export interface ClientStatistics {
   /** Sets the active counters to these values (a recount), recording when. */
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
 }
+
+/**
+ * A client certificate the TLS layer verified (API Gateway's mutual TLS against the truststore;
+ * locally the server's `DCR_TLS_CLIENT_CA`). Never taken from a header a client could send.
+ */
+export interface ClientCertificate {
+  /** RFC 8705 §3.1: base64url SHA-256 of the certificate's DER, the `cnf` thumbprint. */
+  readonly x5tS256: string;
+  /** The subject DN in RFC 4514 string form (most specific first: `CN=…,O=…`). */
+  readonly subjectDn: string;
+  readonly sanDns: readonly string[];
+  readonly sanUri: readonly string[];
+  readonly sanIp: readonly string[];
+  readonly sanEmail: readonly string[];
+}

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuditedClientRepository,
@@ -123,6 +123,15 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
   };
 }
 
+/** The PEM files named by DCR_TLS_* (read once, at start). */
+function readTls(files: NonNullable<Config['tls']>) {
+  return {
+    cert: readFileSync(files.cert, 'utf8'),
+    key: readFileSync(files.key, 'utf8'),
+    ...(files.clientCa && { clientCa: readFileSync(files.clientCa, 'utf8') }),
+  };
+}
+
 /** The whole API on one machine: every Lambda's routes behind one node:http server. */
 export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
   const clock = options.clock ?? systemClock;
@@ -161,6 +170,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
+    ...(config.tls && { tls: readTls(config.tls) }),
   });
   return {
     issuer: server.issuer,

@@ -347,9 +347,18 @@ describe('API', () => {
     });
     custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
     custom.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ DCR_ISSUER: 'https://auth.example.com' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          DCR_ISSUER: 'https://auth.example.com',
+          DCR_TLS_CLIENT_AUTH: 'on',
+        }),
+      },
     });
     custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    // Without a truststore no function expects client certificates.
+    for (const [, fn] of resources('AWS::Lambda::Function')) {
+      expect(fn.Properties.Environment?.Variables?.DCR_TLS_CLIENT_AUTH).toBeUndefined();
+    }
   });
 });
 
