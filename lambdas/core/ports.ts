@@ -322,3 +322,25 @@ export interface ClientStatistics {
   /** Sets the active counters to these values (a recount), recording when. */
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
 }
+
+/** A software statement (RFC 7591 §2.3) whose signature, issuer and lifetime were verified. */
+export interface VerifiedStatement {
+  readonly issuer: string;
+  readonly softwareId: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+export interface SoftwareStatements {
+  verify(statement: string, now: number): Promise<VerifiedStatement>;
+}
+
+/**
+ * The software_id kill switch: software the operator has blocked cannot register, by statement
+ * or by body. One item per blocked software_id (`blocked#<software_id>`).
+ */
+export interface BlockedSoftwareIds {
+  isBlocked(softwareId: string): Promise<boolean>;
+  /** Blocks (idempotent), recording who did and when. */
+  block(softwareId: string, origin: ChangeOrigin): Promise<void>;
+  /** Unblocks; false if it was not blocked. */
+  unblock(softwareId: string): Promise<boolean>;
+}

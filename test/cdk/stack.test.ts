@@ -237,6 +237,10 @@ describe('functions', () => {
       revoke: ['PutItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('blocked#*')).toEqual({
+      register: ['GetItem'],
+      admin: ['DeleteItem', 'PutItem'],
+    });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
     expect(touching('code#*')).toEqual({
       authorize: ['PutItem'],
