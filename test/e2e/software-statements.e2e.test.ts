@@ -1,6 +1,7 @@
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
+import { type Io, main } from '../../cli/dcr-admin.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
@@ -192,6 +193,44 @@ describe('software_id kill switch', () => {
     expect((await admin.request('DELETE', path)).status).toBe(404);
     const again = await register({ software_id: softwareId, grant_types: ['client_credentials'] });
     expect(again.status).toBe(201);
+  });
+
+  it('dcr-admin block-software --delete-clients and unblock-software', async () => {
+    const softwareId = `cli-${Date.now()}`;
+    for (let i = 0; i < 3; i++) {
+      const { status } = await register({
+        software_id: softwareId,
+        grant_types: ['client_credentials'],
+      });
+      expect(status).toBe(201);
+    }
+    const cli = async (...args: string[]) => {
+      const out: string[] = [];
+      const io: Io = { out: (l) => out.push(l), err: () => {} };
+      const connection = STACK
+        ? ['--url', app.issuer, '--sigv4', '--region', 'local']
+        : ['--url', app.issuer, '--token', ADMIN_TOKEN];
+      return { code: await main([...args, ...connection], io), out: out.join('\n') };
+    };
+    expect(await cli('block-software', softwareId, '--delete-clients')).toEqual({
+      code: 0,
+      out: `blocked ${softwareId}; deleted 3 client(s)`,
+    });
+    const refused = await register({
+      software_id: softwareId,
+      grant_types: ['client_credentials'],
+    });
+    expect(refused.status).toBe(400);
+    expect(await cli('unblock-software', softwareId)).toEqual({
+      code: 0,
+      out: `unblocked ${softwareId}`,
+    });
+    expect((await cli('unblock-software', softwareId)).code).toBe(1);
+    const allowed = await register({
+      software_id: softwareId,
+      grant_types: ['client_credentials'],
+    });
+    expect(allowed.status).toBe(201);
   });
 
   it('is an admin route: refused without admin credentials', async () => {

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
