@@ -1,4 +1,4 @@
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
@@ -123,6 +123,36 @@ describe('software statement verification (RFC 7591 §2.3)', () => {
       verifier({ algorithms: ['RS256'] }).verify(await statement(), NOW),
     );
     expect(failure.error).toBe('invalid_software_statement');
+  });
+});
+
+describe('an issuer whose keys are at a jwks_uri', () => {
+  const remote = (resolve: () => Promise<CryptoKey>) =>
+    new TrustedSoftwareStatements(
+      loadConfig({
+        DCR_SOFTWARE_STATEMENT_ISSUERS: JSON.stringify({
+          [TRUSTED]: { jwks_uri: 'https://keys.example/jwks.json' },
+        }),
+      }).softwareStatementIssuers,
+      { resolver: () => resolve },
+    );
+
+  it('verifies with the keys the resolver gives', async () => {
+    const publicKey = await importJWK(publicJwk, 'ES256');
+    await expect(
+      remote(async () => publicKey as CryptoKey).verify(await statement(), NOW),
+    ).resolves.toMatchObject({ softwareId: 'fleet-agent' });
+  });
+
+  it('answers 503 temporarily_unavailable when the keys cannot be fetched (not the client’s fault)', async () => {
+    const failure = await oauthFailure(
+      remote(async () => {
+        throw new Error('connect ECONNREFUSED');
+      }).verify(await statement(), NOW),
+    );
+    expect(failure.status).toBe(503);
+    expect(failure.error).toBe('temporarily_unavailable');
+    expect(failure.headers['retry-after']).toBeDefined();
   });
 });
 
