@@ -83,7 +83,7 @@ export class RegistrationService {
     origin: RequestOrigin = {},
   ): Promise<ClientInformation> {
     const now = this.clock.now();
-    const admitted = await this.admitSoftware(body, now);
+    const admitted = await this.admitSoftware(body, issuer, now);
     const { metadata, requestedExpiresAt } = validateClientMetadata(
       admitted.body,
       this.settings,
@@ -119,6 +119,7 @@ export class RegistrationService {
    */
   private async admitSoftware(
     body: Record<string, unknown>,
+    issuer: string,
     now: number,
   ): Promise<AdmittedSoftware> {
     const { statements, blocked } = this.software;
@@ -128,6 +129,12 @@ export class RegistrationService {
         throw invalidSoftwareStatement('software_statement: must be a JWT');
       }
       const verified = await statements.verify(statement, now);
+      // A statement addressed to particular servers must name this one; one with no aud is
+      // for any server (the usual case: software vendors sign once for every deployment).
+      const { aud } = verified.claims;
+      if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
+        throw invalidSoftwareStatement('software_statement: its aud does not name this server');
+      }
       if (await blocked?.isBlocked(verified.softwareId)) {
         throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
       }

@@ -237,6 +237,21 @@ describe('registration with a software statement', () => {
     expect(failure.error).toBe('invalid_redirect_uri');
   });
 
+  it('accepts a statement with no aud or one naming this server, refuses one for another', async () => {
+    const body = (aud?: string | string[]) =>
+      statement({ claims: { grant_types: ['client_credentials'], ...(aud && { aud }) } }).then(
+        (software_statement) => ({ software_statement }),
+      );
+    await expect(service.register(await body(), ISSUER)).resolves.toBeDefined();
+    await expect(
+      service.register(await body([ISSUER, 'https://x']), ISSUER),
+    ).resolves.toBeDefined();
+    const failure = await oauthFailure(
+      service.register(await body('https://other.example'), ISSUER),
+    );
+    expect(failure.error).toBe('invalid_software_statement');
+  });
+
   it('refuses a statement that is not a string', async () => {
     const failure = await oauthFailure(service.register({ software_statement: 42 }, ISSUER));
     expect(failure.error).toBe('invalid_software_statement');
