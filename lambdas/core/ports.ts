@@ -323,12 +323,17 @@ export interface ClientStatistics {
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
 }
 
-/** A software statement (RFC 7591 §2.3) whose signature, issuer and lifetime were verified. */
+/** A software statement whose signature, issuer and claims were verified (RFC 7591 §2.3). */
 export interface VerifiedStatement {
   readonly issuer: string;
   readonly softwareId: string;
   readonly claims: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * Verifies software statements; throws OAuthError `invalid_software_statement` or
+ * `unapproved_software_statement`. Filled in by the statements work; unwired = none accepted.
+ */
 export interface SoftwareStatements {
   verify(statement: string, now: number): Promise<VerifiedStatement>;
 }
