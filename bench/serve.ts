@@ -69,6 +69,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       DCR_ALLOWED_SCOPES: BENCH_SCOPE,
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(REFRESH_LIFETIME),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(REFRESH_IDLE_LIFETIME),
+      // The software statement benchmark's trusted issuer (bench/software-statements.ts).
+      DCR_SOFTWARE_STATEMENT_ISSUERS: process.env.DCR_SOFTWARE_STATEMENT_ISSUERS ?? '',
     }),
     { store: kind === 'ours-memory' ? 'memory' : 'embedded', ...(grants && { grants }) },
   );

@@ -1,5 +1,7 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
+import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/client-metadata.js';
+import type { StatementIssuerSettings } from './core/software-statements.js';
 
 /** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
 const issuerUrl = z
@@ -41,6 +43,63 @@ const httpsOrigin = z
 const absoluteUri = z
   .string()
   .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
+
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+/**
+ * A trusted software statement issuer. The key is the statement's `iss` verbatim: RFC 7591 §2.3
+ * makes the statement a JWT, whose `iss` is a StringOrURI (RFC 7519 §4.1.1), so any string (up
+ * to the identifier bound) is accepted, not only https URLs.
+ */
+const statementIssuer = z
+  .strictObject({
+    jwks: z
+      .looseObject({
+        keys: z
+          .array(
+            z
+              .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
+              .refine(
+                (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+                'must hold public keys only',
+              ),
+          )
+          .min(1),
+      })
+      .optional(),
+    jwks_uri: z.url({ protocol: /^https$/ }).optional(),
+    // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
+    algorithms: z
+      .array(z.enum(SIGNING_ALGS))
+      .min(1)
+      .default([...SIGNING_ALGS]),
+  })
+  .refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri');
+
+const statementIssuers = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(1).max(MAX_IDENTIFIER_LENGTH), statementIssuer))
+  .transform(
+    (issuers) =>
+      new Map<string, StatementIssuerSettings>(
+        Object.entries(issuers).map(([iss, i]) => [
+          iss,
+          {
+            ...(i.jwks !== undefined && { jwks: i.jwks as StatementIssuerSettings['jwks'] & {} }),
+            ...(i.jwks_uri !== undefined && { jwksUri: i.jwks_uri }),
+            algorithms: i.algorithms,
+          },
+        ]),
+      ),
+  );
 
 const envSchema = z
   .object({
@@ -118,6 +177,8 @@ const envSchema = z
       .default(7 * 24 * 3600),
     /** Client ID Metadata Documents: an https URL as client_id is resolved by fetching it. */
     DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
+    /** Trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss`; unset = none. */
+    DCR_SOFTWARE_STATEMENT_ISSUERS: statementIssuers.optional(),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
     DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
     /** Local server: serve https with this certificate and key (PEM file paths). */
@@ -206,6 +267,8 @@ export interface Config {
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
   /** Whether verified client certificates reach the server (mutual TLS, RFC 8705). */
   readonly mtls: boolean;
+  /** Trusted software statement issuers, by `iss`; empty = statements are refused. */
+  readonly softwareStatementIssuers: ReadonlyMap<string, StatementIssuerSettings>;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
   readonly trustedFetchOrigins: ReadonlySet<string>;
 }
@@ -301,6 +364,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         },
       }),
     mtls: e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined,
+    softwareStatementIssuers: e.DCR_SOFTWARE_STATEMENT_ISSUERS ?? new Map(),
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
   };
 }

@@ -5,6 +5,7 @@ import { AuthorizationFlow } from './core/authorization-flow.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
 import { ClientLifecycle } from './core/client-lifecycle.js';
 import type {
+  BlockedSoftwareIds,
   ClientDirectory,
   ClientRepository,
   ClientStatistics,
@@ -18,6 +19,7 @@ import type {
   UpstreamLogin,
 } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
+import { TrustedSoftwareStatements } from './core/software-statements.js';
 import { TokenService } from './core/token-service.js';
 import { UserGrants } from './core/user-grants.js';
 import { browserState } from './http/browser-state.js';
@@ -42,6 +44,8 @@ export interface Dependencies {
   readonly grants: GrantStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
+  /** The software_id kill switch (issue 10). */
+  readonly blockedSoftware: BlockedSoftwareIds;
   readonly clock: Clock;
   /**
    * Client ID Metadata Documents, used when `config.clientIdMetadataDocuments` is on. Required
@@ -55,6 +59,8 @@ export interface Dependencies {
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
+/** Registration itself also verifies software statements and checks blocked software_ids. */
+type RegisterDeps = RegistrationDeps & Pick<Dependencies, 'remoteKeySets' | 'blockedSoftware'>;
 type AuthorizeDeps = Pick<
   Dependencies,
   'config' | 'repository' | 'clock' | 'grants' | 'cookieKey' | 'upstream' | 'metadataDocuments'
@@ -81,6 +87,15 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
 
 const registrationService = (d: RegistrationDeps) =>
   new RegistrationService(lifecycle(d), d.config);
+
+/** Issue 10: statements verified against the configured issuers; blocked software refused. */
+const registerService = (d: RegisterDeps) =>
+  new RegistrationService(lifecycle(d), d.config, {
+    ...(d.config.softwareStatementIssuers.size > 0 && {
+      statements: new TrustedSoftwareStatements(d.config.softwareStatementIssuers, d.remoteKeySets),
+    }),
+    blocked: d.blockedSoftware,
+  });
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
@@ -114,15 +129,20 @@ const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
     discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
   jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
-  register: (d: RegistrationDeps) => registrationRoutes(registrationService(d)),
+  register: (d: RegisterDeps) => registrationRoutes(registerService(d)),
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   authorize: authorizationRoutes,
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics'>) =>
-    adminRoutes(new AdminService(lifecycle(d), d.directory, d.statistics), d.config.adminToken),
+  admin: (
+    d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware'>,
+  ) =>
+    adminRoutes(
+      new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
+      d.config.adminToken,
+    ),
 } satisfies Record<string, (deps: never) => Route[]>;
 
 export type Endpoint = keyof typeof ENDPOINT_ROUTES;

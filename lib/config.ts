@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { loadConfig } from '../lambdas/config.js';
 
 const csv = z.union([
   z.array(z.string()),
@@ -112,6 +113,23 @@ const schema = z
       .default(7 * 24 * 3600),
     /** Client ID Metadata Documents (an https URL as client_id). */
     clientIdMetadataDocuments: bool.default(true),
+    /**
+     * Trusted software statement issuers (RFC 7591 §2.3), keyed by `iss`: `{jwks | jwks_uri,
+     * algorithms?}` each; an object in cdk.json or its JSON text on the command line. Checked
+     * by the functions' own parser (DCR_SOFTWARE_STATEMENT_ISSUERS).
+     */
+    softwareStatementIssuers: z
+      .union([z.record(z.string(), z.unknown()), z.string()])
+      .transform((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+      .refine((json) => {
+        try {
+          loadConfig({ DCR_SOFTWARE_STATEMENT_ISSUERS: json });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)')
+      .optional(),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
     message: 'domainName and certificateArn go together',

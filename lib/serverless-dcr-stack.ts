@@ -40,7 +40,8 @@ export interface Access {
 export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
-  register: { items: { PutItem: ['client#*'] } },
+  // GetItem: the software_id kill switch (is the software blocked?).
+  register: { items: { GetItem: ['blocked#*'], PutItem: ['client#*'] } },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
     items: {
@@ -97,13 +98,14 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
   // UpdateItem on them: a recount of the active clients.
+  // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock).
   admin: {
     items: {
       GetItem: ['client#*'],
       BatchGetItem: ['stats#*'],
-      PutItem: ['client#*'],
+      PutItem: ['blocked#*', 'client#*'],
       UpdateItem: ['client#*', 'stats#*'],
-      DeleteItem: ['client#*'],
+      DeleteItem: ['blocked#*', 'client#*'],
     },
     scan: true,
   },
@@ -252,6 +254,9 @@ export class ServerlessDcrStack extends Stack {
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(config.refreshTokenLifetimeSeconds),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(config.refreshTokenIdleLifetimeSeconds),
       DCR_CLIENT_ID_METADATA_DOCUMENTS: config.clientIdMetadataDocuments ? 'on' : 'off',
+      ...(config.softwareStatementIssuers && {
+        DCR_SOFTWARE_STATEMENT_ISSUERS: config.softwareStatementIssuers,
+      }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {

@@ -21,6 +21,9 @@ export const PATHS = {
   adminBulkDelete: '/admin/bulk-delete',
   adminStats: '/admin/stats',
   adminStatsRecount: '/admin/stats/recount',
+  /** The software_id kill switch. */
+  adminBlockedSoftwareIds: '/admin/blocked-software-ids',
+  adminBlockedSoftwareId: '/admin/blocked-software-ids/:softwareId',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

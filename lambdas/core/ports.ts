@@ -337,3 +337,30 @@ export interface ClientCertificate {
   readonly sanIp: readonly string[];
   readonly sanEmail: readonly string[];
 }
+
+/** A software statement whose signature, issuer and claims were verified (RFC 7591 §2.3). */
+export interface VerifiedStatement {
+  readonly issuer: string;
+  readonly softwareId: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Verifies software statements; throws OAuthError `invalid_software_statement` or
+ * `unapproved_software_statement`. Filled in by the statements work; unwired = none accepted.
+ */
+export interface SoftwareStatements {
+  verify(statement: string, now: number): Promise<VerifiedStatement>;
+}
+
+/**
+ * The software_id kill switch: software the operator has blocked cannot register, by statement
+ * or by body. One item per blocked software_id (`blocked#<software_id>`).
+ */
+export interface BlockedSoftwareIds {
+  isBlocked(softwareId: string): Promise<boolean>;
+  /** Blocks (idempotent), recording who did and when. */
+  block(softwareId: string, origin: ChangeOrigin): Promise<void>;
+  /** Unblocks; false if it was not blocked. */
+  unblock(softwareId: string): Promise<boolean>;
+}

@@ -6,14 +6,46 @@ import {
   validateClientMetadata,
 } from './client-metadata.js';
 import { clientConfigurationUrl } from './endpoints.js';
-import { invalidRequest, invalidToken } from './errors.js';
-import type { ClientRecord, ClientRepository, Clock, RequestOrigin } from './ports.js';
+import {
+  invalidClientMetadata,
+  invalidRequest,
+  invalidSoftwareStatement,
+  invalidToken,
+  unapprovedSoftwareStatement,
+} from './errors.js';
+import type {
+  BlockedSoftwareIds,
+  ClientRecord,
+  ClientRepository,
+  Clock,
+  RequestOrigin,
+  SoftwareStatements,
+} from './ports.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
+import { MAX_SOFTWARE_ID_LENGTH, withStatementClaims } from './software-statements.js';
 
 export type RegistrationSettings = MetadataPolicy;
 
+/**
+ * Issue 10, software statements and the kill switch: the statement verifier (absent = every
+ * statement is refused as unapproved) and the blocked software_ids (absent = none blocked).
+ */
+export interface SoftwareAdmission {
+  readonly statements?: SoftwareStatements;
+  readonly blocked?: BlockedSoftwareIds;
+}
+
+/** The body to validate, how the client registers, and the statement to echo (RFC 7591 §3.2.1). */
+interface AdmittedSoftware {
+  readonly body: Record<string, unknown>;
+  readonly method: 'open' | 'software_statement';
+  readonly statement?: string;
+}
+
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
+  /** Echoed unmodified at registration (RFC 7591 §3.2.1); not stored. */
+  software_statement?: string;
   client_id: string;
   client_id_issued_at: number;
   client_secret?: string;
@@ -38,6 +70,7 @@ export class RegistrationService {
   constructor(
     private readonly lifecycle: ClientLifecycle,
     private readonly settings: RegistrationSettings,
+    private readonly software: SoftwareAdmission = {},
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
@@ -50,7 +83,12 @@ export class RegistrationService {
     origin: RequestOrigin = {},
   ): Promise<ClientInformation> {
     const now = this.clock.now();
-    const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    const admitted = await this.admitSoftware(body, issuer, now);
+    const { metadata, requestedExpiresAt } = validateClientMetadata(
+      admitted.body,
+      this.settings,
+      now,
+    );
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
     const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, now);
@@ -63,11 +101,58 @@ export class RegistrationService {
       registrationTokenHash: hashSecret(registrationAccessToken),
       ...(expiresAt !== undefined && { expiresAt }),
       version: 1,
-      registrationMethod: 'open',
+      registrationMethod: admitted.method,
       lastChange: { at: now, ...origin },
     });
     await this.repository.create(record);
-    return clientInformation(record, issuer, registrationAccessToken, clientSecret);
+    return {
+      ...clientInformation(record, issuer, registrationAccessToken, clientSecret),
+      ...(admitted.statement !== undefined && { software_statement: admitted.statement }),
+    };
+  }
+
+  /**
+   * Issue 10 (the one place of it in registration): a software statement is verified and its
+   * claims take precedence over the body's (RFC 7591 §3.1.1); a blocked software_id, from the
+   * statement or the body, cannot register. Without a verifier the statement stays in the body,
+   * and validateClientMetadata refuses it as unapproved.
+   */
+  private async admitSoftware(
+    body: Record<string, unknown>,
+    issuer: string,
+    now: number,
+  ): Promise<AdmittedSoftware> {
+    const { statements, blocked } = this.software;
+    const statement = body.software_statement;
+    if (statement !== undefined && statement !== null && statements !== undefined) {
+      if (typeof statement !== 'string') {
+        throw invalidSoftwareStatement('software_statement: must be a JWT');
+      }
+      const verified = await statements.verify(statement, now);
+      // A statement addressed to particular servers must name this one; one with no aud is
+      // for any server (the usual case: software vendors sign once for every deployment).
+      const { aud } = verified.claims;
+      if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
+        throw invalidSoftwareStatement('software_statement: its aud does not name this server');
+      }
+      if (await blocked?.isBlocked(verified.softwareId)) {
+        throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
+      }
+      return {
+        body: withStatementClaims(body, verified),
+        method: 'software_statement',
+        statement,
+      };
+    }
+    const softwareId = body.software_id;
+    if (
+      typeof softwareId === 'string' &&
+      softwareId.length <= MAX_SOFTWARE_ID_LENGTH &&
+      (await blocked?.isBlocked(softwareId))
+    ) {
+      throw invalidClientMetadata('software_id: this software is blocked on this server');
+    }
+    return { body, method: 'open' };
   }
 
   /** RFC 7592 §2.1 read. */

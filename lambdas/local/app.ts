@@ -10,6 +10,7 @@ import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalCookieKey } from '../adapters/local-cookie-key.js';
 import { LocalSigner } from '../adapters/local-signer.js';
+import { MemoryBlockedSoftwareIds } from '../adapters/memory-blocked-software.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
@@ -20,6 +21,7 @@ import { upstreamLogin } from '../adapters/upstream-oidc.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
 import type {
+  BlockedSoftwareIds,
   ClientDirectory,
   ClientRepository,
   ClientStatistics,
@@ -68,6 +70,7 @@ interface Stores {
   readonly statistics: ClientStatistics;
   readonly tokenStore: TokenStore;
   readonly grants: GrantStore;
+  readonly blockedSoftware: BlockedSoftwareIds;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -81,7 +84,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
-  const { repository, tokenStore, grants } = dynamoDbStores(config, dynamo);
+  const { repository, tokenStore, grants, blockedSoftware } = dynamoDbStores(config, dynamo);
   const statistics = new CoalescingClientStatistics(
     new DynamoDbClientStatistics(dynamo, config.tableName),
   );
@@ -102,6 +105,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     statistics,
     tokenStore,
     grants,
+    blockedSoftware,
     store,
     stop: async () => {
       clearInterval(interval);
@@ -120,6 +124,7 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
     statistics,
     tokenStore: new MemoryTokenStore(clock),
     grants: grants ?? new MemoryGrantStore(),
+    blockedSoftware: new MemoryBlockedSoftwareIds(),
   };
 }
 
@@ -150,6 +155,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     statistics: stores.statistics,
     tokenStore: stores.tokenStore,
     grants: stores.grants,
+    blockedSoftware: stores.blockedSoftware,
     signer: LocalSigner.create(config.signingAlg, config.dataDir),
     remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
     clock,

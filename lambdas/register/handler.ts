@@ -1,11 +1,16 @@
+import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import { dynamoDbStores } from '../aws/dynamodb.js';
 import { lambdaHandler } from '../aws/lambda-handler.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 
 const config = loadConfig(process.env);
+const { repository, blockedSoftware } = dynamoDbStores(config);
 export const handler = lambdaHandler('register', {
   config,
-  repository: dynamoDbStores(config).repository,
+  repository,
+  blockedSoftware,
+  // Software statement issuers' jwks_uri: the guarded fetcher, cached per container.
+  remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
   clock: systemClock,
 });

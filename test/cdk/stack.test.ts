@@ -237,6 +237,10 @@ describe('functions', () => {
       revoke: ['PutItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('blocked#*')).toEqual({
+      register: ['GetItem'],
+      admin: ['DeleteItem', 'PutItem'],
+    });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
     expect(touching('code#*')).toEqual({
       authorize: ['PutItem'],
@@ -452,6 +456,17 @@ describe('configuration', () => {
     [{ 'dcr:accessTokenLifetimeSeconds': '5' }, 'dcr:accessTokenLifetimeSeconds'],
     [{ 'dcr:resources': 'https://mcp.example.com/mcp' }, 'dcr:allowedScopes'],
     [{ 'dcr:defaultAudience': 'https://api.example.com' }, 'dcr:allowedScopes'],
+    [
+      { 'dcr:softwareStatementIssuers': { a: { jwks_uri: 'http://keys.example/jwks' } } },
+      'dcr:softwareStatementIssuers',
+    ],
+    [
+      {
+        'dcr:softwareStatementIssuers':
+          '{"a": {"jwks_uri": "https://k.example/j", "algorithms": ["HS256"]}}',
+      },
+      'dcr:softwareStatementIssuers',
+    ],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
   });
@@ -470,6 +485,24 @@ describe('configuration', () => {
         }),
       },
     });
+  });
+});
+
+describe('software statement issuers', () => {
+  it('reach the functions as DCR_SOFTWARE_STATEMENT_ISSUERS, from an object or its JSON', () => {
+    const issuers = { 'https://ca.example': { jwks_uri: 'https://ca.example/jwks.json' } };
+    for (const value of [issuers, JSON.stringify(issuers)]) {
+      synth({ 'dcr:softwareStatementIssuers': value }).template.hasResourceProperties(
+        'AWS::Lambda::Function',
+        {
+          Environment: {
+            Variables: Match.objectLike({
+              DCR_SOFTWARE_STATEMENT_ISSUERS: JSON.stringify(issuers),
+            }),
+          },
+        },
+      );
+    }
   });
 });
 
