@@ -26,6 +26,7 @@ import {
   benchCode,
   benchFamily,
 } from './grant-seeds.js';
+import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -178,6 +179,19 @@ async function registrationBench() {
       });
     });
   }
+  // Registration with a software statement (issue 10): the same server with a trusted issuer.
+  const { issuers, body } = await statementRegistration();
+  for (const kind of ['ours-memory', 'ours-embedded']) {
+    await withTarget(kind, { DCR_SOFTWARE_STATEMENT_ISSUERS: issuers }, async ({ issuer }) => {
+      await measure(`${kind} register (software statement)`, {
+        url: `${issuer}/register`,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body,
+      });
+    });
+  }
+  bundleLines.push(...(await verificationBench()));
 }
 
 async function tokenBench() {

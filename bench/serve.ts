@@ -71,6 +71,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(REFRESH_IDLE_LIFETIME),
       // The initial access token benchmark creates its token through the admin API.
       ...(process.env.BENCH_ADMIN_TOKEN && { DCR_ADMIN_TOKEN: process.env.BENCH_ADMIN_TOKEN }),
+      // The software statement benchmark's trusted issuer (bench/software-statements.ts).
+      DCR_SOFTWARE_STATEMENT_ISSUERS: process.env.DCR_SOFTWARE_STATEMENT_ISSUERS ?? '',
     }),
     { store: kind === 'ours-memory' ? 'memory' : 'embedded', ...(grants && { grants }) },
   );

@@ -14,6 +14,11 @@ commands:
   rotate-secret <client_id>  issue a new secret; --grace SECONDS keeps the old one working
   stats                      active clients by registration method; registrations, updates,
                              rotations, deletions and expiries per day (--days N, default 30)
+  block-software <software_id>
+                             the kill switch: the software can no longer register (by
+                             statement or by body); --delete-clients deletes its clients too
+  unblock-software <software_id>
+                             lets the software register again
   recount-stats              recount the active clients from the registry itself (after an
                              upgrade, or to correct drift): a walk in steps, with progress
   iat create                 issue an initial access token, printed once: --max-uses N
@@ -281,6 +286,40 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
             io.out(line);
           }
         }
+        return 0;
+      }
+      case 'block-software': {
+        if (!id) throw new CommandError('block-software needs a software_id');
+        const deleteClients = Boolean(values['delete-clients']);
+        let deleted = 0;
+        let cursor: string | undefined;
+        do {
+          const { body } = check(
+            await client.request('POST', '/blocked-software-ids', {
+              software_id: id,
+              delete_clients: deleteClients,
+              ...(cursor && { cursor }),
+            }),
+          );
+          deleted += body.clients?.deleted ?? 0;
+          cursor = body.clients?.next_cursor;
+          if (deleteClients && !json)
+            io.err(`… ${deleted} client(s) deleted so far${cursor ? '' : ', done'}`);
+        } while (cursor);
+        if (json)
+          io.out(
+            JSON.stringify({ software_id: id, blocked: true, ...(deleteClients && { deleted }) }),
+          );
+        else
+          io.out(
+            `blocked ${id}${deleteClients ? `; deleted ${deleted} client(s)` : ' (its clients are kept: --delete-clients deletes them)'}`,
+          );
+        return 0;
+      }
+      case 'unblock-software': {
+        if (!id) throw new CommandError('unblock-software needs a software_id');
+        check(await client.request('DELETE', `/blocked-software-ids/${encodeURIComponent(id)}`));
+        io.out(json ? JSON.stringify({ software_id: id, blocked: false }) : `unblocked ${id}`);
         return 0;
       }
       case 'recount-stats': {

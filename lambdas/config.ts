@@ -1,5 +1,6 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
+import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/client-metadata.js';
 import {
   DEFAULT_REGISTRATION_ACCESS,
   DEFAULT_TIERS,
@@ -7,6 +8,7 @@ import {
   type RegistrationWay,
   type TrustTier,
 } from './core/registration-policy.js';
+import type { StatementIssuerSettings } from './core/software-statements.js';
 
 /** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
 const issuerUrl = z
@@ -97,6 +99,63 @@ function tiersFrom(
   return tiers;
 }
 
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+/**
+ * A trusted software statement issuer. The key is the statement's `iss` verbatim: RFC 7591 §2.3
+ * makes the statement a JWT, whose `iss` is a StringOrURI (RFC 7519 §4.1.1), so any string (up
+ * to the identifier bound) is accepted, not only https URLs.
+ */
+const statementIssuer = z
+  .strictObject({
+    jwks: z
+      .looseObject({
+        keys: z
+          .array(
+            z
+              .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
+              .refine(
+                (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+                'must hold public keys only',
+              ),
+          )
+          .min(1),
+      })
+      .optional(),
+    jwks_uri: z.url({ protocol: /^https$/ }).optional(),
+    // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
+    algorithms: z
+      .array(z.enum(SIGNING_ALGS))
+      .min(1)
+      .default([...SIGNING_ALGS]),
+  })
+  .refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri');
+
+const statementIssuers = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(1).max(MAX_IDENTIFIER_LENGTH), statementIssuer))
+  .transform(
+    (issuers) =>
+      new Map<string, StatementIssuerSettings>(
+        Object.entries(issuers).map(([iss, i]) => [
+          iss,
+          {
+            ...(i.jwks !== undefined && { jwks: i.jwks as StatementIssuerSettings['jwks'] & {} }),
+            ...(i.jwks_uri !== undefined && { jwksUri: i.jwks_uri }),
+            algorithms: i.algorithms,
+          },
+        ]),
+      ),
+  );
+
 const envSchema = z
   .object({
     /** Fixed issuer. Unset in AWS: the API's own domain is used. Locally: http://127.0.0.1:$PORT. */
@@ -173,12 +232,21 @@ const envSchema = z
       .default(7 * 24 * 3600),
     /** Client ID Metadata Documents: an https URL as client_id is resolved by fetching it. */
     DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
+    /** Trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss`; unset = none. */
+    DCR_SOFTWARE_STATEMENT_ISSUERS: statementIssuers.optional(),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
     DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
     /** The accepted ways to register (README "Registration policy"). */
     DCR_REGISTRATION_ACCESS: registrationAccess.optional(),
     /** Trust tier per way, JSON keyed by way. */
     DCR_REGISTRATION_TIERS: registrationTiers.optional(),
+    /** Local server: serve https with this certificate and key (PEM file paths). */
+    DCR_TLS_CERT: z.string().min(1).optional(),
+    DCR_TLS_KEY: z.string().min(1).optional(),
+    /** Local server: verify client certificates against this CA (PEM path): mutual TLS. */
+    DCR_TLS_CLIENT_CA: z.string().min(1).optional(),
+    /** AWS: the custom domain verifies client certificates (set by the stack with a truststore). */
+    DCR_TLS_CLIENT_AUTH: onOff.optional(),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -202,6 +270,14 @@ const envSchema = z
       message: 'DCR_UPSTREAM_ISSUER and DCR_UPSTREAM_CLIENT_ID go together',
     },
   )
+  .refine((e) => (e.DCR_TLS_CERT === undefined) === (e.DCR_TLS_KEY === undefined), {
+    path: ['DCR_TLS_KEY'],
+    message: 'DCR_TLS_CERT and DCR_TLS_KEY go together',
+  })
+  .refine((e) => e.DCR_TLS_CLIENT_CA === undefined || e.DCR_TLS_CERT !== undefined, {
+    path: ['DCR_TLS_CLIENT_CA'],
+    message: 'needs DCR_TLS_CERT and DCR_TLS_KEY (mutual TLS is TLS)',
+  })
   .refine(
     (e) =>
       e.DCR_UPSTREAM_CLIENT_SECRET === undefined || e.DCR_UPSTREAM_CLIENT_SECRET_ARN === undefined,
@@ -249,6 +325,12 @@ export interface Config {
   /** The accepted ways to register, and each way's trust tier. */
   readonly registrationAccess: ReadonlySet<RegistrationWay>;
   readonly registrationTiers: Readonly<Record<RegistrationWay, TrustTier>>;
+  /** Local https: PEM file paths (read at start). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
+  /** Whether verified client certificates reach the server (mutual TLS, RFC 8705). */
+  readonly mtls: boolean;
+  /** Trusted software statement issuers, by `iss`; empty = statements are refused. */
+  readonly softwareStatementIssuers: ReadonlyMap<string, StatementIssuerSettings>;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
   readonly trustedFetchOrigins: ReadonlySet<string>;
 }
@@ -335,6 +417,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshTokenLifetimeSeconds: e.DCR_REFRESH_TOKEN_LIFETIME_SECONDS,
     refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
     clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
+    ...(e.DCR_TLS_CERT !== undefined &&
+      e.DCR_TLS_KEY !== undefined && {
+        tls: {
+          cert: e.DCR_TLS_CERT,
+          key: e.DCR_TLS_KEY,
+          ...(e.DCR_TLS_CLIENT_CA !== undefined && { clientCa: e.DCR_TLS_CLIENT_CA }),
+        },
+      }),
+    mtls: e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined,
+    softwareStatementIssuers: e.DCR_SOFTWARE_STATEMENT_ISSUERS ?? new Map(),
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
     registrationAccess:
       e.DCR_REGISTRATION_ACCESS !== undefined

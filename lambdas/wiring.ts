@@ -6,6 +6,7 @@ import { ClientAuthenticator } from './core/client-authentication.js';
 import { ClientLifecycle } from './core/client-lifecycle.js';
 import { InitialAccessTokens } from './core/initial-access-tokens.js';
 import type {
+  BlockedSoftwareIds,
   ClientDirectory,
   ClientRepository,
   ClientStatistics,
@@ -20,6 +21,7 @@ import type {
   UpstreamLogin,
 } from './core/ports.js';
 import { RegistrationService } from './core/registration.js';
+import { TrustedSoftwareStatements } from './core/software-statements.js';
 import { TokenService } from './core/token-service.js';
 import { UserGrants } from './core/user-grants.js';
 import { browserState } from './http/browser-state.js';
@@ -46,6 +48,8 @@ export interface Dependencies {
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
+  /** The software_id kill switch (issue 10). */
+  readonly blockedSoftware: BlockedSoftwareIds;
   readonly clock: Clock;
   /**
    * Client ID Metadata Documents, used when `config.clientIdMetadataDocuments` is on. Required
@@ -59,7 +63,9 @@ export interface Dependencies {
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
-type RegisterDeps = RegistrationDeps & Pick<Dependencies, 'initialAccessTokens'>;
+/** Registration itself also verifies software statements, checks blocked software_ids and initial access tokens. */
+type RegisterDeps = RegistrationDeps &
+  Pick<Dependencies, 'remoteKeySets' | 'blockedSoftware' | 'initialAccessTokens'>;
 type AuthorizeDeps = Pick<
   Dependencies,
   'config' | 'repository' | 'clock' | 'grants' | 'cookieKey' | 'upstream' | 'metadataDocuments'
@@ -84,11 +90,17 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
     d.config.clientIdMetadataDocuments ? d.metadataDocuments : undefined,
   );
 
-const registrationService = (d: RegistrationDeps & Partial<RegisterDeps>) =>
+const registrationService = (d: RegistrationDeps) =>
+  new RegistrationService(lifecycle(d), d.config);
+
+/** Issue 10: statements verified against the configured issuers; blocked software refused. */
+const registerService = (d: RegisterDeps) =>
   new RegistrationService(lifecycle(d), d.config, {
-    ...(d.initialAccessTokens && {
-      initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens),
+    ...(d.config.softwareStatementIssuers.size > 0 && {
+      statements: new TrustedSoftwareStatements(d.config.softwareStatementIssuers, d.remoteKeySets),
     }),
+    blocked: d.blockedSoftware,
+    initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens),
   });
 
 const tokenService = (d: TokenDeps) => {
@@ -123,7 +135,7 @@ const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
     discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
   jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
-  register: (d: RegisterDeps) => registrationRoutes(registrationService(d)),
+  register: (d: RegisterDeps) => registrationRoutes(registerService(d)),
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
@@ -131,10 +143,11 @@ const ENDPOINT_ROUTES = {
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
   revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
   admin: (
-    d: RegistrationDeps & Pick<Dependencies, 'directory' | 'statistics' | 'initialAccessTokens'>,
+    d: RegistrationDeps &
+      Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
   ) =>
     adminRoutes(
-      new AdminService(lifecycle(d), d.directory, d.statistics),
+      new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
       d.config.adminToken,
       new InitialAccessTokens(d.initialAccessTokens),
     ),

@@ -1,6 +1,6 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { registrationTiers } from '../lambdas/config.js';
+import { loadConfig, registrationTiers } from '../lambdas/config.js';
 
 const csv = z.union([
   z.array(z.string()),
@@ -124,6 +124,23 @@ const schema = z
     registrationTiers: z
       .union([z.string(), z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v))])
       .pipe(registrationTiers)
+      .optional(),
+    /**
+     * Trusted software statement issuers (RFC 7591 §2.3), keyed by `iss`: `{jwks | jwks_uri,
+     * algorithms?}` each; an object in cdk.json or its JSON text on the command line. Checked
+     * by the functions' own parser (DCR_SOFTWARE_STATEMENT_ISSUERS).
+     */
+    softwareStatementIssuers: z
+      .union([z.record(z.string(), z.unknown()), z.string()])
+      .transform((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+      .refine((json) => {
+        try {
+          loadConfig({ DCR_SOFTWARE_STATEMENT_ISSUERS: json });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)')
       .optional(),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {

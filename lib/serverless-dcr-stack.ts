@@ -40,9 +40,10 @@ export interface Access {
 export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
-  // GetItem + UpdateItem on an initial access token: its check and its counted use.
+  // GetItem: the software_id kill switch (is the software blocked?); GetItem + UpdateItem on an
+  // initial access token: its check and its counted use.
   register: {
-    items: { PutItem: ['client#*'], GetItem: ['iat#*'], UpdateItem: ['iat#*'] },
+    items: { GetItem: ['blocked#*', 'iat#*'], PutItem: ['client#*'], UpdateItem: ['iat#*'] },
   },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
@@ -100,13 +101,14 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   },
   // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
   // UpdateItem on them: a recount of the active clients.
+  // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock).
   admin: {
     items: {
       GetItem: ['client#*'],
       BatchGetItem: ['stats#*'],
-      PutItem: ['client#*', 'iat#*'],
+      PutItem: ['blocked#*', 'client#*', 'iat#*'],
       UpdateItem: ['client#*', 'stats#*'],
-      DeleteItem: ['client#*', 'iat#*'],
+      DeleteItem: ['blocked#*', 'client#*', 'iat#*'],
     },
     scan: true,
   },
@@ -246,6 +248,9 @@ export class ServerlessDcrStack extends Stack {
       ...(config.introspectorClientIds.length > 0 && {
         DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
       }),
+      // The custom domain verifies client certificates against the truststore and passes them
+      // on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
+      ...(config.mtlsTruststoreUri && { DCR_TLS_CLIENT_AUTH: 'on' }),
       // Discovery advertises the authorization endpoint when users can sign in; the token
       // functions issue and check refresh token families.
       ...login?.upstreamEnvironment,
@@ -262,6 +267,9 @@ export class ServerlessDcrStack extends Stack {
       ).join(','),
       ...(config.registrationTiers !== undefined && {
         DCR_REGISTRATION_TIERS: JSON.stringify(config.registrationTiers),
+      }),
+      ...(config.softwareStatementIssuers && {
+        DCR_SOFTWARE_STATEMENT_ISSUERS: config.softwareStatementIssuers,
       }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.

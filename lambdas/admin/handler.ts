@@ -6,11 +6,12 @@ import { systemClock } from '../core/ports.js';
 
 const config = loadConfig(process.env);
 const dynamo = documentClient();
-const { repository, initialAccessTokens } = dynamoDbStores(config, dynamo);
+const { repository, initialAccessTokens, blockedSoftware } = dynamoDbStores(config, dynamo);
 /** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
 export const handler = lambdaHandler('admin', {
   config,
   repository,
+  blockedSoftware,
   directory: repository,
   statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
   initialAccessTokens,

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbBlockedSoftwareIds } from '../adapters/dynamodb-blocked-software.js';
 import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
 import { DynamoDbGrantStore } from '../adapters/dynamodb-grant-store.js';
 import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb-initial-access-tokens.js';
@@ -17,5 +18,6 @@ export function dynamoDbStores(config: Config, client = documentClient()) {
     tokenStore: new DynamoDbTokenStore(client, config.tableName),
     grants: new DynamoDbGrantStore(client, config.tableName),
     initialAccessTokens: new DynamoDbInitialAccessTokens(client, config.tableName),
+    blockedSoftware: new DynamoDbBlockedSoftwareIds(client, config.tableName),
   };
 }

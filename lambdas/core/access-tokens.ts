@@ -14,6 +14,13 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   /** When the user authenticated (user grants only). */
   auth_time?: number;
+  /** RFC 8705 §3.1: the token is bound to this client certificate. */
+  cnf?: Confirmation;
+}
+
+/** The certificate a token is bound to: its SHA-256 thumbprint (RFC 8705 §3.1). */
+export interface Confirmation {
+  readonly 'x5t#S256': string;
 }
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');

@@ -9,6 +9,7 @@ import {
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import type {
+  BlockedSoftwareIds,
   ClientDirectory,
   ClientFilter,
   ClientRecord,
@@ -93,7 +94,40 @@ export class AdminService {
     private readonly lifecycle: ClientLifecycle,
     private readonly directory: ClientDirectory,
     private readonly statistics: ClientStatistics,
+    private readonly blockedSoftware?: BlockedSoftwareIds,
   ) {}
+
+  /**
+   * The kill switch: the software_id can no longer register (by statement or by body). With
+   * deleteClients, its clients are deleted too, one bounded step per call (bulkDelete's): the
+   * answer carries next_cursor until the registry has been walked; call bulk-delete to go on.
+   */
+  async blockSoftware(
+    softwareId: string,
+    deleteClients: boolean,
+    cursor: string | undefined,
+    origin: RequestOrigin,
+  ) {
+    await this.blockedStore().block(softwareId, { at: this.lifecycle.clock.now(), ...origin });
+    return {
+      software_id: softwareId,
+      blocked: true,
+      ...(deleteClients && {
+        clients: await this.bulkDelete({ softwareId }, false, cursor, origin),
+      }),
+    };
+  }
+
+  async unblockSoftware(softwareId: string): Promise<void> {
+    if (!(await this.blockedStore().unblock(softwareId))) {
+      throw new OAuthError(404, 'not_found', 'this software_id is not blocked');
+    }
+  }
+
+  private blockedStore(): BlockedSoftwareIds {
+    if (this.blockedSoftware === undefined) throw new Error('no blocked software store wired');
+    return this.blockedSoftware;
+  }
 
   private active(records: ClientRecord[]): ClientRecord[] {
     const now = this.lifecycle.clock.now();

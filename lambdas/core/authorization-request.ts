@@ -2,6 +2,7 @@ import { MAX_CLIENT_ID_URL_LENGTH } from './client-id-metadata-document.js';
 import { METADATA_DOCUMENT } from './client-lifecycle.js';
 import { matchRedirectUri } from './client-metadata.js';
 import { type AuthorizationRedirect, OAuthError, redirectedError } from './errors.js';
+import { isS256Challenge } from './pkce.js';
 import type { ClientRecord, MetadataDocumentResult } from './ports.js';
 import { IGNORABLE_SCOPES, requestedScopes, SCOPE_SYNTAX } from './scopes.js';
 
@@ -40,8 +41,6 @@ const MAX_CLIENT_ID = MAX_CLIENT_ID_URL_LENGTH;
 /** The request travels in a cookie: the state is bounded so that it fits. */
 const MAX_STATE = 1024;
 const MAX_RESOURCES = 10;
-/** An S256 challenge: BASE64URL(SHA-256(verifier)), 43 characters. */
-const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
 /** Errors before the redirect URI is trusted: a page, or JSON when the caller prefers it. */
 const malformed = (description: string) => new OAuthError(400, 'invalid_request', description);
@@ -154,7 +153,7 @@ export function validateAuthorizationRequest(
   if (method !== 'S256') {
     throw invalid('code_challenge_method must be S256 (plain and a missing method are refused)');
   }
-  if (!S256_CHALLENGE.test(challenge)) {
+  if (!isS256Challenge(challenge)) {
     throw invalid('code_challenge must be 43 base64url characters (S256)');
   }
 

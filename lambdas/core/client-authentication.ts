@@ -2,7 +2,7 @@ import { createLocalJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'j
 import type { ClientLifecycle } from './client-lifecycle.js';
 import { type AuthMethod, MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import type { ClientRecord, Clock, RemoteKeySets, TokenStore } from './ports.js';
+import type { ClientCertificate, ClientRecord, Clock, RemoteKeySets, TokenStore } from './ports.js';
 import { hashSecret, secretMatches } from './secrets.js';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -30,6 +30,8 @@ export interface AuthenticatedClient {
 export interface ClientCredentials {
   readonly authorization: string | undefined;
   readonly params: URLSearchParams;
+  /** The certificate the TLS layer verified, when mutual TLS is on. */
+  readonly certificate?: ClientCertificate;
 }
 
 const invalidClient = (basicTried: boolean, description = 'client authentication failed') =>
@@ -61,6 +63,39 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
   }
 }
 
+/** RFC 4514 DN for comparison: attribute types upper-cased, spaces around `,` and `=` dropped. */
+const normalizeDn = (dn: string): string =>
+  dn
+    .split(/(?<!\\),/)
+    .map((rdn) => {
+      const at = rdn.indexOf('=');
+      return at < 0
+        ? rdn.trim()
+        : `${rdn.slice(0, at).trim().toUpperCase()}=${rdn.slice(at + 1).trim()}`;
+    })
+    .join(',');
+
+/** RFC 8705 §2.1.2: the certificate carries the one subject DN or SAN the client registered. */
+function certificateMatches(client: ClientRecord, certificate: ClientCertificate | undefined) {
+  if (!certificate) return false;
+  const m = client.metadata;
+  if (m.tls_client_auth_subject_dn !== undefined) {
+    return normalizeDn(m.tls_client_auth_subject_dn) === normalizeDn(certificate.subjectDn);
+  }
+  if (m.tls_client_auth_san_dns !== undefined) {
+    const dns = m.tls_client_auth_san_dns.toLowerCase();
+    return certificate.sanDns.some((name) => name.toLowerCase() === dns);
+  }
+  if (m.tls_client_auth_san_uri !== undefined)
+    return certificate.sanUri.includes(m.tls_client_auth_san_uri);
+  if (m.tls_client_auth_san_ip !== undefined)
+    return certificate.sanIp.includes(m.tls_client_auth_san_ip);
+  if (m.tls_client_auth_san_email !== undefined) {
+    return certificate.sanEmail.includes(m.tls_client_auth_san_email);
+  }
+  return false;
+}
+
 /**
  * Client authentication for the token, introspection and revocation endpoints:
  * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523) and none. Every failure is
@@ -81,7 +116,7 @@ export class ClientAuthenticator {
    * @param issuer this server's issuer identifier: the only `aud` a client assertion may carry.
    */
   async authenticate(
-    { authorization, params }: ClientCredentials,
+    { authorization, params, certificate }: ClientCredentials,
     issuer: string,
   ): Promise<AuthenticatedClient> {
     const basicTried = authorization !== undefined && /^Basic /i.test(authorization);
@@ -109,11 +144,16 @@ export class ClientAuthenticator {
       return this.withAssertion(assertion, params, bodyClientId, issuer);
     }
     if (bodyClientId !== undefined) {
-      // A public client: registered with `none`, or described by its metadata document.
+      // A public client (registered with `none`, or described by its metadata document), or a
+      // tls_client_auth client whose verified certificate is the one it registered.
       const resolved = await this.lifecycle.resolve(bodyClientId);
       const client = resolved && 'client' in resolved ? resolved.client : undefined;
-      if (client?.metadata.token_endpoint_auth_method !== 'none') throw invalidClient(false);
-      return { client, method: 'none' };
+      const method = client?.metadata.token_endpoint_auth_method;
+      if (client && method === 'none') return { client, method };
+      if (client && method === 'tls_client_auth' && certificateMatches(client, certificate)) {
+        return { client, method };
+      }
+      throw invalidClient(false);
     }
     throw invalidClient(false, 'client authentication is required');
   }

@@ -13,6 +13,7 @@ import { isDisplaySafe } from './text.js';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = [
   'none',
+  'tls_client_auth',
   'client_secret_basic',
   'client_secret_post',
   'private_key_jwt',
@@ -94,7 +95,24 @@ const metadataInput = z.object({
   application_type: z.enum(['web', 'native']).optional(),
   token_endpoint_auth_signing_alg: z.enum(SIGNING_ALGS).optional(),
   expires_at: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  // RFC 8705 §2.1.2: which certificate a tls_client_auth client presents (exactly one of these).
+  tls_client_auth_subject_dn: text.optional(),
+  tls_client_auth_san_dns: text.optional(),
+  tls_client_auth_san_uri: text.optional(),
+  tls_client_auth_san_ip: text.optional(),
+  tls_client_auth_san_email: text.optional(),
+  /** RFC 8705 §3.4: its access tokens are bound to its certificate. */
+  tls_client_certificate_bound_access_tokens: z.boolean().optional(),
 });
+
+/** The RFC 8705 members naming a tls_client_auth client's certificate. */
+export const TLS_CLIENT_AUTH_MEMBERS = [
+  'tls_client_auth_subject_dn',
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
+] as const;
 
 type MetadataInput = z.infer<typeof metadataInput>;
 
@@ -117,6 +135,8 @@ export type ClientMetadata = Omit<
 export interface MetadataPolicy {
   /** When set, every scope a client registers must be one of these. */
   readonly allowedScopes?: ReadonlySet<string>;
+  /** Whether verified client certificates reach the server (tls_client_auth is possible). */
+  readonly mtls?: boolean;
 }
 
 export interface ValidatedRegistration {
@@ -315,6 +335,26 @@ export function validateClientMetadata(
   if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
     throw invalidClientMetadata(
       'token_endpoint_auth_method: a public client (none) cannot use client_credentials',
+    );
+  }
+  const certificateMembers = TLS_CLIENT_AUTH_MEMBERS.filter((m) => input[m] !== undefined);
+  if (authMethod === 'tls_client_auth') {
+    if (!policy.mtls) {
+      throw invalidClientMetadata(
+        'token_endpoint_auth_method: tls_client_auth needs mutual TLS, which this server does not have',
+      );
+    }
+    if (certificateMembers.length !== 1) {
+      throw invalidClientMetadata(
+        `token_endpoint_auth_method: tls_client_auth needs exactly one of ${TLS_CLIENT_AUTH_MEMBERS.join(', ')}`,
+      );
+    }
+  } else if (certificateMembers.length > 0) {
+    throw invalidClientMetadata(`${certificateMembers[0]}: only for tls_client_auth`);
+  }
+  if (input.tls_client_certificate_bound_access_tokens && !policy.mtls) {
+    throw invalidClientMetadata(
+      'tls_client_certificate_bound_access_tokens: needs mutual TLS, which this server does not have',
     );
   }
   if (input.jwks !== undefined && input.jwks_uri !== undefined) {

@@ -8,6 +8,8 @@ export interface DiscoverySettings {
   readonly interactive: boolean;
   /** Whether an https URL is accepted as client_id (Client ID Metadata Documents). */
   readonly clientIdMetadataDocuments: boolean;
+  /** Whether verified client certificates reach the server (RFC 8705). */
+  readonly mtls: boolean;
 }
 
 const CONFIDENTIAL_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -20,8 +22,9 @@ const CONFIDENTIAL_METHODS = ['client_secret_basic', 'client_secret_post', 'priv
  */
 export function authorizationServerMetadata(issuer: string, settings: DiscoverySettings) {
   const url = (path: string) => endpointUrl(issuer, path);
-  const { interactive } = settings;
-  const tokenAuthMethods = interactive ? [...CONFIDENTIAL_METHODS, 'none'] : CONFIDENTIAL_METHODS;
+  const { interactive, mtls } = settings;
+  const confidential = mtls ? [...CONFIDENTIAL_METHODS, 'tls_client_auth'] : CONFIDENTIAL_METHODS;
+  const tokenAuthMethods = interactive ? [...confidential, 'none'] : confidential;
   return {
     issuer,
     ...(interactive && { authorization_endpoint: url(PATHS.authorize) }),
@@ -41,7 +44,7 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
       : ['client_credentials'],
     token_endpoint_auth_methods_supported: tokenAuthMethods,
     token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
-    introspection_endpoint_auth_methods_supported: CONFIDENTIAL_METHODS,
+    introspection_endpoint_auth_methods_supported: confidential,
     introspection_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     // RFC 7009 §2.1: a public client revokes its own refresh token by naming its client_id.
     revocation_endpoint_auth_methods_supported: tokenAuthMethods,
@@ -49,5 +52,6 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
     ...(settings.allowedScopes && { scopes_supported: [...settings.allowedScopes] }),
     ...(interactive &&
       settings.clientIdMetadataDocuments && { client_id_metadata_document_supported: true }),
+    ...(mtls && { tls_client_certificate_bound_access_tokens: true }),
   };
 }

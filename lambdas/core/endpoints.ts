@@ -23,6 +23,9 @@ export const PATHS = {
   adminStatsRecount: '/admin/stats/recount',
   adminInitialAccessTokens: '/admin/initial-access-tokens',
   adminInitialAccessToken: '/admin/initial-access-tokens/:tokenId',
+  /** The software_id kill switch. */
+  adminBlockedSoftwareIds: '/admin/blocked-software-ids',
+  adminBlockedSoftwareId: '/admin/blocked-software-ids/:softwareId',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

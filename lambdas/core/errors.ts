@@ -54,3 +54,11 @@ export const temporarilyUnavailable = (description: string, retryAfterSeconds = 
   new OAuthError(503, 'temporarily_unavailable', description, {
     'retry-after': String(retryAfterSeconds),
   });
+
+/** RFC 7591 §3.2.2: the software statement is malformed, badly signed, expired or incomplete. */
+export const invalidSoftwareStatement = (description: string) =>
+  new OAuthError(400, 'invalid_software_statement', description);
+
+/** RFC 7591 §3.2.2: the statement's issuer is not trusted here, or its software is blocked. */
+export const unapprovedSoftwareStatement = (description: string) =>
+  new OAuthError(400, 'unapproved_software_statement', description);

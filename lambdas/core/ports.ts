@@ -384,6 +384,21 @@ export interface InitialAccessTokenStore {
   page(cursor: string | undefined, scanLimit: number): Promise<InitialAccessTokenPage>;
 }
 
+/**
+ * A client certificate the TLS layer verified (API Gateway's mutual TLS against the truststore;
+ * locally the server's `DCR_TLS_CLIENT_CA`). Never taken from a header a client could send.
+ */
+export interface ClientCertificate {
+  /** RFC 8705 §3.1: base64url SHA-256 of the certificate's DER, the `cnf` thumbprint. */
+  readonly x5tS256: string;
+  /** The subject DN in RFC 4514 string form (most specific first: `CN=…,O=…`). */
+  readonly subjectDn: string;
+  readonly sanDns: readonly string[];
+  readonly sanUri: readonly string[];
+  readonly sanIp: readonly string[];
+  readonly sanEmail: readonly string[];
+}
+
 /** A software statement whose signature, issuer and claims were verified (RFC 7591 §2.3). */
 export interface VerifiedStatement {
   readonly issuer: string;
@@ -397,4 +412,16 @@ export interface VerifiedStatement {
  */
 export interface SoftwareStatements {
   verify(statement: string, now: number): Promise<VerifiedStatement>;
+}
+
+/**
+ * The software_id kill switch: software the operator has blocked cannot register, by statement
+ * or by body. One item per blocked software_id (`blocked#<software_id>`).
+ */
+export interface BlockedSoftwareIds {
+  isBlocked(softwareId: string): Promise<boolean>;
+  /** Blocks (idempotent), recording who did and when. */
+  block(softwareId: string, origin: ChangeOrigin): Promise<void>;
+  /** Unblocks; false if it was not blocked. */
+  unblock(softwareId: string): Promise<boolean>;
 }

@@ -6,9 +6,16 @@ import {
   validateClientMetadata,
 } from './client-metadata.js';
 import { clientConfigurationUrl } from './endpoints.js';
-import { invalidClientMetadata, invalidRequest, invalidToken } from './errors.js';
+import {
+  invalidClientMetadata,
+  invalidRequest,
+  invalidSoftwareStatement,
+  invalidToken,
+  unapprovedSoftwareStatement,
+} from './errors.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
 import type {
+  BlockedSoftwareIds,
   ClientRecord,
   ClientRepository,
   Clock,
@@ -28,19 +35,33 @@ import {
   requireAccepted,
 } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
+import { MAX_SOFTWARE_ID_LENGTH, withStatementClaims } from './software-statements.js';
 
 /** The metadata rules, and the registration policy (defaults: registration-policy.ts). */
 export type RegistrationSettings = MetadataPolicy & Partial<RegistrationPolicySettings>;
 
-/** The credentials a registration may present, checked by these. */
-export interface RegistrationCredentials {
+/**
+ * Issue 10, what a registration may present and what admits it: the statement verifier (absent =
+ * every statement is refused as unapproved), the blocked software_ids (absent = none blocked),
+ * and the initial access tokens (absent = a bearer token cannot be checked).
+ */
+export interface SoftwareAdmission {
+  readonly statements?: SoftwareStatements;
+  readonly blocked?: BlockedSoftwareIds;
   readonly initialAccessTokens?: InitialAccessTokens;
-  /** Unwired until the statements adapter exists: then no statement is accepted. */
-  readonly softwareStatements?: SoftwareStatements;
+}
+
+/** The body to validate, how the client registers, and the statement to echo (RFC 7591 §3.2.1). */
+interface AdmittedSoftware {
+  readonly body: Record<string, unknown>;
+  readonly method: 'open' | 'software_statement';
+  readonly statement?: string;
 }
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
+  /** Echoed unmodified at registration (RFC 7591 §3.2.1); not stored. */
+  software_statement?: string;
   client_id: string;
   client_id_issued_at: number;
   client_secret?: string;
@@ -65,7 +86,7 @@ export class RegistrationService {
   constructor(
     private readonly lifecycle: ClientLifecycle,
     private readonly settings: RegistrationSettings,
-    private readonly credentials: RegistrationCredentials = {},
+    private readonly software: SoftwareAdmission = {},
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
@@ -89,18 +110,19 @@ export class RegistrationService {
     };
     const way = classify({
       ...(bearer !== undefined && { bearer }),
-      softwareStatement: body.software_statement !== undefined,
+      softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
     });
     requireAccepted(way, policy);
     // The token is checked (a read) before the body, so a bad token is a 401 whatever the body.
     let token: InitialAccessTokenRecord | undefined;
     if (way === 'initial_access_token' && bearer !== undefined) {
-      if (this.credentials.initialAccessTokens === undefined) {
+      if (this.software.initialAccessTokens === undefined) {
         throw new Error('initial access tokens are accepted but no store is wired');
       }
-      token = await this.credentials.initialAccessTokens.check(bearer, now);
+      token = await this.software.initialAccessTokens.check(bearer, now);
     }
-    const validated = validateClientMetadata(body, this.settings, now);
+    const admitted = await this.admitSoftware(body, issuer, now);
+    const validated = validateClientMetadata(admitted.body, this.settings, now);
     const constraints = token && tokenConstraints(token, now);
     const { metadata, expiresAt } = this.bound(
       way,
@@ -111,7 +133,7 @@ export class RegistrationService {
       'the initial access token',
     );
     // The one extra write of a token registration: its use, counted atomically.
-    if (token) await this.credentials.initialAccessTokens?.use(token, now);
+    if (token) await this.software.initialAccessTokens?.use(token, now);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
     const record = this.withActiveUntil({
@@ -130,7 +152,54 @@ export class RegistrationService {
       lastChange: { at: now, ...origin },
     });
     await this.repository.create(record);
-    return clientInformation(record, issuer, registrationAccessToken, clientSecret);
+    return {
+      ...clientInformation(record, issuer, registrationAccessToken, clientSecret),
+      ...(admitted.statement !== undefined && { software_statement: admitted.statement }),
+    };
+  }
+
+  /**
+   * Issue 10 (the one place of it in registration): a software statement is verified and its
+   * claims take precedence over the body's (RFC 7591 §3.1.1); a blocked software_id, from the
+   * statement or the body, cannot register. Without a verifier the statement stays in the body,
+   * and validateClientMetadata refuses it as unapproved.
+   */
+  private async admitSoftware(
+    body: Record<string, unknown>,
+    issuer: string,
+    now: number,
+  ): Promise<AdmittedSoftware> {
+    const { statements, blocked } = this.software;
+    const statement = body.software_statement;
+    if (statement !== undefined && statement !== null && statements !== undefined) {
+      if (typeof statement !== 'string') {
+        throw invalidSoftwareStatement('software_statement: must be a JWT');
+      }
+      const verified = await statements.verify(statement, now);
+      // A statement addressed to particular servers must name this one; one with no aud is
+      // for any server (the usual case: software vendors sign once for every deployment).
+      const { aud } = verified.claims;
+      if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
+        throw invalidSoftwareStatement('software_statement: its aud does not name this server');
+      }
+      if (await blocked?.isBlocked(verified.softwareId)) {
+        throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
+      }
+      return {
+        body: withStatementClaims(body, verified),
+        method: 'software_statement',
+        statement,
+      };
+    }
+    const softwareId = body.software_id;
+    if (
+      typeof softwareId === 'string' &&
+      softwareId.length <= MAX_SOFTWARE_ID_LENGTH &&
+      (await blocked?.isBlocked(softwareId))
+    ) {
+      throw invalidClientMetadata('software_id: this software is blocked on this server');
+    }
+    return { body, method: 'open' };
   }
 
   /** RFC 7592 §2.1 read. */

@@ -1,8 +1,9 @@
-import type { AccessTokenIssuer, AccessTokenVerifier } from './access-tokens.js';
+import type { AccessTokenIssuer, AccessTokenVerifier, Confirmation } from './access-tokens.js';
 import type { ClientAuthenticator, ClientCredentials } from './client-authentication.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
+import type { AuthMethod } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import type { ClientRecord, Clock, TokenStore } from './ports.js';
+import type { ClientCertificate, ClientRecord, Clock, TokenStore } from './ports.js';
 import { SCOPE_SYNTAX } from './scopes.js';
 import { grantIdOf, type UserGrants } from './user-grants.js';
 
@@ -36,6 +37,27 @@ const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refre
 
 const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
 
+/**
+ * RFC 8705 §3: a client that authenticated with its certificate, or registered for bound
+ * tokens, gets tokens bound to the certificate it presented; one registered for bound tokens
+ * must present one.
+ */
+function confirmation(
+  client: ClientRecord,
+  method: AuthMethod,
+  certificate: ClientCertificate | undefined,
+): Confirmation | undefined {
+  const bound =
+    method === 'tls_client_auth' || client.metadata.tls_client_certificate_bound_access_tokens;
+  if (!bound) return undefined;
+  if (!certificate) {
+    throw invalidRequest(
+      'this client’s tokens are bound to its certificate: present it (mutual TLS)',
+    );
+  }
+  return { 'x5t#S256': certificate.x5tS256 };
+}
+
 /** The token, introspection (RFC 7662) and revocation (RFC 7009) endpoints' logic. */
 export class TokenService {
   private readonly clock: Clock;
@@ -60,13 +82,14 @@ export class TokenService {
     if (!KNOWN_GRANTS.has(grantType)) {
       throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
     }
-    const { client } = await this.authenticator.authenticate(credentials, issuer);
+    const { client, method } = await this.authenticator.authenticate(credentials, issuer);
+    const cnf = confirmation(client, method, credentials.certificate);
     if (grantType === 'authorization_code') {
-      const response = await this.userGrants.exchangeCode(client, params, issuer);
+      const response = await this.userGrants.exchangeCode(client, params, issuer, cnf);
       return { clientId: client.clientId, response };
     }
     if (grantType === 'refresh_token') {
-      const response = await this.userGrants.refresh(client, params, issuer);
+      const response = await this.userGrants.refresh(client, params, issuer, cnf);
       return { clientId: client.clientId, response };
     }
     if (!client.metadata.grant_types.includes('client_credentials')) {
@@ -88,6 +111,7 @@ export class TokenService {
       iat: now,
       exp: now + lifetime,
       ...(scope !== undefined && { scope }),
+      ...(cnf && { cnf }),
     });
     await this.markUsed(client);
     return {
@@ -165,6 +189,7 @@ export class TokenService {
       jti: claims.jti,
       ...(claims.scope !== undefined && { scope: claims.scope }),
       ...(claims.auth_time !== undefined && { auth_time: claims.auth_time }),
+      ...(claims.cnf !== undefined && { cnf: claims.cnf }),
     };
     return { clientId: client.clientId, response };
   }

@@ -1,4 +1,4 @@
-import type { AccessTokenIssuer } from './access-tokens.js';
+import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import { parseRedirectUri } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
@@ -68,6 +68,7 @@ export class UserGrants {
     client: ClientRecord,
     params: URLSearchParams,
     issuer: string,
+    confirmation?: Confirmation,
   ): Promise<UserTokenResponse> {
     requireGrant(client, 'authorization_code');
     const code = params.get('code');
@@ -129,6 +130,7 @@ export class UserGrants {
       grantId: granted.grantId,
       audience,
       ...(granted.scope !== undefined && { scope: granted.scope }),
+      ...(confirmation && { confirmation }),
     });
     return { ...response, ...(refreshToken !== undefined && { refresh_token: refreshToken }) };
   }
@@ -138,6 +140,7 @@ export class UserGrants {
     client: ClientRecord,
     params: URLSearchParams,
     issuer: string,
+    confirmation?: Confirmation,
   ): Promise<UserTokenResponse> {
     requireGrant(client, 'refresh_token');
     const presented = params.get('refresh_token');
@@ -177,6 +180,7 @@ export class UserGrants {
       grantId: grant.grantId,
       audience,
       ...(scope !== undefined && { scope }),
+      ...(confirmation && { confirmation }),
     });
     return { ...response, refresh_token: `${grant.grantId}.${secret}` };
   }
@@ -282,6 +286,7 @@ export class UserGrants {
       grantId: string;
       audience: string | string[];
       scope?: string;
+      confirmation?: Confirmation;
     },
   ) {
     const now = this.lifecycle.clock.now();
@@ -296,6 +301,7 @@ export class UserGrants {
         exp: now + lifetime,
         auth_time: grant.authTime,
         ...(grant.scope !== undefined && { scope: grant.scope }),
+        ...(grant.confirmation && { cnf: grant.confirmation }),
       },
       grant.grantId,
     );

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { clientCertificate } from './client-certificate.js';
 import type { HttpRequest, HttpResponse } from './message.js';
 import type { Router } from './router.js';
 
@@ -20,6 +21,14 @@ const iamPrincipal = (event: APIGatewayProxyEventV2) =>
   (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam
     ?.userArn;
 
+/** API Gateway's mutual TLS (custom domain with a truststore) passes the verified certificate. */
+const verifiedCertificate = (event: APIGatewayProxyEventV2) => {
+  const pem = (
+    event.requestContext as { authentication?: { clientCert?: { clientCertPem?: string } | null } }
+  ).authentication?.clientCert?.clientCertPem;
+  return pem === undefined ? undefined : clientCertificate(pem);
+};
+
 const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => ({
   method: event.requestContext.http.method,
   path: event.rawPath,
@@ -31,6 +40,7 @@ const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => ({
       : (event.headers ?? {}),
   sourceIp: event.requestContext.http.sourceIp,
   ...(iamPrincipal(event) !== undefined && { principal: iamPrincipal(event) }),
+  ...(verifiedCertificate(event) && { clientCertificate: verifiedCertificate(event) }),
   ...(event.body !== undefined && {
     body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
   }),

@@ -1,3 +1,5 @@
+import type { ClientCertificate } from '../core/ports.js';
+
 /**
  * The router's request and response: plain objects, shaped like the Fetch API's but without
  * its streams. Both adapters (API Gateway events, node:http) map to them in a few lines, and
@@ -19,6 +21,8 @@ export interface HttpRequest {
   readonly sourceIp?: string;
   /** The IAM principal API Gateway authenticated (SigV4) on IAM-authorized routes; never a header. */
   readonly principal?: string;
+  /** The client certificate the TLS layer verified (mutual TLS), never a header. */
+  readonly clientCertificate?: ClientCertificate;
 }
 
 export interface HttpResponse {

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AuditedClientRepository,
@@ -10,6 +10,7 @@ import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics
 import { DynamoDbExpirySweeper } from '../adapters/dynamodb-expiry-sweeper.js';
 import { LocalCookieKey } from '../adapters/local-cookie-key.js';
 import { LocalSigner } from '../adapters/local-signer.js';
+import { MemoryBlockedSoftwareIds } from '../adapters/memory-blocked-software.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
@@ -21,6 +22,7 @@ import { upstreamLogin } from '../adapters/upstream-oidc.js';
 import { documentClient, dynamoDbStores } from '../aws/dynamodb.js';
 import type { Config } from '../config.js';
 import type {
+  BlockedSoftwareIds,
   ClientDirectory,
   ClientRepository,
   ClientStatistics,
@@ -71,6 +73,7 @@ interface Stores {
   readonly tokenStore: TokenStore;
   readonly grants: GrantStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
+  readonly blockedSoftware: BlockedSoftwareIds;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -84,7 +87,10 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
-  const { repository, tokenStore, grants, initialAccessTokens } = dynamoDbStores(config, dynamo);
+  const { repository, tokenStore, grants, initialAccessTokens, blockedSoftware } = dynamoDbStores(
+    config,
+    dynamo,
+  );
   const statistics = new CoalescingClientStatistics(
     new DynamoDbClientStatistics(dynamo, config.tableName),
   );
@@ -106,6 +112,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     tokenStore,
     grants,
     initialAccessTokens,
+    blockedSoftware,
     store,
     stop: async () => {
       clearInterval(interval);
@@ -125,6 +132,16 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
     tokenStore: new MemoryTokenStore(clock),
     grants: grants ?? new MemoryGrantStore(),
     initialAccessTokens: new MemoryInitialAccessTokens(),
+    blockedSoftware: new MemoryBlockedSoftwareIds(),
+  };
+}
+
+/** The PEM files named by DCR_TLS_* (read once, at start). */
+function readTls(files: NonNullable<Config['tls']>) {
+  return {
+    cert: readFileSync(files.cert, 'utf8'),
+    key: readFileSync(files.key, 'utf8'),
+    ...(files.clientCa && { clientCa: readFileSync(files.clientCa, 'utf8') }),
   };
 }
 
@@ -147,6 +164,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     tokenStore: stores.tokenStore,
     grants: stores.grants,
     initialAccessTokens: stores.initialAccessTokens,
+    blockedSoftware: stores.blockedSoftware,
     signer: LocalSigner.create(config.signingAlg, config.dataDir),
     remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
     clock,
@@ -167,6 +185,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
+    ...(config.tls && { tls: readTls(config.tls) }),
   });
   return {
     issuer: server.issuer,

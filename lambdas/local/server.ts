@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { clientCertificate } from '../http/client-certificate.js';
 import { MAX_BODY_BYTES } from '../http/request.js';
 import type { Router } from '../http/router.js';
 
@@ -41,6 +44,7 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
       query: queryAt === -1 ? '' : target.slice(queryAt + 1),
       headers,
       ...(req.socket.remoteAddress && { sourceIp: req.socket.remoteAddress }),
+      ...(verifiedCertificate(req) && { clientCertificate: verifiedCertificate(req) }),
       ...(hasBody && { body: await readBody(req) }),
     },
     issuer,
@@ -54,29 +58,57 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
   res.end(response.body);
 }
 
+/** A client certificate the TLS handshake verified against DCR_TLS_CLIENT_CA, if any. */
+function verifiedCertificate(req: IncomingMessage) {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || !socket.authorized) return undefined;
+  const { raw } = socket.getPeerCertificate(false);
+  return raw ? clientCertificate(raw) : undefined;
+}
+
+/** PEM files for https, and the CA whose client certificates are verified (mutual TLS). */
+export interface LocalTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string;
+}
+
 /**
- * Serves the router over node:http on 127.0.0.1. With port 0 the OS picks a free port; the
- * issuer defaults to http://127.0.0.1:<port>.
+ * Serves the router over node:http (or https, with `tls`) on 127.0.0.1. With port 0 the OS
+ * picks a free port; the issuer defaults to http(s)://127.0.0.1:<port>. With a client CA the
+ * server asks for a certificate but still serves requests without one (registration may be
+ * open): only a certificate the handshake verified reaches the router.
  */
 export async function startLocalServer(
   router: Router,
-  options: { port: number; issuer?: string },
+  options: { port: number; issuer?: string; tls?: LocalTls },
 ): Promise<LocalServer> {
   let issuer = options.issuer ?? '';
-  const server: Server = createServer((req, res) => {
+  const { tls } = options;
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     serve(router, issuer, req, res).catch(() => {
       // Only a broken connection gets here: the router turns every error into a response.
       if (!res.headersSent) res.writeHead(400);
       res.end();
     });
-  });
+  };
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.clientCa && { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
+        },
+        handle,
+      )
+    : createServer(handle);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  issuer ||= `http://127.0.0.1:${port}`;
+  issuer ||= `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     issuer,
     port,

@@ -237,6 +237,10 @@ describe('functions', () => {
       revoke: ['PutItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('blocked#*')).toEqual({
+      register: ['GetItem'],
+      admin: ['DeleteItem', 'PutItem'],
+    });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
     expect(touching('code#*')).toEqual({
       authorize: ['PutItem'],
@@ -352,9 +356,18 @@ describe('API', () => {
     });
     custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
     custom.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ DCR_ISSUER: 'https://auth.example.com' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          DCR_ISSUER: 'https://auth.example.com',
+          DCR_TLS_CLIENT_AUTH: 'on',
+        }),
+      },
     });
     custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    // Without a truststore no function expects client certificates.
+    for (const [, fn] of resources('AWS::Lambda::Function')) {
+      expect(fn.Properties.Environment?.Variables?.DCR_TLS_CLIENT_AUTH).toBeUndefined();
+    }
   });
 });
 
@@ -451,6 +464,17 @@ describe('configuration', () => {
     [{ 'dcr:registrationAccess': 'open,everyone' }, 'dcr:registrationAccess'],
     [{ 'dcr:registrationTiers': '{not json' }, 'dcr:registrationTiers'],
     [{ 'dcr:registrationTiers': { open: { grant_types: ['implicit'] } } }, 'dcr:registrationTiers'],
+    [
+      { 'dcr:softwareStatementIssuers': { a: { jwks_uri: 'http://keys.example/jwks' } } },
+      'dcr:softwareStatementIssuers',
+    ],
+    [
+      {
+        'dcr:softwareStatementIssuers':
+          '{"a": {"jwks_uri": "https://k.example/j", "algorithms": ["HS256"]}}',
+      },
+      'dcr:softwareStatementIssuers',
+    ],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
   });
@@ -496,6 +520,24 @@ describe('configuration', () => {
         }),
       },
     });
+  });
+});
+
+describe('software statement issuers', () => {
+  it('reach the functions as DCR_SOFTWARE_STATEMENT_ISSUERS, from an object or its JSON', () => {
+    const issuers = { 'https://ca.example': { jwks_uri: 'https://ca.example/jwks.json' } };
+    for (const value of [issuers, JSON.stringify(issuers)]) {
+      synth({ 'dcr:softwareStatementIssuers': value }).template.hasResourceProperties(
+        'AWS::Lambda::Function',
+        {
+          Environment: {
+            Variables: Match.objectLike({
+              DCR_SOFTWARE_STATEMENT_ISSUERS: JSON.stringify(issuers),
+            }),
+          },
+        },
+      );
+    }
   });
 });
 

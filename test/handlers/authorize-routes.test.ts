@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
 import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
+import { GuardedRemoteKeySets } from '../../lambdas/adapters/remote-key-sets.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
   AuthorizationCodeRecord,
@@ -119,6 +121,8 @@ beforeEach(async () => {
       cookieKey: { key: async () => key },
       upstream,
       metadataDocuments: { resolve: async () => ({ problem: 'not served in this test' }) },
+      remoteKeySets: new GuardedRemoteKeySets(),
+      blockedSoftware: new MemoryBlockedSoftwareIds(),
     }),
   );
   const registered = await send('POST', '/register', {

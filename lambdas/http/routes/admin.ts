@@ -6,6 +6,7 @@ import { invalidRequest, OAuthError } from '../../core/errors.js';
 import type { InitialAccessTokens } from '../../core/initial-access-tokens.js';
 import type { ClientFilter, RequestOrigin } from '../../core/ports.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';
+import { MAX_SOFTWARE_ID_LENGTH } from '../../core/software-statements.js';
 import type { HttpRequest, HttpResponse } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
@@ -34,6 +35,11 @@ const listSchema = filterSchema.extend({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const bulkSchema = filterSchema.extend({ dry_run: z.boolean().default(true) });
+const blockSchema = z.object({
+  software_id: z.string().min(1).max(MAX_SOFTWARE_ID_LENGTH),
+  delete_clients: z.boolean().default(false),
+  cursor: z.string().min(1).max(4096).optional(),
+});
 const statsSchema = z.object({
   days: z.coerce.number().int().min(1).max(STATS_DAYS_KEPT).default(30),
 });
@@ -239,6 +245,31 @@ export function adminRoutes(
           200,
           await service.bulkDelete(toFilter(input), input.dry_run, input.cursor, origin),
         );
+      }),
+    },
+    {
+      method: 'POST',
+      path: PATHS.adminBlockedSoftwareIds,
+      handle: guarded(async ({ request }, origin) => {
+        const input = parse(blockSchema, readJsonObject(request));
+        return json(
+          200,
+          await service.blockSoftware(
+            input.software_id,
+            input.delete_clients,
+            input.cursor,
+            origin,
+          ),
+        );
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: PATHS.adminBlockedSoftwareId,
+      handle: guarded(async (context) => {
+        const softwareId = parse(blockSchema.shape.software_id, context.params.softwareId);
+        await service.unblockSoftware(softwareId);
+        return noContent();
       }),
     },
     {

@@ -8,6 +8,7 @@ import type { Route } from '../router.js';
 const credentials = (request: HttpRequest) => ({
   authorization: request.headers.authorization,
   params: readForm(request),
+  ...(request.clientCertificate && { certificate: request.clientCertificate }),
 });
 
 const served = ({ clientId, response }: Served<unknown>) => ({ ...json(200, response), clientId });

@@ -1,0 +1,242 @@
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminClient } from '../../cli/admin-client.js';
+import { type Io, main } from '../../cli/dcr-admin.js';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
+import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+
+/**
+ * Software statements (RFC 7591 §2.3) and the software_id kill switch over HTTP, on the local
+ * server and the synthesized stack: one issuer's keys inline, another's at a jwks_uri served
+ * over https on 127.0.0.1 (a trusted test origin).
+ */
+const STACK = process.env.DCR_TEST_TARGET === 'stack';
+const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
+const INLINE = 'https://inline-issuer.example';
+const REMOTE = 'remote-issuer';
+
+let app: LocalApp;
+let admin: AdminClient;
+let docs: DocumentServer;
+let inlineKey: CryptoKey;
+let remoteKey: CryptoKey;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+beforeAll(async () => {
+  const inline = await generateKeyPair('ES256', { extractable: true });
+  const remote = await generateKeyPair('RS256', { extractable: true });
+  inlineKey = inline.privateKey;
+  remoteKey = remote.privateKey;
+  const inlineJwk: JWK = { ...(await exportJWK(inline.publicKey)), kid: 'inline' };
+  const remoteJwk: JWK = { ...(await exportJWK(remote.publicKey)), kid: 'remote' };
+  docs = await startDocumentServer();
+  docs.serve('/jwks.json', { keys: [remoteJwk] });
+  if (STACK)
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'operator',
+      AWS_SECRET_ACCESS_KEY: 'operator-secret',
+    });
+  app = await startTestServer({
+    DCR_ADMIN_TOKEN: ADMIN_TOKEN,
+    DCR_AUDIT_LOG: 'off',
+    DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+    DCR_SOFTWARE_STATEMENT_ISSUERS: JSON.stringify({
+      [INLINE]: { jwks: { keys: [inlineJwk] } },
+      [REMOTE]: { jwks_uri: docs.url('/jwks.json'), algorithms: ['RS256'] },
+    }),
+  });
+  admin = new AdminClient(
+    STACK
+      ? { url: app.issuer, sigv4: { region: 'local' } }
+      : { url: app.issuer, token: ADMIN_TOKEN },
+  );
+});
+afterAll(async () => {
+  await app?.close();
+  await docs?.close();
+});
+
+const sign = (claims: Record<string, unknown>, via: 'inline' | 'remote' = 'inline') =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: via === 'inline' ? 'ES256' : 'RS256', kid: via })
+    .setIssuer(via === 'inline' ? INLINE : REMOTE)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(via === 'inline' ? inlineKey : remoteKey);
+
+const register = async (body: Record<string, unknown>) => {
+  const response = await jsonPost(`${app.issuer}/register`, body);
+  return { status: response.status, body: await readJson(response) };
+};
+
+describe('registration with a software statement', () => {
+  it('registers with an inline-key statement: its claims win over the body and are returned', async () => {
+    const statement = await sign({
+      software_id: `agent-${Date.now()}`,
+      client_name: 'Signed Agent',
+      grant_types: ['client_credentials'],
+    });
+    const { status, body } = await register({
+      software_statement: statement,
+      client_name: 'Body Agent',
+      software_id: 'spoofed',
+    });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ client_name: 'Signed Agent', software_statement: statement });
+    expect(body.software_id).toMatch(/^agent-/);
+    expect(body.grant_types).toEqual(['client_credentials']);
+    const listed = await admin.request('GET', `/clients?software_id=${body.software_id}`);
+    expect((listed.body as Json).clients[0].registration_method).toBe('software_statement');
+  });
+
+  it('registers with a statement whose issuer publishes its keys at a jwks_uri (fetched once)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { status, body } = await register({
+        software_statement: await sign(
+          { software_id: 'remote-app', grant_types: ['client_credentials'] },
+          'remote',
+        ),
+      });
+      expect(status).toBe(201);
+      expect(body.software_id).toBe('remote-app');
+    }
+    expect(docs.hits('/jwks.json')).toBe(1);
+  });
+
+  it('refuses bad statements with RFC 7591 errors, never a 5xx', async () => {
+    const cases: [unknown, string][] = [
+      ['not-a-jwt', 'invalid_software_statement'],
+      [await sign({ client_name: 'no software id' }), 'invalid_software_statement'],
+      [
+        await new SignJWT({ software_id: 'x' })
+          .setProtectedHeader({ alg: 'ES256' })
+          .setIssuer(INLINE)
+          .setIssuedAt(now() - 3600)
+          .setExpirationTime(now() - 600)
+          .sign(inlineKey),
+        'invalid_software_statement',
+      ],
+      [
+        await new SignJWT({ software_id: 'x' })
+          .setProtectedHeader({ alg: 'ES256' })
+          .setIssuer('https://untrusted.example')
+          .sign(inlineKey),
+        'unapproved_software_statement',
+      ],
+      [
+        // Signed by the remote issuer's key but claiming the inline issuer.
+        await new SignJWT({ software_id: 'x' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'inline' })
+          .setIssuer(INLINE)
+          .sign(remoteKey),
+        'invalid_software_statement',
+      ],
+    ];
+    for (const [statement, error] of cases) {
+      const { status, body } = await register({
+        software_statement: statement,
+        grant_types: ['client_credentials'],
+      });
+      expect({ status, error: body.error }).toEqual({ status: 400, error });
+    }
+  });
+});
+
+describe('software_id kill switch', () => {
+  it('blocks registration by statement and by body, unblocks, and deletes the clients with delete_clients', async () => {
+    const softwareId = `doomed-${Date.now()}`;
+    const first = await register({ software_id: softwareId, grant_types: ['client_credentials'] });
+    const second = await register({
+      software_statement: await sign({
+        software_id: softwareId,
+        grant_types: ['client_credentials'],
+      }),
+    });
+    expect([first.status, second.status]).toEqual([201, 201]);
+
+    const blocked = await admin.request('POST', '/blocked-software-ids', {
+      software_id: softwareId,
+      delete_clients: true,
+    });
+    expect(blocked.status).toBe(200);
+    expect(blocked.body).toMatchObject({
+      software_id: softwareId,
+      blocked: true,
+      clients: { matched: 2, deleted: 2 },
+    });
+    const gone = await jsonPost(`${app.issuer}/token`, 'grant_type=client_credentials', {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${first.body.client_id}:${first.body.client_secret}`).toString('base64')}`,
+    });
+    expect(gone.status).toBe(401);
+
+    const byBody = await register({ software_id: softwareId, grant_types: ['client_credentials'] });
+    expect({ status: byBody.status, error: byBody.body.error }).toEqual({
+      status: 400,
+      error: 'invalid_client_metadata',
+    });
+    const byStatement = await register({
+      software_statement: await sign({
+        software_id: softwareId,
+        grant_types: ['client_credentials'],
+      }),
+    });
+    expect({ status: byStatement.status, error: byStatement.body.error }).toEqual({
+      status: 400,
+      error: 'unapproved_software_statement',
+    });
+
+    const path = `/blocked-software-ids/${encodeURIComponent(softwareId)}`;
+    expect((await admin.request('DELETE', path)).status).toBe(204);
+    expect((await admin.request('DELETE', path)).status).toBe(404);
+    const again = await register({ software_id: softwareId, grant_types: ['client_credentials'] });
+    expect(again.status).toBe(201);
+  });
+
+  it('dcr-admin block-software --delete-clients and unblock-software', async () => {
+    const softwareId = `cli-${Date.now()}`;
+    for (let i = 0; i < 3; i++) {
+      const { status } = await register({
+        software_id: softwareId,
+        grant_types: ['client_credentials'],
+      });
+      expect(status).toBe(201);
+    }
+    const cli = async (...args: string[]) => {
+      const out: string[] = [];
+      const io: Io = { out: (l) => out.push(l), err: () => {} };
+      const connection = STACK
+        ? ['--url', app.issuer, '--sigv4', '--region', 'local']
+        : ['--url', app.issuer, '--token', ADMIN_TOKEN];
+      return { code: await main([...args, ...connection], io), out: out.join('\n') };
+    };
+    expect(await cli('block-software', softwareId, '--delete-clients')).toEqual({
+      code: 0,
+      out: `blocked ${softwareId}; deleted 3 client(s)`,
+    });
+    const refused = await register({
+      software_id: softwareId,
+      grant_types: ['client_credentials'],
+    });
+    expect(refused.status).toBe(400);
+    expect(await cli('unblock-software', softwareId)).toEqual({
+      code: 0,
+      out: `unblocked ${softwareId}`,
+    });
+    expect((await cli('unblock-software', softwareId)).code).toBe(1);
+    const allowed = await register({
+      software_id: softwareId,
+      grant_types: ['client_credentials'],
+    });
+    expect(allowed.status).toBe(201);
+  });
+
+  it('is an admin route: refused without admin credentials', async () => {
+    const response = await jsonPost(`${app.issuer}/admin/blocked-software-ids`, {
+      software_id: 'anything',
+    });
+    expect(response.status).toBe(STACK ? 403 : 401);
+  });
+});
