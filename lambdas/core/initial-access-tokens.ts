@@ -46,7 +46,9 @@ export class InitialAccessTokens {
   constructor(private readonly store: InitialAccessTokenStore) {}
 
   async issue(request: InitialAccessTokenRequest, now: number, origin: RequestOrigin) {
-    const id = newClientId();
+    // An id never starts with `-`, so `dcr-admin iat revoke <id>` cannot take it for an option.
+    let id = newClientId();
+    while (id.startsWith('-')) id = newClientId();
     const token = `${id}.${newSecret()}`;
     const record: InitialAccessTokenRecord = {
       id,

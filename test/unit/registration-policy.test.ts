@@ -147,6 +147,10 @@ describe('registration with the policy', () => {
     tokens = new InitialAccessTokens(store);
   });
 
+  it('issues token ids that never start with a dash (command-line arguments)', async () => {
+    for (let i = 0; i < 300; i++) expect((await issue()).id).not.toMatch(/^-/);
+  });
+
   it('records the way, and the token that registered the client', async () => {
     const open = await service().register(mcpClient, ISSUER);
     expect((await repository.get(open.client_id))?.registrationMethod).toBe('open');
