@@ -51,6 +51,16 @@ const absoluteUri = z
   .string()
   .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
 
+/** A variable holding JSON text, parsed (a parse error names the variable). */
+const jsonText = z.string().transform((v, ctx) => {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+});
+
 const way = z.enum(REGISTRATION_WAYS);
 
 /** `open,initial_access_token`: the accepted ways to register (at least one). */
@@ -67,17 +77,7 @@ const tierSchema = z.strictObject({
 });
 
 /** JSON keyed by way; each way not named keeps its default tier (the stack checks it at synth). */
-export const registrationTiers = z
-  .string()
-  .transform((v, ctx) => {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.partialRecord(way, tierSchema));
+export const registrationTiers = jsonText.pipe(z.partialRecord(way, tierSchema));
 
 function tiersFrom(
   given: Partial<Record<RegistrationWay, z.infer<typeof tierSchema>>> | undefined,
@@ -131,16 +131,7 @@ const statementIssuer = z
   })
   .refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri');
 
-const statementIssuers = z
-  .string()
-  .transform((v, ctx) => {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-      return z.NEVER;
-    }
-  })
+const statementIssuers = jsonText
   .pipe(z.record(z.string().min(1).max(MAX_IDENTIFIER_LENGTH), statementIssuer))
   .transform(
     (issuers) =>
