@@ -1,5 +1,13 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
+import {
+  DEFAULT_PRIVATE_USE_SCHEMES,
+  DEFAULT_REDIRECT_HOSTS,
+  hostPatternProblem,
+  parseRateLimit,
+  type RateLimit,
+  type RedirectPolicy,
+} from './core/abuse-control.js';
 
 /** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
 const issuerUrl = z
@@ -41,6 +49,36 @@ const httpsOrigin = z
 const absoluteUri = z
   .string()
   .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
+
+/** `N/SECONDS` or `off` (see core/abuse-control.ts). */
+const rateLimit = z.string().transform((v, ctx): RateLimit | undefined => {
+  const parsed = parseRateLimit(v);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** `*` or `any` = any; otherwise a comma (or space) separated list, lower-cased. */
+const anyOrList = (check: (item: string) => string | undefined) =>
+  z.string().transform((v, ctx): 'any' | string[] => {
+    const items = v
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((i) => i.toLowerCase());
+    if (items.length === 1 && (items[0] === '*' || items[0] === 'any')) return 'any';
+    for (const item of items) {
+      const problem = check(item);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    return items;
+  });
+
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+const NOT_PRIVATE_USE = new Set(['http', 'https', 'javascript', 'data', 'file', 'vbscript']);
+const schemeProblem = (s: string) =>
+  !SCHEME.test(s) || NOT_PRIVATE_USE.has(s) ? `${s}: is not a private-use URI scheme` : undefined;
 
 const envSchema = z
   .object({
@@ -120,6 +158,12 @@ const envSchema = z
     DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
     DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
+    /** Anonymous registrations per source address: `N/SECONDS` or `off` (the local default). */
+    DCR_REGISTRATION_RATE_LIMIT: rateLimit.optional(),
+    /** Host patterns for anonymous clients' https redirect URIs; `*` = any https host. */
+    DCR_REDIRECT_HOSTS: anyOrList(hostPatternProblem).default([...DEFAULT_REDIRECT_HOSTS]),
+    /** Private-use schemes anonymous clients may register; `*` = any. */
+    DCR_PRIVATE_USE_SCHEMES: anyOrList(schemeProblem).default([...DEFAULT_PRIVATE_USE_SCHEMES]),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -189,6 +233,10 @@ export interface Config {
   readonly clientIdMetadataDocuments: boolean;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
   readonly trustedFetchOrigins: ReadonlySet<string>;
+  /** Abuse control: anonymous registrations per source address; absent = off. */
+  readonly registrationRateLimit?: RateLimit;
+  /** Abuse control: the redirect URIs anonymous clients may register. */
+  readonly redirectPolicy: RedirectPolicy;
 }
 
 export interface UpstreamSettings {
@@ -274,5 +322,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
     clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
+    ...(e.DCR_REGISTRATION_RATE_LIMIT !== undefined && {
+      registrationRateLimit: e.DCR_REGISTRATION_RATE_LIMIT,
+    }),
+    redirectPolicy: {
+      hosts: e.DCR_REDIRECT_HOSTS,
+      schemes: e.DCR_PRIVATE_USE_SCHEMES === 'any' ? 'any' : new Set(e.DCR_PRIVATE_USE_SCHEMES),
+    },
   };
 }

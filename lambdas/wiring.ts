@@ -1,4 +1,5 @@
 import { type Config, isInteractive } from './config.js';
+import { RegistrationRateLimiter } from './core/abuse-control.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
 import { AdminService } from './core/admin.js';
 import { AuthorizationFlow } from './core/authorization-flow.js';
@@ -12,6 +13,7 @@ import type {
   CookieKeySource,
   GrantStore,
   MetadataDocumentSource,
+  RegistrationCounter,
   RemoteKeySets,
   Signer,
   TokenStore,
@@ -28,6 +30,7 @@ import { discoveryRoutes } from './http/routes/discovery.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { clientConfigurationRoutes, registrationRoutes } from './http/routes/registration.js';
 import { introspectionRoutes, revocationRoutes, tokenRoutes } from './http/routes/token.js';
+import { logger } from './log.js';
 
 /** Everything the core may need from the outside world: injected, so AWS and local share it. */
 export interface Dependencies {
@@ -52,6 +55,8 @@ export interface Dependencies {
   readonly cookieKey: CookieKeySource;
   /** The upstream OpenID Provider users sign in at; absent = the development login (local). */
   readonly upstream?: UpstreamLogin;
+  /** Abuse control: counters of anonymous registrations (used when a rate limit is set). */
+  readonly registrationCounter: RegistrationCounter;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
@@ -81,6 +86,19 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
 
 const registrationService = (d: RegistrationDeps) =>
   new RegistrationService(lifecycle(d), d.config);
+
+/** Abuse control: the anonymous registration rate limit, when configured (README "Abuse control"). */
+const registrationRateLimiter = (d: RegistrationDeps & Pick<Dependencies, 'registrationCounter'>) =>
+  d.config.registrationRateLimit &&
+  new RegistrationRateLimiter(
+    d.registrationCounter,
+    d.clock,
+    d.config.registrationRateLimit,
+    (error) =>
+      logger.warn('registration rate limit unavailable; admitted (fail-open)', {
+        error: error.description,
+      }),
+  );
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
@@ -114,7 +132,8 @@ const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
     discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
   jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
-  register: (d: RegistrationDeps) => registrationRoutes(registrationService(d)),
+  register: (d: RegistrationDeps & Pick<Dependencies, 'registrationCounter'>) =>
+    registrationRoutes(registrationService(d), registrationRateLimiter(d)),
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),

@@ -40,7 +40,8 @@ export interface Access {
 export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
-  register: { items: { PutItem: ['client#*'] } },
+  // UpdateItem: the anonymous registration counters (abuse control; one atomic add each).
+  register: { items: { PutItem: ['client#*'], UpdateItem: ['ratelimit#*'] } },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
     items: {
@@ -91,7 +92,15 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
       // Day statistics expire too (their TTL puts them in the expiry index).
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*'],
+      DeleteItem: [
+        'client#*',
+        'revoked#*',
+        'assertion#*',
+        'stats#*',
+        'code#*',
+        'grant#*',
+        'ratelimit#*',
+      ],
     },
     queryExpiryIndex: true,
   },
@@ -249,6 +258,11 @@ export class ServerlessDcrStack extends Stack {
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(config.refreshTokenLifetimeSeconds),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(config.refreshTokenIdleLifetimeSeconds),
       DCR_CLIENT_ID_METADATA_DOCUMENTS: config.clientIdMetadataDocuments ? 'on' : 'off',
+      // Abuse control: register and client-configuration hold anonymous clients to it.
+      ...(config.redirectHosts && { DCR_REDIRECT_HOSTS: config.redirectHosts.join(',') }),
+      ...(config.privateUseSchemes && {
+        DCR_PRIVATE_USE_SCHEMES: config.privateUseSchemes.join(','),
+      }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {
@@ -269,6 +283,10 @@ export class ServerlessDcrStack extends Stack {
         environment: {
           ...environment,
           ...(access.key && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
+          // Abuse control: only the register function counts anonymous registrations.
+          ...(name === 'register' && {
+            DCR_REGISTRATION_RATE_LIMIT: config.registrationRateLimit,
+          }),
           ...(access.key &&
             config.previousSigningKeyArns.length > 0 && {
               DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),

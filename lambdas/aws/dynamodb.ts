@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
 import { DynamoDbGrantStore } from '../adapters/dynamodb-grant-store.js';
+import { DynamoDbRegistrationCounter } from '../adapters/dynamodb-registration-counter.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
 import type { Config } from '../config.js';
 
@@ -9,11 +10,12 @@ import type { Config } from '../config.js';
 export const documentClient = (client: DynamoDBClient = new DynamoDBClient({})) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
-/** The client repository, token store and grant store on the configured table. */
+/** The client repository, token store, grant store and registration counter on the table. */
 export function dynamoDbStores(config: Config, client = documentClient()) {
   return {
     repository: new DynamoDbClientRepository(client, config.tableName),
     tokenStore: new DynamoDbTokenStore(client, config.tableName),
     grants: new DynamoDbGrantStore(client, config.tableName),
+    registrationCounter: new DynamoDbRegistrationCounter(client, config.tableName),
   };
 }

@@ -322,3 +322,12 @@ export interface ClientStatistics {
   /** Sets the active counters to these values (a recount), recording when. */
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
 }
+
+/**
+ * Fixed-window counters of anonymous registrations (abuse control): one atomic add per call,
+ * no read. The counter and its window live until `expiresAt` (epoch seconds), then vanish.
+ */
+export interface RegistrationCounter {
+  /** Adds one hit to the counter `key` and returns its count after the add. */
+  hit(key: string, expiresAt: number): Promise<number>;
+}

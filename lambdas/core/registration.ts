@@ -1,3 +1,4 @@
+import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import {
   type ClientMetadata,
@@ -10,7 +11,15 @@ import { invalidRequest, invalidToken } from './errors.js';
 import type { ClientRecord, ClientRepository, Clock, RequestOrigin } from './ports.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
 
-export type RegistrationSettings = MetadataPolicy;
+export type RegistrationSettings = MetadataPolicy & {
+  /** Abuse control: the redirect URIs anonymous clients may register; absent = unrestricted. */
+  readonly redirectPolicy?: RedirectPolicy;
+};
+
+/** How a registration request was classified (abuse control: anonymous = no credential). */
+export interface RegistrationContext {
+  readonly anonymous: boolean;
+}
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
@@ -48,9 +57,11 @@ export class RegistrationService {
     body: Record<string, unknown>,
     issuer: string,
     origin: RequestOrigin = {},
+    context: RegistrationContext = { anonymous: true },
   ): Promise<ClientInformation> {
     const now = this.clock.now();
     const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    if (context.anonymous) this.checkAnonymousRedirects(metadata);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
     const expiresAt = this.lifecycle.grantedExpiry(requestedExpiresAt, now);
@@ -104,6 +115,7 @@ export class RegistrationService {
 
     const now = this.clock.now();
     const { metadata, requestedExpiresAt } = validateClientMetadata(body, this.settings, now);
+    if ((current.registrationMethod ?? 'open') === 'open') this.checkAnonymousRedirects(metadata);
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);
@@ -150,6 +162,13 @@ export class RegistrationService {
     }
     // The token presented is the current one: responses return it (only its hash is stored).
     return { record, presented: token };
+  }
+
+  /** Abuse control: an anonymous client's redirect URIs must be within the redirect policy. */
+  private checkAnonymousRedirects(metadata: ClientMetadata): void {
+    if (this.settings.redirectPolicy) {
+      assertRedirectsAllowed(this.settings.redirectPolicy, metadata.redirect_uris);
+    }
   }
 
   private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {

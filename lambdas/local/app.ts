@@ -13,6 +13,7 @@ import { LocalSigner } from '../adapters/local-signer.js';
 import { MemoryClientRepository } from '../adapters/memory-client-repository.js';
 import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
+import { MemoryRegistrationCounter } from '../adapters/memory-registration-counter.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
@@ -25,6 +26,7 @@ import type {
   ClientStatistics,
   Clock,
   GrantStore,
+  RegistrationCounter,
   TokenStore,
   UpstreamLogin,
 } from '../core/ports.js';
@@ -68,6 +70,7 @@ interface Stores {
   readonly statistics: ClientStatistics;
   readonly tokenStore: TokenStore;
   readonly grants: GrantStore;
+  readonly registrationCounter: RegistrationCounter;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -81,7 +84,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
-  const { repository, tokenStore, grants } = dynamoDbStores(config, dynamo);
+  const { repository, tokenStore, grants, registrationCounter } = dynamoDbStores(config, dynamo);
   const statistics = new CoalescingClientStatistics(
     new DynamoDbClientStatistics(dynamo, config.tableName),
   );
@@ -102,6 +105,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     statistics,
     tokenStore,
     grants,
+    registrationCounter,
     store,
     stop: async () => {
       clearInterval(interval);
@@ -120,6 +124,7 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
     statistics,
     tokenStore: new MemoryTokenStore(clock),
     grants: grants ?? new MemoryGrantStore(),
+    registrationCounter: new MemoryRegistrationCounter(clock),
   };
 }
 
@@ -141,6 +146,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     statistics: stores.statistics,
     tokenStore: stores.tokenStore,
     grants: stores.grants,
+    registrationCounter: stores.registrationCounter,
     signer: LocalSigner.create(config.signingAlg, config.dataDir),
     remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
     clock,

@@ -4,8 +4,10 @@ import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 
 const config = loadConfig(process.env);
+const { repository, registrationCounter } = dynamoDbStores(config);
 export const handler = lambdaHandler('register', {
   config,
-  repository: dynamoDbStores(config).repository,
+  repository,
+  registrationCounter,
   clock: systemClock,
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
+import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory-registration-counter.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
   AuthorizationCodeRecord,
@@ -117,6 +118,7 @@ beforeEach(async () => {
       cookieKey: { key: async () => key },
       upstream,
       metadataDocuments: { resolve: async () => ({ problem: 'not served in this test' }) },
+      registrationCounter: new MemoryRegistrationCounter(clock),
     }),
   );
   const registered = await send('POST', '/register', {

@@ -1,3 +1,4 @@
+import { presentsCredential, type RegistrationRateLimiter } from '../../core/abuse-control.js';
 import { PATHS } from '../../core/endpoints.js';
 import type { RegistrationService } from '../../core/registration.js';
 import type { HttpRequest } from '../message.js';
@@ -5,14 +6,24 @@ import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
 
-/** RFC 7591 `POST /register`. */
-export const registrationRoutes = (service: RegistrationService): Route[] => [
+/**
+ * RFC 7591 `POST /register`. Abuse control (issue 10): a request presenting no credential is
+ * anonymous — counted against the rate limit (when one is set) before anything is written, and
+ * held to the redirect policy.
+ */
+export const registrationRoutes = (
+  service: RegistrationService,
+  rateLimiter?: RegistrationRateLimiter,
+): Route[] => [
   {
     method: 'POST',
     path: PATHS.register,
     cors: true,
     handle: async ({ request, issuer }) => {
-      const registered = await service.register(readJsonObject(request), issuer, origin(request));
+      const body = readJsonObject(request);
+      const anonymous = !presentsCredential(request.headers, body);
+      if (anonymous) await rateLimiter?.admit(request.sourceIp);
+      const registered = await service.register(body, issuer, origin(request), { anonymous });
       return { ...json(201, registered), clientId: registered.client_id };
     },
   },
