@@ -300,7 +300,7 @@ describe('abuse control', () => {
     expect(variables(template, 'register')).not.toHaveProperty('DCR_REDIRECT_HOSTS');
   });
 
-  it('passes the operator\'s rate limit and redirect policy', () => {
+  it("passes the operator's rate limit and redirect policy", () => {
     const { template: custom } = synth({
       'dcr:registrationRateLimit': 'off',
       'dcr:redirectHosts': 'app.example.com,*.example.org',
