@@ -159,7 +159,25 @@ async function registrationBench() {
       });
     });
   }
+  // Abuse control: the same registrations with the rate limit on (a limit never reached): one
+  // more UpdateItem per registration on the embedded store.
+  await withTarget('ours-embedded', { BENCH_RATE_LIMIT: '999999999/86400' }, async ({ issuer }) => {
+    await measure('ours-embedded register, rate limit on', {
+      url: `${issuer}/register`,
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: REGISTRATION,
+    });
+  });
   compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 2);
+  for (const connections of CONNECTIONS) {
+    const ratio =
+      rate('ours-embedded register, rate limit on', connections) /
+      rate('ours-embedded register', connections);
+    summaries.push(
+      `registration with the rate limit on, embedded store @${connections}: ${ratio.toFixed(2)}x without`,
+    );
+  }
 }
 
 async function tokenBench() {

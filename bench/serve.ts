@@ -69,6 +69,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       DCR_ALLOWED_SCOPES: BENCH_SCOPE,
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(REFRESH_LIFETIME),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(REFRESH_IDLE_LIFETIME),
+      // Abuse control's cost: the registration bench turns it on with a limit never reached.
+      DCR_REGISTRATION_RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? 'off',
     }),
     { store: kind === 'ours-memory' ? 'memory' : 'embedded', ...(grants && { grants }) },
   );
