@@ -13,6 +13,16 @@ const publicClient = (redirectUri: string) => ({
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A server of this describe block, started with `env`; the returned getter reads it. */
+function serverWith(env: Record<string, string> = {}) {
+  let app: LocalApp | undefined;
+  beforeAll(async () => {
+    app = await startTestServer(env);
+  });
+  afterAll(() => app?.close());
+  return () => app as LocalApp;
+}
+
 /** Waits until at least `seconds` are left in the current fixed window of `length` seconds. */
 async function awaitWindowRoom(length: number, seconds: number) {
   const now = Date.now() / 1000;
@@ -21,15 +31,11 @@ async function awaitWindowRoom(length: number, seconds: number) {
 }
 
 describe('anonymous registration rate limit (3/60)', () => {
-  let app: LocalApp;
-  beforeAll(async () => {
-    app = await startTestServer({ DCR_REGISTRATION_RATE_LIMIT: '3/60' });
-  });
-  afterAll(() => app.close());
+  const server = serverWith({ DCR_REGISTRATION_RATE_LIMIT: '3/60' });
 
   it('the 4th anonymous registration in a window: 429, Retry-After, JSON error; a credential is not counted', async () => {
     const register = (headers: Record<string, string> = {}) =>
-      jsonPost(`${app.issuer}/register`, machine, headers);
+      jsonPost(`${server().issuer}/register`, machine, headers);
     await awaitWindowRoom(60, 15);
     // Requests presenting a credential are the registration policy's to judge, never counted.
     for (let i = 0; i < 4; i++) {
@@ -55,14 +61,10 @@ describe('anonymous registration rate limit (3/60)', () => {
 });
 
 describe('anonymous registration rate limit: recovery (1/2)', () => {
-  let app: LocalApp;
-  beforeAll(async () => {
-    app = await startTestServer({ DCR_REGISTRATION_RATE_LIMIT: '1/2' });
-  });
-  afterAll(() => app.close());
+  const server = serverWith({ DCR_REGISTRATION_RATE_LIMIT: '1/2' });
 
   it('registers again once Retry-After has passed', async () => {
-    const register = () => jsonPost(`${app.issuer}/register`, machine);
+    const register = () => jsonPost(`${server().issuer}/register`, machine);
     let refused: Response | undefined;
     for (let i = 0; i < 5 && !refused; i++) {
       const response = await register();
@@ -79,11 +81,7 @@ describe('anonymous registration rate limit: recovery (1/2)', () => {
 });
 
 describe('redirect policy of anonymous clients (defaults)', () => {
-  let app: LocalApp;
-  beforeAll(async () => {
-    app = await startTestServer();
-  });
-  afterAll(() => app.close());
+  const server = serverWith();
 
   it.each([
     'https://claude.ai/api/mcp/auth_callback',
@@ -94,7 +92,7 @@ describe('redirect policy of anonymous clients (defaults)', () => {
     'http://localhost:33418/callback',
     'cursor://anysphere.cursor-retrieval/oauth/user-abc/callback',
   ])('admits %s', async (uri) => {
-    const response = await jsonPost(`${app.issuer}/register`, publicClient(uri));
+    const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
     expect(response.status).toBe(201);
     expect((await readJson(response)).redirect_uris).toEqual([uri]);
   });
@@ -104,7 +102,7 @@ describe('redirect policy of anonymous clients (defaults)', () => {
     'https://claude.ai.evil.example/api/mcp/auth_callback',
     'com.example.app:/callback',
   ])('refuses %s with invalid_redirect_uri naming it', async (uri) => {
-    const response = await jsonPost(`${app.issuer}/register`, publicClient(uri));
+    const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
     expect(response.status).toBe(400);
     const body = await readJson(response);
     expect(body.error).toBe('invalid_redirect_uri');
@@ -114,7 +112,7 @@ describe('redirect policy of anonymous clients (defaults)', () => {
   it('holds an anonymous client to it on an RFC 7592 update', async () => {
     const created = await readJson(
       await jsonPost(
-        `${app.issuer}/register`,
+        `${server().issuer}/register`,
         publicClient('https://claude.ai/api/mcp/auth_callback'),
       ),
     );
@@ -140,14 +138,10 @@ describe('redirect policy of anonymous clients (defaults)', () => {
 });
 
 describe('redirect policy of anonymous clients (configured)', () => {
-  let app: LocalApp;
-  beforeAll(async () => {
-    app = await startTestServer({
-      DCR_REDIRECT_HOSTS: '*.example.org',
-      DCR_PRIVATE_USE_SCHEMES: 'com.example.app',
-    });
+  const server = serverWith({
+    DCR_REDIRECT_HOSTS: '*.example.org',
+    DCR_PRIVATE_USE_SCHEMES: 'com.example.app',
   });
-  afterAll(() => app.close());
 
   it.each([
     ['https://app.example.org/cb', 201],
@@ -158,7 +152,7 @@ describe('redirect policy of anonymous clients (configured)', () => {
     ['cursor://anysphere.cursor-retrieval/oauth/x/callback', 400],
     ['http://127.0.0.1:9999/cb', 201],
   ])('%s: %i', async (uri, status) => {
-    const response = await jsonPost(`${app.issuer}/register`, publicClient(uri));
+    const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
     expect(response.status).toBe(status);
   });
 });
