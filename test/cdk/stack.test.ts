@@ -284,12 +284,17 @@ describe('functions', () => {
 });
 
 describe('abuse control', () => {
-  const variables = (t: typeof template, name: string) =>
-    (
-      Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
-        id.startsWith(`Function${name.replace(/-/g, '')}Function`),
-      )?.[1] as { Properties: { Environment: { Variables: Record<string, unknown> } } }
-    ).Properties.Environment.Variables;
+  const variables = (t: typeof template, name: string) => {
+    const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+    );
+    if (!found) throw new Error(`no function for ${name}`);
+    const [, fn] = found as [
+      string,
+      { Properties: { Environment: { Variables: Record<string, unknown> } } },
+    ];
+    return fn.Properties.Environment.Variables;
+  };
 
   it('limits anonymous registrations by default, in the register function only', () => {
     expect(variables(template, 'register').DCR_REGISTRATION_RATE_LIMIT).toBe('120/3600');
