@@ -160,6 +160,16 @@ async function registrationBench() {
       });
     });
   }
+  // Abuse control: the same registrations with the rate limit on (a limit never reached): one
+  // more UpdateItem per registration on the embedded store.
+  await withTarget('ours-embedded', { BENCH_RATE_LIMIT: '999999999/86400' }, async ({ issuer }) => {
+    await measure('ours-embedded register, rate limit on', {
+      url: `${issuer}/register`,
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: REGISTRATION,
+    });
+  });
   compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 2);
   // With an initial access token: one consistent read and one conditional update more.
   const adminToken = 'bench-admin-token-0123456789-abcdefghijklmnop';
@@ -192,6 +202,14 @@ async function registrationBench() {
     });
   }
   bundleLines.push(...(await verificationBench()));
+  for (const connections of CONNECTIONS) {
+    const ratio =
+      rate('ours-embedded register, rate limit on', connections) /
+      rate('ours-embedded register', connections);
+    summaries.push(
+      `registration with the rate limit on, embedded store @${connections}: ${ratio.toFixed(2)}x without`,
+    );
+  }
 }
 
 async function tokenBench() {

@@ -1,5 +1,13 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
+import {
+  DEFAULT_PRIVATE_USE_SCHEMES,
+  DEFAULT_REDIRECT_HOSTS,
+  hostPatternProblem,
+  parseRateLimit,
+  type RateLimit,
+  type RedirectPolicy,
+} from './core/abuse-control.js';
 import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/client-metadata.js';
 import {
   DEFAULT_REGISTRATION_ACCESS,
@@ -146,6 +154,35 @@ const statementIssuers = jsonText
         ]),
       ),
   );
+/** `N/SECONDS` or `off` (see core/abuse-control.ts). */
+const rateLimit = z.string().transform((v, ctx): RateLimit | undefined => {
+  const parsed = parseRateLimit(v);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** `*` or `any` = any; otherwise a comma (or space) separated list, lower-cased. */
+const anyOrList = (check: (item: string) => string | undefined) =>
+  z.string().transform((v, ctx): 'any' | string[] => {
+    const items = v
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((i) => i.toLowerCase());
+    if (items.length === 1 && (items[0] === '*' || items[0] === 'any')) return 'any';
+    for (const item of items) {
+      const problem = check(item);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    return items;
+  });
+
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+const NOT_PRIVATE_USE = new Set(['http', 'https', 'javascript', 'data', 'file', 'vbscript']);
+const schemeProblem = (s: string) =>
+  !SCHEME.test(s) || NOT_PRIVATE_USE.has(s) ? `${s}: is not a private-use URI scheme` : undefined;
 
 const envSchema = z
   .object({
@@ -238,6 +275,12 @@ const envSchema = z
     DCR_TLS_CLIENT_CA: z.string().min(1).optional(),
     /** AWS: the custom domain verifies client certificates (set by the stack with a truststore). */
     DCR_TLS_CLIENT_AUTH: onOff.optional(),
+    /** Anonymous registrations per source address: `N/SECONDS` or `off` (the local default). */
+    DCR_REGISTRATION_RATE_LIMIT: rateLimit.optional(),
+    /** Host patterns for anonymous clients' https redirect URIs; `*` = any https host. */
+    DCR_REDIRECT_HOSTS: anyOrList(hostPatternProblem).default([...DEFAULT_REDIRECT_HOSTS]),
+    /** Private-use schemes anonymous clients may register; `*` = any. */
+    DCR_PRIVATE_USE_SCHEMES: anyOrList(schemeProblem).default([...DEFAULT_PRIVATE_USE_SCHEMES]),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -324,6 +367,10 @@ export interface Config {
   readonly softwareStatementIssuers: ReadonlyMap<string, StatementIssuerSettings>;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
   readonly trustedFetchOrigins: ReadonlySet<string>;
+  /** Abuse control: anonymous registrations per source address; absent = off. */
+  readonly registrationRateLimit?: RateLimit;
+  /** Abuse control: the redirect URIs anonymous clients may register. */
+  readonly redirectPolicy: RedirectPolicy;
 }
 
 export interface UpstreamSettings {
@@ -419,10 +466,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mtls: e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined,
     softwareStatementIssuers: e.DCR_SOFTWARE_STATEMENT_ISSUERS ?? new Map(),
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
+    // Default: plus `mtls` when client certificates can arrive (the issue's rule).
     registrationAccess:
       e.DCR_REGISTRATION_ACCESS !== undefined
         ? new Set(e.DCR_REGISTRATION_ACCESS)
-        : DEFAULT_REGISTRATION_ACCESS,
+        : (e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined)
+          ? new Set<RegistrationWay>([...DEFAULT_REGISTRATION_ACCESS, 'mtls'])
+          : DEFAULT_REGISTRATION_ACCESS,
     registrationTiers: tiersFrom(e.DCR_REGISTRATION_TIERS),
+    ...(e.DCR_REGISTRATION_RATE_LIMIT !== undefined && {
+      registrationRateLimit: e.DCR_REGISTRATION_RATE_LIMIT,
+    }),
+    redirectPolicy: {
+      hosts: e.DCR_REDIRECT_HOSTS,
+      schemes: e.DCR_PRIVATE_USE_SCHEMES === 'any' ? 'any' : new Set(e.DCR_PRIVATE_USE_SCHEMES),
+    },
   };
 }

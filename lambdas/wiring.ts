@@ -1,4 +1,5 @@
 import { type Config, isInteractive } from './config.js';
+import { RegistrationRateLimiter } from './core/abuse-control.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
 import { AdminService } from './core/admin.js';
 import { AuthorizationFlow } from './core/authorization-flow.js';
@@ -15,6 +16,7 @@ import type {
   GrantStore,
   InitialAccessTokenStore,
   MetadataDocumentSource,
+  RegistrationCounter,
   RemoteKeySets,
   Signer,
   TokenStore,
@@ -32,6 +34,7 @@ import { discoveryRoutes } from './http/routes/discovery.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { clientConfigurationRoutes, registrationRoutes } from './http/routes/registration.js';
 import { introspectionRoutes, revocationRoutes, tokenRoutes } from './http/routes/token.js';
+import { logger } from './log.js';
 
 /** Everything the core may need from the outside world: injected, so AWS and local share it. */
 export interface Dependencies {
@@ -60,12 +63,17 @@ export interface Dependencies {
   readonly cookieKey: CookieKeySource;
   /** The upstream OpenID Provider users sign in at; absent = the development login (local). */
   readonly upstream?: UpstreamLogin;
+  /** Abuse control: counters of anonymous registrations (used when a rate limit is set). */
+  readonly registrationCounter: RegistrationCounter;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
 /** Registration itself also verifies software statements, checks blocked software_ids and initial access tokens. */
 type RegisterDeps = RegistrationDeps &
-  Pick<Dependencies, 'remoteKeySets' | 'blockedSoftware' | 'initialAccessTokens'>;
+  Pick<
+    Dependencies,
+    'remoteKeySets' | 'blockedSoftware' | 'initialAccessTokens' | 'registrationCounter'
+  >;
 type AuthorizeDeps = Pick<
   Dependencies,
   'config' | 'repository' | 'clock' | 'grants' | 'cookieKey' | 'upstream' | 'metadataDocuments'
@@ -103,6 +111,19 @@ const registerService = (d: RegisterDeps) =>
     initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens),
   });
 
+/** Abuse control: the anonymous registration rate limit, when configured (README "Abuse control"). */
+const registrationRateLimiter = (d: RegisterDeps) =>
+  d.config.registrationRateLimit &&
+  new RegistrationRateLimiter(
+    d.registrationCounter,
+    d.clock,
+    d.config.registrationRateLimit,
+    (error) =>
+      logger.warn('registration rate limit unavailable; admitted (fail-open)', {
+        error: error.description,
+      }),
+  );
+
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
   const issuer = new AccessTokenIssuer(d.signer);
@@ -135,7 +156,7 @@ const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
     discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
   jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
-  register: (d: RegisterDeps) => registrationRoutes(registerService(d)),
+  register: (d: RegisterDeps) => registrationRoutes(registerService(d), registrationRateLimiter(d)),
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),

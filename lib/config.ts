@@ -142,6 +142,19 @@ const schema = z
         }
       }, 'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)')
       .optional(),
+    /**
+     * Abuse control: anonymous registrations per source address (IPv6: per /64), `N/SECONDS`
+     * or `off`. 120 an hour admits a shared office egress address in normal use (README
+     * "Abuse control"); checked again by the register function's own configuration.
+     */
+    registrationRateLimit: z
+      .string()
+      .regex(/^(off|\d+\/\d+)$/, 'must be N/SECONDS or off')
+      .default('120/3600'),
+    /** Host patterns for anonymous clients' https redirect URIs (`*` = any); unset = the defaults. */
+    redirectHosts: csv.optional(),
+    /** Private-use schemes anonymous clients may register (`*` = any); unset = the defaults. */
+    privateUseSchemes: csv.optional(),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
     message: 'domainName and certificateArn go together',

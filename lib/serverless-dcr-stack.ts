@@ -41,9 +41,14 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
   // GetItem: the software_id kill switch (is the software blocked?); GetItem + UpdateItem on an
-  // initial access token: its check and its counted use.
+  // initial access token: its check and its counted use; UpdateItem: the anonymous
+  // registration counters (abuse control; one atomic add each).
   register: {
-    items: { GetItem: ['blocked#*', 'iat#*'], PutItem: ['client#*'], UpdateItem: ['iat#*'] },
+    items: {
+      GetItem: ['blocked#*', 'iat#*'],
+      PutItem: ['client#*'],
+      UpdateItem: ['iat#*', 'ratelimit#*'],
+    },
   },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
   'client-configuration': {
@@ -95,7 +100,16 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       GetItem: ['cleanup#*'],
       PutItem: ['cleanup#*'],
       // Day statistics expire too (their TTL puts them in the expiry index).
-      DeleteItem: ['client#*', 'revoked#*', 'assertion#*', 'stats#*', 'code#*', 'grant#*', 'iat#*'],
+      DeleteItem: [
+        'client#*',
+        'revoked#*',
+        'assertion#*',
+        'stats#*',
+        'code#*',
+        'grant#*',
+        'iat#*',
+        'ratelimit#*',
+      ],
     },
     queryExpiryIndex: true,
   },
@@ -271,6 +285,11 @@ export class ServerlessDcrStack extends Stack {
       ...(config.softwareStatementIssuers && {
         DCR_SOFTWARE_STATEMENT_ISSUERS: config.softwareStatementIssuers,
       }),
+      // Abuse control: register and client-configuration hold anonymous clients to it.
+      ...(config.redirectHosts && { DCR_REDIRECT_HOSTS: config.redirectHosts.join(',') }),
+      ...(config.privateUseSchemes && {
+        DCR_PRIVATE_USE_SCHEMES: config.privateUseSchemes.join(','),
+      }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {
@@ -291,6 +310,10 @@ export class ServerlessDcrStack extends Stack {
         environment: {
           ...environment,
           ...(access.key && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
+          // Abuse control: only the register function counts anonymous registrations.
+          ...(name === 'register' && {
+            DCR_REGISTRATION_RATE_LIMIT: config.registrationRateLimit,
+          }),
           ...(access.key &&
             config.previousSigningKeyArns.length > 0 && {
               DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),

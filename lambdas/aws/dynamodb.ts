@@ -4,6 +4,7 @@ import { DynamoDbBlockedSoftwareIds } from '../adapters/dynamodb-blocked-softwar
 import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
 import { DynamoDbGrantStore } from '../adapters/dynamodb-grant-store.js';
 import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb-initial-access-tokens.js';
+import { DynamoDbRegistrationCounter } from '../adapters/dynamodb-registration-counter.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
 import type { Config } from '../config.js';
 
@@ -11,7 +12,7 @@ import type { Config } from '../config.js';
 export const documentClient = (client: DynamoDBClient = new DynamoDBClient({})) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
-/** The client repository, token store and grant store on the configured table. */
+/** The client repository, token store, grant store and registration counter on the table. */
 export function dynamoDbStores(config: Config, client = documentClient()) {
   return {
     repository: new DynamoDbClientRepository(client, config.tableName),
@@ -19,5 +20,6 @@ export function dynamoDbStores(config: Config, client = documentClient()) {
     grants: new DynamoDbGrantStore(client, config.tableName),
     initialAccessTokens: new DynamoDbInitialAccessTokens(client, config.tableName),
     blockedSoftware: new DynamoDbBlockedSoftwareIds(client, config.tableName),
+    registrationCounter: new DynamoDbRegistrationCounter(client, config.tableName),
   };
 }

@@ -425,3 +425,12 @@ export interface BlockedSoftwareIds {
   /** Unblocks; false if it was not blocked. */
   unblock(softwareId: string): Promise<boolean>;
 }
+
+/**
+ * Fixed-window counters of anonymous registrations (abuse control): one atomic add per call,
+ * no read. The counter and its window live until `expiresAt` (epoch seconds), then vanish.
+ */
+export interface RegistrationCounter {
+  /** Adds one hit to the counter `key` and returns its count after the add. */
+  hit(key: string, expiresAt: number): Promise<number>;
+}

@@ -1,3 +1,4 @@
+import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import {
   type ClientMetadata,
@@ -30,6 +31,7 @@ import {
   DEFAULT_REGISTRATION_ACCESS,
   DEFAULT_TIERS,
   isRegistrationWay,
+  type Presented,
   type RegistrationPolicySettings,
   type RegistrationWay,
   requireAccepted,
@@ -38,7 +40,11 @@ import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js'
 import { MAX_SOFTWARE_ID_LENGTH, withStatementClaims } from './software-statements.js';
 
 /** The metadata rules, and the registration policy (defaults: registration-policy.ts). */
-export type RegistrationSettings = MetadataPolicy & Partial<RegistrationPolicySettings>;
+export type RegistrationSettings = MetadataPolicy &
+  Partial<RegistrationPolicySettings> & {
+    /** Abuse control: the redirect URIs anonymous clients may register; absent = unrestricted. */
+    readonly redirectPolicy?: RedirectPolicy;
+  };
 
 /**
  * Issue 10, what a registration may present and what admits it: the statement verifier (absent =
@@ -101,15 +107,16 @@ export class RegistrationService {
     body: Record<string, unknown>,
     issuer: string,
     origin: RequestOrigin = {},
-    bearer?: string,
+    presented: Pick<Presented, 'bearer' | 'clientCertificate'> = {},
   ): Promise<ClientInformation> {
     const now = this.clock.now();
     const policy = {
       registrationAccess: this.settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
       registrationTiers: this.settings.registrationTiers ?? DEFAULT_TIERS,
     };
+    const { bearer } = presented;
     const way = classify({
-      ...(bearer !== undefined && { bearer }),
+      ...presented,
       softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
     });
     requireAccepted(way, policy);
@@ -132,6 +139,7 @@ export class RegistrationService {
       policy.registrationTiers,
       'the initial access token',
     );
+    if (way === 'open') this.checkAnonymousRedirects(metadata);
     // The one extra write of a token registration: its use, counted atomically.
     if (token) await this.software.initialAccessTokens?.use(token, now);
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
@@ -246,6 +254,7 @@ export class RegistrationService {
       this.settings.registrationTiers ?? DEFAULT_TIERS,
       'the initial access token that registered this client',
     );
+    if (way === 'open') this.checkAnonymousRedirects(metadata);
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);
@@ -327,6 +336,13 @@ export class RegistrationService {
     ].filter((c): c is number => c !== undefined);
     const expiresAt = caps.length > 0 ? Math.min(...caps) : undefined;
     return { metadata, expiresAt };
+  }
+
+  /** Abuse control: an anonymous client's redirect URIs must be within the redirect policy. */
+  private checkAnonymousRedirects(metadata: ClientMetadata): void {
+    if (this.settings.redirectPolicy) {
+      assertRedirectsAllowed(this.settings.redirectPolicy, metadata.redirect_uris);
+    }
   }
 
   private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {

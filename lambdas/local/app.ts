@@ -15,6 +15,7 @@ import { MemoryClientRepository } from '../adapters/memory-client-repository.js'
 import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js';
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
 import { MemoryInitialAccessTokens } from '../adapters/memory-initial-access-tokens.js';
+import { MemoryRegistrationCounter } from '../adapters/memory-registration-counter.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
@@ -29,6 +30,7 @@ import type {
   Clock,
   GrantStore,
   InitialAccessTokenStore,
+  RegistrationCounter,
   TokenStore,
   UpstreamLogin,
 } from '../core/ports.js';
@@ -74,6 +76,7 @@ interface Stores {
   readonly grants: GrantStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly blockedSoftware: BlockedSoftwareIds;
+  readonly registrationCounter: RegistrationCounter;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -87,10 +90,14 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
   const dynamo = documentClient(store.client);
-  const { repository, tokenStore, grants, initialAccessTokens, blockedSoftware } = dynamoDbStores(
-    config,
-    dynamo,
-  );
+  const {
+    repository,
+    tokenStore,
+    grants,
+    initialAccessTokens,
+    blockedSoftware,
+    registrationCounter,
+  } = dynamoDbStores(config, dynamo);
   const statistics = new CoalescingClientStatistics(
     new DynamoDbClientStatistics(dynamo, config.tableName),
   );
@@ -113,6 +120,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     grants,
     initialAccessTokens,
     blockedSoftware,
+    registrationCounter,
     store,
     stop: async () => {
       clearInterval(interval);
@@ -133,6 +141,7 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
     grants: grants ?? new MemoryGrantStore(),
     initialAccessTokens: new MemoryInitialAccessTokens(),
     blockedSoftware: new MemoryBlockedSoftwareIds(),
+    registrationCounter: new MemoryRegistrationCounter(clock),
   };
 }
 
@@ -165,6 +174,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     grants: stores.grants,
     initialAccessTokens: stores.initialAccessTokens,
     blockedSoftware: stores.blockedSoftware,
+    registrationCounter: stores.registrationCounter,
     signer: LocalSigner.create(config.signingAlg, config.dataDir),
     remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
     clock,

@@ -5,12 +5,14 @@ import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 
 const config = loadConfig(process.env);
-const { repository, initialAccessTokens, blockedSoftware } = dynamoDbStores(config);
+const { repository, initialAccessTokens, blockedSoftware, registrationCounter } =
+  dynamoDbStores(config);
 export const handler = lambdaHandler('register', {
   config,
   repository,
   initialAccessTokens,
   blockedSoftware,
+  registrationCounter,
   // Software statement issuers' jwks_uri: the guarded fetcher, cached per container.
   remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
   clock: systemClock,

@@ -263,6 +263,10 @@ describe('functions', () => {
       admin: ['BatchGetItem', 'UpdateItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('ratelimit#*')).toEqual({
+      register: ['UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
     // The unconditioned reads: the operator's Scan and cleanup's Query on the expiry index.
     expect(touching(ANY_KEY)).toEqual({ admin: ['Scan'], cleanup: ['Query'] });
   });
@@ -285,6 +289,49 @@ describe('functions', () => {
     ) as [string, { Properties: { Environment: { Variables: Record<string, unknown> } } }];
     expect(discovery.Properties.Environment.Variables).not.toHaveProperty('DCR_KMS_KEY_ID');
     expect(discovery.Properties.Environment.Variables).not.toHaveProperty('DCR_ISSUER');
+  });
+});
+
+describe('abuse control', () => {
+  const variables = (t: typeof template, name: string) => {
+    const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+    );
+    if (!found) throw new Error(`no function for ${name}`);
+    const [, fn] = found as [
+      string,
+      { Properties: { Environment: { Variables: Record<string, unknown> } } },
+    ];
+    return fn.Properties.Environment.Variables;
+  };
+
+  it('limits anonymous registrations by default, in the register function only', () => {
+    expect(variables(template, 'register').DCR_REGISTRATION_RATE_LIMIT).toBe('120/3600');
+    for (const name of ['client-configuration', 'token', 'discovery', 'admin']) {
+      expect(variables(template, name)).not.toHaveProperty('DCR_REGISTRATION_RATE_LIMIT');
+    }
+    // The redirect policy's defaults are the functions' own unless the operator sets one.
+    expect(variables(template, 'register')).not.toHaveProperty('DCR_REDIRECT_HOSTS');
+  });
+
+  it("passes the operator's rate limit and redirect policy", () => {
+    const { template: custom } = synth({
+      'dcr:registrationRateLimit': 'off',
+      'dcr:redirectHosts': 'app.example.com,*.example.org',
+      'dcr:privateUseSchemes': 'com.example.app',
+    });
+    const register = variables(custom, 'register');
+    expect(register.DCR_REGISTRATION_RATE_LIMIT).toBe('off');
+    expect(register.DCR_REDIRECT_HOSTS).toBe('app.example.com,*.example.org');
+    expect(variables(custom, 'client-configuration').DCR_PRIVATE_USE_SCHEMES).toBe(
+      'com.example.app',
+    );
+  });
+
+  it('refuses a malformed rate limit at synth', () => {
+    expect(() => synth({ 'dcr:registrationRateLimit': '10 per hour' })).toThrow(
+      /dcr:registrationRateLimit/,
+    );
   });
 });
 

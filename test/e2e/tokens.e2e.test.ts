@@ -360,7 +360,9 @@ describe('token endpoint error paths', () => {
   });
 
   it('a client not registered for client_credentials: 400 unauthorized_client', async () => {
-    const registered = await register({ redirect_uris: ['https://app.example/cb'] });
+    const registered = await register({
+      redirect_uris: ['https://claude.ai/api/mcp/auth_callback'],
+    });
     const response = await post('/token', 'grant_type=client_credentials', {
       authorization: basic(registered.client_id, registered.client_secret),
     });

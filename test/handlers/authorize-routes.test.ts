@@ -4,6 +4,7 @@ import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
 import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
+import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory-registration-counter.js';
 import { GuardedRemoteKeySets } from '../../lambdas/adapters/remote-key-sets.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
@@ -123,6 +124,7 @@ beforeEach(async () => {
       metadataDocuments: { resolve: async () => ({ problem: 'not served in this test' }) },
       remoteKeySets: new GuardedRemoteKeySets(),
       blockedSoftware: new MemoryBlockedSoftwareIds(),
+      registrationCounter: new MemoryRegistrationCounter(clock),
     }),
   );
   const registered = await send('POST', '/register', {

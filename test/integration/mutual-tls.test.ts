@@ -29,6 +29,7 @@ async function certificate(
 type Pem = { cert: string; key: string };
 let app: LocalApp;
 let dir: string;
+let files: Record<string, string>;
 let server: Pem;
 let agent: Pem;
 let stranger: Pem;
@@ -62,8 +63,8 @@ function call(
   });
 }
 
-const register = (metadata: Record<string, unknown>) =>
-  call('/register', { body: JSON.stringify(metadata) });
+const register = (metadata: Record<string, unknown>, client?: Pem) =>
+  call('/register', { body: JSON.stringify(metadata), ...(client && { client }) });
 const token = (form: string, client?: Pem) =>
   call('/token', {
     body: form,
@@ -92,16 +93,13 @@ beforeAll(async () => {
     writeFileSync(join(dir, name), pem);
     return join(dir, name);
   };
-  app = await startLocalApp(
-    loadConfig({
-      PORT: '0',
-      DCR_TLS_CERT: file('server.pem', server.cert),
-      DCR_TLS_KEY: file('server.key', server.key),
-      // The agents' CA: here the agent's own self-signed certificate is the trust anchor.
-      DCR_TLS_CLIENT_CA: file('clients.pem', agent.cert),
-    }),
-    { store: 'memory' },
-  );
+  files = {
+    DCR_TLS_CERT: file('server.pem', server.cert),
+    DCR_TLS_KEY: file('server.key', server.key),
+    // The agents' CA: here the agent's own self-signed certificate is the trust anchor.
+    DCR_TLS_CLIENT_CA: file('clients.pem', agent.cert),
+  };
+  app = await startLocalApp(loadConfig({ PORT: '0', ...files }), { store: 'memory' });
 });
 
 afterAll(async () => {
@@ -195,5 +193,34 @@ describe('mutual TLS (RFC 8705) over a real TLS handshake', () => {
   ])('refuses a registration with %s', async (_, metadata) => {
     const response = await register({ grant_types: ['client_credentials'], ...metadata });
     expect(response).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata' } });
+  });
+});
+
+describe('registration admitted by a certificate (the mtls way)', () => {
+  let open: LocalApp;
+  beforeAll(async () => {
+    open = app;
+    // An internal platform: only certificate holders register.
+    app = await startLocalApp(
+      loadConfig({ PORT: '0', ...files, DCR_REGISTRATION_ACCESS: 'mtls' }),
+      {
+        store: 'memory',
+      },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+    app = open;
+  });
+
+  it('registers a certificate holder and refuses anyone else, a stranger’s certificate included', async () => {
+    const metadata = { grant_types: ['client_credentials'], client_name: 'agent-7' };
+    expect((await register(metadata, agent)).status).toBe(201);
+    for (const client of [undefined, stranger]) {
+      expect(await register(metadata, client)).toMatchObject({
+        status: 401,
+        body: { error: expect.any(String) },
+      });
+    }
   });
 });

@@ -155,7 +155,7 @@ describe('registration with the policy', () => {
     const open = await service().register(mcpClient, ISSUER);
     expect((await repository.get(open.client_id))?.registrationMethod).toBe('open');
     const { id, initial_access_token } = await issue();
-    const info = await service().register(agent, ISSUER, {}, initial_access_token);
+    const info = await service().register(agent, ISSUER, {}, { bearer: initial_access_token });
     const stored = await repository.get(info.client_id);
     expect(stored).toMatchObject({
       registrationMethod: 'initial_access_token',
@@ -179,7 +179,7 @@ describe('registration with the policy', () => {
       'used up',
       async () => {
         const t = await issue({ maxUses: 1 });
-        await service().register(agent, ISSUER, {}, t.initial_access_token);
+        await service().register(agent, ISSUER, {}, { bearer: t.initial_access_token });
         return t.initial_access_token;
       },
     ],
@@ -202,7 +202,7 @@ describe('registration with the policy', () => {
   ])('a %s token is a 401 invalid_token, never an open registration', async (_, make) => {
     const bearer = await make();
     const before = (await repository.page({}, undefined, 1000)).records.length;
-    const error = await oauthFailure(service().register(agent, ISSUER, {}, bearer));
+    const error = await oauthFailure(service().register(agent, ISSUER, {}, { bearer: bearer }));
     expect(error.status).toBe(401);
     expect(error.error).toBe('invalid_token');
     expect(error.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
@@ -212,16 +212,26 @@ describe('registration with the policy', () => {
   it("applies the token's constraints: scope, software_id, lifetime", async () => {
     const t = await issue({ scope: 'read', softwareId: 'fleet', clientLifetimeSeconds: 600 });
     const error = await oauthFailure(
-      service().register({ ...agent, scope: 'read admin' }, ISSUER, {}, t.initial_access_token),
+      service().register(
+        { ...agent, scope: 'read admin' },
+        ISSUER,
+        {},
+        { bearer: t.initial_access_token },
+      ),
     );
     expect(error.error).toBe('invalid_client_metadata');
     const other = await oauthFailure(
-      service().register({ ...agent, software_id: 'other' }, ISSUER, {}, t.initial_access_token),
+      service().register(
+        { ...agent, software_id: 'other' },
+        ISSUER,
+        {},
+        { bearer: t.initial_access_token },
+      ),
     );
     expect(other.error).toBe('invalid_client_metadata');
     // Refused metadata burns no use.
     expect((await store.get(t.id))?.uses).toBe(0);
-    const info = await service().register(agent, ISSUER, {}, t.initial_access_token);
+    const info = await service().register(agent, ISSUER, {}, { bearer: t.initial_access_token });
     expect(info.software_id).toBe('fleet');
     expect(info.expires_at).toBe(clock.now() + 600);
     expect((await store.get(t.id))?.uses).toBe(1);
@@ -254,7 +264,12 @@ describe('registration with the policy', () => {
       touch: (...a) => repository.touch(...a),
     };
     await expect(
-      service(undefined, undefined, failing).register(agent, ISSUER, {}, t.initial_access_token),
+      service(undefined, undefined, failing).register(
+        agent,
+        ISSUER,
+        {},
+        { bearer: t.initial_access_token },
+      ),
     ).rejects.toThrow('write failed');
     expect((await store.get(t.id))?.uses).toBe(1);
   });
@@ -266,7 +281,7 @@ describe('registration with the policy', () => {
     };
     const t = await issue({ scope: 'read', softwareId: 'fleet', clientLifetimeSeconds: 600 });
     const registration = service(undefined, tiers);
-    const info = await registration.register(agent, ISSUER, {}, t.initial_access_token);
+    const info = await registration.register(agent, ISSUER, {}, { bearer: t.initial_access_token });
     const update = (body: Record<string, unknown>) =>
       registration.update(
         info.client_id,

@@ -1,23 +1,40 @@
+import type { RegistrationRateLimiter } from '../../core/abuse-control.js';
 import { PATHS } from '../../core/endpoints.js';
 import type { RegistrationService } from '../../core/registration.js';
+import { classify } from '../../core/registration-policy.js';
 import type { HttpRequest } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
 
-/** RFC 7591 `POST /register`. */
-export const registrationRoutes = (service: RegistrationService): Route[] => [
+/**
+ * RFC 7591 `POST /register`. Abuse control (issue 10): a request presenting no credential is
+ * anonymous — counted against the rate limit (when one is set) before anything is written, and
+ * held to the redirect policy.
+ */
+export const registrationRoutes = (
+  service: RegistrationService,
+  rateLimiter?: RegistrationRateLimiter,
+): Route[] => [
   {
     method: 'POST',
     path: PATHS.register,
     cors: true,
     handle: async ({ request, issuer }) => {
-      const registered = await service.register(
-        readJsonObject(request),
-        issuer,
-        origin(request),
-        presentedBearer(request),
-      );
+      const body = readJsonObject(request);
+      const bearer = presentedBearer(request);
+      const presented = {
+        ...(bearer !== undefined && { bearer }),
+        ...(request.clientCertificate && { clientCertificate: true }),
+      };
+      // Only a registration that presents nothing counts against the rate limit: one that
+      // presents a credential is admitted or refused by it, never downgraded to anonymous.
+      const softwareStatement =
+        body.software_statement !== undefined && body.software_statement !== null;
+      if (classify({ ...presented, softwareStatement }) === 'open') {
+        await rateLimiter?.admit(request.sourceIp);
+      }
+      const registered = await service.register(body, issuer, origin(request), presented);
       return { ...json(201, registered), clientId: registered.client_id };
     },
   },

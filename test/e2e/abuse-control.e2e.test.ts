@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { jsonPost, readJson, startTestServer } from '../support/server.js';
+
+const machine = { grant_types: ['client_credentials'], client_name: 'abuse e2e', scope: 'read' };
+const publicClient = (redirectUri: string) => ({
+  client_name: 'abuse e2e public',
+  redirect_uris: [redirectUri],
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'none',
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A server of this describe block, started with `env`; the returned getter reads it. */
+function serverWith(env: Record<string, string> = {}) {
+  let app: LocalApp | undefined;
+  beforeAll(async () => {
+    app = await startTestServer(env);
+  });
+  afterAll(() => app?.close());
+  return () => app as LocalApp;
+}
+
+/** Waits until at least `seconds` are left in the current fixed window of `length` seconds. */
+async function awaitWindowRoom(length: number, seconds: number) {
+  const now = Date.now() / 1000;
+  const left = length - (now % length);
+  if (left < seconds) await sleep(Math.ceil(left * 1000) + 50);
+}
+
+describe('anonymous registration rate limit (3/60)', () => {
+  const server = serverWith({ DCR_REGISTRATION_RATE_LIMIT: '3/60' });
+
+  it('the 4th anonymous registration in a window: 429, Retry-After, JSON error; a credential is not counted', async () => {
+    const register = (headers: Record<string, string> = {}) =>
+      jsonPost(`${server().issuer}/register`, machine, headers);
+    await awaitWindowRoom(60, 15);
+    // Requests presenting a credential are the registration policy's to judge, never counted.
+    for (let i = 0; i < 4; i++) {
+      expect((await register({ authorization: 'Bearer x' })).status).not.toBe(429);
+    }
+    for (let i = 0; i < 3; i++) expect((await register()).status).toBe(201);
+
+    const refused = await register();
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    expect(await readJson(refused)).toEqual({
+      error: 'too_many_requests',
+      error_description: expect.stringContaining('retry after'),
+    });
+    // Still not counted, still not refused for the rate.
+    expect((await register({ authorization: 'Bearer x' })).status).not.toBe(429);
+  });
+});
+
+describe('anonymous registration rate limit: recovery (1/2)', () => {
+  const server = serverWith({ DCR_REGISTRATION_RATE_LIMIT: '1/2' });
+
+  it('registers again once Retry-After has passed', async () => {
+    const register = () => jsonPost(`${server().issuer}/register`, machine);
+    let refused: Response | undefined;
+    for (let i = 0; i < 5 && !refused; i++) {
+      const response = await register();
+      if (response.status === 429) refused = response;
+      else expect(response.status).toBe(201);
+    }
+    expect(refused?.status).toBe(429);
+    const retryAfter = Number(refused?.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(2);
+    await sleep(retryAfter * 1000 + 50);
+    expect((await register()).status).toBe(201);
+  });
+});
+
+describe('redirect policy of anonymous clients (defaults)', () => {
+  const server = serverWith();
+
+  it.each([
+    'https://claude.ai/api/mcp/auth_callback',
+    'https://claude.com/api/mcp/auth_callback',
+    'https://vscode.dev/redirect',
+    'https://chatgpt.com/connector_platform_oauth_redirect',
+    'http://127.0.0.1:6274/oauth/callback',
+    'http://localhost:33418/callback',
+    'cursor://anysphere.cursor-retrieval/oauth/user-abc/callback',
+  ])('admits %s', async (uri) => {
+    const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
+    expect(response.status).toBe(201);
+    expect((await readJson(response)).redirect_uris).toEqual([uri]);
+  });
+
+  it.each([
+    'https://evil.example/callback',
+    'https://claude.ai.evil.example/api/mcp/auth_callback',
+    'com.example.app:/callback',
+  ])('refuses %s with invalid_redirect_uri naming it', async (uri) => {
+    const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
+    expect(response.status).toBe(400);
+    const body = await readJson(response);
+    expect(body.error).toBe('invalid_redirect_uri');
+    expect(body.error_description).toContain(uri);
+  });
+
+  it('holds an anonymous client to it on an RFC 7592 update', async () => {
+    const created = await readJson(
+      await jsonPost(
+        `${server().issuer}/register`,
+        publicClient('https://claude.ai/api/mcp/auth_callback'),
+      ),
+    );
+    const {
+      registration_access_token: token,
+      registration_client_uri: uri,
+      client_id_issued_at: _,
+      client_secret_expires_at: __,
+      ...metadata
+    } = created;
+    const update = (redirect: string) =>
+      fetch(uri, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ ...metadata, redirect_uris: [redirect] }),
+      });
+    const refused = await update('https://evil.example/cb');
+    expect(refused.status).toBe(400);
+    expect(await readJson(refused)).toMatchObject({ error: 'invalid_redirect_uri' });
+    const allowed = await update('https://claude.com/api/mcp/auth_callback');
+    expect(allowed.status).toBe(200);
+  });
+});
+
+describe('redirect policy of anonymous clients (configured)', () => {
+  const server = serverWith({
+    DCR_REDIRECT_HOSTS: '*.example.org',
+    DCR_PRIVATE_USE_SCHEMES: 'com.example.app',
+  });
+
+  it.each([
+    ['https://app.example.org/cb', 201],
+    ['https://a.b.example.org/cb', 201],
+    ['https://example.org/cb', 400],
+    ['https://claude.ai/api/mcp/auth_callback', 400],
+    ['com.example.app:/callback', 201],
+    ['cursor://anysphere.cursor-retrieval/oauth/x/callback', 400],
+    ['http://127.0.0.1:9999/cb', 201],
+  ])('%s: %i', async (uri, status) => {
+    const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
+    expect(response.status).toBe(status);
+  });
+});
