@@ -46,9 +46,8 @@ export class InitialAccessTokens {
   constructor(private readonly store: InitialAccessTokenStore) {}
 
   async issue(request: InitialAccessTokenRequest, now: number, origin: RequestOrigin) {
-    // An id never starts with `-`, so `dcr-admin iat revoke <id>` cannot take it for an option.
-    let id = newClientId();
-    while (id.startsWith('-')) id = newClientId();
+    // Never a leading `-` (newClientId): `dcr-admin iat revoke <id>` cannot take it for an option.
+    const id = newClientId();
     const token = `${id}.${newSecret()}`;
     const record: InitialAccessTokenRecord = {
       id,

@@ -20,8 +20,15 @@ function randomBase64url(bytes: number): string {
 /** 256 bits of randomness, base64url: client secrets and registration access tokens. */
 export const newSecret = (): string => randomBase64url(32);
 
-/** 128 bits: client identifiers are public, but must never be guessable or collide. */
-export const newClientId = (): string => randomBase64url(16);
+/**
+ * 128 bits: client identifiers are public, but must never be guessable or collide. Never with a
+ * leading `-`, which command lines (dcr-admin, curl, shell tools) take for an option.
+ */
+export function newClientId(): string {
+  let id = randomBase64url(16);
+  while (id.startsWith('-')) id = randomBase64url(16);
+  return id;
+}
 
 /** 128 bits: a token's `jti`, unique per token. */
 export const newTokenId = (): string => randomBase64url(16);
