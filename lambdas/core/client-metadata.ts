@@ -1,7 +1,7 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
-import { requestedScopes } from './scopes.js';
+import { requestedScopes, SCOPE_SYNTAX } from './scopes.js';
 import { isDisplaySafe } from './text.js';
 
 /**
@@ -61,9 +61,6 @@ const httpsUrl = displayed
   .refine((v) => isWebUrl(v, ['https:']), 'must be an https URL');
 const text = displayed.min(1).max(MAX_TEXT);
 
-/** RFC 6749 §3.3 scope-token grammar, space-separated. */
-const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
-
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const publicJwk = z
   .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().max(MAX_TEXT).optional() })
@@ -86,7 +83,11 @@ const metadataInput = z.object({
   tos_uri: webUrl.optional(),
   policy_uri: webUrl.optional(),
   contacts: z.array(displayed.min(1).max(320)).max(MAX_ITEMS).optional(),
-  scope: z.string().max(MAX_TEXT).regex(SCOPE, 'must be space-separated scope tokens').optional(),
+  scope: z
+    .string()
+    .max(MAX_TEXT)
+    .regex(SCOPE_SYNTAX, 'must be space-separated scope tokens')
+    .optional(),
   jwks_uri: httpsUrl.optional(),
   jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
   software_id: displayed.min(1).max(255).optional(),
