@@ -176,7 +176,7 @@ export class ClientAuthenticator {
       !client ||
       !matches ||
       client.metadata.token_endpoint_auth_method !== method ||
-      (client.clientSecretExpiresAt !== 0 && client.clientSecretExpiresAt <= now)
+      this.lifecycle.secretExpired(client, now)
     ) {
       throw invalidClient(basicTried);
     }
