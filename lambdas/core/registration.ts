@@ -57,10 +57,9 @@ export interface SoftwareAdmission {
   readonly initialAccessTokens?: InitialAccessTokens;
 }
 
-/** The body to validate, how the client registers, and the statement to echo (RFC 7591 §3.2.1). */
+/** The body to validate, and the statement to echo (RFC 7591 §3.2.1). */
 interface AdmittedSoftware {
   readonly body: Record<string, unknown>;
-  readonly method: 'open' | 'software_statement';
   readonly statement?: string;
 }
 
@@ -193,11 +192,7 @@ export class RegistrationService {
       if (await blocked?.isBlocked(verified.softwareId)) {
         throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
       }
-      return {
-        body: withStatementClaims(body, verified),
-        method: 'software_statement',
-        statement,
-      };
+      return { body: withStatementClaims(body, verified), statement };
     }
     const softwareId = body.software_id;
     if (
@@ -207,7 +202,7 @@ export class RegistrationService {
     ) {
       throw invalidClientMetadata('software_id: this software is blocked on this server');
     }
-    return { body, method: 'open' };
+    return { body };
   }
 
   /** RFC 7592 §2.1 read. */
