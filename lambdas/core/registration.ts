@@ -87,6 +87,8 @@ const SERVER_MANAGED = [
 export class RegistrationService {
   private readonly repository: ClientRepository;
   private readonly clock: Clock;
+  /** The settings' registration policy, defaults filled in. */
+  private readonly policy: RegistrationPolicySettings;
 
   constructor(
     private readonly lifecycle: ClientLifecycle,
@@ -95,6 +97,10 @@ export class RegistrationService {
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
+    this.policy = {
+      registrationAccess: settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
+      registrationTiers: settings.registrationTiers ?? DEFAULT_TIERS,
+    };
   }
 
   /**
@@ -109,16 +115,12 @@ export class RegistrationService {
     presented: Pick<Presented, 'bearer' | 'clientCertificate'> = {},
   ): Promise<ClientInformation> {
     const now = this.clock.now();
-    const policy = {
-      registrationAccess: this.settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
-      registrationTiers: this.settings.registrationTiers ?? DEFAULT_TIERS,
-    };
     const { bearer } = presented;
     const way = classify({
       ...presented,
       softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
     });
-    requireAccepted(way, policy);
+    requireAccepted(way, this.policy);
     // The token is checked (a read) before the body, so a bad token is a 401 whatever the body.
     let token: InitialAccessTokenRecord | undefined;
     if (way === 'initial_access_token' && bearer !== undefined) {
@@ -135,7 +137,6 @@ export class RegistrationService {
       validated,
       constraints,
       now,
-      policy.registrationTiers,
       'the initial access token',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
@@ -246,7 +247,6 @@ export class RegistrationService {
       validateClientMetadata(body, this.settings, now),
       current.registrationConstraints,
       current.clientIdIssuedAt,
-      this.settings.registrationTiers ?? DEFAULT_TIERS,
       'the initial access token that registered this client',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
@@ -307,7 +307,6 @@ export class RegistrationService {
     validated: ReturnType<typeof validateClientMetadata>,
     constraints: RegistrationConstraints | undefined,
     issuedAt: number,
-    tiers: RegistrationPolicySettings['registrationTiers'],
     source: string,
   ) {
     let { metadata } = validated;
@@ -318,7 +317,7 @@ export class RegistrationService {
       }
       metadata = { ...metadata, software_id: imposed };
     }
-    const { maxLifetimeSeconds } = applyTier(metadata, tiers[way], way, {
+    const { maxLifetimeSeconds } = applyTier(metadata, this.policy.registrationTiers[way], way, {
       ...(constraints?.scope !== undefined && {
         scopes: new Set(constraints.scope.split(' ')),
         scopeSource: source,
