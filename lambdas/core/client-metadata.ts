@@ -39,6 +39,8 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
  * the bound keeps what outsiders send far below DynamoDB's 2048-byte key limit.
  */
 export const MAX_IDENTIFIER_LENGTH = 256;
+/** Longest software_id accepted, in a body, a software statement or an operator's token. */
+export const MAX_SOFTWARE_ID_LENGTH = 255;
 const MAX_URI = 2000;
 const MAX_TEXT = 1000;
 const MAX_ITEMS = 20;
@@ -90,7 +92,7 @@ const metadataInput = z.object({
     .optional(),
   jwks_uri: httpsUrl.optional(),
   jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
-  software_id: displayed.min(1).max(255).optional(),
+  software_id: displayed.min(1).max(MAX_SOFTWARE_ID_LENGTH).optional(),
   software_version: displayed.min(1).max(255).optional(),
   software_statement: z.string().optional(),
   application_type: z.enum(['web', 'native']).optional(),

@@ -6,7 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
-import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
+import { MAX_IDENTIFIER_LENGTH, MAX_SOFTWARE_ID_LENGTH } from './client-metadata.js';
 import {
   invalidSoftwareStatement,
   temporarilyUnavailable,
@@ -32,8 +32,8 @@ export interface StatementIssuerSettings {
 
 /** A statement longer than this is refused before it is parsed. */
 export const MAX_STATEMENT_LENGTH = 16 * 1024;
-/** Longest software_id accepted (the same bound as the body's member). */
-export const MAX_SOFTWARE_ID_LENGTH = 255;
+/** Longest software_id accepted: the body member's bound (client-metadata.ts). */
+export { MAX_SOFTWARE_ID_LENGTH };
 /** Clock skew allowed on exp, nbf and iat. */
 export const STATEMENT_LEEWAY_SECONDS = 30;
 
