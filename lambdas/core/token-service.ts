@@ -5,7 +5,7 @@ import type { AuthMethod } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import type { ClientCertificate, ClientRecord, Clock, TokenStore } from './ports.js';
 import { SCOPE_SYNTAX } from './scopes.js';
-import { grantIdOf, type UserGrants } from './user-grants.js';
+import { grantIdOf, requireGrant, type UserGrants } from './user-grants.js';
 
 export interface TokenSettings {
   readonly accessTokenLifetimeSeconds: number;
@@ -92,12 +92,7 @@ export class TokenService {
       const response = await this.userGrants.refresh(client, params, issuer, cnf);
       return { clientId: client.clientId, response };
     }
-    if (!client.metadata.grant_types.includes('client_credentials')) {
-      throw tokenError(
-        'unauthorized_client',
-        'the client is not registered for client_credentials',
-      );
-    }
+    requireGrant(client, 'client_credentials');
     const scope = this.grantedScope(params.get('scope'), client.metadata.scope);
     const aud = this.audience(params.getAll('resource'), issuer);
 

@@ -1,6 +1,6 @@
 import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
-import { parseRedirectUri } from './client-metadata.js';
+import { type GrantType, parseRedirectUri } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import { isCodeVerifier, s256 } from './pkce.js';
 import type { ClientRecord, GrantRecord, GrantStore, RevokedGrant } from './ports.js';
@@ -316,7 +316,8 @@ export class UserGrants {
   }
 }
 
-function requireGrant(client: ClientRecord, grant: 'authorization_code' | 'refresh_token') {
+/** `unauthorized_client` unless the client registered the grant type it uses. */
+export function requireGrant(client: ClientRecord, grant: GrantType) {
   if (!client.metadata.grant_types.includes(grant)) {
     throw new OAuthError(400, 'unauthorized_client', `the client is not registered for ${grant}`);
   }
