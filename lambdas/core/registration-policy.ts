@@ -70,6 +70,7 @@ export function requireAccepted(way: RegistrationWay, settings: RegistrationPoli
   if (settings.registrationAccess.has(way)) return;
   switch (way) {
     case 'open':
+    case 'mtls':
       throw registrationRequiresCredential();
     case 'initial_access_token':
       throw invalidInitialAccessToken();
@@ -79,8 +80,6 @@ export function requireAccepted(way: RegistrationWay, settings: RegistrationPoli
         'unapproved_software_statement',
         'this server does not accept software statements',
       );
-    case 'mtls':
-      throw registrationRequiresCredential();
   }
 }
 
