@@ -1,6 +1,10 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
-import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
+import {
+  invalidClientMetadata,
+  invalidRedirectUri,
+  unapprovedSoftwareStatement,
+} from './errors.js';
 import { requestedScopes, SCOPE_SYNTAX } from './scopes.js';
 import { isDisplaySafe } from './text.js';
 
@@ -301,11 +305,7 @@ export function validateClientMetadata(
   const input = parsed.data;
 
   if (input.software_statement !== undefined) {
-    throw new OAuthError(
-      400,
-      'unapproved_software_statement',
-      'this server does not accept software statements',
-    );
+    throw unapprovedSoftwareStatement('this server does not accept software statements');
   }
 
   const grantTypes = unique<GrantType>(input.grant_types ?? ['authorization_code']);

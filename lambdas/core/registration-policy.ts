@@ -1,5 +1,5 @@
 import type { ClientMetadata } from './client-metadata.js';
-import { invalidClientMetadata, OAuthError } from './errors.js';
+import { invalidClientMetadata, OAuthError, unapprovedSoftwareStatement } from './errors.js';
 
 /** The ways a client may register (`DCR_REGISTRATION_ACCESS`). */
 export const REGISTRATION_WAYS = [
@@ -75,11 +75,7 @@ export function requireAccepted(way: RegistrationWay, settings: RegistrationPoli
     case 'initial_access_token':
       throw invalidInitialAccessToken();
     case 'software_statement':
-      throw new OAuthError(
-        400,
-        'unapproved_software_statement',
-        'this server does not accept software statements',
-      );
+      throw unapprovedSoftwareStatement('this server does not accept software statements');
   }
 }
 
