@@ -1,7 +1,12 @@
 import { MAX_CLIENT_ID_URL_LENGTH } from './client-id-metadata-document.js';
 import { METADATA_DOCUMENT } from './client-lifecycle.js';
 import { matchRedirectUri } from './client-metadata.js';
-import { type AuthorizationRedirect, OAuthError, redirectedError } from './errors.js';
+import {
+  type AuthorizationRedirect,
+  invalidRequest,
+  OAuthError,
+  redirectedError,
+} from './errors.js';
 import { isS256Challenge } from './pkce.js';
 import type { ClientRecord, MetadataDocumentResult } from './ports.js';
 import { IGNORABLE_SCOPES, requestedScopes, SCOPE_SYNTAX } from './scopes.js';
@@ -43,7 +48,7 @@ const MAX_STATE = 1024;
 const MAX_RESOURCES = 10;
 
 /** Errors before the redirect URI is trusted: a page, or JSON when the caller prefers it. */
-const malformed = (description: string) => new OAuthError(400, 'invalid_request', description);
+const malformed = invalidRequest;
 
 const STALE_CLIENT =
   'this application’s registration does not exist (it was deleted or has expired)';
