@@ -26,7 +26,7 @@ interface AwsErrorShape {
  * Maps a throttling, server-side or network failure of an AWS call to a 503 with Retry-After,
  * so the client retries; anything else is returned unchanged (a bug: the router logs a 500).
  */
-export function asServiceError(error: unknown, service: string): unknown {
+function asServiceError(error: unknown, service: string): unknown {
   if (error instanceof OAuthError || typeof error !== 'object' || error === null) return error;
   const { name, code, $fault } = error as AwsErrorShape;
   const networkFailure = code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';

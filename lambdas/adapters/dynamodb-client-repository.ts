@@ -21,7 +21,7 @@ import { callAws, callAwsIfCondition } from './aws-errors.js';
 const SERVICE = 'the client store';
 
 import { concurrentUpdate } from './client-repository-errors.js';
-import { expiryAttributes, TABLE_SCHEMA } from './table-schema.js';
+import { expiryAttributes, TABLE_SCHEMA, withoutTableAttributes } from './table-schema.js';
 
 /**
  * Item layout (single table, see README "Storage"):
@@ -58,8 +58,7 @@ export const clientItem = (record: ClientRecord) => ({
 
 /** The client record of a stored item (also of a stream image). */
 export function toRecord(item: Record<string, unknown>): ClientRecord {
-  const { pk: _pk, sk: _sk, ttl: _ttl, expiryDay: _day, ...record } = item;
-  return record as unknown as ClientRecord;
+  return withoutTableAttributes<ClientRecord>(item);
 }
 
 /** The scan filter for an operator's search; every criterion is optional. */

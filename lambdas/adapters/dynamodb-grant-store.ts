@@ -14,7 +14,7 @@ import type {
   Rotation,
 } from '../core/ports.js';
 import { callAws, callAwsIfCondition } from './aws-errors.js';
-import { expiryAttributes } from './table-schema.js';
+import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
 
 const SERVICE = 'the grant store';
 
@@ -34,10 +34,8 @@ const SPENT_CODE_RETENTION = 600;
 const codeKey = (codeHash: string) => ({ pk: `code#${codeHash}`, sk: 'code' });
 const grantKey = (grantId: string) => ({ pk: `grant#${grantId}`, sk: 'grant' });
 
-function toCode(item: Record<string, unknown>): AuthorizationCodeRecord & { redeemedAt?: number } {
-  const { pk: _, sk: __, ttl: ___, expiryDay: ____, ...code } = item;
-  return code as unknown as AuthorizationCodeRecord & { redeemedAt?: number };
-}
+const toCode = (item: Record<string, unknown>) =>
+  withoutTableAttributes<AuthorizationCodeRecord & { redeemedAt?: number }>(item);
 
 export class DynamoDbGrantStore implements GrantStore {
   constructor(
@@ -129,8 +127,7 @@ export class DynamoDbGrantStore implements GrantStore {
       SERVICE,
     );
     if (Item === undefined) return undefined;
-    const { pk: _, sk: __, ttl: ___, expiryDay: ____, ...grant } = Item;
-    return grant as unknown as GrantRecord | RevokedGrant;
+    return withoutTableAttributes<GrantRecord | RevokedGrant>(Item);
   }
 
   async rotateRefresh(grantId: string, presentedHash: string, next: Rotation): Promise<boolean> {

@@ -14,17 +14,15 @@ import type {
 } from '../core/ports.js';
 import { callAws, callAwsIfCondition } from './aws-errors.js';
 import { tableKeyOf } from './dynamodb-client-repository.js';
-import { expiryAttributes } from './table-schema.js';
+import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
 
 const SERVICE = 'the initial access token store';
 
 /** pk = "iat#<id>", sk = "iat": the record; ttl = expiresAt (cleanup deletes it then). */
 const key = (id: string) => ({ pk: `iat#${id}`, sk: 'iat' });
 
-function toRecord(item: Record<string, unknown>): InitialAccessTokenRecord {
-  const { pk: _, sk: __, ttl: ___, expiryDay: ____, ...record } = item;
-  return record as unknown as InitialAccessTokenRecord;
-}
+const toRecord = (item: Record<string, unknown>) =>
+  withoutTableAttributes<InitialAccessTokenRecord>(item);
 
 export class DynamoDbInitialAccessTokens implements InitialAccessTokenStore {
   constructor(

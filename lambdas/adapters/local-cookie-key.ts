@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CookieKeySource } from '../core/ports.js';
+import { keptInDataFolder } from './data-folder.js';
 
 /**
  * The local server's cookie key: 32 random bytes generated on first start and kept (mode 0600)
@@ -13,12 +12,7 @@ export class LocalCookieKey implements CookieKeySource {
 
   static create(dataDir?: string): LocalCookieKey {
     if (dataDir === undefined) return new LocalCookieKey(randomBytes(32));
-    const file = join(dataDir, 'cookie-key');
-    if (existsSync(file)) return new LocalCookieKey(readFileSync(file));
-    const secret = randomBytes(32);
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    return new LocalCookieKey(secret);
+    return new LocalCookieKey(keptInDataFolder(dataDir, 'cookie-key', () => randomBytes(32)));
   }
 
   async key(): Promise<Uint8Array> {

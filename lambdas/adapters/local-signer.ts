@@ -5,9 +5,8 @@ import {
   type KeyObject,
   sign,
 } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { PublishedKey, Signer } from '../core/ports.js';
+import { keptInDataFolder } from './data-folder.js';
 import { publishedKey } from './published-key.js';
 
 export type LocalAlg = 'RS256' | 'ES256';
@@ -35,12 +34,10 @@ export class LocalSigner implements Signer {
 
   static create(alg: LocalAlg, dataDir?: string): LocalSigner {
     if (dataDir === undefined) return new LocalSigner(generate(alg), alg);
-    const file = join(dataDir, `signing-key-${alg.toLowerCase()}.pem`);
-    if (existsSync(file)) return new LocalSigner(createPrivateKey(readFileSync(file)), alg);
-    const key = generate(alg);
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, key.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-    return new LocalSigner(key, alg);
+    const pem = keptInDataFolder(dataDir, `signing-key-${alg.toLowerCase()}.pem`, () =>
+      generate(alg).export({ format: 'pem', type: 'pkcs8' }),
+    );
+    return new LocalSigner(createPrivateKey(pem), alg);
   }
 
   activeKey(): Promise<PublishedKey> {

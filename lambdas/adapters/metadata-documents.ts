@@ -7,7 +7,7 @@ import type { Clock, MetadataDocumentResult, MetadataDocumentSource } from '../c
 import { FetchRefused, guardedGet } from './guarded-fetch.js';
 
 /** A document larger than this is refused. */
-export const MAX_DOCUMENT_BYTES = 64 * 1024;
+const MAX_DOCUMENT_BYTES = 64 * 1024;
 const TIMEOUT_MS = 5000;
 /** A document whose response says nothing about caching is kept this long. */
 const DEFAULT_CACHE_SECONDS = 300;

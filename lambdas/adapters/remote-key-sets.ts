@@ -8,7 +8,7 @@ import type { RemoteKeySets } from '../core/ports.js';
 import { guardedGet } from './guarded-fetch.js';
 
 /** A key set larger than this is refused. */
-export const MAX_JWKS_BYTES = 64 * 1024;
+const MAX_JWKS_BYTES = 64 * 1024;
 const TIMEOUT_MS = 3000;
 const CACHE_MS = 10 * 60 * 1000;
 const MAX_CACHED_URIS = 1000;

@@ -23,3 +23,9 @@ export const expiryAttributes = (expiresAt: number) => ({
 
 /** Partition keys of the statistics items (`stats#active`, `stats#day#<date>`). */
 export const STATS_KEY_PREFIX = 'stats#';
+
+/** An item without the table's own attributes (keys, TTL, expiry day): the stored record. */
+export function withoutTableAttributes<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, ttl: _ttl, expiryDay: _day, ...record } = item;
+  return record as unknown as T;
+}

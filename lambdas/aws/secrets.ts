@@ -14,7 +14,7 @@ const SECRET_UNUSABLE = new Set([
 ]);
 
 /** Cookie key material shorter than this is refused (the sealer derives AES-256 keys from it). */
-export const MIN_COOKIE_KEY_BYTES = 32;
+const MIN_COOKIE_KEY_BYTES = 32;
 
 /**
  * One Secrets Manager secret, read once per container: the first caller's read is shared by
@@ -74,7 +74,7 @@ export class SecretsManagerSecret {
 }
 
 /** The AWS cookie key: the stack-generated secret (64 random letters and digits), ≥ 32 bytes. */
-export class SecretsManagerCookieKey implements CookieKeySource {
+class SecretsManagerCookieKey implements CookieKeySource {
   constructor(private readonly secret: SecretsManagerSecret) {}
 
   async key(): Promise<Uint8Array> {

@@ -12,7 +12,7 @@ import type { Route } from '../http/router.js';
  */
 
 /** A development user's `sub`. */
-export const devSubject = (name: string) => `dev:${name}`;
+const devSubject = (name: string) => `dev:${name}`;
 
 function loginPage(
   issuer: string,

@@ -36,6 +36,7 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   const hasBody = method !== 'GET' && method !== 'HEAD';
+  const certificate = verifiedCertificate(req);
   // The issuer comes from configuration: the Host header is client-supplied and never trusted.
   const response = await router(
     {
@@ -44,7 +45,7 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
       query: queryAt === -1 ? '' : target.slice(queryAt + 1),
       headers,
       ...(req.socket.remoteAddress && { sourceIp: req.socket.remoteAddress }),
-      ...(verifiedCertificate(req) && { clientCertificate: verifiedCertificate(req) }),
+      ...(certificate && { clientCertificate: certificate }),
       ...(hasBody && { body: await readBody(req) }),
     },
     issuer,
