@@ -1,10 +1,15 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { loadConfig, registrationTiers } from '../lambdas/config.js';
+import { registrationTiers, statementIssuers } from '../lambdas/config.js';
 
 const csv = z.union([
   z.array(z.string()),
   z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+]);
+/** An object (cdk.json) or its JSON text (-c), as JSON text for the functions' own schema. */
+const jsonOrObject = z.union([
+  z.string(),
+  z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v)),
 ]);
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
@@ -121,26 +126,17 @@ const schema = z
       .pipe(z.array(z.enum(['open', 'initial_access_token', 'software_statement', 'mtls'])).min(1))
       .optional(),
     /** Trust tier per way: an object (cdk.json) or its JSON (-c), the functions' own schema. */
-    registrationTiers: z
-      .union([z.string(), z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v))])
-      .pipe(registrationTiers)
-      .optional(),
+    registrationTiers: jsonOrObject.pipe(registrationTiers).optional(),
     /**
      * Trusted software statement issuers (RFC 7591 §2.3), keyed by `iss`: `{jwks | jwks_uri,
      * algorithms?}` each; an object in cdk.json or its JSON text on the command line. Checked
-     * by the functions' own parser (DCR_SOFTWARE_STATEMENT_ISSUERS).
+     * by the functions' own schema (DCR_SOFTWARE_STATEMENT_ISSUERS).
      */
-    softwareStatementIssuers: z
-      .union([z.record(z.string(), z.unknown()), z.string()])
-      .transform((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
-      .refine((json) => {
-        try {
-          loadConfig({ DCR_SOFTWARE_STATEMENT_ISSUERS: json });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)')
+    softwareStatementIssuers: jsonOrObject
+      .refine(
+        (json) => statementIssuers.safeParse(json).success,
+        'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)',
+      )
       .optional(),
     /**
      * Abuse control: anonymous registrations per source address (IPv6: per /64), `N/SECONDS`
