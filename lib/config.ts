@@ -11,6 +11,11 @@ const jsonOrObject = z.union([
   z.string(),
   z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v)),
 ]);
+/** A duration in seconds, at least `min` (and at most `max`), `fallback` when unset. */
+const seconds = (min: number, fallback: number, max?: number) => {
+  const value = z.coerce.number().int().min(min);
+  return (max === undefined ? value : value.max(max)).default(fallback);
+};
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /**
@@ -40,24 +45,12 @@ const schema = z
     previousSigningKeyArns: csv
       .pipe(z.array(z.string().regex(/^arn:aws[\w-]*:kms:/, 'must be KMS key ARNs')))
       .default([]),
-    accessTokenLifetimeSeconds: z.coerce.number().int().min(60).max(86_400).default(600),
-    clientMaxLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(365 * 24 * 3600),
-    clientSecretLifetimeSeconds: z.coerce.number().int().min(0).default(0),
-    clientIdleLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(90 * 24 * 3600),
-    clientUnusedLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(24 * 3600),
-    lastUsedWriteIntervalSeconds: z.coerce.number().int().min(0).default(300),
+    accessTokenLifetimeSeconds: seconds(60, 600, 86_400),
+    clientMaxLifetimeSeconds: seconds(0, 365 * 24 * 3600),
+    clientSecretLifetimeSeconds: seconds(0, 0),
+    clientIdleLifetimeSeconds: seconds(0, 90 * 24 * 3600),
+    clientUnusedLifetimeSeconds: seconds(0, 24 * 3600),
+    lastUsedWriteIntervalSeconds: seconds(0, 300),
     allowedScopes: csv.default([]),
     resources: csv.default([]),
     defaultAudience: z.string().url().optional(),
@@ -105,17 +98,9 @@ const schema = z
       .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
       .refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito')
       .optional(),
-    sessionLifetimeSeconds: z.coerce.number().int().min(300).max(86_400).default(28_800),
-    refreshTokenLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(3600)
-      .default(30 * 24 * 3600),
-    refreshTokenIdleLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(300)
-      .default(7 * 24 * 3600),
+    sessionLifetimeSeconds: seconds(300, 28_800, 86_400),
+    refreshTokenLifetimeSeconds: seconds(3600, 30 * 24 * 3600),
+    refreshTokenIdleLifetimeSeconds: seconds(300, 7 * 24 * 3600),
     /** Client ID Metadata Documents (an https URL as client_id). */
     clientIdMetadataDocuments: bool.default(true),
     /**
