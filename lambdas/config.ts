@@ -139,7 +139,8 @@ const statementIssuer = z
   })
   .refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri');
 
-const statementIssuers = jsonText
+/** JSON keyed by issuer (the stack checks it at synth). */
+export const statementIssuers = jsonText
   .pipe(z.record(z.string().min(1).max(MAX_IDENTIFIER_LENGTH), statementIssuer))
   .transform(
     (issuers) =>

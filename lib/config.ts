@@ -1,11 +1,21 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { loadConfig, registrationTiers } from '../lambdas/config.js';
+import { registrationTiers, statementIssuers } from '../lambdas/config.js';
 
 const csv = z.union([
   z.array(z.string()),
   z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean)),
 ]);
+/** An object (cdk.json) or its JSON text (-c), as JSON text for the functions' own schema. */
+const jsonOrObject = z.union([
+  z.string(),
+  z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v)),
+]);
+/** A duration in seconds, at least `min` (and at most `max`), `fallback` when unset. */
+const seconds = (min: number, fallback: number, max?: number) => {
+  const value = z.coerce.number().int().min(min);
+  return (max === undefined ? value : value.max(max)).default(fallback);
+};
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /**
@@ -35,24 +45,12 @@ const schema = z
     previousSigningKeyArns: csv
       .pipe(z.array(z.string().regex(/^arn:aws[\w-]*:kms:/, 'must be KMS key ARNs')))
       .default([]),
-    accessTokenLifetimeSeconds: z.coerce.number().int().min(60).max(86_400).default(600),
-    clientMaxLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(365 * 24 * 3600),
-    clientSecretLifetimeSeconds: z.coerce.number().int().min(0).default(0),
-    clientIdleLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(90 * 24 * 3600),
-    clientUnusedLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(24 * 3600),
-    lastUsedWriteIntervalSeconds: z.coerce.number().int().min(0).default(300),
+    accessTokenLifetimeSeconds: seconds(60, 600, 86_400),
+    clientMaxLifetimeSeconds: seconds(0, 365 * 24 * 3600),
+    clientSecretLifetimeSeconds: seconds(0, 0),
+    clientIdleLifetimeSeconds: seconds(0, 90 * 24 * 3600),
+    clientUnusedLifetimeSeconds: seconds(0, 24 * 3600),
+    lastUsedWriteIntervalSeconds: seconds(0, 300),
     allowedScopes: csv.default([]),
     resources: csv.default([]),
     defaultAudience: z.string().url().optional(),
@@ -100,17 +98,9 @@ const schema = z
       .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
       .refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito')
       .optional(),
-    sessionLifetimeSeconds: z.coerce.number().int().min(300).max(86_400).default(28_800),
-    refreshTokenLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(3600)
-      .default(30 * 24 * 3600),
-    refreshTokenIdleLifetimeSeconds: z.coerce
-      .number()
-      .int()
-      .min(300)
-      .default(7 * 24 * 3600),
+    sessionLifetimeSeconds: seconds(300, 28_800, 86_400),
+    refreshTokenLifetimeSeconds: seconds(3600, 30 * 24 * 3600),
+    refreshTokenIdleLifetimeSeconds: seconds(300, 7 * 24 * 3600),
     /** Client ID Metadata Documents (an https URL as client_id). */
     clientIdMetadataDocuments: bool.default(true),
     /**
@@ -121,26 +111,17 @@ const schema = z
       .pipe(z.array(z.enum(['open', 'initial_access_token', 'software_statement', 'mtls'])).min(1))
       .optional(),
     /** Trust tier per way: an object (cdk.json) or its JSON (-c), the functions' own schema. */
-    registrationTiers: z
-      .union([z.string(), z.record(z.string(), z.unknown()).transform((v) => JSON.stringify(v))])
-      .pipe(registrationTiers)
-      .optional(),
+    registrationTiers: jsonOrObject.pipe(registrationTiers).optional(),
     /**
      * Trusted software statement issuers (RFC 7591 §2.3), keyed by `iss`: `{jwks | jwks_uri,
      * algorithms?}` each; an object in cdk.json or its JSON text on the command line. Checked
-     * by the functions' own parser (DCR_SOFTWARE_STATEMENT_ISSUERS).
+     * by the functions' own schema (DCR_SOFTWARE_STATEMENT_ISSUERS).
      */
-    softwareStatementIssuers: z
-      .union([z.record(z.string(), z.unknown()), z.string()])
-      .transform((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
-      .refine((json) => {
-        try {
-          loadConfig({ DCR_SOFTWARE_STATEMENT_ISSUERS: json });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)')
+    softwareStatementIssuers: jsonOrObject
+      .refine(
+        (json) => statementIssuers.safeParse(json).success,
+        'must be JSON keyed by issuer, each with jwks or an https jwks_uri, optional algorithms (asymmetric)',
+      )
       .optional(),
     /**
      * Abuse control: anonymous registrations per source address (IPv6: per /64), `N/SECONDS`

@@ -7,9 +7,9 @@ import {
 import { endpointUrl, PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
 import type { Clock, CookieKeySource, UserIdentity } from '../core/ports.js';
-import type { HttpRequest, HttpResponse } from './message.js';
+import type { HttpRequest } from './message.js';
 import { readCookies, readForm } from './request.js';
-import { NO_STORE } from './responses.js';
+import { seeOther } from './responses.js';
 import { CookieSealer } from './sealed-cookies.js';
 
 /** Browsers drop cookies over 4096 bytes silently; refuse instead of losing the sign-in. */
@@ -196,10 +196,3 @@ export const browserState = (
 
 export const consentUrl = (issuer: string, transactionId: string) =>
   `${endpointUrl(issuer, PATHS.consent)}?tx=${transactionId}`;
-
-/** A 303 within the sign-in (to the consent page, the login page, the upstream provider). */
-export const seeOther = (location: string, cookies: readonly string[]): HttpResponse => ({
-  status: 303,
-  headers: { location, ...NO_STORE, 'referrer-policy': 'no-referrer' },
-  cookies,
-});

@@ -21,8 +21,7 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
-export const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 type Interpolation = Html | string | number | undefined | false | readonly Interpolation[];
 
@@ -75,7 +74,7 @@ const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')
  * under `no-referrer` browsers send `Origin: null` with the page's own form posts, and the
  * forms' CSRF check requires the issuer's origin there.
  */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
   pragma: 'no-cache',

@@ -29,22 +29,26 @@ const verifiedCertificate = (event: APIGatewayProxyEventV2) => {
   return pem === undefined ? undefined : clientCertificate(pem);
 };
 
-const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => ({
-  method: event.requestContext.http.method,
-  path: event.rawPath,
-  query: event.rawQueryString ?? '',
-  // Payload v2 moves Cookie headers into `cookies`: put them back where the router reads them.
-  headers:
-    event.cookies && event.cookies.length > 0
-      ? { ...event.headers, cookie: event.cookies.join('; ') }
-      : (event.headers ?? {}),
-  sourceIp: event.requestContext.http.sourceIp,
-  ...(iamPrincipal(event) !== undefined && { principal: iamPrincipal(event) }),
-  ...(verifiedCertificate(event) && { clientCertificate: verifiedCertificate(event) }),
-  ...(event.body !== undefined && {
-    body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
-  }),
-});
+const toRequest = (event: APIGatewayProxyEventV2): HttpRequest => {
+  const principal = iamPrincipal(event);
+  const certificate = verifiedCertificate(event);
+  return {
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    query: event.rawQueryString ?? '',
+    // Payload v2 moves Cookie headers into `cookies`: put them back where the router reads them.
+    headers:
+      event.cookies && event.cookies.length > 0
+        ? { ...event.headers, cookie: event.cookies.join('; ') }
+        : (event.headers ?? {}),
+    sourceIp: event.requestContext.http.sourceIp,
+    ...(principal !== undefined && { principal }),
+    ...(certificate && { clientCertificate: certificate }),
+    ...(event.body !== undefined && {
+      body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
+    }),
+  };
+};
 
 const toResult = (response: HttpResponse): APIGatewayProxyStructuredResultV2 => ({
   statusCode: response.status,

@@ -33,6 +33,16 @@ export const errorResponse = (error: OAuthError): HttpResponse =>
 export const noContent = (): HttpResponse => ({ status: 204, headers: { ...NO_STORE } });
 
 /**
+ * A 303 (a form post becomes a GET) that is never cached and sends no Referer: within the
+ * sign-in (to the consent page, the login page, the upstream provider) and back to the client.
+ */
+export const seeOther = (location: string, cookies?: readonly string[]): HttpResponse => ({
+  status: 303,
+  headers: { location, ...NO_STORE, 'referrer-policy': 'no-referrer' },
+  ...(cookies && { cookies }),
+});
+
+/**
  * An authorization response (RFC 6749 §4.1.2): a 303 to the verified redirect URI (its own query
  * kept) with the parameters, the client's `state` and `iss` (RFC 9207). 303 so that a form post
  * becomes a GET (RFC 9700 §4.12).
@@ -47,9 +57,5 @@ export function authorizationResponse(
   for (const [name, value] of Object.entries(params)) location.searchParams.set(name, value);
   if (redirect.state !== undefined) location.searchParams.set('state', redirect.state);
   location.searchParams.set('iss', issuer);
-  return {
-    status: 303,
-    headers: { location: location.href, ...NO_STORE, 'referrer-policy': 'no-referrer' },
-    ...extra,
-  };
+  return { ...seeOther(location.href), ...extra };
 }

@@ -19,8 +19,12 @@ const instant = z.union([
   z.iso.datetime({ offset: true }).transform((d) => Math.floor(Date.parse(d) / 1000)),
 ]);
 
+/** A continuation token from an earlier page of the same listing. */
+const cursorSchema = z.string().min(1).max(4096);
+const softwareIdSchema = z.string().min(1).max(MAX_SOFTWARE_ID_LENGTH);
+
 const filterSchema = z.object({
-  software_id: z.string().min(1).max(255).optional(),
+  software_id: softwareIdSchema.optional(),
   client_name_prefix: z.string().min(1).max(1000).optional(),
   registration_method: z.string().min(1).max(64).optional(),
   initial_access_token_id: z.string().min(1).max(64).optional(),
@@ -28,7 +32,7 @@ const filterSchema = z.object({
   created_before: instant.optional(),
   last_used_after: instant.optional(),
   last_used_before: instant.optional(),
-  cursor: z.string().min(1).max(4096).optional(),
+  cursor: cursorSchema.optional(),
 });
 
 const listSchema = filterSchema.extend({
@@ -36,14 +40,14 @@ const listSchema = filterSchema.extend({
 });
 const bulkSchema = filterSchema.extend({ dry_run: z.boolean().default(true) });
 const blockSchema = z.object({
-  software_id: z.string().min(1).max(MAX_SOFTWARE_ID_LENGTH),
+  software_id: softwareIdSchema,
   delete_clients: z.boolean().default(false),
-  cursor: z.string().min(1).max(4096).optional(),
+  cursor: cursorSchema.optional(),
 });
 const statsSchema = z.object({
   days: z.coerce.number().int().min(1).max(STATS_DAYS_KEPT).default(30),
 });
-const recountSchema = z.object({ cursor: z.string().min(1).max(4096).optional() });
+const recountSchema = z.object({ cursor: cursorSchema.optional() });
 const rotateSchema = z.object({
   grace_period_seconds: z
     .number()
@@ -67,7 +71,7 @@ const createTokenSchema = z.strictObject({
     .max(365 * 24 * 3600)
     .default(24 * 3600),
   scope: scopeString.optional(),
-  software_id: z.string().min(1).max(255).optional(),
+  software_id: softwareIdSchema.optional(),
   client_lifetime_seconds: z.number().int().min(60).optional(),
   description: z
     .string()
@@ -77,11 +81,11 @@ const createTokenSchema = z.strictObject({
 });
 const listTokensSchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().min(1).max(4096).optional(),
+  cursor: cursorSchema.optional(),
 });
 const deleteTokenSchema = z.object({
   delete_clients: z.enum(['true', 'false']).default('false'),
-  cursor: z.string().min(1).max(4096).optional(),
+  cursor: cursorSchema.optional(),
 });
 const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -267,7 +271,7 @@ export function adminRoutes(
       method: 'DELETE',
       path: PATHS.adminBlockedSoftwareId,
       handle: guarded(async (context) => {
-        const softwareId = parse(blockSchema.shape.software_id, context.params.softwareId);
+        const softwareId = parse(softwareIdSchema, context.params.softwareId);
         await service.unblockSoftware(softwareId);
         return noContent();
       }),

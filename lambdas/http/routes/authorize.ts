@@ -8,9 +8,9 @@ import { endpointUrl, PATHS } from '../../core/endpoints.js';
 import { invalidRequest, redirectedError } from '../../core/errors.js';
 import type { UpstreamLogin } from '../../core/ports.js';
 import { logger } from '../../log.js';
-import { type BrowserState, consentUrl, seeOther } from '../browser-state.js';
+import { type BrowserState, consentUrl } from '../browser-state.js';
 import { consentPage } from '../pages.js';
-import { authorizationResponse } from '../responses.js';
+import { authorizationResponse, seeOther } from '../responses.js';
 import type { Route } from '../router.js';
 
 /**
