@@ -256,6 +256,13 @@ describe('functions', () => {
     expect(touching('iat#*')).toEqual({
       register: ['GetItem', 'UpdateItem'],
       admin: ['DeleteItem', 'PutItem'],
+      audit: ['UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    // Active clients per software_id: claimed at registration, given back from the stream.
+    expect(touching('software#*')).toEqual({
+      register: ['UpdateItem'],
+      audit: ['UpdateItem'],
       cleanup: ['DeleteItem'],
     });
     expect(touching('stats#*')).toEqual({
@@ -322,6 +329,7 @@ describe('abuse control', () => {
     });
     const register = variables(custom, 'register');
     expect(register.DCR_REGISTRATION_RATE_LIMIT).toBe('off');
+    expect(register).not.toHaveProperty('DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS');
     expect(register.DCR_REDIRECT_HOSTS).toBe('app.example.com,*.example.org');
     expect(variables(custom, 'client-configuration').DCR_PRIVATE_USE_SCHEMES).toBe(
       'com.example.app',
@@ -331,6 +339,15 @@ describe('abuse control', () => {
   it('refuses a malformed rate limit at synth', () => {
     expect(() => synth({ 'dcr:registrationRateLimit': '10 per hour' })).toThrow(
       /dcr:registrationRateLimit/,
+    );
+  });
+
+  it('caps the active clients per software_id in the register function when asked', () => {
+    const { template: capped } = synth({ 'dcr:softwareIdMaxActiveClients': '50' });
+    expect(variables(capped, 'register').DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS).toBe('50');
+    expect(variables(capped, 'token')).not.toHaveProperty('DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS');
+    expect(() => synth({ 'dcr:softwareIdMaxActiveClients': '0' })).toThrow(
+      /dcr:softwareIdMaxActiveClients/,
     );
   });
 });
