@@ -413,20 +413,42 @@ describe('API', () => {
       'dcr:domainName': 'auth.example.com',
       'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
       'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
+      'dcr:mtlsTruststoreVersion': 'v7',
     }).template;
+    const [domainId] = Object.keys(custom.findResources('AWS::ApiGatewayV2::DomainName'));
     custom.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
       DomainName: 'auth.example.com',
-      MutualTlsAuthentication: { TruststoreUri: 's3://truststore-bucket/ca.pem' },
-    });
-    custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
-    custom.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          DCR_ISSUER: 'https://auth.example.com',
-          DCR_TLS_CLIENT_AUTH: 'on',
-        }),
+      MutualTlsAuthentication: {
+        TruststoreUri: 's3://truststore-bucket/ca.pem',
+        TruststoreVersion: 'v7',
       },
     });
+    // The API is reached through that domain only.
+    custom.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
+      DomainName: { Ref: domainId },
+      Stage: Match.anyValue(),
+    });
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    // Every function that authenticates clients, registers them or advertises the methods knows
+    // that verified certificates arrive.
+    const functions = custom.findResources('AWS::Lambda::Function');
+    for (const name of [
+      'discovery',
+      'register',
+      'client-configuration',
+      'token',
+      'introspect',
+      'revoke',
+    ]) {
+      const [, fn] =
+        Object.entries(functions).find(([id]) =>
+          id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+        ) ?? [];
+      expect(fn?.Properties.Environment.Variables, name).toMatchObject({
+        DCR_ISSUER: 'https://auth.example.com',
+        DCR_TLS_CLIENT_AUTH: 'on',
+      });
+    }
     custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
     // Without a truststore no function expects client certificates.
     for (const [, fn] of resources('AWS::Lambda::Function')) {
