@@ -254,6 +254,8 @@ export async function startIamGate(
   service: 'dynamodb' | 'kms' | 'events' | 'secretsmanager',
   policies: ReadonlyMap<string, readonly PolicyStatement[]>,
   denied: string[],
+  /** Every allowed call, by the function that made it (what an operation costs in AWS). */
+  calls: AwsCall[] = [],
 ) {
   return serveOnLoopback((req, res) => {
     const chunks: Buffer[] = [];
@@ -280,6 +282,7 @@ export async function startIamGate(
         );
         return;
       }
+      calls.push({ caller, action });
       upstream({
         operation,
         method: req.method ?? 'POST',
@@ -295,6 +298,17 @@ export async function startIamGate(
       );
     });
   });
+}
+
+/** One AWS API call a function made: its logical id and `service:Operation`. */
+export interface AwsCall {
+  readonly caller: string;
+  readonly action: string;
+}
+
+/** The synthesized stack's server, with the AWS calls its functions made (tests may clear it). */
+export interface StackApp extends LocalApp {
+  readonly awsCalls: AwsCall[];
 }
 
 /** Serves a request listener over http on a free loopback port. */
@@ -492,7 +506,7 @@ const lambdaContext = (functionId: string, requestId: string) => ({
  * the embedded store lacks) is emulated around the store and feeds the functions its event
  * source mappings name, through their filters. Served over https on 127.0.0.1, as API Gateway is.
  */
-export async function startStackServer(options: StackServerOptions): Promise<LocalApp> {
+export async function startStackServer(options: StackServerOptions): Promise<StackApp> {
   const template = readTemplate(options.cdkOut);
   const domain = customDomain(template, options.truststores);
   const [[, key]] = ofType(template, 'AWS::KMS::Key') as [[string, Resource]];
@@ -505,6 +519,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   const definitions = stackFunctions(options.cdkOut, template);
   const policies = new Map(definitions.map((fn) => [fn.logicalId, fn.statements]));
   const denied: string[] = [];
+  const awsCalls: AwsCall[] = [];
   // The bundled handlers run in worker threads and reach DynamoDB over HTTP: for these tests
   // only, the store's request listener is served on a loopback port (npm start never is).
   const storeServer = await serveOnLoopback(store.listener);
@@ -533,14 +548,22 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
     'dynamodb',
     policies,
     denied,
+    awsCalls,
   );
-  const kmsGate = await startIamGate(httpUpstream(kms.endpoint), 'kms', policies, denied);
-  const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied);
+  const kmsGate = await startIamGate(
+    httpUpstream(kms.endpoint),
+    'kms',
+    policies,
+    denied,
+    awsCalls,
+  );
+  const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied, awsCalls);
   const secretsGate = await startIamGate(
     secretsManagerStandIn(templateSecrets(template)),
     'secretsmanager',
     policies,
     denied,
+    awsCalls,
   );
   // What the Lambda service provides (credentials of the function's own role), then the
   // function's environment from the template.
@@ -705,6 +728,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
   return {
     issuer: options.env?.DCR_ISSUER ?? origin,
     port,
+    awsCalls,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
