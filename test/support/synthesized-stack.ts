@@ -550,13 +550,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     denied,
     awsCalls,
   );
-  const kmsGate = await startIamGate(
-    httpUpstream(kms.endpoint),
-    'kms',
-    policies,
-    denied,
-    awsCalls,
-  );
+  const kmsGate = await startIamGate(httpUpstream(kms.endpoint), 'kms', policies, denied, awsCalls);
   const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied, awsCalls);
   const secretsGate = await startIamGate(
     secretsManagerStandIn(templateSecrets(template)),
