@@ -384,10 +384,21 @@ export class ServerlessDcrStack extends Stack {
     });
 
     new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'The OAuth issuer URL' });
-    if (this.api.mtlsOrigin !== undefined) {
+    // The DNS records to create: each custom domain's name → its own regional domain name.
+    if (this.api.domain) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.api.domain.regionalDomainName,
+        description: `CNAME (or Route 53 alias) target of ${config.domainName}`,
+      });
+    }
+    if (this.api.mtlsDomain && this.api.mtlsOrigin !== undefined) {
       new CfnOutput(this, 'MtlsOrigin', {
         value: this.api.mtlsOrigin,
         description: 'Mutual TLS (RFC 8705): the host of the mtls_endpoint_aliases',
+      });
+      new CfnOutput(this, 'MtlsDomainTarget', {
+        value: this.api.mtlsDomain.regionalDomainName,
+        description: `CNAME (or Route 53 alias) target of ${config.mtlsDomainName}`,
       });
     }
     new CfnOutput(this, 'TableName', { value: table.tableName });

@@ -55,6 +55,9 @@ export class DcrApi extends Construct {
   readonly configuredIssuer?: string;
   /** The origin of the mutual TLS domain, when there is one (RFC 8705 `mtls_endpoint_aliases`). */
   readonly mtlsOrigin?: string;
+  /** The custom domains: each name's DNS record points at its own regional domain name. */
+  readonly domain?: DomainName;
+  readonly mtlsDomain?: DomainName;
 
   constructor(scope: Construct, id: string, props: DcrApiProps) {
     super(scope, id);
@@ -68,6 +71,12 @@ export class DcrApi extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.domain =
+      custom &&
+      new DomainName(this, 'Domain', {
+        domainName: custom.domainName,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
+      });
     const stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -78,22 +87,12 @@ export class DcrApi extends Construct {
         format: AccessLogFormat.jsonWithStandardFields(),
       },
       // The issuer's domain: plain TLS, open to browsers, MCP clients, resource servers, dcr-admin.
-      ...(custom && {
-        domainMapping: {
-          domainName: new DomainName(this, 'Domain', {
-            domainName: custom.domainName,
-            certificate: Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
-          }),
-        },
-      }),
+      ...(this.domain && { domainMapping: { domainName: this.domain } }),
     });
     if (custom?.mtls) {
       // The same API and stage behind a second domain that asks every client for a certificate.
-      new ApiMapping(this, 'MtlsMapping', {
-        api: this.api,
-        stage,
-        domainName: this.mtlsDomain(custom.mtls),
-      });
+      this.mtlsDomain = this.mutualTlsDomain(custom.mtls);
+      new ApiMapping(this, 'MtlsMapping', { api: this.api, stage, domainName: this.mtlsDomain });
       this.mtlsOrigin = `https://${custom.mtls.domainName}`;
     }
     if (custom) {
@@ -105,7 +104,7 @@ export class DcrApi extends Construct {
   }
 
   /** The mutual TLS domain: API Gateway verifies client certificates against the truststore. */
-  private mtlsDomain(mtls: MutualTlsDomainProps): DomainName {
+  private mutualTlsDomain(mtls: MutualTlsDomainProps): DomainName {
     const [, bucket, key] = mtls.truststoreUri.match(/^s3:\/\/([^/]+)\/(.+)$/) ?? [];
     if (bucket === undefined || key === undefined) {
       throw new Error(`truststore ${mtls.truststoreUri}: not an s3://bucket/key URI`);

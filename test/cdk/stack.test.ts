@@ -473,6 +473,13 @@ describe('API', () => {
     custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
     custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
     custom.hasOutput('MtlsOrigin', { Value: 'https://mtls.auth.example.com' });
+    // Each name needs its own DNS record, to its own domain's target.
+    custom.hasOutput('DomainTarget', {
+      Value: { 'Fn::GetAtt': [byName['auth.example.com'].id, 'RegionalDomainName'] },
+    });
+    custom.hasOutput('MtlsDomainTarget', {
+      Value: { 'Fn::GetAtt': [byName['mtls.auth.example.com'].id, 'RegionalDomainName'] },
+    });
 
     const functions = custom.findResources('AWS::Lambda::Function');
     const variables = (name: string) =>
