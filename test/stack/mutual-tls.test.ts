@@ -115,6 +115,9 @@ describe('the stack with a mutual TLS domain beside the issuer’s (RFC 8705 §5
         revocation_endpoint: `https://${MTLS_DOMAIN}/revoke`,
       },
     });
+    // One issuer, whichever host answers (both domains map to the same functions).
+    const onTheAlias = await alias('/.well-known/oauth-authorization-server', { client: agent });
+    expect(onTheAlias.body).toEqual(body);
     // Resource servers fetch the keys without a certificate.
     const jwks = await main('/.well-known/jwks.json');
     expect(jwks).toMatchObject({ status: 200, body: { keys: [expect.any(Object)] } });
