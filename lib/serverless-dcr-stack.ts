@@ -125,6 +125,8 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       DeleteItem: ['blocked#*', 'client#*', 'iat#*'],
     },
     scan: true,
+    // The clients expiring soon (GET /admin/expiring-clients): keys from the expiry index.
+    queryExpiryIndex: true,
   },
   // Reads the stream (granted by its event source); writes only its counters: atomic adds to
   // the statistics items.

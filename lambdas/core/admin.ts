@@ -34,6 +34,8 @@ export interface ClientSummary {
   expires_at?: number;
   active_until?: number;
   client_secret_expires_at?: number;
+  /** The last change the record knows of (registration, update, rotation): when, by whom. */
+  last_change?: { at: number; actor?: string; source_ip?: string };
 }
 
 const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummary => ({
@@ -55,6 +57,13 @@ const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummar
   ...(r.expiresAt !== undefined && { expires_at: r.expiresAt }),
   ...(activeUntil !== undefined && { active_until: activeUntil }),
   ...(r.secretHash !== undefined && { client_secret_expires_at: r.clientSecretExpiresAt }),
+  ...(r.lastChange !== undefined && {
+    last_change: {
+      at: r.lastChange.at,
+      ...(r.lastChange.actor !== undefined && { actor: r.lastChange.actor }),
+      ...(r.lastChange.sourceIp !== undefined && { source_ip: r.lastChange.sourceIp }),
+    },
+  }),
 });
 
 const notFound = () => new OAuthError(404, 'not_found', 'no such client');
@@ -143,6 +152,18 @@ export class AdminService {
     return {
       clients: this.active(page.records).map((r) => summary(r, this.lifecycle.activeUntil(r))),
       ...(page.cursor !== undefined && { next_cursor: page.cursor }),
+    };
+  }
+
+  /**
+   * The active clients that expire within the next `withinSeconds`, soonest first (at most
+   * `limit`): from the expiry index, never a scan (ClientDirectory.expiring).
+   */
+  async expiring(withinSeconds: number, limit: number) {
+    const now = this.lifecycle.clock.now();
+    const records = await this.directory.expiring(now, now + withinSeconds, limit);
+    return {
+      clients: this.active(records).map((r) => summary(r, this.lifecycle.activeUntil(r))),
     };
   }
 

@@ -19,6 +19,8 @@ export const PATHS = {
   adminClient: '/admin/clients/:clientId',
   adminRotateSecret: '/admin/clients/:clientId/rotate-secret',
   adminBulkDelete: '/admin/bulk-delete',
+  /** Clients expiring soon (the dashboard's overview), from the expiry index. */
+  adminExpiringClients: '/admin/expiring-clients',
   adminStats: '/admin/stats',
   adminStatsRecount: '/admin/stats/recount',
   adminInitialAccessTokens: '/admin/initial-access-tokens',
@@ -26,6 +28,15 @@ export const PATHS = {
   /** The software_id kill switch. */
   adminBlockedSoftwareIds: '/admin/blocked-software-ids',
   adminBlockedSoftwareId: '/admin/blocked-software-ids/:softwareId',
+  /** The operator's dashboard (local server and `dcr-admin dashboard` only; never in AWS). */
+  dashboard: '/dashboard',
+  dashboardSignIn: '/dashboard/sign-in',
+  dashboardSignOut: '/dashboard/sign-out',
+  dashboardClients: '/dashboard/clients',
+  dashboardClient: '/dashboard/clients/:clientId',
+  dashboardDelete: '/dashboard/clients/:clientId/delete',
+  dashboardRotate: '/dashboard/clients/:clientId/rotate-secret',
+  dashboardBlock: '/dashboard/block-software',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

@@ -97,6 +97,8 @@ export interface ClientFilter {
   readonly createdBefore?: number;
   readonly lastUsedAfter?: number;
   readonly lastUsedBefore?: number;
+  /** The dashboard's search: client_name starts with it, or software_id or client_id is it. */
+  readonly search?: string;
 }
 
 export interface ClientPage {
@@ -109,6 +111,11 @@ export interface ClientPage {
 export interface ClientDirectory {
   /** Reads up to `scanLimit` items from `cursor` on and returns those that match. */
   page(filter: ClientFilter, cursor: string | undefined, scanLimit: number): Promise<ClientPage>;
+  /**
+   * Up to `limit` stored clients whose item expires (its TTL) in [from, to], soonest first: read
+   * from the expiry index, never by a scan.
+   */
+  expiring(from: number, to: number, limit: number): Promise<ClientRecord[]>;
 }
 
 export interface Clock {
