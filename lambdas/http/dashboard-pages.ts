@@ -145,8 +145,8 @@ let chartIds = 0;
  */
 export function dayChart(label: string, days: readonly string[], series: readonly Series[]): Html {
   const id = `chart${++chartIds}`;
-  const width = 600;
-  const height = 160;
+  const width = 400;
+  const height = 150;
   const left = 28;
   const bottom = 18;
   const plotW = width - left - 4;
@@ -193,9 +193,9 @@ ${bars}
 /** Horizontal bars, one per named count (active clients by registration method). */
 export function barChart(label: string, entries: readonly (readonly [string, number])[]): Html {
   const id = `chart${++chartIds}`;
-  const width = 600;
+  const width = 400;
   const row = 26;
-  const labelW = 170;
+  const labelW = 140;
   const height = Math.max(1, entries.length) * row + 4;
   const top = Math.max(1, ...entries.map(([, n]) => n));
   const summary =
@@ -205,7 +205,7 @@ export function barChart(label: string, entries: readonly (readonly [string, num
 <title id="${id}-t">${label}</title>
 <desc id="${id}-d">${summary}</desc>
 ${entries.map(([name, n], i) => {
-  const w = Math.max(n > 0 ? 2 : 0, (n / top) * (width - labelW - 60));
+  const w = Math.max(n > 0 ? 2 : 0, (n / top) * (width - labelW - 50));
   return html`<text x="0" y="${i * row + 18}">${name}</text><rect class="s0" x="${labelW}" y="${i * row + 6}" width="${w.toFixed(1)}" height="16"><title>${name}: ${n}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${i * row + 18}">${n}</text>`;
 })}
 </svg>
