@@ -76,7 +76,7 @@ async function overviewShows(target: Page, expected: Record<string, string>) {
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-  app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN });
+  app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_AUDIT_LOG: 'off' });
   for (let i = 0; i < 3; i++) {
     const response = await jsonPost(`${app.issuer}/register`, {
       client_name: `agent-${i}`,

@@ -81,7 +81,7 @@ export interface DashboardOptions {
   /** `dcr-admin dashboard`: the printed URL's `?token=` signs in (then is dropped from the URL). */
   readonly urlSignIn?: boolean;
   /** `dcr-admin dashboard`: the only Host accepted (a DNS-rebinding page names another). */
-  readonly host?: string;
+  readonly host?: () => string;
 }
 
 const COOKIE = 'dcr_dashboard';
@@ -208,7 +208,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
   const csrfPurpose = (sid: string) => `dashboard:${sid}`;
 
   function checkHost(request: HttpRequest) {
-    if (options.host !== undefined && request.headers.host !== options.host) {
+    if (options.host !== undefined && request.headers.host !== options.host()) {
       throw forbidden('This dashboard answers only at its own address.');
     }
   }
