@@ -63,7 +63,12 @@ describe('the local dashboard', () => {
   it('refuses a sign-in from another origin or without one, and a wrong token, setting no cookie', async () => {
     const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
     const url = `${app.issuer}/dashboard/sign-in`;
-    for (const headers of [{ origin: 'http://evil.example' }, {}, { origin: 'null' }]) {
+    const attempts: Record<string, string>[] = [
+      { origin: 'http://evil.example' },
+      {},
+      { origin: 'null' },
+    ];
+    for (const headers of attempts) {
       const response = await form(url, `admin_token=${TOKEN}`, headers);
       expect(response.status).toBe(403);
       expect(response.headers.get('set-cookie')).toBeNull();
