@@ -1,3 +1,4 @@
+import type { ClientSummary } from '../core/admin.js';
 import type { OAuthError } from '../core/errors.js';
 import { displaySafe } from '../core/text.js';
 import { type Html, html, page } from './html.js';
@@ -10,24 +11,8 @@ import type { HttpResponse } from './message.js';
  * (names, software ids) is shown with control and bidi characters as visible escapes.
  */
 
-/** What the admin API says of a client (ClientSummary, as JSON). Never a secret or a hash. */
-export interface ClientView {
-  client_id: string;
-  client_name?: string;
-  software_id?: string;
-  software_version?: string;
-  registration_method?: string;
-  initial_access_token_id?: string;
-  grant_types?: string[];
-  token_endpoint_auth_method?: string;
-  scope?: string;
-  client_id_issued_at: number;
-  last_used_at?: number;
-  expires_at?: number;
-  active_until?: number;
-  client_secret_expires_at?: number;
-  last_change?: { at: number; actor?: string; source_ip?: string };
-}
+/** What the admin API says of a client, as JSON: never a secret or a hash. */
+export type ClientView = ClientSummary;
 
 export interface DayView {
   day: string;
@@ -371,7 +356,7 @@ ${row('software_id', shown(client.software_id))}
 ${row('software_version', shown(client.software_version))}
 ${row('Registration method', client.registration_method ?? 'open')}
 ${row('Initial access token', client.initial_access_token_id && html`<code>${client.initial_access_token_id}</code>`)}
-${row('grant_types', client.grant_types?.join(' '))}
+${row('grant_types', client.grant_types.join(' '))}
 ${row('token_endpoint_auth_method', client.token_endpoint_auth_method)}
 ${row('scope', client.scope)}
 </dl>

@@ -1,14 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../../cli/admin-client.js';
+import type { AdminClient } from '../../cli/admin-client.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
-import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+import {
+  type Json,
+  jsonPost,
+  operatorAdmin,
+  readJson,
+  startTestServer,
+} from '../support/server.js';
 
 /**
  * The two admin API queries the dashboard added, on both targets (on the stack through the IAM
  * route, the admin function's role and the IAM gate): `search` (name prefix, client_id or
  * software_id) and the clients expiring soon, read from the expiry index.
  */
-const STACK = process.env.DCR_TEST_TARGET === 'stack';
 const ADMIN_TOKEN = 'queries-admin-token-0123456789-abcdefghijklm';
 const UNUSED_LIFETIME = 3600;
 
@@ -18,21 +23,12 @@ const tag = `q${Date.now()}`;
 const clients: Json[] = [];
 
 beforeAll(async () => {
-  if (STACK)
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'operator',
-      AWS_SECRET_ACCESS_KEY: 'operator-secret',
-    });
   app = await startTestServer({
     DCR_ADMIN_TOKEN: ADMIN_TOKEN,
     DCR_AUDIT_LOG: 'off',
     DCR_CLIENT_UNUSED_LIFETIME_SECONDS: String(UNUSED_LIFETIME),
   });
-  admin = new AdminClient(
-    STACK
-      ? { url: app.issuer, sigv4: { region: 'local' } }
-      : { url: app.issuer, token: ADMIN_TOKEN },
-  );
+  admin = operatorAdmin(app.issuer, ADMIN_TOKEN);
   for (const [name, software] of [
     [`${tag}-alpha`, `${tag}-fleet`],
     [`${tag}-beta`, `${tag}-fleet`],

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../../cli/admin-client.js';
+import type { AdminClient } from '../../cli/admin-client.js';
 import { type RunningDashboard, startDashboard } from '../../cli/dashboard.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
-import { jsonPost, readJson, startTestServer } from '../support/server.js';
+import { jsonPost, operatorAdmin, readJson, startTestServer } from '../support/server.js';
 
 /**
  * `dcr-admin dashboard`: the dashboard's pages on 127.0.0.1 over the admin API. Against the
@@ -20,17 +20,8 @@ let dashboard: RunningDashboard;
 let admin: AdminClient;
 
 beforeAll(async () => {
-  if (STACK)
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'operator',
-      AWS_SECRET_ACCESS_KEY: 'operator-secret',
-    });
   app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_AUDIT_LOG: 'off' });
-  admin = new AdminClient(
-    STACK
-      ? { url: app.issuer, sigv4: { region: 'local' } }
-      : { url: app.issuer, token: ADMIN_TOKEN },
-  );
+  admin = operatorAdmin(app.issuer, ADMIN_TOKEN);
   dashboard = await startDashboard(admin, { port: 0 });
 });
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { invalidRequest, OAuthError, temporarilyUnavailable } from '../../core/e
 import type { Clock, CookieKeySource } from '../../core/ports.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';
 import { logger } from '../../log.js';
+import { refuseForeignForm } from '../browser-state.js';
 import {
   type ClientQuery,
   type ClientView,
@@ -213,36 +214,44 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     }
   }
 
-  /** A state-changing request must come from this dashboard's own pages: same origin, not cross-site. */
-  function checkOrigin(request: HttpRequest, issuer: string) {
-    if (request.headers['sec-fetch-site'] === 'cross-site') {
-      throw forbidden('This form was sent from another site, and is refused.');
-    }
-    if (request.headers.origin !== new URL(issuer).origin) {
-      throw forbidden('This form was not sent from the dashboard’s own origin, and is refused.');
-    }
-  }
-
   type Handler = (
     context: RouteContext,
     frame: Frame,
     form: URLSearchParams,
   ) => Promise<HttpResponse>;
 
-  /** A signed-in page: signed-out browsers go to the sign-in (GET) or are refused (POST). */
-  const signedIn = (method: 'GET' | 'POST', path: string, handle: Handler): Route => ({
+  const signInPath = (issuer: string) => endpointUrl(issuer, PATHS.dashboardSignIn);
+
+  /**
+   * Every dashboard route: the Host check (dcr-admin), the closed page without a token, and the
+   * dashboard's own error page.
+   */
+  const open = (
+    method: 'GET' | 'POST',
+    path: string,
+    handle: (context: RouteContext, tokenHash: string) => Promise<HttpResponse>,
+  ): Route => ({
     method,
     path,
     page: true,
     errorPage: (error, issuer) => dashboardErrorPage(error, base(issuer)),
     async handle(context) {
-      const { request, issuer } = context;
-      checkHost(request);
+      checkHost(context.request);
       if (tokenHash === undefined) return disabledPage(options.closedHint);
-      if (method === 'POST') checkOrigin(request, issuer);
+      if (method === 'POST') {
+        refuseForeignForm(context.request, context.issuer, { originRequired: true });
+      }
+      return handle(context, tokenHash);
+    },
+  });
+
+  /** A signed-in page: signed-out browsers go to the sign-in (GET) or are refused (POST). */
+  const signedIn = (method: 'GET' | 'POST', path: string, handle: Handler): Route =>
+    open(method, path, async (context) => {
+      const { request, issuer } = context;
       const sid = await session(request);
       if (sid === undefined) {
-        if (method === 'GET') return seeOther(endpointUrl(issuer, PATHS.dashboardSignIn));
+        if (method === 'GET') return seeOther(signInPath(issuer));
         throw forbidden('You are signed out of the dashboard; sign in again.');
       }
       let form = new URLSearchParams(request.query);
@@ -256,50 +265,29 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       }
       const frame = { base: base(issuer), csrf: await sealer.csrfToken(csrfPurpose(sid)) };
       return handle(context, frame, form);
-    },
-  });
+    });
 
   const now = () => clock.now();
   const notice = (form: URLSearchParams) => NOTICES[form.get('done') ?? ''];
 
-  const signInPath = (issuer: string) => endpointUrl(issuer, PATHS.dashboardSignIn);
-  const open = (route: Omit<Route, 'page' | 'errorPage'>): Route => ({
-    ...route,
-    page: true,
-    errorPage: (error, issuer) => dashboardErrorPage(error, base(issuer)),
-  });
-
   return [
-    open({
-      method: 'GET',
-      path: PATHS.dashboardSignIn,
-      async handle({ request, issuer }) {
-        checkHost(request);
-        if (tokenHash === undefined) return disabledPage(options.closedHint);
-        const token = new URLSearchParams(request.query).get('token');
-        if (options.urlSignIn && token !== null) {
-          if (!secretMatches(token, tokenHash)) {
-            return signInPage(signInPath(issuer), 'That sign-in link is not valid.');
-          }
-          return seeOther(base(issuer), [await newSession(issuer)]);
-        }
-        if ((await session(request)) !== undefined) return seeOther(base(issuer));
-        return signInPage(signInPath(issuer));
-      },
-    }),
-    open({
-      method: 'POST',
-      path: PATHS.dashboardSignIn,
-      async handle({ request, issuer }) {
-        checkHost(request);
-        if (tokenHash === undefined) return disabledPage(options.closedHint);
-        checkOrigin(request, issuer);
-        const presented = readForm(request).get('admin_token') ?? '';
-        if (!secretMatches(presented, tokenHash)) {
-          return signInPage(signInPath(issuer), 'That is not the admin token.');
+    open('GET', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
+      const token = new URLSearchParams(request.query).get('token');
+      if (options.urlSignIn && token !== null) {
+        if (!secretMatches(token, hash)) {
+          return signInPage(signInPath(issuer), 'That sign-in link is not valid.');
         }
         return seeOther(base(issuer), [await newSession(issuer)]);
-      },
+      }
+      if ((await session(request)) !== undefined) return seeOther(base(issuer));
+      return signInPage(signInPath(issuer));
+    }),
+    open('POST', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
+      const presented = readForm(request).get('admin_token') ?? '';
+      if (!secretMatches(presented, hash)) {
+        return signInPage(signInPath(issuer), 'That is not the admin token.');
+      }
+      return seeOther(base(issuer), [await newSession(issuer)]);
     }),
     signedIn('POST', PATHS.dashboardSignOut, async ({ issuer }) =>
       seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]),
