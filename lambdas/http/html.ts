@@ -72,7 +72,7 @@ h2{font-size:1.15rem;margin:1.75rem 0 .5rem}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
-th{font-weight:600}
+th{font-weight:600;overflow-wrap:normal}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,11rem),1fr));gap:.75rem 1rem;align-items:end}
 input[type=date],input[type=number],input[type=search],input[type=password],select{width:100%;font:inherit;padding:.45rem .5rem;border:1px solid var(--line);border-radius:.375rem;background:var(--bg);color:var(--fg)}
@@ -82,7 +82,7 @@ button.danger{background:var(--err);border-color:var(--err)}
 .secret{font-family:ui-monospace,monospace;font-size:1rem;padding:.5rem;border:1px dashed var(--line);display:block;overflow-wrap:anywhere}
 .big{font-size:2rem;font-weight:700;line-height:1.2}
 svg.chart{width:100%;max-width:40rem;height:auto;display:block;margin:.25rem 0}
-svg.chart text{fill:var(--muted);font-size:13px}
+svg.chart text{fill:var(--muted);font-size:12px}
 .s0{fill:var(--accent)}.s1{fill:var(--err)}.s2{fill:var(--muted)}
 .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.85rem;margin:0}
 .key{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.1rem}

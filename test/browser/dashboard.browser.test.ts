@@ -285,6 +285,39 @@ describe('the operator dashboard in Chromium', () => {
     expect((await readJson(refused)).error).toBe('invalid_client_metadata');
   });
 
+  it('is operable by keyboard alone, and legible in dark mode', async () => {
+    const dark = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      colorScheme: 'dark',
+    });
+    const keyboard = await dark.newPage();
+    await keyboard.goto(`${app.issuer}/dashboard`);
+    // The first Tab reaches the token field; Enter signs in.
+    await keyboard.keyboard.press('Tab');
+    expect(await keyboard.evaluate<string>('document.activeElement.id')).toBe('admin-token');
+    await keyboard.keyboard.type(ADMIN_TOKEN);
+    await keyboard.keyboard.press('Enter');
+    await keyboard.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await keyboard.screenshot({ path: `${SHOTS}/dashboard-overview-dark.png`, fullPage: true });
+    // Tab to the Clients link, Enter; Tab to Search, type, Enter.
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'Clients'; i++) {
+      await keyboard.keyboard.press('Tab');
+      focused = await keyboard.evaluate<string>('document.activeElement.textContent');
+    }
+    await keyboard.keyboard.press('Enter');
+    await keyboard.getByRole('heading', { name: 'Clients', level: 1 }).waitFor();
+    for (let i = 0; i < 10 && focused !== 'search'; i++) {
+      await keyboard.keyboard.press('Tab');
+      focused = await keyboard.evaluate<string>('document.activeElement.id');
+    }
+    await keyboard.keyboard.type('agent-0');
+    await keyboard.keyboard.press('Enter');
+    await keyboard.getByRole('link', { name: 'agent-0' }).waitFor();
+    expect(await keyboard.locator('tbody tr').count()).toBe(1);
+    await dark.close();
+  });
+
   it('fits 390 px without horizontal scrolling, and signing out ends the session', async () => {
     const phone = await watchedContext(390);
     const small = await phone.newPage();
