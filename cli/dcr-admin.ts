@@ -24,7 +24,8 @@ commands:
                              upgrade, or to correct drift): a walk in steps, with progress
   iat create                 issue an initial access token, printed once: --max-uses N
                              --expires-in SECONDS --scope "a b" --software-id ID
-                             --client-lifetime SECONDS --description TEXT
+                             --client-lifetime SECONDS --max-active-clients N
+                             --description TEXT
   iat list                   initial access tokens (never the tokens themselves; --all)
   iat revoke <id>            revoke one; --delete-clients also deletes every client it registered
   dashboard                  serve the registry dashboard on 127.0.0.1 over this admin API
@@ -125,6 +126,7 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
         'expires-in': { type: 'string' },
         scope: { type: 'string' },
         'client-lifetime': { type: 'string' },
+        'max-active-clients': { type: 'string' },
         description: { type: 'string' },
         'delete-clients': { type: 'boolean' },
         port: { type: 'string' },
@@ -393,6 +395,7 @@ async function initialAccessTokens(
           scope: values.scope,
           software_id: values['software-id'],
           client_lifetime_seconds: wholeNumber('client-lifetime', values['client-lifetime']),
+          max_active_clients: wholeNumber('max-active-clients', values['max-active-clients']),
           description: values.description,
         }).filter(([, v]) => v !== undefined),
       );
@@ -419,12 +422,14 @@ async function initialAccessTokens(
         const rows = tokens.map((t) => ({
           ...t,
           uses: `${t.uses}/${t.max_uses ?? '∞'}`,
+          active: `${t.active_clients}/${t.max_active_clients ?? '∞'}`,
           expires_at: date(t.expires_at),
         }));
         for (const line of table(rows, [
           ['id', 'ID'],
           ['status', 'STATUS'],
           ['uses', 'USES'],
+          ['active', 'ACTIVE'],
           ['scope', 'SCOPE'],
           ['software_id', 'SOFTWARE'],
           ['expires_at', 'EXPIRES'],

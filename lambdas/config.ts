@@ -282,6 +282,8 @@ const envSchema = z
     DCR_REDIRECT_HOSTS: anyOrList(hostPatternProblem).default([...DEFAULT_REDIRECT_HOSTS]),
     /** Private-use schemes anonymous clients may register; `*` = any. */
     DCR_PRIVATE_USE_SCHEMES: anyOrList(schemeProblem).default([...DEFAULT_PRIVATE_USE_SCHEMES]),
+    /** Abuse control: the active clients one software_id may have; unset = no cap. */
+    DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: z.coerce.number().int().min(1).max(1_000_000).optional(),
     /** Local server only. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     DCR_DATA_DIR: z.string().min(1).optional(),
@@ -372,6 +374,8 @@ export interface Config {
   readonly registrationRateLimit?: RateLimit;
   /** Abuse control: the redirect URIs anonymous clients may register. */
   readonly redirectPolicy: RedirectPolicy;
+  /** Abuse control: the active clients one software_id may have; absent = no cap. */
+  readonly softwareIdMaxActiveClients?: number;
 }
 
 export interface UpstreamSettings {
@@ -482,5 +486,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       hosts: e.DCR_REDIRECT_HOSTS,
       schemes: e.DCR_PRIVATE_USE_SCHEMES === 'any' ? 'any' : new Set(e.DCR_PRIVATE_USE_SCHEMES),
     },
+    ...(e.DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS !== undefined && {
+      softwareIdMaxActiveClients: e.DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS,
+    }),
   };
 }

@@ -19,6 +19,7 @@ import type {
   RegistrationCounter,
   RemoteKeySets,
   Signer,
+  SoftwareClientCounts,
   TokenStore,
   UpstreamLogin,
 } from './core/ports.js';
@@ -65,6 +66,8 @@ export interface Dependencies {
   readonly upstream?: UpstreamLogin;
   /** Abuse control: counters of anonymous registrations (used when a rate limit is set). */
   readonly registrationCounter: RegistrationCounter;
+  /** Abuse control: active clients per software_id (used when a cap is set). */
+  readonly softwareCounts: SoftwareClientCounts;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
@@ -72,7 +75,11 @@ type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
 type RegisterDeps = RegistrationDeps &
   Pick<
     Dependencies,
-    'remoteKeySets' | 'blockedSoftware' | 'initialAccessTokens' | 'registrationCounter'
+    | 'remoteKeySets'
+    | 'blockedSoftware'
+    | 'initialAccessTokens'
+    | 'registrationCounter'
+    | 'softwareCounts'
   >;
 type AuthorizeDeps = Pick<
   Dependencies,
@@ -109,6 +116,7 @@ const registerService = (d: RegisterDeps) =>
     }),
     blocked: d.blockedSoftware,
     initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens),
+    softwareCounts: d.softwareCounts,
   });
 
 /** Abuse control: the anonymous registration rate limit, when configured (README "Abuse control"). */

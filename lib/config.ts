@@ -136,6 +136,8 @@ const schema = z
     redirectHosts: csv.optional(),
     /** Private-use schemes anonymous clients may register (`*` = any); unset = the defaults. */
     privateUseSchemes: csv.optional(),
+    /** Abuse control: the active clients one software_id may have; unset = no cap. */
+    softwareIdMaxActiveClients: z.coerce.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
     message: 'domainName and certificateArn go together',

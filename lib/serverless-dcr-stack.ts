@@ -41,13 +41,14 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
   discovery: {},
   jwks: { key: 'publicKey' },
   // GetItem: the software_id kill switch (is the software blocked?); GetItem + UpdateItem on an
-  // initial access token: its check and its counted use; UpdateItem: the anonymous
-  // registration counters (abuse control; one atomic add each).
+  // initial access token: its check and its counted use (and place given back when the
+  // client's own write fails); UpdateItem: the anonymous registration counters and the active
+  // clients per software_id (abuse control; one atomic add each).
   register: {
     items: {
       GetItem: ['blocked#*', 'iat#*'],
       PutItem: ['client#*'],
-      UpdateItem: ['iat#*', 'ratelimit#*'],
+      UpdateItem: ['iat#*', 'ratelimit#*', 'software#*'],
     },
   },
   // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
@@ -109,6 +110,7 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
         'grant#*',
         'iat#*',
         'ratelimit#*',
+        'software#*',
       ],
     },
     queryExpiryIndex: true,
@@ -128,9 +130,10 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
     // The clients expiring soon (GET /admin/expiring-clients): keys from the expiry index.
     queryExpiryIndex: true,
   },
-  // Reads the stream (granted by its event source); writes only its counters: atomic adds to
-  // the statistics items.
-  audit: { items: { UpdateItem: ['stats#*'] } },
+  // Reads the stream (granted by its event source); writes only counters: atomic adds to the
+  // statistics items, and the places departed clients give back under the active-client caps
+  // (their initial access token's, their software_id's).
+  audit: { items: { UpdateItem: ['iat#*', 'software#*', 'stats#*'] } },
 };
 
 /**
@@ -315,6 +318,9 @@ export class ServerlessDcrStack extends Stack {
           // Abuse control: only the register function counts anonymous registrations.
           ...(name === 'register' && {
             DCR_REGISTRATION_RATE_LIMIT: config.registrationRateLimit,
+            ...(config.softwareIdMaxActiveClients !== undefined && {
+              DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: String(config.softwareIdMaxActiveClients),
+            }),
           }),
           ...(access.key &&
             config.previousSigningKeyArns.length > 0 && {

@@ -1,4 +1,5 @@
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/audit.js';
+import { type CapHolders, releasePlaces } from '../core/client-caps.js';
 import { countEvents } from '../core/client-statistics.js';
 import type {
   ClientRecord,
@@ -17,10 +18,14 @@ export const jsonLines =
   (event) =>
     write(`${JSON.stringify({ audit: event })}\n`);
 
-/** Where the events of the changes go: the statistics always, the audit sink when configured. */
+/**
+ * Where the changes go: the statistics always, the audit sink when configured, and the places
+ * under the active-client caps that departed clients give back.
+ */
 export interface ChangeListeners {
   readonly statistics: ClientStatistics;
   readonly sink?: AuditSink;
+  readonly caps?: CapHolders;
 }
 
 /**
@@ -73,10 +78,16 @@ export class AuditedClientRepository implements ClientRepository {
   }
 
   private async emit(change: ClientChange): Promise<void> {
+    const { caps, sink, statistics } = this.listeners;
+    if (caps) {
+      await releasePlaces([change], caps).catch((error: Error) =>
+        logger.error('active-client places not given back', { error }),
+      );
+    }
     const event = auditEventFor(change);
     if (!event) return;
-    this.listeners.sink?.(event);
-    await countEvents(this.listeners.statistics, [event]).catch((error: Error) =>
+    sink?.(event);
+    await countEvents(statistics, [event]).catch((error: Error) =>
       logger.error('statistics not updated', { error, event: event.type }),
     );
   }

@@ -53,16 +53,22 @@ export class DynamoDbInitialAccessTokens implements InitialAccessTokenStore {
     return Item && toRecord(Item);
   }
 
-  /** The one conditional write of a registration with a token: the use is counted atomically. */
+  /**
+   * The one conditional write of a registration with a token: the use, and the place under the
+   * active-client cap, counted atomically.
+   */
   async use(id: string, tokenHash: string, now: number) {
     const used = await callAwsIfCondition(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key(id),
-          UpdateExpression: 'ADD uses :one',
-          ConditionExpression:
-            'attribute_exists(pk) AND tokenHash = :hash AND expiresAt > :now AND (attribute_not_exists(maxUses) OR uses < maxUses)',
+          UpdateExpression: 'ADD uses :one, activeClients :one',
+          ConditionExpression: [
+            'attribute_exists(pk) AND tokenHash = :hash AND expiresAt > :now',
+            '(attribute_not_exists(maxUses) OR uses < maxUses)',
+            '(attribute_not_exists(maxActiveClients) OR attribute_not_exists(activeClients) OR activeClients < maxActiveClients)',
+          ].join(' AND '),
           ExpressionAttributeValues: { ':one': 1, ':hash': tokenHash, ':now': now },
           ReturnValues: 'ALL_NEW',
         }),
@@ -71,6 +77,22 @@ export class DynamoDbInitialAccessTokens implements InitialAccessTokenStore {
     );
     const attributes = used?.output.Attributes;
     return attributes && toRecord(attributes);
+  }
+
+  /** One conditional add of -1: never below zero, and no item made again for a revoked token. */
+  async release(id: string): Promise<void> {
+    await callAwsIfCondition(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key(id),
+          UpdateExpression: 'ADD activeClients :less',
+          ConditionExpression: 'attribute_exists(pk) AND activeClients > :none',
+          ExpressionAttributeValues: { ':less': -1, ':none': 0 },
+        }),
+      ),
+      SERVICE,
+    );
   }
 
   async delete(id: string): Promise<boolean> {

@@ -23,13 +23,20 @@ export class MemoryInitialAccessTokens implements InitialAccessTokenStore {
       token === undefined ||
       token.tokenHash !== tokenHash ||
       token.expiresAt <= now ||
-      (token.maxUses !== undefined && token.uses >= token.maxUses)
+      (token.maxUses !== undefined && token.uses >= token.maxUses) ||
+      (token.maxActiveClients !== undefined && (token.activeClients ?? 0) >= token.maxActiveClients)
     ) {
       return undefined;
     }
-    const used = { ...token, uses: token.uses + 1 };
+    const used = { ...token, uses: token.uses + 1, activeClients: (token.activeClients ?? 0) + 1 };
     this.tokens.set(id, used);
     return used;
+  }
+
+  async release(id: string) {
+    const token = this.tokens.get(id);
+    if (token?.activeClients)
+      this.tokens.set(id, { ...token, activeClients: token.activeClients - 1 });
   }
 
   async delete(id: string) {

@@ -1,11 +1,14 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbClientStatistics } from '../adapters/dynamodb-client-statistics.js';
+import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb-initial-access-tokens.js';
+import { DynamoDbSoftwareClientCounts } from '../adapters/dynamodb-software-client-counts.js';
 import { clientChanges } from '../adapters/dynamodb-stream.js';
 import { documentClient } from '../aws/dynamodb.js';
 import { MetricUnit, metricsFor } from '../aws/metrics.js';
 import { loadConfig } from '../config.js';
 import { auditEventFor } from '../core/audit.js';
+import { releasePlaces } from '../core/client-caps.js';
 import { countEvents } from '../core/client-statistics.js';
 import { logger } from '../log.js';
 
@@ -18,18 +21,25 @@ const busName = process.env.DCR_AUDIT_BUS_NAME;
 if (!busName) throw new Error('invalid configuration: DCR_AUDIT_BUS_NAME is required');
 const config = loadConfig(process.env);
 const eventBridge = new EventBridgeClient({});
-const statistics = new DynamoDbClientStatistics(documentClient(), config.tableName);
+const dynamo = documentClient();
+const statistics = new DynamoDbClientStatistics(dynamo, config.tableName);
+const caps = {
+  initialAccessTokens: new DynamoDbInitialAccessTokens(dynamo, config.tableName),
+  softwareCounts: new DynamoDbSoftwareClientCounts(dynamo, config.tableName),
+};
 
 /**
  * The table's stream → audit events on the EventBridge bus: registered, updated, secret rotated,
  * deleted by the client or the operator, expired (TTL or cleanup); then the batch's counters
- * (one atomic UpdateItem ADD per statistics item it touches). A failure fails the batch, so
+ * (one atomic UpdateItem ADD per statistics item it touches), and the places departed clients
+ * held under the active-client caps given back (client-caps.ts). A failure fails the batch, so
  * Lambda retries it: events are at least once (consumers key on client_id + occurred_at), and a
  * batch retried after its counters were written counts twice. A batch that still fails after
  * the retries is named on the on-failure queue (its records stay in the stream for 24 hours).
  */
 export const handler = async (event: DynamoDBStreamEvent) => {
-  const events = clientChanges(event).flatMap((change) => auditEventFor(change) ?? []);
+  const changes = clientChanges(event);
+  const events = changes.flatMap((change) => auditEventFor(change) ?? []);
   for (let i = 0; i < events.length; i += BATCH) {
     const entries = events.slice(i, i + BATCH).map((audit) => ({
       EventBusName: busName,
@@ -44,6 +54,7 @@ export const handler = async (event: DynamoDBStreamEvent) => {
     }
   }
   await countEvents(statistics, events);
+  await releasePlaces(changes, caps);
   metrics.addMetric('AuditEvents', MetricUnit.Count, events.length);
   metrics.publishStoredMetrics();
   logger.info('audit events published', { count: events.length, records: event.Records.length });

@@ -5,6 +5,7 @@ import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository
 import { DynamoDbGrantStore } from '../adapters/dynamodb-grant-store.js';
 import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb-initial-access-tokens.js';
 import { DynamoDbRegistrationCounter } from '../adapters/dynamodb-registration-counter.js';
+import { DynamoDbSoftwareClientCounts } from '../adapters/dynamodb-software-client-counts.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
 import type { Config } from '../config.js';
 
@@ -21,5 +22,6 @@ export function dynamoDbStores(config: Config, client = documentClient()) {
     initialAccessTokens: new DynamoDbInitialAccessTokens(client, config.tableName),
     blockedSoftware: new DynamoDbBlockedSoftwareIds(client, config.tableName),
     registrationCounter: new DynamoDbRegistrationCounter(client, config.tableName),
+    softwareCounts: new DynamoDbSoftwareClientCounts(client, config.tableName),
   };
 }

@@ -62,3 +62,11 @@ export const invalidSoftwareStatement = (description: string) =>
 /** RFC 7591 §3.2.2: the statement's issuer is not trusted here, or its software is blocked. */
 export const unapprovedSoftwareStatement = (description: string) =>
   new OAuthError(400, 'unapproved_software_statement', description);
+
+/**
+ * Issue 10: a cap on active clients (an initial access token's, or per software_id) is reached.
+ * 403 `access_denied`: the request is well formed and the credential valid, but the policy
+ * admits no more clients until some leave (RFC 7591 §3.2.2 allows codes beyond its own).
+ */
+export const clientLimitReached = (description: string) =>
+  new OAuthError(403, 'access_denied', description);

@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { invalidRequest, OAuthError } from './errors.js';
+import { clientLimitReached, invalidRequest, OAuthError } from './errors.js';
 import type { InitialAccessTokenRecord, InitialAccessTokenStore, RequestOrigin } from './ports.js';
 import { invalidInitialAccessToken } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
@@ -14,6 +14,7 @@ export interface InitialAccessTokenRequest {
   readonly scope?: string;
   readonly softwareId?: string;
   readonly clientLifetimeSeconds?: number;
+  readonly maxActiveClients?: number;
   readonly description?: string;
 }
 
@@ -35,6 +36,8 @@ export const tokenSummary = (t: InitialAccessTokenRecord, now: number) => ({
   ...(t.clientLifetimeSeconds !== undefined && {
     client_lifetime_seconds: t.clientLifetimeSeconds,
   }),
+  ...(t.maxActiveClients !== undefined && { max_active_clients: t.maxActiveClients }),
+  active_clients: t.activeClients ?? 0,
   ...(t.description !== undefined && { description: t.description }),
   ...(t.createdBy !== undefined && { created_by: t.createdBy }),
 });
@@ -60,6 +63,9 @@ export class InitialAccessTokens {
       ...(request.softwareId !== undefined && { softwareId: request.softwareId }),
       ...(request.clientLifetimeSeconds !== undefined && {
         clientLifetimeSeconds: request.clientLifetimeSeconds,
+      }),
+      ...(request.maxActiveClients !== undefined && {
+        maxActiveClients: request.maxActiveClients,
       }),
       ...(request.description !== undefined && { description: request.description }),
       ...(origin.actor !== undefined && { createdBy: origin.actor }),
@@ -108,16 +114,35 @@ export class InitialAccessTokens {
     ) {
       throw invalidInitialAccessToken();
     }
+    if (isFull(record)) throw tokenFull(record);
     return record;
   }
 
   /**
-   * Counts the use: the one extra conditional write. A token used up (or revoked) since the
-   * check loses the race here, and the registration is refused. If the client's own write then
-   * fails, the use stays counted (burned): safe, never one client too many.
+   * Counts the use and takes a place under its active-client cap: the one extra conditional
+   * write. A token used up, full (or revoked) since the check loses the race here, and the
+   * registration is refused; which of them it was takes a second read, on that path only. If
+   * the client's own write then fails, the use stays counted (burned: safe, never one client
+   * too many) and the place is given back.
    */
   async use(record: InitialAccessTokenRecord, now: number): Promise<void> {
     const used = await this.store.use(record.id, record.tokenHash, now);
-    if (used === undefined) throw invalidInitialAccessToken();
+    if (used !== undefined) return;
+    const current = await this.store.get(record.id);
+    if (current !== undefined && isFull(current)) throw tokenFull(current);
+    throw invalidInitialAccessToken();
+  }
+
+  /** Gives back the place of a client that never came to be, or has left. */
+  release(id: string): Promise<void> {
+    return this.store.release(id);
   }
 }
+
+const isFull = (t: InitialAccessTokenRecord) =>
+  t.maxActiveClients !== undefined && (t.activeClients ?? 0) >= t.maxActiveClients;
+
+const tokenFull = (t: InitialAccessTokenRecord) =>
+  clientLimitReached(
+    `the initial access token's clients are at their limit (${t.maxActiveClients} active); delete one first`,
+  );

@@ -27,6 +27,11 @@ export interface ClientRecord {
   readonly registrationMethod?: string;
   /** The initial access token that registered the client (its id), if one did. */
   readonly initialAccessTokenId?: string;
+  /**
+   * The software_id whose active-client count holds this client (a cap was set when it
+   * registered); the place is given back under this id when the client leaves.
+   */
+  readonly countedSoftwareId?: string;
   /** What that token imposed, kept so that an RFC 7592 update cannot widen it. */
   readonly registrationConstraints?: RegistrationConstraints;
   /** Who made the last change, for audit events: the caller's address and when. */
@@ -361,6 +366,10 @@ export interface InitialAccessTokenRecord {
   readonly softwareId?: string;
   /** Cap on its clients' lifetime. */
   readonly clientLifetimeSeconds?: number;
+  /** Cap on its clients alive at once (issue 10); absent = no cap. */
+  readonly maxActiveClients?: number;
+  /** Its clients alive now: added to by each use, given back as they leave (absent = 0). */
+  readonly activeClients?: number;
   readonly description?: string;
   /** Who created it (the admin actor). */
   readonly createdBy?: string;
@@ -373,7 +382,8 @@ export interface InitialAccessTokenPage {
 
 /**
  * Initial access tokens. `use` is ONE conditional single-item update (no transaction): unspent
- * uses, unexpired, and the same hash, counted atomically, so N uses admit exactly N callers.
+ * uses, unexpired, the same hash and a place under its active-client cap, counted atomically,
+ * so N uses (or a cap of N) admit exactly N callers.
  */
 export interface InitialAccessTokenStore {
   /** Stores a new token (never overwrites). */
@@ -385,6 +395,11 @@ export interface InitialAccessTokenStore {
    * left; returns the record after the use, or undefined when it could not be used.
    */
   use(id: string, tokenHash: string, now: number): Promise<InitialAccessTokenRecord | undefined>;
+  /**
+   * Gives back one active-client place (a client it registered left); never below zero, and
+   * nothing when the token is gone.
+   */
+  release(id: string): Promise<void>;
   /** Deletes (revokes) the token; false if there was none. */
   delete(id: string): Promise<boolean>;
   /** A page of tokens (reads up to `scanLimit` items). */
@@ -431,6 +446,21 @@ export interface BlockedSoftwareIds {
   block(softwareId: string, origin: ChangeOrigin): Promise<void>;
   /** Unblocks; false if it was not blocked. */
   unblock(softwareId: string): Promise<boolean>;
+}
+
+/**
+ * The active clients of each software_id, kept only when a cap is set (issue 10). `claim` is
+ * one conditional atomic add (below the cap, or refused), so a cap of N admits exactly N.
+ */
+export interface SoftwareClientCounts {
+  /**
+   * Takes one place under `cap` for the software_id; false when it is full. The count is kept
+   * at least until `keepUntil` (epoch seconds; absent = for ever): every client it counts is
+   * gone by then.
+   */
+  claim(softwareId: string, cap: number, keepUntil?: number): Promise<boolean>;
+  /** Gives one place back; never below zero. */
+  release(softwareId: string): Promise<void>;
 }
 
 /**

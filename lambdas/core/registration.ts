@@ -8,6 +8,7 @@ import {
 } from './client-metadata.js';
 import { clientConfigurationUrl } from './endpoints.js';
 import {
+  clientLimitReached,
   invalidClientMetadata,
   invalidRequest,
   invalidSoftwareStatement,
@@ -23,6 +24,7 @@ import type {
   InitialAccessTokenRecord,
   RegistrationConstraints,
   RequestOrigin,
+  SoftwareClientCounts,
   SoftwareStatements,
 } from './ports.js';
 import {
@@ -44,17 +46,21 @@ export type RegistrationSettings = MetadataPolicy &
   Partial<RegistrationPolicySettings> & {
     /** Abuse control: the redirect URIs anonymous clients may register; absent = unrestricted. */
     readonly redirectPolicy?: RedirectPolicy;
+    /** Abuse control: the active clients one software_id may have; absent = no cap. */
+    readonly softwareIdMaxActiveClients?: number;
   };
 
 /**
  * Issue 10, what a registration may present and what admits it: the statement verifier (absent =
  * every statement is refused as unapproved), the blocked software_ids (absent = none blocked),
- * and the initial access tokens (absent = a bearer token cannot be checked).
+ * the initial access tokens (absent = a bearer token cannot be checked), and the active clients
+ * per software_id (needed when a cap is set).
  */
 export interface SoftwareAdmission {
   readonly statements?: SoftwareStatements;
   readonly blocked?: BlockedSoftwareIds;
   readonly initialAccessTokens?: InitialAccessTokens;
+  readonly softwareCounts?: SoftwareClientCounts;
 }
 
 /** The body to validate, and the statement to echo (RFC 7591 §3.2.1). */
@@ -140,8 +146,22 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
-    // The one extra write of a token registration: its use, counted atomically.
+    // The places this client takes under the caps (the token's counted with its use, the one
+    // extra write of a token registration), given back if it does not come to be.
     if (token) await this.software.initialAccessTokens?.use(token, now);
+    let countedSoftwareId: string | undefined;
+    const giveBack = async () => {
+      await Promise.allSettled([
+        token && this.software.initialAccessTokens?.release(token.id),
+        countedSoftwareId && this.software.softwareCounts?.release(countedSoftwareId),
+      ]);
+    };
+    try {
+      countedSoftwareId = await this.claimSoftwarePlace(metadata.software_id, now);
+    } catch (error) {
+      await giveBack();
+      throw error;
+    }
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
     const record = this.withActiveUntil({
@@ -155,11 +175,17 @@ export class RegistrationService {
       version: 1,
       registrationMethod: way,
       ...(token && { initialAccessTokenId: token.id }),
+      ...(countedSoftwareId !== undefined && { countedSoftwareId }),
       ...(constraints &&
         Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
       lastChange: { at: now, ...origin },
     });
-    await this.repository.create(record);
+    try {
+      await this.repository.create(record);
+    } catch (error) {
+      await giveBack();
+      throw error;
+    }
     return {
       ...clientInformation(record, issuer, registrationAccessToken, clientSecret),
       ...(admitted.statement !== undefined && { software_statement: admitted.statement }),
@@ -204,6 +230,25 @@ export class RegistrationService {
       throw invalidClientMetadata('software_id: this software is blocked on this server');
     }
     return { body };
+  }
+
+  /**
+   * The per-software_id cap, when set and the client names its software: one conditional add.
+   * Returns the software_id the client is counted under. The count outlives the longest a
+   * client may live from now (so a later claim never shortens it); without a lifetime cap, it
+   * stays.
+   */
+  private async claimSoftwarePlace(softwareId: string | undefined, now: number) {
+    const cap = this.settings.softwareIdMaxActiveClients;
+    if (cap === undefined || softwareId === undefined) return undefined;
+    const counts = this.software.softwareCounts;
+    if (counts === undefined) throw new Error('a software_id cap is set but no counts are wired');
+    if (!(await counts.claim(softwareId, cap, this.lifecycle.grantedExpiry(undefined, now)))) {
+      throw clientLimitReached(
+        `software_id: this software has the most active clients this server allows (${cap}); delete one first`,
+      );
+    }
+    return softwareId;
   }
 
   /** RFC 7592 §2.1 read. */

@@ -16,6 +16,7 @@ import { MemoryClientStatistics } from '../adapters/memory-client-statistics.js'
 import { MemoryGrantStore } from '../adapters/memory-grant-store.js';
 import { MemoryInitialAccessTokens } from '../adapters/memory-initial-access-tokens.js';
 import { MemoryRegistrationCounter } from '../adapters/memory-registration-counter.js';
+import { MemorySoftwareClientCounts } from '../adapters/memory-software-client-counts.js';
 import { MemoryTokenStore } from '../adapters/memory-token-store.js';
 import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
@@ -31,6 +32,7 @@ import type {
   GrantStore,
   InitialAccessTokenStore,
   RegistrationCounter,
+  SoftwareClientCounts,
   TokenStore,
   UpstreamLogin,
 } from '../core/ports.js';
@@ -78,6 +80,7 @@ interface Stores {
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly blockedSoftware: BlockedSoftwareIds;
   readonly registrationCounter: RegistrationCounter;
+  readonly softwareCounts: SoftwareClientCounts;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -98,11 +101,16 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     initialAccessTokens,
     blockedSoftware,
     registrationCounter,
+    softwareCounts,
   } = dynamoDbStores(config, dynamo);
   const statistics = new CoalescingClientStatistics(
     new DynamoDbClientStatistics(dynamo, config.tableName),
   );
-  const audited = new AuditedClientRepository(repository, clock, { statistics, sink });
+  const audited = new AuditedClientRepository(repository, clock, {
+    statistics,
+    ...(sink && { sink }),
+    caps: { initialAccessTokens, softwareCounts },
+  });
   const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited.expired);
   const interval =
     config.cleanupIntervalSeconds > 0
@@ -122,6 +130,7 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
     initialAccessTokens,
     blockedSoftware,
     registrationCounter,
+    softwareCounts,
     store,
     stop: async () => {
       clearInterval(interval);
@@ -134,15 +143,22 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
 function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
   const statistics = new MemoryClientStatistics();
+  const initialAccessTokens = new MemoryInitialAccessTokens();
+  const softwareCounts = new MemorySoftwareClientCounts();
   return {
-    repository: new AuditedClientRepository(memory, clock, { statistics, sink }),
+    repository: new AuditedClientRepository(memory, clock, {
+      statistics,
+      ...(sink && { sink }),
+      caps: { initialAccessTokens, softwareCounts },
+    }),
     directory: memory,
     statistics,
     tokenStore: new MemoryTokenStore(clock),
     grants: grants ?? new MemoryGrantStore(),
-    initialAccessTokens: new MemoryInitialAccessTokens(),
+    initialAccessTokens,
     blockedSoftware: new MemoryBlockedSoftwareIds(),
     registrationCounter: new MemoryRegistrationCounter(clock),
+    softwareCounts,
   };
 }
 
@@ -176,6 +192,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
     initialAccessTokens: stores.initialAccessTokens,
     blockedSoftware: stores.blockedSoftware,
     registrationCounter: stores.registrationCounter,
+    softwareCounts: stores.softwareCounts,
     signer: LocalSigner.create(config.signingAlg, config.dataDir),
     remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
     clock,

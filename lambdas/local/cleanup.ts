@@ -25,13 +25,11 @@ try {
   process.exit(1);
 }
 const dynamo = documentClient(store.client);
-const counted = new AuditedClientRepository(
-  dynamoDbStores(config, dynamo).repository,
-  systemClock,
-  {
-    statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
-  },
-);
+const { repository, initialAccessTokens, softwareCounts } = dynamoDbStores(config, dynamo);
+const counted = new AuditedClientRepository(repository, systemClock, {
+  statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
+  caps: { initialAccessTokens, softwareCounts },
+});
 const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, systemClock, counted.expired);
 const result = await sweeper.sweep();
 console.log(JSON.stringify(result));

@@ -6,8 +6,10 @@ import { clientCertificate } from '../http/client-certificate.js';
 import { MAX_BODY_BYTES } from '../http/request.js';
 import type { Router } from '../http/router.js';
 
-/** Past this, an oversized upload is cut off rather than drained. */
+/** Past this, an oversized upload is no longer read: the answer closes the connection. */
 const DRAIN_LIMIT = 16 * MAX_BODY_BYTES;
+/** How long a closing connection still takes (and discards) what the client sends. */
+const LINGER_MS = 2000;
 
 export interface LocalServer {
   readonly issuer: string;
@@ -15,16 +17,45 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** Collects at most MAX_BODY_BYTES + 1 bytes: enough for the router to answer 413. */
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    size += chunk.length;
-    if (size > DRAIN_LIMIT) break;
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1);
+/**
+ * Collects at most MAX_BODY_BYTES + 1 bytes: enough for the router to answer 413. A body up to
+ * DRAIN_LIMIT is read to its end (discarded past the limit), so the connection can serve the
+ * next request; past it, reading stops there and `whole` is false.
+ */
+function readBody(req: IncomingMessage): Promise<{ bytes: Buffer; whole: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      size += chunk.length;
+      if (size > DRAIN_LIMIT) {
+        req.off('data', onData).off('end', onEnd).off('error', reject);
+        resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: false });
+      }
+    };
+    const onEnd = () =>
+      resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: true });
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
+}
+
+/**
+ * Ends a connection whose request body was not read to its end: the answer says
+ * `Connection: close`, then the server half-closes and goes on discarding what the client
+ * still sends until it stops (or LINGER_MS), so the client reads the whole answer instead of
+ * a reset, and never sends its next request down a connection the server has dropped.
+ */
+function lingerAndClose(req: IncomingMessage): void {
+  const { socket } = req;
+  // Node's server calls destroySoon once a `Connection: close` answer is written, and it would
+  // destroy the socket at once: a reset to a client still uploading. Half-close instead.
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+  req.resume();
 }
 
 async function serve(router: Router, issuer: string, req: IncomingMessage, res: ServerResponse) {
@@ -35,7 +66,7 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const body = method !== 'GET' && method !== 'HEAD' ? await readBody(req) : undefined;
   const certificate = verifiedCertificate(req);
   // The issuer comes from configuration: the Host header is client-supplied and never trusted.
   const response = await router(
@@ -46,16 +77,17 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
       headers,
       ...(req.socket.remoteAddress && { sourceIp: req.socket.remoteAddress }),
       ...(certificate && { clientCertificate: certificate }),
-      ...(hasBody && { body: await readBody(req) }),
+      ...(body && { body: body.bytes }),
     },
     issuer,
   );
-  res.writeHead(
-    response.status,
-    response.cookies
-      ? { ...response.headers, 'set-cookie': [...response.cookies] }
-      : response.headers,
-  );
+  const closing = body !== undefined && !body.whole;
+  if (closing) lingerAndClose(req);
+  res.writeHead(response.status, {
+    ...response.headers,
+    ...(response.cookies && { 'set-cookie': [...response.cookies] }),
+    ...(closing && { connection: 'close' }),
+  });
   res.end(response.body);
 }
 

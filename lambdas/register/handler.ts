@@ -5,7 +5,7 @@ import { loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 
 const config = loadConfig(process.env);
-const { repository, initialAccessTokens, blockedSoftware, registrationCounter } =
+const { repository, initialAccessTokens, blockedSoftware, registrationCounter, softwareCounts } =
   dynamoDbStores(config);
 export const handler = lambdaHandler('register', {
   config,
@@ -13,6 +13,7 @@ export const handler = lambdaHandler('register', {
   initialAccessTokens,
   blockedSoftware,
   registrationCounter,
+  softwareCounts,
   // Software statement issuers' jwks_uri: the guarded fetcher, cached per container.
   remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
   clock: systemClock,

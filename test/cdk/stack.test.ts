@@ -256,6 +256,13 @@ describe('functions', () => {
     expect(touching('iat#*')).toEqual({
       register: ['GetItem', 'UpdateItem'],
       admin: ['DeleteItem', 'PutItem'],
+      audit: ['UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    // Active clients per software_id: claimed at registration, given back from the stream.
+    expect(touching('software#*')).toEqual({
+      register: ['UpdateItem'],
+      audit: ['UpdateItem'],
       cleanup: ['DeleteItem'],
     });
     expect(touching('stats#*')).toEqual({
@@ -323,6 +330,7 @@ describe('abuse control', () => {
     });
     const register = variables(custom, 'register');
     expect(register.DCR_REGISTRATION_RATE_LIMIT).toBe('off');
+    expect(register).not.toHaveProperty('DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS');
     expect(register.DCR_REDIRECT_HOSTS).toBe('app.example.com,*.example.org');
     expect(variables(custom, 'client-configuration').DCR_PRIVATE_USE_SCHEMES).toBe(
       'com.example.app',
@@ -332,6 +340,15 @@ describe('abuse control', () => {
   it('refuses a malformed rate limit at synth', () => {
     expect(() => synth({ 'dcr:registrationRateLimit': '10 per hour' })).toThrow(
       /dcr:registrationRateLimit/,
+    );
+  });
+
+  it('caps the active clients per software_id in the register function when asked', () => {
+    const { template: capped } = synth({ 'dcr:softwareIdMaxActiveClients': '50' });
+    expect(variables(capped, 'register').DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS).toBe('50');
+    expect(variables(capped, 'token')).not.toHaveProperty('DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS');
+    expect(() => synth({ 'dcr:softwareIdMaxActiveClients': '0' })).toThrow(
+      /dcr:softwareIdMaxActiveClients/,
     );
   });
 });
@@ -397,20 +414,42 @@ describe('API', () => {
       'dcr:domainName': 'auth.example.com',
       'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
       'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
+      'dcr:mtlsTruststoreVersion': 'v7',
     }).template;
+    const [domainId] = Object.keys(custom.findResources('AWS::ApiGatewayV2::DomainName'));
     custom.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
       DomainName: 'auth.example.com',
-      MutualTlsAuthentication: { TruststoreUri: 's3://truststore-bucket/ca.pem' },
-    });
-    custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
-    custom.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          DCR_ISSUER: 'https://auth.example.com',
-          DCR_TLS_CLIENT_AUTH: 'on',
-        }),
+      MutualTlsAuthentication: {
+        TruststoreUri: 's3://truststore-bucket/ca.pem',
+        TruststoreVersion: 'v7',
       },
     });
+    // The API is reached through that domain only.
+    custom.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
+      DomainName: { Ref: domainId },
+      Stage: Match.anyValue(),
+    });
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    // Every function that authenticates clients, registers them or advertises the methods knows
+    // that verified certificates arrive.
+    const functions = custom.findResources('AWS::Lambda::Function');
+    for (const name of [
+      'discovery',
+      'register',
+      'client-configuration',
+      'token',
+      'introspect',
+      'revoke',
+    ]) {
+      const [, fn] =
+        Object.entries(functions).find(([id]) =>
+          id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+        ) ?? [];
+      expect(fn?.Properties.Environment.Variables, name).toMatchObject({
+        DCR_ISSUER: 'https://auth.example.com',
+        DCR_TLS_CLIENT_AUTH: 'on',
+      });
+    }
     custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
     // Without a truststore no function expects client certificates.
     for (const [, fn] of resources('AWS::Lambda::Function')) {

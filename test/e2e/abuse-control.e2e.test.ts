@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
-import { jsonPost, readJson, startTestServer } from '../support/server.js';
+import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 const machine = { grant_types: ['client_credentials'], client_name: 'abuse e2e', scope: 'read' };
 const publicClient = (redirectUri: string) => ({
@@ -154,5 +154,52 @@ describe('redirect policy of anonymous clients (configured)', () => {
   ])('%s: %i', async (uri, status) => {
     const response = await jsonPost(`${server().issuer}/register`, publicClient(uri));
     expect(response.status).toBe(status);
+  });
+});
+
+describe('active clients per software_id (DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS=2)', () => {
+  const server = serverWith({ DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: '2' });
+  const register = (body: object) => jsonPost(`${server().issuer}/register`, body);
+
+  it('admits N clients of one software at once, each software on its own; a leaving client frees its place', async () => {
+    const fleet = { ...machine, software_id: `fleet-${Date.now()}` };
+    const responses = await Promise.all(Array.from({ length: 6 }, () => register(fleet)));
+    const admitted = responses.filter((r) => r.status === 201);
+    expect(admitted).toHaveLength(2);
+    for (const refused of responses.filter((r) => r.status !== 201)) {
+      expect(refused.status).toBe(403);
+      expect(await readJson(refused)).toEqual({
+        error: 'access_denied',
+        error_description: expect.stringContaining('most active clients this server allows (2)'),
+      });
+    }
+    // Another software, and clients naming none, are not held to this one's count.
+    expect((await register({ ...fleet, software_id: `${fleet.software_id}-b` })).status).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await register(machine)).status).toBe(201);
+
+    // An RFC 7592 update that renames the software keeps the place counted where it was taken.
+    const [renamed, leaving] = (await Promise.all(admitted.map(readJson))) as [Json, Json];
+    const update = await fetch(renamed.registration_client_uri, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${renamed.registration_access_token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        ...fleet,
+        client_id: renamed.client_id,
+        software_id: `${fleet.software_id}-c`,
+      }),
+    });
+    expect(update.status).toBe(200);
+    expect((await register(fleet)).status).toBe(403);
+
+    const deleted = await fetch(leaving.registration_client_uri, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${leaving.registration_access_token}` },
+    });
+    expect(deleted.status).toBe(204);
+    expect((await register(fleet)).status).toBe(201);
+    expect((await register(fleet)).status).toBe(403);
   });
 });

@@ -125,6 +125,44 @@ describe('initial access tokens (default policy)', () => {
     expect(statuses.filter((s) => s === 401)).toHaveLength(2 * n);
   });
 
+  it('with max_active_clients N, N clients live at once; one that leaves frees its place', async () => {
+    const n = 2;
+    const created = await createToken(admin, { max_active_clients: n });
+    expect(created).toMatchObject({ max_active_clients: n, active_clients: 0 });
+    const responses = await Promise.all(
+      Array.from({ length: 3 * n }, () => register(app, agent, created.initial_access_token)),
+    );
+    const admitted = responses.filter((r) => r.status === 201);
+    const refused = responses.filter((r) => r.status !== 201);
+    expect(admitted).toHaveLength(n);
+    for (const response of refused) {
+      expect(response.status).toBe(403);
+      const body = await readJson(response);
+      expect(body.error).toBe('access_denied');
+      expect(body.error_description).toMatch(/limit \(2 active\)/);
+    }
+    const [leaving, removed] = (await Promise.all(admitted.map(readJson))) as [Json, Json];
+    const listed = async () =>
+      (await admin.request('GET', '/initial-access-tokens')).body.initial_access_tokens.find(
+        (t: Json) => t.id === created.id,
+      );
+    expect(await listed()).toMatchObject({ active_clients: 2, uses: 2 });
+
+    // The client deletes itself (RFC 7592): its place is free again.
+    const deleted = await fetch(leaving.registration_client_uri, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${leaving.registration_access_token}` },
+    });
+    expect(deleted.status).toBe(204);
+    expect((await register(app, agent, created.initial_access_token)).status).toBe(201);
+    expect((await register(app, agent, created.initial_access_token)).status).toBe(403);
+
+    // The operator deletes one: the same.
+    expect((await admin.request('DELETE', `/clients/${removed.client_id}`)).status).toBe(204);
+    expect((await register(app, agent, created.initial_access_token)).status).toBe(201);
+    expect(await listed()).toMatchObject({ active_clients: 2, uses: 4 });
+  });
+
   it('deleting a token with delete_clients removes the clients it registered', async () => {
     const created = await createToken(admin);
     const ids: string[] = [];
@@ -190,7 +228,14 @@ describe('initial access tokens (default policy)', () => {
   });
 
   it('refuses bad token requests with 400', async () => {
-    for (const body of [{ max_uses: 0 }, { expires_in: 'soon' }, { scope: '' }, { other: 1 }]) {
+    for (const body of [
+      { max_uses: 0 },
+      { expires_in: 'soon' },
+      { scope: '' },
+      { other: 1 },
+      { max_active_clients: 0 },
+      { max_active_clients: 1.5 },
+    ]) {
       const { status, body: error } = await admin.request('POST', '/initial-access-tokens', body);
       expect(status).toBe(400);
       expect(error).toMatchObject({ error: 'invalid_request' });

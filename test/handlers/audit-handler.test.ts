@@ -130,6 +130,43 @@ describe('audit stream handler', () => {
     });
   });
 
+  it("gives back the cap places of a client that left: its token's and its software_id's", async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const capped = clientItem({
+      ...client,
+      clientId: 'c4',
+      initialAccessTokenId: 'token-1',
+      countedSoftwareId: 'fleet',
+    });
+    const uncapped = clientItem({ ...client, clientId: 'c5' });
+    await handler({
+      Records: [
+        streamRecord('INSERT', capped, { new: capped }),
+        streamRecord('REMOVE', capped, { old: capped }),
+        streamRecord('REMOVE', uncapped, { old: uncapped }),
+      ],
+    });
+    const releases = dynamo
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => !String(input.Key?.pk).startsWith('stats#'));
+    expect(releases).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Key: { pk: 'iat#token-1', sk: 'iat' },
+          UpdateExpression: 'ADD activeClients :less',
+          ConditionExpression: 'attribute_exists(pk) AND activeClients > :none',
+        }),
+        expect.objectContaining({
+          Key: { pk: 'software#fleet', sk: 'software' },
+          UpdateExpression: 'ADD activeClients :less',
+          ConditionExpression: 'activeClients > :none',
+        }),
+      ]),
+    );
+    expect(releases).toHaveLength(2);
+  });
+
   it('fails the batch when the counters cannot be written, so Lambda retries it', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     dynamo

@@ -5,6 +5,7 @@ import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-rep
 import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
 import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
 import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory-registration-counter.js';
+import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory-software-client-counts.js';
 import { GuardedRemoteKeySets } from '../../lambdas/adapters/remote-key-sets.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
@@ -125,6 +126,7 @@ beforeEach(async () => {
       remoteKeySets: new GuardedRemoteKeySets(),
       blockedSoftware: new MemoryBlockedSoftwareIds(),
       registrationCounter: new MemoryRegistrationCounter(clock),
+      softwareCounts: new MemorySoftwareClientCounts(),
     }),
   );
   const registered = await send('POST', '/register', {

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbInitialAccessTokens } from '../../lambdas/adapters/dynamodb-initial-access-tokens.js';
+import { DynamoDbSoftwareClientCounts } from '../../lambdas/adapters/dynamodb-software-client-counts.js';
 import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
+import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory-software-client-counts.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type {
   InitialAccessTokenRecord,
   InitialAccessTokenStore,
+  SoftwareClientCounts,
 } from '../../lambdas/core/ports.js';
 import { newTokenId } from '../../lambdas/core/secrets.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
@@ -53,6 +56,32 @@ describe.each<[string, () => InitialAccessTokenStore]>([
     expect((await store.get(t.id))?.uses).toBe(n);
   });
 
+  it('with max_active_clients N, 3N concurrent uses take exactly N places; a release frees one', async () => {
+    const n = 4;
+    const t = token({ maxActiveClients: n });
+    await store.create(t);
+    const results = await Promise.all(
+      Array.from({ length: 3 * n }, () => store.use(t.id, t.tokenHash, NOW + 1)),
+    );
+    expect(results.filter((r) => r !== undefined)).toHaveLength(n);
+    expect(await store.get(t.id)).toMatchObject({ uses: n, activeClients: n });
+    await store.release(t.id);
+    expect(await store.use(t.id, t.tokenHash, NOW + 1)).toMatchObject({ activeClients: n });
+    expect(await store.use(t.id, t.tokenHash, NOW + 1)).toBeUndefined();
+  });
+
+  it('a release never goes below zero and never brings a revoked token back', async () => {
+    const t = token();
+    await store.create(t);
+    await store.use(t.id, t.tokenHash, NOW);
+    await store.release(t.id);
+    await store.release(t.id);
+    expect((await store.get(t.id))?.activeClients ?? 0).toBe(0);
+    await store.delete(t.id);
+    await store.release(t.id);
+    expect(await store.get(t.id)).toBeUndefined();
+  });
+
   it('refuses an expired token, a wrong hash and an unknown id; counts nothing then', async () => {
     const t = token({ expiresAt: NOW + 10 });
     await store.create(t);
@@ -91,5 +120,38 @@ describe.each<[string, () => InitialAccessTokenStore]>([
       cursor = page.cursor;
     } while (cursor !== undefined);
     expect(ids.size).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe.each<[string, () => SoftwareClientCounts]>([
+  [
+    'DynamoDbSoftwareClientCounts on the embedded store',
+    () => new DynamoDbSoftwareClientCounts(documentClient(embedded.client), TABLE),
+  ],
+  ['MemorySoftwareClientCounts', () => new MemorySoftwareClientCounts()],
+])('%s', (_, make) => {
+  let counts: SoftwareClientCounts;
+  beforeAll(() => {
+    counts = make();
+  });
+
+  it('with a cap of N, 3N concurrent claims succeed exactly N times; a release frees one', async () => {
+    const software = `sw-${newTokenId()}`;
+    const claims = await Promise.all(
+      Array.from({ length: 15 }, () => counts.claim(software, 5, NOW + 3600)),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(5);
+    await counts.release(software);
+    expect(await counts.claim(software, 5)).toBe(true);
+    expect(await counts.claim(software, 5)).toBe(false);
+    // Each software_id has its own count.
+    expect(await counts.claim(`${software}-other`, 5)).toBe(true);
+  });
+
+  it('never counts below zero', async () => {
+    const software = `sw-${newTokenId()}`;
+    await counts.release(software);
+    expect(await counts.claim(software, 1)).toBe(true);
+    expect(await counts.claim(software, 1)).toBe(false);
   });
 });

@@ -54,3 +54,35 @@ describe('audit events in local mode', () => {
     for (const event of mine) expect(event.source_ip).toMatch(/127\.0\.0\.1/);
   });
 });
+
+describe('active-client caps in local mode', () => {
+  let app: LocalApp;
+  beforeAll(async () => {
+    app = await startLocalApp(
+      loadConfig({
+        PORT: '0',
+        DCR_CLEANUP_INTERVAL_SECONDS: '1',
+        DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: '1',
+        DCR_AUDIT_LOG: 'off',
+      }),
+      { store: 'embedded' },
+    );
+  });
+  afterAll(() => app.close());
+
+  it('an expired client (the sweep removed it) gives its software_id place back', async () => {
+    const body = { grant_types: ['client_credentials'], software_id: `expiring-${Date.now()}` };
+    const first = await jsonPost(`${app.issuer}/register`, {
+      ...body,
+      expires_at: Math.floor(Date.now() / 1000) + 1,
+    });
+    expect(first.status).toBe(201);
+    expect((await jsonPost(`${app.issuer}/register`, body)).status).toBe(403);
+    await expect
+      .poll(async () => (await jsonPost(`${app.issuer}/register`, body)).status, {
+        timeout: 10_000,
+        interval: 300,
+      })
+      .toBe(201);
+  });
+});

@@ -1,32 +1,20 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import {
+  certificate,
+  expectCertificateBoundToken,
+  expectMutualTlsAdvertised,
+  httpsCaller,
+  oauthCalls,
+  type Pem,
+  thumbprint,
+} from '../support/mutual-tls.js';
 
-/** A self-signed certificate (EC P-256) with the given subject RDNs, in encoding order. */
-async function certificate(
-  rdns: [string, string][],
-  altNames: ({ type: 2; value: string } | { type: 7; ip: string })[],
-) {
-  const pems = await generate(
-    rdns.map(([name, value]) => ({ name, value })),
-    {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      extensions: [{ name: 'subjectAltName', altNames }],
-    },
-  );
-  return { cert: pems.cert, key: pems.private };
-}
-
-type Pem = { cert: string; key: string };
 let app: LocalApp;
 let dir: string;
 let files: Record<string, string>;
@@ -35,44 +23,11 @@ let agent: Pem;
 let stranger: Pem;
 
 /** An https request over a real TLS handshake, presenting `client`'s certificate if given. */
-function call(
-  path: string,
-  options: { body?: string; type?: string; client?: Pem } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${app.issuer}${path}`,
-      {
-        method: options.body === undefined ? 'GET' : 'POST',
-        ca: server.cert,
-        ...(options.client && { cert: options.client.cert, key: options.client.key }),
-        headers:
-          options.body === undefined ? {} : { 'content-type': options.type ?? 'application/json' },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-const register = (metadata: Record<string, unknown>, client?: Pem) =>
-  call('/register', { body: JSON.stringify(metadata), ...(client && { client }) });
-const token = (form: string, client?: Pem) =>
-  call('/token', {
-    body: form,
-    type: 'application/x-www-form-urlencoded',
-    ...(client && { client }),
-  });
-const thumbprint = (pem: string) =>
-  createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url');
+const call = httpsCaller(
+  () => app.issuer,
+  () => server.cert,
+);
+const { register, token } = oauthCalls(call);
 
 beforeAll(async () => {
   server = await certificate([['commonName', '127.0.0.1']], [{ type: 7, ip: '127.0.0.1' }]);
@@ -110,38 +65,14 @@ afterAll(async () => {
 describe('mutual TLS (RFC 8705) over a real TLS handshake', () => {
   it('serves https and advertises tls_client_auth and certificate-bound tokens', async () => {
     expect(app.issuer).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const { body } = await call('/.well-known/oauth-authorization-server');
-    expect(body.token_endpoint_auth_methods_supported).toContain('tls_client_auth');
-    expect(body.tls_client_certificate_bound_access_tokens).toBe(true);
+    await expectMutualTlsAdvertised(call);
   });
 
   it.each([
     ['its SAN dNSName', { tls_client_auth_san_dns: 'AGENT7.fleet.example' }],
     ['its subject DN', { tls_client_auth_subject_dn: 'CN=agent-7, O=Fleet' }],
   ])('authenticates a tls_client_auth client by %s and binds its token', async (_, names) => {
-    const registered = await register({
-      grant_types: ['client_credentials'],
-      token_endpoint_auth_method: 'tls_client_auth',
-      ...names,
-    });
-    expect(registered.status).toBe(201);
-    expect(registered.body).not.toHaveProperty('client_secret');
-    const form = `grant_type=client_credentials&client_id=${registered.body.client_id}`;
-
-    const issued = await token(form, agent);
-    expect(issued.status).toBe(200);
-    const claims = decodeJwt(issued.body.access_token as string);
-    expect(claims.cnf).toEqual({ 'x5t#S256': thumbprint(agent.cert) });
-
-    const introspected = await call('/introspect', {
-      body: `token=${issued.body.access_token}&client_id=${registered.body.client_id}`,
-      type: 'application/x-www-form-urlencoded',
-      client: agent,
-    });
-    expect(introspected.body).toMatchObject({
-      active: true,
-      cnf: { 'x5t#S256': thumbprint(agent.cert) },
-    });
+    const { form } = await expectCertificateBoundToken(call, names, agent);
 
     // No certificate, or one the CA did not issue (same names): not this client.
     expect(await token(form)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });

@@ -13,6 +13,7 @@ import {
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
@@ -396,6 +397,53 @@ export interface StackServerOptions {
   readonly port?: number;
   readonly dataDir?: string;
   readonly tls: { readonly key: string; readonly cert: string };
+  /**
+   * The contents (PEM) of the S3 objects the template names as truststores, by `s3://` URI: a
+   * custom domain with mutual TLS cannot be created without its truststore.
+   */
+  readonly truststores?: Record<string, string>;
+}
+
+/**
+ * The template's custom domain, if any, and the truststore (PEM) its mutual TLS verifies client
+ * certificates against.
+ */
+function customDomain(template: Template, truststores: Record<string, string> = {}) {
+  const domains = ofType(template, 'AWS::ApiGatewayV2::DomainName');
+  if (domains.length === 0) return undefined;
+  if (domains.length > 1) throw new Error('one custom domain is emulated here');
+  const [[id, domain]] = domains as [[string, Resource]];
+  const uri = domain.Properties.MutualTlsAuthentication?.TruststoreUri;
+  if (uri === undefined) return { name: String(domain.Properties.DomainName) };
+  const truststore = truststores[uri];
+  // API Gateway refuses to create the domain when it cannot read the truststore.
+  if (truststore === undefined) throw new Error(`${id}: no truststore ${JSON.stringify(uri)}`);
+  return { name: String(domain.Properties.DomainName), truststore };
+}
+
+/** Colon-separated lower-case hex pairs, as API Gateway writes a certificate's serial number. */
+const serialNumber = (hex: string) =>
+  (hex.length % 2 === 1 ? `0${hex}` : hex).toLowerCase().match(/../g)?.join(':') ?? '';
+
+/** A distinguished name, most specific RDN first and comma-separated (RFC 2253 order). */
+const distinguishedName = (lines: string) => lines.split('\n').reverse().join(',');
+
+/**
+ * `requestContext.authentication` of a request on a mutual TLS custom domain: the certificate
+ * the handshake verified, in the fields of payload v2 (the PEM and some of its parts).
+ */
+function clientCertAuthentication(req: IncomingMessage) {
+  const x509 = (req.socket as TLSSocket).getPeerX509Certificate();
+  if (!x509) throw new Error('a mutual TLS request without a verified certificate');
+  return {
+    clientCert: {
+      clientCertPem: x509.toString(),
+      subjectDN: distinguishedName(x509.subject),
+      issuerDN: distinguishedName(x509.issuer),
+      serialNumber: serialNumber(x509.serialNumber),
+      validity: { notBefore: x509.validFrom, notAfter: x509.validTo },
+    },
+  };
 }
 
 /** Which function each of the table stream's event source mappings invokes, with its filters. */
@@ -441,6 +489,7 @@ const lambdaContext = (functionId: string, requestId: string) => ({
  */
 export async function startStackServer(options: StackServerOptions): Promise<LocalApp> {
   const template = readTemplate(options.cdkOut);
+  const domain = customDomain(template, options.truststores);
   const [[, key]] = ofType(template, 'AWS::KMS::Key') as [[string, Resource]];
   const store = await startEmbeddedStore(
     TABLE_NAME,
@@ -573,7 +622,8 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       requestContext: {
         accountId: '000000000000',
         apiId: 'local',
-        domainName: new URL(origin).host,
+        // Reached through the custom domain, if there is one (its execute-api URL is off).
+        domainName: domain?.name ?? new URL(origin).host,
         domainPrefix: 'local',
         http: {
           method,
@@ -584,6 +634,9 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
         },
         requestId: randomUUID(),
         routeKey: route.routeKey,
+        ...(domain?.truststore !== undefined && {
+          authentication: clientCertAuthentication(req),
+        }),
         ...(route.iam && {
           authorizer: {
             iam: { accessKey: caller, userArn: `arn:aws:iam::000000000000:user/${caller}` },
@@ -627,7 +680,20 @@ export async function startStackServer(options: StackServerOptions): Promise<Loc
       res.end(JSON.stringify({ message: 'Internal Server Error', detail: error.message }));
     });
   };
-  const server = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener);
+  // A custom domain with mutual TLS: a handshake without a certificate the truststore
+  // verifies fails, so no request without one reaches a route.
+  const server = createTlsServer(
+    {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ...(domain?.truststore !== undefined && {
+        ca: domain.truststore,
+        requestCert: true,
+        rejectUnauthorized: true,
+      }),
+    },
+    listener,
+  );
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   origin = `https://127.0.0.1:${port}`;

@@ -23,6 +23,18 @@ describe('configuration', () => {
     expect([...(config.allowedScopes ?? [])]).toEqual(['read', 'write']);
   });
 
+  it('takes a cap of active clients per software_id, a whole number from 1', () => {
+    expect(loadConfig({}).softwareIdMaxActiveClients).toBeUndefined();
+    expect(
+      loadConfig({ DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: '25' }).softwareIdMaxActiveClients,
+    ).toBe(25);
+    for (const bad of ['0', '-1', '2.5', 'many']) {
+      expect(() => loadConfig({ DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: bad })).toThrow(
+        /DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS/,
+      );
+    }
+  });
+
   it('names every problem at once', () => {
     expect(() => loadConfig({ PORT: 'x', DCR_SIGNING_ALG: 'HS256' })).toThrow(
       /(?=.*PORT: )(?=.*DCR_SIGNING_ALG: )/,

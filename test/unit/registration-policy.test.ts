@@ -3,8 +3,12 @@ import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-rep
 import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
-import { InitialAccessTokens } from '../../lambdas/core/initial-access-tokens.js';
-import type { ClientRecord, ClientRepository } from '../../lambdas/core/ports.js';
+import { InitialAccessTokens, tokenSummary } from '../../lambdas/core/initial-access-tokens.js';
+import type {
+  ClientRecord,
+  ClientRepository,
+  InitialAccessTokenRecord,
+} from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 import {
   applyTier,
@@ -252,8 +256,8 @@ describe('registration with the policy', () => {
     expect(info.expires_at).toBe(clock.now() + 3600);
   });
 
-  it('counts a use whose client write then fails (a burned use, never one client too many)', async () => {
-    const t = await issue({ maxUses: 1 });
+  it('counts a use whose client write then fails (a burned use, never one client too many), and gives its place back', async () => {
+    const t = await issue({ maxUses: 1, maxActiveClients: 1 });
     const failing: ClientRepository = {
       get: (id) => repository.get(id),
       create: async () => {
@@ -271,7 +275,24 @@ describe('registration with the policy', () => {
         { bearer: t.initial_access_token },
       ),
     ).rejects.toThrow('write failed');
-    expect((await store.get(t.id))?.uses).toBe(1);
+    expect(await store.get(t.id)).toMatchObject({ uses: 1, activeClients: 0 });
+  });
+
+  it('refuses a token whose clients are at its max_active_clients: 403 access_denied, nothing counted', async () => {
+    const t = await issue({ maxActiveClients: 1 });
+    await service().register(agent, ISSUER, {}, { bearer: t.initial_access_token });
+    const error = await oauthFailure(
+      service().register(agent, ISSUER, {}, { bearer: t.initial_access_token }),
+    );
+    expect([error.status, error.error]).toEqual([403, 'access_denied']);
+    expect(await store.get(t.id)).toMatchObject({ uses: 1, activeClients: 1 });
+    expect(
+      tokenSummary((await store.get(t.id)) as InitialAccessTokenRecord, clock.now()),
+    ).toMatchObject({
+      max_active_clients: 1,
+      active_clients: 1,
+      status: 'active',
+    });
   });
 
   it('an RFC 7592 update cannot leave the tier or the token constraints', async () => {

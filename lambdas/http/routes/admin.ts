@@ -83,6 +83,8 @@ const createTokenSchema = z.strictObject({
   scope: scopeString.optional(),
   software_id: softwareIdSchema.optional(),
   client_lifetime_seconds: z.number().int().min(60).optional(),
+  /** Issue 10: the most clients it may have alive at once (given back as they leave). */
+  max_active_clients: z.number().int().min(1).max(1_000_000).optional(),
   description: z
     .string()
     .max(500)
@@ -184,6 +186,9 @@ export function adminRoutes(
                   ...(input.software_id !== undefined && { softwareId: input.software_id }),
                   ...(input.client_lifetime_seconds !== undefined && {
                     clientLifetimeSeconds: input.client_lifetime_seconds,
+                  }),
+                  ...(input.max_active_clients !== undefined && {
+                    maxActiveClients: input.max_active_clients,
                   }),
                   ...(input.description !== undefined && { description: input.description }),
                 },
