@@ -23,6 +23,8 @@ export const PATHS = {
   adminExpiringClients: '/admin/expiring-clients',
   adminStats: '/admin/stats',
   adminStatsRecount: '/admin/stats/recount',
+  /** The software_ids with the most active clients. */
+  adminStatsSoftware: '/admin/stats/software',
   adminInitialAccessTokens: '/admin/initial-access-tokens',
   adminInitialAccessToken: '/admin/initial-access-tokens/:tokenId',
   /** The software_id kill switch. */

@@ -314,8 +314,17 @@ export interface CookieKeySource {
   key(): Promise<Uint8Array>;
 }
 
-/** A statistics item: the active clients (all time), or one UTC day's events (`day#2026-11-27`). */
-export type StatsItem = 'active' | `day#${string}`;
+/**
+ * A statistics item: the active clients (all time), one UTC day's events (`day#2026-11-27`), or
+ * one software_id's active clients (`software#<software_id>`, counter `active`).
+ */
+export type StatsItem = 'active' | `day#${string}` | `software#${string}`;
+
+/** A software_id and its active clients, as the statistics count them. */
+export interface SoftwareCount {
+  readonly softwareId: string;
+  readonly active: number;
+}
 
 /** One atomic change of one statistics item: each named counter moves by its delta. */
 export interface CounterUpdate {
@@ -346,6 +355,13 @@ export interface ClientStatistics {
   read(days: readonly string[]): Promise<StatsSnapshot>;
   /** Sets the active counters to these values (a recount), recording when. */
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
+  /**
+   * The software_ids with the most active clients, most first (at most `limit`, counts above
+   * zero): one read of the software counters' own partition, never a scan of the clients.
+   */
+  topSoftware(limit: number): Promise<SoftwareCount[]>;
+  /** Sets every software_id's count to zero (a recount starts; its steps add them up again). */
+  resetSoftware(): Promise<void>;
 }
 
 /**

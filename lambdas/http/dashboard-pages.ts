@@ -176,7 +176,11 @@ ${bars}
 }
 
 /** Horizontal bars, one per named count (active clients by registration method). */
-export function barChart(label: string, entries: readonly (readonly [string, number])[]): Html {
+export function barChart(
+  label: string,
+  entries: readonly (readonly [string, number])[],
+  column: string,
+): Html {
   const id = `chart${++chartIds}`;
   const width = 400;
   const row = 26;
@@ -191,12 +195,13 @@ export function barChart(label: string, entries: readonly (readonly [string, num
 <desc id="${id}-d">${summary}</desc>
 ${entries.map(([name, n], i) => {
   const w = Math.max(n > 0 ? 2 : 0, (n / top) * (width - labelW - 50));
-  return html`<text x="0" y="${i * row + 18}">${name}</text><rect class="s0" x="${labelW}" y="${i * row + 6}" width="${w.toFixed(1)}" height="16"><title>${name}: ${n}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${i * row + 18}">${n}</text>`;
+  const short = name.length > 20 ? `${name.slice(0, 19)}…` : name;
+  return html`<text x="0" y="${i * row + 18}">${short}</text><rect class="s0" x="${labelW}" y="${i * row + 6}" width="${w.toFixed(1)}" height="16"><title>${name}: ${n}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${i * row + 18}">${n}</text>`;
 })}
 </svg>
 </figure>
 <details><summary>${label}: table</summary>
-<table><thead><tr><th scope="col">Registration method</th><th scope="col" class="n">Clients</th></tr></thead>
+<table><thead><tr><th scope="col">${column}</th><th scope="col" class="n">Active clients</th></tr></thead>
 <tbody>${entries.map(([name, n]) => html`<tr><th scope="row">${name}</th><td class="n">${n}</td></tr>`)}</tbody></table>
 </details>`;
 }
@@ -225,9 +230,15 @@ function clientRows(frame: Frame, clients: readonly ClientView[], now: number): 
 </table>`;
 }
 
+/** The software_ids with the most active clients (GET /admin/stats/software). */
+export interface TopSoftwareView {
+  software_ids: { software_id: string; active_clients: number }[];
+}
+
 export function overviewPage(
   frame: Frame,
   stats: StatsView,
+  topSoftware: TopSoftwareView,
   expiring: readonly ClientView[],
   expiringLimit: number,
   now: number,
@@ -245,7 +256,7 @@ export function overviewPage(
 <section aria-labelledby="active-h">
 <h2 id="active-h">Active clients</h2>
 <p><span class="big" id="active-total">${stats.active_clients}</span> active clients</p>
-${barChart('Active clients by registration method (trust tier)', byMethod)}
+${barChart('Active clients by registration method (trust tier)', byMethod, 'Registration method')}
 </section>
 <section aria-labelledby="last30-h">
 <h2 id="last30-h">Last ${days.length} days</h2>
@@ -270,6 +281,20 @@ ${dayChart('Deletions and expiries per day', days, [
   },
   { name: 'expiries', values: stats.per_day.map((d) => d.expired) },
 ])}
+</section>
+<section aria-labelledby="sw-h">
+<h2 id="sw-h">Top software_ids</h2>
+${
+  topSoftware.software_ids.length === 0
+    ? html`<p>No active client has a software_id.</p>`
+    : barChart(
+        'Active clients by software_id (top 10)',
+        topSoftware.software_ids.map(
+          (s) => [displaySafe(s.software_id), s.active_clients] as const,
+        ),
+        'software_id',
+      )
+}
 </section>
 <section aria-labelledby="exp-h">
 <h2 id="exp-h">Expiring in the next 24 hours</h2>

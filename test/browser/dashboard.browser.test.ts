@@ -133,6 +133,11 @@ describe('the operator dashboard in Chromium', () => {
     const byMethod = page.getByRole('img', { name: /Active clients by registration method/ });
     expect(await byMethod.getAttribute('aria-labelledby')).toBeTruthy();
     expect(await page.locator('svg[role=img] desc').first().textContent()).toMatch(/open 4/);
+    // The top software_ids: this test's fleet with its three clients.
+    await page.getByRole('img', { name: 'Active clients by software_id (top 10)' }).waitFor();
+    expect(await page.locator('section[aria-labelledby=sw-h] tbody').textContent()).toBe(
+      `${fleet}3`,
+    );
     // Unused clients expire 24 h after registering: all four are in the next 24 hours.
     expect(await page.locator('section[aria-labelledby=exp-h] tbody tr').count()).toBe(4);
     await page.screenshot({ path: `${SHOTS}/dashboard-overview-1280.png`, fullPage: true });
@@ -210,6 +215,9 @@ describe('the operator dashboard in Chromium', () => {
       'registered-total': '4',
       'deleted-total': '1 (0 / 1)',
     });
+    expect(await page.locator('section[aria-labelledby=sw-h] tbody').textContent()).toBe(
+      `${fleet}2`,
+    );
   });
 
   it('refuses state changes without the CSRF token, with a wrong one, or from another origin (a real cross-origin form too)', async () => {

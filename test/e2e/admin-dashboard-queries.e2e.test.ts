@@ -90,4 +90,28 @@ describe('admin API queries for the dashboard', () => {
       expect([bad, status, body.error]).toEqual([bad, 400, 'invalid_request']);
     }
   });
+
+  it('ranks software_ids by active clients from their counters, and follows a deletion', async () => {
+    const top = async () => {
+      const { status, body } = await admin.request('GET', '/stats/software?limit=100');
+      expect(status).toBe(200);
+      return body.software_ids.find((s: Json) => s.software_id === `${tag}-fleet`);
+    };
+    const eventually = async (expected: unknown) => {
+      let seen: unknown;
+      for (let i = 0; i < 20; i++) {
+        seen = await top();
+        if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(seen).toEqual(expected);
+    };
+    await eventually({ software_id: `${tag}-fleet`, active_clients: 2 });
+    expect((await admin.request('DELETE', `/clients/${clients[0]?.client_id}`)).status).toBe(204);
+    await eventually({ software_id: `${tag}-fleet`, active_clients: 1 });
+    for (const bad of ['limit=0', 'limit=101', 'limit=x']) {
+      const { status } = await admin.request('GET', `/stats/software?${bad}`);
+      expect([bad, status]).toEqual([bad, 400]);
+    }
+  });
 });

@@ -57,6 +57,9 @@ const expiringSchema = z.object({
     .default(24 * 3600),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+const topSoftwareSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+});
 const recountSchema = z.object({ cursor: cursorSchema.optional() });
 const rotateSchema = z.object({
   grace_period_seconds: z
@@ -254,6 +257,13 @@ export function adminRoutes(
       path: PATHS.adminStats,
       handle: guarded(async ({ request }) =>
         json(200, await service.stats(parse(statsSchema, query(request)).days)),
+      ),
+    },
+    {
+      method: 'GET',
+      path: PATHS.adminStatsSoftware,
+      handle: guarded(async ({ request }) =>
+        json(200, await service.topSoftware(parse(topSoftwareSchema, query(request)).limit)),
       ),
     },
     {

@@ -19,6 +19,7 @@ import {
   rotatedPage,
   type StatsView,
   signInPage,
+  type TopSoftwareView,
 } from '../dashboard-pages.js';
 import type { HttpRequest, HttpResponse } from '../message.js';
 import { readCookies, readForm } from '../request.js';
@@ -89,7 +90,7 @@ const COOKIE = 'dcr_dashboard';
 /** Matches of a filtered listing gathered per page, and the admin API calls that may take. */
 const PAGE_ROWS = 25;
 const FILTERED_SCAN = 200;
-const FILTERED_CALLS = 10;
+const FILTERED_CALLS = 5;
 const EXPIRING_LIMIT = 20;
 const MAX_GRACE = 30 * 24 * 3600;
 
@@ -293,13 +294,15 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]),
     ),
     signedIn('GET', PATHS.dashboard, async (_, frame) => {
-      const [stats, expiring] = await Promise.all([
+      const [stats, software, expiring] = await Promise.all([
         call(backend, 'GET', '/stats?days=30'),
+        call(backend, 'GET', '/stats/software?limit=10'),
         call(backend, 'GET', `/expiring-clients?within=86400&limit=${EXPIRING_LIMIT}`),
       ]);
       return overviewPage(
         frame,
         stats as StatsView,
+        software as TopSoftwareView,
         (expiring as { clients: ClientView[] }).clients,
         EXPIRING_LIMIT,
         now(),
