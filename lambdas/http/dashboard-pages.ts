@@ -190,7 +190,7 @@ export function barChart(
   const summary =
     entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
   return html`<figure>
-<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<svg class="chart bars" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
 <title id="${id}-t">${label}</title>
 <desc id="${id}-d">${summary}</desc>
 ${entries.map(([name, n], i) => {

@@ -82,6 +82,7 @@ button.danger{background:var(--err);border-color:var(--err)}
 .secret{font-family:ui-monospace,monospace;font-size:1rem;padding:.5rem;border:1px dashed var(--line);display:block;overflow-wrap:anywhere}
 .big{font-size:2rem;font-weight:700;line-height:1.2}
 svg.chart{width:100%;max-width:40rem;height:auto;display:block;margin:.25rem 0}
+svg.chart.bars{max-width:26rem}
 svg.chart text{fill:var(--muted);font-size:12px}
 .s0{fill:var(--accent)}.s1{fill:var(--err)}.s2{fill:var(--muted)}
 .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.85rem;margin:0}
