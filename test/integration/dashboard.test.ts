@@ -196,4 +196,44 @@ describe('the local dashboard', () => {
     expect(detail.status).toBe(200);
     expect(await detail.text()).not.toContain(client.registration_access_token);
   });
+
+  it('renders client text inert, and never lets a page be cached or framed', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const hostile = '<img src=x onerror=alert(1)>"\'&';
+    const client = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        client_name: hostile,
+        software_id: `<script>alert(2)</script>`,
+        grant_types: ['client_credentials'],
+      }),
+    );
+    expect(client.client_name).toBe(hostile);
+    const base = `${app.issuer}/dashboard`;
+    for (const path of ['/clients', `/clients/${client.client_id}`]) {
+      const response = await fetch(`${base}${path}`, { headers: { cookie } });
+      const body = await response.text();
+      expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;');
+      expect(body).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');
+      expect(body).not.toMatch(/<img|<script/);
+    }
+    const page = await (
+      await fetch(`${base}/clients/${client.client_id}`, { headers: { cookie } })
+    ).text();
+    const csrf = page.match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
+    const rotated = await form(
+      `${base}/clients/${client.client_id}/rotate-secret`,
+      `csrf=${csrf}&grace_period_seconds=0`,
+      { cookie, origin: app.issuer },
+    );
+    expect(rotated.status).toBe(200);
+    expect(await rotated.text()).toMatch(/id="new-secret" class="secret">[A-Za-z0-9_-]{43}</);
+    for (const response of [rotated, await fetch(base, { headers: { cookie } })]) {
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('referrer-policy')).toBe('same-origin');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('content-security-policy')).not.toContain('script-src');
+    }
+  });
 });
