@@ -38,7 +38,8 @@ import type {
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { browserState } from '../http/browser-state.js';
-import { createRouter } from '../http/router.js';
+import { createRouter, type Router } from '../http/router.js';
+import { dashboardRoutes, inProcessAdmin } from '../http/routes/dashboard.js';
 import { logger } from '../log.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
 import { devLoginRoutes } from './dev-login.js';
@@ -208,8 +209,27 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
     );
   }
-  const router = createRouter(routes);
-  const server = await startLocalServer(router, {
+  // The operator dashboard exists only here too (and in `dcr-admin dashboard`): over the admin
+  // routes, in process, with the admin token; closed while there is none.
+  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+  let router: Router | undefined;
+  routes.push(
+    ...dashboardRoutes({
+      backend: inProcessAdmin(
+        () => router as Router,
+        () => server?.issuer ?? '',
+        config.adminToken ?? '',
+      ),
+      cookieKey,
+      clock,
+      sessionLifetimeSeconds: config.sessionLifetimeSeconds,
+      signInToken: config.adminToken,
+      closedHint:
+        'Start the server with DCR_ADMIN_TOKEN set (at least 32 characters), then sign in here with that token.',
+    }),
+  );
+  router = createRouter(routes);
+  server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
     ...(config.tls && { tls: readTls(config.tls) }),
