@@ -189,17 +189,23 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
 
   /**
    * Marks who deletes, then deletes: the stream's REMOVE record then carries the marker in its
-   * old image, which is how audit tells a client's or operator's deletion from an expiry.
+   * old image, which is how audit tells a client's or operator's deletion from an expiry. The
+   * marker is the commit point (a marked client is gone for every purpose) and also expires the
+   * item now, so a removal that never happens (a crash, a timeout in between) is done by TTL or
+   * the cleanup, with the same audit event; a repeated delete keeps the first marker.
    */
   async delete(clientId: string, deletion: Deletion): Promise<void> {
+    const { ttl, expiryDay } = expiryAttributes(deletion.at);
     const marked = await callAwsIfCondition(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: clientKey(clientId),
-          UpdateExpression: 'SET deletion = :deletion',
+          UpdateExpression:
+            'SET deletion = if_not_exists(deletion, :deletion), #ttl = :ttl, expiryDay = :day',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':deletion': deletion },
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':deletion': deletion, ':ttl': ttl, ':day': expiryDay },
         }),
       ),
       SERVICE,

@@ -89,6 +89,15 @@ export class ClientLifecycle {
 
   /** A client that exists and has not expired, whatever DynamoDB TTL has done yet. */
   async findActive(clientId: string): Promise<ClientRecord | undefined> {
+    const record = await this.find(clientId);
+    return record && this.isActive(record) ? record : undefined;
+  }
+
+  /**
+   * The stored record as it is — deleted (marked) or expired included — for the one caller that
+   * must see a deletion interrupted between its marker and its removal (RFC 7592 delete).
+   */
+  find(clientId: string): Promise<ClientRecord | undefined> {
     // Identifiers come from outside (Basic, forms, assertions, paths): one over the bound is no
     // client, and never reaches the store (DynamoDB refuses keys over 2048 bytes with an error).
     if (
@@ -96,12 +105,16 @@ export class ClientLifecycle {
       clientId === '' ||
       clientId.length > MAX_IDENTIFIER_LENGTH
     ) {
-      return undefined;
+      return Promise.resolve(undefined);
     }
-    const record = await this.repository.get(clientId);
-    if (record === undefined || record.deletion !== undefined) return undefined;
+    return this.repository.get(clientId);
+  }
+
+  /** Not deleted (marked) and not expired. */
+  isActive(record: ClientRecord): boolean {
+    if (record.deletion !== undefined) return false;
     const until = this.activeUntil(record);
-    return until !== undefined && until <= this.clock.now() ? undefined : record;
+    return until === undefined || until > this.clock.now();
   }
 
   /**

@@ -325,21 +325,40 @@ export class RegistrationService {
     return clientInformation(record, issuer, presented, clientSecret);
   }
 
-  /** RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. */
+  /**
+   * RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. A
+   * deletion marked but not finished (the function crashed or timed out between the marker and
+   * the removal) is finished by the client's retry, with the first marker kept: the marker is
+   * the commit point, so the client is gone either way and the retry is answered 204.
+   */
   async remove(clientId: string, token: string | undefined, origin: RequestOrigin = {}) {
-    await this.authorize(clientId, token);
-    await this.repository.delete(clientId, { by: 'client', at: this.clock.now(), ...origin });
+    const record = await this.authorized(clientId, token, { interruptedDeletion: true });
+    await this.repository.delete(
+      clientId,
+      record.deletion ?? { by: 'client', at: this.clock.now(), ...origin },
+    );
   }
 
   /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */
   private async authorize(clientId: string, token: string | undefined) {
-    if (token === undefined) throw invalidToken();
-    const record = await this.lifecycle.findActive(clientId);
-    if (record === undefined || !secretMatches(token, record.registrationTokenHash)) {
-      throw invalidToken();
-    }
+    const record = await this.authorized(clientId, token);
     // The token presented is the current one: responses return it (only its hash is stored).
-    return { record, presented: token };
+    return { record, presented: token as string };
+  }
+
+  /** The client the registration access token is for: active, or (delete) marked deleted. */
+  private async authorized(
+    clientId: string,
+    token: string | undefined,
+    { interruptedDeletion = false } = {},
+  ): Promise<ClientRecord> {
+    if (token === undefined) throw invalidToken();
+    const record = await this.lifecycle.find(clientId);
+    const usable =
+      record !== undefined &&
+      (this.lifecycle.isActive(record) || (interruptedDeletion && record.deletion !== undefined));
+    if (!usable || !secretMatches(token, record.registrationTokenHash)) throw invalidToken();
+    return record;
   }
 
   /**

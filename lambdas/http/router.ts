@@ -154,6 +154,15 @@ export function createRouter(routes: readonly Route[]): Router {
       return withCors(await route.handle({ request, issuer, params }), cors);
     } catch (error) {
       if (error instanceof OAuthError) {
+        // One line per dependency failure that reaches a client (a throttle, a timeout, an
+        // outage): which service and which error, never a message, a body or a credential.
+        if (error.fault) {
+          logger.warn('dependency unavailable', {
+            ...error.fault,
+            method: request.method,
+            path: request.path,
+          });
+        }
         if (error.redirect) {
           const params = { error: error.error, error_description: error.description };
           return authorizationResponse(error.redirect, params, issuer, { error: error.error });
