@@ -13,6 +13,7 @@ import {
   invalidRequest,
   invalidSoftwareStatement,
   invalidToken,
+  OAuthError,
   unapprovedSoftwareStatement,
 } from './errors.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
@@ -70,6 +71,20 @@ interface AdmittedSoftware {
 }
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
+/** A registration as RFC 7592 returns it, and its version (the ETag). */
+export interface Versioned {
+  readonly registration: ClientInformation;
+  readonly version: number;
+}
+
+/** RFC 9110 §13.1.1: the If-Match of an update names no version the registration still has. */
+const changedSinceRead = () =>
+  new OAuthError(
+    412,
+    'invalid_request',
+    'the registration changed since the version named in If-Match; read it again and retry',
+  );
+
 export type ClientInformation = ClientMetadata & {
   /** Echoed unmodified at registration (RFC 7591 §3.2.1); not stored. */
   software_statement?: string;
@@ -251,10 +266,10 @@ export class RegistrationService {
     return softwareId;
   }
 
-  /** RFC 7592 §2.1 read. */
-  async read(clientId: string, token: string | undefined, issuer: string) {
+  /** RFC 7592 §2.1 read, with the version an update may name (If-Match). */
+  async read(clientId: string, token: string | undefined, issuer: string): Promise<Versioned> {
     const { record, presented } = await this.authorize(clientId, token);
-    return clientInformation(record, issuer, presented);
+    return { registration: clientInformation(record, issuer, presented), version: record.version };
   }
 
   /**
@@ -267,8 +282,15 @@ export class RegistrationService {
     readBody: () => Record<string, unknown>,
     issuer: string,
     origin: RequestOrigin = {},
-  ): Promise<ClientInformation> {
+    /**
+     * The versions the caller's copy may have (If-Match, RFC 9110 §13.1.1); undefined = any.
+     * Without it two updates made from the same read both succeed, one after the other, and
+     * the first is silently lost; with it the second is refused (412) and nothing is lost.
+     */
+    ifMatch?: readonly number[],
+  ): Promise<Versioned> {
     const { record: current, presented } = await this.authorize(clientId, token);
+    if (ifMatch !== undefined && !ifMatch.includes(current.version)) throw changedSinceRead();
     const body = readBody();
     const managed = SERVER_MANAGED.find((name) => name in body);
     if (managed) throw invalidRequest(`${managed}: is managed by the server and must not be sent`);
@@ -321,8 +343,20 @@ export class RegistrationService {
       version: current.version + 1,
       lastChange: { at: now, ...origin },
     });
-    await this.repository.replace(record);
-    return clientInformation(record, issuer, presented, clientSecret);
+    try {
+      await this.repository.replace(record);
+    } catch (error) {
+      // Lost the conditional write to a concurrent update: for an If-Match caller, the version
+      // it named is no longer current.
+      if (ifMatch !== undefined && error instanceof OAuthError && error.status === 409) {
+        throw changedSinceRead();
+      }
+      throw error;
+    }
+    return {
+      registration: clientInformation(record, issuer, presented, clientSecret),
+      version: record.version,
+    };
   }
 
   /**

@@ -81,7 +81,7 @@ function issuerPathOf(issuer: string): string {
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'www-authenticate, retry-after',
+  'access-control-expose-headers': 'www-authenticate, retry-after, etag',
 };
 
 const preflight = (methods: string[]): HttpResponse => ({
@@ -89,7 +89,7 @@ const preflight = (methods: string[]): HttpResponse => ({
   headers: {
     ...CORS_HEADERS,
     'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
-    'access-control-allow-headers': 'authorization, content-type, dpop',
+    'access-control-allow-headers': 'authorization, content-type, dpop, if-match',
     'access-control-max-age': '86400',
   },
 });

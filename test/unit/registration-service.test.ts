@@ -74,7 +74,7 @@ describe('RegistrationService', () => {
     const info = await service.register(machine, ISSUER);
     const read = await service.read(info.client_id, info.registration_access_token, ISSUER);
     const { client_secret: _, ...expected } = info;
-    expect(read).toEqual(expected);
+    expect(read).toEqual({ registration: expected, version: 1 });
   });
 
   it.each([
@@ -116,7 +116,7 @@ describe('RegistrationService', () => {
         { ...machine, scope: 'read', contacts: ['a@b.example'] },
         ISSUER,
       );
-      const updated = await service.update(
+      const { registration: updated, version } = await service.update(
         info.client_id,
         info.registration_access_token,
         body({
@@ -126,6 +126,7 @@ describe('RegistrationService', () => {
         }),
         ISSUER,
       );
+      expect(version).toBe(2);
       expect(updated.client_name).toBe('renamed');
       expect(updated).not.toHaveProperty('scope');
       expect(updated).not.toHaveProperty('contacts');
@@ -160,7 +161,7 @@ describe('RegistrationService', () => {
           ISSUER,
         );
       await expect(request(info.client_secret)).resolves.toMatchObject({
-        client_id: info.client_id,
+        registration: { client_id: info.client_id },
       });
       const error = await oauthFailure(request('wrong'));
       expect(error.error).toBe('invalid_request');
@@ -209,14 +210,14 @@ describe('RegistrationService', () => {
         { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' },
         ISSUER,
       );
-      const confidential = await service.update(
+      const { registration: confidential } = await service.update(
         info.client_id,
         info.registration_access_token,
         body({ client_id: info.client_id, redirect_uris: ['http://127.0.0.1/cb'] }),
         ISSUER,
       );
       expect(confidential.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      const publicAgain = await service.update(
+      const { registration: publicAgain } = await service.update(
         info.client_id,
         info.registration_access_token,
         body({
@@ -233,13 +234,15 @@ describe('RegistrationService', () => {
     it('replaces an expired secret with one valid for a whole new lifetime', async () => {
       service = registrationService(repository, clock, { clientSecretLifetimeSeconds: 3600 });
       const info = await service.register(machine, ISSUER);
-      const update = () =>
-        service.update(
-          info.client_id,
-          info.registration_access_token,
-          body({ ...machine, client_id: info.client_id }),
-          ISSUER,
-        );
+      const update = async () =>
+        (
+          await service.update(
+            info.client_id,
+            info.registration_access_token,
+            body({ ...machine, client_id: info.client_id }),
+            ISSUER,
+          )
+        ).registration;
       // Still valid: kept, and not shown again.
       clock.advance(1800);
       const kept = await update();
@@ -270,11 +273,50 @@ describe('RegistrationService', () => {
       expect(rejected).toHaveLength(1);
       expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
       const winner = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{
-        client_name: string;
+        registration: { client_name: string };
       }>;
       expect((await repository.get(info.client_id))?.metadata.client_name).toBe(
-        winner.value.client_name,
+        winner.value.registration.client_name,
       );
+    });
+
+    it('If-Match: two updates made from the same read cannot both win, even one after the other', async () => {
+      const info = await service.register(machine, ISSUER);
+      const { version } = await service.read(
+        info.client_id,
+        info.registration_access_token,
+        ISSUER,
+      );
+      const update = (name: string) =>
+        service.update(
+          info.client_id,
+          info.registration_access_token,
+          body({ ...machine, client_id: info.client_id, client_name: name }),
+          ISSUER,
+          {},
+          [version],
+        );
+      expect((await update('first')).version).toBe(version + 1);
+      const stale = await oauthFailure(update('second'));
+      expect(stale).toMatchObject({ status: 412, error: 'invalid_request' });
+      expect((await repository.get(info.client_id))?.metadata.client_name).toBe('first');
+    });
+
+    it('If-Match: the loser of a concurrent write is told its version is gone (412)', async () => {
+      const info = await service.register(machine, ISSUER);
+      const update = (name: string) =>
+        service.update(
+          info.client_id,
+          info.registration_access_token,
+          body({ ...machine, client_id: info.client_id, client_name: name }),
+          ISSUER,
+          {},
+          [1],
+        );
+      const results = await Promise.allSettled([update('one'), update('two')]);
+      const rejected = results.filter((r) => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status: 412 });
     });
   });
 
