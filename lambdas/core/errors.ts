@@ -40,7 +40,8 @@ export const redirectedError = (
   error: string,
   description: string,
   redirect: AuthorizationRedirect,
-) => new OAuthError(303, error, description, {}, redirect);
+  fault?: DependencyFault,
+) => new OAuthError(303, error, description, {}, redirect, fault);
 
 export const invalidRequest = (description: string) =>
   new OAuthError(400, 'invalid_request', description);

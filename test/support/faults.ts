@@ -114,11 +114,15 @@ export class FaultInjector {
  * What the logger writes while `run` runs, as structured calls (level, message, attributes):
  * the Powertools logger is silent in tests, so its methods are watched instead.
  */
-export async function capturingLogs<T>(run: () => Promise<T>) {
+export async function capturingLogs<T>(
+  run: () => Promise<T>,
+  /** The logger module's instance the code under test uses (a fresh one after resetModules). */
+  target: Pick<typeof logger, 'debug' | 'info' | 'warn' | 'error' | 'critical'> = logger,
+) {
   const lines: { level: string; message: string; attributes: unknown }[] = [];
   const levels = ['debug', 'info', 'warn', 'error', 'critical'] as const;
   const spies = levels.map((level) =>
-    vi.spyOn(logger, level).mockImplementation(((message: string, attributes?: unknown) => {
+    vi.spyOn(target, level).mockImplementation(((message: string, attributes?: unknown) => {
       lines.push({ level, message, attributes });
     }) as never),
   );
