@@ -1,12 +1,11 @@
-import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
-import { Browser } from '../support/browser.js';
 import {
-  authorizationRequest,
   type InteractiveServer,
+  publicClientGrants,
   STACK,
   startInteractiveServer,
+  tokenRequest,
 } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
@@ -47,11 +46,14 @@ const register = async (body: Json = machine) => {
   return readJson(response);
 };
 const form = (params: Record<string, string>, headers: Record<string, string> = {}) =>
-  fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(params),
-  });
+  tokenRequest(issuer, params, headers);
+const publicClient = (name: string) => ({
+  client_name: name,
+  redirect_uris: [REDIRECT],
+  grant_types: ['authorization_code', 'refresh_token'],
+  token_endpoint_auth_method: 'none',
+});
+type Grants = Awaited<ReturnType<typeof publicClientGrants>>;
 const basic = (c: Json) =>
   `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
 
@@ -173,35 +175,13 @@ describe('RFC 7592 updates of one client', () => {
 });
 
 describe('user grants', () => {
-  let mcp: Json;
-  let oidc: client.Configuration;
+  let signIn: Grants['signIn'];
+  let redeem: Grants['redeem'];
+  let refresh: Grants['refresh'];
   beforeAll(async () => {
-    mcp = await register({
-      client_name: 'mcp',
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      token_endpoint_auth_method: 'none',
-    });
-    oidc = await client.discovery(new URL(issuer), mcp.client_id, undefined, client.None(), {
-      ...(issuer.startsWith('http:') && { execute: [client.allowInsecureRequests] }),
-    });
+    const mcp = await register(publicClient('mcp'));
+    ({ signIn, redeem, refresh } = await publicClientGrants(issuer, mcp.client_id, REDIRECT));
   });
-
-  const signIn = async () => {
-    const { url, verifier } = await authorizationRequest(oidc, { redirect_uri: REDIRECT });
-    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
-    return { code: callback.searchParams.get('code') as string, verifier };
-  };
-  const redeem = ({ code, verifier }: { code: string; verifier: string }) =>
-    form({
-      grant_type: 'authorization_code',
-      client_id: mcp.client_id,
-      code,
-      redirect_uri: REDIRECT,
-      code_verifier: verifier,
-    });
-  const refresh = (token: string) =>
-    form({ grant_type: 'refresh_token', client_id: mcp.client_id, refresh_token: token });
 
   it('one authorization code redeemed 10 times at once: exactly one success, the rest invalid_grant', async () => {
     const grant = await signIn();
@@ -242,26 +222,9 @@ describe('user grants', () => {
 describe('DELETE racing token requests', () => {
   it('no token is issued to a request sent after the delete was acknowledged', async () => {
     const agent = await register();
-    const mcp = await register({
-      client_name: 'mcp-delete',
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      token_endpoint_auth_method: 'none',
-    });
-    const oidc = await client.discovery(new URL(issuer), mcp.client_id, undefined, client.None(), {
-      ...(issuer.startsWith('http:') && { execute: [client.allowInsecureRequests] }),
-    });
-    const { url, verifier } = await authorizationRequest(oidc, { redirect_uri: REDIRECT });
-    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
-    const first = await readJson(
-      await form({
-        grant_type: 'authorization_code',
-        client_id: mcp.client_id,
-        code: callback.searchParams.get('code') as string,
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-      }),
-    );
+    const mcp = await register(publicClient('mcp-delete'));
+    const grants = await publicClientGrants(issuer, mcp.client_id, REDIRECT);
+    const first = await readJson(await grants.redeem(await grants.signIn()));
     let refreshToken = first.refresh_token as string;
 
     let acknowledged = Number.POSITIVE_INFINITY;
@@ -279,11 +242,7 @@ describe('DELETE racing token requests', () => {
     const refreshing = async () => {
       while (performance.now() < stopAt()) {
         const sentAt = performance.now();
-        const r = await form({
-          grant_type: 'refresh_token',
-          client_id: mcp.client_id,
-          refresh_token: refreshToken,
-        });
+        const r = await grants.refresh(refreshToken);
         outcomes.push({ sentAt, status: r.status, kind: 'refresh_token' });
         const body = await readJson(r);
         if (r.status === 200) refreshToken = body.refresh_token;

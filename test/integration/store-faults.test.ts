@@ -1,18 +1,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import * as client from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { hashSecret } from '../../lambdas/core/secrets.js';
 import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
-import { Browser } from '../support/browser.js';
 import {
   type AwsFault,
   capturingLogs,
   FAULT_MESSAGE_MARKER,
   FaultInjector,
 } from '../support/faults.js';
-import { authorizationRequest } from '../support/interactive.js';
+import { publicClientGrants, tokenRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
@@ -34,7 +32,6 @@ const RETRYABLE: AwsFault[] = [
 const faults = new FaultInjector();
 let store: DynamoDBDocumentClient;
 let app: LocalApp;
-let oidc: client.Configuration;
 
 beforeAll(async () => {
   app = await startLocalApp(
@@ -77,11 +74,8 @@ const register = async (body: Json = machine, headers: Record<string, string> = 
   return readJson(response);
 };
 const form = (params: Record<string, string>, headers: Record<string, string> = {}) =>
-  fetch(`${app.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(params),
-  });
+  tokenRequest(app.issuer, params, headers);
+type Grants = Awaited<ReturnType<typeof publicClientGrants>>;
 const basic = (c: Json) =>
   `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
 const clientCredentials = (c: Json) =>
@@ -209,40 +203,22 @@ describe('registration with an initial access token', () => {
 });
 
 describe('user grants', () => {
-  let publicClient: Json;
+  let signIn: Grants['signIn'];
+  let redeem: Grants['redeem'];
+  let refresh: Grants['refresh'];
   beforeAll(async () => {
-    publicClient = await register({
+    const publicClient = await register({
       client_name: 'mcp',
       redirect_uris: [REDIRECT],
       grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'none',
     });
-    oidc = await client.discovery(
-      new URL(app.issuer),
+    ({ signIn, redeem, refresh } = await publicClientGrants(
+      app.issuer,
       publicClient.client_id,
-      undefined,
-      client.None(),
-      {
-        execute: [client.allowInsecureRequests],
-      },
-    );
+      REDIRECT,
+    ));
   });
-
-  const signIn = async () => {
-    const { url, verifier } = await authorizationRequest(oidc, { redirect_uri: REDIRECT });
-    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
-    return { code: callback.searchParams.get('code') as string, verifier };
-  };
-  const redeem = ({ code, verifier }: { code: string; verifier: string }) =>
-    form({
-      grant_type: 'authorization_code',
-      client_id: publicClient.client_id,
-      code,
-      redirect_uri: REDIRECT,
-      code_verifier: verifier,
-    });
-  const refresh = (token: string) =>
-    form({ grant_type: 'refresh_token', client_id: publicClient.client_id, refresh_token: token });
 
   it('code redemption throttled before it applies: 503, the code unspent, the retry succeeds', async () => {
     const grant = await signIn();

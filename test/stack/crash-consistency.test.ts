@@ -1,9 +1,7 @@
-import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
-import { Browser } from '../support/browser.js';
-import { authorizationRequest } from '../support/interactive.js';
+import { publicClientGrants, tokenRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 import { type StoreCall, startStackServer } from '../support/synthesized-stack.js';
 import { startUpstream, type Upstream, upstreamEnv } from '../support/upstream.js';
@@ -68,12 +66,7 @@ const register = async (body: Json = machine, headers: Record<string, string> = 
   expect(response.status).toBe(201);
   return readJson(response);
 };
-const form = (params: Record<string, string>) =>
-  fetch(`${app.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(params),
-  });
+type Grants = Awaited<ReturnType<typeof publicClientGrants>>;
 const listed = async (clientId: string) => {
   const { status } = await admin.request('GET', `/clients/${encodeURIComponent(clientId)}`);
   return status;
@@ -90,14 +83,11 @@ describe('a function dying after its first write', () => {
     crashAfter('UpdateItem', `client#${agent.client_id}`);
     await expectCrashed(await remove(), 'clientconfiguration');
     const basic = Buffer.from(`${agent.client_id}:${agent.client_secret}`).toString('base64');
-    const token = await fetch(`${app.issuer}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${basic}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const token = await tokenRequest(
+      app.issuer,
+      { grant_type: 'client_credentials' },
+      { authorization: `Basic ${basic}` },
+    );
     expect(token.status).toBe(401);
     expect((await remove()).status).toBe(204);
     expect(await listed(agent.client_id)).toBe(404);
@@ -130,32 +120,18 @@ describe('a function dying after its first write', () => {
   });
 
   describe('user grants', () => {
-    let mcp: Json;
-    let oidc: client.Configuration;
+    let signIn: Grants['signIn'];
+    let redeem: Grants['redeem'];
+    let refresh: Grants['refresh'];
     beforeAll(async () => {
-      mcp = await register({
+      const mcp = await register({
         client_name: 'mcp',
         redirect_uris: [REDIRECT],
         grant_types: ['authorization_code', 'refresh_token'],
         token_endpoint_auth_method: 'none',
       });
-      oidc = await client.discovery(new URL(app.issuer), mcp.client_id, undefined, client.None());
+      ({ signIn, redeem, refresh } = await publicClientGrants(app.issuer, mcp.client_id, REDIRECT));
     });
-    const signIn = async () => {
-      const { url, verifier } = await authorizationRequest(oidc, { redirect_uri: REDIRECT });
-      const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
-      return { code: callback.searchParams.get('code') as string, verifier };
-    };
-    const redeem = ({ code, verifier }: { code: string; verifier: string }) =>
-      form({
-        grant_type: 'authorization_code',
-        client_id: mcp.client_id,
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-      });
-    const refresh = (token: string) =>
-      form({ grant_type: 'refresh_token', client_id: mcp.client_id, refresh_token: token });
 
     it('code redemption, after the code was spent: the retry is refused (invalid_grant), the code cannot be spent twice', async () => {
       const grant = await signIn();

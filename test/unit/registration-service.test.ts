@@ -259,19 +259,29 @@ describe('RegistrationService', () => {
       );
     });
 
-    it('lets only one of two concurrent updates win; the loser gets a 409', async () => {
-      const info = await service.register(machine, ISSUER);
-      const update = (name: string) =>
+    /** Renames the client as its holder would, from the versions in `ifMatch` (any if absent). */
+    const renaming =
+      (info: { client_id: string; registration_access_token: string }, ifMatch?: number[]) =>
+      (name: string) =>
         service.update(
           info.client_id,
           info.registration_access_token,
           body({ ...machine, client_id: info.client_id, client_name: name }),
           ISSUER,
+          {},
+          ifMatch,
         );
-      const results = await Promise.allSettled([update('one'), update('two')]);
+
+    it.each([
+      ['without If-Match: the loser gets a 409', undefined, 409],
+      ['with If-Match: the loser is told its version is gone (412)', [1], 412],
+    ])('lets only one of two concurrent updates win; %s', async (_, ifMatch, status) => {
+      const info = await service.register(machine, ISSUER);
+      const rename = renaming(info, ifMatch);
+      const results = await Promise.allSettled([rename('one'), rename('two')]);
       const rejected = results.filter((r) => r.status === 'rejected');
       expect(rejected).toHaveLength(1);
-      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
+      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status });
       const winner = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{
         registration: { client_name: string };
       }>;
@@ -287,36 +297,11 @@ describe('RegistrationService', () => {
         info.registration_access_token,
         ISSUER,
       );
-      const update = (name: string) =>
-        service.update(
-          info.client_id,
-          info.registration_access_token,
-          body({ ...machine, client_id: info.client_id, client_name: name }),
-          ISSUER,
-          {},
-          [version],
-        );
-      expect((await update('first')).version).toBe(version + 1);
-      const stale = await oauthFailure(update('second'));
+      const rename = renaming(info, [version]);
+      expect((await rename('first')).version).toBe(version + 1);
+      const stale = await oauthFailure(rename('second'));
       expect(stale).toMatchObject({ status: 412, error: 'invalid_request' });
       expect((await repository.get(info.client_id))?.metadata.client_name).toBe('first');
-    });
-
-    it('If-Match: the loser of a concurrent write is told its version is gone (412)', async () => {
-      const info = await service.register(machine, ISSUER);
-      const update = (name: string) =>
-        service.update(
-          info.client_id,
-          info.registration_access_token,
-          body({ ...machine, client_id: info.client_id, client_name: name }),
-          ISSUER,
-          {},
-          [1],
-        );
-      const results = await Promise.allSettled([update('one'), update('two')]);
-      const rejected = results.filter((r) => r.status === 'rejected');
-      expect(rejected).toHaveLength(1);
-      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status: 412 });
     });
   });
 
