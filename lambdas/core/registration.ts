@@ -70,7 +70,6 @@ interface AdmittedSoftware {
   readonly statement?: string;
 }
 
-/** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 /** A registration as RFC 7592 returns it, and its version (the ETag). */
 export interface Versioned {
   readonly registration: ClientInformation;
@@ -85,6 +84,7 @@ const changedSinceRead = () =>
     'the registration changed since the version named in If-Match; read it again and retry',
   );
 
+/** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
   /** Echoed unmodified at registration (RFC 7591 §3.2.1); not stored. */
   software_statement?: string;

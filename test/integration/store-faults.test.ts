@@ -35,7 +35,12 @@ let app: LocalApp;
 
 beforeAll(async () => {
   app = await startLocalApp(
-    loadConfig({ PORT: '0', DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_DEV_USERS: 'alice' }),
+    loadConfig({
+      PORT: '0',
+      DCR_ADMIN_TOKEN: ADMIN_TOKEN,
+      DCR_DEV_USERS: 'alice',
+      DCR_AUDIT_LOG: 'off',
+    }),
     {
       store: 'embedded',
       instrumentStore: (raw: DynamoDBClient) => {
