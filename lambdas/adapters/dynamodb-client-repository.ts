@@ -147,7 +147,9 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
         new PutCommand({
           TableName: this.tableName,
           Item: clientItem(record),
-          ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+          // Never over a deletion marker: that would bring a client being deleted back.
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(deletion) AND #version = :expected',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':expected': record.version - 1 },
         }),
