@@ -147,11 +147,18 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
         new PutCommand({
           TableName: this.tableName,
           Item: clientItem(record),
-          // Never over a deletion marker: that would bring a client being deleted back.
-          ConditionExpression:
-            'attribute_exists(pk) AND attribute_not_exists(deletion) AND #version = :expected',
+          // Never over a deletion marker (that would bring a client being deleted back), nor
+          // over a use recorded since the read (its lastUsedAt would be lost).
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(deletion) AND #version = :expected AND ${
+            record.lastUsedAt === undefined
+              ? 'attribute_not_exists(lastUsedAt)'
+              : 'lastUsedAt = :lastUsedAt'
+          }`,
           ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expected': record.version - 1 },
+          ExpressionAttributeValues: {
+            ':expected': record.version - 1,
+            ...(record.lastUsedAt !== undefined && { ':lastUsedAt': record.lastUsedAt }),
+          },
         }),
       ),
       SERVICE,

@@ -1,4 +1,5 @@
 import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
+import { OAuthError } from './errors.js';
 import type {
   ClientRecord,
   ClientRepository,
@@ -115,6 +116,42 @@ export class ClientLifecycle {
     if (record.deletion !== undefined) return false;
     const until = this.activeUntil(record);
     return until === undefined || until > this.clock.now();
+  }
+
+  /**
+   * Writes `change(read)` in place of `read` (the repository's replace, conditional on the
+   * version and the last use read). When the only thing that changed since the read is a use (a
+   * token issued meanwhile, which does not bump the version), builds again from the fresh record
+   * so the use is kept; a real conflict (another update, a deletion) is the repository's 409.
+   */
+  async replace<T extends { record: ClientRecord }>(
+    read: ClientRecord,
+    change: (current: ClientRecord) => T,
+  ): Promise<T> {
+    let current = read;
+    for (let attempt = 1; ; attempt++) {
+      const changed = change(current);
+      try {
+        await this.repository.replace(changed.record);
+        return changed;
+      } catch (error) {
+        const conflict = error instanceof OAuthError && error.status === 409;
+        const used = conflict && attempt < 3 ? await this.usedSince(current) : undefined;
+        if (used === undefined) throw error;
+        current = used;
+      }
+    }
+  }
+
+  /** The fresh record when the client was only used (not changed, not deleted) since `read`. */
+  private async usedSince(read: ClientRecord): Promise<ClientRecord | undefined> {
+    const latest = await this.repository.get(read.clientId);
+    const onlyUsed =
+      latest !== undefined &&
+      this.isActive(latest) &&
+      latest.version === read.version &&
+      latest.lastUsedAt !== read.lastUsedAt;
+    return onlyUsed ? latest : undefined;
   }
 
   /**

@@ -328,23 +328,29 @@ export class RegistrationService {
         ? hashSecret(clientSecret)
         : current.secretHash
       : undefined;
-    const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = current;
-    const record = this.withActiveUntil({
-      ...kept,
-      metadata,
-      ...(secretHash !== undefined && { secretHash }),
-      clientSecretExpiresAt:
-        clientSecret !== undefined
-          ? this.lifecycle.secretExpiry(now)
-          : secretHash !== undefined
-            ? current.clientSecretExpiresAt
-            : 0,
-      ...(expiresAt !== undefined && { expiresAt }),
-      version: current.version + 1,
-      lastChange: { at: now, ...origin },
-    });
+    // Built from the record as it is when written: a use recorded meanwhile is kept.
+    const updated = (stored: ClientRecord) => {
+      const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = stored;
+      return {
+        record: this.withActiveUntil({
+          ...kept,
+          metadata,
+          ...(secretHash !== undefined && { secretHash }),
+          clientSecretExpiresAt:
+            clientSecret !== undefined
+              ? this.lifecycle.secretExpiry(now)
+              : secretHash !== undefined
+                ? stored.clientSecretExpiresAt
+                : 0,
+          ...(expiresAt !== undefined && { expiresAt }),
+          version: stored.version + 1,
+          lastChange: { at: now, ...origin },
+        }),
+      };
+    };
+    let record: ClientRecord;
     try {
-      await this.repository.replace(record);
+      ({ record } = await this.lifecycle.replace(current, updated));
     } catch (error) {
       // Lost the conditional write to a concurrent update: for an If-Match caller, the version
       // it named is no longer current.

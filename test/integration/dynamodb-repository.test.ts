@@ -92,6 +92,22 @@ describe('DynamoDbClientRepository against the embedded store', () => {
     });
   });
 
+  it('refuses to replace a client used since it was read (its last use would be lost)', async () => {
+    await repository.create(record('used-meanwhile'));
+    await repository.touch('used-meanwhile', 1_800_000_100, 1_900_000_000, 1_800_000_000);
+    // Read before the use: same version, no lastUsedAt.
+    await expect(
+      repository.replace(record('used-meanwhile', { version: 2 })),
+    ).rejects.toMatchObject({
+      status: 409,
+    });
+    await repository.replace(record('used-meanwhile', { version: 2, lastUsedAt: 1_800_000_100 }));
+    expect(await repository.get('used-meanwhile')).toMatchObject({
+      version: 2,
+      lastUsedAt: 1_800_000_100,
+    });
+  });
+
   it('refuses to replace a client marked deleted whose removal has not happened (yet)', async () => {
     await repository.create(record('half-gone'));
     const faults = new FaultInjector();

@@ -290,6 +290,31 @@ describe('RegistrationService', () => {
       );
     });
 
+    it('a token issued between the update’s read and its write: the update applies and the use is kept', async () => {
+      service = registrationService(repository, clock, { clientIdleLifetimeSeconds: 30 * DAY });
+      const info = await service.register(machine, ISSUER);
+      clock.advance(DAY);
+      // The token endpoint marks the client used right after the update has read it.
+      const replace = repository.replace.bind(repository);
+      let interleaved = false;
+      repository.replace = async (record) => {
+        if (!interleaved) {
+          interleaved = true;
+          await repository.touch(info.client_id, clock.now(), clock.now() + 30 * DAY, 0);
+        }
+        return replace(record);
+      };
+      const { registration, version } = await renaming(info)('renamed');
+      expect(registration.client_name).toBe('renamed');
+      expect(version).toBe(2);
+      expect(await repository.get(info.client_id)).toMatchObject({
+        version: 2,
+        metadata: { client_name: 'renamed' },
+        lastUsedAt: clock.now(),
+        activeUntil: clock.now() + 30 * DAY,
+      });
+    });
+
     it('If-Match: two updates made from the same read cannot both win, even one after the other', async () => {
       const info = await service.register(machine, ISSUER);
       const { version } = await service.read(
