@@ -38,9 +38,9 @@ import type {
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { browserState } from '../http/browser-state.js';
-import { createRouter } from '../http/router.js';
+import { createRouter, type Route } from '../http/router.js';
 import { logger } from '../log.js';
-import { ENDPOINTS, routesFor } from '../wiring.js';
+import { type Dependencies, ENDPOINTS, routesFor } from '../wiring.js';
 import { devLoginRoutes } from './dev-login.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
 import { startLocalServer } from './server.js';
@@ -70,7 +70,7 @@ export interface LocalApp {
   close(): Promise<void>;
 }
 
-interface Stores {
+export interface Stores {
   readonly repository: ClientRepository;
   readonly directory: ClientDirectory;
   readonly statistics: ClientStatistics;
@@ -138,8 +138,8 @@ async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): P
   };
 }
 
-/** Everything in a Map, audited and counted as the embedded store is. */
-function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
+/** Everything in a Map, audited and counted as the embedded store is (the fuzz tests use it too). */
+export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
   const statistics = new MemoryClientStatistics();
   const initialAccessTokens = new MemoryInitialAccessTokens();
@@ -159,6 +159,37 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
     registrationCounter: new MemoryRegistrationCounter(clock),
     softwareCounts,
   };
+}
+
+/** What the local routes need besides the configuration and the stores. */
+export type LocalParts = Pick<
+  Dependencies,
+  'signer' | 'remoteKeySets' | 'clock' | 'metadataDocuments' | 'cookieKey' | 'upstream'
+>;
+
+/**
+ * Every endpoint's routes over the stores, and the development login when no upstream signs
+ * users in (it exists only here: no Lambda handler imports its module).
+ */
+export function localRoutes(config: Config, stores: Stores, parts: LocalParts): Route[] {
+  const routes = routesFor(ENDPOINTS, {
+    config,
+    repository: stores.repository,
+    directory: stores.directory,
+    statistics: stores.statistics,
+    tokenStore: stores.tokenStore,
+    grants: stores.grants,
+    initialAccessTokens: stores.initialAccessTokens,
+    blockedSoftware: stores.blockedSoftware,
+    registrationCounter: stores.registrationCounter,
+    softwareCounts: stores.softwareCounts,
+    ...parts,
+  });
+  if (config.devLogin && !parts.upstream) {
+    const browser = browserState(parts.cookieKey, parts.clock, config);
+    routes.push(...devLoginRoutes(browser, parts.clock, config.devLogin.users));
+  }
+  return routes;
 }
 
 /** The PEM files named by DCR_TLS_* (read once, at start). */
@@ -181,34 +212,19 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const cookieKey = LocalCookieKey.create(config.dataDir);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
   const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
-  const routes = routesFor(ENDPOINTS, {
-    config,
-    repository: stores.repository,
-    directory: stores.directory,
-    statistics: stores.statistics,
-    tokenStore: stores.tokenStore,
-    grants: stores.grants,
-    initialAccessTokens: stores.initialAccessTokens,
-    blockedSoftware: stores.blockedSoftware,
-    registrationCounter: stores.registrationCounter,
-    softwareCounts: stores.softwareCounts,
-    signer: LocalSigner.create(config.signingAlg, config.dataDir),
-    remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
-    clock,
-    metadataDocuments: new FetchedMetadataDocuments({
+  const router = createRouter(
+    localRoutes(config, stores, {
+      signer: LocalSigner.create(config.signingAlg, config.dataDir),
+      remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
       clock,
-      trustedOrigins: config.trustedFetchOrigins,
+      metadataDocuments: new FetchedMetadataDocuments({
+        clock,
+        trustedOrigins: config.trustedFetchOrigins,
+      }),
+      cookieKey,
+      ...(upstream && { upstream }),
     }),
-    cookieKey,
-    ...(upstream && { upstream }),
-  });
-  // The development login exists only here: no Lambda handler imports its module.
-  if (config.devLogin && !upstream) {
-    routes.push(
-      ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
-    );
-  }
-  const router = createRouter(routes);
+  );
   const server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
