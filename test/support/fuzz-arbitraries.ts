@@ -1,7 +1,14 @@
 import * as fc from 'fast-check';
 import type { BasicSpec, BodySpec, FuzzRequest, HeaderValue, JwtSpec, Value } from './fuzz.js';
-import { percentEncode } from './fuzz.js';
-import { CAPPED_SOFTWARE_ID, ISSUER, NATIVE_REDIRECT, REDIRECT, RESOURCE, STATEMENT_ISSUER } from './fuzz.js';
+import {
+  CAPPED_SOFTWARE_ID,
+  ISSUER,
+  NATIVE_REDIRECT,
+  percentEncode,
+  REDIRECT,
+  RESOURCE,
+  STATEMENT_ISSUER,
+} from './fuzz.js';
 
 /**
  * Generators of every endpoint's inputs (issue 12): garbage of every shape, and near-valid
@@ -237,9 +244,23 @@ export const oddJsonText: fc.Arbitrary<string> = fc.oneof(
     '\uFEFF{}',
     ' {} ',
   ),
-  fc.tuple(fc.constantFrom(...METADATA_FIELDS), fc.constantFrom('1e999', '-1e999', '1e-999', '9'.repeat(400), '-0', '0.0000001', 'true', 'null', '[[[[]]]]', '{"__proto__":1}')).map(
-    ([field, literal]) => `{"${field}": ${literal}}`,
-  ),
+  fc
+    .tuple(
+      fc.constantFrom(...METADATA_FIELDS),
+      fc.constantFrom(
+        '1e999',
+        '-1e999',
+        '1e-999',
+        '9'.repeat(400),
+        '-0',
+        '0.0000001',
+        'true',
+        'null',
+        '[[[[]]]]',
+        '{"__proto__":1}',
+      ),
+    )
+    .map(([field, literal]) => `{"${field}": ${literal}}`),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -248,7 +269,10 @@ export const oddJsonText: fc.Arbitrary<string> = fc.oneof(
 const jwtHeader: fc.Arbitrary<Value> = fc.oneof(
   fc.record(
     {
-      alg: fc.oneof(fc.constantFrom('ES256', 'RS256', 'none', 'HS256', 'EdDSA', 'ES256K', ''), oddString),
+      alg: fc.oneof(
+        fc.constantFrom('ES256', 'RS256', 'none', 'HS256', 'EdDSA', 'ES256K', ''),
+        oddString,
+      ),
       typ: fc.constantFrom('JWT', 'at+jwt', 'software-statement+jwt', ''),
       kid: fc.oneof(fc.constant('fuzz'), oddString),
       crit: fc.array(oddString, { maxLength: 2 }),
@@ -265,7 +289,17 @@ const jwtHeader: fc.Arbitrary<Value> = fc.oneof(
 
 /** A numeric date claim: near now, past, far future, or not a number at all. */
 const dateClaim: fc.Arbitrary<Value> = fc.oneof(
-  fc.constantFrom(1_800_000_000, 1_800_000_060, 1_800_000_300, 1_799_999_000, 1_900_000_000, 0, -1, 1e308, -0),
+  fc.constantFrom(
+    1_800_000_000,
+    1_800_000_060,
+    1_800_000_300,
+    1_799_999_000,
+    1_900_000_000,
+    0,
+    -1,
+    1e308,
+    -0,
+  ),
   oddNumber,
   fc.constant('1800000060'),
   oddJson,
@@ -278,19 +312,22 @@ const aud: fc.Arbitrary<Value> = fc.oneof(
 
 /** A client assertion for the private_key_jwt client: near-valid, or anything. */
 const assertionClaims: fc.Arbitrary<Value> = fc.oneof(
-  { weight: 3, arbitrary: fc.record(
-    {
-      iss: fc.oneof(fc.constant(ref('jwt.id')), oddJson),
-      sub: fc.oneof(fc.constant(ref('jwt.id')), fc.constant(ref('basic.id')), oddJson),
-      aud,
-      exp: dateClaim,
-      iat: dateClaim,
-      nbf: dateClaim,
-      jti: fc.oneof(fc.uuid(), oddJson),
-      extra: oddJson,
-    },
-    { requiredKeys: [] },
-  ) },
+  {
+    weight: 3,
+    arbitrary: fc.record(
+      {
+        iss: fc.oneof(fc.constant(ref('jwt.id')), oddJson),
+        sub: fc.oneof(fc.constant(ref('jwt.id')), fc.constant(ref('basic.id')), oddJson),
+        aud,
+        exp: dateClaim,
+        iat: dateClaim,
+        nbf: dateClaim,
+        jti: fc.oneof(fc.uuid(), oddJson),
+        extra: oddJson,
+      },
+      { requiredKeys: [] },
+    ),
+  },
   {
     weight: 2,
     arbitrary: fc
@@ -308,7 +345,13 @@ const assertionClaims: fc.Arbitrary<Value> = fc.oneof(
   { weight: 1, arbitrary: oddJson },
 );
 
-const signature = fc.constantFrom<JwtSpec['signature']>('harness', 'harness', 'stranger', 'none', 'garbage');
+const signature = fc.constantFrom<JwtSpec['signature']>(
+  'harness',
+  'harness',
+  'stranger',
+  'none',
+  'garbage',
+);
 
 export const clientAssertion: fc.Arbitrary<Value> = fc.oneof(
   {
@@ -318,7 +361,10 @@ export const clientAssertion: fc.Arbitrary<Value> = fc.oneof(
       .map(($jwt) => ({ $jwt })),
   },
   { weight: 1, arbitrary: oddString },
-  { weight: 1, arbitrary: fc.array(oddString, { minLength: 2, maxLength: 4 }).map((parts) => parts.join('.')) },
+  {
+    weight: 1,
+    arbitrary: fc.array(oddString, { minLength: 2, maxLength: 4 }).map((parts) => parts.join('.')),
+  },
 );
 
 /** A software statement: the trusted issuer's key over near-valid claims, or anything. */
@@ -330,7 +376,21 @@ export const softwareStatement: fc.Arbitrary<Value> = fc.oneof(
         header: fc.oneof(fc.constant({ alg: 'ES256', kid: 'fuzz' }), jwtHeader),
         claims: fc.oneof(
           fc
-            .tuple(fc.constantFrom('iss', 'software_id', 'exp', 'iat', 'grant_types', 'redirect_uris', 'scope', 'token_endpoint_auth_method', 'jwks'), oddJson, fc.boolean())
+            .tuple(
+              fc.constantFrom(
+                'iss',
+                'software_id',
+                'exp',
+                'iat',
+                'grant_types',
+                'redirect_uris',
+                'scope',
+                'token_endpoint_auth_method',
+                'jwks',
+              ),
+              oddJson,
+              fc.boolean(),
+            )
             .map(([field, value, drop]) => {
               const claims: Record<string, unknown> = {
                 iss: STATEMENT_ISSUER,
@@ -344,7 +404,11 @@ export const softwareStatement: fc.Arbitrary<Value> = fc.oneof(
               else claims[field] = value;
               return claims;
             }),
-          fc.constant({ iss: STATEMENT_ISSUER, software_id: CAPPED_SOFTWARE_ID, exp: 1_800_000_300 }),
+          fc.constant({
+            iss: STATEMENT_ISSUER,
+            software_id: CAPPED_SOFTWARE_ID,
+            exp: 1_800_000_300,
+          }),
           oddJson,
         ),
         signature,
@@ -377,8 +441,14 @@ const CLIENTS = ['basic', 'post', 'jwt', 'public'];
 export const basicCredentials: fc.Arbitrary<HeaderValue> = fc
   .record(
     {
-      id: fc.oneof(fc.constantFrom(...CLIENTS).map((c) => ref(`${c}.id`)), oddString),
-      secret: fc.oneof(fc.constantFrom('basic.secret', 'post.secret', 'basic.rat', 'admin').map(ref), oddString),
+      id: fc.oneof(
+        fc.constantFrom(...CLIENTS).map((c) => ref(`${c}.id`)),
+        oddString,
+      ),
+      secret: fc.oneof(
+        fc.constantFrom('basic.secret', 'post.secret', 'basic.rat', 'admin').map(ref),
+        oddString,
+      ),
       variant: basicVariant,
       trailing: fc.constantFrom('', ' ', '\t', '=', ' x', ', Bearer x'),
     },
@@ -388,7 +458,14 @@ export const basicCredentials: fc.Arbitrary<HeaderValue> = fc
 
 /** The valid Basic credentials of the client_secret_basic client, encoded some way. */
 export const validBasic: fc.Arbitrary<HeaderValue> = fc
-  .constantFrom<BasicSpec['variant']>('form-encoded', 'raw', 'unpadded', 'lowercase-scheme', 'spaces', 'over-padded')
+  .constantFrom<BasicSpec['variant']>(
+    'form-encoded',
+    'raw',
+    'unpadded',
+    'lowercase-scheme',
+    'spaces',
+    'over-padded',
+  )
   .map((variant) => ({ basic: { id: ref('basic.id'), secret: ref('basic.secret'), variant } }));
 
 const bearer = (names: string[]) =>
@@ -405,7 +482,19 @@ export const authorization = (names: string[] = ['admin', 'basic.rat', 'iat', 'a
     {
       weight: 2,
       arbitrary: fc.oneof(
-        fc.constantFrom('Basic', 'Bearer', 'Basic ', 'Bearer ', 'DPoP x', 'Negotiate abc', 'Basic ====', 'Basic Og==', 'Bearer a b', 'Bearer =', ''),
+        fc.constantFrom(
+          'Basic',
+          'Bearer',
+          'Basic ',
+          'Bearer ',
+          'DPoP x',
+          'Negotiate abc',
+          'Basic ====',
+          'Basic Og==',
+          'Bearer a b',
+          'Bearer =',
+          '',
+        ),
         oddString,
         fc.string({ minLength: 9000, maxLength: 9000 }).map((s) => `Bearer ${s}`),
       ),
@@ -451,8 +540,16 @@ const cookie = fc.oneof(
   fc.constant(ref('tx.cookies')),
   fc.constant(`${ref('session')}; ${ref('tx.cookies')}`),
   oddString,
-  fc.array(fc.tuple(oddString, oddString), { maxLength: 6 }).map((pairs) => pairs.map(([n, v]) => `${n}=${v}`).join('; ')),
-  fc.constantFrom('=', ';;;', '__Host-dcr_session=', '__Host-dcr_session=a.b.c', '__Host-dcr_tx_abc=x; __Host-dcr_tx_abc=y'),
+  fc
+    .array(fc.tuple(oddString, oddString), { maxLength: 6 })
+    .map((pairs) => pairs.map(([n, v]) => `${n}=${v}`).join('; ')),
+  fc.constantFrom(
+    '=',
+    ';;;',
+    '__Host-dcr_session=',
+    '__Host-dcr_session=a.b.c',
+    '__Host-dcr_tx_abc=x; __Host-dcr_tx_abc=y',
+  ),
 );
 
 /** Headers besides the ones an endpoint needs: odd names and values, cookies, fetch metadata. */
@@ -461,8 +558,21 @@ export const extraHeaders = fc.array(
     fc.tuple(fc.constant('accept'), accept),
     fc.tuple(fc.constant('cookie'), cookie),
     fc.tuple(fc.constant('origin'), fc.constantFrom(ISSUER, 'https://evil.example', 'null', '')),
-    fc.tuple(fc.constant('sec-fetch-site'), fc.constantFrom('same-origin', 'cross-site', 'none', '')),
-    fc.tuple(fc.constantFrom('x-forwarded-for', 'host', 'content-length', 'dpop', 'x-amzn-mtls-clientcert', 'transfer-encoding'), oddString),
+    fc.tuple(
+      fc.constant('sec-fetch-site'),
+      fc.constantFrom('same-origin', 'cross-site', 'none', ''),
+    ),
+    fc.tuple(
+      fc.constantFrom(
+        'x-forwarded-for',
+        'host',
+        'content-length',
+        'dpop',
+        'x-amzn-mtls-clientcert',
+        'transfer-encoding',
+      ),
+      oddString,
+    ),
     fc.tuple(oddString, oddString),
   ),
   { maxLength: 4 },
@@ -502,7 +612,24 @@ const mutatePairs = (base: Pairs) =>
 const rawEncoded = fc
   .array(
     fc.oneof(
-      fc.constantFrom('%', '%zz', '%E0%A4%A', '%ED%A0%80', '%C0%AF', '%00', '+', '=', '&', '&&', '==', 'a=b=c', '=x', ';', '#', '?'),
+      fc.constantFrom(
+        '%',
+        '%zz',
+        '%E0%A4%A',
+        '%ED%A0%80',
+        '%C0%AF',
+        '%00',
+        '+',
+        '=',
+        '&',
+        '&&',
+        '==',
+        'a=b=c',
+        '=x',
+        ';',
+        '#',
+        '?',
+      ),
       fc.string({ maxLength: 6 }),
       fc.constantFrom(...REF_NAMES).map(ref),
     ),
@@ -513,7 +640,12 @@ const rawEncoded = fc
 export const formBody = (base: Pairs): fc.Arbitrary<BodySpec> =>
   fc.oneof(
     { weight: 8, arbitrary: mutatePairs(base).map((form) => ({ form })) },
-    { weight: 1, arbitrary: fc.array(fc.tuple(oddString, oddString), { maxLength: 6 }).map((form) => ({ form })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.tuple(oddString, oddString), { maxLength: 6 })
+        .map((form) => ({ form })),
+    },
     { weight: 1, arbitrary: rawEncoded.map((text) => ({ text })) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ bytes })) },
   );
@@ -525,7 +657,10 @@ export const queryString = (base: Pairs) =>
       weight: 5,
       arbitrary: mutatePairs(base).map((pairs) =>
         pairs
-          .map(([n, v]) => `${percentEncode(n)}=${percentEncode(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`)
+          .map(
+            ([n, v]) =>
+              `${percentEncode(n)}=${percentEncode(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`,
+          )
           .join('&'),
       ),
     },
@@ -555,13 +690,52 @@ const jsonBody = (nearValid: fc.Arbitrary<Value>): fc.Arbitrary<BodySpec> =>
 
 /** Metadata that registers (one template of each sort of client)... */
 const REGISTRATIONS: Record<string, unknown>[] = [
-  { client_name: 'Fuzz', grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', scope: 'read' },
-  { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
-  { redirect_uris: [NATIVE_REDIRECT], token_endpoint_auth_method: 'none', application_type: 'native' },
-  { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] } },
-  { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example.test/jwks.json' },
-  { grant_types: ['client_credentials'], software_id: CAPPED_SOFTWARE_ID, token_endpoint_auth_method: 'client_secret_post' },
-  { grant_types: ['client_credentials'], token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'agent.example.test' },
+  {
+    client_name: 'Fuzz',
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'read',
+  },
+  {
+    redirect_uris: [REDIRECT],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  },
+  {
+    redirect_uris: [NATIVE_REDIRECT],
+    token_endpoint_auth_method: 'none',
+    application_type: 'native',
+  },
+  {
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: {
+      keys: [
+        {
+          kty: 'EC',
+          crv: 'P-256',
+          x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+          y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+        },
+      ],
+    },
+  },
+  {
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks_uri: 'https://keys.example.test/jwks.json',
+  },
+  {
+    grant_types: ['client_credentials'],
+    software_id: CAPPED_SOFTWARE_ID,
+    token_endpoint_auth_method: 'client_secret_post',
+  },
+  {
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'tls_client_auth',
+    tls_client_auth_san_dns: 'agent.example.test',
+  },
 ];
 
 /** ...changed in one or two fields (set to anything, dropped, or given a statement). */
@@ -590,14 +764,25 @@ const nearValidMetadata: fc.Arbitrary<Value> = fc
     }
     if (statement !== null) entries.push(['software_statement', statement]);
     const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of entries)
+      Object.defineProperty(out, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   });
 
 /** `POST /register`: anonymous, with an initial access token, or with a bad credential. */
 export const registerRequest: fc.Arbitrary<FuzzRequest> = fc
   .record({
-    headers: jsonHeaders(fc.option(fc.oneof(fc.constant(`Bearer ${ref('iat')}`), authorization(['iat', 'basic.rat', 'admin'])), { freq: 2, nil: undefined })),
+    headers: jsonHeaders(
+      fc.option(
+        fc.oneof(fc.constant(`Bearer ${ref('iat')}`), authorization(['iat', 'basic.rat', 'admin'])),
+        { freq: 2, nil: undefined },
+      ),
+    ),
     body: jsonBody(nearValidMetadata),
   })
   .map(({ headers, body }) => ({ method: 'POST', path: '/register', headers, body }));
@@ -606,14 +791,20 @@ const clientPath = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...CLIENTS).map((c) => `/register/${ref(`${c}.id`)}`) },
   {
     weight: 1,
-    arbitrary: fc.oneof(oddString, fc.constantFrom('%', '%2F', '%00', '..', 'a'.repeat(3000), '%ED%A0%80'))
+    arbitrary: fc
+      .oneof(oddString, fc.constantFrom('%', '%2F', '%00', '..', 'a'.repeat(3000), '%ED%A0%80'))
       .map((id) => `/register/${id.replaceAll('/', '%2F').replaceAll('?', '%3F')}`),
   },
 );
 
 /** RFC 7592: read, replace, delete — with the client's own token, another's, or garbage. */
 export const clientConfigurationRequest: fc.Arbitrary<FuzzRequest> = fc
-  .tuple(fc.constantFrom('GET', 'PUT', 'DELETE'), fc.constantFrom(...CLIENTS), clientPath, fc.boolean())
+  .tuple(
+    fc.constantFrom('GET', 'PUT', 'DELETE'),
+    fc.constantFrom(...CLIENTS),
+    clientPath,
+    fc.boolean(),
+  )
   .chain(([method, client, otherPath, ownPath]) =>
     fc
       .record({
@@ -623,7 +814,10 @@ export const clientConfigurationRequest: fc.Arbitrary<FuzzRequest> = fc
         ),
         headers: jsonHeaders(),
         body: jsonBody(
-          nearValidMetadata.map((metadata) => ({ client_id: ref(`${client}.id`), ...(metadata as object) })),
+          nearValidMetadata.map((metadata) => ({
+            client_id: ref(`${client}.id`),
+            ...(metadata as object),
+          })),
         ),
       })
       .map(({ auth, headers, body }) => ({
@@ -642,7 +836,13 @@ const clientAuth = fc.oneof(
   { weight: 2, arbitrary: basicCredentials.map((h) => ({ header: h, pairs: [] as Pairs })) },
   {
     weight: 2,
-    arbitrary: fc.constant({ header: undefined, pairs: [['client_id', ref('post.id')], ['client_secret', ref('post.secret')]] as Pairs }),
+    arbitrary: fc.constant({
+      header: undefined,
+      pairs: [
+        ['client_id', ref('post.id')],
+        ['client_secret', ref('post.secret')],
+      ] as Pairs,
+    }),
   },
   {
     weight: 3,
@@ -654,14 +854,32 @@ const clientAuth = fc.oneof(
       ] as Pairs,
     })),
   },
-  { weight: 2, arbitrary: fc.constant({ header: undefined, pairs: [['client_id', ref('public.id')]] as Pairs }) },
-  { weight: 1, arbitrary: fc.constant({ header: undefined, pairs: [['client_id', `${ISSUER}/metadata.json`]] as Pairs }) },
+  {
+    weight: 2,
+    arbitrary: fc.constant({
+      header: undefined,
+      pairs: [['client_id', ref('public.id')]] as Pairs,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constant({
+      header: undefined,
+      pairs: [['client_id', `${ISSUER}/metadata.json`]] as Pairs,
+    }),
+  },
   { weight: 1, arbitrary: authorization().map((h) => ({ header: h, pairs: [] as Pairs })) },
 );
 
 const grantParams: fc.Arbitrary<Pairs> = fc.constantFrom<Pairs>(
-  [['grant_type', 'client_credentials'], ['scope', 'read']],
-  [['grant_type', 'client_credentials'], ['resource', RESOURCE]],
+  [
+    ['grant_type', 'client_credentials'],
+    ['scope', 'read'],
+  ],
+  [
+    ['grant_type', 'client_credentials'],
+    ['resource', RESOURCE],
+  ],
   [['grant_type', 'client_credentials']],
   [
     ['grant_type', 'authorization_code'],
@@ -676,9 +894,19 @@ const grantParams: fc.Arbitrary<Pairs> = fc.constantFrom<Pairs>(
     ['code_verifier', ref('verifier')],
     ['resource', RESOURCE],
   ],
-  [['grant_type', 'refresh_token'], ['refresh_token', ref('refresh')]],
-  [['grant_type', 'refresh_token'], ['refresh_token', ref('refresh')], ['scope', 'read']],
-  [['grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer'], ['assertion', 'x']],
+  [
+    ['grant_type', 'refresh_token'],
+    ['refresh_token', ref('refresh')],
+  ],
+  [
+    ['grant_type', 'refresh_token'],
+    ['refresh_token', ref('refresh')],
+    ['scope', 'read'],
+  ],
+  [
+    ['grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+    ['assertion', 'x'],
+  ],
   [],
 );
 
@@ -706,7 +934,10 @@ export const tokenRequest = formRequest('/token', grantParams);
 const tokenToInspect = fc.constantFrom<Pairs>(
   [['token', ref('access')]],
   [['token', ref('user.access')]],
-  [['token', ref('refresh')], ['token_type_hint', 'refresh_token']],
+  [
+    ['token', ref('refresh')],
+    ['token_type_hint', 'refresh_token'],
+  ],
   [['token', ref('code')]],
   [['token', 'AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB']],
   [],
@@ -737,9 +968,13 @@ export const authorizeRequest: fc.Arbitrary<FuzzRequest> = fc
     base: fc.constantFrom<Pairs>(
       authorizeBase,
       authorizeBase.map(([n, v]) => (n === 'client_id' ? [n, ref('basic.id')] : [n, v])),
-      authorizeBase.map(([n, v]) => (n === 'redirect_uri' ? [n, 'http://127.0.0.1:9999/cb'] : [n, v])),
+      authorizeBase.map(([n, v]) =>
+        n === 'redirect_uri' ? [n, 'http://127.0.0.1:9999/cb'] : [n, v],
+      ),
       [...authorizeBase, ['prompt', 'login']],
-      authorizeBase.map(([n, v]) => (n === 'client_id' ? [n, 'https://cimd.example.test/client.json'] : [n, v])),
+      authorizeBase.map(([n, v]) =>
+        n === 'client_id' ? [n, 'https://cimd.example.test/client.json'] : [n, v],
+      ),
     ),
     headers: browserHeaders,
   })
@@ -769,11 +1004,19 @@ export const signInRequest: fc.Arbitrary<FuzzRequest> = fc
     ];
     const headers = [['cookie', cookies] as const, ...extra];
     if (method === 'GET') {
-      return queryString([['tx', tx]]).map((query) => ({ method, path: `/${page}`, query, headers }));
+      return queryString([['tx', tx]]).map((query) => ({
+        method,
+        path: `/${page}`,
+        query,
+        headers,
+      }));
     }
-    return fc
-      .tuple(contentType(FORM), formBody(base))
-      .map(([type, body]) => ({ method, path: `/${page}`, headers: [['content-type', type] as const, ...headers], body }));
+    return fc.tuple(contentType(FORM), formBody(base)).map(([type, body]) => ({
+      method,
+      path: `/${page}`,
+      headers: [['content-type', type] as const, ...headers],
+      body,
+    }));
   });
 
 /** Discovery and JWKS: GET with odd queries and headers, other methods, odd paths. */
@@ -794,18 +1037,20 @@ export const metadataRequest: fc.Arbitrary<FuzzRequest> = fc.record({
 
 const cursor = fc.oneof(
   oddString,
-  fc.constantFrom(
-    { offset: -1 },
-    { offset: 1e308 },
-    { offset: 'x' },
-    { offset: 0.5 },
-    { at: '__proto__' },
-    { at: -5 },
-    { at: 2 ** 64 },
-    [],
-    null,
-    { offset: { __proto__: 1 } },
-  ).map((value) => Buffer.from(JSON.stringify(value)).toString('base64url')),
+  fc
+    .constantFrom(
+      { offset: -1 },
+      { offset: 1e308 },
+      { offset: 'x' },
+      { offset: 0.5 },
+      { at: '__proto__' },
+      { at: -5 },
+      { at: 2 ** 64 },
+      [],
+      null,
+      { offset: { __proto__: 1 } },
+    )
+    .map((value) => Buffer.from(JSON.stringify(value)).toString('base64url')),
 );
 
 const adminQueryBase: Pairs = [
@@ -836,7 +1081,12 @@ const adminBodies = fc.oneof(
     },
     { requiredKeys: [] },
   ),
-  fc.constantFrom({ dry_run: false, software_id: CAPPED_SOFTWARE_ID }, { software_id: 'evil', delete_clients: true }, { grace_period_seconds: 60 }, {}),
+  fc.constantFrom(
+    { dry_run: false, software_id: CAPPED_SOFTWARE_ID },
+    { software_id: 'evil', delete_clients: true },
+    { grace_period_seconds: 60 },
+    {},
+  ),
 );
 
 /** The admin API: every route, with the admin token (mostly), odd queries, bodies, cursors. */
@@ -885,14 +1135,44 @@ export const adminRequest: fc.Arbitrary<FuzzRequest> = fc
 
 /** Anything at all: any method, any path, any headers, any body. */
 export const garbageRequest: fc.Arbitrary<FuzzRequest> = fc.record({
-  method: fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE', 'CONNECT'), oddString),
+  method: fc.oneof(
+    fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE', 'CONNECT'),
+    oddString,
+  ),
   path: fc.oneof(
-    fc.constantFrom('/register', '/token', '/introspect', '/revoke', '/authorize', '/consent', '/login', '/callback', '/admin/clients', '/', '', '/register/', '/register//x', '/admin', '/admin/clients/', '/.well-known/'),
+    fc.constantFrom(
+      '/register',
+      '/token',
+      '/introspect',
+      '/revoke',
+      '/authorize',
+      '/consent',
+      '/login',
+      '/callback',
+      '/admin/clients',
+      '/',
+      '',
+      '/register/',
+      '/register//x',
+      '/admin',
+      '/admin/clients/',
+      '/.well-known/',
+    ),
     oddString.map((s) => `/${s}`),
   ),
   query: fc.oneof(rawEncoded, oddString),
   headers: fc.array(
-    fc.tuple(fc.constantFrom('content-type', 'authorization', 'cookie', 'accept', 'origin', 'content-length'), fc.oneof(oddString, authorization())),
+    fc.tuple(
+      fc.constantFrom(
+        'content-type',
+        'authorization',
+        'cookie',
+        'accept',
+        'origin',
+        'content-length',
+      ),
+      fc.oneof(oddString, authorization()),
+    ),
     { maxLength: 4 },
   ),
   body: fc.oneof(

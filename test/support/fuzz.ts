@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import * as fc from 'fast-check';
+import type * as fc from 'fast-check';
 import { expect } from 'vitest';
 import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
 import { loadConfig } from '../../lambdas/config.js';
@@ -186,7 +186,9 @@ export async function buildFuzzApp(): Promise<FuzzApp> {
   const json = { 'content-type': 'application/json' };
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   const register = async (metadata: object, headers: Record<string, string> = {}) =>
-    parsed(await send(request('POST', '/register', { ...json, ...headers }, JSON.stringify(metadata))));
+    parsed(
+      await send(request('POST', '/register', { ...json, ...headers }, JSON.stringify(metadata))),
+    );
 
   const basic = await register({
     client_name: 'Basic agent',
@@ -410,7 +412,12 @@ const substitute = (text: string, refs: Refs) =>
 function ownObject(entries: [string, unknown][]) {
   const out: Record<string, unknown> = {};
   for (const [key, value] of entries) {
-    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -472,7 +479,11 @@ function basicHeader(spec: BasicSpec, refs: Refs): string {
       bytes = Buffer.from(`${id}:${secret}`, 'latin1');
       break;
     case 'invalid-utf8':
-      bytes = Buffer.concat([Buffer.from(`${id}:`), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(secret)]);
+      bytes = Buffer.concat([
+        Buffer.from(`${id}:`),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from(secret),
+      ]);
       break;
   }
   let encoded = bytes.toString(spec.variant === 'base64url' ? 'base64url' : 'base64');
@@ -483,14 +494,13 @@ function basicHeader(spec: BasicSpec, refs: Refs): string {
   return `${scheme}${gap}${encoded}${spec.trailing ?? ''}`;
 }
 
-
 function bodyOf(spec: BodySpec, refs: Refs): Uint8Array {
   if ('bytes' in spec) return spec.bytes;
   if ('text' in spec) return Buffer.from(substitute(spec.text, refs));
   if ('json' in spec) return Buffer.from(JSON.stringify(materialize(spec.json, refs)) ?? '');
   const pairs = spec.form.map(([name, value]) => {
     const v = materialize(value, refs);
-    return `${formEncode(substitute(name, refs))}=${formEncode(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`;
+    return `${formEncode(substitute(name, refs))}=${formEncode(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`;
   });
   return Buffer.from(pairs.join('&'));
 }
@@ -498,10 +508,12 @@ function bodyOf(spec: BodySpec, refs: Refs): Uint8Array {
 export function toHttpRequest(spec: FuzzRequest, refs: Refs): HttpRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of spec.headers ?? []) {
-    const text = typeof value === 'string' ? substitute(value, refs) : basicHeader(value.basic, refs);
+    const text =
+      typeof value === 'string' ? substitute(value, refs) : basicHeader(value.basic, refs);
     const key = name.toLowerCase();
     // As node:http and API Gateway join a repeated header.
-    headers[key] = headers[key] === undefined ? text : `${headers[key]}${key === 'cookie' ? '; ' : ', '}${text}`;
+    headers[key] =
+      headers[key] === undefined ? text : `${headers[key]}${key === 'cookie' ? '; ' : ', '}${text}`;
   }
   return {
     method: spec.method,
@@ -539,7 +551,11 @@ function contents(store: object, seen = new Set<object>()): unknown {
  * routes/registration.ts), so a rejected registration moves it by design.
  */
 export function snapshot(app: FuzzApp) {
-  const { registrationCounter: _countsAttempts, repository: _wrapsDirectory, ...stores } = app.stores;
+  const {
+    registrationCounter: _countsAttempts,
+    repository: _wrapsDirectory,
+    ...stores
+  } = app.stores;
   return contents(stores);
 }
 
@@ -569,16 +585,57 @@ export async function runCase(app: FuzzApp, spec: FuzzRequest): Promise<CaseResu
   return { request, response };
 }
 
+/** Parameters that carry a credential: never echoed, even to the caller that sent them. */
+const CREDENTIAL_PARAMS = new Set([
+  'client_secret',
+  'client_assertion',
+  'assertion',
+  'token',
+  'refresh_token',
+  'code',
+  'code_verifier',
+  'csrf',
+]);
+
+/**
+ * What a response may repeat of the request: the path, and every parameter and JSON member
+ * except the credentials (a client that sends a token as its `grant_type`, or as a parameter's
+ * name, or as its client_name, may read it back in the error or the registration). Headers
+ * (Authorization, Cookie) and credential parameters are never the caller's own text to echo.
+ */
+function callersOwnText(request: HttpRequest): string {
+  const parts = [request.path, request.query];
+  const text = Buffer.from(request.body ?? new Uint8Array()).toString('utf8');
+  try {
+    const json = JSON.parse(text);
+    if (json !== null && typeof json === 'object') delete json.client_secret;
+    parts.push(JSON.stringify(json));
+  } catch {
+    for (const [name, value] of new URLSearchParams(text)) {
+      parts.push(name, CREDENTIAL_PARAMS.has(name) ? '' : value);
+    }
+  }
+  for (const [name, value] of new URLSearchParams(request.query)) {
+    parts.push(name, CREDENTIAL_PARAMS.has(name) ? '' : value);
+  }
+  return parts.join('\n');
+}
+
 /**
  * The properties of every response:
  * 1. 2xx, 3xx or 4xx — never 5xx;
  * 2. a 4xx is an RFC error body (`{"error", "error_description"?}`, application/json), or the HTML
  *    error page when a browser (not preferring JSON) asked a page route;
  * 3. a 3xx goes to this server's own pages, or to a redirect URI registered by the client;
- * 4. no secret the harness holds appears anywhere in it, except a client's own registration
- *    access token in its RFC 7592 read or update (the token it presented).
+ * 4. no secret the harness holds appears anywhere in it (body, headers, cookies), except a
+ *    client's own registration access token in its RFC 7592 read or update (the token it
+ *    presented), and the caller's own non-credential text repeated back (`callersOwnText`).
  */
-export function checkResponse({ request, response }: CaseResult, refs: Refs, secrets: ReadonlyMap<string, string>) {
+export function checkResponse(
+  { request, response }: CaseResult,
+  refs: Refs,
+  secrets: ReadonlyMap<string, string>,
+) {
   const { status, headers, body } = response;
   const where = `${request.method} ${request.path}`;
   expect(status, `${where}: ${body}`).toBeGreaterThanOrEqual(200);
@@ -607,11 +664,15 @@ export function checkResponse({ request, response }: CaseResult, refs: Refs, sec
     expect(own || registered.includes(loopbackless(location)), `${where} → ${location}`).toBe(true);
   }
   const presented = request.headers.authorization?.replace(/^Bearer +/i, '').trim();
+  const echoable = callersOwnText(request);
   const ownRead =
-    status === 200 && (request.method === 'GET' || request.method === 'PUT') && request.path.startsWith('/register/');
+    status === 200 &&
+    (request.method === 'GET' || request.method === 'PUT') &&
+    request.path.startsWith('/register/');
   const sent = JSON.stringify({ headers, body, cookies: response.cookies });
   for (const [name, secret] of secrets) {
     if (ownRead && secret === presented && name.endsWith('.rat')) continue;
+    if (echoable.includes(secret)) continue;
     expect(sent.includes(secret), `${where} ${status} shows ${name}`).toBe(false);
   }
   void refs;

@@ -311,7 +311,12 @@ describe('registration with the policy', () => {
     await capped.register({ ...agent, software_id: 'fleet' }, ISSUER);
     const before = await store.get(t.id);
     const error = await oauthFailure(
-      capped.register({ ...agent, software_id: 'fleet' }, ISSUER, {}, { bearer: t.initial_access_token }),
+      capped.register(
+        { ...agent, software_id: 'fleet' },
+        ISSUER,
+        {},
+        { bearer: t.initial_access_token },
+      ),
     );
     expect([error.status, error.error]).toEqual([403, 'access_denied']);
     expect(await store.get(t.id)).toEqual(before);
