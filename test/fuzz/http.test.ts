@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
-import { fuzzParameters } from '../support/fuzz.js';
+import { FUZZ_TIMEOUT_MS, fuzzParameters } from '../support/fuzz.js';
 import { startTestServer } from '../support/server.js';
 
 /**
@@ -164,30 +164,34 @@ function bytesOf(r: RawRequest): Buffer {
 }
 
 describe('fuzzing over real HTTP', () => {
-  it('raw requests of any method, target, headers and framing: a status below 500, RFC error bodies, no admin token', async () => {
-    await fc.assert(
-      fc.asyncProperty(rawRequest, async (r) => {
-        const answer = await exchange(bytesOf(r));
-        expect(answer.status, answer.head).toBeGreaterThanOrEqual(200);
-        expect(answer.status, answer.head).toBeLessThan(500);
-        expect(answer.head + answer.body).not.toContain(ADMIN_TOKEN);
-        // A HEAD answer has no body (RFC 9110 §9.3.2): node:http sends only the head.
-        const bodied = r.method !== 'HEAD';
-        if (
-          bodied &&
-          answer.status >= 400 &&
-          /content-type: application\/json/i.test(answer.head)
-        ) {
-          const error = JSON.parse(answer.body);
-          expect(typeof error.error).toBe('string');
-          expect(Object.keys(error).every((k) => k === 'error' || k === 'error_description')).toBe(
-            true,
-          );
-        }
-      }),
-      fuzzParameters(300),
-    );
-    const health = await fetch(`${app.issuer}/.well-known/oauth-authorization-server`);
-    expect(health.status).toBe(200);
-  }, 120_000);
+  it(
+    'raw requests of any method, target, headers and framing: a status below 500, RFC error bodies, no admin token',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(rawRequest, async (r) => {
+          const answer = await exchange(bytesOf(r));
+          expect(answer.status, answer.head).toBeGreaterThanOrEqual(200);
+          expect(answer.status, answer.head).toBeLessThan(500);
+          expect(answer.head + answer.body).not.toContain(ADMIN_TOKEN);
+          // A HEAD answer has no body (RFC 9110 §9.3.2): node:http sends only the head.
+          const bodied = r.method !== 'HEAD';
+          if (
+            bodied &&
+            answer.status >= 400 &&
+            /content-type: application\/json/i.test(answer.head)
+          ) {
+            const error = JSON.parse(answer.body);
+            expect(typeof error.error).toBe('string');
+            expect(
+              Object.keys(error).every((k) => k === 'error' || k === 'error_description'),
+            ).toBe(true);
+          }
+        }),
+        fuzzParameters(300),
+      );
+      const health = await fetch(`${app.issuer}/.well-known/oauth-authorization-server`);
+      expect(health.status).toBe(200);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
