@@ -421,6 +421,18 @@ export const softwareStatement: fc.Arbitrary<Value> = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 // Headers, credentials, cookies
 
+/** The request headers the server reads (and some it must ignore). */
+export const HEADER_NAMES = [
+  'content-type',
+  'authorization',
+  'cookie',
+  'accept',
+  'origin',
+  'content-length',
+  'x-forwarded-for',
+  'expect',
+];
+
 const basicVariant = fc.constantFrom<BasicSpec['variant']>(
   'form-encoded',
   'form-encoded',
@@ -1180,17 +1192,7 @@ export const garbageRequest: fc.Arbitrary<FuzzRequest> = fc.record({
   ),
   query: fc.oneof(rawEncoded, oddString),
   headers: fc.array(
-    fc.tuple(
-      fc.constantFrom(
-        'content-type',
-        'authorization',
-        'cookie',
-        'accept',
-        'origin',
-        'content-length',
-      ),
-      fc.oneof(oddString, authorization()),
-    ),
+    fc.tuple(fc.constantFrom(...HEADER_NAMES), fc.oneof(oddString, authorization())),
     { maxLength: 4 },
   ),
   body: fc.oneof(

@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import type * as fc from 'fast-check';
-import { expect } from 'vitest';
+import * as fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
@@ -642,6 +642,8 @@ export function checkResponse(
   expect(status, `${where}: ${body}`).toBeGreaterThanOrEqual(200);
   expect(status, `${where}: ${body}`).toBeLessThan(500);
   expect(headers['x-content-type-options']).toBe('nosniff');
+  if (headers['content-type'] === 'application/json')
+    expect(() => JSON.parse(body ?? '')).not.toThrow();
   if (status >= 400) {
     const page = PAGE_PATHS.has(request.path) && !prefersJson(request);
     if (page && headers['content-type']?.startsWith('text/html')) {
@@ -753,4 +755,38 @@ export class FuzzSession {
     }
     return result;
   }
+}
+
+/**
+ * A describe block of fuzz properties over one session: each test checks its share of generated
+ * requests (`runs`, times DCR_FUZZ_RUNS) against every property of `FuzzSession.check`.
+ */
+export function describeFuzz(
+  name: string,
+  properties: readonly (readonly [
+    title: string,
+    requests: fc.Arbitrary<FuzzRequest>,
+    runs: number,
+  ])[],
+): void {
+  describe(name, () => {
+    let session: FuzzSession;
+    beforeAll(async () => {
+      session = await FuzzSession.start();
+    });
+    for (const [title, requests, runs] of properties) {
+      it(
+        title,
+        async () => {
+          await fc.assert(
+            fc.asyncProperty(requests, async (spec) => {
+              await session.check(spec);
+            }),
+            fuzzParameters(runs),
+          );
+        },
+        FUZZ_TIMEOUT_MS,
+      );
+    }
+  });
 }
