@@ -601,7 +601,8 @@ const CREDENTIAL_PARAMS = new Set([
 /**
  * What a response may repeat of the request: the path, and every parameter and JSON member
  * except the credentials (a client that sends a token as its `grant_type`, or as a parameter's
- * name, or as its client_name, may read it back in the error or the registration). Headers
+ * name, or as its client_name or a software statement's claim, may read it back in the error
+ * or the registration). Headers
  * (Authorization, Cookie) and credential parameters are never the caller's own text to echo.
  */
 function callersOwnText(request: HttpRequest): string {
@@ -610,7 +611,12 @@ function callersOwnText(request: HttpRequest): string {
   try {
     const json = JSON.parse(text);
     if (json !== null && typeof json === 'object') delete json.client_secret;
-    parts.push(JSON.stringify(json));
+    const whole = JSON.stringify(json);
+    // A software statement's claims are the caller's own text too (errors may name them).
+    for (const [jws] of whole.matchAll(/[\w-]+\.[\w-]+\.[\w-]*/g)) {
+      parts.push(...jws.split('.').map((part) => Buffer.from(part, 'base64url').toString('utf8')));
+    }
+    parts.push(whole);
   } catch {
     for (const [name, value] of new URLSearchParams(text)) {
       parts.push(name, CREDENTIAL_PARAMS.has(name) ? '' : value);
