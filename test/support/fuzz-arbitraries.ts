@@ -2,6 +2,7 @@ import * as fc from 'fast-check';
 import type { BasicSpec, BodySpec, FuzzRequest, HeaderValue, JwtSpec, Value } from './fuzz.js';
 import {
   CAPPED_SOFTWARE_ID,
+  CIMD_CLIENT,
   ISSUER,
   NATIVE_REDIRECT,
   percentEncode,
@@ -897,7 +898,7 @@ const clientAuth = fc.oneof(
     weight: 1,
     arbitrary: fc.constant({
       header: undefined,
-      pairs: [['client_id', `${ISSUER}/metadata.json`]] as Pairs,
+      pairs: [['client_id', CIMD_CLIENT]] as Pairs,
     }),
   },
   { weight: 1, arbitrary: authorization().map((h) => ({ header: h, pairs: [] as Pairs })) },
@@ -1003,9 +1004,7 @@ export const authorizeRequest: fc.Arbitrary<FuzzRequest> = fc
         n === 'redirect_uri' ? [n, 'http://127.0.0.1:9999/cb'] : [n, v],
       ),
       [...authorizeBase, ['prompt', 'login']],
-      authorizeBase.map(([n, v]) =>
-        n === 'client_id' ? [n, 'https://cimd.example.test/client.json'] : [n, v],
-      ),
+      authorizeBase.map(([n, v]) => (n === 'client_id' ? [n, CIMD_CLIENT] : [n, v])),
     ),
     headers: browserHeaders,
   })

@@ -3,6 +3,7 @@ import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
 import { loadConfig } from '../../lambdas/config.js';
+import { clientFromMetadataDocument } from '../../lambdas/core/client-id-metadata-document.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
 import { prefersJson } from '../../lambdas/http/request.js';
 import { createRouter, type Router } from '../../lambdas/http/router.js';
@@ -24,6 +25,15 @@ export const STATEMENT_ISSUER = 'https://statements.example.test';
 export const RESOURCE = 'https://api.example.test/mcp';
 export const REDIRECT = 'http://127.0.0.1:8765/cb';
 export const NATIVE_REDIRECT = 'com.example.agent:/cb';
+/** A Client ID Metadata Document client (public, this redirect URI). */
+export const CIMD_CLIENT = 'https://cimd.example.test/client.json';
+const CIMD_DOCUMENT = JSON.stringify({
+  client_id: CIMD_CLIENT,
+  client_name: 'Document agent',
+  redirect_uris: [REDIRECT],
+  grant_types: ['authorization_code', 'refresh_token'],
+  token_endpoint_auth_method: 'none',
+});
 /** The one software_id whose cap (1 active client) the seed fills. */
 export const CAPPED_SOFTWARE_ID = 'capped-agent';
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -170,8 +180,12 @@ export async function buildFuzzApp(): Promise<FuzzApp> {
           throw new Error('no network in the fuzz tests');
         },
       },
+      // One Client ID Metadata Document is served (as if fetched), so its clients are fuzzed too.
       metadataDocuments: {
-        resolve: async () => ({ problem: 'no metadata documents are fetched in the fuzz tests' }),
+        resolve: async (url) =>
+          url === CIMD_CLIENT
+            ? clientFromMetadataDocument(url, CIMD_DOCUMENT, clock.now())
+            : { problem: 'no other metadata documents are fetched in the fuzz tests' },
       },
       clock,
       cookieKey: { key: async () => cookieSecret },
