@@ -3,11 +3,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     env: {
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      // Every log line and audit event is produced, captured and checked for secrets
+      // (test/support/secret-hygiene.ts), not printed.
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_METRICS_DISABLED: 'true',
-      DCR_AUDIT_LOG: 'off',
+      DCR_AUDIT_LOG: 'stdout',
     },
+    setupFiles: ['test/support/secret-hygiene.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,

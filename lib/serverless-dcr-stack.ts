@@ -217,13 +217,21 @@ export class ServerlessDcrStack extends Stack {
           customDomain: {
             domainName: config.domainName,
             certificateArn: config.certificateArn,
-            ...(config.mtlsTruststoreUri && { mtlsTruststoreUri: config.mtlsTruststoreUri }),
-            ...(config.mtlsTruststoreVersion && {
-              mtlsTruststoreVersion: config.mtlsTruststoreVersion,
-            }),
+            ...(config.mtlsDomainName &&
+              config.mtlsTruststoreUri && {
+                mtls: {
+                  domainName: config.mtlsDomainName,
+                  certificateArn: config.mtlsCertificateArn ?? config.certificateArn,
+                  truststoreUri: config.mtlsTruststoreUri,
+                  ...(config.mtlsTruststoreVersion && {
+                    truststoreVersion: config.mtlsTruststoreVersion,
+                  }),
+                },
+              }),
           },
         }),
     });
+    const mtls = this.api.mtlsOrigin !== undefined;
 
     // Users sign in at the operator's provider, or at a Cognito user pool made here, or nowhere
     // (dcr:cognitoLogin=false without an upstream: no authorization endpoint at all).
@@ -265,9 +273,9 @@ export class ServerlessDcrStack extends Stack {
       ...(config.introspectorClientIds.length > 0 && {
         DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
       }),
-      // The custom domain verifies client certificates against the truststore and passes them
-      // on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
-      ...(config.mtlsTruststoreUri && { DCR_TLS_CLIENT_AUTH: 'on' }),
+      // The mutual TLS domain verifies client certificates against the truststore and passes
+      // them on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
+      ...(mtls && { DCR_TLS_CLIENT_AUTH: 'on' }),
       // Discovery advertises the authorization endpoint when users can sign in; the token
       // functions issue and check refresh token families.
       ...login?.upstreamEnvironment,
@@ -279,7 +287,7 @@ export class ServerlessDcrStack extends Stack {
           'open',
           'initial_access_token',
           'software_statement',
-          ...(config.mtlsTruststoreUri !== undefined ? ['mtls'] : []),
+          ...(mtls ? ['mtls'] : []),
         ]
       ).join(','),
       ...(config.registrationTiers !== undefined && {
@@ -325,6 +333,9 @@ export class ServerlessDcrStack extends Stack {
               DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),
             }),
           ...(name === 'authorize' && authorizeEnvironment),
+          // Discovery publishes the endpoints' aliases on the mutual TLS domain (RFC 8705 §5).
+          ...(name === 'discovery' &&
+            this.api.mtlsOrigin !== undefined && { DCR_MTLS_ORIGIN: this.api.mtlsOrigin }),
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
       });
@@ -373,6 +384,23 @@ export class ServerlessDcrStack extends Stack {
     });
 
     new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'The OAuth issuer URL' });
+    // The DNS records to create: each custom domain's name → its own regional domain name.
+    if (this.api.domain) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.api.domain.regionalDomainName,
+        description: `CNAME (or Route 53 alias) target of ${config.domainName}`,
+      });
+    }
+    if (this.api.mtlsDomain && this.api.mtlsOrigin !== undefined) {
+      new CfnOutput(this, 'MtlsOrigin', {
+        value: this.api.mtlsOrigin,
+        description: 'Mutual TLS (RFC 8705): the host of the mtls_endpoint_aliases',
+      });
+      new CfnOutput(this, 'MtlsDomainTarget', {
+        value: this.api.mtlsDomain.regionalDomainName,
+        description: `CNAME (or Route 53 alias) target of ${config.mtlsDomainName}`,
+      });
+    }
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });

@@ -164,14 +164,15 @@ export class TokenService {
     const claims = await this.verifier.verify(token, issuer, now);
     if (!claims || !mayInspect(claims.client_id)) return inactive;
     // A revoked token, one of a revoked grant, or one whose client is deleted or expired, is
-    // dead at once.
+    // dead at once. A client asking about its own token was just found active: no second read.
     const grantId = grantIdOf(claims.jti);
-    const [revoked, grantRevoked, owner] = await Promise.all([
+    const [revoked, grantRevoked, ownerActive] = await Promise.all([
       this.tokenStore.isRevoked(claims.jti),
       grantId === undefined ? false : this.userGrants.isRevoked(grantId),
-      this.lifecycle.resolve(claims.client_id),
+      claims.client_id === client.clientId ||
+        this.lifecycle.resolve(claims.client_id).then((owner) => !!owner && 'client' in owner),
     ]);
-    if (revoked || grantRevoked || !owner || !('client' in owner)) return inactive;
+    if (revoked || grantRevoked || !ownerActive) return inactive;
     const response = {
       active: true,
       token_type: 'Bearer',

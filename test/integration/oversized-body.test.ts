@@ -15,7 +15,7 @@ const machine = JSON.stringify({ grant_types: ['client_credentials'], client_nam
 
 let app: LocalApp;
 beforeAll(async () => {
-  app = await startLocalApp(loadConfig({ PORT: '0', DCR_AUDIT_LOG: 'off' }), { store: 'memory' });
+  app = await startLocalApp(loadConfig({ PORT: '0' }), { store: 'memory' });
 });
 afterAll(() => app.close());
 

@@ -1,0 +1,172 @@
+import { writeFileSync } from 'node:fs';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser } from '../support/browser.js';
+import {
+  authorizationRequest,
+  type InteractiveServer,
+  startInteractiveServer,
+} from '../support/interactive.js';
+import { type Json, jsonPost, readJson } from '../support/server.js';
+import type { AwsCall, StackApp } from '../support/synthesized-stack.js';
+
+/**
+ * What each operation costs in AWS calls, counted on the synthesized stack: every DynamoDB, KMS,
+ * EventBridge and Secrets Manager call the bundled functions make passes the IAM gate, which
+ * records it. The design's floor: one write per registration, one read and one Sign per access
+ * token. The request's own function is counted apart from the audit function the table's
+ * stream then runs (asynchronously in AWS). With DCR_AWS_CALLS_REPORT set, the counts are
+ * written there as JSON (`npm run bench` puts them in BENCHMARKS.md).
+ */
+const RESOURCE = 'https://mcp.example.com/mcp';
+const REDIRECT = 'http://127.0.0.1:8765/callback';
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+interface Cost {
+  readonly operation: string;
+  /** The function that served the request. */
+  readonly reads: number;
+  readonly writes: number;
+  /** KMS Sign calls (the public key is read once per container, for the `kid`). */
+  readonly kms: number;
+  /** Everything, `function service:Operation` → count. */
+  readonly calls: Record<string, number>;
+}
+
+let server: InteractiveServer;
+let app: StackApp;
+const costs: Cost[] = [];
+
+/** Runs `operation` alone and counts the calls it caused. */
+async function cost<T>(operation: string, served: string, run: () => Promise<T>) {
+  app.awsCalls.length = 0;
+  const result = await run();
+  const calls: AwsCall[] = [...app.awsCalls];
+  const own = calls.filter((c) => c.caller.startsWith(`Function${served}`));
+  const operationOf = (c: AwsCall) => c.action.split(':')[1] as string;
+  const counted: Cost = {
+    operation,
+    reads: own.filter((c) => READS.has(operationOf(c))).length,
+    writes: own.filter((c) => WRITES.has(operationOf(c))).length,
+    kms: own.filter((c) => c.action === 'kms:Sign').length,
+    calls: calls.reduce<Record<string, number>>((all, c) => {
+      const name = `${c.caller.replace(/^Function/, '').replace(/Function[0-9A-F]{8}$/, '')} ${c.action}`;
+      all[name] = (all[name] ?? 0) + 1;
+      return all;
+    }, {}),
+  };
+  costs.push(counted);
+  return { result, cost: counted };
+}
+
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+beforeAll(async () => {
+  server = await startInteractiveServer({ DCR_RESOURCES: RESOURCE, DCR_ALLOWED_SCOPES: 'read' });
+  app = server.app as StackApp;
+  expect(Array.isArray(app.awsCalls)).toBe(true);
+});
+afterAll(async () => {
+  if (process.env.DCR_AWS_CALLS_REPORT) {
+    writeFileSync(process.env.DCR_AWS_CALLS_REPORT, JSON.stringify(costs, null, 2));
+  }
+  await server.close();
+});
+
+describe('AWS calls per operation on the synthesized stack', () => {
+  let machine: Json;
+
+  it('a registration: one write (the client), no read; the stream then counts it', async () => {
+    const { result, cost: c } = await cost('registration (open)', 'register', async () =>
+      readJson(
+        await jsonPost(`${app.issuer}/register`, {
+          grant_types: ['client_credentials'],
+          client_name: 'costed',
+          scope: 'read',
+        }),
+      ),
+    );
+    machine = result;
+    expect([c.reads, c.writes, c.kms]).toEqual([0, 1, 0]);
+    expect(c.calls['register dynamodb:PutItem']).toBe(1);
+    // The audit function: the event on the bus and the statistics' counters.
+    expect(c.calls['audit events:PutEvents']).toBe(1);
+  });
+
+  it('an access token: one read and one Sign (the first one also records "last used")', async () => {
+    const issue = () =>
+      fetch(`${app.issuer}/token`, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic(machine.client_id, machine.client_secret) },
+        body: 'grant_type=client_credentials&scope=read',
+      }).then(readJson);
+    const first = await cost(
+      'client_credentials token (first: records last used, a cold container reads the public key)',
+      'token',
+      issue,
+    );
+    expect([first.cost.reads, first.cost.writes, first.cost.kms]).toEqual([1, 1, 1]);
+    expect(first.cost.calls['token kms:GetPublicKey']).toBe(1);
+    const steady = await cost('client_credentials token', 'token', issue);
+    expect(steady.result.access_token).toEqual(expect.any(String));
+    expect([steady.cost.reads, steady.cost.writes, steady.cost.kms]).toEqual([1, 0, 1]);
+    expect(Object.keys(steady.cost.calls)).toEqual(['token dynamodb:GetItem', 'token kms:Sign']);
+
+    const introspected = await cost('introspection (own token)', 'introspect', async () =>
+      fetch(`${app.issuer}/introspect`, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic(machine.client_id, machine.client_secret) },
+        body: `token=${steady.result.access_token}`,
+      }).then(readJson),
+    );
+    expect(introspected.result.active).toBe(true);
+    // The client's authentication and the revocation list; the signature is checked locally.
+    expect([introspected.cost.reads, introspected.cost.writes, introspected.cost.kms]).toEqual([
+      2, 0, 0,
+    ]);
+  });
+
+  it('a code exchange and a refresh: what a user grant costs', async () => {
+    const mcp = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        client_name: 'costed mcp',
+        redirect_uris: [REDIRECT],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'none',
+        scope: 'read',
+      }),
+    );
+    const config = await client.discovery(
+      new URL(app.issuer),
+      mcp.client_id,
+      undefined,
+      client.None(),
+    );
+    const { url, state, verifier } = await authorizationRequest(config, {
+      redirect_uri: REDIRECT,
+      scope: 'read offline_access',
+      resource: RESOURCE,
+    });
+    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
+    const exchanged = await cost('code exchange', 'token', () =>
+      client.authorizationCodeGrant(
+        config,
+        callback,
+        { pkceCodeVerifier: verifier, expectedState: state },
+        { resource: RESOURCE },
+      ),
+    );
+    expect(exchanged.cost.kms).toBe(1);
+    const refreshed = await cost('refresh', 'token', () =>
+      client.refreshTokenGrant(config, exchanged.result.refresh_token as string, {
+        resource: RESOURCE,
+      }),
+    );
+    expect(refreshed.result.access_token).toEqual(expect.any(String));
+    expect(refreshed.cost.kms).toBe(1);
+  });
+});
