@@ -1,5 +1,5 @@
 /**
- * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws ...]`: throughput and
+ * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|dashboard ...]`: throughput and
  * latency on loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the
  * statistics' cost, printed as figures (never asserted). Each server runs in a child process;
  * autocannon drives it from here.
@@ -18,6 +18,7 @@ import {
   synthesizeStack,
 } from '../test/support/synthesized-stack.js';
 import { cleanupBench } from './cleanup.js';
+import { dashboardBench } from './dashboard.js';
 import {
   BENCH_FAMILIES,
   BENCH_REDIRECT_URI,
@@ -546,6 +547,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
     bundleLines.push(...(await statsBench()));
   },
   aws: awsCallsBench,
+  dashboard: async () => {
+    bundleLines.push(...(await dashboardBench()));
+  },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);
 console.error(`benchmark: ${DURATION} s per figure, loopback only`);

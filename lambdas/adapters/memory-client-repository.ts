@@ -63,6 +63,14 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
     return { records, ...(next < ids.length && { cursor: encodeCursor({ offset: next }) }) };
   }
 
+  async expiring(from: number, to: number, limit: number): Promise<ClientRecord[]> {
+    return [...this.items.values()]
+      .filter((r) => r.activeUntil !== undefined && r.activeUntil >= from && r.activeUntil <= to)
+      .sort((a, b) => (a.activeUntil as number) - (b.activeUntil as number))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
   async delete(clientId: string, _deletion: Deletion): Promise<void> {
     this.items.delete(clientId);
   }

@@ -38,7 +38,8 @@ import type {
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { browserState } from '../http/browser-state.js';
-import { createRouter, type Route } from '../http/router.js';
+import { createRouter, type Route, type Router } from '../http/router.js';
+import { dashboardRoutes, inProcessAdmin } from '../http/routes/dashboard.js';
 import { logger } from '../log.js';
 import { type Dependencies, ENDPOINTS, routesFor } from '../wiring.js';
 import { devLoginRoutes } from './dev-login.js';
@@ -167,11 +168,22 @@ export type LocalParts = Pick<
   'signer' | 'remoteKeySets' | 'clock' | 'metadataDocuments' | 'cookieKey' | 'upstream'
 >;
 
+/** The running server, as the dashboard reaches the admin routes through it (in process). */
+export interface LocalServerHandle {
+  readonly router: () => Router;
+  readonly issuer: () => string;
+}
+
 /**
- * Every endpoint's routes over the stores, and the development login when no upstream signs
- * users in (it exists only here: no Lambda handler imports its module).
+ * Every endpoint's routes over the stores, the development login when no upstream signs users
+ * in, and the operator dashboard: both exist only here (no Lambda handler imports them).
  */
-export function localRoutes(config: Config, stores: Stores, parts: LocalParts): Route[] {
+export function localRoutes(
+  config: Config,
+  stores: Stores,
+  parts: LocalParts,
+  server: LocalServerHandle,
+): Route[] {
   const routes = routesFor(ENDPOINTS, {
     config,
     repository: stores.repository,
@@ -189,6 +201,19 @@ export function localRoutes(config: Config, stores: Stores, parts: LocalParts): 
     const browser = browserState(parts.cookieKey, parts.clock, config);
     routes.push(...devLoginRoutes(browser, parts.clock, config.devLogin.users));
   }
+  // The dashboard (also in `dcr-admin dashboard`): over the admin routes, in process, with the
+  // admin token; closed while there is none.
+  routes.push(
+    ...dashboardRoutes({
+      backend: inProcessAdmin(server.router, server.issuer, config.adminToken ?? ''),
+      cookieKey: parts.cookieKey,
+      clock: parts.clock,
+      sessionLifetimeSeconds: config.sessionLifetimeSeconds,
+      signInToken: config.adminToken,
+      closedHint:
+        'Start the server with DCR_ADMIN_TOKEN set (at least 32 characters), then sign in here with that token.',
+    }),
+  );
   return routes;
 }
 
@@ -212,29 +237,36 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const cookieKey = LocalCookieKey.create(config.dataDir);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
   const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
-  const router = createRouter(
-    localRoutes(config, stores, {
-      signer: LocalSigner.create(config.signingAlg, config.dataDir),
-      remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
-      clock,
-      metadataDocuments: new FetchedMetadataDocuments({
+  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+  const router: Router = createRouter(
+    localRoutes(
+      config,
+      stores,
+      {
+        signer: LocalSigner.create(config.signingAlg, config.dataDir),
+        remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
         clock,
-        trustedOrigins: config.trustedFetchOrigins,
-      }),
-      cookieKey,
-      ...(upstream && { upstream }),
-    }),
+        metadataDocuments: new FetchedMetadataDocuments({
+          clock,
+          trustedOrigins: config.trustedFetchOrigins,
+        }),
+        cookieKey,
+        ...(upstream && { upstream }),
+      },
+      { router: () => router, issuer: () => server?.issuer ?? '' },
+    ),
   );
-  const server = await startLocalServer(router, {
+  const running = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
     ...(config.tls && { tls: readTls(config.tls) }),
   });
+  server = running;
   return {
-    issuer: server.issuer,
-    port: server.port,
+    issuer: running.issuer,
+    port: running.port,
     close: async () => {
-      await server.close();
+      await running.close();
       await stores.stop?.();
       await stores.store?.close();
     },

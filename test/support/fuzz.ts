@@ -172,25 +172,30 @@ export async function buildFuzzApp(): Promise<FuzzApp> {
   const clock = new FakeClock(1_800_000_000);
   const stores = memoryStores(clock);
   const cookieSecret = randomBytes(32);
-  const router = createRouter(
-    localRoutes(config, stores, {
-      signer,
-      // Nothing leaves the process: a jwks_uri or metadata document URL fails as unreachable.
-      remoteKeySets: {
-        resolver: () => async () => {
-          throw new Error('no network in the fuzz tests');
+  const router: Router = createRouter(
+    localRoutes(
+      config,
+      stores,
+      {
+        signer,
+        // Nothing leaves the process: a jwks_uri or metadata document URL fails as unreachable.
+        remoteKeySets: {
+          resolver: () => async () => {
+            throw new Error('no network in the fuzz tests');
+          },
         },
+        // One Client ID Metadata Document is served (as if fetched), so its clients are fuzzed too.
+        metadataDocuments: {
+          resolve: async (url) =>
+            url === CIMD_CLIENT
+              ? clientFromMetadataDocument(url, CIMD_DOCUMENT, clock.now())
+              : { problem: 'no other metadata documents are fetched in the fuzz tests' },
+        },
+        clock,
+        cookieKey: { key: async () => cookieSecret },
       },
-      // One Client ID Metadata Document is served (as if fetched), so its clients are fuzzed too.
-      metadataDocuments: {
-        resolve: async (url) =>
-          url === CIMD_CLIENT
-            ? clientFromMetadataDocument(url, CIMD_DOCUMENT, clock.now())
-            : { problem: 'no other metadata documents are fetched in the fuzz tests' },
-      },
-      clock,
-      cookieKey: { key: async () => cookieSecret },
-    }),
+      { router: () => router, issuer: () => ISSUER },
+    ),
   );
   const send = async (r: HttpRequest) => {
     const response = await router(r, ISSUER);
