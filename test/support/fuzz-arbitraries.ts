@@ -98,6 +98,7 @@ const REF_NAMES = [
   'login.csrf',
   'consent.tx',
   'consent.csrf',
+  'dashboard.csrf',
 ];
 
 /** A string of any sort: binary units, full unicode, lone surrogates, specials, credentials. */
@@ -1201,3 +1202,80 @@ export const garbageRequest: fc.Arbitrary<FuzzRequest> = fc.record({
     fc.constant<BodySpec>({ bytes: new Uint8Array(64 * 1024 + 1) }),
   ),
 });
+
+const dashboardClient = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...CLIENTS).map((c) => ref(`${c}.id`)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(oddString, fc.constantFrom('.', '..', '%2e%2e', '%ED%A0%80', 'a'.repeat(3000)))
+      .map((id) => id.replaceAll('/', '%2F').replaceAll('?', '%3F')),
+  },
+);
+
+const dashboardQuery: Pairs = [
+  ['search', 'Basic'],
+  ['method', 'open'],
+  ['created_after', '2020-01-01'],
+  ['used_before', '2030-01-01'],
+  ['done', 'deleted'],
+];
+
+/** The operator's dashboard: its pages and forms, signed in (mostly) and not, odd queries. */
+export const dashboardRequest: fc.Arbitrary<FuzzRequest> = fc
+  .record({
+    client: dashboardClient,
+    route: fc.constantFrom(
+      ['GET', '/dashboard'],
+      ['GET', '/dashboard/sign-in'],
+      ['GET', '/dashboard/clients'],
+      ['GET', '/dashboard/clients/:id'],
+      ['GET', '/dashboard/clients/:id/delete'],
+      ['POST', '/dashboard/sign-in'],
+      ['POST', '/dashboard/sign-out'],
+      ['POST', '/dashboard/clients/:id/delete'],
+      ['POST', '/dashboard/clients/:id/rotate-secret'],
+      ['POST', '/dashboard/block-software'],
+    ),
+    cookie: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(ref('dashboard.cookie')) },
+      { weight: 1, arbitrary: cookie },
+    ),
+    origin: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(ISSUER) },
+      { weight: 1, arbitrary: fc.constantFrom('https://evil.example', 'null', '') },
+    ),
+    type: contentType(FORM),
+    extra: extraHeaders,
+    query: queryString(dashboardQuery),
+    cursor: fc.option(cursor, { freq: 4, nil: undefined }),
+    form: fc.constantFrom<Pairs>(
+      [['admin_token', ref('admin')]],
+      [['grace_period_seconds', '60']],
+      [
+        ['software_id', 'evil'],
+        ['client_id', ref('basic.id')],
+      ],
+      [['software_id', CAPPED_SOFTWARE_ID]],
+      [],
+    ),
+  })
+  .chain(
+    ({ client, route: [method, template], cookie, origin, type, extra, query, cursor, form }) => {
+      const path = (template as string).replace(':id', client);
+      const headers = [['cookie', cookie] as const, ['origin', origin] as const, ...extra];
+      if (method === 'GET') {
+        const withCursor =
+          cursor === undefined ? query : `${query}&cursor=${encodeKeepingRefs(cursor)}`;
+        return fc.constant<FuzzRequest>({ method, path, query: withCursor, headers });
+      }
+      return formBody([['csrf', ref('dashboard.csrf')], ...form]).map(
+        (body): FuzzRequest => ({
+          method: method as string,
+          path,
+          headers: [['content-type', type] as const, ...headers],
+          body,
+        }),
+      );
+    },
+  );

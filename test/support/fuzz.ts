@@ -326,6 +326,17 @@ export async function buildFuzzApp(): Promise<FuzzApp> {
   // A sign-in still at the login page (its transaction cookie in the jar).
   jar.delete(session?.[0] as string);
   const pending = await signIn();
+  // The operator's dashboard, signed in (its session cookie and a page's CSRF token kept).
+  const dashboard = await send(
+    request(
+      'POST',
+      '/dashboard/sign-in',
+      { ...form, origin: ISSUER },
+      `admin_token=${encodeURIComponent(ADMIN_TOKEN)}`,
+    ),
+  );
+  const dashboardCookie = cookiePair(dashboard.cookies?.[0] ?? '');
+  const overview = await send(request('GET', '/dashboard', { cookie: dashboardCookie }));
   const access = parsed(
     await send(
       request(
@@ -367,9 +378,12 @@ export async function buildFuzzApp(): Promise<FuzzApp> {
     'consent.csrf': consentCsrf,
     // Every transaction cookie the browser holds (the pending login's and consent's).
     'tx.cookies': cookies(),
+    'dashboard.cookie': dashboardCookie,
+    'dashboard.csrf': csrfOf(overview) as string,
   };
   const secrets = new Map<string, string>(SECRET_REFS.map((name) => [name, refs[name] as string]));
   secrets.set('user.access', refs['user.access'] as string);
+  secrets.set('dashboard session', dashboardCookie.slice(dashboardCookie.indexOf('=') + 1));
   for (const [encoding, text] of [
     ['cookie key (base64url)', cookieSecret.toString('base64url')],
     ['cookie key (base64)', cookieSecret.toString('base64')],
@@ -585,6 +599,8 @@ export function snapshot(app: FuzzApp) {
 
 /** Routes that are pages a person's browser visits (the router's `page: true` routes). */
 const PAGE_PATHS = new Set(['/authorize', '/consent', '/login', '/callback']);
+const isPage = (path: string) =>
+  PAGE_PATHS.has(path) || path === '/dashboard' || path.startsWith('/dashboard/');
 
 const loopbackless = (uri: string) => {
   const url = URL.parse(uri);
@@ -671,7 +687,7 @@ export function checkResponse(
   if (headers['content-type'] === 'application/json')
     expect(() => JSON.parse(body ?? '')).not.toThrow();
   if (status >= 400) {
-    const page = PAGE_PATHS.has(request.path) && !prefersJson(request);
+    const page = isPage(request.path) && !prefersJson(request);
     if (page && headers['content-type']?.startsWith('text/html')) {
       expect(body).toMatch(/^<!doctype html>/);
     } else {
