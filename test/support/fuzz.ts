@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { clientFromMetadataDocument } from '../../lambdas/core/client-id-metadata-document.js';
+import { LONE_SURROGATE } from '../../lambdas/core/text.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
 import { prefersJson } from '../../lambdas/http/request.js';
 import { createRouter, type Router } from '../../lambdas/http/router.js';
@@ -478,13 +479,13 @@ export function materialize(value: Value, refs: Refs): unknown {
  * Percent-encoding of any string: a lone surrogate (which encodeURIComponent refuses) is written
  * as the bytes a careless encoder would send for it (CESU-8, invalid UTF-8).
  */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 export function percentEncode(value: string): string {
   try {
     return encodeURIComponent(value);
   } catch {
-    const wellFormed = value.replace(LONE_SURROGATE, '\uFFFD');
+    const wellFormed = value.replace(LONE_SURROGATES, '\uFFFD');
     return encodeURIComponent(wellFormed).replace(/%EF%BF%BD/g, '%ED%A0%80');
   }
 }
