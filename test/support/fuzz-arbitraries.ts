@@ -1089,6 +1089,8 @@ const adminQueryBase: Pairs = [
   ['software_id', CAPPED_SOFTWARE_ID],
   ['created_after', '2020-01-01'],
   ['days', '7'],
+  ['search', 'Basic'],
+  ['within', '86400'],
   ['delete_clients', 'false'],
 ];
 
@@ -1129,6 +1131,8 @@ export const adminRequest: fc.Arbitrary<FuzzRequest> = fc
       ['POST', `/admin/clients/${ref('basic.id')}/rotate-secret`],
       ['POST', '/admin/bulk-delete'],
       ['GET', '/admin/stats'],
+      ['GET', '/admin/stats/software'],
+      ['GET', '/admin/expiring-clients'],
       ['POST', '/admin/stats/recount'],
       ['POST', '/admin/initial-access-tokens'],
       ['GET', '/admin/initial-access-tokens'],
