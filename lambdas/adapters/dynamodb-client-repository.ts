@@ -205,9 +205,18 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
         new PutCommand({
           TableName: this.tableName,
           Item: clientItem(record),
-          ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+          // Never over a deletion marker (that would bring a client being deleted back), nor
+          // over a use recorded since the read (its lastUsedAt would be lost).
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(deletion) AND #version = :expected AND ${
+            record.lastUsedAt === undefined
+              ? 'attribute_not_exists(lastUsedAt)'
+              : 'lastUsedAt = :lastUsedAt'
+          }`,
           ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expected': record.version - 1 },
+          ExpressionAttributeValues: {
+            ':expected': record.version - 1,
+            ...(record.lastUsedAt !== undefined && { ':lastUsedAt': record.lastUsedAt }),
+          },
         }),
       ),
       SERVICE,
@@ -247,17 +256,23 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
 
   /**
    * Marks who deletes, then deletes: the stream's REMOVE record then carries the marker in its
-   * old image, which is how audit tells a client's or operator's deletion from an expiry.
+   * old image, which is how audit tells a client's or operator's deletion from an expiry. The
+   * marker is the commit point (a marked client is gone for every purpose) and also expires the
+   * item now, so a removal that never happens (a crash, a timeout in between) is done by TTL or
+   * the cleanup, with the same audit event; a repeated delete keeps the first marker.
    */
   async delete(clientId: string, deletion: Deletion): Promise<void> {
+    const { ttl, expiryDay } = expiryAttributes(deletion.at);
     const marked = await callAwsIfCondition(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: clientKey(clientId),
-          UpdateExpression: 'SET deletion = :deletion',
+          UpdateExpression:
+            'SET deletion = if_not_exists(deletion, :deletion), #ttl = :ttl, expiryDay = :day',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':deletion': deletion },
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':deletion': deletion, ':ttl': ttl, ':day': expiryDay },
         }),
       ),
       SERVICE,

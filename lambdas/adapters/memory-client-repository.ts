@@ -28,7 +28,10 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
   }
 
   async replace(record: ClientRecord): Promise<void> {
-    if (this.items.get(record.clientId)?.version !== record.version - 1) throw concurrentUpdate();
+    const stored = this.items.get(record.clientId);
+    if (stored?.version !== record.version - 1 || stored.lastUsedAt !== record.lastUsedAt) {
+      throw concurrentUpdate();
+    }
     this.items.set(record.clientId, structuredClone(record));
   }
 

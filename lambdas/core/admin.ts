@@ -230,21 +230,24 @@ export class AdminService {
     const now = this.lifecycle.clock.now();
     const secret = newSecret();
     const clientSecretExpiresAt = this.lifecycle.secretExpiry(now);
-    const { previousSecretHash: _, previousSecretValidUntil: __, ...rest } = record;
     // The old secret keeps working for the grace period, but never past its own expiry.
     const oldSecretEnd = record.clientSecretExpiresAt || Number.POSITIVE_INFINITY;
     const previousValidUntil = Math.min(now + graceSeconds, oldSecretEnd);
     const grace = previousValidUntil > now;
-    await this.lifecycle.repository.replace({
-      ...rest,
-      secretHash: hashSecret(secret),
-      clientSecretExpiresAt,
-      ...(grace && {
-        previousSecretHash: record.secretHash,
-        previousSecretValidUntil: previousValidUntil,
-      }),
-      version: record.version + 1,
-      lastChange: { at: now, ...origin },
+    const previousSecretHash = record.secretHash;
+    // Built from the record as it is when written: a use recorded meanwhile is kept.
+    await this.lifecycle.replace(record, (stored) => {
+      const { previousSecretHash: _, previousSecretValidUntil: __, ...rest } = stored;
+      return {
+        record: {
+          ...rest,
+          secretHash: hashSecret(secret),
+          clientSecretExpiresAt,
+          ...(grace && { previousSecretHash, previousSecretValidUntil: previousValidUntil }),
+          version: stored.version + 1,
+          lastChange: { at: now, ...origin },
+        },
+      };
     });
     return {
       client_id: clientId,

@@ -76,7 +76,12 @@ export interface ClientRepository {
   create(record: ClientRecord): Promise<void>;
   /** The stored record, even if expired: callers enforce expiry (ClientLifecycle.findActive). */
   get(clientId: string): Promise<ClientRecord | undefined>;
-  /** Replaces the record if its stored version is still `record.version - 1`, else throws a 409. */
+  /**
+   * Replaces the record if its stored version is still `record.version - 1`, it was not used
+   * since it was read (its `lastUsedAt` is still `record.lastUsedAt`) and no deletion has marked
+   * it; else throws a 409. A use does not bump the version: without the second condition, a
+   * token issued meanwhile would lose its "last used" (ClientLifecycle.replace retries).
+   */
   replace(record: ClientRecord): Promise<void>;
   /** Deletes the client, recording who did (the stream's old image carries it). */
   delete(clientId: string, deletion: Deletion): Promise<void>;

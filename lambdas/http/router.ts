@@ -88,7 +88,7 @@ function issuerPathOf(issuer: string): string {
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'www-authenticate, retry-after',
+  'access-control-expose-headers': 'www-authenticate, retry-after, etag',
 };
 
 const preflight = (methods: string[]): HttpResponse => ({
@@ -96,7 +96,7 @@ const preflight = (methods: string[]): HttpResponse => ({
   headers: {
     ...CORS_HEADERS,
     'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
-    'access-control-allow-headers': 'authorization, content-type, dpop',
+    'access-control-allow-headers': 'authorization, content-type, dpop, if-match',
     'access-control-max-age': '86400',
   },
 });
@@ -163,6 +163,15 @@ export function createRouter(routes: readonly Route[]): Router {
       return withCors(await route.handle({ request, issuer, params }), cors);
     } catch (error) {
       if (error instanceof OAuthError) {
+        // One line per dependency failure that reaches a client (a throttle, a timeout, an
+        // outage): which service and which error, never a message, a body or a credential.
+        if (error.fault) {
+          logger.warn('dependency unavailable', {
+            ...error.fault,
+            method: request.method,
+            path: request.path,
+          });
+        }
         if (error.redirect) {
           const params = { error: error.error, error_description: error.description };
           return authorizationResponse(error.redirect, params, issuer, { error: error.error });

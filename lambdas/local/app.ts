@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AuditedClientRepository,
   type AuditSink,
@@ -56,6 +57,11 @@ export interface LocalAppOptions {
   readonly upstream?: UpstreamLogin;
   /** `memory` only: the grant store to use (the benchmark seeds codes and refresh families). */
   readonly grants?: GrantStore;
+  /**
+   * `embedded` only: called with the store's SDK client before the server starts, so tests can
+   * add middleware to it (test/support/faults.ts injects throttles, timeouts and errors there).
+   */
+  readonly instrumentStore?: (client: DynamoDBClient) => void;
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -90,9 +96,15 @@ export interface Stores {
  * the changes (counted whether or not audit events go anywhere), and the same sweep the
  * scheduled Lambda runs (the embedded store never expires items itself).
  */
-async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): Promise<Stores> {
+async function embeddedStores(
+  config: Config,
+  clock: Clock,
+  sink?: AuditSink,
+  instrument?: LocalAppOptions['instrumentStore'],
+): Promise<Stores> {
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
+  instrument?.(store.client);
   const dynamo = documentClient(store.client);
   const {
     repository,
@@ -232,7 +244,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const sink = options.auditSink ?? auditSinkFor(config);
   const stores: Stores =
     options.store === 'embedded'
-      ? await embeddedStores(config, clock, sink)
+      ? await embeddedStores(config, clock, sink, options.instrumentStore)
       : memoryStores(clock, sink, options.grants);
   const cookieKey = LocalCookieKey.create(config.dataDir);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
