@@ -18,7 +18,7 @@ export interface SigningKeyProps {
 }
 
 /** What the account's administrators may do: manage the key, never sign with it. */
-const ADMINISTRATION = [
+export const ADMINISTRATION = [
   'kms:CancelKeyDeletion',
   'kms:CreateAlias',
   'kms:DeleteAlias',
