@@ -1,5 +1,5 @@
 /**
- * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws ...]`: throughput and
+ * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|signing ...]`: throughput and
  * latency on loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the
  * statistics' cost, printed as figures (never asserted). Each server runs in a child process;
  * autocannon drives it from here.
@@ -26,6 +26,7 @@ import {
   benchCode,
   benchFamily,
 } from './grant-seeds.js';
+import { signingBench } from './signing.js';
 import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
 
@@ -546,6 +547,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
     bundleLines.push(...(await statsBench()));
   },
   aws: awsCallsBench,
+  signing: async () => {
+    bundleLines.push(...(await signingBench()));
+  },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);
 console.error(`benchmark: ${DURATION} s per figure, loopback only`);

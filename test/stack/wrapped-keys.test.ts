@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { allows } from '../support/iam-policy.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
-import { type StackApp, startStackServer, synthesizeStack } from '../support/synthesized-stack.js';
+import {
+  type StackApp,
+  stackFunctions,
+  startStackServer,
+  synthesizeStack,
+} from '../support/synthesized-stack.js';
 
 /**
  * The wrapped signing mode end to end on the synthesized stack (dcr:signingMode=wrapped): its
@@ -19,12 +25,13 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const SCHEDULED = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
 
 let dir: string;
+let cdkOut: string;
 let app: StackApp;
 let client: Json;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dcr-wrapped-stack-'));
-  const cdkOut = join(dir, 'cdk.out');
+  cdkOut = join(dir, 'cdk.out');
   synthesizeStack(cdkOut, { 'dcr:signingMode': 'wrapped', 'dcr:signingAlgorithm': 'ES256' });
   app = await startStackServer({
     cdkOut,
@@ -86,6 +93,31 @@ const kmsCalls = () =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('wrapped signing mode on the synthesized stack', () => {
+  it('lets only the token function unwrap (as the gate evaluates the template), only under the signing context', () => {
+    const functions = stackFunctions(cdkOut);
+    const key = String(
+      functions.find((fn) => fn.logicalId.startsWith('FunctiontokenFunction'))?.environment
+        .DCR_KMS_WRAPPING_KEY_ID,
+    );
+    const signing = {
+      'kms:EncryptionContext:purpose': ['serverless-dcr:access-token-signing-key'],
+    };
+    const unwrappers = functions
+      .filter((fn) => allows(fn.statements, 'kms:Decrypt', signing, key))
+      .map((fn) => fn.logicalId.replace(/Function[0-9A-F]{8}$/, ''));
+    expect(unwrappers).toEqual(['Functiontoken']);
+    const token = functions.find((fn) => fn.logicalId.startsWith('FunctiontokenFunction'));
+    expect(
+      allows(
+        token?.statements ?? [],
+        'kms:Decrypt',
+        { 'kms:EncryptionContext:purpose': ['other'] },
+        key,
+      ),
+    ).toBe(false);
+    expect(allows(token?.statements ?? [], 'kms:Encrypt', signing, key)).toBe(false);
+  });
+
   let first: string;
   let before: string;
 
