@@ -1,14 +1,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AccountRootPrincipal,
-  type IRole,
-  PolicyDocument,
-  PolicyStatement,
-} from 'aws-cdk-lib/aws-iam';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { WRAPPING_CONTEXT } from '../../lambdas/adapters/kms-key-wrapping.js';
-import { ADMINISTRATION } from './signing-key.js';
+import { administrationOnly, allowUse } from './signing-key.js';
 
 /** Both uses of the key are bound to the signing keys' encryption context. */
 const onlySigningKeys = {
@@ -30,16 +25,7 @@ export class WrappingKey extends Construct {
       description: 'serverless-dcr: wraps the access token signing keys (wrapped mode)',
       alias: 'alias/serverless-dcr-key-wrapping',
       enableKeyRotation: true,
-      policy: new PolicyDocument({
-        statements: [
-          new PolicyStatement({
-            sid: 'KeyAdministration',
-            principals: [new AccountRootPrincipal()],
-            actions: ADMINISTRATION,
-            resources: ['*'],
-          }),
-        ],
-      }),
+      policy: administrationOnly(),
       // The keyring's private halves could no longer be unwrapped: keep it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -56,17 +42,6 @@ export class WrappingKey extends Construct {
   }
 
   private allow(role: IRole, actions: string[]): void {
-    // In the key policy (which does not delegate to IAM) and in the role's own policy.
-    this.key.addToResourcePolicy(
-      new PolicyStatement({
-        principals: [role],
-        actions,
-        resources: ['*'],
-        conditions: onlySigningKeys,
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({ actions, resources: [this.key.keyArn], conditions: onlySigningKeys }),
-    );
+    allowUse(this.key, role, actions, onlySigningKeys);
   }
 }
