@@ -36,6 +36,12 @@ const list = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean));
 
 const onOff = z.enum(['on', 'off']).transform((v) => v === 'on');
 
+/** Whether verified client certificates reach the server: said so (AWS), or a CA to verify them. */
+const mutualTls = (e: {
+  DCR_TLS_CLIENT_AUTH?: boolean | undefined;
+  DCR_TLS_CLIENT_CA?: string | undefined;
+}) => e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined;
+
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 /** An upstream OpenID Provider: https, or http only on a loopback host (development, tests). */
 const upstreamIssuer = issuerUrl.refine((v) => {
@@ -280,8 +286,13 @@ const envSchema = z
     DCR_TLS_KEY: z.string().min(1).optional(),
     /** Local server: verify client certificates against this CA (PEM path): mutual TLS. */
     DCR_TLS_CLIENT_CA: z.string().min(1).optional(),
-    /** AWS: the custom domain verifies client certificates (set by the stack with a truststore). */
+    /** AWS: verified client certificates reach the functions (set by the stack with a truststore). */
     DCR_TLS_CLIENT_AUTH: onOff.optional(),
+    /**
+     * RFC 8705 §5: the origin of the host that does mutual TLS (the stack's second custom
+     * domain), published as `mtls_endpoint_aliases`; the issuer's endpoints stay certificate-free.
+     */
+    DCR_MTLS_ORIGIN: httpsOrigin.optional(),
     /** Anonymous registrations per source address: `N/SECONDS` or `off` (the local default). */
     DCR_REGISTRATION_RATE_LIMIT: rateLimit.optional(),
     /** Host patterns for anonymous clients' https redirect URIs; `*` = any https host. */
@@ -321,6 +332,20 @@ const envSchema = z
     path: ['DCR_TLS_CLIENT_CA'],
     message: 'needs DCR_TLS_CERT and DCR_TLS_KEY (mutual TLS is TLS)',
   })
+  .refine((e) => e.DCR_MTLS_ORIGIN === undefined || mutualTls(e), {
+    path: ['DCR_MTLS_ORIGIN'],
+    message: 'needs mutual TLS (DCR_TLS_CLIENT_AUTH=on, or DCR_TLS_CLIENT_CA locally)',
+  })
+  .refine(
+    (e) =>
+      e.DCR_MTLS_ORIGIN === undefined ||
+      e.DCR_ISSUER === undefined ||
+      new URL(e.DCR_ISSUER).origin !== e.DCR_MTLS_ORIGIN,
+    {
+      path: ['DCR_MTLS_ORIGIN'],
+      message: "must be another host than the issuer's (the aliases are for mutual TLS only)",
+    },
+  )
   .refine(
     (e) =>
       e.DCR_UPSTREAM_CLIENT_SECRET === undefined || e.DCR_UPSTREAM_CLIENT_SECRET_ARN === undefined,
@@ -376,6 +401,8 @@ export interface Config {
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
   /** Whether verified client certificates reach the server (mutual TLS, RFC 8705). */
   readonly mtls: boolean;
+  /** RFC 8705 §5: where the endpoints that take a certificate have their aliases, if anywhere. */
+  readonly mtlsOrigin?: string;
   /** Trusted software statement issuers, by `iss`; empty = statements are refused. */
   readonly softwareStatementIssuers: ReadonlyMap<string, StatementIssuerSettings>;
   /** TESTS ONLY: origins exempt from the fetch guard's address check. */
@@ -481,14 +508,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           ...(e.DCR_TLS_CLIENT_CA !== undefined && { clientCa: e.DCR_TLS_CLIENT_CA }),
         },
       }),
-    mtls: e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined,
+    mtls: mutualTls(e),
+    ...(e.DCR_MTLS_ORIGIN !== undefined && { mtlsOrigin: e.DCR_MTLS_ORIGIN }),
     softwareStatementIssuers: e.DCR_SOFTWARE_STATEMENT_ISSUERS ?? new Map(),
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
     // Default: plus `mtls` when client certificates can arrive (the issue's rule).
     registrationAccess:
       e.DCR_REGISTRATION_ACCESS !== undefined
         ? new Set(e.DCR_REGISTRATION_ACCESS)
-        : (e.DCR_TLS_CLIENT_AUTH ?? e.DCR_TLS_CLIENT_CA !== undefined)
+        : mutualTls(e)
           ? new Set<RegistrationWay>([...DEFAULT_REGISTRATION_ACCESS, 'mtls'])
           : DEFAULT_REGISTRATION_ACCESS,
     registrationTiers: tiersFrom(e.DCR_REGISTRATION_TIERS),

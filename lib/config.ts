@@ -16,6 +16,14 @@ const seconds = (min: number, fallback: number, max?: number) => {
   const value = z.coerce.number().int().min(min);
   return (max === undefined ? value : value.max(max)).default(fallback);
 };
+/** A DNS name, as API Gateway takes a custom domain's (lower case; a wildcard is not one). */
+const hostName = z
+  .string()
+  .regex(
+    /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+    'must be a lower-case DNS name such as auth.example.com',
+  );
+const certificateArn = z.string().regex(/^arn:aws[\w-]*:acm:/, 'must be an ACM certificate ARN');
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /**
@@ -26,10 +34,17 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 const schema = z
   .object({
     /** Custom domain (needs certificateArn); the issuer then is https://<domainName>. */
-    domainName: z.string().min(3).optional(),
+    domainName: hostName.optional(),
     /** ACM certificate for the custom domain, in the stack's region. */
-    certificateArn: z.string().startsWith('arn:').optional(),
-    /** s3://bucket/key of a PEM truststore: turns on mutual TLS on the custom domain. */
+    certificateArn: certificateArn.optional(),
+    /**
+     * RFC 8705 §5: a second custom domain that does mutual TLS (with mtlsTruststoreUri), for the
+     * endpoints' `mtls_endpoint_aliases`; domainName itself never asks for a certificate.
+     */
+    mtlsDomainName: hostName.optional(),
+    /** Its ACM certificate; default certificateArn (which must then cover this name too). */
+    mtlsCertificateArn: certificateArn.optional(),
+    /** s3://bucket/key of a PEM truststore: the CAs mtlsDomainName verifies certificates with. */
     mtlsTruststoreUri: z
       .string()
       .regex(/^s3:\/\/[^/]+\/.+/)
@@ -118,7 +133,7 @@ const schema = z
     clientIdMetadataDocuments: bool.default(true),
     /**
      * The accepted ways to register (README "Registration policy"); default
-     * open,initial_access_token,software_statement, plus mtls with mtlsTruststoreUri.
+     * open,initial_access_token,software_statement, plus mtls with mtlsDomainName.
      */
     registrationAccess: csv
       .pipe(z.array(z.enum(['open', 'initial_access_token', 'software_statement', 'mtls'])).min(1))
@@ -157,10 +172,35 @@ const schema = z
     message: 'KMS signing keys are published in the kms signing mode only',
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
+    path: ['certificateArn'],
     message: 'domainName and certificateArn go together',
   })
-  .refine((c) => c.mtlsTruststoreUri === undefined || c.domainName !== undefined, {
-    message: 'mtlsTruststoreUri needs a custom domain',
+  // RFC 8705 §5: mutual TLS on a domain of its own, so that the issuer's stays open to
+  // browsers, MCP clients, resource servers and the operator (README "Mutual TLS").
+  .refine((c) => c.mtlsTruststoreUri === undefined || c.mtlsDomainName !== undefined, {
+    path: ['mtlsTruststoreUri'],
+    message:
+      'needs mtlsDomainName: mutual TLS is served on a second custom domain (the issuer’s domainName asks for no certificate)',
+  })
+  .refine((c) => c.mtlsDomainName === undefined || c.mtlsTruststoreUri !== undefined, {
+    path: ['mtlsDomainName'],
+    message: 'needs mtlsTruststoreUri (the CAs that issue the client certificates)',
+  })
+  .refine((c) => c.mtlsDomainName === undefined || c.domainName !== undefined, {
+    path: ['mtlsDomainName'],
+    message: 'needs domainName and certificateArn (the issuer’s own custom domain)',
+  })
+  .refine((c) => c.mtlsDomainName === undefined || c.mtlsDomainName !== c.domainName, {
+    path: ['mtlsDomainName'],
+    message: 'must differ from domainName (which must stay reachable without a certificate)',
+  })
+  .refine((c) => c.mtlsCertificateArn === undefined || c.mtlsDomainName !== undefined, {
+    path: ['mtlsCertificateArn'],
+    message: 'needs mtlsDomainName',
+  })
+  .refine((c) => c.mtlsTruststoreVersion === undefined || c.mtlsTruststoreUri !== undefined, {
+    path: ['mtlsTruststoreVersion'],
+    message: 'needs mtlsTruststoreUri',
   })
   .refine((c) => (c.upstreamIssuer === undefined) === (c.upstreamClientId === undefined), {
     path: ['upstreamClientId'],

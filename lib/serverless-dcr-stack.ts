@@ -222,13 +222,21 @@ export class ServerlessDcrStack extends Stack {
           customDomain: {
             domainName: config.domainName,
             certificateArn: config.certificateArn,
-            ...(config.mtlsTruststoreUri && { mtlsTruststoreUri: config.mtlsTruststoreUri }),
-            ...(config.mtlsTruststoreVersion && {
-              mtlsTruststoreVersion: config.mtlsTruststoreVersion,
-            }),
+            ...(config.mtlsDomainName &&
+              config.mtlsTruststoreUri && {
+                mtls: {
+                  domainName: config.mtlsDomainName,
+                  certificateArn: config.mtlsCertificateArn ?? config.certificateArn,
+                  truststoreUri: config.mtlsTruststoreUri,
+                  ...(config.mtlsTruststoreVersion && {
+                    truststoreVersion: config.mtlsTruststoreVersion,
+                  }),
+                },
+              }),
           },
         }),
     });
+    const mtls = this.api.mtlsOrigin !== undefined;
 
     // Users sign in at the operator's provider, or at a Cognito user pool made here, or nowhere
     // (dcr:cognitoLogin=false without an upstream: no authorization endpoint at all).
@@ -270,9 +278,9 @@ export class ServerlessDcrStack extends Stack {
       ...(config.introspectorClientIds.length > 0 && {
         DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
       }),
-      // The custom domain verifies client certificates against the truststore and passes them
-      // on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
-      ...(config.mtlsTruststoreUri && { DCR_TLS_CLIENT_AUTH: 'on' }),
+      // The mutual TLS domain verifies client certificates against the truststore and passes
+      // them on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
+      ...(mtls && { DCR_TLS_CLIENT_AUTH: 'on' }),
       // Discovery advertises the authorization endpoint when users can sign in; the token
       // functions issue and check refresh token families.
       ...login?.upstreamEnvironment,
@@ -284,7 +292,7 @@ export class ServerlessDcrStack extends Stack {
           'open',
           'initial_access_token',
           'software_statement',
-          ...(config.mtlsTruststoreUri !== undefined ? ['mtls'] : []),
+          ...(mtls ? ['mtls'] : []),
         ]
       ).join(','),
       ...(config.registrationTiers !== undefined && {
@@ -338,6 +346,9 @@ export class ServerlessDcrStack extends Stack {
               DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),
             }),
           ...(name === 'authorize' && authorizeEnvironment),
+          // Discovery publishes the endpoints' aliases on the mutual TLS domain (RFC 8705 §5).
+          ...(name === 'discovery' &&
+            this.api.mtlsOrigin !== undefined && { DCR_MTLS_ORIGIN: this.api.mtlsOrigin }),
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
         ...(name === KEY_ROTATION && { timeout: Duration.minutes(1) }),
@@ -396,6 +407,23 @@ export class ServerlessDcrStack extends Stack {
     });
 
     new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'The OAuth issuer URL' });
+    // The DNS records to create: each custom domain's name → its own regional domain name.
+    if (this.api.domain) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.api.domain.regionalDomainName,
+        description: `CNAME (or Route 53 alias) target of ${config.domainName}`,
+      });
+    }
+    if (this.api.mtlsDomain && this.api.mtlsOrigin !== undefined) {
+      new CfnOutput(this, 'MtlsOrigin', {
+        value: this.api.mtlsOrigin,
+        description: 'Mutual TLS (RFC 8705): the host of the mtls_endpoint_aliases',
+      });
+      new CfnOutput(this, 'MtlsDomainTarget', {
+        value: this.api.mtlsDomain.regionalDomainName,
+        description: `CNAME (or Route 53 alias) target of ${config.mtlsDomainName}`,
+      });
+    }
     new CfnOutput(this, 'TableName', { value: table.tableName });
     if (signingKey) new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
     if (wrappingKey) new CfnOutput(this, 'WrappingKeyArn', { value: wrappingKey.key.keyArn });

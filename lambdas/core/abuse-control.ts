@@ -192,29 +192,40 @@ export function hostMatches(pattern: string, host: string): boolean {
   return name.endsWith(suffix) && name.length > suffix.length;
 }
 
+/**
+ * Why a (valid) redirect URI is outside the policy, or undefined when it is within: loopback
+ * always is; an https host must match DCR_REDIRECT_HOSTS, a private-use scheme be listed.
+ */
+export function redirectOutsidePolicy(
+  policy: RedirectPolicy,
+  uri: string,
+): { readonly uri: string; readonly reason: string } | undefined {
+  const { kind, normalized } = parseRedirectUri(uri);
+  const url = new URL(normalized);
+  if (kind === 'web' && policy.hosts !== 'any') {
+    if (!policy.hosts.some((p) => hostMatches(p, url.hostname))) {
+      return { uri: normalized, reason: 'host not in DCR_REDIRECT_HOSTS' };
+    }
+  }
+  if (kind === 'private-use' && policy.schemes !== 'any') {
+    if (!policy.schemes.has(url.protocol.slice(0, -1))) {
+      return { uri: normalized, reason: 'scheme not in DCR_PRIVATE_USE_SCHEMES' };
+    }
+  }
+  return undefined;
+}
+
 /** Refuses (`invalid_redirect_uri`, naming it) the first redirect URI outside the policy. */
 export function assertRedirectsAllowed(
   policy: RedirectPolicy,
   redirectUris: readonly string[] | undefined,
 ): void {
   for (const uri of redirectUris ?? []) {
-    const { kind, normalized } = parseRedirectUri(uri);
-    const url = new URL(normalized);
-    if (kind === 'web' && policy.hosts !== 'any') {
-      const hosts = policy.hosts;
-      if (!hosts.some((p) => hostMatches(p, url.hostname))) {
-        throw invalidRedirectUri(
-          `redirect_uris: ${normalized} is not allowed for clients registered without a credential (host not in DCR_REDIRECT_HOSTS)`,
-        );
-      }
-    }
-    if (kind === 'private-use' && policy.schemes !== 'any') {
-      const scheme = url.protocol.slice(0, -1);
-      if (!policy.schemes.has(scheme)) {
-        throw invalidRedirectUri(
-          `redirect_uris: ${normalized} is not allowed for clients registered without a credential (scheme not in DCR_PRIVATE_USE_SCHEMES)`,
-        );
-      }
+    const outside = redirectOutsidePolicy(policy, uri);
+    if (outside !== undefined) {
+      throw invalidRedirectUri(
+        `redirect_uris: ${outside.uri} is not allowed for clients registered without a credential (${outside.reason})`,
+      );
     }
   }
 }

@@ -80,7 +80,11 @@ export class AuthorizationFlow {
     session: UserIdentity | undefined,
   ): Promise<{ transaction: Transaction; login: boolean }> {
     const params = parseAuthorizationQuery(query);
-    const { client, redirect } = await trustedRedirect(params, (id) => this.lifecycle.resolve(id));
+    const { client, redirect } = await trustedRedirect(
+      params,
+      (id) => this.lifecycle.resolve(id),
+      this.settings.redirectPolicy,
+    );
     const request = validateAuthorizationRequest(params, client, redirect, this.settings);
     const login = session === undefined || request.forceLogin;
     if (request.noPrompt) {

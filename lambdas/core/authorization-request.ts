@@ -1,3 +1,4 @@
+import { type RedirectPolicy, redirectOutsidePolicy } from './abuse-control.js';
 import { MAX_CLIENT_ID_URL_LENGTH } from './client-id-metadata-document.js';
 import { METADATA_DOCUMENT } from './client-lifecycle.js';
 import { matchRedirectUri } from './client-metadata.js';
@@ -38,6 +39,11 @@ export interface AuthorizationSettings {
   readonly allowedScopes?: ReadonlySet<string>;
   /** RFC 8707 resources that may be asked for. */
   readonly resources: ReadonlySet<string>;
+  /**
+   * Abuse control: where a client known only by its metadata document may be sent (the policy
+   * of anonymous registrations); unset = anywhere it lists.
+   */
+  readonly redirectPolicy?: RedirectPolicy;
 }
 
 const MAX_QUERY = 8192;
@@ -75,6 +81,7 @@ export function parseAuthorizationQuery(query: string): URLSearchParams {
 export async function trustedRedirect(
   params: URLSearchParams,
   resolve: (clientId: string) => Promise<MetadataDocumentResult | undefined>,
+  redirectPolicy?: RedirectPolicy,
 ): Promise<{ client: ClientRecord; redirect: AuthorizationRedirect }> {
   const clientId = single(params, 'client_id', malformed);
   if (clientId === undefined || clientId === '') throw malformed('client_id is required');
@@ -97,6 +104,20 @@ export async function trustedRedirect(
       400,
       'unauthorized_client',
       'redirect_uri is not one this application registered',
+    );
+  }
+  // RFC 9700 §4.11.2: anyone can publish a metadata document, so its redirect URIs are held to
+  // the policy anonymous registrations meet; otherwise this server's errors would be an open
+  // redirector to any host a document lists (and its codes would go there after consent).
+  const outside =
+    client.registrationMethod === METADATA_DOCUMENT && redirectPolicy
+      ? redirectOutsidePolicy(redirectPolicy, redirectUri)
+      : undefined;
+  if (outside !== undefined) {
+    throw new OAuthError(
+      400,
+      'unauthorized_client',
+      `redirect_uri: ${outside.uri} is not allowed for clients known only by a metadata document (${outside.reason})`,
     );
   }
   const state = params.get('state');

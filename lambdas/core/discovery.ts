@@ -10,6 +10,8 @@ export interface DiscoverySettings {
   readonly clientIdMetadataDocuments: boolean;
   /** Whether verified client certificates reach the server (RFC 8705). */
   readonly mtls: boolean;
+  /** RFC 8705 §5: the origin of the host that does mutual TLS, when it is not the issuer's. */
+  readonly mtlsOrigin?: string;
 }
 
 const CONFIDENTIAL_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -22,7 +24,7 @@ const CONFIDENTIAL_METHODS = ['client_secret_basic', 'client_secret_post', 'priv
  */
 export function authorizationServerMetadata(issuer: string, settings: DiscoverySettings) {
   const url = (path: string) => endpointUrl(issuer, path);
-  const { interactive, mtls } = settings;
+  const { interactive, mtls, mtlsOrigin } = settings;
   const confidential = mtls ? [...CONFIDENTIAL_METHODS, 'tls_client_auth'] : CONFIDENTIAL_METHODS;
   const tokenAuthMethods = interactive ? [...confidential, 'none'] : confidential;
   return {
@@ -53,5 +55,23 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
     ...(interactive &&
       settings.clientIdMetadataDocuments && { client_id_metadata_document_supported: true }),
     ...(mtls && { tls_client_certificate_bound_access_tokens: true }),
+    ...(mtls && mtlsOrigin !== undefined && { mtls_endpoint_aliases: aliases(issuer, mtlsOrigin) }),
+  };
+}
+
+/**
+ * RFC 8705 §5: the endpoints a client calls directly with its certificate (client
+ * authentication, certificate-bound tokens, registration the mtls way), on the host that does
+ * mutual TLS. The same API is mapped there, so each alias keeps the issuer's path; the
+ * authorization endpoint (a browser's) and the JWKS (anyone's) have none.
+ */
+function aliases(issuer: string, mtlsOrigin: string) {
+  const url = (path: string) =>
+    endpointUrl(`${mtlsOrigin}${new URL(issuer).pathname.replace(/\/$/, '')}`, path);
+  return {
+    token_endpoint: url(PATHS.token),
+    registration_endpoint: url(PATHS.register),
+    introspection_endpoint: url(PATHS.introspect),
+    revocation_endpoint: url(PATHS.revoke),
   };
 }

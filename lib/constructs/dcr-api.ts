@@ -1,6 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  ApiMapping,
   DomainName,
   HttpApi,
   HttpMethod,
@@ -20,9 +21,16 @@ import { Construct } from 'constructs';
 export interface CustomDomainProps {
   readonly domainName: string;
   readonly certificateArn: string;
-  /** `s3://bucket/key` of a PEM truststore: mutual TLS for RFC 8705 client authentication. */
-  readonly mtlsTruststoreUri?: string;
-  readonly mtlsTruststoreVersion?: string;
+  /** RFC 8705 §5: a second domain that does mutual TLS, for the endpoints' aliases. */
+  readonly mtls?: MutualTlsDomainProps;
+}
+
+export interface MutualTlsDomainProps {
+  readonly domainName: string;
+  readonly certificateArn: string;
+  /** `s3://bucket/key` of the PEM truststore the domain verifies client certificates with. */
+  readonly truststoreUri: string;
+  readonly truststoreVersion?: string;
 }
 
 export interface DcrApiProps {
@@ -36,7 +44,8 @@ export interface DcrApiProps {
 
 /**
  * The HTTP API: one `$default` stage (so the URL has no path and is a clean issuer), throttled,
- * with JSON access logs; optionally behind a custom domain with mutual TLS.
+ * with JSON access logs; optionally behind a custom domain (the issuer's), and a second one that
+ * does mutual TLS (RFC 8705 §5 endpoint aliases).
  */
 export class DcrApi extends Construct {
   readonly api: HttpApi;
@@ -44,20 +53,31 @@ export class DcrApi extends Construct {
   readonly issuer: string;
   /** Set when the issuer is fixed by configuration (custom domain). */
   readonly configuredIssuer?: string;
+  /** The origin of the mutual TLS domain, when there is one (RFC 8705 `mtls_endpoint_aliases`). */
+  readonly mtlsOrigin?: string;
+  /** The custom domains: each name's DNS record points at its own regional domain name. */
+  readonly domain?: DomainName;
+  readonly mtlsDomain?: DomainName;
 
   constructor(scope: Construct, id: string, props: DcrApiProps) {
     super(scope, id);
-    const domain = props.customDomain && this.domain(props.customDomain);
+    const custom = props.customDomain;
     this.api = new HttpApi(this, 'Api', {
       createDefaultStage: false,
-      // With a custom domain (and mTLS) the execute-api URL would bypass both.
-      disableExecuteApiEndpoint: domain !== undefined,
+      // With custom domains the execute-api URL would bypass them (and the issuer they fix).
+      disableExecuteApiEndpoint: custom !== undefined,
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'DefaultStage', {
+    this.domain =
+      custom &&
+      new DomainName(this, 'Domain', {
+        domainName: custom.domainName,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
+      });
+    const stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
@@ -66,28 +86,37 @@ export class DcrApi extends Construct {
         destination: new LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.jsonWithStandardFields(),
       },
-      ...(domain && { domainMapping: { domainName: domain } }),
+      // The issuer's domain: plain TLS, open to browsers, MCP clients, resource servers, dcr-admin.
+      ...(this.domain && { domainMapping: { domainName: this.domain } }),
     });
-    if (props.customDomain) {
-      this.configuredIssuer = `https://${props.customDomain.domainName}`;
+    if (custom?.mtls) {
+      // The same API and stage behind a second domain that asks every client for a certificate.
+      this.mtlsDomain = this.mutualTlsDomain(custom.mtls);
+      new ApiMapping(this, 'MtlsMapping', { api: this.api, stage, domainName: this.mtlsDomain });
+      this.mtlsOrigin = `https://${custom.mtls.domainName}`;
+    }
+    if (custom) {
+      this.configuredIssuer = `https://${custom.domainName}`;
       this.issuer = this.configuredIssuer;
     } else {
       this.issuer = this.api.apiEndpoint;
     }
   }
 
-  private domain(custom: CustomDomainProps): DomainName {
-    const truststore = custom.mtlsTruststoreUri?.match(/^s3:\/\/([^/]+)\/(.+)$/);
-    return new DomainName(this, 'Domain', {
-      domainName: custom.domainName,
-      certificate: Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
-      ...(truststore && {
-        mtls: {
-          bucket: Bucket.fromBucketName(this, 'Truststore', truststore[1] as string),
-          key: truststore[2] as string,
-          ...(custom.mtlsTruststoreVersion && { version: custom.mtlsTruststoreVersion }),
-        },
-      }),
+  /** The mutual TLS domain: API Gateway verifies client certificates against the truststore. */
+  private mutualTlsDomain(mtls: MutualTlsDomainProps): DomainName {
+    const [, bucket, key] = mtls.truststoreUri.match(/^s3:\/\/([^/]+)\/(.+)$/) ?? [];
+    if (bucket === undefined || key === undefined) {
+      throw new Error(`truststore ${mtls.truststoreUri}: not an s3://bucket/key URI`);
+    }
+    return new DomainName(this, 'MtlsDomain', {
+      domainName: mtls.domainName,
+      certificate: Certificate.fromCertificateArn(this, 'MtlsCertificate', mtls.certificateArn),
+      mtls: {
+        bucket: Bucket.fromBucketName(this, 'Truststore', bucket),
+        key,
+        ...(mtls.truststoreVersion && { version: mtls.truststoreVersion }),
+      },
     });
   }
 

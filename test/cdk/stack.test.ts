@@ -18,6 +18,15 @@ function synth(context: Record<string, unknown> = {}) {
 }
 
 const { app, template } = synth();
+
+const DOMAIN = {
+  'dcr:domainName': 'auth.example.com',
+  'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
+};
+const MTLS = {
+  'dcr:mtlsDomainName': 'mtls.auth.example.com',
+  'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
+};
 const resources = (type: string) => Object.entries(template.findResources(type));
 
 /** The logical id of the function serving an endpoint (`Function-<name>` construct). */
@@ -408,30 +417,77 @@ describe('API', () => {
     });
   });
 
-  it('with a custom domain: mTLS truststore, the issuer fixed, the execute-api URL off', () => {
-    const custom = synth({
-      'dcr:domainName': 'auth.example.com',
-      'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
-      'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
-      'dcr:mtlsTruststoreVersion': 'v7',
-    }).template;
+  it('with a custom domain: the issuer fixed, the execute-api URL off, no mutual TLS', () => {
+    const custom = synth(DOMAIN).template;
+    custom.resourceCountIs('AWS::ApiGatewayV2::DomainName', 1);
     const [domainId] = Object.keys(custom.findResources('AWS::ApiGatewayV2::DomainName'));
     custom.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
       DomainName: 'auth.example.com',
-      MutualTlsAuthentication: {
-        TruststoreUri: 's3://truststore-bucket/ca.pem',
-        TruststoreVersion: 'v7',
-      },
+      DomainNameConfigurations: [
+        Match.objectLike({ CertificateArn: DOMAIN['dcr:certificateArn'] }),
+      ],
+      MutualTlsAuthentication: Match.absent(),
     });
-    // The API is reached through that domain only.
     custom.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
       DomainName: { Ref: domainId },
       Stage: Match.anyValue(),
     });
     custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
-    // Every function that authenticates clients, registers them or advertises the methods knows
-    // that verified certificates arrive.
+    custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    for (const [, fn] of Object.entries(custom.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        DCR_ISSUER: 'https://auth.example.com',
+      });
+      expect(fn.Properties.Environment.Variables.DCR_TLS_CLIENT_AUTH).toBeUndefined();
+      expect(fn.Properties.Environment.Variables.DCR_MTLS_ORIGIN).toBeUndefined();
+    }
+  });
+
+  it('with mutual TLS: a second domain with the truststore, mapped to the same stage (RFC 8705 §5)', () => {
+    const custom = synth({ ...DOMAIN, ...MTLS, 'dcr:mtlsTruststoreVersion': 'v7' }).template;
+    const domains = Object.entries(custom.findResources('AWS::ApiGatewayV2::DomainName'));
+    const byName = Object.fromEntries(
+      domains.map(([id, d]) => [d.Properties.DomainName as string, { id, ...d.Properties }]),
+    );
+    expect(Object.keys(byName).sort()).toEqual(['auth.example.com', 'mtls.auth.example.com']);
+    // The issuer's domain asks for no certificate: browsers, MCP clients, resource servers and
+    // dcr-admin reach it as before.
+    expect(byName['auth.example.com'].MutualTlsAuthentication).toBeUndefined();
+    expect(byName['mtls.auth.example.com']).toMatchObject({
+      MutualTlsAuthentication: {
+        TruststoreUri: 's3://truststore-bucket/ca.pem',
+        TruststoreVersion: 'v7',
+      },
+      // The certificate defaults to the main domain's (a wildcard or one with both names).
+      DomainNameConfigurations: [
+        expect.objectContaining({ CertificateArn: DOMAIN['dcr:certificateArn'] }),
+      ],
+    });
+    // Both reach the one $default stage.
+    const mappings = Object.values(custom.findResources('AWS::ApiGatewayV2::ApiMapping'));
+    expect(mappings.map((m) => m.Properties.DomainName.Ref).sort()).toEqual(
+      [byName['auth.example.com'].id, byName['mtls.auth.example.com'].id].sort(),
+    );
+    expect(new Set(mappings.map((m) => JSON.stringify(m.Properties.Stage))).size).toBe(1);
+    expect(mappings.every((m) => m.Properties.ApiMappingKey === undefined)).toBe(true);
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    custom.hasOutput('MtlsOrigin', { Value: 'https://mtls.auth.example.com' });
+    // Each name needs its own DNS record, to its own domain's target.
+    custom.hasOutput('DomainTarget', {
+      Value: { 'Fn::GetAtt': [byName['auth.example.com'].id, 'RegionalDomainName'] },
+    });
+    custom.hasOutput('MtlsDomainTarget', {
+      Value: { 'Fn::GetAtt': [byName['mtls.auth.example.com'].id, 'RegionalDomainName'] },
+    });
+
     const functions = custom.findResources('AWS::Lambda::Function');
+    const variables = (name: string) =>
+      (Object.entries(functions).find(([id]) =>
+        id.startsWith(`Function${name.replace(/-/g, '')}Function`),
+      )?.[1].Properties.Environment.Variables ?? {}) as Record<string, string>;
+    // Every function that authenticates clients, registers them or advertises the methods
+    // knows that verified certificates arrive; the issuer stays the main domain.
     for (const name of [
       'discovery',
       'register',
@@ -440,20 +496,77 @@ describe('API', () => {
       'introspect',
       'revoke',
     ]) {
-      const [, fn] =
-        Object.entries(functions).find(([id]) =>
-          id.startsWith(`Function${name.replace(/-/g, '')}Function`),
-        ) ?? [];
-      expect(fn?.Properties.Environment.Variables, name).toMatchObject({
+      expect(variables(name), name).toMatchObject({
         DCR_ISSUER: 'https://auth.example.com',
         DCR_TLS_CLIENT_AUTH: 'on',
       });
     }
-    custom.hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    // Discovery (also the $default route) publishes the aliases; no other function builds them.
+    expect(variables('discovery').DCR_MTLS_ORIGIN).toBe('https://mtls.auth.example.com');
+    const withOrigin = Object.entries(functions).filter(
+      ([, fn]) => fn.Properties.Environment?.Variables?.DCR_MTLS_ORIGIN !== undefined,
+    );
+    expect(withOrigin.map(([id]) => id)).toEqual([functionId('discovery')]);
     // Without a truststore no function expects client certificates.
     for (const [, fn] of resources('AWS::Lambda::Function')) {
       expect(fn.Properties.Environment?.Variables?.DCR_TLS_CLIENT_AUTH).toBeUndefined();
     }
+  });
+
+  it('takes the mutual TLS domain’s own certificate when given', () => {
+    const arn = 'arn:aws:acm:eu-west-1:111111111111:certificate/mtls';
+    synth({ ...DOMAIN, ...MTLS, 'dcr:mtlsCertificateArn': arn }).template.hasResourceProperties(
+      'AWS::ApiGatewayV2::DomainName',
+      {
+        DomainName: 'mtls.auth.example.com',
+        DomainNameConfigurations: [Match.objectLike({ CertificateArn: arn })],
+      },
+    );
+  });
+
+  it.each([
+    [
+      'a truststore without a mutual TLS domain (the main domain stays certificate-free)',
+      { ...DOMAIN, 'dcr:mtlsTruststoreUri': MTLS['dcr:mtlsTruststoreUri'] },
+      /dcr:mtlsTruststoreUri: needs mtlsDomainName/,
+    ],
+    [
+      'a mutual TLS domain without a truststore',
+      { ...DOMAIN, 'dcr:mtlsDomainName': MTLS['dcr:mtlsDomainName'] },
+      /dcr:mtlsDomainName: needs mtlsTruststoreUri/,
+    ],
+    [
+      'the main domain as the mutual TLS domain',
+      { ...DOMAIN, ...MTLS, 'dcr:mtlsDomainName': 'auth.example.com' },
+      /dcr:mtlsDomainName: must differ from domainName/,
+    ],
+    [
+      'a mutual TLS domain without the main one (the issuer’s)',
+      MTLS,
+      /dcr:mtlsDomainName: needs domainName/,
+    ],
+    [
+      'a mutual TLS certificate without its domain',
+      { ...DOMAIN, 'dcr:mtlsCertificateArn': DOMAIN['dcr:certificateArn'] },
+      /dcr:mtlsCertificateArn: needs mtlsDomainName/,
+    ],
+    [
+      'a truststore version without a truststore',
+      { ...DOMAIN, 'dcr:mtlsTruststoreVersion': 'v7' },
+      /dcr:mtlsTruststoreVersion: needs mtlsTruststoreUri/,
+    ],
+    [
+      'a domain that is no DNS name',
+      { ...DOMAIN, ...MTLS, 'dcr:mtlsDomainName': 'https://mtls.auth.example.com' },
+      /dcr:mtlsDomainName: must be a lower-case DNS name/,
+    ],
+    [
+      'a certificate that is no ACM certificate',
+      { ...DOMAIN, ...MTLS, 'dcr:mtlsCertificateArn': 'arn:aws:s3:::bucket' },
+      /dcr:mtlsCertificateArn: must be an ACM certificate ARN/,
+    ],
+  ])('refuses %s at synth', (_, context, message) => {
+    expect(() => synth(context)).toThrow(message);
   });
 });
 
@@ -565,7 +678,7 @@ describe('configuration', () => {
     expect(() => synth(context)).toThrow(key);
   });
 
-  it('passes the registration policy to the functions: mtls accepted with a truststore', () => {
+  it('passes the registration policy to the functions: mtls accepted with a mutual TLS domain', () => {
     const access = (t: Template) =>
       Object.values(t.findResources('AWS::Lambda::Function'))
         .map((fn) => fn.Properties.Environment?.Variables?.DCR_REGISTRATION_ACCESS)
@@ -574,12 +687,7 @@ describe('configuration', () => {
       new Set(['open,initial_access_token,software_statement']),
     );
     const tiers = { open: { grant_types: ['authorization_code', 'refresh_token'] } };
-    const custom = synth({
-      'dcr:domainName': 'auth.example.com',
-      'dcr:certificateArn': 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
-      'dcr:mtlsTruststoreUri': 's3://truststore-bucket/ca.pem',
-      'dcr:registrationTiers': tiers,
-    }).template;
+    const custom = synth({ ...DOMAIN, ...MTLS, 'dcr:registrationTiers': tiers }).template;
     expect(new Set(access(custom))).toEqual(
       new Set(['open,initial_access_token,software_statement,mtls']),
     );

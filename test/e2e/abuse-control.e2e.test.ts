@@ -60,6 +60,25 @@ describe('anonymous registration rate limit (3/60)', () => {
   });
 });
 
+describe('anonymous registration rate limit: the source is the connection (2/60)', () => {
+  const server = serverWith({ DCR_REGISTRATION_RATE_LIMIT: '2/60' });
+
+  it('a client-supplied X-Forwarded-For or Forwarded header does not make another source', async () => {
+    const register = (headers: Record<string, string> = {}) =>
+      jsonPost(`${server().issuer}/register`, machine, headers);
+    await awaitWindowRoom(60, 15);
+    for (let i = 0; i < 2; i++) expect((await register()).status).toBe(201);
+    for (const headers of [
+      { 'x-forwarded-for': '203.0.113.7' } as Record<string, string>,
+      { 'x-forwarded-for': '198.51.100.1, 203.0.113.8' },
+      { forwarded: 'for=203.0.113.9' },
+      { 'x-real-ip': '203.0.113.10' },
+    ]) {
+      expect((await register(headers)).status).toBe(429);
+    }
+  });
+});
+
 describe('anonymous registration rate limit: recovery (1/2)', () => {
   const server = serverWith({ DCR_REGISTRATION_RATE_LIMIT: '1/2' });
 

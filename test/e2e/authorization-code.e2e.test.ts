@@ -37,6 +37,8 @@ beforeAll(async () => {
   issuer = server.app.issuer;
   const response = await jsonPost(`${issuer}/register`, {
     client_name: 'Test <Agent>',
+    // A borrowed brand and a tracking pixel: never fetched, never shown (THREATS.md P3).
+    logo_uri: 'https://logos.example/brand.png',
     redirect_uris: [REDIRECT],
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'none',
@@ -146,6 +148,9 @@ describe('the authorization code flow', () => {
     expect(page).toContain('a program on this computer');
     expect(page).toMatch(/<button type="submit" name="decision" value="allow">/);
     expect(page).toMatch(/<button type="submit" name="decision" value="deny"/);
+    // The client's logo_uri is neither shown nor fetched: no image, no trace of its host.
+    expect(page).not.toMatch(/<img/i);
+    expect(page).not.toContain('logos.example');
   });
 
   it('skips the login while the session lasts, and signs in again on prompt=login', async () => {

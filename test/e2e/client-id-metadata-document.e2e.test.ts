@@ -176,6 +176,32 @@ describe('metadata document clients at the authorization endpoint', () => {
     expect(await errorPage(clientId)).toContain('unauthorized_client');
   });
 
+  it('a document sending users to a host outside DCR_REDIRECT_HOSTS: a page, never a redirect there', async () => {
+    // RFC 9700 §4.11.2: otherwise anyone could publish a document and use this server's
+    // errors (here an unknown scope, which goes back to a trusted redirect URI) to bounce users
+    // to any site from this server's address.
+    const phish = 'https://phish.example/callback';
+    const { clientId } = publish({ redirect_uris: [phish] });
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: phish,
+      scope: 'no-such-scope',
+      state: 'st-1',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const response = await fetch(`${app.issuer}/authorize?${query}`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html' },
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    const page = await response.text();
+    expect(page).toContain('unauthorized_client');
+    expect(page).toContain('host not in DCR_REDIRECT_HOSTS');
+  });
+
   it('a document whose client_id is not its URL: a page that says so', async () => {
     const { clientId } = publish({ client_id: docs.url('/someone-else.json') });
     const page = await errorPage(clientId);

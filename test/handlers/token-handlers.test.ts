@@ -135,6 +135,78 @@ describe.each([
   });
 });
 
+describe('key rotation (DCR_KMS_PREVIOUS_KEY_IDS)', () => {
+  afterAll(() => {
+    vi.stubEnv('DCR_KMS_KEY_ID', KEY_ID);
+    vi.stubEnv('DCR_KMS_PREVIOUS_KEY_IDS', '');
+  });
+
+  it('publishes the new key and the previous one; tokens of the previous key still introspect', async () => {
+    const OLD = `${KEY_ID}-old`;
+    const NEW = `${KEY_ID}-new`;
+    const keys = new Map([
+      [OLD, generateKeyPairSync('rsa', { modulusLength: 2048 })],
+      [NEW, generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ]);
+    const pair = (id: string | undefined) => {
+      const found = keys.get(id ?? '');
+      if (!found) throw new Error(`no key ${id}`);
+      return found;
+    };
+    kms.on(GetPublicKeyCommand).callsFake((input) => ({
+      KeyId: input.KeyId,
+      KeySpec: 'RSA_2048',
+      KeyUsage: 'SIGN_VERIFY',
+      PublicKey: pair(input.KeyId).publicKey.export({ format: 'der', type: 'spki' }),
+    }));
+    kms.on(SignCommand).callsFake((input) => ({
+      KeyId: input.KeyId,
+      SigningAlgorithm: input.SigningAlgorithm,
+      Signature: sign('sha256', input.Message, pair(input.KeyId).privateKey),
+    }));
+    const tokenOf = async (handlers: Awaited<ReturnType<typeof loadHandlers>>) =>
+      JSON.parse((await handlers.token(form('grant_type=client_credentials'))).body as string)
+        .access_token as string;
+    const introspect = async (handlers: Awaited<ReturnType<typeof loadHandlers>>, t: string) =>
+      JSON.parse(
+        (
+          await handlers.introspect(
+            apiEvent('POST', '/introspect', {
+              body: `token=${t}`,
+              headers: {
+                'content-type': 'application/x-www-form-urlencoded',
+                authorization: basic,
+              },
+            }),
+          )
+        ).body as string,
+      );
+
+    vi.stubEnv('DCR_KMS_KEY_ID', OLD);
+    const before = await loadHandlers();
+    const oldToken = await tokenOf(before);
+
+    // The rotation: a new signing key, the old one still published until its tokens expire.
+    vi.stubEnv('DCR_KMS_KEY_ID', NEW);
+    vi.stubEnv('DCR_KMS_PREVIOUS_KEY_IDS', OLD);
+    const after = await loadHandlers();
+    const jwks = JSON.parse(
+      (await after.jwks(apiEvent('GET', '/.well-known/jwks.json'))).body as string,
+    );
+    expect(jwks.keys).toHaveLength(2);
+    const [newKid, oldKid] = jwks.keys.map((k: { kid: string }) => k.kid);
+    const newToken = await tokenOf(after);
+    const kidOf = (t: string) =>
+      JSON.parse(Buffer.from(t.split('.')[0] as string, 'base64url').toString()).kid;
+    expect(kidOf(newToken)).toBe(newKid);
+    expect(kidOf(oldToken)).toBe(oldKid);
+    expect(await introspect(after, oldToken)).toMatchObject({ active: true });
+    expect(await introspect(after, newToken)).toMatchObject({ active: true });
+    // Only the active key signs.
+    expect(kms.commandCalls(SignCommand).map((c) => c.args[0].input.KeyId)).toEqual([OLD, NEW]);
+  });
+});
+
 describe('KMS failures', () => {
   it('throttling becomes 503 with Retry-After', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -59,4 +59,29 @@ describe('the development login', () => {
     expect(page).toContain('There is no development user “mallory&lt;script&gt;”');
     expect(browser.cookies(app.issuer).has('dcr_session')).toBe(false);
   });
+
+  it('refuses a login post its page did not send: wrong or missing CSRF token, another site', async () => {
+    const browser = new Browser();
+    const login = await browser.page(await browser.follow(authorizationUrl(), REDIRECT));
+    const forged = (fields: Record<string, string>, origin = app.issuer) =>
+      browser.request(login.form.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const withoutToken: Record<string, string> = { ...login.form.fields, username: 'alice' };
+    delete withoutToken.csrf;
+    for (const response of [
+      await forged(withoutToken),
+      await forged({ ...withoutToken, csrf: 'A'.repeat(43) }),
+      await forged({ ...login.form.fields, username: 'alice' }, 'https://evil.example'),
+    ]) {
+      expect(response.status).toBe(403);
+      expect(response.headers.get('location')).toBeNull();
+    }
+    expect(browser.cookies(app.issuer).has('dcr_session')).toBe(false);
+    // The page's own post still signs in.
+    const signedIn = await browser.submit(login.form, { username: 'alice' });
+    expect(signedIn.status).toBe(303);
+  });
 });

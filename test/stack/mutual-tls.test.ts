@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
 import {
   certificate,
   certificateAuthority,
@@ -11,21 +12,28 @@ import {
   httpsCaller,
   oauthCalls,
   type Pem,
+  resolvingFetch,
+  thumbprint,
 } from '../support/mutual-tls.js';
-import { startStackServer, synthesizeStack } from '../support/synthesized-stack.js';
+import { type StackApp, startStackServer, synthesizeStack } from '../support/synthesized-stack.js';
 
 /**
- * RFC 8705 on the synthesized stack: a custom domain with a truststore (mutual TLS at API
- * Gateway) and only certificate holders allowed to register. The API Gateway stand-in serves
- * the domain as API Gateway does: it verifies client certificates against the truststore in the
- * handshake and passes the verified one to the bundled functions in the request context.
+ * RFC 8705 on the synthesized stack, with the default registration policy: the issuer's custom
+ * domain asks for no certificate, and a second custom domain with a truststore does mutual TLS
+ * (RFC 8705 §5 endpoint aliases). The API Gateway stand-in serves each domain on its own
+ * loopback port as API Gateway does: the mutual TLS one verifies client certificates against
+ * the truststore in the handshake and passes the verified one to the bundled functions.
  */
 const DOMAIN = 'auth.example.com';
+const MTLS_DOMAIN = 'mtls.auth.example.com';
 const TRUSTSTORE = 's3://dcr-truststore/clients.pem';
+/** A SigV4-shaped header stands for one API Gateway verified (see the stand-in). */
+const SIGV4 =
+  'AWS4-HMAC-SHA256 Credential=operator/20261127/local/execute-api/aws4_request, SignedHeaders=host, Signature=0';
 
 const tls = inject('tls');
 let dir: string;
-let app: LocalApp;
+let app: StackApp;
 let fleetCa: Pem;
 /** Issued by the fleet CA: O=Fleet, CN=agent-7 (the client) and CN=agent-8 (another one). */
 let agent: Pem;
@@ -33,11 +41,31 @@ let other: Pem;
 /** Self-signed, with the agent's very names: not in the truststore. */
 let stranger: Pem;
 
-const call = httpsCaller(
-  () => `https://127.0.0.1:${app.port}`,
+/** The issuer's domain, and the mutual TLS domain (each resolved to the port serving it). */
+const main = httpsCaller(
+  () => app.domains[DOMAIN] as string,
   () => tls.cert,
 );
-const { register, token } = oauthCalls(call);
+const alias = httpsCaller(
+  () => app.domains[MTLS_DOMAIN] as string,
+  () => tls.cert,
+);
+const onMain = oauthCalls(main);
+const onAlias = oauthCalls(alias);
+const admin = (clientId: string) =>
+  main(`/admin/clients/${clientId}`, { headers: { authorization: SIGV4 } });
+
+const handshakeRefused = (code: RegExp) =>
+  expect.objectContaining({ code: expect.stringMatching(code) });
+
+const startStack = (env: Record<string, string> = {}) =>
+  startStackServer({
+    cdkOut: dir,
+    tls,
+    // The truststore object in S3: the fleet CA.
+    truststores: { [TRUSTSTORE]: fleetCa.cert },
+    env: { DCR_REGISTRATION_RATE_LIMIT: 'off', ...env },
+  });
 
 beforeAll(async () => {
   fleetCa = await certificateAuthority('Fleet CA');
@@ -55,20 +83,15 @@ beforeAll(async () => {
   stranger = await certificate(names, san);
 
   dir = mkdtempSync(join(tmpdir(), 'dcr-stack-mtls-'));
+  // The default registration policy: open, initial access tokens, statements, and mtls.
   synthesizeStack(dir, {
     'dcr:domainName': DOMAIN,
     'dcr:certificateArn': 'arn:aws:acm:local:000000000000:certificate/auth',
+    'dcr:mtlsDomainName': MTLS_DOMAIN,
     'dcr:mtlsTruststoreUri': TRUSTSTORE,
-    'dcr:registrationAccess': 'mtls',
     'dcr:cognitoLogin': false,
   });
-  app = await startStackServer({
-    cdkOut: dir,
-    tls,
-    // The truststore object in S3: the fleet CA.
-    truststores: { [TRUSTSTORE]: fleetCa.cert },
-    env: { DCR_REGISTRATION_RATE_LIMIT: 'off' },
-  });
+  app = await startStack();
 });
 
 afterAll(async () => {
@@ -76,54 +99,149 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the stack with mutual TLS on its custom domain (RFC 8705)', () => {
-  it('refuses a handshake without a certificate, or with one the truststore did not issue', async () => {
-    const handshakeRefused = expect.objectContaining({
-      code: expect.stringMatching(/^(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|ECONNRESET)$/),
+describe('the stack with a mutual TLS domain beside the issuer’s (RFC 8705 §5)', () => {
+  it('serves discovery and keys on the issuer’s domain without a certificate, with the aliases', async () => {
+    expect(Object.keys(app.domains).sort()).toEqual([DOMAIN, MTLS_DOMAIN]);
+    await expectMutualTlsAdvertised(main);
+    const { body } = await main('/.well-known/oauth-authorization-server');
+    expect(body).toMatchObject({
+      issuer: `https://${DOMAIN}`,
+      token_endpoint: `https://${DOMAIN}/token`,
+      registration_endpoint: `https://${DOMAIN}/register`,
+      mtls_endpoint_aliases: {
+        token_endpoint: `https://${MTLS_DOMAIN}/token`,
+        registration_endpoint: `https://${MTLS_DOMAIN}/register`,
+        introspection_endpoint: `https://${MTLS_DOMAIN}/introspect`,
+        revocation_endpoint: `https://${MTLS_DOMAIN}/revoke`,
+      },
     });
-    await expect(call('/.well-known/oauth-authorization-server')).rejects.toEqual(handshakeRefused);
-    // Anonymous registration never reaches the register function.
-    await expect(register({ grant_types: ['client_credentials'] })).rejects.toEqual(
-      handshakeRefused,
+    // One issuer, whichever host answers (both domains map to the same functions).
+    const onTheAlias = await alias('/.well-known/oauth-authorization-server', { client: agent });
+    expect(onTheAlias.body).toEqual(body);
+    // Resource servers fetch the keys without a certificate.
+    const jwks = await main('/.well-known/jwks.json');
+    expect(jwks).toMatchObject({ status: 200, body: { keys: [expect.any(Object)] } });
+  });
+
+  it('refuses a handshake on the mutual TLS domain without a trusted certificate', async () => {
+    const form = 'grant_type=client_credentials&client_id=x';
+    await expect(onAlias.token(form)).rejects.toEqual(
+      handshakeRefused(/^(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|ECONNRESET)$/),
     );
-    await expect(register({ grant_types: ['client_credentials'] }, stranger)).rejects.toMatchObject(
-      { code: expect.stringMatching(/^(ERR_SSL_TLSV13_ALERT_UNKNOWN_CA|ECONNRESET)$/) },
+    await expect(onAlias.register({ grant_types: ['client_credentials'] })).rejects.toEqual(
+      handshakeRefused(/^(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|ECONNRESET)$/),
+    );
+    await expect(onAlias.token(form, stranger)).rejects.toEqual(
+      handshakeRefused(/^(ERR_SSL_TLSV13_ALERT_UNKNOWN_CA|ECONNRESET)$/),
     );
   });
 
-  it('advertises tls_client_auth and certificate-bound tokens, with the domain as issuer', async () => {
-    await expectMutualTlsAdvertised(call, agent);
-    const { body } = await call('/.well-known/oauth-authorization-server', { client: agent });
-    expect(body.issuer).toBe(`https://${DOMAIN}`);
+  it('registers an anonymous client on the issuer’s domain (open is in the policy)', async () => {
+    const registered = await onMain.register({
+      grant_types: ['client_credentials'],
+      client_name: 'anonymous',
+    });
+    expect(registered.status).toBe(201);
+    expect(await admin(registered.body.client_id as string)).toMatchObject({
+      status: 200,
+      body: { registration_method: 'open' },
+    });
   });
 
-  it('registers a certificate holder the mtls way, and records it so', async () => {
-    const registered = await register(
+  it('registers a certificate holder through the alias the mtls way; dcr-admin sees it on the issuer’s domain', async () => {
+    const registered = await onAlias.register(
       { grant_types: ['client_credentials'], client_name: 'agent-7' },
       agent,
     );
     expect(registered.status).toBe(201);
-    // The admin API (IAM at API Gateway) on the same domain: it too needs a certificate.
-    const recorded = await call(`/admin/clients/${registered.body.client_id}`, {
-      client: agent,
-      headers: {
-        // A SigV4-shaped header stands for one API Gateway verified (see apigw stand-in).
-        authorization:
-          'AWS4-HMAC-SHA256 Credential=operator/20261127/local/execute-api/aws4_request, SignedHeaders=host, Signature=0',
-      },
+    const clientId = registered.body.client_id as string;
+    // The operator's SigV4 request, with no certificate, on the issuer's domain.
+    expect(await admin(clientId)).toMatchObject({
+      status: 200,
+      body: { registration_method: 'mtls' },
     });
-    expect(recorded).toMatchObject({ status: 200, body: { registration_method: 'mtls' } });
+    // RFC 7592 management takes the registration access token, on the issuer's domain.
+    expect(registered.body.registration_client_uri).toBe(`https://${DOMAIN}/register/${clientId}`);
+    const read = await main(`/register/${clientId}`, {
+      headers: { authorization: `Bearer ${registered.body.registration_access_token}` },
+    });
+    expect(read).toMatchObject({ status: 200, body: { client_id: clientId } });
   });
 
   it.each([
     ['its SAN dNSName', { tls_client_auth_san_dns: 'agent7.fleet.example' }],
     ['its subject DN', { tls_client_auth_subject_dn: 'CN=agent-7,O=Fleet' }],
-  ])('authenticates a tls_client_auth client by %s and binds its token', async (_, names) => {
-    const { form } = await expectCertificateBoundToken(call, names, agent, agent);
-    // Another certificate of the same CA, with other names: not this client.
-    expect(await token(form, other)).toMatchObject({
-      status: 401,
-      body: { error: 'invalid_client' },
-    });
+  ])(
+    'authenticates a tls_client_auth client by %s at the alias and binds its token',
+    async (_, names) => {
+      const { form } = await expectCertificateBoundToken(alias, names, agent, agent);
+      // Another certificate of the same CA, with other names: not this client.
+      expect(await onAlias.token(form, other)).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
+      // The issuer's domain never sees a certificate: the client must use the alias.
+      expect(await onMain.token(form)).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
+    },
+  );
+
+  it('lets an RFC 8705 client library find the alias in the metadata (oauth4webapi)', async () => {
+    const registered = await onAlias.register(
+      {
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_san_dns: 'agent7.fleet.example',
+      },
+      agent,
+    );
+    const client = { client_id: registered.body.client_id as string };
+    const issuer = new URL(`https://${DOMAIN}`);
+    // Discovery without a certificate, as any client does it.
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, {
+        [oauth.customFetch]: resolvingFetch(app.domains, tls.cert),
+      }),
+    );
+    // The token request with the certificate: only the mutual TLS domain resolves here, so the
+    // library has to take the alias.
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      { ...client, use_mtls_endpoint_aliases: true },
+      oauth.TlsClientAuth(),
+      new URLSearchParams(),
+      {
+        [oauth.customFetch]: resolvingFetch(
+          { [MTLS_DOMAIN]: app.domains[MTLS_DOMAIN] as string },
+          tls.cert,
+          agent,
+        ),
+      },
+    );
+    const { access_token } = await oauth.processClientCredentialsResponse(as, client, response);
+    expect(decodeJwt(access_token).cnf).toEqual({ 'x5t#S256': thumbprint(agent.cert) });
+  });
+});
+
+describe('with mtls the only way to register', () => {
+  let open: StackApp;
+  beforeAll(async () => {
+    open = app;
+    app = await startStack({ DCR_REGISTRATION_ACCESS: 'mtls' });
+  });
+  afterAll(async () => {
+    await app.close();
+    app = open;
+  });
+
+  it('challenges an anonymous registration on the issuer’s domain, admits a certificate at the alias', async () => {
+    const metadata = { grant_types: ['client_credentials'], client_name: 'agent-7' };
+    const anonymous = await onMain.register(metadata);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect((await onAlias.register(metadata, agent)).status).toBe(201);
   });
 });

@@ -1,5 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
+import { checkServerIdentity } from 'node:tls';
 import { decodeJwt } from 'jose';
 import { generate } from 'selfsigned';
 import { expect } from 'vitest';
@@ -56,8 +58,52 @@ export interface CallOptions {
   readonly client?: Pem;
   readonly headers?: Record<string, string>;
 }
-export type Reply = { status: number; body: Record<string, unknown> };
+export type Reply = { status: number; headers: IncomingHttpHeaders; body: Record<string, unknown> };
 export type Call = (path: string, options?: CallOptions) => Promise<Reply>;
+
+/** One request over a new TLS connection, trusting `ca` for the server, presenting `client`. */
+function tlsRequest(
+  url: string,
+  options: {
+    method: string;
+    ca: string;
+    client?: Pem | undefined;
+    headers?: Record<string, string>;
+    body?: string | undefined;
+  },
+) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>(
+    (resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: options.method,
+          ca: options.ca,
+          agent: false,
+          ...(options.client && { cert: options.client.cert, key: options.client.key }),
+          headers: options.headers ?? {},
+          // The server's certificate names the loopback address it listens on, whatever name
+          // the Host header carries.
+          checkServerIdentity: (_host, cert) => checkServerIdentity(new URL(url).hostname, cert),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(options.body);
+    },
+  );
+}
 
 /**
  * Requests to `base()` over a real TLS handshake (a new connection each), trusting `serverCa()`
@@ -66,35 +112,51 @@ export type Call = (path: string, options?: CallOptions) => Promise<Reply>;
  */
 export const httpsCaller =
   (base: () => string, serverCa: () => string): Call =>
-  (path, options = {}) =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        `${base()}${path}`,
-        {
-          method: options.body === undefined ? 'GET' : 'POST',
-          ca: serverCa(),
-          agent: false,
-          ...(options.client && { cert: options.client.cert, key: options.client.key }),
-          headers: {
-            ...(options.body !== undefined && {
-              'content-type': options.type ?? 'application/json',
-            }),
-            ...options.headers,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(options.body);
+  async (path, options = {}) => {
+    const { status, headers, text } = await tlsRequest(`${base()}${path}`, {
+      method: options.body === undefined ? 'GET' : 'POST',
+      ca: serverCa(),
+      client: options.client,
+      headers: {
+        ...(options.body !== undefined && { 'content-type': options.type ?? 'application/json' }),
+        ...options.headers,
+      },
+      body: options.body,
     });
+    return { status, headers, body: text ? JSON.parse(text) : {} };
+  };
+
+/**
+ * A `fetch` for client libraries that reaches names through `hosts` (name → the loopback origin
+ * serving it, as DNS would resolve it), over a real TLS handshake presenting `client`'s
+ * certificate, if any. A name `hosts` does not know fails, as it would not resolve.
+ */
+export const resolvingFetch =
+  (hosts: Readonly<Record<string, string>>, serverCa: string, client?: Pem) =>
+  async (
+    input: string,
+    init: {
+      method?: string;
+      headers?: ConstructorParameters<typeof Headers>[0];
+      body?: unknown;
+    } = {},
+  ): Promise<Response> => {
+    const url = new URL(input);
+    const origin = hosts[url.host];
+    if (origin === undefined) throw new Error(`${url.host} does not resolve here`);
+    const { status, headers, text } = await tlsRequest(`${origin}${url.pathname}${url.search}`, {
+      method: init.method ?? 'GET',
+      ca: serverCa,
+      client,
+      headers: { ...Object.fromEntries(new Headers(init.headers).entries()), host: url.host },
+      ...(init.body !== undefined && init.body !== null && { body: String(init.body) }),
+    });
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(headers)) {
+      for (const v of [value ?? []].flat()) responseHeaders.append(name, v);
+    }
+    return new Response(text === '' ? null : text, { status, headers: responseHeaders });
+  };
 
 /** The OAuth calls the mutual TLS tests make, over `call`. */
 export function oauthCalls(call: Call) {

@@ -10,7 +10,7 @@ import {
   type RequestListener,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import { createServer as createTlsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -322,16 +322,6 @@ export interface AwsCall {
   readonly action: string;
 }
 
-/** The synthesized stack's server, with the AWS calls its functions made (tests may clear it). */
-export interface StackApp extends LocalApp {
-  readonly awsCalls: AwsCall[];
-  /**
-   * Invokes the function whose logical id starts with `Function<name>` (as EventBridge or
-   * CloudFormation would, e.g. the key rotation's scheduled event) and returns its result.
-   */
-  invoke(name: string, event: unknown): Promise<unknown>;
-}
-
 /**
  * What CloudFormation does with the template's custom resources on a first deploy: invokes the
  * function each one's ServiceToken names with a Create request, and waits for its answer on the
@@ -496,21 +486,43 @@ export interface StackServerOptions {
   readonly truststores?: Record<string, string>;
 }
 
+/** A custom domain of the template, and the truststore (PEM) its mutual TLS verifies with. */
+interface CustomDomain {
+  readonly name: string;
+  readonly truststore?: string;
+}
+
 /**
- * The template's custom domain, if any, and the truststore (PEM) its mutual TLS verifies client
- * certificates against.
+ * The template's custom domains, each served through its API mapping to the `$default` stage
+ * (no mapping key: the whole API), with the truststore its mutual TLS verifies client
+ * certificates against, if it has one.
  */
-function customDomain(template: Template, truststores: Record<string, string> = {}) {
-  const domains = ofType(template, 'AWS::ApiGatewayV2::DomainName');
-  if (domains.length === 0) return undefined;
-  if (domains.length > 1) throw new Error('one custom domain is emulated here');
-  const [[id, domain]] = domains as [[string, Resource]];
-  const uri = domain.Properties.MutualTlsAuthentication?.TruststoreUri;
-  if (uri === undefined) return { name: String(domain.Properties.DomainName) };
-  const truststore = truststores[uri];
-  // API Gateway refuses to create the domain when it cannot read the truststore.
-  if (truststore === undefined) throw new Error(`${id}: no truststore ${JSON.stringify(uri)}`);
-  return { name: String(domain.Properties.DomainName), truststore };
+function customDomains(template: Template, truststores: Record<string, string> = {}) {
+  const domains = new Map(ofType(template, 'AWS::ApiGatewayV2::DomainName'));
+  const mapped = ofType(template, 'AWS::ApiGatewayV2::ApiMapping').map(([id, mapping]) => {
+    const { DomainName, Stage, ApiMappingKey } = mapping.Properties;
+    const domain = domains.get(DomainName?.Ref);
+    if (!domain) throw new Error(`${id}: maps no custom domain of the template`);
+    if (ApiMappingKey !== undefined) throw new Error(`${id}: mapping keys are not emulated`);
+    const stageName =
+      typeof Stage === 'string' ? Stage : template.Resources[Stage?.Ref]?.Properties.StageName;
+    if (stageName !== '$default') throw new Error(`${id}: maps another stage than $default`);
+    const uri = domain.Properties.MutualTlsAuthentication?.TruststoreUri;
+    const name = String(domain.Properties.DomainName);
+    const truststore = uri === undefined ? undefined : truststores[uri];
+    // API Gateway refuses to create the domain when it cannot read the truststore.
+    if (uri !== undefined && truststore === undefined)
+      throw new Error(`${name}: no truststore ${JSON.stringify(uri)}`);
+    return {
+      domainId: DomainName.Ref as string,
+      domain: { name, ...(truststore && { truststore }) },
+    };
+  });
+  for (const id of domains.keys()) {
+    // A domain with no mapping reaches no API: nothing to serve, and a template bug.
+    if (!mapped.some((m) => m.domainId === id)) throw new Error(`${id}: no API mapping`);
+  }
+  return mapped.map(({ domain }): CustomDomain => domain);
 }
 
 /** Colon-separated lower-case hex pairs, as API Gateway writes a certificate's serial number. */
@@ -571,17 +583,33 @@ const lambdaContext = (functionId: string, requestId: string) => ({
   callbackWaitsForEmptyEventLoop: true,
 });
 
+export interface StackApp extends LocalApp {
+  /**
+   * Each custom domain's name → the loopback origin that serves it (what DNS would resolve the
+   * name to); empty without custom domains.
+   */
+  readonly domains: Readonly<Record<string, string>>;
+  /** The AWS calls its functions made, in order (tests may clear it). */
+  readonly awsCalls: AwsCall[];
+  /**
+   * Invokes the function whose logical id starts with `Function<name>` (as EventBridge or
+   * CloudFormation would, e.g. the key rotation's scheduled event) and returns its result.
+   */
+  invoke(name: string, event: unknown): Promise<unknown>;
+}
+
 /**
  * The synthesized stack, run as API Gateway and Lambda would run it: each route invokes the
  * bundled handler from cdk.out, loaded with that function's environment from the template, with
  * an API Gateway v2 event; the bundled SDK clients reach the embedded store, a KMS-compatible
  * test server and an EventBridge stand-in through AWS_ENDPOINT_URL_*. The table's stream (which
  * the embedded store lacks) is emulated around the store and feeds the functions its event
- * source mappings name, through their filters. Served over https on 127.0.0.1, as API Gateway is.
+ * source mappings name, through their filters. Served over https on 127.0.0.1, as API Gateway is:
+ * each custom domain on a port of its own, the one with a truststore doing mutual TLS.
  */
 export async function startStackServer(options: StackServerOptions): Promise<StackApp> {
   const template = readTemplate(options.cdkOut);
-  const domain = customDomain(template, options.truststores);
+  const domains = customDomains(template, options.truststores);
   // Each KMS key of the template, asymmetric (KeySpec) or symmetric (none).
   const keys = Object.fromEntries(
     ofType(template, 'AWS::KMS::Key').map(([id, key]) => [
@@ -665,12 +693,17 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
   await createCustomResources(template, invokeFunction);
 
   const table = routes(template);
-  let origin = '';
   const issuerPath = options.env?.DCR_ISSUER
     ? new URL(options.env.DCR_ISSUER).pathname.replace(/\/$/, '')
     : '';
 
-  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+  /** A request on one endpoint: a custom domain (by its name), or the API's own. */
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    domainName: string,
+    mutualTls: boolean,
+  ) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
     const body = Buffer.concat(chunks);
@@ -729,8 +762,8 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
       requestContext: {
         accountId: '000000000000',
         apiId: 'local',
-        // Reached through the custom domain, if there is one (its execute-api URL is off).
-        domainName: domain?.name ?? new URL(origin).host,
+        // The domain the request came through (with custom domains, execute-api is off).
+        domainName,
         domainPrefix: 'local',
         http: {
           method,
@@ -741,9 +774,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
         },
         requestId: randomUUID(),
         routeKey: route.routeKey,
-        ...(domain?.truststore !== undefined && {
-          authentication: clientCertAuthentication(req),
-        }),
+        ...(mutualTls && { authentication: clientCertAuthentication(req) }),
         ...(route.iam && {
           authorizer: {
             iam: { accessKey: caller, userArn: `arn:aws:iam::000000000000:user/${caller}` },
@@ -780,33 +811,49 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     );
   };
 
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    serve(req, res).catch((error: Error) => {
-      // A handler that throws is what API Gateway reports as 500 Internal Server Error.
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: 'Internal Server Error', detail: error.message }));
-    });
-  };
-  // A custom domain with mutual TLS: a handshake without a certificate the truststore
-  // verifies fails, so no request without one reaches a route.
-  const server = createTlsServer(
-    {
-      key: options.tls.key,
-      cert: options.tls.cert,
-      ...(domain?.truststore !== undefined && {
-        ca: domain.truststore,
-        requestCert: true,
-        rejectUnauthorized: true,
-      }),
-    },
-    listener,
-  );
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  origin = `https://127.0.0.1:${port}`;
+  const listener =
+    (domainName: () => string, mutualTls: boolean) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      serve(req, res, domainName(), mutualTls).catch((error: Error) => {
+        // A handler that throws is what API Gateway reports as 500 Internal Server Error.
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Internal Server Error', detail: error.message }));
+      });
+    };
+  // Each custom domain on a loopback port of its own (its address, as DNS would give it), else
+  // the API's execute-api endpoint. The issuer's domain (or execute-api) is the app's port.
+  const servers: Server[] = [];
+  const origins: Record<string, string> = {};
+  let main: { port: number; origin: string } | undefined;
+  for (const domain of domains.length > 0 ? domains : [undefined]) {
+    let name = domain?.name ?? '';
+    const mutualTls = domain?.truststore !== undefined;
+    // Mutual TLS: a handshake without a certificate the truststore verifies fails, so no
+    // request without one reaches a route. Other domains ask for no certificate at all.
+    const server = createTlsServer(
+      {
+        key: options.tls.key,
+        cert: options.tls.cert,
+        ...(mutualTls && { ca: domain.truststore, requestCert: true, rejectUnauthorized: true }),
+      },
+      listener(() => name, mutualTls),
+    );
+    const isMain = main === undefined && !mutualTls;
+    await new Promise<void>((resolve) =>
+      server.listen(isMain ? (options.port ?? 0) : 0, '127.0.0.1', resolve),
+    );
+    const { port } = server.address() as AddressInfo;
+    const origin = `https://127.0.0.1:${port}`;
+    if (domain) origins[domain.name] = origin;
+    else name = new URL(origin).host;
+    if (isMain) main = { port, origin };
+    servers.push(server);
+  }
+  if (main === undefined) throw new Error('every domain does mutual TLS: none serves the issuer');
   return {
-    issuer: options.env?.DCR_ISSUER ?? origin,
-    port,
+    issuer: options.env?.DCR_ISSUER ?? main.origin,
+    port: main.port,
+    domains: origins,
     awsCalls,
     invoke: (name, event) => {
       const found = definitions.filter((fn) =>
@@ -816,10 +863,15 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
       return invokeFunction((found[0] as StackFunction).logicalId, event);
     },
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      );
       await Promise.all([...functions.values()].map((f) => f.stop()));
       await Promise.all([
         dynamoGate.close(),

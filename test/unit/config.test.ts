@@ -76,3 +76,78 @@ describe('discovery follows what the configuration enables', () => {
     }
   });
 });
+
+describe('mutual TLS endpoint aliases (RFC 8705 §5)', () => {
+  const mtlsEnv = { DCR_TLS_CLIENT_AUTH: 'on', DCR_MTLS_ORIGIN: 'https://mtls.example.com' };
+
+  it('takes the alias origin only as an https origin, beside mutual TLS, on another host', () => {
+    expect(loadConfig(mtlsEnv).mtlsOrigin).toBe('https://mtls.example.com');
+    expect(loadConfig({ DCR_TLS_CLIENT_AUTH: 'on' }).mtlsOrigin).toBeUndefined();
+    for (const bad of [
+      'http://mtls.example.com',
+      'https://mtls.example.com/token',
+      'https://mtls.example.com?x=1',
+      'mtls.example.com',
+    ]) {
+      expect(() => loadConfig({ ...mtlsEnv, DCR_MTLS_ORIGIN: bad })).toThrow(/DCR_MTLS_ORIGIN: /);
+    }
+    // Aliases on a server that sees no certificates would send clients to a dead end.
+    expect(() => loadConfig({ DCR_MTLS_ORIGIN: 'https://mtls.example.com' })).toThrow(
+      /DCR_MTLS_ORIGIN: needs mutual TLS/,
+    );
+    expect(() =>
+      loadConfig({ ...mtlsEnv, DCR_TLS_CLIENT_AUTH: 'off', DCR_TLS_CLIENT_CA: 'ca.pem' }),
+    ).toThrow(/DCR_MTLS_ORIGIN: needs mutual TLS/);
+    expect(() => loadConfig({ ...mtlsEnv, DCR_ISSUER: 'https://mtls.example.com/tenant' })).toThrow(
+      /DCR_MTLS_ORIGIN: must be another host/,
+    );
+  });
+
+  const metadata = async (issuer: string, env: Record<string, string>) => {
+    const { authorizationServerMetadata } = await import('../../lambdas/core/discovery.js');
+    // Interactive (the development login): the metadata an MCP client reads.
+    const config = loadConfig(env);
+    return authorizationServerMetadata(issuer, { ...config, interactive: true });
+  };
+
+  it('publishes the endpoints that take a certificate at the alias origin, the rest stays', async () => {
+    const issuer = 'https://auth.example.com';
+    const meta = await metadata(issuer, mtlsEnv);
+    expect(meta.mtls_endpoint_aliases).toEqual({
+      token_endpoint: 'https://mtls.example.com/token',
+      registration_endpoint: 'https://mtls.example.com/register',
+      introspection_endpoint: 'https://mtls.example.com/introspect',
+      revocation_endpoint: 'https://mtls.example.com/revoke',
+    });
+    // The conventional endpoints are the issuer's, for every client without a certificate.
+    expect(meta).toMatchObject({
+      issuer,
+      token_endpoint: `${issuer}/token`,
+      registration_endpoint: `${issuer}/register`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+    });
+    // Browsers stay on the issuer's host; MCP clients still read the metadata.
+    expect(meta.authorization_endpoint).toBe(`${issuer}/authorize`);
+    const { OAuthMetadataSchema } = await import('@modelcontextprotocol/sdk/shared/auth.js');
+    expect(() => OAuthMetadataSchema.parse(meta)).not.toThrow();
+  });
+
+  it('keeps the issuer’s path in each alias (the same API is mapped on both hosts)', async () => {
+    const meta = await metadata('https://auth.example.com/tenant-a', mtlsEnv);
+    expect(meta.mtls_endpoint_aliases?.token_endpoint).toBe(
+      'https://mtls.example.com/tenant-a/token',
+    );
+    expect(meta.mtls_endpoint_aliases?.registration_endpoint).toBe(
+      'https://mtls.example.com/tenant-a/register',
+    );
+  });
+
+  it('publishes no aliases without an alias origin (mutual TLS on the issuer’s own host)', async () => {
+    const meta = await metadata('https://auth.example.com', { DCR_TLS_CLIENT_AUTH: 'on' });
+    expect(meta.tls_client_certificate_bound_access_tokens).toBe(true);
+    expect(meta).not.toHaveProperty('mtls_endpoint_aliases');
+    expect(await metadata('https://auth.example.com', {})).not.toHaveProperty(
+      'mtls_endpoint_aliases',
+    );
+  });
+});

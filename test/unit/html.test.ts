@@ -27,6 +27,9 @@ describe('html templates', () => {
     );
     expect(response.headers['x-frame-options']).toBe('DENY');
     expect(response.headers['cache-control']).toBe('no-store');
+    // No referrer to other sites (codes and states stay here); same-origin, so the page's own
+    // form posts keep their Origin.
+    expect(response.headers['referrer-policy']).toBe('same-origin');
     expect(response.body).toContain('<title>&lt;t&gt;</title>');
     expect(response.body).not.toMatch(/<script|<link|src=/);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { derToJose } from '../../lambdas/adapters/ecdsa-signature.js';
+import { LocalCookieKey } from '../../lambdas/adapters/local-cookie-key.js';
 import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
 
 describe('derToJose', () => {
@@ -42,6 +43,19 @@ describe('LocalSigner', () => {
       const file = join(dir, 'signing-key-es256.pem');
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(readFileSync(file, 'utf8')).toContain('PRIVATE KEY');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the cookie key, too: 32 bytes kept in the data folder (mode 0600), the same after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcr-cookie-key-'));
+    try {
+      const first = await LocalCookieKey.create(dir).key();
+      const second = await LocalCookieKey.create(dir).key();
+      expect(first).toHaveLength(32);
+      expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true);
+      expect(statSync(join(dir, 'cookie-key')).mode & 0o777).toBe(0o600);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

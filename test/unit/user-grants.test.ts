@@ -212,6 +212,30 @@ describe('authorization_code and refresh_token grants', () => {
     expect(await introspect(third.refresh_token as string)).toEqual({ active: false });
   });
 
+  it('refuses a refresh token presented by another client, and the family lives on', async () => {
+    const first = await exchange(await authorize(w, clientId));
+    const thief = await w.registration.register(
+      {
+        redirect_uris: ['http://127.0.0.1/callback'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+      ISSUER,
+    );
+    const refused = await oauthFailure(
+      token(
+        { grant_type: 'refresh_token', refresh_token: first.refresh_token as string },
+        thief.client_id,
+      ),
+    );
+    expect(refused.error).toBe('invalid_grant');
+    // The rightful client still refreshes with the same token: the other client's attempt
+    // neither used nor revoked it.
+    expect((await refresh(first.refresh_token as string)).refresh_token).toEqual(
+      expect.any(String),
+    );
+  });
+
   it('a made-up token of a known family does not revoke it', async () => {
     const first = await exchange(await authorize(w, clientId));
     const grantId = (first.refresh_token as string).split('.')[0];
