@@ -1,4 +1,4 @@
-import { type KeySchedule, pendingEntry, withNewKey } from './keyring.js';
+import { activeEntry, type KeySchedule, pendingEntry, withNewKey } from './keyring.js';
 import type { Clock, PublishedKey, SigningKeyStore, WrappedKeyGenerator } from './ports.js';
 
 export interface RotationSettings extends KeySchedule {
@@ -26,10 +26,13 @@ export class KeyRotation {
     private readonly settings: RotationSettings,
   ) {}
 
-  /** At deploy (and on every stack update): a key exists afterwards; a second call adds none. */
+  /**
+   * At deploy: a key signs afterwards; a second call adds none. A keyring whose keys have all
+   * expired (a table kept from a stack deleted long ago) gets a key that signs at once.
+   */
   async ensureKey(): Promise<RotationOutcome> {
-    const keyring = await this.store.readKeyring();
-    if (keyring !== undefined && keyring.keys.length > 0) return { outcome: 'unchanged' };
+    const active = activeEntry(await this.store.readKeyring(), this.clock.now());
+    if (active !== undefined) return { outcome: 'unchanged', kid: active.kid };
     return this.addKey();
   }
 

@@ -122,12 +122,30 @@ describe('key rotation', () => {
       kid: expect.any(String),
       activatesAt: clock.now(),
     });
-    expect(await rotation.ensureKey()).toEqual({ outcome: 'unchanged' });
+    expect(await rotation.ensureKey()).toEqual({
+      outcome: 'unchanged',
+      kid: (first as { kid: string }).kid,
+    });
     const keyring = (await keys.readKeyring()) as Keyring;
     expect(keyring.version).toBe(1);
     expect(keyring.keys).toHaveLength(1);
     // KMS made the pair; the rotation never held the private half (no Decrypt, no Encrypt).
     expect(kms.calls.map((c) => c.operation)).toEqual(['GenerateDataKeyPairWithoutPlaintext']);
+  });
+
+  it('at deploy over a keyring whose keys have all expired, makes a key that signs at once', async () => {
+    const { rotation, keys, clock } = setup();
+    const old = (await rotation.ensureKey()) as { kid: string };
+    const keyring = (await keys.readKeyring()) as Keyring;
+    // A table kept from a stack deleted long ago: its last key expired meanwhile.
+    await keys.replaceKeyring({
+      version: keyring.version + 1,
+      keys: keyring.keys.map((k) => ({ ...k, expiresAt: clock.now() + 10 })),
+    });
+    clock.advance(3600);
+    const made = await rotation.ensureKey();
+    expect(made).toEqual({ outcome: 'created', kid: expect.any(String), activatesAt: clock.now() });
+    expect((made as { kid: string }).kid).not.toBe(old.kid);
   });
 
   it('stores public keys in clear in the keyring and the private half only wrapped', async () => {
