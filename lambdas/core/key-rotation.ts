@@ -1,5 +1,11 @@
 import { activeEntry, type KeySchedule, pendingEntry, withNewKey } from './keyring.js';
-import type { Clock, PublishedKey, SigningKeyStore, WrappedKeyGenerator } from './ports.js';
+import type {
+  Clock,
+  Keyring,
+  PublishedKey,
+  SigningKeyStore,
+  WrappedKeyGenerator,
+} from './ports.js';
 
 export interface RotationSettings extends KeySchedule {
   /** The algorithm of the keys it makes. */
@@ -31,23 +37,25 @@ export class KeyRotation {
    * expired (a table kept from a stack deleted long ago) gets a key that signs at once.
    */
   async ensureKey(): Promise<RotationOutcome> {
-    const active = activeEntry(await this.store.readKeyring(), this.clock.now());
+    const keyring = await this.store.readKeyring();
+    const active = activeEntry(keyring, this.clock.now());
     if (active !== undefined) return { outcome: 'unchanged', kid: active.kid };
-    return this.addKey();
+    return this.addKey(keyring);
   }
 
   /** On the schedule: the next key, unless one already waits to activate (a retried run). */
   async rotate(): Promise<RotationOutcome> {
-    const pending = pendingEntry(await this.store.readKeyring(), this.clock.now());
+    const keyring = await this.store.readKeyring();
+    const pending = pendingEntry(keyring, this.clock.now());
     if (pending !== undefined) return { outcome: 'unchanged', kid: pending.kid };
-    return this.addKey();
+    return this.addKey(keyring);
   }
 
-  private async addKey(): Promise<RotationOutcome> {
+  /** Adds a key to the keyring as it was read: a rotation that ran meanwhile makes this one fail. */
+  private async addKey(current: Keyring | undefined): Promise<RotationOutcome> {
     const { key, wrappedPrivateKey } = await this.generator.generate(this.settings.alg);
     const now = this.clock.now();
     await this.store.putWrappedKey(key.kid, wrappedPrivateKey, now);
-    const current = await this.store.readKeyring();
     const next = withNewKey(current, key, now, this.settings);
     if (!(await this.store.replaceKeyring(next))) {
       // Another rotation won: this private half belongs to no keyring.

@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbSigningKeys } from '../../lambdas/adapters/dynamodb-signing-keys.js';
@@ -211,16 +211,42 @@ describe('key rotation', () => {
   });
 
   it("lets one of two concurrent rotations win and expires the loser's private half at once", async () => {
-    const { rotation, keys, clock } = setup();
-    await rotation.ensureKey();
+    const { keys, wrapping, clock } = setup();
+    // Both runs have read the keyring (no key waiting) before either writes.
+    let arrived = 0;
+    let release = () => {};
+    const together = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const generator = {
+      generate: async (alg: PublishedKey['alg']) => {
+        if (++arrived === 2) release();
+        await together;
+        return wrapping.generate(alg);
+      },
+    };
+    const rotation = new KeyRotation(keys, generator, clock, { alg: 'ES256', ...SCHEDULE });
+    const first = (await new KeyRotation(keys, wrapping, clock, {
+      alg: 'ES256',
+      ...SCHEDULE,
+    }).ensureKey()) as { kid: string };
     clock.advance(3600);
     const outcomes = await Promise.allSettled([rotation.rotate(), rotation.rotate()]);
     const keyring = (await keys.readKeyring()) as Keyring;
     expect(keyring.keys).toHaveLength(2);
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    expect(
-      String((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason),
-    ).toMatch(/keyring changed/);
+    const won = outcomes.find((o) => o.status === 'fulfilled') as PromiseFulfilledResult<{
+      kid: string;
+    }>;
+    const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(String(lost.reason)).toMatch(/keyring changed/);
+    expect(keyring.keys.map((k) => k.kid)).toEqual([first.kid, won.value.kid]);
+    // The loser's private half (the item that is neither key's) expires at once.
+    const { Items = [] } = await dynamo.send(new ScanCommand({ TableName: table }));
+    const orphans = Items.filter(
+      (i) => String(i.pk).startsWith('signingkey#') && ![first.kid, won.value.kid].includes(i.kid),
+    );
+    expect(orphans).toHaveLength(1);
+    expect(orphans[0]?.ttl).toBe(clock.now());
   });
 });
 
