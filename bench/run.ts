@@ -1,5 +1,5 @@
 /**
- * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|signing ...]`: throughput and
+ * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|dashboard|signing ...]`: throughput and
  * latency on loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the
  * statistics' cost, printed as figures (never asserted). Each server runs in a child process;
  * autocannon drives it from here.
@@ -18,6 +18,7 @@ import {
   synthesizeStack,
 } from '../test/support/synthesized-stack.js';
 import { cleanupBench } from './cleanup.js';
+import { dashboardBench } from './dashboard.js';
 import {
   BENCH_FAMILIES,
   BENCH_REDIRECT_URI,
@@ -549,6 +550,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
   aws: awsCallsBench,
   signing: async () => {
     bundleLines.push(...(await signingBench()));
+  },
+  dashboard: async () => {
+    bundleLines.push(...(await dashboardBench()));
   },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);

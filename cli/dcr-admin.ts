@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { displaySafe } from '../lambdas/core/text.js';
 import { AdminClient, type AdminResponse } from './admin-client.js';
+import { startDashboard } from './dashboard.js';
 
 const USAGE = `dcr-admin — the operator's registry of serverless-dcr
 
@@ -27,6 +28,9 @@ commands:
                              --description TEXT
   iat list                   initial access tokens (never the tokens themselves; --all)
   iat revoke <id>            revoke one; --delete-clients also deletes every client it registered
+  dashboard                  serve the registry dashboard on 127.0.0.1 over this admin API
+                             (--port N, default any free port); prints the URL to open,
+                             runs until Ctrl-C
 
 filters: --software-id ID --name-prefix P --method M --initial-access-token ID
          --created-after T --created-before T
@@ -125,6 +129,7 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
         'max-active-clients': { type: 'string' },
         description: { type: 'string' },
         'delete-clients': { type: 'boolean' },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...Object.fromEntries(Object.keys(FILTERS).map((k) => [k, { type: 'string' as const }])),
       },
@@ -340,6 +345,19 @@ export async function main(argv: string[], rawIo: Io = consoleIo): Promise<numbe
       }
       case 'iat':
         return await initialAccessTokens(client, id, positionals[2], values, io, json);
+      case 'dashboard': {
+        const running = await startDashboard(client, {
+          port: wholeNumber('port', values.port) ?? 0,
+        });
+        io.out(`dcr-admin dashboard: open ${running.signInUrl}`);
+        io.out('(the link signs this browser in; keep it to yourself). Ctrl-C stops it.');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await running.close();
+        return 0;
+      }
       default:
         io.err(`unknown command ${command}\n\n${USAGE}`);
         return 2;

@@ -19,11 +19,17 @@ import { WrappingKey } from './constructs/wrapping-key.js';
 import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
 import { KEY_ROTATION, wrappedAccess } from './wrapped-signing.js';
 
-/** A partition key pattern (IAM `StringLike`): every item of one type (README "Storage"). */
-type KeyPattern = `${string}#*`;
+/**
+ * A partition key pattern (IAM `StringLike`): every item of one type (README "Storage"), or one
+ * partition by its exact key (`stats#software`, which a Query names).
+ */
+type KeyPattern = `${string}#*` | `stats#${string}`;
 
-/** DynamoDB actions that name their items' keys, so IAM can condition them on `LeadingKeys`. */
-type ItemAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+/**
+ * DynamoDB actions that name their items' keys (a Query of the table: its partition), so IAM
+ * can condition them on `LeadingKeys`.
+ */
+type ItemAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
 
 export interface Access {
   /** Item actions on the table, each on exactly the partition keys this function owns. */
@@ -129,8 +135,12 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       PutItem: ['blocked#*', 'client#*', 'iat#*'],
       UpdateItem: ['client#*', 'stats#*'],
       DeleteItem: ['blocked#*', 'client#*', 'iat#*'],
+      // The software_ids with the most active clients: one partition of counters.
+      Query: ['stats#software'],
     },
     scan: true,
+    // The clients expiring soon (GET /admin/expiring-clients): keys from the expiry index.
+    queryExpiryIndex: true,
   },
   // Reads the stream (granted by its event source); writes only counters: atomic adds to the
   // statistics items, and the places departed clients give back under the active-client caps

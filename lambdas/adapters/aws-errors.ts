@@ -31,7 +31,9 @@ function asServiceError(error: unknown, service: string): unknown {
   const { name, code, $fault } = error as AwsErrorShape;
   const networkFailure = code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
   if ((name && RETRYABLE.has(name)) || $fault === 'server' || networkFailure) {
-    return temporarilyUnavailable(`${service} is busy; retry shortly`);
+    // The name only: an AWS message can quote the request (keys, values).
+    const errorName = name ?? code ?? 'unknown';
+    return temporarilyUnavailable(`${service} is busy; retry shortly`, 1, { service, errorName });
   }
   return error;
 }

@@ -4,7 +4,12 @@ import type { ClientFilter, ClientRecord } from '../core/ports.js';
 export function matches(record: ClientRecord, filter: ClientFilter): boolean {
   const { metadata: m } = record;
   const used = record.lastUsedAt;
+  const { search } = filter;
   return (
+    (search === undefined ||
+      (m.client_name ?? '').startsWith(search) ||
+      m.software_id === search ||
+      record.clientId === search) &&
     (filter.softwareId === undefined || m.software_id === filter.softwareId) &&
     (filter.clientNamePrefix === undefined ||
       (m.client_name ?? '').startsWith(filter.clientNamePrefix)) &&

@@ -1,5 +1,10 @@
 import { mergeCounterUpdates } from '../core/client-statistics.js';
-import type { ClientStatistics, CounterUpdate, StatsSnapshot } from '../core/ports.js';
+import type {
+  ClientStatistics,
+  CounterUpdate,
+  SoftwareCount,
+  StatsSnapshot,
+} from '../core/ports.js';
 import { logger } from '../log.js';
 
 /**
@@ -32,6 +37,16 @@ export class CoalescingClientStatistics implements ClientStatistics {
   async setActive(values: Readonly<Record<string, number>>, at: number): Promise<void> {
     await this.flush();
     await this.inner.setActive(values, at);
+  }
+
+  async topSoftware(limit: number): Promise<SoftwareCount[]> {
+    await this.flush();
+    return this.inner.topSoftware(limit);
+  }
+
+  async resetSoftware(): Promise<void> {
+    await this.flush();
+    await this.inner.resetSoftware();
   }
 
   private async drain(): Promise<void> {

@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -19,9 +20,17 @@ import type {
 import { callAws, callAwsIfCondition } from './aws-errors.js';
 
 const SERVICE = 'the client store';
+const DAY_SECONDS = 86_400;
+/** Index pages one `expiring` call reads at most (the index also holds tokens, codes, grants). */
+const EXPIRING_PAGES = 10;
 
 import { concurrentUpdate } from './client-repository-errors.js';
-import { expiryAttributes, TABLE_SCHEMA, withoutTableAttributes } from './table-schema.js';
+import {
+  expiryAttributes,
+  expiryDay,
+  TABLE_SCHEMA,
+  withoutTableAttributes,
+} from './table-schema.js';
 
 /**
  * Item layout (single table, see README "Storage"):
@@ -78,6 +87,11 @@ function scanFilter(filter: ClientFilter) {
   add('clientIdIssuedAt < :createdBefore', ':createdBefore', filter.createdBefore);
   add('lastUsedAt >= :usedAfter', ':usedAfter', filter.lastUsedAfter);
   add('lastUsedAt < :usedBefore', ':usedBefore', filter.lastUsedBefore);
+  add(
+    '(begins_with(metadata.client_name, :search) OR metadata.software_id = :search OR clientId = :search)',
+    ':search',
+    filter.search,
+  );
   return { FilterExpression: conditions.join(' AND '), ExpressionAttributeValues: values };
 }
 
@@ -111,6 +125,50 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
       records: (Items ?? []).map(toRecord),
       ...(LastEvaluatedKey && { cursor: encodeCursor(LastEvaluatedKey) }),
     };
+  }
+
+  /**
+   * Clients expiring in [from, to], soonest first: a Query of the expiry index for each UTC day
+   * the window touches (keys only, other item kinds filtered out; at most EXPIRING_PAGES pages),
+   * then a consistent GetItem per client found. Never a scan.
+   */
+  async expiring(from: number, to: number, limit: number): Promise<ClientRecord[]> {
+    const keys: Record<string, unknown>[] = [];
+    let pages = 0;
+    for (let day = from - (from % DAY_SECONDS); day <= to && keys.length < limit; ) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const { Items, LastEvaluatedKey } = await callAws(
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: TABLE_SCHEMA.expiryIndex.name,
+              KeyConditionExpression: '#day = :day AND #ttl BETWEEN :from AND :to',
+              FilterExpression: 'begins_with(pk, :client)',
+              ExpressionAttributeNames: { '#day': 'expiryDay', '#ttl': 'ttl' },
+              ExpressionAttributeValues: {
+                ':day': expiryDay(day),
+                ':from': from,
+                ':to': to,
+                ':client': 'client#',
+              },
+              Limit: 100,
+              ...(startKey && { ExclusiveStartKey: startKey }),
+            }),
+          ),
+          SERVICE,
+        );
+        keys.push(...(Items ?? []));
+        startKey = LastEvaluatedKey;
+        pages++;
+      } while (startKey && keys.length < limit && pages < EXPIRING_PAGES);
+      if (pages >= EXPIRING_PAGES) break;
+      day += DAY_SECONDS;
+    }
+    const records = await Promise.all(
+      keys.slice(0, limit).map((key) => this.get(String(key.pk).slice('client#'.length))),
+    );
+    return records.filter((r): r is ClientRecord => r !== undefined);
   }
 
   async create(record: ClientRecord): Promise<void> {
@@ -147,9 +205,18 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
         new PutCommand({
           TableName: this.tableName,
           Item: clientItem(record),
-          ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+          // Never over a deletion marker (that would bring a client being deleted back), nor
+          // over a use recorded since the read (its lastUsedAt would be lost).
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(deletion) AND #version = :expected AND ${
+            record.lastUsedAt === undefined
+              ? 'attribute_not_exists(lastUsedAt)'
+              : 'lastUsedAt = :lastUsedAt'
+          }`,
           ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expected': record.version - 1 },
+          ExpressionAttributeValues: {
+            ':expected': record.version - 1,
+            ...(record.lastUsedAt !== undefined && { ':lastUsedAt': record.lastUsedAt }),
+          },
         }),
       ),
       SERVICE,
@@ -189,17 +256,23 @@ export class DynamoDbClientRepository implements ClientRepository, ClientDirecto
 
   /**
    * Marks who deletes, then deletes: the stream's REMOVE record then carries the marker in its
-   * old image, which is how audit tells a client's or operator's deletion from an expiry.
+   * old image, which is how audit tells a client's or operator's deletion from an expiry. The
+   * marker is the commit point (a marked client is gone for every purpose) and also expires the
+   * item now, so a removal that never happens (a crash, a timeout in between) is done by TTL or
+   * the cleanup, with the same audit event; a repeated delete keeps the first marker.
    */
   async delete(clientId: string, deletion: Deletion): Promise<void> {
+    const { ttl, expiryDay } = expiryAttributes(deletion.at);
     const marked = await callAwsIfCondition(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: clientKey(clientId),
-          UpdateExpression: 'SET deletion = :deletion',
+          UpdateExpression:
+            'SET deletion = if_not_exists(deletion, :deletion), #ttl = :ttl, expiryDay = :day',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':deletion': deletion },
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':deletion': deletion, ':ttl': ttl, ':day': expiryDay },
         }),
       ),
       SERVICE,

@@ -1,11 +1,23 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { STATS_DAYS_KEPT } from '../core/client-statistics.js';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { rankSoftware, STATS_DAYS_KEPT } from '../core/client-statistics.js';
 import { temporarilyUnavailable } from '../core/errors.js';
-import type { ClientStatistics, CounterUpdate, StatsItem, StatsSnapshot } from '../core/ports.js';
+import type {
+  ClientStatistics,
+  CounterUpdate,
+  SoftwareCount,
+  StatsItem,
+  StatsSnapshot,
+} from '../core/ports.js';
 import { callAws } from './aws-errors.js';
 import { expiryAttributes, STATS_KEY_PREFIX } from './table-schema.js';
 
 const SERVICE = 'the statistics store';
+
 const DAY_SECONDS = 86_400;
 /** BatchGetItem takes at most 100 keys; what it leaves unprocessed is asked for again. */
 const BATCH_KEYS = 100;
@@ -16,7 +28,20 @@ const BATCH_ATTEMPTS = 4;
  * `pk = stats#day#<YYYY-MM-DD>` (one UTC day, expiring STATS_DAYS_KEPT days later), `sk = stats`;
  * one number attribute per counter (`active#open`, `registered#open`, …), added to atomically.
  */
-const statsKey = (item: StatsItem) => ({ pk: `${STATS_KEY_PREFIX}${item}`, sk: 'stats' });
+const SOFTWARE = 'software#';
+/** All software_ids' counters share one partition, so that one Query lists them. */
+const SOFTWARE_PK = `${STATS_KEY_PREFIX}software`;
+/** Pages of software counters one read takes at most (1 MB each: tens of thousands of ids). */
+const SOFTWARE_PAGES = 10;
+
+/**
+ * `stats#active`, `stats#day#<date>` with `sk = stats`; a software_id's counter is
+ * `pk = stats#software`, `sk = <software_id>`.
+ */
+const statsKey = (item: StatsItem) =>
+  item.startsWith(SOFTWARE)
+    ? { pk: SOFTWARE_PK, sk: item.slice(SOFTWARE.length) }
+    : { pk: `${STATS_KEY_PREFIX}${item}`, sk: 'stats' };
 
 /** What an item holds beside its counters. */
 const NOT_COUNTERS = new Set(['pk', 'sk', 'ttl', 'expiryDay', 'countingSince', 'recountedAt']);
@@ -71,13 +96,17 @@ export class DynamoDbClientStatistics implements ClientStatistics {
 
   private addTo({ item, deltas, at }: CounterUpdate) {
     const add = placeholders(deltas, ' ');
-    const set = item === 'active' ? countingSince(at) : dayExpiry(item);
+    const set = item.startsWith(SOFTWARE)
+      ? { expression: '', names: {}, values: {} }
+      : item === 'active'
+        ? countingSince(at)
+        : dayExpiry(item);
     return callAws(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: statsKey(item),
-          UpdateExpression: `ADD ${add.clauses.join(', ')} SET ${set.expression}`,
+          UpdateExpression: `ADD ${add.clauses.join(', ')}${set.expression && ` SET ${set.expression}`}`,
           ExpressionAttributeNames: { ...add.names, ...set.names },
           ExpressionAttributeValues: { ...add.values, ...set.values },
         }),
@@ -122,6 +151,58 @@ export class DynamoDbClientStatistics implements ClientStatistics {
         }),
       ),
       SERVICE,
+    );
+  }
+
+  /** Every software counter item: one Query of their partition, at most SOFTWARE_PAGES pages. */
+  private async softwareItems(): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; page < SOFTWARE_PAGES; page++) {
+      const { Items, LastEvaluatedKey } = await callAws(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': SOFTWARE_PK },
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        ),
+        SERVICE,
+      );
+      items.push(...(Items ?? []));
+      startKey = LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return items;
+  }
+
+  async topSoftware(limit: number): Promise<SoftwareCount[]> {
+    return rankSoftware(
+      (await this.softwareItems()).map((item) => ({
+        softwareId: String(item.sk),
+        active: typeof item.active === 'number' ? item.active : 0,
+      })),
+      limit,
+    );
+  }
+
+  async resetSoftware(): Promise<void> {
+    const items = await this.softwareItems();
+    await Promise.all(
+      items.map((item) =>
+        callAws(
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: SOFTWARE_PK, sk: item.sk },
+              UpdateExpression: 'SET active = :zero',
+              ExpressionAttributeValues: { ':zero': 0 },
+            }),
+          ),
+          SERVICE,
+        ),
+      ),
     );
   }
 

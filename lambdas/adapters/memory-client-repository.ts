@@ -28,7 +28,10 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
   }
 
   async replace(record: ClientRecord): Promise<void> {
-    if (this.items.get(record.clientId)?.version !== record.version - 1) throw concurrentUpdate();
+    const stored = this.items.get(record.clientId);
+    if (stored?.version !== record.version - 1 || stored.lastUsedAt !== record.lastUsedAt) {
+      throw concurrentUpdate();
+    }
     this.items.set(record.clientId, structuredClone(record));
   }
 
@@ -61,6 +64,14 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
       .filter((r) => matches(r, filter));
     const next = start + slice.length;
     return { records, ...(next < ids.length && { cursor: encodeCursor({ offset: next }) }) };
+  }
+
+  async expiring(from: number, to: number, limit: number): Promise<ClientRecord[]> {
+    return [...this.items.values()]
+      .filter((r) => r.activeUntil !== undefined && r.activeUntil >= from && r.activeUntil <= to)
+      .sort((a, b) => (a.activeUntil as number) - (b.activeUntil as number))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
   }
 
   async delete(clientId: string, _deletion: Deletion): Promise<void> {

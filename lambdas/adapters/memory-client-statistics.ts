@@ -1,4 +1,11 @@
-import type { ClientStatistics, CounterUpdate, StatsItem, StatsSnapshot } from '../core/ports.js';
+import { rankSoftware } from '../core/client-statistics.js';
+import type {
+  ClientStatistics,
+  CounterUpdate,
+  SoftwareCount,
+  StatsItem,
+  StatsSnapshot,
+} from '../core/ports.js';
 
 /** In-memory counters with the DynamoDB adapter's semantics, for the in-memory local store. */
 export class MemoryClientStatistics implements ClientStatistics {
@@ -33,5 +40,22 @@ export class MemoryClientStatistics implements ClientStatistics {
     this.items.set('active', { ...this.items.get('active'), ...values });
     this.recountedAt = at;
     this.countingSince ??= at;
+  }
+
+  private software(): [StatsItem, Record<string, number>][] {
+    return [...this.items].filter(([item]) => item.startsWith('software#'));
+  }
+
+  async topSoftware(limit: number): Promise<SoftwareCount[]> {
+    const counts = this.software().map(([item, counters]) => ({
+      softwareId: item.slice('software#'.length),
+      active: counters.active ?? 0,
+    }));
+    return rankSoftware(counts, limit);
+  }
+
+  async resetSoftware(): Promise<void> {
+    for (const [item, counters] of this.software())
+      this.items.set(item, { ...counters, active: 0 });
   }
 }

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { UpstreamSettings } from '../config.js';
-import { temporarilyUnavailable } from '../core/errors.js';
+import { type DependencyFault, OAuthError, temporarilyUnavailable } from '../core/errors.js';
 import type {
   Clock,
   UpstreamLogin,
@@ -222,15 +222,32 @@ function isUnavailable(error: unknown): boolean {
   return false;
 }
 
-function logFailure(step: string, error: unknown) {
-  logger.warn('upstream unavailable', {
-    step,
-    errorName: (error as Error)?.name,
-    code: (error as { code?: string })?.code,
-  });
+/** The provider's failure at a step: the network error's code, or the error's name. */
+function upstreamFault(step: string, error: unknown): DependencyFault {
+  const { name, code, cause } = (error ?? {}) as Error & {
+    code?: string;
+    cause?: { code?: string };
+  };
+  return { service: `the identity provider (${step})`, errorName: code ?? cause?.code ?? name };
 }
 
+/**
+ * One line for a failure that becomes an outcome rather than an error (no error reaches the
+ * router): a dependency's 503 names its own fault; one without a fault was logged where it
+ * arose (an unusable secret).
+ */
+function logFailure(step: string, error: unknown) {
+  const fault = error instanceof OAuthError ? error.fault : upstreamFault(step, error);
+  if (fault) logger.warn('dependency unavailable', { ...fault });
+}
+
+/** The 503 of a failed step, naming its fault for the router's one log line. */
 function unavailable(step: string, error: unknown) {
-  logFailure(step, error);
-  return temporarilyUnavailable('the identity provider cannot be reached; try again shortly');
+  // Already classified: the client secret's read from Secrets Manager failed.
+  if (error instanceof OAuthError) return error;
+  return temporarilyUnavailable(
+    'the identity provider cannot be reached; try again shortly',
+    1,
+    upstreamFault(step, error),
+  );
 }

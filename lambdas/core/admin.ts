@@ -34,6 +34,8 @@ export interface ClientSummary {
   expires_at?: number;
   active_until?: number;
   client_secret_expires_at?: number;
+  /** The last change the record knows of (registration, update, rotation): when, by whom. */
+  last_change?: { at: number; actor?: string; source_ip?: string };
 }
 
 const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummary => ({
@@ -55,6 +57,13 @@ const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummar
   ...(r.expiresAt !== undefined && { expires_at: r.expiresAt }),
   ...(activeUntil !== undefined && { active_until: activeUntil }),
   ...(r.secretHash !== undefined && { client_secret_expires_at: r.clientSecretExpiresAt }),
+  ...(r.lastChange !== undefined && {
+    last_change: {
+      at: r.lastChange.at,
+      ...(r.lastChange.actor !== undefined && { actor: r.lastChange.actor }),
+      ...(r.lastChange.sourceIp !== undefined && { source_ip: r.lastChange.sourceIp }),
+    },
+  }),
 });
 
 const notFound = () => new OAuthError(404, 'not_found', 'no such client');
@@ -146,6 +155,18 @@ export class AdminService {
     };
   }
 
+  /**
+   * The active clients that expire within the next `withinSeconds`, soonest first (at most
+   * `limit`): from the expiry index, never a scan (ClientDirectory.expiring).
+   */
+  async expiring(withinSeconds: number, limit: number) {
+    const now = this.lifecycle.clock.now();
+    const records = await this.directory.expiring(now, now + withinSeconds, limit);
+    return {
+      clients: this.active(records).map((r) => summary(r, this.lifecycle.activeUntil(r))),
+    };
+  }
+
   async get(clientId: string): Promise<ClientSummary> {
     const record = await this.lifecycle.findActive(clientId);
     if (!record) throw notFound();
@@ -206,21 +227,24 @@ export class AdminService {
     const now = this.lifecycle.clock.now();
     const secret = newSecret();
     const clientSecretExpiresAt = this.lifecycle.secretExpiry(now);
-    const { previousSecretHash: _, previousSecretValidUntil: __, ...rest } = record;
     // The old secret keeps working for the grace period, but never past its own expiry.
     const oldSecretEnd = record.clientSecretExpiresAt || Number.POSITIVE_INFINITY;
     const previousValidUntil = Math.min(now + graceSeconds, oldSecretEnd);
     const grace = previousValidUntil > now;
-    await this.lifecycle.repository.replace({
-      ...rest,
-      secretHash: hashSecret(secret),
-      clientSecretExpiresAt,
-      ...(grace && {
-        previousSecretHash: record.secretHash,
-        previousSecretValidUntil: previousValidUntil,
-      }),
-      version: record.version + 1,
-      lastChange: { at: now, ...origin },
+    const previousSecretHash = record.secretHash;
+    // Built from the record as it is when written: a use recorded meanwhile is kept.
+    await this.lifecycle.replace(record, (stored) => {
+      const { previousSecretHash: _, previousSecretValidUntil: __, ...rest } = stored;
+      return {
+        record: {
+          ...rest,
+          secretHash: hashSecret(secret),
+          clientSecretExpiresAt,
+          ...(grace && { previousSecretHash, previousSecretValidUntil: previousValidUntil }),
+          version: stored.version + 1,
+          lastChange: { at: now, ...origin },
+        },
+      };
     });
     return {
       client_id: clientId,
@@ -244,6 +268,17 @@ export class AdminService {
   }
 
   /**
+   * The software_ids with the most active clients (as the statistics count them: see `stats`),
+   * from their counters' one partition, never a scan of the clients.
+   */
+  async topSoftware(limit: number) {
+    const top = await this.statistics.topSoftware(Math.min(Math.max(limit, 1), 100));
+    return {
+      software_ids: top.map((c) => ({ software_id: c.softwareId, active_clients: c.active })),
+    };
+  }
+
+  /**
    * Recounts the active clients from the clients themselves — for a registry that had clients
    * before the counters existed, or to correct a double count. A bounded step per call: the
    * counts so far travel in next_cursor; the last step replaces the active counters. Every
@@ -252,13 +287,27 @@ export class AdminService {
   async recount(cursor: string | undefined) {
     const position = cursor === undefined ? undefined : recountPosition(cursor);
     const counters = { ...position?.counters };
+    // The software_ids' counts are too many to travel in the cursor: zeroed when the recount
+    // starts, each step adds its clients to them.
+    if (position === undefined) await this.statistics.resetSoftware();
     let next = position?.page;
     for (let pages = 0; pages < BULK_PAGES; pages++) {
       const page = await this.directory.page({}, next, SCAN_PAGE);
+      const software: Record<string, number> = {};
       for (const record of page.records) {
         const name = activeCounter(record.registrationMethod);
         counters[name] = (counters[name] ?? 0) + 1;
+        const softwareId = record.metadata.software_id;
+        if (softwareId !== undefined) software[softwareId] = (software[softwareId] ?? 0) + 1;
       }
+      const now = this.lifecycle.clock.now();
+      await this.statistics.add(
+        Object.entries(software).map(([id, active]) => ({
+          item: `software#${id}` as const,
+          deltas: { active },
+          at: now,
+        })),
+      );
       next = page.cursor;
       if (next === undefined) break;
     }

@@ -1,4 +1,5 @@
 import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
+import { OAuthError } from './errors.js';
 import type {
   ClientRecord,
   ClientRepository,
@@ -89,6 +90,15 @@ export class ClientLifecycle {
 
   /** A client that exists and has not expired, whatever DynamoDB TTL has done yet. */
   async findActive(clientId: string): Promise<ClientRecord | undefined> {
+    const record = await this.find(clientId);
+    return record && this.isActive(record) ? record : undefined;
+  }
+
+  /**
+   * The stored record as it is — deleted (marked) or expired included — for the one caller that
+   * must see a deletion interrupted between its marker and its removal (RFC 7592 delete).
+   */
+  find(clientId: string): Promise<ClientRecord | undefined> {
     // Identifiers come from outside (Basic, forms, assertions, paths): one over the bound is no
     // client, and never reaches the store (DynamoDB refuses keys over 2048 bytes with an error).
     if (
@@ -96,12 +106,52 @@ export class ClientLifecycle {
       clientId === '' ||
       clientId.length > MAX_IDENTIFIER_LENGTH
     ) {
-      return undefined;
+      return Promise.resolve(undefined);
     }
-    const record = await this.repository.get(clientId);
-    if (record === undefined || record.deletion !== undefined) return undefined;
+    return this.repository.get(clientId);
+  }
+
+  /** Not deleted (marked) and not expired. */
+  isActive(record: ClientRecord): boolean {
+    if (record.deletion !== undefined) return false;
     const until = this.activeUntil(record);
-    return until !== undefined && until <= this.clock.now() ? undefined : record;
+    return until === undefined || until > this.clock.now();
+  }
+
+  /**
+   * Writes `change(read)` in place of `read` (the repository's replace, conditional on the
+   * version and the last use read). When the only thing that changed since the read is a use (a
+   * token issued meanwhile, which does not bump the version), builds again from the fresh record
+   * so the use is kept; a real conflict (another update, a deletion) is the repository's 409.
+   */
+  async replace<T extends { record: ClientRecord }>(
+    read: ClientRecord,
+    change: (current: ClientRecord) => T,
+  ): Promise<T> {
+    let current = read;
+    for (let attempt = 1; ; attempt++) {
+      const changed = change(current);
+      try {
+        await this.repository.replace(changed.record);
+        return changed;
+      } catch (error) {
+        const conflict = error instanceof OAuthError && error.status === 409;
+        const used = conflict && attempt < 3 ? await this.usedSince(current) : undefined;
+        if (used === undefined) throw error;
+        current = used;
+      }
+    }
+  }
+
+  /** The fresh record when the client was only used (not changed, not deleted) since `read`. */
+  private async usedSince(read: ClientRecord): Promise<ClientRecord | undefined> {
+    const latest = await this.repository.get(read.clientId);
+    const onlyUsed =
+      latest !== undefined &&
+      this.isActive(latest) &&
+      latest.version === read.version &&
+      latest.lastUsedAt !== read.lastUsedAt;
+    return onlyUsed ? latest : undefined;
   }
 
   /**

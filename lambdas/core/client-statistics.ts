@@ -1,5 +1,11 @@
 import type { AuditEvent } from './audit.js';
-import type { ClientStatistics, CounterUpdate, StatsItem, StatsSnapshot } from './ports.js';
+import type {
+  ClientStatistics,
+  CounterUpdate,
+  SoftwareCount,
+  StatsItem,
+  StatsSnapshot,
+} from './ports.js';
 
 /** One per-day counter per audit event type (`client.expired` → `expired`). */
 export const DAY_COUNTERS = [
@@ -52,6 +58,9 @@ export function counterUpdatesFor(event: AuditEvent): CounterUpdate[] {
   const active = ACTIVE_DELTA[counter];
   if (active !== 0) {
     updates.push({ item: 'active', deltas: { [activeCounter(method)]: active }, at });
+    if (event.software_id !== undefined) {
+      updates.push({ item: `software#${event.software_id}`, deltas: { active }, at });
+    }
   }
   return updates;
 }
@@ -84,6 +93,13 @@ export async function countEvents(
   const updates = mergeCounterUpdates(events.flatMap(counterUpdatesFor));
   if (updates.length > 0) await statistics.add(updates);
 }
+
+/** The `limit` software_ids with the most active clients (above zero), most first. */
+export const rankSoftware = (counts: readonly SoftwareCount[], limit: number): SoftwareCount[] =>
+  counts
+    .filter((c) => c.active > 0)
+    .sort((a, b) => b.active - a.active || a.softwareId.localeCompare(b.softwareId))
+    .slice(0, limit);
 
 /** The last `count` UTC days, today's last. */
 export const lastDays = (now: number, count: number): string[] =>

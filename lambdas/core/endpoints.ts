@@ -19,13 +19,26 @@ export const PATHS = {
   adminClient: '/admin/clients/:clientId',
   adminRotateSecret: '/admin/clients/:clientId/rotate-secret',
   adminBulkDelete: '/admin/bulk-delete',
+  /** Clients expiring soon (the dashboard's overview), from the expiry index. */
+  adminExpiringClients: '/admin/expiring-clients',
   adminStats: '/admin/stats',
   adminStatsRecount: '/admin/stats/recount',
+  /** The software_ids with the most active clients. */
+  adminStatsSoftware: '/admin/stats/software',
   adminInitialAccessTokens: '/admin/initial-access-tokens',
   adminInitialAccessToken: '/admin/initial-access-tokens/:tokenId',
   /** The software_id kill switch. */
   adminBlockedSoftwareIds: '/admin/blocked-software-ids',
   adminBlockedSoftwareId: '/admin/blocked-software-ids/:softwareId',
+  /** The operator's dashboard (local server and `dcr-admin dashboard` only; never in AWS). */
+  dashboard: '/dashboard',
+  dashboardSignIn: '/dashboard/sign-in',
+  dashboardSignOut: '/dashboard/sign-out',
+  dashboardClients: '/dashboard/clients',
+  dashboardClient: '/dashboard/clients/:clientId',
+  dashboardDelete: '/dashboard/clients/:clientId/delete',
+  dashboardRotate: '/dashboard/clients/:clientId/rotate-secret',
+  dashboardBlock: '/dashboard/block-software',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

@@ -16,9 +16,17 @@ export class OAuthError extends Error {
      * the client there (RFC 6749 §4.1.2.1, with `iss`), never as a page.
      */
     readonly redirect?: AuthorizationRedirect,
+    /** Which dependency failed, and how: logged once by the router, never sent. */
+    readonly fault?: DependencyFault,
   ) {
     super(`${error}: ${description}`);
   }
+}
+
+/** A dependency's failure behind a 503: the service and the error's name (never a message). */
+export interface DependencyFault {
+  readonly service: string;
+  readonly errorName: string;
 }
 
 /** Where an authorization response goes: the verified redirect URI, and the client's state. */
@@ -32,7 +40,8 @@ export const redirectedError = (
   error: string,
   description: string,
   redirect: AuthorizationRedirect,
-) => new OAuthError(303, error, description, {}, redirect);
+  fault?: DependencyFault,
+) => new OAuthError(303, error, description, {}, redirect, fault);
 
 export const invalidRequest = (description: string) =>
   new OAuthError(400, 'invalid_request', description);
@@ -50,10 +59,19 @@ export const invalidToken = (description = 'the access token is missing, invalid
   });
 
 /** A dependency (DynamoDB, KMS) is throttling or failing: the client should retry. */
-export const temporarilyUnavailable = (description: string, retryAfterSeconds = 1) =>
-  new OAuthError(503, 'temporarily_unavailable', description, {
-    'retry-after': String(retryAfterSeconds),
-  });
+export const temporarilyUnavailable = (
+  description: string,
+  retryAfterSeconds = 1,
+  fault?: DependencyFault,
+) =>
+  new OAuthError(
+    503,
+    'temporarily_unavailable',
+    description,
+    { 'retry-after': String(retryAfterSeconds) },
+    undefined,
+    fault,
+  );
 
 /** RFC 7591 §3.2.2: the software statement is malformed, badly signed, expired or incomplete. */
 export const invalidSoftwareStatement = (description: string) =>

@@ -76,7 +76,12 @@ export interface ClientRepository {
   create(record: ClientRecord): Promise<void>;
   /** The stored record, even if expired: callers enforce expiry (ClientLifecycle.findActive). */
   get(clientId: string): Promise<ClientRecord | undefined>;
-  /** Replaces the record if its stored version is still `record.version - 1`, else throws a 409. */
+  /**
+   * Replaces the record if its stored version is still `record.version - 1`, it was not used
+   * since it was read (its `lastUsedAt` is still `record.lastUsedAt`) and no deletion has marked
+   * it; else throws a 409. A use does not bump the version: without the second condition, a
+   * token issued meanwhile would lose its "last used" (ClientLifecycle.replace retries).
+   */
   replace(record: ClientRecord): Promise<void>;
   /** Deletes the client, recording who did (the stream's old image carries it). */
   delete(clientId: string, deletion: Deletion): Promise<void>;
@@ -102,6 +107,8 @@ export interface ClientFilter {
   readonly createdBefore?: number;
   readonly lastUsedAfter?: number;
   readonly lastUsedBefore?: number;
+  /** The dashboard's search: client_name starts with it, or software_id or client_id is it. */
+  readonly search?: string;
 }
 
 export interface ClientPage {
@@ -114,6 +121,11 @@ export interface ClientPage {
 export interface ClientDirectory {
   /** Reads up to `scanLimit` items from `cursor` on and returns those that match. */
   page(filter: ClientFilter, cursor: string | undefined, scanLimit: number): Promise<ClientPage>;
+  /**
+   * Up to `limit` stored clients whose item expires (its TTL) in [from, to], soonest first: read
+   * from the expiry index, never by a scan.
+   */
+  expiring(from: number, to: number, limit: number): Promise<ClientRecord[]>;
 }
 
 export interface Clock {
@@ -310,8 +322,17 @@ export interface CookieKeySource {
   key(): Promise<Uint8Array>;
 }
 
-/** A statistics item: the active clients (all time), or one UTC day's events (`day#2026-11-27`). */
-export type StatsItem = 'active' | `day#${string}`;
+/**
+ * A statistics item: the active clients (all time), one UTC day's events (`day#2026-11-27`), or
+ * one software_id's active clients (`software#<software_id>`, counter `active`).
+ */
+export type StatsItem = 'active' | `day#${string}` | `software#${string}`;
+
+/** A software_id and its active clients, as the statistics count them. */
+export interface SoftwareCount {
+  readonly softwareId: string;
+  readonly active: number;
+}
 
 /** One atomic change of one statistics item: each named counter moves by its delta. */
 export interface CounterUpdate {
@@ -342,6 +363,13 @@ export interface ClientStatistics {
   read(days: readonly string[]): Promise<StatsSnapshot>;
   /** Sets the active counters to these values (a recount), recording when. */
   setActive(counters: Readonly<Record<string, number>>, at: number): Promise<void>;
+  /**
+   * The software_ids with the most active clients, most first (at most `limit`, counts above
+   * zero): one read of the software counters' own partition, never a scan of the clients.
+   */
+  topSoftware(limit: number): Promise<SoftwareCount[]>;
+  /** Sets every software_id's count to zero (a recount starts; its steps add them up again). */
+  resetSoftware(): Promise<void>;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   invalidRequest,
   invalidSoftwareStatement,
   invalidToken,
+  OAuthError,
   unapprovedSoftwareStatement,
 } from './errors.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
@@ -68,6 +69,20 @@ interface AdmittedSoftware {
   readonly body: Record<string, unknown>;
   readonly statement?: string;
 }
+
+/** A registration as RFC 7592 returns it, and its version (the ETag). */
+export interface Versioned {
+  readonly registration: ClientInformation;
+  readonly version: number;
+}
+
+/** RFC 9110 §13.1.1: the If-Match of an update names no version the registration still has. */
+const changedSinceRead = () =>
+  new OAuthError(
+    412,
+    'invalid_request',
+    'the registration changed since the version named in If-Match; read it again and retry',
+  );
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
@@ -251,10 +266,10 @@ export class RegistrationService {
     return softwareId;
   }
 
-  /** RFC 7592 §2.1 read. */
-  async read(clientId: string, token: string | undefined, issuer: string) {
+  /** RFC 7592 §2.1 read, with the version an update may name (If-Match). */
+  async read(clientId: string, token: string | undefined, issuer: string): Promise<Versioned> {
     const { record, presented } = await this.authorize(clientId, token);
-    return clientInformation(record, issuer, presented);
+    return { registration: clientInformation(record, issuer, presented), version: record.version };
   }
 
   /**
@@ -267,8 +282,15 @@ export class RegistrationService {
     readBody: () => Record<string, unknown>,
     issuer: string,
     origin: RequestOrigin = {},
-  ): Promise<ClientInformation> {
+    /**
+     * The versions the caller's copy may have (If-Match, RFC 9110 §13.1.1); undefined = any.
+     * Without it two updates made from the same read both succeed, one after the other, and
+     * the first is silently lost; with it the second is refused (412) and nothing is lost.
+     */
+    ifMatch?: readonly number[],
+  ): Promise<Versioned> {
     const { record: current, presented } = await this.authorize(clientId, token);
+    if (ifMatch !== undefined && !ifMatch.includes(current.version)) throw changedSinceRead();
     const body = readBody();
     const managed = SERVER_MANAGED.find((name) => name in body);
     if (managed) throw invalidRequest(`${managed}: is managed by the server and must not be sent`);
@@ -306,40 +328,77 @@ export class RegistrationService {
         ? hashSecret(clientSecret)
         : current.secretHash
       : undefined;
-    const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = current;
-    const record = this.withActiveUntil({
-      ...kept,
-      metadata,
-      ...(secretHash !== undefined && { secretHash }),
-      clientSecretExpiresAt:
-        clientSecret !== undefined
-          ? this.lifecycle.secretExpiry(now)
-          : secretHash !== undefined
-            ? current.clientSecretExpiresAt
-            : 0,
-      ...(expiresAt !== undefined && { expiresAt }),
-      version: current.version + 1,
-      lastChange: { at: now, ...origin },
-    });
-    await this.repository.replace(record);
-    return clientInformation(record, issuer, presented, clientSecret);
+    // Built from the record as it is when written: a use recorded meanwhile is kept.
+    const updated = (stored: ClientRecord) => {
+      const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = stored;
+      return {
+        record: this.withActiveUntil({
+          ...kept,
+          metadata,
+          ...(secretHash !== undefined && { secretHash }),
+          clientSecretExpiresAt:
+            clientSecret !== undefined
+              ? this.lifecycle.secretExpiry(now)
+              : secretHash !== undefined
+                ? stored.clientSecretExpiresAt
+                : 0,
+          ...(expiresAt !== undefined && { expiresAt }),
+          version: stored.version + 1,
+          lastChange: { at: now, ...origin },
+        }),
+      };
+    };
+    let record: ClientRecord;
+    try {
+      ({ record } = await this.lifecycle.replace(current, updated));
+    } catch (error) {
+      // Lost the conditional write to a concurrent update: for an If-Match caller, the version
+      // it named is no longer current.
+      if (ifMatch !== undefined && error instanceof OAuthError && error.status === 409) {
+        throw changedSinceRead();
+      }
+      throw error;
+    }
+    return {
+      registration: clientInformation(record, issuer, presented, clientSecret),
+      version: record.version,
+    };
   }
 
-  /** RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. */
+  /**
+   * RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. A
+   * deletion marked but not finished (the function crashed or timed out between the marker and
+   * the removal) is finished by the client's retry, with the first marker kept: the marker is
+   * the commit point, so the client is gone either way and the retry is answered 204.
+   */
   async remove(clientId: string, token: string | undefined, origin: RequestOrigin = {}) {
-    await this.authorize(clientId, token);
-    await this.repository.delete(clientId, { by: 'client', at: this.clock.now(), ...origin });
+    const record = await this.authorized(clientId, token, { interruptedDeletion: true });
+    await this.repository.delete(
+      clientId,
+      record.deletion ?? { by: 'client', at: this.clock.now(), ...origin },
+    );
   }
 
   /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */
   private async authorize(clientId: string, token: string | undefined) {
-    if (token === undefined) throw invalidToken();
-    const record = await this.lifecycle.findActive(clientId);
-    if (record === undefined || !secretMatches(token, record.registrationTokenHash)) {
-      throw invalidToken();
-    }
+    const record = await this.authorized(clientId, token);
     // The token presented is the current one: responses return it (only its hash is stored).
-    return { record, presented: token };
+    return { record, presented: token as string };
+  }
+
+  /** The client the registration access token is for: active, or (delete) marked deleted. */
+  private async authorized(
+    clientId: string,
+    token: string | undefined,
+    { interruptedDeletion = false } = {},
+  ): Promise<ClientRecord> {
+    if (token === undefined) throw invalidToken();
+    const record = await this.lifecycle.find(clientId);
+    const usable =
+      record !== undefined &&
+      (this.lifecycle.isActive(record) || (interruptedDeletion && record.deletion !== undefined));
+    if (!usable || !secretMatches(token, record.registrationTokenHash)) throw invalidToken();
+    return record;
   }
 
   /**

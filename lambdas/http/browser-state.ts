@@ -51,6 +51,25 @@ export interface TransactionForm {
 const forbidden = (description: string) => new OAuthError(403, 'invalid_request', description);
 
 /**
+ * A form post from this server's own pages, or a 403: not `Sec-Fetch-Site: cross-site`, and an
+ * `Origin` equal to the issuer's when the browser sends one (always, with `originRequired`: the
+ * dashboard's forms, which every browser that can run them posts with an Origin).
+ */
+export function refuseForeignForm(
+  request: HttpRequest,
+  issuer: string,
+  { originRequired }: { originRequired: boolean },
+): void {
+  if (request.headers['sec-fetch-site'] === 'cross-site') {
+    throw forbidden('This form was sent from another site, and is refused.');
+  }
+  const origin = request.headers.origin;
+  if ((origin !== undefined || originRequired) && origin !== new URL(issuer).origin) {
+    throw forbidden('This form was sent from another origin, and is refused.');
+  }
+}
+
+/**
  * The browser's side of a sign-in, kept in cookies: one session cookie (who is signed in here)
  * and one cookie per authorization request in flight (named by its transaction id, so that two
  * applications can sign in at once), each sealed; and the checks every form post passes.
@@ -169,13 +188,7 @@ export class BrowserState {
     issuer: string,
     purpose: string,
   ): Promise<{ form: URLSearchParams; transaction: Transaction }> {
-    if (request.headers['sec-fetch-site'] === 'cross-site') {
-      throw forbidden('This form was sent from another site, and is refused.');
-    }
-    const origin = request.headers.origin;
-    if (origin !== undefined && origin !== new URL(issuer).origin) {
-      throw forbidden('This form was sent from another origin, and is refused.');
-    }
+    refuseForeignForm(request, issuer, { originRequired: false });
     const form = readForm(request);
     const transactionId = form.get('tx');
     if (transactionId === null || !TRANSACTION_ID.test(transactionId)) throw transactionGone();

@@ -62,6 +62,34 @@ button{font:inherit;padding:.55rem 1.2rem;border-radius:.375rem;border:1px solid
 button.secondary{background:transparent;color:var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 code{overflow-wrap:anywhere}
+main.wide{max-width:72rem}
+nav.top{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;border-bottom:1px solid var(--line);padding-bottom:.5rem;margin-bottom:1.25rem}
+nav.top form{margin-left:auto}
+nav.top a[aria-current=page]{font-weight:700}
+a{color:var(--accent)}
+h2{font-size:1.15rem;margin:1.75rem 0 .5rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,20rem),1fr));gap:1rem 2rem}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th{font-weight:600;overflow-wrap:normal}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,11rem),1fr));gap:.75rem 1rem;align-items:end}
+input[type=date],input[type=number],input[type=search],input[type=password],select{width:100%;font:inherit;padding:.45rem .5rem;border:1px solid var(--line);border-radius:.375rem;background:var(--bg);color:var(--fg)}
+input[type=search]{font-size:1rem}
+button.danger{background:var(--err);border-color:var(--err)}
+.notice{border-left:4px solid var(--accent);padding:.5rem .75rem;margin:0 0 1rem}
+.secret{font-family:ui-monospace,monospace;font-size:1rem;padding:.5rem;border:1px dashed var(--line);display:block;overflow-wrap:anywhere}
+.big{font-size:2rem;font-weight:700;line-height:1.2}
+svg.chart{width:100%;max-width:40rem;height:auto;display:block;margin:.25rem 0}
+svg.chart.bars{max-width:26rem}
+svg.chart text{fill:var(--muted);font-size:12px}
+.s0{fill:var(--accent)}.s1{fill:var(--err)}.s2{fill:var(--muted)}
+.legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.85rem;margin:0}
+.key{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.1rem}
+.key.s0{background:var(--accent)}.key.s1{background:var(--err)}.key.s2{background:var(--muted)}
+details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
+@media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 `.trim();
 
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
@@ -90,10 +118,19 @@ export interface PageOptions {
   readonly cookies?: readonly string[];
   /** The OAuth error a page reports, for the logs and metrics. */
   readonly error?: string;
+  /** A wide layout (the dashboard's tables and charts) instead of the narrow form column. */
+  readonly wide?: boolean;
 }
 
 /** A whole HTML document with the page headers. */
-export function page({ title, body, status = 200, cookies, error }: PageOptions): HttpResponse {
+export function page({
+  title,
+  body,
+  status = 200,
+  cookies,
+  error,
+  wide,
+}: PageOptions): HttpResponse {
   const document = html`<!doctype html>
 <html lang="en">
 <head>
@@ -103,7 +140,7 @@ export function page({ title, body, status = 200, cookies, error }: PageOptions)
 <style>${new Html(STYLE)}</style>
 </head>
 <body>
-<main>
+<main${wide ? html` class="wide"` : ''}>
 ${body}
 </main>
 </body>

@@ -24,6 +24,8 @@ export interface Route {
    * prefers JSON), and an error carrying a trusted redirect goes back to the client.
    */
   readonly page?: boolean;
+  /** A page route's own error page (default: the sign-in's). */
+  readonly errorPage?: (error: OAuthError, issuer: string) => HttpResponse;
   handle(context: RouteContext): Promise<HttpResponse> | HttpResponse;
 }
 
@@ -81,7 +83,7 @@ function issuerPathOf(issuer: string): string {
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'www-authenticate, retry-after',
+  'access-control-expose-headers': 'www-authenticate, retry-after, etag',
 };
 
 const preflight = (methods: string[]): HttpResponse => ({
@@ -89,7 +91,7 @@ const preflight = (methods: string[]): HttpResponse => ({
   headers: {
     ...CORS_HEADERS,
     'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
-    'access-control-allow-headers': 'authorization, content-type, dpop',
+    'access-control-allow-headers': 'authorization, content-type, dpop, if-match',
     'access-control-max-age': '86400',
   },
 });
@@ -131,6 +133,7 @@ export function createRouter(routes: readonly Route[]): Router {
   const dispatch: Router = async (request, issuer) => {
     let cors = false;
     let isPage = false;
+    let pageOfErrors: NonNullable<Route['errorPage']> = errorPage;
     try {
       const relative = relativePath(request.path, issuerPathOf(issuer));
       if (relative === undefined) throw notFound();
@@ -146,6 +149,7 @@ export function createRouter(routes: readonly Route[]): Router {
       if (request.method === 'OPTIONS' && cors) return preflight(methods);
       const route = candidate.routes.find((r) => r.method === request.method);
       isPage = route?.page === true;
+      pageOfErrors = route?.errorPage ?? errorPage;
       if (route === undefined) {
         throw new OAuthError(405, 'invalid_request', `method ${request.method} is not allowed`, {
           allow: [...methods, ...(cors ? ['OPTIONS'] : [])].join(', '),
@@ -154,11 +158,20 @@ export function createRouter(routes: readonly Route[]): Router {
       return withCors(await route.handle({ request, issuer, params }), cors);
     } catch (error) {
       if (error instanceof OAuthError) {
+        // One line per dependency failure that reaches a client (a throttle, a timeout, an
+        // outage): which service and which error, never a message, a body or a credential.
+        if (error.fault) {
+          logger.warn('dependency unavailable', {
+            ...error.fault,
+            method: request.method,
+            path: request.path,
+          });
+        }
         if (error.redirect) {
           const params = { error: error.error, error_description: error.description };
           return authorizationResponse(error.redirect, params, issuer, { error: error.error });
         }
-        if (isPage && !prefersJson(request)) return errorPage(error);
+        if (isPage && !prefersJson(request)) return pageOfErrors(error, issuer);
         return withCors(errorResponse(error), cors);
       }
       logger.error('unhandled error', { error: error as Error });

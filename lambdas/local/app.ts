@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AuditedClientRepository,
   type AuditSink,
@@ -38,7 +39,8 @@ import type {
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { browserState } from '../http/browser-state.js';
-import { createRouter } from '../http/router.js';
+import { createRouter, type Router } from '../http/router.js';
+import { dashboardRoutes, inProcessAdmin } from '../http/routes/dashboard.js';
 import { logger } from '../log.js';
 import { ENDPOINTS, routesFor } from '../wiring.js';
 import { devLoginRoutes } from './dev-login.js';
@@ -55,6 +57,11 @@ export interface LocalAppOptions {
   readonly upstream?: UpstreamLogin;
   /** `memory` only: the grant store to use (the benchmark seeds codes and refresh families). */
   readonly grants?: GrantStore;
+  /**
+   * `embedded` only: called with the store's SDK client before the server starts, so tests can
+   * add middleware to it (test/support/faults.ts injects throttles, timeouts and errors there).
+   */
+  readonly instrumentStore?: (client: DynamoDBClient) => void;
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -89,9 +96,15 @@ interface Stores {
  * the changes (counted whether or not audit events go anywhere), and the same sweep the
  * scheduled Lambda runs (the embedded store never expires items itself).
  */
-async function embeddedStores(config: Config, clock: Clock, sink?: AuditSink): Promise<Stores> {
+async function embeddedStores(
+  config: Config,
+  clock: Clock,
+  sink?: AuditSink,
+  instrument?: LocalAppOptions['instrumentStore'],
+): Promise<Stores> {
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
   const store = await startEmbeddedStore(config.tableName, path);
+  instrument?.(store.client);
   const dynamo = documentClient(store.client);
   const {
     repository,
@@ -176,7 +189,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const sink = options.auditSink ?? auditSinkFor(config);
   const stores: Stores =
     options.store === 'embedded'
-      ? await embeddedStores(config, clock, sink)
+      ? await embeddedStores(config, clock, sink, options.instrumentStore)
       : memoryStores(clock, sink, options.grants);
   const cookieKey = LocalCookieKey.create(config.dataDir);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
@@ -208,8 +221,27 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
       ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
     );
   }
-  const router = createRouter(routes);
-  const server = await startLocalServer(router, {
+  // The operator dashboard exists only here too (and in `dcr-admin dashboard`): over the admin
+  // routes, in process, with the admin token; closed while there is none.
+  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+  let router: Router | undefined;
+  routes.push(
+    ...dashboardRoutes({
+      backend: inProcessAdmin(
+        () => router as Router,
+        () => server?.issuer ?? '',
+        config.adminToken ?? '',
+      ),
+      cookieKey,
+      clock,
+      sessionLifetimeSeconds: config.sessionLifetimeSeconds,
+      signInToken: config.adminToken,
+      closedHint:
+        'Start the server with DCR_ADMIN_TOKEN set (at least 32 characters), then sign in here with that token.',
+    }),
+  );
+  router = createRouter(routes);
+  server = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
     ...(config.tls && { tls: readTls(config.tls) }),

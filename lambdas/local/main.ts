@@ -35,6 +35,7 @@ process.stdout.write(`serverless-dcr listening
   issuer:  ${app.issuer}
   data:    ${config.dataDir}
   admin:   ${config.adminToken ? `${app.issuer}/admin (Bearer $DCR_ADMIN_TOKEN; npx dcr-admin --help)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
+  dashboard: ${config.adminToken ? `${app.issuer}${PATHS.dashboard} (sign in with $DCR_ADMIN_TOKEN)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
   sign-in: ${signIn(config, app.issuer)}
 ${
   config.trustedFetchOrigins.size > 0

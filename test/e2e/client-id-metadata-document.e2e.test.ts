@@ -114,7 +114,7 @@ const authorizationUrl = (config: client.Configuration) =>
   authorizationRequest(config, { redirect_uri: REDIRECT });
 
 /** An error shown as a page, never a redirect to the client. */
-async function errorPage(clientId: string): Promise<string> {
+async function errorPage(clientId: string, params: Record<string, string> = {}): Promise<string> {
   const query = new URLSearchParams({
     response_type: 'code',
     client_id: clientId,
@@ -122,6 +122,7 @@ async function errorPage(clientId: string): Promise<string> {
     state: 'st-1',
     code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
     code_challenge_method: 'S256',
+    ...params,
   });
   const response = await fetch(`${app.issuer}/authorize?${query}`, {
     redirect: 'manual',
@@ -182,22 +183,7 @@ describe('metadata document clients at the authorization endpoint', () => {
     // to any site from this server's address.
     const phish = 'https://phish.example/callback';
     const { clientId } = publish({ redirect_uris: [phish] });
-    const query = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: phish,
-      scope: 'no-such-scope',
-      state: 'st-1',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    });
-    const response = await fetch(`${app.issuer}/authorize?${query}`, {
-      redirect: 'manual',
-      headers: { accept: 'text/html' },
-    });
-    expect(response.status).toBe(400);
-    expect(response.headers.get('location')).toBeNull();
-    const page = await response.text();
+    const page = await errorPage(clientId, { redirect_uri: phish, scope: 'no-such-scope' });
     expect(page).toContain('unauthorized_client');
     expect(page).toContain('host not in DCR_REDIRECT_HOSTS');
   });

@@ -221,7 +221,8 @@ describe('client configuration handler', () => {
     expect(result.statusCode).toBe(409);
     expect(parse(result.body).error).toBe('invalid_request');
     expect(dynamo.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
-      ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+      ConditionExpression:
+        'attribute_exists(pk) AND attribute_not_exists(deletion) AND #version = :expected AND attribute_not_exists(lastUsedAt)',
       ExpressionAttributeValues: { ':expected': 1 },
       Item: { version: 2 },
     });

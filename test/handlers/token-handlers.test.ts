@@ -8,6 +8,7 @@ import type { ClientRecord } from '../../lambdas/core/ports.js';
 import { hashSecret } from '../../lambdas/core/secrets.js';
 import type { LambdaHandler } from '../../lambdas/http/lambda.js';
 import { API_DOMAIN, apiEvent } from '../support/apigw.js';
+import { capturingLogs } from '../support/faults.js';
 
 const ISSUER = `https://${API_DOMAIN}`;
 const KEY_ID = 'arn:aws:kms:eu-west-1:000000000000:key/test';
@@ -47,12 +48,16 @@ function kmsSigningWith(privateKey: KeyObject, publicKey: KeyObject, keySpec: st
     KeyUsage: 'SIGN_VERIFY',
     PublicKey: publicKey.export({ format: 'der', type: 'spki' }),
   });
-  kms.on(SignCommand).callsFake((input) => ({
+  kms.on(SignCommand).callsFake(signingWith(privateKey));
+}
+
+/** KMS's Sign, answered by really signing with a local key. */
+const signingWith =
+  (privateKey: KeyObject) => (input: { SigningAlgorithm?: string; Message?: Uint8Array }) => ({
     KeyId: KEY_ID,
     SigningAlgorithm: input.SigningAlgorithm,
-    Signature: sign('sha256', input.Message, privateKey),
-  }));
-}
+    Signature: sign('sha256', input.Message as Uint8Array, privateKey),
+  });
 
 async function loadHandlers() {
   vi.resetModules();
@@ -272,6 +277,47 @@ describe('KMS failures', () => {
     expect(errors).toHaveBeenCalledWith('signing key unusable', { errorName: 'DisabledException' });
     errors.mockRestore();
   });
+
+  it.each([
+    ['ThrottlingException', 'warn', 'dependency unavailable'],
+    ['KMSInternalException', 'warn', 'dependency unavailable'],
+    ['TimeoutError', 'warn', 'dependency unavailable'],
+    ['DisabledException', 'error', 'signing key unusable'],
+    ['KMSInvalidStateException', 'error', 'signing key unusable'],
+    ['KeyUnavailableException', 'error', 'signing key unusable'],
+  ])(
+    'Sign failing with %s: 503 + Retry-After, no token, one %s line (%s), and the next request signs',
+    async (name, level, message) => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      kmsSigningWith(privateKey, publicKey, 'ECC_NIST_P256');
+      kms
+        .on(SignCommand)
+        .rejectsOnce(Object.assign(new Error(`${name} for ${KEY_ID}`), { name, $fault: 'client' }))
+        .callsFake(signingWith(privateKey));
+      const { token, logger } = await loadHandlers();
+      const { result, lines } = await capturingLogs(
+        () => token(form('grant_type=client_credentials')),
+        logger,
+      );
+      expect(result.statusCode).toBe(503);
+      expect(result.headers?.['retry-after']).toBe('1');
+      expect(JSON.parse(result.body as string)).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: expect.any(String),
+      });
+      expect(lines.filter((l) => l.message !== 'request')).toEqual([
+        { level, message, attributes: expect.objectContaining({ errorName: name }) },
+      ]);
+      expect(lines.find((l) => l.message === 'request')?.attributes).toMatchObject({
+        status: 503,
+        error: 'temporarily_unavailable',
+      });
+      const logged = JSON.stringify(lines);
+      expect(logged).not.toContain(KEY_ID);
+      expect(logged).not.toContain(SECRET);
+      expect((await token(form('grant_type=client_credentials'))).statusCode).toBe(200);
+    },
+  );
 
   it('a key lookup that failed is retried by the next request', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

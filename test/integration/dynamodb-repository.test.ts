@@ -7,6 +7,7 @@ import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type { ClientRecord } from '../../lambdas/core/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { FaultInjector } from '../support/faults.js';
 
 const TABLE = 'dcr-integration';
 
@@ -89,6 +90,36 @@ describe('DynamoDbClientRepository against the embedded store', () => {
     await expect(repository.replace(record('gone', { version: 2 }))).rejects.toMatchObject({
       status: 409,
     });
+  });
+
+  it('refuses to replace a client used since it was read (its last use would be lost)', async () => {
+    await repository.create(record('used-meanwhile'));
+    await repository.touch('used-meanwhile', 1_800_000_100, 1_900_000_000, 1_800_000_000);
+    // Read before the use: same version, no lastUsedAt.
+    await expect(
+      repository.replace(record('used-meanwhile', { version: 2 })),
+    ).rejects.toMatchObject({
+      status: 409,
+    });
+    await repository.replace(record('used-meanwhile', { version: 2, lastUsedAt: 1_800_000_100 }));
+    expect(await repository.get('used-meanwhile')).toMatchObject({
+      version: 2,
+      lastUsedAt: 1_800_000_100,
+    });
+  });
+
+  it('refuses to replace a client marked deleted whose removal has not happened (yet)', async () => {
+    await repository.create(record('half-gone'));
+    const faults = new FaultInjector();
+    faults.attach(store.client);
+    faults.fail('DeleteItem', 'TimeoutError');
+    const deletion = { by: 'client' as const, at: 1_800_000_000 };
+    await expect(repository.delete('half-gone', deletion)).rejects.toMatchObject({ status: 503 });
+    // An update that read the client before the marker: its version still matches.
+    await expect(repository.replace(record('half-gone', { version: 2 }))).rejects.toMatchObject({
+      status: 409,
+    });
+    expect(await repository.get('half-gone')).toMatchObject({ version: 1, deletion });
   });
 
   it('refuses a second store on a data folder in use, with a clear message', async () => {

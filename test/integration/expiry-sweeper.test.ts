@@ -7,6 +7,7 @@ import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type { ClientRecord } from '../../lambdas/core/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';
+import { FaultInjector } from '../support/faults.js';
 
 const HOUR = 3600;
 
@@ -109,6 +110,31 @@ describe('DynamoDbExpirySweeper against the embedded store', () => {
     const result = await t.sweeper().sweep();
     expect(result.deleted).toEqual({});
     expect(await t.repository.get('extended')).toBeDefined();
+  });
+
+  it('finishes a deletion interrupted after its marker, reporting the deletion (not an expiry)', async () => {
+    const t = await fresh();
+    const now = t.clock.now();
+    // A client that never expires, marked deleted by a request that then died before removing it.
+    const { expiresAt: _, activeUntil: __, ...forever } = client('interrupted', now + HOUR);
+    await t.repository.create(forever);
+    const deletion = { by: 'client' as const, at: now };
+    // The removal that follows the marker is what dies (after the SDK gave up on it).
+    const faults = new FaultInjector();
+    faults.attach(store.client);
+    faults.fail('DeleteItem', 'TimeoutError');
+    await expect(t.repository.delete('interrupted', deletion)).rejects.toMatchObject({
+      status: 503,
+    });
+    expect(await t.repository.get('interrupted')).toMatchObject({ deletion });
+    t.clock.advance(1);
+    const reported: (ClientRecord | undefined)[] = [];
+    const sweeper = new DynamoDbExpirySweeper(t.dynamo, t.name, t.clock, async (record) => {
+      reported.push(record);
+    });
+    expect((await sweeper.sweep()).deleted).toEqual({ client: 1 });
+    expect(await t.repository.get('interrupted')).toBeUndefined();
+    expect(reported).toEqual([expect.objectContaining({ clientId: 'interrupted', deletion })]);
   });
 
   it('moves its cursor over finished days and reads only from there', async () => {

@@ -18,7 +18,8 @@ type Body = Record<string, any>;
 
 /**
  * `dynamodb:LeadingKeys` of a DynamoDB JSON request, as IAM sees it: the partition key of every
- * item it names (all keys of a batch). Query and Scan name none here, so the key is absent.
+ * item it names (all keys of a batch), and the partition key a Query of the table names in its
+ * key condition (`pk = :value`). Scan and Query of an index name none here, so the key is absent.
  */
 export function leadingKeys(operation: string, body: Body): string[] | undefined {
   const pk = (key: Key) => String(key[TABLE_SCHEMA.partitionKey]?.S);
@@ -33,6 +34,14 @@ export function leadingKeys(operation: string, body: Body): string[] | undefined
       return Object.values(body.RequestItems as Record<string, { Keys: Key[] }>).flatMap((t) =>
         t.Keys.map(pk),
       );
+    case 'Query': {
+      if (body.IndexName !== undefined) return undefined;
+      const [, name = '', value = ''] =
+        /^\s*(#?\w+)\s*=\s*(:\w+)/.exec(body.KeyConditionExpression ?? '') ?? [];
+      const attribute = name.startsWith('#') ? body.ExpressionAttributeNames?.[name] : name;
+      const key = body.ExpressionAttributeValues?.[value]?.S;
+      return attribute === TABLE_SCHEMA.partitionKey && typeof key === 'string' ? [key] : undefined;
+    }
     default:
       return undefined;
   }

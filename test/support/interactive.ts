@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import type { LocalApp } from '../../lambdas/local/app.js';
+import { Browser } from './browser.js';
 import { startTestServer } from './server.js';
 import { startFederatedServer } from './upstream.js';
 
@@ -64,4 +65,53 @@ export async function authorizationRequest(
     ...parameters,
   });
   return { url, verifier, state };
+}
+
+/** A `POST /token` form, as a client sends it (raw: tests look at every status). */
+export const tokenRequest = (
+  issuer: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+) =>
+  fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params),
+  });
+
+/**
+ * A public client's user grants over raw HTTP: `signIn` (a user signs in and consents in a
+ * scripted browser; the code and its PKCE verifier), `redeem` (the code exchange) and
+ * `refresh`. Discovery through openid-client, as an application does it.
+ */
+export async function publicClientGrants(
+  issuer: string,
+  clientId: string,
+  redirectUri: string,
+  user = 'alice',
+) {
+  const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
+    ...(issuer.startsWith('http:') && { execute: [client.allowInsecureRequests] }),
+  });
+  return {
+    signIn: async () => {
+      const { url, verifier } = await authorizationRequest(config, { redirect_uri: redirectUri });
+      const callback = await new Browser().signIn(url, { user, stopAt: redirectUri });
+      return { code: callback.searchParams.get('code') as string, verifier };
+    },
+    redeem: ({ code, verifier }: { code: string; verifier: string }) =>
+      tokenRequest(issuer, {
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    refresh: (refreshToken: string) =>
+      tokenRequest(issuer, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: refreshToken,
+      }),
+  };
 }

@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import { AdminClient } from '../../cli/admin-client.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../lambdas/local/app.js';
 import { startStackServer } from './synthesized-stack.js';
@@ -40,3 +41,17 @@ export const jsonPost = (url: string, body: unknown, headers: Record<string, str
 export type Json = Record<string, any>;
 
 export const readJson = (response: Response): Promise<Json> => response.json() as Promise<Json>;
+
+/**
+ * The operator's admin API client for the server under test: on the stack, SigV4 with an
+ * operator's credentials (the IAM route); locally, the admin token.
+ */
+export function operatorAdmin(issuer: string, adminToken: string): AdminClient {
+  if (process.env.DCR_TEST_TARGET !== 'stack')
+    return new AdminClient({ url: issuer, token: adminToken });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'operator',
+    AWS_SECRET_ACCESS_KEY: 'operator-secret',
+  });
+  return new AdminClient({ url: issuer, sigv4: { region: 'local' } });
+}

@@ -68,6 +68,11 @@ async function startFunction(bundle: string, env: Record<string, string>) {
       },
     );
   });
+  // An environment that dies (crash, timeout) fails its invocations in flight, as Lambda does.
+  worker.on('exit', (code) => {
+    for (const call of pending.values()) call.reject(new Error(`the function exited (${code})`));
+    pending.clear();
+  });
   let next = 0;
   const invoke: Invoke = (event, context) =>
     new Promise((resolve, reject) => {
@@ -193,6 +198,10 @@ export interface UpstreamReply {
 /** An AWS stand-in, as the IAM gate reaches it. */
 export type Upstream = (request: UpstreamRequest) => Promise<UpstreamReply>;
 
+/** The function a SigV4-signed call comes from: its access key id is its logical id. */
+const callerOf = (authorization: string | undefined) =>
+  String(authorization ?? '').match(/Credential=([^/]+)\//)?.[1] ?? '';
+
 /** A stand-in that listens on a loopback endpoint. */
 export const httpUpstream =
   (endpoint: string): Upstream =>
@@ -262,8 +271,7 @@ export async function startIamGate(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const caller =
-        String(req.headers.authorization ?? '').match(/Credential=([^/]+)\//)?.[1] ?? '';
+      const caller = callerOf(req.headers.authorization);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const action = `${service}:${operation}`;
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
@@ -484,6 +492,19 @@ export interface StackServerOptions {
    * custom domain with mutual TLS cannot be created without its truststore.
    */
   readonly truststores?: Record<string, string>;
+  /**
+   * Fault injection: asked after each DynamoDB call the store has applied; when it says yes, the
+   * calling function's execution environment dies there, mid-request (as a crash or a timeout
+   * ends it: the invocation fails, API Gateway answers 500), and a fresh one replaces it.
+   */
+  readonly crashAfter?: (call: StoreCall) => boolean;
+}
+
+/** A DynamoDB call as the store applied it: which function made it, the operation, its input. */
+export interface StoreCall {
+  readonly functionId: string;
+  readonly operation: string;
+  readonly input: string;
 }
 
 /** A custom domain of the template, and the truststore (PEM) its mutual TLS verifies with. */
@@ -643,20 +664,22 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
         .catch((error: Error) => streamFailures.push(`${functionId}: ${error.message}`));
     }
   };
-  const dynamoGate = await startIamGate(
-    streamed(httpUpstream(storeServer.endpoint), {
-      store: store.client,
-      tableName: TABLE_NAME,
-      keyAttributes: (tableDefinition(template).KeySchema ?? []).map(
-        (k) => k.AttributeName as string,
-      ),
-      onRecord: deliver,
-    }),
-    'dynamodb',
-    policies,
-    denied,
-    awsCalls,
-  );
+  const stored = streamed(httpUpstream(storeServer.endpoint), {
+    store: store.client,
+    tableName: TABLE_NAME,
+    keyAttributes: (tableDefinition(template).KeySchema ?? []).map(
+      (k) => k.AttributeName as string,
+    ),
+    onRecord: deliver,
+  });
+  const crashing: Upstream = async (request) => {
+    const reply = await stored(request);
+    const functionId = callerOf(request.headers.authorization);
+    const call = { functionId, operation: request.operation, input: request.body.toString('utf8') };
+    if (options.crashAfter?.(call)) await restartFunction(functionId);
+    return reply;
+  };
+  const dynamoGate = await startIamGate(crashing, 'dynamodb', policies, denied, awsCalls);
   const kmsGate = await startIamGate(httpUpstream(kms.endpoint), 'kms', policies, denied, awsCalls);
   const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied, awsCalls);
   const secretsGate = await startIamGate(
@@ -674,6 +697,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     events: eventsGate.endpoint,
     secretsManager: secretsGate.endpoint,
   });
+  const environments = new Map<string, { bundle: string; env: Record<string, string> }>();
   for (const fn of definitions) {
     const env = {
       ...runtimeEnv,
@@ -683,7 +707,16 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
       ...fn.environment,
       ...options.env,
     };
+    environments.set(fn.logicalId, { bundle: fn.bundle, env });
     functions.set(fn.logicalId, await startFunction(fn.bundle, env));
+  }
+  /** The environment dies mid-request; the next invocation gets a fresh (cold) one. */
+  async function restartFunction(functionId: string) {
+    const dying = functions.get(functionId);
+    const definition = environments.get(functionId);
+    if (!dying || !definition) throw new Error(`no function ${functionId}`);
+    functions.set(functionId, await startFunction(definition.bundle, definition.env));
+    await dying.stop();
   }
   const invokeFunction = (functionId: string, event: unknown) => {
     const fn = functions.get(functionId);

@@ -303,13 +303,15 @@ describe('registration with the policy', () => {
     const t = await issue({ scope: 'read', softwareId: 'fleet', clientLifetimeSeconds: 600 });
     const registration = service(undefined, tiers);
     const info = await registration.register(agent, ISSUER, {}, { bearer: t.initial_access_token });
-    const update = (body: Record<string, unknown>) =>
-      registration.update(
-        info.client_id,
-        info.registration_access_token,
-        () => ({ client_id: info.client_id, ...body }),
-        ISSUER,
-      );
+    const update = async (body: Record<string, unknown>) =>
+      (
+        await registration.update(
+          info.client_id,
+          info.registration_access_token,
+          () => ({ client_id: info.client_id, ...body }),
+          ISSUER,
+        )
+      ).registration;
     for (const body of [
       { ...agent, scope: 'read write' },
       { ...agent, software_id: 'other' },

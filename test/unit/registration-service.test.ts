@@ -74,7 +74,7 @@ describe('RegistrationService', () => {
     const info = await service.register(machine, ISSUER);
     const read = await service.read(info.client_id, info.registration_access_token, ISSUER);
     const { client_secret: _, ...expected } = info;
-    expect(read).toEqual(expected);
+    expect(read).toEqual({ registration: expected, version: 1 });
   });
 
   it.each([
@@ -116,7 +116,7 @@ describe('RegistrationService', () => {
         { ...machine, scope: 'read', contacts: ['a@b.example'] },
         ISSUER,
       );
-      const updated = await service.update(
+      const { registration: updated, version } = await service.update(
         info.client_id,
         info.registration_access_token,
         body({
@@ -126,6 +126,7 @@ describe('RegistrationService', () => {
         }),
         ISSUER,
       );
+      expect(version).toBe(2);
       expect(updated.client_name).toBe('renamed');
       expect(updated).not.toHaveProperty('scope');
       expect(updated).not.toHaveProperty('contacts');
@@ -160,7 +161,7 @@ describe('RegistrationService', () => {
           ISSUER,
         );
       await expect(request(info.client_secret)).resolves.toMatchObject({
-        client_id: info.client_id,
+        registration: { client_id: info.client_id },
       });
       const error = await oauthFailure(request('wrong'));
       expect(error.error).toBe('invalid_request');
@@ -209,14 +210,14 @@ describe('RegistrationService', () => {
         { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' },
         ISSUER,
       );
-      const confidential = await service.update(
+      const { registration: confidential } = await service.update(
         info.client_id,
         info.registration_access_token,
         body({ client_id: info.client_id, redirect_uris: ['http://127.0.0.1/cb'] }),
         ISSUER,
       );
       expect(confidential.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      const publicAgain = await service.update(
+      const { registration: publicAgain } = await service.update(
         info.client_id,
         info.registration_access_token,
         body({
@@ -233,13 +234,15 @@ describe('RegistrationService', () => {
     it('replaces an expired secret with one valid for a whole new lifetime', async () => {
       service = registrationService(repository, clock, { clientSecretLifetimeSeconds: 3600 });
       const info = await service.register(machine, ISSUER);
-      const update = () =>
-        service.update(
-          info.client_id,
-          info.registration_access_token,
-          body({ ...machine, client_id: info.client_id }),
-          ISSUER,
-        );
+      const update = async () =>
+        (
+          await service.update(
+            info.client_id,
+            info.registration_access_token,
+            body({ ...machine, client_id: info.client_id }),
+            ISSUER,
+          )
+        ).registration;
       // Still valid: kept, and not shown again.
       clock.advance(1800);
       const kept = await update();
@@ -256,25 +259,74 @@ describe('RegistrationService', () => {
       );
     });
 
-    it('lets only one of two concurrent updates win; the loser gets a 409', async () => {
-      const info = await service.register(machine, ISSUER);
-      const update = (name: string) =>
+    /** Renames the client as its holder would, from the versions in `ifMatch` (any if absent). */
+    const renaming =
+      (info: { client_id: string; registration_access_token: string }, ifMatch?: number[]) =>
+      (name: string) =>
         service.update(
           info.client_id,
           info.registration_access_token,
           body({ ...machine, client_id: info.client_id, client_name: name }),
           ISSUER,
+          {},
+          ifMatch,
         );
-      const results = await Promise.allSettled([update('one'), update('two')]);
+
+    it.each([
+      ['without If-Match: the loser gets a 409', undefined, 409],
+      ['with If-Match: the loser is told its version is gone (412)', [1], 412],
+    ])('lets only one of two concurrent updates win; %s', async (_, ifMatch, status) => {
+      const info = await service.register(machine, ISSUER);
+      const rename = renaming(info, ifMatch);
+      const results = await Promise.allSettled([rename('one'), rename('two')]);
       const rejected = results.filter((r) => r.status === 'rejected');
       expect(rejected).toHaveLength(1);
-      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
+      expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ status });
       const winner = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{
-        client_name: string;
+        registration: { client_name: string };
       }>;
       expect((await repository.get(info.client_id))?.metadata.client_name).toBe(
-        winner.value.client_name,
+        winner.value.registration.client_name,
       );
+    });
+
+    it('a token issued between the update’s read and its write: the update applies and the use is kept', async () => {
+      service = registrationService(repository, clock, { clientIdleLifetimeSeconds: 30 * DAY });
+      const info = await service.register(machine, ISSUER);
+      clock.advance(DAY);
+      // The token endpoint marks the client used right after the update has read it.
+      const replace = repository.replace.bind(repository);
+      let interleaved = false;
+      repository.replace = async (record) => {
+        if (!interleaved) {
+          interleaved = true;
+          await repository.touch(info.client_id, clock.now(), clock.now() + 30 * DAY, 0);
+        }
+        return replace(record);
+      };
+      const { registration, version } = await renaming(info)('renamed');
+      expect(registration.client_name).toBe('renamed');
+      expect(version).toBe(2);
+      expect(await repository.get(info.client_id)).toMatchObject({
+        version: 2,
+        metadata: { client_name: 'renamed' },
+        lastUsedAt: clock.now(),
+        activeUntil: clock.now() + 30 * DAY,
+      });
+    });
+
+    it('If-Match: two updates made from the same read cannot both win, even one after the other', async () => {
+      const info = await service.register(machine, ISSUER);
+      const { version } = await service.read(
+        info.client_id,
+        info.registration_access_token,
+        ISSUER,
+      );
+      const rename = renaming(info, [version]);
+      expect((await rename('first')).version).toBe(version + 1);
+      const stale = await oauthFailure(rename('second'));
+      expect(stale).toMatchObject({ status: 412, error: 'invalid_request' });
+      expect((await repository.get(info.client_id))?.metadata.client_name).toBe('first');
     });
   });
 

@@ -32,6 +32,7 @@ const filterSchema = z.object({
   created_before: instant.optional(),
   last_used_after: instant.optional(),
   last_used_before: instant.optional(),
+  search: z.string().min(1).max(1000).optional(),
   cursor: cursorSchema.optional(),
 });
 
@@ -46,6 +47,18 @@ const blockSchema = z.object({
 });
 const statsSchema = z.object({
   days: z.coerce.number().int().min(1).max(STATS_DAYS_KEPT).default(30),
+});
+const expiringSchema = z.object({
+  within: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600)
+    .default(24 * 3600),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+const topSoftwareSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(10),
 });
 const recountSchema = z.object({ cursor: cursorSchema.optional() });
 const rotateSchema = z.object({
@@ -111,6 +124,7 @@ const toFilter = (input: z.infer<typeof filterSchema>): ClientFilter => ({
   ...(input.created_before !== undefined && { createdBefore: input.created_before }),
   ...(input.last_used_after !== undefined && { lastUsedAfter: input.last_used_after }),
   ...(input.last_used_before !== undefined && { lastUsedBefore: input.last_used_before }),
+  ...(input.search !== undefined && { search: input.search }),
 });
 
 const adminDenied = (description: string) =>
@@ -232,9 +246,24 @@ export function adminRoutes(
     },
     {
       method: 'GET',
+      path: PATHS.adminExpiringClients,
+      handle: guarded(async ({ request }) => {
+        const input = parse(expiringSchema, query(request));
+        return json(200, await service.expiring(input.within, input.limit));
+      }),
+    },
+    {
+      method: 'GET',
       path: PATHS.adminStats,
       handle: guarded(async ({ request }) =>
         json(200, await service.stats(parse(statsSchema, query(request)).days)),
+      ),
+    },
+    {
+      method: 'GET',
+      path: PATHS.adminStatsSoftware,
+      handle: guarded(async ({ request }) =>
+        json(200, await service.topSoftware(parse(topSoftwareSchema, query(request)).limit)),
       ),
     },
     {

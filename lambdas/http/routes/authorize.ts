@@ -5,9 +5,8 @@ import {
   upstreamFailure,
 } from '../../core/authorization-flow.js';
 import { endpointUrl, PATHS } from '../../core/endpoints.js';
-import { invalidRequest, redirectedError } from '../../core/errors.js';
+import { invalidRequest, OAuthError, redirectedError } from '../../core/errors.js';
 import type { UpstreamLogin } from '../../core/ports.js';
-import { logger } from '../../log.js';
 import { type BrowserState, consentUrl } from '../browser-state.js';
 import { consentPage } from '../pages.js';
 import { authorizationResponse, seeOther } from '../responses.js';
@@ -50,11 +49,17 @@ export function authorizeRoutes(
             forceLogin: transaction.request.forceLogin,
           });
         } catch (error) {
-          logger.warn('upstream sign-in could not start', { error: (error as Error).message });
+          // The adapter's 503 names the dependency that failed (the provider, Secrets Manager)
+          // and the router logs it once; anything else is unexpected, and named too.
+          const fault =
+            error instanceof OAuthError
+              ? error.fault
+              : { service: 'sign-in', errorName: (error as Error)?.name ?? 'unknown' };
           throw redirectedError(
             'temporarily_unavailable',
             'the identity provider could not be reached; try again',
             redirectOf(transaction.request),
+            fault,
           );
         }
         cookies.push(
@@ -113,7 +118,7 @@ export function authorizeRoutes(
         redirectUri,
       });
       if ('identity' in outcome) return browser.signedIn(issuer, transaction, outcome.identity);
-      logger.info('upstream sign-in failed', { failure: outcome.failure, detail: outcome.detail });
+      // The adapter has logged the failure (one line, with its reason).
       const { error, description } = upstreamFailure(outcome);
       return authorizationResponse(
         redirectOf(transaction.request),

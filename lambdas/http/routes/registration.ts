@@ -1,6 +1,6 @@
 import type { RegistrationRateLimiter } from '../../core/abuse-control.js';
 import { PATHS } from '../../core/endpoints.js';
-import type { RegistrationService } from '../../core/registration.js';
+import type { RegistrationService, Versioned } from '../../core/registration.js';
 import { classify } from '../../core/registration-policy.js';
 import type { HttpRequest } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
@@ -49,6 +49,27 @@ const presentedBearer = (request: HttpRequest) =>
 
 const clientId = (context: RouteContext) => context.params.clientId as string;
 
+/** The registration with its version as a strong ETag, for an update's If-Match. */
+const versioned = ({ registration, version }: Versioned) => {
+  const response = json(200, registration);
+  response.headers.etag = `"${version}"`;
+  return response;
+};
+
+/**
+ * If-Match (RFC 9110 §13.1.1) as the versions it names: undefined when absent or `*` (any
+ * current registration); weak or foreign tags name no version, so they never match.
+ */
+function ifMatch(request: HttpRequest): number[] | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined || header.trim() === '*') return undefined;
+  return header
+    .split(',')
+    .map((tag) => /^"(\d{1,15})"$/.exec(tag.trim())?.[1])
+    .filter((version): version is string => version !== undefined)
+    .map(Number);
+}
+
 const origin = (request: HttpRequest) =>
   request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {};
 
@@ -58,13 +79,14 @@ export const clientConfigurationRoutes = (service: RegistrationService): Route[]
     method: 'GET',
     path: PATHS.clientConfiguration,
     cors: true,
-    handle: async (context) => ({
-      ...json(
-        200,
-        await service.read(clientId(context), bearerToken(context.request), context.issuer),
-      ),
-      clientId: clientId(context),
-    }),
+    handle: async (context) => {
+      const read = await service.read(
+        clientId(context),
+        bearerToken(context.request),
+        context.issuer,
+      );
+      return { ...versioned(read), clientId: clientId(context) };
+    },
   },
   {
     method: 'PUT',
@@ -73,16 +95,15 @@ export const clientConfigurationRoutes = (service: RegistrationService): Route[]
     handle: async (context) => {
       const { request, issuer } = context;
       const body = () => readJsonObject(request);
-      return json(
-        200,
-        await service.update(
-          clientId(context),
-          bearerToken(request),
-          body,
-          issuer,
-          origin(request),
-        ),
+      const updated = await service.update(
+        clientId(context),
+        bearerToken(request),
+        body,
+        issuer,
+        origin(request),
+        ifMatch(request),
       );
+      return { ...versioned(updated), clientId: clientId(context) };
     },
   },
   {

@@ -1,0 +1,352 @@
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalApp } from '../../lambdas/local/app.js';
+import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+
+/**
+ * The operator dashboard in a real browser (Debian's Chromium, as in browser/consent): sign-in,
+ * the overview's numbers against the clients this test registers, search, a client's page,
+ * rotation and deletion as an operator does them, CSRF refusals as Chromium sends them, no
+ * request to another origin, no console error (CSP violations are console errors), and phone
+ * width without horizontal scrolling. Screenshots go to test-results/ (git-ignored).
+ */
+const SHOTS = 'test-results/browser';
+const ADMIN_TOKEN = 'dashboard-admin-token-0123456789-abcdefghijkl';
+
+let app: LocalApp;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const fleet = `fleet-${Date.now()}`;
+const agents: Json[] = [];
+let publicClient: Json;
+const problems: string[] = [];
+const foreignRequests: string[] = [];
+
+/** A browser context that records console errors, script errors and requests elsewhere. */
+async function watchedContext(width: number): Promise<BrowserContext> {
+  const created = await browser.newContext({ viewport: { width, height: 900 } });
+  created.on('request', (request) => {
+    if (new URL(request.url()).origin !== new URL(app.issuer).origin) {
+      foreignRequests.push(request.url());
+    }
+  });
+  created.on('console', (message) => {
+    // CSP violations are console errors; statuses (the refused sign-in's 401, the favicon's
+    // 404) are checked by the tests themselves.
+    const text = message.text();
+    if (['error', 'warning'].includes(message.type()) && !text.startsWith('Failed to load')) {
+      problems.push(text);
+    }
+  });
+  created.on('weberror', (error) => problems.push(error.error().message));
+  return created;
+}
+
+async function fitsWidth(target: Page, width: number) {
+  const scrollWidth = await target.evaluate<number>('document.documentElement.scrollWidth');
+  expect(scrollWidth).toBeLessThanOrEqual(width);
+}
+
+async function signIn(target: Page) {
+  await target.goto(`${app.issuer}/dashboard`);
+  await target.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await target.getByRole('button', { name: 'Sign in' }).click();
+  await target.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+}
+
+/** The overview's figures, reloaded until they are as expected (counting is off the request path). */
+async function overviewShows(target: Page, expected: Record<string, string>) {
+  let seen: Record<string, string> = {};
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await target.goto(`${app.issuer}/dashboard`);
+    seen = {};
+    for (const id of Object.keys(expected)) {
+      seen[id] = (await target.locator(`#${id}`).textContent())?.trim() ?? '';
+    }
+    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(seen).toEqual(expected);
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_AUDIT_LOG: 'off' });
+  for (let i = 0; i < 3; i++) {
+    const response = await jsonPost(`${app.issuer}/register`, {
+      client_name: `agent-${i}`,
+      software_id: fleet,
+      grant_types: ['client_credentials'],
+    });
+    expect(response.status).toBe(201);
+    agents.push(await readJson(response));
+  }
+  publicClient = await readJson(
+    await jsonPost(`${app.issuer}/register`, {
+      client_name: 'A rather long application name that wraps — Claude Desktop (MCP)',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'none',
+    }),
+  );
+  context = await watchedContext(1280);
+  page = await context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+describe('the operator dashboard in Chromium', () => {
+  it('refuses a wrong admin token, signs in with the right one into a Strict, HttpOnly session, and the overview counts this test’s clients', async () => {
+    await page.goto(`${app.issuer}/dashboard`);
+    expect(new URL(page.url()).pathname).toBe('/dashboard/sign-in');
+    await page.getByLabel('Admin token').fill('not-the-admin-token');
+    const refused = page.waitForResponse((r) => r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await refused).status()).toBe(401);
+    expect(await page.getByRole('alert').textContent()).toContain('not the admin token');
+    await page.screenshot({ path: `${SHOTS}/dashboard-sign-in-refused.png`, fullPage: true });
+
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const [cookie] = (await context.cookies()).filter((c) => c.name === 'dcr_dashboard');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/dashboard' });
+    expect(cookie?.expires).toBeGreaterThan(Date.now() / 1000);
+
+    await overviewShows(page, {
+      'active-total': '4',
+      'registered-total': '4',
+      'deleted-total': '0 (0 / 0)',
+      'expired-total': '0',
+    });
+    // Charts are images with names, and their numbers are in tables too.
+    await page.getByRole('img', { name: 'Registrations per day' }).waitFor();
+    await page.getByRole('img', { name: 'Deletions and expiries per day' }).waitFor();
+    const byMethod = page.getByRole('img', { name: /Active clients by registration method/ });
+    expect(await byMethod.getAttribute('aria-labelledby')).toBeTruthy();
+    expect(await page.locator('svg[role=img] desc').first().textContent()).toMatch(/open 4/);
+    // The top software_ids: this test's fleet with its three clients.
+    await page.getByRole('img', { name: 'Active clients by software_id (top 10)' }).waitFor();
+    expect(await page.locator('section[aria-labelledby=sw-h] tbody').textContent()).toBe(
+      `${fleet}3`,
+    );
+    // Unused clients expire 24 h after registering: all four are in the next 24 hours.
+    expect(await page.locator('section[aria-labelledby=exp-h] tbody tr').count()).toBe(4);
+    await page.screenshot({ path: `${SHOTS}/dashboard-overview-1280.png`, fullPage: true });
+  });
+
+  it('finds a client by name prefix, client_id and software_id, and shows its page without any secret', async () => {
+    await page.goto(`${app.issuer}/dashboard/clients`);
+    await page.getByLabel('Search').fill('agent-1');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'agent-1' }).waitFor();
+    expect(await page.getByRole('link', { name: 'agent-0' }).count()).toBe(0);
+
+    await page.getByLabel('Search').fill(agents[2]?.client_id);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('link', { name: 'agent-2' }).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(1);
+
+    await page.getByLabel('Search').fill(fleet);
+    await page.getByLabel('Registration method').selectOption('open');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    expect(await page.locator('tbody tr').count()).toBe(3);
+    await page.screenshot({ path: `${SHOTS}/dashboard-clients-1280.png`, fullPage: true });
+
+    await page.getByRole('link', { name: 'agent-1' }).click();
+    await page.getByRole('heading', { name: 'agent-1', level: 1 }).waitFor();
+    const html = await page.content();
+    expect(html).toContain(agents[1]?.client_id);
+    expect(html).toContain(fleet);
+    for (const agent of agents) {
+      expect(html).not.toContain(agent.client_secret);
+      expect(html).not.toContain(agent.registration_access_token);
+    }
+    await page.screenshot({ path: `${SHOTS}/dashboard-client-1280.png`, fullPage: true });
+  });
+
+  it('rotates a secret (shown once, and it works), then deletes the client after confirmation: gone, and its registration access token refused', async () => {
+    const agent = agents[1] as Json;
+    await page.goto(`${app.issuer}/dashboard/clients/${agent.client_id}`);
+    await page.getByLabel('Grace period (seconds)').fill('0');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('heading', { name: 'New client secret' }).waitFor();
+    const secret = (await page.locator('#new-secret').textContent())?.trim() ?? '';
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await page.screenshot({ path: `${SHOTS}/dashboard-rotated-1280.png`, fullPage: true });
+    const token = (clientSecret: string) =>
+      fetch(`${app.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${agent.client_id}:${clientSecret}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+    expect((await token(secret)).status).toBe(200);
+    expect((await token(agent.client_secret)).status).toBe(401);
+    // The client's page never shows it again.
+    await page.goto(`${app.issuer}/dashboard/clients/${agent.client_id}`);
+    expect(await page.content()).not.toContain(secret);
+
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Delete this client?' }).waitFor();
+    await page.screenshot({ path: `${SHOTS}/dashboard-delete-confirm-1280.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Yes, delete this client' }).click();
+    await page.getByRole('status').filter({ hasText: 'The client was deleted.' }).waitFor();
+
+    await page.getByLabel('Search').fill(agent.client_id);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No clients.').waitFor();
+    const configuration = await fetch(agent.registration_client_uri, {
+      headers: { authorization: `Bearer ${agent.registration_access_token}` },
+    });
+    expect(configuration.status).toBe(401);
+    await overviewShows(page, {
+      'active-total': '3',
+      'registered-total': '4',
+      'deleted-total': '1 (0 / 1)',
+    });
+    expect(await page.locator('section[aria-labelledby=sw-h] tbody').textContent()).toBe(
+      `${fleet}2`,
+    );
+  });
+
+  it('refuses state changes without the CSRF token, with a wrong one, or from another origin (a real cross-origin form too)', async () => {
+    const agent = agents[0] as Json;
+    const deletePath = `${app.issuer}/dashboard/clients/${agent.client_id}/delete`;
+    await page.goto(deletePath);
+    const csrf = await page.locator('input[name=csrf]').first().getAttribute('value');
+    expect(csrf).toBeTruthy();
+    const cookie = (await context.cookies())
+      .filter((c) => c.name === 'dcr_dashboard')
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+    const post = (body: string, origin?: string) =>
+      fetch(deletePath, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(origin !== undefined && { origin }),
+        },
+        body,
+      });
+    const origin = new URL(app.issuer).origin;
+    for (const [body, from] of [
+      ['', origin],
+      ['csrf=wrong-token', origin],
+      [`csrf=${csrf}`, 'http://evil.example'],
+      [`csrf=${csrf}`, 'null'],
+      [`csrf=${csrf}`, undefined],
+    ] as const) {
+      const response = await post(body, from);
+      expect(response.status).toBe(403);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await response.text()).toMatch(/is refused|CSRF token is missing or wrong/);
+    }
+
+    // Another origin on the same host (so the Strict cookie is sent: ports do not make sites)
+    // serves a form that posts to the dashboard with a valid token: the Origin check stops it.
+    const attacker: Server = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<form method="post" action="${deletePath}"><input type="hidden" name="csrf" value="${csrf}"><button>Win a prize</button></form>`,
+      );
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerPage = await context.newPage();
+    try {
+      await attackerPage.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      const answer = attackerPage.waitForResponse((r) => r.url() === deletePath);
+      await attackerPage.getByRole('button', { name: 'Win a prize' }).click();
+      expect((await answer).status()).toBe(403);
+    } finally {
+      await attackerPage.close();
+      await new Promise((resolve) => attacker.close(resolve));
+    }
+    // The client is still there.
+    await page.goto(`${app.issuer}/dashboard/clients/${agent.client_id}`);
+    await page.getByRole('heading', { name: 'agent-0', level: 1 }).waitFor();
+    foreignRequests.length = 0; // the attacker's page was visited on purpose
+  });
+
+  it('blocks a client’s software_id from its page: the software can no longer register', async () => {
+    await page.goto(`${app.issuer}/dashboard/clients/${agents[2]?.client_id}`);
+    await page.getByRole('button', { name: 'Block software_id' }).click();
+    await page.getByRole('status').filter({ hasText: 'The software_id is blocked' }).waitFor();
+    const refused = await jsonPost(`${app.issuer}/register`, {
+      client_name: 'agent-3',
+      software_id: fleet,
+      grant_types: ['client_credentials'],
+    });
+    expect(refused.status).toBe(400);
+    expect((await readJson(refused)).error).toBe('invalid_client_metadata');
+  });
+
+  it('is operable by keyboard alone, and legible in dark mode', async () => {
+    const dark = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      colorScheme: 'dark',
+    });
+    const keyboard = await dark.newPage();
+    await keyboard.goto(`${app.issuer}/dashboard`);
+    // The first Tab reaches the token field; Enter signs in.
+    await keyboard.keyboard.press('Tab');
+    expect(await keyboard.evaluate<string>('document.activeElement.id')).toBe('admin-token');
+    await keyboard.keyboard.type(ADMIN_TOKEN);
+    await keyboard.keyboard.press('Enter');
+    await keyboard.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await keyboard.screenshot({ path: `${SHOTS}/dashboard-overview-dark.png`, fullPage: true });
+    // Tab to the Clients link, Enter; Tab to Search, type, Enter.
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'Clients'; i++) {
+      await keyboard.keyboard.press('Tab');
+      focused = await keyboard.evaluate<string>('document.activeElement.textContent');
+    }
+    await keyboard.keyboard.press('Enter');
+    await keyboard.getByRole('heading', { name: 'Clients', level: 1 }).waitFor();
+    for (let i = 0; i < 10 && focused !== 'search'; i++) {
+      await keyboard.keyboard.press('Tab');
+      focused = await keyboard.evaluate<string>('document.activeElement.id');
+    }
+    await keyboard.keyboard.type('agent-0');
+    await keyboard.keyboard.press('Enter');
+    await keyboard.getByRole('link', { name: 'agent-0' }).waitFor();
+    expect(await keyboard.locator('tbody tr').count()).toBe(1);
+    await dark.close();
+  });
+
+  it('fits 390 px without horizontal scrolling, and signing out ends the session', async () => {
+    const phone = await watchedContext(390);
+    const small = await phone.newPage();
+    await signIn(small);
+    for (const [name, path] of [
+      ['overview', '/dashboard'],
+      ['clients', '/dashboard/clients'],
+      ['client', `/dashboard/clients/${publicClient.client_id}`],
+    ] as const) {
+      await small.goto(`${app.issuer}${path}`);
+      await fitsWidth(small, 390);
+      await small.screenshot({ path: `${SHOTS}/dashboard-${name}-390.png`, fullPage: true });
+    }
+    await small.getByRole('button', { name: 'Sign out' }).click();
+    await small.getByLabel('Admin token').waitFor();
+    expect((await phone.cookies()).filter((c) => c.name === 'dcr_dashboard')).toEqual([]);
+    await small.goto(`${app.issuer}/dashboard/clients`);
+    expect(new URL(small.url()).pathname).toBe('/dashboard/sign-in');
+    await phone.close();
+
+    expect(foreignRequests).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,239 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambdas/config.js';
+import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { FakeClock } from '../support/fakes.js';
+import { jsonPost, readJson } from '../support/server.js';
+
+/**
+ * The dashboard on the local server, over HTTP without a browser: closed without an admin token,
+ * the session cookie's scope and lifetime, sign-in refusals, and bad input of any shape answered
+ * with a 4xx page (JSON when asked), never a 5xx.
+ */
+const TOKEN = 'integration-admin-token-0123456789-abcdefghij';
+const dataDir = mkdtempSync(join(tmpdir(), 'dcr-dashboard-'));
+const started: LocalApp[] = [];
+
+async function start(env: Record<string, string>, clock?: FakeClock) {
+  const app = await startLocalApp(
+    loadConfig({ PORT: '0', DCR_AUDIT_LOG: 'off', DCR_CLEANUP_INTERVAL_SECONDS: '0', ...env }),
+    { store: 'embedded', ...(clock && { clock }) },
+  );
+  started.push(app);
+  return app;
+}
+
+afterAll(async () => {
+  for (const app of started) await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const form = (url: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body,
+  });
+
+/** Signs in; the session cookie as the browser would send it back, and the whole Set-Cookie. */
+async function signIn(base: string, origin: string, token = TOKEN) {
+  const response = await form(`${base}/dashboard/sign-in`, `admin_token=${token}`, { origin });
+  expect(response.status).toBe(303);
+  const setCookie = response.headers.get('set-cookie') ?? '';
+  return { cookie: setCookie.split(';')[0] as string, setCookie };
+}
+
+describe('the local dashboard', () => {
+  it('is closed without DCR_ADMIN_TOKEN, and says how to open it', async () => {
+    const app = await start({});
+    for (const response of [
+      await fetch(`${app.issuer}/dashboard`, { redirect: 'manual' }),
+      await fetch(`${app.issuer}/dashboard/sign-in`),
+      await form(`${app.issuer}/dashboard/sign-in`, 'admin_token=x', { origin: app.issuer }),
+    ]) {
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await response.text()).toContain('DCR_ADMIN_TOKEN');
+    }
+  });
+
+  it('refuses a sign-in from another origin or without one, and a wrong token, setting no cookie', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const url = `${app.issuer}/dashboard/sign-in`;
+    const attempts: Record<string, string>[] = [
+      { origin: 'http://evil.example' },
+      {},
+      { origin: 'null' },
+    ];
+    for (const headers of attempts) {
+      const response = await form(url, `admin_token=${TOKEN}`, headers);
+      expect(response.status).toBe(403);
+      expect(response.headers.get('set-cookie')).toBeNull();
+    }
+    const wrong = await form(url, 'admin_token=wrong', { origin: app.issuer });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await wrong.text()).toContain('not the admin token');
+  });
+
+  it('scopes the session cookie to the dashboard under the issuer path (Secure for https), and ends it after the session lifetime', async () => {
+    const clock = new FakeClock(Math.floor(Date.now() / 1000));
+    const app = await start(
+      {
+        DCR_ADMIN_TOKEN: TOKEN,
+        DCR_ISSUER: 'https://id.example.com/tenant',
+        DCR_SESSION_LIFETIME_SECONDS: '600',
+      },
+      clock,
+    );
+    const base = `http://127.0.0.1:${app.port}/tenant`;
+    const { cookie, setCookie } = await signIn(base, 'https://id.example.com');
+    expect(setCookie).toMatch(
+      /; Max-Age=600; Path=\/tenant\/dashboard; HttpOnly; SameSite=Strict; Secure$/,
+    );
+    const overview = await fetch(`${base}/dashboard`, { headers: { cookie } });
+    expect(overview.status).toBe(200);
+    expect(overview.headers.get('content-security-policy')).toMatch(
+      /^default-src 'none'; style-src 'sha256-/,
+    );
+    expect(overview.headers.get('cache-control')).toBe('no-store');
+
+    clock.advance(601);
+    const expired = await fetch(`${base}/dashboard`, { headers: { cookie }, redirect: 'manual' });
+    expect(expired.status).toBe(303);
+    expect(expired.headers.get('location')).toBe('https://id.example.com/tenant/dashboard/sign-in');
+  });
+
+  it('ends every session when the admin token changes', async () => {
+    const first = await start({ DCR_ADMIN_TOKEN: TOKEN, DCR_DATA_DIR: dataDir });
+    const { cookie } = await signIn(first.issuer, first.issuer);
+    await first.close();
+    started.splice(started.indexOf(first), 1);
+    // Same data folder (same cookie key), another token.
+    const second = await start({
+      DCR_ADMIN_TOKEN: `${TOKEN}-rotated`,
+      DCR_DATA_DIR: dataDir,
+      PORT: String(first.port),
+    });
+    const response = await fetch(`${second.issuer}/dashboard`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toMatch(/\/dashboard\/sign-in$/);
+    await second.close();
+    started.splice(started.indexOf(second), 1);
+    // With the old token back, the same cookie is a session again: the token, not the restart, ended it.
+    const third = await start({ DCR_ADMIN_TOKEN: TOKEN, DCR_DATA_DIR: dataDir });
+    expect((await fetch(`${third.issuer}/dashboard`, { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('answers bad input with a 4xx page (or JSON when asked), never a 5xx, and never shows a secret', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const client = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        client_name: 'public',
+        redirect_uris: ['http://127.0.0.1/cb'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'none',
+      }),
+    );
+    const base = `${app.issuer}/dashboard`;
+    const gets: [string, number][] = [
+      ['/clients?method=bogus', 400],
+      ['/clients?created_after=2026-13-45', 400],
+      ['/clients?used_before=yesterday', 400],
+      ['/clients?cursor=garbage', 400],
+      [`/clients?search=${'x'.repeat(2000)}`, 400],
+      ['/clients/no-such-client', 404],
+      ['/clients/%2e%2e', 404],
+      ['/clients/%E0%A4%A', 404],
+      ['/clients/no-such-client/delete', 404],
+      ['/nowhere', 404],
+    ];
+    for (const [path, status] of gets) {
+      const response = await fetch(`${base}${path}`, { headers: { cookie } });
+      expect([path, response.status]).toEqual([path, status]);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html|^application\/json/);
+    }
+    const asJson = await fetch(`${base}/clients/no-such-client`, {
+      headers: { cookie, accept: 'application/json' },
+    });
+    expect(asJson.status).toBe(404);
+    expect(await asJson.json()).toEqual({
+      error: 'not_found',
+      error_description: 'no such client',
+    });
+
+    const page = await (
+      await fetch(`${base}/clients/${client.client_id}/delete`, { headers: { cookie } })
+    ).text();
+    const csrf = page.match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
+    const posts: [string, string, number][] = [
+      [`/clients/${client.client_id}/rotate-secret`, `csrf=${csrf}&grace_period_seconds=-1`, 400],
+      [
+        `/clients/${client.client_id}/rotate-secret`,
+        `csrf=${csrf}&grace_period_seconds=99999999`,
+        400,
+      ],
+      // A public client has no secret to rotate.
+      [`/clients/${client.client_id}/rotate-secret`, `csrf=${csrf}&grace_period_seconds=0`, 400],
+      ['/clients/no-such-client/delete', `csrf=${csrf}`, 404],
+      ['/block-software', `csrf=${csrf}`, 400],
+      ['/block-software', `csrf=${csrf}&software_id=${'s'.repeat(300)}`, 400],
+      [`/clients/${client.client_id}/delete`, `csrf=${csrf}&csrf=${csrf}`, 400],
+    ];
+    for (const [path, body, status] of posts) {
+      const response = await form(`${base}${path}`, body, { cookie, origin: app.issuer });
+      expect([path, body.slice(0, 60), response.status]).toEqual([path, body.slice(0, 60), status]);
+    }
+    // The client is still there, and its page shows no secret or token.
+    const detail = await fetch(`${base}/clients/${client.client_id}`, { headers: { cookie } });
+    expect(detail.status).toBe(200);
+    expect(await detail.text()).not.toContain(client.registration_access_token);
+  });
+
+  it('renders client text inert, and never lets a page be cached or framed', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const hostile = '<img src=x onerror=alert(1)>"\'&';
+    const client = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        client_name: hostile,
+        software_id: `<script>alert(2)</script>`,
+        grant_types: ['client_credentials'],
+      }),
+    );
+    expect(client.client_name).toBe(hostile);
+    const base = `${app.issuer}/dashboard`;
+    for (const path of ['/clients', `/clients/${client.client_id}`]) {
+      const response = await fetch(`${base}${path}`, { headers: { cookie } });
+      const body = await response.text();
+      expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;');
+      expect(body).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');
+      expect(body).not.toMatch(/<img|<script/);
+    }
+    const page = await (
+      await fetch(`${base}/clients/${client.client_id}`, { headers: { cookie } })
+    ).text();
+    const csrf = page.match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
+    const rotated = await form(
+      `${base}/clients/${client.client_id}/rotate-secret`,
+      `csrf=${csrf}&grace_period_seconds=0`,
+      { cookie, origin: app.issuer },
+    );
+    expect(rotated.status).toBe(200);
+    expect(await rotated.text()).toMatch(/id="new-secret" class="secret">[A-Za-z0-9_-]{43}</);
+    for (const response of [rotated, await fetch(base, { headers: { cookie } })]) {
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('referrer-policy')).toBe('same-origin');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('content-security-policy')).not.toContain('script-src');
+    }
+  });
+});
