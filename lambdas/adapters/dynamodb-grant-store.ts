@@ -62,23 +62,31 @@ export class DynamoDbGrantStore implements GrantStore {
 
   /**
    * One conditional update spends the code only if everything holds at once (unspent,
-   * unexpired, same client, redirect URI and PKCE challenge); when it does not, one read tells
-   * a reuse (spent, same binding) from a mere refusal.
+   * unexpired, same client, redirect URI and PKCE challenge, every resource asked for among
+   * the granted); when it does not, one read tells a reuse (spent, same binding) or a resource
+   * not granted from a mere refusal.
    */
   async redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption> {
+    const resources = Object.fromEntries(binding.resources.map((r, i) => [`:resource${i}`, r]));
     const spent = await callAwsIfCondition(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: codeKey(codeHash),
           UpdateExpression: 'SET redeemedAt = :now',
-          ConditionExpression:
+          ConditionExpression: [
             'attribute_exists(pk) AND attribute_not_exists(redeemedAt) AND clientId = :clientId AND redirectUri = :redirectUri AND codeChallenge = :codeChallenge AND expiresAt > :now',
+            ...Object.keys(resources).map((name) => `contains(#resources, ${name})`),
+          ].join(' AND '),
+          ...(binding.resources.length > 0 && {
+            ExpressionAttributeNames: { '#resources': 'resources' },
+          }),
           ExpressionAttributeValues: {
             ':now': now,
             ':clientId': binding.clientId,
             ':redirectUri': binding.redirectUri,
             ':codeChallenge': binding.codeChallenge,
+            ...resources,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -100,8 +108,11 @@ export class DynamoDbGrantStore implements GrantStore {
       code.clientId === binding.clientId &&
       code.redirectUri === binding.redirectUri &&
       code.codeChallenge === binding.codeChallenge;
-    return sameBinding && code.redeemedAt !== undefined
-      ? { outcome: 'reused', code }
+    if (!sameBinding) return { outcome: 'refused' };
+    if (code.redeemedAt !== undefined) return { outcome: 'reused', code };
+    const outside = binding.resources.find((r) => !code.resources.includes(r));
+    return code.expiresAt > now && outside !== undefined
+      ? { outcome: 'not-granted', resource: outside }
       : { outcome: 'refused' };
   }
 

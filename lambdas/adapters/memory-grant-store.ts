@@ -36,6 +36,8 @@ export class MemoryGrantStore implements GrantStore {
     if (code === undefined || !bound(code, binding)) return { outcome: 'refused' };
     if (code.redeemedAt !== undefined) return { outcome: 'reused', code };
     if (code.expiresAt <= now) return { outcome: 'refused' };
+    const outside = binding.resources.find((r) => !code.resources.includes(r));
+    if (outside !== undefined) return { outcome: 'not-granted', resource: outside };
     this.codes.set(codeHash, { ...code, redeemedAt: now });
     return { outcome: 'redeemed', code };
   }

@@ -117,14 +117,17 @@ export class AdminService {
     cursor: string | undefined,
     origin: RequestOrigin,
   ) {
-    await this.blockedStore().block(softwareId, { at: this.lifecycle.clock.now(), ...origin });
-    return {
-      software_id: softwareId,
-      blocked: true,
-      ...(deleteClients && {
-        clients: await this.bulkDelete({ softwareId }, false, cursor, origin),
-      }),
-    };
+    const block = () =>
+      this.blockedStore().block(softwareId, { at: this.lifecycle.clock.now(), ...origin });
+    const deletion = () => this.bulkDelete({ softwareId }, false, cursor, origin);
+    // Blocking first stops new registrations while the clients go. A continuation (cursor)
+    // finds the software blocked by the call that gave it, so its deletion goes first: a
+    // malformed cursor is refused before anything is written.
+    let clients: Awaited<ReturnType<typeof deletion>> | undefined;
+    if (deleteClients && cursor !== undefined) clients = await deletion();
+    await block();
+    if (deleteClients && cursor === undefined) clients = await deletion();
+    return { software_id: softwareId, blocked: true, ...(clients && { clients }) };
   }
 
   async unblockSoftware(softwareId: string): Promise<void> {

@@ -246,13 +246,17 @@ export type CodeRedemption =
   /** Spent before, and presented again by the same client: its grant must be revoked. */
   | { readonly outcome: 'reused'; readonly code: AuthorizationCodeRecord }
   /** Unknown, expired, or not bound to what was presented: nothing happens. */
-  | { readonly outcome: 'refused' };
+  | { readonly outcome: 'refused' }
+  /** Bound as presented, but a resource asked for was not granted (RFC 8707): nothing happens. */
+  | { readonly outcome: 'not-granted'; readonly resource: string };
 
 /** What a code redemption must present: the binding of the authorization request. */
 export interface CodeBinding {
   readonly clientId: string;
   readonly redirectUri: string;
   readonly codeChallenge: string;
+  /** The resources the token request names (RFC 8707): each must be among the code's. */
+  readonly resources: readonly string[];
 }
 
 /**

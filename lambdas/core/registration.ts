@@ -161,18 +161,23 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
-    // The places this client takes under the caps (the token's counted with its use, the one
-    // extra write of a token registration), given back if it does not come to be.
-    if (token) await this.software.initialAccessTokens?.use(token, now);
+    // The places this client takes under the caps, given back if it does not come to be: its
+    // software_id's first, so that a refusal there leaves the token unused; then the token's,
+    // counted with its use (the one extra write of a token registration).
     let countedSoftwareId: string | undefined;
+    let tokenUsed = false;
     const giveBack = async () => {
       await Promise.allSettled([
-        token && this.software.initialAccessTokens?.release(token.id),
+        tokenUsed && token && this.software.initialAccessTokens?.release(token.id),
         countedSoftwareId && this.software.softwareCounts?.release(countedSoftwareId),
       ]);
     };
     try {
       countedSoftwareId = await this.claimSoftwarePlace(metadata.software_id, now);
+      if (token) {
+        await this.software.initialAccessTokens?.use(token, now);
+        tokenUsed = true;
+      }
     } catch (error) {
       await giveBack();
       throw error;

@@ -16,3 +16,7 @@ export const isDisplaySafe = (text: string): boolean => !UNSAFE.test(text);
  */
 export const displaySafe = (text: string): string =>
   text.replace(UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** A lone surrogate: half a UTF-16 pair, which no UTF-8 (and so no identifier) can hold. */
+export const LONE_SURROGATE =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

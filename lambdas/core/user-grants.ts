@@ -13,6 +13,8 @@ export interface UserGrantSettings {
   readonly refreshTokenIdleLifetimeSeconds: number;
   /** `aud` when a grant names no resource; unset = the issuer. */
   readonly defaultAudience?: string;
+  /** RFC 8707 resources this server serves (every granted resource is one). */
+  readonly resources: ReadonlySet<string>;
 }
 
 export interface UserTokenResponse {
@@ -33,6 +35,9 @@ const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 const invalidGrant = (
   description = 'the grant is invalid, expired, revoked or was issued to another client',
 ) => new OAuthError(400, 'invalid_grant', description);
+
+const notGranted = (resource: string) =>
+  new OAuthError(400, 'invalid_target', `resource ${resource} was not granted`);
 
 const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
   grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
@@ -86,10 +91,21 @@ export class UserGrants {
     } catch {
       throw invalidGrant();
     }
+    // RFC 8707: the resources asked for are part of the binding, so that a request refused for
+    // one leaves the code unspent; one this server does not serve is refused before any write
+    // (and so the redemption's condition stays as small as the configured list).
+    const resources = [...new Set(params.getAll('resource'))];
+    const unserved = resources.find((r) => !this.settings.resources.has(r));
+    if (unserved !== undefined) throw notGranted(unserved);
     const now = this.lifecycle.clock.now();
     const redemption = await this.grants.redeemCode(
       hashSecret(code),
-      { clientId: client.clientId, redirectUri: normalizedRedirect, codeChallenge: s256(verifier) },
+      {
+        clientId: client.clientId,
+        redirectUri: normalizedRedirect,
+        codeChallenge: s256(verifier),
+        resources,
+      },
       now,
     );
     if (redemption.outcome === 'reused') {
@@ -98,6 +114,7 @@ export class UserGrants {
       throw invalidGrant('the authorization code was already used');
     }
     if (redemption.outcome === 'refused') throw invalidGrant();
+    if (redemption.outcome === 'not-granted') throw notGranted(redemption.resource);
     const granted = redemption.code;
     const audience = this.audience(params.getAll('resource'), granted.resources, issuer);
 
@@ -254,9 +271,7 @@ export class UserGrants {
   private audience(requested: string[], granted: readonly string[], issuer: string) {
     const unique = [...new Set(requested)];
     const outside = unique.find((r) => !granted.includes(r));
-    if (outside !== undefined) {
-      throw new OAuthError(400, 'invalid_target', `resource ${outside} was not granted`);
-    }
+    if (outside !== undefined) throw notGranted(outside);
     const audience = unique.length > 0 ? unique : granted;
     if (audience.length === 0) return this.settings.defaultAudience ?? issuer;
     return audience.length === 1 ? (audience[0] as string) : [...audience];

@@ -1,5 +1,6 @@
 import { PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
+import { LONE_SURROGATE } from '../core/text.js';
 import { logger } from '../log.js';
 import type { HttpRequest, HttpResponse } from './message.js';
 import { errorPage } from './pages.js';
@@ -49,11 +50,15 @@ function matchSegments(pattern: readonly string[], actual: readonly string[]) {
     const value = actual[i] as string;
     if (segment.startsWith(':')) {
       if (value === '') return undefined;
+      let decoded: string;
       try {
-        params[segment.slice(1)] = decodeURIComponent(value);
+        decoded = decodeURIComponent(value);
       } catch {
         return undefined;
       }
+      // Raw in the path (no escape decodes to one): not text, so it names nothing.
+      if (LONE_SURROGATE.test(decoded)) return undefined;
+      params[segment.slice(1)] = decoded;
     } else if (segment !== value) {
       return undefined;
     }

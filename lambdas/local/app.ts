@@ -39,10 +39,10 @@ import type {
 } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { browserState } from '../http/browser-state.js';
-import { createRouter, type Router } from '../http/router.js';
+import { createRouter, type Route, type Router } from '../http/router.js';
 import { dashboardRoutes, inProcessAdmin } from '../http/routes/dashboard.js';
 import { logger } from '../log.js';
-import { ENDPOINTS, routesFor } from '../wiring.js';
+import { type Dependencies, ENDPOINTS, routesFor } from '../wiring.js';
 import { devLoginRoutes } from './dev-login.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
 import { startLocalServer } from './server.js';
@@ -77,7 +77,7 @@ export interface LocalApp {
   close(): Promise<void>;
 }
 
-interface Stores {
+export interface Stores {
   readonly repository: ClientRepository;
   readonly directory: ClientDirectory;
   readonly statistics: ClientStatistics;
@@ -151,8 +151,8 @@ async function embeddedStores(
   };
 }
 
-/** Everything in a Map, audited and counted as the embedded store is. */
-function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
+/** Everything in a Map, audited and counted as the embedded store is (the fuzz tests use it too). */
+export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
   const statistics = new MemoryClientStatistics();
   const initialAccessTokens = new MemoryInitialAccessTokens();
@@ -172,6 +172,61 @@ function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stor
     registrationCounter: new MemoryRegistrationCounter(clock),
     softwareCounts,
   };
+}
+
+/** What the local routes need besides the configuration and the stores. */
+export type LocalParts = Pick<
+  Dependencies,
+  'signer' | 'remoteKeySets' | 'clock' | 'metadataDocuments' | 'cookieKey' | 'upstream'
+>;
+
+/** The running server, as the dashboard reaches the admin routes through it (in process). */
+export interface LocalServerHandle {
+  readonly router: () => Router;
+  readonly issuer: () => string;
+}
+
+/**
+ * Every endpoint's routes over the stores, the development login when no upstream signs users
+ * in, and the operator dashboard: both exist only here (no Lambda handler imports them).
+ */
+export function localRoutes(
+  config: Config,
+  stores: Stores,
+  parts: LocalParts,
+  server: LocalServerHandle,
+): Route[] {
+  const routes = routesFor(ENDPOINTS, {
+    config,
+    repository: stores.repository,
+    directory: stores.directory,
+    statistics: stores.statistics,
+    tokenStore: stores.tokenStore,
+    grants: stores.grants,
+    initialAccessTokens: stores.initialAccessTokens,
+    blockedSoftware: stores.blockedSoftware,
+    registrationCounter: stores.registrationCounter,
+    softwareCounts: stores.softwareCounts,
+    ...parts,
+  });
+  if (config.devLogin && !parts.upstream) {
+    const browser = browserState(parts.cookieKey, parts.clock, config);
+    routes.push(...devLoginRoutes(browser, parts.clock, config.devLogin.users));
+  }
+  // The dashboard (also in `dcr-admin dashboard`): over the admin routes, in process, with the
+  // admin token; closed while there is none.
+  routes.push(
+    ...dashboardRoutes({
+      backend: inProcessAdmin(server.router, server.issuer, config.adminToken ?? ''),
+      cookieKey: parts.cookieKey,
+      clock: parts.clock,
+      sessionLifetimeSeconds: config.sessionLifetimeSeconds,
+      signInToken: config.adminToken,
+      closedHint:
+        'Start the server with DCR_ADMIN_TOKEN set (at least 32 characters), then sign in here with that token.',
+    }),
+  );
+  return routes;
 }
 
 /** The PEM files named by DCR_TLS_* (read once, at start). */
@@ -194,63 +249,36 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const cookieKey = LocalCookieKey.create(config.dataDir);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
   const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
-  const routes = routesFor(ENDPOINTS, {
-    config,
-    repository: stores.repository,
-    directory: stores.directory,
-    statistics: stores.statistics,
-    tokenStore: stores.tokenStore,
-    grants: stores.grants,
-    initialAccessTokens: stores.initialAccessTokens,
-    blockedSoftware: stores.blockedSoftware,
-    registrationCounter: stores.registrationCounter,
-    softwareCounts: stores.softwareCounts,
-    signer: LocalSigner.create(config.signingAlg, config.dataDir),
-    remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
-    clock,
-    metadataDocuments: new FetchedMetadataDocuments({
-      clock,
-      trustedOrigins: config.trustedFetchOrigins,
-    }),
-    cookieKey,
-    ...(upstream && { upstream }),
-  });
-  // The development login exists only here: no Lambda handler imports its module.
-  if (config.devLogin && !upstream) {
-    routes.push(
-      ...devLoginRoutes(browserState(cookieKey, clock, config), clock, config.devLogin.users),
-    );
-  }
-  // The operator dashboard exists only here too (and in `dcr-admin dashboard`): over the admin
-  // routes, in process, with the admin token; closed while there is none.
   let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
-  let router: Router | undefined;
-  routes.push(
-    ...dashboardRoutes({
-      backend: inProcessAdmin(
-        () => router as Router,
-        () => server?.issuer ?? '',
-        config.adminToken ?? '',
-      ),
-      cookieKey,
-      clock,
-      sessionLifetimeSeconds: config.sessionLifetimeSeconds,
-      signInToken: config.adminToken,
-      closedHint:
-        'Start the server with DCR_ADMIN_TOKEN set (at least 32 characters), then sign in here with that token.',
-    }),
+  const router: Router = createRouter(
+    localRoutes(
+      config,
+      stores,
+      {
+        signer: LocalSigner.create(config.signingAlg, config.dataDir),
+        remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
+        clock,
+        metadataDocuments: new FetchedMetadataDocuments({
+          clock,
+          trustedOrigins: config.trustedFetchOrigins,
+        }),
+        cookieKey,
+        ...(upstream && { upstream }),
+      },
+      { router: () => router, issuer: () => server?.issuer ?? '' },
+    ),
   );
-  router = createRouter(routes);
-  server = await startLocalServer(router, {
+  const running = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
     ...(config.tls && { tls: readTls(config.tls) }),
   });
+  server = running;
   return {
-    issuer: server.issuer,
-    port: server.port,
+    issuer: running.issuer,
+    port: running.port,
     close: async () => {
-      await server.close();
+      await running.close();
       await stores.stop?.();
       await stores.store?.close();
     },

@@ -1,8 +1,10 @@
 import { endpointUrl, PATHS } from '../core/endpoints.js';
+import { OAuthError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import type { BrowserState, TransactionForm } from '../http/browser-state.js';
 import { html, page } from '../http/html.js';
 import type { HttpResponse } from '../http/message.js';
+import { prefersJson } from '../http/request.js';
 import type { Route } from '../http/router.js';
 
 /**
@@ -65,10 +67,13 @@ export function devLoginRoutes(
         const { form, transaction } = await browser.checkForm(request, issuer, 'login');
         const username = (form.get('username') ?? '').trim();
         if (!known.has(username)) {
+          const problem = `There is no development user “${username.slice(0, 64)}”.`;
+          // A caller that prefers JSON gets the RFC error body, as from every page route.
+          if (prefersJson(request)) throw new OAuthError(400, 'access_denied', problem);
           return loginPage(issuer, users, {
             ...(await browser.formFields('login', transaction)),
             username: username.slice(0, 64),
-            problem: `There is no development user “${username.slice(0, 64)}”.`,
+            problem,
           });
         }
         return browser.signedIn(issuer, transaction, {

@@ -103,7 +103,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-describe('the operator dashboard in Chromium', () => {
+// A real browser on a shared 2-core machine: more time than the suite's default per step.
+describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
   it('refuses a wrong admin token, signs in with the right one into a Strict, HttpOnly session, and the overview counts this test’s clients', async () => {
     await page.goto(`${app.issuer}/dashboard`);
     expect(new URL(page.url()).pathname).toBe('/dashboard/sign-in');
@@ -272,6 +273,7 @@ describe('the operator dashboard in Chromium', () => {
       expect((await answer).status()).toBe(403);
     } finally {
       await attackerPage.close();
+      attacker.closeAllConnections();
       await new Promise((resolve) => attacker.close(resolve));
     }
     // The client is still there.
@@ -321,6 +323,8 @@ describe('the operator dashboard in Chromium', () => {
     }
     await keyboard.keyboard.type('agent-0');
     await keyboard.keyboard.press('Enter');
+    // The unfiltered page lists agent-0 too: wait for the search's own page.
+    await keyboard.waitForURL(/[?&]search=agent-0/);
     await keyboard.getByRole('link', { name: 'agent-0' }).waitFor();
     expect(await keyboard.locator('tbody tr').count()).toBe(1);
     await dark.close();

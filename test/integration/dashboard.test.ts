@@ -79,6 +79,21 @@ describe('the local dashboard', () => {
     expect(await wrong.text()).toContain('not the admin token');
   });
 
+  it('refuses a wrong token with the RFC error body to a caller that prefers JSON, as every page route does (found by fuzzing)', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const wrong = await form(`${app.issuer}/dashboard/sign-in`, 'admin_token=wrong', {
+      origin: app.issuer,
+      accept: 'application/json',
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('content-type')).toBe('application/json');
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await readJson(wrong)).toEqual({
+      error: 'access_denied',
+      error_description: 'That is not the admin token.',
+    });
+  });
+
   it('scopes the session cookie to the dashboard under the issuer path (Secure for https), and ends it after the session lifetime', async () => {
     const clock = new FakeClock(Math.floor(Date.now() / 1000));
     const app = await start(

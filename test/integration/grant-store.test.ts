@@ -28,6 +28,7 @@ const binding = (c: AuthorizationCodeRecord) => ({
   clientId: c.clientId,
   redirectUri: c.redirectUri,
   codeChallenge: c.codeChallenge,
+  resources: [],
 });
 
 const grant = (overrides: Partial<GrantRecord> = {}): GrantRecord => ({
@@ -107,6 +108,21 @@ describe.each<[string, () => GrantStore]>([
       outcome: 'refused',
     });
     expect((await store.redeemCode(c.codeHash, binding(c), NOW + 1)).outcome).toBe('redeemed');
+  });
+
+  it('refuses a resource the code was not granted, says which, and leaves the code unspent', async () => {
+    const c = code();
+    await store.putCode(c);
+    const asked = {
+      ...binding(c),
+      resources: ['https://mcp.example.com/mcp', 'https://other.example'],
+    };
+    expect(await store.redeemCode(c.codeHash, asked, NOW + 1)).toEqual({
+      outcome: 'not-granted',
+      resource: 'https://other.example',
+    });
+    const granted = { ...binding(c), resources: ['https://mcp.example.com/mcp'] };
+    expect((await store.redeemCode(c.codeHash, granted, NOW + 1)).outcome).toBe('redeemed');
   });
 
   it('refuses an expired or unknown code', async () => {

@@ -60,6 +60,26 @@ describe('the development login', () => {
     expect(browser.cookies(app.issuer).has('dcr_session')).toBe(false);
   });
 
+  it('refuses an unknown user with an RFC error body to a caller that prefers JSON, as every page route does (found by fuzzing)', async () => {
+    const browser = new Browser();
+    const login = await browser.page(await browser.follow(authorizationUrl(), REDIRECT));
+    const refused = await browser.request(login.form.action, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams({ ...login.form.fields, username: 'mallory' }).toString(),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toBe('application/json');
+    expect(await readJson(refused)).toEqual({
+      error: 'access_denied',
+      error_description: 'There is no development user “mallory”.',
+    });
+    expect(browser.cookies(app.issuer).has('dcr_session')).toBe(false);
+  });
+
   it('refuses a login post its page did not send: wrong or missing CSRF token, another site', async () => {
     const browser = new Browser();
     const login = await browser.page(await browser.follow(authorizationUrl(), REDIRECT));

@@ -1,11 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { MemoryClientStatistics } from '../../lambdas/adapters/memory-client-statistics.js';
 import { AdminService } from '../../lambdas/core/admin.js';
 import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
+import { encodeCursor } from '../../lambdas/core/cursor.js';
 import { RegistrationService } from '../../lambdas/core/registration.js';
 import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
-import { FakeClock, NO_EXPIRY } from '../support/fakes.js';
+import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
 const machine = { grant_types: ['client_credentials'], client_name: 'agent' };
@@ -50,5 +52,31 @@ describe('AdminService.rotateSecret with a secret lifetime', () => {
     expect(secretMatches(info.client_secret as string, record?.previousSecretHash as string)).toBe(
       true,
     );
+  });
+});
+
+describe('AdminService.blockSoftware', () => {
+  it('refuses a continuation with a malformed cursor before blocking anything (found by fuzzing)', async () => {
+    const repository = new MemoryClientRepository();
+    const blocked = new MemoryBlockedSoftwareIds();
+    const lifecycle = new ClientLifecycle(repository, new FakeClock(), NO_EXPIRY);
+    const admin = new AdminService(lifecycle, repository, new MemoryClientStatistics(), blocked);
+    const error = await oauthFailure(admin.blockSoftware('fleet', true, 'not a cursor', {}));
+    expect([error.status, error.description]).toEqual([400, 'cursor is malformed']);
+    expect(await blocked.isBlocked('fleet')).toBe(false);
+  });
+
+  it('blocks first, then deletes the clients; a continuation goes on deleting, still blocked', async () => {
+    const repository = new MemoryClientRepository();
+    const blocked = new MemoryBlockedSoftwareIds();
+    const lifecycle = new ClientLifecycle(repository, new FakeClock(), NO_EXPIRY);
+    const admin = new AdminService(lifecycle, repository, new MemoryClientStatistics(), blocked);
+    const registration = new RegistrationService(lifecycle, {});
+    await registration.register({ ...machine, software_id: 'fleet' }, ISSUER);
+    const first = await admin.blockSoftware('fleet', true, undefined, {});
+    expect(first).toMatchObject({ blocked: true, clients: { matched: 1, deleted: 1 } });
+    const next = await admin.blockSoftware('fleet', true, encodeCursor({ offset: 0 }), {});
+    expect(next).toMatchObject({ blocked: true, clients: { matched: 0, deleted: 0 } });
+    expect(await blocked.isBlocked('fleet')).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
 import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
+import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory-software-client-counts.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
 import { InitialAccessTokens, tokenSummary } from '../../lambdas/core/initial-access-tokens.js';
@@ -293,6 +294,32 @@ describe('registration with the policy', () => {
       active_clients: 1,
       status: 'active',
     });
+  });
+
+  it('a registration refused by the software_id cap leaves its initial access token as it was (found by fuzzing)', async () => {
+    const t = await issue({ maxUses: 5, maxActiveClients: 3 });
+    const softwareCounts = new MemorySoftwareClientCounts();
+    const capped = new RegistrationService(
+      new ClientLifecycle(repository, clock, NO_EXPIRY),
+      {
+        registrationAccess: new Set(DEFAULT_REGISTRATION_ACCESS),
+        registrationTiers: DEFAULT_TIERS,
+        softwareIdMaxActiveClients: 1,
+      },
+      { initialAccessTokens: tokens, softwareCounts },
+    );
+    await capped.register({ ...agent, software_id: 'fleet' }, ISSUER);
+    const before = await store.get(t.id);
+    const error = await oauthFailure(
+      capped.register(
+        { ...agent, software_id: 'fleet' },
+        ISSUER,
+        {},
+        { bearer: t.initial_access_token },
+      ),
+    );
+    expect([error.status, error.error]).toEqual([403, 'access_denied']);
+    expect(await store.get(t.id)).toEqual(before);
   });
 
   it('an RFC 7592 update cannot leave the tier or the token constraints', async () => {

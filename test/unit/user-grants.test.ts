@@ -172,6 +172,19 @@ describe('authorization_code and refresh_token grants', () => {
     expect((await oauthFailure(exchange(code, params))).error).toBe(error);
   });
 
+  it.each([
+    ['a resource not granted', OTHER_RESOURCE],
+    ['a resource this server does not serve', 'https://elsewhere.example/mcp'],
+    ['an empty resource', ''],
+  ])(
+    'refuses %s with invalid_target and leaves the code unspent (found by fuzzing)',
+    async (_, resource) => {
+      const code = await authorize(w, clientId);
+      expect((await oauthFailure(exchange(code, { resource }))).error).toBe('invalid_target');
+      expect(await exchange(code, { resource: RESOURCE })).toMatchObject({ token_type: 'Bearer' });
+    },
+  );
+
   it('refuses a code of another client, an expired one, and an unknown one', async () => {
     const other = await w.registration.register(
       { redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none' },

@@ -22,7 +22,7 @@ import {
   type TopSoftwareView,
 } from '../dashboard-pages.js';
 import type { HttpRequest, HttpResponse } from '../message.js';
-import { readCookies, readForm } from '../request.js';
+import { prefersJson, readCookies, readForm } from '../request.js';
 import { seeOther } from '../responses.js';
 import type { Route, RouteContext, Router } from '../router.js';
 import { CookieSealer } from '../sealed-cookies.js';
@@ -222,6 +222,11 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
   ) => Promise<HttpResponse>;
 
   const signInPath = (issuer: string) => endpointUrl(issuer, PATHS.dashboardSignIn);
+  /** The sign-in page again, saying why; a caller that prefers JSON gets the RFC error body. */
+  const refusedSignIn = (request: HttpRequest, issuer: string, problem: string) => {
+    if (prefersJson(request)) throw new OAuthError(401, 'access_denied', problem);
+    return signInPage(signInPath(issuer), problem);
+  };
 
   /**
    * Every dashboard route: the Host check (dcr-admin), the closed page without a token, and the
@@ -276,7 +281,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       const token = new URLSearchParams(request.query).get('token');
       if (options.urlSignIn && token !== null) {
         if (!secretMatches(token, hash)) {
-          return signInPage(signInPath(issuer), 'That sign-in link is not valid.');
+          return refusedSignIn(request, issuer, 'That sign-in link is not valid.');
         }
         return seeOther(base(issuer), [await newSession(issuer)]);
       }
@@ -286,7 +291,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     open('POST', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
       const presented = readForm(request).get('admin_token') ?? '';
       if (!secretMatches(presented, hash)) {
-        return signInPage(signInPath(issuer), 'That is not the admin token.');
+        return refusedSignIn(request, issuer, 'That is not the admin token.');
       }
       return seeOther(base(issuer), [await newSession(issuer)]);
     }),
