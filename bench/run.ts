@@ -1,5 +1,5 @@
 /**
- * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|dashboard ...]`: throughput and
+ * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|dashboard|signing ...]`: throughput and
  * latency on loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the
  * statistics' cost, printed as figures (never asserted). Each server runs in a child process;
  * autocannon drives it from here.
@@ -27,6 +27,7 @@ import {
   benchCode,
   benchFamily,
 } from './grant-seeds.js';
+import { signingBench } from './signing.js';
 import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
 
@@ -547,6 +548,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
     bundleLines.push(...(await statsBench()));
   },
   aws: awsCallsBench,
+  signing: async () => {
+    bundleLines.push(...(await signingBench()));
+  },
   dashboard: async () => {
     bundleLines.push(...(await dashboardBench()));
   },

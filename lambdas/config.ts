@@ -220,8 +220,14 @@ const envSchema = z
     DCR_KMS_KEY_ID: z.string().min(1).optional(),
     /** AWS: keys that signed before a rotation, still published in the JWKS. */
     DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
-    /** Local server: the signing algorithm of the generated key. */
+    /** Local server: the signing algorithm of the generated key; AWS wrapped mode: of new keys. */
     DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
+    /** AWS: `kms` (every token signed by KMS) or `wrapped` (README "Signing modes"). */
+    DCR_SIGNING_MODE: z.enum(['kms', 'wrapped']).default('kms'),
+    /** AWS wrapped mode: the symmetric KMS key that wraps the signing keys' private halves. */
+    DCR_KMS_WRAPPING_KEY_ID: z.string().min(1).optional(),
+    /** Wrapped mode: how often a function re-reads the keyring (a rotation is seen this late). */
+    DCR_KEYRING_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
     /** Local server: the bearer token of the admin API (in AWS, IAM authorizes it instead). */
     DCR_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Local server: where audit events go: `stdout` (JSON lines), `off`, or a file path. */
@@ -369,6 +375,10 @@ export interface Config {
   readonly kmsKeyId?: string;
   readonly kmsPreviousKeyIds: readonly string[];
   readonly signingAlg: 'RS256' | 'ES256';
+  /** How access tokens are signed in AWS: by KMS, or by a KMS-wrapped key in memory. */
+  readonly signingMode: 'kms' | 'wrapped';
+  readonly kmsWrappingKeyId?: string;
+  readonly keyringRefreshSeconds: number;
   readonly cleanupIntervalSeconds: number;
   readonly auditLog: string;
   readonly adminToken?: string;
@@ -460,6 +470,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.DCR_KMS_KEY_ID !== undefined && { kmsKeyId: e.DCR_KMS_KEY_ID }),
     kmsPreviousKeyIds: e.DCR_KMS_PREVIOUS_KEY_IDS,
     signingAlg: e.DCR_SIGNING_ALG,
+    signingMode: e.DCR_SIGNING_MODE,
+    ...(e.DCR_KMS_WRAPPING_KEY_ID !== undefined && { kmsWrappingKeyId: e.DCR_KMS_WRAPPING_KEY_ID }),
+    keyringRefreshSeconds: e.DCR_KEYRING_REFRESH_SECONDS,
     cleanupIntervalSeconds: e.DCR_CLEANUP_INTERVAL_SECONDS,
     auditLog: e.DCR_AUDIT_LOG,
     ...(e.DCR_ADMIN_TOKEN !== undefined && { adminToken: e.DCR_ADMIN_TOKEN }),

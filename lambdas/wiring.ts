@@ -6,6 +6,7 @@ import { AuthorizationFlow } from './core/authorization-flow.js';
 import { ClientAuthenticator } from './core/client-authentication.js';
 import { ClientLifecycle } from './core/client-lifecycle.js';
 import { InitialAccessTokens } from './core/initial-access-tokens.js';
+import { jwksMaxAgeSeconds } from './core/keyring.js';
 import type {
   BlockedSoftwareIds,
   ClientDirectory,
@@ -163,7 +164,11 @@ const authorizationRoutes = (d: AuthorizeDeps) => {
 const ENDPOINT_ROUTES = {
   discovery: (d: Pick<Dependencies, 'config'>) =>
     discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
-  jwks: (d: Pick<Dependencies, 'signer'>) => jwksRoutes(d.signer),
+  jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>
+    jwksRoutes(
+      d.signer,
+      d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
+    ),
   register: (d: RegisterDeps) => registrationRoutes(registerService(d), registrationRateLimiter(d)),
   'client-configuration': (d: RegistrationDeps) =>
     clientConfigurationRoutes(registrationService(d)),

@@ -53,6 +53,19 @@ const schema = z
     /** RS256 (RSA_2048 KMS key) or ES256 (ECC_NIST_P256). */
     signingAlgorithm: z.enum(['RS256', 'ES256']).default('RS256'),
     /**
+     * `kms`: every token signed by KMS (the private key never leaves the HSM). `wrapped`: a
+     * signing key wrapped by a symmetric KMS key, unwrapped once per container, rotated on a
+     * schedule (README "Signing modes").
+     */
+    signingMode: z.enum(['kms', 'wrapped']).default('kms'),
+    /** Wrapped mode: a new signing key every this many hours. */
+    keyRotationHours: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(24),
+    /**
      * Key rotation: raising the generation creates a new signing key (the old one is retained);
      * list the old key's ARN in previousSigningKeyArns until the tokens it signed have expired.
      */
@@ -153,6 +166,10 @@ const schema = z
     privateUseSchemes: csv.optional(),
     /** Abuse control: the active clients one software_id may have; unset = no cap. */
     softwareIdMaxActiveClients: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  })
+  .refine((c) => c.signingMode === 'kms' || c.previousSigningKeyArns.length === 0, {
+    path: ['previousSigningKeyArns'],
+    message: 'KMS signing keys are published in the kms signing mode only',
   })
   .refine((c) => (c.domainName === undefined) === (c.certificateArn === undefined), {
     path: ['certificateArn'],

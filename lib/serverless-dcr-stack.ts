@@ -13,8 +13,11 @@ import { ClientTable } from './constructs/client-table.js';
 import { DcrApi } from './constructs/dcr-api.js';
 import { EndpointFunction } from './constructs/endpoint-function.js';
 import { InteractiveLogin } from './constructs/interactive-login.js';
+import { KeyRotationSchedule } from './constructs/key-rotation.js';
 import { SigningKey } from './constructs/signing-key.js';
+import { WrappingKey } from './constructs/wrapping-key.js';
 import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
+import { KEY_ROTATION, wrappedAccess } from './wrapped-signing.js';
 
 /**
  * A partition key pattern (IAM `StringLike`): every item of one type (README "Storage"), or one
@@ -35,7 +38,8 @@ export interface Access {
   readonly queryExpiryIndex?: true;
   /** Scan of the whole table: the operator's listing, search and stats. */
   readonly scan?: true;
-  readonly key?: 'sign' | 'publicKey';
+  /** KMS: the signing key (kms mode), or the wrapping key (wrapped mode, lib/wrapped-signing). */
+  readonly key?: 'sign' | 'publicKey' | 'unwrap' | 'generate';
 }
 
 /**
@@ -210,14 +214,15 @@ export class ServerlessDcrStack extends Stack {
     const { table } = new ClientTable(this, 'Clients', { retain: config.retainData });
     // Generation 1 keeps the original construct id; each rotation adds a key beside the old one.
     const generation = config.signingKeyGeneration;
-    const signingKey = new SigningKey(
-      this,
-      generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`,
-      {
-        algorithm: config.signingAlgorithm,
-        ...(generation > 1 && { aliasName: `serverless-dcr-signing-gen${generation}` }),
-      },
-    );
+    // Wrapped mode: no asymmetric KMS key; a symmetric one wraps the rotating signing keys.
+    const wrapped = config.signingMode === 'wrapped';
+    const wrappingKey = wrapped ? new WrappingKey(this, 'WrappingKey') : undefined;
+    const signingKey = wrapped
+      ? undefined
+      : new SigningKey(this, generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`, {
+          algorithm: config.signingAlgorithm,
+          ...(generation > 1 && { aliasName: `serverless-dcr-signing-gen${generation}` }),
+        });
     this.api = new DcrApi(this, 'Http', {
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
@@ -311,6 +316,7 @@ export class ServerlessDcrStack extends Stack {
       ...(config.privateUseSchemes && {
         DCR_PRIVATE_USE_SCHEMES: config.privateUseSchemes.join(','),
       }),
+      ...(wrapped && { DCR_SIGNING_MODE: 'wrapped' }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {
@@ -322,15 +328,22 @@ export class ServerlessDcrStack extends Stack {
     const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== 'authorize');
 
     const functions: Record<string, EndpointFunction> = {};
-    for (const name of [...endpoints, 'cleanup', 'audit'] as const) {
-      const access = ACCESS[name];
+    const names = [...endpoints, 'cleanup', 'audit', ...(wrapped ? [KEY_ROTATION] : [])] as const;
+    for (const name of names) {
+      const access = wrapped
+        ? wrappedAccess(name, ACCESS[name as keyof typeof ACCESS])
+        : ACCESS[name as keyof typeof ACCESS];
       const fn = new EndpointFunction(this, `Function-${name}`, {
         entry: name,
         logRetention,
         tracing: config.tracing,
         environment: {
           ...environment,
-          ...(access.key && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
+          ...(access.key && signingKey && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
+          ...((access.key === 'unwrap' || access.key === 'generate') &&
+            wrappingKey && { DCR_KMS_WRAPPING_KEY_ID: wrappingKey.key.keyArn }),
+          // The rotation function makes keys of the configured algorithm.
+          ...(name === KEY_ROTATION && { DCR_SIGNING_ALG: config.signingAlgorithm }),
           // Abuse control: only the register function counts anonymous registrations.
           ...(name === 'register' && {
             DCR_REGISTRATION_RATE_LIMIT: config.registrationRateLimit,
@@ -348,11 +361,14 @@ export class ServerlessDcrStack extends Stack {
             this.api.mtlsOrigin !== undefined && { DCR_MTLS_ORIGIN: this.api.mtlsOrigin }),
         },
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
+        ...(name === KEY_ROTATION && { timeout: Duration.minutes(1) }),
       });
       grantTable(fn.role, table, access);
       if (name === 'authorize') login?.grantRead(fn.role);
-      if (access.key === 'sign') signingKey.grantSign(fn.role);
-      if (access.key === 'publicKey') signingKey.grantPublicKey(fn.role);
+      if (access.key === 'sign') signingKey?.grantSign(fn.role);
+      if (access.key === 'publicKey') signingKey?.grantPublicKey(fn.role);
+      if (access.key === 'unwrap') wrappingKey?.grantUnwrap(fn.role);
+      if (access.key === 'generate') wrappingKey?.grantGenerate(fn.role);
       if (access.key && config.previousSigningKeyArns.length > 0) {
         // The retained keys' policies already name these roles (same stack, same roles).
         fn.role.addToPolicy(
@@ -374,6 +390,13 @@ export class ServerlessDcrStack extends Stack {
       );
     }
     this.api.routeDefault((functions[DEFAULT_ROUTE_ENDPOINT] as EndpointFunction).function);
+
+    if (wrapped) {
+      new KeyRotationSchedule(this, 'KeyRotation', {
+        function: (functions[KEY_ROTATION] as EndpointFunction).function,
+        hours: config.keyRotationHours,
+      });
+    }
 
     new CleanupSchedule(this, 'Cleanup', {
       function: (functions.cleanup as EndpointFunction).function,
@@ -412,7 +435,8 @@ export class ServerlessDcrStack extends Stack {
       });
     }
     new CfnOutput(this, 'TableName', { value: table.tableName });
-    new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
+    if (signingKey) new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
+    if (wrappingKey) new CfnOutput(this, 'WrappingKeyArn', { value: wrappingKey.key.keyArn });
     new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });
     if (login) {
       new CfnOutput(this, 'LoginCallbackUrl', {

@@ -31,6 +31,22 @@ const KEY_UNUSABLE = new Set([
   'AccessDeniedException',
 ]);
 
+/**
+ * A KMS call: throttling becomes a 503 with Retry-After; an unusable key (disabled, pending
+ * deletion, gone, denied) is logged loudly (no token can be issued until an operator acts) and
+ * is a 503 too.
+ */
+export async function callKms<T>(operation: Promise<T>, purpose: string): Promise<T> {
+  try {
+    return await callAws(operation, purpose);
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? '';
+    if (!KEY_UNUSABLE.has(name)) throw error;
+    logger.error('signing key unusable', { errorName: name });
+    throw temporarilyUnavailable(`${purpose} is unavailable`);
+  }
+}
+
 export interface KmsSignerOptions {
   /** Key id, ARN or alias of the key that signs. */
   readonly activeKeyId: string;
@@ -50,6 +66,7 @@ interface ResolvedKey {
  */
 export class KmsSigner implements Signer {
   private keys?: Promise<ResolvedKey[]>;
+  private published?: { readonly from: ResolvedKey[]; readonly keys: PublishedKey[] };
 
   constructor(
     private readonly client: KMSClient,
@@ -61,14 +78,21 @@ export class KmsSigner implements Signer {
   }
 
   async publishedKeys(): Promise<readonly PublishedKey[]> {
-    return (await this.resolveKeys()).map((k) => k.published);
+    const resolved = await this.resolveKeys();
+    // The same array every time: callers cache what they derive from it.
+    if (this.published?.from !== resolved) {
+      this.published = { from: resolved, keys: resolved.map((k) => k.published) };
+    }
+    return this.published.keys;
   }
 
-  async sign(signingInput: Buffer): Promise<Buffer> {
+  async sign(signingInput: Buffer, kid?: string): Promise<Buffer> {
     if (signingInput.length > KMS_RAW_LIMIT) {
       throw new Error(`signing input of ${signingInput.length} bytes exceeds KMS's RAW limit`);
     }
     const active = (await this.resolveKeys())[0] as ResolvedKey;
+    if (kid !== undefined && kid !== active.published.kid)
+      throw new Error(`not the active key: ${kid}`);
     const { Signature } = await this.call(
       this.client.send(
         new SignCommand({
@@ -114,15 +138,7 @@ export class KmsSigner implements Signer {
     };
   }
 
-  private async call<T>(operation: Promise<T>): Promise<T> {
-    try {
-      return await callAws(operation, 'token signing');
-    } catch (error) {
-      const name = (error as { name?: string }).name ?? '';
-      if (!KEY_UNUSABLE.has(name)) throw error;
-      // Loud: no token can be issued until an operator fixes the key.
-      logger.error('signing key unusable', { errorName: name });
-      throw temporarilyUnavailable('token signing is unavailable');
-    }
+  private call<T>(operation: Promise<T>): Promise<T> {
+    return callKms(operation, 'token signing');
   }
 }

@@ -18,18 +18,35 @@ function generate(alg: LocalAlg): KeyObject {
 }
 
 /**
+ * A JOSE-form signature (RS256, or ES256 as r||s) with a private key held in memory, computed
+ * on libuv's thread pool so that it does not block the event loop.
+ */
+export function signWith(privateKey: KeyObject, signingInput: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    sign(
+      'sha256',
+      signingInput,
+      { key: privateKey, dsaEncoding: 'ieee-p1363' },
+      (error, signature) => (error ? reject(error) : resolve(signature)),
+    );
+  });
+}
+
+/**
  * The local mode's signer: a key generated on first start and kept (PKCS#8, mode 0600) in the
  * data folder; without a data folder the key lives only as long as the process. Signing runs
  * on libuv's thread pool, so it does not block the event loop.
  */
 export class LocalSigner implements Signer {
   private readonly published: Promise<PublishedKey>;
+  private readonly publishedList: Promise<readonly PublishedKey[]>;
 
   private constructor(
     private readonly privateKey: KeyObject,
     readonly alg: LocalAlg,
   ) {
     this.published = publishedKey(createPublicKey(privateKey), alg);
+    this.publishedList = this.published.then((key) => [key]);
   }
 
   static create(alg: LocalAlg, dataDir?: string): LocalSigner {
@@ -44,18 +61,14 @@ export class LocalSigner implements Signer {
     return this.published;
   }
 
-  async publishedKeys(): Promise<readonly PublishedKey[]> {
-    return [await this.published];
+  publishedKeys(): Promise<readonly PublishedKey[]> {
+    return this.publishedList;
   }
 
-  sign(signingInput: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      sign(
-        'sha256',
-        signingInput,
-        { key: this.privateKey, dsaEncoding: 'ieee-p1363' },
-        (error, signature) => (error ? reject(error) : resolve(signature)),
-      );
-    });
+  async sign(signingInput: Buffer, kid?: string): Promise<Buffer> {
+    if (kid !== undefined && kid !== (await this.published).kid) {
+      throw new Error(`not the active key: ${kid}`);
+    }
+    return signWith(this.privateKey, signingInput);
   }
 }

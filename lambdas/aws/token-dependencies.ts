@@ -3,13 +3,16 @@ import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/ports.js';
 import { dynamoDbStores } from './dynamodb.js';
-import { kmsSigner } from './kms.js';
+import { signerFor } from './kms.js';
 
-/** What the token, introspection and revocation functions run on in AWS. */
-export const tokenDependencies = (config: Config) => ({
+/**
+ * What the token, introspection and revocation functions run on in AWS. Only the token
+ * function signs; the others verify against the published keys.
+ */
+export const tokenDependencies = (config: Config, use: 'sign' | 'verify') => ({
   config,
   ...dynamoDbStores(config),
-  signer: kmsSigner(config),
+  signer: signerFor(config, use),
   remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
   clock: systemClock,
   metadataDocuments: new FetchedMetadataDocuments({

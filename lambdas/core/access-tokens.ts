@@ -30,7 +30,7 @@ const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
  * claims are encoded and the signing input signed.
  */
 export class AccessTokenIssuer {
-  private header?: Promise<{ encoded: string; kid: string }>;
+  private header?: { readonly kid: string; readonly encoded: string };
 
   constructor(private readonly signer: Signer) {}
 
@@ -42,23 +42,23 @@ export class AccessTokenIssuer {
     claims: Omit<AccessTokenClaims, 'jti'>,
     grantId?: string,
   ): Promise<{ token: string; jti: string }> {
-    const header = await this.encodedHeader();
+    const header = this.encodedHeader(await this.signer.activeKey());
     const jti = grantId === undefined ? newTokenId() : `${grantId}.${newTokenId()}`;
     const payload = b64(JSON.stringify({ ...claims, jti }));
     const signingInput = `${header.encoded}.${payload}`;
-    const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'));
+    // By the key the header names, even if another activated meanwhile.
+    const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'), header.kid);
     return { token: `${signingInput}.${signature.toString('base64url')}`, jti };
   }
 
-  private encodedHeader() {
-    this.header ??= this.signer.activeKey().then((key) => ({
-      kid: key.kid,
-      encoded: b64(JSON.stringify({ alg: key.alg, typ: 'at+jwt', kid: key.kid })),
-    }));
-    // A failed key lookup (KMS throttled) must not be remembered.
-    this.header.catch(() => {
-      this.header = undefined;
-    });
+  /** Serialised once per key (wrapped keys rotate; the others never change). */
+  private encodedHeader(key: PublishedKey) {
+    if (this.header?.kid !== key.kid) {
+      this.header = {
+        kid: key.kid,
+        encoded: b64(JSON.stringify({ alg: key.alg, typ: 'at+jwt', kid: key.kid })),
+      };
+    }
     return this.header;
   }
 }
@@ -68,19 +68,20 @@ export class AccessTokenIssuer {
  * `typ: at+jwt`, issuer and expiry. Returns undefined for anything that does not verify.
  */
 export class AccessTokenVerifier {
-  private keys?: Promise<Map<string, { alg: string; key: CryptoKey | Uint8Array }>>;
+  private readonly keys = new Map<string, Promise<CryptoKey | Uint8Array>>();
 
   constructor(private readonly signer: Signer) {}
 
   async verify(token: string, issuer: string, now: number): Promise<AccessTokenClaims | undefined> {
-    const keys = await this.importedKeys();
+    // Only what is published now verifies (a rotated-out key no longer does).
+    const published = await this.signer.publishedKeys();
     try {
       const { payload } = await jwtVerify<AccessTokenClaims>(
         token,
         (header) => {
-          const found = header.kid === undefined ? undefined : keys.get(header.kid);
+          const found = published.find((k) => k.kid === header.kid);
           if (found === undefined || found.alg !== header.alg) throw new Error('unknown key');
-          return found.key;
+          return this.imported(found);
         },
         {
           issuer,
@@ -99,18 +100,14 @@ export class AccessTokenVerifier {
     }
   }
 
-  private importedKeys() {
-    this.keys ??= this.signer.publishedKeys().then(async (published: readonly PublishedKey[]) => {
-      const entries = await Promise.all(
-        published.map(
-          async (k) => [k.kid, { alg: k.alg, key: await importJWK(k.jwk as JWK, k.alg) }] as const,
-        ),
-      );
-      return new Map(entries);
-    });
-    this.keys.catch(() => {
-      this.keys = undefined;
-    });
-    return this.keys;
+  /** Each key imported once per process. */
+  private imported(key: PublishedKey) {
+    let imported = this.keys.get(key.kid);
+    if (imported === undefined) {
+      imported = importJWK(key.jwk as JWK, key.alg);
+      this.keys.set(key.kid, imported);
+      imported.catch(() => this.keys.delete(key.kid));
+    }
+    return imported;
   }
 }

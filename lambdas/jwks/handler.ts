@@ -1,6 +1,7 @@
-import { kmsSigner } from '../aws/kms.js';
+import { signerFor } from '../aws/kms.js';
 import { lambdaHandler } from '../aws/lambda-handler.js';
 import { loadConfig } from '../config.js';
 
 const config = loadConfig(process.env);
-export const handler = lambdaHandler('jwks', { config, signer: kmsSigner(config) });
+// Publishes public keys only: in the wrapped mode it cannot unwrap a private one.
+export const handler = lambdaHandler('jwks', { config, signer: signerFor(config, 'verify') });

@@ -39,6 +39,42 @@ const ADMINISTRATION = [
   'kms:UpdateKeyDescription',
 ];
 
+/** A key policy that lets the account's administrators manage the key, and nobody use it yet. */
+export const administrationOnly = () =>
+  new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'KeyAdministration',
+        principals: [new AccountRootPrincipal()],
+        actions: ADMINISTRATION,
+        resources: ['*'],
+      }),
+    ],
+  });
+
+/**
+ * Lets a role use a key: in the key policy (which does not delegate to IAM) and in the role's
+ * own policy, with the same conditions in both.
+ */
+export function allowUse(
+  key: Key,
+  role: IRole,
+  actions: string[],
+  conditions?: Record<string, Record<string, string>>,
+): void {
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      principals: [role],
+      actions,
+      resources: ['*'],
+      ...(conditions && { conditions }),
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new PolicyStatement({ actions, resources: [key.keyArn], ...(conditions && { conditions }) }),
+  );
+}
+
 /**
  * The asymmetric KMS key that signs access tokens; its private half never leaves KMS. The key
  * policy is the whole truth: administrators manage the key, the signing function alone may
@@ -54,16 +90,7 @@ export class SigningKey extends Construct {
       keySpec: props.algorithm === 'ES256' ? KeySpec.ECC_NIST_P256 : KeySpec.RSA_2048,
       keyUsage: KeyUsage.SIGN_VERIFY,
       alias: `alias/${props.aliasName ?? 'serverless-dcr-signing'}`,
-      policy: new PolicyDocument({
-        statements: [
-          new PolicyStatement({
-            sid: 'KeyAdministration',
-            principals: [new AccountRootPrincipal()],
-            actions: ADMINISTRATION,
-            resources: ['*'],
-          }),
-        ],
-      }),
+      policy: administrationOnly(),
       // Tokens signed by a deleted key could no longer be verified: keep it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -79,10 +106,6 @@ export class SigningKey extends Construct {
   }
 
   private allow(role: IRole, actions: string[]): void {
-    // In the key policy (which no longer delegates to IAM) and in the role's own policy.
-    this.key.addToResourcePolicy(
-      new PolicyStatement({ principals: [role], actions, resources: ['*'] }),
-    );
-    role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [this.key.keyArn] }));
+    allowUse(this.key, role, actions);
   }
 }

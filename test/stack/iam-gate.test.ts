@@ -95,9 +95,26 @@ describe('IAM conditions as the gate evaluates them', () => {
     const statement: PolicyStatement = {
       Effect: 'Allow',
       Action: 'dynamodb:GetItem',
-      Condition: { StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' } },
+      Condition: { StringNotEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' } },
     };
-    expect(() => allows([statement], 'dynamodb:GetItem', {})).toThrow('StringEquals');
+    expect(() => allows([statement], 'dynamodb:GetItem', {})).toThrow('StringNotEquals');
+  });
+
+  it('holds StringEquals on a KMS encryption context only when the request carries that value', () => {
+    const statement: PolicyStatement = {
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: 'arn:aws:kms:local:000000000000:key/Wrapping',
+      Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'signing' } },
+    };
+    const key = 'arn:aws:kms:local:000000000000:key/Wrapping';
+    const context = (purpose?: string) =>
+      purpose === undefined ? {} : { 'kms:EncryptionContext:purpose': [purpose] };
+    expect(allows([statement], 'kms:Decrypt', context('signing'), key)).toBe(true);
+    expect(allows([statement], 'kms:Decrypt', context('other'), key)).toBe(false);
+    expect(allows([statement], 'kms:Decrypt', context(), key)).toBe(false);
+    // The key is a resource: another key is not granted.
+    expect(allows([statement], 'kms:Decrypt', context('signing'), `${key}2`)).toBe(false);
   });
 });
 

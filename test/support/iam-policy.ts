@@ -73,6 +73,9 @@ function holds(
     // True when every value matches a pattern, and (IAM's rule) when there is no value at all.
     case 'ForAllValues:StringLike':
       return (values ?? []).every((v) => patterns.some((p) => like(v, p)));
+    // A single-valued key (the KMS encryption context): present and equal to a pattern.
+    case 'StringEquals':
+      return values !== undefined && values.length === 1 && patterns.includes(values[0] as string);
     case 'Null':
       return (values === undefined || values.length === 0) === (expected === 'true');
     default:

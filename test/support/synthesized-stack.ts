@@ -37,7 +37,8 @@ export type Template = { Resources: Record<string, Resource>; Outputs?: Record<s
 
 export const STACK_NAME = 'ServerlessDcr';
 const TABLE_NAME = 'dcr-stack';
-const KEY_ARN = 'arn:aws:kms:local:000000000000:key/stack-test';
+/** The ARN a KMS key of the template has locally. */
+const keyArn = (logicalId: string) => `arn:aws:kms:local:000000000000:key/${logicalId}`;
 
 const RUNTIME = new URL('./lambda-runtime.mjs', import.meta.url);
 
@@ -111,7 +112,7 @@ function resolve(value: unknown, template: Template): string {
   if (type === 'AWS::Cognito::UserPoolClient') return 'local-user-pool-client';
   if (ref && PSEUDO[ref]) return PSEUDO[ref];
   const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
-  if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::KMS::Key') return KEY_ARN;
+  if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::KMS::Key') return keyArn(getAtt[0]);
   const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (join) return join[1].map((part) => resolve(part, template)).join(join[0]);
   throw new Error(`cannot resolve ${JSON.stringify(value)} for a local run`);
@@ -275,9 +276,24 @@ export async function startIamGate(
       const action = `${service}:${operation}`;
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       const keys = service === 'dynamodb' ? leadingKeys(operation, body) : undefined;
-      // Secrets: the policy must name the very secret (resource-level permission).
-      const resource = service === 'secretsmanager' ? String(body.SecretId ?? '') : undefined;
-      if (!allows(policies.get(caller) ?? [], action, { 'dynamodb:LeadingKeys': keys }, resource)) {
+      // Secrets and keys: the policy must name the very secret or key (resource-level).
+      const resource =
+        service === 'secretsmanager'
+          ? String(body.SecretId ?? '')
+          : service === 'kms'
+            ? String(body.KeyId ?? '')
+            : undefined;
+      const context = {
+        'dynamodb:LeadingKeys': keys,
+        // KMS conditions on the encryption context (the wrapping key's policy has them).
+        ...Object.fromEntries(
+          Object.entries((service === 'kms' && body.EncryptionContext) || {}).map(([k, v]) => [
+            `kms:EncryptionContext:${k}`,
+            [String(v)],
+          ]),
+        ),
+      };
+      if (!allows(policies.get(caller) ?? [], action, context, resource)) {
         denied.push(
           `${caller} ${action}${keys ? ` on ${keys.join(', ')}` : ''}${resource ? ` on ${resource}` : ''}`,
         );
@@ -312,6 +328,58 @@ export async function startIamGate(
 export interface AwsCall {
   readonly caller: string;
   readonly action: string;
+}
+
+/**
+ * What CloudFormation does with the template's custom resources on a first deploy: invokes the
+ * function each one's ServiceToken names with a Create request, and waits for its answer on the
+ * pre-signed ResponseURL (here a loopback one). A FAILED answer fails the "deploy".
+ */
+async function createCustomResources(
+  template: Template,
+  invoke: (functionId: string, event: unknown) => Promise<unknown>,
+) {
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (
+      resource.Type !== 'AWS::CloudFormation::CustomResource' &&
+      !resource.Type.startsWith('Custom::')
+    )
+      continue;
+    const [functionId, attribute] = resource.Properties.ServiceToken?.['Fn::GetAtt'] ?? [];
+    if (template.Resources[functionId]?.Type !== 'AWS::Lambda::Function' || attribute !== 'Arn') {
+      throw new Error(
+        `${id}: only custom resources served by the template's functions are emulated`,
+      );
+    }
+    const answers: Record<string, unknown>[] = [];
+    const responder = await serveOnLoopback((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.method === 'PUT') answers.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(req.method === 'PUT' ? 200 : 405);
+        res.end();
+      });
+    });
+    const { ServiceToken: _token, ...properties } = resource.Properties;
+    try {
+      await invoke(functionId, {
+        RequestType: 'Create',
+        ServiceToken: `arn:aws:lambda:local:000000000000:function:${functionId}`,
+        ResponseURL: `${responder.endpoint}/cloudformation-response/${id}`,
+        StackId: `arn:aws:cloudformation:local:000000000000:stack/${STACK_NAME}/local`,
+        RequestId: randomUUID(),
+        LogicalResourceId: id,
+        ResourceType: resource.Type,
+        ResourceProperties: { ServiceToken: 'local', ...properties },
+      });
+    } finally {
+      await responder.close();
+    }
+    if (answers.length !== 1 || answers[0]?.Status !== 'SUCCESS') {
+      throw new Error(`${id}: the custom resource was not created: ${JSON.stringify(answers)}`);
+    }
+  }
 }
 
 /** Serves a request listener over http on a free loopback port. */
@@ -544,6 +612,11 @@ export interface StackApp extends LocalApp {
   readonly domains: Readonly<Record<string, string>>;
   /** The AWS calls its functions made, in order (tests may clear it). */
   readonly awsCalls: AwsCall[];
+  /**
+   * Invokes the function whose logical id starts with `Function<name>` (as EventBridge or
+   * CloudFormation would, e.g. the key rotation's scheduled event) and returns its result.
+   */
+  invoke(name: string, event: unknown): Promise<unknown>;
 }
 
 /**
@@ -558,13 +631,19 @@ export interface StackApp extends LocalApp {
 export async function startStackServer(options: StackServerOptions): Promise<StackApp> {
   const template = readTemplate(options.cdkOut);
   const domains = customDomains(template, options.truststores);
-  const [[, key]] = ofType(template, 'AWS::KMS::Key') as [[string, Resource]];
+  // Each KMS key of the template, asymmetric (KeySpec) or symmetric (none).
+  const keys = Object.fromEntries(
+    ofType(template, 'AWS::KMS::Key').map(([id, key]) => [
+      keyArn(id),
+      key.Properties.KeySpec ?? 'SYMMETRIC_DEFAULT',
+    ]),
+  );
   const store = await startEmbeddedStore(
     TABLE_NAME,
     options.dataDir && join(options.dataDir, 'dynamodb'),
     tableDefinition(template),
   );
-  const kms = await startKmsServer(KEY_ARN, key.Properties.KeySpec);
+  const kms = await startKmsServer(keys);
   const definitions = stackFunctions(options.cdkOut, template);
   const policies = new Map(definitions.map((fn) => [fn.logicalId, fn.statements]));
   const denied: string[] = [];
@@ -639,6 +718,12 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     functions.set(functionId, await startFunction(definition.bundle, definition.env));
     await dying.stop();
   }
+  const invokeFunction = (functionId: string, event: unknown) => {
+    const fn = functions.get(functionId);
+    if (!fn) throw new Error(`no function ${functionId}`);
+    return fn.invoke(event, lambdaContext(functionId, randomUUID()));
+  };
+  await createCustomResources(template, invokeFunction);
 
   const table = routes(template);
   const issuerPath = options.env?.DCR_ISSUER
@@ -803,6 +888,13 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     port: main.port,
     domains: origins,
     awsCalls,
+    invoke: (name, event) => {
+      const found = definitions.filter((fn) =>
+        fn.logicalId.startsWith(`Function${name.replace(/-/g, '')}Function`),
+      );
+      if (found.length !== 1) throw new Error(`no single function ${name}`);
+      return invokeFunction((found[0] as StackFunction).logicalId, event);
+    },
     close: async () => {
       await Promise.all(
         servers.map(

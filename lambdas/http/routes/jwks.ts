@@ -1,24 +1,27 @@
 import { PATHS } from '../../core/endpoints.js';
-import type { Signer } from '../../core/ports.js';
+import type { PublishedKey, Signer } from '../../core/ports.js';
 import { preserialized } from '../responses.js';
 import type { Route } from '../router.js';
 
-/** `GET /.well-known/jwks.json`: the public keys, serialised once per container. */
-export function jwksRoutes(signer: Signer): Route[] {
-  let document: Promise<string> | undefined;
+/**
+ * `GET /.well-known/jwks.json`: the public keys, serialised again only when they change (wrapped
+ * keys rotate). `maxAgeSeconds`: how long clients may cache it.
+ */
+export function jwksRoutes(signer: Signer, maxAgeSeconds = 300): Route[] {
+  let document: { readonly keys: readonly PublishedKey[]; readonly body: string } | undefined;
   return [
     {
       method: 'GET',
       path: PATHS.jwks,
       cors: true,
       handle: async () => {
-        document ??= signer
-          .publishedKeys()
-          .then((keys) => JSON.stringify({ keys: keys.map((k) => k.jwk) }));
-        document.catch(() => {
-          document = undefined;
+        const keys = await signer.publishedKeys();
+        if (document?.keys !== keys) {
+          document = { keys, body: JSON.stringify({ keys: keys.map((k) => k.jwk) }) };
+        }
+        return preserialized(document.body, {
+          'cache-control': `public, max-age=${maxAgeSeconds}`,
         });
-        return preserialized(await document, { 'cache-control': 'public, max-age=300' });
       },
     },
   ];

@@ -1,0 +1,47 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { WRAPPING_CONTEXT } from '../../lambdas/adapters/kms-key-wrapping.js';
+import { administrationOnly, allowUse } from './signing-key.js';
+
+/** Both uses of the key are bound to the signing keys' encryption context. */
+const onlySigningKeys = {
+  StringEquals: { 'kms:EncryptionContext:purpose': WRAPPING_CONTEXT.purpose },
+};
+
+/**
+ * The wrapped mode's symmetric KMS key (README "Signing modes"): it wraps the private halves of
+ * the token signing keys. The key policy is the whole truth: administrators manage the key and
+ * never use it; the rotation function alone may generate wrapped key pairs, the token function
+ * alone may unwrap them, both only under the signing keys' encryption context.
+ */
+export class WrappingKey extends Construct {
+  readonly key: Key;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.key = new Key(this, 'Key', {
+      description: 'serverless-dcr: wraps the access token signing keys (wrapped mode)',
+      alias: 'alias/serverless-dcr-key-wrapping',
+      enableKeyRotation: true,
+      policy: administrationOnly(),
+      // The keyring's private halves could no longer be unwrapped: keep it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** The token function: Decrypt, of signing keys only. */
+  grantUnwrap(role: IRole): void {
+    this.allow(role, ['kms:Decrypt']);
+  }
+
+  /** The rotation function: new key pairs whose private half it never sees. */
+  grantGenerate(role: IRole): void {
+    this.allow(role, ['kms:GenerateDataKeyPairWithoutPlaintext']);
+  }
+
+  private allow(role: IRole, actions: string[]): void {
+    allowUse(this.key, role, actions, onlySigningKeys);
+  }
+}
