@@ -24,6 +24,10 @@ const hostName = z
     'must be a lower-case DNS name such as auth.example.com',
   );
 const certificateArn = z.string().regex(/^arn:aws[\w-]*:acm:/, 'must be an ACM certificate ARN');
+/** An AWS region name (eu-west-1, us-gov-west-1, ap-southeast-4). */
+const regionName = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be AWS region names such as eu-west-1');
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /**
@@ -164,6 +168,16 @@ const schema = z
     redirectHosts: csv.optional(),
     /** Private-use schemes anonymous clients may register (`*` = any); unset = the defaults. */
     privateUseSchemes: csv.optional(),
+    /**
+     * Multi-region (README "Multi-region"): the other regions the table is replicated to (a
+     * DynamoDB global table) and whose KMS key is a multi-Region key. Never the stack's own
+     * region (checked by the stack, which knows it).
+     */
+    replicaRegions: csv
+      .pipe(
+        z.array(regionName).refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
+      )
+      .default([]),
     /** Abuse control: the active clients one software_id may have; unset = no cap. */
     softwareIdMaxActiveClients: z.coerce.number().int().min(1).max(1_000_000).optional(),
   })

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -211,16 +211,22 @@ export class ServerlessDcrStack extends Stack {
     const config = deploymentConfig(this.node);
     const logRetention = config.logRetentionDays as RetentionDays;
 
-    const { table } = new ClientTable(this, 'Clients', { retain: config.retainData });
+    const multiRegion = config.replicaRegions.length > 0;
+    if (multiRegion) this.checkReplicaRegions(config.replicaRegions);
+    const { table } = new ClientTable(this, 'Clients', {
+      retain: config.retainData,
+      replicaRegions: config.replicaRegions,
+    });
     // Generation 1 keeps the original construct id; each rotation adds a key beside the old one.
     const generation = config.signingKeyGeneration;
     // Wrapped mode: no asymmetric KMS key; a symmetric one wraps the rotating signing keys.
     const wrapped = config.signingMode === 'wrapped';
-    const wrappingKey = wrapped ? new WrappingKey(this, 'WrappingKey') : undefined;
+    const wrappingKey = wrapped ? new WrappingKey(this, 'WrappingKey', { multiRegion }) : undefined;
     const signingKey = wrapped
       ? undefined
       : new SigningKey(this, generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`, {
           algorithm: config.signingAlgorithm,
+          multiRegion,
           ...(generation > 1 && { aliasName: `serverless-dcr-signing-gen${generation}` }),
         });
     this.api = new DcrApi(this, 'Http', {
@@ -317,6 +323,9 @@ export class ServerlessDcrStack extends Stack {
         DCR_PRIVATE_USE_SCHEMES: config.privateUseSchemes.join(','),
       }),
       ...(wrapped && { DCR_SIGNING_MODE: 'wrapped' }),
+      // Multi-region: refresh token families, codes and initial access tokens made here are
+      // pinned to this region (README "Multi-region").
+      ...(multiRegion && { DCR_REGION: this.region }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {
@@ -454,5 +463,22 @@ export class ServerlessDcrStack extends Stack {
       value: `${this.api.issuer}/admin`,
       description: 'The operator API (IAM: execute-api:Invoke, SigV4); use dcr-admin --sigv4',
     });
+  }
+
+  /**
+   * A global table and multi-Region keys need the stack's region at synth (TableV2 names each
+   * replica's region; the functions are told theirs), and it must not be one of the replicas.
+   */
+  private checkReplicaRegions(replicaRegions: readonly string[]): void {
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(
+        'invalid deployment configuration: dcr:replicaRegions: needs the stack’s region at synth: set AWS_REGION (or CDK_DEFAULT_REGION)',
+      );
+    }
+    if (replicaRegions.includes(this.region)) {
+      throw new Error(
+        `invalid deployment configuration: dcr:replicaRegions: must not contain the stack’s own region ${this.region}`,
+      );
+    }
   }
 }

@@ -15,6 +15,11 @@ export interface SigningKeyProps {
   readonly algorithm?: SigningAlgorithm;
   /** Alias name without the `alias/` prefix. Default: `serverless-dcr-signing`. */
   readonly aliasName?: string;
+  /**
+   * A KMS multi-Region primary key (README "Multi-region"): its replicas in other regions share
+   * its key material and so its public key and `kid`. Default: false.
+   */
+  readonly multiRegion?: boolean;
 }
 
 /** What the account's administrators may do: manage the key, never sign with it. */
@@ -91,6 +96,7 @@ export class SigningKey extends Construct {
       keyUsage: KeyUsage.SIGN_VERIFY,
       alias: `alias/${props.aliasName ?? 'serverless-dcr-signing'}`,
       policy: administrationOnly(),
+      ...(props.multiRegion && { multiRegion: true }),
       // Tokens signed by a deleted key could no longer be verified: keep it.
       removalPolicy: RemovalPolicy.RETAIN,
     });

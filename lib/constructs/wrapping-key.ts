@@ -16,16 +16,25 @@ const onlySigningKeys = {
  * never use it; the rotation function alone may generate wrapped key pairs, the token function
  * alone may unwrap them, both only under the signing keys' encryption context.
  */
+export interface WrappingKeyProps {
+  /**
+   * A KMS multi-Region primary key (README "Multi-region"): a replica in another region can
+   * unwrap the keyring's signing keys (replicated with the table). Default: false.
+   */
+  readonly multiRegion?: boolean;
+}
+
 export class WrappingKey extends Construct {
   readonly key: Key;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: WrappingKeyProps = {}) {
     super(scope, id);
     this.key = new Key(this, 'Key', {
       description: 'serverless-dcr: wraps the access token signing keys (wrapped mode)',
       alias: 'alias/serverless-dcr-key-wrapping',
       enableKeyRotation: true,
       policy: administrationOnly(),
+      ...(props.multiRegion && { multiRegion: true }),
       // The keyring's private halves could no longer be unwrapped: keep it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
