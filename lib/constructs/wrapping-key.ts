@@ -3,7 +3,7 @@ import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { WRAPPING_CONTEXT } from '../../lambdas/adapters/kms-key-wrapping.js';
-import { administrationOnly, allowUse } from './signing-key.js';
+import { administrationOnly, allowUse, ReplicaKey, type UsableKey } from './signing-key.js';
 
 /** Both uses of the key are bound to the signing keys' encryption context. */
 const onlySigningKeys = {
@@ -22,13 +22,22 @@ export interface WrappingKeyProps {
    * unwrap the keyring's signing keys (replicated with the table). Default: false.
    */
   readonly multiRegion?: boolean;
+  /** A replica region's stack: a replica of this multi-Region wrapping key. */
+  readonly replicaOf?: string;
 }
 
 export class WrappingKey extends Construct {
-  readonly key: Key;
+  readonly key: UsableKey;
 
   constructor(scope: Construct, id: string, props: WrappingKeyProps = {}) {
     super(scope, id);
+    if (props.replicaOf !== undefined) {
+      this.key = new ReplicaKey(this, 'Replica', {
+        primaryKeyArn: props.replicaOf,
+        description: 'serverless-dcr: wraps the access token signing keys (replica)',
+      });
+      return;
+    }
     this.key = new Key(this, 'Key', {
       description: 'serverless-dcr: wraps the access token signing keys (wrapped mode)',
       alias: 'alias/serverless-dcr-key-wrapping',

@@ -139,3 +139,100 @@ describe('multi-region: cdk-nag AwsSolutions', () => {
     }
   });
 });
+
+const PRIMARY_KEY = 'arn:aws:kms:eu-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef';
+const REPLICA_ENV = { account: '111111111111', region: 'us-east-1' };
+const REPLICA = {
+  'dcr:primaryRegion': 'eu-west-1',
+  'dcr:primaryTableName': 'ServerlessDcr-ClientsTable-ABC123',
+  'dcr:primaryKeyArn': PRIMARY_KEY,
+  'dcr:cognitoLogin': 'false',
+};
+const NO_LOGIN = { 'dcr:cognitoLogin': 'false' };
+
+describe('multi-region: a replica region’s stack (dcr:primaryRegion)', () => {
+  const replica = synth(REPLICA, REPLICA_ENV);
+  const wrappedReplica = synth({ ...REPLICA, 'dcr:signingMode': 'wrapped' }, REPLICA_ENV);
+  const primary = synth({ ...REPLICAS, ...NO_LOGIN });
+  const wrappedPrimary = synth({ ...REPLICAS, ...NO_LOGIN, 'dcr:signingMode': 'wrapped' });
+
+  it('uses the global table’s replica here, by name, and creates no table', () => {
+    expect(replica.template.findResources('AWS::DynamoDB::GlobalTable')).toEqual({});
+    for (const variables of environments(replica.template)) {
+      expect(variables.DCR_TABLE_NAME).toBe('ServerlessDcr-ClientsTable-ABC123');
+      expect(variables.DCR_REGION).toBe('us-east-1');
+    }
+    const tableArns = Object.values(replica.template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: { Action: unknown }) => JSON.stringify(st.Action).includes('dynamodb:'))
+      .map((st: { Resource: unknown }) => JSON.stringify(st.Resource));
+    expect(tableArns.length).toBeGreaterThan(0);
+    for (const arn of tableArns) {
+      expect(arn).toContain(':dynamodb:us-east-1:');
+      expect(arn).toContain(':table/ServerlessDcr-ClientsTable-ABC123');
+    }
+  });
+
+  it('replicates the primary’s multi-Region signing key, with the primary’s key policy naming this region’s roles', () => {
+    expect(replica.template.findResources('AWS::KMS::Key')).toEqual({});
+    const key = only(replica.template, 'AWS::KMS::ReplicaKey');
+    expect(key.Properties.PrimaryKeyArn).toBe(PRIMARY_KEY);
+    expect(key.Properties.KeyPolicy).toEqual(
+      only(primary.template, 'AWS::KMS::Key').Properties.KeyPolicy,
+    );
+    expect((key as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    const tokenFunction = environments(replica.template).find(
+      (v) => v.DCR_KMS_KEY_ID !== undefined && JSON.stringify(v.DCR_KMS_KEY_ID).includes('Arn'),
+    );
+    expect(JSON.stringify(tokenFunction?.DCR_KMS_KEY_ID)).toContain('SigningKeyReplica');
+  });
+
+  it('replicates the wrapping key in the wrapped mode, with the primary’s key policy', () => {
+    const key = only(wrappedReplica.template, 'AWS::KMS::ReplicaKey');
+    expect(key.Properties.PrimaryKeyArn).toBe(PRIMARY_KEY);
+    // The primary's policy also lets its rotation function generate keys; a replica has none.
+    const statements = (
+      only(wrappedPrimary.template, 'AWS::KMS::Key').Properties.KeyPolicy as {
+        Statement: { Action: unknown }[];
+      }
+    ).Statement.filter((st) => st.Action !== 'kms:GenerateDataKeyPairWithoutPlaintext');
+    expect((key.Properties.KeyPolicy as { Statement: unknown[] }).Statement).toEqual(statements);
+  });
+
+  it('runs no cleanup, audit or key rotation: the primary region does', () => {
+    for (const { template } of [replica, wrappedReplica]) {
+      expect(template.findResources('AWS::Events::Rule')).toEqual({});
+      expect(template.findResources('AWS::Lambda::EventSourceMapping')).toEqual({});
+      expect(template.findResources('AWS::CloudFormation::CustomResource')).toEqual({});
+      expect(template.findResources('Custom::SigningKeyring')).toEqual({});
+      const functionIds = Object.keys(template.findResources('AWS::Lambda::Function'));
+      expect(functionIds.filter((id) => /cleanup|audit|keyrotation/i.test(id))).toEqual([]);
+    }
+  });
+
+  it('refuses an incomplete or contradictory replica configuration', () => {
+    const { 'dcr:primaryKeyArn': _, ...withoutKey } = REPLICA;
+    expect(() => synth(withoutKey, REPLICA_ENV)).toThrow(
+      /dcr:primaryRegion: primaryRegion, primaryTableName and primaryKeyArn go together/,
+    );
+    expect(() => synth({ ...REPLICA, 'dcr:primaryRegion': 'us-east-1' }, REPLICA_ENV)).toThrow(
+      /dcr:primaryRegion: must not be the stack’s own region us-east-1/,
+    );
+    expect(() => synth({ ...REPLICA, ...REPLICAS }, REPLICA_ENV)).toThrow(/dcr:replicaRegions/);
+    expect(() => synth({ ...REPLICA, 'dcr:cognitoLogin': 'true' }, REPLICA_ENV)).toThrow(
+      /dcr:primaryRegion: needs upstreamIssuer/,
+    );
+    expect(() =>
+      synth({ ...REPLICA, 'dcr:primaryKeyArn': PRIMARY_KEY.replace('mrk-', '') }, REPLICA_ENV),
+    ).toThrow(/dcr:primaryKeyArn: must be the ARN of a multi-Region KMS key/);
+  });
+
+  it('reports no unacknowledged cdk-nag finding', () => {
+    for (const { app } of [replica, wrappedReplica]) {
+      const findings = new AwsSolutionsChecks().validateScope(app).violations;
+      expect(findings.map((v) => `${v.ruleName} ${JSON.stringify(v.violatingResources)}`)).toEqual(
+        [],
+      );
+    }
+  });
+});
