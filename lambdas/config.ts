@@ -226,6 +226,16 @@ const envSchema = z
     DCR_SIGNING_MODE: z.enum(['kms', 'wrapped']).default('kms'),
     /** AWS wrapped mode: the symmetric KMS key that wraps the signing keys' private halves. */
     DCR_KMS_WRAPPING_KEY_ID: z.string().min(1).optional(),
+    /**
+     * Multi-region (set by the stack with dcr:replicaRegions): this server's region. Refresh
+     * token families, authorization codes and initial access tokens made here are pinned to it
+     * and refused elsewhere (README "Multi-region"); unset = nothing is pinned.
+     */
+    DCR_REGION: z
+      .string()
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1')
+      .max(32)
+      .optional(),
     /** Wrapped mode: how often a function re-reads the keyring (a rotation is seen this late). */
     DCR_KEYRING_REFRESH_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
     /** Local server: the bearer token of the admin API (in AWS, IAM authorizes it instead). */
@@ -379,6 +389,8 @@ export interface Config {
   readonly signingMode: 'kms' | 'wrapped';
   readonly kmsWrappingKeyId?: string;
   readonly keyringRefreshSeconds: number;
+  /** Multi-region: the home region of the families, codes and tokens made here; unset = none. */
+  readonly region?: string;
   readonly cleanupIntervalSeconds: number;
   readonly auditLog: string;
   readonly adminToken?: string;
@@ -473,6 +485,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     signingMode: e.DCR_SIGNING_MODE,
     ...(e.DCR_KMS_WRAPPING_KEY_ID !== undefined && { kmsWrappingKeyId: e.DCR_KMS_WRAPPING_KEY_ID }),
     keyringRefreshSeconds: e.DCR_KEYRING_REFRESH_SECONDS,
+    ...(e.DCR_REGION !== undefined && { region: e.DCR_REGION }),
     cleanupIntervalSeconds: e.DCR_CLEANUP_INTERVAL_SECONDS,
     auditLog: e.DCR_AUDIT_LOG,
     ...(e.DCR_ADMIN_TOKEN !== undefined && { adminToken: e.DCR_ADMIN_TOKEN }),

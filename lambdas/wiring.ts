@@ -116,7 +116,7 @@ const registerService = (d: RegisterDeps) =>
       statements: new TrustedSoftwareStatements(d.config.softwareStatementIssuers, d.remoteKeySets),
     }),
     blocked: d.blockedSoftware,
-    initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens),
+    initialAccessTokens: new InitialAccessTokens(d.initialAccessTokens, d.config.region),
     softwareCounts: d.softwareCounts,
   });
 
@@ -183,7 +183,7 @@ const ENDPOINT_ROUTES = {
     adminRoutes(
       new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
       d.config.adminToken,
-      new InitialAccessTokens(d.initialAccessTokens),
+      new InitialAccessTokens(d.initialAccessTokens, d.config.region),
     ),
 } satisfies Record<string, (deps: never) => Route[]>;
 

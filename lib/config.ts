@@ -24,6 +24,10 @@ const hostName = z
     'must be a lower-case DNS name such as auth.example.com',
   );
 const certificateArn = z.string().regex(/^arn:aws[\w-]*:acm:/, 'must be an ACM certificate ARN');
+/** An AWS region name (eu-west-1, us-gov-west-1, ap-southeast-4). */
+const regionName = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be AWS region names such as eu-west-1');
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /**
@@ -164,6 +168,33 @@ const schema = z
     redirectHosts: csv.optional(),
     /** Private-use schemes anonymous clients may register (`*` = any); unset = the defaults. */
     privateUseSchemes: csv.optional(),
+    /**
+     * Multi-region (README "Multi-region"): the other regions the table is replicated to (a
+     * DynamoDB global table) and whose KMS key is a multi-Region key. Never the stack's own
+     * region (checked by the stack, which knows it).
+     */
+    replicaRegions: csv
+      .pipe(
+        z.array(regionName).refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
+      )
+      .default([]),
+    /**
+     * A replica region's stack (README "Multi-region"): the primary stack's region, its table's
+     * name (output TableName; the replica has the same) and its multi-Region key (output
+     * SigningKeyArn or WrappingKeyArn), of which this stack makes a replica key.
+     */
+    primaryRegion: regionName.optional(),
+    primaryTableName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
+      .optional(),
+    primaryKeyArn: z
+      .string()
+      .regex(
+        /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
+        'must be the ARN of a multi-Region KMS key (key/mrk-…)',
+      )
+      .optional(),
     /** Abuse control: the active clients one software_id may have; unset = no cap. */
     softwareIdMaxActiveClients: z.coerce.number().int().min(1).max(1_000_000).optional(),
   })
@@ -210,6 +241,32 @@ const schema = z
     path: ['upstreamClientSecretArn'],
     message: 'needs upstreamIssuer (the Cognito app client has no secret)',
   })
+  .refine(
+    (c) =>
+      (c.primaryRegion === undefined) === (c.primaryTableName === undefined) &&
+      (c.primaryRegion === undefined) === (c.primaryKeyArn === undefined),
+    {
+      path: ['primaryRegion'],
+      message: 'primaryRegion, primaryTableName and primaryKeyArn go together',
+    },
+  )
+  .refine((c) => c.primaryRegion === undefined || c.replicaRegions.length === 0, {
+    path: ['replicaRegions'],
+    message: 'belongs to the primary stack, not to a replica region’s (primaryRegion)',
+  })
+  .refine((c) => c.primaryRegion === undefined || c.previousSigningKeyArns.length === 0, {
+    path: ['previousSigningKeyArns'],
+    message: 'not in a replica region’s stack (primaryRegion)',
+  })
+  // Users must be the same in every region: one upstream, not a user pool per region.
+  .refine(
+    (c) => c.primaryRegion === undefined || c.upstreamIssuer !== undefined || !c.cognitoLogin,
+    {
+      path: ['primaryRegion'],
+      message:
+        'needs upstreamIssuer (or cognitoLogin=false): a user pool per region would hold different users',
+    },
+  )
   .refine((c) => c.refreshTokenIdleLifetimeSeconds <= c.refreshTokenLifetimeSeconds, {
     path: ['refreshTokenIdleLifetimeSeconds'],
     message: 'must not exceed refreshTokenLifetimeSeconds',

@@ -1,5 +1,5 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -169,7 +169,7 @@ const ownedKeys = (patterns: readonly string[]) => ({
  * LeadingKeys only as "the first key attribute of a table"; it is scoped to the expiry index
  * instead, which is KEYS_ONLY and holds only expiring items, whose deletes are conditioned.
  */
-function grantTable(role: Role, table: TableV2, access: Access): void {
+function grantTable(role: Role, table: ITableV2, access: Access): void {
   const byKeys = new Map<string, string[]>();
   for (const [action, patterns] of Object.entries(access.items ?? {})) {
     const keys = [...patterns].sort().join(' ');
@@ -211,16 +211,36 @@ export class ServerlessDcrStack extends Stack {
     const config = deploymentConfig(this.node);
     const logRetention = config.logRetentionDays as RetentionDays;
 
-    const { table } = new ClientTable(this, 'Clients', { retain: config.retainData });
+    const multiRegion = config.replicaRegions.length > 0;
+    if (multiRegion) this.checkReplicaRegions(config.replicaRegions);
+    // A replica region's stack (README "Multi-region"): the global table's replica here, a
+    // replica of the primary's multi-Region key, and no background work (the primary runs it).
+    const primaryRegion = config.primaryRegion;
+    if (primaryRegion !== undefined) this.checkReplicaRegions([primaryRegion], 'dcr:primaryRegion');
+    const primaryKeyArn = primaryRegion === undefined ? undefined : config.primaryKeyArn;
+    const table: ITableV2 =
+      config.primaryTableName !== undefined
+        ? TableV2.fromTableName(this, 'Clients', config.primaryTableName)
+        : new ClientTable(this, 'Clients', {
+            retain: config.retainData,
+            replicaRegions: config.replicaRegions,
+          }).table;
     // Generation 1 keeps the original construct id; each rotation adds a key beside the old one.
     const generation = config.signingKeyGeneration;
     // Wrapped mode: no asymmetric KMS key; a symmetric one wraps the rotating signing keys.
     const wrapped = config.signingMode === 'wrapped';
-    const wrappingKey = wrapped ? new WrappingKey(this, 'WrappingKey') : undefined;
+    const wrappingKey = wrapped
+      ? new WrappingKey(this, 'WrappingKey', {
+          multiRegion,
+          ...(primaryKeyArn && { replicaOf: primaryKeyArn }),
+        })
+      : undefined;
     const signingKey = wrapped
       ? undefined
       : new SigningKey(this, generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`, {
           algorithm: config.signingAlgorithm,
+          multiRegion,
+          ...(primaryKeyArn && { replicaOf: primaryKeyArn }),
           ...(generation > 1 && { aliasName: `serverless-dcr-signing-gen${generation}` }),
         });
     this.api = new DcrApi(this, 'Http', {
@@ -317,6 +337,9 @@ export class ServerlessDcrStack extends Stack {
         DCR_PRIVATE_USE_SCHEMES: config.privateUseSchemes.join(','),
       }),
       ...(wrapped && { DCR_SIGNING_MODE: 'wrapped' }),
+      // Multi-region: refresh token families, codes and initial access tokens made here are
+      // pinned to this region (README "Multi-region").
+      ...((multiRegion || primaryRegion !== undefined) && { DCR_REGION: this.region }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.
     const authorizeEnvironment: Record<string, string> = {
@@ -328,7 +351,13 @@ export class ServerlessDcrStack extends Stack {
     const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== 'authorize');
 
     const functions: Record<string, EndpointFunction> = {};
-    const names = [...endpoints, 'cleanup', 'audit', ...(wrapped ? [KEY_ROTATION] : [])] as const;
+    // Cleanup, audit and key rotation run in the primary region only.
+    const background = primaryRegion === undefined;
+    const names = [
+      ...endpoints,
+      ...(background ? ['cleanup', 'audit'] : []),
+      ...(wrapped && background ? [KEY_ROTATION] : []),
+    ] as const;
     for (const name of names) {
       const access = wrapped
         ? wrappedAccess(name, ACCESS[name as keyof typeof ACCESS])
@@ -391,28 +420,29 @@ export class ServerlessDcrStack extends Stack {
     }
     this.api.routeDefault((functions[DEFAULT_ROUTE_ENDPOINT] as EndpointFunction).function);
 
-    if (wrapped) {
+    if (wrapped && background) {
       new KeyRotationSchedule(this, 'KeyRotation', {
         function: (functions[KEY_ROTATION] as EndpointFunction).function,
         hours: config.keyRotationHours,
       });
     }
 
-    new CleanupSchedule(this, 'Cleanup', {
-      function: (functions.cleanup as EndpointFunction).function,
-      schedule: config.cleanupSchedule,
-    });
-
-    const audit = new AuditTrail(this, 'Audit', {
-      table,
-      function: functions.audit as EndpointFunction,
-    });
+    if (background) {
+      new CleanupSchedule(this, 'Cleanup', {
+        function: (functions.cleanup as EndpointFunction).function,
+        schedule: config.cleanupSchedule,
+      });
+    }
+    const audit =
+      background && table instanceof TableV2
+        ? new AuditTrail(this, 'Audit', { table, function: functions.audit as EndpointFunction })
+        : undefined;
 
     new Alarms(this, 'Alarms', {
       api: this.api.api,
       table,
       functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
-      auditFailures: audit.failures,
+      ...(audit && { auditFailures: audit.failures }),
       ...(config.alarmEmail && { email: config.alarmEmail }),
     });
 
@@ -437,7 +467,7 @@ export class ServerlessDcrStack extends Stack {
     new CfnOutput(this, 'TableName', { value: table.tableName });
     if (signingKey) new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn });
     if (wrappingKey) new CfnOutput(this, 'WrappingKeyArn', { value: wrappingKey.key.keyArn });
-    new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });
+    if (audit) new CfnOutput(this, 'AuditBusName', { value: audit.bus.eventBusName });
     if (login) {
       new CfnOutput(this, 'LoginCallbackUrl', {
         value: login.callbackUrl,
@@ -454,5 +484,22 @@ export class ServerlessDcrStack extends Stack {
       value: `${this.api.issuer}/admin`,
       description: 'The operator API (IAM: execute-api:Invoke, SigV4); use dcr-admin --sigv4',
     });
+  }
+
+  /**
+   * A global table and multi-Region keys need the stack's region at synth (TableV2 names each
+   * replica's region; the functions are told theirs), and it must not be one of the replicas.
+   */
+  private checkReplicaRegions(regions: readonly string[], key = 'dcr:replicaRegions'): void {
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(
+        `invalid deployment configuration: ${key}: needs the stack’s region at synth: set AWS_REGION (or CDK_DEFAULT_REGION)`,
+      );
+    }
+    if (regions.includes(this.region)) {
+      throw new Error(
+        `invalid deployment configuration: ${key}: must not ${key === 'dcr:replicaRegions' ? 'contain' : 'be'} the stack’s own region ${this.region}`,
+      );
+    }
   }
 }

@@ -13,6 +13,7 @@ import type {
   RevokedGrant,
   Rotation,
 } from '../core/ports.js';
+import { pinnedElsewhere } from '../core/regions.js';
 import { callAws, callAwsIfCondition } from './aws-errors.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
 
@@ -77,6 +78,10 @@ export class DynamoDbGrantStore implements GrantStore {
           ConditionExpression: [
             'attribute_exists(pk) AND attribute_not_exists(redeemedAt) AND clientId = :clientId AND redirectUri = :redirectUri AND codeChallenge = :codeChallenge AND expiresAt > :now',
             ...Object.keys(resources).map((name) => `contains(#resources, ${name})`),
+            // Multi-region: a code made in another region is spent there only.
+            ...(binding.region !== undefined
+              ? ['(attribute_not_exists(homeRegion) OR homeRegion = :region)']
+              : []),
           ].join(' AND '),
           ...(binding.resources.length > 0 && {
             ExpressionAttributeNames: { '#resources': 'resources' },
@@ -86,6 +91,7 @@ export class DynamoDbGrantStore implements GrantStore {
             ':clientId': binding.clientId,
             ':redirectUri': binding.redirectUri,
             ':codeChallenge': binding.codeChallenge,
+            ...(binding.region !== undefined && { ':region': binding.region }),
             ...resources,
           },
           ReturnValues: 'ALL_NEW',
@@ -107,7 +113,8 @@ export class DynamoDbGrantStore implements GrantStore {
     const sameBinding =
       code.clientId === binding.clientId &&
       code.redirectUri === binding.redirectUri &&
-      code.codeChallenge === binding.codeChallenge;
+      code.codeChallenge === binding.codeChallenge &&
+      !pinnedElsewhere(code, binding.region);
     if (!sameBinding) return { outcome: 'refused' };
     if (code.redeemedAt !== undefined) return { outcome: 'reused', code };
     const outside = binding.resources.find((r) => !code.resources.includes(r));

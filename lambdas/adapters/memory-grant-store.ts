@@ -7,6 +7,7 @@ import type {
   RevokedGrant,
   Rotation,
 } from '../core/ports.js';
+import { pinnedElsewhere } from '../core/regions.js';
 
 interface StoredCode extends AuthorizationCodeRecord {
   readonly redeemedAt?: number;
@@ -15,7 +16,8 @@ interface StoredCode extends AuthorizationCodeRecord {
 const bound = (code: AuthorizationCodeRecord, binding: CodeBinding) =>
   code.clientId === binding.clientId &&
   code.redirectUri === binding.redirectUri &&
-  code.codeChallenge === binding.codeChallenge;
+  code.codeChallenge === binding.codeChallenge &&
+  !pinnedElsewhere(code, binding.region);
 
 /**
  * In-memory GrantStore for unit tests, the memory-only local server and benchmarks: the same

@@ -9,6 +9,7 @@ import type { ClientLifecycle } from './client-lifecycle.js';
 import { parseRedirectUri } from './client-metadata.js';
 import { type AuthorizationRedirect, OAuthError, redirectedError } from './errors.js';
 import type { GrantStore, UpstreamOutcome, UpstreamPending, UserIdentity } from './ports.js';
+import { homeRegionOf } from './regions.js';
 import { hashSecret, newSecret, newTokenId } from './secrets.js';
 
 /** One authorization request on its way through sign-in and consent (kept in a sealed cookie). */
@@ -47,6 +48,8 @@ export interface ConsentView {
 export interface FlowSettings extends AuthorizationSettings {
   /** `aud` when no resource is asked for; unset = the issuer. */
   readonly defaultAudience?: string;
+  /** Multi-region: this server's region; its codes are redeemed here only. */
+  readonly region?: string;
 }
 
 /** A sign-in that cannot continue in this browser: a page, never a redirect. */
@@ -144,6 +147,7 @@ export class AuthorizationFlow {
       grantId: newTokenId(),
       issuedAt: now,
       expiresAt: now + CODE_LIFETIME_SECONDS,
+      ...homeRegionOf(this.settings.region),
     });
     return { code, clientId: request.clientId };
   }

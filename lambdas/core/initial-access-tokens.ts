@@ -1,6 +1,7 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { clientLimitReached, invalidRequest, OAuthError } from './errors.js';
 import type { InitialAccessTokenRecord, InitialAccessTokenStore, RequestOrigin } from './ports.js';
+import { homeRegionOf, pinnedElsewhere } from './regions.js';
 import { invalidInitialAccessToken } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
 
@@ -46,7 +47,11 @@ const notFound = () => new OAuthError(404, 'not_found', 'no such initial access 
 
 /** Issues, lists and revokes initial access tokens, and checks them at registration. */
 export class InitialAccessTokens {
-  constructor(private readonly store: InitialAccessTokenStore) {}
+  /** `region`: multi-region, this server's; tokens made here are used here only. */
+  constructor(
+    private readonly store: InitialAccessTokenStore,
+    private readonly region?: string,
+  ) {}
 
   async issue(request: InitialAccessTokenRequest, now: number, origin: RequestOrigin) {
     // Never a leading `-` (newClientId): `dcr-admin iat revoke <id>` cannot take it for an option.
@@ -69,6 +74,7 @@ export class InitialAccessTokens {
       }),
       ...(request.description !== undefined && { description: request.description }),
       ...(origin.actor !== undefined && { createdBy: origin.actor }),
+      ...homeRegionOf(this.region),
     };
     await this.store.create(record);
     // The token is shown this once; only its hash is stored.
@@ -113,6 +119,13 @@ export class InitialAccessTokens {
       (record.maxUses !== undefined && record.uses >= record.maxUses)
     ) {
       throw invalidInitialAccessToken();
+    }
+    // Its use count is one conditional update in its home region; counted in two regions,
+    // last-writer-wins replication would lose a use (README "Multi-region").
+    if (pinnedElsewhere(record, this.region)) {
+      throw invalidInitialAccessToken(
+        `the initial access token is accepted in its home region ${record.homeRegion} only`,
+      );
     }
     if (isFull(record)) throw tokenFull(record);
     return record;

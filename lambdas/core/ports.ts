@@ -238,6 +238,11 @@ export interface AuthorizationCodeRecord {
   readonly grantId: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /**
+   * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
+   * (README "Multi-region"). Absent: not pinned.
+   */
+  readonly homeRegion?: string;
 }
 
 export type CodeRedemption =
@@ -257,6 +262,8 @@ export interface CodeBinding {
   readonly codeChallenge: string;
   /** The resources the token request names (RFC 8707): each must be among the code's. */
   readonly resources: readonly string[];
+  /** Multi-region: the redeeming server's region; a code made in another is refused. */
+  readonly region?: string;
 }
 
 /**
@@ -280,6 +287,11 @@ export interface GrantRecord {
   readonly currentHash: string;
   readonly previousHashes: readonly string[];
   readonly revokedAt?: number;
+  /**
+   * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
+   * (README "Multi-region"). Absent: not pinned.
+   */
+  readonly homeRegion?: string;
 }
 
 /** A rotation: the next refresh token of a family. */
@@ -401,6 +413,11 @@ export interface InitialAccessTokenRecord {
   readonly description?: string;
   /** Who created it (the admin actor). */
   readonly createdBy?: string;
+  /**
+   * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
+   * (README "Multi-region"). Absent: not pinned.
+   */
+  readonly homeRegion?: string;
 }
 
 export interface InitialAccessTokenPage {

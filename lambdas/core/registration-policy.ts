@@ -60,8 +60,8 @@ export const registrationRequiresCredential = () =>
   );
 
 /** RFC 6750 §3.1 `invalid_token` for an initial access token that cannot be used. */
-export const invalidInitialAccessToken = () =>
-  new OAuthError(401, 'invalid_token', 'the initial access token is not valid', {
+export const invalidInitialAccessToken = (description = 'the initial access token is not valid') =>
+  new OAuthError(401, 'invalid_token', description, {
     'www-authenticate': 'Bearer error="invalid_token"',
   });
 

@@ -4,6 +4,7 @@ import { type GrantType, parseRedirectUri } from './client-metadata.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import { isCodeVerifier, s256 } from './pkce.js';
 import type { ClientRecord, GrantRecord, GrantStore, RevokedGrant } from './ports.js';
+import { homeRegionOf, pinnedElsewhere } from './regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from './scopes.js';
 import { hashSecret, newSecret, secretMatches } from './secrets.js';
 
@@ -15,6 +16,8 @@ export interface UserGrantSettings {
   readonly defaultAudience?: string;
   /** RFC 8707 resources this server serves (every granted resource is one). */
   readonly resources: ReadonlySet<string>;
+  /** Multi-region: this server's region; families and codes are pinned to it. */
+  readonly region?: string;
 }
 
 export interface UserTokenResponse {
@@ -105,6 +108,7 @@ export class UserGrants {
         redirectUri: normalizedRedirect,
         codeChallenge: s256(verifier),
         resources,
+        ...(this.settings.region !== undefined && { region: this.settings.region }),
       },
       now,
     );
@@ -134,6 +138,7 @@ export class UserGrants {
         generation: 1,
         currentHash: hashSecret(secret),
         previousHashes: [],
+        ...homeRegionOf(this.settings.region),
       };
       // A reuse revoked it between our redemption and now: nothing may be issued.
       if (!(await this.grants.createGrant(grant, this.familyExpiry(grant)))) {
@@ -168,6 +173,13 @@ export class UserGrants {
     const grant = await this.grants.getGrant(parts.grantId);
     if (!isLive(grant) || grant.clientId !== client.clientId || this.expired(grant, now)) {
       throw invalidGrant();
+    }
+    // Another region's family: rotated there only (no write here, not even a revocation), so
+    // that replication lag cannot let one refresh token be rotated twice.
+    if (pinnedElsewhere(grant, this.settings.region)) {
+      throw invalidGrant(
+        `the refresh token belongs to region ${grant.homeRegion}; use it there or authorize again`,
+      );
     }
     const hash = hashSecret(parts.secret);
     if (!secretMatches(parts.secret, grant.currentHash)) {

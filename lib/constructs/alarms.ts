@@ -9,7 +9,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Operation, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type ITableV2, Operation } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -18,10 +18,11 @@ import { Construct } from 'constructs';
 
 export interface AlarmsProps {
   readonly api: HttpApi;
-  readonly table: TableV2;
+  readonly table: ITableV2;
   readonly functions: Readonly<Record<string, IFunction>>;
   /** Where the audit stream's failed batches go: any message there is an audit gap. */
-  readonly auditFailures: IQueue;
+  /** The audit trail's failures queue (none in a replica region's stack). */
+  readonly auditFailures?: IQueue;
   /** Subscribed to the alarm topic when set. */
   readonly email?: string;
 }
@@ -94,15 +95,17 @@ export class Alarms extends Construct {
     });
     this.alarm('SigningUnavailable', signingUnavailable, 1, 'Token issuance answered 503');
 
-    this.alarm(
-      'AuditFailures',
-      props.auditFailures.metricApproximateNumberOfMessagesVisible({
-        period: FIVE_MINUTES,
-        statistic: 'Maximum',
-      }),
-      1,
-      'The audit function gave up on stream records: audit events and statistics are missing',
-    );
+    if (props.auditFailures) {
+      this.alarm(
+        'AuditFailures',
+        props.auditFailures.metricApproximateNumberOfMessagesVisible({
+          period: FIVE_MINUTES,
+          statistic: 'Maximum',
+        }),
+        1,
+        'The audit function gave up on stream records: audit events and statistics are missing',
+      );
+    }
   }
 
   private alarm(id: string, metric: IMetric, threshold: number, description: string) {

@@ -13,6 +13,11 @@ import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.js';
 export interface ClientTableProps {
   /** Keep the table (and its data) when the stack is deleted. Default: true. */
   readonly retain?: boolean;
+  /**
+   * Other regions holding a replica (a DynamoDB global table, README "Multi-region"); each
+   * replica has the same settings, its own stream and the expiry index.
+   */
+  readonly replicaRegions?: readonly string[];
 }
 
 /**
@@ -37,6 +42,9 @@ export class ClientTable extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       encryption: TableEncryptionV2.awsManagedKey(),
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
+      ...(props.replicaRegions?.length && {
+        replicas: props.replicaRegions.map((region) => ({ region })),
+      }),
       globalSecondaryIndexes: [
         {
           indexName: expiryIndex.name,

@@ -3,7 +3,7 @@ import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { WRAPPING_CONTEXT } from '../../lambdas/adapters/kms-key-wrapping.js';
-import { administrationOnly, allowUse } from './signing-key.js';
+import { administrationOnly, allowUse, ReplicaKey, type UsableKey } from './signing-key.js';
 
 /** Both uses of the key are bound to the signing keys' encryption context. */
 const onlySigningKeys = {
@@ -16,16 +16,34 @@ const onlySigningKeys = {
  * never use it; the rotation function alone may generate wrapped key pairs, the token function
  * alone may unwrap them, both only under the signing keys' encryption context.
  */
-export class WrappingKey extends Construct {
-  readonly key: Key;
+export interface WrappingKeyProps {
+  /**
+   * A KMS multi-Region primary key (README "Multi-region"): a replica in another region can
+   * unwrap the keyring's signing keys (replicated with the table). Default: false.
+   */
+  readonly multiRegion?: boolean;
+  /** A replica region's stack: a replica of this multi-Region wrapping key. */
+  readonly replicaOf?: string;
+}
 
-  constructor(scope: Construct, id: string) {
+export class WrappingKey extends Construct {
+  readonly key: UsableKey;
+
+  constructor(scope: Construct, id: string, props: WrappingKeyProps = {}) {
     super(scope, id);
+    if (props.replicaOf !== undefined) {
+      this.key = new ReplicaKey(this, 'Replica', {
+        primaryKeyArn: props.replicaOf,
+        description: 'serverless-dcr: wraps the access token signing keys (replica)',
+      });
+      return;
+    }
     this.key = new Key(this, 'Key', {
       description: 'serverless-dcr: wraps the access token signing keys (wrapped mode)',
       alias: 'alias/serverless-dcr-key-wrapping',
       enableKeyRotation: true,
       policy: administrationOnly(),
+      ...(props.multiRegion && { multiRegion: true }),
       // The keyring's private halves could no longer be unwrapped: keep it.
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -74,6 +74,30 @@ describe.each<[string, () => GrantStore]>([
     store = make();
   });
 
+  it('spends a code made in another region only there (multi-region), and keeps it unspent elsewhere', async () => {
+    const c = code({ homeRegion: 'eu-west-1' });
+    await store.putCode(c);
+    const elsewhere = { ...binding(c), region: 'us-east-1' };
+    expect(await store.redeemCode(c.codeHash, elsewhere, NOW + 1)).toEqual({ outcome: 'refused' });
+    // Refused twice, never taken for a reuse (which would revoke the grant from here).
+    expect(await store.redeemCode(c.codeHash, elsewhere, NOW + 1)).toEqual({ outcome: 'refused' });
+    const home = await store.redeemCode(
+      c.codeHash,
+      { ...binding(c), region: 'eu-west-1' },
+      NOW + 1,
+    );
+    expect(home.outcome).toBe('redeemed');
+    // A server with no region pins nothing; a code without a home region is spent anywhere.
+    const unpinned = code();
+    await store.putCode(unpinned);
+    const anywhere = await store.redeemCode(
+      unpinned.codeHash,
+      { ...binding(unpinned), region: 'us-east-1' },
+      NOW + 1,
+    );
+    expect(anywhere.outcome).toBe('redeemed');
+  });
+
   it('redeems a code once; the second time it is recognised as reused', async () => {
     const c = code();
     await store.putCode(c);

@@ -42,6 +42,14 @@ describe('configuration', () => {
   });
 });
 
+describe('multi-region: DCR_REGION', () => {
+  it('is the home region of what the server makes; unset, nothing is pinned', () => {
+    expect(loadConfig({ DCR_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
+    expect(loadConfig({}).region).toBeUndefined();
+    expect(() => loadConfig({ DCR_REGION: 'EU West 1' })).toThrow(/DCR_REGION: must be a region/);
+  });
+});
+
 describe('discovery follows what the configuration enables', () => {
   it('advertises the code flow only when someone can sign users in', async () => {
     const { authorizationServerMetadata } = await import('../../lambdas/core/discovery.js');
