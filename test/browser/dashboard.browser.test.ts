@@ -1,6 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../lambdas/local/app.js';
@@ -258,23 +256,25 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
 
     // Another origin on the same host (so the Strict cookie is sent: ports do not make sites)
     // serves a form that posts to the dashboard with a valid token: the Origin check stops it.
-    const attacker: Server = createServer((_, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(
-        `<form method="post" action="${deletePath}"><input type="hidden" name="csrf" value="${csrf}"><button>Win a prize</button></form>`,
-      );
-    });
-    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    // The attacker's page is served by the browser's request interception, so no server of the
+    // test's has to be closed while the browser may still hold a connection to it.
+    const attackerOrigin = 'http://127.0.0.1:9';
     const attackerPage = await context.newPage();
     try {
-      await attackerPage.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      await attackerPage.route(`${attackerOrigin}/**`, (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<form method="post" action="${deletePath}"><input type="hidden" name="csrf" value="${csrf}"><button>Win a prize</button></form>`,
+        }),
+      );
+      await attackerPage.goto(`${attackerOrigin}/prize`);
       const answer = attackerPage.waitForResponse((r) => r.url() === deletePath);
       await attackerPage.getByRole('button', { name: 'Win a prize' }).click();
-      expect((await answer).status()).toBe(403);
+      const refused = await answer;
+      expect(refused.status()).toBe(403);
+      expect(refused.request().headers().origin).toBe(attackerOrigin);
     } finally {
       await attackerPage.close();
-      attacker.closeAllConnections();
-      await new Promise((resolve) => attacker.close(resolve));
     }
     // The client is still there.
     await page.goto(`${app.issuer}/dashboard/clients/${agent.client_id}`);
