@@ -106,15 +106,8 @@ async function embeddedStores(
   const store = await startEmbeddedStore(config.tableName, path);
   instrument?.(store.client);
   const dynamo = documentClient(store.client);
-  const {
-    repository,
-    tokenStore,
-    grants,
-    initialAccessTokens,
-    blockedSoftware,
-    registrationCounter,
-    softwareCounts,
-  } = dynamoDbStores(config, dynamo);
+  const stores = dynamoDbStores(config, dynamo);
+  const { repository, initialAccessTokens, softwareCounts } = stores;
   const statistics = new CoalescingClientStatistics(
     new DynamoDbClientStatistics(dynamo, config.tableName),
   );
@@ -134,15 +127,10 @@ async function embeddedStores(
         }, config.cleanupIntervalSeconds * 1000).unref()
       : undefined;
   return {
+    ...stores,
     repository: audited,
     directory: repository,
     statistics,
-    tokenStore,
-    grants,
-    initialAccessTokens,
-    blockedSoftware,
-    registrationCounter,
-    softwareCounts,
     store,
     stop: async () => {
       clearInterval(interval);

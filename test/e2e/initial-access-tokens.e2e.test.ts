@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../../cli/admin-client.js';
-import { type Io, main } from '../../cli/dcr-admin.js';
+import type { AdminClient } from '../../cli/admin-client.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
-import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+import {
+  type Json,
+  jsonPost,
+  operatorAdmin,
+  operatorCli,
+  readJson,
+  startTestServer,
+} from '../support/server.js';
 
-/** Locally the admin API takes a bearer token; in the stack, IAM (SigV4) at API Gateway. */
-const STACK = process.env.DCR_TEST_TARGET === 'stack';
 const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
 const agent = { grant_types: ['client_credentials'], client_name: 'iat-agent', scope: 'read' };
 const mcpClient = {
@@ -15,20 +19,7 @@ const mcpClient = {
   token_endpoint_auth_method: 'none',
 };
 
-const adminFor = (app: LocalApp) =>
-  new AdminClient(
-    STACK
-      ? { url: app.issuer, sigv4: { region: 'local' } }
-      : { url: app.issuer, token: ADMIN_TOKEN },
-  );
-
-beforeAll(() => {
-  if (STACK)
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'operator',
-      AWS_SECRET_ACCESS_KEY: 'operator-secret',
-    });
-});
+const adminFor = (app: LocalApp) => operatorAdmin(app.issuer, ADMIN_TOKEN);
 
 const register = (app: LocalApp, body: unknown, token?: string) =>
   jsonPost(
@@ -186,15 +177,7 @@ describe('initial access tokens (default policy)', () => {
   });
 
   it('dcr-admin iat create, list and revoke --delete-clients', async () => {
-    const cli = async (...args: string[]) => {
-      const out: string[] = [];
-      const io: Io = { out: (l) => out.push(l), err: () => {} };
-      const connection = STACK
-        ? ['--url', app.issuer, '--sigv4', '--region', 'local']
-        : ['--url', app.issuer, '--token', ADMIN_TOKEN];
-      const code = await main([...args, ...connection], io);
-      return { code, out: out.join('\n') };
-    };
+    const cli = operatorCli(app.issuer, ADMIN_TOKEN);
     const created = await cli(
       'iat',
       'create',

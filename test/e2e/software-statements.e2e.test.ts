@@ -1,10 +1,16 @@
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../../cli/admin-client.js';
-import { type Io, main } from '../../cli/dcr-admin.js';
+import type { AdminClient } from '../../cli/admin-client.js';
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
-import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
+import {
+  type Json,
+  jsonPost,
+  operatorAdmin,
+  operatorCli,
+  readJson,
+  startTestServer,
+} from '../support/server.js';
 
 /**
  * Software statements (RFC 7591 §2.3) and the software_id kill switch over HTTP, on the local
@@ -33,11 +39,6 @@ beforeAll(async () => {
   const remoteJwk: JWK = { ...(await exportJWK(remote.publicKey)), kid: 'remote' };
   docs = await startDocumentServer();
   docs.serve('/jwks.json', { keys: [remoteJwk] });
-  if (STACK)
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'operator',
-      AWS_SECRET_ACCESS_KEY: 'operator-secret',
-    });
   app = await startTestServer({
     DCR_ADMIN_TOKEN: ADMIN_TOKEN,
     DCR_AUDIT_LOG: 'off',
@@ -47,11 +48,7 @@ beforeAll(async () => {
       [REMOTE]: { jwks_uri: docs.url('/jwks.json'), algorithms: ['RS256'] },
     }),
   });
-  admin = new AdminClient(
-    STACK
-      ? { url: app.issuer, sigv4: { region: 'local' } }
-      : { url: app.issuer, token: ADMIN_TOKEN },
-  );
+  admin = operatorAdmin(app.issuer, ADMIN_TOKEN);
 });
 afterAll(async () => {
   await app?.close();
@@ -204,14 +201,7 @@ describe('software_id kill switch', () => {
       });
       expect(status).toBe(201);
     }
-    const cli = async (...args: string[]) => {
-      const out: string[] = [];
-      const io: Io = { out: (l) => out.push(l), err: () => {} };
-      const connection = STACK
-        ? ['--url', app.issuer, '--sigv4', '--region', 'local']
-        : ['--url', app.issuer, '--token', ADMIN_TOKEN];
-      return { code: await main([...args, ...connection], io), out: out.join('\n') };
-    };
+    const cli = operatorCli(app.issuer, ADMIN_TOKEN);
     expect(await cli('block-software', softwareId, '--delete-clients')).toEqual({
       code: 0,
       out: `blocked ${softwareId}; deleted 3 client(s)`,

@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
+import { type Io, main } from '../../cli/dcr-admin.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../lambdas/local/app.js';
 import { startStackServer } from './synthesized-stack.js';
@@ -54,4 +55,21 @@ export function operatorAdmin(issuer: string, adminToken: string): AdminClient {
     AWS_SECRET_ACCESS_KEY: 'operator-secret',
   });
   return new AdminClient({ url: issuer, sigv4: { region: 'local' } });
+}
+
+/**
+ * `dcr-admin` run in process against the server under test, as `operatorAdmin` connects (on the
+ * stack with `--sigv4`, locally with the admin token), with its exit code and standard output.
+ */
+export function operatorCli(issuer: string, adminToken: string) {
+  const connection =
+    process.env.DCR_TEST_TARGET === 'stack'
+      ? ['--url', issuer, '--sigv4', '--region', 'local']
+      : ['--url', issuer, '--token', adminToken];
+  return async (...args: string[]) => {
+    const out: string[] = [];
+    const io: Io = { out: (l) => out.push(l), err: () => {} };
+    const code = await main([...args, ...connection], io);
+    return { code, out: out.join('\n') };
+  };
 }
