@@ -191,7 +191,7 @@ async function registrationBench() {
       });
     });
   }
-  // Registration with a software statement (issue 10): the same server with a trusted issuer.
+  // Registration with a software statement: the same server with a trusted issuer.
   const { issuers, body } = await statementRegistration();
   for (const kind of ['ours-memory', 'ours-embedded']) {
     await withTarget(kind, { DCR_SOFTWARE_STATEMENT_ISSUERS: issuers }, async ({ issuer }) => {

@@ -222,14 +222,14 @@ const envSchema = z
     DCR_KMS_PREVIOUS_KEY_IDS: list.default([]),
     /** Local server: the signing algorithm of the generated key; AWS wrapped mode: of new keys. */
     DCR_SIGNING_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
-    /** AWS: `kms` (every token signed by KMS) or `wrapped` (README "Signing modes"). */
+    /** AWS: `kms` (every token signed by KMS) or `wrapped` (docs/deployment.md "Signing modes"). */
     DCR_SIGNING_MODE: z.enum(['kms', 'wrapped']).default('kms'),
     /** AWS wrapped mode: the symmetric KMS key that wraps the signing keys' private halves. */
     DCR_KMS_WRAPPING_KEY_ID: z.string().min(1).optional(),
     /**
      * Multi-region (set by the stack with dcr:replicaRegions): this server's region. Refresh
      * token families, authorization codes and initial access tokens made here are pinned to it
-     * and refused elsewhere (README "Multi-region"); unset = nothing is pinned.
+     * and refused elsewhere (docs/deployment.md "Multi-region"); unset = nothing is pinned.
      */
     DCR_REGION: z
       .string()
@@ -287,7 +287,7 @@ const envSchema = z
     DCR_SOFTWARE_STATEMENT_ISSUERS: statementIssuers.optional(),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
     DCR_TRUSTED_FETCH_ORIGINS: list.pipe(z.array(httpsOrigin)).default([]),
-    /** The accepted ways to register (README "Registration policy"). */
+    /** The accepted ways to register (docs/registration.md "Registration policy"). */
     DCR_REGISTRATION_ACCESS: registrationAccess.optional(),
     /** Trust tier per way, JSON keyed by way. */
     DCR_REGISTRATION_TIERS: registrationTiers.optional(),

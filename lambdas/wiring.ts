@@ -53,7 +53,7 @@ export interface Dependencies {
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly signer: Signer;
   readonly remoteKeySets: RemoteKeySets;
-  /** The software_id kill switch (issue 10). */
+  /** The software_id kill switch (docs/registration.md). */
   readonly blockedSoftware: BlockedSoftwareIds;
   readonly clock: Clock;
   /**
@@ -109,7 +109,7 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
 const registrationService = (d: RegistrationDeps) =>
   new RegistrationService(lifecycle(d), d.config);
 
-/** Issue 10: statements verified against the configured issuers; blocked software refused. */
+/** Software statements verified against the configured issuers; blocked software refused. */
 const registerService = (d: RegisterDeps) =>
   new RegistrationService(lifecycle(d), d.config, {
     ...(d.config.softwareStatementIssuers.size > 0 && {
@@ -120,7 +120,7 @@ const registerService = (d: RegisterDeps) =>
     softwareCounts: d.softwareCounts,
   });
 
-/** Abuse control: the anonymous registration rate limit, when configured (README "Abuse control"). */
+/** Abuse control: the anonymous registration rate limit, when configured (docs/registration.md "Abuse control"). */
 const registrationRateLimiter = (d: RegisterDeps) =>
   d.config.registrationRateLimit &&
   new RegistrationRateLimiter(

@@ -32,7 +32,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 
 /**
  * The deployment's one typed configuration: cdk.json context keys `dcr:<name>`, each
- * overridable on the command line (`npx cdk deploy -c dcr:signingAlgorithm=ES256`). The README
+ * overridable on the command line (`npx cdk deploy -c dcr:signingAlgorithm=ES256`). docs/configuration.md
  * lists every key with its default.
  */
 const schema = z
@@ -59,7 +59,7 @@ const schema = z
     /**
      * `kms`: every token signed by KMS (the private key never leaves the HSM). `wrapped`: a
      * signing key wrapped by a symmetric KMS key, unwrapped once per container, rotated on a
-     * schedule (README "Signing modes").
+     * schedule (docs/deployment.md "Signing modes").
      */
     signingMode: z.enum(['kms', 'wrapped']).default('kms'),
     /** Wrapped mode: a new signing key every this many hours. */
@@ -136,7 +136,7 @@ const schema = z
     /** Client ID Metadata Documents (an https URL as client_id). */
     clientIdMetadataDocuments: bool.default(true),
     /**
-     * The accepted ways to register (README "Registration policy"); default
+     * The accepted ways to register (docs/registration.md "Registration policy"); default
      * open,initial_access_token,software_statement, plus mtls with mtlsDomainName.
      */
     registrationAccess: csv
@@ -157,7 +157,7 @@ const schema = z
       .optional(),
     /**
      * Abuse control: anonymous registrations per source address (IPv6: per /64), `N/SECONDS`
-     * or `off`. 120 an hour admits a shared office egress address in normal use (README
+     * or `off`. 120 an hour admits a shared office egress address in normal use (docs/registration.md
      * "Abuse control"); checked again by the register function's own configuration.
      */
     registrationRateLimit: z
@@ -169,7 +169,7 @@ const schema = z
     /** Private-use schemes anonymous clients may register (`*` = any); unset = the defaults. */
     privateUseSchemes: csv.optional(),
     /**
-     * Multi-region (README "Multi-region"): the other regions the table is replicated to (a
+     * Multi-region (docs/deployment.md "Multi-region"): the other regions the table is replicated to (a
      * DynamoDB global table) and whose KMS key is a multi-Region key. Never the stack's own
      * region (checked by the stack, which knows it).
      */
@@ -179,7 +179,7 @@ const schema = z
       )
       .default([]),
     /**
-     * A replica region's stack (README "Multi-region"): the primary stack's region, its table's
+     * A replica region's stack (docs/deployment.md "Multi-region"): the primary stack's region, its table's
      * name (output TableName; the replica has the same) and its multi-Region key (output
      * SigningKeyArn or WrappingKeyArn), of which this stack makes a replica key.
      */
@@ -207,7 +207,7 @@ const schema = z
     message: 'domainName and certificateArn go together',
   })
   // RFC 8705 §5: mutual TLS on a domain of its own, so that the issuer's stays open to
-  // browsers, MCP clients, resource servers and the operator (README "Mutual TLS").
+  // browsers, MCP clients, resource servers and the operator (docs/deployment.md "Mutual TLS").
   .refine((c) => c.mtlsTruststoreUri === undefined || c.mtlsDomainName !== undefined, {
     path: ['mtlsTruststoreUri'],
     message:

@@ -20,7 +20,7 @@ import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoin
 import { KEY_ROTATION, wrappedAccess } from './wrapped-signing.js';
 
 /**
- * A partition key pattern (IAM `StringLike`): every item of one type (README "Storage"), or one
+ * A partition key pattern (IAM `StringLike`): every item of one type (docs/architecture.md "Storage"), or one
  * partition by its exact key (`stats#software`, which a Query names).
  */
 type KeyPattern = `${string}#*` | `stats#${string}`;
@@ -213,7 +213,7 @@ export class ServerlessDcrStack extends Stack {
 
     const multiRegion = config.replicaRegions.length > 0;
     if (multiRegion) this.checkReplicaRegions(config.replicaRegions);
-    // A replica region's stack (README "Multi-region"): the global table's replica here, a
+    // A replica region's stack (docs/deployment.md "Multi-region"): the global table's replica here, a
     // replica of the primary's multi-Region key, and no background work (the primary runs it).
     const primaryRegion = config.primaryRegion;
     if (primaryRegion !== undefined) this.checkReplicaRegions([primaryRegion], 'dcr:primaryRegion');
@@ -338,7 +338,7 @@ export class ServerlessDcrStack extends Stack {
       }),
       ...(wrapped && { DCR_SIGNING_MODE: 'wrapped' }),
       // Multi-region: refresh token families, codes and initial access tokens made here are
-      // pinned to this region (README "Multi-region").
+      // pinned to this region (docs/deployment.md "Multi-region").
       ...((multiRegion || primaryRegion !== undefined) && { DCR_REGION: this.region }),
     };
     // Only the authorize function: its secrets (by ARN) and the sign-in settings.

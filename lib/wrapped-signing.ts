@@ -6,7 +6,7 @@ export const KEY_ROTATION = 'key-rotation';
 type KeyPattern = `${string}#*`;
 
 /**
- * What the wrapped mode adds to each function's access (README "Storage": `keyring#signing`,
+ * What the wrapped mode adds to each function's access (docs/architecture.md "Storage": `keyring#signing`,
  * `signingkey#<kid>`): the publishing and verifying functions read the keyring (public keys)
  * and nothing of KMS; the token function also reads the private halves and unwraps them; the
  * rotation function writes both and generates keys; cleanup deletes expired private halves.

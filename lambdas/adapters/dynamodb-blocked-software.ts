@@ -10,7 +10,7 @@ import { callAws } from './aws-errors.js';
 const SERVICE = 'the blocked software store';
 
 /**
- * The software_id kill switch (see README "Storage"):
+ * The software_id kill switch (see docs/architecture.md "Storage"):
  *   pk = "blocked#<software_id>", sk = "blocked"; blockedAt, actor, sourceIp; no TTL.
  * Registration reads it (one GetItem); the admin API writes and deletes it.
  */

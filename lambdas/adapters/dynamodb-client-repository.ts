@@ -33,7 +33,7 @@ import {
 } from './table-schema.js';
 
 /**
- * Item layout (single table, see README "Storage"):
+ * Item layout (single table, see docs/architecture.md "Storage"):
  *   pk = "client#<client_id>", sk = "client"; the ClientRecord's fields as attributes;
  *   ttl = activeUntil (DynamoDB TTL removes it eventually; readers enforce expiry themselves),
  *   expiryDay for the cleanup index.

@@ -24,7 +24,7 @@ const BATCH_KEYS = 100;
 const BATCH_ATTEMPTS = 4;
 
 /**
- * Item layout (single table, see README "Storage"): `pk = stats#active` (all time) and
+ * Item layout (single table, see docs/architecture.md "Storage"): `pk = stats#active` (all time) and
  * `pk = stats#day#<YYYY-MM-DD>` (one UTC day, expiring STATS_DAYS_KEPT days later), `sk = stats`;
  * one number attribute per counter (`active#open`, `registered#open`, …), added to atomically.
  */

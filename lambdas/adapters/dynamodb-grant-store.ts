@@ -26,7 +26,7 @@ const SERVICE = 'the grant store';
 const SPENT_CODE_RETENTION = 600;
 
 /**
- * Items (see README "Storage"):
+ * Items (see docs/architecture.md "Storage"):
  *   pk = "code#<sha256(code)>", sk = "code";   the AuthorizationCodeRecord, redeemedAt once
  *     spent; ttl = expiresAt + 10 min
  *   pk = "grant#<grantId>",     sk = "grant";  the GrantRecord (or a revocation tombstone);

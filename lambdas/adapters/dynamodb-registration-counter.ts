@@ -6,7 +6,7 @@ import { expiryAttributes } from './table-schema.js';
 const SERVICE = 'the registration counter';
 
 /**
- * Item (see README "Storage"): pk = "ratelimit#<source>#<window start>", sk = "ratelimit";
+ * Item (see docs/architecture.md "Storage"): pk = "ratelimit#<source>#<window start>", sk = "ratelimit";
  * hits (number), ttl = the window's end + a margin (and expiryDay, so cleanup deletes it).
  * One UpdateItem per anonymous registration (ADD creates the item on the first hit), returning
  * the new count: no read, no condition, no lost update under concurrency.

@@ -16,7 +16,7 @@ const KEYRING_KEY = { pk: 'keyring#signing', sk: 'keyring' };
 const privateKey = (kid: string) => ({ pk: `signingkey#${kid}`, sk: 'signingkey' });
 
 /**
- * The wrapped mode's keys on the table (README "Storage"). The keyring is read strongly
+ * The wrapped mode's keys on the table (docs/architecture.md "Storage"). The keyring is read strongly
  * consistent (a rotation is seen at the next refresh, never half-applied); the publishing
  * functions' IAM reaches only `keyring#*`, the token function's also `signingkey#*`.
  */

@@ -6,7 +6,7 @@ import { expiryAttributes } from './table-schema.js';
 const SERVICE = 'the software client counts';
 
 /**
- * Item (see README "Storage"): pk = "software#<software_id>", sk = "software"; activeClients
+ * Item (see docs/architecture.md "Storage"): pk = "software#<software_id>", sk = "software"; activeClients
  * (number), and ttl (with expiryDay) = the latest claim's `keepUntil`, when there is one: by
  * then every client it counts has expired, so the item goes with them.
  */

@@ -6,7 +6,7 @@ import { expiryAttributes } from './table-schema.js';
 const SERVICE = 'the token store';
 
 /**
- * Items (see README "Storage"), each kept by TTL only as long as it matters:
+ * Items (see docs/architecture.md "Storage"), each kept by TTL only as long as it matters:
  *   pk = "revoked#<jti>",                 sk = "revoked";   ttl = the token's exp
  *   pk = "assertion#<client_id>#<jti>",   sk = "assertion"; ttl = the assertion's exp
  */

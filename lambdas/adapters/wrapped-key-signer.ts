@@ -25,7 +25,7 @@ export interface Unwrapping {
 }
 
 /**
- * The wrapped mode's signer (README "Signing modes"). It reads the keyring (one small item,
+ * The wrapped mode's signer (docs/deployment.md "Signing modes"). It reads the keyring (one small item,
  * strongly consistent) at most every `refreshSeconds`, and knows from it when the next key
  * activates, so it switches on time without another read. The active key's private half is
  * unwrapped by KMS once per container and key and kept in memory only: never logged, never

@@ -1,5 +1,5 @@
 /**
- * Abuse control of anonymous registration (issue 10): a fixed-window rate limit per source
+ * Abuse control of anonymous registration (docs/registration.md): a fixed-window rate limit per source
  * address, and the redirect URIs an anonymous client may register. Pure: the counter is a port.
  *
  * "Anonymous" = the request presents no credential (the registration policy's `classify`: way `open`). Registrations with
@@ -149,7 +149,7 @@ export interface RedirectPolicy {
 }
 
 /**
- * Defaults: the https callbacks of the well-known hosted MCP clients (README "Redirect policy"):
+ * Defaults: the https callbacks of the well-known hosted MCP clients (docs/registration.md "Abuse control"):
  * Claude (claude.ai, claude.com: /api/mcp/auth_callback), ChatGPT connectors (chatgpt.com:
  * /connector_platform_oauth_redirect, /connector/oauth/…), VS Code for the Web (vscode.dev,
  * insiders.vscode.dev: /redirect), Cursor's web callback (cursor.com, www.cursor.com).

@@ -1,7 +1,7 @@
 import type { ClientChange } from './audit.js';
 import type { InitialAccessTokenStore, SoftwareClientCounts } from './ports.js';
 
-/** Where the places under issue 10's active-client caps are kept. */
+/** Where the places under the active-client caps (per initial access token, per software_id) are kept. */
 export interface CapHolders {
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly softwareCounts: SoftwareClientCounts;

@@ -82,7 +82,7 @@ export const unapprovedSoftwareStatement = (description: string) =>
   new OAuthError(400, 'unapproved_software_statement', description);
 
 /**
- * Issue 10: a cap on active clients (an initial access token's, or per software_id) is reached.
+ * A cap on active clients (an initial access token's, or per software_id) is reached.
  * 403 `access_denied`: the request is well formed and the credential valid, but the policy
  * admits no more clients until some leave (RFC 7591 §3.2.2 allows codes beyond its own).
  */

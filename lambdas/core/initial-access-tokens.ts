@@ -121,7 +121,7 @@ export class InitialAccessTokens {
       throw invalidInitialAccessToken();
     }
     // Its use count is one conditional update in its home region; counted in two regions,
-    // last-writer-wins replication would lose a use (README "Multi-region").
+    // last-writer-wins replication would lose a use (docs/deployment.md "Multi-region").
     if (pinnedElsewhere(record, this.region)) {
       throw invalidInitialAccessToken(
         `the initial access token is accepted in its home region ${record.homeRegion} only`,

@@ -19,7 +19,7 @@ export type RotationOutcome =
   | { readonly outcome: 'unchanged'; readonly kid?: string };
 
 /**
- * Makes the wrapped mode's signing keys (README "Signing modes"). Each key pair comes from KMS
+ * Makes the wrapped mode's signing keys (docs/deployment.md "Signing modes"). Each key pair comes from KMS
  * with its private half already wrapped, so this never holds a private key. Every write is a
  * single-item conditional one: two rotations at once add one key, and the loser's orphaned
  * private half is given an expiry at once.

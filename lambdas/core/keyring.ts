@@ -1,7 +1,7 @@
 import type { Keyring, KeyringEntry, PublishedKey } from './ports.js';
 
 /**
- * The wrapped mode's key schedule (README "Signing modes"), pure. A key is published in the
+ * The wrapped mode's key schedule (docs/deployment.md "Signing modes"), pure. A key is published in the
  * JWKS from its creation, signs from `activatesAt` until its successor activates, and stays
  * published until every token it signed has expired (`expiresAt`).
  */

@@ -240,7 +240,7 @@ export interface AuthorizationCodeRecord {
   readonly expiresAt: number;
   /**
    * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
-   * (README "Multi-region"). Absent: not pinned.
+   * (docs/deployment.md "Multi-region"). Absent: not pinned.
    */
   readonly homeRegion?: string;
 }
@@ -289,7 +289,7 @@ export interface GrantRecord {
   readonly revokedAt?: number;
   /**
    * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
-   * (README "Multi-region"). Absent: not pinned.
+   * (docs/deployment.md "Multi-region"). Absent: not pinned.
    */
   readonly homeRegion?: string;
 }
@@ -389,7 +389,7 @@ export interface ClientStatistics {
 }
 
 /**
- * An initial access token as stored (README "Storage", `iat#<id>`): the token itself is
+ * An initial access token as stored (docs/architecture.md "Storage", `iat#<id>`): the token itself is
  * `<id>.<secret>`, shown once; only the SHA-256 of the whole token is kept.
  */
 export interface InitialAccessTokenRecord {
@@ -406,7 +406,7 @@ export interface InitialAccessTokenRecord {
   readonly softwareId?: string;
   /** Cap on its clients' lifetime. */
   readonly clientLifetimeSeconds?: number;
-  /** Cap on its clients alive at once (issue 10); absent = no cap. */
+  /** Cap on its clients alive at once; absent = no cap. */
   readonly maxActiveClients?: number;
   /** Its clients alive now: added to by each use, given back as they leave (absent = 0). */
   readonly activeClients?: number;
@@ -415,7 +415,7 @@ export interface InitialAccessTokenRecord {
   readonly createdBy?: string;
   /**
    * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
-   * (README "Multi-region"). Absent: not pinned.
+   * (docs/deployment.md "Multi-region"). Absent: not pinned.
    */
   readonly homeRegion?: string;
 }
@@ -494,7 +494,7 @@ export interface BlockedSoftwareIds {
 }
 
 /**
- * The active clients of each software_id, kept only when a cap is set (issue 10). `claim` is
+ * The active clients of each software_id, kept only when a cap is set. `claim` is
  * one conditional atomic add (below the cap, or refused), so a cap of N admits exactly N.
  */
 export interface SoftwareClientCounts {
@@ -518,7 +518,7 @@ export interface RegistrationCounter {
 }
 
 /**
- * A signing key of the wrapped mode as the keyring lists it: public parts only (README
+ * A signing key of the wrapped mode as the keyring lists it: public parts only (docs/architecture.md
  * "Storage", `keyring#signing`). Its private half is stored apart, wrapped by KMS.
  */
 export interface KeyringEntry {

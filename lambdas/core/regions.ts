@@ -1,5 +1,5 @@
 /**
- * Multi-region (README "Multi-region"): what a server makes in its region (refresh token
+ * Multi-region (docs/deployment.md "Multi-region"): what a server makes in its region (refresh token
  * families, authorization codes, initial access tokens) is used in that region only, where its
  * conditional writes are serialized; under a global table's last-writer-wins replication, two
  * regions could otherwise both rotate one refresh token, both spend one code, or both count

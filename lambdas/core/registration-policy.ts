@@ -125,7 +125,7 @@ export function applyTier(
 const UNNARROWED: TrustTier = { publicClients: true };
 
 /**
- * Defaults (README "Registration policy" gives the rationale): every way but mTLS accepted, and
+ * Defaults (docs/registration.md "Registration policy" gives the rationale): every way but mTLS accepted, and
  * no tier narrower than the server-wide settings, so an anonymous MCP client (public,
  * authorization_code + refresh_token, loopback or https redirects) and an anonymous agent
  * (client_credentials) register as before this policy existed. An operator narrows `open`.

@@ -52,7 +52,7 @@ export type RegistrationSettings = MetadataPolicy &
   };
 
 /**
- * Issue 10, what a registration may present and what admits it: the statement verifier (absent =
+ * What a registration may present and what admits it: the statement verifier (absent =
  * every statement is refused as unapproved), the blocked software_ids (absent = none blocked),
  * the initial access tokens (absent = a bearer token cannot be checked), and the active clients
  * per software_id (needed when a cap is set).
@@ -213,7 +213,7 @@ export class RegistrationService {
   }
 
   /**
-   * Issue 10 (the one place of it in registration): a software statement is verified and its
+   * The one place of statements and blocks in registration: a software statement is verified and its
    * claims take precedence over the body's (RFC 7591 §3.1.1); a blocked software_id, from the
    * statement or the body, cannot register. Without a verifier the statement stays in the body,
    * and validateClientMetadata refuses it as unapproved.

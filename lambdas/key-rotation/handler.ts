@@ -54,7 +54,7 @@ const isScheduled = (event: unknown): event is ScheduledEvent =>
   (event as ScheduledEvent)['detail-type'] === 'Scheduled Event';
 
 /**
- * The wrapped mode's key rotation (README "Signing modes"): at deploy, a CloudFormation custom
+ * The wrapped mode's key rotation (docs/deployment.md "Signing modes"): at deploy, a CloudFormation custom
  * resource makes sure a key exists (the first one signs at once); on the schedule, the next key
  * is made, to sign once every verifier can know it. Deleting the stack leaves the keys (the
  * table is retained with them).

@@ -14,7 +14,7 @@ export interface ClientTableProps {
   /** Keep the table (and its data) when the stack is deleted. Default: true. */
   readonly retain?: boolean;
   /**
-   * Other regions holding a replica (a DynamoDB global table, README "Multi-region"); each
+   * Other regions holding a replica (a DynamoDB global table, docs/deployment.md "Multi-region"); each
    * replica has the same settings, its own stream and the expiry index.
    */
   readonly replicaRegions?: readonly string[];

@@ -66,7 +66,7 @@ export class InteractiveLogin extends Construct {
       reason:
         'The cookie key only seals short-lived browser state (sign-in in progress, the session): ' +
         'replacing it signs everyone out and restarts sign-ins in flight, nothing else, so it is ' +
-        'rotated by hand (README "Secrets") rather than by a rotation Lambda',
+        'rotated by hand (docs/deployment.md "Secrets") rather than by a rotation Lambda',
     });
 
     if (props.upstream) {

@@ -16,7 +16,7 @@ export interface SigningKeyProps {
   /** Alias name without the `alias/` prefix. Default: `serverless-dcr-signing`. */
   readonly aliasName?: string;
   /**
-   * A KMS multi-Region primary key (README "Multi-region"): its replicas in other regions share
+   * A KMS multi-Region primary key (docs/deployment.md "Multi-region"): its replicas in other regions share
    * its key material and so its public key and `kid`. Default: false.
    */
   readonly multiRegion?: boolean;

@@ -11,14 +11,14 @@ const onlySigningKeys = {
 };
 
 /**
- * The wrapped mode's symmetric KMS key (README "Signing modes"): it wraps the private halves of
+ * The wrapped mode's symmetric KMS key (docs/deployment.md "Signing modes"): it wraps the private halves of
  * the token signing keys. The key policy is the whole truth: administrators manage the key and
  * never use it; the rotation function alone may generate wrapped key pairs, the token function
  * alone may unwrap them, both only under the signing keys' encryption context.
  */
 export interface WrappingKeyProps {
   /**
-   * A KMS multi-Region primary key (README "Multi-region"): a replica in another region can
+   * A KMS multi-Region primary key (docs/deployment.md "Multi-region"): a replica in another region can
    * unwrap the keyring's signing keys (replicated with the table). Default: false.
    */
   readonly multiRegion?: boolean;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ENDPOINTS } from '../../lambdas/wiring.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
-/** The stack in the wrapped signing mode (README "Signing modes"), bundling skipped. */
+/** The stack in the wrapped signing mode (docs/deployment.md "Signing modes"), bundling skipped. */
 function synth(context: Record<string, unknown> = {}) {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [], 'dcr:signingMode': 'wrapped', ...context },

@@ -192,7 +192,7 @@ describe('user grants', () => {
     for (const r of responses.filter((r) => r.status === 400)) {
       expect((await readJson(r)).error).toBe('invalid_grant');
     }
-    // The replays revoke what the code gave (README "Tokens"): its refresh token is dead.
+    // The replays revoke what the code gave (docs/tokens.md "Tokens"): its refresh token is dead.
     const won = await readJson(responses.find((r) => r.status === 200) as Response);
     expect(won.access_token).toEqual(expect.any(String));
     expect((await refresh(won.refresh_token)).status).toBe(400);

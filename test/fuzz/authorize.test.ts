@@ -1,7 +1,7 @@
 import { describeFuzz } from '../support/fuzz.js';
 import { authorizeRequest, signInRequest } from '../support/fuzz-arbitraries.js';
 
-/** Issue 12 fuzzing: the authorization endpoint and the sign-in pages (browser endpoints). */
+/** Fuzzing (docs/testing.md): the authorization endpoint and the sign-in pages (browser endpoints). */
 describeFuzz('fuzzing the browser endpoints', [
   [
     'GET /authorize: any query, cookies and headers: a redirect to a registered URI or this server, or an error page',

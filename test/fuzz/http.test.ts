@@ -7,7 +7,7 @@ import { HEADER_NAMES } from '../support/fuzz-arbitraries.js';
 import { startTestServer } from '../support/server.js';
 
 /**
- * Issue 12 fuzzing over real HTTP: raw requests on a socket to the local server (node:http in
+ * Fuzzing over real HTTP (docs/testing.md "Fuzzing"): raw requests on a socket to the local server (node:http in
  * front of the same router), with odd methods, targets, header names and values, and bodies
  * that node:http's own parser sees first. Whatever arrives, the answer is a status line below
  * 500 (node:http's own 400 for what it cannot parse counts), a 4xx JSON body is RFC-shaped,

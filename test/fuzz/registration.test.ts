@@ -1,7 +1,7 @@
 import { describeFuzz } from '../support/fuzz.js';
 import { clientConfigurationRequest, registerRequest } from '../support/fuzz-arbitraries.js';
 
-/** Issue 12 fuzzing: registration (RFC 7591) and client configuration (RFC 7592). */
+/** Fuzzing (docs/testing.md): registration (RFC 7591) and client configuration (RFC 7592). */
 describeFuzz('fuzzing registration', [
   [
     'POST /register: any body, content type and credential gets a 2xx or an RFC 4xx, and a refusal writes nothing',

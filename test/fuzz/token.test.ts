@@ -1,7 +1,7 @@
 import { describeFuzz } from '../support/fuzz.js';
 import { introspectRequest, revokeRequest, tokenRequest } from '../support/fuzz-arbitraries.js';
 
-/** Issue 12 fuzzing: the token, introspection and revocation endpoints (form bodies). */
+/** Fuzzing (docs/testing.md): the token, introspection and revocation endpoints (form bodies). */
 describeFuzz('fuzzing the token endpoints', [
   [
     'POST /token: every grant and client authentication, odd Basic encodings, client assertions with any header and claims',

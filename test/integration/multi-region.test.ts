@@ -16,7 +16,7 @@ import { publicClientGrants, tokenRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
- * Two regions of one deployment on one machine (README "Multi-region"): two servers, each with
+ * Two regions of one deployment on one machine (docs/deployment.md "Multi-region"): two servers, each with
  * its own embedded store and DCR_REGION, sharing the signing key material (as a KMS multi-Region
  * key's replicas do). `replicate` plays the global table: it applies the items one region
  * changed since the last replication to the other, whole items, last writer wins.

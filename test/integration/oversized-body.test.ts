@@ -6,7 +6,7 @@ import { MAX_BODY_BYTES } from '../../lambdas/http/request.js';
 import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
 
 /**
- * Issue 12's defect, as a new user met it: after an oversized upload the server answered 413
+ * A defect as a new user met it: after an oversized upload the server answered 413
  * and then cut the connection the client still held as keep-alive, so the client's next request
  * on it failed with ECONNRESET. A response after which the server will not read the rest of
  * the body must say `Connection: close`; one whose body it did read keeps the connection.

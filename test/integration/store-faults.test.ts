@@ -55,7 +55,7 @@ beforeEach(() => faults.clear());
 
 /**
  * Every item of the table, by key (read with no fault armed), but the statistics counters: they
- * follow the changes off the request path (README "Statistics"), so they may still be moving.
+ * follow the changes off the request path (docs/operations.md "Statistics"), so they may still be moving.
  */
 async function table(): Promise<Map<string, Json>> {
   const items = new Map<string, Json>();

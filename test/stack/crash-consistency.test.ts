@@ -107,7 +107,7 @@ describe('a function dying after its first write', () => {
     const listedToken = (tokens as { initial_access_tokens: Json[] }).initial_access_tokens.find(
       (t) => t.id === iat.id,
     );
-    // The use is burned (README: a client too few, never one too many) …
+    // The use is burned (docs/registration.md "Registration policy": a client too few, never one too many) …
     expect(listedToken).toMatchObject({ uses: 1, max_uses: 1 });
     // … so the retry cannot register a second client under a single-use token.
     const retried = await jsonPost(`${app.issuer}/register`, machine, bearer);

@@ -12,7 +12,7 @@ import {
 } from './fuzz.js';
 
 /**
- * Generators of every endpoint's inputs (issue 12): garbage of every shape, and near-valid
+ * Generators of every endpoint's inputs (docs/testing.md "Fuzzing"): garbage of every shape, and near-valid
  * inputs that change one or two things, so that cases reach deep validation, not just the
  * first parse error. `⟦name⟧` is a credential of the seeded app (test/support/fuzz.ts).
  */

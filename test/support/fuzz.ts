@@ -13,7 +13,7 @@ import { FakeClock } from './fakes.js';
 import { findLeaks } from './secret-leaks.js';
 
 /**
- * Issue 12 fuzzing: the real router (every endpoint's routes and the development login, as
+ * Fuzzing (docs/testing.md "Fuzzing"): the real router (every endpoint's routes and the development login, as
  * `npm start` serves them) over the in-memory stores, driven in process with generated
  * requests. Each case is checked against the properties every response must have (see
  * `checkCase`).
@@ -42,7 +42,7 @@ const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
 
 // ---------------------------------------------------------------------------------------------
-// Case budget, seed and path (README "Fuzzing")
+// Case budget, seed and path (docs/testing.md "Fuzzing")
 
 /**
  * Runs of one property: its share of the suite's budget, times DCR_FUZZ_RUNS (a multiplier for
@@ -583,7 +583,7 @@ function contents(store: object, seen = new Set<object>()): unknown {
 
 /**
  * What the stores hold. The anonymous registration counter is left out: abuse control counts
- * every anonymous attempt before the request is read, accepted or not (README "Abuse control";
+ * every anonymous attempt before the request is read, accepted or not (docs/registration.md "Abuse control";
  * routes/registration.ts), so a rejected registration moves it by design.
  */
 export function snapshot(app: FuzzApp) {

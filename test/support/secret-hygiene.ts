@@ -2,7 +2,7 @@ import { afterAll, expect, vi } from 'vitest';
 import { findLeaks, type IssuedSecret, secretsInResponse } from './secret-leaks.js';
 
 /**
- * Issue 12, secret hygiene, for every test file of the suite (a vitest setup file): the logs
+ * Secret hygiene (docs/testing.md), for every test file of the suite (a vitest setup file): the logs
  * (Powertools JSON lines, at DEBUG in the tests) and the audit events (JSON lines locally; the
  * EventBridge stand-in prints the stack's) are captured instead of printed, every secret the
  * server hands out is recorded (each `newSecret()` drawn in this process, and what responses

@@ -86,7 +86,7 @@ const createTokenSchema = z.strictObject({
   scope: scopeString.optional(),
   software_id: softwareIdSchema.optional(),
   client_lifetime_seconds: z.number().int().min(60).optional(),
-  /** Issue 10: the most clients it may have alive at once (given back as they leave). */
+  /** The most clients it may have alive at once (given back as they leave). */
   max_active_clients: z.number().int().min(1).max(1_000_000).optional(),
   description: z
     .string()

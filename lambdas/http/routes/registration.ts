@@ -8,7 +8,7 @@ import { json, noContent } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
 
 /**
- * RFC 7591 `POST /register`. Abuse control (issue 10): a request presenting no credential is
+ * RFC 7591 `POST /register`. Abuse control (docs/registration.md): a request presenting no credential is
  * anonymous — counted against the rate limit (when one is set) before anything is written, and
  * held to the redirect policy.
  */
