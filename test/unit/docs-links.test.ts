@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The documentation is split over README.md, docs/ and a few root files, and they point at each
  * other's sections. Every relative link must reach an existing file and, with an #anchor, a
- * heading there, so a moved section or a renamed heading fails here instead of on GitHub.
+ * heading there, so a moved section or a renamed heading fails here instead of on GitHub; and
+ * every source file or test the pages name (`lambdas/core/pkce.ts`, `e2e/tokens`) must exist.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const PAGES = [
@@ -114,6 +115,42 @@ describe('documentation links', () => {
       .filter((p) => p.why !== undefined)
       .map(({ link, why }) => `${page}:${link.line} (${link.target}): ${why}`);
     expect(problems).toEqual([]);
+  });
+});
+
+/** Test files as the documentation names them: `e2e/tokens` for test/e2e/tokens.e2e.test.ts. */
+const SUITES = 'unit|handlers|integration|interactive|browser|e2e|fuzz|cdk|stack';
+const TEST_SUFFIXES = ['', '.ts', '.test.ts', '.e2e.test.ts', '.browser.test.ts'];
+
+/** The repository paths and test names a page quotes in code spans (placeholders skipped). */
+function namedPaths(page: string): { name: string; path: string }[] {
+  const text = readFileSync(join(ROOT, page), 'utf8');
+  const out: { name: string; path: string }[] = [];
+  for (const [, name = ''] of text.matchAll(
+    /`((?:test|lambdas|lib|cli|bench|bin)\/[^`\s<…*]+)`/g,
+  )) {
+    out.push({ name, path: name });
+  }
+  for (const [, name = ''] of text.matchAll(new RegExp(`\`((?:${SUITES})/[a-z0-9-]+)\``, 'g'))) {
+    out.push({ name, path: `test/${name}` });
+  }
+  return out;
+}
+
+const exists = (path: string) => TEST_SUFFIXES.some((s) => existsSync(join(ROOT, path + s)));
+
+describe('files named in the documentation', () => {
+  it('resolves a test name to its file, and misses a file that is not there', () => {
+    expect(exists('test/e2e/tokens')).toBe(true);
+    expect(exists('test/browser/consent')).toBe(true);
+    expect(exists('test/e2e/no-such-test')).toBe(false);
+  });
+
+  it.each(PAGES)('%s: every source file and test it names exists', (page) => {
+    const missing = namedPaths(page)
+      .filter(({ path }) => !exists(path))
+      .map(({ name }) => name);
+    expect(missing).toEqual([]);
   });
 });
 
