@@ -269,7 +269,6 @@ export const SETTINGS = {
     env: 'DCR_TABLE_NAME',
     type: z.string().min(3).max(255),
     default: 'serverless-dcr',
-    defaultDoc: '`serverless-dcr`; set by the stack',
     doc: 'DynamoDB table',
     receivedBy: 'every function',
   }),
@@ -473,7 +472,7 @@ export const SETTINGS = {
     deployType: z.url({ protocol: /^https$/ }),
     defaultDoc:
       'none; in AWS the Cognito user pool the stack creates (unless `dcr:cognitoLogin` is false)',
-    doc: 'an OpenID Provider users sign in at (https; http only on `127.0.0.1`, `[::1]`, `localhost`); with the upstream client id. Register `<issuer>/callback` there as the redirect URI (the start-up banner and the stack output `LoginCallbackUrl` print it)',
+    doc: 'an OpenID Provider users sign in at (https; locally also http on `127.0.0.1`, `[::1]`, `localhost`); with the upstream client id. Register `<issuer>/callback` there as the redirect URI (the start-up banner and the stack output `LoginCallbackUrl` print it)',
     receivedBy: 'every function',
   }),
   upstreamClientId: setting({
