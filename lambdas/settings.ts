@@ -1060,19 +1060,18 @@ export function parseSettings(
   for (const name of options.names) {
     const value = texts[name] ?? options.defaultOf(name);
     if (value === undefined) continue;
-    const types = options.typeOf?.(name) ?? [SETTINGS[name].type];
-    let parsed: unknown;
-    for (const [i, type] of types.entries()) {
-      const result = type.safeParse(value);
-      if (!result.success) {
-        for (const issue of result.error.issues) {
-          problems.push(`${[options.namer(name), ...issue.path].join('.')}: ${issue.message}`);
-        }
-        break;
+    // The setting's type, then any stricter check of the same text (the first failure counts).
+    const results = (options.typeOf?.(name) ?? [SETTINGS[name].type]).map((type) =>
+      type.safeParse(value),
+    );
+    const failure = results.find((result) => !result.success)?.error;
+    if (failure) {
+      for (const issue of failure.issues) {
+        problems.push(`${[options.namer(name), ...issue.path].join('.')}: ${issue.message}`);
       }
-      if (i === 0) parsed = result.data;
+      continue;
     }
-    values[name] = parsed;
+    values[name] = results[0]?.data;
   }
   // A rule over a value that did not parse would only repeat that problem.
   if (problems.length === 0) {
