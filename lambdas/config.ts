@@ -31,8 +31,7 @@ type Combined =
   | 'registrationAccess'
   | 'registrationTiers'
   | 'redirectHosts'
-  | 'privateUseSchemes'
-  | 'auditBusName';
+  | 'privateUseSchemes';
 
 /**
  * The server's configuration: each setting of lambdas/settings.ts by its name, as parsed, but
@@ -136,7 +135,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     registrationTiers,
     redirectHosts,
     privateUseSchemes,
-    auditBusName: _auditBusName,
     ...simple
   } = values as ServerSettings;
   const mtls = mutualTls(values);
