@@ -116,7 +116,7 @@ describe('dcr-admin start-up', () => {
   const recorder = fileURLToPath(new URL('../support/import-recorder.mjs', import.meta.url));
   /** What a call to a local server need not load: the SDK, the CDK, the dashboard's server. */
   const HEAVY =
-    /\/node_modules\/(@aws-sdk|@smithy|@aws-lambda-powertools|aws-cdk-lib)\/|\/lambdas\/(http|local)\/|\/cli\/dashboard\.ts$/;
+    /\/node_modules\/(@aws-sdk|@smithy|@aws-lambda-powertools|aws-cdk-lib)\/|\/lambdas\/(http|local)\/|\/cli\/(dashboard|sigv4)[-.]|\/cli\/commands\/dashboard[-.]/;
 
   /** Runs the dcr-admin command; every module it imported, as resolved URLs. */
   async function imports(args: string[]) {
@@ -135,6 +135,7 @@ describe('dcr-admin start-up', () => {
   it('loads neither the AWS SDK nor the dashboard for a call to a local server', async () => {
     const modules = await imports(['list', '--url', url, '--token', TOKEN]);
     expect(reached).toEqual(['GET /admin/clients']);
+    expect(modules).toContainEqual(expect.stringMatching(/\/cli\/commands\/list[-.]/));
     expect(modules.filter((m) => HEAVY.test(m))).toEqual([]);
   });
 
