@@ -415,11 +415,13 @@ describe('dcr-admin CLI', () => {
 
   it('fails clearly with a non-zero exit code', async () => {
     expect(await main(['frobnicate'], { out: () => {}, err: () => {} })).toBe(2);
+    const said: string[] = [];
     const denied = await main(['list', '--url', app.issuer, '--token', 'wrong'], {
       out: () => {},
-      err: () => {},
+      err: (line) => said.push(line),
     });
     expect(denied).toBe(1);
+    expect(said.join('\n')).toContain('check the admin credentials: DCR_ADMIN_TOKEN or --token');
     const unreachable = await main(['stats', '--url', 'http://127.0.0.1:9', '--token', 'x'], {
       out: () => {},
       err: () => {},
