@@ -1,3 +1,4 @@
+import type { KeyDescription } from '../../lambdas/core/admin.js';
 import { type Command, check, required } from '../options.js';
 import { date, fields, printJson } from '../output.js';
 
@@ -9,13 +10,6 @@ const INSTANTS = new Set([
   'active_until',
   'client_secret_expires_at',
 ]);
-
-interface KeyDescription {
-  kty: string;
-  kid?: string;
-  crv?: string;
-  alg?: string;
-}
 
 /** One member of the client view, as text: instants as dates, lists one item a line. */
 function shown(name: string, value: unknown): string | string[] {

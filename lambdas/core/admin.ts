@@ -91,7 +91,7 @@ export type ClientDetail = ClientSummary &
   };
 
 /** The host a redirect URI sends codes to: loopback ones match any port; native apps' scheme. */
-export function redirectHost(uri: string): string {
+function redirectHost(uri: string): string {
   const url = URL.parse(uri);
   if (url === null) return uri;
   if (url.protocol === 'https:') return url.host;

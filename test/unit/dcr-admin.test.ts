@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -142,5 +151,28 @@ describe('dcr-admin start-up', () => {
   it('loads no command, nor the admin client, for --help', async () => {
     const modules = await imports(['--help']);
     expect(modules.filter((m) => HEAVY.test(m) || m.includes('/cli/commands/'))).toEqual([]);
+  });
+
+  it('runs the CLI as its sources are now: a changed source is bundled again', async () => {
+    // A copy of the project whose sources the test may change, over the same packages.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const copy = mkdtempSync(join(tmpdir(), 'dcr-admin-copy-'));
+    try {
+      for (const dir of ['bin', 'cli', 'lambdas'])
+        cpSync(join(root, dir), join(copy, dir), { recursive: true });
+      writeFileSync(join(copy, 'package.json'), readFileSync(join(root, 'package.json')));
+      mkdirSync(join(copy, 'node_modules'));
+      for (const name of readdirSync(join(root, 'node_modules')).filter((n) => n !== '.cache'))
+        symlinkSync(join(root, 'node_modules', name), join(copy, 'node_modules', name));
+      const help = async () =>
+        (await promisify(execFile)(process.execPath, [join(copy, 'bin/dcr-admin.js'), '--help']))
+          .stdout;
+      expect(await help()).toContain("dcr-admin — the operator's registry");
+      const main = join(copy, 'cli/dcr-admin.ts');
+      writeFileSync(main, readFileSync(main, 'utf8').replace("the operator's registry", 'edited'));
+      expect(await help()).toContain('dcr-admin — edited of serverless-dcr');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
