@@ -1,29 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-const bytes = (data: SourceData) =>
-  typeof data === 'string'
-    ? data
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-
-/** SHA-256 and HMAC-SHA-256 for the SigV4 signer, from node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
+import type { SignatureV4 } from '@smithy/signature-v4';
 
 export interface AdminClientOptions {
   /** The server's base URL (the issuer); the admin API lives under /admin. */
@@ -40,19 +15,29 @@ export interface AdminResponse {
   readonly body: any;
 }
 
+/** The admin API could not be called at all: the URL and the network's reason. */
+export class AdminUnreachable extends Error {}
+
+/** Why a fetch failed, as the network said it (`connect ECONNREFUSED 127.0.0.1:3000`). */
+function networkCause(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof AggregateError) return cause.errors.map(networkCause).join('; ');
+  if (cause instanceof Error) return cause.message;
+  return (error as Error).message;
+}
+
 /** Calls the admin API with a bearer token (local) or SigV4 (AWS, IAM-authorized routes). */
 export class AdminClient {
-  private readonly signer?: SignatureV4;
+  /** The SigV4 signer, loaded (with the SDK's credential chain) only when first needed. */
+  private signer?: Promise<SignatureV4>;
 
-  constructor(private readonly options: AdminClientOptions) {
-    if (options.sigv4) {
-      this.signer = new SignatureV4({
-        service: 'execute-api',
-        region: options.sigv4.region,
-        credentials: defaultProvider(),
-        sha256: Sha256,
-      });
-    }
+  constructor(private readonly options: AdminClientOptions) {}
+
+  private sign(): Promise<SignatureV4> | undefined {
+    const { sigv4 } = this.options;
+    if (sigv4 === undefined) return undefined;
+    this.signer ??= import('./sigv4.js').then((m) => m.executeApiSigner(sigv4.region));
+    return this.signer;
   }
 
   async request(method: string, path: string, body?: unknown): Promise<AdminResponse> {
@@ -62,8 +47,9 @@ export class AdminClient {
       accept: 'application/json',
       ...(payload !== undefined && { 'content-type': 'application/json' }),
     };
-    if (this.signer) {
-      const signed = await this.signer.sign({
+    const signer = this.sign();
+    if (signer) {
+      const signed = await (await signer).sign({
         method,
         protocol: url.protocol,
         hostname: url.hostname,
@@ -77,12 +63,25 @@ export class AdminClient {
     } else if (this.options.token) {
       headers.authorization = `Bearer ${this.options.token}`;
     }
-    const response = await fetch(url, {
-      method,
-      headers,
-      ...(payload !== undefined && { body: payload }),
-    });
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(payload !== undefined && { body: payload }),
+      });
+    } catch (error) {
+      throw new AdminUnreachable(
+        `cannot reach ${url.origin}${url.pathname}: ${networkCause(error)}`,
+      );
+    }
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    try {
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    } catch {
+      throw new AdminUnreachable(
+        `${url.origin}${url.pathname} answered ${response.status} with something other than JSON: is ${this.options.url} the server's issuer URL?`,
+      );
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { ClientLifecycle } from './client-lifecycle.js';
+import type { ClientMetadata } from './client-metadata.js';
 import {
   activeByMethod,
   activeCounter,
@@ -65,6 +66,63 @@ const summary = (r: ClientRecord, activeUntil: number | undefined): ClientSummar
     },
   }),
 });
+
+/** A registered key, described without its key material. */
+export interface KeyDescription {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  crv?: string;
+}
+
+/**
+ * One client as the operator inspects it: the summary and every registered metadata member
+ * (none is a secret: secrets, hashes and registration access tokens are never in the metadata),
+ * with where its authorization codes go up front. A `jwks` is described key by key unless the
+ * whole set is asked for: it is long, and its presence and key ids are what an operator reads.
+ */
+export type ClientDetail = ClientSummary &
+  Omit<ClientMetadata, 'jwks'> & {
+    /** Where the codes go: each redirect URI's host (loopback without the port), or its scheme. */
+    redirect_hosts?: string[];
+    jwks_keys?: KeyDescription[];
+    jwks?: ClientMetadata['jwks'];
+  };
+
+/** The host a redirect URI sends codes to: loopback ones match any port; native apps' scheme. */
+function redirectHost(uri: string): string {
+  const url = URL.parse(uri);
+  if (url === null) return uri;
+  if (url.protocol === 'https:') return url.host;
+  if (url.protocol === 'http:') return url.hostname;
+  return url.protocol;
+}
+
+const describeKey = (key: Record<string, unknown>): KeyDescription =>
+  Object.fromEntries(
+    ['kty', 'kid', 'alg', 'use', 'crv'].flatMap((member) =>
+      typeof key[member] === 'string' ? [[member, key[member]]] : [],
+    ),
+  ) as unknown as KeyDescription;
+
+function detail(r: ClientRecord, activeUntil: number | undefined, fullJwks: boolean): ClientDetail {
+  const { jwks, ...metadata } = r.metadata;
+  const redirectUris = metadata.redirect_uris ?? [];
+  const { client_id, client_name, ...rest } = summary(r, activeUntil);
+  return {
+    client_id,
+    ...(client_name !== undefined && { client_name }),
+    ...(redirectUris.length > 0 && {
+      redirect_hosts: [...new Set(redirectUris.map(redirectHost))],
+      redirect_uris: redirectUris,
+    }),
+    ...rest,
+    ...metadata,
+    ...(jwks !== undefined &&
+      (fullJwks ? { jwks } : { jwks_keys: jwks.keys.map((key) => describeKey(key)) })),
+  };
+}
 
 const notFound = () => new OAuthError(404, 'not_found', 'no such client');
 
@@ -170,10 +228,11 @@ export class AdminService {
     };
   }
 
-  async get(clientId: string): Promise<ClientSummary> {
+  /** One client in full (see ClientDetail); `fullJwks` includes its registered key set. */
+  async get(clientId: string, fullJwks = false): Promise<ClientDetail> {
     const record = await this.lifecycle.findActive(clientId);
     if (!record) throw notFound();
-    return summary(record, this.lifecycle.activeUntil(record));
+    return detail(record, this.lifecycle.activeUntil(record), fullJwks);
   }
 
   async remove(clientId: string, origin: RequestOrigin): Promise<void> {

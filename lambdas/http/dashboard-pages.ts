@@ -1,4 +1,4 @@
-import type { ClientSummary } from '../core/admin.js';
+import type { ClientDetail, ClientSummary } from '../core/admin.js';
 import type { OAuthError } from '../core/errors.js';
 import { displaySafe } from '../core/text.js';
 import { type Html, html, page } from './html.js';
@@ -13,6 +13,8 @@ import type { HttpResponse } from './message.js';
 
 /** What the admin API says of a client, as JSON: never a secret or a hash. */
 export type ClientView = ClientSummary;
+/** What the admin API says of one client it is asked for: every non-secret metadata member. */
+export type ClientDetailView = ClientDetail;
 
 export interface DayView {
   day: string;
@@ -357,9 +359,44 @@ ${nextPage && html`<a href="${nextPage}" rel="next">Next page</a>`}
 const row = (term: string, value: Html | string | undefined) =>
   value === undefined ? '' : html`<dt>${term}</dt><dd>${value}</dd>`;
 
+/** A list of client-supplied values, each as code (escaped, never a link). */
+const codes = (values: readonly string[] | undefined) =>
+  values === undefined || values.length === 0
+    ? undefined
+    : html`<ul class="plain">${values.map((v) => html`<li><code>${displaySafe(v)}</code></li>`)}</ul>`;
+
+/** The client's keys: a key set (described, key by key) or where it publishes one. */
+function keys(client: ClientDetailView): Html | undefined {
+  if (client.jwks_uri !== undefined) return html`published at <code>${client.jwks_uri}</code>`;
+  const described = client.jwks_keys;
+  if (described === undefined) return undefined;
+  return html`${described.length} registered (<code>jwks</code>): ${described.map(
+    (k, i) =>
+      html`${i > 0 ? ', ' : ''}<code>${k.kid ?? '(no kid)'}</code> <span class="muted">${[k.kty, k.crv, k.alg].filter(Boolean).join(' ')}</span>`,
+  )}`;
+}
+
+/**
+ * Where the client's authorization codes go, first on its page: the hosts its redirect URIs
+ * name (what an operator checks a client by), then the URIs themselves.
+ */
+function redirects(client: ClientDetailView): Html {
+  const hosts = client.redirect_hosts ?? [];
+  return html`<section aria-labelledby="codes-h" class="codes">
+<h2 id="codes-h">Where its codes go</h2>
+${
+  hosts.length === 0
+    ? html`<p>No redirect URIs: this client gets no authorization codes${client.grant_types.includes('client_credentials') ? ' (it asks for tokens with its own credentials)' : ''}.</p>`
+    : html`<ul class="hosts" aria-label="Redirect hosts">${hosts.map((h) => html`<li><code>${displaySafe(h)}</code></li>`)}</ul>
+<dl>${row('redirect_uris', codes(client.redirect_uris))}</dl>
+<p class="muted">Loopback hosts match any port; a host ending in <code>:</code> is a native app's URI scheme.</p>`
+}
+</section>`;
+}
+
 export function clientPage(
   frame: Frame,
-  client: ClientView,
+  client: ClientDetailView,
   now: number,
   notice?: string,
 ): HttpResponse {
@@ -371,6 +408,7 @@ export function clientPage(
     section: 'clients',
     ...(notice !== undefined && { notice }),
     body: html`<h1>${shown(client.client_name) ?? 'A client without a name'}</h1>
+${redirects(client)}
 <div class="grid">
 <section aria-labelledby="meta-h">
 <h2 id="meta-h">Registration</h2>
@@ -382,8 +420,34 @@ ${row('software_version', shown(client.software_version))}
 ${row('Registration method', client.registration_method ?? 'open')}
 ${row('Initial access token', client.initial_access_token_id && html`<code>${client.initial_access_token_id}</code>`)}
 ${row('grant_types', client.grant_types.join(' '))}
-${row('token_endpoint_auth_method', client.token_endpoint_auth_method)}
+${row('response_types', client.response_types?.join(' '))}
+${row('application_type', client.application_type)}
 ${row('scope', client.scope)}
+${row('contacts', codes(client.contacts))}
+${row('client_uri', client.client_uri && html`<code>${client.client_uri}</code>`)}
+${row('logo_uri', client.logo_uri && html`<code>${client.logo_uri}</code>`)}
+${row('policy_uri', client.policy_uri && html`<code>${client.policy_uri}</code>`)}
+${row('tos_uri', client.tos_uri && html`<code>${client.tos_uri}</code>`)}
+</dl>
+</section>
+<section aria-labelledby="auth-h">
+<h2 id="auth-h">Authentication</h2>
+<dl>
+${row('token_endpoint_auth_method', client.token_endpoint_auth_method)}
+${row('token_endpoint_auth_signing_alg', client.token_endpoint_auth_signing_alg)}
+${row('Keys', keys(client))}
+${row(
+  'Certificate (RFC 8705)',
+  [
+    client.tls_client_auth_subject_dn,
+    client.tls_client_auth_san_dns,
+    client.tls_client_auth_san_uri,
+    client.tls_client_auth_san_ip,
+    client.tls_client_auth_san_email,
+  ].find((v) => v !== undefined),
+)}
+${row('Certificate-bound tokens', client.tls_client_certificate_bound_access_tokens === undefined ? undefined : String(client.tls_client_certificate_bound_access_tokens))}
+${row('Secret expires', hasSecret ? when(client.client_secret_expires_at, now, 'never') : client.token_endpoint_auth_method === 'none' ? 'no secret (public client)' : 'no secret')}
 </dl>
 </section>
 <section aria-labelledby="life-h">
@@ -393,7 +457,6 @@ ${row('Created', when(client.client_id_issued_at, now))}
 ${row('Last used', when(client.last_used_at, now, 'never'))}
 ${row('Expires', when(client.active_until, now, 'never'))}
 ${row('expires_at (requested, capped)', client.expires_at === undefined ? undefined : when(client.expires_at, now))}
-${row('Secret expires', hasSecret ? when(client.client_secret_expires_at, now, 'never') : 'no secret (public client)')}
 ${row('Last change', change && html`${when(change.at, now)}${change.actor ? html` by <code>${change.actor}</code>` : ''}${change.source_ip ? html` from <code>${change.source_ip}</code>` : ''}`)}
 </dl>
 <p class="muted">The full audit trail (every registration, update, rotation, deletion and expiry) is in the audit events: EventBridge in AWS, <code>DCR_AUDIT_LOG</code> locally.</p>

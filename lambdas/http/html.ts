@@ -88,6 +88,9 @@ svg.chart text{fill:var(--muted);font-size:12px}
 .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.85rem;margin:0}
 .key{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.1rem}
 .key.s0{background:var(--accent)}.key.s1{background:var(--err)}.key.s2{background:var(--muted)}
+ul.plain{list-style:none;padding:0;margin:0}ul.plain li+li{margin-top:.2rem}
+ul.hosts{list-style:none;padding:0;margin:0 0 .75rem;display:flex;flex-wrap:wrap;gap:.5rem}
+ul.hosts li{font-size:1.15rem;font-weight:600;border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:.375rem;padding:.2rem .6rem;overflow-wrap:anywhere;max-width:100%}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
 @media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 `.trim();

@@ -170,6 +170,15 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       expect(html).not.toContain(agent.registration_access_token);
     }
     await page.screenshot({ path: `${SHOTS}/dashboard-client-1280.png`, fullPage: true });
+
+    // A client with redirect URIs: where its codes go, first.
+    await page.goto(`${app.issuer}/dashboard/clients/${publicClient.client_id}`);
+    const hosts = page.getByRole('list', { name: 'Redirect hosts' });
+    expect(await hosts.getByRole('listitem').allTextContents()).toEqual(['127.0.0.1']);
+    expect(await page.getByRole('heading', { level: 2 }).first().textContent()).toBe(
+      'Where its codes go',
+    );
+    await page.screenshot({ path: `${SHOTS}/dashboard-public-client-1280.png`, fullPage: true });
   });
 
   it('rotates a secret (shown once, and it works), then deletes the client after confirmation: gone, and its registration access token refused', async () => {

@@ -42,6 +42,30 @@ async function register(extra: Record<string, unknown> = {}): Promise<Json> {
   return readJson(response);
 }
 
+/** A native app registered with an initial access token: every kind of redirect URI. */
+const NATIVE_KEY = {
+  kty: 'EC',
+  crv: 'P-256',
+  kid: 'k1',
+  x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+};
+const NATIVE_APP = {
+  client_name: 'field app',
+  application_type: 'native',
+  redirect_uris: [
+    'https://app.example.com/cb',
+    'https://app.example.com:8443/other',
+    'http://127.0.0.1/cb',
+    'com.example.app:/cb',
+  ],
+  grant_types: ['authorization_code', 'refresh_token'],
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks: { keys: [NATIVE_KEY] },
+  contacts: ['ops@example.com'],
+  client_uri: 'https://app.example.com',
+};
+
 /** Runs the CLI in process, capturing what it prints. */
 async function cli(...args: string[]) {
   const out: string[] = [];
@@ -125,6 +149,68 @@ describe('admin API', () => {
       const { status, body } = await admin.request('GET', `/clients?cursor=${forged(key)}`);
       expect({ status, error: body.error }).toEqual({ status: 400, error: 'invalid_request' });
     }
+  });
+
+  it('shows a client’s registered metadata, where its codes go first, and never a secret', async () => {
+    const { body: token } = await admin.request('POST', '/initial-access-tokens', {
+      max_uses: 2,
+      description: 'mobile team',
+    });
+    const registerWith = async (metadata: Json) => {
+      const response = await jsonPost(`${app.issuer}/register`, metadata, {
+        authorization: `Bearer ${token.initial_access_token}`,
+      });
+      expect(response.status).toBe(201);
+      return readJson(response);
+    };
+    const native = await registerWith(NATIVE_APP);
+    const { status, body } = await admin.request('GET', `/clients/${native.client_id}`);
+    expect(status).toBe(200);
+    expect(Object.keys(body).slice(0, 4)).toEqual([
+      'client_id',
+      'client_name',
+      'redirect_hosts',
+      'redirect_uris',
+    ]);
+    expect(body).toMatchObject({
+      redirect_hosts: ['app.example.com', 'app.example.com:8443', '127.0.0.1', 'com.example.app:'],
+      redirect_uris: NATIVE_APP.redirect_uris,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      application_type: 'native',
+      contacts: ['ops@example.com'],
+      client_uri: 'https://app.example.com',
+      registration_method: 'initial_access_token',
+      initial_access_token_id: token.id,
+      // The key set is described, not copied: its presence and key ids.
+      jwks_keys: [{ kty: 'EC', kid: 'k1', crv: 'P-256' }],
+    });
+    expect(body).not.toHaveProperty('jwks');
+    expect(JSON.stringify(body)).not.toContain(NATIVE_KEY.x);
+    const full = await admin.request('GET', `/clients/${native.client_id}?jwks=full`);
+    expect(full.body.jwks).toEqual({ keys: [NATIVE_KEY] });
+    expect((await admin.request('GET', `/clients/${native.client_id}?jwks=all`)).status).toBe(400);
+
+    const confidential = await registerWith({
+      redirect_uris: ['https://web.example.com/cb'],
+      grant_types: ['authorization_code'],
+      jwks_uri: 'https://web.example.com/jwks.json',
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    const { body: web } = await admin.request('GET', `/clients/${confidential.client_id}`);
+    expect(web).toMatchObject({
+      redirect_hosts: ['web.example.com'],
+      jwks_uri: 'https://web.example.com/jwks.json',
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    const text = JSON.stringify(web);
+    expect(text).not.toContain(confidential.client_secret);
+    expect(text).not.toContain(confidential.registration_access_token);
+    expect(text).not.toMatch(/secret"|Hash|hash"|registration_access_token/);
+    // Only open registrations stay: the statistics test counts them.
+    for (const { client_id } of [native, confidential])
+      expect((await admin.request('DELETE', `/clients/${client_id}`)).status).toBe(204);
   });
 
   it('gets one client, deletes it as the operator, and then it cannot get tokens', async () => {
@@ -263,6 +349,37 @@ describe('dcr-admin CLI', () => {
     expect(gone.err).toContain('404');
   });
 
+  it('gets a client: where its codes go first, dates as ISO, the last change spelled out', async () => {
+    const { body: token } = await admin.request('POST', '/initial-access-tokens', { max_uses: 1 });
+    const response = await jsonPost(`${app.issuer}/register`, NATIVE_APP, {
+      authorization: `Bearer ${token.initial_access_token}`,
+    });
+    const client = await readJson(response);
+    const { code, out } = await cli('get', client.client_id);
+    expect(code).toBe(0);
+    const lines = out.split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^client_id\\s+${client.client_id}$`));
+    expect(lines[2]).toMatch(
+      /^redirect_hosts\s+app\.example\.com app\.example\.com:8443 127\.0\.0\.1 com\.example\.app:$/,
+    );
+    expect(lines.slice(3, 7)).toEqual(
+      NATIVE_APP.redirect_uris.map((uri, i) =>
+        expect.stringMatching(new RegExp(`^${i === 0 ? 'redirect_uris' : ''}\\s+${uri}$`)),
+      ),
+    );
+    expect(out).toMatch(/^contacts\s+ops@example\.com$/m);
+    expect(out).toMatch(/^token_endpoint_auth_method\s+private_key_jwt$/m);
+    expect(out).toMatch(new RegExp(`^initial_access_token_id\\s+${token.id}$`, 'm'));
+    expect(out).toMatch(/^jwks\s+1 key: k1 \(EC P-256\)$/m);
+    expect(out).toMatch(/^client_id_issued_at\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
+    expect(out).toMatch(/^last_change\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ( by \S+)?( from \S+)?$/m);
+    expect(out).not.toContain('[object Object]');
+    expect(out).not.toMatch(/\b1[7-9]\d{8}\b/);
+    expect(out).not.toContain(NATIVE_KEY.x);
+    expect((await cli('get', client.client_id, '--jwks', '--json')).out).toContain(NATIVE_KEY.x);
+    expect((await cli('delete', client.client_id)).code).toBe(0);
+  });
+
   it('bulk-deletes only with --yes, showing progress', async () => {
     const fleet = `cli-bulk-${Date.now()}`;
     for (let i = 0; i < 2; i++) await register({ software_id: fleet });
@@ -298,11 +415,13 @@ describe('dcr-admin CLI', () => {
 
   it('fails clearly with a non-zero exit code', async () => {
     expect(await main(['frobnicate'], { out: () => {}, err: () => {} })).toBe(2);
+    const said: string[] = [];
     const denied = await main(['list', '--url', app.issuer, '--token', 'wrong'], {
       out: () => {},
-      err: () => {},
+      err: (line) => said.push(line),
     });
     expect(denied).toBe(1);
+    expect(said.join('\n')).toContain('check the admin credentials: DCR_ADMIN_TOKEN or --token');
     const unreachable = await main(['stats', '--url', 'http://127.0.0.1:9', '--token', 'x'], {
       out: () => {},
       err: () => {},

@@ -212,6 +212,57 @@ describe('the local dashboard', () => {
     expect(await detail.text()).not.toContain(client.registration_access_token);
   });
 
+  it('shows where a client’s codes go first on its page, and its registered metadata, never a secret', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN, DCR_REDIRECT_HOSTS: 'app.example.com' });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const key = {
+      kty: 'EC',
+      crv: 'P-256',
+      kid: 'k1',
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+    };
+    const client = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        client_name: 'web app',
+        redirect_uris: ['https://app.example.com/cb', 'http://127.0.0.1/cb'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key] },
+        contacts: ['ops@example.com'],
+      }),
+    );
+    const page = await (
+      await fetch(`${app.issuer}/dashboard/clients/${client.client_id}`, { headers: { cookie } })
+    ).text();
+    const codes = page.indexOf('<h2 id="codes-h">Where its codes go</h2>');
+    expect(codes).toBeGreaterThan(0);
+    expect(codes).toBeLessThan(page.indexOf('<h2 id="meta-h">'));
+    expect(page).toContain(
+      '<ul class="hosts" aria-label="Redirect hosts"><li><code>app.example.com</code></li><li><code>127.0.0.1</code></li></ul>',
+    );
+    for (const shown of [
+      '<li><code>https://app.example.com/cb</code></li>',
+      '<li><code>http://127.0.0.1/cb</code></li>',
+      '<li><code>ops@example.com</code></li>',
+      '<dd>private_key_jwt</dd>',
+      '<dd>authorization_code</dd>',
+      '1 registered (<code>jwks</code>): <code>k1</code>',
+    ])
+      expect(page).toContain(shown);
+    expect(page).not.toContain(key.x);
+    expect(page).not.toContain(client.registration_access_token);
+
+    const machine = await readJson(
+      await jsonPost(`${app.issuer}/register`, { grant_types: ['client_credentials'] }),
+    );
+    const machinePage = await (
+      await fetch(`${app.issuer}/dashboard/clients/${machine.client_id}`, { headers: { cookie } })
+    ).text();
+    expect(machinePage).toContain('No redirect URIs: this client gets no authorization codes');
+    expect(machinePage).not.toContain(machine.client_secret);
+  });
+
   it('renders client text inert, and never lets a page be cached or framed', async () => {
     const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
     const { cookie } = await signIn(app.issuer, app.issuer);

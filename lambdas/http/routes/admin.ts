@@ -60,6 +60,8 @@ const expiringSchema = z.object({
 const topSoftwareSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(10),
 });
+/** `jwks=full`: the registered key set itself, rather than a description of its keys. */
+const getClientSchema = z.object({ jwks: z.enum(['full']).optional() });
 const recountSchema = z.object({ cursor: cursorSchema.optional() });
 const rotateSchema = z.object({
   grace_period_seconds: z
@@ -314,7 +316,13 @@ export function adminRoutes(
       method: 'GET',
       path: PATHS.adminClient,
       handle: guarded(async (context) => ({
-        ...json(200, await service.get(clientId(context))),
+        ...json(
+          200,
+          await service.get(
+            clientId(context),
+            parse(getClientSchema, query(context.request)).jwks === 'full',
+          ),
+        ),
         clientId: clientId(context),
       })),
     },

@@ -6,6 +6,7 @@ import { hashSecret, secretMatches } from '../../core/secrets.js';
 import { logger } from '../../log.js';
 import { refuseForeignForm } from '../browser-state.js';
 import {
+  type ClientDetailView,
   type ClientQuery,
   type ClientView,
   clientPage,
@@ -350,7 +351,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     }),
     signedIn('GET', PATHS.dashboardClient, async ({ params }, frame, query) => {
       const client = await call(backend, 'GET', clientPath(params.clientId as string));
-      return clientPage(frame, client as ClientView, now(), notice(query));
+      return clientPage(frame, client as ClientDetailView, now(), notice(query));
     }),
     signedIn('GET', PATHS.dashboardDelete, async ({ params }, frame) => {
       const client = await call(backend, 'GET', clientPath(params.clientId as string));
