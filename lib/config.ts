@@ -1,6 +1,7 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
 import { registrationTiers, statementIssuers } from '../lambdas/config.js';
+import { cognitoScopes, logRetentionDays, secretArn } from './deploy-rules.js';
 
 const csv = z.union([
   z.array(z.string()),
@@ -94,7 +95,7 @@ const schema = z
       .default('rate(1 hour)'),
     /** Email address subscribed to the alarm topic. */
     alarmEmail: z.string().email().optional(),
-    logRetentionDays: z.coerce.number().int().positive().default(30),
+    logRetentionDays: logRetentionDays.default(30),
     tracing: bool.default(false),
     /** Keep the table (and the signing key) when the stack is deleted. */
     retainData: bool.default(true),
@@ -112,13 +113,7 @@ const schema = z
       .optional(),
     upstreamClientId: z.string().min(1).max(255).optional(),
     /** An operator-created secret holding the upstream client secret; unset = a public client. */
-    upstreamClientSecretArn: z
-      .string()
-      .regex(
-        /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
-        'must be a Secrets Manager secret ARN',
-      )
-      .optional(),
+    upstreamClientSecretArn: secretArn.optional(),
     upstreamScopes: csv
       .refine((scopes) => scopes.includes('openid'), 'must include openid')
       .default(['openid']),
@@ -197,6 +192,8 @@ const schema = z
       .optional(),
     /** Abuse control: the active clients one software_id may have; unset = no cap. */
     softwareIdMaxActiveClients: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    /** Deploy in a region off the supported list (docs/deployment.md "Supported regions"). */
+    allowUnlistedRegion: bool.default(false),
   })
   .refine((c) => c.signingMode === 'kms' || c.previousSigningKeyArns.length === 0, {
     path: ['previousSigningKeyArns'],
@@ -279,7 +276,8 @@ const schema = z
       path: ['allowedScopes'],
       message: 'required with resources or defaultAudience (the scopes those resources accept)',
     },
-  );
+  )
+  .superRefine(cognitoScopes);
 
 export type DeploymentConfig = z.infer<typeof schema>;
 
