@@ -1,7 +1,13 @@
 import type { Node } from 'constructs';
 import * as z from 'zod';
 import { registrationTiers, statementIssuers } from '../lambdas/config.js';
-import { cognitoScopes, logRetentionDays, secretArn } from './deploy-rules.js';
+import {
+  certificateArn,
+  cognitoScopes,
+  kmsKeyArn,
+  logRetentionDays,
+  secretArn,
+} from './deploy-rules.js';
 
 const csv = z.union([
   z.array(z.string()),
@@ -24,7 +30,6 @@ const hostName = z
     /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
     'must be a lower-case DNS name such as auth.example.com',
   );
-const certificateArn = z.string().regex(/^arn:aws[\w-]*:acm:/, 'must be an ACM certificate ARN');
 /** An AWS region name (eu-west-1, us-gov-west-1, ap-southeast-4). */
 const regionName = z
   .string()
@@ -75,9 +80,7 @@ const schema = z
      * list the old key's ARN in previousSigningKeyArns until the tokens it signed have expired.
      */
     signingKeyGeneration: z.coerce.number().int().min(1).default(1),
-    previousSigningKeyArns: csv
-      .pipe(z.array(z.string().regex(/^arn:aws[\w-]*:kms:/, 'must be KMS key ARNs')))
-      .default([]),
+    previousSigningKeyArns: csv.pipe(z.array(kmsKeyArn)).default([]),
     accessTokenLifetimeSeconds: seconds(60, 600, 86_400),
     clientMaxLifetimeSeconds: seconds(0, 365 * 24 * 3600),
     clientSecretLifetimeSeconds: seconds(0, 0),

@@ -43,6 +43,22 @@ export const secretArn = z
     'must be the secret’s complete ARN, ending in the six characters Secrets Manager adds to its name (…:secret:name-AbCdEf)',
   );
 
+/** An ACM certificate's complete ARN (its region is checked against the stack's). */
+export const certificateArn = z
+  .string()
+  .regex(
+    /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/,
+    'must be an ACM certificate’s complete ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+  );
+
+/** A KMS key's complete ARN (a key id or an alias is not one). */
+export const kmsKeyArn = z
+  .string()
+  .regex(
+    /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/,
+    'must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)',
+  );
+
 /** The settings the cross-setting rules read (a subset of the deployment configuration). */
 interface LoginSettings {
   readonly upstreamIssuer?: string | undefined;

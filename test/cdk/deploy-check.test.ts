@@ -4,6 +4,7 @@ import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 import {
   ACKNOWLEDGED,
   type Deployment,
+  deployerOf,
   deployProblems,
   handlerProblems,
   iamProblems,
@@ -11,6 +12,7 @@ import {
   specificationProblems,
   type Template,
 } from '../support/deploy-check.js';
+import { keyPolicyAllows, type PolicyStatement } from '../support/iam-policy.js';
 
 /**
  * The offline deploy check (test/support/deploy-check.ts) on every variant docs/deployment.md
@@ -274,6 +276,46 @@ describe('what the check lets through', () => {
         reason,
       ).toBe(true);
       expect(reason.length).toBeGreaterThan(40);
+    }
+  });
+});
+
+describe('what the deploying principal may do with the stack’s keys', () => {
+  /** Whether the variant's one KMS key (or replica key) policy lets the deployer make the call. */
+  const deployerMay = (name: string, action: string) => {
+    const template = templates.get(name) as Template;
+    const [key] = Object.values(template.Resources).filter((r) => r.Type.startsWith('AWS::KMS::'));
+    const statements = (key?.Properties.KeyPolicy.Statement ?? []) as PolicyStatement[];
+    // The administration statement trusts the account's root: resolved as KMS would see it.
+    const resolved = statements.map((s) =>
+      JSON.stringify(s.Principal).includes(':root')
+        ? { ...s, Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } }
+        : s,
+    );
+    const deployer = { arn: deployerOf({ account: ACCOUNT, region: PRIMARY }), account: ACCOUNT };
+    return keyPolicyAllows(resolved, deployer, action, {}, () => true);
+  };
+
+  it('turns on the wrapping key’s rotation, which the key’s create calls right after CreateKey', () => {
+    expect(deployerMay('wrapped', 'kms:EnableKeyRotation')).toBe(true);
+    expect(deployerMay('wrapped', 'kms:GetKeyRotationStatus')).toBe(true);
+  });
+
+  it('replicates the primary multi-Region key into a replica region, and fails over', () => {
+    for (const name of ['multi-region (kms)', 'multi-region (wrapped)']) {
+      expect(deployerMay(name, 'kms:ReplicateKey'), name).toBe(true);
+      expect(deployerMay(name, 'kms:UpdatePrimaryRegion'), name).toBe(true);
+    }
+    for (const name of ['replica region (kms)', 'replica region (wrapped)']) {
+      expect(deployerMay(name, 'kms:UpdatePrimaryRegion'), name).toBe(true);
+    }
+  });
+
+  it('never signs, decrypts or generates with a key', () => {
+    for (const name of ['default', 'wrapped', 'multi-region (kms)']) {
+      for (const action of ['kms:Sign', 'kms:Decrypt', 'kms:GenerateDataKeyPairWithoutPlaintext']) {
+        expect(deployerMay(name, action), `${name} ${action}`).toBe(false);
+      }
     }
   });
 });

@@ -156,3 +156,17 @@ describe('the functions’ environment', () => {
     expect(() => synth({ 'dcr:softwareStatementIssuers': issuers(2) })).not.toThrow();
   });
 });
+
+describe('ARN shapes', () => {
+  it('refuses a certificate or key ARN without its region and account, naming the setting', () => {
+    expect(() =>
+      synth({
+        'dcr:domainName': 'auth.example.com',
+        'dcr:certificateArn': 'arn:aws:acm:certificate/1',
+      }),
+    ).toThrow(/dcr:certificateArn: must be an ACM certificate’s complete ARN/);
+    expect(() =>
+      synth({ 'dcr:previousSigningKeyArns': 'arn:aws:kms:alias/serverless-dcr-signing' }),
+    ).toThrow(/dcr:previousSigningKeyArns.0: must be KMS key ARNs/);
+  });
+});

@@ -577,7 +577,7 @@ describe('API', () => {
     [
       'a certificate that is no ACM certificate',
       { ...DOMAIN, ...MTLS, 'dcr:mtlsCertificateArn': 'arn:aws:s3:::bucket' },
-      /dcr:mtlsCertificateArn: must be an ACM certificate ARN/,
+      /dcr:mtlsCertificateArn: must be an ACM certificate’s complete ARN/,
     ],
   ])('refuses %s at synth', (_, context, message) => {
     expect(() => synth(context)).toThrow(message);

@@ -70,7 +70,8 @@ function holds(
   context: RequestContext,
 ) {
   const values = context[key];
-  const patterns = [expected].flat();
+  // An intrinsic left unresolved (an ARN known only at deploy) matches nothing here.
+  const patterns = [expected].flat().filter((p) => typeof p === 'string');
   switch (operator) {
     // True when every value matches a pattern, and (IAM's rule) when there is no value at all.
     case 'ForAllValues:StringLike':
