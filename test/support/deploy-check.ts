@@ -438,7 +438,7 @@ function resolver(template: Template, deployment: Deployment) {
     if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(resolve).join(v['Fn::Join'][0]);
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
   };
-  return { resolve, arnOf };
+  return { resolve };
 }
 
 /** A call CloudFormation makes on a key with the deploying principal's credentials. */
