@@ -181,7 +181,63 @@ const hostName = z
     /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
     'must be a lower-case DNS name such as auth.example.com',
   );
-const certificateArn = z.string().regex(/^arn:aws[\w-]*:acm:/, 'must be an ACM certificate ARN');
+
+// What the AWS services accept, checked at synth so that a value they would refuse fails
+// `cdk synth` with the setting's name instead of `cdk deploy` halfway (docs/deployment.md).
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy, `AWS::Logs::LogGroup`). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+const logRetentionDays = z.coerce
+  .number()
+  .int()
+  .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+    message: `must be a retention CloudWatch Logs offers: ${LOG_RETENTION_DAYS.join(', ')} (days)`,
+  });
+
+/**
+ * The scopes a Cognito app client may ask for without a resource server (the stack makes
+ * none): anything else, `offline_access` included, makes the app client fail to create.
+ */
+export const COGNITO_SCOPES = [
+  'openid',
+  'email',
+  'phone',
+  'profile',
+  'aws.cognito.signin.user.admin',
+];
+
+/**
+ * A secret's complete ARN, with the six characters Secrets Manager appends to its name: a
+ * policy naming a partial ARN (without them) does not match the secret, so the function would
+ * be refused at run time.
+ */
+const secretArn = z
+  .string()
+  .regex(
+    /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
+    'must be the secret’s complete ARN, ending in the six characters Secrets Manager adds to its name (…:secret:name-AbCdEf)',
+  );
+
+/** An ACM certificate's complete ARN (its region is checked against the stack's). */
+const certificateArn = z
+  .string()
+  .regex(
+    /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/,
+    'must be an ACM certificate’s complete ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+  );
+
+/** A KMS key's complete ARN (a key id or an alias is not one). */
+const kmsKeyArn = z
+  .string()
+  .regex(
+    /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/,
+    'must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)',
+  );
+
 /** An AWS region name (eu-west-1, us-gov-west-1, ap-southeast-4). */
 const regionName = z
   .string()
@@ -394,7 +450,7 @@ export const SETTINGS = {
     env: 'DCR_KMS_PREVIOUS_KEY_IDS',
     key: 'previousSigningKeyArns',
     type: list,
-    deployType: list.pipe(z.array(z.string().regex(/^arn:aws[\w-]*:kms:/, 'must be KMS key ARNs'))),
+    deployType: list.pipe(z.array(kmsKeyArn)),
     list: ' ',
     default: '',
     defaultDoc: 'none',
@@ -493,12 +549,7 @@ export const SETTINGS = {
     env: 'DCR_UPSTREAM_CLIENT_SECRET_ARN',
     key: 'upstreamClientSecretArn',
     type: z.string().startsWith('arn:'),
-    deployType: z
-      .string()
-      .regex(
-        /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
-        'must be a Secrets Manager secret ARN',
-      ),
+    deployType: secretArn,
     defaultDoc: 'none (a public client: PKCE only)',
     doc: 'AWS: full ARN of a Secrets Manager secret you created holding the upstream client secret as plain text (`client_secret_basic`), read once per container; encrypted with the default `aws/secretsmanager` key (the function gets no `kms:Decrypt` on keys of yours)',
     receivedBy: ['authorize'],
@@ -755,7 +806,7 @@ export const SETTINGS = {
   }),
   logRetentionDays: setting({
     key: 'logRetentionDays',
-    type: z.coerce.number().int().positive(),
+    type: logRetentionDays,
     default: '30',
     doc: 'retention of function and access logs (a CloudWatch retention value)',
   }),
@@ -789,6 +840,14 @@ export const SETTINGS = {
   }),
 
   // Multi-region.
+  allowUnlistedRegion: setting({
+    key: 'allowUnlistedRegion',
+    type: onOff,
+    flag: true,
+    default: 'off',
+    defaultDoc: '`false`',
+    doc: 'deploy in a region off the supported list (docs/deployment.md "Supported regions"), once you have checked that every service the stack uses is offered there',
+  }),
   replicaRegions: setting({
     key: 'replicaRegions',
     type: list.pipe(
@@ -878,7 +937,7 @@ export interface Rule {
   /** Where it is checked: by the server, at synth, or both. */
   readonly checkedBy: 'server' | 'deployment' | 'both';
   readonly holds: (s: Parsed) => boolean;
-  readonly message: string | ((n: Namer) => string);
+  readonly message: string | ((n: Namer, s: Parsed) => string);
 }
 
 const emptyOrUnset = (v: ReadonlySet<unknown> | undefined) => v === undefined || v.size === 0;
@@ -950,6 +1009,20 @@ export const RULES: readonly Rule[] = [
     checkedBy: 'deployment',
     holds: (s) => s.signingMode !== 'wrapped' || (s.kmsPreviousKeyIds ?? []).length === 0,
     message: 'KMS signing keys are published in the kms signing mode only',
+  },
+  // The stack's own user pool makes an app client without a resource server: Cognito refuses
+  // any other scope (offline_access included) and the app client fails to create.
+  {
+    setting: 'upstreamScopes',
+    checkedBy: 'deployment',
+    holds: (s) =>
+      s.upstreamIssuer !== undefined ||
+      s.cognitoLogin === false ||
+      (s.upstreamScopes ?? []).every((scope) => COGNITO_SCOPES.includes(scope)),
+    message: (_, s) => {
+      const refused = (s.upstreamScopes ?? []).filter((scope) => !COGNITO_SCOPES.includes(scope));
+      return `the stack’s Cognito user pool accepts only ${COGNITO_SCOPES.join(', ')}${refused.length > 0 ? `, not ${refused.join(', ')}` : ''}`;
+    },
   },
   {
     setting: 'certificateArn',
@@ -1078,7 +1151,10 @@ export function parseSettings(
     for (const rule of RULES) {
       if (rule.checkedBy !== 'both' && rule.checkedBy !== options.checkedBy) continue;
       if (rule.holds(values as Parsed)) continue;
-      const message = typeof rule.message === 'string' ? rule.message : rule.message(options.namer);
+      const message =
+        typeof rule.message === 'string'
+          ? rule.message
+          : rule.message(options.namer, values as Parsed);
       problems.push(`${options.namer(rule.setting)}: ${message}`);
     }
   }

@@ -76,7 +76,7 @@ function ruleLine(rule: (typeof RULES)[number]): string {
         ? [envName]
         : [envName, keyName];
   const said = forms.map((n) => {
-    const message = typeof rule.message === 'string' ? rule.message : rule.message(n);
+    const message = typeof rule.message === 'string' ? rule.message : rule.message(n, {});
     return `${code(n(rule.setting))}: ${message}`;
   });
   return `- ${said.join(' / ')} (checked by ${where})`;

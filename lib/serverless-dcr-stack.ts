@@ -18,6 +18,7 @@ import { InteractiveLogin } from './constructs/interactive-login.js';
 import { KeyRotationSchedule } from './constructs/key-rotation.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { WrappingKey } from './constructs/wrapping-key.js';
+import { regionProblems } from './deploy-rules.js';
 import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
 import { KEY_ROTATION, wrappedAccess } from './wrapped-signing.js';
 
@@ -211,6 +212,10 @@ export class ServerlessDcrStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
     const { config, texts } = readDeployment(this.node);
+    const problems = regionProblems(config, this.region);
+    if (problems.length > 0) {
+      throw new Error(`invalid deployment configuration: ${problems.join('; ')}`);
+    }
     const logRetention = config.logRetentionDays as RetentionDays;
 
     const multiRegion = config.replicaRegions.length > 0;

@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { environmentProblem } from '../deploy-rules.js';
 
 export interface EndpointFunctionProps {
   /** Folder under lambdas/ holding handler.ts. */
@@ -76,6 +77,18 @@ export class EndpointFunction extends Construct {
         // Bundled CommonJS dependencies call require(); ESM output has none of its own.
         banner:
           "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+    });
+    // Lambda refuses an environment over 4 KB: a large inline setting fails the synth instead.
+    // Checked once the stack is complete (constructs add variables after this one is made).
+    this.node.addValidation({
+      validate: () => {
+        const { environment } = this.function.node.defaultChild as CfnFunction;
+        const resolved = Stack.of(this).resolve(environment) as
+          | { variables?: Record<string, unknown> }
+          | undefined;
+        const problem = environmentProblem(this.node.id, resolved?.variables ?? {});
+        return problem === undefined ? [] : [problem];
       },
     });
     if (props.tracing) {

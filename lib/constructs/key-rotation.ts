@@ -31,6 +31,10 @@ export class KeyRotationSchedule extends Construct {
     new CustomResource(this, 'InitialKey', {
       serviceToken: props.function.functionArn,
       resourceType: 'Custom::SigningKeyring',
+      // A function that never answers (failing at init) would otherwise hold the deploy for
+      // CloudFormation's default hour. Making a key takes seconds; ten minutes leave room for
+      // Lambda's two retries of an asynchronous invocation (after 1 and 2 minutes).
+      serviceTimeout: Duration.minutes(10),
     });
   }
 }

@@ -58,26 +58,40 @@ export class ReplicaKey extends Construct implements UsableKey {
   }
 }
 
-/** What the account's administrators may do: manage the key, never sign with it. */
-const ADMINISTRATION = [
+/**
+ * What the account's administrators may do: manage the key, never use it. The list is also
+ * what CloudFormation calls with the deploying principal's credentials (through the account,
+ * so its IAM policy must allow them too): `AWS::KMS::Key` create calls `CreateKey` (whose
+ * lockout check wants `PutKeyPolicy` allowed here), then `EnableKeyRotation` when rotation is
+ * on, then reads the key back (`DescribeKey`, `GetKeyPolicy`, `GetKeyRotationStatus`,
+ * `ListResourceTags`); updates add the enable, disable, tag and description calls;
+ * `AWS::KMS::Alias` needs the alias calls on the key; `AWS::KMS::ReplicaKey` calls
+ * `ReplicateKey` on the primary key, and a failover is `UpdatePrimaryRegion` on both keys
+ * (docs/deployment.md "Permissions the deploying principal needs").
+ */
+export const ADMINISTRATION = [
   'kms:CancelKeyDeletion',
   'kms:CreateAlias',
   'kms:DeleteAlias',
   'kms:DescribeKey',
   'kms:DisableKey',
+  'kms:DisableKeyRotation',
   'kms:EnableKey',
+  'kms:EnableKeyRotation',
   'kms:GetKeyPolicy',
-  'kms:ListAliases',
+  'kms:GetKeyRotationStatus',
   'kms:ListGrants',
   'kms:ListKeyPolicies',
   'kms:ListResourceTags',
   'kms:PutKeyPolicy',
+  'kms:ReplicateKey',
   'kms:RevokeGrant',
   'kms:ScheduleKeyDeletion',
   'kms:TagResource',
   'kms:UntagResource',
   'kms:UpdateAlias',
   'kms:UpdateKeyDescription',
+  'kms:UpdatePrimaryRegion',
 ];
 
 /** A key policy that lets the account's administrators manage the key, and nobody use it yet. */
@@ -94,8 +108,12 @@ export const administrationOnly = () =>
   });
 
 /**
- * Lets a role use a key: in the key policy (which does not delegate to IAM) and in the role's
- * own policy, with the same conditions in both.
+ * Lets a role use a key: in the key policy and in the role's own policy, with the same
+ * conditions in both. The key policy trusts the account for this one role
+ * (`aws:PrincipalArn`), not the role as a principal: KMS refuses a key policy naming a role IAM
+ * has not propagated yet (a role made in the same deploy), and a condition is not checked
+ * against IAM. The account's trust delegates to IAM, so the role's own policy must allow the
+ * call as well — and no other principal of the account is let in.
  */
 export function allowUse(
   key: UsableKey,
@@ -105,10 +123,10 @@ export function allowUse(
 ): void {
   key.addToResourcePolicy(
     new PolicyStatement({
-      principals: [role],
+      principals: [new AccountRootPrincipal()],
       actions,
       resources: ['*'],
-      ...(conditions && { conditions }),
+      conditions: { ...conditions, ArnEquals: { 'aws:PrincipalArn': role.roleArn } },
     }),
   );
   role.addToPrincipalPolicy(
@@ -118,8 +136,9 @@ export function allowUse(
 
 /**
  * The asymmetric KMS key that signs access tokens; its private half never leaves KMS. The key
- * policy is the whole truth: administrators manage the key, the signing function alone may
- * `kms:Sign`, and only the functions that publish or verify keys may `kms:GetPublicKey`.
+ * policy names who may do what: administrators manage the key, the signing function's role alone
+ * may `kms:Sign`, and only the roles of the functions that publish or verify keys may
+ * `kms:GetPublicKey`.
  */
 export class SigningKey extends Construct {
   readonly key: UsableKey;

@@ -12,7 +12,7 @@ const onlySigningKeys = {
 
 /**
  * The wrapped mode's symmetric KMS key (docs/deployment.md "Signing modes"): it wraps the private halves of
- * the token signing keys. The key policy is the whole truth: administrators manage the key and
+ * the token signing keys. The key policy names who may do what: administrators manage the key and
  * never use it; the rotation function alone may generate wrapped key pairs, the token function
  * alone may unwrap them, both only under the signing keys' encryption context.
  */

@@ -130,9 +130,14 @@ describe('signing key', () => {
     const [[, key]] = resources('AWS::KMS::Key') as [
       [string, { Properties: { KeyPolicy: { Statement: Record<string, unknown>[] } } }],
     ];
+    // Each use is the account's trust held to one role (aws:PrincipalArn), so that the key
+    // policy names no principal IAM may not have propagated yet.
     const principals = (action: string) =>
       key.Properties.KeyPolicy.Statement.filter((s) => [s.Action].flat().includes(action)).map(
-        (s) => JSON.stringify(s.Principal),
+        (s) => {
+          expect(JSON.stringify(s.Principal)).toMatch(/:root"/);
+          return JSON.stringify((s.Condition as Record<string, unknown>)?.ArnEquals);
+        },
       );
     expect(principals('kms:Sign')).toHaveLength(1);
     expect(principals('kms:Sign')[0]).toContain('FunctiontokenRole');
@@ -572,7 +577,7 @@ describe('API', () => {
     [
       'a certificate that is no ACM certificate',
       { ...DOMAIN, ...MTLS, 'dcr:mtlsCertificateArn': 'arn:aws:s3:::bucket' },
-      /dcr:mtlsCertificateArn: must be an ACM certificate ARN/,
+      /dcr:mtlsCertificateArn: must be an ACM certificate’s complete ARN/,
     ],
   ])('refuses %s at synth', (_, context, message) => {
     expect(() => synth(context)).toThrow(message);

@@ -70,6 +70,12 @@ const touching = (pattern: string) =>
     ]).filter(([, actions]) => (actions as string[]).length > 0),
   );
 
+/** A function's role's logical id. */
+const roleOf = (name: string) =>
+  (resources('AWS::IAM::Role').find(([id]) =>
+    id.startsWith(`Function${name.replace(/-/g, '')}Role`),
+  ) ?? [''])[0];
+
 const PURPOSE = { 'kms:EncryptionContext:purpose': 'serverless-dcr:access-token-signing-key' };
 
 describe('wrapped signing mode: keys', () => {
@@ -94,12 +100,18 @@ describe('wrapped signing mode: keys', () => {
     expect(users).toHaveLength(2);
     const decrypt = users.find((s) => actionsOf(s).includes('kms:Decrypt')) as Statement;
     expect(actionsOf(decrypt)).toEqual(['kms:Decrypt']);
-    expect(JSON.stringify(decrypt.Principal)).toContain('FunctiontokenRole');
-    expect(decrypt.Condition).toEqual({ StringEquals: PURPOSE });
+    expect(JSON.stringify(decrypt.Principal)).toMatch(/:root"/);
+    expect(decrypt.Condition).toEqual({
+      StringEquals: PURPOSE,
+      ArnEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleOf('token'), 'Arn'] } },
+    });
     const generate = users.find((s) => s !== decrypt) as Statement;
     expect(actionsOf(generate)).toEqual(['kms:GenerateDataKeyPairWithoutPlaintext']);
-    expect(JSON.stringify(generate.Principal)).toContain('FunctionkeyrotationRole');
-    expect(generate.Condition).toEqual({ StringEquals: PURPOSE });
+    expect(JSON.stringify(generate.Principal)).toMatch(/:root"/);
+    expect(generate.Condition).toEqual({
+      StringEquals: PURPOSE,
+      ArnEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleOf('key-rotation'), 'Arn'] } },
+    });
     // Administrators manage the key and never use it.
     const admin = statements.find((s) => s.Sid === 'KeyAdministration') as Statement;
     for (const action of actionsOf(admin)) {

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import {
   DeleteCommand,
   GetCommand,
@@ -17,9 +18,16 @@ import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ACCESS } from '../../lib/serverless-dcr-stack.js';
 import { FakeClock } from '../support/fakes.js';
-import { allows, leadingKeys, type PolicyStatement } from '../support/iam-policy.js';
+import {
+  allows,
+  keyPolicyAllows,
+  leadingKeys,
+  type PolicyStatement,
+} from '../support/iam-policy.js';
 import {
   httpUpstream,
+  keyPolicies,
+  readTemplate,
   serveOnLoopback,
   stackFunctions,
   startIamGate,
@@ -299,5 +307,141 @@ describe('the gate in front of the store, with the template policies', () => {
       await storeServer.close();
       await store.close();
     }
+  });
+});
+
+describe('key policies as the gate evaluates them', () => {
+  const role = { arn: 'arn:aws:iam::000000000000:role/Signer', account: '000000000000' };
+  const account = { AWS: 'arn:aws:iam::000000000000:root' };
+  const sign = (statement: Partial<PolicyStatement>): PolicyStatement => ({
+    Effect: 'Allow',
+    Action: 'kms:Sign',
+    Resource: '*',
+    ...statement,
+  });
+  const decide = (policy: PolicyStatement[], identity: boolean, caller = role) =>
+    keyPolicyAllows(policy, caller, 'kms:Sign', {}, () => identity);
+
+  it('lets a statement naming the role allow by itself', () => {
+    expect(decide([sign({ Principal: { AWS: role.arn } })], false)).toBe(true);
+  });
+
+  it('delegates to IAM where the key policy trusts the account', () => {
+    expect(decide([sign({ Principal: account })], true)).toBe(true);
+    expect(decide([sign({ Principal: account })], false)).toBe(false);
+  });
+
+  it('refuses what the key policy does not name, whatever IAM allows', () => {
+    const administration = sign({ Principal: account, Action: ['kms:DescribeKey'] });
+    expect(decide([administration], true)).toBe(false);
+    expect(decide([], true)).toBe(false);
+  });
+
+  it('holds the account’s trust to one role with aws:PrincipalArn', () => {
+    const policy = [
+      sign({ Principal: account, Condition: { ArnEquals: { 'aws:PrincipalArn': role.arn } } }),
+    ];
+    expect(decide(policy, true)).toBe(true);
+    expect(decide(policy, true, { ...role, arn: 'arn:aws:iam::000000000000:role/Other' })).toBe(
+      false,
+    );
+  });
+
+  it('lets an explicit Deny win', () => {
+    const policy = [
+      sign({ Principal: { AWS: role.arn } }),
+      sign({ Effect: 'Deny', Principal: '*' }),
+    ];
+    expect(decide(policy, true)).toBe(false);
+  });
+});
+
+describe('the KMS gate, with the template key policy', () => {
+  const { cdkOut } = inject('stack');
+  const template = readTemplate(cdkOut);
+  const functions = stackFunctions(cdkOut, template);
+  const policies = new Map(functions.map((fn) => [fn.logicalId, fn.statements]));
+  const roles = new Map(functions.map((fn) => [fn.logicalId, fn.roleArn]));
+  const [[keyArn, keyPolicy]] = [...keyPolicies(template)] as [[string, PolicyStatement[]]];
+  const functionId = (name: string) =>
+    functions.find((fn) => fn.logicalId.startsWith(`Function${name}Function`))?.logicalId ?? '';
+  const tokenId = functionId('token');
+  let upstream: ReturnType<typeof createServer>;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    // A stand-in KMS that answers every call it is let through with an empty success.
+    upstream = createServer((req, res) => {
+      req.resume().on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  });
+  afterAll(() => upstream.close());
+
+  const sign = new SignCommand({
+    KeyId: keyArn,
+    Message: Buffer.from('x'),
+    MessageType: 'RAW',
+    SigningAlgorithm: 'ECDSA_SHA_256',
+  });
+
+  /**
+   * Sends the command as the caller through a KMS gate with these role policies and this key
+   * policy: what the gate answered and what it refused.
+   */
+  async function through(
+    caller: string,
+    command: SignCommand | GetPublicKeyCommand,
+    keyPolicyStatements: PolicyStatement[],
+    rolePolicies = policies,
+  ) {
+    const denied: string[] = [];
+    const gate = await startIamGate(httpUpstream(endpoint), 'kms', rolePolicies, denied, [], {
+      policies: new Map([[keyArn, keyPolicyStatements]]),
+      roles,
+    });
+    const kms = new KMSClient({
+      endpoint: gate.endpoint,
+      region: 'local',
+      credentials: { accessKeyId: caller, secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const sent = command instanceof SignCommand ? kms.send(command) : kms.send(command);
+    const outcome = await sent.then(
+      () => 'allowed',
+      (error: Error) => error.name,
+    );
+    await gate.close();
+    return { outcome, denied };
+  }
+
+  it('lets the token function sign under the template key policy', async () => {
+    expect(await through(tokenId, sign, keyPolicy)).toEqual({ outcome: 'allowed', denied: [] });
+  });
+
+  it('refuses the call when the key policy no longer allows it, though the role policy does', async () => {
+    expect(allows(policies.get(tokenId) ?? [], 'kms:Sign', {}, keyArn)).toBe(true);
+    const withoutSigning = keyPolicy.filter((s) => ![s.Action].flat().includes('kms:Sign'));
+    expect(await through(tokenId, sign, withoutSigning)).toEqual({
+      outcome: 'AccessDeniedException',
+      denied: [`${tokenId} kms:Sign on ${keyArn}`],
+    });
+  });
+
+  it('refuses a function the key policy does not name, under its account trust', async () => {
+    const jwksId = functionId('jwks');
+    // The jwks function's role, given kms:Sign in IAM: the key policy still names only token's.
+    const generous = new Map(policies).set(jwksId, [
+      ...(policies.get(jwksId) ?? []),
+      { Effect: 'Allow', Action: 'kms:Sign', Resource: keyArn },
+    ]);
+    const publicKey = new GetPublicKeyCommand({ KeyId: keyArn });
+    expect((await through(jwksId, publicKey, keyPolicy, generous)).outcome).toBe('allowed');
+    expect((await through(jwksId, sign, keyPolicy, generous)).outcome).toBe(
+      'AccessDeniedException',
+    );
   });
 });

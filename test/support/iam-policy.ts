@@ -1,8 +1,10 @@
 import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.js';
 
-/** An Allow statement of a role's policy, as the synthesized template has it. */
+/** A statement of a role's or a key's policy, as the synthesized template has it. */
 export interface PolicyStatement {
   readonly Effect: string;
+  /** A resource policy's (a key policy's): `*`, or `{ AWS: arn | arn[] }` (resolved). */
+  readonly Principal?: unknown;
   readonly Action: string | readonly string[];
   /** Resolved ARNs (the gates resolve the template's intrinsics before asking). */
   readonly Resource?: unknown;
@@ -68,11 +70,21 @@ function holds(
   context: RequestContext,
 ) {
   const values = context[key];
-  const patterns = [expected].flat();
+  // An intrinsic left unresolved (an ARN known only at deploy) matches nothing here.
+  const patterns = [expected].flat().filter((p) => typeof p === 'string');
   switch (operator) {
     // True when every value matches a pattern, and (IAM's rule) when there is no value at all.
     case 'ForAllValues:StringLike':
       return (values ?? []).every((v) => patterns.some((p) => like(v, p)));
+    // A single-valued key matched against patterns (ARNs: `aws:PrincipalArn`).
+    case 'StringLike':
+    case 'ArnEquals':
+    case 'ArnLike':
+      return (
+        values !== undefined &&
+        values.length === 1 &&
+        patterns.some((p) => like(values[0] as string, p))
+      );
     // A single-valued key (the KMS encryption context): present and equal to a pattern.
     case 'StringEquals':
       return values !== undefined && values.length === 1 && patterns.includes(values[0] as string);
@@ -82,6 +94,15 @@ function holds(
       throw new Error(`the IAM emulation cannot evaluate ${operator} on ${key}`);
   }
 }
+
+/** IAM matches actions case-insensitively, with wildcards (`kms:*`). */
+const names = (statement: PolicyStatement, action: string) =>
+  [statement.Action].flat().some((a) => like(action.toLowerCase(), a.toLowerCase()));
+
+const conditionsHold = (statement: PolicyStatement, context: RequestContext) =>
+  Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, expected]) => holds(operator, key, expected, context)),
+  );
 
 /**
  * Whether any Allow statement grants the action with all of its conditions holding — and, when
@@ -96,13 +117,53 @@ export function allows(
   return statements.some(
     (statement) =>
       statement.Effect === 'Allow' &&
-      [statement.Action].flat().includes(action) &&
+      names(statement, action) &&
       (resource === undefined ||
         [statement.Resource]
           .flat()
           .some((pattern) => typeof pattern === 'string' && like(resource, pattern))) &&
-      Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
-        Object.entries(keys).every(([key, expected]) => holds(operator, key, expected, context)),
-      ),
+      conditionsHold(statement, context),
+  );
+}
+
+/** An IAM role making a call, and its account. */
+export interface Caller {
+  readonly arn: string;
+  readonly account: string;
+}
+
+/** The principals a resource policy statement names: `*`, ARNs, or bare account ids. */
+const principalsOf = (statement: PolicyStatement): unknown[] =>
+  statement.Principal === '*' ? ['*'] : [(statement.Principal as { AWS?: unknown })?.AWS].flat();
+
+/**
+ * Whether a KMS key policy lets the caller make the call, as KMS decides (KMS Developer Guide,
+ * "Key policies"): the key policy is the primary authority, and no IAM policy helps without
+ * it. A statement naming the caller (or `*`) allows by itself; one naming the account (its root
+ * or its id) delegates to IAM, so the caller's own policies must allow the call as well
+ * (`identityAllows`). An explicit Deny wins. The caller is `aws:PrincipalArn`.
+ */
+export function keyPolicyAllows(
+  keyPolicy: readonly PolicyStatement[],
+  caller: Caller,
+  action: string,
+  context: RequestContext,
+  identityAllows: () => boolean,
+): boolean {
+  const full: RequestContext = {
+    ...context,
+    'aws:PrincipalArn': [caller.arn],
+    'aws:PrincipalAccount': [caller.account],
+    'kms:CallerAccount': [caller.account],
+  };
+  const applies = (statement: PolicyStatement) =>
+    names(statement, action) && conditionsHold(statement, full);
+  const account = [`arn:aws:iam::${caller.account}:root`, caller.account];
+  if (keyPolicy.some((s) => s.Effect === 'Deny' && applies(s))) return false;
+  const granting = keyPolicy.filter((s) => s.Effect === 'Allow' && applies(s));
+  if (granting.some((s) => principalsOf(s).some((p) => p === '*' || p === caller.arn))) return true;
+  return (
+    granting.some((s) => principalsOf(s).some((p) => account.includes(p as string))) &&
+    identityAllows()
   );
 }

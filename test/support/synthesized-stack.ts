@@ -26,7 +26,7 @@ import type {
 import type { LocalApp } from '../../lambdas/local/app.js';
 import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
-import { allows, leadingKeys, type PolicyStatement } from './iam-policy.js';
+import { allows, keyPolicyAllows, leadingKeys, type PolicyStatement } from './iam-policy.js';
 import { startKmsServer } from './kms-server.js';
 import { secretsManagerStandIn } from './secrets-manager-stand-in.js';
 import { matchesFilter, streamed } from './table-stream.js';
@@ -37,8 +37,11 @@ export type Template = { Resources: Record<string, Resource>; Outputs?: Record<s
 
 export const STACK_NAME = 'ServerlessDcr';
 const TABLE_NAME = 'dcr-stack';
+const ACCOUNT = '000000000000';
 /** The ARN a KMS key of the template has locally. */
-const keyArn = (logicalId: string) => `arn:aws:kms:local:000000000000:key/${logicalId}`;
+const keyArn = (logicalId: string) => `arn:aws:kms:local:${ACCOUNT}:key/${logicalId}`;
+/** The ARN a role of the template has locally. */
+const roleArn = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
 
 const RUNTIME = new URL('./lambda-runtime.mjs', import.meta.url);
 
@@ -113,6 +116,7 @@ function resolve(value: unknown, template: Template): string {
   if (ref && PSEUDO[ref]) return PSEUDO[ref];
   const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
   if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::KMS::Key') return keyArn(getAtt[0]);
+  if (getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::IAM::Role') return roleArn(getAtt[0]);
   const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (join) return join[1].map((part) => resolve(part, template)).join(join[0]);
   throw new Error(`cannot resolve ${JSON.stringify(value)} for a local run`);
@@ -128,6 +132,37 @@ function resolveResources(statement: PolicyStatement, template: Template): Polic
     }
   });
   return { ...statement, Resource: resources };
+}
+
+/** Intrinsics resolved wherever the stand-ins know them (principals, conditions), else kept. */
+function resolveDeep(value: unknown, template: Template): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveDeep(v, template));
+  if (value === null || typeof value !== 'object') return value;
+  if (Object.keys(value).some((k) => k === 'Ref' || k.startsWith('Fn::'))) {
+    try {
+      return resolve(value, template);
+    } catch {
+      return value;
+    }
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveDeep(v, template)]));
+}
+
+/** The KMS keys of the template and their key policies, by their local ARN. */
+export function keyPolicies(template: Template): Map<string, PolicyStatement[]> {
+  return new Map(
+    ofType(template, 'AWS::KMS::Key').map(([id, key]) => [
+      keyArn(id),
+      resolveDeep(key.Properties.KeyPolicy.Statement, template) as PolicyStatement[],
+    ]),
+  );
+}
+
+/** What the KMS gate needs beyond the roles' policies: each key's policy and each caller's role. */
+export interface KeyAuthority {
+  readonly policies: ReadonlyMap<string, readonly PolicyStatement[]>;
+  /** Caller (a function's logical id) → its role's ARN. */
+  readonly roles: ReadonlyMap<string, string>;
 }
 
 /**
@@ -146,6 +181,8 @@ function templateSecrets(template: Template): Map<string, string> {
 
 export interface StackFunction {
   readonly logicalId: string;
+  /** Its role's ARN (what KMS sees as `aws:PrincipalArn`). */
+  readonly roleArn: string;
   /** Its role's Allow statements (actions and their conditions). */
   readonly statements: readonly PolicyStatement[];
   /** The bundled entry file in cdk.out. */
@@ -174,6 +211,7 @@ export function stackFunctions(cdkOut: string, template = readTemplate(cdkOut)):
       .map((statement: PolicyStatement) => resolveResources(statement, template));
     return {
       logicalId,
+      roleArn: roleArn(role),
       statements,
       bundle: join(cdkOut, `asset.${assetHash}`, `${file}.mjs`),
       environment,
@@ -266,6 +304,8 @@ export async function startIamGate(
   denied: string[],
   /** Every allowed call, by the function that made it (what an operation costs in AWS). */
   calls: AwsCall[] = [],
+  /** KMS: the template's key policies, which must allow a call on their key as well. */
+  keyAuthority?: KeyAuthority,
 ) {
   return serveOnLoopback((req, res) => {
     const chunks: Buffer[] = [];
@@ -293,7 +333,21 @@ export async function startIamGate(
           ]),
         ),
       };
-      if (!allows(policies.get(caller) ?? [], action, context, resource)) {
+      const identityAllows = () => allows(policies.get(caller) ?? [], action, context, resource);
+      // A key of the template: its key policy decides, delegating to IAM where it trusts the
+      // account. (Keys from outside the template, such as retained ones, have IAM only here.)
+      const keyPolicy = resource === undefined ? undefined : keyAuthority?.policies.get(resource);
+      const allowed =
+        keyPolicy === undefined
+          ? identityAllows()
+          : keyPolicyAllows(
+              keyPolicy,
+              { arn: keyAuthority?.roles.get(caller) ?? caller, account: ACCOUNT },
+              action,
+              context,
+              identityAllows,
+            );
+      if (!allowed) {
         denied.push(
           `${caller} ${action}${keys ? ` on ${keys.join(', ')}` : ''}${resource ? ` on ${resource}` : ''}`,
         );
@@ -680,7 +734,17 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     return reply;
   };
   const dynamoGate = await startIamGate(crashing, 'dynamodb', policies, denied, awsCalls);
-  const kmsGate = await startIamGate(httpUpstream(kms.endpoint), 'kms', policies, denied, awsCalls);
+  const kmsGate = await startIamGate(
+    httpUpstream(kms.endpoint),
+    'kms',
+    policies,
+    denied,
+    awsCalls,
+    {
+      policies: keyPolicies(template),
+      roles: new Map(definitions.map((fn) => [fn.logicalId, fn.roleArn])),
+    },
+  );
   const eventsGate = await startIamGate(eventBridgeUpstream, 'events', policies, denied, awsCalls);
   const secretsGate = await startIamGate(
     secretsManagerStandIn(templateSecrets(template)),
