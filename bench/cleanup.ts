@@ -2,9 +2,9 @@
  * The cleanup's cost with 100k clients in the embedded store, 1k of them expired: its work
  * follows the expired items (the expiry index), not the table's size.
  */
-import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb-expiry-sweeper.js';
+import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { documentClient } from '../lambdas/aws/dynamodb.js';
-import { startEmbeddedStore } from '../lambdas/local/embedded-store.js';
+import { startEmbeddedStore } from '../local/embedded-store.js';
 import { benchClient, seedClients } from './seed-clients.js';
 
 const TOTAL = Number(process.env.BENCH_CLIENTS ?? 100_000);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { documentClient } from '../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../lambdas/config.js';
-import { startLocalApp } from '../lambdas/local/app.js';
-import { startEmbeddedStore } from '../lambdas/local/embedded-store.js';
+import { startLocalApp } from '../local/app.js';
+import { startEmbeddedStore } from '../local/embedded-store.js';
 import { benchClient, seedClients } from './seed-clients.js';
 
 const TOTAL = Number(process.env.BENCH_CLIENTS ?? 10_000);

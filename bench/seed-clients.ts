@@ -1,5 +1,5 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { clientItem } from '../lambdas/adapters/dynamodb-client-repository.js';
+import { clientItem } from '../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import type { ClientRecord } from '../lambdas/core/ports.js';
 
 const DAY = 86_400;

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../lambdas/config.js';
-import { TrustedSoftwareStatements } from '../lambdas/core/software-statements.js';
+import { TrustedSoftwareStatements } from '../lambdas/core/registration/software-statements.js';
 
 export const STATEMENT_ISSUER = 'https://statements.bench.example';
 

@@ -2,13 +2,13 @@
  * Statistics with 50k clients in the embedded store: the full walk of the registry the stats
  * used to make (and a recount still makes, once, in steps) against the counter items read now.
  */
-import { DynamoDbClientRepository } from '../lambdas/adapters/dynamodb-client-repository.js';
-import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb-client-statistics.js';
+import { DynamoDbClientRepository } from '../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
+import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
 import { documentClient } from '../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../lambdas/config.js';
-import { AdminService } from '../lambdas/core/admin.js';
-import { ClientLifecycle } from '../lambdas/core/client-lifecycle.js';
-import { startEmbeddedStore } from '../lambdas/local/embedded-store.js';
+import { ClientLifecycle } from '../lambdas/core/clients/client-lifecycle.js';
+import { AdminService } from '../lambdas/core/operator/admin.js';
+import { startEmbeddedStore } from '../local/embedded-store.js';
 import { benchClient, seedClients } from './seed-clients.js';
 
 const TOTAL = Number(process.env.BENCH_CLIENTS ?? 50_000);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { LocalCookieKey } from '../lambdas/adapters/local-cookie-key.js';
 import { endpointUrl, PATHS } from '../lambdas/core/endpoints.js';
 import { systemClock } from '../lambdas/core/ports.js';
 import { createRouter } from '../lambdas/http/router.js';
-import { type AdminBackend, dashboardRoutes } from '../lambdas/http/routes/dashboard.js';
-import { startLocalServer } from '../lambdas/local/server.js';
+import { type AdminBackend, dashboardRoutes } from '../local/dashboard/routes.js';
+import { LocalCookieKey } from '../local/local-cookie-key.js';
+import { startLocalServer } from '../local/server.js';
 
 /** How long a dashboard session lasts in `dcr-admin dashboard` (the server's default). */
 const SESSION_SECONDS = 8 * 3600;

@@ -1,10 +1,10 @@
-import type { RedirectPolicy } from './core/abuse-control.js';
+import type { RedirectPolicy } from './core/registration/abuse-control.js';
 import {
   DEFAULT_REGISTRATION_ACCESS,
   DEFAULT_TIERS,
   type RegistrationWay,
   type TrustTier,
-} from './core/registration-policy.js';
+} from './core/registration/registration-policy.js';
 import {
   mutualTls,
   parseSettings,

@@ -1,15 +1,15 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import * as z from 'zod';
+import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/clients/client-metadata.js';
 import {
   DEFAULT_PRIVATE_USE_SCHEMES,
   DEFAULT_REDIRECT_HOSTS,
   hostPatternProblem,
   parseRateLimit,
   type RateLimit,
-} from './core/abuse-control.js';
-import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/client-metadata.js';
-import { REGISTRATION_WAYS } from './core/registration-policy.js';
-import type { StatementIssuerSettings } from './core/software-statements.js';
+} from './core/registration/abuse-control.js';
+import { REGISTRATION_WAYS } from './core/registration/registration-policy.js';
+import type { StatementIssuerSettings } from './core/registration/software-statements.js';
 
 /**
  * Every setting, declared once: the variable the server reads, the `dcr:` context key the stack
@@ -144,7 +144,7 @@ const statementIssuers = jsonText
       ),
   );
 
-/** `N/SECONDS` or `off` (see core/abuse-control.ts). */
+/** `N/SECONDS` or `off` (see core/registration/abuse-control.ts). */
 const rateLimit = z.string().transform((v, ctx): RateLimit | undefined => {
   const parsed = parseRateLimit(v);
   if (typeof parsed === 'string') {

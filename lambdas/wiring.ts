@@ -1,12 +1,8 @@
 import { type Config, isInteractive } from './config.js';
-import { RegistrationRateLimiter } from './core/abuse-control.js';
-import { AccessTokenIssuer, AccessTokenVerifier } from './core/access-tokens.js';
-import { AdminService } from './core/admin.js';
-import { AuthorizationFlow } from './core/authorization-flow.js';
-import { ClientAuthenticator } from './core/client-authentication.js';
-import { ClientLifecycle } from './core/client-lifecycle.js';
-import { InitialAccessTokens } from './core/initial-access-tokens.js';
-import { jwksMaxAgeSeconds } from './core/keyring.js';
+import { AuthorizationFlow } from './core/authorization/authorization-flow.js';
+import { ClientAuthenticator } from './core/clients/client-authentication.js';
+import { ClientLifecycle } from './core/clients/client-lifecycle.js';
+import { AdminService } from './core/operator/admin.js';
 import type {
   BlockedSoftwareIds,
   ClientDirectory,
@@ -24,10 +20,14 @@ import type {
   TokenStore,
   UpstreamLogin,
 } from './core/ports.js';
-import { RegistrationService } from './core/registration.js';
-import { TrustedSoftwareStatements } from './core/software-statements.js';
-import { TokenService } from './core/token-service.js';
-import { UserGrants } from './core/user-grants.js';
+import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
+import { InitialAccessTokens } from './core/registration/initial-access-tokens.js';
+import { RegistrationService } from './core/registration/registration.js';
+import { TrustedSoftwareStatements } from './core/registration/software-statements.js';
+import { jwksMaxAgeSeconds } from './core/signing/keyring.js';
+import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tokens.js';
+import { TokenService } from './core/tokens/token-service.js';
+import { UserGrants } from './core/tokens/user-grants.js';
 import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';

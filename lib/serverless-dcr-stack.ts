@@ -3,7 +3,7 @@ import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { TABLE_SCHEMA } from '../lambdas/adapters/table-schema.js';
+import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/table-schema.js';
 import { defaultRegistrationAccess } from '../lambdas/config.js';
 import { type DeployedFunction, environmentFor, type SettingName } from '../lambdas/settings.js';
 import { ENDPOINTS, type Endpoint } from '../lambdas/wiring.js';

@@ -1,4 +1,4 @@
-import type { KeyDescription } from '../../lambdas/core/admin.js';
+import type { KeyDescription } from '../../lambdas/core/operator/admin.js';
 import { type Command, check, required } from '../options.js';
 import { date, fields, printJson } from '../output.js';
 

@@ -1,6 +1,5 @@
-import { type AuditEvent, auditEventFor, type ClientChange } from '../core/audit.js';
-import { type CapHolders, releasePlaces } from '../core/client-caps.js';
-import { countEvents } from '../core/client-statistics.js';
+import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
+import { countEvents } from '../core/operator/client-statistics.js';
 import type {
   ClientRecord,
   ClientRepository,
@@ -8,6 +7,7 @@ import type {
   Clock,
   Deletion,
 } from '../core/ports.js';
+import { type CapHolders, releasePlaces } from '../core/registration/client-caps.js';
 import { logger } from '../log.js';
 
 export type AuditSink = (event: AuditEvent) => void;

@@ -1,4 +1,4 @@
-import { mergeCounterUpdates } from '../core/client-statistics.js';
+import { mergeCounterUpdates } from '../core/operator/client-statistics.js';
 import type {
   ClientStatistics,
   CounterUpdate,

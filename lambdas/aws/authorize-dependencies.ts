@@ -1,5 +1,5 @@
-import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
-import { upstreamLogin } from '../adapters/upstream-oidc.js';
+import { FetchedMetadataDocuments } from '../adapters/fetch/metadata-documents.js';
+import { upstreamLogin } from '../adapters/oidc/upstream-oidc.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/ports.js';
 import { dynamoDbStores } from './dynamodb.js';

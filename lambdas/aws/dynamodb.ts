@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbBlockedSoftwareIds } from '../adapters/dynamodb-blocked-software.js';
-import { DynamoDbClientRepository } from '../adapters/dynamodb-client-repository.js';
-import { DynamoDbGrantStore } from '../adapters/dynamodb-grant-store.js';
-import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb-initial-access-tokens.js';
-import { DynamoDbRegistrationCounter } from '../adapters/dynamodb-registration-counter.js';
-import { DynamoDbSoftwareClientCounts } from '../adapters/dynamodb-software-client-counts.js';
-import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
+import { DynamoDbBlockedSoftwareIds } from '../adapters/dynamodb/dynamodb-blocked-software.js';
+import { DynamoDbClientRepository } from '../adapters/dynamodb/dynamodb-client-repository.js';
+import { DynamoDbGrantStore } from '../adapters/dynamodb/dynamodb-grant-store.js';
+import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb/dynamodb-initial-access-tokens.js';
+import { DynamoDbRegistrationCounter } from '../adapters/dynamodb/dynamodb-registration-counter.js';
+import { DynamoDbSoftwareClientCounts } from '../adapters/dynamodb/dynamodb-software-client-counts.js';
+import { DynamoDbTokenStore } from '../adapters/dynamodb/dynamodb-token-store.js';
 import type { Config } from '../config.js';
 
 /** The document client every function uses: plain JS values in and out, undefined dropped. */

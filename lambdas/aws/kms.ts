@@ -1,8 +1,8 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { DynamoDbSigningKeys } from '../adapters/dynamodb-signing-keys.js';
-import { KmsKeyWrapping } from '../adapters/kms-key-wrapping.js';
-import { KmsSigner } from '../adapters/kms-signer.js';
-import { WrappedKeySigner } from '../adapters/wrapped-key-signer.js';
+import { DynamoDbSigningKeys } from '../adapters/dynamodb/dynamodb-signing-keys.js';
+import { KmsKeyWrapping } from '../adapters/kms/kms-key-wrapping.js';
+import { KmsSigner } from '../adapters/kms/kms-signer.js';
+import { WrappedKeySigner } from '../adapters/signing/wrapped-key-signer.js';
 import type { Config } from '../config.js';
 import { type Signer, systemClock } from '../core/ports.js';
 import { documentClient } from './dynamodb.js';

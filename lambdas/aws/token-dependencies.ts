@@ -1,5 +1,5 @@
-import { FetchedMetadataDocuments } from '../adapters/metadata-documents.js';
-import { GuardedRemoteKeySets } from '../adapters/remote-key-sets.js';
+import { FetchedMetadataDocuments } from '../adapters/fetch/metadata-documents.js';
+import { GuardedRemoteKeySets } from '../adapters/fetch/remote-key-sets.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/ports.js';
 import { dynamoDbStores } from './dynamodb.js';

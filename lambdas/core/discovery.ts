@@ -1,4 +1,4 @@
-import { SIGNING_ALGS } from './client-metadata.js';
+import { SIGNING_ALGS } from './clients/client-metadata.js';
 import { endpointUrl, PATHS } from './endpoints.js';
 
 export interface DiscoverySettings {

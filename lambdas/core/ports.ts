@@ -1,5 +1,5 @@
 import type { JWTVerifyGetKey } from 'jose';
-import type { ClientMetadata } from './client-metadata.js';
+import type { ClientMetadata } from './clients/client-metadata.js';
 
 /** What the store keeps of a registered client. Secrets appear only as hashes. */
 export interface ClientRecord {

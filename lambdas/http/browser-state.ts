@@ -3,7 +3,7 @@ import {
   type Transaction,
   transactionGone,
   withUser,
-} from '../core/authorization-flow.js';
+} from '../core/authorization/authorization-flow.js';
 import { endpointUrl, PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
 import type { Clock, CookieKeySource, UserIdentity } from '../core/ports.js';

@@ -1,4 +1,4 @@
-import type { ConsentView } from '../core/authorization-flow.js';
+import type { ConsentView } from '../core/authorization/authorization-flow.js';
 import type { OAuthError } from '../core/errors.js';
 import type { TransactionForm } from './browser-state.js';
 import { type Html, html, page } from './html.js';

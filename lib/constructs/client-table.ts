@@ -8,7 +8,7 @@ import {
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.js';
+import { TABLE_SCHEMA } from '../../lambdas/adapters/dynamodb/table-schema.js';
 
 export interface ClientTableProps {
   /** Keep the table (and its data) when the stack is deleted. Default: true. */

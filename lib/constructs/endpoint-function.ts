@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { environmentProblem } from '../deploy-rules.js';
 
 export interface EndpointFunctionProps {
-  /** Folder under lambdas/ holding handler.ts. */
+  /** Folder under lambdas/functions/ holding handler.ts. */
   readonly entry: string;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
@@ -50,7 +50,7 @@ export class EndpointFunction extends Construct {
       }),
     );
     this.function = new NodejsFunction(this, 'Function', {
-      entry: `${projectRoot}lambdas/${props.entry}/handler.ts`,
+      entry: `${projectRoot}lambdas/functions/${props.entry}/handler.ts`,
       handler: 'handler',
       projectRoot,
       depsLockFilePath: `${projectRoot}package-lock.json`,

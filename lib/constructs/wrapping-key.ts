@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { WRAPPING_CONTEXT } from '../../lambdas/adapters/kms-key-wrapping.js';
+import { WRAPPING_CONTEXT } from '../../lambdas/adapters/kms/kms-key-wrapping.js';
 import { administrationOnly, allowUse, ReplicaKey, type UsableKey } from './signing-key.js';
 
 /** Both uses of the key are bound to the signing keys' encryption context. */

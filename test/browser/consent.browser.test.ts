@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 /**

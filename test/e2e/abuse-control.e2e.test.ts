@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 const machine = { grant_types: ['client_credentials'], client_name: 'abuse e2e', scope: 'read' };

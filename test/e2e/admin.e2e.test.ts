@@ -4,7 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
 import { type Io, main } from '../../cli/dcr-admin.js';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 /** Locally the admin API takes a bearer token; in the stack, IAM (SigV4) at API Gateway. */

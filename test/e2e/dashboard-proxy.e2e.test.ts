@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminClient } from '../../cli/admin-client.js';
 import { type RunningDashboard, startDashboard } from '../../cli/dashboard.js';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { jsonPost, operatorAdmin, readJson, startTestServer } from '../support/server.js';
 
 /**

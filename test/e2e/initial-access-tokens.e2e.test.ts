@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminClient } from '../../cli/admin-client.js';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import {
   type Json,
   jsonPost,

@@ -10,7 +10,7 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { Browser } from '../support/browser.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';

@@ -1,6 +1,6 @@
 import { registerClient } from '@modelcontextprotocol/sdk/client/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { startTestServer } from '../support/server.js';
 
 let app: LocalApp;

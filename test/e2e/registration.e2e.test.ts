@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { jsonPost, readJson, startTestServer } from '../support/server.js';
 
 let app: LocalApp;

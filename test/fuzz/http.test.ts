@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { FUZZ_TIMEOUT_MS, fuzzParameters } from '../support/fuzz.js';
 import { HEADER_NAMES } from '../support/fuzz-arbitraries.js';
 import { startTestServer } from '../support/server.js';

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { clientItem } from '../../lambdas/adapters/dynamodb-client-repository.js';
+import { clientItem } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import type { LambdaHandler } from '../../lambdas/http/lambda.js';
 import { logger } from '../../lambdas/log.js';
 import { apiEvent } from '../support/apigw.js';
@@ -23,7 +23,7 @@ let admin: LambdaHandler;
 beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('DCR_TABLE_NAME', 'dcr-test');
-  ({ handler: admin } = await import('../../lambdas/admin/handler.js'));
+  ({ handler: admin } = await import('../../lambdas/functions/admin/handler.js'));
 });
 beforeEach(() => {
   dynamo.reset();

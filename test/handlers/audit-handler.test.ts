@@ -4,7 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { clientItem } from '../../lambdas/adapters/dynamodb-client-repository.js';
+import { clientItem } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import { auditedClient } from '../support/fakes.js';
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -15,7 +15,7 @@ beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('DCR_AUDIT_BUS_NAME', 'dcr-audit');
   vi.stubEnv('DCR_TABLE_NAME', 'dcr-test');
-  ({ handler } = await import('../../lambdas/audit/handler.js'));
+  ({ handler } = await import('../../lambdas/functions/audit/handler.js'));
 });
 beforeEach(() => {
   eventBridge.reset();

@@ -24,7 +24,7 @@ const STACK_ENV = {
 async function loadHandler(env: Record<string, string | undefined>) {
   vi.resetModules();
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  return (await import('../../lambdas/authorize/handler.js')).handler as LambdaHandler;
+  return (await import('../../lambdas/functions/authorize/handler.js')).handler as LambdaHandler;
 }
 
 beforeEach(() => {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
-import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
-import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory-registration-counter.js';
-import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory-software-client-counts.js';
-import { GuardedRemoteKeySets } from '../../lambdas/adapters/remote-key-sets.js';
+import { GuardedRemoteKeySets } from '../../lambdas/adapters/fetch/remote-key-sets.js';
+import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory/memory-blocked-software.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryGrantStore } from '../../lambdas/adapters/memory/memory-grant-store.js';
+import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory/memory-initial-access-tokens.js';
+import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory/memory-registration-counter.js';
+import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory/memory-software-client-counts.js';
 import { loadConfig } from '../../lambdas/config.js';
 import type {
   AuthorizationCodeRecord,

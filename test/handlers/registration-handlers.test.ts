@@ -21,9 +21,11 @@ let discovery: LambdaHandler;
 beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('DCR_TABLE_NAME', 'dcr-test');
-  ({ handler: register } = await import('../../lambdas/register/handler.js'));
-  ({ handler: configuration } = await import('../../lambdas/client-configuration/handler.js'));
-  ({ handler: discovery } = await import('../../lambdas/discovery/handler.js'));
+  ({ handler: register } = await import('../../lambdas/functions/register/handler.js'));
+  ({ handler: configuration } = await import(
+    '../../lambdas/functions/client-configuration/handler.js'
+  ));
+  ({ handler: discovery } = await import('../../lambdas/functions/discovery/handler.js'));
 });
 
 beforeEach(() => {

@@ -62,9 +62,10 @@ const signingWith =
 async function loadHandlers() {
   vi.resetModules();
   return {
-    token: (await import('../../lambdas/token/handler.js')).handler as LambdaHandler,
-    jwks: (await import('../../lambdas/jwks/handler.js')).handler as LambdaHandler,
-    introspect: (await import('../../lambdas/introspect/handler.js')).handler as LambdaHandler,
+    token: (await import('../../lambdas/functions/token/handler.js')).handler as LambdaHandler,
+    jwks: (await import('../../lambdas/functions/jwks/handler.js')).handler as LambdaHandler,
+    introspect: (await import('../../lambdas/functions/introspect/handler.js'))
+      .handler as LambdaHandler,
     logger: (await import('../../lambdas/log.js')).logger,
   };
 }

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbBlockedSoftwareIds } from '../../lambdas/adapters/dynamodb-blocked-software.js';
-import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
+import { DynamoDbBlockedSoftwareIds } from '../../lambdas/adapters/dynamodb/dynamodb-blocked-software.js';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
+import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory/memory-blocked-software.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type { BlockedSoftwareIds } from '../../lambdas/core/ports.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 
 const TABLE = 'blocked-software-test';
 let store: EmbeddedStore;

@@ -1,12 +1,12 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import { DynamoDbClientStatistics } from '../../lambdas/adapters/dynamodb-client-statistics.js';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
+import { DynamoDbClientStatistics } from '../../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { lastDays } from '../../lambdas/core/client-statistics.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { lastDays } from '../../lambdas/core/operator/client-statistics.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 const TABLE = 'dcr-stats';

@@ -1,11 +1,11 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb-expiry-sweeper.js';
-import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb-token-store.js';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
+import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
+import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb/dynamodb-token-store.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type { ClientRecord } from '../../lambdas/core/ports.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';
 import { FaultInjector } from '../support/faults.js';
 

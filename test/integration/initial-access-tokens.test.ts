@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbInitialAccessTokens } from '../../lambdas/adapters/dynamodb-initial-access-tokens.js';
-import { DynamoDbSoftwareClientCounts } from '../../lambdas/adapters/dynamodb-software-client-counts.js';
-import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
-import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory-software-client-counts.js';
+import { DynamoDbInitialAccessTokens } from '../../lambdas/adapters/dynamodb/dynamodb-initial-access-tokens.js';
+import { DynamoDbSoftwareClientCounts } from '../../lambdas/adapters/dynamodb/dynamodb-software-client-counts.js';
+import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory/memory-initial-access-tokens.js';
+import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory/memory-software-client-counts.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import type {
   InitialAccessTokenRecord,
@@ -10,7 +10,7 @@ import type {
   SoftwareClientCounts,
 } from '../../lambdas/core/ports.js';
 import { newTokenId } from '../../lambdas/core/secrets.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 
 const NOW = 1_800_000_000;
 const TABLE = 'dcr-iat';

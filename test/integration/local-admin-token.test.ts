@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 
 /**
  * The local admin API's credential (THREATS.md O2): closed while DCR_ADMIN_TOKEN is unset,

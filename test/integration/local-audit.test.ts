@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
-import type { AuditEvent } from '../../lambdas/core/audit.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import type { AuditEvent } from '../../lambdas/core/operator/audit.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { jsonPost, readJson } from '../support/server.js';
 
 describe('audit events in local mode', () => {

@@ -11,7 +11,7 @@ import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { publicClientGrants, tokenRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 

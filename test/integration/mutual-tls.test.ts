@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 import {
   certificate,
   expectCertificateBoundToken,

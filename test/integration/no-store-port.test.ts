@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { startEmbeddedStore } from '../../local/embedded-store.js';
 import { listeningPorts, processTree, socketInodes } from '../support/listeners.js';
 
 /**

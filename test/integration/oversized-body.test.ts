@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { MAX_BODY_BYTES } from '../../lambdas/http/request.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 
 /**
  * A defect as a new user met it: after an oversized upload the server answered 413

@@ -1,14 +1,17 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbRegistrationCounter } from '../../lambdas/adapters/dynamodb-registration-counter.js';
-import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory-registration-counter.js';
-import { expiryDay } from '../../lambdas/adapters/table-schema.js';
+import { DynamoDbRegistrationCounter } from '../../lambdas/adapters/dynamodb/dynamodb-registration-counter.js';
+import { expiryDay } from '../../lambdas/adapters/dynamodb/table-schema.js';
+import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory/memory-registration-counter.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import { RegistrationRateLimiter, rateLimitKey } from '../../lambdas/core/abuse-control.js';
 import type { RegistrationCounter } from '../../lambdas/core/ports.js';
+import {
+  RegistrationRateLimiter,
+  rateLimitKey,
+} from '../../lambdas/core/registration/abuse-control.js';
 import { newTokenId } from '../../lambdas/core/secrets.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';
 
 const TABLE = 'dcr-ratelimit';

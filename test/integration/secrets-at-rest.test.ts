@@ -5,7 +5,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as client from 'openid-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { startEmbeddedStore } from '../../local/embedded-store.js';
 import { Browser } from '../support/browser.js';
 import { authorizationRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';

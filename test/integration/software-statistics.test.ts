@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchClient, seedClients } from '../../bench/seed-clients.js';
-import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import { DynamoDbClientStatistics } from '../../lambdas/adapters/dynamodb-client-statistics.js';
-import { MemoryClientStatistics } from '../../lambdas/adapters/memory-client-statistics.js';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
+import { DynamoDbClientStatistics } from '../../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
+import { MemoryClientStatistics } from '../../lambdas/adapters/memory/memory-client-statistics.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { AdminService } from '../../lambdas/core/admin.js';
-import type { AuditEvent, AuditEventType } from '../../lambdas/core/audit.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
-import { countEvents, counterUpdatesFor } from '../../lambdas/core/client-statistics.js';
+import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
+import { AdminService } from '../../lambdas/core/operator/admin.js';
+import type { AuditEvent, AuditEventType } from '../../lambdas/core/operator/audit.js';
+import { countEvents, counterUpdatesFor } from '../../lambdas/core/operator/client-statistics.js';
 import type { ClientStatistics } from '../../lambdas/core/ports.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 
 /**
  * The software_ids' active clients (the dashboard's "top software_ids"): counted from the change

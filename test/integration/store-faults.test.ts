@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { hashSecret } from '../../lambdas/core/secrets.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 import {
   type AwsFault,
   capturingLogs,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamOidcLogin } from '../../lambdas/adapters/upstream-oidc.js';
+import { UpstreamOidcLogin } from '../../lambdas/adapters/oidc/upstream-oidc.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 import { systemClock } from '../../lambdas/core/ports.js';
 import {

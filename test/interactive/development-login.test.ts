@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { Browser, isLoginForm } from '../support/browser.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 

@@ -37,7 +37,7 @@ describe.each(stackFunctions(cdkOut).map((fn) => [fn.logicalId, fn] as const))(
 describe('the authorize bundle', () => {
   // The development login's page says so in its title; only the local app imports its module.
   const MARKER = 'Development login';
-  const devLogin = fileURLToPath(new URL('../../lambdas/local/dev-login.ts', import.meta.url));
+  const devLogin = fileURLToPath(new URL('../../local/dev-login.ts', import.meta.url));
 
   it('exists in the interactive stack and carries no development login', () => {
     const authorize = stackFunctions(cdkOut).find((fn) =>

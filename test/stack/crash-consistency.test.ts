@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { publicClientGrants, tokenRequest } from '../support/interactive.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 import { type StoreCall, startStackServer } from '../support/synthesized-stack.js';

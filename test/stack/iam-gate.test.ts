@@ -11,12 +11,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb-client-repository.js';
-import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb-expiry-sweeper.js';
-import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb-token-store.js';
+import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
+import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
+import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb/dynamodb-token-store.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ACCESS } from '../../lib/serverless-dcr-stack.js';
+import { startEmbeddedStore } from '../../local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';
 import {
   allows,

@@ -1,7 +1,10 @@
-import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/client-lifecycle.js';
+import {
+  ClientLifecycle,
+  type LifecycleSettings,
+} from '../../lambdas/core/clients/client-lifecycle.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 import type { ClientRecord, ClientRepository, Clock } from '../../lambdas/core/ports.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
+import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 
 /** A clock the test moves by hand. */
 export class FakeClock implements Clock {

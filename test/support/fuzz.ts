@@ -1,14 +1,14 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import * as fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
+import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { clientFromMetadataDocument } from '../../lambdas/core/client-id-metadata-document.js';
+import { clientFromMetadataDocument } from '../../lambdas/core/clients/client-id-metadata-document.js';
 import { LONE_SURROGATE } from '../../lambdas/core/text.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
 import { prefersJson } from '../../lambdas/http/request.js';
 import { createRouter, type Router } from '../../lambdas/http/router.js';
-import { localRoutes, memoryStores, type Stores } from '../../lambdas/local/app.js';
+import { localRoutes, memoryStores, type Stores } from '../../local/app.js';
 import { FakeClock } from './fakes.js';
 import { findLeaks } from './secret-leaks.js';
 

@@ -1,4 +1,4 @@
-import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.js';
+import { TABLE_SCHEMA } from '../../lambdas/adapters/dynamodb/table-schema.js';
 
 /** A statement of a role's or a key's policy, as the synthesized template has it. */
 export interface PolicyStatement {

@@ -1,5 +1,5 @@
 import * as client from 'openid-client';
-import type { LocalApp } from '../../lambdas/local/app.js';
+import type { LocalApp } from '../../local/app.js';
 import { Browser } from './browser.js';
 import { startTestServer } from './server.js';
 import { startFederatedServer } from './upstream.js';

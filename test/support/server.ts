@@ -2,7 +2,7 @@ import { inject } from 'vitest';
 import { AdminClient } from '../../cli/admin-client.js';
 import { type Io, main } from '../../cli/dcr-admin.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../lambdas/local/app.js';
+import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../local/app.js';
 import { startStackServer } from './synthesized-stack.js';
 
 /**

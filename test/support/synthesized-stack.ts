@@ -23,9 +23,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   DynamoDBRecord,
 } from 'aws-lambda';
-import type { LocalApp } from '../../lambdas/local/app.js';
-import { startEmbeddedStore } from '../../lambdas/local/embedded-store.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+import type { LocalApp } from '../../local/app.js';
+import { startEmbeddedStore } from '../../local/embedded-store.js';
 import { allows, keyPolicyAllows, leadingKeys, type PolicyStatement } from './iam-policy.js';
 import { startKmsServer } from './kms-server.js';
 import { secretsManagerStandIn } from './secrets-manager-stand-in.js';

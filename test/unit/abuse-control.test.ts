@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory-registration-counter.js';
+import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory/memory-registration-counter.js';
 import { loadConfig } from '../../lambdas/config.js';
+import { OAuthError, temporarilyUnavailable } from '../../lambdas/core/errors.js';
 import {
   assertRedirectsAllowed,
   DEFAULT_PRIVATE_USE_SCHEMES,
@@ -13,8 +14,7 @@ import {
   rateLimitKey,
   sourceKey,
   windowOf,
-} from '../../lambdas/core/abuse-control.js';
-import { OAuthError, temporarilyUnavailable } from '../../lambdas/core/errors.js';
+} from '../../lambdas/core/registration/abuse-control.js';
 import { FakeClock } from '../support/fakes.js';
 
 describe('rate limit setting', () => {

@@ -1,8 +1,8 @@
 import { createHmac, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
-import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/access-tokens.js';
+import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
+import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 
 /**
  * Forged access tokens at introspection (THREATS.md X3): only this server's own tokens, signed

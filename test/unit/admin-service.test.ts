@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { MemoryClientStatistics } from '../../lambdas/adapters/memory-client-statistics.js';
-import { AdminService } from '../../lambdas/core/admin.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
+import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory/memory-blocked-software.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryClientStatistics } from '../../lambdas/adapters/memory/memory-client-statistics.js';
+import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
 import { encodeCursor } from '../../lambdas/core/cursor.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
+import { AdminService } from '../../lambdas/core/operator/admin.js';
+import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 

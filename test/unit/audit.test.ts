@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditEventFor } from '../../lambdas/core/audit.js';
+import { auditEventFor } from '../../lambdas/core/operator/audit.js';
 import { auditedClient } from '../support/fakes.js';
 
 const base = auditedClient();

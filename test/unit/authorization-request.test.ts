@@ -4,7 +4,7 @@ import {
   parseAuthorizationQuery,
   trustedRedirect,
   validateAuthorizationRequest,
-} from '../../lambdas/core/authorization-request.js';
+} from '../../lambdas/core/authorization/authorization-request.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 import type { ClientRecord, MetadataDocumentResult } from '../../lambdas/core/ports.js';
 

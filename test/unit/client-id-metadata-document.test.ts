@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cacheSeconds } from '../../lambdas/adapters/metadata-documents.js';
+import { cacheSeconds } from '../../lambdas/adapters/fetch/metadata-documents.js';
 import {
   clientFromMetadataDocument,
   clientIdUrlProblem,
-} from '../../lambdas/core/client-id-metadata-document.js';
-import { METADATA_DOCUMENT } from '../../lambdas/core/client-lifecycle.js';
+} from '../../lambdas/core/clients/client-id-metadata-document.js';
+import { METADATA_DOCUMENT } from '../../lambdas/core/clients/client-lifecycle.js';
 
 const URL_ = 'https://app.example.com/oauth/client.json';
 const NOW = 1_800_000_000;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/client-lifecycle.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import {
+  ClientLifecycle,
+  type LifecycleSettings,
+} from '../../lambdas/core/clients/client-lifecycle.js';
 import type { ClientRecord, ClientRepository } from '../../lambdas/core/ports.js';
 import { FakeClock, registrationService } from '../support/fakes.js';
 

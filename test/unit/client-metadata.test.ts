@@ -3,7 +3,7 @@ import {
   classifyRedirectUri,
   matchRedirectUri,
   validateClientMetadata,
-} from '../../lambdas/core/client-metadata.js';
+} from '../../lambdas/core/clients/client-metadata.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 
 const NOW = 1_800_000_000;

@@ -1,16 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CoalescingClientStatistics } from '../../lambdas/adapters/coalescing-client-statistics.js';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { MemoryClientStatistics } from '../../lambdas/adapters/memory-client-statistics.js';
-import { AdminService } from '../../lambdas/core/admin.js';
-import type { AuditEvent, AuditEventType } from '../../lambdas/core/audit.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryClientStatistics } from '../../lambdas/adapters/memory/memory-client-statistics.js';
+import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
+import { AdminService } from '../../lambdas/core/operator/admin.js';
+import type { AuditEvent, AuditEventType } from '../../lambdas/core/operator/audit.js';
 import {
   counterUpdatesFor,
   lastDays,
   mergeCounterUpdates,
   statsReport,
-} from '../../lambdas/core/client-statistics.js';
+} from '../../lambdas/core/operator/client-statistics.js';
 import type { CounterUpdate } from '../../lambdas/core/ports.js';
 import { auditedClient, FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 

@@ -158,7 +158,7 @@ describe('dcr-admin start-up', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const copy = mkdtempSync(join(tmpdir(), 'dcr-admin-copy-'));
     try {
-      for (const dir of ['bin', 'cli', 'lambdas'])
+      for (const dir of ['bin', 'cli', 'lambdas', 'local'])
         cpSync(join(root, dir), join(copy, dir), { recursive: true });
       writeFileSync(join(copy, 'package.json'), readFileSync(join(root, 'package.json')));
       mkdirSync(join(copy, 'node_modules'));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
  * The documentation is split over README.md, docs/ and a few root files, and they point at each
  * other's sections. Every relative link must reach an existing file and, with an #anchor, a
  * heading there, so a moved section or a renamed heading fails here instead of on GitHub; and
- * every source file or test the pages name (`lambdas/core/pkce.ts`, `e2e/tokens`) must exist.
+ * every source file or test the pages name (`lambdas/core/authorization/pkce.ts`, `e2e/tokens`) must exist.
  */
 const ROOT = resolve(import.meta.dirname, '../..');
 const PAGES = [
@@ -127,7 +127,7 @@ function namedPaths(page: string): { name: string; path: string }[] {
   const text = readFileSync(join(ROOT, page), 'utf8');
   const out: { name: string; path: string }[] = [];
   for (const [, name = ''] of text.matchAll(
-    /`((?:test|lambdas|lib|cli|bench|bin)\/[^`\s<…*]+)`/g,
+    /`((?:test|lambdas|local|lib|cli|bench|bin)\/[^`\s<…*]+)`/g,
   )) {
     out.push({ name, path: name });
   }

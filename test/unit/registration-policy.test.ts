@@ -1,16 +1,19 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory-initial-access-tokens.js';
-import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory-software-client-counts.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory/memory-initial-access-tokens.js';
+import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory/memory-software-client-counts.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
-import { InitialAccessTokens, tokenSummary } from '../../lambdas/core/initial-access-tokens.js';
+import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
 import type {
   ClientRecord,
   ClientRepository,
   InitialAccessTokenRecord,
 } from '../../lambdas/core/ports.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
+import {
+  InitialAccessTokens,
+  tokenSummary,
+} from '../../lambdas/core/registration/initial-access-tokens.js';
+import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import {
   applyTier,
   classify,
@@ -18,7 +21,7 @@ import {
   DEFAULT_TIERS,
   type RegistrationWay,
   type TrustTier,
-} from '../../lambdas/core/registration-policy.js';
+} from '../../lambdas/core/registration/registration-policy.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';

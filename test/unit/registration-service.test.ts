@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import type { RegistrationService } from '../../lambdas/core/registration.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import type { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { hashSecret, newClientId, newSecret } from '../../lambdas/core/secrets.js';
 import { FakeClock, oauthFailure, registrationService } from '../support/fakes.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isPublicAddress } from '../../lambdas/adapters/guarded-fetch.js';
-import { jwksFetch } from '../../lambdas/adapters/remote-key-sets.js';
+import { isPublicAddress } from '../../lambdas/adapters/fetch/guarded-fetch.js';
+import { jwksFetch } from '../../lambdas/adapters/fetch/remote-key-sets.js';
 
 const guardedFetch = jwksFetch();
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
-import { type LocalApp, startLocalApp } from '../../lambdas/local/app.js';
 import { logger } from '../../lambdas/log.js';
+import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { hygieneSeen } from '../support/secret-hygiene.js';
 import { findLeaks, secretsInResponse } from '../support/secret-leaks.js';
 import { jsonPost, readJson } from '../support/server.js';

@@ -24,7 +24,7 @@ describe('the settings table', () => {
   it('declares every variable the server and the stack name', () => {
     const declared = new Set(Object.values(SETTINGS).map((s: Setting) => s.env));
     const named = new Set<string>();
-    for (const dir of ['lambdas', 'lib']) {
+    for (const dir of ['lambdas', 'local', 'lib']) {
       for (const file of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
         if (!file.endsWith('.ts')) continue;
         const source = readFileSync(join(root, dir, file), 'utf8');

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { derToJose } from '../../lambdas/adapters/ecdsa-signature.js';
-import { LocalCookieKey } from '../../lambdas/adapters/local-cookie-key.js';
-import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
+import { derToJose } from '../../lambdas/adapters/kms/ecdsa-signature.js';
+import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
+import { LocalCookieKey } from '../../local/local-cookie-key.js';
 
 describe('derToJose', () => {
   it('turns DER ECDSA signatures into 64-byte r||s that verify as IEEE P1363', () => {

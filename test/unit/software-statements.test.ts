@@ -1,14 +1,14 @@
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory-blocked-software.js';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
+import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory/memory-blocked-software.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
 import { loadConfig } from '../../lambdas/config.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
+import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
+import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import {
   MAX_STATEMENT_LENGTH,
   TrustedSoftwareStatements,
-} from '../../lambdas/core/software-statements.js';
+} from '../../lambdas/core/registration/software-statements.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';

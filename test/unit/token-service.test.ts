@@ -1,19 +1,22 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
-import { MemoryTokenStore } from '../../lambdas/adapters/memory-token-store.js';
-import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/access-tokens.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryGrantStore } from '../../lambdas/adapters/memory/memory-grant-store.js';
+import { MemoryTokenStore } from '../../lambdas/adapters/memory/memory-token-store.js';
+import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
 import {
   ClientAuthenticator,
   JWT_BEARER_ASSERTION,
-} from '../../lambdas/core/client-authentication.js';
-import { ClientLifecycle, type LifecycleSettings } from '../../lambdas/core/client-lifecycle.js';
+} from '../../lambdas/core/clients/client-authentication.js';
+import {
+  ClientLifecycle,
+  type LifecycleSettings,
+} from '../../lambdas/core/clients/client-lifecycle.js';
 import type { RemoteKeySets } from '../../lambdas/core/ports.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
-import { TokenService, type TokenSettings } from '../../lambdas/core/token-service.js';
-import { UserGrants } from '../../lambdas/core/user-grants.js';
+import { RegistrationService } from '../../lambdas/core/registration/registration.js';
+import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
+import { TokenService, type TokenSettings } from '../../lambdas/core/tokens/token-service.js';
+import { UserGrants } from '../../lambdas/core/tokens/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure, registrationService } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';

@@ -1,17 +1,17 @@
 import { decodeJwt } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LocalSigner } from '../../lambdas/adapters/local-signer.js';
-import { MemoryClientRepository } from '../../lambdas/adapters/memory-client-repository.js';
-import { MemoryGrantStore } from '../../lambdas/adapters/memory-grant-store.js';
-import { MemoryTokenStore } from '../../lambdas/adapters/memory-token-store.js';
-import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/access-tokens.js';
-import { ClientAuthenticator } from '../../lambdas/core/client-authentication.js';
-import { ClientLifecycle } from '../../lambdas/core/client-lifecycle.js';
-import { s256 } from '../../lambdas/core/pkce.js';
-import { RegistrationService } from '../../lambdas/core/registration.js';
+import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryGrantStore } from '../../lambdas/adapters/memory/memory-grant-store.js';
+import { MemoryTokenStore } from '../../lambdas/adapters/memory/memory-token-store.js';
+import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
+import { s256 } from '../../lambdas/core/authorization/pkce.js';
+import { ClientAuthenticator } from '../../lambdas/core/clients/client-authentication.js';
+import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
+import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { hashSecret, newSecret, newTokenId } from '../../lambdas/core/secrets.js';
-import { TokenService } from '../../lambdas/core/token-service.js';
-import { UserGrants } from '../../lambdas/core/user-grants.js';
+import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
+import { TokenService } from '../../lambdas/core/tokens/token-service.js';
+import { UserGrants } from '../../lambdas/core/tokens/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';

@@ -1,12 +1,12 @@
 import * as z from 'zod';
-import type { AdminService } from '../../core/admin.js';
-import { STATS_DAYS_KEPT } from '../../core/client-statistics.js';
 import { PATHS } from '../../core/endpoints.js';
 import { invalidRequest, OAuthError } from '../../core/errors.js';
-import type { InitialAccessTokens } from '../../core/initial-access-tokens.js';
+import type { AdminService } from '../../core/operator/admin.js';
+import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
 import type { ClientFilter, RequestOrigin } from '../../core/ports.js';
+import type { InitialAccessTokens } from '../../core/registration/initial-access-tokens.js';
+import { MAX_SOFTWARE_ID_LENGTH } from '../../core/registration/software-statements.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';
-import { MAX_SOFTWARE_ID_LENGTH } from '../../core/software-statements.js';
 import type { HttpRequest, HttpResponse } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';

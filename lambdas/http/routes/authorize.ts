@@ -3,7 +3,7 @@ import {
   redirectOf,
   transactionGone,
   upstreamFailure,
-} from '../../core/authorization-flow.js';
+} from '../../core/authorization/authorization-flow.js';
 import { endpointUrl, PATHS } from '../../core/endpoints.js';
 import { invalidRequest, OAuthError, redirectedError } from '../../core/errors.js';
 import type { UpstreamLogin } from '../../core/ports.js';

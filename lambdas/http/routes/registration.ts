@@ -1,7 +1,7 @@
-import type { RegistrationRateLimiter } from '../../core/abuse-control.js';
 import { PATHS } from '../../core/endpoints.js';
-import type { RegistrationService, Versioned } from '../../core/registration.js';
-import { classify } from '../../core/registration-policy.js';
+import type { RegistrationRateLimiter } from '../../core/registration/abuse-control.js';
+import type { RegistrationService, Versioned } from '../../core/registration/registration.js';
+import { classify } from '../../core/registration/registration-policy.js';
 import type { HttpRequest } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';

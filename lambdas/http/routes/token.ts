@@ -1,5 +1,5 @@
 import { PATHS } from '../../core/endpoints.js';
-import type { Served, TokenService } from '../../core/token-service.js';
+import type { Served, TokenService } from '../../core/tokens/token-service.js';
 import type { HttpRequest } from '../message.js';
 import { readForm } from '../request.js';
 import { json, NO_STORE } from '../responses.js';

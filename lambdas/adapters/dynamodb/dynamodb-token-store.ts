@@ -1,0 +1,62 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { TokenStore } from '../../core/ports.js';
+import { callAws, callAwsIfCondition } from '../aws-errors.js';
+import { expiryAttributes } from './table-schema.js';
+
+const SERVICE = 'the token store';
+
+/**
+ * Items (see docs/architecture.md "Storage"), each kept by TTL only as long as it matters:
+ *   pk = "revoked#<jti>",                 sk = "revoked";   ttl = the token's exp
+ *   pk = "assertion#<client_id>#<jti>",   sk = "assertion"; ttl = the assertion's exp
+ */
+export class DynamoDbTokenStore implements TokenStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async revoke(jti: string, expiresAt: number): Promise<void> {
+    await callAws(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `revoked#${jti}`, sk: 'revoked', ...expiryAttributes(expiresAt) },
+        }),
+      ),
+      SERVICE,
+    );
+  }
+
+  async isRevoked(jti: string): Promise<boolean> {
+    const { Item } = await callAws(
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: `revoked#${jti}`, sk: 'revoked' },
+          ConsistentRead: true,
+        }),
+      ),
+      SERVICE,
+    );
+    return Item !== undefined;
+  }
+
+  async useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
+    const recorded = await callAwsIfCondition(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `assertion#${clientId}#${jti}`,
+            sk: 'assertion',
+            ...expiryAttributes(expiresAt),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+      SERVICE,
+    );
+    return recorded !== undefined;
+  }
+}

@@ -1,0 +1,61 @@
+import { rankSoftware } from '../../core/operator/client-statistics.js';
+import type {
+  ClientStatistics,
+  CounterUpdate,
+  SoftwareCount,
+  StatsItem,
+  StatsSnapshot,
+} from '../../core/ports.js';
+
+/** In-memory counters with the DynamoDB adapter's semantics, for the in-memory local store. */
+export class MemoryClientStatistics implements ClientStatistics {
+  private readonly items = new Map<StatsItem, Record<string, number>>();
+  private countingSince?: number;
+  private recountedAt?: number;
+
+  async add(updates: readonly CounterUpdate[]): Promise<void> {
+    for (const { item, deltas, at } of updates) {
+      const counters = this.items.get(item) ?? {};
+      for (const [name, delta] of Object.entries(deltas))
+        counters[name] = (counters[name] ?? 0) + delta;
+      this.items.set(item, counters);
+      if (item === 'active') this.countingSince ??= at;
+    }
+  }
+
+  async read(days: readonly string[]): Promise<StatsSnapshot> {
+    const found = days.flatMap((day) => {
+      const counters = this.items.get(`day#${day}`);
+      return counters ? [[day, { ...counters }] as const] : [];
+    });
+    return {
+      active: { ...this.items.get('active') },
+      ...(this.countingSince !== undefined && { countingSince: this.countingSince }),
+      ...(this.recountedAt !== undefined && { recountedAt: this.recountedAt }),
+      days: Object.fromEntries(found),
+    };
+  }
+
+  async setActive(values: Readonly<Record<string, number>>, at: number): Promise<void> {
+    this.items.set('active', { ...this.items.get('active'), ...values });
+    this.recountedAt = at;
+    this.countingSince ??= at;
+  }
+
+  private software(): [StatsItem, Record<string, number>][] {
+    return [...this.items].filter(([item]) => item.startsWith('software#'));
+  }
+
+  async topSoftware(limit: number): Promise<SoftwareCount[]> {
+    const counts = this.software().map(([item, counters]) => ({
+      softwareId: item.slice('software#'.length),
+      active: counters.active ?? 0,
+    }));
+    return rankSoftware(counts, limit);
+  }
+
+  async resetSoftware(): Promise<void> {
+    for (const [item, counters] of this.software())
+      this.items.set(item, { ...counters, active: 0 });
+  }
+}

@@ -1,0 +1,70 @@
+import type {
+  AuthorizationCodeRecord,
+  CodeBinding,
+  CodeRedemption,
+  GrantRecord,
+  GrantStore,
+  RevokedGrant,
+  Rotation,
+} from '../../core/ports.js';
+import { pinnedElsewhere } from '../../core/regions.js';
+
+interface StoredCode extends AuthorizationCodeRecord {
+  readonly redeemedAt?: number;
+}
+
+const bound = (code: AuthorizationCodeRecord, binding: CodeBinding) =>
+  code.clientId === binding.clientId &&
+  code.redirectUri === binding.redirectUri &&
+  code.codeChallenge === binding.codeChallenge &&
+  !pinnedElsewhere(code, binding.region);
+
+/**
+ * In-memory GrantStore for unit tests, the memory-only local server and benchmarks: the same
+ * outcomes as the DynamoDB adapter, with the same single-step checks (JavaScript runs each
+ * method to its first await without interleaving, as a conditional write is atomic).
+ */
+export class MemoryGrantStore implements GrantStore {
+  private readonly codes = new Map<string, StoredCode>();
+  private readonly grants = new Map<string, GrantRecord | RevokedGrant>();
+
+  async putCode(code: AuthorizationCodeRecord): Promise<void> {
+    if (this.codes.has(code.codeHash)) throw new Error('authorization code collision');
+    this.codes.set(code.codeHash, code);
+  }
+
+  async redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption> {
+    const code = this.codes.get(codeHash);
+    if (code === undefined || !bound(code, binding)) return { outcome: 'refused' };
+    if (code.redeemedAt !== undefined) return { outcome: 'reused', code };
+    if (code.expiresAt <= now) return { outcome: 'refused' };
+    const outside = binding.resources.find((r) => !code.resources.includes(r));
+    if (outside !== undefined) return { outcome: 'not-granted', resource: outside };
+    this.codes.set(codeHash, { ...code, redeemedAt: now });
+    return { outcome: 'redeemed', code };
+  }
+
+  async createGrant(grant: GrantRecord): Promise<boolean> {
+    if (this.grants.has(grant.grantId)) return false;
+    this.grants.set(grant.grantId, grant);
+    return true;
+  }
+
+  async getGrant(grantId: string) {
+    return this.grants.get(grantId);
+  }
+
+  async rotateRefresh(grantId: string, presentedHash: string, next: Rotation): Promise<boolean> {
+    const grant = this.grants.get(grantId);
+    if (!grant || grant.revokedAt !== undefined || !('currentHash' in grant)) return false;
+    if (grant.currentHash !== presentedHash) return false;
+    const { expiresAt: _, ...rotation } = next;
+    this.grants.set(grantId, { ...grant, ...rotation });
+    return true;
+  }
+
+  async revokeGrant(grantId: string, at: number): Promise<void> {
+    const grant = this.grants.get(grantId);
+    this.grants.set(grantId, { ...(grant ?? { grantId }), revokedAt: grant?.revokedAt ?? at });
+  }
+}

@@ -1,0 +1,86 @@
+import type { ClientRecord, RequestOrigin } from '../ports.js';
+
+export type AuditEventType =
+  | 'client.registered'
+  | 'client.updated'
+  | 'client.secret_rotated'
+  | 'client.deleted_by_client'
+  | 'client.deleted_by_operator'
+  | 'client.expired';
+
+/** One change of a client item, as a DynamoDB stream record (or the local store) reports it. */
+export interface ClientChange {
+  readonly kind: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly oldImage?: ClientRecord;
+  readonly newImage?: ClientRecord;
+  /** When the change happened (integer seconds). */
+  readonly at: number;
+}
+
+/** What the audit trail says about a client change. Never a secret, hash or token. */
+export interface AuditEvent {
+  readonly type: AuditEventType;
+  readonly client_id: string;
+  readonly client_name?: string;
+  readonly software_id?: string;
+  readonly registration_method?: string;
+  /** The initial access token that registered the client. */
+  readonly initial_access_token_id?: string;
+  readonly source_ip?: string;
+  /** Who acted, on the operator's changes: the IAM principal's ARN, or `admin-token` locally. */
+  readonly actor?: string;
+  readonly client_id_issued_at: number;
+  readonly occurred_at: number;
+}
+
+function event(
+  type: AuditEventType,
+  record: ClientRecord,
+  at: number,
+  origin: RequestOrigin = {},
+): AuditEvent {
+  return {
+    type,
+    client_id: record.clientId,
+    ...(record.metadata.client_name !== undefined && { client_name: record.metadata.client_name }),
+    ...(record.metadata.software_id !== undefined && { software_id: record.metadata.software_id }),
+    ...(record.registrationMethod !== undefined && {
+      registration_method: record.registrationMethod,
+    }),
+    ...(record.initialAccessTokenId !== undefined && {
+      initial_access_token_id: record.initialAccessTokenId,
+    }),
+    ...(origin.sourceIp !== undefined && { source_ip: origin.sourceIp }),
+    ...(origin.actor !== undefined && { actor: origin.actor }),
+    client_id_issued_at: record.clientIdIssuedAt,
+    occurred_at: at,
+  };
+}
+
+/**
+ * The audit event for a client change, or undefined for changes that are not events: a use
+ * (last used, expiry moved) or the deletion marker written just before a delete. A removal with
+ * no deletion marker is an expiry: DynamoDB TTL or the cleanup took it.
+ */
+export function auditEventFor(change: ClientChange): AuditEvent | undefined {
+  const { oldImage: before, newImage: after, at } = change;
+  if (change.kind === 'INSERT' && after) {
+    return event('client.registered', after, at, after.lastChange);
+  }
+  if (change.kind === 'REMOVE' && before) {
+    const deletion = before.deletion;
+    if (!deletion) return event('client.expired', before, at);
+    const type =
+      deletion.by === 'operator' ? 'client.deleted_by_operator' : 'client.deleted_by_client';
+    return event(type, before, at, deletion);
+  }
+  if (change.kind === 'MODIFY' && before && after) {
+    if (after.deletion) return undefined;
+    const origin = after.lastChange;
+    if (before.secretHash && after.secretHash && before.secretHash !== after.secretHash) {
+      return event('client.secret_rotated', after, at, origin);
+    }
+    if (before.version !== after.version) return event('client.updated', after, at, origin);
+  }
+  return undefined;
+}

@@ -1,0 +1,151 @@
+import type {
+  ClientStatistics,
+  CounterUpdate,
+  SoftwareCount,
+  StatsItem,
+  StatsSnapshot,
+} from '../ports.js';
+import type { AuditEvent } from './audit.js';
+
+/** One per-day counter per audit event type (`client.expired` → `expired`). */
+export const DAY_COUNTERS = [
+  'registered',
+  'updated',
+  'secret_rotated',
+  'deleted_by_client',
+  'deleted_by_operator',
+  'expired',
+] as const;
+export type DayCounter = (typeof DAY_COUNTERS)[number];
+
+/** How each event moves the number of active clients. */
+const ACTIVE_DELTA: Record<DayCounter, number> = {
+  registered: 1,
+  updated: 0,
+  secret_rotated: 0,
+  deleted_by_client: -1,
+  deleted_by_operator: -1,
+  expired: -1,
+};
+
+/** Per-day items are kept this long (their TTL); the stats API reads at most this many days. */
+export const STATS_DAYS_KEPT = 400;
+
+/** Clients stored before registration methods were recorded registered openly. */
+const DEFAULT_METHOD = 'open';
+
+const DAY_SECONDS = 86_400;
+
+/** The UTC day (ISO date) of an instant. */
+export const isoDay = (epochSeconds: number): string =>
+  new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+
+/** The counter of active clients registered by a method. */
+export const activeCounter = (registrationMethod: string | undefined): string =>
+  `active#${registrationMethod ?? DEFAULT_METHOD}`;
+
+/**
+ * The counting rule: an event adds one to its UTC day's counter for its type and registration
+ * method, and a registration, deletion or expiry also moves the active clients of that method.
+ */
+export function counterUpdatesFor(event: AuditEvent): CounterUpdate[] {
+  const counter = event.type.slice('client.'.length) as DayCounter;
+  const method = event.registration_method ?? DEFAULT_METHOD;
+  const at = event.occurred_at;
+  const updates: CounterUpdate[] = [
+    { item: `day#${isoDay(at)}`, deltas: { [`${counter}#${method}`]: 1 }, at },
+  ];
+  const active = ACTIVE_DELTA[counter];
+  if (active !== 0) {
+    updates.push({ item: 'active', deltas: { [activeCounter(method)]: active }, at });
+    if (event.software_id !== undefined) {
+      updates.push({ item: `software#${event.software_id}`, deltas: { active }, at });
+    }
+  }
+  return updates;
+}
+
+/**
+ * Many updates as one per item (a stream batch: fewer writes, a cooler active item); counters
+ * that cancel out are dropped, and so are items left with nothing to change.
+ */
+export function mergeCounterUpdates(updates: readonly CounterUpdate[]): CounterUpdate[] {
+  const merged = new Map<StatsItem, { deltas: Record<string, number>; at: number }>();
+  for (const update of updates) {
+    const into = merged.get(update.item) ?? { deltas: {}, at: update.at };
+    for (const [name, delta] of Object.entries(update.deltas)) {
+      into.deltas[name] = (into.deltas[name] ?? 0) + delta;
+    }
+    into.at = Math.min(into.at, update.at);
+    merged.set(update.item, into);
+  }
+  return [...merged].flatMap(([item, { deltas, at }]) => {
+    const moved = Object.entries(deltas).filter(([, delta]) => delta !== 0);
+    return moved.length > 0 ? [{ item, deltas: Object.fromEntries(moved), at }] : [];
+  });
+}
+
+/** Counts audit events: one atomic update per statistics item they touch, never a scan. */
+export async function countEvents(
+  statistics: ClientStatistics,
+  events: readonly AuditEvent[],
+): Promise<void> {
+  const updates = mergeCounterUpdates(events.flatMap(counterUpdatesFor));
+  if (updates.length > 0) await statistics.add(updates);
+}
+
+/** The `limit` software_ids with the most active clients (above zero), most first. */
+export const rankSoftware = (counts: readonly SoftwareCount[], limit: number): SoftwareCount[] =>
+  counts
+    .filter((c) => c.active > 0)
+    .sort((a, b) => b.active - a.active || a.softwareId.localeCompare(b.softwareId))
+    .slice(0, limit);
+
+/** The last `count` UTC days, today's last. */
+export const lastDays = (now: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => isoDay(now - (count - 1 - i) * DAY_SECONDS));
+
+/** `registered#open` → ['registered', 'open']. */
+function split(name: string): [string, string] {
+  const at = name.indexOf('#');
+  return [name.slice(0, at), name.slice(at + 1)];
+}
+
+/** The active clients by registration method (methods at zero left out). */
+export function activeByMethod(counters: Readonly<Record<string, number>>) {
+  const byMethod: Record<string, number> = {};
+  for (const [name, value] of Object.entries(counters)) {
+    const [counter, method] = split(name);
+    if (counter === 'active' && value !== 0) byMethod[method] = value;
+  }
+  return byMethod;
+}
+
+/** One day of the report: every event type's total, and by registration method when any. */
+function dayStats(day: string, counters: Readonly<Record<string, number>>) {
+  const totals = Object.fromEntries(DAY_COUNTERS.map((c) => [c, 0])) as Record<DayCounter, number>;
+  const byMethod: Record<string, Partial<Record<DayCounter, number>>> = {};
+  for (const [name, value] of Object.entries(counters)) {
+    const [counter, method] = split(name);
+    if (!(DAY_COUNTERS as readonly string[]).includes(counter) || value === 0) continue;
+    totals[counter as DayCounter] += value;
+    byMethod[method] = { ...byMethod[method], [counter]: value };
+  }
+  return {
+    day,
+    ...totals,
+    ...(Object.keys(byMethod).length > 0 && { by_registration_method: byMethod }),
+  };
+}
+
+/** The stats API's answer, from the counters of the active item and of each requested day. */
+export function statsReport(snapshot: StatsSnapshot, days: readonly string[]) {
+  const byMethod = activeByMethod(snapshot.active);
+  return {
+    active_clients: Object.values(byMethod).reduce((a, b) => a + b, 0),
+    active_clients_by_registration_method: byMethod,
+    per_day: days.map((day) => dayStats(day, snapshot.days[day] ?? {})),
+    ...(snapshot.countingSince !== undefined && { counting_since: snapshot.countingSince }),
+    ...(snapshot.recountedAt !== undefined && { recounted_at: snapshot.recountedAt }),
+  };
+}

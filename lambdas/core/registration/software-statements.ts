@@ -1,0 +1,151 @@
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  errors,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
+import { MAX_IDENTIFIER_LENGTH, MAX_SOFTWARE_ID_LENGTH } from '../clients/client-metadata.js';
+import {
+  invalidSoftwareStatement,
+  temporarilyUnavailable,
+  unapprovedSoftwareStatement,
+} from '../errors.js';
+import type { RemoteKeySets, SoftwareStatements, VerifiedStatement } from '../ports.js';
+import { isDisplaySafe } from '../text.js';
+
+/**
+ * Software statements (RFC 7591 §2.3): JWTs signed by an issuer the operator trusts, asserting
+ * metadata about a piece of software. Pure rules; keys come inline or through RemoteKeySets.
+ */
+
+/** One trusted issuer, as configured (DCR_SOFTWARE_STATEMENT_ISSUERS). */
+export interface StatementIssuerSettings {
+  /** Inline public keys, or */
+  readonly jwks?: JSONWebKeySet;
+  /** an https URL of the issuer's key set (guarded fetch, cached). */
+  readonly jwksUri?: string;
+  /** Signature algorithms accepted from this issuer (asymmetric only). */
+  readonly algorithms: readonly string[];
+}
+
+/** A statement longer than this is refused before it is parsed. */
+export const MAX_STATEMENT_LENGTH = 16 * 1024;
+/** Longest software_id accepted: the body member's bound (client-metadata.ts). */
+export { MAX_SOFTWARE_ID_LENGTH };
+/** Clock skew allowed on exp, nbf and iat. */
+export const STATEMENT_LEEWAY_SECONDS = 30;
+
+/** Registered JWT claims: they describe the statement, not the client, and are never metadata. */
+const JWT_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'software_statement']);
+
+/** JOSE errors that mean "the statement is bad"; any other failure is the key source's. */
+const STATEMENT_FAULTS = new Set([
+  'ERR_JWS_INVALID',
+  'ERR_JWT_INVALID',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+]);
+
+const isSoftwareId = (value: unknown): value is string =>
+  typeof value === 'string' &&
+  value.length > 0 &&
+  value.length <= MAX_SOFTWARE_ID_LENGTH &&
+  isDisplaySafe(value);
+
+/** Verifies statements against the configured issuers. */
+export class TrustedSoftwareStatements implements SoftwareStatements {
+  private readonly keys = new Map<string, { keys: JWTVerifyGetKey; algorithms: string[] }>();
+
+  constructor(issuers: ReadonlyMap<string, StatementIssuerSettings>, remoteKeySets: RemoteKeySets) {
+    for (const [issuer, settings] of issuers) {
+      const keys =
+        settings.jwks !== undefined
+          ? createLocalJWKSet(settings.jwks)
+          : remoteKeySets.resolver(settings.jwksUri as string);
+      this.keys.set(issuer, { keys, algorithms: [...settings.algorithms] });
+    }
+  }
+
+  async verify(statement: string, now: number): Promise<VerifiedStatement> {
+    if (statement.length > MAX_STATEMENT_LENGTH) {
+      throw invalidSoftwareStatement(`software_statement: longer than ${MAX_STATEMENT_LENGTH}`);
+    }
+    let issuer: unknown;
+    try {
+      issuer = decodeJwt(statement).iss;
+    } catch {
+      throw invalidSoftwareStatement('software_statement: not a signed JWT');
+    }
+    if (typeof issuer !== 'string' || issuer.length > MAX_IDENTIFIER_LENGTH) {
+      throw invalidSoftwareStatement('software_statement: iss is missing');
+    }
+    // The issuer is looked up before anything is verified: an unknown one costs no key fetch.
+    const trusted = this.keys.get(issuer);
+    if (trusted === undefined) {
+      throw unapprovedSoftwareStatement('software_statement: its issuer is not trusted here');
+    }
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(statement, trusted.keys, {
+        issuer,
+        algorithms: trusted.algorithms,
+        clockTolerance: STATEMENT_LEEWAY_SECONDS,
+        currentDate: new Date(now * 1000),
+      }));
+    } catch (error) {
+      if (error instanceof errors.JOSEError && STATEMENT_FAULTS.has(error.code)) {
+        throw invalidSoftwareStatement(`software_statement: ${statementFault(error)}`);
+      }
+      throw temporarilyUnavailable("the statement issuer's keys could not be obtained");
+    }
+    // jose checks exp and nbf; a statement issued in the future is refused here.
+    if (typeof claims.iat === 'number' && claims.iat > now + STATEMENT_LEEWAY_SECONDS) {
+      throw invalidSoftwareStatement('software_statement: claim iat is in the future');
+    }
+    if (!isSoftwareId(claims.software_id)) {
+      throw invalidSoftwareStatement(
+        `software_statement: software_id is required (a string of at most ${MAX_SOFTWARE_ID_LENGTH} characters)`,
+      );
+    }
+    return { issuer, softwareId: claims.software_id, claims };
+  }
+}
+
+/** What went wrong, in words that reveal nothing of the keys. */
+function statementFault(error: InstanceType<typeof errors.JOSEError>): string {
+  switch (error.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'has expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `claim ${(error as InstanceType<typeof errors.JWTClaimValidationFailed>).claim} is not valid`;
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'its signature algorithm is not accepted for this issuer';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return 'the signature does not verify with the issuer’s keys';
+    default:
+      return 'malformed';
+  }
+}
+
+/**
+ * RFC 7591 §3.1.1: the statement's claims take precedence over the same members of the body.
+ * The result is validated exactly like a body (a statement cannot smuggle invalid metadata);
+ * its software_id is the statement's.
+ */
+export function withStatementClaims(
+  body: Readonly<Record<string, unknown>>,
+  verified: VerifiedStatement,
+): Record<string, unknown> {
+  const { software_statement: _, ...rest } = body;
+  const claims = Object.entries(verified.claims).filter(([name]) => !JWT_CLAIMS.has(name));
+  return { ...rest, ...Object.fromEntries(claims), software_id: verified.softwareId };
+}

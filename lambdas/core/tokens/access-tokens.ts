@@ -1,0 +1,113 @@
+import { type CryptoKey, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
+import type { PublishedKey, Signer } from '../ports.js';
+import { newTokenId } from '../secrets.js';
+
+/** RFC 9068 claims of an access token issued by this server. */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  client_id: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  scope?: string;
+  /** When the user authenticated (user grants only). */
+  auth_time?: number;
+  /** RFC 8705 §3.1: the token is bound to this client certificate. */
+  cnf?: Confirmation;
+}
+
+/** The certificate a token is bound to: its SHA-256 thumbprint (RFC 8705 §3.1). */
+export interface Confirmation {
+  readonly 'x5t#S256': string;
+}
+
+const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
+
+/**
+ * Issues RFC 9068 JWT access tokens. The header is serialised once per key; per token only the
+ * claims are encoded and the signing input signed.
+ */
+export class AccessTokenIssuer {
+  private header?: { readonly kid: string; readonly encoded: string };
+
+  constructor(private readonly signer: Signer) {}
+
+  /**
+   * @param grantId the user grant the token belongs to: its `jti` is then `<grantId>.<random>`,
+   *   so that revoking the grant makes the token inactive at introspection.
+   */
+  async issue(
+    claims: Omit<AccessTokenClaims, 'jti'>,
+    grantId?: string,
+  ): Promise<{ token: string; jti: string }> {
+    const header = this.encodedHeader(await this.signer.activeKey());
+    const jti = grantId === undefined ? newTokenId() : `${grantId}.${newTokenId()}`;
+    const payload = b64(JSON.stringify({ ...claims, jti }));
+    const signingInput = `${header.encoded}.${payload}`;
+    // By the key the header names, even if another activated meanwhile.
+    const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'), header.kid);
+    return { token: `${signingInput}.${signature.toString('base64url')}`, jti };
+  }
+
+  /** Serialised once per key (wrapped keys rotate; the others never change). */
+  private encodedHeader(key: PublishedKey) {
+    if (this.header?.kid !== key.kid) {
+      this.header = {
+        kid: key.kid,
+        encoded: b64(JSON.stringify({ alg: key.alg, typ: 'at+jwt', kid: key.kid })),
+      };
+    }
+    return this.header;
+  }
+}
+
+/**
+ * Verifies this server's own access tokens against its published keys (no KMS call): signature,
+ * `typ: at+jwt`, issuer and expiry. Returns undefined for anything that does not verify.
+ */
+export class AccessTokenVerifier {
+  private readonly keys = new Map<string, Promise<CryptoKey | Uint8Array>>();
+
+  constructor(private readonly signer: Signer) {}
+
+  async verify(token: string, issuer: string, now: number): Promise<AccessTokenClaims | undefined> {
+    // Only what is published now verifies (a rotated-out key no longer does).
+    const published = await this.signer.publishedKeys();
+    try {
+      const { payload } = await jwtVerify<AccessTokenClaims>(
+        token,
+        (header) => {
+          const found = published.find((k) => k.kid === header.kid);
+          if (found === undefined || found.alg !== header.alg) throw new Error('unknown key');
+          return this.imported(found);
+        },
+        {
+          issuer,
+          typ: 'at+jwt',
+          algorithms: ['RS256', 'ES256'],
+          currentDate: new Date(now * 1000),
+          requiredClaims: ['sub', 'client_id', 'jti', 'exp', 'iat'],
+          clockTolerance: 0,
+        },
+      );
+      return typeof payload.client_id === 'string' && typeof payload.jti === 'string'
+        ? payload
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Each key imported once per process. */
+  private imported(key: PublishedKey) {
+    let imported = this.keys.get(key.kid);
+    if (imported === undefined) {
+      imported = importJWK(key.jwk as JWK, key.alg);
+      this.keys.set(key.kid, imported);
+      imported.catch(() => this.keys.delete(key.kid));
+    }
+    return imported;
+  }
+}

@@ -1,0 +1,229 @@
+import type { ClientAuthenticator, ClientCredentials } from '../clients/client-authentication.js';
+import type { ClientLifecycle } from '../clients/client-lifecycle.js';
+import type { AuthMethod } from '../clients/client-metadata.js';
+import { invalidRequest, OAuthError } from '../errors.js';
+import type { ClientCertificate, ClientRecord, Clock, TokenStore } from '../ports.js';
+import { SCOPE_SYNTAX } from '../scopes.js';
+import type { AccessTokenIssuer, AccessTokenVerifier, Confirmation } from './access-tokens.js';
+import { grantIdOf, requireGrant, type UserGrants } from './user-grants.js';
+
+export interface TokenSettings {
+  readonly accessTokenLifetimeSeconds: number;
+  /** Scopes the server offers; unset = whatever a client registered. */
+  readonly allowedScopes?: ReadonlySet<string>;
+  /** RFC 8707 resources a client may ask for; each becomes the token's `aud`. */
+  readonly resources: ReadonlySet<string>;
+  /** `aud` when no resource is asked for; unset = the issuer. */
+  readonly defaultAudience?: string;
+  /** Clients that may introspect any token (resource servers). */
+  readonly introspectorClientIds: ReadonlySet<string>;
+}
+
+/** A response, and the client it was served to (for the logs; never sent). */
+export interface Served<T> {
+  readonly clientId: string;
+  readonly response: T;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+}
+
+const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+
+const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
+
+/**
+ * RFC 8705 §3: a client that authenticated with its certificate, or registered for bound
+ * tokens, gets tokens bound to the certificate it presented; one registered for bound tokens
+ * must present one.
+ */
+function confirmation(
+  client: ClientRecord,
+  method: AuthMethod,
+  certificate: ClientCertificate | undefined,
+): Confirmation | undefined {
+  const bound =
+    method === 'tls_client_auth' || client.metadata.tls_client_certificate_bound_access_tokens;
+  if (!bound) return undefined;
+  if (!certificate) {
+    throw invalidRequest(
+      'this client’s tokens are bound to its certificate: present it (mutual TLS)',
+    );
+  }
+  return { 'x5t#S256': certificate.x5tS256 };
+}
+
+/** The token, introspection (RFC 7662) and revocation (RFC 7009) endpoints' logic. */
+export class TokenService {
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly issuer: AccessTokenIssuer,
+    private readonly verifier: AccessTokenVerifier,
+    private readonly lifecycle: ClientLifecycle,
+    private readonly tokenStore: TokenStore,
+    private readonly settings: TokenSettings,
+    private readonly userGrants: UserGrants,
+  ) {
+    this.clock = lifecycle.clock;
+  }
+
+  /** `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token. */
+  async token(credentials: ClientCredentials, issuer: string): Promise<Served<TokenResponse>> {
+    const { params } = credentials;
+    const grantType = params.get('grant_type');
+    if (grantType === null) throw invalidRequest('grant_type is required');
+    if (!KNOWN_GRANTS.has(grantType)) {
+      throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
+    }
+    const { client, method } = await this.authenticator.authenticate(credentials, issuer);
+    const cnf = confirmation(client, method, credentials.certificate);
+    if (grantType === 'authorization_code') {
+      const response = await this.userGrants.exchangeCode(client, params, issuer, cnf);
+      return { clientId: client.clientId, response };
+    }
+    if (grantType === 'refresh_token') {
+      const response = await this.userGrants.refresh(client, params, issuer, cnf);
+      return { clientId: client.clientId, response };
+    }
+    requireGrant(client, 'client_credentials');
+    const scope = this.grantedScope(params.get('scope'), client.metadata.scope);
+    const aud = this.audience(params.getAll('resource'), issuer);
+
+    const now = this.clock.now();
+    const lifetime = this.settings.accessTokenLifetimeSeconds;
+    const { token } = await this.issuer.issue({
+      iss: issuer,
+      sub: client.clientId,
+      aud,
+      client_id: client.clientId,
+      iat: now,
+      exp: now + lifetime,
+      ...(scope !== undefined && { scope }),
+      ...(cnf && { cnf }),
+    });
+    await this.markUsed(client);
+    return {
+      clientId: client.clientId,
+      response: {
+        access_token: token,
+        token_type: 'Bearer',
+        expires_in: lifetime,
+        ...(scope !== undefined && { scope }),
+      },
+    };
+  }
+
+  /** requested ⊆ registered ⊆ offered; the default is everything registered and still offered. */
+  private grantedScope(requested: string | null, registered: string | undefined) {
+    const offered = (s: string) => this.settings.allowedScopes?.has(s) ?? true;
+    const registeredScopes = new Set((registered?.split(' ') ?? []).filter(offered));
+    if (requested === null) {
+      return registeredScopes.size > 0 ? [...registeredScopes].join(' ') : undefined;
+    }
+    if (!SCOPE_SYNTAX.test(requested)) throw tokenError('invalid_scope', 'scope is malformed');
+    const scopes = [...new Set(requested.split(' '))];
+    const refused = scopes.find((s) => !registeredScopes.has(s));
+    if (refused !== undefined) {
+      throw tokenError('invalid_scope', `scope ${refused} is not registered for this client`);
+    }
+    return scopes.join(' ');
+  }
+
+  /** RFC 8707: every requested resource must be configured; together they are the audience. */
+  private audience(resources: string[], issuer: string): string | string[] {
+    if (resources.length === 0) return this.settings.defaultAudience ?? issuer;
+    const unique = [...new Set(resources)];
+    const unknown = unique.find((r) => !this.settings.resources.has(r));
+    if (unknown !== undefined) {
+      throw tokenError('invalid_target', `resource ${unknown} is not served by this server`);
+    }
+    return unique.length === 1 ? (unique[0] as string) : unique;
+  }
+
+  /** `POST /introspect` (RFC 7662): a client sees its own tokens; introspectors see any. */
+  async introspect(credentials: ClientCredentials, issuer: string): Promise<Served<object>> {
+    const { client } = await this.authenticateConfidential(credentials, issuer);
+    const token = credentials.params.get('token');
+    if (token === null) throw invalidRequest('token is required');
+    const inactive = { clientId: client.clientId, response: { active: false } };
+    const mayInspect = (owner: string) =>
+      owner === client.clientId || this.settings.introspectorClientIds.has(client.clientId);
+    const refresh = await this.userGrants.introspectRefresh(token);
+    if (refresh) {
+      if (!mayInspect(refresh.client_id)) return inactive;
+      return { clientId: client.clientId, response: { active: true, iss: issuer, ...refresh } };
+    }
+    const now = this.clock.now();
+    const claims = await this.verifier.verify(token, issuer, now);
+    if (!claims || !mayInspect(claims.client_id)) return inactive;
+    // A revoked token, one of a revoked grant, or one whose client is deleted or expired, is
+    // dead at once. A client asking about its own token was just found active: no second read.
+    const grantId = grantIdOf(claims.jti);
+    const [revoked, grantRevoked, ownerActive] = await Promise.all([
+      this.tokenStore.isRevoked(claims.jti),
+      grantId === undefined ? false : this.userGrants.isRevoked(grantId),
+      claims.client_id === client.clientId ||
+        this.lifecycle.resolve(claims.client_id).then((owner) => !!owner && 'client' in owner),
+    ]);
+    if (revoked || grantRevoked || !ownerActive) return inactive;
+    const response = {
+      active: true,
+      token_type: 'Bearer',
+      client_id: claims.client_id,
+      sub: claims.sub,
+      iss: claims.iss,
+      aud: claims.aud,
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+      ...(claims.scope !== undefined && { scope: claims.scope }),
+      ...(claims.auth_time !== undefined && { auth_time: claims.auth_time }),
+      ...(claims.cnf !== undefined && { cnf: claims.cnf }),
+    };
+    return { clientId: client.clientId, response };
+  }
+
+  /**
+   * `POST /revoke` (RFC 7009): unknown, invalid or foreign tokens are ignored silently. A public
+   * client authenticates by naming its client_id (§2.1); a refresh token ends its whole family.
+   */
+  async revoke(credentials: ClientCredentials, issuer: string): Promise<Served<undefined>> {
+    const { client } = await this.authenticator.authenticate(credentials, issuer);
+    await this.markUsed(client);
+    const token = credentials.params.get('token');
+    if (token === null) throw invalidRequest('token is required');
+    if (await this.userGrants.revokeRefresh(token, client)) {
+      return { clientId: client.clientId, response: undefined };
+    }
+    const claims = await this.verifier.verify(token, issuer, this.clock.now());
+    if (claims && claims.client_id === client.clientId) {
+      await this.tokenStore.revoke(claims.jti, claims.exp);
+    }
+    return { clientId: client.clientId, response: undefined };
+  }
+
+  /**
+   * Introspection needs a client that proves who it is. Doing so is a use: a resource server
+   * that only introspects must not expire as idle.
+   */
+  private async authenticateConfidential(credentials: ClientCredentials, issuer: string) {
+    const authenticated = await this.authenticator.authenticate(credentials, issuer);
+    if (authenticated.method === 'none') {
+      throw new OAuthError(401, 'invalid_client', 'this endpoint requires client authentication');
+    }
+    await this.markUsed(authenticated.client);
+    return authenticated;
+  }
+
+  /** Best effort: the request is served either way, and the next use writes again. */
+  private markUsed(client: ClientRecord): Promise<void> {
+    return this.lifecycle.markUsed(client).catch(() => undefined);
+  }
+}

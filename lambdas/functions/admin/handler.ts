@@ -1,0 +1,19 @@
+import { DynamoDbClientStatistics } from '../../adapters/dynamodb/dynamodb-client-statistics.js';
+import { documentClient, dynamoDbStores } from '../../aws/dynamodb.js';
+import { lambdaHandler } from '../../aws/lambda-handler.js';
+import { loadConfig } from '../../config.js';
+import { systemClock } from '../../core/ports.js';
+
+const config = loadConfig(process.env);
+const dynamo = documentClient();
+const { repository, initialAccessTokens, blockedSoftware } = dynamoDbStores(config, dynamo);
+/** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
+export const handler = lambdaHandler('admin', {
+  config,
+  repository,
+  blockedSoftware,
+  directory: repository,
+  statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
+  initialAccessTokens,
+  clock: systemClock,
+});

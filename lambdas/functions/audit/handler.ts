@@ -1,0 +1,61 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { DynamoDbClientStatistics } from '../../adapters/dynamodb/dynamodb-client-statistics.js';
+import { DynamoDbInitialAccessTokens } from '../../adapters/dynamodb/dynamodb-initial-access-tokens.js';
+import { DynamoDbSoftwareClientCounts } from '../../adapters/dynamodb/dynamodb-software-client-counts.js';
+import { clientChanges } from '../../adapters/dynamodb/dynamodb-stream.js';
+import { documentClient } from '../../aws/dynamodb.js';
+import { MetricUnit, metricsFor } from '../../aws/metrics.js';
+import { loadConfig } from '../../config.js';
+import { auditEventFor } from '../../core/operator/audit.js';
+import { countEvents } from '../../core/operator/client-statistics.js';
+import { releasePlaces } from '../../core/registration/client-caps.js';
+import { logger } from '../../log.js';
+
+const metrics = metricsFor('audit');
+
+/** PutEvents takes at most 10 entries per call. */
+const BATCH = 10;
+
+const config = loadConfig(process.env);
+const busName = config.auditBusName;
+if (!busName) throw new Error('invalid configuration: DCR_AUDIT_BUS_NAME is required');
+const eventBridge = new EventBridgeClient({});
+const dynamo = documentClient();
+const statistics = new DynamoDbClientStatistics(dynamo, config.tableName);
+const caps = {
+  initialAccessTokens: new DynamoDbInitialAccessTokens(dynamo, config.tableName),
+  softwareCounts: new DynamoDbSoftwareClientCounts(dynamo, config.tableName),
+};
+
+/**
+ * The table's stream → audit events on the EventBridge bus: registered, updated, secret rotated,
+ * deleted by the client or the operator, expired (TTL or cleanup); then the batch's counters
+ * (one atomic UpdateItem ADD per statistics item it touches), and the places departed clients
+ * held under the active-client caps given back (client-caps.ts). A failure fails the batch, so
+ * Lambda retries it: events are at least once (consumers key on client_id + occurred_at), and a
+ * batch retried after its counters were written counts twice. A batch that still fails after
+ * the retries is named on the on-failure queue (its records stay in the stream for 24 hours).
+ */
+export const handler = async (event: DynamoDBStreamEvent) => {
+  const changes = clientChanges(event);
+  const events = changes.flatMap((change) => auditEventFor(change) ?? []);
+  for (let i = 0; i < events.length; i += BATCH) {
+    const entries = events.slice(i, i + BATCH).map((audit) => ({
+      EventBusName: busName,
+      Source: 'serverless-dcr',
+      DetailType: audit.type,
+      Detail: JSON.stringify(audit),
+      Time: new Date(audit.occurred_at * 1000),
+    }));
+    const result = await eventBridge.send(new PutEventsCommand({ Entries: entries }));
+    if (result.FailedEntryCount) {
+      throw new Error(`EventBridge refused ${result.FailedEntryCount} audit events`);
+    }
+  }
+  await countEvents(statistics, events);
+  await releasePlaces(changes, caps);
+  metrics.addMetric('AuditEvents', MetricUnit.Count, events.length);
+  metrics.publishStoredMetrics();
+  logger.info('audit events published', { count: events.length, records: event.Records.length });
+};

@@ -1,0 +1,11 @@
+import { dynamoDbStores } from '../../aws/dynamodb.js';
+import { lambdaHandler } from '../../aws/lambda-handler.js';
+import { loadConfig } from '../../config.js';
+import { systemClock } from '../../core/ports.js';
+
+const config = loadConfig(process.env);
+export const handler = lambdaHandler('client-configuration', {
+  config,
+  repository: dynamoDbStores(config).repository,
+  clock: systemClock,
+});

@@ -1,0 +1,5 @@
+import { lambdaHandler } from '../../aws/lambda-handler.js';
+import { tokenDependencies } from '../../aws/token-dependencies.js';
+import { loadConfig } from '../../config.js';
+
+export const handler = lambdaHandler('token', tokenDependencies(loadConfig(process.env), 'sign'));

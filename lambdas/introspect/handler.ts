@@ -1,8 +1,0 @@
-import { lambdaHandler } from '../aws/lambda-handler.js';
-import { tokenDependencies } from '../aws/token-dependencies.js';
-import { loadConfig } from '../config.js';
-
-export const handler = lambdaHandler(
-  'introspect',
-  tokenDependencies(loadConfig(process.env), 'verify'),
-);

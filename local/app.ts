@@ -1,0 +1,274 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  AuditedClientRepository,
+  type AuditSink,
+  jsonLines,
+} from '../lambdas/adapters/audited-client-repository.js';
+import { CoalescingClientStatistics } from '../lambdas/adapters/coalescing-client-statistics.js';
+import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
+import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
+import { FetchedMetadataDocuments } from '../lambdas/adapters/fetch/metadata-documents.js';
+import { GuardedRemoteKeySets } from '../lambdas/adapters/fetch/remote-key-sets.js';
+import { MemoryBlockedSoftwareIds } from '../lambdas/adapters/memory/memory-blocked-software.js';
+import { MemoryClientRepository } from '../lambdas/adapters/memory/memory-client-repository.js';
+import { MemoryClientStatistics } from '../lambdas/adapters/memory/memory-client-statistics.js';
+import { MemoryGrantStore } from '../lambdas/adapters/memory/memory-grant-store.js';
+import { MemoryInitialAccessTokens } from '../lambdas/adapters/memory/memory-initial-access-tokens.js';
+import { MemoryRegistrationCounter } from '../lambdas/adapters/memory/memory-registration-counter.js';
+import { MemorySoftwareClientCounts } from '../lambdas/adapters/memory/memory-software-client-counts.js';
+import { MemoryTokenStore } from '../lambdas/adapters/memory/memory-token-store.js';
+import { upstreamLogin } from '../lambdas/adapters/oidc/upstream-oidc.js';
+import { LocalSigner } from '../lambdas/adapters/signing/local-signer.js';
+import { documentClient, dynamoDbStores } from '../lambdas/aws/dynamodb.js';
+import type { Config } from '../lambdas/config.js';
+import type {
+  BlockedSoftwareIds,
+  ClientDirectory,
+  ClientRepository,
+  ClientStatistics,
+  Clock,
+  GrantStore,
+  InitialAccessTokenStore,
+  RegistrationCounter,
+  SoftwareClientCounts,
+  TokenStore,
+  UpstreamLogin,
+} from '../lambdas/core/ports.js';
+import { systemClock } from '../lambdas/core/ports.js';
+import { browserState } from '../lambdas/http/browser-state.js';
+import { createRouter, type Route, type Router } from '../lambdas/http/router.js';
+import { logger } from '../lambdas/log.js';
+import { type Dependencies, ENDPOINTS, routesFor } from '../lambdas/wiring.js';
+import { dashboardRoutes, inProcessAdmin } from './dashboard/routes.js';
+import { devLoginRoutes } from './dev-login.js';
+import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
+import { LocalCookieKey } from './local-cookie-key.js';
+import { startLocalServer } from './server.js';
+
+export interface LocalAppOptions {
+  /** `embedded`: dynalite, on disk under dataDir (in memory without one); `memory`: a Map. */
+  readonly store: 'embedded' | 'memory';
+  readonly clock?: Clock;
+  /** Where audit events go; default from DCR_AUDIT_LOG. */
+  readonly auditSink?: AuditSink;
+  /** Sign-in at an upstream OpenID Provider (else the development login, if configured). */
+  readonly upstream?: UpstreamLogin;
+  /** `memory` only: the grant store to use (the benchmark seeds codes and refresh families). */
+  readonly grants?: GrantStore;
+  /**
+   * `embedded` only: called with the store's SDK client before the server starts, so tests can
+   * add middleware to it (test/support/faults.ts injects throttles, timeouts and errors there).
+   */
+  readonly instrumentStore?: (client: DynamoDBClient) => void;
+}
+
+function auditSinkFor(config: Config): AuditSink | undefined {
+  if (config.auditLog === 'off') return undefined;
+  if (config.auditLog === 'stdout') return jsonLines();
+  const file = config.auditLog;
+  return jsonLines((line) => appendFileSync(file, line));
+}
+
+export interface LocalApp {
+  readonly issuer: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface Stores {
+  readonly repository: ClientRepository;
+  readonly directory: ClientDirectory;
+  readonly statistics: ClientStatistics;
+  readonly tokenStore: TokenStore;
+  readonly grants: GrantStore;
+  readonly initialAccessTokens: InitialAccessTokenStore;
+  readonly blockedSoftware: BlockedSoftwareIds;
+  readonly registrationCounter: RegistrationCounter;
+  readonly softwareCounts: SoftwareClientCounts;
+  readonly store?: EmbeddedStore;
+  readonly stop?: () => Promise<void>;
+}
+
+/**
+ * dynalite under the data folder, the DynamoDB adapters on it, audit events and counters from
+ * the changes (counted whether or not audit events go anywhere), and the same sweep the
+ * scheduled Lambda runs (the embedded store never expires items itself).
+ */
+async function embeddedStores(
+  config: Config,
+  clock: Clock,
+  sink?: AuditSink,
+  instrument?: LocalAppOptions['instrumentStore'],
+): Promise<Stores> {
+  const path = config.dataDir && join(config.dataDir, 'dynamodb');
+  const store = await startEmbeddedStore(config.tableName, path);
+  instrument?.(store.client);
+  const dynamo = documentClient(store.client);
+  const stores = dynamoDbStores(config, dynamo);
+  const { repository, initialAccessTokens, softwareCounts } = stores;
+  const statistics = new CoalescingClientStatistics(
+    new DynamoDbClientStatistics(dynamo, config.tableName),
+  );
+  const audited = new AuditedClientRepository(repository, clock, {
+    statistics,
+    ...(sink && { sink }),
+    caps: { initialAccessTokens, softwareCounts },
+  });
+  const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited.expired);
+  const interval =
+    config.cleanupIntervalSeconds > 0
+      ? setInterval(() => {
+          sweeper
+            .sweep()
+            .then((result) => logger.info('cleanup finished', { ...result }))
+            .catch((error: Error) => logger.error('cleanup failed', { error }));
+        }, config.cleanupIntervalSeconds * 1000).unref()
+      : undefined;
+  return {
+    ...stores,
+    repository: audited,
+    directory: repository,
+    statistics,
+    store,
+    stop: async () => {
+      clearInterval(interval);
+      await statistics.flush();
+    },
+  };
+}
+
+/** Everything in a Map, audited and counted as the embedded store is (the fuzz tests use it too). */
+export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
+  const memory = new MemoryClientRepository();
+  const statistics = new MemoryClientStatistics();
+  const initialAccessTokens = new MemoryInitialAccessTokens();
+  const softwareCounts = new MemorySoftwareClientCounts();
+  return {
+    repository: new AuditedClientRepository(memory, clock, {
+      statistics,
+      ...(sink && { sink }),
+      caps: { initialAccessTokens, softwareCounts },
+    }),
+    directory: memory,
+    statistics,
+    tokenStore: new MemoryTokenStore(clock),
+    grants: grants ?? new MemoryGrantStore(),
+    initialAccessTokens,
+    blockedSoftware: new MemoryBlockedSoftwareIds(),
+    registrationCounter: new MemoryRegistrationCounter(clock),
+    softwareCounts,
+  };
+}
+
+/** What the local routes need besides the configuration and the stores. */
+export type LocalParts = Pick<
+  Dependencies,
+  'signer' | 'remoteKeySets' | 'clock' | 'metadataDocuments' | 'cookieKey' | 'upstream'
+>;
+
+/** The running server, as the dashboard reaches the admin routes through it (in process). */
+export interface LocalServerHandle {
+  readonly router: () => Router;
+  readonly issuer: () => string;
+}
+
+/**
+ * Every endpoint's routes over the stores, the development login when no upstream signs users
+ * in, and the operator dashboard: both exist only here (no Lambda handler imports them).
+ */
+export function localRoutes(
+  config: Config,
+  stores: Stores,
+  parts: LocalParts,
+  server: LocalServerHandle,
+): Route[] {
+  const routes = routesFor(ENDPOINTS, {
+    config,
+    repository: stores.repository,
+    directory: stores.directory,
+    statistics: stores.statistics,
+    tokenStore: stores.tokenStore,
+    grants: stores.grants,
+    initialAccessTokens: stores.initialAccessTokens,
+    blockedSoftware: stores.blockedSoftware,
+    registrationCounter: stores.registrationCounter,
+    softwareCounts: stores.softwareCounts,
+    ...parts,
+  });
+  if (config.devLogin && !parts.upstream) {
+    const browser = browserState(parts.cookieKey, parts.clock, config);
+    routes.push(...devLoginRoutes(browser, parts.clock, config.devLogin.users));
+  }
+  // The dashboard (also in `dcr-admin dashboard`): over the admin routes, in process, with the
+  // admin token; closed while there is none.
+  routes.push(
+    ...dashboardRoutes({
+      backend: inProcessAdmin(server.router, server.issuer, config.adminToken ?? ''),
+      cookieKey: parts.cookieKey,
+      clock: parts.clock,
+      sessionLifetimeSeconds: config.sessionLifetimeSeconds,
+      signInToken: config.adminToken,
+      closedHint:
+        'Start the server with DCR_ADMIN_TOKEN set (at least 32 characters), then sign in here with that token.',
+    }),
+  );
+  return routes;
+}
+
+/** The PEM files named by DCR_TLS_* (read once, at start). */
+function readTls(files: NonNullable<Config['tls']>) {
+  return {
+    cert: readFileSync(files.cert, 'utf8'),
+    key: readFileSync(files.key, 'utf8'),
+    ...(files.clientCa && { clientCa: readFileSync(files.clientCa, 'utf8') }),
+  };
+}
+
+/** The whole API on one machine: every Lambda's routes behind one node:http server. */
+export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
+  const clock = options.clock ?? systemClock;
+  const sink = options.auditSink ?? auditSinkFor(config);
+  const stores: Stores =
+    options.store === 'embedded'
+      ? await embeddedStores(config, clock, sink, options.instrumentStore)
+      : memoryStores(clock, sink, options.grants);
+  const cookieKey = LocalCookieKey.create(config.dataDir);
+  // The upstream OpenID Provider, if configured (its client secret given as such locally).
+  const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
+  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+  const router: Router = createRouter(
+    localRoutes(
+      config,
+      stores,
+      {
+        signer: LocalSigner.create(config.signingAlg, config.dataDir),
+        remoteKeySets: new GuardedRemoteKeySets(config.trustedFetchOrigins),
+        clock,
+        metadataDocuments: new FetchedMetadataDocuments({
+          clock,
+          trustedOrigins: config.trustedFetchOrigins,
+        }),
+        cookieKey,
+        ...(upstream && { upstream }),
+      },
+      { router: () => router, issuer: () => server?.issuer ?? '' },
+    ),
+  );
+  const running = await startLocalServer(router, {
+    port: config.port,
+    ...(config.issuer && { issuer: config.issuer }),
+    ...(config.tls && { tls: readTls(config.tls) }),
+  });
+  server = running;
+  return {
+    issuer: running.issuer,
+    port: running.port,
+    close: async () => {
+      await running.close();
+      await stores.stop?.();
+      await stores.store?.close();
+    },
+  };
+}

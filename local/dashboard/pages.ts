@@ -1,0 +1,588 @@
+import type { OAuthError } from '../../lambdas/core/errors.js';
+import type { ClientDetail, ClientSummary } from '../../lambdas/core/operator/admin.js';
+import { displaySafe } from '../../lambdas/core/text.js';
+import { type Html, html, page } from '../../lambdas/http/html.js';
+import type { HttpResponse } from '../../lambdas/http/message.js';
+
+/**
+ * The operator dashboard's pages: server-rendered with the same templates and stylesheet as the
+ * sign-in pages (every interpolation escaped, no script, no external asset), charts drawn here
+ * as inline SVG with an accessible name and a table of the same numbers. Client-supplied text
+ * (names, software ids) is shown with control and bidi characters as visible escapes.
+ */
+
+/** What the admin API says of a client, as JSON: never a secret or a hash. */
+export type ClientView = ClientSummary;
+/** What the admin API says of one client it is asked for: every non-secret metadata member. */
+export type ClientDetailView = ClientDetail;
+
+export interface DayView {
+  day: string;
+  registered: number;
+  deleted_by_client: number;
+  deleted_by_operator: number;
+  expired: number;
+  secret_rotated: number;
+  updated: number;
+}
+
+export interface StatsView {
+  active_clients: number;
+  active_clients_by_registration_method: Record<string, number>;
+  per_day: DayView[];
+  counting_since?: number;
+  recounted_at?: number;
+}
+
+/** The paths of the dashboard's pages under an issuer, and the sign-out form's token. */
+export interface Frame {
+  /** `<issuer>/dashboard`. */
+  readonly base: string;
+  /** The session's CSRF token, for every form that changes something. */
+  readonly csrf: string;
+}
+
+/** Registration methods (the ways of the registration policy; trust tiers are set per way). */
+export const REGISTRATION_METHODS = [
+  'open',
+  'initial_access_token',
+  'software_statement',
+  'mtls',
+] as const;
+
+const shown = (text: string | undefined) => (text === undefined ? undefined : displaySafe(text));
+
+const iso = (seconds: number) =>
+  new Date(seconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d+Z$/, ' UTC');
+
+/** "in 3 h", "5 d ago": the distance from now in the largest whole unit. */
+export function relative(seconds: number, now: number): string {
+  const delta = seconds - now;
+  const abs = Math.abs(delta);
+  const [value, unit] =
+    abs < 60
+      ? [abs, 's']
+      : abs < 3600
+        ? [Math.floor(abs / 60), 'min']
+        : abs < 86_400
+          ? [Math.floor(abs / 3600), 'h']
+          : [Math.floor(abs / 86_400), 'd'];
+  if (abs < 1) return 'now';
+  return delta > 0 ? `in ${value} ${unit}` : `${value} ${unit} ago`;
+}
+
+/** An instant, absolute (in `datetime` and text) and relative to now. */
+export const when = (seconds: number | undefined, now: number, never = '—'): Html | string =>
+  seconds === undefined || seconds === 0
+    ? never
+    : html`<time datetime="${new Date(seconds * 1000).toISOString()}">${iso(seconds)}</time> <span class="muted">(${relative(seconds, now)})</span>`;
+
+const signOut = (frame: Frame) =>
+  html`<form method="post" action="${frame.base}/sign-out"><input type="hidden" name="csrf" value="${frame.csrf}"><button type="submit" class="secondary">Sign out</button></form>`;
+
+type Section = 'overview' | 'clients';
+
+/** Every signed-in page: the navigation (with the current page marked) and the sign-out form. */
+function shell(
+  frame: Frame,
+  options: { title: string; section?: Section; body: Html; status?: number; notice?: string },
+): HttpResponse {
+  const link = (section: Section, href: string, label: string) =>
+    options.section === section
+      ? html`<a href="${href}" aria-current="page">${label}</a>`
+      : html`<a href="${href}">${label}</a>`;
+  return page({
+    title: `${options.title} · serverless-dcr dashboard`,
+    wide: true,
+    ...(options.status !== undefined && { status: options.status }),
+    body: html`<nav class="top" aria-label="Dashboard">
+<strong>serverless-dcr</strong>
+${link('overview', frame.base, 'Overview')}
+${link('clients', `${frame.base}/clients`, 'Clients')}
+${signOut(frame)}
+</nav>
+${options.notice && html`<p class="notice" role="status">${options.notice}</p>`}
+${options.body}`,
+  });
+}
+
+// --- charts -----------------------------------------------------------------------------------
+
+interface Series {
+  readonly name: string;
+  readonly values: readonly number[];
+}
+
+/** The smallest of 1, 2, 5 × 10^n at or above the value (at least 1): the chart's top. */
+function niceMax(value: number): number {
+  if (value <= 1) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  return ([1, 2, 5, 10].map((m) => m * power).find((m) => m >= value) as number) ?? value;
+}
+
+let chartIds = 0;
+
+/**
+ * Columns per day (one per series, side by side), drawn as SVG that scales to the width: a
+ * `role="img"` with a title and a description naming the totals, the legend, and the numbers
+ * as a table inside <details> for anyone who cannot see the chart.
+ */
+export function dayChart(label: string, days: readonly string[], series: readonly Series[]): Html {
+  const id = `chart${++chartIds}`;
+  const width = 400;
+  const height = 150;
+  const left = 28;
+  const bottom = 18;
+  const plotW = width - left - 4;
+  const plotH = height - bottom - 8;
+  const top = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  const slot = plotW / Math.max(days.length, 1);
+  const barW = (slot * 0.8) / series.length;
+  const bars = series.flatMap((s, si) =>
+    s.values.map((v, di) => {
+      if (v === 0) return html``;
+      const h = Math.max(1, (v / top) * plotH);
+      const x = left + di * slot + slot * 0.1 + si * barW;
+      return html`<rect class="s${si}" x="${x.toFixed(1)}" y="${(8 + plotH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"><title>${days[di] ?? ''}: ${v} ${s.name}</title></rect>`;
+    }),
+  );
+  const totals = series.map((s) => `${s.values.reduce((a, b) => a + b, 0)} ${s.name}`).join(', ');
+  const first = days[0] ?? '';
+  const last = days[days.length - 1] ?? '';
+  return html`<figure>
+<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<title id="${id}-t">${label}</title>
+<desc id="${id}-d">${days.length} days from ${first} to ${last}: ${totals}; highest day ${Math.max(0, ...series.flatMap((s) => s.values))}.</desc>
+<line x1="${left}" y1="${8 + plotH}" x2="${width - 4}" y2="${8 + plotH}" stroke="currentColor" stroke-opacity=".3"/>
+<text x="${left - 4}" y="14" text-anchor="end">${top}</text>
+<text x="${left - 4}" y="${8 + plotH}" text-anchor="end">0</text>
+<text x="${left}" y="${height - 4}">${first}</text>
+<text x="${width - 4}" y="${height - 4}" text-anchor="end">${last}</text>
+${bars}
+</svg>
+<figcaption><p class="legend">${series.map((s, i) => html`<span><span class="key s${i}"></span>${s.name}</span>`)}</p></figcaption>
+</figure>
+<details><summary>${label}: table</summary>
+<div class="scroll"><table>
+<caption class="muted">${label}</caption>
+<thead><tr><th scope="col">Day (UTC)</th>${series.map((s) => html`<th scope="col" class="n">${s.name}</th>`)}</tr></thead>
+<tbody>${days.map(
+    (day, i) =>
+      html`<tr><th scope="row">${day}</th>${series.map((s) => html`<td class="n">${s.values[i] ?? 0}</td>`)}</tr>`,
+  )}</tbody>
+</table></div>
+</details>`;
+}
+
+/** Horizontal bars, one per named count (active clients by registration method). */
+export function barChart(
+  label: string,
+  entries: readonly (readonly [string, number])[],
+  column: string,
+): Html {
+  const id = `chart${++chartIds}`;
+  const width = 400;
+  const row = 26;
+  const labelW = 140;
+  const height = Math.max(1, entries.length) * row + 4;
+  const top = Math.max(1, ...entries.map(([, n]) => n));
+  const summary =
+    entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
+  return html`<figure>
+<svg class="chart bars" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<title id="${id}-t">${label}</title>
+<desc id="${id}-d">${summary}</desc>
+${entries.map(([name, n], i) => {
+  const w = Math.max(n > 0 ? 2 : 0, (n / top) * (width - labelW - 50));
+  const short = name.length > 20 ? `${name.slice(0, 19)}…` : name;
+  return html`<text x="0" y="${i * row + 18}">${short}</text><rect class="s0" x="${labelW}" y="${i * row + 6}" width="${w.toFixed(1)}" height="16"><title>${name}: ${n}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${i * row + 18}">${n}</text>`;
+})}
+</svg>
+</figure>
+<details><summary>${label}: table</summary>
+<table><thead><tr><th scope="col">${column}</th><th scope="col" class="n">Active clients</th></tr></thead>
+<tbody>${entries.map(([name, n]) => html`<tr><th scope="row">${name}</th><td class="n">${n}</td></tr>`)}</tbody></table>
+</details>`;
+}
+
+// --- pages ------------------------------------------------------------------------------------
+
+const clientLink = (frame: Frame, client: ClientView) =>
+  html`<a href="${frame.base}/clients/${encodeURIComponent(client.client_id)}">${shown(client.client_name) ?? html`<span class="muted">(no name)</span>`}</a>`;
+
+/** The clients table: stacked rows at phone width (each cell labelled), a table elsewhere. */
+function clientRows(frame: Frame, clients: readonly ClientView[], now: number): Html {
+  if (clients.length === 0) return html`<p>No clients.</p>`;
+  return html`<table class="rows">
+<thead><tr><th scope="col">Name</th><th scope="col">client_id</th><th scope="col">software_id</th><th scope="col">Method</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th></tr></thead>
+<tbody>${clients.map(
+    (c) => html`<tr>
+<td data-label="Name">${clientLink(frame, c)}</td>
+<td data-label="client_id"><code>${c.client_id}</code></td>
+<td data-label="software_id">${shown(c.software_id) ?? '—'}</td>
+<td data-label="Method">${c.registration_method ?? 'open'}</td>
+<td data-label="Created">${when(c.client_id_issued_at, now)}</td>
+<td data-label="Last used">${when(c.last_used_at, now, 'never')}</td>
+<td data-label="Expires">${when(c.active_until, now, 'never')}</td>
+</tr>`,
+  )}</tbody>
+</table>`;
+}
+
+/** The software_ids with the most active clients (GET /admin/stats/software). */
+export interface TopSoftwareView {
+  software_ids: { software_id: string; active_clients: number }[];
+}
+
+export function overviewPage(
+  frame: Frame,
+  stats: StatsView,
+  topSoftware: TopSoftwareView,
+  expiring: readonly ClientView[],
+  expiringLimit: number,
+  now: number,
+): HttpResponse {
+  const days = stats.per_day.map((d) => d.day);
+  const byMethod = Object.entries(stats.active_clients_by_registration_method).sort(
+    (a, b) => b[1] - a[1],
+  );
+  const sum = (pick: (d: DayView) => number) => stats.per_day.reduce((a, d) => a + pick(d), 0);
+  return shell(frame, {
+    title: 'Overview',
+    section: 'overview',
+    body: html`<h1>Overview</h1>
+<div class="grid">
+<section aria-labelledby="active-h">
+<h2 id="active-h">Active clients</h2>
+<p><span class="big" id="active-total">${stats.active_clients}</span> active clients</p>
+${barChart('Active clients by registration method (trust tier)', byMethod, 'Registration method')}
+</section>
+<section aria-labelledby="last30-h">
+<h2 id="last30-h">Last ${days.length} days</h2>
+<dl>
+<dt>Registrations</dt><dd id="registered-total">${sum((d) => d.registered)}</dd>
+<dt>Deletions (by clients / by the operator)</dt><dd id="deleted-total">${sum((d) => d.deleted_by_client + d.deleted_by_operator)} (${sum((d) => d.deleted_by_client)} / ${sum((d) => d.deleted_by_operator)})</dd>
+<dt>Expiries</dt><dd id="expired-total">${sum((d) => d.expired)}</dd>
+<dt>Secret rotations</dt><dd>${sum((d) => d.secret_rotated)}</dd>
+</dl>
+</section>
+</div>
+<section aria-labelledby="reg-h">
+<h2 id="reg-h">Registrations per day</h2>
+${dayChart('Registrations per day', days, [{ name: 'registrations', values: stats.per_day.map((d) => d.registered) }])}
+</section>
+<section aria-labelledby="gone-h">
+<h2 id="gone-h">Deletions and expiries per day</h2>
+${dayChart('Deletions and expiries per day', days, [
+  {
+    name: 'deletions',
+    values: stats.per_day.map((d) => d.deleted_by_client + d.deleted_by_operator),
+  },
+  { name: 'expiries', values: stats.per_day.map((d) => d.expired) },
+])}
+</section>
+<section aria-labelledby="sw-h">
+<h2 id="sw-h">Top software_ids</h2>
+${
+  topSoftware.software_ids.length === 0
+    ? html`<p>No active client has a software_id.</p>`
+    : barChart(
+        'Active clients by software_id (top 10)',
+        topSoftware.software_ids.map(
+          (s) => [displaySafe(s.software_id), s.active_clients] as const,
+        ),
+        'software_id',
+      )
+}
+</section>
+<section aria-labelledby="exp-h">
+<h2 id="exp-h">Expiring in the next 24 hours</h2>
+${expiring.length >= expiringLimit && html`<p class="muted">The first ${expiringLimit}, soonest first.</p>`}
+${clientRows(frame, expiring, now)}
+</section>
+<p class="muted">Counts come from the change events (one counter update per event), from ${stats.counting_since === undefined ? 'the first change on' : when(stats.counting_since, now)}${stats.recounted_at !== undefined ? html`; active clients recounted ${when(stats.recounted_at, now)}` : ''}. UTC days.</p>`,
+  });
+}
+
+/** The clients page's search and filters, as the query string carries them. */
+export interface ClientQuery {
+  readonly search?: string;
+  readonly method?: string;
+  readonly created_after?: string;
+  readonly created_before?: string;
+  readonly used_after?: string;
+  readonly used_before?: string;
+}
+
+const dateField = (name: keyof ClientQuery, label: string, query: ClientQuery) =>
+  html`<div><label for="${name}">${label}</label><input type="date" id="${name}" name="${name}" value="${query[name] ?? ''}"></div>`;
+
+export function clientsPage(
+  frame: Frame,
+  query: ClientQuery,
+  clients: readonly ClientView[],
+  nextPage: string | undefined,
+  now: number,
+  notice?: string,
+): HttpResponse {
+  return shell(frame, {
+    title: 'Clients',
+    section: 'clients',
+    ...(notice !== undefined && { notice }),
+    body: html`<h1>Clients</h1>
+<form method="get" action="${frame.base}/clients" role="search">
+<div class="filters">
+<div><label for="search">Search</label><input type="search" id="search" name="search" value="${query.search ?? ''}" aria-describedby="search-hint" autocapitalize="none" spellcheck="false"></div>
+<div><label for="method">Registration method</label><select id="method" name="method">
+<option value="">any</option>
+${REGISTRATION_METHODS.map((m) => (m === query.method ? html`<option value="${m}" selected>${m}</option>` : html`<option value="${m}">${m}</option>`))}
+</select></div>
+${dateField('created_after', 'Created on or after', query)}
+${dateField('created_before', 'Created before', query)}
+${dateField('used_after', 'Last used on or after', query)}
+${dateField('used_before', 'Last used before', query)}
+</div>
+<p class="muted" id="search-hint">Search: a client_name prefix, a client_id or a software_id. Dates are UTC days.</p>
+<div class="actions"><button type="submit">Apply</button> <a href="${frame.base}/clients">Clear</a></div>
+</form>
+<h2>Results</h2>
+${clientRows(frame, clients, now)}
+<nav aria-label="Pages" class="actions">
+${nextPage && html`<a href="${nextPage}" rel="next">Next page</a>`}
+</nav>`,
+  });
+}
+
+const row = (term: string, value: Html | string | undefined) =>
+  value === undefined ? '' : html`<dt>${term}</dt><dd>${value}</dd>`;
+
+/** A list of client-supplied values, each as code (escaped, never a link). */
+const codes = (values: readonly string[] | undefined) =>
+  values === undefined || values.length === 0
+    ? undefined
+    : html`<ul class="plain">${values.map((v) => html`<li><code>${displaySafe(v)}</code></li>`)}</ul>`;
+
+/** The client's keys: a key set (described, key by key) or where it publishes one. */
+function keys(client: ClientDetailView): Html | undefined {
+  if (client.jwks_uri !== undefined) return html`published at <code>${client.jwks_uri}</code>`;
+  const described = client.jwks_keys;
+  if (described === undefined) return undefined;
+  return html`${described.length} registered (<code>jwks</code>): ${described.map(
+    (k, i) =>
+      html`${i > 0 ? ', ' : ''}<code>${k.kid ?? '(no kid)'}</code> <span class="muted">${[k.kty, k.crv, k.alg].filter(Boolean).join(' ')}</span>`,
+  )}`;
+}
+
+/**
+ * Where the client's authorization codes go, first on its page: the hosts its redirect URIs
+ * name (what an operator checks a client by), then the URIs themselves.
+ */
+function redirects(client: ClientDetailView): Html {
+  const hosts = client.redirect_hosts ?? [];
+  return html`<section aria-labelledby="codes-h" class="codes">
+<h2 id="codes-h">Where its codes go</h2>
+${
+  hosts.length === 0
+    ? html`<p>No redirect URIs: this client gets no authorization codes${client.grant_types.includes('client_credentials') ? ' (it asks for tokens with its own credentials)' : ''}.</p>`
+    : html`<ul class="hosts" aria-label="Redirect hosts">${hosts.map((h) => html`<li><code>${displaySafe(h)}</code></li>`)}</ul>
+<dl>${row('redirect_uris', codes(client.redirect_uris))}</dl>
+<p class="muted">Loopback hosts match any port; a host ending in <code>:</code> is a native app's URI scheme.</p>`
+}
+</section>`;
+}
+
+export function clientPage(
+  frame: Frame,
+  client: ClientDetailView,
+  now: number,
+  notice?: string,
+): HttpResponse {
+  const path = `${frame.base}/clients/${encodeURIComponent(client.client_id)}`;
+  const hasSecret = client.client_secret_expires_at !== undefined;
+  const change = client.last_change;
+  return shell(frame, {
+    title: client.client_name === undefined ? client.client_id : displaySafe(client.client_name),
+    section: 'clients',
+    ...(notice !== undefined && { notice }),
+    body: html`<h1>${shown(client.client_name) ?? 'A client without a name'}</h1>
+${redirects(client)}
+<div class="grid">
+<section aria-labelledby="meta-h">
+<h2 id="meta-h">Registration</h2>
+<dl>
+${row('client_id', html`<code>${client.client_id}</code>`)}
+${row('client_name', shown(client.client_name))}
+${row('software_id', shown(client.software_id))}
+${row('software_version', shown(client.software_version))}
+${row('Registration method', client.registration_method ?? 'open')}
+${row('Initial access token', client.initial_access_token_id && html`<code>${client.initial_access_token_id}</code>`)}
+${row('grant_types', client.grant_types.join(' '))}
+${row('response_types', client.response_types?.join(' '))}
+${row('application_type', client.application_type)}
+${row('scope', client.scope)}
+${row('contacts', codes(client.contacts))}
+${row('client_uri', client.client_uri && html`<code>${client.client_uri}</code>`)}
+${row('logo_uri', client.logo_uri && html`<code>${client.logo_uri}</code>`)}
+${row('policy_uri', client.policy_uri && html`<code>${client.policy_uri}</code>`)}
+${row('tos_uri', client.tos_uri && html`<code>${client.tos_uri}</code>`)}
+</dl>
+</section>
+<section aria-labelledby="auth-h">
+<h2 id="auth-h">Authentication</h2>
+<dl>
+${row('token_endpoint_auth_method', client.token_endpoint_auth_method)}
+${row('token_endpoint_auth_signing_alg', client.token_endpoint_auth_signing_alg)}
+${row('Keys', keys(client))}
+${row(
+  'Certificate (RFC 8705)',
+  [
+    client.tls_client_auth_subject_dn,
+    client.tls_client_auth_san_dns,
+    client.tls_client_auth_san_uri,
+    client.tls_client_auth_san_ip,
+    client.tls_client_auth_san_email,
+  ].find((v) => v !== undefined),
+)}
+${row('Certificate-bound tokens', client.tls_client_certificate_bound_access_tokens === undefined ? undefined : String(client.tls_client_certificate_bound_access_tokens))}
+${row('Secret expires', hasSecret ? when(client.client_secret_expires_at, now, 'never') : client.token_endpoint_auth_method === 'none' ? 'no secret (public client)' : 'no secret')}
+</dl>
+</section>
+<section aria-labelledby="life-h">
+<h2 id="life-h">Lifecycle</h2>
+<dl>
+${row('Created', when(client.client_id_issued_at, now))}
+${row('Last used', when(client.last_used_at, now, 'never'))}
+${row('Expires', when(client.active_until, now, 'never'))}
+${row('expires_at (requested, capped)', client.expires_at === undefined ? undefined : when(client.expires_at, now))}
+${row('Last change', change && html`${when(change.at, now)}${change.actor ? html` by <code>${change.actor}</code>` : ''}${change.source_ip ? html` from <code>${change.source_ip}</code>` : ''}`)}
+</dl>
+<p class="muted">The full audit trail (every registration, update, rotation, deletion and expiry) is in the audit events: EventBridge in AWS, <code>DCR_AUDIT_LOG</code> locally.</p>
+</section>
+</div>
+<h2>Actions</h2>
+<div class="grid">
+<section aria-labelledby="rotate-h">
+<h3 id="rotate-h">Rotate secret</h3>
+${
+  hasSecret
+    ? html`<form method="post" action="${path}/rotate-secret">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<label for="grace">Grace period (seconds)</label>
+<input type="number" id="grace" name="grace_period_seconds" value="3600" min="0" max="2592000" step="1" required aria-describedby="grace-hint">
+<p class="muted" id="grace-hint">The old secret keeps working this long (0: not at all). The new secret is shown once.</p>
+<div class="actions"><button type="submit">Rotate secret</button></div>
+</form>`
+    : html`<p>This client authenticates without a secret.</p>`
+}
+</section>
+<section aria-labelledby="delete-h">
+<h3 id="delete-h">Delete</h3>
+<p>The client and its registration access token stop working at once.</p>
+<form method="get" action="${path}/delete"><div class="actions"><button type="submit" class="danger">Delete</button></div></form>
+</section>
+${
+  client.software_id !== undefined &&
+  html`<section aria-labelledby="block-h">
+<h3 id="block-h">Block software_id</h3>
+<p>No new client with software_id <code>${displaySafe(client.software_id)}</code> can register; existing ones keep working (unblock with <code>dcr-admin unblock-software</code>).</p>
+<form method="post" action="${frame.base}/block-software">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<input type="hidden" name="software_id" value="${client.software_id}">
+<input type="hidden" name="client_id" value="${client.client_id}">
+<div class="actions"><button type="submit" class="danger">Block software_id</button></div>
+</form>
+</section>`
+}
+</div>`,
+  });
+}
+
+export function confirmDeletePage(frame: Frame, client: ClientView, now: number): HttpResponse {
+  const path = `${frame.base}/clients/${encodeURIComponent(client.client_id)}`;
+  return shell(frame, {
+    title: 'Delete client?',
+    section: 'clients',
+    body: html`<h1>Delete this client?</h1>
+<dl>
+${row('client_name', shown(client.client_name) ?? '(no name)')}
+${row('client_id', html`<code>${client.client_id}</code>`)}
+${row('software_id', shown(client.software_id))}
+${row('Created', when(client.client_id_issued_at, now))}
+</dl>
+<p class="warning" role="note">Its tokens, secret and registration access token stop working at once. This cannot be undone.</p>
+<form method="post" action="${path}/delete">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<div class="actions"><button type="submit" class="danger">Yes, delete this client</button> <a href="${path}">Cancel</a></div>
+</form>`,
+  });
+}
+
+/** The one page that shows a secret: the result of a rotation, once (never cached). */
+export function rotatedPage(
+  frame: Frame,
+  result: {
+    client_id: string;
+    client_secret: string;
+    client_secret_expires_at: number;
+    previous_secret_valid_until?: number;
+  },
+  now: number,
+): HttpResponse {
+  const path = `${frame.base}/clients/${encodeURIComponent(result.client_id)}`;
+  return shell(frame, {
+    title: 'New client secret',
+    section: 'clients',
+    body: html`<h1>New client secret</h1>
+<p class="warning" role="note">Copy it now: it is shown this once and cannot be read again.</p>
+<label for="new-secret">client_secret of <code>${result.client_id}</code></label>
+<output id="new-secret" class="secret">${result.client_secret}</output>
+<dl>
+${row('Secret expires', when(result.client_secret_expires_at, now, 'never'))}
+${row('Old secret works until', result.previous_secret_valid_until === undefined ? 'no longer (no grace period)' : when(result.previous_secret_valid_until, now))}
+</dl>
+<p><a href="${path}">Back to the client</a></p>`,
+  });
+}
+
+/** The sign-in page: one labelled field and a button; an error says what went wrong. */
+export function signInPage(action: string, problem?: string): HttpResponse {
+  return page({
+    title: 'Sign in · serverless-dcr dashboard',
+    status: problem ? 401 : 200,
+    ...(problem && { error: 'access_denied' }),
+    body: html`<h1>Registry dashboard</h1>
+<form method="post" action="${action}">
+<label for="admin-token">Admin token</label>
+<input type="password" id="admin-token" name="admin_token" autocomplete="current-password" required${problem ? html` aria-invalid="true" aria-describedby="problem"` : ''}>
+${problem && html`<p class="error" id="problem" role="alert">${problem}</p>`}
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>`,
+  });
+}
+
+/** Without an admin token the dashboard is closed, and says how to open it. */
+export function disabledPage(hint: string): HttpResponse {
+  return page({
+    title: 'Dashboard closed · serverless-dcr',
+    status: 404,
+    error: 'not_found',
+    body: html`<h1>The dashboard is closed</h1>
+<p>${hint}</p>`,
+  });
+}
+
+/** The dashboard's error page (the router shows it for any refused dashboard request). */
+export function dashboardErrorPage(error: OAuthError, base: string): HttpResponse {
+  return page({
+    title: 'Dashboard error · serverless-dcr',
+    status: error.status === 303 ? 400 : error.status,
+    error: error.error,
+    body: html`<h1>This did not work</h1>
+<p class="error" role="alert">${error.description}</p>
+<p class="muted">Error code: <code>${error.error}</code></p>
+<p><a href="${base}">Back to the dashboard</a></p>`,
+  });
+}

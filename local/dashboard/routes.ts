@@ -1,0 +1,390 @@
+import { randomBytes } from 'node:crypto';
+import { endpointUrl, PATHS } from '../../lambdas/core/endpoints.js';
+import { invalidRequest, OAuthError, temporarilyUnavailable } from '../../lambdas/core/errors.js';
+import type { Clock, CookieKeySource } from '../../lambdas/core/ports.js';
+import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
+import { refuseForeignForm } from '../../lambdas/http/browser-state.js';
+import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
+import { prefersJson, readCookies, readForm } from '../../lambdas/http/request.js';
+import { seeOther } from '../../lambdas/http/responses.js';
+import type { Route, RouteContext, Router } from '../../lambdas/http/router.js';
+import { CookieSealer } from '../../lambdas/http/sealed-cookies.js';
+import { logger } from '../../lambdas/log.js';
+import {
+  type ClientDetailView,
+  type ClientQuery,
+  type ClientView,
+  clientPage,
+  clientsPage,
+  confirmDeletePage,
+  dashboardErrorPage,
+  disabledPage,
+  type Frame,
+  overviewPage,
+  REGISTRATION_METHODS,
+  rotatedPage,
+  type StatsView,
+  signInPage,
+  type TopSoftwareView,
+} from './pages.js';
+
+/**
+ * The operator's dashboard: pages over the admin API, never around it. Every read and change
+ * goes through one port, AdminBackend, which is the admin API itself: in process on the local
+ * server (its admin routes, with the admin token), and over HTTPS with SigV4 in
+ * `dcr-admin dashboard` (the deployed, IAM-authorized admin API). So the pages cost exactly what
+ * the admin API costs, and nothing new is exposed in AWS.
+ */
+export interface AdminBackend {
+  /** An admin API call: `path` below `/admin` (with its query); the JSON answer and status. */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the admin API, shaped by each call.
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body?: any }>;
+}
+
+/** The local server's admin routes, called in process with the admin token. */
+export function inProcessAdmin(
+  router: () => Router,
+  issuer: () => string,
+  token: string,
+): AdminBackend {
+  return {
+    async request(method, path, body) {
+      const url = new URL(endpointUrl(issuer(), `/admin${path}`));
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const request: HttpRequest = {
+        method,
+        path: url.pathname,
+        query: url.search.slice(1),
+        headers: {
+          accept: 'application/json',
+          authorization: `Bearer ${token}`,
+          ...(payload !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(payload !== undefined && { body: Buffer.from(payload) }),
+      };
+      const response = await router()(request, issuer());
+      return {
+        status: response.status,
+        ...(response.body !== undefined && { body: JSON.parse(response.body) }),
+      };
+    },
+  };
+}
+
+export interface DashboardOptions {
+  readonly backend: AdminBackend;
+  readonly cookieKey: CookieKeySource;
+  readonly clock: Clock;
+  /** How long a dashboard session lasts (the server's session lifetime). */
+  readonly sessionLifetimeSeconds: number;
+  /** The secret the sign-in asks for (the admin token); absent = the dashboard is closed. */
+  readonly signInToken: string | undefined;
+  /** What the closed dashboard says to open it. */
+  readonly closedHint: string;
+  /** `dcr-admin dashboard`: the printed URL's `?token=` signs in (then is dropped from the URL). */
+  readonly urlSignIn?: boolean;
+  /** `dcr-admin dashboard`: the only Host accepted (a DNS-rebinding page names another). */
+  readonly host?: () => string;
+}
+
+const COOKIE = 'dcr_dashboard';
+/** Matches of a filtered listing gathered per page, and the admin API calls that may take. */
+const PAGE_ROWS = 25;
+const FILTERED_SCAN = 200;
+const FILTERED_CALLS = 5;
+const EXPIRING_LIMIT = 20;
+const MAX_GRACE = 30 * 24 * 3600;
+
+const forbidden = (description: string) => new OAuthError(403, 'access_denied', description);
+
+const NOTICES: Record<string, string> = {
+  deleted: 'The client was deleted.',
+  blocked: 'The software_id is blocked: it can no longer register.',
+};
+
+/** The JSON body of an admin API answer, or the error it carries as this server's one error type. */
+async function call(backend: AdminBackend, method: string, path: string, body?: unknown) {
+  let response: Awaited<ReturnType<AdminBackend['request']>>;
+  try {
+    response = await backend.request(method, path, body);
+  } catch (error) {
+    if (error instanceof OAuthError) throw error;
+    logger.warn('admin API unreachable', { error: (error as Error).message });
+    throw temporarilyUnavailable('the admin API could not be reached; try again');
+  }
+  if (response.status >= 400) {
+    const answer = (response.body ?? {}) as Record<string, unknown>;
+    const description =
+      typeof answer.error_description === 'string'
+        ? answer.error_description
+        : typeof answer.message === 'string'
+          ? `the admin API answered: ${answer.message}`
+          : `the admin API answered ${response.status}`;
+    const error = typeof answer.error === 'string' ? answer.error : 'admin_api_error';
+    throw new OAuthError(response.status >= 500 ? 502 : response.status, error, description);
+  }
+  return response.body;
+}
+
+/** A UTC day from a date field (`YYYY-MM-DD`), or nothing; anything else is a 400. */
+function day(value: string | null, name: string): string | undefined {
+  if (value === null || value === '') return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw invalidRequest(`${name} must be a date (YYYY-MM-DD)`);
+  }
+  return value;
+}
+
+function clientQuery(params: URLSearchParams): ClientQuery {
+  const search = params.get('search')?.trim();
+  const method = params.get('method') ?? '';
+  if (method !== '' && !(REGISTRATION_METHODS as readonly string[]).includes(method)) {
+    throw invalidRequest('method is not a registration method');
+  }
+  if (search !== undefined && search.length > 1000) throw invalidRequest('search is too long');
+  const dates = {
+    created_after: day(params.get('created_after'), 'created_after'),
+    created_before: day(params.get('created_before'), 'created_before'),
+    used_after: day(params.get('used_after'), 'used_after'),
+    used_before: day(params.get('used_before'), 'used_before'),
+  };
+  return {
+    ...(search && { search }),
+    ...(method !== '' && { method }),
+    ...Object.fromEntries(Object.entries(dates).filter(([, v]) => v !== undefined)),
+  };
+}
+
+/** The admin API's listing parameters for the page's query. */
+function adminFilter(query: ClientQuery): URLSearchParams {
+  const params = new URLSearchParams();
+  const set = (name: string, value: string | undefined) => {
+    if (value !== undefined) params.set(name, value);
+  };
+  set('search', query.search);
+  set('registration_method', query.method);
+  set('created_after', query.created_after);
+  set('created_before', query.created_before);
+  set('last_used_after', query.used_after);
+  set('last_used_before', query.used_before);
+  return params;
+}
+
+/** A client's admin path; `.` and `..` would be dot segments of the URL, and name no client. */
+function clientPath(id: string): string {
+  if (id === '.' || id === '..') throw new OAuthError(404, 'not_found', 'no such client');
+  return `/clients/${encodeURIComponent(id)}`;
+}
+
+/** The dashboard's routes (local server and `dcr-admin dashboard`; never a Lambda's). */
+export function dashboardRoutes(options: DashboardOptions): Route[] {
+  const { backend, clock, signInToken } = options;
+  const sealer = new CookieSealer(options.cookieKey);
+  const tokenHash = signInToken === undefined ? undefined : hashSecret(signInToken);
+  // A session is bound to the token it was opened with: a new admin token ends every session.
+  const tokenBinding = tokenHash?.slice(0, 22);
+  const base = (issuer: string) => endpointUrl(issuer, PATHS.dashboard);
+
+  const cookieAttributes = (issuer: string) => {
+    const url = new URL(issuer);
+    const path = `${url.pathname.replace(/\/$/, '')}${PATHS.dashboard}`;
+    return `; Path=${path}; HttpOnly; SameSite=Strict${url.protocol === 'https:' ? '; Secure' : ''}`;
+  };
+
+  async function newSession(issuer: string): Promise<string> {
+    const exp = clock.now() + options.sessionLifetimeSeconds;
+    const sid = randomBytes(16).toString('base64url');
+    const value = await sealer.seal(COOKIE, { v: 1, sid, k: tokenBinding }, exp);
+    return `${COOKIE}=${value}; Max-Age=${options.sessionLifetimeSeconds}${cookieAttributes(issuer)}`;
+  }
+
+  async function session(request: HttpRequest): Promise<string | undefined> {
+    const value = readCookies(request).get(COOKIE);
+    if (value === undefined) return undefined;
+    const payload = await sealer.open(COOKIE, value, clock.now());
+    if (payload?.v !== 1 || payload.k !== tokenBinding || typeof payload.sid !== 'string') {
+      return undefined;
+    }
+    return payload.sid;
+  }
+
+  const csrfPurpose = (sid: string) => `dashboard:${sid}`;
+
+  function checkHost(request: HttpRequest) {
+    if (options.host !== undefined && request.headers.host !== options.host()) {
+      throw forbidden('This dashboard answers only at its own address.');
+    }
+  }
+
+  type Handler = (
+    context: RouteContext,
+    frame: Frame,
+    form: URLSearchParams,
+  ) => Promise<HttpResponse>;
+
+  const signInPath = (issuer: string) => endpointUrl(issuer, PATHS.dashboardSignIn);
+  /** The sign-in page again, saying why; a caller that prefers JSON gets the RFC error body. */
+  const refusedSignIn = (request: HttpRequest, issuer: string, problem: string) => {
+    if (prefersJson(request)) throw new OAuthError(401, 'access_denied', problem);
+    return signInPage(signInPath(issuer), problem);
+  };
+
+  /**
+   * Every dashboard route: the Host check (dcr-admin), the closed page without a token, and the
+   * dashboard's own error page.
+   */
+  const open = (
+    method: 'GET' | 'POST',
+    path: string,
+    handle: (context: RouteContext, tokenHash: string) => Promise<HttpResponse>,
+  ): Route => ({
+    method,
+    path,
+    page: true,
+    errorPage: (error, issuer) => dashboardErrorPage(error, base(issuer)),
+    async handle(context) {
+      checkHost(context.request);
+      if (tokenHash === undefined) return disabledPage(options.closedHint);
+      if (method === 'POST') {
+        refuseForeignForm(context.request, context.issuer, { originRequired: true });
+      }
+      return handle(context, tokenHash);
+    },
+  });
+
+  /** A signed-in page: signed-out browsers go to the sign-in (GET) or are refused (POST). */
+  const signedIn = (method: 'GET' | 'POST', path: string, handle: Handler): Route =>
+    open(method, path, async (context) => {
+      const { request, issuer } = context;
+      const sid = await session(request);
+      if (sid === undefined) {
+        if (method === 'GET') return seeOther(signInPath(issuer));
+        throw forbidden('You are signed out of the dashboard; sign in again.');
+      }
+      let form = new URLSearchParams(request.query);
+      if (method === 'POST') {
+        form = readForm(request);
+        if (!(await sealer.csrfMatches(csrfPurpose(sid), form.get('csrf')))) {
+          throw forbidden(
+            'This form is not one the dashboard showed you (its CSRF token is missing or wrong).',
+          );
+        }
+      }
+      const frame = { base: base(issuer), csrf: await sealer.csrfToken(csrfPurpose(sid)) };
+      return handle(context, frame, form);
+    });
+
+  const now = () => clock.now();
+  const notice = (form: URLSearchParams) => NOTICES[form.get('done') ?? ''];
+
+  return [
+    open('GET', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
+      const token = new URLSearchParams(request.query).get('token');
+      if (options.urlSignIn && token !== null) {
+        if (!secretMatches(token, hash)) {
+          return refusedSignIn(request, issuer, 'That sign-in link is not valid.');
+        }
+        return seeOther(base(issuer), [await newSession(issuer)]);
+      }
+      if ((await session(request)) !== undefined) return seeOther(base(issuer));
+      return signInPage(signInPath(issuer));
+    }),
+    open('POST', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
+      const presented = readForm(request).get('admin_token') ?? '';
+      if (!secretMatches(presented, hash)) {
+        return refusedSignIn(request, issuer, 'That is not the admin token.');
+      }
+      return seeOther(base(issuer), [await newSession(issuer)]);
+    }),
+    signedIn('POST', PATHS.dashboardSignOut, async ({ issuer }) =>
+      seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]),
+    ),
+    signedIn('GET', PATHS.dashboard, async (_, frame) => {
+      const [stats, software, expiring] = await Promise.all([
+        call(backend, 'GET', '/stats?days=30'),
+        call(backend, 'GET', '/stats/software?limit=10'),
+        call(backend, 'GET', `/expiring-clients?within=86400&limit=${EXPIRING_LIMIT}`),
+      ]);
+      return overviewPage(
+        frame,
+        stats as StatsView,
+        software as TopSoftwareView,
+        (expiring as { clients: ClientView[] }).clients,
+        EXPIRING_LIMIT,
+        now(),
+      );
+    }),
+    signedIn('GET', PATHS.dashboardClients, async (_, frame, params) => {
+      const query = clientQuery(params);
+      const filter = adminFilter(query);
+      const filtered = [...filter.keys()].length > 0;
+      const clients: ClientView[] = [];
+      let cursor = params.get('cursor') ?? undefined;
+      // An exact client_id is one GetItem: shown first, whatever the scan finds.
+      if (query.search !== undefined && cursor === undefined) {
+        const exact = await backend.request('GET', clientPath(query.search)).catch(() => undefined);
+        if (exact?.status === 200) clients.push(exact.body as ClientView);
+      }
+      for (let calls = 0; calls < (filtered ? FILTERED_CALLS : 1); calls++) {
+        const params = new URLSearchParams(filter);
+        params.set('limit', String(filtered ? FILTERED_SCAN : PAGE_ROWS));
+        if (cursor !== undefined) params.set('cursor', cursor);
+        const page = (await call(backend, 'GET', `/clients?${params}`)) as {
+          clients: ClientView[];
+          next_cursor?: string;
+        };
+        for (const client of page.clients) {
+          if (!clients.some((c) => c.client_id === client.client_id)) clients.push(client);
+        }
+        cursor = page.next_cursor;
+        if (cursor === undefined || clients.length >= PAGE_ROWS) break;
+      }
+      let next: string | undefined;
+      if (cursor !== undefined) {
+        const nextParams = new URLSearchParams(
+          Object.entries(query).filter(([, v]) => v !== undefined),
+        );
+        nextParams.set('cursor', cursor);
+        next = `${frame.base}/clients?${nextParams}`;
+      }
+      return clientsPage(frame, query, clients, next, now(), notice(params));
+    }),
+    signedIn('GET', PATHS.dashboardClient, async ({ params }, frame, query) => {
+      const client = await call(backend, 'GET', clientPath(params.clientId as string));
+      return clientPage(frame, client as ClientDetailView, now(), notice(query));
+    }),
+    signedIn('GET', PATHS.dashboardDelete, async ({ params }, frame) => {
+      const client = await call(backend, 'GET', clientPath(params.clientId as string));
+      return confirmDeletePage(frame, client as ClientView, now());
+    }),
+    signedIn('POST', PATHS.dashboardDelete, async ({ params }, frame) => {
+      await call(backend, 'DELETE', clientPath(params.clientId as string));
+      return seeOther(`${frame.base}/clients?done=deleted`);
+    }),
+    signedIn('POST', PATHS.dashboardRotate, async ({ params }, frame, form) => {
+      const grace = form.get('grace_period_seconds') ?? '0';
+      const seconds = /^\d{1,8}$/.test(grace) ? Number(grace) : Number.NaN;
+      if (!(seconds >= 0 && seconds <= MAX_GRACE)) {
+        throw invalidRequest(`the grace period must be whole seconds from 0 to ${MAX_GRACE}`);
+      }
+      const rotated = await call(
+        backend,
+        'POST',
+        `${clientPath(params.clientId as string)}/rotate-secret`,
+        { grace_period_seconds: seconds },
+      );
+      return rotatedPage(frame, rotated, now());
+    }),
+    signedIn('POST', PATHS.dashboardBlock, async (_, frame, form) => {
+      const softwareId = form.get('software_id') ?? '';
+      if (softwareId === '') throw invalidRequest('software_id is required');
+      await call(backend, 'POST', '/blocked-software-ids', { software_id: softwareId });
+      const clientId = form.get('client_id');
+      return seeOther(
+        clientId
+          ? `${frame.base}${clientPath(clientId)}?done=blocked`
+          : `${frame.base}/clients?done=blocked`,
+      );
+    }),
+  ];
+}

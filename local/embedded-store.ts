@@ -1,0 +1,249 @@
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+// Types only (the SDK's own request handler contract), nothing loaded at run time.
+import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
+import dynalite from 'dynalite';
+import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/table-schema.js';
+
+export interface EmbeddedStore {
+  /** A DynamoDB SDK client talking to the embedded store, in process. */
+  readonly client: DynamoDBClient;
+  /**
+   * dynalite's HTTP request listener. For the stack emulation tests only
+   * (test/support/synthesized-stack.ts): their bundled handlers run in worker threads and reach
+   * DynamoDB over HTTP, so they serve it on a loopback port. Nothing else may: dynalite accepts
+   * any credentials and answers any Origin, so any local process or web page could use it.
+   */
+  readonly listener: RequestListener;
+  close(): Promise<void>;
+}
+
+/**
+ * dynalite: a DynamoDB-compatible store driven in this process, with no socket and no port,
+ * kept on disk when `path` is given (in memory otherwise). The same repository code runs against
+ * it and against real DynamoDB. It never expires items, which the code enforces itself anyway.
+ */
+export async function startEmbeddedStore(
+  tableName: string,
+  path?: string,
+  /** The table to create; default: this project's (the stack's definition, in stack tests). */
+  definition: Omit<CreateTableCommandInput, 'TableName'> = projectTable(),
+): Promise<EmbeddedStore> {
+  // Only this user may read the store (client secrets' hashes) or take its lock.
+  if (path !== undefined) {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    chmodSync(path, 0o700);
+  }
+  const unlock = path === undefined ? () => {} : lockDataFolder(path);
+  const { listener, database } = openDynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(path && { path }),
+  });
+  const client = new DynamoDBClient({
+    // Never dialled (the handler answers every request); `.invalid` cannot resolve anyway.
+    endpoint: 'http://embedded-store.invalid',
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: new InProcessHandler(listener),
+  });
+  const close = async () => {
+    client.destroy();
+    await database.lifecycleManager.gracefulClose();
+    unlock();
+  };
+  try {
+    await ensureTable(client, { ...definition, TableName: tableName });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { client, listener, close };
+}
+
+/** The part of dynalite's internal store we use: closing its LevelDB (and its LOCK file). */
+interface DynaliteDatabase {
+  readonly lifecycleManager: { gracefulClose(): Promise<void> };
+}
+
+const dynaliteDb = createRequire(import.meta.url)('dynalite/db') as {
+  create(options: object): DynaliteDatabase;
+};
+
+/**
+ * dynalite(options) returns an http.Server whose 'request' listener does all the work: we take
+ * the listener and never call listen. Its close() closes the database only after closing a
+ * listening server, so catch the database dynalite creates (with its db module's `create`,
+ * looked up at call time) and close that ourselves.
+ */
+function openDynalite(options: Parameters<typeof dynalite>[0]) {
+  const create = dynaliteDb.create;
+  let database: DynaliteDatabase | undefined;
+  dynaliteDb.create = (o) => {
+    database = create(o);
+    return database;
+  };
+  try {
+    const [listener] = dynalite(options).listeners('request') as [RequestListener];
+    if (database === undefined || listener === undefined) {
+      throw new Error('dynalite did not build its store as expected');
+    }
+    return { listener, database };
+  } finally {
+    dynaliteDb.create = create;
+  }
+}
+
+/**
+ * The SDK's request handler, answering from dynalite's listener in process. The request is a
+ * Readable carrying method, url and lower-case headers (all the listener reads of it) and the
+ * response a small object collecting statusCode, setHeader and end (all it calls). Simpler and
+ * cheaper than node:http's IncomingMessage/ServerResponse on a stub socket, which would write
+ * the response as HTTP bytes only for us to parse them back.
+ */
+class InProcessHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
+  readonly metadata = { handlerProtocol: 'in-process' };
+
+  constructor(private readonly listener: RequestListener) {}
+
+  handle(
+    request: HttpRequest,
+    options: HttpHandlerOptions = {},
+  ): Promise<{ response: HttpResponse }> {
+    if (options.abortSignal?.aborted) {
+      return Promise.reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+    }
+    const body = request.body === undefined ? [] : [bytes(request.body)];
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      headers[name.toLowerCase()] = value;
+    }
+    const req = Object.assign(Readable.from(body), {
+      method: request.method,
+      url: request.path,
+      headers,
+    });
+    return new Promise((resolve) => {
+      const responseHeaders: Record<string, string> = {};
+      const res = {
+        statusCode: 200,
+        setHeader(name: string, value: number | string) {
+          responseHeaders[name.toLowerCase()] = String(value);
+        },
+        end(chunk?: string) {
+          resolve({
+            response: {
+              statusCode: res.statusCode,
+              headers: responseHeaders,
+              body: Buffer.from(chunk ?? ''),
+            },
+          });
+        },
+      };
+      this.listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    });
+  }
+
+  // Called by the SDK's configuration extensions; there is nothing to configure.
+  updateHttpClientConfig(): void {}
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+}
+
+/**
+ * The SDK's body (a string, or bytes) as a Buffer. Bytes are wrapped, not copied: the SDK's JSON
+ * body is a Uint8Array whose valueOf() gives a string, which Buffer.from(body) would take.
+ */
+function bytes(body: string | Uint8Array): Buffer {
+  return typeof body === 'string'
+    ? Buffer.from(body)
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/**
+ * One process per data folder: dynalite's storage cannot be shared, and fails late and loudly
+ * when it is. A lock file names the holder; a stale one (its process gone) is taken over.
+ */
+function lockDataFolder(path: string): () => void {
+  const lock = join(path, 'server.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (isRunning(holder)) {
+        throw new Error(`the data folder ${path} is in use by process ${holder}`);
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the data folder ${path}`);
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function projectTable(): Omit<CreateTableCommandInput, 'TableName'> {
+  const { expiryIndex } = TABLE_SCHEMA;
+  return {
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
+      { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+      { AttributeName: expiryIndex.partitionKey, AttributeType: 'S' },
+      { AttributeName: expiryIndex.sortKey, AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: expiryIndex.name,
+        KeySchema: [
+          { AttributeName: expiryIndex.partitionKey, KeyType: 'HASH' },
+          { AttributeName: expiryIndex.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
+}
+
+async function ensureTable(client: DynamoDBClient, table: CreateTableCommandInput): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(table));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  // A new table is CREATING until a timer of dynalite's fires; in process, the next request
+  // comes sooner than that, and would not find it.
+  const TableName = table.TableName;
+  while (
+    (await client.send(new DescribeTableCommand({ TableName }))).Table?.TableStatus !== 'ACTIVE'
+  ) {
+    await sleep(1);
+  }
+}

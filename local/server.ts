@@ -1,0 +1,154 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { clientCertificate } from '../lambdas/http/client-certificate.js';
+import { MAX_BODY_BYTES } from '../lambdas/http/request.js';
+import type { Router } from '../lambdas/http/router.js';
+
+/** Past this, an oversized upload is no longer read: the answer closes the connection. */
+const DRAIN_LIMIT = 16 * MAX_BODY_BYTES;
+/** How long a closing connection still takes (and discards) what the client sends. */
+const LINGER_MS = 2000;
+
+export interface LocalServer {
+  readonly issuer: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Collects at most MAX_BODY_BYTES + 1 bytes: enough for the router to answer 413. A body up to
+ * DRAIN_LIMIT is read to its end (discarded past the limit), so the connection can serve the
+ * next request; past it, reading stops there and `whole` is false.
+ */
+function readBody(req: IncomingMessage): Promise<{ bytes: Buffer; whole: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      size += chunk.length;
+      if (size > DRAIN_LIMIT) {
+        req.off('data', onData).off('end', onEnd).off('error', reject);
+        resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: false });
+      }
+    };
+    const onEnd = () =>
+      resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: true });
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
+}
+
+/**
+ * Ends a connection whose request body was not read to its end: the answer says
+ * `Connection: close`, then the server half-closes and goes on discarding what the client
+ * still sends until it stops (or LINGER_MS), so the client reads the whole answer instead of
+ * a reset, and never sends its next request down a connection the server has dropped.
+ */
+function lingerAndClose(req: IncomingMessage): void {
+  const { socket } = req;
+  // Node's server calls destroySoon once a `Connection: close` answer is written, and it would
+  // destroy the socket at once: a reset to a client still uploading. Half-close instead.
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+  req.resume();
+}
+
+async function serve(router: Router, issuer: string, req: IncomingMessage, res: ServerResponse) {
+  const method = req.method ?? 'GET';
+  const target = req.url ?? '/';
+  const queryAt = target.indexOf('?');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const body = method !== 'GET' && method !== 'HEAD' ? await readBody(req) : undefined;
+  const certificate = verifiedCertificate(req);
+  // The issuer comes from configuration: the Host header is client-supplied and never trusted.
+  const response = await router(
+    {
+      method,
+      path: queryAt === -1 ? target : target.slice(0, queryAt),
+      query: queryAt === -1 ? '' : target.slice(queryAt + 1),
+      headers,
+      ...(req.socket.remoteAddress && { sourceIp: req.socket.remoteAddress }),
+      ...(certificate && { clientCertificate: certificate }),
+      ...(body && { body: body.bytes }),
+    },
+    issuer,
+  );
+  const closing = body !== undefined && !body.whole;
+  if (closing) lingerAndClose(req);
+  res.writeHead(response.status, {
+    ...response.headers,
+    ...(response.cookies && { 'set-cookie': [...response.cookies] }),
+    ...(closing && { connection: 'close' }),
+  });
+  res.end(response.body);
+}
+
+/** A client certificate the TLS handshake verified against DCR_TLS_CLIENT_CA, if any. */
+function verifiedCertificate(req: IncomingMessage) {
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted || !socket.authorized) return undefined;
+  const { raw } = socket.getPeerCertificate(false);
+  return raw ? clientCertificate(raw) : undefined;
+}
+
+/** PEM files for https, and the CA whose client certificates are verified (mutual TLS). */
+export interface LocalTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string;
+}
+
+/**
+ * Serves the router over node:http (or https, with `tls`) on 127.0.0.1. With port 0 the OS
+ * picks a free port; the issuer defaults to http(s)://127.0.0.1:<port>. With a client CA the
+ * server asks for a certificate but still serves requests without one (registration may be
+ * open): only a certificate the handshake verified reaches the router.
+ */
+export async function startLocalServer(
+  router: Router,
+  options: { port: number; issuer?: string; tls?: LocalTls },
+): Promise<LocalServer> {
+  let issuer = options.issuer ?? '';
+  const { tls } = options;
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    serve(router, issuer, req, res).catch(() => {
+      // Only a broken connection gets here: the router turns every error into a response.
+      if (!res.headersSent) res.writeHead(400);
+      res.end();
+    });
+  };
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.clientCa && { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
+        },
+        handle,
+      )
+    : createServer(handle);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  issuer ||= `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  return {
+    issuer,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
