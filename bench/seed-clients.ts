@@ -1,6 +1,6 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clientItem } from '../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
-import type { ClientRecord } from '../lambdas/core/ports.js';
+import type { ClientRecord } from '../lambdas/core/clients/ports.js';
 
 const DAY = 86_400;
 

@@ -10,8 +10,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { MemoryGrantStore } from '../lambdas/adapters/memory/memory-grant-store.js';
 import { loadConfig } from '../lambdas/config.js';
-import type { GrantStore } from '../lambdas/core/ports.js';
 import { hashSecret, newTokenId } from '../lambdas/core/secrets.js';
+import type { GrantStore } from '../lambdas/core/tokens/ports.js';
 import { startLocalApp } from '../local/app.js';
 import {
   BENCH_CHALLENGE,

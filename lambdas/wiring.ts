@@ -1,31 +1,31 @@
 import { type Config, isInteractive } from './config.js';
 import { AuthorizationFlow } from './core/authorization/authorization-flow.js';
+import type { CookieKeySource, UpstreamLogin } from './core/authorization/ports.js';
 import { ClientAuthenticator } from './core/clients/client-authentication.js';
 import { ClientLifecycle } from './core/clients/client-lifecycle.js';
-import { AdminService } from './core/operator/admin.js';
 import type {
-  BlockedSoftwareIds,
   ClientDirectory,
   ClientRepository,
-  ClientStatistics,
-  Clock,
-  CookieKeySource,
-  GrantStore,
-  InitialAccessTokenStore,
   MetadataDocumentSource,
-  RegistrationCounter,
   RemoteKeySets,
-  Signer,
-  SoftwareClientCounts,
-  TokenStore,
-  UpstreamLogin,
-} from './core/ports.js';
+} from './core/clients/ports.js';
+import type { Clock } from './core/clock.js';
+import { AdminService } from './core/operator/admin.js';
+import type { ClientStatistics } from './core/operator/ports.js';
 import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
 import { InitialAccessTokens } from './core/registration/initial-access-tokens.js';
+import type {
+  BlockedSoftwareIds,
+  InitialAccessTokenStore,
+  RegistrationCounter,
+  SoftwareClientCounts,
+} from './core/registration/ports.js';
 import { RegistrationService } from './core/registration/registration.js';
 import { TrustedSoftwareStatements } from './core/registration/software-statements.js';
 import { jwksMaxAgeSeconds } from './core/signing/keyring.js';
+import type { Signer } from './core/signing/ports.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tokens.js';
+import type { GrantStore, TokenStore } from './core/tokens/ports.js';
 import { TokenService } from './core/tokens/token-service.js';
 import { UserGrants } from './core/tokens/user-grants.js';
 import { browserState } from './http/browser-state.js';

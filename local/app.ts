@@ -23,20 +23,18 @@ import { upstreamLogin } from '../lambdas/adapters/oidc/upstream-oidc.js';
 import { LocalSigner } from '../lambdas/adapters/signing/local-signer.js';
 import { documentClient, dynamoDbStores } from '../lambdas/aws/dynamodb.js';
 import type { Config } from '../lambdas/config.js';
+import type { UpstreamLogin } from '../lambdas/core/authorization/ports.js';
+import type { ClientDirectory, ClientRepository } from '../lambdas/core/clients/ports.js';
+import type { Clock } from '../lambdas/core/clock.js';
+import { systemClock } from '../lambdas/core/clock.js';
+import type { ClientStatistics } from '../lambdas/core/operator/ports.js';
 import type {
   BlockedSoftwareIds,
-  ClientDirectory,
-  ClientRepository,
-  ClientStatistics,
-  Clock,
-  GrantStore,
   InitialAccessTokenStore,
   RegistrationCounter,
   SoftwareClientCounts,
-  TokenStore,
-  UpstreamLogin,
-} from '../lambdas/core/ports.js';
-import { systemClock } from '../lambdas/core/ports.js';
+} from '../lambdas/core/registration/ports.js';
+import type { GrantStore, TokenStore } from '../lambdas/core/tokens/ports.js';
 import { browserState } from '../lambdas/http/browser-state.js';
 import { createRouter, type Route, type Router } from '../lambdas/http/router.js';
 import { logger } from '../lambdas/log.js';

@@ -4,7 +4,7 @@ import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-
 import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { documentClient, dynamoDbStores } from '../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../lambdas/config.js';
-import { systemClock } from '../lambdas/core/ports.js';
+import { systemClock } from '../lambdas/core/clock.js';
 import { startEmbeddedStore } from './embedded-store.js';
 
 /**

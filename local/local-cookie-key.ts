@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { keptInDataFolder } from '../lambdas/adapters/data-folder.js';
-import type { CookieKeySource } from '../lambdas/core/ports.js';
+import type { CookieKeySource } from '../lambdas/core/authorization/ports.js';
 
 /**
  * The local server's cookie key: 32 random bytes generated on first start and kept (mode 0600)

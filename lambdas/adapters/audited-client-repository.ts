@@ -1,12 +1,8 @@
+import type { ClientRecord, ClientRepository, Deletion } from '../core/clients/ports.js';
+import type { Clock } from '../core/clock.js';
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
 import { countEvents } from '../core/operator/client-statistics.js';
-import type {
-  ClientRecord,
-  ClientRepository,
-  ClientStatistics,
-  Clock,
-  Deletion,
-} from '../core/ports.js';
+import type { ClientStatistics } from '../core/operator/ports.js';
 import { type CapHolders, releasePlaces } from '../core/registration/client-caps.js';
 import { logger } from '../log.js';
 

@@ -1,4 +1,4 @@
-import type { ClientFilter, ClientRecord } from '../core/ports.js';
+import type { ClientFilter, ClientRecord } from '../core/clients/ports.js';
 
 /** Whether a record matches every given criterion (the in-memory form of the scan filter). */
 export function matches(record: ClientRecord, filter: ClientFilter): boolean {

@@ -4,7 +4,7 @@ import type {
   CounterUpdate,
   SoftwareCount,
   StatsSnapshot,
-} from '../core/ports.js';
+} from '../core/operator/ports.js';
 import { logger } from '../log.js';
 
 /**

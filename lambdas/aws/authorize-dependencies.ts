@@ -1,7 +1,7 @@
 import { FetchedMetadataDocuments } from '../adapters/fetch/metadata-documents.js';
 import { upstreamLogin } from '../adapters/oidc/upstream-oidc.js';
 import type { Config } from '../config.js';
-import { systemClock } from '../core/ports.js';
+import { systemClock } from '../core/clock.js';
 import { dynamoDbStores } from './dynamodb.js';
 import { cookieKeyFromSecretsManager, upstreamClientSecretFromSecretsManager } from './secrets.js';
 

@@ -4,7 +4,8 @@ import { KmsKeyWrapping } from '../adapters/kms/kms-key-wrapping.js';
 import { KmsSigner } from '../adapters/kms/kms-signer.js';
 import { WrappedKeySigner } from '../adapters/signing/wrapped-key-signer.js';
 import type { Config } from '../config.js';
-import { type Signer, systemClock } from '../core/ports.js';
+import { systemClock } from '../core/clock.js';
+import type { Signer } from '../core/signing/ports.js';
 import { documentClient } from './dynamodb.js';
 
 const required = (value: string | undefined, name: string): string => {

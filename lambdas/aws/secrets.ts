@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { callAws } from '../adapters/aws-errors.js';
+import type { CookieKeySource } from '../core/authorization/ports.js';
 import { temporarilyUnavailable } from '../core/errors.js';
-import type { CookieKeySource } from '../core/ports.js';
 import { logger } from '../log.js';
 
 /** The secret itself is unusable (gone, scheduled for deletion, not ours to read): an operator must act. */

@@ -1,7 +1,7 @@
 import { FetchedMetadataDocuments } from '../adapters/fetch/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../adapters/fetch/remote-key-sets.js';
 import type { Config } from '../config.js';
-import { systemClock } from '../core/ports.js';
+import { systemClock } from '../core/clock.js';
 import { dynamoDbStores } from './dynamodb.js';
 import { signerFor } from './kms.js';
 

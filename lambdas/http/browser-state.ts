@@ -4,9 +4,10 @@ import {
   transactionGone,
   withUser,
 } from '../core/authorization/authorization-flow.js';
+import type { CookieKeySource, UserIdentity } from '../core/authorization/ports.js';
+import type { Clock } from '../core/clock.js';
 import { endpointUrl, PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
-import type { Clock, CookieKeySource, UserIdentity } from '../core/ports.js';
 import type { HttpRequest } from './message.js';
 import { readCookies, readForm } from './request.js';
 import { seeOther } from './responses.js';

@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import type { ClientCertificate } from '../core/ports.js';
+import type { ClientCertificate } from '../core/clients/ports.js';
 
 /** `subjectAltName` entries as node:crypto prints them: `DNS:a, IP Address:1.2.3.4, …`. */
 function subjectAltNames(text: string | undefined) {

@@ -1,4 +1,4 @@
-import type { ClientCertificate } from '../core/ports.js';
+import type { ClientCertificate } from '../core/clients/ports.js';
 
 /**
  * The router's request and response: plain objects, shaped like the Fetch API's but without

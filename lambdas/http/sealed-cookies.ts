@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import type { CookieKeySource } from '../core/ports.js';
+import type { CookieKeySource } from '../core/authorization/ports.js';
 
 interface Keys {
   readonly seal: Uint8Array;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { CookieKeySource } from '../../lambdas/core/authorization/ports.js';
+import type { Clock } from '../../lambdas/core/clock.js';
 import { endpointUrl, PATHS } from '../../lambdas/core/endpoints.js';
 import { invalidRequest, OAuthError, temporarilyUnavailable } from '../../lambdas/core/errors.js';
-import type { Clock, CookieKeySource } from '../../lambdas/core/ports.js';
 import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
 import { refuseForeignForm } from '../../lambdas/http/browser-state.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';

@@ -8,12 +8,9 @@ import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory/memory-
 import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory/memory-registration-counter.js';
 import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory/memory-software-client-counts.js';
 import { loadConfig } from '../../lambdas/config.js';
-import type {
-  AuthorizationCodeRecord,
-  UpstreamLogin,
-  UpstreamOutcome,
-} from '../../lambdas/core/ports.js';
+import type { UpstreamLogin, UpstreamOutcome } from '../../lambdas/core/authorization/ports.js';
 import { hashSecret } from '../../lambdas/core/secrets.js';
+import type { AuthorizationCodeRecord } from '../../lambdas/core/tokens/ports.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
 import { createRouter, type Router } from '../../lambdas/http/router.js';
 import { routesFor } from '../../lambdas/wiring.js';

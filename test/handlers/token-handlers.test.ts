@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { mockClient } from 'aws-sdk-client-mock';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ClientRecord } from '../../lambdas/core/ports.js';
+import type { ClientRecord } from '../../lambdas/core/clients/ports.js';
 import { hashSecret } from '../../lambdas/core/secrets.js';
 import type { LambdaHandler } from '../../lambdas/http/lambda.js';
 import { API_DOMAIN, apiEvent } from '../support/apigw.js';

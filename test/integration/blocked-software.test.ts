@@ -6,7 +6,7 @@ import { DynamoDbBlockedSoftwareIds } from '../../lambdas/adapters/dynamodb/dyna
 import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import { MemoryBlockedSoftwareIds } from '../../lambdas/adapters/memory/memory-blocked-software.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import type { BlockedSoftwareIds } from '../../lambdas/core/ports.js';
+import type { BlockedSoftwareIds } from '../../lambdas/core/registration/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 
 const TABLE = 'blocked-software-test';

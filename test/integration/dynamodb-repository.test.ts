@@ -5,7 +5,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import type { ClientRecord } from '../../lambdas/core/ports.js';
+import type { ClientRecord } from '../../lambdas/core/clients/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 import { FaultInjector } from '../support/faults.js';
 

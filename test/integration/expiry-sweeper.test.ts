@@ -4,7 +4,7 @@ import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamo
 import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb/dynamodb-token-store.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import type { ClientRecord } from '../../lambdas/core/ports.js';
+import type { ClientRecord } from '../../lambdas/core/clients/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';
 import { FaultInjector } from '../support/faults.js';

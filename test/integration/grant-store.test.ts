@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbGrantStore } from '../../lambdas/adapters/dynamodb/dynamodb-grant-store.js';
 import { MemoryGrantStore } from '../../lambdas/adapters/memory/memory-grant-store.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import type { AuthorizationCodeRecord, GrantRecord, GrantStore } from '../../lambdas/core/ports.js';
 import { newTokenId } from '../../lambdas/core/secrets.js';
+import type {
+  AuthorizationCodeRecord,
+  GrantRecord,
+  GrantStore,
+} from '../../lambdas/core/tokens/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 
 const NOW = 1_800_000_000;

@@ -8,7 +8,7 @@ import type {
   InitialAccessTokenRecord,
   InitialAccessTokenStore,
   SoftwareClientCounts,
-} from '../../lambdas/core/ports.js';
+} from '../../lambdas/core/registration/ports.js';
 import { newTokenId } from '../../lambdas/core/secrets.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 

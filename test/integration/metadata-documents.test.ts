@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FetchedMetadataDocuments } from '../../lambdas/adapters/fetch/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../../lambdas/adapters/fetch/remote-key-sets.js';
-import type { MetadataDocumentResult } from '../../lambdas/core/ports.js';
+import type { MetadataDocumentResult } from '../../lambdas/core/clients/ports.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import { FakeClock } from '../support/fakes.js';
 

@@ -5,11 +5,11 @@ import { DynamoDbRegistrationCounter } from '../../lambdas/adapters/dynamodb/dyn
 import { expiryDay } from '../../lambdas/adapters/dynamodb/table-schema.js';
 import { MemoryRegistrationCounter } from '../../lambdas/adapters/memory/memory-registration-counter.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import type { RegistrationCounter } from '../../lambdas/core/ports.js';
 import {
   RegistrationRateLimiter,
   rateLimitKey,
 } from '../../lambdas/core/registration/abuse-control.js';
+import type { RegistrationCounter } from '../../lambdas/core/registration/ports.js';
 import { newTokenId } from '../../lambdas/core/secrets.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';

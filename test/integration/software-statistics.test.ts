@@ -9,7 +9,7 @@ import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js'
 import { AdminService } from '../../lambdas/core/operator/admin.js';
 import type { AuditEvent, AuditEventType } from '../../lambdas/core/operator/audit.js';
 import { countEvents, counterUpdatesFor } from '../../lambdas/core/operator/client-statistics.js';
-import type { ClientStatistics } from '../../lambdas/core/ports.js';
+import type { ClientStatistics } from '../../lambdas/core/operator/ports.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';
 
 /**

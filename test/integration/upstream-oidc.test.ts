@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamOidcLogin } from '../../lambdas/adapters/oidc/upstream-oidc.js';
+import { systemClock } from '../../lambdas/core/clock.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
-import { systemClock } from '../../lambdas/core/ports.js';
 import {
   signInAtUpstream,
   startUpstream,

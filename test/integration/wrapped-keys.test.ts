@@ -7,9 +7,9 @@ import { DynamoDbSigningKeys } from '../../lambdas/adapters/dynamodb/dynamodb-si
 import { KmsKeyWrapping } from '../../lambdas/adapters/kms/kms-key-wrapping.js';
 import { WrappedKeySigner } from '../../lambdas/adapters/signing/wrapped-key-signer.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import type { Keyring, PublishedKey } from '../../lambdas/core/ports.js';
 import { KeyRotation } from '../../lambdas/core/signing/key-rotation.js';
 import { activationDelaySeconds } from '../../lambdas/core/signing/keyring.js';
+import type { Keyring, PublishedKey } from '../../lambdas/core/signing/ports.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 import { jwksRoutes } from '../../lambdas/http/routes/jwks.js';
 import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-store.js';

@@ -2,8 +2,9 @@ import {
   ClientLifecycle,
   type LifecycleSettings,
 } from '../../lambdas/core/clients/client-lifecycle.js';
+import type { ClientRecord, ClientRepository } from '../../lambdas/core/clients/ports.js';
+import type { Clock } from '../../lambdas/core/clock.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
-import type { ClientRecord, ClientRepository, Clock } from '../../lambdas/core/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 
 /** A clock the test moves by hand. */

@@ -5,8 +5,8 @@ import {
   trustedRedirect,
   validateAuthorizationRequest,
 } from '../../lambdas/core/authorization/authorization-request.js';
+import type { ClientRecord, MetadataDocumentResult } from '../../lambdas/core/clients/ports.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
-import type { ClientRecord, MetadataDocumentResult } from '../../lambdas/core/ports.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 const WEB_REDIRECT = 'https://app.example.com/cb?from=dcr';

@@ -4,7 +4,7 @@ import {
   ClientLifecycle,
   type LifecycleSettings,
 } from '../../lambdas/core/clients/client-lifecycle.js';
-import type { ClientRecord, ClientRepository } from '../../lambdas/core/ports.js';
+import type { ClientRecord, ClientRepository } from '../../lambdas/core/clients/ports.js';
 import { FakeClock, registrationService } from '../support/fakes.js';
 
 const HOUR = 3600;

@@ -11,7 +11,7 @@ import {
   mergeCounterUpdates,
   statsReport,
 } from '../../lambdas/core/operator/client-statistics.js';
-import type { CounterUpdate } from '../../lambdas/core/ports.js';
+import type { CounterUpdate } from '../../lambdas/core/operator/ports.js';
 import { auditedClient, FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 // 2027-01-15T08:00:00Z

@@ -4,15 +4,12 @@ import { MemoryInitialAccessTokens } from '../../lambdas/adapters/memory/memory-
 import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory/memory-software-client-counts.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
-import type {
-  ClientRecord,
-  ClientRepository,
-  InitialAccessTokenRecord,
-} from '../../lambdas/core/ports.js';
+import type { ClientRecord, ClientRepository } from '../../lambdas/core/clients/ports.js';
 import {
   InitialAccessTokens,
   tokenSummary,
 } from '../../lambdas/core/registration/initial-access-tokens.js';
+import type { InitialAccessTokenRecord } from '../../lambdas/core/registration/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import {
   applyTier,

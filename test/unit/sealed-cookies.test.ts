@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { CookieKeySource } from '../../lambdas/core/ports.js';
+import type { CookieKeySource } from '../../lambdas/core/authorization/ports.js';
 import { browserState } from '../../lambdas/http/browser-state.js';
 import { CookieSealer } from '../../lambdas/http/sealed-cookies.js';
 import { FakeClock } from '../support/fakes.js';

@@ -12,7 +12,7 @@ import {
   ClientLifecycle,
   type LifecycleSettings,
 } from '../../lambdas/core/clients/client-lifecycle.js';
-import type { RemoteKeySets } from '../../lambdas/core/ports.js';
+import type { RemoteKeySets } from '../../lambdas/core/clients/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 import { TokenService, type TokenSettings } from '../../lambdas/core/tokens/token-service.js';

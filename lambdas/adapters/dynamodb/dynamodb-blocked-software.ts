@@ -4,7 +4,8 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { BlockedSoftwareIds, ChangeOrigin } from '../../core/ports.js';
+import type { ChangeOrigin } from '../../core/clients/ports.js';
+import type { BlockedSoftwareIds } from '../../core/registration/ports.js';
 import { callAws } from '../aws-errors.js';
 
 const SERVICE = 'the blocked software store';

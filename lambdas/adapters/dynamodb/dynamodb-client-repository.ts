@@ -7,8 +7,6 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../../core/cursor.js';
-import { invalidRequest } from '../../core/errors.js';
 import type {
   ClientDirectory,
   ClientFilter,
@@ -16,7 +14,9 @@ import type {
   ClientRecord,
   ClientRepository,
   Deletion,
-} from '../../core/ports.js';
+} from '../../core/clients/ports.js';
+import { decodeCursor, encodeCursor } from '../../core/cursor.js';
+import { invalidRequest } from '../../core/errors.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 
 const SERVICE = 'the client store';

@@ -12,7 +12,7 @@ import type {
   SoftwareCount,
   StatsItem,
   StatsSnapshot,
-} from '../../core/ports.js';
+} from '../../core/operator/ports.js';
 import { callAws } from '../aws-errors.js';
 import { expiryAttributes, STATS_KEY_PREFIX } from './table-schema.js';
 

@@ -5,7 +5,8 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ClientRecord, Clock } from '../../core/ports.js';
+import type { ClientRecord } from '../../core/clients/ports.js';
+import type { Clock } from '../../core/clock.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { toRecord } from './dynamodb-client-repository.js';
 import { expiryDay, TABLE_SCHEMA } from './table-schema.js';

@@ -4,6 +4,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { pinnedElsewhere } from '../../core/regions.js';
 import type {
   AuthorizationCodeRecord,
   CodeBinding,
@@ -12,8 +13,7 @@ import type {
   GrantStore,
   RevokedGrant,
   Rotation,
-} from '../../core/ports.js';
-import { pinnedElsewhere } from '../../core/regions.js';
+} from '../../core/tokens/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
 

@@ -11,7 +11,7 @@ import type {
   InitialAccessTokenPage,
   InitialAccessTokenRecord,
   InitialAccessTokenStore,
-} from '../../core/ports.js';
+} from '../../core/registration/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { tableKeyOf } from './dynamodb-client-repository.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';

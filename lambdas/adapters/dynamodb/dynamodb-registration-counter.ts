@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { RegistrationCounter } from '../../core/ports.js';
+import type { RegistrationCounter } from '../../core/registration/ports.js';
 import { callAws } from '../aws-errors.js';
 import { expiryAttributes } from './table-schema.js';
 

@@ -4,7 +4,12 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Keyring, KeyringEntry, SigningKeyReader, SigningKeyStore } from '../../core/ports.js';
+import type {
+  Keyring,
+  KeyringEntry,
+  SigningKeyReader,
+  SigningKeyStore,
+} from '../../core/signing/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes } from './table-schema.js';
 

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { SoftwareClientCounts } from '../../core/ports.js';
+import type { SoftwareClientCounts } from '../../core/registration/ports.js';
 import { callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes } from './table-schema.js';
 

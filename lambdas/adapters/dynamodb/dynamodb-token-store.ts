@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { TokenStore } from '../../core/ports.js';
+import type { TokenStore } from '../../core/tokens/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes } from './table-schema.js';
 

@@ -3,7 +3,8 @@ import {
   clientFromMetadataDocument,
   clientIdUrlProblem,
 } from '../../core/clients/client-id-metadata-document.js';
-import type { Clock, MetadataDocumentResult, MetadataDocumentSource } from '../../core/ports.js';
+import type { MetadataDocumentResult, MetadataDocumentSource } from '../../core/clients/ports.js';
+import type { Clock } from '../../core/clock.js';
 import { FetchRefused, guardedGet } from './guarded-fetch.js';
 
 /** A document larger than this is refused. */

@@ -4,7 +4,7 @@ import {
   type FetchImplementation,
   type JWTVerifyGetKey,
 } from 'jose';
-import type { RemoteKeySets } from '../../core/ports.js';
+import type { RemoteKeySets } from '../../core/clients/ports.js';
 import { guardedGet } from './guarded-fetch.js';
 
 /** A key set larger than this is refused. */

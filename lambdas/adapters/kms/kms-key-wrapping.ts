@@ -4,7 +4,11 @@ import {
   GenerateDataKeyPairWithoutPlaintextCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import type { PrivateKeyUnwrapper, PublishedKey, WrappedKeyGenerator } from '../../core/ports.js';
+import type {
+  PrivateKeyUnwrapper,
+  PublishedKey,
+  WrappedKeyGenerator,
+} from '../../core/signing/ports.js';
 import { publishedKey } from '../signing/published-key.js';
 import { callKms } from './kms-signer.js';
 

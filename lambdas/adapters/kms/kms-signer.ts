@@ -6,7 +6,7 @@ import {
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { temporarilyUnavailable } from '../../core/errors.js';
-import type { PublishedKey, Signer } from '../../core/ports.js';
+import type { PublishedKey, Signer } from '../../core/signing/ports.js';
 import { logger } from '../../log.js';
 import { callAws } from '../aws-errors.js';
 import { publishedKey } from '../signing/published-key.js';

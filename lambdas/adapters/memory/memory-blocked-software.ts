@@ -1,4 +1,5 @@
-import type { BlockedSoftwareIds, ChangeOrigin } from '../../core/ports.js';
+import type { ChangeOrigin } from '../../core/clients/ports.js';
+import type { BlockedSoftwareIds } from '../../core/registration/ports.js';
 
 /** In-memory BlockedSoftwareIds for unit tests, benchmarks and the in-memory local store. */
 export class MemoryBlockedSoftwareIds implements BlockedSoftwareIds {

@@ -1,4 +1,3 @@
-import { decodeCursor, encodeCursor } from '../../core/cursor.js';
 import type {
   ClientDirectory,
   ClientFilter,
@@ -6,7 +5,8 @@ import type {
   ClientRecord,
   ClientRepository,
   Deletion,
-} from '../../core/ports.js';
+} from '../../core/clients/ports.js';
+import { decodeCursor, encodeCursor } from '../../core/cursor.js';
 import { matches } from '../client-filter.js';
 import { concurrentUpdate } from '../client-repository-errors.js';
 

@@ -5,7 +5,7 @@ import type {
   SoftwareCount,
   StatsItem,
   StatsSnapshot,
-} from '../../core/ports.js';
+} from '../../core/operator/ports.js';
 
 /** In-memory counters with the DynamoDB adapter's semantics, for the in-memory local store. */
 export class MemoryClientStatistics implements ClientStatistics {

@@ -1,3 +1,4 @@
+import { pinnedElsewhere } from '../../core/regions.js';
 import type {
   AuthorizationCodeRecord,
   CodeBinding,
@@ -6,8 +7,7 @@ import type {
   GrantStore,
   RevokedGrant,
   Rotation,
-} from '../../core/ports.js';
-import { pinnedElsewhere } from '../../core/regions.js';
+} from '../../core/tokens/ports.js';
 
 interface StoredCode extends AuthorizationCodeRecord {
   readonly redeemedAt?: number;

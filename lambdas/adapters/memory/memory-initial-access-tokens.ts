@@ -1,5 +1,8 @@
 import { decodeCursor, encodeCursor } from '../../core/cursor.js';
-import type { InitialAccessTokenRecord, InitialAccessTokenStore } from '../../core/ports.js';
+import type {
+  InitialAccessTokenRecord,
+  InitialAccessTokenStore,
+} from '../../core/registration/ports.js';
 
 /**
  * In-memory InitialAccessTokenStore with the DynamoDB adapter's semantics: `use` checks and

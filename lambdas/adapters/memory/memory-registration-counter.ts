@@ -1,4 +1,5 @@
-import type { Clock, RegistrationCounter } from '../../core/ports.js';
+import type { Clock } from '../../core/clock.js';
+import type { RegistrationCounter } from '../../core/registration/ports.js';
 
 /**
  * In-memory counters (tests, benchmarks, the local server on its memory store). Bounded: an

@@ -1,4 +1,4 @@
-import type { SoftwareClientCounts } from '../../core/ports.js';
+import type { SoftwareClientCounts } from '../../core/registration/ports.js';
 
 /** In-memory SoftwareClientCounts: check and add in one step, as the conditional update does. */
 export class MemorySoftwareClientCounts implements SoftwareClientCounts {

@@ -1,4 +1,5 @@
-import type { Clock, TokenStore } from '../../core/ports.js';
+import type { Clock } from '../../core/clock.js';
+import type { TokenStore } from '../../core/tokens/ports.js';
 
 /** In-memory TokenStore for unit tests and benchmarks; entries vanish once expired. */
 export class MemoryTokenStore implements TokenStore {

@@ -1,13 +1,13 @@
 import * as client from 'openid-client';
 import type { UpstreamSettings } from '../../config.js';
-import { type DependencyFault, OAuthError, temporarilyUnavailable } from '../../core/errors.js';
 import type {
-  Clock,
   UpstreamLogin,
   UpstreamOutcome,
   UpstreamPending,
   UserIdentity,
-} from '../../core/ports.js';
+} from '../../core/authorization/ports.js';
+import type { Clock } from '../../core/clock.js';
+import { type DependencyFault, OAuthError, temporarilyUnavailable } from '../../core/errors.js';
 import { logger } from '../../log.js';
 
 export interface UpstreamOidcOptions {

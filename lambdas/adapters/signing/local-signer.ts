@@ -5,7 +5,7 @@ import {
   type KeyObject,
   sign,
 } from 'node:crypto';
-import type { PublishedKey, Signer } from '../../core/ports.js';
+import type { PublishedKey, Signer } from '../../core/signing/ports.js';
 import { keptInDataFolder } from '../data-folder.js';
 import { publishedKey } from './published-key.js';
 

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { PublishedKey } from '../../core/ports.js';
+import type { PublishedKey } from '../../core/signing/ports.js';
 
 /** A public key as the JWKS publishes it, with its RFC 7638 thumbprint as a stable kid. */
 export async function publishedKey(

@@ -1,15 +1,15 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { Clock } from '../../core/clock.js';
 import { temporarilyUnavailable } from '../../core/errors.js';
+import { activeEntry, asPublishedKey, publishedEntries } from '../../core/signing/keyring.js';
 import type {
-  Clock,
   Keyring,
   KeyringReader,
   PrivateKeyUnwrapper,
   PublishedKey,
   Signer,
   SigningKeyReader,
-} from '../../core/ports.js';
-import { activeEntry, asPublishedKey, publishedEntries } from '../../core/signing/keyring.js';
+} from '../../core/signing/ports.js';
 import { signWith } from './local-signer.js';
 import { publishedKey } from './published-key.js';
 

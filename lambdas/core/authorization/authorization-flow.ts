@@ -1,9 +1,9 @@
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { parseRedirectUri } from '../clients/client-metadata.js';
 import { type AuthorizationRedirect, OAuthError, redirectedError } from '../errors.js';
-import type { GrantStore, UpstreamOutcome, UpstreamPending, UserIdentity } from '../ports.js';
 import { homeRegionOf } from '../regions.js';
 import { hashSecret, newSecret, newTokenId } from '../secrets.js';
+import type { GrantStore } from '../tokens/ports.js';
 import {
   type AuthorizationRequest,
   type AuthorizationSettings,
@@ -11,6 +11,7 @@ import {
   trustedRedirect,
   validateAuthorizationRequest,
 } from './authorization-request.js';
+import type { UpstreamOutcome, UpstreamPending, UserIdentity } from './ports.js';
 
 /** One authorization request on its way through sign-in and consent (kept in a sealed cookie). */
 export interface Transaction {

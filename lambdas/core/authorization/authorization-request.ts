@@ -1,13 +1,13 @@
 import { MAX_CLIENT_ID_URL_LENGTH } from '../clients/client-id-metadata-document.js';
 import { METADATA_DOCUMENT } from '../clients/client-lifecycle.js';
 import { matchRedirectUri } from '../clients/client-metadata.js';
+import type { ClientRecord, MetadataDocumentResult } from '../clients/ports.js';
 import {
   type AuthorizationRedirect,
   invalidRequest,
   OAuthError,
   redirectedError,
 } from '../errors.js';
-import type { ClientRecord, MetadataDocumentResult } from '../ports.js';
 import { type RedirectPolicy, redirectOutsidePolicy } from '../registration/abuse-control.js';
 import { IGNORABLE_SCOPES, requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { isS256Challenge } from './pkce.js';

@@ -1,15 +1,11 @@
 import { createLocalJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { Clock } from '../clock.js';
 import { invalidRequest, OAuthError } from '../errors.js';
-import type {
-  ClientCertificate,
-  ClientRecord,
-  Clock,
-  RemoteKeySets,
-  TokenStore,
-} from '../ports.js';
 import { hashSecret, secretMatches } from '../secrets.js';
+import type { TokenStore } from '../tokens/ports.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import { type AuthMethod, MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './client-metadata.js';
+import type { ClientCertificate, ClientRecord, RemoteKeySets } from './ports.js';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 

@@ -1,7 +1,7 @@
 import { OAuthError } from '../errors.js';
-import type { MetadataDocumentResult } from '../ports.js';
 import { METADATA_DOCUMENT } from './client-lifecycle.js';
 import { type GrantType, validateClientMetadata } from './client-metadata.js';
+import type { MetadataDocumentResult } from './ports.js';
 
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document; MCP 2025-11-25):

@@ -1,12 +1,12 @@
+import type { Clock } from '../clock.js';
 import { OAuthError } from '../errors.js';
+import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
 import type {
   ClientRecord,
   ClientRepository,
-  Clock,
   MetadataDocumentResult,
   MetadataDocumentSource,
-} from '../ports.js';
-import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
+} from './ports.js';
 
 export interface LifecycleSettings {
   /** Longest a client lives after registration (caps its expires_at); 0 = no cap. */

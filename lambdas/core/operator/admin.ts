@@ -1,15 +1,14 @@
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import type { ClientMetadata } from '../clients/client-metadata.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
-import { invalidRequest, OAuthError } from '../errors.js';
 import type {
-  BlockedSoftwareIds,
   ClientDirectory,
   ClientFilter,
   ClientRecord,
-  ClientStatistics,
   RequestOrigin,
-} from '../ports.js';
+} from '../clients/ports.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { invalidRequest, OAuthError } from '../errors.js';
+import type { BlockedSoftwareIds } from '../registration/ports.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import {
   activeByMethod,
@@ -18,6 +17,7 @@ import {
   STATS_DAYS_KEPT,
   statsReport,
 } from './client-statistics.js';
+import type { ClientStatistics } from './ports.js';
 
 /** What an operator sees of a client: never a secret, a hash or a token. */
 export interface ClientSummary {

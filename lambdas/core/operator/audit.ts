@@ -1,4 +1,4 @@
-import type { ClientRecord, RequestOrigin } from '../ports.js';
+import type { ClientRecord, RequestOrigin } from '../clients/ports.js';
 
 export type AuditEventType =
   | 'client.registered'

@@ -1,11 +1,11 @@
+import type { AuditEvent } from './audit.js';
 import type {
   ClientStatistics,
   CounterUpdate,
   SoftwareCount,
   StatsItem,
   StatsSnapshot,
-} from '../ports.js';
-import type { AuditEvent } from './audit.js';
+} from './ports.js';
 
 /** One per-day counter per audit event type (`client.expired` → `expired`). */
 export const DAY_COUNTERS = [

@@ -7,8 +7,9 @@
  * registration policy and are neither counted nor restricted here.
  */
 import { parseRedirectUri } from '../clients/client-metadata.js';
+import type { Clock } from '../clock.js';
 import { invalidRedirectUri, OAuthError } from '../errors.js';
-import type { Clock, RegistrationCounter } from '../ports.js';
+import type { RegistrationCounter } from './ports.js';
 
 /** `N/SECONDS`: at most `limit` anonymous registrations per source per window of `windowSeconds`. */
 export interface RateLimit {

@@ -1,5 +1,5 @@
 import type { ClientChange } from '../operator/audit.js';
-import type { InitialAccessTokenStore, SoftwareClientCounts } from '../ports.js';
+import type { InitialAccessTokenStore, SoftwareClientCounts } from './ports.js';
 
 /** Where the places under the active-client caps (per initial access token, per software_id) are kept. */
 export interface CapHolders {

@@ -1,8 +1,9 @@
+import type { RequestOrigin } from '../clients/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { clientLimitReached, invalidRequest, OAuthError } from '../errors.js';
-import type { InitialAccessTokenRecord, InitialAccessTokenStore, RequestOrigin } from '../ports.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from '../secrets.js';
+import type { InitialAccessTokenRecord, InitialAccessTokenStore } from './ports.js';
 import { invalidInitialAccessToken } from './registration-policy.js';
 
 /** An initial access token is `<id>.<secret>`: a 128-bit id (the item's key) and 256 bits. */

@@ -5,6 +5,13 @@ import {
   usesClientSecret,
   validateClientMetadata,
 } from '../clients/client-metadata.js';
+import type {
+  ClientRecord,
+  ClientRepository,
+  RegistrationConstraints,
+  RequestOrigin,
+} from '../clients/ports.js';
+import type { Clock } from '../clock.js';
 import { clientConfigurationUrl } from '../endpoints.js';
 import {
   clientLimitReached,
@@ -15,20 +22,15 @@ import {
   OAuthError,
   unapprovedSoftwareStatement,
 } from '../errors.js';
-import type {
-  BlockedSoftwareIds,
-  ClientRecord,
-  ClientRepository,
-  Clock,
-  InitialAccessTokenRecord,
-  RegistrationConstraints,
-  RequestOrigin,
-  SoftwareClientCounts,
-  SoftwareStatements,
-} from '../ports.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from '../secrets.js';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
+import type {
+  BlockedSoftwareIds,
+  InitialAccessTokenRecord,
+  SoftwareClientCounts,
+  SoftwareStatements,
+} from './ports.js';
 import {
   applyTier,
   classify,

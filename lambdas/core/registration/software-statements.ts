@@ -7,13 +7,14 @@ import {
   jwtVerify,
 } from 'jose';
 import { MAX_IDENTIFIER_LENGTH, MAX_SOFTWARE_ID_LENGTH } from '../clients/client-metadata.js';
+import type { RemoteKeySets } from '../clients/ports.js';
 import {
   invalidSoftwareStatement,
   temporarilyUnavailable,
   unapprovedSoftwareStatement,
 } from '../errors.js';
-import type { RemoteKeySets, SoftwareStatements, VerifiedStatement } from '../ports.js';
 import { isDisplaySafe } from '../text.js';
+import type { SoftwareStatements, VerifiedStatement } from './ports.js';
 
 /**
  * Software statements (RFC 7591 §2.3): JWTs signed by an issuer the operator trusts, asserting

@@ -1,11 +1,6 @@
-import type {
-  Clock,
-  Keyring,
-  PublishedKey,
-  SigningKeyStore,
-  WrappedKeyGenerator,
-} from '../ports.js';
+import type { Clock } from '../clock.js';
 import { activeEntry, type KeySchedule, pendingEntry, withNewKey } from './keyring.js';
+import type { Keyring, PublishedKey, SigningKeyStore, WrappedKeyGenerator } from './ports.js';
 
 export interface RotationSettings extends KeySchedule {
   /** The algorithm of the keys it makes. */

@@ -1,4 +1,4 @@
-import type { Keyring, KeyringEntry, PublishedKey } from '../ports.js';
+import type { Keyring, KeyringEntry, PublishedKey } from './ports.js';
 
 /**
  * The wrapped mode's key schedule (docs/deployment.md "Signing modes"), pure. A key is published in the

@@ -1,6 +1,6 @@
 import { type CryptoKey, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
-import type { PublishedKey, Signer } from '../ports.js';
 import { newTokenId } from '../secrets.js';
+import type { PublishedKey, Signer } from '../signing/ports.js';
 
 /** RFC 9068 claims of an access token issued by this server. */
 export interface AccessTokenClaims extends JWTPayload {

@@ -1,10 +1,12 @@
 import type { ClientAuthenticator, ClientCredentials } from '../clients/client-authentication.js';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import type { AuthMethod } from '../clients/client-metadata.js';
+import type { ClientCertificate, ClientRecord } from '../clients/ports.js';
+import type { Clock } from '../clock.js';
 import { invalidRequest, OAuthError } from '../errors.js';
-import type { ClientCertificate, ClientRecord, Clock, TokenStore } from '../ports.js';
 import { SCOPE_SYNTAX } from '../scopes.js';
 import type { AccessTokenIssuer, AccessTokenVerifier, Confirmation } from './access-tokens.js';
+import type { TokenStore } from './ports.js';
 import { grantIdOf, requireGrant, type UserGrants } from './user-grants.js';
 
 export interface TokenSettings {

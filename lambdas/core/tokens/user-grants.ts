@@ -1,12 +1,13 @@
 import { isCodeVerifier, s256 } from '../authorization/pkce.js';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { type GrantType, parseRedirectUri } from '../clients/client-metadata.js';
+import type { ClientRecord } from '../clients/ports.js';
 import { invalidRequest, OAuthError } from '../errors.js';
-import type { ClientRecord, GrantRecord, GrantStore, RevokedGrant } from '../ports.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
 import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
+import type { GrantRecord, GrantStore, RevokedGrant } from './ports.js';
 
 export interface UserGrantSettings {
   readonly accessTokenLifetimeSeconds: number;

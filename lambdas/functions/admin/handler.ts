@@ -2,7 +2,7 @@ import { DynamoDbClientStatistics } from '../../adapters/dynamodb/dynamodb-clien
 import { documentClient, dynamoDbStores } from '../../aws/dynamodb.js';
 import { lambdaHandler } from '../../aws/lambda-handler.js';
 import { loadConfig } from '../../config.js';
-import { systemClock } from '../../core/ports.js';
+import { systemClock } from '../../core/clock.js';
 
 const config = loadConfig(process.env);
 const dynamo = documentClient();

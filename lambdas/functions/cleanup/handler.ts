@@ -3,7 +3,7 @@ import { DynamoDbExpirySweeper } from '../../adapters/dynamodb/dynamodb-expiry-s
 import { documentClient } from '../../aws/dynamodb.js';
 import { MetricUnit, metricsFor } from '../../aws/metrics.js';
 import { loadConfig } from '../../config.js';
-import { systemClock } from '../../core/ports.js';
+import { systemClock } from '../../core/clock.js';
 import { logger } from '../../log.js';
 
 const metrics = metricsFor('cleanup');

@@ -1,7 +1,7 @@
 import { dynamoDbStores } from '../../aws/dynamodb.js';
 import { lambdaHandler } from '../../aws/lambda-handler.js';
 import { loadConfig } from '../../config.js';
-import { systemClock } from '../../core/ports.js';
+import { systemClock } from '../../core/clock.js';
 
 const config = loadConfig(process.env);
 export const handler = lambdaHandler('client-configuration', {

@@ -3,7 +3,7 @@ import { DynamoDbSigningKeys } from '../../adapters/dynamodb/dynamodb-signing-ke
 import { documentClient } from '../../aws/dynamodb.js';
 import { kmsKeyWrapping } from '../../aws/kms.js';
 import { loadConfig } from '../../config.js';
-import { systemClock } from '../../core/ports.js';
+import { systemClock } from '../../core/clock.js';
 import { KeyRotation, type RotationOutcome } from '../../core/signing/key-rotation.js';
 import { logger } from '../../log.js';
 

@@ -2,7 +2,7 @@ import { GuardedRemoteKeySets } from '../../adapters/fetch/remote-key-sets.js';
 import { dynamoDbStores } from '../../aws/dynamodb.js';
 import { lambdaHandler } from '../../aws/lambda-handler.js';
 import { loadConfig } from '../../config.js';
-import { systemClock } from '../../core/ports.js';
+import { systemClock } from '../../core/clock.js';
 
 const config = loadConfig(process.env);
 const { repository, initialAccessTokens, blockedSoftware, registrationCounter, softwareCounts } =

@@ -1,5 +1,5 @@
 import { PATHS } from '../../core/endpoints.js';
-import type { PublishedKey, Signer } from '../../core/ports.js';
+import type { PublishedKey, Signer } from '../../core/signing/ports.js';
 import { preserialized } from '../responses.js';
 import type { Route } from '../router.js';
 

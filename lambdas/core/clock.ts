@@ -1,0 +1,6 @@
+export interface Clock {
+  /** Integer seconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000) };

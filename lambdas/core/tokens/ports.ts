@@ -1,0 +1,122 @@
+/** Short-lived token state: revoked access tokens and used client assertion ids. */
+export interface TokenStore {
+  /** Records a revoked access token until the instant it would have expired anyway. */
+  revoke(jti: string, expiresAt: number): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+  /** Records a client assertion's jti; false if it was already used (a replay). */
+  useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+}
+
+/**
+ * An authorization code as stored: keyed by the code's hash (the code itself is shown once, in
+ * the redirect), single use, short-lived, bound to everything the token request must repeat.
+ */
+export interface AuthorizationCodeRecord {
+  readonly codeHash: string;
+  readonly clientId: string;
+  /** The redirect URI of the authorization request, normalised (the token request must match). */
+  readonly redirectUri: string;
+  /** PKCE S256 challenge. */
+  readonly codeChallenge: string;
+  /** RFC 8707 resources granted; empty = the default audience. */
+  readonly resources: readonly string[];
+  readonly scope?: string;
+  readonly sub: string;
+  readonly authTime: number;
+  /** The grant (refresh token family) its tokens belong to: reuse of the code revokes it. */
+  readonly grantId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /**
+   * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
+   * (docs/deployment.md "Multi-region"). Absent: not pinned.
+   */
+  readonly homeRegion?: string;
+}
+
+export type CodeRedemption =
+  /** Redeemed now: the code is spent. */
+  | { readonly outcome: 'redeemed'; readonly code: AuthorizationCodeRecord }
+  /** Spent before, and presented again by the same client: its grant must be revoked. */
+  | { readonly outcome: 'reused'; readonly code: AuthorizationCodeRecord }
+  /** Unknown, expired, or not bound to what was presented: nothing happens. */
+  | { readonly outcome: 'refused' }
+  /** Bound as presented, but a resource asked for was not granted (RFC 8707): nothing happens. */
+  | { readonly outcome: 'not-granted'; readonly resource: string };
+
+/** What a code redemption must present: the binding of the authorization request. */
+export interface CodeBinding {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  /** The resources the token request names (RFC 8707): each must be among the code's. */
+  readonly resources: readonly string[];
+  /** Multi-region: the redeeming server's region; a code made in another is refused. */
+  readonly region?: string;
+}
+
+/**
+ * A grant: what a user allowed a client, and its refresh token family. Only the current refresh
+ * token's hash is valid; the previous ones are remembered so that their reuse (a stolen token
+ * replayed after rotation) revokes the whole family (RFC 9700 §4.14.2).
+ */
+export interface GrantRecord {
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly sub: string;
+  readonly scope?: string;
+  readonly resources: readonly string[];
+  readonly authTime: number;
+  readonly createdAt: number;
+  /** The family ends here, whatever its use. */
+  readonly absoluteExpiresAt: number;
+  /** The last rotation (or creation): idle expiry counts from it. */
+  readonly lastUsedAt: number;
+  readonly generation: number;
+  readonly currentHash: string;
+  readonly previousHashes: readonly string[];
+  readonly revokedAt?: number;
+  /**
+   * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
+   * (docs/deployment.md "Multi-region"). Absent: not pinned.
+   */
+  readonly homeRegion?: string;
+}
+
+/** A rotation: the next refresh token of a family. */
+export interface Rotation {
+  readonly currentHash: string;
+  readonly previousHashes: readonly string[];
+  readonly generation: number;
+  readonly lastUsedAt: number;
+  /** When the family expires after this rotation (absolute or idle, the earlier). */
+  readonly expiresAt: number;
+}
+
+/**
+ * Authorization codes and grants (refresh token families). Every write is one conditional
+ * single-item operation (the embedded store has no transactions), so two concurrent
+ * redemptions or rotations cannot both succeed.
+ */
+export interface GrantStore {
+  putCode(code: AuthorizationCodeRecord): Promise<void>;
+  /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
+  redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;
+  /** Stores a new grant (never overwrites); false if one exists (revoked meanwhile). */
+  createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean>;
+  /** The grant, or a revocation tombstone (`revokedAt` set), or undefined. */
+  getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined>;
+  /** Rotates if the family's current hash is still `presentedHash` and it is not revoked. */
+  rotateRefresh(grantId: string, presentedHash: string, next: Rotation): Promise<boolean>;
+  /**
+   * Revokes the family and every access token issued under it, keeping the record (a tombstone
+   * when there was none) until `keepUntil`, when every such access token has expired.
+   */
+  revokeGrant(grantId: string, at: number, keepUntil: number): Promise<void>;
+}
+
+/** What is left of a grant revoked before it had refresh tokens: enough to refuse its tokens. */
+export interface RevokedGrant {
+  readonly grantId: string;
+  readonly revokedAt: number;
+}
