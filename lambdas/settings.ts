@@ -10,6 +10,7 @@ import {
 } from './core/registration/abuse-control.js';
 import { REGISTRATION_WAYS } from './core/registration/registration-policy.js';
 import type { StatementIssuerSettings } from './core/registration/software-statements.js';
+import type { DeployedFunction } from './functions.js';
 
 /**
  * Every setting, declared once: the variable the server reads, the `dcr:` context key the stack
@@ -246,24 +247,9 @@ const regionName = z
 // ---------------------------------------------------------------------------------------------
 // The table.
 
-/** A deployed function (lib/serverless-dcr-stack.ts): an endpoint's, or a background one. */
-export type DeployedFunction =
-  | 'discovery'
-  | 'jwks'
-  | 'register'
-  | 'client-configuration'
-  | 'token'
-  | 'introspect'
-  | 'revoke'
-  | 'authorize'
-  | 'admin'
-  | 'cleanup'
-  | 'audit'
-  | 'key-rotation';
-
 /**
- * Which deployed functions get a setting: every one, those that use a KMS key (ACCESS in the
- * stack: signing, publishing, verifying, unwrapping, generating), or the ones named.
+ * Which deployed functions get a setting: every one, those that use a KMS key (their `access.key`
+ * in lambdas/functions.ts: signing, publishing, verifying, unwrapping, generating), or the ones named.
  */
 export type Receivers = 'every function' | 'functions with a key' | readonly DeployedFunction[];
 

@@ -28,6 +28,7 @@ import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tok
 import type { GrantStore, TokenStore } from './core/tokens/ports.js';
 import { TokenService } from './core/tokens/token-service.js';
 import { UserGrants } from './core/tokens/user-grants.js';
+import type { Endpoint } from './functions.js';
 import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -185,18 +186,7 @@ const ENDPOINT_ROUTES = {
       d.config.adminToken,
       new InitialAccessTokens(d.initialAccessTokens, d.config.region),
     ),
-} satisfies Record<string, (deps: never) => Route[]>;
-
-export type Endpoint = keyof typeof ENDPOINT_ROUTES;
-export const ENDPOINTS = Object.keys(ENDPOINT_ROUTES) as Endpoint[];
-
-/** Endpoints that sign or verify tokens, and so need the signing key. */
-export const SIGNING_ENDPOINTS: ReadonlySet<Endpoint> = new Set([
-  'jwks',
-  'token',
-  'introspect',
-  'revoke',
-]);
+} satisfies Record<Endpoint, (deps: never) => Route[]>;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
   x: infer I,

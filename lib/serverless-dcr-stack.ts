@@ -5,9 +5,16 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/table-schema.js';
 import { defaultRegistrationAccess } from '../lambdas/config.js';
-import { type DeployedFunction, environmentFor, type SettingName } from '../lambdas/settings.js';
-import { ENDPOINTS, type Endpoint } from '../lambdas/wiring.js';
-import { readDeployment } from './config.js';
+import {
+  type Access,
+  accessOf,
+  DEPLOYED_FUNCTIONS,
+  type DeployedFunction,
+  descriptorOf,
+  ENDPOINTS,
+} from '../lambdas/functions.js';
+import { environmentFor, type SettingName } from '../lambdas/settings.js';
+import { type DeploymentConfig, readDeployment } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import { AuditTrail } from './constructs/audit-trail.js';
 import { CleanupSchedule } from './constructs/cleanup.js';
@@ -19,137 +26,17 @@ import { KeyRotationSchedule } from './constructs/key-rotation.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { WrappingKey } from './constructs/wrapping-key.js';
 import { regionProblems } from './deploy-rules.js';
-import { DEFAULT_ROUTE_ENDPOINT, ENDPOINT_PATHS, IAM_ENDPOINTS } from './endpoints.js';
-import { KEY_ROTATION, wrappedAccess } from './wrapped-signing.js';
 
-/**
- * A partition key pattern (IAM `StringLike`): every item of one type (docs/architecture.md "Storage"), or one
- * partition by its exact key (`stats#software`, which a Query names).
- */
-type KeyPattern = `${string}#*` | `stats#${string}`;
+/** API Gateway's path syntax: `{name}` where the router writes `:name`. */
+const apiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
-/**
- * DynamoDB actions that name their items' keys (a Query of the table: its partition), so IAM
- * can condition them on `LeadingKeys`.
- */
-type ItemAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
-
-export interface Access {
-  /** Item actions on the table, each on exactly the partition keys this function owns. */
-  readonly items?: Partial<Record<ItemAction, readonly KeyPattern[]>>;
-  /** Query on the expiry index: cleanup's only way to find what has expired. */
-  readonly queryExpiryIndex?: true;
-  /** Scan of the whole table: the operator's listing, search and stats. */
-  readonly scan?: true;
-  /** KMS: the signing key (kms mode), or the wrapping key (wrapped mode, lib/wrapped-signing). */
-  readonly key?: 'sign' | 'publicKey' | 'unwrap' | 'generate';
+/** The KMS keys of a deployment: the asymmetric signing key, or (wrapped mode) the wrapping key. */
+interface Keys {
+  readonly signingKey?: SigningKey;
+  readonly wrappingKey?: WrappingKey;
 }
 
-/**
- * What each function may do, and nothing more: DynamoDB actions on the items it owns (one row
- * per action: the key patterns it may touch), and its use of the signing key. The stack grants
- * exactly this table; the stack tests read it back from the template.
- */
-export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
-  discovery: {},
-  jwks: { key: 'publicKey' },
-  // GetItem: the software_id kill switch (is the software blocked?); GetItem + UpdateItem on an
-  // initial access token: its check and its counted use (and place given back when the
-  // client's own write fails); UpdateItem: the anonymous registration counters and the active
-  // clients per software_id (abuse control; one atomic add each).
-  register: {
-    items: {
-      GetItem: ['blocked#*', 'iat#*'],
-      PutItem: ['client#*'],
-      UpdateItem: ['iat#*', 'ratelimit#*', 'software#*'],
-    },
-  },
-  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
-  'client-configuration': {
-    items: {
-      GetItem: ['client#*'],
-      PutItem: ['client#*'],
-      UpdateItem: ['client#*'],
-      DeleteItem: ['client#*'],
-    },
-  },
-  // PutItem: used client assertion ids; UpdateItem: the client's "last used" (token issuance
-  // counts as use).
-  // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
-  // are created, read, rotated and revoked.
-  token: {
-    items: {
-      GetItem: ['client#*', 'code#*', 'grant#*'],
-      PutItem: ['assertion#*', 'grant#*'],
-      UpdateItem: ['client#*', 'code#*', 'grant#*'],
-    },
-    key: 'sign',
-  },
-  // Introspection reads revocations and refresh token families, revocation writes them (a
-  // family's revocation is an update); both record used assertion ids, and count the
-  // authenticated client's use ("last used").
-  introspect: {
-    items: {
-      GetItem: ['client#*', 'revoked#*', 'grant#*'],
-      PutItem: ['assertion#*'],
-      UpdateItem: ['client#*'],
-    },
-    key: 'publicKey',
-  },
-  revoke: {
-    items: {
-      GetItem: ['client#*', 'grant#*'],
-      PutItem: ['assertion#*', 'revoked#*'],
-      UpdateItem: ['client#*', 'grant#*'],
-    },
-    key: 'publicKey',
-  },
-  // Reads the client asking, stores the authorization code it is given (the code's hash).
-  authorize: {
-    items: { GetItem: ['client#*'], PutItem: ['code#*'] },
-  },
-  // Deletes whatever has expired; reads and moves its own cursor.
-  cleanup: {
-    items: {
-      GetItem: ['cleanup#*'],
-      PutItem: ['cleanup#*'],
-      // Day statistics expire too (their TTL puts them in the expiry index).
-      DeleteItem: [
-        'client#*',
-        'revoked#*',
-        'assertion#*',
-        'stats#*',
-        'code#*',
-        'grant#*',
-        'iat#*',
-        'ratelimit#*',
-        'software#*',
-      ],
-    },
-    queryExpiryIndex: true,
-  },
-  // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
-  // UpdateItem on them: a recount of the active clients.
-  // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock).
-  admin: {
-    items: {
-      GetItem: ['client#*'],
-      BatchGetItem: ['stats#*'],
-      PutItem: ['blocked#*', 'client#*', 'iat#*'],
-      UpdateItem: ['client#*', 'stats#*'],
-      DeleteItem: ['blocked#*', 'client#*', 'iat#*'],
-      // The software_ids with the most active clients: one partition of counters.
-      Query: ['stats#software'],
-    },
-    scan: true,
-    // The clients expiring soon (GET /admin/expiring-clients): keys from the expiry index.
-    queryExpiryIndex: true,
-  },
-  // Reads the stream (granted by its event source); writes only counters: atomic adds to the
-  // statistics items, and the places departed clients give back under the active-client caps
-  // (their initial access token's, their software_id's).
-  audit: { items: { UpdateItem: ['iat#*', 'software#*', 'stats#*'] } },
-};
+type Functions = Partial<Record<DeployedFunction, EndpointFunction>>;
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
@@ -202,9 +89,32 @@ function grantTable(role: Role, table: ITableV2, access: Access): void {
   }
 }
 
+/** A function's use of the KMS key its access names (and the retained keys' public halves). */
+function grantKey(
+  role: Role,
+  access: Access,
+  { signingKey, wrappingKey }: Keys,
+  previousSigningKeyArns: readonly string[],
+): void {
+  if (access.key === 'sign') signingKey?.grantSign(role);
+  if (access.key === 'publicKey') signingKey?.grantPublicKey(role);
+  if (access.key === 'unwrap') wrappingKey?.grantUnwrap(role);
+  if (access.key === 'generate') wrappingKey?.grantGenerate(role);
+  if (access.key && previousSigningKeyArns.length > 0) {
+    // The retained keys' policies already name these roles (same stack, same roles).
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['kms:GetPublicKey'],
+        resources: [...previousSigningKeyArns],
+      }),
+    );
+  }
+}
+
 /**
  * The whole server: an HTTP API whose routes each reach their own function, one table, the
- * signing key, the scheduled cleanup and the alarms. Configured by `dcr:*` context keys.
+ * signing key, the scheduled cleanup and the alarms. Configured by `dcr:*` context keys; each
+ * function as lambdas/functions.ts describes it.
  */
 export class ServerlessDcrStack extends Stack {
   readonly api: DcrApi;
@@ -212,48 +122,85 @@ export class ServerlessDcrStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
     const { config, texts } = readDeployment(this.node);
+    this.checkRegions(config);
+    const table = this.clientTable(config);
+    const keys = this.keys(config);
+    this.api = this.httpApi(config);
+    const login = this.interactiveLogin(config);
+    const values = this.functionSettings(config, texts, table, keys, login);
+    const functions = this.functions(config, table, keys, login, values);
+    this.route(functions);
+    const audit = this.backgroundWork(config, table, functions);
+    new Alarms(this, 'Alarms', {
+      api: this.api.api,
+      table,
+      functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
+      ...(audit && { auditFailures: audit.failures }),
+      ...(config.alarmEmail && { email: config.alarmEmail }),
+    });
+    this.outputs(config, table, keys, login, audit);
+  }
+
+  /** Cleanup, audit and key rotation run in the primary region only. */
+  private isPrimary(config: DeploymentConfig): boolean {
+    return config.primaryRegion === undefined;
+  }
+
+  private checkRegions(config: DeploymentConfig): void {
     const problems = regionProblems(config, this.region);
     if (problems.length > 0) {
       throw new Error(`invalid deployment configuration: ${problems.join('; ')}`);
     }
-    const logRetention = config.logRetentionDays as RetentionDays;
-
-    const multiRegion = config.replicaRegions.length > 0;
-    if (multiRegion) this.checkReplicaRegions(config.replicaRegions);
+    if (config.replicaRegions.length > 0) this.checkReplicaRegions(config.replicaRegions);
     // A replica region's stack (docs/deployment.md "Multi-region"): the global table's replica here, a
     // replica of the primary's multi-Region key, and no background work (the primary runs it).
-    const primaryRegion = config.primaryRegion;
-    if (primaryRegion !== undefined) this.checkReplicaRegions([primaryRegion], 'dcr:primaryRegion');
-    const primaryKeyArn = primaryRegion === undefined ? undefined : config.primaryKeyArn;
-    const table: ITableV2 =
-      config.primaryTableName !== undefined
-        ? TableV2.fromTableName(this, 'Clients', config.primaryTableName)
-        : new ClientTable(this, 'Clients', {
-            retain: config.retainData,
-            replicaRegions: config.replicaRegions,
-          }).table;
-    // Generation 1 keeps the original construct id; each rotation adds a key beside the old one.
-    const generation = config.signingKeyGeneration;
+    if (config.primaryRegion !== undefined) {
+      this.checkReplicaRegions([config.primaryRegion], 'dcr:primaryRegion');
+    }
+  }
+
+  private clientTable(config: DeploymentConfig): ITableV2 {
+    return config.primaryTableName !== undefined
+      ? TableV2.fromTableName(this, 'Clients', config.primaryTableName)
+      : new ClientTable(this, 'Clients', {
+          retain: config.retainData,
+          replicaRegions: config.replicaRegions,
+        }).table;
+  }
+
+  private keys(config: DeploymentConfig): Keys {
+    const multiRegion = config.replicaRegions.length > 0;
+    const primaryKeyArn = config.primaryRegion === undefined ? undefined : config.primaryKeyArn;
     // Wrapped mode: no asymmetric KMS key; a symmetric one wraps the rotating signing keys.
-    const wrapped = config.signingMode === 'wrapped';
-    const wrappingKey = wrapped
-      ? new WrappingKey(this, 'WrappingKey', {
+    if (config.signingMode === 'wrapped') {
+      return {
+        wrappingKey: new WrappingKey(this, 'WrappingKey', {
           multiRegion,
           ...(primaryKeyArn && { replicaOf: primaryKeyArn }),
-        })
-      : undefined;
-    const signingKey = wrapped
-      ? undefined
-      : new SigningKey(this, generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`, {
+        }),
+      };
+    }
+    // Generation 1 keeps the original construct id; each rotation adds a key beside the old one.
+    const generation = config.signingKeyGeneration;
+    return {
+      signingKey: new SigningKey(
+        this,
+        generation === 1 ? 'SigningKey' : `SigningKeyGen${generation}`,
+        {
           algorithm: config.signingAlgorithm,
           multiRegion,
           ...(primaryKeyArn && { replicaOf: primaryKeyArn }),
           ...(generation > 1 && { aliasName: `serverless-dcr-signing-gen${generation}` }),
-        });
-    this.api = new DcrApi(this, 'Http', {
+        },
+      ),
+    };
+  }
+
+  private httpApi(config: DeploymentConfig): DcrApi {
+    return new DcrApi(this, 'Http', {
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
-      logRetention,
+      logRetention: config.logRetentionDays as RetentionDays,
       ...(config.domainName &&
         config.certificateArn && {
           customDomain: {
@@ -273,33 +220,46 @@ export class ServerlessDcrStack extends Stack {
           },
         }),
     });
+  }
+
+  /**
+   * Users sign in at the operator's provider, or at a Cognito user pool made here, or nowhere
+   * (dcr:cognitoLogin=false without an upstream: no authorization endpoint at all).
+   */
+  private interactiveLogin(config: DeploymentConfig): InteractiveLogin | undefined {
+    if (config.upstreamIssuer === undefined && !config.cognitoLogin) return undefined;
+    return new InteractiveLogin(this, 'Login', {
+      issuer: this.api.issuer,
+      ...(config.upstreamIssuer !== undefined &&
+        config.upstreamClientId !== undefined && {
+          upstream: {
+            issuer: config.upstreamIssuer,
+            clientId: config.upstreamClientId,
+            ...(config.upstreamClientSecretArn && {
+              clientSecretArn: config.upstreamClientSecretArn,
+            }),
+          },
+        }),
+      upstreamScopes: config.upstreamScopes,
+      ...(config.cognitoDomainPrefix && { cognitoDomainPrefix: config.cognitoDomainPrefix }),
+      retain: config.retainData,
+    });
+  }
+
+  /**
+   * Each setting's value for the functions (none of them a secret): from its `dcr:` key (or
+   * the deployment's default), or what only the stack knows: names, ARNs, issuer, region.
+   */
+  private functionSettings(
+    config: DeploymentConfig,
+    texts: Partial<Record<SettingName, string>>,
+    table: ITableV2,
+    { signingKey, wrappingKey }: Keys,
+    login: InteractiveLogin | undefined,
+  ): Partial<Record<SettingName, string>> {
     const mtls = this.api.mtlsOrigin !== undefined;
-
-    // Users sign in at the operator's provider, or at a Cognito user pool made here, or nowhere
-    // (dcr:cognitoLogin=false without an upstream: no authorization endpoint at all).
-    const login =
-      config.upstreamIssuer !== undefined || config.cognitoLogin
-        ? new InteractiveLogin(this, 'Login', {
-            issuer: this.api.issuer,
-            ...(config.upstreamIssuer !== undefined &&
-              config.upstreamClientId !== undefined && {
-                upstream: {
-                  issuer: config.upstreamIssuer,
-                  clientId: config.upstreamClientId,
-                  ...(config.upstreamClientSecretArn && {
-                    clientSecretArn: config.upstreamClientSecretArn,
-                  }),
-                },
-              }),
-            upstreamScopes: config.upstreamScopes,
-            ...(config.cognitoDomainPrefix && { cognitoDomainPrefix: config.cognitoDomainPrefix }),
-            retain: config.retainData,
-          })
-        : undefined;
-
-    // Each setting's value for the functions (none of them a secret): from its `dcr:` key (or
-    // the deployment's default), or what only the stack knows: names, ARNs, issuer, region.
-    const values: Partial<Record<SettingName, string>> = {
+    const pinned = config.replicaRegions.length > 0 || config.primaryRegion !== undefined;
+    return {
       ...texts,
       tableName: table.tableName,
       ...(this.api.configuredIssuer && { issuer: this.api.configuredIssuer }),
@@ -314,87 +274,93 @@ export class ServerlessDcrStack extends Stack {
       ...(wrappingKey && { kmsWrappingKeyId: wrappingKey.key.keyArn }),
       // Multi-region: refresh token families, codes and initial access tokens made here are
       // pinned to this region (docs/deployment.md "Multi-region").
-      ...((multiRegion || primaryRegion !== undefined) && { region: this.region }),
+      ...(pinned && { region: this.region }),
       // Discovery publishes the endpoints' aliases on the mutual TLS domain (RFC 8705 §5).
       ...(this.api.mtlsOrigin !== undefined && { mtlsOrigin: this.api.mtlsOrigin }),
     };
-    // No sign-in: no authorize function, no route to it.
-    const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== 'authorize');
+  }
 
-    const functions: Record<string, EndpointFunction> = {};
-    // Cleanup, audit and key rotation run in the primary region only.
-    const background = primaryRegion === undefined;
-    const names: DeployedFunction[] = [
-      ...endpoints,
-      ...(background ? (['cleanup', 'audit'] as const) : []),
-      ...(wrapped && background ? [KEY_ROTATION] : []),
-    ];
-    for (const name of names) {
-      const access = wrapped
-        ? wrappedAccess(name, ACCESS[name as keyof typeof ACCESS])
-        : ACCESS[name as keyof typeof ACCESS];
+  /** Whether this deployment has the function: sign-in, region and signing mode decide. */
+  private deploys(config: DeploymentConfig, name: DeployedFunction, signIn: boolean): boolean {
+    const fn = descriptorOf(name);
+    if (fn.signIn && !signIn) return false;
+    if (fn.background && !this.isPrimary(config)) return false;
+    return !fn.wrappedOnly || config.signingMode === 'wrapped';
+  }
+
+  /** One function per descriptor this deployment has, its role granted exactly its access. */
+  private functions(
+    config: DeploymentConfig,
+    table: ITableV2,
+    keys: Keys,
+    login: InteractiveLogin | undefined,
+    values: Partial<Record<SettingName, string>>,
+  ): Functions {
+    const functions: Functions = {};
+    for (const name of DEPLOYED_FUNCTIONS) {
+      if (!this.deploys(config, name, login !== undefined)) continue;
+      const { signIn, memorySize, timeoutSeconds } = descriptorOf(name);
+      const access = accessOf(name, config.signingMode === 'wrapped');
       const fn = new EndpointFunction(this, `Function-${name}`, {
         entry: name,
-        logRetention,
+        logRetention: config.logRetentionDays as RetentionDays,
         tracing: config.tracing,
         environment: environmentFor(name, access.key !== undefined, values),
-        ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
-        ...(name === KEY_ROTATION && { timeout: Duration.minutes(1) }),
+        ...(timeoutSeconds !== undefined && { timeout: Duration.seconds(timeoutSeconds) }),
+        ...(memorySize !== undefined && { memorySize }),
       });
       grantTable(fn.role, table, access);
-      if (name === 'authorize') login?.grantRead(fn.role);
-      if (access.key === 'sign') signingKey?.grantSign(fn.role);
-      if (access.key === 'publicKey') signingKey?.grantPublicKey(fn.role);
-      if (access.key === 'unwrap') wrappingKey?.grantUnwrap(fn.role);
-      if (access.key === 'generate') wrappingKey?.grantGenerate(fn.role);
-      if (access.key && config.previousSigningKeyArns.length > 0) {
-        // The retained keys' policies already name these roles (same stack, same roles).
-        fn.role.addToPolicy(
-          new PolicyStatement({
-            actions: ['kms:GetPublicKey'],
-            resources: config.previousSigningKeyArns,
-          }),
-        );
-      }
+      if (signIn) login?.grantRead(fn.role);
+      grantKey(fn.role, access, keys, config.previousSigningKeyArns);
       functions[name] = fn;
     }
+    return functions;
+  }
 
-    for (const endpoint of endpoints) {
-      this.api.route(
-        endpoint,
-        (functions[endpoint] as EndpointFunction).function,
-        ENDPOINT_PATHS[endpoint],
-        IAM_ENDPOINTS.has(endpoint),
-      );
+  /** Each endpoint's paths to its function (IAM where its descriptor says); the rest by default. */
+  private route(functions: Functions): void {
+    const routed = ENDPOINTS.flatMap((name) => {
+      const fn = functions[name];
+      return fn === undefined ? [] : [{ name, fn, ...descriptorOf(name) }];
+    });
+    for (const { name, fn, paths = [], iam = false } of routed) {
+      this.api.route(name, fn.function, paths.map(apiPath), iam);
     }
-    this.api.routeDefault((functions[DEFAULT_ROUTE_ENDPOINT] as EndpointFunction).function);
+    const fallback = routed.find((endpoint) => endpoint.defaultRoute);
+    if (fallback) this.api.routeDefault(fallback.fn.function);
+  }
 
-    if (wrapped && background) {
+  /** The schedules of key rotation and cleanup, and the audit trail from the table's stream. */
+  private backgroundWork(
+    config: DeploymentConfig,
+    table: ITableV2,
+    functions: Functions,
+  ): AuditTrail | undefined {
+    const rotation = functions['key-rotation'];
+    if (rotation) {
       new KeyRotationSchedule(this, 'KeyRotation', {
-        function: (functions[KEY_ROTATION] as EndpointFunction).function,
+        function: rotation.function,
         hours: config.keyRotationHours,
       });
     }
-
-    if (background) {
+    if (functions.cleanup) {
       new CleanupSchedule(this, 'Cleanup', {
-        function: (functions.cleanup as EndpointFunction).function,
+        function: functions.cleanup.function,
         schedule: config.cleanupSchedule,
       });
     }
-    const audit =
-      background && table instanceof TableV2
-        ? new AuditTrail(this, 'Audit', { table, function: functions.audit as EndpointFunction })
-        : undefined;
+    return functions.audit && table instanceof TableV2
+      ? new AuditTrail(this, 'Audit', { table, function: functions.audit })
+      : undefined;
+  }
 
-    new Alarms(this, 'Alarms', {
-      api: this.api.api,
-      table,
-      functions: Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, v.function])),
-      ...(audit && { auditFailures: audit.failures }),
-      ...(config.alarmEmail && { email: config.alarmEmail }),
-    });
-
+  private outputs(
+    config: DeploymentConfig,
+    table: ITableV2,
+    { signingKey, wrappingKey }: Keys,
+    login: InteractiveLogin | undefined,
+    audit: AuditTrail | undefined,
+  ): void {
     new CfnOutput(this, 'Issuer', { value: this.api.issuer, description: 'The OAuth issuer URL' });
     // The DNS records to create: each custom domain's name → its own regional domain name.
     if (this.api.domain) {

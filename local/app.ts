@@ -35,10 +35,11 @@ import type {
   SoftwareClientCounts,
 } from '../lambdas/core/registration/ports.js';
 import type { GrantStore, TokenStore } from '../lambdas/core/tokens/ports.js';
+import { ENDPOINTS } from '../lambdas/functions.js';
 import { browserState } from '../lambdas/http/browser-state.js';
 import { createRouter, type Route, type Router } from '../lambdas/http/router.js';
 import { logger } from '../lambdas/log.js';
-import { type Dependencies, ENDPOINTS, routesFor } from '../lambdas/wiring.js';
+import { type Dependencies, routesFor } from '../lambdas/wiring.js';
 import { dashboardRoutes, inProcessAdmin } from './dashboard/routes.js';
 import { devLoginRoutes } from './dev-login.js';
 import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';

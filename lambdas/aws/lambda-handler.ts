@@ -1,17 +1,11 @@
 import type { Context } from 'aws-lambda';
 import type { Config } from '../config.js';
+import { descriptorOf, type Endpoint } from '../functions.js';
 import { type LambdaHandler, serveApiGatewayEvents } from '../http/lambda.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
-import { type DependenciesOf, type Endpoint, routesFor } from '../wiring.js';
+import { type DependenciesOf, routesFor } from '../wiring.js';
 import { MetricUnit, metricsFor } from './metrics.js';
-
-/** The business event each endpoint counts when it succeeds. */
-const SUCCESS_METRIC: Partial<Record<Endpoint, string>> = {
-  register: 'ClientsRegistered',
-  token: 'TokensIssued',
-  revoke: 'TokensRevoked',
-};
 
 /**
  * One endpoint's Lambda handler, built at module scope (once per container) from exactly the
@@ -38,7 +32,7 @@ export function lambdaHandler<E extends Endpoint>(
       const status = result.statusCode ?? 200;
       const latencyMs = performance.now() - started;
       metrics.addMetric('Latency', MetricUnit.Milliseconds, latencyMs);
-      const success = SUCCESS_METRIC[endpoint];
+      const success = descriptorOf(endpoint).successMetric;
       if (success && status < 300) metrics.addMetric(success, MetricUnit.Count, 1);
       const error = pageError ?? (status >= 400 ? errorCode(result.body) : undefined);
       if (error) {

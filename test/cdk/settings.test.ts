@@ -1,23 +1,9 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { type DeployedFunction, SETTINGS, type Setting } from '../../lambdas/settings.js';
+import { DEPLOYED_FUNCTIONS, type DeployedFunction } from '../../lambdas/functions.js';
+import { SETTINGS, type Setting } from '../../lambdas/settings.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
-
-const FUNCTIONS: DeployedFunction[] = [
-  'discovery',
-  'jwks',
-  'register',
-  'client-configuration',
-  'token',
-  'introspect',
-  'revoke',
-  'authorize',
-  'admin',
-  'cleanup',
-  'audit',
-  'key-rotation',
-];
 
 /** What every function gets besides the settings: the runtime's and Powertools' own. */
 const NOT_SETTINGS = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
@@ -31,7 +17,9 @@ function environments(context: Record<string, unknown>): Map<DeployedFunction, s
   const template = Template.fromStack(new ServerlessDcrStack(app, 'Test'));
   const found = new Map<DeployedFunction, string[]>();
   for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
-    const name = FUNCTIONS.find((f) => id.startsWith(`Function${f.replace(/-/g, '')}Function`));
+    const name = DEPLOYED_FUNCTIONS.find((f) =>
+      id.startsWith(`Function${f.replace(/-/g, '')}Function`),
+    );
     if (name === undefined) continue;
     found.set(name, Object.keys(fn.Properties.Environment?.Variables ?? {}));
   }

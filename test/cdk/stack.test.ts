@@ -4,8 +4,8 @@ import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ENDPOINTS } from '../../lambdas/wiring.js';
-import { ACCESS, ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
+import { accessOf, DEPLOYED_FUNCTIONS, descriptorOf, ENDPOINTS } from '../../lambdas/functions.js';
+import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
 /** Bundling is skipped here (the bundles are built and run in cdk/synthesized-stack). */
 function synth(context: Record<string, unknown> = {}) {
@@ -18,6 +18,14 @@ function synth(context: Record<string, unknown> = {}) {
 }
 
 const { app, template } = synth();
+
+/** Each function of a deployment in the kms signing mode, and the access its descriptor gives it. */
+const ACCESS = Object.fromEntries(
+  DEPLOYED_FUNCTIONS.filter((name) => !descriptorOf(name).wrappedOnly).map((name) => [
+    name,
+    accessOf(name, false),
+  ]),
+);
 
 const DOMAIN = {
   'dcr:domainName': 'auth.example.com',

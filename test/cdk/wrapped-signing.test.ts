@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ENDPOINTS } from '../../lambdas/wiring.js';
+import { DEPLOYED_FUNCTIONS } from '../../lambdas/functions.js';
 import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 
 /** The stack in the wrapped signing mode (docs/deployment.md "Signing modes"), bundling skipped. */
@@ -58,7 +58,7 @@ function itemGrants(name: string): Record<string, string[]> {
   return grants;
 }
 
-const NAMES = [...ENDPOINTS, 'cleanup', 'audit', 'key-rotation'];
+const NAMES = DEPLOYED_FUNCTIONS;
 const touching = (pattern: string) =>
   Object.fromEntries(
     NAMES.map((name) => [

@@ -15,7 +15,8 @@ import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamo
 import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb/dynamodb-token-store.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
-import { ACCESS } from '../../lib/serverless-dcr-stack.js';
+import { accessOf, DEPLOYED_FUNCTIONS, descriptorOf } from '../../lambdas/functions.js';
+
 import { startEmbeddedStore } from '../../local/embedded-store.js';
 import { FakeClock } from '../support/fakes.js';
 import {
@@ -33,6 +34,13 @@ import {
   startIamGate,
 } from '../support/synthesized-stack.js';
 
+/** Each function of a deployment in the kms signing mode, and the access its descriptor gives it. */
+const ACCESS = Object.fromEntries(
+  DEPLOYED_FUNCTIONS.filter((name) => !descriptorOf(name).wrappedOnly).map((name) => [
+    name,
+    accessOf(name, false),
+  ]),
+);
 const TABLE = 'dcr-gate';
 const PATTERNS = [
   'client#*',
