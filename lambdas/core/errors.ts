@@ -46,6 +46,9 @@ export const redirectedError = (
 export const invalidRequest = (description: string) =>
   new OAuthError(400, 'invalid_request', description);
 
+/** What the request names (an endpoint, a client, a token) does not exist here. */
+export const notFound = (description: string) => new OAuthError(404, 'not_found', description);
+
 export const invalidClientMetadata = (description: string) =>
   new OAuthError(400, 'invalid_client_metadata', description);
 

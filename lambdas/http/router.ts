@@ -1,5 +1,5 @@
 import { PATHS } from '../core/endpoints.js';
-import { OAuthError } from '../core/errors.js';
+import { notFound, OAuthError } from '../core/errors.js';
 import { LONE_SURROGATE } from '../core/text.js';
 import { logger } from '../log.js';
 import type { HttpRequest, HttpResponse } from './message.js';
@@ -101,8 +101,6 @@ const preflight = (methods: string[]): HttpResponse => ({
   },
 });
 
-const notFound = () => new OAuthError(404, 'not_found', 'no such endpoint');
-
 /**
  * On every response: `nosniff`, so no body is ever sniffed into something a browser runs; and,
  * for an https issuer, HSTS. Chosen by the issuer, not the connection: TLS ends before the
@@ -141,14 +139,14 @@ export function createRouter(routes: readonly Route[]): Router {
     let pageOfErrors: NonNullable<Route['errorPage']> = errorPage;
     try {
       const relative = relativePath(request.path, issuerPathOf(issuer));
-      if (relative === undefined) throw notFound();
+      if (relative === undefined) throw notFound('no such endpoint');
       const actual = splitPath(relative);
       let params: Record<string, string> | undefined;
       const candidate = paths.find((p) => {
         params = matchSegments(p.segments, actual);
         return params !== undefined;
       });
-      if (candidate === undefined || params === undefined) throw notFound();
+      if (candidate === undefined || params === undefined) throw notFound('no such endpoint');
       const methods = candidate.routes.map((r) => r.method);
       cors = candidate.routes.some((r) => r.cors);
       if (request.method === 'OPTIONS' && cors) return preflight(methods);

@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { CookieKeySource } from '../../lambdas/core/authorization/ports.js';
 import type { Clock } from '../../lambdas/core/clock.js';
 import { endpointUrl, PATHS } from '../../lambdas/core/endpoints.js';
-import { invalidRequest, OAuthError, temporarilyUnavailable } from '../../lambdas/core/errors.js';
+import {
+  invalidRequest,
+  notFound,
+  OAuthError,
+  temporarilyUnavailable,
+} from '../../lambdas/core/errors.js';
 import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
 import { refuseForeignForm } from '../../lambdas/http/browser-state.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';
@@ -173,7 +178,7 @@ function adminFilter(query: ClientQuery): URLSearchParams {
 
 /** A client's admin path; `.` and `..` would be dot segments of the URL, and name no client. */
 function clientPath(id: string): string {
-  if (id === '.' || id === '..') throw new OAuthError(404, 'not_found', 'no such client');
+  if (id === '.' || id === '..') throw notFound('no such client');
   return `/clients/${encodeURIComponent(id)}`;
 }
 

@@ -7,7 +7,7 @@ import type {
   RequestOrigin,
 } from '../clients/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { invalidRequest, OAuthError } from '../errors.js';
+import { invalidRequest, notFound } from '../errors.js';
 import type { BlockedSoftwareIds } from '../registration/ports.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import {
@@ -124,8 +124,6 @@ function detail(r: ClientRecord, activeUntil: number | undefined, fullJwks: bool
   };
 }
 
-const notFound = () => new OAuthError(404, 'not_found', 'no such client');
-
 /** Items read per page of a listing; one bulk step reads at most this many pages. */
 const SCAN_PAGE = 500;
 const BULK_PAGES = 10;
@@ -190,7 +188,7 @@ export class AdminService {
 
   async unblockSoftware(softwareId: string): Promise<void> {
     if (!(await this.blockedStore().unblock(softwareId))) {
-      throw new OAuthError(404, 'not_found', 'this software_id is not blocked');
+      throw notFound('this software_id is not blocked');
     }
   }
 
@@ -231,13 +229,13 @@ export class AdminService {
   /** One client in full (see ClientDetail); `fullJwks` includes its registered key set. */
   async get(clientId: string, fullJwks = false): Promise<ClientDetail> {
     const record = await this.lifecycle.findActive(clientId);
-    if (!record) throw notFound();
+    if (!record) throw notFound('no such client');
     return detail(record, this.lifecycle.activeUntil(record), fullJwks);
   }
 
   async remove(clientId: string, origin: RequestOrigin): Promise<void> {
     const record = await this.lifecycle.findActive(clientId);
-    if (!record) throw notFound();
+    if (!record) throw notFound('no such client');
     await this.deleteRecord(record, origin);
   }
 
@@ -282,7 +280,7 @@ export class AdminService {
    */
   async rotateSecret(clientId: string, graceSeconds: number, origin: RequestOrigin) {
     const record = await this.lifecycle.findActive(clientId);
-    if (!record) throw notFound();
+    if (!record) throw notFound('no such client');
     if (record.secretHash === undefined) {
       throw invalidRequest('the client authenticates without a client secret');
     }

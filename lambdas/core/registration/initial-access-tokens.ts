@@ -1,6 +1,6 @@
 import type { RequestOrigin } from '../clients/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { clientLimitReached, invalidRequest, OAuthError } from '../errors.js';
+import { clientLimitReached, invalidRequest, notFound } from '../errors.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from '../secrets.js';
 import type { InitialAccessTokenRecord, InitialAccessTokenStore } from './ports.js';
@@ -43,8 +43,6 @@ export const tokenSummary = (t: InitialAccessTokenRecord, now: number) => ({
   ...(t.description !== undefined && { description: t.description }),
   ...(t.createdBy !== undefined && { created_by: t.createdBy }),
 });
-
-const notFound = () => new OAuthError(404, 'not_found', 'no such initial access token');
 
 /** Issues, lists and revokes initial access tokens, and checks them at registration. */
 export class InitialAccessTokens {
@@ -103,7 +101,7 @@ export class InitialAccessTokens {
   }
 
   async revoke(id: string): Promise<void> {
-    if (!(await this.store.delete(id))) throw notFound();
+    if (!(await this.store.delete(id))) throw notFound('no such initial access token');
   }
 
   /**

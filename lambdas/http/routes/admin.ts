@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
 import { PATHS } from '../../core/endpoints.js';
-import { invalidRequest, OAuthError } from '../../core/errors.js';
+import { invalidRequest, notFound, OAuthError } from '../../core/errors.js';
 import type { AdminService } from '../../core/operator/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
 import type { InitialAccessTokens } from '../../core/registration/initial-access-tokens.js';
@@ -216,8 +216,7 @@ export function adminRoutes(
             path: PATHS.adminInitialAccessToken,
             handle: guarded(async (context, origin) => {
               const id = context.params.tokenId as string;
-              if (!TOKEN_ID.test(id))
-                throw new OAuthError(404, 'not_found', 'no such initial access token');
+              if (!TOKEN_ID.test(id)) throw notFound('no such initial access token');
               const input = parse(deleteTokenSchema, query(context.request));
               // A continuation (cursor) deletes more clients of a token already revoked.
               if (input.cursor === undefined) await tokens.revoke(id);
