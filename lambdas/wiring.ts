@@ -13,6 +13,7 @@ import type { Clock } from './core/clock.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
 import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
+import { ClientConfigurationService } from './core/registration/client-configuration.js';
 import { InitialAccessTokens } from './core/registration/initial-access-tokens.js';
 import type {
   BlockedSoftwareIds,
@@ -107,11 +108,12 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
     d.config.clientIdMetadataDocuments ? d.metadataDocuments : undefined,
   );
 
-const registrationService = (d: RegistrationDeps) =>
-  new RegistrationService(lifecycle(d), d.config);
+/** RFC 7592: a client's own registration, under the rules it registered by. */
+const clientConfigurationService = (d: RegistrationDeps) =>
+  new ClientConfigurationService(lifecycle(d), d.config);
 
-/** Software statements verified against the configured issuers; blocked software refused. */
-const registerService = (d: RegisterDeps) =>
+/** RFC 7591: software statements verified against the configured issuers; blocked software refused. */
+const registrationService = (d: RegisterDeps) =>
   new RegistrationService(lifecycle(d), d.config, {
     ...(d.config.softwareStatementIssuers.size > 0 && {
       statements: new TrustedSoftwareStatements(d.config.softwareStatementIssuers, d.remoteKeySets),
@@ -170,9 +172,10 @@ const ENDPOINT_ROUTES = {
       d.signer,
       d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
     ),
-  register: (d: RegisterDeps) => registrationRoutes(registerService(d), registrationRateLimiter(d)),
+  register: (d: RegisterDeps) =>
+    registrationRoutes(registrationService(d), registrationRateLimiter(d)),
   'client-configuration': (d: RegistrationDeps) =>
-    clientConfigurationRoutes(registrationService(d)),
+    clientConfigurationRoutes(clientConfigurationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   authorize: authorizationRoutes,
   introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),

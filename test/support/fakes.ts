@@ -5,6 +5,7 @@ import {
 import type { ClientRecord, ClientRepository } from '../../lambdas/core/clients/ports.js';
 import type { Clock } from '../../lambdas/core/clock.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
+import { ClientConfigurationService } from '../../lambdas/core/registration/client-configuration.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 
 /** A clock the test moves by hand. */
@@ -33,8 +34,20 @@ export function registrationService(
   clock: Clock,
   settings: Partial<LifecycleSettings> = {},
 ) {
+  return registrationServices(repository, clock, settings)[0];
+}
+
+/** Registration (RFC 7591) and client configuration (RFC 7592) over one repository and lifecycle. */
+export function registrationServices(
+  repository: ClientRepository,
+  clock: Clock,
+  settings: Partial<LifecycleSettings> = {},
+) {
   const lifecycle = new ClientLifecycle(repository, clock, { ...NO_EXPIRY, ...settings });
-  return new RegistrationService(lifecycle, {});
+  return [
+    new RegistrationService(lifecycle, {}),
+    new ClientConfigurationService(lifecycle, {}),
+  ] as const;
 }
 
 /** The OAuthError a promise rejects with (fails the test if it resolves or throws another). */

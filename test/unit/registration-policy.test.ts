@@ -5,6 +5,7 @@ import { MemorySoftwareClientCounts } from '../../lambdas/adapters/memory/memory
 import { loadConfig } from '../../lambdas/config.js';
 import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js';
 import type { ClientRecord, ClientRepository } from '../../lambdas/core/clients/ports.js';
+import { ClientConfigurationService } from '../../lambdas/core/registration/client-configuration.js';
 import {
   InitialAccessTokens,
   tokenSummary,
@@ -329,10 +330,14 @@ describe('registration with the policy', () => {
     };
     const t = await issue({ scope: 'read', softwareId: 'fleet', clientLifetimeSeconds: 600 });
     const registration = service(undefined, tiers);
+    const configuration = new ClientConfigurationService(
+      new ClientLifecycle(repository, clock, NO_EXPIRY),
+      { registrationAccess: new Set(DEFAULT_REGISTRATION_ACCESS), registrationTiers: tiers },
+    );
     const info = await registration.register(agent, ISSUER, {}, { bearer: t.initial_access_token });
     const update = async (body: Record<string, unknown>) =>
       (
-        await registration.update(
+        await configuration.update(
           info.client_id,
           info.registration_access_token,
           () => ({ client_id: info.client_id, ...body }),

@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryClientRepository } from '../../lambdas/adapters/memory/memory-client-repository.js';
+import type { ClientConfigurationService } from '../../lambdas/core/registration/client-configuration.js';
 import type { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { hashSecret, newClientId, newSecret } from '../../lambdas/core/secrets.js';
-import { FakeClock, oauthFailure, registrationService } from '../support/fakes.js';
+import { FakeClock, oauthFailure, registrationServices } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
 const DAY = 86_400;
@@ -12,11 +13,12 @@ describe('RegistrationService', () => {
   let repository: MemoryClientRepository;
   let clock: FakeClock;
   let service: RegistrationService;
+  let configuration: ClientConfigurationService;
 
   beforeEach(() => {
     repository = new MemoryClientRepository();
     clock = new FakeClock();
-    service = registrationService(repository, clock, {
+    [service, configuration] = registrationServices(repository, clock, {
       clientMaxLifetimeSeconds: 30 * DAY,
       clientSecretLifetimeSeconds: 0,
     });
@@ -49,7 +51,7 @@ describe('RegistrationService', () => {
   });
 
   it('reports a configured secret lifetime in client_secret_expires_at', async () => {
-    service = registrationService(repository, clock, {
+    [service, configuration] = registrationServices(repository, clock, {
       clientMaxLifetimeSeconds: 0,
       clientSecretLifetimeSeconds: 3600,
     });
@@ -72,7 +74,7 @@ describe('RegistrationService', () => {
 
   it('reads a registration back with the presented token and without the secret', async () => {
     const info = await service.register(machine, ISSUER);
-    const read = await service.read(info.client_id, info.registration_access_token, ISSUER);
+    const read = await configuration.read(info.client_id, info.registration_access_token, ISSUER);
     const { client_secret: _, ...expected } = info;
     expect(read).toEqual({ registration: expected, version: 1 });
   });
@@ -82,7 +84,7 @@ describe('RegistrationService', () => {
     ['a wrong token', 'x'.repeat(43)],
   ])('answers 401 invalid_token for %s', async (_, token) => {
     const info = await service.register(machine, ISSUER);
-    const error = await oauthFailure(service.read(info.client_id, token, ISSUER));
+    const error = await oauthFailure(configuration.read(info.client_id, token, ISSUER));
     expect(error.status).toBe(401);
     expect(error.error).toBe('invalid_token');
     expect(error.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
@@ -91,9 +93,11 @@ describe('RegistrationService', () => {
   it('answers the same 401 for an unknown client and for another client’s token', async () => {
     const a = await service.register(machine, ISSUER);
     const b = await service.register(machine, ISSUER);
-    const unknown = await oauthFailure(service.read('nope', a.registration_access_token, ISSUER));
+    const unknown = await oauthFailure(
+      configuration.read('nope', a.registration_access_token, ISSUER),
+    );
     const foreign = await oauthFailure(
-      service.read(b.client_id, a.registration_access_token, ISSUER),
+      configuration.read(b.client_id, a.registration_access_token, ISSUER),
     );
     expect(unknown).toEqual(foreign);
   });
@@ -102,7 +106,7 @@ describe('RegistrationService', () => {
     const info = await service.register({ ...machine, expires_at: clock.now() + 60 }, ISSUER);
     clock.advance(60);
     const error = await oauthFailure(
-      service.read(info.client_id, info.registration_access_token, ISSUER),
+      configuration.read(info.client_id, info.registration_access_token, ISSUER),
     );
     expect(error.status).toBe(401);
     expect(await repository.get(info.client_id)).toBeDefined();
@@ -116,7 +120,7 @@ describe('RegistrationService', () => {
         { ...machine, scope: 'read', contacts: ['a@b.example'] },
         ISSUER,
       );
-      const { registration: updated, version } = await service.update(
+      const { registration: updated, version } = await configuration.update(
         info.client_id,
         info.registration_access_token,
         body({
@@ -139,7 +143,7 @@ describe('RegistrationService', () => {
       const info = await service.register(machine, ISSUER);
       for (const client_id of [undefined, 'other']) {
         const error = await oauthFailure(
-          service.update(
+          configuration.update(
             info.client_id,
             info.registration_access_token,
             body({ ...machine, client_id }),
@@ -154,7 +158,7 @@ describe('RegistrationService', () => {
     it('accepts the current client_secret and refuses a different one', async () => {
       const info = await service.register(machine, ISSUER);
       const request = (client_secret: unknown) =>
-        service.update(
+        configuration.update(
           info.client_id,
           info.registration_access_token,
           body({ ...machine, client_id: info.client_id, client_secret }),
@@ -176,7 +180,7 @@ describe('RegistrationService', () => {
     ])('refuses the server-managed field %s', async (field) => {
       const info = await service.register(machine, ISSUER);
       const error = await oauthFailure(
-        service.update(
+        configuration.update(
           info.client_id,
           info.registration_access_token,
           body({ ...machine, client_id: info.client_id, [field]: 1 }),
@@ -191,7 +195,7 @@ describe('RegistrationService', () => {
       const info = await service.register(machine, ISSUER);
       let read = false;
       const error = await oauthFailure(
-        service.update(
+        configuration.update(
           info.client_id,
           'wrong',
           () => {
@@ -210,14 +214,14 @@ describe('RegistrationService', () => {
         { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' },
         ISSUER,
       );
-      const { registration: confidential } = await service.update(
+      const { registration: confidential } = await configuration.update(
         info.client_id,
         info.registration_access_token,
         body({ client_id: info.client_id, redirect_uris: ['http://127.0.0.1/cb'] }),
         ISSUER,
       );
       expect(confidential.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      const { registration: publicAgain } = await service.update(
+      const { registration: publicAgain } = await configuration.update(
         info.client_id,
         info.registration_access_token,
         body({
@@ -232,11 +236,13 @@ describe('RegistrationService', () => {
     });
 
     it('replaces an expired secret with one valid for a whole new lifetime', async () => {
-      service = registrationService(repository, clock, { clientSecretLifetimeSeconds: 3600 });
+      [service, configuration] = registrationServices(repository, clock, {
+        clientSecretLifetimeSeconds: 3600,
+      });
       const info = await service.register(machine, ISSUER);
       const update = async () =>
         (
-          await service.update(
+          await configuration.update(
             info.client_id,
             info.registration_access_token,
             body({ ...machine, client_id: info.client_id }),
@@ -263,7 +269,7 @@ describe('RegistrationService', () => {
     const renaming =
       (info: { client_id: string; registration_access_token: string }, ifMatch?: number[]) =>
       (name: string) =>
-        service.update(
+        configuration.update(
           info.client_id,
           info.registration_access_token,
           body({ ...machine, client_id: info.client_id, client_name: name }),
@@ -291,7 +297,9 @@ describe('RegistrationService', () => {
     });
 
     it('a token issued between the update’s read and its write: the update applies and the use is kept', async () => {
-      service = registrationService(repository, clock, { clientIdleLifetimeSeconds: 30 * DAY });
+      [service, configuration] = registrationServices(repository, clock, {
+        clientIdleLifetimeSeconds: 30 * DAY,
+      });
       const info = await service.register(machine, ISSUER);
       clock.advance(DAY);
       // The token endpoint marks the client used right after the update has read it.
@@ -317,7 +325,7 @@ describe('RegistrationService', () => {
 
     it('If-Match: two updates made from the same read cannot both win, even one after the other', async () => {
       const info = await service.register(machine, ISSUER);
-      const { version } = await service.read(
+      const { version } = await configuration.read(
         info.client_id,
         info.registration_access_token,
         ISSUER,
@@ -332,10 +340,10 @@ describe('RegistrationService', () => {
 
   it('delete makes the client and its registration token unusable', async () => {
     const info = await service.register(machine, ISSUER);
-    await service.remove(info.client_id, info.registration_access_token);
+    await configuration.remove(info.client_id, info.registration_access_token);
     expect(await repository.get(info.client_id)).toBeUndefined();
     const error = await oauthFailure(
-      service.read(info.client_id, info.registration_access_token, ISSUER),
+      configuration.read(info.client_id, info.registration_access_token, ISSUER),
     );
     expect(error.status).toBe(401);
   });
@@ -349,14 +357,14 @@ describe('RegistrationService', () => {
       delete: async () => void writes.push('delete'),
       touch: async () => void writes.push('touch'),
     };
-    const guarded = registrationService(recording, clock, {
+    const [guarded, guardedConfiguration] = registrationServices(recording, clock, {
       clientMaxLifetimeSeconds: 0,
       clientSecretLifetimeSeconds: 0,
     });
     await oauthFailure(guarded.register({ redirect_uris: ['http://evil.example/cb'] }, ISSUER));
     const info = await service.register(machine, ISSUER);
     await oauthFailure(
-      guarded.update(
+      guardedConfiguration.update(
         info.client_id,
         info.registration_access_token,
         () => ({ client_id: info.client_id, grant_types: ['password'] }),

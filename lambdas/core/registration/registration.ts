@@ -16,13 +16,10 @@ import { clientConfigurationUrl } from '../endpoints.js';
 import {
   clientLimitReached,
   invalidClientMetadata,
-  invalidRequest,
   invalidSoftwareStatement,
-  invalidToken,
-  OAuthError,
   unapprovedSoftwareStatement,
 } from '../errors.js';
-import { hashSecret, newClientId, newSecret, secretMatches } from '../secrets.js';
+import { hashSecret, newClientId, newSecret } from '../secrets.js';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
 import type {
@@ -36,7 +33,6 @@ import {
   classify,
   DEFAULT_REGISTRATION_ACCESS,
   DEFAULT_TIERS,
-  isRegistrationWay,
   type Presented,
   type RegistrationPolicySettings,
   type RegistrationWay,
@@ -72,20 +68,6 @@ interface AdmittedSoftware {
   readonly statement?: string;
 }
 
-/** A registration as RFC 7592 returns it, and its version (the ETag). */
-export interface Versioned {
-  readonly registration: ClientInformation;
-  readonly version: number;
-}
-
-/** RFC 9110 §13.1.1: the If-Match of an update names no version the registration still has. */
-const changedSinceRead = () =>
-  new OAuthError(
-    412,
-    'invalid_request',
-    'the registration changed since the version named in If-Match; read it again and retry',
-  );
-
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
 export type ClientInformation = ClientMetadata & {
   /** Echoed unmodified at registration (RFC 7591 §3.2.1); not stored. */
@@ -99,19 +81,78 @@ export type ClientInformation = ClientMetadata & {
   registration_client_uri: string;
 };
 
-/** Server-managed members a client must not send in an RFC 7592 update (§2.2). */
-const SERVER_MANAGED = [
-  'registration_access_token',
-  'registration_client_uri',
-  'client_secret_expires_at',
-  'client_id_issued_at',
-] as const;
+/**
+ * What registration and its updates both hold a client's metadata to: the way's tier, an
+ * initial access token's constraints, the lifetime caps, and the redirect policy of anonymous
+ * clients.
+ */
+export class RegistrationRules {
+  /** The settings' registration policy, defaults filled in. */
+  readonly policy: RegistrationPolicySettings;
 
+  constructor(
+    private readonly lifecycle: ClientLifecycle,
+    readonly settings: RegistrationSettings,
+  ) {
+    this.policy = {
+      registrationAccess: settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
+      registrationTiers: settings.registrationTiers ?? DEFAULT_TIERS,
+    };
+  }
+
+  /**
+   * Applies the way's tier and the token's constraints to validated metadata: the software_id
+   * imposed, grant types, scopes and public clients within bounds, and the granted expiry
+   * capped (from `issuedAt`). Throws invalid_client_metadata.
+   */
+  bound(
+    way: RegistrationWay,
+    validated: ReturnType<typeof validateClientMetadata>,
+    constraints: RegistrationConstraints | undefined,
+    issuedAt: number,
+    source: string,
+  ) {
+    let { metadata } = validated;
+    const imposed = constraints?.softwareId;
+    if (imposed !== undefined) {
+      if (metadata.software_id !== undefined && metadata.software_id !== imposed) {
+        throw invalidClientMetadata(`software_id: differs from ${source}`);
+      }
+      metadata = { ...metadata, software_id: imposed };
+    }
+    const { maxLifetimeSeconds } = applyTier(metadata, this.policy.registrationTiers[way], way, {
+      ...(constraints?.scope !== undefined && {
+        scopes: new Set(constraints.scope.split(' ')),
+        scopeSource: source,
+      }),
+    });
+    const caps = [
+      this.lifecycle.grantedExpiry(validated.requestedExpiresAt, issuedAt),
+      maxLifetimeSeconds === undefined ? undefined : issuedAt + maxLifetimeSeconds,
+      constraints?.expiresAtCap,
+    ].filter((c): c is number => c !== undefined);
+    const expiresAt = caps.length > 0 ? Math.min(...caps) : undefined;
+    return { metadata, expiresAt };
+  }
+
+  /** Abuse control: an anonymous client's redirect URIs must be within the redirect policy. */
+  checkAnonymousRedirects(metadata: ClientMetadata): void {
+    if (this.settings.redirectPolicy) {
+      assertRedirectsAllowed(this.settings.redirectPolicy, metadata.redirect_uris);
+    }
+  }
+
+  withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
+    const activeUntil = this.lifecycle.activeUntil(record);
+    return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
+  }
+}
+
+/** RFC 7591 §3: dynamic client registration. */
 export class RegistrationService {
   private readonly repository: ClientRepository;
   private readonly clock: Clock;
-  /** The settings' registration policy, defaults filled in. */
-  private readonly policy: RegistrationPolicySettings;
+  private readonly rules: RegistrationRules;
 
   constructor(
     private readonly lifecycle: ClientLifecycle,
@@ -120,10 +161,7 @@ export class RegistrationService {
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
-    this.policy = {
-      registrationAccess: settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
-      registrationTiers: settings.registrationTiers ?? DEFAULT_TIERS,
-    };
+    this.rules = new RegistrationRules(lifecycle, settings);
   }
 
   /**
@@ -143,7 +181,7 @@ export class RegistrationService {
       ...presented,
       softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
     });
-    requireAccepted(way, this.policy);
+    requireAccepted(way, this.rules.policy);
     // The token is checked (a read) before the body, so a bad token is a 401 whatever the body.
     let token: InitialAccessTokenRecord | undefined;
     if (way === 'initial_access_token' && bearer !== undefined) {
@@ -155,14 +193,14 @@ export class RegistrationService {
     const admitted = await this.admitSoftware(body, issuer, now);
     const validated = validateClientMetadata(admitted.body, this.settings, now);
     const constraints = token && tokenConstraints(token, now);
-    const { metadata, expiresAt } = this.bound(
+    const { metadata, expiresAt } = this.rules.bound(
       way,
       validated,
       constraints,
       now,
       'the initial access token',
     );
-    if (way === 'open') this.checkAnonymousRedirects(metadata);
+    if (way === 'open') this.rules.checkAnonymousRedirects(metadata);
     // The places this client takes under the caps, given back if it does not come to be: its
     // software_id's first, so that a refusal there leaves the token unused; then the token's,
     // counted with its use (the one extra write of a token registration).
@@ -186,7 +224,7 @@ export class RegistrationService {
     }
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
-    const record = this.withActiveUntil({
+    const record = this.rules.withActiveUntil({
       clientId: newClientId(),
       metadata,
       clientIdIssuedAt: now,
@@ -272,188 +310,6 @@ export class RegistrationService {
     }
     return softwareId;
   }
-
-  /** RFC 7592 §2.1 read, with the version an update may name (If-Match). */
-  async read(clientId: string, token: string | undefined, issuer: string): Promise<Versioned> {
-    const { record, presented } = await this.authorize(clientId, token);
-    return { registration: clientInformation(record, issuer, presented), version: record.version };
-  }
-
-  /**
-   * RFC 7592 §2.2 update: the body replaces the whole registered metadata. The body is read
-   * only after the token is checked, so an anonymous caller learns nothing from its errors.
-   */
-  async update(
-    clientId: string,
-    token: string | undefined,
-    readBody: () => Record<string, unknown>,
-    issuer: string,
-    origin: RequestOrigin = {},
-    /**
-     * The versions the caller's copy may have (If-Match, RFC 9110 §13.1.1); undefined = any.
-     * Without it two updates made from the same read both succeed, one after the other, and
-     * the first is silently lost; with it the second is refused (412) and nothing is lost.
-     */
-    ifMatch?: readonly number[],
-  ): Promise<Versioned> {
-    const { record: current, presented } = await this.authorize(clientId, token);
-    if (ifMatch !== undefined && !ifMatch.includes(current.version)) throw changedSinceRead();
-    const body = readBody();
-    const managed = SERVER_MANAGED.find((name) => name in body);
-    if (managed) throw invalidRequest(`${managed}: is managed by the server and must not be sent`);
-    if (body.client_id !== clientId) {
-      throw invalidRequest('client_id: must be present and equal to the client being updated');
-    }
-    if (body.client_secret !== undefined) {
-      const matches =
-        typeof body.client_secret === 'string' &&
-        current.secretHash !== undefined &&
-        secretMatches(body.client_secret, current.secretHash);
-      if (!matches) throw invalidRequest('client_secret: does not match the issued secret');
-    }
-
-    const now = this.clock.now();
-    // The way's tier and the token's constraints bind an update as they bound the registration.
-    const recorded = current.registrationMethod;
-    const way: RegistrationWay = isRegistrationWay(recorded) ? recorded : 'open';
-    const { metadata, expiresAt } = this.bound(
-      way,
-      validateClientMetadata(body, this.settings, now),
-      current.registrationConstraints,
-      current.clientIdIssuedAt,
-      'the initial access token that registered this client',
-    );
-    if (way === 'open') this.checkAnonymousRedirects(metadata);
-    // A secret is kept while the client still authenticates with one and it is still valid,
-    // issued when it starts to (or the current one has expired), and dropped when it stops.
-    const needsSecret = usesClientSecret(metadata);
-    const keepsSecret =
-      current.secretHash !== undefined && !this.lifecycle.secretExpired(current, now);
-    const clientSecret = needsSecret && !keepsSecret ? newSecret() : undefined;
-    const secretHash = needsSecret
-      ? clientSecret !== undefined
-        ? hashSecret(clientSecret)
-        : current.secretHash
-      : undefined;
-    // Built from the record as it is when written: a use recorded meanwhile is kept.
-    const updated = (stored: ClientRecord) => {
-      const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = stored;
-      return {
-        record: this.withActiveUntil({
-          ...kept,
-          metadata,
-          ...(secretHash !== undefined && { secretHash }),
-          clientSecretExpiresAt:
-            clientSecret !== undefined
-              ? this.lifecycle.secretExpiry(now)
-              : secretHash !== undefined
-                ? stored.clientSecretExpiresAt
-                : 0,
-          ...(expiresAt !== undefined && { expiresAt }),
-          version: stored.version + 1,
-          lastChange: { at: now, ...origin },
-        }),
-      };
-    };
-    let record: ClientRecord;
-    try {
-      ({ record } = await this.lifecycle.replace(current, updated));
-    } catch (error) {
-      // Lost the conditional write to a concurrent update: for an If-Match caller, the version
-      // it named is no longer current.
-      if (ifMatch !== undefined && error instanceof OAuthError && error.status === 409) {
-        throw changedSinceRead();
-      }
-      throw error;
-    }
-    return {
-      registration: clientInformation(record, issuer, presented, clientSecret),
-      version: record.version,
-    };
-  }
-
-  /**
-   * RFC 7592 §2.3 delete: afterwards neither the client nor its registration token works. A
-   * deletion marked but not finished (the function crashed or timed out between the marker and
-   * the removal) is finished by the client's retry, with the first marker kept: the marker is
-   * the commit point, so the client is gone either way and the retry is answered 204.
-   */
-  async remove(clientId: string, token: string | undefined, origin: RequestOrigin = {}) {
-    const record = await this.authorized(clientId, token, { interruptedDeletion: true });
-    await this.repository.delete(
-      clientId,
-      record.deletion ?? { by: 'client', at: this.clock.now(), ...origin },
-    );
-  }
-
-  /** RFC 7592 §2: the registration access token, or a 401 that does not say what was wrong. */
-  private async authorize(clientId: string, token: string | undefined) {
-    const record = await this.authorized(clientId, token);
-    // The token presented is the current one: responses return it (only its hash is stored).
-    return { record, presented: token as string };
-  }
-
-  /** The client the registration access token is for: active, or (delete) marked deleted. */
-  private async authorized(
-    clientId: string,
-    token: string | undefined,
-    { interruptedDeletion = false } = {},
-  ): Promise<ClientRecord> {
-    if (token === undefined) throw invalidToken();
-    const record = await this.lifecycle.find(clientId);
-    const usable =
-      record !== undefined &&
-      (this.lifecycle.isActive(record) || (interruptedDeletion && record.deletion !== undefined));
-    if (!usable || !secretMatches(token, record.registrationTokenHash)) throw invalidToken();
-    return record;
-  }
-
-  /**
-   * Applies the way's tier and the token's constraints to validated metadata: the software_id
-   * imposed, grant types, scopes and public clients within bounds, and the granted expiry
-   * capped (from `issuedAt`). Throws invalid_client_metadata.
-   */
-  private bound(
-    way: RegistrationWay,
-    validated: ReturnType<typeof validateClientMetadata>,
-    constraints: RegistrationConstraints | undefined,
-    issuedAt: number,
-    source: string,
-  ) {
-    let { metadata } = validated;
-    const imposed = constraints?.softwareId;
-    if (imposed !== undefined) {
-      if (metadata.software_id !== undefined && metadata.software_id !== imposed) {
-        throw invalidClientMetadata(`software_id: differs from ${source}`);
-      }
-      metadata = { ...metadata, software_id: imposed };
-    }
-    const { maxLifetimeSeconds } = applyTier(metadata, this.policy.registrationTiers[way], way, {
-      ...(constraints?.scope !== undefined && {
-        scopes: new Set(constraints.scope.split(' ')),
-        scopeSource: source,
-      }),
-    });
-    const caps = [
-      this.lifecycle.grantedExpiry(validated.requestedExpiresAt, issuedAt),
-      maxLifetimeSeconds === undefined ? undefined : issuedAt + maxLifetimeSeconds,
-      constraints?.expiresAtCap,
-    ].filter((c): c is number => c !== undefined);
-    const expiresAt = caps.length > 0 ? Math.min(...caps) : undefined;
-    return { metadata, expiresAt };
-  }
-
-  /** Abuse control: an anonymous client's redirect URIs must be within the redirect policy. */
-  private checkAnonymousRedirects(metadata: ClientMetadata): void {
-    if (this.settings.redirectPolicy) {
-      assertRedirectsAllowed(this.settings.redirectPolicy, metadata.redirect_uris);
-    }
-  }
-
-  private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
-    const activeUntil = this.lifecycle.activeUntil(record);
-    return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
-  }
 }
 
 /** What a token imposes on its clients for life (absent members impose nothing). */
@@ -467,7 +323,8 @@ function tokenConstraints(token: InitialAccessTokenRecord, now: number): Registr
   };
 }
 
-function clientInformation(
+/** The client information response (RFC 7591 §3.2.1, RFC 7592 §3): credentials only as given. */
+export function clientInformation(
   record: ClientRecord,
   issuer: string,
   registrationAccessToken: string,

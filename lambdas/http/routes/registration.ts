@@ -1,6 +1,10 @@
 import { PATHS } from '../../core/endpoints.js';
 import type { RegistrationRateLimiter } from '../../core/registration/abuse-control.js';
-import type { RegistrationService, Versioned } from '../../core/registration/registration.js';
+import type {
+  ClientConfigurationService,
+  Versioned,
+} from '../../core/registration/client-configuration.js';
+import type { RegistrationService } from '../../core/registration/registration.js';
 import { classify } from '../../core/registration/registration-policy.js';
 import type { HttpRequest } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
@@ -74,7 +78,7 @@ const origin = (request: HttpRequest) =>
   request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {};
 
 /** RFC 7592 client configuration endpoint, authorized by the registration access token. */
-export const clientConfigurationRoutes = (service: RegistrationService): Route[] => [
+export const clientConfigurationRoutes = (service: ClientConfigurationService): Route[] => [
   {
     method: 'GET',
     path: PATHS.clientConfiguration,
