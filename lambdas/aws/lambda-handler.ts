@@ -28,13 +28,13 @@ export function lambdaHandler<E extends Endpoint>(
     logger.appendKeys({ requestId: event.requestContext.requestId });
     const started = performance.now();
     try {
-      const { result, clientId, actor, error: pageError } = await handle(event);
+      const { result, clientId, actor, error: code } = await handle(event);
       const status = result.statusCode ?? 200;
       const latencyMs = performance.now() - started;
       metrics.addMetric('Latency', MetricUnit.Milliseconds, latencyMs);
       const success = descriptorOf(endpoint).successMetric;
       if (success && status < 300) metrics.addMetric(success, MetricUnit.Count, 1);
-      const error = pageError ?? (status >= 400 ? errorCode(result.body) : undefined);
+      const error = code ?? (status >= 400 ? 'unknown' : undefined);
       if (error) {
         const rejection = metrics.singleMetric();
         rejection.addDimension('error', error);
@@ -56,13 +56,4 @@ export function lambdaHandler<E extends Endpoint>(
       logger.resetKeys();
     }
   };
-}
-
-function errorCode(body: string | undefined): string {
-  try {
-    const code = (JSON.parse(body ?? '') as { error?: unknown }).error;
-    return typeof code === 'string' ? code : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

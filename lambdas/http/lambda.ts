@@ -12,7 +12,7 @@ export type LambdaOutcome = {
   result: APIGatewayProxyStructuredResultV2;
   clientId?: string;
   actor?: string;
-  /** The OAuth error code of a page or an error redirect (JSON errors carry it in the body). */
+  /** The OAuth error code of an error response (JSON, a page or an error redirect). */
   error?: string;
 };
 

@@ -34,7 +34,10 @@ export interface HttpResponse {
   readonly clientId?: string;
   /** `Set-Cookie` values (API Gateway returns them as `cookies`, node:http as repeated headers). */
   readonly cookies?: readonly string[];
-  /** The OAuth error code of a response whose body is not JSON (an HTML page, a redirect). */
+  /**
+   * The OAuth error code of an error response (JSON, an HTML page, a redirect): logged and
+   * counted, never parsed back out of the body.
+   */
   readonly error?: string;
   /** Who made the request (admin routes: IAM principal or local admin token): logged, never sent. */
   readonly actor?: string;

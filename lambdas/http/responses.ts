@@ -23,12 +23,15 @@ export const preserialized = (body: string, headers: Record<string, string>): Ht
   body,
 });
 
-export const errorResponse = (error: OAuthError): HttpResponse =>
-  json(
+/** An RFC-shaped JSON error; its code also travels beside the body, for the logs and metrics. */
+export const errorResponse = (error: OAuthError): HttpResponse => ({
+  ...json(
     error.status,
     { error: error.error, error_description: error.description },
     { ...NO_STORE, ...error.headers },
-  );
+  ),
+  error: error.error,
+});
 
 export const noContent = (): HttpResponse => ({ status: 204, headers: { ...NO_STORE } });
 

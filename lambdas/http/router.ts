@@ -179,7 +179,10 @@ export function createRouter(routes: readonly Route[]): Router {
       }
       logger.error('unhandled error', { error: error as Error });
       return withCors(
-        json(500, { error: 'server_error', error_description: 'internal error' }, NO_STORE),
+        {
+          ...json(500, { error: 'server_error', error_description: 'internal error' }, NO_STORE),
+          error: 'server_error',
+        },
         cors,
       );
     }
