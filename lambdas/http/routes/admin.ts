@@ -154,6 +154,149 @@ function authorize(request: HttpRequest, adminTokenHash: string | undefined): st
 
 const query = (request: HttpRequest) => Object.fromEntries(new URLSearchParams(request.query));
 
+/** An admin route's work, once its caller is authorized: the origin names who acted, from where. */
+type AdminHandler = (context: RouteContext, origin: RequestOrigin) => Promise<HttpResponse>;
+
+const clientIdOf = (context: RouteContext) => context.params.clientId as string;
+
+/** The initial access tokens' routes: issue, list, revoke (and delete the clients of one). */
+function initialAccessTokenHandlers(service: AdminService, tokens: InitialAccessTokens) {
+  const issueToken: AdminHandler = async ({ request }, origin) => {
+    const input = parse(createTokenSchema, readJsonObject(request));
+    const issued = await tokens.issue(
+      {
+        expiresIn: input.expires_in,
+        ...(input.max_uses !== undefined && { maxUses: input.max_uses }),
+        ...(input.scope !== undefined && { scope: input.scope }),
+        ...(input.software_id !== undefined && { softwareId: input.software_id }),
+        ...(input.client_lifetime_seconds !== undefined && {
+          clientLifetimeSeconds: input.client_lifetime_seconds,
+        }),
+        ...(input.max_active_clients !== undefined && {
+          maxActiveClients: input.max_active_clients,
+        }),
+        ...(input.description !== undefined && { description: input.description }),
+      },
+      service.now(),
+      origin,
+    );
+    return json(201, issued);
+  };
+
+  const listTokens: AdminHandler = async ({ request }) => {
+    const input = parse(listTokensSchema, query(request));
+    return json(200, await tokens.list(input.cursor, input.limit, service.now()));
+  };
+
+  const revokeToken: AdminHandler = async (context, origin) => {
+    const id = context.params.tokenId as string;
+    if (!TOKEN_ID.test(id)) throw notFound('no such initial access token');
+    const input = parse(deleteTokenSchema, query(context.request));
+    // A continuation (cursor) deletes more clients of a token already revoked.
+    if (input.cursor === undefined) await tokens.revoke(id);
+    if (input.delete_clients === 'false') return noContent();
+    const deleted = await service.bulkDelete(
+      { initialAccessTokenId: id },
+      false,
+      input.cursor,
+      origin,
+    );
+    return json(200, {
+      id,
+      deleted_clients: deleted.matched,
+      ...(deleted.next_cursor !== undefined && { next_cursor: deleted.next_cursor }),
+    });
+  };
+
+  return { issueToken, listTokens, revokeToken };
+}
+
+/** The registry's routes: clients, statistics, bulk deletion, the software_id kill switch. */
+function registryHandlers(service: AdminService) {
+  const listClients: AdminHandler = async ({ request }) => {
+    const input = parse(listSchema, query(request));
+    return json(200, await service.list(toFilter(input), input.cursor, input.limit));
+  };
+
+  const expiringClients: AdminHandler = async ({ request }) => {
+    const input = parse(expiringSchema, query(request));
+    return json(200, await service.expiring(input.within, input.limit));
+  };
+
+  const stats: AdminHandler = async ({ request }) =>
+    json(200, await service.stats(parse(statsSchema, query(request)).days));
+
+  const topSoftware: AdminHandler = async ({ request }) =>
+    json(200, await service.topSoftware(parse(topSoftwareSchema, query(request)).limit));
+
+  const recount: AdminHandler = async ({ request }) => {
+    const input = parse(recountSchema, readJsonObject(request));
+    return json(200, await service.recount(input.cursor));
+  };
+
+  const bulkDelete: AdminHandler = async ({ request }, origin) => {
+    const input = parse(bulkSchema, readJsonObject(request));
+    return json(
+      200,
+      await service.bulkDelete(toFilter(input), input.dry_run, input.cursor, origin),
+    );
+  };
+
+  const blockSoftware: AdminHandler = async ({ request }, origin) => {
+    const input = parse(blockSchema, readJsonObject(request));
+    return json(
+      200,
+      await service.blockSoftware(input.software_id, input.delete_clients, input.cursor, origin),
+    );
+  };
+
+  const unblockSoftware: AdminHandler = async (context) => {
+    const softwareId = parse(softwareIdSchema, context.params.softwareId);
+    await service.unblockSoftware(softwareId);
+    return noContent();
+  };
+
+  const getClient: AdminHandler = async (context) => ({
+    ...json(
+      200,
+      await service.get(
+        clientIdOf(context),
+        parse(getClientSchema, query(context.request)).jwks === 'full',
+      ),
+    ),
+    clientId: clientIdOf(context),
+  });
+
+  const deleteClient: AdminHandler = async (context, origin) => {
+    await service.remove(clientIdOf(context), origin);
+    return { ...noContent(), clientId: clientIdOf(context) };
+  };
+
+  const rotateSecret: AdminHandler = async (context, origin) => {
+    const input = parse(rotateSchema, readJsonObject(context.request));
+    const rotated = await service.rotateSecret(
+      clientIdOf(context),
+      input.grace_period_seconds,
+      origin,
+    );
+    return { ...json(200, rotated), clientId: rotated.client_id };
+  };
+
+  return {
+    listClients,
+    expiringClients,
+    stats,
+    topSoftware,
+    recount,
+    bulkDelete,
+    blockSoftware,
+    unblockSoftware,
+    getClient,
+    deleteClient,
+    rotateSecret,
+  };
+}
+
 /** The operator's registry API (`/admin/...`). */
 export function adminRoutes(
   service: AdminService,
@@ -163,7 +306,7 @@ export function adminRoutes(
   const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
   // Every admin change records who made it and from where; the request log names the actor.
   const guarded =
-    (handle: (context: RouteContext, origin: RequestOrigin) => Promise<HttpResponse>) =>
+    (handle: AdminHandler) =>
     async (context: RouteContext): Promise<HttpResponse> => {
       const actor = authorize(context.request, tokenHash);
       const { sourceIp } = context.request;
@@ -173,178 +316,31 @@ export function adminRoutes(
       });
       return { ...response, actor };
     };
-  const clientId = (context: RouteContext) => context.params.clientId as string;
-  const tokenRoutes: Route[] =
-    tokens === undefined
+  const route = (method: Route['method'], path: string, handle: AdminHandler): Route => ({
+    method,
+    path,
+    handle: guarded(handle),
+  });
+  const iat = tokens && initialAccessTokenHandlers(service, tokens);
+  const registry = registryHandlers(service);
+  return [
+    ...(iat === undefined
       ? []
       : [
-          {
-            method: 'POST',
-            path: PATHS.adminInitialAccessTokens,
-            handle: guarded(async ({ request }, origin) => {
-              const input = parse(createTokenSchema, readJsonObject(request));
-              const issued = await tokens.issue(
-                {
-                  expiresIn: input.expires_in,
-                  ...(input.max_uses !== undefined && { maxUses: input.max_uses }),
-                  ...(input.scope !== undefined && { scope: input.scope }),
-                  ...(input.software_id !== undefined && { softwareId: input.software_id }),
-                  ...(input.client_lifetime_seconds !== undefined && {
-                    clientLifetimeSeconds: input.client_lifetime_seconds,
-                  }),
-                  ...(input.max_active_clients !== undefined && {
-                    maxActiveClients: input.max_active_clients,
-                  }),
-                  ...(input.description !== undefined && { description: input.description }),
-                },
-                service.now(),
-                origin,
-              );
-              return json(201, issued);
-            }),
-          },
-          {
-            method: 'GET',
-            path: PATHS.adminInitialAccessTokens,
-            handle: guarded(async ({ request }) => {
-              const input = parse(listTokensSchema, query(request));
-              return json(200, await tokens.list(input.cursor, input.limit, service.now()));
-            }),
-          },
-          {
-            method: 'DELETE',
-            path: PATHS.adminInitialAccessToken,
-            handle: guarded(async (context, origin) => {
-              const id = context.params.tokenId as string;
-              if (!TOKEN_ID.test(id)) throw notFound('no such initial access token');
-              const input = parse(deleteTokenSchema, query(context.request));
-              // A continuation (cursor) deletes more clients of a token already revoked.
-              if (input.cursor === undefined) await tokens.revoke(id);
-              if (input.delete_clients === 'false') return noContent();
-              const deleted = await service.bulkDelete(
-                { initialAccessTokenId: id },
-                false,
-                input.cursor,
-                origin,
-              );
-              return json(200, {
-                id,
-                deleted_clients: deleted.matched,
-                ...(deleted.next_cursor !== undefined && { next_cursor: deleted.next_cursor }),
-              });
-            }),
-          },
-        ];
-  return [
-    ...tokenRoutes,
-    {
-      method: 'GET',
-      path: PATHS.adminClients,
-      handle: guarded(async ({ request }) => {
-        const input = parse(listSchema, query(request));
-        return json(200, await service.list(toFilter(input), input.cursor, input.limit));
-      }),
-    },
-    {
-      method: 'GET',
-      path: PATHS.adminExpiringClients,
-      handle: guarded(async ({ request }) => {
-        const input = parse(expiringSchema, query(request));
-        return json(200, await service.expiring(input.within, input.limit));
-      }),
-    },
-    {
-      method: 'GET',
-      path: PATHS.adminStats,
-      handle: guarded(async ({ request }) =>
-        json(200, await service.stats(parse(statsSchema, query(request)).days)),
-      ),
-    },
-    {
-      method: 'GET',
-      path: PATHS.adminStatsSoftware,
-      handle: guarded(async ({ request }) =>
-        json(200, await service.topSoftware(parse(topSoftwareSchema, query(request)).limit)),
-      ),
-    },
-    {
-      method: 'POST',
-      path: PATHS.adminStatsRecount,
-      handle: guarded(async ({ request }) => {
-        const input = parse(recountSchema, readJsonObject(request));
-        return json(200, await service.recount(input.cursor));
-      }),
-    },
-    {
-      method: 'POST',
-      path: PATHS.adminBulkDelete,
-      handle: guarded(async ({ request }, origin) => {
-        const input = parse(bulkSchema, readJsonObject(request));
-        return json(
-          200,
-          await service.bulkDelete(toFilter(input), input.dry_run, input.cursor, origin),
-        );
-      }),
-    },
-    {
-      method: 'POST',
-      path: PATHS.adminBlockedSoftwareIds,
-      handle: guarded(async ({ request }, origin) => {
-        const input = parse(blockSchema, readJsonObject(request));
-        return json(
-          200,
-          await service.blockSoftware(
-            input.software_id,
-            input.delete_clients,
-            input.cursor,
-            origin,
-          ),
-        );
-      }),
-    },
-    {
-      method: 'DELETE',
-      path: PATHS.adminBlockedSoftwareId,
-      handle: guarded(async (context) => {
-        const softwareId = parse(softwareIdSchema, context.params.softwareId);
-        await service.unblockSoftware(softwareId);
-        return noContent();
-      }),
-    },
-    {
-      method: 'GET',
-      path: PATHS.adminClient,
-      handle: guarded(async (context) => ({
-        ...json(
-          200,
-          await service.get(
-            clientId(context),
-            parse(getClientSchema, query(context.request)).jwks === 'full',
-          ),
-        ),
-        clientId: clientId(context),
-      })),
-    },
-    {
-      method: 'DELETE',
-      path: PATHS.adminClient,
-      handle: guarded(async (context, origin) => {
-        await service.remove(clientId(context), origin);
-        return { ...noContent(), clientId: clientId(context) };
-      }),
-    },
-    {
-      method: 'POST',
-      path: PATHS.adminRotateSecret,
-      handle: guarded(async (context, origin) => {
-        const input = parse(rotateSchema, readJsonObject(context.request));
-        const rotated = await service.rotateSecret(
-          clientId(context),
-          input.grace_period_seconds,
-          origin,
-        );
-        return { ...json(200, rotated), clientId: rotated.client_id };
-      }),
-    },
+          route('POST', PATHS.adminInitialAccessTokens, iat.issueToken),
+          route('GET', PATHS.adminInitialAccessTokens, iat.listTokens),
+          route('DELETE', PATHS.adminInitialAccessToken, iat.revokeToken),
+        ]),
+    route('GET', PATHS.adminClients, registry.listClients),
+    route('GET', PATHS.adminExpiringClients, registry.expiringClients),
+    route('GET', PATHS.adminStats, registry.stats),
+    route('GET', PATHS.adminStatsSoftware, registry.topSoftware),
+    route('POST', PATHS.adminStatsRecount, registry.recount),
+    route('POST', PATHS.adminBulkDelete, registry.bulkDelete),
+    route('POST', PATHS.adminBlockedSoftwareIds, registry.blockSoftware),
+    route('DELETE', PATHS.adminBlockedSoftwareId, registry.unblockSoftware),
+    route('GET', PATHS.adminClient, registry.getClient),
+    route('DELETE', PATHS.adminClient, registry.deleteClient),
+    route('POST', PATHS.adminRotateSecret, registry.rotateSecret),
   ];
 }

@@ -19,30 +19,26 @@ import type { Route, RouteContext } from '../router.js';
 export const registrationRoutes = (
   service: RegistrationService,
   rateLimiter?: RegistrationRateLimiter,
-): Route[] => [
-  {
-    method: 'POST',
-    path: PATHS.register,
-    cors: true,
-    handle: async ({ request, issuer }) => {
-      const body = readJsonObject(request);
-      const bearer = presentedBearer(request);
-      const presented = {
-        ...(bearer !== undefined && { bearer }),
-        ...(request.clientCertificate && { clientCertificate: true }),
-      };
-      // Only a registration that presents nothing counts against the rate limit: one that
-      // presents a credential is admitted or refused by it, never downgraded to anonymous.
-      const softwareStatement =
-        body.software_statement !== undefined && body.software_statement !== null;
-      if (classify({ ...presented, softwareStatement }) === 'open') {
-        await rateLimiter?.admit(request.sourceIp);
-      }
-      const registered = await service.register(body, issuer, origin(request), presented);
-      return { ...json(201, registered), clientId: registered.client_id };
-    },
-  },
-];
+): Route[] => {
+  const register = async ({ request, issuer }: RouteContext) => {
+    const body = readJsonObject(request);
+    const bearer = presentedBearer(request);
+    const presented = {
+      ...(bearer !== undefined && { bearer }),
+      ...(request.clientCertificate && { clientCertificate: true }),
+    };
+    // Only a registration that presents nothing counts against the rate limit: one that
+    // presents a credential is admitted or refused by it, never downgraded to anonymous.
+    const softwareStatement =
+      body.software_statement !== undefined && body.software_statement !== null;
+    if (classify({ ...presented, softwareStatement }) === 'open') {
+      await rateLimiter?.admit(request.sourceIp);
+    }
+    const registered = await service.register(body, issuer, origin(request), presented);
+    return { ...json(201, registered), clientId: registered.client_id };
+  };
+  return [{ method: 'POST', path: PATHS.register, cors: true, handle: register }];
+};
 
 /**
  * The bearer credential a registration presents: any Authorization header counts, so a
@@ -78,49 +74,42 @@ const origin = (request: HttpRequest) =>
   request.sourceIp !== undefined ? { sourceIp: request.sourceIp } : {};
 
 /** RFC 7592 client configuration endpoint, authorized by the registration access token. */
-export const clientConfigurationRoutes = (service: ClientConfigurationService): Route[] => [
-  {
-    method: 'GET',
-    path: PATHS.clientConfiguration,
-    cors: true,
-    handle: async (context) => {
-      const read = await service.read(
-        clientId(context),
-        bearerToken(context.request),
-        context.issuer,
-      );
-      return { ...versioned(read), clientId: clientId(context) };
-    },
-  },
-  {
-    method: 'PUT',
-    path: PATHS.clientConfiguration,
-    cors: true,
-    handle: async (context) => {
-      const { request, issuer } = context;
-      const body = () => readJsonObject(request);
-      const updated = await service.update(
-        clientId(context),
-        bearerToken(request),
-        body,
-        issuer,
-        origin(request),
-        ifMatch(request),
-      );
-      return { ...versioned(updated), clientId: clientId(context) };
-    },
-  },
-  {
-    method: 'DELETE',
-    path: PATHS.clientConfiguration,
-    cors: true,
-    handle: async (context) => {
-      await service.remove(
-        clientId(context),
-        bearerToken(context.request),
-        origin(context.request),
-      );
-      return noContent();
-    },
-  },
-];
+export const clientConfigurationRoutes = (service: ClientConfigurationService): Route[] => {
+  /** §2.1: the registration, with its version as the ETag. */
+  const readRegistration = async (context: RouteContext) => {
+    const read = await service.read(
+      clientId(context),
+      bearerToken(context.request),
+      context.issuer,
+    );
+    return { ...versioned(read), clientId: clientId(context) };
+  };
+
+  /** §2.2: the body replaces the registered metadata (If-Match: only the version named). */
+  const updateRegistration = async (context: RouteContext) => {
+    const { request, issuer } = context;
+    const body = () => readJsonObject(request);
+    const updated = await service.update(
+      clientId(context),
+      bearerToken(request),
+      body,
+      issuer,
+      origin(request),
+      ifMatch(request),
+    );
+    return { ...versioned(updated), clientId: clientId(context) };
+  };
+
+  /** §2.3: the client and its registration access token stop working. */
+  const deleteRegistration = async (context: RouteContext) => {
+    await service.remove(clientId(context), bearerToken(context.request), origin(context.request));
+    return noContent();
+  };
+
+  const path = PATHS.clientConfiguration;
+  return [
+    { method: 'GET', path, cors: true, handle: readRegistration },
+    { method: 'PUT', path, cors: true, handle: updateRegistration },
+    { method: 'DELETE', path, cors: true, handle: deleteRegistration },
+  ];
+};
