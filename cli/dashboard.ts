@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock } from '../lambdas/core/clock.js';
-import { endpointUrl, PATHS } from '../lambdas/core/endpoints.js';
+import { endpointUrl, PATHS } from '../lambdas/core/paths.js';
 import { createRouter } from '../lambdas/http/router.js';
 import { type AdminBackend, dashboardRoutes } from '../local/dashboard/routes.js';
 import { LocalCookieKey } from '../local/local-cookie-key.js';

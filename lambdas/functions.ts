@@ -1,4 +1,4 @@
-import { PATHS } from './core/endpoints.js';
+import { PATHS } from './core/paths.js';
 
 /**
  * Every deployed function, described once: what reaches it over HTTP, what it may touch in the

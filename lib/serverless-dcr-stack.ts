@@ -20,7 +20,7 @@ import { AuditTrail } from './constructs/audit-trail.js';
 import { CleanupSchedule } from './constructs/cleanup.js';
 import { ClientTable } from './constructs/client-table.js';
 import { DcrApi } from './constructs/dcr-api.js';
-import { EndpointFunction } from './constructs/endpoint-function.js';
+import { DeployedLambda } from './constructs/deployed-lambda.js';
 import { InteractiveLogin } from './constructs/interactive-login.js';
 import { KeyRotationSchedule } from './constructs/key-rotation.js';
 import { SigningKey } from './constructs/signing-key.js';
@@ -36,7 +36,7 @@ interface Keys {
   readonly wrappingKey?: WrappingKey;
 }
 
-type Functions = Partial<Record<DeployedFunction, EndpointFunction>>;
+type Functions = Partial<Record<DeployedFunction, DeployedLambda>>;
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of the items a request names; it is
@@ -301,7 +301,7 @@ export class ServerlessDcrStack extends Stack {
       if (!this.deploys(config, name, login !== undefined)) continue;
       const { signIn, memorySize, timeoutSeconds } = descriptorOf(name);
       const access = accessOf(name, config.signingMode === 'wrapped');
-      const fn = new EndpointFunction(this, `Function-${name}`, {
+      const fn = new DeployedLambda(this, `Function-${name}`, {
         entry: name,
         logRetention: config.logRetentionDays as RetentionDays,
         tracing: config.tracing,

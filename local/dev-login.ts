@@ -1,6 +1,6 @@
 import type { Clock } from '../lambdas/core/clock.js';
-import { endpointUrl, PATHS } from '../lambdas/core/endpoints.js';
 import { OAuthError } from '../lambdas/core/errors.js';
+import { endpointUrl, PATHS } from '../lambdas/core/paths.js';
 import type { BrowserState, TransactionForm } from '../lambdas/http/browser-state.js';
 import { html, page } from '../lambdas/http/html.js';
 import type { HttpResponse } from '../lambdas/http/message.js';

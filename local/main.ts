@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig } from '../lambdas/config.js';
-import { PATHS } from '../lambdas/core/endpoints.js';
+import { PATHS } from '../lambdas/core/paths.js';
 import { logger } from '../lambdas/log.js';
 import { type LocalApp, startLocalApp } from './app.js';
 

@@ -1,5 +1,5 @@
 import { SIGNING_ALGS } from './clients/client-metadata.js';
-import { endpointUrl, PATHS } from './endpoints.js';
+import { endpointUrl, PATHS } from './paths.js';
 
 export interface DiscoverySettings {
   /** Scopes the server offers; advertised only when configured. */

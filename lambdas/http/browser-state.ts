@@ -6,8 +6,8 @@ import {
 } from '../core/authorization/authorization-flow.js';
 import type { CookieKeySource, UserIdentity } from '../core/authorization/ports.js';
 import type { Clock } from '../core/clock.js';
-import { endpointUrl, PATHS } from '../core/endpoints.js';
 import { OAuthError } from '../core/errors.js';
+import { endpointUrl, PATHS } from '../core/paths.js';
 import type { HttpRequest } from './message.js';
 import { readCookies, readForm } from './request.js';
 import { seeOther } from './responses.js';

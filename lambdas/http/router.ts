@@ -1,5 +1,5 @@
-import { PATHS } from '../core/endpoints.js';
 import { notFound, OAuthError } from '../core/errors.js';
+import { PATHS } from '../core/paths.js';
 import { LONE_SURROGATE } from '../core/text.js';
 import { logger } from '../log.js';
 import type { HttpRequest, HttpResponse } from './message.js';

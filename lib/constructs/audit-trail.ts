@@ -5,12 +5,12 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { EndpointFunction } from './endpoint-function.js';
+import type { DeployedLambda } from './deployed-lambda.js';
 
 export interface AuditTrailProps {
   readonly table: TableV2;
   /** The function that turns stream records into audit events and counters. */
-  readonly function: EndpointFunction;
+  readonly function: DeployedLambda;
 }
 
 /**

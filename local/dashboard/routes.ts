@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { CookieKeySource } from '../../lambdas/core/authorization/ports.js';
 import type { Clock } from '../../lambdas/core/clock.js';
-import { endpointUrl, PATHS } from '../../lambdas/core/endpoints.js';
 import {
   invalidRequest,
   notFound,
   OAuthError,
   temporarilyUnavailable,
 } from '../../lambdas/core/errors.js';
+import { endpointUrl, PATHS } from '../../lambdas/core/paths.js';
 import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
 import { refuseForeignForm } from '../../lambdas/http/browser-state.js';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/message.js';

@@ -12,13 +12,13 @@ import type {
   RequestOrigin,
 } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
-import { clientConfigurationUrl } from '../endpoints.js';
 import {
   clientLimitReached,
   invalidClientMetadata,
   invalidSoftwareStatement,
   unapprovedSoftwareStatement,
 } from '../errors.js';
+import { clientConfigurationUrl } from '../paths.js';
 import { hashSecret, newClientId, newSecret } from '../secrets.js';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';

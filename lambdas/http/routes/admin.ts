@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
-import { PATHS } from '../../core/endpoints.js';
 import { invalidRequest, notFound, OAuthError } from '../../core/errors.js';
 import type { AdminService } from '../../core/operator/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
+import { PATHS } from '../../core/paths.js';
 import type { InitialAccessTokens } from '../../core/registration/initial-access-tokens.js';
 import { MAX_SOFTWARE_ID_LENGTH } from '../../core/registration/software-statements.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';

@@ -5,8 +5,8 @@ import {
   upstreamFailure,
 } from '../../core/authorization/authorization-flow.js';
 import type { UpstreamLogin } from '../../core/authorization/ports.js';
-import { endpointUrl, PATHS } from '../../core/endpoints.js';
 import { invalidRequest, OAuthError, redirectedError } from '../../core/errors.js';
+import { endpointUrl, PATHS } from '../../core/paths.js';
 import { type BrowserState, consentUrl } from '../browser-state.js';
 import { consentPage } from '../pages.js';
 import { authorizationResponse, seeOther } from '../responses.js';

@@ -1,5 +1,5 @@
 import { authorizationServerMetadata, type DiscoverySettings } from '../../core/discovery.js';
-import { PATHS } from '../../core/endpoints.js';
+import { PATHS } from '../../core/paths.js';
 import { preserialized } from '../responses.js';
 import type { Route } from '../router.js';
 

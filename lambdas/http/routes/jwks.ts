@@ -1,4 +1,4 @@
-import { PATHS } from '../../core/endpoints.js';
+import { PATHS } from '../../core/paths.js';
 import type { PublishedKey, Signer } from '../../core/signing/ports.js';
 import { preserialized } from '../responses.js';
 import type { Route } from '../router.js';

@@ -1,4 +1,4 @@
-import { PATHS } from '../../core/endpoints.js';
+import { PATHS } from '../../core/paths.js';
 import type { RegistrationRateLimiter } from '../../core/registration/abuse-control.js';
 import type {
   ClientConfigurationService,

@@ -1,4 +1,4 @@
-import { PATHS } from '../../core/endpoints.js';
+import { PATHS } from '../../core/paths.js';
 import type { Served, TokenService } from '../../core/tokens/token-service.js';
 import type { HttpRequest } from '../message.js';
 import { readForm } from '../request.js';

@@ -6,7 +6,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { environmentProblem } from '../deploy-rules.js';
 
-export interface EndpointFunctionProps {
+export interface DeployedLambdaProps {
   /** Folder under lambdas/functions/ holding handler.ts. */
   readonly entry: string;
   readonly environment: Record<string, string>;
@@ -28,11 +28,11 @@ const projectRoot = new URL('../..', import.meta.url).pathname;
  * One function: bundled locally by esbuild (no Docker) as minified ESM with source maps and the
  * AWS SDK v3 inside, ARM64, with its own log group.
  */
-export class EndpointFunction extends Construct {
+export class DeployedLambda extends Construct {
   readonly function: NodejsFunction;
   readonly role: Role;
 
-  constructor(scope: Construct, id: string, props: EndpointFunctionProps) {
+  constructor(scope: Construct, id: string, props: DeployedLambdaProps) {
     super(scope, id);
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
