@@ -10,7 +10,7 @@ import { endpointUrl, PATHS } from '../../core/paths.js';
 import { type BrowserState, consentUrl } from '../browser-state.js';
 import { consentPage } from '../pages.js';
 import { authorizationResponse, seeOther } from '../responses.js';
-import type { Route } from '../router.js';
+import type { Route, RouteContext } from '../router.js';
 
 /**
  * The authorization endpoint and the pages it leads through: `GET /authorize` validates and
@@ -24,113 +24,115 @@ export function authorizeRoutes(
   browser: BrowserState,
   upstream: UpstreamLogin | undefined,
 ): Route[] {
-  const routes: Route[] = [
-    {
-      method: 'GET',
-      path: PATHS.authorize,
-      page: true,
-      async handle({ request, issuer }) {
-        const session = await browser.session(request, issuer);
-        const { transaction, login } = await flow.start(request.query, session);
-        const cookies = browser.crowdedTransactions(request, issuer);
-        if (!login) {
-          cookies.push(await browser.transactionCookie(issuer, transaction));
-          return seeOther(consentUrl(issuer, transaction.id), cookies);
-        }
-        if (upstream === undefined) {
-          cookies.push(await browser.transactionCookie(issuer, transaction));
-          return seeOther(`${endpointUrl(issuer, PATHS.login)}?tx=${transaction.id}`, cookies);
-        }
-        let begun: Awaited<ReturnType<UpstreamLogin['begin']>>;
-        try {
-          begun = await upstream.begin({
-            state: transaction.id,
-            redirectUri: endpointUrl(issuer, PATHS.callback),
-            forceLogin: transaction.request.forceLogin,
-          });
-        } catch (error) {
-          // The adapter's 503 names the dependency that failed (the provider, Secrets Manager)
-          // and the router logs it once; anything else is unexpected, and named too.
-          const fault =
-            error instanceof OAuthError
-              ? error.fault
-              : { service: 'sign-in', errorName: (error as Error)?.name ?? 'unknown' };
-          throw redirectedError(
-            'temporarily_unavailable',
-            'the identity provider could not be reached; try again',
-            redirectOf(transaction.request),
-            fault,
-          );
-        }
-        cookies.push(
-          await browser.transactionCookie(issuer, { ...transaction, pending: begun.pending }),
-        );
-        return seeOther(begun.location, cookies);
-      },
-    },
-    {
-      method: 'GET',
-      path: PATHS.consent,
-      page: true,
-      async handle({ request, issuer }) {
-        const transaction = await browser.transactionOf(request, issuer, 'tx');
-        const view = await flow.consent(transaction, issuer);
-        const fields = await browser.formFields('consent', transaction);
-        return consentPage(view, endpointUrl(issuer, PATHS.consent), fields);
-      },
-    },
-    {
-      method: 'POST',
-      path: PATHS.consent,
-      page: true,
-      async handle({ request, issuer }) {
-        const { form, transaction } = await browser.checkForm(request, issuer, 'consent');
-        const decision = form.get('decision');
-        const ended = { cookies: [browser.endTransaction(issuer, transaction.id)] };
-        const redirect = redirectOf(transaction.request);
-        if (decision === 'deny') {
-          return authorizationResponse(
-            redirect,
-            { error: 'access_denied', error_description: 'the user denied access' },
-            issuer,
-            { ...ended, clientId: transaction.request.clientId, error: 'access_denied' },
-          );
-        }
-        if (decision !== 'allow') throw invalidRequest('decision must be allow or deny');
-        const { code, clientId } = await flow.allow(transaction);
-        return authorizationResponse(redirect, { code }, issuer, { ...ended, clientId });
-      },
-    },
-  ];
-  if (upstream === undefined) return routes;
-  routes.push({
-    method: 'GET',
-    path: PATHS.callback,
-    page: true,
-    async handle({ request, issuer }) {
-      const transaction = await browser.transactionOf(request, issuer, 'state');
-      if (transaction.pending === undefined) throw transactionGone();
-      const redirectUri = endpointUrl(issuer, PATHS.callback);
-      // Built from the configured issuer, never the Host header: the upstream checks it.
-      const outcome = await upstream.finish(new URL(`${redirectUri}?${request.query}`), {
-        ...transaction.pending,
+  /** Validates the request, then on to sign-in (upstream or development login) or consent. */
+  const startAuthorization = async ({ request, issuer }: RouteContext) => {
+    const session = await browser.session(request, issuer);
+    const { transaction, login } = await flow.start(request.query, session);
+    const cookies = browser.crowdedTransactions(request, issuer);
+    if (!login) {
+      cookies.push(await browser.transactionCookie(issuer, transaction));
+      return seeOther(consentUrl(issuer, transaction.id), cookies);
+    }
+    if (upstream === undefined) {
+      cookies.push(await browser.transactionCookie(issuer, transaction));
+      return seeOther(`${endpointUrl(issuer, PATHS.login)}?tx=${transaction.id}`, cookies);
+    }
+    let begun: Awaited<ReturnType<UpstreamLogin['begin']>>;
+    try {
+      begun = await upstream.begin({
         state: transaction.id,
-        redirectUri,
+        redirectUri: endpointUrl(issuer, PATHS.callback),
+        forceLogin: transaction.request.forceLogin,
       });
-      if ('identity' in outcome) return browser.signedIn(issuer, transaction, outcome.identity);
-      // The adapter has logged the failure (one line, with its reason).
-      const { error, description } = upstreamFailure(outcome);
-      return authorizationResponse(
+    } catch (error) {
+      // The adapter's 503 names the dependency that failed (the provider, Secrets Manager)
+      // and the router logs it once; anything else is unexpected, and named too.
+      const fault =
+        error instanceof OAuthError
+          ? error.fault
+          : { service: 'sign-in', errorName: (error as Error)?.name ?? 'unknown' };
+      throw redirectedError(
+        'temporarily_unavailable',
+        'the identity provider could not be reached; try again',
         redirectOf(transaction.request),
-        { error, error_description: description },
-        issuer,
-        {
-          cookies: [browser.endTransaction(issuer, transaction.id)],
-          clientId: transaction.request.clientId,
-          error,
-        },
+        fault,
       );
-    },
-  });
-  return routes;
+    }
+    cookies.push(
+      await browser.transactionCookie(issuer, { ...transaction, pending: begun.pending }),
+    );
+    return seeOther(begun.location, cookies);
+  };
+
+  /** The consent page for the transaction the browser is in. */
+  const askConsent = async ({ request, issuer }: RouteContext) => {
+    const transaction = await browser.transactionOf(request, issuer, 'tx');
+    const view = await flow.consent(transaction, issuer);
+    const fields = await browser.formFields('consent', transaction);
+    return consentPage(view, endpointUrl(issuer, PATHS.consent), fields);
+  };
+
+  /** The user's decision: a code for the client, or `access_denied`. */
+  const decide = async ({ request, issuer }: RouteContext) => {
+    const { form, transaction } = await browser.checkForm(request, issuer, 'consent');
+    const decision = form.get('decision');
+    const ended = { cookies: [browser.endTransaction(issuer, transaction.id)] };
+    const redirect = redirectOf(transaction.request);
+    if (decision === 'deny') {
+      return authorizationResponse(
+        redirect,
+        { error: 'access_denied', error_description: 'the user denied access' },
+        issuer,
+        { ...ended, clientId: transaction.request.clientId, error: 'access_denied' },
+      );
+    }
+    if (decision !== 'allow') throw invalidRequest('decision must be allow or deny');
+    const { code, clientId } = await flow.allow(transaction);
+    return authorizationResponse(redirect, { code }, issuer, { ...ended, clientId });
+  };
+
+  /** The upstream's return: signed in (on to consent), or its failure back to the client. */
+  const finishUpstreamLogin = async (
+    upstream: UpstreamLogin,
+    { request, issuer }: RouteContext,
+  ) => {
+    const transaction = await browser.transactionOf(request, issuer, 'state');
+    if (transaction.pending === undefined) throw transactionGone();
+    const redirectUri = endpointUrl(issuer, PATHS.callback);
+    // Built from the configured issuer, never the Host header: the upstream checks it.
+    const outcome = await upstream.finish(new URL(`${redirectUri}?${request.query}`), {
+      ...transaction.pending,
+      state: transaction.id,
+      redirectUri,
+    });
+    if ('identity' in outcome) return browser.signedIn(issuer, transaction, outcome.identity);
+    // The adapter has logged the failure (one line, with its reason).
+    const { error, description } = upstreamFailure(outcome);
+    return authorizationResponse(
+      redirectOf(transaction.request),
+      { error, error_description: description },
+      issuer,
+      {
+        cookies: [browser.endTransaction(issuer, transaction.id)],
+        clientId: transaction.request.clientId,
+        error,
+      },
+    );
+  };
+
+  return [
+    { method: 'GET', path: PATHS.authorize, page: true, handle: startAuthorization },
+    { method: 'GET', path: PATHS.consent, page: true, handle: askConsent },
+    { method: 'POST', path: PATHS.consent, page: true, handle: decide },
+    ...(upstream === undefined
+      ? []
+      : [
+          {
+            method: 'GET' as const,
+            path: PATHS.callback,
+            page: true,
+            handle: (context: RouteContext) => finishUpstreamLogin(upstream, context),
+          },
+        ]),
+  ];
 }
