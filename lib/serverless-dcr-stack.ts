@@ -61,10 +61,11 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       UpdateItem: ['iat#*', 'ratelimit#*', 'software#*'],
     },
   },
-  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
+  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it). GetItem
+  // on blocked#*: an update is held to the software_id kill switch.
   'client-configuration': {
     items: {
-      GetItem: ['client#*'],
+      GetItem: ['blocked#*', 'client#*'],
       PutItem: ['client#*'],
       UpdateItem: ['client#*'],
       DeleteItem: ['client#*'],

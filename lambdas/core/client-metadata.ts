@@ -45,6 +45,18 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 export const MAX_IDENTIFIER_LENGTH = 256;
 /** Longest software_id accepted, in a body, a software statement or an operator's token. */
 export const MAX_SOFTWARE_ID_LENGTH = 255;
+
+/** Characters that change nothing a person sees: zero-width spaces and joiners, soft hyphens. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/**
+ * The form software_ids are compared in by the kill switch and the per-software caps: NFKC
+ * (full-width and other compatibility forms folded), case-folded, invisible characters removed.
+ * So `Acme`, `ACME`, `acme` with a zero-width space and `ａｃｍｅ` are one software; the id
+ * registered is still shown as the client sent it.
+ */
+export const softwareIdKey = (softwareId: string): string =>
+  softwareId.replace(INVISIBLE, '').normalize('NFKC').toUpperCase().toLowerCase();
 const MAX_URI = 2000;
 const MAX_TEXT = 1000;
 const MAX_ITEMS = 20;

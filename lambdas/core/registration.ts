@@ -3,6 +3,7 @@ import type { ClientLifecycle } from './client-lifecycle.js';
 import {
   type ClientMetadata,
   type MetadataPolicy,
+  softwareIdKey,
   usesClientSecret,
   validateClientMetadata,
 } from './client-metadata.js';
@@ -40,7 +41,7 @@ import {
   requireAccepted,
 } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
-import { MAX_SOFTWARE_ID_LENGTH, withStatementClaims } from './software-statements.js';
+import { withStatementClaims } from './software-statements.js';
 
 /** The metadata rules, and the registration policy (defaults: registration-policy.ts). */
 export type RegistrationSettings = MetadataPolicy &
@@ -161,6 +162,7 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
+    await this.refuseBlocked(metadata, way);
     // The places this client takes under the caps, given back if it does not come to be: its
     // software_id's first, so that a refusal there leaves the token unused; then the token's,
     // counted with its use (the one extra write of a token registration).
@@ -213,17 +215,16 @@ export class RegistrationService {
   }
 
   /**
-   * Issue 10 (the one place of it in registration): a software statement is verified and its
-   * claims take precedence over the body's (RFC 7591 §3.1.1); a blocked software_id, from the
-   * statement or the body, cannot register. Without a verifier the statement stays in the body,
-   * and validateClientMetadata refuses it as unapproved.
+   * A software statement is verified and its claims take precedence over the body's (RFC 7591
+   * §3.1.1). Without a verifier the statement stays in the body, and validateClientMetadata
+   * refuses it as unapproved.
    */
   private async admitSoftware(
     body: Record<string, unknown>,
     issuer: string,
     now: number,
   ): Promise<AdmittedSoftware> {
-    const { statements, blocked } = this.software;
+    const { statements } = this.software;
     const statement = body.software_statement;
     if (statement !== undefined && statement !== null && statements !== undefined) {
       if (typeof statement !== 'string') {
@@ -236,20 +237,27 @@ export class RegistrationService {
       if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
         throw invalidSoftwareStatement('software_statement: its aud does not name this server');
       }
-      if (await blocked?.isBlocked(verified.softwareId)) {
-        throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
-      }
       return { body: withStatementClaims(body, verified), statement };
     }
-    const softwareId = body.software_id;
-    if (
-      typeof softwareId === 'string' &&
-      softwareId.length <= MAX_SOFTWARE_ID_LENGTH &&
-      (await blocked?.isBlocked(softwareId))
-    ) {
-      throw invalidClientMetadata('software_id: this software is blocked on this server');
-    }
     return { body };
+  }
+
+  /**
+   * The kill switch, on the software_id the client ends up with (the statement's, the body's,
+   * or the one its initial access token imposes), compared in normalised form: checked before
+   * any place under a cap or any use of a token is taken, and on every RFC 7592 update.
+   */
+  private async refuseBlocked(metadata: ClientMetadata, way: RegistrationWay): Promise<void> {
+    const softwareId = metadata.software_id;
+    if (
+      softwareId === undefined ||
+      !(await this.software.blocked?.isBlocked(softwareIdKey(softwareId)))
+    ) {
+      return;
+    }
+    throw way === 'software_statement'
+      ? unapprovedSoftwareStatement('software_statement: its software_id is blocked')
+      : invalidClientMetadata('software_id: this software is blocked on this server');
   }
 
   /**
@@ -258,9 +266,10 @@ export class RegistrationService {
    * client may live from now (so a later claim never shortens it); without a lifetime cap, it
    * stays.
    */
-  private async claimSoftwarePlace(softwareId: string | undefined, now: number) {
+  private async claimSoftwarePlace(registered: string | undefined, now: number) {
     const cap = this.settings.softwareIdMaxActiveClients;
-    if (cap === undefined || softwareId === undefined) return undefined;
+    if (cap === undefined || registered === undefined) return undefined;
+    const softwareId = softwareIdKey(registered);
     const counts = this.software.softwareCounts;
     if (counts === undefined) throw new Error('a software_id cap is set but no counts are wired');
     if (!(await counts.claim(softwareId, cap, this.lifecycle.grantedExpiry(undefined, now)))) {
@@ -322,6 +331,7 @@ export class RegistrationService {
       'the initial access token that registered this client',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
+    await this.refuseBlocked(metadata, way);
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);

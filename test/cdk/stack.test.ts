@@ -256,6 +256,7 @@ describe('functions', () => {
     });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
+      'client-configuration': ['GetItem'],
       admin: ['DeleteItem', 'PutItem'],
     });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });

@@ -223,6 +223,76 @@ describe('software_id kill switch', () => {
     expect(allowed.status).toBe(201);
   });
 
+  it('blocks the software_id an initial access token imposes; the refused registration uses nothing of the token', async () => {
+    const softwareId = `fleet-${Date.now()}`;
+    const created = await admin.request('POST', '/initial-access-tokens', {
+      software_id: softwareId,
+      max_uses: 5,
+    });
+    expect(created.status).toBe(201);
+    const token = (created.body as Json).initial_access_token as string;
+    const withToken = () =>
+      jsonPost(
+        `${app.issuer}/register`,
+        { grant_types: ['client_credentials'] },
+        { authorization: `Bearer ${token}` },
+      );
+    expect((await withToken()).status).toBe(201);
+    await admin.request('POST', '/blocked-software-ids', { software_id: softwareId });
+    const refused = await withToken();
+    expect(refused.status).toBe(400);
+    expect(await readJson(refused)).toMatchObject({ error: 'invalid_client_metadata' });
+    const listed = await admin.request('GET', '/initial-access-tokens');
+    const mine = (listed.body as Json).initial_access_tokens.find(
+      (t: Json) => t.id === (created.body as Json).id,
+    );
+    expect(mine.uses).toBe(1);
+  });
+
+  it('an RFC 7592 update cannot rename a client to a blocked software_id', async () => {
+    const softwareId = `renamed-${Date.now()}`;
+    await admin.request('POST', '/blocked-software-ids', { software_id: softwareId });
+    const { body: client } = await register({ grant_types: ['client_credentials'] });
+    const response = await fetch(client.registration_client_uri, {
+      method: 'PUT',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${client.registration_access_token}`,
+      },
+      body: JSON.stringify({
+        client_id: client.client_id,
+        grant_types: ['client_credentials'],
+        software_id: softwareId,
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(await readJson(response)).toMatchObject({ error: 'invalid_client_metadata' });
+  });
+
+  it.each([
+    ['another case', (id: string) => id.toUpperCase()],
+    ['a zero-width character', (id: string) => `${id.slice(0, 3)}\u200b${id.slice(3)}`],
+    ['full-width letters (NFKC)', (id: string) => id.replace('a', '\uff41')],
+  ])('compares software_ids in a normalised form: %s is the same software', async (_, variant) => {
+    const softwareId = `normalised-agent-${Date.now()}`;
+    await admin.request('POST', '/blocked-software-ids', { software_id: softwareId });
+    const byBody = await register({
+      software_id: variant(softwareId),
+      grant_types: ['client_credentials'],
+    });
+    expect({ status: byBody.status, error: byBody.body.error }).toEqual({
+      status: 400,
+      error: 'invalid_client_metadata',
+    });
+    const byStatement = await register({
+      software_statement: await sign({
+        software_id: variant(softwareId),
+        grant_types: ['client_credentials'],
+      }),
+    });
+    expect(byStatement.status).toBe(400);
+  });
+
   it('is an admin route: refused without admin credentials', async () => {
     const response = await jsonPost(`${app.issuer}/admin/blocked-software-ids`, {
       software_id: 'anything',
