@@ -34,6 +34,11 @@ export interface ClientRecord {
   readonly countedSoftwareId?: string;
   /** What that token imposed, kept so that an RFC 7592 update cannot widen it. */
   readonly registrationConstraints?: RegistrationConstraints;
+  /**
+   * The metadata members the software statement set (registered by statement): an RFC 7592
+   * update must keep their values.
+   */
+  readonly statementMembers?: readonly string[];
   /** Who made the last change, for audit events: the caller's address and when. */
   readonly lastChange?: ChangeOrigin;
   /** After an operator's forced rotation: the old secret's hash, accepted until the instant below. */

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import {
@@ -65,10 +66,11 @@ export interface SoftwareAdmission {
   readonly softwareCounts?: SoftwareClientCounts;
 }
 
-/** The body to validate, and the statement to echo (RFC 7591 §3.2.1). */
+/** The body to validate, the statement to echo (RFC 7591 §3.2.1) and the members it set. */
 interface AdmittedSoftware {
   readonly body: Record<string, unknown>;
   readonly statement?: string;
+  readonly asserted?: readonly string[];
 }
 
 /** A registration as RFC 7592 returns it, and its version (the ETag). */
@@ -200,6 +202,9 @@ export class RegistrationService {
       ...(countedSoftwareId !== undefined && { countedSoftwareId }),
       ...(constraints &&
         Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
+      ...(admitted.asserted && {
+        statementMembers: admitted.asserted.filter((name) => name in metadata),
+      }),
       lastChange: { at: now, ...origin },
     });
     try {
@@ -237,7 +242,7 @@ export class RegistrationService {
       if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
         throw invalidSoftwareStatement('software_statement: its aud does not name this server');
       }
-      return { body: withStatementClaims(body, verified), statement };
+      return { ...withStatementClaims(body, verified), statement };
     }
     return { body };
   }
@@ -331,6 +336,7 @@ export class RegistrationService {
       'the initial access token that registered this client',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
+    keepStatementMembers(current, metadata);
     await this.refuseBlocked(metadata, way);
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
@@ -461,6 +467,25 @@ export class RegistrationService {
   private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
     return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
+  }
+}
+
+/**
+ * RFC 7592 §2.2 lets the server refuse an update: what a software statement asserted (its
+ * software_id, and every member it set, such as redirect_uris) stays as the statement said, or
+ * an update could turn a vetted client into any other. Changing it means registering again
+ * with a new statement.
+ */
+function keepStatementMembers(current: ClientRecord, metadata: ClientMetadata): void {
+  const stored: Readonly<Record<string, unknown>> = current.metadata;
+  const updated: Readonly<Record<string, unknown>> = metadata;
+  const changed = current.statementMembers?.find(
+    (name) => !isDeepStrictEqual(stored[name], updated[name]),
+  );
+  if (changed !== undefined) {
+    throw invalidClientMetadata(
+      `${changed}: asserted by the software statement this client registered with; an update cannot change it (register again with a new statement)`,
+    );
   }
 }
 

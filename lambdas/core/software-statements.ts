@@ -139,13 +139,16 @@ function statementFault(error: InstanceType<typeof errors.JOSEError>): string {
 /**
  * RFC 7591 §3.1.1: the statement's claims take precedence over the same members of the body.
  * The result is validated exactly like a body (a statement cannot smuggle invalid metadata);
- * its software_id is the statement's.
+ * its software_id is the statement's. `asserted` names the members the statement set.
  */
 export function withStatementClaims(
   body: Readonly<Record<string, unknown>>,
   verified: VerifiedStatement,
-): Record<string, unknown> {
+): { readonly body: Record<string, unknown>; readonly asserted: readonly string[] } {
   const { software_statement: _, ...rest } = body;
   const claims = Object.entries(verified.claims).filter(([name]) => !JWT_CLAIMS.has(name));
-  return { ...rest, ...Object.fromEntries(claims), software_id: verified.softwareId };
+  return {
+    body: { ...rest, ...Object.fromEntries(claims), software_id: verified.softwareId },
+    asserted: [...new Set([...claims.map(([name]) => name), 'software_id'])],
+  };
 }

@@ -102,6 +102,46 @@ describe('registration with a software statement', () => {
     expect(docs.hits('/jwks.json')).toBe(1);
   });
 
+  it('an RFC 7592 update keeps what the statement asserted: changing it is refused, the rest may change', async () => {
+    const asserted = {
+      software_id: `vetted-${Date.now()}`,
+      client_name: 'Vetted App',
+      redirect_uris: ['https://vetted.example/cb'],
+    };
+    const { status, body: client } = await register({
+      software_statement: await sign(asserted),
+      contacts: ['ops@vetted.example'],
+    });
+    expect(status).toBe(201);
+    const put = (changes: Record<string, unknown>) =>
+      fetch(client.registration_client_uri, {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${client.registration_access_token}`,
+        },
+        body: JSON.stringify({ client_id: client.client_id, ...asserted, ...changes }),
+      });
+    for (const [member, value] of [
+      ['redirect_uris', ['https://attacker.example/cb']],
+      ['software_id', 'other-software'],
+      ['client_name', 'Someone Else'],
+      ['redirect_uris', undefined],
+    ] as const) {
+      const response = await put({ [member]: value });
+      expect(response.status).toBe(400);
+      const error = await readJson(response);
+      expect(error.error).toBe('invalid_client_metadata');
+      expect(error.error_description).toContain(member);
+    }
+    const allowed = await put({ contacts: ['security@vetted.example'] });
+    expect(allowed.status).toBe(200);
+    expect(await readJson(allowed)).toMatchObject({
+      ...asserted,
+      contacts: ['security@vetted.example'],
+    });
+  });
+
   it('refuses bad statements with RFC 7591 errors, never a 5xx', async () => {
     const cases: [unknown, string][] = [
       ['not-a-jwt', 'invalid_software_statement'],
