@@ -281,8 +281,11 @@ const envSchema = z
       .int()
       .min(300)
       .default(7 * 24 * 3600),
-    /** Client ID Metadata Documents: an https URL as client_id is resolved by fetching it. */
-    DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
+    /**
+     * Client ID Metadata Documents: an https URL as client_id is resolved by fetching it. Such
+     * clients are anonymous: the default is on exactly when `open` registration is accepted.
+     */
+    DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.optional(),
     /** Trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss`; unset = none. */
     DCR_SOFTWARE_STATEMENT_ISSUERS: statementIssuers.optional(),
     /** TESTS ONLY: https origins exempt from the non-public address check (CIMD, jwks_uri). */
@@ -456,6 +459,20 @@ function devLoginEnabled(
   return e.DCR_DEV_LOGIN ?? (!inLambda && e.DCR_UPSTREAM_ISSUER === undefined);
 }
 
+/**
+ * Document clients are anonymous clients (anyone can publish a document): on by default exactly
+ * when `open` registration is accepted, and asking for them without it is a configuration error.
+ */
+function metadataDocuments(setting: boolean | undefined, access: ReadonlySet<RegistrationWay>) {
+  const open = access.has('open');
+  if (setting === true && !open) {
+    throw new Error(
+      'invalid configuration: DCR_CLIENT_ID_METADATA_DOCUMENTS: document clients are anonymous clients; accept open in DCR_REGISTRATION_ACCESS or leave them off',
+    );
+  }
+  return setting ?? open;
+}
+
 /** Parses the environment once; bad configuration fails at start-up with every problem named. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   // An empty variable counts as unset.
@@ -466,6 +483,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  // Default: plus `mtls` when client certificates can arrive (the issue's rule).
+  const access: ReadonlySet<RegistrationWay> =
+    e.DCR_REGISTRATION_ACCESS !== undefined
+      ? new Set(e.DCR_REGISTRATION_ACCESS)
+      : mutualTls(e)
+        ? new Set<RegistrationWay>([...DEFAULT_REGISTRATION_ACCESS, 'mtls'])
+        : DEFAULT_REGISTRATION_ACCESS;
   return {
     ...(e.DCR_ISSUER !== undefined && { issuer: e.DCR_ISSUER }),
     tableName: e.DCR_TABLE_NAME,
@@ -512,7 +536,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessionLifetimeSeconds: e.DCR_SESSION_LIFETIME_SECONDS,
     refreshTokenLifetimeSeconds: e.DCR_REFRESH_TOKEN_LIFETIME_SECONDS,
     refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
-    clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
+    clientIdMetadataDocuments: metadataDocuments(e.DCR_CLIENT_ID_METADATA_DOCUMENTS, access),
     ...(e.DCR_TLS_CERT !== undefined &&
       e.DCR_TLS_KEY !== undefined && {
         tls: {
@@ -525,13 +549,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(e.DCR_MTLS_ORIGIN !== undefined && { mtlsOrigin: e.DCR_MTLS_ORIGIN }),
     softwareStatementIssuers: e.DCR_SOFTWARE_STATEMENT_ISSUERS ?? new Map(),
     trustedFetchOrigins: new Set(e.DCR_TRUSTED_FETCH_ORIGINS),
-    // Default: plus `mtls` when client certificates can arrive (the issue's rule).
-    registrationAccess:
-      e.DCR_REGISTRATION_ACCESS !== undefined
-        ? new Set(e.DCR_REGISTRATION_ACCESS)
-        : mutualTls(e)
-          ? new Set<RegistrationWay>([...DEFAULT_REGISTRATION_ACCESS, 'mtls'])
-          : DEFAULT_REGISTRATION_ACCESS,
+    registrationAccess: access,
     registrationTiers: tiersFrom(e.DCR_REGISTRATION_TIERS),
     ...(e.DCR_REGISTRATION_RATE_LIMIT !== undefined && {
       registrationRateLimit: e.DCR_REGISTRATION_RATE_LIMIT,

@@ -133,8 +133,12 @@ const schema = z
     sessionLifetimeSeconds: seconds(300, 28_800, 86_400),
     refreshTokenLifetimeSeconds: seconds(3600, 30 * 24 * 3600),
     refreshTokenIdleLifetimeSeconds: seconds(300, 7 * 24 * 3600),
-    /** Client ID Metadata Documents (an https URL as client_id). */
-    clientIdMetadataDocuments: bool.default(true),
+    /**
+     * Client ID Metadata Documents (an https URL as client_id): anonymous clients, so by default
+     * on exactly when `open` registration is accepted; on without `open` is refused by the
+     * functions' own configuration.
+     */
+    clientIdMetadataDocuments: bool.optional(),
     /**
      * The accepted ways to register (README "Registration policy"); default
      * open,initial_access_token,software_statement, plus mtls with mtlsDomainName.

@@ -98,7 +98,7 @@ const jwkMembers = {
   'x5t#S256': z.string().max(64).optional(),
   x5u: z.string().max(MAX_URI).optional(),
 };
-const publicJwk = z.discriminatedUnion(
+const publicKey = z.discriminatedUnion(
   'kty',
   [
     z.strictObject({
@@ -121,6 +121,15 @@ const publicJwk = z.discriminatedUnion(
       'must be a public RSA, EC or OKP key (no private or symmetric key material, no other members)',
   },
 );
+
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+const publicJwk = z
+  .looseObject({})
+  .refine(
+    (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+    'must hold public keys only (no private or symmetric key material)',
+  )
+  .pipe(publicKey);
 
 const metadataInput = z.object({
   redirect_uris: z.array(z.string()).max(MAX_ITEMS).optional(),

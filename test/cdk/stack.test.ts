@@ -857,7 +857,6 @@ describe('sign-in', () => {
     expect(variables(template, 'token')).toMatchObject({
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: '2592000',
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: '604800',
-      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'on',
     });
   });
 

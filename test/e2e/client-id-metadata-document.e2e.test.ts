@@ -225,3 +225,86 @@ describe('with DCR_CLIENT_ID_METADATA_DOCUMENTS=off', () => {
     }
   });
 });
+
+describe('document clients are anonymous clients: the open way’s policy applies', () => {
+  it('a server that does not accept open registration resolves no document, and says so in discovery', async () => {
+    const closed = await startTestServer({
+      DCR_REGISTRATION_ACCESS: 'initial_access_token',
+      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+    });
+    try {
+      const { path, clientId } = publish();
+      const fields = { client_id: clientId, token: 'not-a-token' };
+      await expectError(await form('/revoke', fields, closed.issuer), 401, 'invalid_client');
+      expect(docs.hits(path)).toBe(0);
+      const metadata = await readJson(
+        await fetch(`${closed.issuer}/.well-known/oauth-authorization-server`),
+      );
+      expect(metadata.client_id_metadata_document_supported).toBeUndefined();
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('the open tier’s grant types, scopes and public_clients bind document clients at /authorize and /token', async () => {
+    const narrowed = await startInteractiveServer({
+      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+      DCR_ALLOWED_SCOPES: 'mcp:read mcp:write',
+      DCR_REGISTRATION_TIERS: JSON.stringify({
+        open: { grant_types: ['authorization_code'], scopes: ['mcp:read'] },
+      }),
+    });
+    try {
+      const { clientId } = publish({ scope: 'mcp:read mcp:write' });
+      const refresh = form(
+        '/token',
+        { grant_type: 'refresh_token', client_id: clientId, refresh_token: 'x' },
+        narrowed.app.issuer,
+      );
+      await expectError(await refresh, 400, 'unauthorized_client');
+
+      const config = await client.discovery(
+        new URL(narrowed.app.issuer),
+        clientId,
+        undefined,
+        client.None(),
+        { execute: [client.allowInsecureRequests] },
+      );
+      const write = await authorizationRequest(config, {
+        redirect_uri: REDIRECT,
+        scope: 'mcp:write',
+      });
+      const refused = await fetch(write.url, { redirect: 'manual' });
+      expect(refused.status).toBe(303);
+      const location = new URL(refused.headers.get('location') as string);
+      expect(location.searchParams.get('error')).toBe('invalid_scope');
+
+      const read = await authorizationRequest(config, {
+        redirect_uri: REDIRECT,
+        scope: 'mcp:read',
+      });
+      const callback = await new Browser().signIn(read.url, { user: 'alice', stopAt: REDIRECT });
+      const tokens = await client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: read.verifier,
+        expectedState: read.state,
+      });
+      expect(decodeJwt(tokens.access_token).scope).toBe('mcp:read');
+      expect(tokens.refresh_token).toBeUndefined();
+    } finally {
+      await narrowed.close();
+    }
+  });
+
+  it('an open tier without public clients admits no document client', async () => {
+    const noPublic = await startTestServer({
+      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+      DCR_REGISTRATION_TIERS: JSON.stringify({ open: { public_clients: false } }),
+    });
+    try {
+      const fields = { client_id: publish().clientId, token: 'not-a-token' };
+      await expectError(await form('/revoke', fields, noPublic.issuer), 401, 'invalid_client');
+    } finally {
+      await noPublic.close();
+    }
+  });
+});
