@@ -199,7 +199,7 @@ describe('metadata document clients at the authorization endpoint', () => {
     // Same server, named `localhost`: not the trusted origin, so the address check applies.
     const { path } = publish();
     const clientId = `https://localhost:${new URL(docs.origin).port}${path}`;
-    expect(await errorPage(clientId)).toContain('localhost resolves to a non-public address');
+    expect(await errorPage(clientId)).toContain('does not resolve to a public address');
     expect(docs.hits(path)).toBe(0);
   });
 
