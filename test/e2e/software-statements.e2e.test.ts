@@ -21,6 +21,8 @@ const STACK = process.env.DCR_TEST_TARGET === 'stack';
 const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
 const INLINE = 'https://inline-issuer.example';
 const REMOTE = 'remote-issuer';
+/** The statement type this server requires (README). */
+const TYP = 'software-statement+jwt';
 
 let app: LocalApp;
 let admin: AdminClient;
@@ -57,7 +59,7 @@ afterAll(async () => {
 
 const sign = (claims: Record<string, unknown>, via: 'inline' | 'remote' = 'inline') =>
   new SignJWT(claims)
-    .setProtectedHeader({ alg: via === 'inline' ? 'ES256' : 'RS256', kid: via })
+    .setProtectedHeader({ alg: via === 'inline' ? 'ES256' : 'RS256', kid: via, typ: TYP })
     .setIssuer(via === 'inline' ? INLINE : REMOTE)
     .setIssuedAt()
     .setExpirationTime('5m')
@@ -148,7 +150,7 @@ describe('registration with a software statement', () => {
       [await sign({ client_name: 'no software id' }), 'invalid_software_statement'],
       [
         await new SignJWT({ software_id: 'x' })
-          .setProtectedHeader({ alg: 'ES256' })
+          .setProtectedHeader({ alg: 'ES256', typ: TYP })
           .setIssuer(INLINE)
           .setIssuedAt(now() - 3600)
           .setExpirationTime(now() - 600)
@@ -157,7 +159,7 @@ describe('registration with a software statement', () => {
       ],
       [
         await new SignJWT({ software_id: 'x' })
-          .setProtectedHeader({ alg: 'ES256' })
+          .setProtectedHeader({ alg: 'ES256', typ: TYP })
           .setIssuer('https://untrusted.example')
           .sign(inlineKey),
         'unapproved_software_statement',
@@ -165,12 +167,31 @@ describe('registration with a software statement', () => {
       [
         // Signed by the remote issuer's key but claiming the inline issuer.
         await new SignJWT({ software_id: 'x' })
-          .setProtectedHeader({ alg: 'RS256', kid: 'inline' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'inline', typ: TYP })
           .setIssuer(INLINE)
           .sign(remoteKey),
         'invalid_software_statement',
       ],
     ];
+    // A JWT of a trusted issuer is no statement without the statement type, or without exp.
+    const claims = { software_id: 'x', grant_types: ['client_credentials'] };
+    cases.push(
+      [
+        await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256', kid: 'inline', typ: 'JWT' })
+          .setIssuer(INLINE)
+          .setExpirationTime('5m')
+          .sign(inlineKey),
+        'invalid_software_statement',
+      ],
+      [
+        await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256', kid: 'inline', typ: TYP })
+          .setIssuer(INLINE)
+          .sign(inlineKey),
+        'invalid_software_statement',
+      ],
+    );
     for (const [statement, error] of cases) {
       const { status, body } = await register({
         software_statement: statement,
