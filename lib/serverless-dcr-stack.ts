@@ -102,9 +102,10 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
     },
     key: 'publicKey',
   },
-  // Reads the client asking, stores the authorization code it is given (the code's hash).
+  // Reads the client asking, stores the authorization code it is given (the code's hash) and
+  // marks the consent answered (a replayed form mints nothing).
   authorize: {
-    items: { GetItem: ['client#*'], PutItem: ['code#*'] },
+    items: { GetItem: ['client#*'], PutItem: ['code#*', 'consent#*'] },
   },
   // Deletes whatever has expired; reads and moves its own cursor.
   cleanup: {
@@ -118,6 +119,7 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
         'assertion#*',
         'stats#*',
         'code#*',
+        'consent#*',
         'grant#*',
         'iat#*',
         'ratelimit#*',

@@ -315,6 +315,11 @@ export interface Rotation {
  * redemptions or rotations cannot both succeed.
  */
 export interface GrantStore {
+  /**
+   * Marks an authorization transaction's consent as answered: true the first time, false ever
+   * after (kept until `expiresAt`, the transaction's end), so a replayed form mints nothing.
+   */
+  consentOnce(transactionId: string, expiresAt: number): Promise<boolean>;
   putCode(code: AuthorizationCodeRecord): Promise<void>;
   /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
   redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;

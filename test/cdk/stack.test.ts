@@ -265,6 +265,7 @@ describe('functions', () => {
       token: ['GetItem', 'UpdateItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('consent#*')).toEqual({ authorize: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('grant#*')).toEqual({
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
