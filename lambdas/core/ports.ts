@@ -39,6 +39,8 @@ export interface ClientRecord {
    * update must keep their values.
    */
   readonly statementMembers?: readonly string[];
+  /** The software_id in the form the kill switch compares (softwareIdKey), when there is one. */
+  readonly softwareKey?: string;
   /** Who made the last change, for audit events: the caller's address and when. */
   readonly lastChange?: ChangeOrigin;
   /** After an operator's forced rotation: the old secret's hash, accepted until the instant below. */
@@ -104,6 +106,7 @@ export interface ClientRepository {
 
 /** What an operator may search clients by (all given criteria must hold). */
 export interface ClientFilter {
+  /** Matched in normalised form (softwareIdKey), or exactly on clients stored without one. */
   readonly softwareId?: string;
   readonly clientNamePrefix?: string;
   readonly registrationMethod?: string;

@@ -351,7 +351,7 @@ export class RegistrationService {
       : undefined;
     // Built from the record as it is when written: a use recorded meanwhile is kept.
     const updated = (stored: ClientRecord) => {
-      const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = stored;
+      const { secretHash: _, expiresAt: __, activeUntil: ___, softwareKey: ____, ...kept } = stored;
       return {
         record: this.withActiveUntil({
           ...kept,
@@ -464,9 +464,15 @@ export class RegistrationService {
     }
   }
 
-  private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
+  /** The record as stored: its TTL instant, and its software_id's normalised form. */
+  private withActiveUntil(record: Omit<ClientRecord, 'activeUntil' | 'softwareKey'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
-    return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
+    const softwareId = record.metadata.software_id;
+    return {
+      ...record,
+      ...(activeUntil !== undefined && { activeUntil }),
+      ...(softwareId !== undefined && { softwareKey: softwareIdKey(softwareId) }),
+    };
   }
 }
 

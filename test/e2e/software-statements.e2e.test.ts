@@ -354,6 +354,23 @@ describe('software_id kill switch', () => {
     expect(byStatement.status).toBe(400);
   });
 
+  it('blocking with delete_clients deletes the clients of every look-alike form of the software_id', async () => {
+    const softwareId = `look-alike-${Date.now()}`;
+    for (const form of [
+      softwareId.toUpperCase(),
+      `${softwareId.slice(0, 4)}\u200b${softwareId.slice(4)}`,
+    ]) {
+      expect(
+        (await register({ software_id: form, grant_types: ['client_credentials'] })).status,
+      ).toBe(201);
+    }
+    const blocked = await admin.request('POST', '/blocked-software-ids', {
+      software_id: softwareId,
+      delete_clients: true,
+    });
+    expect((blocked.body as Json).clients).toMatchObject({ matched: 2, deleted: 2 });
+  });
+
   it('is an admin route: refused without admin credentials', async () => {
     const response = await jsonPost(`${app.issuer}/admin/blocked-software-ids`, {
       software_id: 'anything',
