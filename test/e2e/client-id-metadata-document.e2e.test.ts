@@ -105,8 +105,8 @@ describe('metadata document clients at the token endpoints (public clients)', ()
 });
 
 /** The application: openid-client, configured with the document URL as its client_id. */
-const application = (clientId: string) =>
-  client.discovery(new URL(app.issuer), clientId, undefined, client.None(), {
+const application = (clientId: string, issuer = app.issuer) =>
+  client.discovery(new URL(issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
   });
 
@@ -208,41 +208,44 @@ describe('metadata document clients at the authorization endpoint', () => {
   });
 });
 
+/**
+ * A server started with `env` that has no document client: one is refused at /revoke with 401
+ * invalid_client. Returns the server (still running, for more checks) and the document's hits.
+ */
+async function refusingDocuments(env: Record<string, string>) {
+  const server = await startTestServer({ ...env, DCR_TRUSTED_FETCH_ORIGINS: docs.origin });
+  try {
+    const { path, clientId } = publish();
+    const fields = { client_id: clientId, token: 'not-a-token' };
+    await expectError(await form('/revoke', fields, server.issuer), 401, 'invalid_client');
+    return { server, hits: docs.hits(path) };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}
+
 describe('with DCR_CLIENT_ID_METADATA_DOCUMENTS=off', () => {
   it('an https client_id is no client, and nothing is fetched', async () => {
-    const off = await startTestServer({
-      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off',
-      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
-    });
-    try {
-      const { path, clientId } = publish();
-      const fields = { client_id: clientId, token: 'not-a-token' };
-      const response = await form('/revoke', fields, off.issuer);
-      await expectError(response, 401, 'invalid_client');
-      expect(docs.hits(path)).toBe(0);
-    } finally {
-      await off.close();
-    }
+    const { server, hits } = await refusingDocuments({ DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off' });
+    await server.close();
+    expect(hits).toBe(0);
   });
 });
 
 describe('document clients are anonymous clients: the open way’s policy applies', () => {
   it('a server that does not accept open registration resolves no document, and says so in discovery', async () => {
-    const closed = await startTestServer({
+    const { server, hits } = await refusingDocuments({
       DCR_REGISTRATION_ACCESS: 'initial_access_token',
-      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
     });
     try {
-      const { path, clientId } = publish();
-      const fields = { client_id: clientId, token: 'not-a-token' };
-      await expectError(await form('/revoke', fields, closed.issuer), 401, 'invalid_client');
-      expect(docs.hits(path)).toBe(0);
+      expect(hits).toBe(0);
       const metadata = await readJson(
-        await fetch(`${closed.issuer}/.well-known/oauth-authorization-server`),
+        await fetch(`${server.issuer}/.well-known/oauth-authorization-server`),
       );
       expect(metadata.client_id_metadata_document_supported).toBeUndefined();
     } finally {
-      await closed.close();
+      await server.close();
     }
   });
 
@@ -263,13 +266,7 @@ describe('document clients are anonymous clients: the open way’s policy applie
       );
       await expectError(await refresh, 400, 'unauthorized_client');
 
-      const config = await client.discovery(
-        new URL(narrowed.app.issuer),
-        clientId,
-        undefined,
-        client.None(),
-        { execute: [client.allowInsecureRequests] },
-      );
+      const config = await application(clientId, narrowed.app.issuer);
       const write = await authorizationRequest(config, {
         redirect_uri: REDIRECT,
         scope: 'mcp:write',
@@ -296,15 +293,9 @@ describe('document clients are anonymous clients: the open way’s policy applie
   });
 
   it('an open tier without public clients admits no document client', async () => {
-    const noPublic = await startTestServer({
-      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+    const { server } = await refusingDocuments({
       DCR_REGISTRATION_TIERS: JSON.stringify({ open: { public_clients: false } }),
     });
-    try {
-      const fields = { client_id: publish().clientId, token: 'not-a-token' };
-      await expectError(await form('/revoke', fields, noPublic.issuer), 401, 'invalid_client');
-    } finally {
-      await noPublic.close();
-    }
+    await server.close();
   });
 });
