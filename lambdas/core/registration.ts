@@ -203,7 +203,7 @@ export class RegistrationService {
       ...(constraints &&
         Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
       ...(admitted.asserted && {
-        statementMembers: admitted.asserted.filter((name) => name in metadata),
+        statementMembers: admitted.asserted.filter((name) => Object.hasOwn(metadata, name)),
       }),
       lastChange: { at: now, ...origin },
     });
