@@ -144,6 +144,26 @@ describe('registration with a software statement', () => {
     });
   });
 
+  it('unknown members, however deeply nested, are ignored and never stored: in the body and in the statement', async () => {
+    let nested: unknown = 'x';
+    for (let i = 0; i < 1000; i++) nested = { a: nested };
+    const { status, body } = await register({
+      software_statement: await sign({
+        software_id: `deep-${Date.now()}`,
+        grant_types: ['client_credentials'],
+        x_vendor_extension: nested,
+      }),
+      x_body_extension: nested,
+    });
+    expect(status).toBe(201);
+    expect(body).not.toHaveProperty('x_vendor_extension');
+    expect(body).not.toHaveProperty('x_body_extension');
+    const read = await fetch(body.registration_client_uri, {
+      headers: { authorization: `Bearer ${body.registration_access_token}` },
+    });
+    expect(JSON.stringify(await readJson(read))).not.toContain('"a":');
+  });
+
   it('refuses bad statements with RFC 7591 errors, never a 5xx', async () => {
     const cases: [unknown, string][] = [
       ['not-a-jwt', 'invalid_software_statement'],
