@@ -640,8 +640,8 @@ export const SETTINGS = {
     key: 'clientIdMetadataDocuments',
     type: onOff,
     flag: true,
-    default: 'on',
-    doc: '`off`: an https URL is no client_id here (Client ID Metadata Documents, docs/registration.md)',
+    defaultDoc: '`on` exactly when `open` registration is accepted',
+    doc: 'whether an https URL is a client_id here (Client ID Metadata Documents, docs/registration.md); document clients are anonymous clients, held to the `open` way',
     receivedBy: 'every function',
   }),
   registrationAccess: setting({
@@ -957,6 +957,17 @@ export const RULES: readonly Rule[] = [
       (emptyOrUnset(s.resources) && s.defaultAudience === undefined),
     message: (n) =>
       `required when ${n('resources')} or ${n('defaultAudience')} is set (the scopes those resources accept)`,
+  },
+  // Anyone can publish a document: its clients are anonymous, so only where `open` is accepted.
+  {
+    setting: 'clientIdMetadataDocuments',
+    checkedBy: 'both',
+    holds: (s) =>
+      s.clientIdMetadataDocuments !== true ||
+      s.registrationAccess === undefined ||
+      s.registrationAccess.includes('open'),
+    message: (n) =>
+      `document clients are anonymous clients; accept open in ${n('registrationAccess')} or leave them off`,
   },
   {
     setting: 'upstreamClientId',

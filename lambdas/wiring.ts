@@ -106,8 +106,9 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
     d.config.clientIdMetadataDocuments ? d.metadataDocuments : undefined,
   );
 
-const registrationService = (d: RegistrationDeps) =>
-  new RegistrationService(lifecycle(d), d.config);
+/** RFC 7592 management: an update is held to the kill switch as a registration is. */
+const registrationService = (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
+  new RegistrationService(lifecycle(d), d.config, { blocked: d.blockedSoftware });
 
 /** Software statements verified against the configured issuers; blocked software refused. */
 const registerService = (d: RegisterDeps) =>
@@ -170,7 +171,7 @@ const ENDPOINT_ROUTES = {
       d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
     ),
   register: (d: RegisterDeps) => registrationRoutes(registerService(d), registrationRateLimiter(d)),
-  'client-configuration': (d: RegistrationDeps) =>
+  'client-configuration': (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
     clientConfigurationRoutes(registrationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   authorize: authorizationRoutes,

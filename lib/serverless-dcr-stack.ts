@@ -64,10 +64,11 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
       UpdateItem: ['iat#*', 'ratelimit#*', 'software#*'],
     },
   },
-  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
+  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it). GetItem
+  // on blocked#*: an update is held to the software_id kill switch.
   'client-configuration': {
     items: {
-      GetItem: ['client#*'],
+      GetItem: ['blocked#*', 'client#*'],
       PutItem: ['client#*'],
       UpdateItem: ['client#*'],
       DeleteItem: ['client#*'],
@@ -104,9 +105,10 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
     },
     key: 'publicKey',
   },
-  // Reads the client asking, stores the authorization code it is given (the code's hash).
+  // Reads the client asking, stores the authorization code it is given (the code's hash) and
+  // marks the consent answered (a replayed form mints nothing).
   authorize: {
-    items: { GetItem: ['client#*'], PutItem: ['code#*'] },
+    items: { GetItem: ['client#*'], PutItem: ['code#*', 'consent#*'] },
   },
   // Deletes whatever has expired; reads and moves its own cursor.
   cleanup: {
@@ -120,6 +122,7 @@ export const ACCESS: Record<Endpoint | 'cleanup' | 'audit', Access> = {
         'assertion#*',
         'stats#*',
         'code#*',
+        'consent#*',
         'grant#*',
         'iat#*',
         'ratelimit#*',

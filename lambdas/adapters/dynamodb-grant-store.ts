@@ -31,7 +31,13 @@ const SPENT_CODE_RETENTION = 600;
  *     spent; ttl = expiresAt + 10 min
  *   pk = "grant#<grantId>",     sk = "grant";  the GrantRecord (or a revocation tombstone);
  *     ttl = when the family expires (revoked: when its last access token has)
+ *   pk = "consent#<transaction id>", sk = "consent"; a consent answered (no attributes);
+ *     ttl = the transaction's end
  */
+const consentKey = (transactionId: string) => ({
+  pk: `consent#${transactionId}`,
+  sk: 'consent',
+});
 const codeKey = (codeHash: string) => ({ pk: `code#${codeHash}`, sk: 'code' });
 const grantKey = (grantId: string) => ({ pk: `grant#${grantId}`, sk: 'grant' });
 
@@ -43,6 +49,20 @@ export class DynamoDbGrantStore implements GrantStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  async consentOnce(transactionId: string, expiresAt: number): Promise<boolean> {
+    const put = await callAwsIfCondition(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...consentKey(transactionId), ...expiryAttributes(expiresAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+      SERVICE,
+    );
+    return put !== undefined;
+  }
 
   async putCode(code: AuthorizationCodeRecord): Promise<void> {
     await callAws(

@@ -27,6 +27,14 @@ const bound = (code: AuthorizationCodeRecord, binding: CodeBinding) =>
 export class MemoryGrantStore implements GrantStore {
   private readonly codes = new Map<string, StoredCode>();
   private readonly grants = new Map<string, GrantRecord | RevokedGrant>();
+  /** Answered transactions (the memory store never expires them: each is 128 random bits). */
+  private readonly consented = new Set<string>();
+
+  async consentOnce(transactionId: string): Promise<boolean> {
+    if (this.consented.has(transactionId)) return false;
+    this.consented.add(transactionId);
+    return true;
+  }
 
   async putCode(code: AuthorizationCodeRecord): Promise<void> {
     if (this.codes.has(code.codeHash)) throw new Error('authorization code collision');

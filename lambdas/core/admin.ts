@@ -1,5 +1,5 @@
 import type { ClientLifecycle } from './client-lifecycle.js';
-import type { ClientMetadata } from './client-metadata.js';
+import { type ClientMetadata, softwareIdKey } from './client-metadata.js';
 import {
   activeByMethod,
   activeCounter,
@@ -176,7 +176,10 @@ export class AdminService {
     origin: RequestOrigin,
   ) {
     const block = () =>
-      this.blockedStore().block(softwareId, { at: this.lifecycle.clock.now(), ...origin });
+      this.blockedStore().block(softwareIdKey(softwareId), {
+        at: this.lifecycle.clock.now(),
+        ...origin,
+      });
     const deletion = () => this.bulkDelete({ softwareId }, false, cursor, origin);
     // Blocking first stops new registrations while the clients go. A continuation (cursor)
     // finds the software blocked by the call that gave it, so its deletion goes first: a
@@ -189,7 +192,7 @@ export class AdminService {
   }
 
   async unblockSoftware(softwareId: string): Promise<void> {
-    if (!(await this.blockedStore().unblock(softwareId))) {
+    if (!(await this.blockedStore().unblock(softwareIdKey(softwareId)))) {
       throw new OAuthError(404, 'not_found', 'this software_id is not blocked');
     }
   }

@@ -1,8 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import {
   type ClientMetadata,
   type MetadataPolicy,
+  softwareIdKey,
   usesClientSecret,
   validateClientMetadata,
 } from './client-metadata.js';
@@ -40,7 +42,7 @@ import {
   requireAccepted,
 } from './registration-policy.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from './secrets.js';
-import { MAX_SOFTWARE_ID_LENGTH, withStatementClaims } from './software-statements.js';
+import { withStatementClaims } from './software-statements.js';
 
 /** The metadata rules, and the registration policy (defaults: registration-policy.ts). */
 export type RegistrationSettings = MetadataPolicy &
@@ -64,10 +66,11 @@ export interface SoftwareAdmission {
   readonly softwareCounts?: SoftwareClientCounts;
 }
 
-/** The body to validate, and the statement to echo (RFC 7591 §3.2.1). */
+/** The body to validate, the statement to echo (RFC 7591 §3.2.1) and the members it set. */
 interface AdmittedSoftware {
   readonly body: Record<string, unknown>;
   readonly statement?: string;
+  readonly asserted?: readonly string[];
 }
 
 /** A registration as RFC 7592 returns it, and its version (the ETag). */
@@ -161,6 +164,7 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
+    await this.refuseBlocked(metadata, way);
     // The places this client takes under the caps, given back if it does not come to be: its
     // software_id's first, so that a refusal there leaves the token unused; then the token's,
     // counted with its use (the one extra write of a token registration).
@@ -198,6 +202,9 @@ export class RegistrationService {
       ...(countedSoftwareId !== undefined && { countedSoftwareId }),
       ...(constraints &&
         Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
+      ...(admitted.asserted && {
+        statementMembers: admitted.asserted.filter((name) => Object.hasOwn(metadata, name)),
+      }),
       lastChange: { at: now, ...origin },
     });
     try {
@@ -213,17 +220,16 @@ export class RegistrationService {
   }
 
   /**
-   * The one place of statements and blocks in registration: a software statement is verified and its
-   * claims take precedence over the body's (RFC 7591 §3.1.1); a blocked software_id, from the
-   * statement or the body, cannot register. Without a verifier the statement stays in the body,
-   * and validateClientMetadata refuses it as unapproved.
+   * A software statement is verified and its claims take precedence over the body's (RFC 7591
+   * §3.1.1). Without a verifier the statement stays in the body, and validateClientMetadata
+   * refuses it as unapproved.
    */
   private async admitSoftware(
     body: Record<string, unknown>,
     issuer: string,
     now: number,
   ): Promise<AdmittedSoftware> {
-    const { statements, blocked } = this.software;
+    const { statements } = this.software;
     const statement = body.software_statement;
     if (statement !== undefined && statement !== null && statements !== undefined) {
       if (typeof statement !== 'string') {
@@ -236,20 +242,27 @@ export class RegistrationService {
       if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
         throw invalidSoftwareStatement('software_statement: its aud does not name this server');
       }
-      if (await blocked?.isBlocked(verified.softwareId)) {
-        throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
-      }
-      return { body: withStatementClaims(body, verified), statement };
-    }
-    const softwareId = body.software_id;
-    if (
-      typeof softwareId === 'string' &&
-      softwareId.length <= MAX_SOFTWARE_ID_LENGTH &&
-      (await blocked?.isBlocked(softwareId))
-    ) {
-      throw invalidClientMetadata('software_id: this software is blocked on this server');
+      return { ...withStatementClaims(body, verified), statement };
     }
     return { body };
+  }
+
+  /**
+   * The kill switch, on the software_id the client ends up with (the statement's, the body's,
+   * or the one its initial access token imposes), compared in normalised form: checked before
+   * any place under a cap or any use of a token is taken, and on every RFC 7592 update.
+   */
+  private async refuseBlocked(metadata: ClientMetadata, way: RegistrationWay): Promise<void> {
+    const softwareId = metadata.software_id;
+    if (
+      softwareId === undefined ||
+      !(await this.software.blocked?.isBlocked(softwareIdKey(softwareId)))
+    ) {
+      return;
+    }
+    throw way === 'software_statement'
+      ? unapprovedSoftwareStatement('software_statement: its software_id is blocked')
+      : invalidClientMetadata('software_id: this software is blocked on this server');
   }
 
   /**
@@ -258,9 +271,10 @@ export class RegistrationService {
    * client may live from now (so a later claim never shortens it); without a lifetime cap, it
    * stays.
    */
-  private async claimSoftwarePlace(softwareId: string | undefined, now: number) {
+  private async claimSoftwarePlace(registered: string | undefined, now: number) {
     const cap = this.settings.softwareIdMaxActiveClients;
-    if (cap === undefined || softwareId === undefined) return undefined;
+    if (cap === undefined || registered === undefined) return undefined;
+    const softwareId = softwareIdKey(registered);
     const counts = this.software.softwareCounts;
     if (counts === undefined) throw new Error('a software_id cap is set but no counts are wired');
     if (!(await counts.claim(softwareId, cap, this.lifecycle.grantedExpiry(undefined, now)))) {
@@ -322,6 +336,8 @@ export class RegistrationService {
       'the initial access token that registered this client',
     );
     if (way === 'open') this.checkAnonymousRedirects(metadata);
+    keepStatementMembers(current, metadata);
+    await this.refuseBlocked(metadata, way);
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);
@@ -335,7 +351,7 @@ export class RegistrationService {
       : undefined;
     // Built from the record as it is when written: a use recorded meanwhile is kept.
     const updated = (stored: ClientRecord) => {
-      const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = stored;
+      const { secretHash: _, expiresAt: __, activeUntil: ___, softwareKey: ____, ...kept } = stored;
       return {
         record: this.withActiveUntil({
           ...kept,
@@ -448,9 +464,34 @@ export class RegistrationService {
     }
   }
 
-  private withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
+  /** The record as stored: its TTL instant, and its software_id's normalised form. */
+  private withActiveUntil(record: Omit<ClientRecord, 'activeUntil' | 'softwareKey'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
-    return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
+    const softwareId = record.metadata.software_id;
+    return {
+      ...record,
+      ...(activeUntil !== undefined && { activeUntil }),
+      ...(softwareId !== undefined && { softwareKey: softwareIdKey(softwareId) }),
+    };
+  }
+}
+
+/**
+ * RFC 7592 §2.2 lets the server refuse an update: what a software statement asserted (its
+ * software_id, and every member it set, such as redirect_uris) stays as the statement said, or
+ * an update could turn a vetted client into any other. Changing it means registering again
+ * with a new statement.
+ */
+function keepStatementMembers(current: ClientRecord, metadata: ClientMetadata): void {
+  const stored: Readonly<Record<string, unknown>> = current.metadata;
+  const updated: Readonly<Record<string, unknown>> = metadata;
+  const changed = current.statementMembers?.find(
+    (name) => !isDeepStrictEqual(stored[name], updated[name]),
+  );
+  if (changed !== undefined) {
+    throw invalidClientMetadata(
+      `${changed}: asserted by the software statement this client registered with; an update cannot change it (register again with a new statement)`,
+    );
   }
 }
 

@@ -261,6 +261,7 @@ describe('functions', () => {
     });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
+      'client-configuration': ['GetItem'],
       admin: ['DeleteItem', 'PutItem'],
     });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
@@ -269,6 +270,7 @@ describe('functions', () => {
       token: ['GetItem', 'UpdateItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('consent#*')).toEqual({ authorize: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('grant#*')).toEqual({
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
@@ -861,7 +863,6 @@ describe('sign-in', () => {
     expect(variables(template, 'token')).toMatchObject({
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: '2592000',
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: '604800',
-      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'on',
     });
   });
 

@@ -35,6 +35,18 @@ describe('configuration', () => {
     }
   });
 
+  it('resolves Client ID Metadata Documents by default exactly when open registration is accepted', () => {
+    expect(loadConfig({}).clientIdMetadataDocuments).toBe(true);
+    const closed = { DCR_REGISTRATION_ACCESS: 'initial_access_token,software_statement' };
+    expect(loadConfig(closed).clientIdMetadataDocuments).toBe(false);
+    expect(loadConfig({ DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off' }).clientIdMetadataDocuments).toBe(
+      false,
+    );
+    expect(() => loadConfig({ ...closed, DCR_CLIENT_ID_METADATA_DOCUMENTS: 'on' })).toThrow(
+      /DCR_CLIENT_ID_METADATA_DOCUMENTS: document clients are anonymous clients/,
+    );
+  });
+
   it('names every problem at once', () => {
     expect(() => loadConfig({ PORT: 'x', DCR_SIGNING_ALG: 'HS256' })).toThrow(
       /(?=.*PORT: )(?=.*DCR_SIGNING_ALG: )/,
