@@ -281,6 +281,8 @@ const envSchema = z
       .int()
       .min(300)
       .default(7 * 24 * 3600),
+    /** After a rotation, the replaced refresh token still answers with its successor this long. */
+    DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
     /** Client ID Metadata Documents: an https URL as client_id is resolved by fetching it. */
     DCR_CLIENT_ID_METADATA_DOCUMENTS: onOff.default(true),
     /** Trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss`; unset = none. */
@@ -405,6 +407,7 @@ export interface Config {
   readonly sessionLifetimeSeconds: number;
   readonly refreshTokenLifetimeSeconds: number;
   readonly refreshTokenIdleLifetimeSeconds: number;
+  readonly refreshTokenReuseGraceSeconds: number;
   readonly clientIdMetadataDocuments: boolean;
   /** The accepted ways to register, and each way's trust tier. */
   readonly registrationAccess: ReadonlySet<RegistrationWay>;
@@ -512,6 +515,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessionLifetimeSeconds: e.DCR_SESSION_LIFETIME_SECONDS,
     refreshTokenLifetimeSeconds: e.DCR_REFRESH_TOKEN_LIFETIME_SECONDS,
     refreshTokenIdleLifetimeSeconds: e.DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS,
+    refreshTokenReuseGraceSeconds: e.DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     clientIdMetadataDocuments: e.DCR_CLIENT_ID_METADATA_DOCUMENTS,
     ...(e.DCR_TLS_CERT !== undefined &&
       e.DCR_TLS_KEY !== undefined && {

@@ -133,6 +133,8 @@ const schema = z
     sessionLifetimeSeconds: seconds(300, 28_800, 86_400),
     refreshTokenLifetimeSeconds: seconds(3600, 30 * 24 * 3600),
     refreshTokenIdleLifetimeSeconds: seconds(300, 7 * 24 * 3600),
+    /** Concurrent refreshes: the replaced token answers with its successor this long (0 = off). */
+    refreshTokenReuseGraceSeconds: seconds(0, 60, 3600),
     /** Client ID Metadata Documents (an https URL as client_id). */
     clientIdMetadataDocuments: bool.default(true),
     /**

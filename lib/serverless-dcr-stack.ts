@@ -316,6 +316,7 @@ export class ServerlessDcrStack extends Stack {
       ...login?.upstreamEnvironment,
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(config.refreshTokenLifetimeSeconds),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(config.refreshTokenIdleLifetimeSeconds),
+      DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: String(config.refreshTokenReuseGraceSeconds),
       DCR_CLIENT_ID_METADATA_DOCUMENTS: config.clientIdMetadataDocuments ? 'on' : 'off',
       DCR_REGISTRATION_ACCESS: (
         config.registrationAccess ?? [

@@ -328,6 +328,12 @@ export function validateClientMetadata(
   }
   const nativeOnly = kinds.length > 0 && kinds.every((k) => k !== 'web');
   const applicationType = input.application_type ?? (nativeOnly ? 'native' : 'web');
+  // OpenID Connect Registration §2: a client that says it is `web` redirects over https only.
+  if (input.application_type === 'web' && kinds.includes('loopback')) {
+    throw invalidRedirectUri(
+      'redirect_uris: loopback redirect URIs are for native clients (application_type native); a web client uses https',
+    );
+  }
   if (applicationType === 'web' && kinds.includes('private-use')) {
     throw invalidRedirectUri(
       'redirect_uris: private-use URI schemes are allowed for native clients only',

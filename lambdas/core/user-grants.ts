@@ -1,3 +1,5 @@
+import { hkdfSync } from 'node:crypto';
+import { CompactEncrypt, compactDecrypt } from 'jose';
 import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import { type GrantType, parseRedirectUri } from './client-metadata.js';
@@ -18,6 +20,21 @@ export interface UserGrantSettings {
   readonly resources: ReadonlySet<string>;
   /** Multi-region: this server's region; families and codes are pinned to it. */
   readonly region?: string;
+  /**
+   * How long after a rotation the token it replaced still refreshes, answering with the same
+   * successor (clients that refresh concurrently); 0 = any reuse revokes the family.
+   */
+  readonly refreshTokenReuseGraceSeconds: number;
+}
+
+/** What a refresh token's reuse did, for the operator's logs (never a token or a hash). */
+export interface RefreshReuseEvent {
+  readonly type: 'refresh.reuse_absorbed' | 'refresh.family_revoked_by_reuse';
+  readonly client_id: string;
+  readonly sub: string;
+  /** The family's rotations so far. */
+  readonly generation: number;
+  readonly occurred_at: number;
 }
 
 export interface UserTokenResponse {
@@ -41,6 +58,43 @@ const invalidGrant = (
 
 const notGranted = (resource: string) =>
   new OAuthError(400, 'invalid_target', `resource ${resource} was not granted`);
+
+/**
+ * The successor's seal key comes from the parent's secret alone (HKDF, the family as salt): the
+ * stored seal opens only for whoever presents the parent, and nothing at rest reveals a usable
+ * token.
+ */
+const successorKey = (grantId: string, parentSecret: string) =>
+  new Uint8Array(hkdfSync('sha256', parentSecret, grantId, 'refresh-successor-v1', 32));
+
+const sealSuccessor = (grantId: string, parentSecret: string, successor: string) =>
+  new CompactEncrypt(new TextEncoder().encode(successor))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .encrypt(successorKey(grantId, parentSecret));
+
+async function openSuccessor(grantId: string, parentSecret: string, sealed: string) {
+  try {
+    const { plaintext } = await compactDecrypt(sealed, successorKey(grantId, parentSecret), {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    return new TextDecoder().decode(plaintext);
+  } catch {
+    return undefined;
+  }
+}
+
+const reuseEvent = (
+  type: RefreshReuseEvent['type'],
+  grant: GrantRecord,
+  now: number,
+): RefreshReuseEvent => ({
+  type,
+  client_id: grant.clientId,
+  sub: grant.sub,
+  generation: grant.generation,
+  occurred_at: now,
+});
 
 const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
   grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
@@ -69,6 +123,7 @@ export class UserGrants {
     private readonly tokens: AccessTokenIssuer,
     private readonly lifecycle: ClientLifecycle,
     private readonly settings: UserGrantSettings,
+    private readonly onReuse: (event: RefreshReuseEvent) => void = () => {},
   ) {}
 
   /** `grant_type=authorization_code`, for an authenticated client. */
@@ -182,13 +237,30 @@ export class UserGrants {
       );
     }
     const hash = hashSecret(parts.secret);
-    if (!secretMatches(parts.secret, grant.currentHash)) {
+    const isCurrent = secretMatches(parts.secret, grant.currentHash);
+    const successor = isCurrent ? undefined : await this.graceSuccessor(grant, parts.secret, now);
+    if (!isCurrent && successor === undefined) {
       // An older token of the family: it was stolen, or its holder was. End the family.
-      if (grant.previousHashes.includes(hash)) await this.revokeFamily(grant.grantId, now);
+      if (grant.previousHashes.includes(hash)) await this.revokeForReuse(grant, now);
       throw invalidGrant();
     }
     const scope = this.narrowedScope(params.get('scope'), grant.scope);
     const audience = this.audience(params.getAll('resource'), grant.resources, issuer);
+    const issue = async (refreshToken: string) => ({
+      ...(await this.issueAccessToken(issuer, client, {
+        sub: grant.sub,
+        authTime: grant.authTime,
+        grantId: grant.grantId,
+        audience,
+        ...(scope !== undefined && { scope }),
+        ...(confirmation && { confirmation }),
+      })),
+      refresh_token: `${grant.grantId}.${refreshToken}`,
+    });
+    if (successor !== undefined) {
+      this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
+      return issue(successor);
+    }
 
     const secret = newSecret();
     const rotated = {
@@ -196,22 +268,47 @@ export class UserGrants {
       previousHashes: [hash, ...grant.previousHashes].slice(0, REMEMBERED_ROTATIONS),
       generation: grant.generation + 1,
       lastUsedAt: now,
+      ...(this.settings.refreshTokenReuseGraceSeconds > 0 && {
+        sealedSuccessor: await sealSuccessor(grant.grantId, parts.secret, secret),
+      }),
     };
     const next = { ...rotated, expiresAt: this.familyExpiry({ ...grant, ...rotated }) };
     if (!(await this.grants.rotateRefresh(grant.grantId, grant.currentHash, next))) {
+      // Another use of this token rotated the family first: within the grace window that was
+      // the same client refreshing concurrently, and it gets the same successor.
+      const latest = await this.grants.getGrant(grant.grantId);
+      const winner = isLive(latest)
+        ? await this.graceSuccessor(latest, parts.secret, now)
+        : undefined;
+      if (winner !== undefined) {
+        this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
+        return issue(winner);
+      }
       // Two uses of one token at once: one of them is not its holder.
-      await this.revokeFamily(grant.grantId, now);
+      await this.revokeForReuse(grant, now);
       throw invalidGrant();
     }
-    const response = await this.issueAccessToken(issuer, client, {
-      sub: grant.sub,
-      authTime: grant.authTime,
-      grantId: grant.grantId,
-      audience,
-      ...(scope !== undefined && { scope }),
-      ...(confirmation && { confirmation }),
-    });
-    return { ...response, refresh_token: `${grant.grantId}.${secret}` };
+    return issue(secret);
+  }
+
+  /**
+   * The family's current token, if `presented` is the one it replaced, within the grace window
+   * and before the successor itself was used (a later rotation replaced the seal, which opens
+   * only for the token it replaced).
+   */
+  private async graceSuccessor(grant: GrantRecord, presented: string, now: number) {
+    const grace = this.settings.refreshTokenReuseGraceSeconds;
+    if (grant.sealedSuccessor === undefined || now >= grant.lastUsedAt + grace) return undefined;
+    if (grant.previousHashes[0] !== hashSecret(presented)) return undefined;
+    const successor = await openSuccessor(grant.grantId, presented, grant.sealedSuccessor);
+    return successor !== undefined && secretMatches(successor, grant.currentHash)
+      ? successor
+      : undefined;
+  }
+
+  private revokeForReuse(grant: GrantRecord, now: number) {
+    this.onReuse(reuseEvent('refresh.family_revoked_by_reuse', grant, now));
+    return this.revokeFamily(grant.grantId, now);
   }
 
   /**
