@@ -89,10 +89,12 @@ const metadataInput = z.object({
   tos_uri: webUrl.optional(),
   policy_uri: webUrl.optional(),
   contacts: z.array(displayed.min(1).max(320)).max(MAX_ITEMS).optional(),
+  // An empty scope is no scope: the MCP Inspector registers `""` when it knows none.
   scope: z
     .string()
     .max(MAX_TEXT)
     .regex(SCOPE_SYNTAX, 'must be space-separated scope tokens')
+    .or(z.literal(''))
     .optional(),
   jwks_uri: httpsUrl.optional(),
   jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
@@ -382,7 +384,7 @@ export function validateClientMetadata(
   // OpenID habits (`openid email profile`, `offline_access`) are dropped, never refused: MCP
   // clients register them when they know no better, and this server gives them no meaning.
   let scope: string | undefined;
-  if (input.scope !== undefined) {
+  if (input.scope) {
     const tokens = requestedScopes(input.scope);
     const notAllowed = policy.allowedScopes && tokens.find((t) => !policy.allowedScopes?.has(t));
     if (notAllowed)

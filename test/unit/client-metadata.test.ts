@@ -127,6 +127,12 @@ describe('redirect URI rules', () => {
     ).toBe('web');
   });
 
+  it('takes an empty scope as no scope (the MCP Inspector registers one)', () => {
+    const { metadata } = validate({ redirect_uris: ['http://localhost:6274/cb'], scope: '' });
+    expect(metadata).not.toHaveProperty('scope');
+    expect(validate({ ...code, scope: '' }, ['read']).metadata).not.toHaveProperty('scope');
+  });
+
   it('derives application_type: native when every redirect is loopback or private-use', () => {
     expect(validate({ redirect_uris: ['http://127.0.0.1/cb'] }).metadata.application_type).toBe(
       'native',
