@@ -33,6 +33,10 @@ import { type Json, jsonPost, readJson } from '../support/server.js';
  *   ["authorization_code", "refresh_token"]`); the rest of its body is not public, so only those
  *   members are replayed, and it authenticates with the secret it is given as
  *   `client_secret_post` (anthropics/claude-ai-mcp#667).
+ * - Cursor: a public client (`token_endpoint_auth_method: none`, PKCE S256: Altinity/altinity-mcp#169)
+ *   with its desktop callback `cursor://anysphere.cursor-mcp/oauth/callback`, or the older
+ *   `cursor://anysphere.cursor-retrieval/oauth/…`; the rest of its body is not public, so only
+ *   those members are replayed (and, registering no grant types, it gets no refresh token).
  */
 const RESOURCE = 'https://mcp.example.com/mcp';
 
@@ -110,6 +114,11 @@ async function replay({ registration, redirectUri, scope }: Replay) {
   );
   const tokens = await readJson(exchanged);
   expect(exchanged.status, JSON.stringify(tokens)).toBe(200);
+  // Refresh tokens go to the clients registered for them (docs/tokens.md).
+  if (!registered.grant_types.includes('refresh_token')) {
+    expect(tokens).not.toHaveProperty('refresh_token');
+    return { registered, tokens };
+  }
   expect(tokens.refresh_token).toEqual(expect.any(String));
   const refreshed = await tokenRequest(
     issuer,
@@ -147,7 +156,7 @@ describe('real MCP clients, replayed', () => {
       redirectUri: 'http://127.0.0.1:33418/',
     });
     expect(registered.application_type).toBe('native');
-    expect(refreshed.access_token).toEqual(expect.any(String));
+    expect(refreshed?.access_token).toEqual(expect.any(String));
   });
 
   it('VS Code on a random loopback port', async () => {
@@ -204,5 +213,16 @@ describe('real MCP clients, replayed', () => {
       },
       redirectUri: 'https://claude.ai/api/mcp/auth_callback',
     });
+  });
+
+  it.each([
+    'cursor://anysphere.cursor-mcp/oauth/callback',
+    'cursor://anysphere.cursor-retrieval/oauth/user-mcp/callback',
+  ])('Cursor (%s)', async (redirectUri) => {
+    const { registered } = await replay({
+      registration: { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' },
+      redirectUri,
+    });
+    expect(registered.application_type).toBe('native');
   });
 });
