@@ -1,5 +1,4 @@
-import { hkdfSync } from 'node:crypto';
-import { CompactEncrypt, compactDecrypt } from 'jose';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
 import { type GrantType, parseRedirectUri } from './client-metadata.js';
@@ -60,25 +59,37 @@ const notGranted = (resource: string) =>
   new OAuthError(400, 'invalid_target', `resource ${resource} was not granted`);
 
 /**
- * The successor's seal key comes from the parent's secret alone (HKDF, the family as salt): the
- * stored seal opens only for whoever presents the parent, and nothing at rest reveals a usable
- * token.
+ * The successor's seal key comes from the parent's secret alone (HKDF-SHA-256, the family as
+ * salt): the stored seal opens only for whoever presents the parent, and nothing at rest reveals
+ * a usable token. Each key seals one successor, since a token is rotated at most once.
  */
 const successorKey = (grantId: string, parentSecret: string) =>
   new Uint8Array(hkdfSync('sha256', parentSecret, grantId, 'refresh-successor-v1', 32));
 
-const sealSuccessor = (grantId: string, parentSecret: string, successor: string) =>
-  new CompactEncrypt(new TextEncoder().encode(successor))
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-    .encrypt(successorKey(grantId, parentSecret));
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
-async function openSuccessor(grantId: string, parentSecret: string, sealed: string) {
+/** AES-256-GCM, `base64url(iv ‖ ciphertext ‖ tag)`. */
+function sealSuccessor(grantId: string, parentSecret: string, successor: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', successorKey(grantId, parentSecret), iv);
+  const sealed = [iv, cipher.update(successor, 'utf8'), cipher.final(), cipher.getAuthTag()];
+  return Buffer.concat(sealed).toString('base64url');
+}
+
+/** The successor, or undefined when `sealed` was not sealed under this parent. */
+function openSuccessor(grantId: string, parentSecret: string, sealed: string) {
+  const bytes = Buffer.from(sealed, 'base64url');
+  if (bytes.length <= IV_BYTES + TAG_BYTES) return undefined;
   try {
-    const { plaintext } = await compactDecrypt(sealed, successorKey(grantId, parentSecret), {
-      keyManagementAlgorithms: ['dir'],
-      contentEncryptionAlgorithms: ['A256GCM'],
-    });
-    return new TextDecoder().decode(plaintext);
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      successorKey(grantId, parentSecret),
+      bytes.subarray(0, IV_BYTES),
+    );
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    const plain = [decipher.update(bytes.subarray(IV_BYTES, -TAG_BYTES)), decipher.final()];
+    return Buffer.concat(plain).toString('utf8');
   } catch {
     return undefined;
   }
@@ -238,7 +249,7 @@ export class UserGrants {
     }
     const hash = hashSecret(parts.secret);
     const isCurrent = secretMatches(parts.secret, grant.currentHash);
-    const successor = isCurrent ? undefined : await this.graceSuccessor(grant, parts.secret, now);
+    const successor = isCurrent ? undefined : this.graceSuccessor(grant, parts.secret, now);
     if (!isCurrent && successor === undefined) {
       // An older token of the family: it was stolen, or its holder was. End the family.
       if (grant.previousHashes.includes(hash)) await this.revokeForReuse(grant, now);
@@ -269,7 +280,7 @@ export class UserGrants {
       generation: grant.generation + 1,
       lastUsedAt: now,
       ...(this.settings.refreshTokenReuseGraceSeconds > 0 && {
-        sealedSuccessor: await sealSuccessor(grant.grantId, parts.secret, secret),
+        sealedSuccessor: sealSuccessor(grant.grantId, parts.secret, secret),
       }),
     };
     const next = { ...rotated, expiresAt: this.familyExpiry({ ...grant, ...rotated }) };
@@ -277,9 +288,7 @@ export class UserGrants {
       // Another use of this token rotated the family first: within the grace window that was
       // the same client refreshing concurrently, and it gets the same successor.
       const latest = await this.grants.getGrant(grant.grantId);
-      const winner = isLive(latest)
-        ? await this.graceSuccessor(latest, parts.secret, now)
-        : undefined;
+      const winner = isLive(latest) ? this.graceSuccessor(latest, parts.secret, now) : undefined;
       if (winner !== undefined) {
         this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
         return issue(winner);
@@ -296,11 +305,11 @@ export class UserGrants {
    * and before the successor itself was used (a later rotation replaced the seal, which opens
    * only for the token it replaced).
    */
-  private async graceSuccessor(grant: GrantRecord, presented: string, now: number) {
+  private graceSuccessor(grant: GrantRecord, presented: string, now: number) {
     const grace = this.settings.refreshTokenReuseGraceSeconds;
     if (grant.sealedSuccessor === undefined || now >= grant.lastUsedAt + grace) return undefined;
     if (grant.previousHashes[0] !== hashSecret(presented)) return undefined;
-    const successor = await openSuccessor(grant.grantId, presented, grant.sealedSuccessor);
+    const successor = openSuccessor(grant.grantId, presented, grant.sealedSuccessor);
     return successor !== undefined && secretMatches(successor, grant.currentHash)
       ? successor
       : undefined;
