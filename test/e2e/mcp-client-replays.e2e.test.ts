@@ -33,6 +33,13 @@ import { type Json, jsonPost, readJson } from '../support/server.js';
  *   ["authorization_code", "refresh_token"]`); the rest of its body is not public, so only those
  *   members are replayed, and it authenticates with the secret it is given as
  *   `client_secret_post` (anthropics/claude-ai-mcp#667).
+ * - Codex: its rmcp client names itself `Codex` and registers through the MCP Rust SDK
+ *   (modelcontextprotocol/rust-sdk crates/rmcp/src/transport/auth.rs `register_client`: one
+ *   redirect URI, both grant types, `none`, `response_types: ["code"]`, the scopes, and
+ *   `application_type: native` by default) with a loopback `/callback`. Where discovery lists
+ *   Client ID Metadata Documents, as here, Codex offers its document at
+ *   `https://chatgpt.com/oauth/codex/client.json` instead; that document is not public, so only
+ *   its registration path is replayed.
  * - Cursor: a public client (`token_endpoint_auth_method: none`, PKCE S256: Altinity/altinity-mcp#169)
  *   with its desktop callback `cursor://anysphere.cursor-mcp/oauth/callback`, or the older
  *   `cursor://anysphere.cursor-retrieval/oauth/…`; the rest of its body is not public, so only
@@ -212,6 +219,22 @@ describe('real MCP clients, replayed', () => {
         grant_types: ['authorization_code', 'refresh_token'],
       },
       redirectUri: 'https://claude.ai/api/mcp/auth_callback',
+    });
+  });
+
+  it('Codex, registering through the MCP Rust SDK', async () => {
+    await replay({
+      registration: {
+        client_name: 'Codex',
+        redirect_uris: ['http://127.0.0.1:41729/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'none',
+        response_types: ['code'],
+        scope: 'mcp',
+        application_type: 'native',
+      },
+      redirectUri: 'http://127.0.0.1:41729/callback',
+      scope: () => 'mcp',
     });
   });
 
