@@ -1,6 +1,8 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
+import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import {
   type InteractiveServer,
   startInteractiveServer,
@@ -44,21 +46,44 @@ import { type Json, jsonPost, readJson } from '../support/server.js';
  *   with its desktop callback `cursor://anysphere.cursor-mcp/oauth/callback`, or the older
  *   `cursor://anysphere.cursor-retrieval/oauth/…`; the rest of its body is not public, so only
  *   those members are replayed (and, registering no grant types, it gets no refresh token).
+ * - ChatGPT: no registration but a Client ID Metadata Document at
+ *   `https://chatgpt.com/oauth/<id>/client.json`, member for member as servers log it
+ *   (Altinity/altinity-mcp#118: `private_key_jwt`, RS256, `jwks_uri` on chatgpt.com, redirect
+ *   `https://chatgpt.com/connector/oauth/<id>`), listing `none` and `private_key_jwt` among
+ *   `token_endpoint_auth_methods_supported` (gamedevpl/www.gamedev.pl#641); it prefers
+ *   `private_key_jwt` where the server offers it, as this one does (engram-app/Engram#1633), and
+ *   signs an RFC 7523 assertion for each token request. Here the document and the keys are served
+ *   on 127.0.0.1 (the test certificate), that origin trusted as chatgpt.com would be.
  */
 const RESOURCE = 'https://mcp.example.com/mcp';
 
 let server: InteractiveServer;
 let issuer: string;
+let docs: DocumentServer;
 
 beforeAll(async () => {
-  server = await startInteractiveServer({ DCR_RESOURCES: RESOURCE, DCR_ALLOWED_SCOPES: 'mcp' });
+  docs = await startDocumentServer();
+  server = await startInteractiveServer({
+    DCR_RESOURCES: RESOURCE,
+    DCR_ALLOWED_SCOPES: 'mcp',
+    DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+  });
   issuer = server.app.issuer;
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  await docs.close();
+});
+
+type Authentication = { params: Record<string, string>; headers: Record<string, string> };
 
 interface Replay {
   /** The registration body, member for member. */
-  readonly registration: Json;
+  readonly registration?: Json;
+  /** Or the client's metadata document, published at its `client_id`. */
+  readonly document?: Json;
+  /** How it authenticates each token request; default: as its registration response says. */
+  readonly authenticate?: () => Promise<Authentication>;
   /** The redirect URI the client names at /authorize (a loopback one may use any port). */
   readonly redirectUri: string;
   /** The scope the client asks for, as it computes it from discovery. */
@@ -66,10 +91,7 @@ interface Replay {
 }
 
 /** Client authentication at the token endpoint, as the registration response dictates. */
-function authentication(registered: Json): {
-  params: Record<string, string>;
-  headers: Record<string, string>;
-} {
+function authentication(registered: Json): Authentication {
   const method = registered.token_endpoint_auth_method;
   if (method === 'none') return { params: { client_id: registered.client_id }, headers: {} };
   if (method === 'client_secret_post') {
@@ -83,11 +105,15 @@ function authentication(registered: Json): {
 }
 
 /** Registration, authorization, code exchange and a refresh, each answered as the client needs. */
-async function replay({ registration, redirectUri, scope }: Replay) {
+async function replay({ registration, document, authenticate, redirectUri, scope }: Replay) {
   const metadata = await readJson(await fetch(`${issuer}/.well-known/oauth-authorization-server`));
-  const response = await jsonPost(metadata.registration_endpoint, registration);
-  const registered = await readJson(response);
-  expect(response.status, JSON.stringify(registered)).toBe(201);
+  let registered = document as Json;
+  if (registration) {
+    const response = await jsonPost(metadata.registration_endpoint, registration);
+    registered = await readJson(response);
+    expect(response.status, JSON.stringify(registered)).toBe(201);
+  }
+  const authenticated = authenticate ?? (async () => authentication(registered));
 
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -106,7 +132,7 @@ async function replay({ registration, redirectUri, scope }: Replay) {
   expect(callback.searchParams.get('state')).toBe(state);
   expect(callback.searchParams.get('iss')).toBe(issuer);
 
-  const { params, headers } = authentication(registered);
+  const { params, headers } = await authenticated();
   const exchanged = await tokenRequest(
     issuer,
     {
@@ -127,15 +153,16 @@ async function replay({ registration, redirectUri, scope }: Replay) {
     return { registered, tokens };
   }
   expect(tokens.refresh_token).toEqual(expect.any(String));
+  const again = await authenticated();
   const refreshed = await tokenRequest(
     issuer,
     {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
       resource: RESOURCE,
-      ...params,
+      ...again.params,
     },
-    headers,
+    again.headers,
   );
   expect(refreshed.status).toBe(200);
   return { registered, tokens, refreshed: await readJson(refreshed) };
@@ -247,5 +274,47 @@ describe('real MCP clients, replayed', () => {
       redirectUri,
     });
     expect(registered.application_type).toBe('native');
+  });
+
+  it('ChatGPT, by its metadata document, authenticating with private_key_jwt', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const kid = 'cimd-20260428030119';
+    const clientId = docs.url('/oauth/kDmjx77UnKOM/client.json');
+    docs.serve('/oauth/jwks.json', {
+      keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }],
+    });
+    const document = {
+      client_id: clientId,
+      client_uri: 'https://chatgpt.com/',
+      redirect_uris: ['https://chatgpt.com/connector/oauth/kDmjx77UnKOM'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      client_name: 'ChatGPT',
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg: 'RS256',
+      jwks_uri: docs.url('/oauth/jwks.json'),
+    };
+    docs.serve('/oauth/kDmjx77UnKOM/client.json', document);
+    await replay({
+      document,
+      redirectUri: 'https://chatgpt.com/connector/oauth/kDmjx77UnKOM',
+      scope: () => 'mcp',
+      authenticate: async () => ({
+        params: {
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: await new SignJWT({})
+            .setProtectedHeader({ alg: 'RS256', kid })
+            .setIssuer(clientId)
+            .setSubject(clientId)
+            .setAudience(issuer)
+            .setIssuedAt()
+            .setExpirationTime('60s')
+            .setJti(client.randomState())
+            .sign(privateKey),
+        },
+        headers: {},
+      }),
+    });
   });
 });
