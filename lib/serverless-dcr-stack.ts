@@ -4,8 +4,10 @@ import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/table-schema.js';
+import { defaultRegistrationAccess } from '../lambdas/config.js';
+import { type DeployedFunction, environmentFor, type SettingName } from '../lambdas/settings.js';
 import { ENDPOINTS, type Endpoint } from '../lambdas/wiring.js';
-import { deploymentConfig } from './config.js';
+import { readDeployment } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import { AuditTrail } from './constructs/audit-trail.js';
 import { CleanupSchedule } from './constructs/cleanup.js';
@@ -208,7 +210,7 @@ export class ServerlessDcrStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
-    const config = deploymentConfig(this.node);
+    const { config, texts } = readDeployment(this.node);
     const logRetention = config.logRetentionDays as RetentionDays;
 
     const multiRegion = config.replicaRegions.length > 0;
@@ -290,63 +292,26 @@ export class ServerlessDcrStack extends Stack {
           })
         : undefined;
 
-    // The same settings reach every function; none of them is a secret.
-    const environment: Record<string, string> = {
-      DCR_TABLE_NAME: table.tableName,
-      DCR_ACCESS_TOKEN_LIFETIME_SECONDS: String(config.accessTokenLifetimeSeconds),
-      DCR_CLIENT_MAX_LIFETIME_SECONDS: String(config.clientMaxLifetimeSeconds),
-      DCR_CLIENT_SECRET_LIFETIME_SECONDS: String(config.clientSecretLifetimeSeconds),
-      DCR_CLIENT_IDLE_LIFETIME_SECONDS: String(config.clientIdleLifetimeSeconds),
-      DCR_CLIENT_UNUSED_LIFETIME_SECONDS: String(config.clientUnusedLifetimeSeconds),
-      DCR_LAST_USED_WRITE_INTERVAL_SECONDS: String(config.lastUsedWriteIntervalSeconds),
-      ...(this.api.configuredIssuer && { DCR_ISSUER: this.api.configuredIssuer }),
-      ...(config.allowedScopes.length > 0 && {
-        DCR_ALLOWED_SCOPES: config.allowedScopes.join(' '),
-      }),
-      ...(config.resources.length > 0 && { DCR_RESOURCES: config.resources.join(' ') }),
-      ...(config.defaultAudience && { DCR_DEFAULT_AUDIENCE: config.defaultAudience }),
-      ...(config.introspectorClientIds.length > 0 && {
-        DCR_INTROSPECTOR_CLIENT_IDS: config.introspectorClientIds.join(' '),
-      }),
+    // Each setting's value for the functions (none of them a secret): from its `dcr:` key (or
+    // the deployment's default), or what only the stack knows: names, ARNs, issuer, region.
+    const values: Partial<Record<SettingName, string>> = {
+      ...texts,
+      tableName: table.tableName,
+      ...(this.api.configuredIssuer && { issuer: this.api.configuredIssuer }),
       // The mutual TLS domain verifies client certificates against the truststore and passes
       // them on: tls_client_auth and certificate-bound tokens (RFC 8705) become possible.
-      ...(mtls && { DCR_TLS_CLIENT_AUTH: 'on' }),
-      // Discovery advertises the authorization endpoint when users can sign in; the token
-      // functions issue and check refresh token families.
-      ...login?.upstreamEnvironment,
-      DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(config.refreshTokenLifetimeSeconds),
-      DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(config.refreshTokenIdleLifetimeSeconds),
-      DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: String(config.refreshTokenReuseGraceSeconds),
-      DCR_CLIENT_ID_METADATA_DOCUMENTS: config.clientIdMetadataDocuments ? 'on' : 'off',
-      DCR_REGISTRATION_ACCESS: (
-        config.registrationAccess ?? [
-          'open',
-          'initial_access_token',
-          'software_statement',
-          ...(mtls ? ['mtls'] : []),
-        ]
-      ).join(','),
-      ...(config.registrationTiers !== undefined && {
-        DCR_REGISTRATION_TIERS: JSON.stringify(config.registrationTiers),
-      }),
-      ...(config.softwareStatementIssuers && {
-        DCR_SOFTWARE_STATEMENT_ISSUERS: config.softwareStatementIssuers,
-      }),
-      // Abuse control: register and client-configuration hold anonymous clients to it.
-      ...(config.redirectHosts && { DCR_REDIRECT_HOSTS: config.redirectHosts.join(',') }),
-      ...(config.privateUseSchemes && {
-        DCR_PRIVATE_USE_SCHEMES: config.privateUseSchemes.join(','),
-      }),
-      ...(wrapped && { DCR_SIGNING_MODE: 'wrapped' }),
+      ...(mtls && { tlsClientAuth: 'on' }),
+      // Discovery advertises the authorization endpoint when users can sign in.
+      ...login?.settings,
+      registrationAccess:
+        texts.registrationAccess ?? [...defaultRegistrationAccess(mtls)].join(','),
+      ...(signingKey && { kmsKeyId: signingKey.key.keyArn }),
+      ...(wrappingKey && { kmsWrappingKeyId: wrappingKey.key.keyArn }),
       // Multi-region: refresh token families, codes and initial access tokens made here are
       // pinned to this region (docs/deployment.md "Multi-region").
-      ...((multiRegion || primaryRegion !== undefined) && { DCR_REGION: this.region }),
-    };
-    // Only the authorize function: its secrets (by ARN) and the sign-in settings.
-    const authorizeEnvironment: Record<string, string> = {
-      ...login?.authorizeEnvironment,
-      DCR_UPSTREAM_SCOPES: config.upstreamScopes.join(' '),
-      DCR_SESSION_LIFETIME_SECONDS: String(config.sessionLifetimeSeconds),
+      ...((multiRegion || primaryRegion !== undefined) && { region: this.region }),
+      // Discovery publishes the endpoints' aliases on the mutual TLS domain (RFC 8705 §5).
+      ...(this.api.mtlsOrigin !== undefined && { mtlsOrigin: this.api.mtlsOrigin }),
     };
     // No sign-in: no authorize function, no route to it.
     const endpoints = ENDPOINTS.filter((name) => login !== undefined || name !== 'authorize');
@@ -354,11 +319,11 @@ export class ServerlessDcrStack extends Stack {
     const functions: Record<string, EndpointFunction> = {};
     // Cleanup, audit and key rotation run in the primary region only.
     const background = primaryRegion === undefined;
-    const names = [
+    const names: DeployedFunction[] = [
       ...endpoints,
-      ...(background ? ['cleanup', 'audit'] : []),
+      ...(background ? (['cleanup', 'audit'] as const) : []),
       ...(wrapped && background ? [KEY_ROTATION] : []),
-    ] as const;
+    ];
     for (const name of names) {
       const access = wrapped
         ? wrappedAccess(name, ACCESS[name as keyof typeof ACCESS])
@@ -367,29 +332,7 @@ export class ServerlessDcrStack extends Stack {
         entry: name,
         logRetention,
         tracing: config.tracing,
-        environment: {
-          ...environment,
-          ...(access.key && signingKey && { DCR_KMS_KEY_ID: signingKey.key.keyArn }),
-          ...((access.key === 'unwrap' || access.key === 'generate') &&
-            wrappingKey && { DCR_KMS_WRAPPING_KEY_ID: wrappingKey.key.keyArn }),
-          // The rotation function makes keys of the configured algorithm.
-          ...(name === KEY_ROTATION && { DCR_SIGNING_ALG: config.signingAlgorithm }),
-          // Abuse control: only the register function counts anonymous registrations.
-          ...(name === 'register' && {
-            DCR_REGISTRATION_RATE_LIMIT: config.registrationRateLimit,
-            ...(config.softwareIdMaxActiveClients !== undefined && {
-              DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: String(config.softwareIdMaxActiveClients),
-            }),
-          }),
-          ...(access.key &&
-            config.previousSigningKeyArns.length > 0 && {
-              DCR_KMS_PREVIOUS_KEY_IDS: config.previousSigningKeyArns.join(' '),
-            }),
-          ...(name === 'authorize' && authorizeEnvironment),
-          // Discovery publishes the endpoints' aliases on the mutual TLS domain (RFC 8705 §5).
-          ...(name === 'discovery' &&
-            this.api.mtlsOrigin !== undefined && { DCR_MTLS_ORIGIN: this.api.mtlsOrigin }),
-        },
+        environment: environmentFor(name, access.key !== undefined, values),
         ...(name === 'cleanup' && { timeout: Duration.minutes(5), memorySize: 512 }),
         ...(name === KEY_ROTATION && { timeout: Duration.minutes(1) }),
       });

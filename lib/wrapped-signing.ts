@@ -1,7 +1,7 @@
 import type { Access } from './serverless-dcr-stack.js';
 
 /** The wrapped mode's own function, beside the endpoints, cleanup and audit. */
-export const KEY_ROTATION = 'key-rotation';
+export const KEY_ROTATION = 'key-rotation' as const;
 
 type KeyPattern = `${string}#*`;
 

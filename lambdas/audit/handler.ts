@@ -17,9 +17,9 @@ const metrics = metricsFor('audit');
 /** PutEvents takes at most 10 entries per call. */
 const BATCH = 10;
 
-const busName = process.env.DCR_AUDIT_BUS_NAME;
-if (!busName) throw new Error('invalid configuration: DCR_AUDIT_BUS_NAME is required');
 const config = loadConfig(process.env);
+const busName = config.auditBusName;
+if (!busName) throw new Error('invalid configuration: DCR_AUDIT_BUS_NAME is required');
 const eventBridge = new EventBridgeClient({});
 const dynamo = documentClient();
 const statistics = new DynamoDbClientStatistics(dynamo, config.tableName);

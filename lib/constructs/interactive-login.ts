@@ -14,6 +14,10 @@ import {
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { SettingName } from '../../lambdas/settings.js';
+
+/** Settings' values as the functions get them (text). */
+type Settings = Partial<Record<SettingName, string>>;
 
 /** The operator's own OpenID Provider. */
 export interface OperatorUpstream {
@@ -43,8 +47,8 @@ export interface InteractiveLoginProps {
  */
 export class InteractiveLogin extends Construct {
   readonly cookieKey: Secret;
-  /** DCR_UPSTREAM_ISSUER / DCR_UPSTREAM_CLIENT_ID (every function: discovery advertises the flow). */
-  readonly upstreamEnvironment: Record<string, string>;
+  /** The upstream's issuer and this server's client id there (lambdas/settings.ts). */
+  private readonly upstreamSettings: Pick<Settings, 'upstreamIssuer' | 'upstreamClientId'>;
   readonly callbackUrl: string;
   readonly userPool?: UserPool;
   readonly userPoolClient?: UserPoolClient;
@@ -70,9 +74,9 @@ export class InteractiveLogin extends Construct {
     });
 
     if (props.upstream) {
-      this.upstreamEnvironment = {
-        DCR_UPSTREAM_ISSUER: props.upstream.issuer,
-        DCR_UPSTREAM_CLIENT_ID: props.upstream.clientId,
+      this.upstreamSettings = {
+        upstreamIssuer: props.upstream.issuer,
+        upstreamClientId: props.upstream.clientId,
       };
       if (props.upstream.clientSecretArn) {
         this.upstreamClientSecretArn = props.upstream.clientSecretArn;
@@ -139,19 +143,23 @@ export class InteractiveLogin extends Construct {
     this.userPool = userPool;
     this.userPoolClient = client;
     this.userPoolDomain = domain;
-    this.upstreamEnvironment = {
+    this.upstreamSettings = {
       // The pool's OpenID issuer (what its discovery document names).
-      DCR_UPSTREAM_ISSUER: `https://cognito-idp.${Aws.REGION}.${Aws.URL_SUFFIX}/${userPool.userPoolId}`,
-      DCR_UPSTREAM_CLIENT_ID: client.userPoolClientId,
+      upstreamIssuer: `https://cognito-idp.${Aws.REGION}.${Aws.URL_SUFFIX}/${userPool.userPoolId}`,
+      upstreamClientId: client.userPoolClientId,
     };
   }
 
-  /** What only the authorize function needs: its secrets, by ARN (never their values). */
-  get authorizeEnvironment(): Record<string, string> {
+  /**
+   * The sign-in settings only the stack knows (the table says which functions get them): the
+   * upstream, and the secrets by ARN (never their values).
+   */
+  get settings(): Settings {
     return {
-      DCR_COOKIE_KEY_SECRET_ARN: this.cookieKey.secretArn,
+      ...this.upstreamSettings,
+      cookieKeySecretArn: this.cookieKey.secretArn,
       ...(this.upstreamClientSecretArn && {
-        DCR_UPSTREAM_CLIENT_SECRET_ARN: this.upstreamClientSecretArn,
+        upstreamClientSecretArn: this.upstreamClientSecretArn,
       }),
     };
   }

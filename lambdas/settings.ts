@@ -1,0 +1,1133 @@
+// A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
+import * as z from 'zod';
+import {
+  DEFAULT_PRIVATE_USE_SCHEMES,
+  DEFAULT_REDIRECT_HOSTS,
+  hostPatternProblem,
+  parseRateLimit,
+  type RateLimit,
+} from './core/abuse-control.js';
+import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/client-metadata.js';
+import { REGISTRATION_WAYS } from './core/registration-policy.js';
+import type { StatementIssuerSettings } from './core/software-statements.js';
+
+/**
+ * Every setting, declared once: the variable the server reads, the `dcr:` context key the stack
+ * takes, its type (parsed from the value's text), default, one line of documentation and the
+ * deployed functions that receive it; then the rules across settings. lambdas/config.ts (the
+ * server's environment), lib/config.ts (the deployment's context), the stack's per-function
+ * environment and docs/configuration.md (`npm run docs:config`) are all derived from it. Pure:
+ * no CDK, no AWS SDK (the functions' bundles import it).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Types: each parses the text of a value (a variable, `-c dcr:<key>=…`, a cdk.json value).
+
+/** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
+const issuerUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((v) => !v.includes('?') && !v.includes('#'), 'must have no query or fragment')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const seconds = (min = 0, max?: number) => {
+  const value = z.coerce.number().int().min(min);
+  return max === undefined ? value : value.max(max);
+};
+
+const text = z.string().min(1);
+
+const scopeList = z
+  .string()
+  .transform((v) => v.split(/\s+/).filter(Boolean))
+  .refine((scopes) => scopes.length > 0, 'must name at least one scope')
+  .transform((scopes) => new Set(scopes));
+
+const list = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean));
+
+const onOff = z.enum(['on', 'off']).transform((v) => v === 'on');
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** An upstream OpenID Provider: https, or http only on a loopback host (development, tests). */
+const upstreamIssuer = issuerUrl.refine((v) => {
+  const url = new URL(v);
+  return url.protocol === 'https:' || LOOPBACK.has(url.hostname);
+}, 'must be https (http only on 127.0.0.1, [::1] or localhost)');
+
+/** An https origin (scheme, host, port; nothing else). */
+const httpsOrigin = z
+  .string()
+  .refine(
+    (v) =>
+      URL.canParse(v) &&
+      new URL(v).protocol === 'https:' &&
+      new URL(v).origin === v.replace(/\/$/, ''),
+    'must be an https origin such as https://127.0.0.1:8443',
+  )
+  .transform((v) => new URL(v).origin);
+
+const absoluteUri = z
+  .string()
+  .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
+
+/** A variable holding JSON text, parsed (a parse error names the variable). */
+const jsonText = z.string().transform((v, ctx) => {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+});
+
+const way = z.enum(REGISTRATION_WAYS);
+
+const tierSchema = z.strictObject({
+  max_client_lifetime_seconds: z.number().int().min(1).optional(),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+    .min(1)
+    .optional(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).optional(),
+  public_clients: z.boolean().optional(),
+});
+export type TierSettings = z.infer<typeof tierSchema>;
+
+/** JSON keyed by way; each way not named keeps its default tier. */
+const registrationTiers = jsonText.pipe(z.partialRecord(way, tierSchema));
+
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+/**
+ * A trusted software statement issuer. The key is the statement's `iss` verbatim: RFC 7591 §2.3
+ * makes the statement a JWT, whose `iss` is a StringOrURI (RFC 7519 §4.1.1), so any string (up
+ * to the identifier bound) is accepted, not only https URLs.
+ */
+const statementIssuer = z
+  .strictObject({
+    jwks: z
+      .looseObject({
+        keys: z
+          .array(
+            z
+              .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
+              .refine(
+                (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+                'must hold public keys only',
+              ),
+          )
+          .min(1),
+      })
+      .optional(),
+    jwks_uri: z.url({ protocol: /^https$/ }).optional(),
+    // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
+    algorithms: z
+      .array(z.enum(SIGNING_ALGS))
+      .min(1)
+      .default([...SIGNING_ALGS]),
+  })
+  .refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri');
+
+/** JSON keyed by issuer. */
+const statementIssuers = jsonText
+  .pipe(z.record(z.string().min(1).max(MAX_IDENTIFIER_LENGTH), statementIssuer))
+  .transform(
+    (issuers) =>
+      new Map<string, StatementIssuerSettings>(
+        Object.entries(issuers).map(([iss, i]) => [
+          iss,
+          {
+            ...(i.jwks !== undefined && { jwks: i.jwks as StatementIssuerSettings['jwks'] & {} }),
+            ...(i.jwks_uri !== undefined && { jwksUri: i.jwks_uri }),
+            algorithms: i.algorithms,
+          },
+        ]),
+      ),
+  );
+
+/** `N/SECONDS` or `off` (see core/abuse-control.ts). */
+const rateLimit = z.string().transform((v, ctx): RateLimit | undefined => {
+  const parsed = parseRateLimit(v);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** `*` or `any` = any; otherwise a comma (or space) separated list, lower-cased. */
+const anyOrList = (check: (item: string) => string | undefined) =>
+  z.string().transform((v, ctx): 'any' | string[] => {
+    const items = v
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((i) => i.toLowerCase());
+    if (items.length === 1 && (items[0] === '*' || items[0] === 'any')) return 'any';
+    for (const item of items) {
+      const problem = check(item);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    return items;
+  });
+
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+const NOT_PRIVATE_USE = new Set(['http', 'https', 'javascript', 'data', 'file', 'vbscript']);
+const schemeProblem = (s: string) =>
+  !SCHEME.test(s) || NOT_PRIVATE_USE.has(s) ? `${s}: is not a private-use URI scheme` : undefined;
+
+/** A DNS name, as API Gateway takes a custom domain's (lower case; a wildcard is not one). */
+const hostName = z
+  .string()
+  .regex(
+    /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+    'must be a lower-case DNS name such as auth.example.com',
+  );
+const certificateArn = z.string().regex(/^arn:aws[\w-]*:acm:/, 'must be an ACM certificate ARN');
+/** An AWS region name (eu-west-1, us-gov-west-1, ap-southeast-4). */
+const regionName = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be AWS region names such as eu-west-1');
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+/** A deployed function (lib/serverless-dcr-stack.ts): an endpoint's, or a background one. */
+export type DeployedFunction =
+  | 'discovery'
+  | 'jwks'
+  | 'register'
+  | 'client-configuration'
+  | 'token'
+  | 'introspect'
+  | 'revoke'
+  | 'authorize'
+  | 'admin'
+  | 'cleanup'
+  | 'audit'
+  | 'key-rotation';
+
+/**
+ * Which deployed functions get a setting: every one, those that use a KMS key (ACCESS in the
+ * stack: signing, publishing, verifying, unwrapping, generating), or the ones named.
+ */
+export type Receivers = 'every function' | 'functions with a key' | readonly DeployedFunction[];
+
+export interface Setting {
+  /** The variable the server reads; absent: a deployment setting only. */
+  readonly env?: string;
+  /** Its `dcr:<key>` context key; absent: not deployable, or set by the stack itself. */
+  readonly key?: string;
+  /** Parses the value's text; its issues name the variable (or the key). */
+  readonly type: z.ZodType;
+  /** At synth, the value must pass this too (stricter than what the functions take). */
+  readonly deployType?: z.ZodType;
+  /** A list: in cdk.json an array, with -c a comma or space list; the functions get it joined. */
+  readonly list?: ' ' | ',';
+  /** In cdk.json an object, with -c its JSON text; the functions get the JSON text. */
+  readonly json?: true;
+  /** on/off for the functions; in cdk.json and with -c also true/false. */
+  readonly flag?: true;
+  /** The default, as text; absent: unset. */
+  readonly default?: string;
+  /**
+   * The stack's value when the key is unset, where it differs from `default`; false: the
+   * stack sets nothing and each function applies its own default.
+   */
+  readonly deployDefault?: string | false;
+  /** How the default reads in the documentation, where the value alone would not say it. */
+  readonly defaultDoc?: string;
+  /** One line of documentation (Markdown). */
+  readonly doc: string;
+  /** The deployed functions that receive it; absent: none (local server, or deployment only). */
+  readonly receivedBy?: Receivers;
+}
+
+const setting = <const S extends Setting>(s: S): S => s;
+
+export const SETTINGS = {
+  // The server and its identity.
+  port: setting({
+    env: 'PORT',
+    type: z.coerce.number().int().min(0).max(65535),
+    default: '3000',
+    doc: 'local port (`0` = any free port)',
+  }),
+  issuer: setting({
+    env: 'DCR_ISSUER',
+    type: issuerUrl,
+    defaultDoc:
+      "`http://127.0.0.1:$PORT` locally; in AWS the API's own `https://` domain (`dcr:domainName`)",
+    doc: 'the issuer; may carry a path (`https://id.example.com/tenant-a`), then endpoints live under it and metadata also at the RFC 8414 path-inserted URL. Set by the stack with a custom domain',
+    receivedBy: 'every function',
+  }),
+  dataDir: setting({
+    env: 'DCR_DATA_DIR',
+    type: text,
+    defaultDoc: '`.dcr-data/` in the repository (git-ignored)',
+    doc: 'local data folder',
+  }),
+  tableName: setting({
+    env: 'DCR_TABLE_NAME',
+    type: z.string().min(3).max(255),
+    default: 'serverless-dcr',
+    doc: 'DynamoDB table',
+    receivedBy: 'every function',
+  }),
+
+  // Clients and tokens.
+  allowedScopes: setting({
+    env: 'DCR_ALLOWED_SCOPES',
+    key: 'allowedScopes',
+    type: scopeList,
+    list: ' ',
+    defaultDoc:
+      'unset = any scope; **required** when `DCR_RESOURCES` or `DCR_DEFAULT_AUDIENCE` is set',
+    doc: 'space-separated scopes clients may register; advertised as `scopes_supported`. Tokens for a real resource carry only scopes the operator offers, so with resources configured the server refuses to start without this list',
+    receivedBy: 'every function',
+  }),
+  clientMaxLifetimeSeconds: setting({
+    env: 'DCR_CLIENT_MAX_LIFETIME_SECONDS',
+    key: 'clientMaxLifetimeSeconds',
+    type: seconds(),
+    default: String(365 * 24 * 3600),
+    defaultDoc: '`31536000` (365 days)',
+    doc: "longest a client lives; caps the client's `expires_at`; `0` = no cap",
+    receivedBy: 'every function',
+  }),
+  clientSecretLifetimeSeconds: setting({
+    env: 'DCR_CLIENT_SECRET_LIFETIME_SECONDS',
+    key: 'clientSecretLifetimeSeconds',
+    type: seconds(),
+    default: '0',
+    defaultDoc: '`0` (never)',
+    doc: "lifetime of each issued client secret (registration, an RFC 7592 update that replaces an expired one, an operator's rotation), reported in `client_secret_expires_at`",
+    receivedBy: 'every function',
+  }),
+  clientIdleLifetimeSeconds: setting({
+    env: 'DCR_CLIENT_IDLE_LIFETIME_SECONDS',
+    key: 'clientIdleLifetimeSeconds',
+    type: seconds(),
+    default: String(90 * 24 * 3600),
+    defaultDoc: '`7776000` (90 days)',
+    doc: 'a client not used (no token, introspection or revocation) for this long after its last use expires; `0` = never',
+    receivedBy: 'every function',
+  }),
+  clientUnusedLifetimeSeconds: setting({
+    env: 'DCR_CLIENT_UNUSED_LIFETIME_SECONDS',
+    key: 'clientUnusedLifetimeSeconds',
+    type: seconds(),
+    default: String(24 * 3600),
+    defaultDoc: '`86400` (24 hours)',
+    doc: 'a client never used expires this long after registering; `0` = never',
+    receivedBy: 'every function',
+  }),
+  lastUsedWriteIntervalSeconds: setting({
+    env: 'DCR_LAST_USED_WRITE_INTERVAL_SECONDS',
+    key: 'lastUsedWriteIntervalSeconds',
+    type: seconds(),
+    default: '300',
+    doc: '"last used" is written at most once per client per interval, not once per token',
+    receivedBy: 'every function',
+  }),
+  accessTokenLifetimeSeconds: setting({
+    env: 'DCR_ACCESS_TOKEN_LIFETIME_SECONDS',
+    key: 'accessTokenLifetimeSeconds',
+    type: seconds(60, 86_400),
+    default: '600',
+    doc: 'access token lifetime (RFC 9068 `exp - iat`)',
+    receivedBy: 'every function',
+  }),
+  resources: setting({
+    env: 'DCR_RESOURCES',
+    key: 'resources',
+    type: list.pipe(z.array(absoluteUri)).transform((v) => new Set(v)),
+    list: ' ',
+    default: '',
+    defaultDoc: 'none',
+    doc: 'RFC 8707 resources clients may ask tokens for (space-separated absolute URIs); each becomes `aud`',
+    receivedBy: 'every function',
+  }),
+  defaultAudience: setting({
+    env: 'DCR_DEFAULT_AUDIENCE',
+    key: 'defaultAudience',
+    type: absoluteUri,
+    defaultDoc: 'the issuer',
+    doc: '`aud` of tokens requested without `resource`',
+    receivedBy: 'every function',
+  }),
+  introspectorClientIds: setting({
+    env: 'DCR_INTROSPECTOR_CLIENT_IDS',
+    key: 'introspectorClientIds',
+    type: list.transform((v) => new Set(v)),
+    list: ' ',
+    default: '',
+    defaultDoc: 'none',
+    doc: 'clients (resource servers) that may introspect any token; every other client only its own',
+    receivedBy: 'every function',
+  }),
+
+  // Signing.
+  signingAlg: setting({
+    env: 'DCR_SIGNING_ALG',
+    key: 'signingAlgorithm',
+    type: z.enum(['RS256', 'ES256']),
+    default: 'RS256',
+    doc: 'the signing algorithm: of the local key (generated once, kept in the data folder), of the KMS key (`RSA_2048` or `ECC_NIST_P256`), and in the wrapped mode of each new key',
+    receivedBy: ['key-rotation'],
+  }),
+  signingMode: setting({
+    env: 'DCR_SIGNING_MODE',
+    key: 'signingMode',
+    type: z.enum(['kms', 'wrapped']),
+    default: 'kms',
+    deployDefault: false,
+    doc: 'AWS: `kms` (KMS signs every token; the private key never leaves it) or `wrapped` (a signing key wrapped by a symmetric KMS key, unwrapped once per container, rotated on a schedule: docs/deployment.md "Signing modes"); `npm start` always signs with its local key file',
+    receivedBy: 'every function',
+  }),
+  kmsKeyId: setting({
+    env: 'DCR_KMS_KEY_ID',
+    type: text,
+    defaultDoc: 'set by the stack',
+    doc: 'AWS: the KMS key that signs (id, ARN or alias); the key spec decides RS256 or ES256',
+    receivedBy: 'functions with a key',
+  }),
+  kmsPreviousKeyIds: setting({
+    env: 'DCR_KMS_PREVIOUS_KEY_IDS',
+    key: 'previousSigningKeyArns',
+    type: list,
+    deployType: list.pipe(z.array(z.string().regex(/^arn:aws[\w-]*:kms:/, 'must be KMS key ARNs'))),
+    list: ' ',
+    default: '',
+    defaultDoc: 'none',
+    doc: 'AWS: keys that signed before a rotation, still published in the JWKS (and readable by the verifying functions) until their tokens expire (kms mode only)',
+    receivedBy: 'functions with a key',
+  }),
+  kmsWrappingKeyId: setting({
+    env: 'DCR_KMS_WRAPPING_KEY_ID',
+    type: text,
+    defaultDoc: 'set by the stack',
+    doc: 'AWS, wrapped mode: the symmetric KMS key that wraps the signing keys',
+    receivedBy: 'functions with a key',
+  }),
+  keyringRefreshSeconds: setting({
+    env: 'DCR_KEYRING_REFRESH_SECONDS',
+    type: seconds(1, 3600),
+    default: '300',
+    doc: 'wrapped mode: how often a function re-reads the keyring (1 to 3600); a new key is published this much longer before it signs',
+  }),
+  signingKeyGeneration: setting({
+    key: 'signingKeyGeneration',
+    type: seconds(1),
+    default: '1',
+    doc: 'raise it to rotate: a new key (alias `…-gen<N>`) signs, the old one is retained; list the old key in `dcr:previousSigningKeyArns` until its tokens have expired',
+  }),
+  keyRotationHours: setting({
+    key: 'keyRotationHours',
+    type: seconds(1, 24 * 90),
+    default: '24',
+    doc: 'wrapped mode: a new signing key every this many hours (1 to 2160)',
+  }),
+  region: setting({
+    env: 'DCR_REGION',
+    type: z
+      .string()
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1')
+      .max(32),
+    defaultDoc: 'unset = nothing is pinned',
+    doc: "multi-region: this server's region, set by the stack with `dcr:replicaRegions` or `dcr:primaryRegion`; refresh token families, authorization codes and initial access tokens made here are used here only",
+    receivedBy: 'every function',
+  }),
+
+  // The local server's own.
+  cleanupIntervalSeconds: setting({
+    env: 'DCR_CLEANUP_INTERVAL_SECONDS',
+    type: seconds(),
+    default: '3600',
+    doc: "local server: how often it sweeps expired items in process (`0` = never); `npm run cleanup` sweeps a stopped server's data once",
+  }),
+  adminToken: setting({
+    env: 'DCR_ADMIN_TOKEN',
+    type: z.string().min(32, 'must be at least 32 characters'),
+    defaultDoc: 'unset (admin API and dashboard closed)',
+    doc: "local server: bearer token of the admin API (at least 32 characters), and what the dashboard's sign-in asks for; in AWS, IAM authorizes the admin API instead",
+  }),
+  auditLog: setting({
+    env: 'DCR_AUDIT_LOG',
+    type: text,
+    default: 'stdout',
+    doc: 'local server: audit events as JSON lines to `stdout`, a file path, or `off` (the statistics count the changes either way)',
+  }),
+  auditBusName: setting({
+    env: 'DCR_AUDIT_BUS_NAME',
+    type: text,
+    defaultDoc: 'set by the stack',
+    doc: 'AWS: the EventBridge bus the audit function puts audit events on',
+    receivedBy: ['audit'],
+  }),
+
+  // Signing users in.
+  upstreamIssuer: setting({
+    env: 'DCR_UPSTREAM_ISSUER',
+    key: 'upstreamIssuer',
+    type: upstreamIssuer,
+    deployType: z.url({ protocol: /^https$/ }),
+    defaultDoc:
+      'none; in AWS the Cognito user pool the stack creates (unless `dcr:cognitoLogin` is false)',
+    doc: 'an OpenID Provider users sign in at (https; locally also http on `127.0.0.1`, `[::1]`, `localhost`); with the upstream client id. Register `<issuer>/callback` there as the redirect URI (the start-up banner and the stack output `LoginCallbackUrl` print it)',
+    receivedBy: 'every function',
+  }),
+  upstreamClientId: setting({
+    env: 'DCR_UPSTREAM_CLIENT_ID',
+    key: 'upstreamClientId',
+    type: z.string().min(1).max(255),
+    defaultDoc: 'none (the Cognito app client in AWS)',
+    doc: "this server's client id at the upstream",
+    receivedBy: 'every function',
+  }),
+  upstreamClientSecret: setting({
+    env: 'DCR_UPSTREAM_CLIENT_SECRET',
+    type: text,
+    defaultDoc: 'none (a public client: PKCE only)',
+    doc: 'local: the upstream client secret (`client_secret_basic`); not together with `DCR_UPSTREAM_CLIENT_SECRET_ARN`',
+  }),
+  upstreamClientSecretArn: setting({
+    env: 'DCR_UPSTREAM_CLIENT_SECRET_ARN',
+    key: 'upstreamClientSecretArn',
+    type: z.string().startsWith('arn:'),
+    deployType: z
+      .string()
+      .regex(
+        /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
+        'must be a Secrets Manager secret ARN',
+      ),
+    defaultDoc: 'none (a public client: PKCE only)',
+    doc: 'AWS: full ARN of a Secrets Manager secret you created holding the upstream client secret as plain text (`client_secret_basic`), read once per container; encrypted with the default `aws/secretsmanager` key (the function gets no `kms:Decrypt` on keys of yours)',
+    receivedBy: ['authorize'],
+  }),
+  upstreamScopes: setting({
+    env: 'DCR_UPSTREAM_SCOPES',
+    key: 'upstreamScopes',
+    type: z
+      .string()
+      .transform((v) => v.split(/\s+/).filter(Boolean))
+      .refine((scopes) => scopes.includes('openid'), 'must include openid'),
+    list: ' ',
+    default: 'openid',
+    doc: 'scopes asked of the upstream (must include `openid`)',
+    receivedBy: ['authorize'],
+  }),
+  devLogin: setting({
+    env: 'DCR_DEV_LOGIN',
+    type: onOff,
+    defaultDoc: '`on` locally when no upstream is configured; never in Lambda (refused there)',
+    doc: '`on`/`off`: the development login (no password; docs/sign-in.md)',
+  }),
+  devUsers: setting({
+    env: 'DCR_DEV_USERS',
+    type: list.pipe(
+      z
+        .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'names are 1-64 of A-Z a-z 0-9 . _ -'))
+        .min(1),
+    ),
+    default: 'alice',
+    doc: 'development login users (comma or space separated, `[A-Za-z0-9._-]{1,64}`); user `alice` gets `sub` = `dev:alice`',
+  }),
+  cookieKeySecretArn: setting({
+    env: 'DCR_COOKIE_KEY_SECRET_ARN',
+    type: z.string().startsWith('arn:'),
+    defaultDoc: 'set by the stack',
+    doc: 'AWS: the Secrets Manager secret keying the sealed browser cookies (locally a key file in the data folder)',
+    receivedBy: ['authorize'],
+  }),
+  sessionLifetimeSeconds: setting({
+    env: 'DCR_SESSION_LIFETIME_SECONDS',
+    key: 'sessionLifetimeSeconds',
+    type: seconds(300, 86_400),
+    default: '28800',
+    defaultDoc: '`28800` (8 hours)',
+    doc: 'how long a browser stays signed in at this server (300 to 86400)',
+    receivedBy: ['authorize'],
+  }),
+  refreshTokenLifetimeSeconds: setting({
+    env: 'DCR_REFRESH_TOKEN_LIFETIME_SECONDS',
+    key: 'refreshTokenLifetimeSeconds',
+    type: seconds(3600),
+    default: String(30 * 24 * 3600),
+    defaultDoc: '`2592000` (30 days)',
+    doc: 'refresh token family: absolute lifetime',
+    receivedBy: 'every function',
+  }),
+  refreshTokenIdleLifetimeSeconds: setting({
+    env: 'DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS',
+    key: 'refreshTokenIdleLifetimeSeconds',
+    type: seconds(300),
+    default: String(7 * 24 * 3600),
+    defaultDoc: '`604800` (7 days)',
+    doc: 'refresh token family: idle lifetime (unused this long: dead; at most the absolute one)',
+    receivedBy: 'every function',
+  }),
+  refreshTokenReuseGraceSeconds: setting({
+    env: 'DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS',
+    key: 'refreshTokenReuseGraceSeconds',
+    type: seconds(0, 3600),
+    default: '60',
+    defaultDoc: '`60`',
+    doc: 'after a rotation, the replaced refresh token still answers with its successor this long, for clients that refresh concurrently (`0`: any reuse revokes the family; [Concurrent refreshes](tokens.md#concurrent-refreshes-the-reuse-grace-window))',
+    receivedBy: ['token'],
+  }),
+  cognitoLogin: setting({
+    key: 'cognitoLogin',
+    type: onOff,
+    flag: true,
+    default: 'on',
+    defaultDoc: '`true`',
+    doc: 'without an upstream: create an Amazon Cognito user pool with managed login as the upstream; `false` = no one signs in (no authorize function, no `/authorize`, discovery advertises no authorization endpoint)',
+  }),
+  cognitoDomainPrefix: setting({
+    key: 'cognitoDomainPrefix',
+    type: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
+      .refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito'),
+    defaultDoc: '`<stack name>-<account id>`',
+    doc: 'the Cognito managed login domain (`https://<prefix>.auth.<region>.amazoncognito.com`)',
+  }),
+
+  // Registration.
+  clientIdMetadataDocuments: setting({
+    env: 'DCR_CLIENT_ID_METADATA_DOCUMENTS',
+    key: 'clientIdMetadataDocuments',
+    type: onOff,
+    flag: true,
+    default: 'on',
+    doc: '`off`: an https URL is no client_id here (Client ID Metadata Documents, docs/registration.md)',
+    receivedBy: 'every function',
+  }),
+  registrationAccess: setting({
+    env: 'DCR_REGISTRATION_ACCESS',
+    key: 'registrationAccess',
+    type: list.pipe(z.array(way).min(1)),
+    list: ',',
+    deployDefault: false,
+    defaultDoc:
+      '`open,initial_access_token,software_statement`, plus `mtls` when client certificates can arrive (`DCR_TLS_CLIENT_AUTH`, `dcr:mtlsDomainName`)',
+    doc: 'the accepted ways to register (docs/registration.md "Registration policy"): `open`, `initial_access_token`, `software_statement`, `mtls`',
+    receivedBy: 'every function',
+  }),
+  registrationTiers: setting({
+    env: 'DCR_REGISTRATION_TIERS',
+    key: 'registrationTiers',
+    type: registrationTiers,
+    json: true,
+    defaultDoc: 'no narrowing',
+    doc: 'trust tier per way, JSON keyed by way (in cdk.json an object): `max_client_lifetime_seconds`, `grant_types`, `scopes`, `public_clients`',
+    receivedBy: 'every function',
+  }),
+  softwareStatementIssuers: setting({
+    env: 'DCR_SOFTWARE_STATEMENT_ISSUERS',
+    key: 'softwareStatementIssuers',
+    type: statementIssuers,
+    json: true,
+    default: '{}',
+    deployDefault: false,
+    defaultDoc: 'none',
+    doc: 'trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss` (in cdk.json an object): `{jwks | jwks_uri, algorithms?}` each (docs/registration.md "Software statements")',
+    receivedBy: 'every function',
+  }),
+  trustedFetchOrigins: setting({
+    env: 'DCR_TRUSTED_FETCH_ORIGINS',
+    type: list.pipe(z.array(httpsOrigin)).transform((v) => new Set(v)),
+    default: '',
+    defaultDoc: 'none',
+    doc: '**for tests only**: comma-separated https origins (`https://127.0.0.1:8443`) whose addresses the fetch guard does not check, so tests can serve metadata documents and key sets on loopback; `npm start` warns when it is set',
+  }),
+  registrationRateLimit: setting({
+    env: 'DCR_REGISTRATION_RATE_LIMIT',
+    key: 'registrationRateLimit',
+    type: rateLimit,
+    deployDefault: '120/3600',
+    defaultDoc:
+      "`off` locally (`npm start`: a developer's load test from loopback must not hit it); `120/3600` in the stack (it admits a shared office egress address in normal use)",
+    doc: 'anonymous registrations per source address (IPv6: per /64) and fixed window: `N/SECONDS` (window 1 to 86400 s) or `off` (docs/registration.md "Abuse control")',
+    receivedBy: ['register'],
+  }),
+  redirectHosts: setting({
+    env: 'DCR_REDIRECT_HOSTS',
+    key: 'redirectHosts',
+    type: anyOrList(hostPatternProblem),
+    list: ',',
+    default: DEFAULT_REDIRECT_HOSTS.join(','),
+    deployDefault: false,
+    doc: "host patterns an anonymous client's https redirect URIs must match: `host.name` exactly, or `*.host.name` = one or more labels before `.host.name` (never the bare name); `*` or `any` = any https host. Loopback is always allowed",
+    receivedBy: 'every function',
+  }),
+  privateUseSchemes: setting({
+    env: 'DCR_PRIVATE_USE_SCHEMES',
+    key: 'privateUseSchemes',
+    type: anyOrList(schemeProblem),
+    list: ',',
+    default: DEFAULT_PRIVATE_USE_SCHEMES.join(','),
+    deployDefault: false,
+    doc: 'private-use schemes an anonymous client may register; `*` or `any` = any (still never `javascript:`, `data:`, `file:`, …)',
+    receivedBy: 'every function',
+  }),
+  softwareIdMaxActiveClients: setting({
+    env: 'DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS',
+    key: 'softwareIdMaxActiveClients',
+    type: z.coerce.number().int().min(1).max(1_000_000),
+    defaultDoc: 'unset (no cap)',
+    doc: 'the active clients one software_id may have at once (1 to 1,000,000); more → `403 access_denied` (docs/registration.md "Active clients per software_id")',
+    receivedBy: ['register'],
+  }),
+
+  // Transport: TLS locally, mutual TLS.
+  tlsCert: setting({
+    env: 'DCR_TLS_CERT',
+    type: text,
+    defaultDoc: 'unset (http)',
+    doc: 'local server: serve https with this certificate (PEM file path), with `DCR_TLS_KEY`; the issuer becomes `https://127.0.0.1:$PORT`',
+  }),
+  tlsKey: setting({
+    env: 'DCR_TLS_KEY',
+    type: text,
+    defaultDoc: 'unset (http)',
+    doc: "local server: the certificate's private key (PEM file path)",
+  }),
+  tlsClientCa: setting({
+    env: 'DCR_TLS_CLIENT_CA',
+    type: text,
+    defaultDoc: 'unset',
+    doc: 'local server: ask for client certificates and verify them against this CA (PEM path): mutual TLS (RFC 8705). A request without one is still served',
+  }),
+  tlsClientAuth: setting({
+    env: 'DCR_TLS_CLIENT_AUTH',
+    type: onOff,
+    defaultDoc: '`on` with `DCR_TLS_CLIENT_CA`, else `off`',
+    doc: 'whether verified client certificates reach the server; the stack sets it with a mutual TLS domain (`dcr:mtlsDomainName`)',
+    receivedBy: 'every function',
+  }),
+  mtlsOrigin: setting({
+    env: 'DCR_MTLS_ORIGIN',
+    type: httpsOrigin,
+    defaultDoc: 'unset',
+    doc: "RFC 8705 §5: the https origin of a host that does mutual TLS for this server; discovery then publishes `mtls_endpoint_aliases` there (token, registration, introspection, revocation, each keeping the issuer's path). Needs mutual TLS and another host than the issuer's. The stack sets it (`dcr:mtlsDomainName`); locally leave it unset: the one server asks every connection for a certificate",
+    receivedBy: ['discovery'],
+  }),
+  domainName: setting({
+    key: 'domainName',
+    type: hostName,
+    defaultDoc: 'none',
+    doc: "custom domain (with `dcr:certificateArn`); the issuer becomes `https://<domainName>` and the execute-api URL is disabled. It never asks for a client certificate. Output `DomainTarget`: its DNS record's target",
+  }),
+  certificateArn: setting({
+    key: 'certificateArn',
+    type: certificateArn,
+    defaultDoc: 'none',
+    doc: "ACM certificate of the custom domain, in the stack's region",
+  }),
+  mtlsDomainName: setting({
+    key: 'mtlsDomainName',
+    type: hostName,
+    defaultDoc: 'none',
+    doc: 'with `dcr:mtlsTruststoreUri` (and `dcr:domainName`): a second custom domain that does mutual TLS, mapped to the same API; discovery publishes it as `mtls_endpoint_aliases`. Must differ from `dcr:domainName`. Outputs `MtlsOrigin`, `MtlsDomainTarget`',
+  }),
+  mtlsCertificateArn: setting({
+    key: 'mtlsCertificateArn',
+    type: certificateArn,
+    defaultDoc: '`dcr:certificateArn`',
+    doc: 'ACM certificate of `dcr:mtlsDomainName`; the default one must then cover that name too (a wildcard `*.example.com` or a SAN)',
+  }),
+  mtlsTruststoreUri: setting({
+    key: 'mtlsTruststoreUri',
+    type: z.string().regex(/^s3:\/\/[^/]+\/.+/),
+    defaultDoc: 'none',
+    doc: '`s3://bucket/key` PEM truststore of the CAs that issue client certificates; only the mutual TLS domain uses it. The functions get `DCR_TLS_CLIENT_AUTH=on` (`tls_client_auth`, bound tokens), the discovery function also `DCR_MTLS_ORIGIN`',
+  }),
+  mtlsTruststoreVersion: setting({
+    key: 'mtlsTruststoreVersion',
+    type: text,
+    defaultDoc: 'none',
+    doc: "the truststore object's version",
+  }),
+
+  // The deployment's operation.
+  cleanupSchedule: setting({
+    key: 'cleanupSchedule',
+    type: z.string().regex(/^(rate|cron)\(.+\)$/),
+    default: 'rate(1 hour)',
+    doc: 'EventBridge schedule expression of the cleanup function',
+  }),
+  alarmEmail: setting({
+    key: 'alarmEmail',
+    type: z.email(),
+    defaultDoc: 'none',
+    doc: 'email address subscribed to the alarm topic',
+  }),
+  logRetentionDays: setting({
+    key: 'logRetentionDays',
+    type: z.coerce.number().int().positive(),
+    default: '30',
+    doc: 'retention of function and access logs (a CloudWatch retention value)',
+  }),
+  tracing: setting({
+    key: 'tracing',
+    type: onOff,
+    flag: true,
+    default: 'off',
+    defaultDoc: '`false`',
+    doc: 'active X-Ray tracing on every function',
+  }),
+  retainData: setting({
+    key: 'retainData',
+    type: onOff,
+    flag: true,
+    default: 'on',
+    defaultDoc: '`true`',
+    doc: 'keep the table (deletion protection + RETAIN), the signing key and the cookie key when the stack is deleted',
+  }),
+  throttleRateLimit: setting({
+    key: 'throttleRateLimit',
+    type: z.coerce.number().positive(),
+    default: '100',
+    doc: 'API stage throttling: steady-state requests per second across the API',
+  }),
+  throttleBurstLimit: setting({
+    key: 'throttleBurstLimit',
+    type: z.coerce.number().int().positive(),
+    default: '200',
+    doc: 'API stage throttling: burst',
+  }),
+
+  // Multi-region.
+  replicaRegions: setting({
+    key: 'replicaRegions',
+    type: list.pipe(
+      z.array(regionName).refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
+    ),
+    list: ',',
+    default: '',
+    defaultDoc: 'none',
+    doc: "other regions (never the stack's own; the stack's region must be known at synth: `AWS_REGION` or `CDK_DEFAULT_REGION`) that hold a replica of the table (a DynamoDB global table) and can use the KMS key (a multi-Region key); the functions get `DCR_REGION`",
+  }),
+  primaryRegion: setting({
+    key: 'primaryRegion',
+    type: regionName,
+    defaultDoc: 'none',
+    doc: "a replica region's stack: the primary stack's region (with `dcr:primaryTableName` and `dcr:primaryKeyArn`; all three or none)",
+  }),
+  primaryTableName: setting({
+    key: 'primaryTableName',
+    type: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+    defaultDoc: 'none',
+    doc: "a replica region's stack: the primary stack's `TableName` output (the replica has the same name)",
+  }),
+  primaryKeyArn: setting({
+    key: 'primaryKeyArn',
+    type: z
+      .string()
+      .regex(
+        /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
+        'must be the ARN of a multi-Region KMS key (key/mrk-…)',
+      ),
+    defaultDoc: 'none',
+    doc: "a replica region's stack: the primary's `SigningKeyArn` or `WrappingKeyArn` output (a multi-Region key), of which this stack makes a replica key",
+  }),
+} as const satisfies Record<string, Setting>;
+
+export type Settings = typeof SETTINGS;
+export type SettingName = keyof Settings;
+type ValueOf<N extends SettingName> = z.output<Settings[N]['type']>;
+
+/** What the server reads: a value for each setting with a default, an optional one otherwise. */
+export type ServerSettings = {
+  -readonly [N in SettingName as Settings[N] extends { env: string; default: string }
+    ? N
+    : never]: ValueOf<N>;
+} & {
+  -readonly [N in SettingName as Settings[N] extends { env: string }
+    ? Settings[N] extends { default: string }
+      ? never
+      : N
+    : never]?: ValueOf<N>;
+};
+
+/** Whether the stack has a value for a setting when its key is unset. */
+type DeployedByDefault<S> = S extends { deployDefault: string }
+  ? true
+  : S extends { deployDefault: false }
+    ? false
+    : S extends { default: string }
+      ? true
+      : false;
+
+/** The deployment's settings, by their `dcr:` key. */
+export type DeploymentSettings = {
+  -readonly [N in SettingName as Settings[N] extends { key: infer K extends string }
+    ? DeployedByDefault<Settings[N]> extends true
+      ? K
+      : never
+    : never]: ValueOf<N>;
+} & {
+  -readonly [N in SettingName as Settings[N] extends { key: infer K extends string }
+    ? DeployedByDefault<Settings[N]> extends true
+      ? never
+      : K
+    : never]?: ValueOf<N>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rules across settings, each declared once and checked wherever all of its settings can be set.
+
+type Parsed = { readonly [N in SettingName]?: ValueOf<N> };
+/** How a parser names a setting in its messages: `DCR_…` for the server, `dcr:…` at synth. */
+export type Namer = (name: SettingName) => string;
+
+export interface Rule {
+  /** The setting a broken rule is reported on. */
+  readonly setting: SettingName;
+  /** Where it is checked: by the server, at synth, or both. */
+  readonly checkedBy: 'server' | 'deployment' | 'both';
+  readonly holds: (s: Parsed) => boolean;
+  readonly message: string | ((n: Namer) => string);
+}
+
+const emptyOrUnset = (v: ReadonlySet<unknown> | undefined) => v === undefined || v.size === 0;
+/** Whether verified client certificates reach the server: said so (AWS), or a CA to verify them. */
+export const mutualTls = (s: Parsed): boolean => s.tlsClientAuth ?? s.tlsClientCa !== undefined;
+const together = (...values: unknown[]) =>
+  values.every((v) => v === undefined) || values.every((v) => v !== undefined);
+
+export const RULES: readonly Rule[] = [
+  // Tokens for a real resource must carry only scopes the operator chose: "any scope" there
+  // would let an anonymous client register `admin` and get it in a token the resource trusts.
+  {
+    setting: 'allowedScopes',
+    checkedBy: 'both',
+    holds: (s) =>
+      !emptyOrUnset(s.allowedScopes) ||
+      (emptyOrUnset(s.resources) && s.defaultAudience === undefined),
+    message: (n) =>
+      `required when ${n('resources')} or ${n('defaultAudience')} is set (the scopes those resources accept)`,
+  },
+  {
+    setting: 'upstreamClientId',
+    checkedBy: 'both',
+    holds: (s) => together(s.upstreamIssuer, s.upstreamClientId),
+    message: (n) => `${n('upstreamIssuer')} and ${n('upstreamClientId')} go together`,
+  },
+  {
+    setting: 'refreshTokenIdleLifetimeSeconds',
+    checkedBy: 'both',
+    holds: (s) =>
+      (s.refreshTokenIdleLifetimeSeconds ?? 0) <= (s.refreshTokenLifetimeSeconds ?? Infinity),
+    message: (n) => `must not exceed ${n('refreshTokenLifetimeSeconds')}`,
+  },
+  {
+    setting: 'tlsKey',
+    checkedBy: 'server',
+    holds: (s) => together(s.tlsCert, s.tlsKey),
+    message: (n) => `${n('tlsCert')} and ${n('tlsKey')} go together`,
+  },
+  {
+    setting: 'tlsClientCa',
+    checkedBy: 'server',
+    holds: (s) => s.tlsClientCa === undefined || s.tlsCert !== undefined,
+    message: (n) => `needs ${n('tlsCert')} and ${n('tlsKey')} (mutual TLS is TLS)`,
+  },
+  {
+    setting: 'mtlsOrigin',
+    checkedBy: 'server',
+    holds: (s) => s.mtlsOrigin === undefined || mutualTls(s),
+    message: (n) => `needs mutual TLS (${n('tlsClientAuth')}=on, or ${n('tlsClientCa')} locally)`,
+  },
+  {
+    setting: 'mtlsOrigin',
+    checkedBy: 'server',
+    holds: (s) =>
+      s.mtlsOrigin === undefined ||
+      s.issuer === undefined ||
+      new URL(s.issuer).origin !== s.mtlsOrigin,
+    message: "must be another host than the issuer's (the aliases are for mutual TLS only)",
+  },
+  {
+    setting: 'upstreamClientSecret',
+    checkedBy: 'server',
+    holds: (s) => s.upstreamClientSecret === undefined || s.upstreamClientSecretArn === undefined,
+    message: 'give the secret or its ARN, not both',
+  },
+  {
+    setting: 'kmsPreviousKeyIds',
+    checkedBy: 'deployment',
+    holds: (s) => s.signingMode !== 'wrapped' || (s.kmsPreviousKeyIds ?? []).length === 0,
+    message: 'KMS signing keys are published in the kms signing mode only',
+  },
+  {
+    setting: 'certificateArn',
+    checkedBy: 'deployment',
+    holds: (s) => together(s.domainName, s.certificateArn),
+    message: 'domainName and certificateArn go together',
+  },
+  // RFC 8705 §5: mutual TLS on a domain of its own, so that the issuer's stays open to
+  // browsers, MCP clients, resource servers and the operator (docs/deployment.md "Mutual TLS").
+  {
+    setting: 'mtlsTruststoreUri',
+    checkedBy: 'deployment',
+    holds: (s) => s.mtlsTruststoreUri === undefined || s.mtlsDomainName !== undefined,
+    message:
+      'needs mtlsDomainName: mutual TLS is served on a second custom domain (the issuer’s domainName asks for no certificate)',
+  },
+  {
+    setting: 'mtlsDomainName',
+    checkedBy: 'deployment',
+    holds: (s) => s.mtlsDomainName === undefined || s.mtlsTruststoreUri !== undefined,
+    message: 'needs mtlsTruststoreUri (the CAs that issue the client certificates)',
+  },
+  {
+    setting: 'mtlsDomainName',
+    checkedBy: 'deployment',
+    holds: (s) => s.mtlsDomainName === undefined || s.domainName !== undefined,
+    message: 'needs domainName and certificateArn (the issuer’s own custom domain)',
+  },
+  {
+    setting: 'mtlsDomainName',
+    checkedBy: 'deployment',
+    holds: (s) => s.mtlsDomainName === undefined || s.mtlsDomainName !== s.domainName,
+    message: 'must differ from domainName (which must stay reachable without a certificate)',
+  },
+  {
+    setting: 'mtlsCertificateArn',
+    checkedBy: 'deployment',
+    holds: (s) => s.mtlsCertificateArn === undefined || s.mtlsDomainName !== undefined,
+    message: 'needs mtlsDomainName',
+  },
+  {
+    setting: 'mtlsTruststoreVersion',
+    checkedBy: 'deployment',
+    holds: (s) => s.mtlsTruststoreVersion === undefined || s.mtlsTruststoreUri !== undefined,
+    message: 'needs mtlsTruststoreUri',
+  },
+  {
+    setting: 'upstreamClientSecretArn',
+    checkedBy: 'deployment',
+    holds: (s) => s.upstreamClientSecretArn === undefined || s.upstreamIssuer !== undefined,
+    message: 'needs upstreamIssuer (the Cognito app client has no secret)',
+  },
+  {
+    setting: 'primaryRegion',
+    checkedBy: 'deployment',
+    holds: (s) => together(s.primaryRegion, s.primaryTableName, s.primaryKeyArn),
+    message: 'primaryRegion, primaryTableName and primaryKeyArn go together',
+  },
+  {
+    setting: 'replicaRegions',
+    checkedBy: 'deployment',
+    holds: (s) => s.primaryRegion === undefined || (s.replicaRegions ?? []).length === 0,
+    message: 'belongs to the primary stack, not to a replica region’s (primaryRegion)',
+  },
+  {
+    setting: 'kmsPreviousKeyIds',
+    checkedBy: 'deployment',
+    holds: (s) => s.primaryRegion === undefined || (s.kmsPreviousKeyIds ?? []).length === 0,
+    message: 'not in a replica region’s stack (primaryRegion)',
+  },
+  // Users must be the same in every region: one upstream, not a user pool per region.
+  {
+    setting: 'primaryRegion',
+    checkedBy: 'deployment',
+    holds: (s) =>
+      s.primaryRegion === undefined || s.upstreamIssuer !== undefined || !s.cognitoLogin,
+    message:
+      'needs upstreamIssuer (or cognitoLogin=false): a user pool per region would hold different users',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The parse both configurations share.
+
+export interface ParseResult {
+  /** The values that parsed, by setting name. */
+  readonly values: Parsed;
+  /** Every problem, each as `<name>: <message>`. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Parses each named setting's text (absent: its default), then checks the rules this parser
+ * checks: every bad setting is reported with its rule, not only the first.
+ */
+export function parseSettings(
+  texts: Partial<Record<SettingName, string>>,
+  options: {
+    readonly names: readonly SettingName[];
+    readonly namer: Namer;
+    readonly defaultOf: (name: SettingName) => string | undefined;
+    readonly checkedBy: 'server' | 'deployment';
+    readonly typeOf?: (name: SettingName) => readonly z.ZodType[];
+  },
+): ParseResult {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of options.names) {
+    const value = texts[name] ?? options.defaultOf(name);
+    if (value === undefined) continue;
+    // The setting's type, then any stricter check of the same text (the first failure counts).
+    const results = (options.typeOf?.(name) ?? [SETTINGS[name].type]).map((type) =>
+      type.safeParse(value),
+    );
+    const failure = results.find((result) => !result.success)?.error;
+    if (failure) {
+      for (const issue of failure.issues) {
+        problems.push(`${[options.namer(name), ...issue.path].join('.')}: ${issue.message}`);
+      }
+      continue;
+    }
+    values[name] = results[0]?.data;
+  }
+  // A rule over a value that did not parse would only repeat that problem.
+  if (problems.length === 0) {
+    for (const rule of RULES) {
+      if (rule.checkedBy !== 'both' && rule.checkedBy !== options.checkedBy) continue;
+      if (rule.holds(values as Parsed)) continue;
+      const message = typeof rule.message === 'string' ? rule.message : rule.message(options.namer);
+      problems.push(`${options.namer(rule.setting)}: ${message}`);
+    }
+  }
+  return { values: values as Parsed, problems };
+}
+
+/** The settings the server reads, by name. */
+export const SERVER_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter(
+  (name) => (SETTINGS[name] as Setting).env !== undefined,
+);
+
+/** The settings a deployment takes, by name. */
+export const DEPLOYMENT_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter(
+  (name) => (SETTINGS[name] as Setting).key !== undefined,
+);
+
+/** Whether `fn` (using a KMS key or not) receives the setting. */
+function receives(name: SettingName, fn: DeployedFunction, usesKey: boolean): boolean {
+  const receivers = (SETTINGS[name] as Setting).receivedBy;
+  if (receivers === undefined) return false;
+  if (receivers === 'every function') return true;
+  if (receivers === 'functions with a key') return usesKey;
+  return receivers.includes(fn);
+}
+
+/**
+ * A deployed function's environment: of the settings' values (text, by name), exactly those
+ * the table says it receives, each under its variable.
+ */
+export function environmentFor(
+  fn: DeployedFunction,
+  usesKey: boolean,
+  values: Partial<Record<SettingName, string>>,
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const name of SERVER_SETTINGS) {
+    const value = values[name];
+    if (value !== undefined && receives(name, fn, usesKey)) {
+      environment[(SETTINGS[name] as Setting).env as string] = value;
+    }
+  }
+  return environment;
+}
