@@ -616,6 +616,15 @@ export const SETTINGS = {
     doc: 'refresh token family: idle lifetime (unused this long: dead; at most the absolute one)',
     receivedBy: 'every function',
   }),
+  refreshTokenReuseGraceSeconds: setting({
+    env: 'DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS',
+    key: 'refreshTokenReuseGraceSeconds',
+    type: seconds(0, 3600),
+    default: '60',
+    defaultDoc: '`60`',
+    doc: 'after a rotation, the replaced refresh token still answers with its successor this long, for clients that refresh concurrently (`0`: any reuse revokes the family; [Concurrent refreshes](tokens.md#concurrent-refreshes-the-reuse-grace-window))',
+    receivedBy: ['token'],
+  }),
   cognitoLogin: setting({
     key: 'cognitoLogin',
     type: onOff,

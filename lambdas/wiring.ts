@@ -27,7 +27,7 @@ import type {
 import { RegistrationService } from './core/registration.js';
 import { TrustedSoftwareStatements } from './core/software-statements.js';
 import { TokenService } from './core/token-service.js';
-import { UserGrants } from './core/user-grants.js';
+import { type RefreshReuseEvent, UserGrants } from './core/user-grants.js';
 import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -144,9 +144,18 @@ const tokenService = (d: TokenDeps) => {
     clients,
     d.tokenStore,
     d.config,
-    new UserGrants(d.grants, issuer, clients, d.config),
+    new UserGrants(d.grants, issuer, clients, d.config, logRefreshReuse),
   );
 };
+
+/**
+ * A refresh token's reuse: absorbed within the grace window (routine for clients that refresh
+ * concurrently), or ending its family (a stolen token, or a client that lost its successor).
+ */
+const logRefreshReuse = (event: RefreshReuseEvent) =>
+  event.type === 'refresh.reuse_absorbed'
+    ? logger.info(event.type, { audit: event })
+    : logger.warn(event.type, { audit: event });
 
 /**
  * The authorization endpoint, when someone can sign users in: the upstream if there is one,

@@ -175,11 +175,17 @@ export class DynamoDbGrantStore implements GrantStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: grantKey(grantId),
-          UpdateExpression:
-            'SET currentHash = :next, previousHashes = :previous, generation = :generation, lastUsedAt = :usedAt, #ttl = :ttl, expiryDay = :day',
+          // The sealed successor is replaced, or removed when no grace window is configured, in
+          // the same write: it can only ever open to the family's current token.
+          UpdateExpression: `SET currentHash = :next, previousHashes = :previous, generation = :generation, lastUsedAt = :usedAt, #ttl = :ttl, expiryDay = :day${
+            next.sealedSuccessor === undefined
+              ? ' REMOVE sealedSuccessor'
+              : ', sealedSuccessor = :successor'
+          }`,
           ConditionExpression: 'currentHash = :presented AND attribute_not_exists(revokedAt)',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: {
+            ...(next.sealedSuccessor !== undefined && { ':successor': next.sealedSuccessor }),
             ':next': next.currentHash,
             ':previous': next.previousHashes,
             ':generation': next.generation,

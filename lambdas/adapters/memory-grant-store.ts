@@ -67,7 +67,8 @@ export class MemoryGrantStore implements GrantStore {
     if (!grant || grant.revokedAt !== undefined || !('currentHash' in grant)) return false;
     if (grant.currentHash !== presentedHash) return false;
     const { expiresAt: _, ...rotation } = next;
-    this.grants.set(grantId, { ...grant, ...rotation });
+    const { sealedSuccessor: __, ...kept } = grant;
+    this.grants.set(grantId, { ...kept, ...rotation });
     return true;
   }
 

@@ -145,10 +145,12 @@ const metadataInput = z.object({
   tos_uri: webUrl.optional(),
   policy_uri: webUrl.optional(),
   contacts: z.array(displayed.min(1).max(320)).max(MAX_ITEMS).optional(),
+  // An empty scope is no scope: the MCP Inspector registers `""` when it knows none.
   scope: z
     .string()
     .max(MAX_TEXT)
     .regex(SCOPE_SYNTAX, 'must be space-separated scope tokens')
+    .or(z.literal(''))
     .optional(),
   jwks_uri: httpsUrl.optional(),
   jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
@@ -384,6 +386,12 @@ export function validateClientMetadata(
   }
   const nativeOnly = kinds.length > 0 && kinds.every((k) => k !== 'web');
   const applicationType = input.application_type ?? (nativeOnly ? 'native' : 'web');
+  // OpenID Connect Registration §2: a client that says it is `web` redirects over https only.
+  if (input.application_type === 'web' && kinds.includes('loopback')) {
+    throw invalidRedirectUri(
+      'redirect_uris: loopback redirect URIs are for native clients (application_type native); a web client uses https',
+    );
+  }
   if (applicationType === 'web' && kinds.includes('private-use')) {
     throw invalidRedirectUri(
       'redirect_uris: private-use URI schemes are allowed for native clients only',
@@ -432,7 +440,7 @@ export function validateClientMetadata(
   // OpenID habits (`openid email profile`, `offline_access`) are dropped, never refused: MCP
   // clients register them when they know no better, and this server gives them no meaning.
   let scope: string | undefined;
-  if (input.scope !== undefined) {
+  if (input.scope) {
     const tokens = requestedScopes(input.scope);
     const notAllowed = policy.allowedScopes && tokens.find((t) => !policy.allowedScopes?.has(t));
     if (notAllowed)

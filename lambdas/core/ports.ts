@@ -294,6 +294,11 @@ export interface GrantRecord {
   readonly generation: number;
   readonly currentHash: string;
   readonly previousHashes: readonly string[];
+  /**
+   * The current refresh token sealed under a key only its parent's holder can derive, kept while
+   * a reuse grace window is configured (docs/tokens.md "Concurrent refreshes").
+   */
+  readonly sealedSuccessor?: string;
   readonly revokedAt?: number;
   /**
    * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
@@ -308,6 +313,8 @@ export interface Rotation {
   readonly previousHashes: readonly string[];
   readonly generation: number;
   readonly lastUsedAt: number;
+  /** The new token sealed under the one it replaces; absent without a grace window. */
+  readonly sealedSuccessor?: string;
   /** When the family expires after this rotation (absolute or idle, the earlier). */
   readonly expiresAt: number;
 }

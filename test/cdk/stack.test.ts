@@ -863,6 +863,7 @@ describe('sign-in', () => {
     expect(variables(template, 'token')).toMatchObject({
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: '2592000',
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: '604800',
+      DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: '60',
     });
   });
 
@@ -929,6 +930,7 @@ describe('sign-in', () => {
     [{ 'dcr:cognitoDomainPrefix': 'my-aws-login' }, 'dcr:cognitoDomainPrefix'],
     [{ 'dcr:sessionLifetimeSeconds': '10' }, 'dcr:sessionLifetimeSeconds'],
     [{ 'dcr:refreshTokenIdleLifetimeSeconds': '99999999' }, 'dcr:refreshTokenIdleLifetimeSeconds'],
+    [{ 'dcr:refreshTokenReuseGraceSeconds': '3601' }, 'dcr:refreshTokenReuseGraceSeconds'],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
   });
