@@ -399,13 +399,48 @@ function refreshChain({ issuer, clientId }: Target): () => autocannon.Options {
   });
 }
 
-/** Starts every target (in parallel processes), runs, stops them all. */
+/**
+ * Reuse absorbed: each connection presents the first token of a family of its own again and
+ * again. The first request rotates; every later one is a reuse within the grace window (the
+ * run is far shorter than its 60 s), answered with the same successor and a new access token.
+ */
+function reusedParent({ issuer, clientId }: Target): () => autocannon.Options {
+  let nextFamily = BENCH_FAMILIES - 1;
+  return () => ({
+    url: issuer,
+    setupClient: (connection) => {
+      if (nextFamily < FAMILIES_USED) throw new Error('out of seeded refresh token families');
+      const { refreshToken } = benchFamily(nextFamily--);
+      connection.setRequests([
+        {
+          method: 'POST',
+          path: '/token',
+          headers: TOKEN_HEADERS,
+          body: form({
+            grant_type: 'refresh_token',
+            refresh_token: refreshToken,
+            resource: BENCH_RESOURCE,
+            client_id: clientId as string,
+          }),
+        },
+      ]);
+    },
+  });
+}
+
+/** Starts every target (in parallel processes, each with `env` and its own), runs, stops them all. */
 async function withTargets(
-  kinds: readonly string[],
+  kinds: readonly (string | readonly [string, Record<string, string>])[],
   env: Record<string, string>,
   run: (targets: Target[]) => Promise<void>,
 ) {
-  const targets = await Promise.all(kinds.map((kind) => startTarget(kind, env)));
+  const targets = await Promise.all(
+    kinds.map((kind) =>
+      typeof kind === 'string'
+        ? startTarget(kind, env)
+        : startTarget(kind[0], { ...env, ...kind[1] }),
+    ),
+  );
   try {
     await run(targets);
   } finally {
@@ -433,10 +468,25 @@ async function grantBench() {
         })),
       ),
     );
-    await withTargets(kinds, { BENCH_ALG: alg, BENCH_GRANTS: '0' }, (targets) =>
-      measureInterleaved(
-        targets.map((t, i) => ({ what: `${kinds[i]} refresh ${alg}`, options: refreshChain(t) })),
-      ),
+    // Ours with the reuse grace window (the default: every rotation also seals its successor),
+    // ours strict (0), and oidc-provider, which rotates without a grace window.
+    const refreshKinds = [
+      ['ours-memory', {}],
+      ['ours-memory', { BENCH_REUSE_GRACE: '0' }],
+      ['oidc-provider', {}],
+    ] as const;
+    const refreshNames = ['ours-memory', 'ours-memory, no grace window,', 'oidc-provider'];
+    await withTargets(refreshKinds, { BENCH_ALG: alg, BENCH_GRANTS: '0' }, (targets) =>
+      measureInterleaved([
+        ...targets.map((t, i) => ({
+          what: `${refreshNames[i]} refresh ${alg}`,
+          options: refreshChain(t),
+        })),
+        {
+          what: `ours-memory refresh, reuse absorbed ${alg}`,
+          options: reusedParent(targets[0] as Target),
+        },
+      ]),
     );
   }
   for (const grant of ['code exchange', 'refresh']) {
@@ -446,6 +496,18 @@ async function grantBench() {
       `oidc-provider ${grant} RS256`,
       1.2,
     );
+  }
+  for (const alg of ['RS256', 'ES256']) {
+    for (const connections of CONNECTIONS) {
+      const ratio =
+        rate(`ours-memory refresh ${alg}`, connections) /
+        rate(`ours-memory, no grace window, refresh ${alg}`, connections);
+      summaries.push(
+        Number.isNaN(ratio)
+          ? `refresh ${alg} with the grace window @${connections}: no ratio (a run had failed requests)`
+          : `refresh ${alg} with the grace window @${connections}: ${ratio.toFixed(2)}x without it (sealing each successor)`,
+      );
+    }
   }
   for (const grant of ['code exchange', 'refresh']) {
     for (const connections of CONNECTIONS) {

@@ -5,6 +5,7 @@
  * BENCH_ALG (RS256 | ES256) picks the access token signing algorithm of either server.
  * BENCH_GRANTS=<n> (memory targets): seeds n authorization codes (0 is fine) and the refresh
  * token families of bench/grant-seeds.ts for a public client before READY.
+ * BENCH_REUSE_GRACE (ours): DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS; unset = the default.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -69,6 +70,10 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       DCR_ALLOWED_SCOPES: BENCH_SCOPE,
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: String(REFRESH_LIFETIME),
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: String(REFRESH_IDLE_LIFETIME),
+      // The refresh bench measures the reuse grace window (the default) and strict rotation (0).
+      ...(process.env.BENCH_REUSE_GRACE && {
+        DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: process.env.BENCH_REUSE_GRACE,
+      }),
       // The initial access token benchmark creates its token through the admin API.
       ...(process.env.BENCH_ADMIN_TOKEN && { DCR_ADMIN_TOKEN: process.env.BENCH_ADMIN_TOKEN }),
       // The software statement benchmark's trusted issuer (bench/software-statements.ts).

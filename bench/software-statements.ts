@@ -5,7 +5,10 @@
 import { performance } from 'node:perf_hooks';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../lambdas/config.js';
-import { TrustedSoftwareStatements } from '../lambdas/core/registration/software-statements.js';
+import {
+  SOFTWARE_STATEMENT_TYPE,
+  TrustedSoftwareStatements,
+} from '../lambdas/core/registration/software-statements.js';
 
 export const STATEMENT_ISSUER = 'https://statements.bench.example';
 
@@ -19,7 +22,7 @@ export async function statementRegistration(alg: 'ES256' | 'RS256' = 'ES256') {
     grant_types: ['client_credentials'],
     response_types: [],
   })
-    .setProtectedHeader({ alg, kid: 'bench' })
+    .setProtectedHeader({ alg, kid: 'bench', typ: SOFTWARE_STATEMENT_TYPE })
     .setIssuer(STATEMENT_ISSUER)
     .setIssuedAt()
     .setExpirationTime('1h')

@@ -28,6 +28,7 @@ type Combined =
   | 'tlsKey'
   | 'tlsClientCa'
   | 'tlsClientAuth'
+  | 'clientIdMetadataDocuments'
   | 'registrationAccess'
   | 'registrationTiers'
   | 'redirectHosts'
@@ -44,6 +45,8 @@ export interface Config extends Readonly<Omit<ServerSettings, Combined>> {
   readonly devLogin?: { readonly users: readonly string[] };
   /** The accepted ways to register, and each way's trust tier. */
   readonly registrationAccess: ReadonlySet<RegistrationWay>;
+  /** Client ID Metadata Documents: anonymous clients, by default exactly where `open` is. */
+  readonly clientIdMetadataDocuments: boolean;
   readonly registrationTiers: Readonly<Record<RegistrationWay, TrustTier>>;
   /** Local https: PEM file paths (read at start). */
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
@@ -131,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tlsKey,
     tlsClientCa,
     tlsClientAuth: _tlsClientAuth,
+    clientIdMetadataDocuments,
     registrationAccess,
     registrationTiers,
     redirectHosts,
@@ -138,6 +142,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...simple
   } = values as ServerSettings;
   const mtls = mutualTls(values);
+  const access: ReadonlySet<RegistrationWay> =
+    registrationAccess !== undefined
+      ? new Set(registrationAccess)
+      : defaultRegistrationAccess(mtls);
   return {
     ...(simple as Omit<ServerSettings, Combined>),
     ...(upstreamIssuer !== undefined &&
@@ -162,10 +170,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         },
       }),
     mtls,
-    registrationAccess:
-      registrationAccess !== undefined
-        ? new Set(registrationAccess)
-        : defaultRegistrationAccess(mtls),
+    registrationAccess: access,
+    clientIdMetadataDocuments: clientIdMetadataDocuments ?? access.has('open'),
     registrationTiers: tiersFrom(registrationTiers),
     redirectPolicy: {
       hosts: redirectHosts,

@@ -105,12 +105,13 @@ export const FUNCTIONS = {
     },
     successMetric: 'ClientsRegistered',
   },
-  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it).
+  // UpdateItem: the deletion marker written just before DeleteItem (audit reads it). GetItem
+  // on blocked#*: an update is held to the software_id kill switch.
   'client-configuration': {
     paths: [PATHS.clientConfiguration],
     access: {
       items: {
-        GetItem: ['client#*'],
+        GetItem: ['blocked#*', 'client#*'],
         PutItem: ['client#*'],
         UpdateItem: ['client#*'],
         DeleteItem: ['client#*'],
@@ -136,11 +137,12 @@ export const FUNCTIONS = {
     successMetric: 'TokensIssued',
   },
   // The browser's side: the authorization request, the upstream's return, the consent form.
-  // Reads the client asking, stores the authorization code it is given (the code's hash).
+  // Reads the client asking, stores the authorization code it is given (the code's hash) and
+  // marks the consent answered (a replayed form mints nothing).
   authorize: {
     paths: [PATHS.authorize, PATHS.callback, PATHS.consent],
     signIn: true,
-    access: { items: { GetItem: ['client#*'], PutItem: ['code#*'] } },
+    access: { items: { GetItem: ['client#*'], PutItem: ['code#*', 'consent#*'] } },
   },
   // Introspection reads revocations and refresh token families, revocation writes them (a
   // family's revocation is an update); both record used assertion ids, and count the
@@ -207,6 +209,7 @@ export const FUNCTIONS = {
           'assertion#*',
           'stats#*',
           'code#*',
+          'consent#*',
           'grant#*',
           'iat#*',
           'ratelimit#*',

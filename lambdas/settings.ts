@@ -602,6 +602,15 @@ export const SETTINGS = {
     doc: 'refresh token family: idle lifetime (unused this long: dead; at most the absolute one)',
     receivedBy: 'every function',
   }),
+  refreshTokenReuseGraceSeconds: setting({
+    env: 'DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS',
+    key: 'refreshTokenReuseGraceSeconds',
+    type: seconds(0, 3600),
+    default: '60',
+    defaultDoc: '`60`',
+    doc: 'after a rotation, the replaced refresh token still answers with its successor this long, for clients that refresh concurrently (`0`: any reuse revokes the family; [Concurrent refreshes](tokens.md#concurrent-refreshes-the-reuse-grace-window))',
+    receivedBy: ['token'],
+  }),
   cognitoLogin: setting({
     key: 'cognitoLogin',
     type: onOff,
@@ -626,8 +635,8 @@ export const SETTINGS = {
     key: 'clientIdMetadataDocuments',
     type: onOff,
     flag: true,
-    default: 'on',
-    doc: '`off`: an https URL is no client_id here (Client ID Metadata Documents, docs/registration.md)',
+    defaultDoc: '`on` exactly when `open` registration is accepted',
+    doc: 'whether an https URL is a client_id here (Client ID Metadata Documents, docs/registration.md); document clients are anonymous clients, held to the `open` way',
     receivedBy: 'every function',
   }),
   registrationAccess: setting({
@@ -943,6 +952,17 @@ export const RULES: readonly Rule[] = [
       (emptyOrUnset(s.resources) && s.defaultAudience === undefined),
     message: (n) =>
       `required when ${n('resources')} or ${n('defaultAudience')} is set (the scopes those resources accept)`,
+  },
+  // Anyone can publish a document: its clients are anonymous, so only where `open` is accepted.
+  {
+    setting: 'clientIdMetadataDocuments',
+    checkedBy: 'both',
+    holds: (s) =>
+      s.clientIdMetadataDocuments !== true ||
+      s.registrationAccess === undefined ||
+      s.registrationAccess.includes('open'),
+    message: (n) =>
+      `document clients are anonymous clients; accept open in ${n('registrationAccess')} or leave them off`,
   },
   {
     setting: 'upstreamClientId',

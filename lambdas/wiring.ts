@@ -28,7 +28,7 @@ import type { Signer } from './core/signing/ports.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tokens.js';
 import type { GrantStore, TokenStore } from './core/tokens/ports.js';
 import { TokenService } from './core/tokens/token-service.js';
-import { UserGrants } from './core/tokens/user-grants.js';
+import { type RefreshReuseEvent, UserGrants } from './core/tokens/user-grants.js';
 import type { Endpoint } from './functions.js';
 import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
@@ -108,9 +108,9 @@ const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDoc
     d.config.clientIdMetadataDocuments ? d.metadataDocuments : undefined,
   );
 
-/** RFC 7592: a client's own registration, under the rules it registered by. */
-const clientConfigurationService = (d: RegistrationDeps) =>
-  new ClientConfigurationService(lifecycle(d), d.config);
+/** RFC 7592: a client's own registration, under the rules it registered by (the kill switch too). */
+const clientConfigurationService = (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
+  new ClientConfigurationService(lifecycle(d), d.config, d.blockedSoftware);
 
 /** RFC 7591: software statements verified against the configured issuers; blocked software refused. */
 const registrationService = (d: RegisterDeps) =>
@@ -146,9 +146,18 @@ const tokenService = (d: TokenDeps) => {
     clients,
     d.tokenStore,
     d.config,
-    new UserGrants(d.grants, issuer, clients, d.config),
+    new UserGrants(d.grants, issuer, clients, d.config, logRefreshReuse),
   );
 };
+
+/**
+ * A refresh token's reuse: absorbed within the grace window (routine for clients that refresh
+ * concurrently), or ending its family (a stolen token, or a client that lost its successor).
+ */
+const logRefreshReuse = (event: RefreshReuseEvent) =>
+  event.type === 'refresh.reuse_absorbed'
+    ? logger.info(event.type, { audit: event })
+    : logger.warn(event.type, { audit: event });
 
 /**
  * The authorization endpoint, when someone can sign users in: the upstream if there is one,
@@ -174,7 +183,7 @@ const ENDPOINT_ROUTES = {
     ),
   register: (d: RegisterDeps) =>
     registrationRoutes(registrationService(d), registrationRateLimiter(d)),
-  'client-configuration': (d: RegistrationDeps) =>
+  'client-configuration': (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
     clientConfigurationRoutes(clientConfigurationService(d)),
   token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
   authorize: authorizationRoutes,

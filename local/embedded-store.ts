@@ -1,8 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -107,11 +107,12 @@ function openDynalite(options: Parameters<typeof dynalite>[0]) {
 }
 
 /**
- * The SDK's request handler, answering from dynalite's listener in process. The request is a
- * Readable carrying method, url and lower-case headers (all the listener reads of it) and the
- * response a small object collecting statusCode, setHeader and end (all it calls). Simpler and
- * cheaper than node:http's IncomingMessage/ServerResponse on a stub socket, which would write
- * the response as HTTP bytes only for us to parse them back.
+ * The SDK's request handler, answering from dynalite's listener in process. The request is an
+ * event emitter carrying method, url and lower-case headers, whose body this handler emits
+ * itself (all the listener reads of it), and the response a small object collecting
+ * statusCode, setHeader and end (all it calls). Simpler and cheaper than node:http's
+ * IncomingMessage/ServerResponse on a stub socket, which would write the response as HTTP bytes
+ * only for us to parse them back.
  */
 class InProcessHandler implements RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
   readonly metadata = { handlerProtocol: 'in-process' };
@@ -125,17 +126,16 @@ class InProcessHandler implements RequestHandler<HttpRequest, HttpResponse, Http
     if (options.abortSignal?.aborted) {
       return Promise.reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
     }
-    const body = request.body === undefined ? [] : [bytes(request.body)];
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
       headers[name.toLowerCase()] = value;
     }
-    const req = Object.assign(Readable.from(body), {
+    const req = Object.assign(new EventEmitter(), {
       method: request.method,
       url: request.path,
       headers,
     });
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const responseHeaders: Record<string, string> = {};
       const res = {
         statusCode: 200,
@@ -152,7 +152,17 @@ class InProcessHandler implements RequestHandler<HttpRequest, HttpResponse, Http
           });
         },
       };
-      this.listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      // dynalite validates and parses the request synchronously in its 'end' listener, and
+      // throws there on input it cannot handle (a stack overflow on deeply nested items): a
+      // stream emitting the body would make that an uncaught exception that ends the process.
+      // Emitted here, the throw fails this one request.
+      try {
+        this.listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+        if (request.body !== undefined) req.emit('data', bytes(request.body));
+        req.emit('end');
+      } catch (error) {
+        reject(error);
+      }
     });
   }
 

@@ -2,8 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { OAuthError } from '../lambdas/core/errors.js';
 import { clientCertificate } from '../lambdas/http/client-certificate.js';
 import { MAX_BODY_BYTES } from '../lambdas/http/request.js';
+import { errorResponse } from '../lambdas/http/responses.js';
 import type { Router } from '../lambdas/http/router.js';
 
 /** Past this, an oversized upload is no longer read: the answer closes the connection. */
@@ -58,6 +60,19 @@ function lingerAndClose(req: IncomingMessage): void {
   req.resume();
 }
 
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Whether a request's Host names this server: the issuer's host, or a loopback name (any port:
+ * proxies and tools on this machine). A page whose own name an attacker rebinds to 127.0.0.1
+ * (DNS rebinding) names itself in Host, and is refused before any route runs: the password-less
+ * development login, the dashboard and the API stay out of its reach.
+ */
+function namesThisServer(header: string | undefined, issuer: URL): boolean {
+  const url = URL.parse(`${issuer.protocol}//${header ?? ''}`);
+  return url !== null && (url.host === issuer.host || LOOPBACK_NAMES.has(url.hostname));
+}
+
 async function serve(router: Router, issuer: string, req: IncomingMessage, res: ServerResponse) {
   const method = req.method ?? 'GET';
   const target = req.url ?? '/';
@@ -91,6 +106,19 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
   res.end(response.body);
 }
 
+/** RFC 9110 §15.5.20: this server does not answer for the host the request names. */
+function misdirected(res: ServerResponse, issuerHost: string): void {
+  const response = errorResponse(
+    new OAuthError(
+      421,
+      'invalid_request',
+      `this server answers for ${issuerHost} (the issuer's host) and the loopback names at its port only`,
+    ),
+  );
+  res.writeHead(response.status, { ...response.headers, 'x-content-type-options': 'nosniff' });
+  res.end(response.body);
+}
+
 /** A client certificate the TLS handshake verified against DCR_TLS_CLIENT_CA, if any. */
 function verifiedCertificate(req: IncomingMessage) {
   const socket = req.socket as TLSSocket;
@@ -118,7 +146,13 @@ export async function startLocalServer(
 ): Promise<LocalServer> {
   let issuer = options.issuer ?? '';
   const { tls } = options;
+  let issuerUrl: URL | undefined;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    issuerUrl ??= new URL(issuer);
+    if (!namesThisServer(req.headers.host, issuerUrl)) {
+      misdirected(res, issuerUrl.host);
+      return;
+    }
     serve(router, issuer, req, res).catch(() => {
       // Only a broken connection gets here: the router turns every error into a response.
       if (!res.headersSent) res.writeHead(400);

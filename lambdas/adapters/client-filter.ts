@@ -1,3 +1,4 @@
+import { softwareIdKey } from '../core/clients/client-metadata.js';
 import type { ClientFilter, ClientRecord } from '../core/clients/ports.js';
 
 /** Whether a record matches every given criterion (the in-memory form of the scan filter). */
@@ -10,7 +11,10 @@ export function matches(record: ClientRecord, filter: ClientFilter): boolean {
       (m.client_name ?? '').startsWith(search) ||
       m.software_id === search ||
       record.clientId === search) &&
-    (filter.softwareId === undefined || m.software_id === filter.softwareId) &&
+    (filter.softwareId === undefined ||
+      (record.softwareKey === undefined
+        ? m.software_id === filter.softwareId
+        : record.softwareKey === softwareIdKey(filter.softwareId))) &&
     (filter.clientNamePrefix === undefined ||
       (m.client_name ?? '').startsWith(filter.clientNamePrefix)) &&
     (filter.registrationMethod === undefined ||

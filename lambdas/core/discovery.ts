@@ -27,6 +27,11 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
   const { interactive, mtls, mtlsOrigin } = settings;
   const confidential = mtls ? [...CONFIDENTIAL_METHODS, 'tls_client_auth'] : CONFIDENTIAL_METHODS;
   const tokenAuthMethods = interactive ? [...confidential, 'none'] : confidential;
+  // `offline_access` whenever users sign in: some MCP clients ask for refresh tokens only when
+  // it is listed (it is accepted, and dropped from tokens: the registered grants decide).
+  const scopes = [
+    ...new Set([...(settings.allowedScopes ?? []), ...(interactive ? ['offline_access'] : [])]),
+  ];
   return {
     issuer,
     ...(interactive && { authorization_endpoint: url(PATHS.authorize) }),
@@ -51,7 +56,7 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
     // RFC 7009 §2.1: a public client revokes its own refresh token by naming its client_id.
     revocation_endpoint_auth_methods_supported: tokenAuthMethods,
     revocation_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
-    ...(settings.allowedScopes && { scopes_supported: [...settings.allowedScopes] }),
+    ...(scopes.length > 0 && { scopes_supported: scopes }),
     ...(interactive &&
       settings.clientIdMetadataDocuments && { client_id_metadata_document_supported: true }),
     ...(mtls && { tls_client_certificate_bound_access_tokens: true }),

@@ -197,11 +197,36 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     return `; Path=${path}; HttpOnly; SameSite=Strict${url.protocol === 'https:' ? '; Secure' : ''}`;
   };
 
+  /**
+   * The sessions open now, by id, and when each ends. The dashboard lives in one process (the
+   * local server, or dcr-admin's), so the server remembers them: signing out ends a session
+   * there, and a copy of its cookie stops working; a restart ends them all.
+   */
+  const live = new Map<string, number>();
+  /** dcr-admin's printed link signs in once: a copy of it (history, a screen share) opens nothing. */
+  let linkUsed = false;
+
   async function newSession(issuer: string): Promise<string> {
-    const exp = clock.now() + options.sessionLifetimeSeconds;
+    const now = clock.now();
+    for (const [sid, end] of live) if (end <= now) live.delete(sid);
+    const exp = now + options.sessionLifetimeSeconds;
     const sid = randomBytes(16).toString('base64url');
+    live.set(sid, exp);
     const value = await sealer.seal(COOKIE, { v: 1, sid, k: tokenBinding }, exp);
     return `${COOKIE}=${value}; Max-Age=${options.sessionLifetimeSeconds}${cookieAttributes(issuer)}`;
+  }
+
+  /** A sign-in by dcr-admin's token (its link), which opens one session only. */
+  async function linkSignIn(request: HttpRequest, issuer: string) {
+    if (linkUsed) {
+      return refusedSignIn(
+        request,
+        issuer,
+        'That sign-in link has already been used. Start dcr-admin dashboard again for a new one.',
+      );
+    }
+    linkUsed = true;
+    return seeOther(base(issuer), [await newSession(issuer)]);
   }
 
   async function session(request: HttpRequest): Promise<string | undefined> {
@@ -211,7 +236,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     if (payload?.v !== 1 || payload.k !== tokenBinding || typeof payload.sid !== 'string') {
       return undefined;
     }
-    return payload.sid;
+    return live.has(payload.sid) ? payload.sid : undefined;
   }
 
   const csrfPurpose = (sid: string) => `dashboard:${sid}`;
@@ -290,7 +315,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
         if (!secretMatches(token, hash)) {
           return refusedSignIn(request, issuer, 'That sign-in link is not valid.');
         }
-        return seeOther(base(issuer), [await newSession(issuer)]);
+        return linkSignIn(request, issuer);
       }
       if ((await session(request)) !== undefined) return seeOther(base(issuer));
       return signInPage(signInPath(issuer));
@@ -300,11 +325,15 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       if (!secretMatches(presented, hash)) {
         return refusedSignIn(request, issuer, 'That is not the admin token.');
       }
+      // dcr-admin's token is the link's: typed into the form, it is spent all the same.
+      if (options.urlSignIn) return linkSignIn(request, issuer);
       return seeOther(base(issuer), [await newSession(issuer)]);
     }),
-    signedIn('POST', PATHS.dashboardSignOut, async ({ issuer }) =>
-      seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]),
-    ),
+    signedIn('POST', PATHS.dashboardSignOut, async ({ request, issuer }) => {
+      const sid = await session(request);
+      if (sid !== undefined) live.delete(sid);
+      return seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]);
+    }),
     signedIn('GET', PATHS.dashboard, async (_, frame) => {
       const [stats, software, expiring] = await Promise.all([
         call(backend, 'GET', '/stats?days=30'),

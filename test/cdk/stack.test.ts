@@ -269,6 +269,7 @@ describe('functions', () => {
     });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
+      'client-configuration': ['GetItem'],
       admin: ['DeleteItem', 'PutItem'],
     });
     expect(touching('cleanup#*')).toEqual({ cleanup: ['GetItem', 'PutItem'] });
@@ -277,6 +278,7 @@ describe('functions', () => {
       token: ['GetItem', 'UpdateItem'],
       cleanup: ['DeleteItem'],
     });
+    expect(touching('consent#*')).toEqual({ authorize: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('grant#*')).toEqual({
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
@@ -869,7 +871,7 @@ describe('sign-in', () => {
     expect(variables(template, 'token')).toMatchObject({
       DCR_REFRESH_TOKEN_LIFETIME_SECONDS: '2592000',
       DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: '604800',
-      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'on',
+      DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: '60',
     });
   });
 
@@ -936,6 +938,7 @@ describe('sign-in', () => {
     [{ 'dcr:cognitoDomainPrefix': 'my-aws-login' }, 'dcr:cognitoDomainPrefix'],
     [{ 'dcr:sessionLifetimeSeconds': '10' }, 'dcr:sessionLifetimeSeconds'],
     [{ 'dcr:refreshTokenIdleLifetimeSeconds': '99999999' }, 'dcr:refreshTokenIdleLifetimeSeconds'],
+    [{ 'dcr:refreshTokenReuseGraceSeconds': '3601' }, 'dcr:refreshTokenReuseGraceSeconds'],
   ])('refuses %o naming the key', (context, key) => {
     expect(() => synth(context)).toThrow(key);
   });

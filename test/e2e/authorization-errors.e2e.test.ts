@@ -240,6 +240,28 @@ describe('the forms refuse what their own page did not send', () => {
     expect(await response.text()).toContain('expired or has already finished');
   });
 
+  it('a consent form is accepted once: the same post replayed, cookies and all, mints nothing', async () => {
+    const { browser, form } = await consentForm();
+    const cookie = [...browser.cookies(new URL(app.issuer).origin)]
+      .map(([name, value]) => `${name}=${value}`)
+      .join('; ');
+    const body = new URLSearchParams({ ...form.fields, decision: 'allow' }).toString();
+    const replay = () =>
+      fetch(`${app.issuer}/consent`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        body,
+      });
+    const first = await replay();
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toContain('code=');
+    const second = await replay();
+    expect(second.status).toBe(400);
+    expect(second.headers.get('location')).toBeNull();
+    expect(await second.text()).toContain('expired or has already finished');
+  });
+
   it('a transaction cookie moved to another transaction’s name is refused', async () => {
     const { browser, form } = await consentForm();
     const origin = new URL(app.issuer).origin;

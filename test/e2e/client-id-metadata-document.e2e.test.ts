@@ -105,8 +105,8 @@ describe('metadata document clients at the token endpoints (public clients)', ()
 });
 
 /** The application: openid-client, configured with the document URL as its client_id. */
-const application = (clientId: string) =>
-  client.discovery(new URL(app.issuer), clientId, undefined, client.None(), {
+const application = (clientId: string, issuer = app.issuer) =>
+  client.discovery(new URL(issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
   });
 
@@ -199,7 +199,7 @@ describe('metadata document clients at the authorization endpoint', () => {
     // Same server, named `localhost`: not the trusted origin, so the address check applies.
     const { path } = publish();
     const clientId = `https://localhost:${new URL(docs.origin).port}${path}`;
-    expect(await errorPage(clientId)).toContain('localhost resolves to a non-public address');
+    expect(await errorPage(clientId)).toContain('does not resolve to a public address');
     expect(docs.hits(path)).toBe(0);
   });
 
@@ -208,20 +208,94 @@ describe('metadata document clients at the authorization endpoint', () => {
   });
 });
 
+/**
+ * A server started with `env` that has no document client: one is refused at /revoke with 401
+ * invalid_client. Returns the server (still running, for more checks) and the document's hits.
+ */
+async function refusingDocuments(env: Record<string, string>) {
+  const server = await startTestServer({ ...env, DCR_TRUSTED_FETCH_ORIGINS: docs.origin });
+  try {
+    const { path, clientId } = publish();
+    const fields = { client_id: clientId, token: 'not-a-token' };
+    await expectError(await form('/revoke', fields, server.issuer), 401, 'invalid_client');
+    return { server, hits: docs.hits(path) };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}
+
 describe('with DCR_CLIENT_ID_METADATA_DOCUMENTS=off', () => {
   it('an https client_id is no client, and nothing is fetched', async () => {
-    const off = await startTestServer({
-      DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off',
-      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+    const { server, hits } = await refusingDocuments({ DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off' });
+    await server.close();
+    expect(hits).toBe(0);
+  });
+});
+
+describe('document clients are anonymous clients: the open way’s policy applies', () => {
+  it('a server that does not accept open registration resolves no document, and says so in discovery', async () => {
+    const { server, hits } = await refusingDocuments({
+      DCR_REGISTRATION_ACCESS: 'initial_access_token',
     });
     try {
-      const { path, clientId } = publish();
-      const fields = { client_id: clientId, token: 'not-a-token' };
-      const response = await form('/revoke', fields, off.issuer);
-      await expectError(response, 401, 'invalid_client');
-      expect(docs.hits(path)).toBe(0);
+      expect(hits).toBe(0);
+      const metadata = await readJson(
+        await fetch(`${server.issuer}/.well-known/oauth-authorization-server`),
+      );
+      expect(metadata.client_id_metadata_document_supported).toBeUndefined();
     } finally {
-      await off.close();
+      await server.close();
     }
+  });
+
+  it('the open tier’s grant types, scopes and public_clients bind document clients at /authorize and /token', async () => {
+    const narrowed = await startInteractiveServer({
+      DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
+      DCR_ALLOWED_SCOPES: 'mcp:read mcp:write',
+      DCR_REGISTRATION_TIERS: JSON.stringify({
+        open: { grant_types: ['authorization_code'], scopes: ['mcp:read'] },
+      }),
+    });
+    try {
+      const { clientId } = publish({ scope: 'mcp:read mcp:write' });
+      const refresh = form(
+        '/token',
+        { grant_type: 'refresh_token', client_id: clientId, refresh_token: 'x' },
+        narrowed.app.issuer,
+      );
+      await expectError(await refresh, 400, 'unauthorized_client');
+
+      const config = await application(clientId, narrowed.app.issuer);
+      const write = await authorizationRequest(config, {
+        redirect_uri: REDIRECT,
+        scope: 'mcp:write',
+      });
+      const refused = await fetch(write.url, { redirect: 'manual' });
+      expect(refused.status).toBe(303);
+      const location = new URL(refused.headers.get('location') as string);
+      expect(location.searchParams.get('error')).toBe('invalid_scope');
+
+      const read = await authorizationRequest(config, {
+        redirect_uri: REDIRECT,
+        scope: 'mcp:read',
+      });
+      const callback = await new Browser().signIn(read.url, { user: 'alice', stopAt: REDIRECT });
+      const tokens = await client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: read.verifier,
+        expectedState: read.state,
+      });
+      expect(decodeJwt(tokens.access_token).scope).toBe('mcp:read');
+      expect(tokens.refresh_token).toBeUndefined();
+    } finally {
+      await narrowed.close();
+    }
+  });
+
+  it('an open tier without public clients admits no document client', async () => {
+    const { server } = await refusingDocuments({
+      DCR_REGISTRATION_TIERS: JSON.stringify({ open: { public_clients: false } }),
+    });
+    await server.close();
   });
 });

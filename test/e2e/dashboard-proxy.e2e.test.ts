@@ -18,6 +18,8 @@ const ADMIN_TOKEN = 'proxy-admin-token-0123456789-abcdefghijklmnop';
 let app: LocalApp;
 let dashboard: RunningDashboard;
 let admin: AdminClient;
+/** The session the printed link opened (it opens one only). */
+let cookie: string;
 
 beforeAll(async () => {
   app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_AUDIT_LOG: 'off' });
@@ -56,15 +58,32 @@ describe('dcr-admin dashboard', () => {
     expect(wrong.headers.get('set-cookie')).toBeNull();
 
     const rebound = await raw(dashboard.signInUrl, { host: `attacker.example:${link.port}` });
-    expect(rebound.status).toBe(403);
-    expect(rebound.body).toContain('only at its own address');
+    // Refused by the server before any route (as `npm start` refuses it).
+    expect(rebound.status).toBe(421);
+    expect(JSON.parse(rebound.body)).toMatchObject({ error: 'invalid_request' });
 
     const signedIn = await fetch(dashboard.signInUrl, { redirect: 'manual' });
     expect(signedIn.status).toBe(303);
     expect(signedIn.headers.get('location')).toBe(`${dashboard.issuer}/dashboard`);
-    expect(signedIn.headers.get('set-cookie')).toMatch(
+    const setCookie = signedIn.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(
       /^dcr_dashboard=[^;]+; Max-Age=28800; Path=\/dashboard; HttpOnly; SameSite=Strict$/,
     );
+    cookie = setCookie.split(';')[0] as string;
+
+    // The link works once: a copy of it (browser history, a shared screen) opens nothing.
+    const again = await fetch(dashboard.signInUrl, { redirect: 'manual' });
+    expect(again.status).toBe(401);
+    expect(again.headers.get('set-cookie')).toBeNull();
+    expect(await again.text()).toContain('already been used');
+    const typed = await fetch(`${link.origin}${link.pathname}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: dashboard.issuer },
+      body: new URLSearchParams({ admin_token: link.searchParams.get('token') ?? '' }).toString(),
+    });
+    expect(typed.status).toBe(401);
+    expect(typed.headers.get('set-cookie')).toBeNull();
   });
 
   it('shows the registry through the admin API and deletes a client there, after confirmation', async () => {
@@ -78,9 +97,6 @@ describe('dcr-admin dashboard', () => {
         grant_types: ['client_credentials'],
       }),
     );
-    const signedIn = await fetch(dashboard.signInUrl, { redirect: 'manual' });
-    const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] as string;
-
     const overview = await fetch(`${dashboard.issuer}/dashboard`, { headers: { cookie } });
     expect(overview.status).toBe(200);
     expect(await overview.text()).toContain('Registrations per day');

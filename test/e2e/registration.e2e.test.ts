@@ -185,6 +185,36 @@ describe('error paths over HTTP', () => {
     await expectError(await jsonPost(registerUrl(), body), status, error);
   });
 
+  it('a jwks key with a member this server does not use is invalid_client_metadata, however deep, and the server goes on', async () => {
+    const key = {
+      kty: 'EC',
+      crv: 'P-256',
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+    };
+    const keyClient = {
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'private_key_jwt',
+    };
+    let nested: unknown = 'x';
+    for (let i = 0; i < 1000; i++) nested = { a: nested };
+    for (const extra of [nested, { a: 1 }, 'text']) {
+      const response = await jsonPost(registerUrl(), {
+        ...keyClient,
+        jwks: { keys: [{ ...key, extra }] },
+      });
+      const body = await expectError(response, 400, 'invalid_client_metadata');
+      expect(body.error_description).toContain('jwks.keys[0]');
+    }
+    for (const bad of [{ ...key, x: { a: 1 } }, { ...key, x: 'x'.repeat(10_000) }, { kty: 'EC' }]) {
+      const response = await jsonPost(registerUrl(), { ...keyClient, jwks: { keys: [bad] } });
+      await expectError(response, 400, 'invalid_client_metadata');
+    }
+    const good = await jsonPost(registerUrl(), { ...keyClient, jwks: { keys: [key] } });
+    expect(good.status).toBe(201);
+    expect((await readJson(good)).jwks).toEqual({ keys: [key] });
+  });
+
   it('refuses a non-JSON content type', async () => {
     const response = await fetch(registerUrl(), {
       method: 'POST',

@@ -21,6 +21,8 @@ const STACK = process.env.DCR_TEST_TARGET === 'stack';
 const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
 const INLINE = 'https://inline-issuer.example';
 const REMOTE = 'remote-issuer';
+/** The statement type this server requires (README). */
+const TYP = 'software-statement+jwt';
 
 let app: LocalApp;
 let admin: AdminClient;
@@ -57,7 +59,7 @@ afterAll(async () => {
 
 const sign = (claims: Record<string, unknown>, via: 'inline' | 'remote' = 'inline') =>
   new SignJWT(claims)
-    .setProtectedHeader({ alg: via === 'inline' ? 'ES256' : 'RS256', kid: via })
+    .setProtectedHeader({ alg: via === 'inline' ? 'ES256' : 'RS256', kid: via, typ: TYP })
     .setIssuer(via === 'inline' ? INLINE : REMOTE)
     .setIssuedAt()
     .setExpirationTime('5m')
@@ -102,13 +104,73 @@ describe('registration with a software statement', () => {
     expect(docs.hits('/jwks.json')).toBe(1);
   });
 
+  it('an RFC 7592 update keeps what the statement asserted: changing it is refused, the rest may change', async () => {
+    const asserted = {
+      software_id: `vetted-${Date.now()}`,
+      client_name: 'Vetted App',
+      redirect_uris: ['https://vetted.example/cb'],
+    };
+    const { status, body: client } = await register({
+      software_statement: await sign(asserted),
+      contacts: ['ops@vetted.example'],
+    });
+    expect(status).toBe(201);
+    const put = (changes: Record<string, unknown>) =>
+      fetch(client.registration_client_uri, {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${client.registration_access_token}`,
+        },
+        body: JSON.stringify({ client_id: client.client_id, ...asserted, ...changes }),
+      });
+    for (const [member, value] of [
+      ['redirect_uris', ['https://attacker.example/cb']],
+      ['software_id', 'other-software'],
+      ['client_name', 'Someone Else'],
+      ['redirect_uris', undefined],
+    ] as const) {
+      const response = await put({ [member]: value });
+      expect(response.status).toBe(400);
+      const error = await readJson(response);
+      expect(error.error).toBe('invalid_client_metadata');
+      expect(error.error_description).toContain(member);
+    }
+    const allowed = await put({ contacts: ['security@vetted.example'] });
+    expect(allowed.status).toBe(200);
+    expect(await readJson(allowed)).toMatchObject({
+      ...asserted,
+      contacts: ['security@vetted.example'],
+    });
+  });
+
+  it('unknown members, however deeply nested, are ignored and never stored: in the body and in the statement', async () => {
+    let nested: unknown = 'x';
+    for (let i = 0; i < 1000; i++) nested = { a: nested };
+    const { status, body } = await register({
+      software_statement: await sign({
+        software_id: `deep-${Date.now()}`,
+        grant_types: ['client_credentials'],
+        x_vendor_extension: nested,
+      }),
+      x_body_extension: nested,
+    });
+    expect(status).toBe(201);
+    expect(body).not.toHaveProperty('x_vendor_extension');
+    expect(body).not.toHaveProperty('x_body_extension');
+    const read = await fetch(body.registration_client_uri, {
+      headers: { authorization: `Bearer ${body.registration_access_token}` },
+    });
+    expect(JSON.stringify(await readJson(read))).not.toContain('"a":');
+  });
+
   it('refuses bad statements with RFC 7591 errors, never a 5xx', async () => {
     const cases: [unknown, string][] = [
       ['not-a-jwt', 'invalid_software_statement'],
       [await sign({ client_name: 'no software id' }), 'invalid_software_statement'],
       [
         await new SignJWT({ software_id: 'x' })
-          .setProtectedHeader({ alg: 'ES256' })
+          .setProtectedHeader({ alg: 'ES256', typ: TYP })
           .setIssuer(INLINE)
           .setIssuedAt(now() - 3600)
           .setExpirationTime(now() - 600)
@@ -117,7 +179,7 @@ describe('registration with a software statement', () => {
       ],
       [
         await new SignJWT({ software_id: 'x' })
-          .setProtectedHeader({ alg: 'ES256' })
+          .setProtectedHeader({ alg: 'ES256', typ: TYP })
           .setIssuer('https://untrusted.example')
           .sign(inlineKey),
         'unapproved_software_statement',
@@ -125,12 +187,31 @@ describe('registration with a software statement', () => {
       [
         // Signed by the remote issuer's key but claiming the inline issuer.
         await new SignJWT({ software_id: 'x' })
-          .setProtectedHeader({ alg: 'RS256', kid: 'inline' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'inline', typ: TYP })
           .setIssuer(INLINE)
           .sign(remoteKey),
         'invalid_software_statement',
       ],
     ];
+    // A JWT of a trusted issuer is no statement without the statement type, or without exp.
+    const claims = { software_id: 'x', grant_types: ['client_credentials'] };
+    cases.push(
+      [
+        await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256', kid: 'inline', typ: 'JWT' })
+          .setIssuer(INLINE)
+          .setExpirationTime('5m')
+          .sign(inlineKey),
+        'invalid_software_statement',
+      ],
+      [
+        await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256', kid: 'inline', typ: TYP })
+          .setIssuer(INLINE)
+          .sign(inlineKey),
+        'invalid_software_statement',
+      ],
+    );
     for (const [statement, error] of cases) {
       const { status, body } = await register({
         software_statement: statement,
@@ -221,6 +302,93 @@ describe('software_id kill switch', () => {
       grant_types: ['client_credentials'],
     });
     expect(allowed.status).toBe(201);
+  });
+
+  it('blocks the software_id an initial access token imposes; the refused registration uses nothing of the token', async () => {
+    const softwareId = `fleet-${Date.now()}`;
+    const created = await admin.request('POST', '/initial-access-tokens', {
+      software_id: softwareId,
+      max_uses: 5,
+    });
+    expect(created.status).toBe(201);
+    const token = (created.body as Json).initial_access_token as string;
+    const withToken = () =>
+      jsonPost(
+        `${app.issuer}/register`,
+        { grant_types: ['client_credentials'] },
+        { authorization: `Bearer ${token}` },
+      );
+    expect((await withToken()).status).toBe(201);
+    await admin.request('POST', '/blocked-software-ids', { software_id: softwareId });
+    const refused = await withToken();
+    expect(refused.status).toBe(400);
+    expect(await readJson(refused)).toMatchObject({ error: 'invalid_client_metadata' });
+    const listed = await admin.request('GET', '/initial-access-tokens');
+    const mine = (listed.body as Json).initial_access_tokens.find(
+      (t: Json) => t.id === (created.body as Json).id,
+    );
+    expect(mine.uses).toBe(1);
+  });
+
+  it('an RFC 7592 update cannot rename a client to a blocked software_id', async () => {
+    const softwareId = `renamed-${Date.now()}`;
+    await admin.request('POST', '/blocked-software-ids', { software_id: softwareId });
+    const { body: client } = await register({ grant_types: ['client_credentials'] });
+    const response = await fetch(client.registration_client_uri, {
+      method: 'PUT',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${client.registration_access_token}`,
+      },
+      body: JSON.stringify({
+        client_id: client.client_id,
+        grant_types: ['client_credentials'],
+        software_id: softwareId,
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(await readJson(response)).toMatchObject({ error: 'invalid_client_metadata' });
+  });
+
+  it.each([
+    ['another case', (id: string) => id.toUpperCase()],
+    ['a zero-width character', (id: string) => `${id.slice(0, 3)}\u200b${id.slice(3)}`],
+    ['full-width letters (NFKC)', (id: string) => id.replace('a', '\uff41')],
+  ])('compares software_ids in a normalised form: %s is the same software', async (_, variant) => {
+    const softwareId = `normalised-agent-${Date.now()}`;
+    await admin.request('POST', '/blocked-software-ids', { software_id: softwareId });
+    const byBody = await register({
+      software_id: variant(softwareId),
+      grant_types: ['client_credentials'],
+    });
+    expect({ status: byBody.status, error: byBody.body.error }).toEqual({
+      status: 400,
+      error: 'invalid_client_metadata',
+    });
+    const byStatement = await register({
+      software_statement: await sign({
+        software_id: variant(softwareId),
+        grant_types: ['client_credentials'],
+      }),
+    });
+    expect(byStatement.status).toBe(400);
+  });
+
+  it('blocking with delete_clients deletes the clients of every look-alike form of the software_id', async () => {
+    const softwareId = `look-alike-${Date.now()}`;
+    for (const form of [
+      softwareId.toUpperCase(),
+      `${softwareId.slice(0, 4)}\u200b${softwareId.slice(4)}`,
+    ]) {
+      expect(
+        (await register({ software_id: form, grant_types: ['client_credentials'] })).status,
+      ).toBe(201);
+    }
+    const blocked = await admin.request('POST', '/blocked-software-ids', {
+      software_id: softwareId,
+      delete_clients: true,
+    });
+    expect((blocked.body as Json).clients).toMatchObject({ matched: 2, deleted: 2 });
   });
 
   it('is an admin route: refused without admin credentials', async () => {

@@ -103,7 +103,7 @@ describe('upstream login', () => {
     expect(decodeJwt(second.access_token).sub).toBe('carol');
   });
 
-  it('refresh tokens rotate; a used one is refused and ends the family; revocation ends it too', async () => {
+  it('refresh tokens rotate; a used one is refused once its successor was used, and ends the family; revocation ends it too', async () => {
     const signIn = async () => {
       const { url, verifier, state } = await authorizationUrl();
       const callback = await new Browser().signIn(url, { user: 'dave', stopAt: REDIRECT });
@@ -116,6 +116,10 @@ describe('upstream login', () => {
     const rotated = await client.refreshTokenGrant(config, first.refresh_token as string);
     expect(rotated.refresh_token).not.toBe(first.refresh_token);
     expect(decodeJwt(rotated.access_token).sub).toBe('dave');
+    // Within the grace window the replaced token answers with the same successor.
+    const concurrent = await client.refreshTokenGrant(config, first.refresh_token as string);
+    expect(concurrent.refresh_token).toBe(rotated.refresh_token);
+    const third = await client.refreshTokenGrant(config, rotated.refresh_token as string);
     await expect(
       client.refreshTokenGrant(config, first.refresh_token as string),
     ).rejects.toMatchObject({
@@ -123,7 +127,7 @@ describe('upstream login', () => {
     });
     // Reuse revoked the whole family, the newest token included.
     await expect(
-      client.refreshTokenGrant(config, rotated.refresh_token as string),
+      client.refreshTokenGrant(config, third.refresh_token as string),
     ).rejects.toMatchObject({
       error: 'invalid_grant',
     });

@@ -122,6 +122,25 @@ describe('the local dashboard', () => {
     expect(expired.headers.get('location')).toBe('https://id.example.com/tenant/dashboard/sign-in');
   });
 
+  it('signing out ends the session on the server: a copy of its cookie no longer signs anyone in', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const overview = await fetch(`${app.issuer}/dashboard`, { headers: { cookie } });
+    expect(overview.status).toBe(200);
+    const csrf = (await overview.text()).match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
+    const signedOut = await form(`${app.issuer}/dashboard/sign-out`, `csrf=${csrf}`, {
+      cookie,
+      origin: app.issuer,
+    });
+    expect(signedOut.status).toBe(303);
+    const copied = await fetch(`${app.issuer}/dashboard`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    expect(copied.status).toBe(303);
+    expect(copied.headers.get('location')).toBe(`${app.issuer}/dashboard/sign-in`);
+  });
+
   it('ends every session when the admin token changes', async () => {
     const first = await start({ DCR_ADMIN_TOKEN: TOKEN, DCR_DATA_DIR: dataDir });
     const { cookie } = await signIn(first.issuer, first.issuer);

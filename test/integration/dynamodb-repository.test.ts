@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
@@ -167,5 +167,21 @@ describe('DynamoDbClientRepository against the embedded store', () => {
       }),
     );
     expect(Item?.ttl).toEqual({ N: '1850000000' });
+  });
+
+  it('turns a throw inside the store into a failed request, not a crash of the process', async () => {
+    // dynalite's validation recurses once per level: a map nested this deep overflows its stack.
+    let nested: AttributeValue = { S: 'x' };
+    for (let i = 0; i < 1000; i++) nested = { M: { a: nested } };
+    await expect(
+      store.client.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: 'client#deep' }, sk: { S: 'client' }, nested },
+        }),
+      ),
+    ).rejects.toThrow();
+    await repository.create(record('after-deep'));
+    expect(await repository.get('after-deep')).toMatchObject({ clientId: 'after-deep' });
   });
 });

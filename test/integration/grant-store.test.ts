@@ -78,6 +78,14 @@ describe.each<[string, () => GrantStore]>([
     store = make();
   });
 
+  it('answers a transaction’s consent once, even when many answers race', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () => store.consentOnce('tx-raced-0123456789ab', NOW + 600)),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    expect(await store.consentOnce('tx-another-0123456789', NOW + 600)).toBe(true);
+  });
+
   it('spends a code made in another region only there (multi-region), and keeps it unspent elsewhere', async () => {
     const c = code({ homeRegion: 'eu-west-1' });
     await store.putCode(c);

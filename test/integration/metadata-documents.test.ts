@@ -240,9 +240,21 @@ describe('the address guard (no trusted origin)', () => {
     const port = new URL(server.origin).port;
     const url = `https://localhost:${port}${path}`;
     expect(problemOf(await source({ trusted: false }).documents.resolve(url))).toBe(
-      'it could not be fetched: localhost resolves to a non-public address',
+      'it could not be fetched: the host name does not resolve to a public address',
     );
     expect(server.hits(path)).toBe(0);
+  });
+
+  it('a name resolving to a private address and a name that does not resolve are told apart by no one', async () => {
+    // Otherwise the problem shown would tell anyone which names this server's resolver maps
+    // to private addresses.
+    const { documents } = source({ trusted: false });
+    const port = new URL(server.origin).port;
+    const [loopback, missing] = await Promise.all([
+      documents.resolve(`https://localhost:${port}/client.json`),
+      documents.resolve('https://no-such-host.invalid/client.json'),
+    ]);
+    expect(problemOf(loopback)).toBe(problemOf(missing));
   });
 
   it('trusting one origin does not trust another port on the same host', async () => {

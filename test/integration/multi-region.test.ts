@@ -223,9 +223,16 @@ describe('two regions: what is pinned to its home region', () => {
     expect(rotated.status).toBe(200);
     const second = (await readJson(rotated)).refresh_token as string;
     expect(second).not.toBe(first);
-    // Rotation is still single use in the home region: the old token is a reuse there.
+    // The grace window (a concurrent refresh) answers in the home region only.
+    expect((await readJson(await inA.refresh(first))).refresh_token).toBe(second);
+    await replicate(a, b);
+    expect((await inB.refresh(first)).status).toBe(400);
+    expect(await replicate(b, a)).toBe(0);
+    // Rotation is still single use in the home region: once the successor was used, the old
+    // token is a reuse there.
+    const third = (await readJson(await inA.refresh(second))).refresh_token as string;
     expect((await inA.refresh(first)).status).toBe(400);
-    expect((await inA.refresh(second)).status).toBe(400); // the reuse revoked the family
+    expect((await inA.refresh(third)).status).toBe(400); // the reuse revoked the family
   });
 
   it('redeems an authorization code only in the region that issued it; refused elsewhere, it stays unspent', async () => {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
 import { Browser, isLoginForm } from '../support/browser.js';
@@ -103,5 +104,44 @@ describe('the development login', () => {
     // The page's own post still signs in.
     const signedIn = await browser.submit(login.form, { username: 'alice' });
     expect(signedIn.status).toBe(303);
+  });
+});
+
+/** A GET naming the given Host, as a page whose name was rebound to 127.0.0.1 would send it. */
+const getWithHost = (path: string, host: string) =>
+  new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: app.port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+describe('the Host header (DNS rebinding)', () => {
+  it('a request naming another host is refused with 421 before any route runs', async () => {
+    for (const host of [
+      `rebound.example:${app.port}`,
+      'rebound.example',
+      `127.0.0.2:${app.port}`,
+    ]) {
+      const refused = await getWithHost('/login?tx=x', host);
+      expect(refused.status, host).toBe(421);
+      expect(refused.type).toBe('application/json');
+      expect(JSON.parse(refused.body)).toMatchObject({ error: 'invalid_request' });
+    }
+  });
+
+  it('the issuer’s host and the loopback names at the server’s port are served', async () => {
+    for (const host of [new URL(app.issuer).host, `localhost:${app.port}`, `[::1]:${app.port}`]) {
+      const served = await getWithHost('/.well-known/oauth-authorization-server', host);
+      expect(served.status, host).toBe(200);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import * as fc from 'fast-check';
+import { SOFTWARE_STATEMENT_TYPE } from '../../lambdas/core/registration/software-statements.js';
 import type { BasicSpec, BodySpec, FuzzRequest, HeaderValue, JwtSpec, Value } from './fuzz.js';
 import {
   CAPPED_SOFTWARE_ID,
@@ -375,7 +376,10 @@ export const softwareStatement: fc.Arbitrary<Value> = fc.oneof(
     weight: 4,
     arbitrary: fc
       .record({
-        header: fc.oneof(fc.constant({ alg: 'ES256', kid: 'fuzz' }), jwtHeader),
+        header: fc.oneof(
+          fc.constant({ alg: 'ES256', kid: 'fuzz', typ: SOFTWARE_STATEMENT_TYPE }),
+          jwtHeader,
+        ),
         claims: fc.oneof(
           fc
             .tuple(

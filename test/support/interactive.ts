@@ -94,8 +94,11 @@ export async function publicClientGrants(
     ...(issuer.startsWith('http:') && { execute: [client.allowInsecureRequests] }),
   });
   return {
-    signIn: async () => {
-      const { url, verifier } = await authorizationRequest(config, { redirect_uri: redirectUri });
+    signIn: async (parameters: Record<string, string> = {}) => {
+      const { url, verifier } = await authorizationRequest(config, {
+        redirect_uri: redirectUri,
+        ...parameters,
+      });
       const callback = await new Browser().signIn(url, { user, stopAt: redirectUri });
       return { code: callback.searchParams.get('code') as string, verifier };
     },

@@ -150,14 +150,34 @@ describe('metadata document rules', () => {
     expect(problemOf(documentFor(extra))).toMatch(/client secret/);
   });
 
-  it.each(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'])(
-    'refuses token_endpoint_auth_method %s (such clients are public)',
+  it.each(['client_secret_basic', 'client_secret_post', 'tls_client_auth'])(
+    'refuses token_endpoint_auth_method %s (such clients hold no secret)',
     (method) => {
       expect(problemOf(documentFor({ token_endpoint_auth_method: method }))).toMatch(
-        /token_endpoint_auth_method .* public/,
+        /token_endpoint_auth_method .* public.*private_key_jwt/,
       );
     },
   );
+
+  it('takes private_key_jwt with published keys (ChatGPT), and refuses it without keys', () => {
+    const jwks_uri = 'https://app.example.com/oauth/jwks.json';
+    const result = resolve(
+      documentFor({
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
+        token_endpoint_auth_signing_alg: 'RS256',
+        jwks_uri,
+      }),
+    );
+    expect('client' in result && result.client.metadata).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'RS256',
+      jwks_uri,
+    });
+    expect(problemOf(documentFor({ token_endpoint_auth_method: 'private_key_jwt' }))).toMatch(
+      /private_key_jwt requires jwks or jwks_uri/,
+    );
+  });
 
   it('refuses private key material in jwks', () => {
     const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'private' }] };

@@ -104,6 +104,35 @@ describe('redirect URI rules', () => {
     );
   });
 
+  it('a native client registers loopback, private-use and https redirects; a web client https only', () => {
+    const native = [
+      'http://127.0.0.1/cb',
+      'cursor://anysphere.cursor-mcp/cb',
+      'https://a.example/cb',
+    ];
+    expect(
+      validate({ redirect_uris: native, application_type: 'native' }).metadata.redirect_uris,
+    ).toEqual(native);
+    for (const uri of ['http://127.0.0.1:33418/', 'http://localhost/cb', 'http://[::1]/cb']) {
+      const refused = rejection({
+        redirect_uris: ['https://a.example/cb', uri],
+        application_type: 'web',
+      });
+      expect(refused.error).toBe('invalid_redirect_uri');
+      expect(refused.description).toContain('native');
+    }
+    expect(
+      validate({ redirect_uris: ['https://a.example/cb'], application_type: 'web' }).metadata
+        .application_type,
+    ).toBe('web');
+  });
+
+  it('takes an empty scope as no scope (the MCP Inspector registers one)', () => {
+    const { metadata } = validate({ redirect_uris: ['http://localhost:6274/cb'], scope: '' });
+    expect(metadata).not.toHaveProperty('scope');
+    expect(validate({ ...code, scope: '' }, ['read']).metadata).not.toHaveProperty('scope');
+  });
+
   it('derives application_type: native when every redirect is loopback or private-use', () => {
     expect(validate({ redirect_uris: ['http://127.0.0.1/cb'] }).metadata.application_type).toBe(
       'native',

@@ -35,6 +35,35 @@ describe('configuration', () => {
     }
   });
 
+  it('resolves Client ID Metadata Documents by default exactly when open registration is accepted', () => {
+    expect(loadConfig({}).clientIdMetadataDocuments).toBe(true);
+    const closed = { DCR_REGISTRATION_ACCESS: 'initial_access_token,software_statement' };
+    expect(loadConfig(closed).clientIdMetadataDocuments).toBe(false);
+    expect(loadConfig({ DCR_CLIENT_ID_METADATA_DOCUMENTS: 'off' }).clientIdMetadataDocuments).toBe(
+      false,
+    );
+    expect(() => loadConfig({ ...closed, DCR_CLIENT_ID_METADATA_DOCUMENTS: 'on' })).toThrow(
+      /DCR_CLIENT_ID_METADATA_DOCUMENTS: document clients are anonymous clients/,
+    );
+  });
+
+  it('takes a refresh token reuse grace window of 0 (strict) to 3600 s, 60 by default', () => {
+    expect(loadConfig({}).refreshTokenReuseGraceSeconds).toBe(60);
+    for (const [value, seconds] of [
+      ['0', 0],
+      ['1', 1],
+      ['3600', 3600],
+    ] as const) {
+      const config = loadConfig({ DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: value });
+      expect(config.refreshTokenReuseGraceSeconds).toBe(seconds);
+    }
+    for (const bad of ['-1', '3601', '1.5', 'soon']) {
+      expect(() => loadConfig({ DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS: bad })).toThrow(
+        /DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS/,
+      );
+    }
+  });
+
   it('names every problem at once', () => {
     expect(() => loadConfig({ PORT: 'x', DCR_SIGNING_ALG: 'HS256' })).toThrow(
       /(?=.*PORT: )(?=.*DCR_SIGNING_ALG: )/,

@@ -25,14 +25,24 @@ describe('jwks_uri guard', () => {
     'fe80::1',
     'fd00::1',
     '::ffff:127.0.0.1',
+    // IPv4-compatible (::/96), IPv4-translated (::ffff:0:0:0/96), local-use NAT64
+    // (64:ff9b:1::/48), 6to4 (2002::/16) and Teredo (2001::/32): each can carry an IPv4 address.
+    '::7f00:1',
+    '::ffff:0:a00:1',
+    '64:ff9b:1::a00:1',
+    '2002:7f00:1::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
     'not-an-ip',
   ])('treats %s as non-public', (address) => {
     expect(isPublicAddress(address)).toBe(false);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])('treats %s as public', (address) => {
-    expect(isPublicAddress(address)).toBe(true);
-  });
+  it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '2001:4860:4860::8888'])(
+    'treats %s as public',
+    (address) => {
+      expect(isPublicAddress(address)).toBe(true);
+    },
+  );
 
   // Each of these is refused before any connection is attempted.
   it.each([
@@ -42,6 +52,6 @@ describe('jwks_uri guard', () => {
     ['an IPv6 loopback literal', 'https://[::1]/jwks'],
     ['a name that resolves to loopback', 'https://localhost/jwks'],
   ])('refuses %s', async (_, url) => {
-    await expect(guardedFetch(url, options())).rejects.toThrow(/https|non-public/);
+    await expect(guardedFetch(url, options())).rejects.toThrow(/https|non-public|public address/);
   });
 });

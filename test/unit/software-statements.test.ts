@@ -7,6 +7,7 @@ import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js'
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import {
   MAX_STATEMENT_LENGTH,
+  SOFTWARE_STATEMENT_TYPE,
   TrustedSoftwareStatements,
 } from '../../lambdas/core/registration/software-statements.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
@@ -46,8 +47,11 @@ interface Sign {
   key?: CryptoKey | Uint8Array;
   alg?: string;
   iat?: number;
-  exp?: number;
+  /** null: no exp claim. */
+  exp?: number | null;
   iss?: string;
+  /** null: no typ header. */
+  typ?: string | null;
 }
 
 const statement = ({
@@ -55,14 +59,15 @@ const statement = ({
   key,
   alg = 'ES256',
   iat = NOW,
-  exp,
+  exp = NOW + 300,
   iss = TRUSTED,
+  typ = SOFTWARE_STATEMENT_TYPE,
 }: Sign = {}) => {
   const jwt = new SignJWT({ software_id: 'fleet-agent', ...claims })
-    .setProtectedHeader({ alg, kid: 'k1' })
+    .setProtectedHeader({ alg, kid: 'k1', ...(typ !== null && { typ }) })
     .setIssuer(iss)
     .setIssuedAt(iat);
-  if (exp !== undefined) jwt.setExpirationTime(exp);
+  if (exp !== null) jwt.setExpirationTime(exp);
   return jwt.sign(key ?? privateKey);
 };
 
@@ -85,6 +90,18 @@ describe('software statement verification (RFC 7591 §2.3)', () => {
     ['too long', async () => 'a'.repeat(MAX_STATEMENT_LENGTH + 1), 'invalid_software_statement'],
     ['bad signature', () => statement({ key: otherKey }), 'invalid_software_statement'],
     ['expired', () => statement({ exp: NOW - 31 }), 'invalid_software_statement'],
+    [
+      'without exp (no bounded lifetime)',
+      () => statement({ exp: null }),
+      'invalid_software_statement',
+    ],
+    [
+      'valid for more than a year',
+      () => statement({ exp: NOW + 367 * 24 * 3600 }),
+      'invalid_software_statement',
+    ],
+    ['without typ', () => statement({ typ: null }), 'invalid_software_statement'],
+    ['typed as another kind of JWT', () => statement({ typ: 'JWT' }), 'invalid_software_statement'],
     ['issued in the future', () => statement({ iat: NOW + 120 }), 'invalid_software_statement'],
     [
       'missing software_id',

@@ -67,6 +67,7 @@ function world(
         ...BASE_SETTINGS,
         refreshTokenLifetimeSeconds: 86_400,
         refreshTokenIdleLifetimeSeconds: 3600,
+        refreshTokenReuseGraceSeconds: 60,
       }),
     );
   return {

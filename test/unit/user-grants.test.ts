@@ -11,7 +11,7 @@ import { RegistrationService } from '../../lambdas/core/registration/registratio
 import { hashSecret, newSecret, newTokenId } from '../../lambdas/core/secrets.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 import { TokenService } from '../../lambdas/core/tokens/token-service.js';
-import { UserGrants } from '../../lambdas/core/tokens/user-grants.js';
+import { type RefreshReuseEvent, UserGrants } from '../../lambdas/core/tokens/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -35,9 +35,11 @@ function world() {
     accessTokenLifetimeSeconds: 600,
     refreshTokenLifetimeSeconds: 30 * DAY,
     refreshTokenIdleLifetimeSeconds: 7 * DAY,
+    refreshTokenReuseGraceSeconds: 60,
     resources: new Set([RESOURCE, OTHER_RESOURCE]),
     introspectorClientIds: new Set<string>(),
   };
+  const reuses: RefreshReuseEvent[] = [];
   const issuer = new AccessTokenIssuer(signer);
   const store = new MemoryTokenStore(clock);
   const tokens = new TokenService(
@@ -47,10 +49,10 @@ function world() {
     lifecycle,
     store,
     settings,
-    new UserGrants(grants, issuer, lifecycle, settings),
+    new UserGrants(grants, issuer, lifecycle, settings, (event) => reuses.push(event)),
   );
   const registration = new RegistrationService(lifecycle, {});
-  return { clock, repository, grants, tokens, registration, settings };
+  return { clock, repository, grants, tokens, registration, settings, reuses };
 }
 
 type World = ReturnType<typeof world>;
@@ -102,6 +104,20 @@ describe('authorization_code and refresh_token grants', () => {
     });
   const refresh = (refreshToken: string, extra: Record<string, string | string[]> = {}) =>
     token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra });
+  /** A refresh with `refreshToken` by another public client registered for refresh tokens. */
+  const refreshAsAnotherClient = async (refreshToken: string) => {
+    const other = await w.registration.register(
+      {
+        redirect_uris: ['http://127.0.0.1/callback'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+      ISSUER,
+    );
+    return oauthFailure(
+      token({ grant_type: 'refresh_token', refresh_token: refreshToken }, other.client_id),
+    );
+  };
   /** What a resource server allowed to introspect any token learns. */
   const introspect = async (t: string) => {
     const server = await w.registration.register({ grant_types: ['client_credentials'] }, ISSUER);
@@ -227,21 +243,9 @@ describe('authorization_code and refresh_token grants', () => {
 
   it('refuses a refresh token presented by another client, and the family lives on', async () => {
     const first = await exchange(await authorize(w, clientId));
-    const thief = await w.registration.register(
-      {
-        redirect_uris: ['http://127.0.0.1/callback'],
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
-      },
-      ISSUER,
+    expect((await refreshAsAnotherClient(first.refresh_token as string)).error).toBe(
+      'invalid_grant',
     );
-    const refused = await oauthFailure(
-      token(
-        { grant_type: 'refresh_token', refresh_token: first.refresh_token as string },
-        thief.client_id,
-      ),
-    );
-    expect(refused.error).toBe('invalid_grant');
     // The rightful client still refreshes with the same token: the other client's attempt
     // neither used nor revoked it.
     expect((await refresh(first.refresh_token as string)).refresh_token).toEqual(
@@ -327,5 +331,86 @@ describe('authorization_code and refresh_token grants', () => {
     w.clock.advance(DAY);
     await refresh(first.refresh_token as string);
     expect((await w.repository.get(clientId))?.lastUsedAt).toBe(w.clock.now());
+  });
+
+  describe('the reuse grace window', () => {
+    const familyOf = (t: string) => t.split('.')[0] as string;
+
+    it('answers concurrent refreshes with one token alike: the same successor, fresh access tokens', async () => {
+      const first = await exchange(await authorize(w, clientId));
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => refresh(first.refresh_token as string)),
+      );
+      const successors = new Set(answers.map((a) => a.refresh_token));
+      expect(successors.size).toBe(1);
+      expect(new Set(answers.map((a) => a.access_token)).size).toBe(8);
+      const [successor] = [...successors] as [string];
+      expect(successor).not.toBe(first.refresh_token);
+      expect(w.reuses.map((e) => e.type)).toEqual(Array(7).fill('refresh.reuse_absorbed'));
+      expect(w.reuses[0]).toMatchObject({ client_id: clientId, sub: 'dev:alice' });
+      // The family lives on: the successor refreshes as usual, and every access token works.
+      expect((await refresh(successor)).refresh_token).toEqual(expect.any(String));
+      for (const a of answers) {
+        expect(await introspect(a.access_token)).toMatchObject({ active: true });
+      }
+    });
+
+    it('stores no usable token: the successor is sealed under its parent', async () => {
+      const first = await exchange(await authorize(w, clientId));
+      const second = (await refresh(first.refresh_token as string)).refresh_token as string;
+      const stored = JSON.stringify(await w.grants.getGrant(familyOf(second)));
+      expect(stored).toContain('sealedSuccessor');
+      expect(stored).not.toContain(second.split('.')[1]);
+      expect(stored).not.toContain((first.refresh_token as string).split('.')[1]);
+    });
+
+    it('a parent presented after its successor was used ends the family', async () => {
+      const first = await exchange(await authorize(w, clientId));
+      const second = (await refresh(first.refresh_token as string)).refresh_token as string;
+      const third = (await refresh(second)).refresh_token as string;
+      expect((await oauthFailure(refresh(first.refresh_token as string))).error).toBe(
+        'invalid_grant',
+      );
+      expect((await oauthFailure(refresh(second))).error).toBe('invalid_grant');
+      expect((await oauthFailure(refresh(third))).error).toBe('invalid_grant');
+      expect(w.reuses.map((e) => e.type)).toEqual(['refresh.family_revoked_by_reuse']);
+    });
+
+    it('a parent presented after the window ends the family', async () => {
+      const first = await exchange(await authorize(w, clientId));
+      const second = (await refresh(first.refresh_token as string)).refresh_token as string;
+      w.clock.advance(59);
+      expect((await refresh(first.refresh_token as string)).refresh_token).toBe(second);
+      w.clock.advance(1);
+      expect((await oauthFailure(refresh(first.refresh_token as string))).error).toBe(
+        'invalid_grant',
+      );
+      expect((await oauthFailure(refresh(second))).error).toBe('invalid_grant');
+    });
+
+    it('the parent in another client’s hands is refused and leaves the family alive', async () => {
+      const first = await exchange(await authorize(w, clientId));
+      const second = (await refresh(first.refresh_token as string)).refresh_token as string;
+      expect((await refreshAsAnotherClient(first.refresh_token as string)).error).toBe(
+        'invalid_grant',
+      );
+      expect((await refresh(second)).refresh_token).toEqual(expect.any(String));
+    });
+
+    it('with no window (0), a second use of one token ends the family as before', async () => {
+      w.settings.refreshTokenReuseGraceSeconds = 0;
+      const first = await exchange(await authorize(w, clientId));
+      const answers = await Promise.allSettled(
+        Array.from({ length: 3 }, () => refresh(first.refresh_token as string)),
+      );
+      expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+      const won = answers.find((a) => a.status === 'fulfilled');
+      const successor = (won as PromiseFulfilledResult<{ refresh_token?: string }>).value
+        .refresh_token as string;
+      expect((await oauthFailure(refresh(successor))).error).toBe('invalid_grant');
+      expect(JSON.stringify(await w.grants.getGrant(familyOf(successor)))).not.toContain(
+        'sealedSuccessor',
+      );
+    });
   });
 });

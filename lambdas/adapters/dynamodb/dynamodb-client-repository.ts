@@ -7,6 +7,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { softwareIdKey } from '../../core/clients/client-metadata.js';
 import type {
   ClientDirectory,
   ClientFilter,
@@ -79,7 +80,15 @@ function scanFilter(filter: ClientFilter) {
     conditions.push(condition);
     values[name] = value;
   };
-  add('metadata.software_id = :software', ':software', filter.softwareId);
+  if (filter.softwareId !== undefined) {
+    // Clients stored before the normalised form existed are matched exactly.
+    add(
+      '(softwareKey = :softwareKey OR (attribute_not_exists(softwareKey) AND metadata.software_id = :software))',
+      ':software',
+      filter.softwareId,
+    );
+    values[':softwareKey'] = softwareIdKey(filter.softwareId);
+  }
   add('begins_with(metadata.client_name, :prefix)', ':prefix', filter.clientNamePrefix);
   add('registrationMethod = :method', ':method', filter.registrationMethod);
   add('initialAccessTokenId = :iat', ':iat', filter.initialAccessTokenId);

@@ -31,7 +31,13 @@ const SPENT_CODE_RETENTION = 600;
  *     spent; ttl = expiresAt + 10 min
  *   pk = "grant#<grantId>",     sk = "grant";  the GrantRecord (or a revocation tombstone);
  *     ttl = when the family expires (revoked: when its last access token has)
+ *   pk = "consent#<transaction id>", sk = "consent"; a consent answered (no attributes);
+ *     ttl = the transaction's end
  */
+const consentKey = (transactionId: string) => ({
+  pk: `consent#${transactionId}`,
+  sk: 'consent',
+});
 const codeKey = (codeHash: string) => ({ pk: `code#${codeHash}`, sk: 'code' });
 const grantKey = (grantId: string) => ({ pk: `grant#${grantId}`, sk: 'grant' });
 
@@ -43,6 +49,20 @@ export class DynamoDbGrantStore implements GrantStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  async consentOnce(transactionId: string, expiresAt: number): Promise<boolean> {
+    const put = await callAwsIfCondition(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...consentKey(transactionId), ...expiryAttributes(expiresAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+      SERVICE,
+    );
+    return put !== undefined;
+  }
 
   async putCode(code: AuthorizationCodeRecord): Promise<void> {
     await callAws(
@@ -155,11 +175,17 @@ export class DynamoDbGrantStore implements GrantStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: grantKey(grantId),
-          UpdateExpression:
-            'SET currentHash = :next, previousHashes = :previous, generation = :generation, lastUsedAt = :usedAt, #ttl = :ttl, expiryDay = :day',
+          // The sealed successor is replaced, or removed when no grace window is configured, in
+          // the same write: it can only ever open to the family's current token.
+          UpdateExpression: `SET currentHash = :next, previousHashes = :previous, generation = :generation, lastUsedAt = :usedAt, #ttl = :ttl, expiryDay = :day${
+            next.sealedSuccessor === undefined
+              ? ' REMOVE sealedSuccessor'
+              : ', sealedSuccessor = :successor'
+          }`,
           ConditionExpression: 'currentHash = :presented AND attribute_not_exists(revokedAt)',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: {
+            ...(next.sealedSuccessor !== undefined && { ':successor': next.sealedSuccessor }),
             ':next': next.currentHash,
             ':previous': next.previousHashes,
             ':generation': next.generation,

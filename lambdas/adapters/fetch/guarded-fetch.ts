@@ -2,6 +2,7 @@ import { type LookupAddress, lookup } from 'node:dns';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { request } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { logger } from '../../log.js';
 
 /**
  * One https GET of a URL that someone outside named (a client's jwks_uri, a Client ID Metadata
@@ -30,9 +31,16 @@ for (const [net, prefix] of [
   NON_PUBLIC.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  // IPv4-compatible addresses (deprecated, ::1 and :: included), and the IPv4-translated
+  // ::ffff:0:0:0/96 (RFC 2765); BlockList maps only ::ffff:0:0/96 onto the IPv4 rules itself.
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  // NAT64 (RFC 6052, RFC 8215 local use), 6to4 (RFC 3056) and Teredo (RFC 4380): each carries
+  // an IPv4 address that a gateway may forward to.
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
+  ['2001::', 32],
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],
@@ -49,6 +57,9 @@ export function isPublicAddress(address: string): boolean {
   return !NON_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** A host name that does not resolve, or resolves to an address outsiders must not reach. */
+const UNRESOLVED = 'the host name does not resolve to a public address';
+
 /** Why a guarded GET did not happen or was cut short, in a short phrase (shown to people). */
 export class FetchRefused extends Error {
   override readonly name = 'FetchRefused';
@@ -60,10 +71,16 @@ export class FetchRefused extends Error {
  */
 const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
   lookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-    if (error) return callback(error, '', 0);
+    if (error) {
+      logger.info('guarded fetch could not resolve a host', { hostname, code: error.code });
+      return callback(new FetchRefused(UNRESOLVED), '', 0);
+    }
     const refused = addresses.length === 0 || addresses.some((a) => !isPublicAddress(a.address));
     if (refused) {
-      return callback(new FetchRefused(`${hostname} resolves to a non-public address`), '', 0);
+      // The same words as a name that does not resolve: anyone can name a host, and must not
+      // learn which names this server's resolver maps to private addresses. The log says which.
+      logger.info('guarded fetch refused a host with a non-public address', { hostname });
+      return callback(new FetchRefused(UNRESOLVED), '', 0);
     }
     if (options.all)
       return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
@@ -93,8 +110,8 @@ export interface GuardedResponse {
 }
 
 const CONNECTION_PROBLEMS: Readonly<Record<string, string>> = {
-  ENOTFOUND: 'the host name does not resolve',
-  EAI_AGAIN: 'the host name does not resolve',
+  ENOTFOUND: UNRESOLVED,
+  EAI_AGAIN: UNRESOLVED,
   ECONNREFUSED: 'the server refused the connection',
   ECONNRESET: 'the server closed the connection',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'the server has no trusted TLS certificate',

@@ -27,6 +27,14 @@ const bound = (code: AuthorizationCodeRecord, binding: CodeBinding) =>
 export class MemoryGrantStore implements GrantStore {
   private readonly codes = new Map<string, StoredCode>();
   private readonly grants = new Map<string, GrantRecord | RevokedGrant>();
+  /** Answered transactions (the memory store never expires them: each is 128 random bits). */
+  private readonly consented = new Set<string>();
+
+  async consentOnce(transactionId: string): Promise<boolean> {
+    if (this.consented.has(transactionId)) return false;
+    this.consented.add(transactionId);
+    return true;
+  }
 
   async putCode(code: AuthorizationCodeRecord): Promise<void> {
     if (this.codes.has(code.codeHash)) throw new Error('authorization code collision');
@@ -59,7 +67,8 @@ export class MemoryGrantStore implements GrantStore {
     if (!grant || grant.revokedAt !== undefined || !('currentHash' in grant)) return false;
     if (grant.currentHash !== presentedHash) return false;
     const { expiresAt: _, ...rotation } = next;
-    this.grants.set(grantId, { ...grant, ...rotation });
+    const { sealedSuccessor: __, ...kept } = grant;
+    this.grants.set(grantId, { ...kept, ...rotation });
     return true;
   }
 

@@ -134,6 +134,10 @@ export class AuthorizationFlow {
     const user = signedInUser(transaction);
     // Deleted or expired while the user read the page: no code for it.
     await this.activeClient(request.clientId);
+    // The form and its cookie can be posted again (a replay, a back button): one code only.
+    if (!(await this.grants.consentOnce(transaction.id, transaction.expiresAt))) {
+      throw transactionGone();
+    }
     const code = newSecret();
     const now = this.lifecycle.clock.now();
     await this.grants.putCode({

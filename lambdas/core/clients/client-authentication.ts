@@ -194,16 +194,19 @@ export class ClientAuthenticator {
     if (params.get('client_assertion_type') !== JWT_BEARER_ASSERTION) {
       throw invalidRequest(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
     }
-    let clientId: string | undefined;
+    let clientId: unknown;
     try {
       clientId = decodeJwt(assertion).sub;
     } catch {
       throw invalidClient(false, 'client_assertion is not a JWT');
     }
-    if (clientId === undefined || (bodyClientId !== undefined && bodyClientId !== clientId)) {
+    // Unverified until the signature is: any JSON may stand there.
+    if (typeof clientId !== 'string' || (bodyClientId !== undefined && bodyClientId !== clientId)) {
       throw invalidClient(false);
     }
-    const client = await this.lifecycle.findActive(clientId);
+    // A registered client, or one described by its metadata document.
+    const resolved = await this.lifecycle.resolve(clientId);
+    const client = resolved && 'client' in resolved ? resolved.client : undefined;
     const { metadata } = client ?? {};
     if (!client || !metadata || metadata.token_endpoint_auth_method !== 'private_key_jwt') {
       throw invalidClient(false);

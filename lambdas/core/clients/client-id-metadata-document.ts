@@ -55,8 +55,9 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * The client a fetched document describes, or why it cannot be used: a JSON object whose
- * client_id is exactly the URL (simple string comparison), without secrets, public (`none`),
- * with its redirect URIs and names validated as for registration. Grants this server does not
+ * client_id is exactly the URL (simple string comparison), without secrets, public (`none`) or
+ * signing with its published keys (`private_key_jwt`), with its redirect URIs, names and keys
+ * validated as for registration. Grants this server does not
  * offer such clients are dropped. The record is never stored.
  */
 export function clientFromMetadataDocument(
@@ -77,10 +78,12 @@ export function clientFromMetadataDocument(
   if ('client_secret' in document || 'client_secret_expires_at' in document) {
     return { problem: 'it contains a client secret, which a public client cannot have' };
   }
+  // Never a secret: public (`none`), or signing with keys the document publishes (RFC 7523
+  // `private_key_jwt`, as ChatGPT's documents ask).
   const method = document.token_endpoint_auth_method ?? 'none';
-  if (method !== 'none') {
+  if (method !== 'none' && method !== 'private_key_jwt') {
     return {
-      problem: `its token_endpoint_auth_method is ${JSON.stringify(method).slice(0, 40)}: such clients are public ("none")`,
+      problem: `its token_endpoint_auth_method is ${JSON.stringify(method).slice(0, 40)}: such clients are public ("none") or sign with their published keys ("private_key_jwt")`,
     };
   }
   const { client_id: _, expires_at: _expiresAt, ...metadata } = document;
@@ -95,7 +98,7 @@ export function clientFromMetadataDocument(
   }
   try {
     const validated = validateClientMetadata(
-      { ...metadata, token_endpoint_auth_method: 'none' },
+      { ...metadata, token_endpoint_auth_method: method },
       // Scopes are not checked against the offered ones here: a document serves many servers.
       // The authorization request grants only scopes both listed and offered.
       {},

@@ -1,5 +1,11 @@
 import type { Clock } from '../clock.js';
 import { OAuthError } from '../errors.js';
+import {
+  DEFAULT_REGISTRATION_ACCESS,
+  DEFAULT_TIERS,
+  documentClientUnderPolicy,
+  type RegistrationPolicySettings,
+} from '../registration/registration-policy.js';
 import { MAX_IDENTIFIER_LENGTH } from './client-metadata.js';
 import type {
   ClientRecord,
@@ -19,6 +25,9 @@ export interface LifecycleSettings {
   readonly lastUsedWriteIntervalSeconds: number;
   /** Lifetime of each newly issued client secret; 0 = secrets never expire. */
   readonly clientSecretLifetimeSeconds: number;
+  /** The registration policy, which binds document clients as the `open` way (defaults: its own). */
+  readonly registrationAccess?: RegistrationPolicySettings['registrationAccess'];
+  readonly registrationTiers?: RegistrationPolicySettings['registrationTiers'];
 }
 
 /** registrationMethod of a client described by a Client ID Metadata Document (never stored). */
@@ -50,7 +59,17 @@ export class ClientLifecycle {
    * document cannot be used is said, since the user should learn it.
    */
   async resolve(clientId: string): Promise<MetadataDocumentResult | undefined> {
-    if (this.documents && isMetadataDocumentUrl(clientId)) return this.documents.resolve(clientId);
+    if (this.documents && isMetadataDocumentUrl(clientId)) {
+      const resolved = await this.documents.resolve(clientId);
+      if (!('client' in resolved)) return resolved;
+      const admitted = documentClientUnderPolicy(resolved.client.metadata, {
+        registrationAccess: this.settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
+        registrationTiers: this.settings.registrationTiers ?? DEFAULT_TIERS,
+      });
+      return 'problem' in admitted
+        ? admitted
+        : { client: { ...resolved.client, metadata: admitted.metadata } };
+    }
     const client = await this.findActive(clientId);
     return client && { client };
   }

@@ -45,6 +45,18 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 export const MAX_IDENTIFIER_LENGTH = 256;
 /** Longest software_id accepted, in a body, a software statement or an operator's token. */
 export const MAX_SOFTWARE_ID_LENGTH = 255;
+
+/** Characters that change nothing a person sees: zero-width spaces and joiners, soft hyphens. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/**
+ * The form software_ids are compared in by the kill switch and the per-software caps: NFKC
+ * (full-width and other compatibility forms folded), case-folded, invisible characters removed.
+ * So `Acme`, `ACME`, `acme` with a zero-width space and `ａｃｍｅ` are one software; the id
+ * registered is still shown as the client sent it.
+ */
+export const softwareIdKey = (softwareId: string): string =>
+  softwareId.replace(INVISIBLE, '').normalize('NFKC').toUpperCase().toLowerCase();
 const MAX_URI = 2000;
 const MAX_TEXT = 1000;
 const MAX_ITEMS = 20;
@@ -67,13 +79,57 @@ const httpsUrl = displayed
   .refine((v) => isWebUrl(v, ['https:']), 'must be an https URL');
 const text = displayed.min(1).max(MAX_TEXT);
 
+/**
+ * A public JWK as this server uses it (RFC 7517 §4, RFC 7518 §6, RFC 8037): the registered
+ * members only, each a bounded string (or list of strings), and nothing else. Any other member,
+ * private key material included, is refused: what is stored is what a key needs, so a key
+ * cannot carry a payload nested deeper than a store or a marshaller copes with.
+ */
+const KEY_PART = 4096;
+const keyPart = z.string().min(1).max(KEY_PART);
+const jwkMembers = {
+  kid: z.string().max(MAX_TEXT).optional(),
+  use: z.enum(['sig', 'enc']).optional(),
+  key_ops: z.array(z.string().max(32)).max(8).optional(),
+  alg: z.string().max(32).optional(),
+  ext: z.boolean().optional(),
+  x5c: z.array(z.string().max(8192)).max(8).optional(),
+  x5t: z.string().max(64).optional(),
+  'x5t#S256': z.string().max(64).optional(),
+  x5u: z.string().max(MAX_URI).optional(),
+};
+const publicKey = z.discriminatedUnion(
+  'kty',
+  [
+    z.strictObject({
+      kty: z.literal('RSA'),
+      n: keyPart,
+      e: z.string().min(1).max(16),
+      ...jwkMembers,
+    }),
+    z.strictObject({
+      kty: z.literal('EC'),
+      crv: z.string().max(32),
+      x: keyPart,
+      y: keyPart,
+      ...jwkMembers,
+    }),
+    z.strictObject({ kty: z.literal('OKP'), crv: z.string().max(32), x: keyPart, ...jwkMembers }),
+  ],
+  {
+    error:
+      'must be a public RSA, EC or OKP key (no private or symmetric key material, no other members)',
+  },
+);
+
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const publicJwk = z
-  .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().max(MAX_TEXT).optional() })
+  .looseObject({})
   .refine(
     (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
     'must hold public keys only (no private or symmetric key material)',
-  );
+  )
+  .pipe(publicKey);
 
 const metadataInput = z.object({
   redirect_uris: z.array(z.string()).max(MAX_ITEMS).optional(),
@@ -89,10 +145,12 @@ const metadataInput = z.object({
   tos_uri: webUrl.optional(),
   policy_uri: webUrl.optional(),
   contacts: z.array(displayed.min(1).max(320)).max(MAX_ITEMS).optional(),
+  // An empty scope is no scope: the MCP Inspector registers `""` when it knows none.
   scope: z
     .string()
     .max(MAX_TEXT)
     .regex(SCOPE_SYNTAX, 'must be space-separated scope tokens')
+    .or(z.literal(''))
     .optional(),
   jwks_uri: httpsUrl.optional(),
   jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
@@ -328,6 +386,12 @@ export function validateClientMetadata(
   }
   const nativeOnly = kinds.length > 0 && kinds.every((k) => k !== 'web');
   const applicationType = input.application_type ?? (nativeOnly ? 'native' : 'web');
+  // OpenID Connect Registration §2: a client that says it is `web` redirects over https only.
+  if (input.application_type === 'web' && kinds.includes('loopback')) {
+    throw invalidRedirectUri(
+      'redirect_uris: loopback redirect URIs are for native clients (application_type native); a web client uses https',
+    );
+  }
   if (applicationType === 'web' && kinds.includes('private-use')) {
     throw invalidRedirectUri(
       'redirect_uris: private-use URI schemes are allowed for native clients only',
@@ -376,7 +440,7 @@ export function validateClientMetadata(
   // OpenID habits (`openid email profile`, `offline_access`) are dropped, never refused: MCP
   // clients register them when they know no better, and this server gives them no meaning.
   let scope: string | undefined;
-  if (input.scope !== undefined) {
+  if (input.scope) {
     const tokens = requestedScopes(input.scope);
     const notAllowed = policy.allowedScopes && tokens.find((t) => !policy.allowedScopes?.has(t));
     if (notAllowed)

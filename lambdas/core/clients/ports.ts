@@ -34,6 +34,13 @@ export interface ClientRecord {
   readonly countedSoftwareId?: string;
   /** What that token imposed, kept so that an RFC 7592 update cannot widen it. */
   readonly registrationConstraints?: RegistrationConstraints;
+  /**
+   * The metadata members the software statement set (registered by statement): an RFC 7592
+   * update must keep their values.
+   */
+  readonly statementMembers?: readonly string[];
+  /** The software_id in the form the kill switch compares (softwareIdKey), when there is one. */
+  readonly softwareKey?: string;
   /** Who made the last change, for audit events: the caller's address and when. */
   readonly lastChange?: ChangeOrigin;
   /** After an operator's forced rotation: the old secret's hash, accepted until the instant below. */
@@ -99,6 +106,7 @@ export interface ClientRepository {
 
 /** What an operator may search clients by (all given criteria must hold). */
 export interface ClientFilter {
+  /** Matched in normalised form (softwareIdKey), or exactly on clients stored without one. */
   readonly softwareId?: string;
   readonly clientNamePrefix?: string;
   readonly registrationMethod?: string;

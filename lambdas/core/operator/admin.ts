@@ -1,5 +1,5 @@
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
-import type { ClientMetadata } from '../clients/client-metadata.js';
+import { type ClientMetadata, softwareIdKey } from '../clients/client-metadata.js';
 import type {
   ClientDirectory,
   ClientFilter,
@@ -174,7 +174,10 @@ export class AdminService {
     origin: RequestOrigin,
   ) {
     const block = () =>
-      this.blockedStore().block(softwareId, { at: this.lifecycle.clock.now(), ...origin });
+      this.blockedStore().block(softwareIdKey(softwareId), {
+        at: this.lifecycle.clock.now(),
+        ...origin,
+      });
     const deletion = () => this.bulkDelete({ softwareId }, false, cursor, origin);
     // Blocking first stops new registrations while the clients go. A continuation (cursor)
     // finds the software blocked by the call that gave it, so its deletion goes first: a
@@ -187,7 +190,7 @@ export class AdminService {
   }
 
   async unblockSoftware(softwareId: string): Promise<void> {
-    if (!(await this.blockedStore().unblock(softwareId))) {
+    if (!(await this.blockedStore().unblock(softwareIdKey(softwareId)))) {
       throw notFound('this software_id is not blocked');
     }
   }

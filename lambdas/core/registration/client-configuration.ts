@@ -1,9 +1,15 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
-import { usesClientSecret, validateClientMetadata } from '../clients/client-metadata.js';
+import {
+  type ClientMetadata,
+  usesClientSecret,
+  validateClientMetadata,
+} from '../clients/client-metadata.js';
 import type { ClientRecord, ClientRepository, RequestOrigin } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
-import { invalidRequest, invalidToken, OAuthError } from '../errors.js';
+import { invalidClientMetadata, invalidRequest, invalidToken, OAuthError } from '../errors.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
+import type { BlockedSoftwareIds } from './ports.js';
 import {
   type ClientInformation,
   clientInformation,
@@ -46,10 +52,12 @@ export class ClientConfigurationService {
   constructor(
     private readonly lifecycle: ClientLifecycle,
     settings: RegistrationSettings,
+    /** The kill switch: an update cannot rename a client to a blocked software_id. */
+    blocked?: BlockedSoftwareIds,
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
-    this.rules = new RegistrationRules(lifecycle, settings);
+    this.rules = new RegistrationRules(lifecycle, settings, blocked);
   }
 
   /** RFC 7592 §2.1 read, with the version an update may name (If-Match). */
@@ -103,6 +111,8 @@ export class ClientConfigurationService {
       'the initial access token that registered this client',
     );
     if (way === 'open') this.rules.checkAnonymousRedirects(metadata);
+    keepStatementMembers(current, metadata);
+    await this.rules.refuseBlocked(metadata, way);
     // A secret is kept while the client still authenticates with one and it is still valid,
     // issued when it starts to (or the current one has expired), and dropped when it stops.
     const needsSecret = usesClientSecret(metadata);
@@ -116,7 +126,7 @@ export class ClientConfigurationService {
       : undefined;
     // Built from the record as it is when written: a use recorded meanwhile is kept.
     const updated = (stored: ClientRecord) => {
-      const { secretHash: _, expiresAt: __, activeUntil: ___, ...kept } = stored;
+      const { secretHash: _, expiresAt: __, activeUntil: ___, softwareKey: ____, ...kept } = stored;
       return {
         record: this.rules.withActiveUntil({
           ...kept,
@@ -185,5 +195,24 @@ export class ClientConfigurationService {
       (this.lifecycle.isActive(record) || (interruptedDeletion && record.deletion !== undefined));
     if (!usable || !secretMatches(token, record.registrationTokenHash)) throw invalidToken();
     return record;
+  }
+}
+
+/**
+ * RFC 7592 §2.2 lets the server refuse an update: what a software statement asserted (its
+ * software_id, and every member it set, such as redirect_uris) stays as the statement said, or
+ * an update could turn a vetted client into any other. Changing it means registering again
+ * with a new statement.
+ */
+function keepStatementMembers(current: ClientRecord, metadata: ClientMetadata): void {
+  const stored: Readonly<Record<string, unknown>> = current.metadata;
+  const updated: Readonly<Record<string, unknown>> = metadata;
+  const changed = current.statementMembers?.find(
+    (name) => !isDeepStrictEqual(stored[name], updated[name]),
+  );
+  if (changed !== undefined) {
+    throw invalidClientMetadata(
+      `${changed}: asserted by the software statement this client registered with; an update cannot change it (register again with a new statement)`,
+    );
   }
 }

@@ -121,6 +121,40 @@ export function applyTier(
   return caps.length > 0 ? { maxLifetimeSeconds: Math.min(...caps) } : {};
 }
 
+/**
+ * A Client ID Metadata Document client is an anonymous client (anyone can publish a document),
+ * so the `open` way's policy applies to it wherever it is resolved (/authorize, /token): none
+ * when `open` is not accepted or its tier admits no public clients (document clients are
+ * public); its grant types and scopes narrowed to the tier's. A document serves many servers,
+ * so what it lists beyond the tier is dropped rather than refused, unless nothing usable is
+ * left. Returns the narrowed metadata, or why the document cannot be used.
+ */
+export function documentClientUnderPolicy(
+  metadata: ClientMetadata,
+  settings: RegistrationPolicySettings,
+): { readonly metadata: ClientMetadata } | { readonly problem: string } {
+  if (!settings.registrationAccess.has('open')) {
+    return { problem: 'this server accepts no anonymous clients, which document clients are' };
+  }
+  const tier = settings.registrationTiers.open;
+  if (!tier.publicClients) {
+    return {
+      problem: 'this server accepts no anonymous public clients, which document clients are',
+    };
+  }
+  const grantTypes = metadata.grant_types.filter((g) => tier.grantTypes?.has(g) ?? true);
+  if (!grantTypes.includes('authorization_code')) {
+    return { problem: 'this server does not allow anonymous clients the authorization_code grant' };
+  }
+  const allowed = tier.scopes;
+  if (allowed === undefined) return { metadata: { ...metadata, grant_types: grantTypes } };
+  const scopes = metadata.scope?.split(' ').filter((s) => allowed.has(s)) ?? [...allowed];
+  if (scopes.length === 0) {
+    return { problem: 'its scope lists none of the scopes this server allows anonymous clients' };
+  }
+  return { metadata: { ...metadata, grant_types: grantTypes, scope: scopes.join(' ') } };
+}
+
 /** Public clients allowed, nothing narrowed: the server-wide settings alone bound the client. */
 const UNNARROWED: TrustTier = { publicClients: true };
 

@@ -2,6 +2,7 @@ import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import {
   type ClientMetadata,
   type MetadataPolicy,
+  softwareIdKey,
   usesClientSecret,
   validateClientMetadata,
 } from '../clients/client-metadata.js';
@@ -38,7 +39,7 @@ import {
   type RegistrationWay,
   requireAccepted,
 } from './registration-policy.js';
-import { MAX_SOFTWARE_ID_LENGTH, withStatementClaims } from './software-statements.js';
+import { withStatementClaims } from './software-statements.js';
 
 /** The metadata rules, and the registration policy (defaults: registration-policy.ts). */
 export type RegistrationSettings = MetadataPolicy &
@@ -62,10 +63,11 @@ export interface SoftwareAdmission {
   readonly softwareCounts?: SoftwareClientCounts;
 }
 
-/** The body to validate, and the statement to echo (RFC 7591 §3.2.1). */
+/** The body to validate, the statement to echo (RFC 7591 §3.2.1) and the members it set. */
 interface AdmittedSoftware {
   readonly body: Record<string, unknown>;
   readonly statement?: string;
+  readonly asserted?: readonly string[];
 }
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
@@ -93,6 +95,8 @@ export class RegistrationRules {
   constructor(
     private readonly lifecycle: ClientLifecycle,
     readonly settings: RegistrationSettings,
+    /** The kill switch: software_ids that may neither register nor be renamed to. */
+    private readonly blocked?: BlockedSoftwareIds,
   ) {
     this.policy = {
       registrationAccess: settings.registrationAccess ?? DEFAULT_REGISTRATION_ACCESS,
@@ -142,9 +146,30 @@ export class RegistrationRules {
     }
   }
 
-  withActiveUntil(record: Omit<ClientRecord, 'activeUntil'>): ClientRecord {
+  /** The record as stored: its TTL instant, and its software_id's normalised form. */
+  withActiveUntil(record: Omit<ClientRecord, 'activeUntil' | 'softwareKey'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
-    return { ...record, ...(activeUntil !== undefined && { activeUntil }) };
+    const softwareId = record.metadata.software_id;
+    return {
+      ...record,
+      ...(activeUntil !== undefined && { activeUntil }),
+      ...(softwareId !== undefined && { softwareKey: softwareIdKey(softwareId) }),
+    };
+  }
+
+  /**
+   * The kill switch, on the software_id the client ends up with (the statement's, the body's,
+   * or the one its initial access token imposes), compared in normalised form: checked before
+   * any place under a cap or any use of a token is taken, and on every RFC 7592 update.
+   */
+  async refuseBlocked(metadata: ClientMetadata, way: RegistrationWay): Promise<void> {
+    const softwareId = metadata.software_id;
+    if (softwareId === undefined || !(await this.blocked?.isBlocked(softwareIdKey(softwareId)))) {
+      return;
+    }
+    throw way === 'software_statement'
+      ? unapprovedSoftwareStatement('software_statement: its software_id is blocked')
+      : invalidClientMetadata('software_id: this software is blocked on this server');
   }
 }
 
@@ -161,7 +186,7 @@ export class RegistrationService {
   ) {
     this.repository = lifecycle.repository;
     this.clock = lifecycle.clock;
-    this.rules = new RegistrationRules(lifecycle, settings);
+    this.rules = new RegistrationRules(lifecycle, settings, software.blocked);
   }
 
   /**
@@ -201,6 +226,7 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.rules.checkAnonymousRedirects(metadata);
+    await this.rules.refuseBlocked(metadata, way);
     // The places this client takes under the caps, given back if it does not come to be: its
     // software_id's first, so that a refusal there leaves the token unused; then the token's,
     // counted with its use (the one extra write of a token registration).
@@ -238,6 +264,9 @@ export class RegistrationService {
       ...(countedSoftwareId !== undefined && { countedSoftwareId }),
       ...(constraints &&
         Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
+      ...(admitted.asserted && {
+        statementMembers: admitted.asserted.filter((name) => Object.hasOwn(metadata, name)),
+      }),
       lastChange: { at: now, ...origin },
     });
     try {
@@ -253,17 +282,16 @@ export class RegistrationService {
   }
 
   /**
-   * The one place of statements and blocks in registration: a software statement is verified and its
-   * claims take precedence over the body's (RFC 7591 §3.1.1); a blocked software_id, from the
-   * statement or the body, cannot register. Without a verifier the statement stays in the body,
-   * and validateClientMetadata refuses it as unapproved.
+   * A software statement is verified and its claims take precedence over the body's (RFC 7591
+   * §3.1.1). Without a verifier the statement stays in the body, and validateClientMetadata
+   * refuses it as unapproved.
    */
   private async admitSoftware(
     body: Record<string, unknown>,
     issuer: string,
     now: number,
   ): Promise<AdmittedSoftware> {
-    const { statements, blocked } = this.software;
+    const { statements } = this.software;
     const statement = body.software_statement;
     if (statement !== undefined && statement !== null && statements !== undefined) {
       if (typeof statement !== 'string') {
@@ -276,18 +304,7 @@ export class RegistrationService {
       if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
         throw invalidSoftwareStatement('software_statement: its aud does not name this server');
       }
-      if (await blocked?.isBlocked(verified.softwareId)) {
-        throw unapprovedSoftwareStatement('software_statement: its software_id is blocked');
-      }
-      return { body: withStatementClaims(body, verified), statement };
-    }
-    const softwareId = body.software_id;
-    if (
-      typeof softwareId === 'string' &&
-      softwareId.length <= MAX_SOFTWARE_ID_LENGTH &&
-      (await blocked?.isBlocked(softwareId))
-    ) {
-      throw invalidClientMetadata('software_id: this software is blocked on this server');
+      return { ...withStatementClaims(body, verified), statement };
     }
     return { body };
   }
@@ -298,9 +315,10 @@ export class RegistrationService {
    * client may live from now (so a later claim never shortens it); without a lifetime cap, it
    * stays.
    */
-  private async claimSoftwarePlace(softwareId: string | undefined, now: number) {
+  private async claimSoftwarePlace(registered: string | undefined, now: number) {
     const cap = this.settings.softwareIdMaxActiveClients;
-    if (cap === undefined || softwareId === undefined) return undefined;
+    if (cap === undefined || registered === undefined) return undefined;
+    const softwareId = softwareIdKey(registered);
     const counts = this.software.softwareCounts;
     if (counts === undefined) throw new Error('a software_id cap is set but no counts are wired');
     if (!(await counts.claim(softwareId, cap, this.lifecycle.grantedExpiry(undefined, now)))) {

@@ -37,6 +37,14 @@ export const MAX_STATEMENT_LENGTH = 16 * 1024;
 export { MAX_SOFTWARE_ID_LENGTH };
 /** Clock skew allowed on exp, nbf and iat. */
 export const STATEMENT_LEEWAY_SECONDS = 30;
+/**
+ * The `typ` header a statement must carry (RFC 8725 §3.11 explicit typing; `application/`
+ * may be prefixed, RFC 7515 §4.1.9): no other JWT of a trusted issuer (an ID token, an access
+ * token, a client assertion) can pass for a statement. RFC 7591 registers no type of its own.
+ */
+export const SOFTWARE_STATEMENT_TYPE = 'software-statement+jwt';
+/** A statement must expire (`exp` is required), and no later than this from now. */
+export const MAX_STATEMENT_LIFETIME_SECONDS = 366 * 24 * 3600;
 
 /** Registered JWT claims: they describe the statement, not the client, and are never metadata. */
 const JWT_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'software_statement']);
@@ -96,6 +104,8 @@ export class TrustedSoftwareStatements implements SoftwareStatements {
     try {
       ({ payload: claims } = await jwtVerify(statement, trusted.keys, {
         issuer,
+        typ: SOFTWARE_STATEMENT_TYPE,
+        requiredClaims: ['exp'],
         algorithms: trusted.algorithms,
         clockTolerance: STATEMENT_LEEWAY_SECONDS,
         currentDate: new Date(now * 1000),
@@ -106,7 +116,12 @@ export class TrustedSoftwareStatements implements SoftwareStatements {
       }
       throw temporarilyUnavailable("the statement issuer's keys could not be obtained");
     }
-    // jose checks exp and nbf; a statement issued in the future is refused here.
+    // jose checks exp and nbf; a lifetime past the bound, or an iat in the future, is refused here.
+    if ((claims.exp as number) > now + MAX_STATEMENT_LIFETIME_SECONDS) {
+      throw invalidSoftwareStatement(
+        `software_statement: its exp is more than ${MAX_STATEMENT_LIFETIME_SECONDS / 86_400} days away`,
+      );
+    }
     if (typeof claims.iat === 'number' && claims.iat > now + STATEMENT_LEEWAY_SECONDS) {
       throw invalidSoftwareStatement('software_statement: claim iat is in the future');
     }
@@ -140,13 +155,16 @@ function statementFault(error: InstanceType<typeof errors.JOSEError>): string {
 /**
  * RFC 7591 §3.1.1: the statement's claims take precedence over the same members of the body.
  * The result is validated exactly like a body (a statement cannot smuggle invalid metadata);
- * its software_id is the statement's.
+ * its software_id is the statement's. `asserted` names the members the statement set.
  */
 export function withStatementClaims(
   body: Readonly<Record<string, unknown>>,
   verified: VerifiedStatement,
-): Record<string, unknown> {
+): { readonly body: Record<string, unknown>; readonly asserted: readonly string[] } {
   const { software_statement: _, ...rest } = body;
   const claims = Object.entries(verified.claims).filter(([name]) => !JWT_CLAIMS.has(name));
-  return { ...rest, ...Object.fromEntries(claims), software_id: verified.softwareId };
+  return {
+    body: { ...rest, ...Object.fromEntries(claims), software_id: verified.softwareId },
+    asserted: [...new Set([...claims.map(([name]) => name), 'software_id'])],
+  };
 }

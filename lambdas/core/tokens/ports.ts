@@ -75,6 +75,11 @@ export interface GrantRecord {
   readonly generation: number;
   readonly currentHash: string;
   readonly previousHashes: readonly string[];
+  /**
+   * The current refresh token sealed under a key only its parent's holder can derive, kept while
+   * a reuse grace window is configured (docs/tokens.md "Concurrent refreshes").
+   */
+  readonly sealedSuccessor?: string;
   readonly revokedAt?: number;
   /**
    * Multi-region: the region that made it (the server's DCR_REGION); it is used there only
@@ -89,6 +94,8 @@ export interface Rotation {
   readonly previousHashes: readonly string[];
   readonly generation: number;
   readonly lastUsedAt: number;
+  /** The new token sealed under the one it replaces; absent without a grace window. */
+  readonly sealedSuccessor?: string;
   /** When the family expires after this rotation (absolute or idle, the earlier). */
   readonly expiresAt: number;
 }
@@ -99,6 +106,11 @@ export interface Rotation {
  * redemptions or rotations cannot both succeed.
  */
 export interface GrantStore {
+  /**
+   * Marks an authorization transaction's consent as answered: true the first time, false ever
+   * after (kept until `expiresAt`, the transaction's end), so a replayed form mints nothing.
+   */
+  consentOnce(transactionId: string, expiresAt: number): Promise<boolean>;
   putCode(code: AuthorizationCodeRecord): Promise<void>;
   /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
   redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;

@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { isCodeVerifier, s256 } from '../authorization/pkce.js';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { type GrantType, parseRedirectUri } from '../clients/client-metadata.js';
@@ -19,6 +20,21 @@ export interface UserGrantSettings {
   readonly resources: ReadonlySet<string>;
   /** Multi-region: this server's region; families and codes are pinned to it. */
   readonly region?: string;
+  /**
+   * How long after a rotation the token it replaced still refreshes, answering with the same
+   * successor (clients that refresh concurrently); 0 = any reuse revokes the family.
+   */
+  readonly refreshTokenReuseGraceSeconds: number;
+}
+
+/** What a refresh token's reuse did, for the operator's logs (never a token or a hash). */
+export interface RefreshReuseEvent {
+  readonly type: 'refresh.reuse_absorbed' | 'refresh.family_revoked_by_reuse';
+  readonly client_id: string;
+  readonly sub: string;
+  /** The family's rotations so far. */
+  readonly generation: number;
+  readonly occurred_at: number;
 }
 
 export interface UserTokenResponse {
@@ -42,6 +58,55 @@ const invalidGrant = (
 
 const notGranted = (resource: string) =>
   new OAuthError(400, 'invalid_target', `resource ${resource} was not granted`);
+
+/**
+ * The successor's seal key comes from the parent's secret alone (HKDF-SHA-256, the family as
+ * salt): the stored seal opens only for whoever presents the parent, and nothing at rest reveals
+ * a usable token. Each key seals one successor, since a token is rotated at most once.
+ */
+const successorKey = (grantId: string, parentSecret: string) =>
+  new Uint8Array(hkdfSync('sha256', parentSecret, grantId, 'refresh-successor-v1', 32));
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** AES-256-GCM, `base64url(iv ‖ ciphertext ‖ tag)`. */
+function sealSuccessor(grantId: string, parentSecret: string, successor: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', successorKey(grantId, parentSecret), iv);
+  const sealed = [iv, cipher.update(successor, 'utf8'), cipher.final(), cipher.getAuthTag()];
+  return Buffer.concat(sealed).toString('base64url');
+}
+
+/** The successor, or undefined when `sealed` was not sealed under this parent. */
+function openSuccessor(grantId: string, parentSecret: string, sealed: string) {
+  const bytes = Buffer.from(sealed, 'base64url');
+  if (bytes.length <= IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      successorKey(grantId, parentSecret),
+      bytes.subarray(0, IV_BYTES),
+    );
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    const plain = [decipher.update(bytes.subarray(IV_BYTES, -TAG_BYTES)), decipher.final()];
+    return Buffer.concat(plain).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const reuseEvent = (
+  type: RefreshReuseEvent['type'],
+  grant: GrantRecord,
+  now: number,
+): RefreshReuseEvent => ({
+  type,
+  client_id: grant.clientId,
+  sub: grant.sub,
+  generation: grant.generation,
+  occurred_at: now,
+});
 
 const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
   grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
@@ -70,6 +135,7 @@ export class UserGrants {
     private readonly tokens: AccessTokenIssuer,
     private readonly lifecycle: ClientLifecycle,
     private readonly settings: UserGrantSettings,
+    private readonly onReuse: (event: RefreshReuseEvent) => void = () => {},
   ) {}
 
   /** `grant_type=authorization_code`, for an authenticated client. */
@@ -183,13 +249,30 @@ export class UserGrants {
       );
     }
     const hash = hashSecret(parts.secret);
-    if (!secretMatches(parts.secret, grant.currentHash)) {
+    const isCurrent = secretMatches(parts.secret, grant.currentHash);
+    const successor = isCurrent ? undefined : this.graceSuccessor(grant, parts.secret, now);
+    if (!isCurrent && successor === undefined) {
       // An older token of the family: it was stolen, or its holder was. End the family.
-      if (grant.previousHashes.includes(hash)) await this.revokeFamily(grant.grantId, now);
+      if (grant.previousHashes.includes(hash)) await this.revokeForReuse(grant, now);
       throw invalidGrant();
     }
     const scope = this.narrowedScope(params.get('scope'), grant.scope);
     const audience = this.audience(params.getAll('resource'), grant.resources, issuer);
+    const issue = async (refreshToken: string) => ({
+      ...(await this.issueAccessToken(issuer, client, {
+        sub: grant.sub,
+        authTime: grant.authTime,
+        grantId: grant.grantId,
+        audience,
+        ...(scope !== undefined && { scope }),
+        ...(confirmation && { confirmation }),
+      })),
+      refresh_token: `${grant.grantId}.${refreshToken}`,
+    });
+    if (successor !== undefined) {
+      this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
+      return issue(successor);
+    }
 
     const secret = newSecret();
     const rotated = {
@@ -197,22 +280,45 @@ export class UserGrants {
       previousHashes: [hash, ...grant.previousHashes].slice(0, REMEMBERED_ROTATIONS),
       generation: grant.generation + 1,
       lastUsedAt: now,
+      ...(this.settings.refreshTokenReuseGraceSeconds > 0 && {
+        sealedSuccessor: sealSuccessor(grant.grantId, parts.secret, secret),
+      }),
     };
     const next = { ...rotated, expiresAt: this.familyExpiry({ ...grant, ...rotated }) };
     if (!(await this.grants.rotateRefresh(grant.grantId, grant.currentHash, next))) {
+      // Another use of this token rotated the family first: within the grace window that was
+      // the same client refreshing concurrently, and it gets the same successor.
+      const latest = await this.grants.getGrant(grant.grantId);
+      const winner = isLive(latest) ? this.graceSuccessor(latest, parts.secret, now) : undefined;
+      if (winner !== undefined) {
+        this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
+        return issue(winner);
+      }
       // Two uses of one token at once: one of them is not its holder.
-      await this.revokeFamily(grant.grantId, now);
+      await this.revokeForReuse(grant, now);
       throw invalidGrant();
     }
-    const response = await this.issueAccessToken(issuer, client, {
-      sub: grant.sub,
-      authTime: grant.authTime,
-      grantId: grant.grantId,
-      audience,
-      ...(scope !== undefined && { scope }),
-      ...(confirmation && { confirmation }),
-    });
-    return { ...response, refresh_token: `${grant.grantId}.${secret}` };
+    return issue(secret);
+  }
+
+  /**
+   * The family's current token, if `presented` is the one it replaced, within the grace window
+   * and before the successor itself was used (a later rotation replaced the seal, which opens
+   * only for the token it replaced).
+   */
+  private graceSuccessor(grant: GrantRecord, presented: string, now: number) {
+    const grace = this.settings.refreshTokenReuseGraceSeconds;
+    if (grant.sealedSuccessor === undefined || now >= grant.lastUsedAt + grace) return undefined;
+    if (grant.previousHashes[0] !== hashSecret(presented)) return undefined;
+    const successor = openSuccessor(grant.grantId, presented, grant.sealedSuccessor);
+    return successor !== undefined && secretMatches(successor, grant.currentHash)
+      ? successor
+      : undefined;
+  }
+
+  private revokeForReuse(grant: GrantRecord, now: number) {
+    this.onReuse(reuseEvent('refresh.family_revoked_by_reuse', grant, now));
+    return this.revokeFamily(grant.grantId, now);
   }
 
   /**

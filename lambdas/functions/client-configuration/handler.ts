@@ -4,8 +4,10 @@ import { loadConfig } from '../../config.js';
 import { systemClock } from '../../core/clock.js';
 
 const config = loadConfig(process.env);
+const { repository, blockedSoftware } = dynamoDbStores(config);
 export const handler = lambdaHandler('client-configuration', {
   config,
-  repository: dynamoDbStores(config).repository,
+  repository,
+  blockedSoftware,
   clock: systemClock,
 });
