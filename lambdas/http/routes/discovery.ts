@@ -8,7 +8,7 @@ const CACHEABLE = { 'cache-control': 'public, max-age=3600' };
 /** RFC 8414 metadata under both well-known names, serialised once per issuer. */
 export function discoveryRoutes(settings: DiscoverySettings): Route[] {
   const documents = new Map<string, string>();
-  const handle = ({ issuer }: { issuer: string }) => {
+  const metadata = ({ issuer }: { issuer: string }) => {
     let document = documents.get(issuer);
     if (document === undefined) {
       document = JSON.stringify(authorizationServerMetadata(issuer, settings));
@@ -17,7 +17,7 @@ export function discoveryRoutes(settings: DiscoverySettings): Route[] {
     return preserialized(document, CACHEABLE);
   };
   return [
-    { method: 'GET', path: PATHS.authorizationServerMetadata, cors: true, handle },
-    { method: 'GET', path: PATHS.openidConfiguration, cors: true, handle },
+    { method: 'GET', path: PATHS.authorizationServerMetadata, cors: true, handle: metadata },
+    { method: 'GET', path: PATHS.openidConfiguration, cors: true, handle: metadata },
   ];
 }

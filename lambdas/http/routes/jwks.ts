@@ -9,20 +9,12 @@ import type { Route } from '../router.js';
  */
 export function jwksRoutes(signer: Signer, maxAgeSeconds = 300): Route[] {
   let document: { readonly keys: readonly PublishedKey[]; readonly body: string } | undefined;
-  return [
-    {
-      method: 'GET',
-      path: PATHS.jwks,
-      cors: true,
-      handle: async () => {
-        const keys = await signer.publishedKeys();
-        if (document?.keys !== keys) {
-          document = { keys, body: JSON.stringify({ keys: keys.map((k) => k.jwk) }) };
-        }
-        return preserialized(document.body, {
-          'cache-control': `public, max-age=${maxAgeSeconds}`,
-        });
-      },
-    },
-  ];
+  const publishKeys = async () => {
+    const keys = await signer.publishedKeys();
+    if (document?.keys !== keys) {
+      document = { keys, body: JSON.stringify({ keys: keys.map((k) => k.jwk) }) };
+    }
+    return preserialized(document.body, { 'cache-control': `public, max-age=${maxAgeSeconds}` });
+  };
+  return [{ method: 'GET', path: PATHS.jwks, cors: true, handle: publishKeys }];
 }
