@@ -1,0 +1,176 @@
+import type { Server } from 'node:http';
+import { createServer } from 'node:net';
+import {
+  type OAuthClientProvider,
+  UnauthorizedError,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMcpExample } from '../../examples/mcp-server/server.js';
+import { Browser } from '../support/browser.js';
+import {
+  type InteractiveServer,
+  startInteractiveServer,
+  tokenRequest,
+} from '../support/interactive.js';
+import { type Json, jsonPost, readJson } from '../support/server.js';
+
+/**
+ * The example MCP server, protected by the resource-server kit, with this authorization server:
+ * machine tokens as Bearer, and the MCP TypeScript SDK client's whole code flow to a tool call.
+ */
+const REDIRECT = 'http://localhost:47124/callback';
+
+class SdkProvider implements OAuthClientProvider {
+  code?: string;
+  private info?: OAuthClientInformationMixed;
+  private saved?: OAuthTokens;
+  private verifier = '';
+  readonly redirectUrl = REDIRECT;
+  readonly clientMetadata: OAuthClientMetadata = {
+    client_name: 'Kit test MCP client',
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  };
+  clientInformation = () => this.info;
+  saveClientInformation = (info: OAuthClientInformationMixed) => {
+    this.info = info;
+  };
+  tokens = () => this.saved;
+  saveTokens = (tokens: OAuthTokens) => {
+    this.saved = tokens;
+  };
+  saveCodeVerifier = (verifier: string) => {
+    this.verifier = verifier;
+  };
+  codeVerifier = () => this.verifier;
+  async redirectToAuthorization(url: URL) {
+    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
+    this.code = callback.searchParams.get('code') ?? undefined;
+  }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+let server: InteractiveServer;
+let mcp: Server;
+let resource: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  resource = `http://127.0.0.1:${port}/mcp`;
+  server = await startInteractiveServer({
+    DCR_RESOURCES: resource,
+    DCR_ALLOWED_SCOPES: 'mcp:tools mcp:admin',
+  });
+  mcp = await startMcpExample({ port, issuer: server.app.issuer, resource, scopes: ['mcp:tools'] });
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => {
+    mcp?.close(() => resolve());
+    mcp?.closeAllConnections();
+  });
+  await server?.close();
+});
+
+const CALL = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name: 'whoami', arguments: {} },
+});
+
+const call = (authorization: string) =>
+  fetch(resource, {
+    method: 'POST',
+    headers: {
+      authorization,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: CALL,
+  });
+
+async function machineToken(scope: string): Promise<{ client: Json; token: string }> {
+  const registration = await jsonPost(`${server.app.issuer}/register`, {
+    grant_types: ['client_credentials'],
+    scope,
+  });
+  expect(registration.status).toBe(201);
+  const client = await readJson(registration);
+  const response = await tokenRequest(
+    server.app.issuer,
+    { grant_type: 'client_credentials', scope, resource },
+    {
+      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+    },
+  );
+  expect(response.status).toBe(200);
+  return { client, token: (await readJson(response)).access_token };
+}
+
+describe('the kit with tokens from this authorization server', () => {
+  it('a client_credentials token as Bearer reaches whoami', async () => {
+    const { client, token } = await machineToken('mcp:tools');
+    const response = await call(`Bearer ${token}`);
+    expect(response.status).toBe(200);
+    const { result } = await readJson(response);
+    expect(JSON.parse(result.content[0].text)).toEqual({
+      sub: client.client_id,
+      client_id: client.client_id,
+      scope: 'mcp:tools',
+    });
+  });
+
+  it('a token without the tools scope: 403 insufficient_scope asking for it', async () => {
+    const { token } = await machineToken('mcp:admin');
+    const response = await call(`Bearer ${token}`);
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toMatch(
+      /^Bearer resource_metadata="[^"]+", scope="mcp:tools", error="insufficient_scope"/,
+    );
+  });
+
+  it('an unbound token presented with the DPoP scheme: 401', async () => {
+    const { token } = await machineToken('mcp:tools');
+    expect((await call(`DPoP ${token}`)).status).toBe(401);
+  });
+
+  it('the MCP SDK client meets the 401, signs the user in and calls whoami as that user', async () => {
+    const provider = new SdkProvider();
+    const transport = new StreamableHTTPClientTransport(new URL(resource), {
+      authProvider: provider,
+    });
+    await expect(new Client({ name: 't', version: '1' }).connect(transport)).rejects.toThrow(
+      UnauthorizedError,
+    );
+    await transport.finishAuth(provider.code as string);
+
+    const client = new Client({ name: 't', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
+    );
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    await client.close();
+    const [content] = result.content as { text: string }[];
+    expect(JSON.parse(content?.text ?? '{}')).toEqual({
+      sub: server.subOf('alice'),
+      client_id: provider.clientInformation()?.client_id,
+      scope: 'mcp:tools',
+    });
+  });
+});
