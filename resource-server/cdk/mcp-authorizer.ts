@@ -20,6 +20,17 @@ export interface McpAuthorizerProps {
   readonly dpopContentDigest?: boolean;
 }
 
+/** Bundled locally by esbuild as ESM for Node 22+, with a require() for CommonJS dependencies. */
+export const ESM_BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+};
+
 const kitRoot = new URL('..', import.meta.url).pathname;
 const projectRoot = new URL('../..', import.meta.url).pathname;
 
@@ -53,15 +64,7 @@ export class McpAuthorizer extends Construct {
         RS_DPOP_REQUIRED: String(props.dpopRequired ?? false),
         RS_DPOP_CONTENT_DIGEST: String(props.dpopContentDigest ?? false),
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-      },
+      bundling: ESM_BUNDLING,
     });
     this.authorizer = new HttpLambdaAuthorizer('McpAuthorizer', this.function, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
