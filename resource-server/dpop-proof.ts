@@ -129,8 +129,6 @@ export async function checkDpopProof(
       typ: 'dpop+jwt',
       algorithms: [...(options.algorithms ?? DPOP_ALGORITHMS)],
       requiredClaims: ['jti', 'htm', 'htu', 'iat'],
-      maxTokenAge: maxAge,
-      clockTolerance: maxAge,
     });
   } catch (error) {
     if (error instanceof errors.JOSEError)

@@ -21,6 +21,11 @@ export interface StandInIssuer {
   readonly issuer: string;
   /** An RFC 9068 access token: defaults overridden by `claims`, header by `header`. */
   token(claims?: JWTPayload, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
+  /**
+   * The keys in the JWKS; tokens are signed with the last. The first is an ES384 key, published
+   * but not in resource servers' default algorithm allow-list.
+   */
+  readonly keys: SigningKey[];
   /** A new signing key served in the JWKS from now on; later tokens use it. */
   rotate(): Promise<void>;
   /** Tokens introspection reports inactive. */
@@ -45,7 +50,7 @@ export async function signingKey(alg = 'ES256'): Promise<SigningKey> {
 export async function startStandInIssuer(
   defaults: { aud: string; scope?: string } = { aud: 'http://127.0.0.1/mcp' },
 ): Promise<StandInIssuer> {
-  const keys = [await signingKey()];
+  const keys = [await signingKey('ES384'), await signingKey()];
   const revoked = new Set<string>();
   let fetches = 0;
   let issuer = '';
@@ -82,6 +87,7 @@ export async function startStandInIssuer(
   const now = () => Math.floor(Date.now() / 1000);
   return {
     issuer,
+    keys,
     revoked,
     jwksFetches: () => fetches,
     async token(claims = {}, header = {}, key = keys.at(-1) as SigningKey) {
