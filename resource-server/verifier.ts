@@ -132,11 +132,14 @@ const scopesOf = (claims: JWTPayload) =>
 export function createVerifier(options: VerifierOptions): Verifier {
   const tolerance = options.clockToleranceSeconds ?? 5;
   const replay = options.dpop?.replay ?? memoryReplayCache();
-  let metadata: Promise<{ document: Metadata; jwks: ReturnType<typeof createRemoteJWKSet> }>;
+  let metadata:
+    | Promise<{ document: Metadata; jwks: ReturnType<typeof createRemoteJWKSet> }>
+    | undefined;
   const introspected = new Map<string, { active: boolean; until: number }>();
 
   const discover = () => {
-    metadata ??= (async () => {
+    if (metadata) return metadata;
+    const loading = (async () => {
       const response = await fetch(discoveryUrl(options.issuer), {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(5000),
@@ -153,10 +156,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return { document, jwks };
     })();
     // A failed discovery is retried by the next request rather than remembered.
-    metadata.catch(() => {
-      metadata = undefined as never;
+    metadata = loading;
+    loading.catch(() => {
+      metadata = undefined;
     });
-    return metadata;
+    return loading;
   };
 
   async function isActive(token: string, endpoint: string | undefined): Promise<boolean> {

@@ -406,13 +406,21 @@ describe('the verifier on its own', () => {
     expect(issuer.jwksFetches()).toBe(before + 1);
   });
 
-  it('an unreachable issuer: 503 temporarily_unavailable, not a crash', async () => {
-    const verifier = createVerifier({ issuer: 'http://127.0.0.1:9', resource });
-    const error = await verifier
-      .verify({ method: 'GET', url: resource, authorization: `Bearer ${await issuer.token()}` })
-      .catch((e: unknown) => e);
+  it('an unreachable issuer: 503 temporarily_unavailable, then verified once it is up', async () => {
+    const port = await freePort();
+    const verifier = createVerifier({ issuer: `http://127.0.0.1:${port}`, resource });
+    const request = async (token: string) =>
+      verifier.verify({ method: 'GET', url: resource, authorization: `Bearer ${token}` });
+    const error = await request(await issuer.token()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResourceError);
     expect(error).toMatchObject({ status: 503, error: 'temporarily_unavailable' });
+    // A failed discovery is not remembered: the next request discovers again.
+    const late = await startStandInIssuer({ aud: resource }, port);
+    try {
+      await expect(request(await late.token())).resolves.toMatchObject({ sub: 'user-1' });
+    } finally {
+      await late.close();
+    }
   });
 
   it('DPoP-only resources refuse Bearer and answer a DPoP challenge only', async () => {

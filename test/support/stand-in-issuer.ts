@@ -49,6 +49,7 @@ export async function signingKey(alg = 'ES256'): Promise<SigningKey> {
 
 export async function startStandInIssuer(
   defaults: { aud: string; scope?: string } = { aud: 'http://127.0.0.1/mcp' },
+  port = 0,
 ): Promise<StandInIssuer> {
   const keys = [await signingKey('ES384'), await signingKey()];
   const revoked = new Set<string>();
@@ -82,7 +83,7 @@ export async function startStandInIssuer(
     }
     json(404, { error: 'not_found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const now = () => Math.floor(Date.now() / 1000);
   return {
