@@ -1,70 +1,22 @@
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
-import {
-  type OAuthClientProvider,
-  UnauthorizedError,
-} from '@modelcontextprotocol/sdk/client/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMcpExample } from '../../examples/mcp-server/server.js';
-import { Browser } from '../support/browser.js';
+import { freePort } from '../support/free-port.js';
 import {
   type InteractiveServer,
   startInteractiveServer,
   tokenRequest,
 } from '../support/interactive.js';
+import { SdkProvider } from '../support/mcp-sdk-provider.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
  * The example MCP server, protected by the resource-server kit, with this authorization server:
  * machine tokens as Bearer, and the MCP TypeScript SDK client's whole code flow to a tool call.
  */
-const REDIRECT = 'http://localhost:47124/callback';
-
-class SdkProvider implements OAuthClientProvider {
-  code?: string;
-  private info?: OAuthClientInformationMixed;
-  private saved?: OAuthTokens;
-  private verifier = '';
-  readonly redirectUrl = REDIRECT;
-  readonly clientMetadata: OAuthClientMetadata = {
-    client_name: 'Kit test MCP client',
-    redirect_uris: [REDIRECT],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  };
-  clientInformation = () => this.info;
-  saveClientInformation = (info: OAuthClientInformationMixed) => {
-    this.info = info;
-  };
-  tokens = () => this.saved;
-  saveTokens = (tokens: OAuthTokens) => {
-    this.saved = tokens;
-  };
-  saveCodeVerifier = (verifier: string) => {
-    this.verifier = verifier;
-  };
-  codeVerifier = () => this.verifier;
-  async redirectToAuthorization(url: URL) {
-    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
-    this.code = callback.searchParams.get('code') ?? undefined;
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 let server: InteractiveServer;
 let mcp: Server;

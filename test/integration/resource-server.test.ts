@@ -1,9 +1,9 @@
 import { request, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMcpExample } from '../../examples/mcp-server/server.js';
 import { rotatingNonces } from '../../resource-server/dpop-proof.js';
 import { createVerifier, ResourceError } from '../../resource-server/verifier.js';
+import { freePort } from '../support/free-port.js';
 import { dpopKey, type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';
 
 /**
@@ -11,14 +11,6 @@ import { dpopKey, type StandInIssuer, startStandInIssuer } from '../support/stan
  * tokens the test signs (DPoP-bound ones included): every way a request is refused, and the
  * challenge each refusal carries.
  */
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 const close = (server: Server | undefined) =>
   new Promise<void>((resolve) => {
