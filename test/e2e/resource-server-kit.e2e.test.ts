@@ -1,7 +1,4 @@
 import type { Server } from 'node:http';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMcpExample } from '../../examples/mcp-server/server.js';
 import { freePort } from '../support/free-port.js';
@@ -10,7 +7,7 @@ import {
   startInteractiveServer,
   tokenRequest,
 } from '../support/interactive.js';
-import { SdkProvider } from '../support/mcp-sdk-provider.js';
+import { whoamiThroughCodeFlow } from '../support/mcp-sdk-provider.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
@@ -103,26 +100,7 @@ describe('the kit with tokens from this authorization server', () => {
   });
 
   it('the MCP SDK client meets the 401, signs the user in and calls whoami as that user', async () => {
-    const provider = new SdkProvider();
-    const transport = new StreamableHTTPClientTransport(new URL(resource), {
-      authProvider: provider,
-    });
-    await expect(new Client({ name: 't', version: '1' }).connect(transport)).rejects.toThrow(
-      UnauthorizedError,
-    );
-    await transport.finishAuth(provider.code as string);
-
-    const client = new Client({ name: 't', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
-    );
-    const result = await client.callTool({ name: 'whoami', arguments: {} });
-    await client.close();
-    const [content] = result.content as { text: string }[];
-    expect(JSON.parse(content?.text ?? '{}')).toEqual({
-      sub: server.subOf('alice'),
-      client_id: provider.clientInformation()?.client_id,
-      scope: 'mcp:tools',
-    });
+    const { whoami, clientId } = await whoamiThroughCodeFlow(resource);
+    expect(whoami).toEqual({ sub: server.subOf('alice'), client_id: clientId, scope: 'mcp:tools' });
   });
 });

@@ -1,4 +1,9 @@
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  type OAuthClientProvider,
+  UnauthorizedError,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
@@ -41,4 +46,28 @@ export class SdkProvider implements OAuthClientProvider {
     const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
     this.code = callback.searchParams.get('code') ?? undefined;
   }
+}
+
+/**
+ * The MCP SDK client's whole way in to a protected MCP server: its first connection meets the
+ * 401 (`UnauthorizedError` after the SDK discovered, registered and had the user sign in), it
+ * redeems the code, connects again and calls the `whoami` tool. Its answer and the client's id.
+ */
+export async function whoamiThroughCodeFlow(resource: string) {
+  const provider = new SdkProvider();
+  const first = new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider });
+  const refused = await new Client({ name: 't', version: '1' }).connect(first).catch((e) => e);
+  if (!(refused instanceof UnauthorizedError)) throw new Error(`expected a 401, got ${refused}`);
+  await first.finishAuth(provider.code as string);
+  const client = new Client({ name: 't', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
+  );
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  await client.close();
+  const [content] = result.content as { text: string }[];
+  return {
+    whoami: JSON.parse(content?.text ?? '{}') as unknown,
+    clientId: provider.clientInformation()?.client_id,
+  };
 }
