@@ -1,7 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import { request, type Server } from 'node:http';
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  type JWTHeaderParameters,
+  SignJWT,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMcpExample } from '../../examples/mcp-server/server.js';
-import { rotatingNonces } from '../../resource-server/dpop-proof.js';
+import {
+  accessTokenHash,
+  contentDigest,
+  rotatingNonces,
+} from '../../resource-server/dpop-proof.js';
 import { createVerifier, ResourceError } from '../../resource-server/verifier.js';
 import { freePort } from '../support/free-port.js';
 import { dpopKey, type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';
@@ -294,6 +307,35 @@ describe('DPoP-bound tokens (the MCP profile: the proof carries the body digest)
       );
     });
   }
+
+  it('a proof carrying its private key, or signed with a shared secret: 401 invalid_dpop_proof', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jkt = await calculateJwkThumbprint(await exportJWK(publicKey));
+    const token = await issuer.token({ cnf: { jkt } });
+    const claims = {
+      jti: randomUUID(),
+      htm: 'POST',
+      htu: resource,
+      iat: Math.floor(Date.now() / 1000),
+      ath: accessTokenHash(token),
+      content_digest: contentDigest(CALL),
+    };
+    const leaked = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(privateKey) })
+      .sign(privateKey);
+    await expectRefused(await dpopCall(token, leaked), 401, 'invalid_dpop_proof', 'DPoP');
+    const secret = new Uint8Array(32).fill(7);
+    // jose's types keep secret members out of a header; this test puts one there on purpose.
+    const sharedSecretHeader = {
+      alg: 'HS256',
+      typ: 'dpop+jwt',
+      jwk: { kty: 'oct', k: base64url.encode(secret) },
+    } as JWTHeaderParameters;
+    const shared = await new SignJWT({ ...claims, jti: randomUUID() })
+      .setProtectedHeader(sharedSecretHeader)
+      .sign(secret);
+    await expectRefused(await dpopCall(token, shared), 401, 'invalid_dpop_proof', 'DPoP');
+  });
 
   it('two DPoP headers, each a good proof: 401 invalid_dpop_proof', async () => {
     const { key, token } = await bound();
