@@ -1,0 +1,73 @@
+import {
+  type OAuthClientProvider,
+  UnauthorizedError,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
+import { Browser } from './browser.js';
+
+/**
+ * An MCP SDK client's OAuth state for tests of protected MCP servers: a public client that
+ * registers dynamically, and a person (`alice`) who signs in and consents in a scripted browser.
+ */
+const REDIRECT = 'http://localhost:47124/callback';
+
+export class SdkProvider implements OAuthClientProvider {
+  code?: string;
+  private info?: OAuthClientInformationMixed;
+  private saved?: OAuthTokens;
+  private verifier = '';
+  readonly redirectUrl = REDIRECT;
+  readonly clientMetadata: OAuthClientMetadata = {
+    client_name: 'Kit test MCP client',
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  };
+  clientInformation = () => this.info;
+  saveClientInformation = (info: OAuthClientInformationMixed) => {
+    this.info = info;
+  };
+  tokens = () => this.saved;
+  saveTokens = (tokens: OAuthTokens) => {
+    this.saved = tokens;
+  };
+  saveCodeVerifier = (verifier: string) => {
+    this.verifier = verifier;
+  };
+  codeVerifier = () => this.verifier;
+  async redirectToAuthorization(url: URL) {
+    const callback = await new Browser().signIn(url, { user: 'alice', stopAt: REDIRECT });
+    this.code = callback.searchParams.get('code') ?? undefined;
+  }
+}
+
+/**
+ * The MCP SDK client's whole way in to a protected MCP server: its first connection meets the
+ * 401 (`UnauthorizedError` after the SDK discovered, registered and had the user sign in), it
+ * redeems the code, connects again and calls the `whoami` tool. Its answer and the client's id.
+ */
+export async function whoamiThroughCodeFlow(resource: string) {
+  const provider = new SdkProvider();
+  const first = new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider });
+  const refused = await new Client({ name: 't', version: '1' }).connect(first).catch((e) => e);
+  if (!(refused instanceof UnauthorizedError)) throw new Error(`expected a 401, got ${refused}`);
+  await first.finishAuth(provider.code as string);
+  const client = new Client({ name: 't', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
+  );
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  await client.close();
+  const [content] = result.content as { text: string }[];
+  return {
+    whoami: JSON.parse(content?.text ?? '{}') as unknown,
+    clientId: provider.clientInformation()?.client_id,
+  };
+}
