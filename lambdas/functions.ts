@@ -118,8 +118,8 @@ export const FUNCTIONS = {
       },
     },
   },
-  // PutItem: used client assertion ids; UpdateItem: the client's "last used" (token issuance
-  // counts as use).
+  // PutItem: used client assertion ids and DPoP proof ids (one conditional put each: single
+  // use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
   // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
   // are created, read, rotated and revoked. The wrapped mode reads the private halves too and
   // unwraps them.
@@ -128,7 +128,7 @@ export const FUNCTIONS = {
     access: {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*'],
-        PutItem: ['assertion#*', 'grant#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'grant#*'],
         UpdateItem: ['client#*', 'code#*', 'grant#*'],
       },
       key: 'sign',
@@ -207,6 +207,7 @@ export const FUNCTIONS = {
           'client#*',
           'revoked#*',
           'assertion#*',
+          'dpop#*',
           'stats#*',
           'code#*',
           'consent#*',

@@ -27,6 +27,7 @@ import { jwksMaxAgeSeconds } from './core/signing/keyring.js';
 import type { Signer } from './core/signing/ports.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tokens.js';
 import type { GrantStore, TokenStore } from './core/tokens/ports.js';
+import { TokenEndpointProofs } from './core/tokens/token-endpoint-proofs.js';
 import { TokenService } from './core/tokens/token-service.js';
 import { type RefreshReuseEvent, UserGrants } from './core/tokens/user-grants.js';
 import type { Endpoint } from './functions.js';
@@ -147,6 +148,7 @@ const tokenService = (d: TokenDeps) => {
     d.tokenStore,
     d.config,
     new UserGrants(d.grants, issuer, clients, d.config, logRefreshReuse),
+    new TokenEndpointProofs(d.tokenStore, d.clock),
   );
 };
 

@@ -1,4 +1,4 @@
-import { DPOP_ALGORITHMS } from './dpop-proof.js';
+import { DPOP_ALGORITHMS } from '../lambdas/core/tokens/dpop-proof.js';
 import { metadataUrl } from './protected-resource-metadata.js';
 import type { ResourceError, Verifier } from './verifier.js';
 

@@ -1,4 +1,3 @@
-export { type Refusal, refusal } from './challenges.js';
 export {
   accessTokenHash,
   type CheckedProof,
@@ -12,7 +11,8 @@ export {
   type ProofRequest,
   type ReplayCache,
   rotatingNonces,
-} from './dpop-proof.js';
+} from '../lambdas/core/tokens/dpop-proof.js';
+export { type Refusal, refusal } from './challenges.js';
 export {
   type GuardOptions,
   type McpAuthInfo,

@@ -2,7 +2,7 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
-import { contentDigest } from './dpop-proof.js';
+import { contentDigest } from '../lambdas/core/tokens/dpop-proof.js';
 import { createVerifier, ResourceError, type Verifier, type VerifyOptions } from './verifier.js';
 
 /** What the authorizer passes to the integration (`requestContext.authorizer.lambda`). */

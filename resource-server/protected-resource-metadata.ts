@@ -1,4 +1,4 @@
-import { DPOP_ALGORITHMS } from './dpop-proof.js';
+import { DPOP_ALGORITHMS } from '../lambdas/core/tokens/dpop-proof.js';
 import type { Verifier } from './verifier.js';
 
 /** RFC 9728 protected resource metadata. */

@@ -6,7 +6,7 @@ import {
   DpopProofError,
   type DpopProofOptions,
   memoryReplayCache,
-} from './dpop-proof.js';
+} from '../lambdas/core/tokens/dpop-proof.js';
 
 /** Why a request was refused, as RFC 6750 §3 and RFC 9449 §7 name it. */
 export type ResourceErrorCode =

@@ -1,5 +1,6 @@
 import { SIGNING_ALGS } from './clients/client-metadata.js';
 import { endpointUrl, PATHS } from './paths.js';
+import { DPOP_ALGORITHMS } from './tokens/dpop-proof.js';
 
 export interface DiscoverySettings {
   /** Scopes the server offers; advertised only when configured. */
@@ -57,6 +58,8 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
     revocation_endpoint_auth_methods_supported: tokenAuthMethods,
     revocation_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     ...(scopes.length > 0 && { scopes_supported: scopes }),
+    // RFC 9449 §5.1: DPoP proofs are accepted at the token endpoint, asymmetric algorithms only.
+    dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
     ...(interactive &&
       settings.clientIdMetadataDocuments && { client_id_metadata_document_supported: true }),
     ...(mtls && { tls_client_certificate_bound_access_tokens: true }),

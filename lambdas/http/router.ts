@@ -88,7 +88,7 @@ function issuerPathOf(issuer: string): string {
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'www-authenticate, retry-after, etag',
+  'access-control-expose-headers': 'www-authenticate, retry-after, etag, dpop-nonce',
 };
 
 const preflight = (methods: string[]): HttpResponse => ({

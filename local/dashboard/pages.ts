@@ -447,6 +447,7 @@ ${row(
   ].find((v) => v !== undefined),
 )}
 ${row('Certificate-bound tokens', client.tls_client_certificate_bound_access_tokens === undefined ? undefined : String(client.tls_client_certificate_bound_access_tokens))}
+${row('DPoP-bound tokens', client.dpop_bound_access_tokens === undefined ? undefined : String(client.dpop_bound_access_tokens))}
 ${row('Secret expires', hasSecret ? when(client.client_secret_expires_at, now, 'never') : client.token_endpoint_auth_method === 'none' ? 'no secret (public client)' : 'no secret')}
 </dl>
 </section>

@@ -267,6 +267,8 @@ describe('functions', () => {
       revoke: ['PutItem'],
       cleanup: ['DeleteItem'],
     });
+    // DPoP proof ids: spent once by the token function, removed by the cleanup once expired.
+    expect(touching('dpop#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
       'client-configuration': ['GetItem'],

@@ -14,7 +14,7 @@ import {
   accessTokenHash,
   contentDigest,
   rotatingNonces,
-} from '../../resource-server/dpop-proof.js';
+} from '../../lambdas/core/tokens/dpop-proof.js';
 import { createVerifier, ResourceError } from '../../resource-server/verifier.js';
 import { freePort } from '../support/free-port.js';
 import { dpopKey, type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';

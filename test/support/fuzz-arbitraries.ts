@@ -169,6 +169,7 @@ const METADATA_FIELDS = [
   'tls_client_auth_san_ip',
   'tls_client_auth_san_email',
   'tls_client_certificate_bound_access_tokens',
+  'dpop_bound_access_tokens',
   'client_id',
   'client_secret',
   'client_id_issued_at',

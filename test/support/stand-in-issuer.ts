@@ -10,7 +10,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
-import { accessTokenHash, contentDigest } from '../../resource-server/dpop-proof.js';
+import { accessTokenHash, contentDigest } from '../../lambdas/core/tokens/dpop-proof.js';
 
 /**
  * A stand-in authorization server on loopback for the resource-server kit's tests: RFC 8414

@@ -15,6 +15,7 @@ import {
 import type { RemoteKeySets } from '../../lambdas/core/clients/ports.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
+import { TokenEndpointProofs } from '../../lambdas/core/tokens/token-endpoint-proofs.js';
 import { TokenService, type TokenSettings } from '../../lambdas/core/tokens/token-service.js';
 import { UserGrants } from '../../lambdas/core/tokens/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure, registrationService } from '../support/fakes.js';
@@ -69,6 +70,7 @@ function world(
         refreshTokenIdleLifetimeSeconds: 3600,
         refreshTokenReuseGraceSeconds: 60,
       }),
+      new TokenEndpointProofs(store, clock),
     );
   return {
     clock,

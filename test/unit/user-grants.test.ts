@@ -10,6 +10,7 @@ import { ClientLifecycle } from '../../lambdas/core/clients/client-lifecycle.js'
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { hashSecret, newSecret, newTokenId } from '../../lambdas/core/secrets.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
+import { TokenEndpointProofs } from '../../lambdas/core/tokens/token-endpoint-proofs.js';
 import { TokenService } from '../../lambdas/core/tokens/token-service.js';
 import { type RefreshReuseEvent, UserGrants } from '../../lambdas/core/tokens/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
@@ -50,6 +51,7 @@ function world() {
     store,
     settings,
     new UserGrants(grants, issuer, lifecycle, settings, (event) => reuses.push(event)),
+    new TokenEndpointProofs(store, clock),
   );
   const registration = new RegistrationService(lifecycle, {});
   return { clock, repository, grants, tokens, registration, settings, reuses };

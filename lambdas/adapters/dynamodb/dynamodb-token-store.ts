@@ -9,6 +9,7 @@ const SERVICE = 'the token store';
  * Items (see docs/architecture.md "Storage"), each kept by TTL only as long as it matters:
  *   pk = "revoked#<jti>",                 sk = "revoked";   ttl = the token's exp
  *   pk = "assertion#<client_id>#<jti>",   sk = "assertion"; ttl = the assertion's exp
+ *   pk = "dpop#<jkt>:<jti>",              sk = "dpop";      ttl = the proof's iat + its window
  */
 export class DynamoDbTokenStore implements TokenStore {
   constructor(
@@ -42,16 +43,21 @@ export class DynamoDbTokenStore implements TokenStore {
     return Item !== undefined;
   }
 
-  async useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
+  useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
+    return this.putOnce(`assertion#${clientId}#${jti}`, 'assertion', expiresAt);
+  }
+
+  useDpopProof(proofId: string, expiresAt: number): Promise<boolean> {
+    return this.putOnce(`dpop#${proofId}`, 'dpop', expiresAt);
+  }
+
+  /** One conditional put: false when the item exists (the identifier was used). */
+  private async putOnce(pk: string, sk: string, expiresAt: number): Promise<boolean> {
     const recorded = await callAwsIfCondition(
       this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            pk: `assertion#${clientId}#${jti}`,
-            sk: 'assertion',
-            ...expiryAttributes(expiresAt),
-          },
+          Item: { pk, sk, ...expiryAttributes(expiresAt) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),

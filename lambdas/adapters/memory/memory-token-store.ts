@@ -4,7 +4,8 @@ import type { TokenStore } from '../../core/tokens/ports.js';
 /** In-memory TokenStore for unit tests and benchmarks; entries vanish once expired. */
 export class MemoryTokenStore implements TokenStore {
   private readonly revoked = new Map<string, number>();
-  private readonly assertions = new Map<string, number>();
+  /** Single-use identifiers (client assertions, DPoP proofs), until they expire. */
+  private readonly used = new Map<string, number>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -17,9 +18,16 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
-    const key = `${clientId}#${jti}`;
-    if ((this.assertions.get(key) ?? 0) > this.clock.now()) return false;
-    this.assertions.set(key, expiresAt);
+    return this.useOnce(`assertion#${clientId}#${jti}`, expiresAt);
+  }
+
+  async useDpopProof(proofId: string, expiresAt: number): Promise<boolean> {
+    return this.useOnce(`dpop#${proofId}`, expiresAt);
+  }
+
+  private useOnce(key: string, expiresAt: number): boolean {
+    if ((this.used.get(key) ?? 0) > this.clock.now()) return false;
+    this.used.set(key, expiresAt);
     return true;
   }
 }

@@ -168,6 +168,8 @@ const metadataInput = z.object({
   tls_client_auth_san_email: text.optional(),
   /** RFC 8705 §3.4: its access tokens are bound to its certificate. */
   tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+  /** RFC 9449 §5.2: every token request must carry a DPoP proof; Bearer is refused. */
+  dpop_bound_access_tokens: z.boolean().optional(),
 });
 
 /** The RFC 8705 members naming a tls_client_auth client's certificate. */

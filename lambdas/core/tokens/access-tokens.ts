@@ -14,14 +14,19 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   /** When the user authenticated (user grants only). */
   auth_time?: number;
-  /** RFC 8705 §3.1: the token is bound to this client certificate. */
+  /** The key the token is bound to: a client certificate (RFC 8705) or a DPoP key (RFC 9449). */
   cnf?: Confirmation;
 }
 
-/** The certificate a token is bound to: its SHA-256 thumbprint (RFC 8705 §3.1). */
-export interface Confirmation {
-  readonly 'x5t#S256': string;
-}
+/**
+ * What a token is bound to: a client certificate's SHA-256 thumbprint (RFC 8705 §3.1), or the
+ * RFC 7638 thumbprint of a DPoP proof's key (RFC 9449 §6.1).
+ */
+export type Confirmation = { readonly 'x5t#S256': string } | { readonly jkt: string };
+
+/** RFC 9449 §5, §6.2: a DPoP-bound token's type is `DPoP`, every other one's `Bearer`. */
+export const tokenTypeOf = (cnf: Confirmation | undefined) =>
+  cnf !== undefined && 'jkt' in cnf ? ('DPoP' as const) : ('Bearer' as const);
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
 

@@ -5,6 +5,11 @@ export interface TokenStore {
   isRevoked(jti: string): Promise<boolean>;
   /** Records a client assertion's jti; false if it was already used (a replay). */
   useAssertionId(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Records a DPoP proof (`<jkt>:<jti>`) until its `iat` leaves the accepted window; false if it
+   * was already used (a replayed proof), in this container or any other.
+   */
+  useDpopProof(proofId: string, expiresAt: number): Promise<boolean>;
 }
 
 /**
@@ -86,6 +91,11 @@ export interface GrantRecord {
    * (docs/deployment.md "Multi-region"). Absent: not pinned.
    */
   readonly homeRegion?: string;
+  /**
+   * RFC 9449 §5: a public client's family made with a DPoP proof is bound to that key (its
+   * thumbprint): every refresh must prove possession of it.
+   */
+  readonly jkt?: string;
 }
 
 /** A rotation: the next refresh token of a family. */

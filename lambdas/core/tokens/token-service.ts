@@ -5,8 +5,15 @@ import type { ClientCertificate, ClientRecord } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
 import { invalidRequest, OAuthError } from '../errors.js';
 import { SCOPE_SYNTAX } from '../scopes.js';
-import type { AccessTokenIssuer, AccessTokenVerifier, Confirmation } from './access-tokens.js';
+import {
+  type AccessTokenIssuer,
+  type AccessTokenVerifier,
+  type Confirmation,
+  tokenTypeOf,
+} from './access-tokens.js';
+import type { CheckedProof } from './dpop-proof.js';
 import type { TokenStore } from './ports.js';
+import { invalidDpopProof, type TokenEndpointProofs } from './token-endpoint-proofs.js';
 import { grantIdOf, requireGrant, type UserGrants } from './user-grants.js';
 
 export interface TokenSettings {
@@ -27,9 +34,15 @@ export interface Served<T> {
   readonly response: T;
 }
 
+/** A token request: the client's credentials and parameters, and its DPoP proof if any. */
+export interface TokenRequest extends ClientCredentials {
+  /** The `DPoP` header (RFC 9449 §5). */
+  readonly dpop?: string;
+}
+
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope?: string;
   refresh_token?: string;
@@ -40,24 +53,33 @@ const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refre
 const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
 
 /**
- * RFC 8705 §3: a client that authenticated with its certificate, or registered for bound
- * tokens, gets tokens bound to the certificate it presented; one registered for bound tokens
- * must present one.
+ * What the tokens are bound to. RFC 8705 §3: a client that authenticated with its certificate,
+ * or registered for bound tokens, gets tokens bound to the certificate it presented; one
+ * registered for bound tokens must present one. RFC 9449 §5: otherwise a DPoP proof binds them
+ * to its key, and a client registered with `dpop_bound_access_tokens` must send one.
  */
 function confirmation(
   client: ClientRecord,
   method: AuthMethod,
   certificate: ClientCertificate | undefined,
+  proof: CheckedProof | undefined,
 ): Confirmation | undefined {
-  const bound =
+  const certificateBound =
     method === 'tls_client_auth' || client.metadata.tls_client_certificate_bound_access_tokens;
-  if (!bound) return undefined;
-  if (!certificate) {
-    throw invalidRequest(
-      'this client’s tokens are bound to its certificate: present it (mutual TLS)',
-    );
+  if (certificateBound) {
+    if (!certificate) {
+      throw invalidRequest(
+        'this client’s tokens are bound to its certificate: present it (mutual TLS)',
+      );
+    }
+    if (proof) throw invalidRequest('this client’s tokens are bound to its certificate, not DPoP');
+    return { 'x5t#S256': certificate.x5tS256 };
   }
-  return { 'x5t#S256': certificate.x5tS256 };
+  if (proof) return { jkt: proof.jkt };
+  if (client.metadata.dpop_bound_access_tokens) {
+    throw invalidDpopProof('this client’s tokens are DPoP-bound: a DPoP proof is required');
+  }
+  return undefined;
 }
 
 /** The token, introspection (RFC 7662) and revocation (RFC 7009) endpoints' logic. */
@@ -72,26 +94,31 @@ export class TokenService {
     private readonly tokenStore: TokenStore,
     private readonly settings: TokenSettings,
     private readonly userGrants: UserGrants,
+    private readonly proofs: TokenEndpointProofs,
   ) {
     this.clock = lifecycle.clock;
   }
 
   /** `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token. */
-  async token(credentials: ClientCredentials, issuer: string): Promise<Served<TokenResponse>> {
-    const { params } = credentials;
+  async token(request: TokenRequest, issuer: string): Promise<Served<TokenResponse>> {
+    const { params } = request;
     const grantType = params.get('grant_type');
     if (grantType === null) throw invalidRequest('grant_type is required');
     if (!KNOWN_GRANTS.has(grantType)) {
       throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
     }
-    const { client, method } = await this.authenticator.authenticate(credentials, issuer);
-    const cnf = confirmation(client, method, credentials.certificate);
+    const proof = await this.proofs.check(request.dpop, issuer);
+    const { client, method } = await this.authenticator.authenticate(request, issuer);
+    const cnf = confirmation(client, method, request.certificate, proof);
+    // Spent only for a known client: an anonymous caller cannot make the server write.
+    if (proof) await this.proofs.spend(proof);
+    const binding = { ...(cnf && { cnf }), publicClient: method === 'none' };
     if (grantType === 'authorization_code') {
-      const response = await this.userGrants.exchangeCode(client, params, issuer, cnf);
+      const response = await this.userGrants.exchangeCode(client, params, issuer, binding);
       return { clientId: client.clientId, response };
     }
     if (grantType === 'refresh_token') {
-      const response = await this.userGrants.refresh(client, params, issuer, cnf);
+      const response = await this.userGrants.refresh(client, params, issuer, binding);
       return { clientId: client.clientId, response };
     }
     requireGrant(client, 'client_credentials');
@@ -115,7 +142,7 @@ export class TokenService {
       clientId: client.clientId,
       response: {
         access_token: token,
-        token_type: 'Bearer',
+        token_type: tokenTypeOf(cnf),
         expires_in: lifetime,
         ...(scope !== undefined && { scope }),
       },
@@ -177,7 +204,7 @@ export class TokenService {
     if (revoked || grantRevoked || !ownerActive) return inactive;
     const response = {
       active: true,
-      token_type: 'Bearer',
+      token_type: tokenTypeOf(claims.cnf),
       client_id: claims.client_id,
       sub: claims.sub,
       iss: claims.iss,

@@ -7,7 +7,7 @@ import { invalidRequest, OAuthError } from '../errors.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
-import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
+import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from './access-tokens.js';
 import type { GrantRecord, GrantStore, RevokedGrant } from './ports.js';
 
 export interface UserGrantSettings {
@@ -37,9 +37,19 @@ export interface RefreshReuseEvent {
   readonly occurred_at: number;
 }
 
+/** What a token request binds its tokens to, and whether its client is public. */
+export interface TokenBinding {
+  readonly cnf?: Confirmation;
+  /** RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key. */
+  readonly publicClient: boolean;
+}
+
+const jktOf = (cnf: Confirmation | undefined) =>
+  cnf !== undefined && 'jkt' in cnf ? cnf.jkt : undefined;
+
 export interface UserTokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope?: string;
   refresh_token?: string;
@@ -143,7 +153,7 @@ export class UserGrants {
     client: ClientRecord,
     params: URLSearchParams,
     issuer: string,
-    confirmation?: Confirmation,
+    { cnf: confirmation, publicClient }: TokenBinding,
   ): Promise<UserTokenResponse> {
     requireGrant(client, 'authorization_code');
     const code = params.get('code');
@@ -206,6 +216,7 @@ export class UserGrants {
         currentHash: hashSecret(secret),
         previousHashes: [],
         ...homeRegionOf(this.settings.region),
+        ...(publicClient && jktOf(confirmation) !== undefined && { jkt: jktOf(confirmation) }),
       };
       // A reuse revoked it between our redemption and now: nothing may be issued.
       if (!(await this.grants.createGrant(grant, this.familyExpiry(grant)))) {
@@ -229,7 +240,7 @@ export class UserGrants {
     client: ClientRecord,
     params: URLSearchParams,
     issuer: string,
-    confirmation?: Confirmation,
+    { cnf: confirmation }: TokenBinding,
   ): Promise<UserTokenResponse> {
     requireGrant(client, 'refresh_token');
     const presented = params.get('refresh_token');
@@ -247,6 +258,10 @@ export class UserGrants {
       throw invalidGrant(
         `the refresh token belongs to region ${grant.homeRegion}; use it there or authorize again`,
       );
+    }
+    // Before reuse detection: an old token replayed without the key cannot end the family.
+    if (grant.jkt !== undefined && jktOf(confirmation) !== grant.jkt) {
+      throw invalidGrant('the refresh token is bound to a DPoP key: prove possession of it');
     }
     const hash = hashSecret(parts.secret);
     const isCurrent = secretMatches(parts.secret, grant.currentHash);
@@ -443,7 +458,7 @@ export class UserGrants {
     await this.lifecycle.markUsed(client).catch(() => undefined);
     return {
       access_token: token,
-      token_type: 'Bearer' as const,
+      token_type: tokenTypeOf(grant.confirmation),
       expires_in: lifetime,
       ...(grant.scope !== undefined && { scope: grant.scope }),
     };

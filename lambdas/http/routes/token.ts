@@ -15,8 +15,12 @@ const served = ({ clientId, response }: Served<unknown>) => ({ ...json(200, resp
 
 /** `POST /token` (RFC 6749 §4.4, RFC 9068 tokens). */
 export const tokenRoutes = (service: TokenService): Route[] => {
-  const issueToken = async ({ request, issuer }: RouteContext) =>
-    served(await service.token(credentials(request), issuer));
+  const issueToken = async ({ request, issuer }: RouteContext) => {
+    const { dpop } = request.headers;
+    return served(
+      await service.token({ ...credentials(request), ...(dpop !== undefined && { dpop }) }, issuer),
+    );
+  };
   return [{ method: 'POST', path: PATHS.token, cors: true, handle: issueToken }];
 };
 

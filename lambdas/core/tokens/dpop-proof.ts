@@ -64,6 +64,8 @@ export interface DpopProofOptions {
   replay?: ReplayCache;
   /** When set, every proof must carry a nonce it accepts. */
   nonce?: NonceSource;
+  /** The current time in seconds (default: the system clock). */
+  now?: () => number;
 }
 
 export interface ProofRequest {
@@ -129,6 +131,8 @@ export async function checkDpopProof(
       typ: 'dpop+jwt',
       algorithms: [...(options.algorithms ?? DPOP_ALGORITHMS)],
       requiredClaims: ['jti', 'htm', 'htu', 'iat'],
+      // `iat` is checked below against the window; a proof has no other time claims to honour.
+      ...(options.now && { currentDate: new Date(options.now() * 1000) }),
     });
   } catch (error) {
     if (error instanceof errors.JOSEError)
@@ -136,7 +140,7 @@ export async function checkDpopProof(
     throw error;
   }
   const { payload: claims, protectedHeader } = verified;
-  const now = Math.floor(Date.now() / 1000);
+  const now = options.now?.() ?? Math.floor(Date.now() / 1000);
   const { jti, htm, htu, iat, ath } = claims as Record<string, unknown>;
   if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
     throw refuse('the DPoP proof jti is invalid');
