@@ -249,6 +249,7 @@ describe('the local dashboard', () => {
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [key] },
         contacts: ['ops@example.com'],
+        dpop_bound_access_tokens: true,
       }),
     );
     const page = await (
@@ -267,6 +268,7 @@ describe('the local dashboard', () => {
       '<dd>private_key_jwt</dd>',
       '<dd>authorization_code</dd>',
       '1 registered (<code>jwks</code>): <code>k1</code>',
+      '<dt>DPoP-bound tokens</dt><dd>true</dd>',
     ])
       expect(page).toContain(shown);
     expect(page).not.toContain(key.x);

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
@@ -127,6 +129,36 @@ describe('AWS calls per operation on the synthesized stack', () => {
     // The client's authentication and the revocation list; the signature is checked locally.
     expect([introspected.cost.reads, introspected.cost.writes, introspected.cost.kms]).toEqual([
       2, 0, 0,
+    ]);
+  });
+
+  it('a DPoP-bound access token: one more write, the conditional put that spends the proof', async () => {
+    const keys = await generateKeyPair('ES256');
+    const jwk = await exportJWK(keys.publicKey);
+    const issue = async () =>
+      fetch(`${app.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          ...FORM,
+          authorization: basic(machine.client_id, machine.client_secret),
+          dpop: await new SignJWT({
+            jti: randomUUID(),
+            htm: 'POST',
+            htu: `${app.issuer}/token`,
+            iat: Math.floor(Date.now() / 1000),
+          })
+            .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+            .sign(keys.privateKey),
+        },
+        body: 'grant_type=client_credentials&scope=read',
+      }).then(readJson);
+    const bound = await cost('client_credentials token with a DPoP proof', 'token', issue);
+    expect(bound.result.token_type).toBe('DPoP');
+    expect([bound.cost.reads, bound.cost.writes, bound.cost.kms]).toEqual([1, 1, 1]);
+    expect(Object.keys(bound.cost.calls).sort()).toEqual([
+      'token dynamodb:GetItem',
+      'token dynamodb:PutItem',
+      'token kms:Sign',
     ]);
   });
 

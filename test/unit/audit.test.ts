@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ClientRecord } from '../../lambdas/core/clients/ports.js';
 import { auditEventFor } from '../../lambdas/core/operator/audit.js';
 import { auditedClient } from '../support/fakes.js';
 
@@ -122,5 +123,26 @@ describe('who acted', () => {
     const deletion = { by: 'client', at: AT, sourceIp: '192.0.2.3' } as const;
     const event = auditEventFor({ kind: 'REMOVE', oldImage: { ...base, deletion }, at: AT });
     expect(event).not.toHaveProperty('actor');
+  });
+});
+
+describe('token binding', () => {
+  const registered = (metadata: Partial<ClientRecord['metadata']>) =>
+    auditEventFor({
+      kind: 'INSERT',
+      newImage: auditedClient({ metadata: { ...base.metadata, ...metadata } }),
+      at: AT,
+    });
+
+  it('says when a client’s tokens must be DPoP- or certificate-bound, and nothing for Bearer', () => {
+    expect(registered({ dpop_bound_access_tokens: true })?.token_binding).toBe('dpop');
+    expect(registered({ tls_client_certificate_bound_access_tokens: true })?.token_binding).toBe(
+      'certificate',
+    );
+    expect(registered({ token_endpoint_auth_method: 'tls_client_auth' })?.token_binding).toBe(
+      'certificate',
+    );
+    expect(registered({ dpop_bound_access_tokens: false })).not.toHaveProperty('token_binding');
+    expect(registered({})).not.toHaveProperty('token_binding');
   });
 });

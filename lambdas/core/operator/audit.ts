@@ -26,11 +26,25 @@ export interface AuditEvent {
   readonly registration_method?: string;
   /** The initial access token that registered the client. */
   readonly initial_access_token_id?: string;
+  /**
+   * What the client's access tokens must be bound to, when they must: its DPoP key
+   * (`dpop_bound_access_tokens`) or its certificate (RFC 8705). Absent: Bearer is allowed.
+   */
+  readonly token_binding?: 'dpop' | 'certificate';
   readonly source_ip?: string;
   /** Who acted, on the operator's changes: the IAM principal's ARN, or `admin-token` locally. */
   readonly actor?: string;
   readonly client_id_issued_at: number;
   readonly occurred_at: number;
+}
+
+function tokenBinding({ metadata }: ClientRecord): AuditEvent['token_binding'] {
+  if (
+    metadata.token_endpoint_auth_method === 'tls_client_auth' ||
+    metadata.tls_client_certificate_bound_access_tokens
+  )
+    return 'certificate';
+  return metadata.dpop_bound_access_tokens ? 'dpop' : undefined;
 }
 
 function event(
@@ -50,6 +64,7 @@ function event(
     ...(record.initialAccessTokenId !== undefined && {
       initial_access_token_id: record.initialAccessTokenId,
     }),
+    ...(tokenBinding(record) !== undefined && { token_binding: tokenBinding(record) }),
     ...(origin.sourceIp !== undefined && { source_ip: origin.sourceIp }),
     ...(origin.actor !== undefined && { actor: origin.actor }),
     client_id_issued_at: record.clientIdIssuedAt,
