@@ -611,6 +611,14 @@ export const SETTINGS = {
     doc: 'after a rotation, the replaced refresh token still answers with its successor this long, for clients that refresh concurrently (`0`: any reuse revokes the family; [Concurrent refreshes](tokens.md#concurrent-refreshes-the-reuse-grace-window))',
     receivedBy: ['token'],
   }),
+  dpopNonce: setting({
+    env: 'DCR_DPOP_NONCE',
+    key: 'dpopNonce',
+    type: onOff,
+    default: 'off',
+    doc: '`on`: every DPoP proof at the token endpoint must carry a nonce this server issued (RFC 9449 §8), else `400 use_dpop_nonce` with a `DPoP-Nonce` header; derived, not stored ([DPoP nonces](tokens.md#dpop-nonces)); needs the RS256 signing algorithm',
+    receivedBy: ['token'],
+  }),
   cognitoLogin: setting({
     key: 'cognitoLogin',
     type: onOff,
@@ -976,6 +984,15 @@ export const RULES: readonly Rule[] = [
     holds: (s) =>
       (s.refreshTokenIdleLifetimeSeconds ?? 0) <= (s.refreshTokenLifetimeSeconds ?? Infinity),
     message: (n) => `must not exceed ${n('refreshTokenLifetimeSeconds')}`,
+  },
+  // The nonce key is derived from a signature every container must compute alike: RS256 is
+  // deterministic (RSASSA-PKCS1-v1_5), ECDSA is not.
+  {
+    setting: 'dpopNonce',
+    checkedBy: 'both',
+    holds: (s) => s.dpopNonce !== true || (s.signingAlg ?? 'RS256') === 'RS256',
+    message: (n) =>
+      `needs ${n('signingAlg')}=RS256: nonces are keyed by a deterministic signature, and ECDSA's are random`,
   },
   {
     setting: 'tlsKey',

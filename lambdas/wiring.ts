@@ -27,7 +27,7 @@ import { jwksMaxAgeSeconds } from './core/signing/keyring.js';
 import type { Signer } from './core/signing/ports.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tokens.js';
 import type { GrantStore, TokenStore } from './core/tokens/ports.js';
-import { TokenEndpointProofs } from './core/tokens/token-endpoint-proofs.js';
+import { DerivedNonces, TokenEndpointProofs } from './core/tokens/token-endpoint-proofs.js';
 import { TokenService } from './core/tokens/token-service.js';
 import { type RefreshReuseEvent, UserGrants } from './core/tokens/user-grants.js';
 import type { Endpoint } from './functions.js';
@@ -148,7 +148,11 @@ const tokenService = (d: TokenDeps) => {
     d.tokenStore,
     d.config,
     new UserGrants(d.grants, issuer, clients, d.config, logRefreshReuse),
-    new TokenEndpointProofs(d.tokenStore, d.clock),
+    new TokenEndpointProofs(
+      d.tokenStore,
+      d.clock,
+      d.config.dpopNonce ? new DerivedNonces(d.signer, d.clock) : undefined,
+    ),
   );
 };
 

@@ -10,13 +10,14 @@ import {
 } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalApp } from '../../local/app.js';
 import {
   type InteractiveServer,
   publicClientGrants,
   startInteractiveServer,
   tokenRequest,
 } from '../support/interactive.js';
-import { type Json, jsonPost, readJson } from '../support/server.js';
+import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 /**
  * DPoP at the token endpoint (RFC 9449 §4.3, §5), over real HTTP on both targets: proofs are
@@ -245,28 +246,13 @@ describe('a public client’s code flow with DPoP', () => {
   });
 
   const redeem = async (keys: KeyPair) => {
-    const { code, verifier } = await grants.signIn();
-    const response = await tokenRequest(
-      issuer,
-      {
-        grant_type: 'authorization_code',
-        client_id: clientId,
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-      },
-      { dpop: await proof(keys) },
-    );
+    const response = await grants.redeem(await grants.signIn(), { dpop: await proof(keys) });
     expect(response.status).toBe(200);
     return readJson(response);
   };
 
   const refresh = async (refreshToken: string, keys?: KeyPair) =>
-    tokenRequest(
-      issuer,
-      { grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken },
-      keys ? { dpop: await proof(keys) } : {},
-    );
+    grants.refresh(refreshToken, keys ? { dpop: await proof(keys) } : {});
 
   it('binds the access token and the refresh token family to the proof’s key', async () => {
     const keys = await keyPair();
@@ -290,6 +276,19 @@ describe('a public client’s code flow with DPoP', () => {
     expect((await refresh(next.refresh_token, keys)).status).toBe(200);
   });
 
+  it('dpop_jkt at /authorize binds the code: only a proof by that key redeems it (RFC 9449 §10)', async () => {
+    const keys = await keyPair();
+    const jkt = await calculateJwkThumbprint(await exportJWK(keys.publicKey));
+    const signedIn = await grants.signIn({ dpop_jkt: jkt });
+    const redeem = (headers: Record<string, string>) => grants.redeem(signedIn, headers);
+    await expectRefused(await redeem({}), 'invalid_grant');
+    await expectRefused(await redeem({ dpop: await proof(await keyPair()) }), 'invalid_grant');
+    // Refused attempts left it unspent: its client redeems it with the key it named.
+    const tokens = await redeem({ dpop: await proof(keys) });
+    expect(tokens.status).toBe(200);
+    expect(decodeJwt((await readJson(tokens)).access_token).cnf).toEqual({ jkt });
+  });
+
   it('a reuse within the grace window gets the same successor with the key, nothing without', async () => {
     const keys = await keyPair();
     const tokens = await redeem(keys);
@@ -299,5 +298,78 @@ describe('a public client’s code flow with DPoP', () => {
     const again = await readJson(await refresh(tokens.refresh_token, keys));
     expect(again.refresh_token).toBe(first.refresh_token);
     expect(again.token_type).toBe('DPoP');
+  });
+});
+
+describe('server nonces (DCR_DPOP_NONCE=on)', () => {
+  let nonceServer: LocalApp;
+  let as: oauth.AuthorizationServer;
+
+  beforeAll(async () => {
+    nonceServer = await startTestServer({ DCR_DPOP_NONCE: 'on' });
+    as = await oauth.processDiscoveryResponse(
+      new URL(nonceServer.issuer),
+      await oauth.discoveryRequest(new URL(nonceServer.issuer), {
+        algorithm: 'oauth2',
+        ...insecure,
+      }),
+    );
+  });
+  afterAll(() => nonceServer.close());
+
+  const registerThere = async () =>
+    readJson(
+      await jsonPost(`${nonceServer.issuer}/register`, {
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_post',
+      }),
+    );
+  const issue = (registered: Json, dpop: string) =>
+    tokenRequest(
+      nonceServer.issuer,
+      {
+        grant_type: 'client_credentials',
+        client_id: registered.client_id,
+        client_secret: registered.client_secret,
+      },
+      { dpop },
+    );
+  const proofThere = (keys: KeyPair, claims: Record<string, unknown> = {}) =>
+    proof(keys, { claims: { htu: `${nonceServer.issuer}/token`, ...claims } });
+
+  it('a proof without the current nonce: 400 use_dpop_nonce with a DPoP-Nonce header; with it: a token and the next nonce', async () => {
+    const registered = await registerThere();
+    const keys = await keyPair();
+    const refused = await issue(registered, await proofThere(keys));
+    await expectRefused(refused.clone(), 'use_dpop_nonce');
+    const nonce = refused.headers.get('dpop-nonce');
+    expect(nonce).toEqual(expect.any(String));
+    await expectRefused(
+      await issue(registered, await proofThere(keys, { nonce: 'made-up' })),
+      'use_dpop_nonce',
+    );
+    const issued = await issue(registered, await proofThere(keys, { nonce }));
+    expect(issued.status).toBe(200);
+    expect((await readJson(issued)).token_type).toBe('DPoP');
+    expect(issued.headers.get('dpop-nonce')).toBe(nonce);
+  });
+
+  it('oauth4webapi retries with the nonce it was given and gets a bound token', async () => {
+    const registered = await registerThere();
+    const client: oauth.Client = { client_id: registered.client_id };
+    const DPoP = oauth.DPoP(client, await keyPair());
+    const request = () =>
+      oauth
+        .clientCredentialsGrantRequest(
+          as,
+          client,
+          oauth.ClientSecretPost(registered.client_secret),
+          new URLSearchParams(),
+          { DPoP, ...insecure },
+        )
+        .then((response) => oauth.processClientCredentialsResponse(as, client, response));
+    const first = await request().catch((error: unknown) => error);
+    expect(oauth.isDPoPNonceError(first)).toBe(true);
+    expect((await request()).token_type).toBe('dpop');
   });
 });

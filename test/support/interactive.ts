@@ -102,19 +102,27 @@ export async function publicClientGrants(
       const callback = await new Browser().signIn(url, { user, stopAt: redirectUri });
       return { code: callback.searchParams.get('code') as string, verifier };
     },
-    redeem: ({ code, verifier }: { code: string; verifier: string }) =>
-      tokenRequest(issuer, {
-        grant_type: 'authorization_code',
-        client_id: clientId,
-        code,
-        redirect_uri: redirectUri,
-        code_verifier: verifier,
-      }),
-    refresh: (refreshToken: string) =>
-      tokenRequest(issuer, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: refreshToken,
-      }),
+    /** `headers`: e.g. a DPoP proof. */
+    redeem: (
+      { code, verifier }: { code: string; verifier: string },
+      headers: Record<string, string> = {},
+    ) =>
+      tokenRequest(
+        issuer,
+        {
+          grant_type: 'authorization_code',
+          client_id: clientId,
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        },
+        headers,
+      ),
+    refresh: (refreshToken: string, headers: Record<string, string> = {}) =>
+      tokenRequest(
+        issuer,
+        { grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken },
+        headers,
+      ),
   };
 }

@@ -98,6 +98,10 @@ export class DynamoDbGrantStore implements GrantStore {
           ConditionExpression: [
             'attribute_exists(pk) AND attribute_not_exists(redeemedAt) AND clientId = :clientId AND redirectUri = :redirectUri AND codeChallenge = :codeChallenge AND expiresAt > :now',
             ...Object.keys(resources).map((name) => `contains(#resources, ${name})`),
+            // RFC 9449 §10: a code bound to a DPoP key is spent only with a proof by that key.
+            binding.jkt !== undefined
+              ? '(attribute_not_exists(dpopJkt) OR dpopJkt = :jkt)'
+              : 'attribute_not_exists(dpopJkt)',
             // Multi-region: a code made in another region is spent there only.
             ...(binding.region !== undefined
               ? ['(attribute_not_exists(homeRegion) OR homeRegion = :region)']
@@ -112,6 +116,7 @@ export class DynamoDbGrantStore implements GrantStore {
             ':redirectUri': binding.redirectUri,
             ':codeChallenge': binding.codeChallenge,
             ...(binding.region !== undefined && { ':region': binding.region }),
+            ...(binding.jkt !== undefined && { ':jkt': binding.jkt }),
             ...resources,
           },
           ReturnValues: 'ALL_NEW',
@@ -134,6 +139,7 @@ export class DynamoDbGrantStore implements GrantStore {
       code.clientId === binding.clientId &&
       code.redirectUri === binding.redirectUri &&
       code.codeChallenge === binding.codeChallenge &&
+      (code.dpopJkt === undefined || code.dpopJkt === binding.jkt) &&
       !pinnedElsewhere(code, binding.region);
     if (!sameBinding) return { outcome: 'refused' };
     if (code.redeemedAt !== undefined) return { outcome: 'reused', code };

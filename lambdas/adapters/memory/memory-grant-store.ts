@@ -17,6 +17,7 @@ const bound = (code: AuthorizationCodeRecord, binding: CodeBinding) =>
   code.clientId === binding.clientId &&
   code.redirectUri === binding.redirectUri &&
   code.codeChallenge === binding.codeChallenge &&
+  (code.dpopJkt === undefined || code.dpopJkt === binding.jkt) &&
   !pinnedElsewhere(code, binding.region);
 
 /**

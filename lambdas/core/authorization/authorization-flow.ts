@@ -153,6 +153,7 @@ export class AuthorizationFlow {
       issuedAt: now,
       expiresAt: now + CODE_LIFETIME_SECONDS,
       ...homeRegionOf(this.settings.region),
+      ...(request.dpopJkt !== undefined && { dpopJkt: request.dpopJkt }),
     });
     return { code, clientId: request.clientId };
   }

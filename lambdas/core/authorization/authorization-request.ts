@@ -32,6 +32,8 @@ export interface AuthorizationRequest {
   readonly forceLogin: boolean;
   /** `prompt=none`: no page may be shown. */
   readonly noPrompt: boolean;
+  /** RFC 9449 §10: the code is bound to this DPoP key (its RFC 7638 SHA-256 thumbprint). */
+  readonly dpopJkt?: string;
 }
 
 export interface AuthorizationSettings {
@@ -183,6 +185,12 @@ export function validateAuthorizationRequest(
     throw invalid('code_challenge must be 43 base64url characters (S256)');
   }
 
+  // RFC 9449 §10: a base64url SHA-256 thumbprint (43 characters).
+  const dpopJkt = params.get('dpop_jkt');
+  if (dpopJkt !== null && !/^[A-Za-z0-9_-]{43}$/.test(dpopJkt)) {
+    throw invalid('dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)');
+  }
+
   const scope = grantedScope(params.get('scope'), client, settings, fail);
   const resources = requestedResources(params.getAll('resource'), settings, fail);
 
@@ -200,6 +208,7 @@ export function validateAuthorizationRequest(
     ...(scope !== undefined && { scope }),
     forceLogin: prompts.has('login'),
     noPrompt: prompts.has('none'),
+    ...(dpopJkt !== null && { dpopJkt }),
   };
 }
 

@@ -204,10 +204,11 @@ export function memoryReplayCache(maxEntries = 100_000): ReplayCache {
 export function rotatingNonces(
   secret: Uint8Array = randomBytes(32),
   windowSeconds = 300,
+  now: () => number = () => Date.now() / 1000,
 ): NonceSource {
   const at = (window: number) =>
     base64url.encode(createHmac('sha256', secret).update(String(window)).digest());
-  const window = () => Math.floor(Date.now() / 1000 / windowSeconds);
+  const window = () => Math.floor(now() / windowSeconds);
   return {
     current: () => at(window()),
     accepts: (nonce) => [window(), window() - 1].some((w) => equalStrings(nonce, at(w))),

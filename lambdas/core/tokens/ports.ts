@@ -37,6 +37,11 @@ export interface AuthorizationCodeRecord {
    * (docs/deployment.md "Multi-region"). Absent: not pinned.
    */
   readonly homeRegion?: string;
+  /**
+   * RFC 9449 §10: the `dpop_jkt` of the authorization request: only a token request whose DPoP
+   * proof is signed by that key redeems the code.
+   */
+  readonly dpopJkt?: string;
 }
 
 export type CodeRedemption =
@@ -58,6 +63,8 @@ export interface CodeBinding {
   readonly resources: readonly string[];
   /** Multi-region: the redeeming server's region; a code made in another is refused. */
   readonly region?: string;
+  /** The thumbprint of the token request's DPoP proof key: a code bound to a key needs it. */
+  readonly jkt?: string;
 }
 
 /**

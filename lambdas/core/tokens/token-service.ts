@@ -149,6 +149,11 @@ export class TokenService {
     };
   }
 
+  /** The DPoP nonce a successful response hands out (RFC 9449 §8.2), when nonces are on. */
+  currentDpopNonce(): Promise<string | undefined> {
+    return this.proofs.currentNonce();
+  }
+
   /** requested ⊆ registered ⊆ offered; the default is everything registered and still offered. */
   private grantedScope(requested: string | null, registered: string | undefined) {
     const offered = (s: string) => this.settings.allowedScopes?.has(s) ?? true;

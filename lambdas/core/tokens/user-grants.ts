@@ -186,6 +186,7 @@ export class UserGrants {
         codeChallenge: s256(verifier),
         resources,
         ...(this.settings.region !== undefined && { region: this.settings.region }),
+        ...(jktOf(confirmation) !== undefined && { jkt: jktOf(confirmation) }),
       },
       now,
     );

@@ -17,9 +17,14 @@ const served = ({ clientId, response }: Served<unknown>) => ({ ...json(200, resp
 export const tokenRoutes = (service: TokenService): Route[] => {
   const issueToken = async ({ request, issuer }: RouteContext) => {
     const { dpop } = request.headers;
-    return served(
+    const response = served(
       await service.token({ ...credentials(request), ...(dpop !== undefined && { dpop }) }, issuer),
     );
+    // RFC 9449 §8.2: the next nonce rides on the success, so the client needs no second try.
+    const nonce = dpop === undefined ? undefined : await service.currentDpopNonce();
+    return nonce === undefined
+      ? response
+      : { ...response, headers: { ...response.headers, 'dpop-nonce': nonce } };
   };
   return [{ method: 'POST', path: PATHS.token, cors: true, handle: issueToken }];
 };
