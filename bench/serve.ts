@@ -183,6 +183,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
     features: {
       registration: { enabled: true },
       clientCredentials: { enabled: true },
+      // DPoP-bound tokens when a proof comes (no nonces, as ours by default).
+      dPoP: { enabled: true },
       devInteractions: { enabled: false },
       resourceIndicators: {
         enabled: true,
