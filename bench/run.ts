@@ -298,19 +298,23 @@ const dpopTokenRequest = (issuer: string, authorization: string): autocannon.Opt
   };
 };
 
-/** Token issuance with a DPoP proof (RFC 9449 §5), ours and oidc-provider's, RS256 tokens. */
+/**
+ * Token issuance with a DPoP proof (RFC 9449 §5), ours and oidc-provider's, RS256 tokens: both
+ * servers run at once and are measured in turns (measureInterleaved).
+ */
 async function dpopBench() {
-  await withTarget('ours-memory', { BENCH_ALG: 'RS256' }, async ({ issuer }) => {
-    const client = await registerClient(issuer);
-    await measure(
-      'ours-memory token RS256 with a DPoP proof',
-      dpopTokenRequest(issuer, basic(client.client_id, client.client_secret)),
-    );
-  });
-  await withTarget('oidc-provider', { BENCH_ALG: 'RS256' }, async ({ issuer }) => {
-    await measure(
-      'oidc-provider token RS256 with a DPoP proof',
-      dpopTokenRequest(issuer, basic(REFERENCE_CLIENT.id, REFERENCE_CLIENT.secret)),
+  const kinds = ['ours-memory', 'oidc-provider'];
+  await withTargets(kinds, { BENCH_ALG: 'RS256' }, async ([ours, reference]) => {
+    const client = await registerClient((ours as Target).issuer);
+    const credentials = [
+      basic(client.client_id, client.client_secret),
+      basic(REFERENCE_CLIENT.id, REFERENCE_CLIENT.secret),
+    ];
+    await measureInterleaved(
+      [ours, reference].map((target, i) => ({
+        what: `${kinds[i]} token RS256 with a DPoP proof`,
+        options: () => dpopTokenRequest((target as Target).issuer, credentials[i] as string),
+      })),
     );
   });
   compare(
