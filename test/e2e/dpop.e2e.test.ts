@@ -57,6 +57,13 @@ async function proof(keys: KeyPair, options: ProofOptions = {}) {
     .sign(options.signWith ?? keys.privateKey);
 }
 
+/** A proof no key could have signed, around a header key WebCrypto cannot import. */
+function unsigned(alg: string, jwk: Record<string, string>) {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const claims = { jti: randomUUID(), htm: 'POST', htu: tokenEndpoint, iat: now() };
+  return `${encode({ typ: 'dpop+jwt', alg, jwk })}.${encode(claims)}.${Buffer.alloc(64).toString('base64url')}`;
+}
+
 async function register(metadata: Json) {
   const response = await jsonPost(`${issuer}/register`, metadata);
   expect(response.status).toBe(201);
@@ -202,6 +209,14 @@ describe('client_credentials with a DPoP proof', () => {
     ['iat 6 minutes ahead', (k) => proof(k, { claims: { iat: now() + 360 } })],
     ['no jti', (k) => proof(k, { claims: { jti: undefined } })],
     ['not a JWT', async () => 'not-a-proof'],
+    [
+      'a malformed EC key',
+      async () => unsigned('ES256', { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }),
+    ],
+    [
+      'an RSA key under 2048 bits',
+      async () => unsigned('RS256', { kty: 'RSA', n: 'AQAB', e: 'AQAB' }),
+    ],
     ['two proofs', async (k) => `${await proof(k)}, ${await proof(k)}`],
   ];
 

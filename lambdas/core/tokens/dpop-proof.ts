@@ -135,9 +135,10 @@ export async function checkDpopProof(
       ...(options.now && { currentDate: new Date(options.now() * 1000) }),
     });
   } catch (error) {
-    if (error instanceof errors.JOSEError)
-      throw refuse(`the DPoP proof is invalid (${error.code})`);
-    throw error;
+    // Everything here comes from the proof: a key WebCrypto cannot import (a malformed point, a
+    // short RSA modulus) fails outside jose's own errors, and is as invalid as a bad signature.
+    const reason = error instanceof errors.JOSEError ? error.code : 'unusable key';
+    throw refuse(`the DPoP proof is invalid (${reason})`);
   }
   const { payload: claims, protectedHeader } = verified;
   const now = options.now?.() ?? Math.floor(Date.now() / 1000);
