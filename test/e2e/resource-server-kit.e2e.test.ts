@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMcpExample } from '../../examples/mcp-server/server.js';
@@ -9,7 +10,7 @@ import {
   startInteractiveServer,
   tokenRequest,
 } from '../support/interactive.js';
-import { whoamiThroughCodeFlow } from '../support/mcp-sdk-provider.js';
+import { dpopFetch, whoamiThroughCodeFlow } from '../support/mcp-sdk-provider.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
@@ -167,6 +168,16 @@ describe('DPoP-bound tokens at the example server', () => {
     const asBearer = await call(`Bearer ${tokens.access_token}`);
     expect(asBearer.status).toBe(401);
     expect(asBearer.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it('the MCP SDK client’s code flow with DPoP proofs added to its requests reaches whoami', async () => {
+    // The SDK itself has no DPoP yet: a fetch adds the proofs and the DPoP scheme.
+    const keys = await oauth.generateKeyPair('ES256');
+    const { whoami, clientId, tokens } = await whoamiThroughCodeFlow(resource, dpopFetch(keys));
+    expect(whoami).toEqual({ sub: server.subOf('alice'), client_id: clientId, scope: 'mcp:tools' });
+    expect(tokens?.token_type).toBe('DPoP');
+    const jkt = await calculateJwkThumbprint(await exportJWK(keys.publicKey));
+    expect(decodeJwt(tokens?.access_token as string).cnf).toEqual({ jkt });
   });
 
   it('oauth4webapi: a public client’s code flow with DPoP, then whoami as the user', async () => {

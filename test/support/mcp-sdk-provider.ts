@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type OAuthClientProvider,
   UnauthorizedError,
@@ -9,6 +10,9 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { type CryptoKey, exportJWK, SignJWT } from 'jose';
+import { accessTokenHash } from '../../lambdas/core/tokens/dpop-proof.js';
 import { Browser } from './browser.js';
 
 /**
@@ -53,21 +57,54 @@ export class SdkProvider implements OAuthClientProvider {
  * 401 (`UnauthorizedError` after the SDK discovered, registered and had the user sign in), it
  * redeems the code, connects again and calls the `whoami` tool. Its answer and the client's id.
  */
-export async function whoamiThroughCodeFlow(resource: string) {
+export async function whoamiThroughCodeFlow(resource: string, fetch?: FetchLike) {
   const provider = new SdkProvider();
-  const first = new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider });
+  const options = { authProvider: provider, ...(fetch && { fetch }) };
+  const first = new StreamableHTTPClientTransport(new URL(resource), options);
   const refused = await new Client({ name: 't', version: '1' }).connect(first).catch((e) => e);
   if (!(refused instanceof UnauthorizedError)) throw new Error(`expected a 401, got ${refused}`);
   await first.finishAuth(provider.code as string);
   const client = new Client({ name: 't', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
-  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(resource), options));
   const result = await client.callTool({ name: 'whoami', arguments: {} });
   await client.close();
   const [content] = result.content as { text: string }[];
   return {
     whoami: JSON.parse(content?.text ?? '{}') as unknown,
     clientId: provider.clientInformation()?.client_id,
+    tokens: provider.tokens(),
+  };
+}
+
+/**
+ * DPoP for a client that has none (the MCP SDK 1.32): a `fetch` that adds a proof by `keys` to
+ * token requests, and sends the SDK's bearer token to the resource with the DPoP scheme and a
+ * proof carrying the token's hash (RFC 9449 §7.1).
+ */
+export function dpopFetch(keys: { publicKey: CryptoKey; privateKey: CryptoKey }): FetchLike {
+  return async (url, init) => {
+    const target = new URL(url);
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const headers = new Headers(init?.headers);
+    const bearer = /^Bearer (.+)$/.exec(headers.get('authorization') ?? '')?.[1];
+    const isTokenRequest = method === 'POST' && target.pathname.endsWith('/token');
+    if (isTokenRequest || bearer !== undefined) {
+      const claims = {
+        jti: randomUUID(),
+        htm: method,
+        htu: `${target.origin}${target.pathname}`,
+        iat: Math.floor(Date.now() / 1000),
+        ...(bearer !== undefined && { ath: accessTokenHash(bearer) }),
+      };
+      const jwk = await exportJWK(keys.publicKey);
+      headers.set(
+        'dpop',
+        await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+          .sign(keys.privateKey),
+      );
+      if (bearer !== undefined) headers.set('authorization', `DPoP ${bearer}`);
+    }
+    return globalThis.fetch(url, { ...init, headers });
   };
 }
