@@ -110,7 +110,7 @@ export class TokenService {
     const proof = await this.proofs.check(request.dpop, issuer);
     const { client, method } = await this.authenticator.authenticate(request, issuer);
     const cnf = confirmation(client, method, request.certificate, proof);
-    // Spent only for a known client: an anonymous caller cannot make the server write.
+    // Spent once the client is known: a request naming no registered client writes nothing.
     if (proof) await this.proofs.spend(proof);
     const binding = { ...(cnf && { cnf }), publicClient: method === 'none' };
     if (grantType === 'authorization_code') {
