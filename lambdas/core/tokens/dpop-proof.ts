@@ -1,10 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   base64url,
+  type CryptoKey,
   calculateJwkThumbprint,
-  EmbeddedJWK,
   errors,
+  importJWK,
   type JWK,
+  type JWTHeaderParameters,
   type JWTPayload,
   jwtVerify,
 } from 'jose';
@@ -117,6 +119,32 @@ const equalStrings = (a: string, b: string) => {
 
 const refuse = (message: string) => new DpopProofError('invalid_dpop_proof', message);
 
+/** A client signs every proof with one key: each is imported (and thumbprinted) once. */
+const MAX_CACHED_KEYS = 1000;
+const embeddedKeys = new Map<string, Promise<{ key: CryptoKey; jkt: string }>>();
+
+/** The header's `jwk`, imported once per process; a private key or a secret is refused. */
+function embeddedKey({ jwk, alg }: JWTHeaderParameters) {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+    throw new errors.JWSInvalid('"jwk" (JSON Web Key) Header Parameter must be a JSON object');
+  }
+  const id = `${alg}:${JSON.stringify(jwk)}`;
+  let imported = embeddedKeys.get(id);
+  if (imported === undefined) {
+    if (embeddedKeys.size >= MAX_CACHED_KEYS) embeddedKeys.clear();
+    imported = (async () => {
+      const key = await importJWK({ ...jwk, ext: true }, alg);
+      if (key instanceof Uint8Array || key.type !== 'public') {
+        throw new errors.JWSInvalid('"jwk" (JSON Web Key) Header Parameter must be a public key');
+      }
+      return { key, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+    })();
+    embeddedKeys.set(id, imported);
+    imported.catch(() => embeddedKeys.delete(id));
+  }
+  return imported;
+}
+
 /** Checks one DPoP proof against the request it came with; throws {@link DpopProofError}. */
 export async function checkDpopProof(
   proof: string,
@@ -126,8 +154,8 @@ export async function checkDpopProof(
   const maxAge = options.maxAgeSeconds ?? 300;
   let verified: Awaited<ReturnType<typeof jwtVerify>>;
   try {
-    // EmbeddedJWK refuses a private key in the header; the allow-list refuses `none` and MACs.
-    verified = await jwtVerify(proof, EmbeddedJWK, {
+    // embeddedKey refuses a private key in the header; the allow-list refuses `none` and MACs.
+    verified = await jwtVerify(proof, async (header) => (await embeddedKey(header)).key, {
       typ: 'dpop+jwt',
       algorithms: [...(options.algorithms ?? DPOP_ALGORITHMS)],
       requiredClaims: ['jti', 'htm', 'htu', 'iat'],
@@ -172,7 +200,7 @@ export async function checkDpopProof(
       );
   }
   const jwk = protectedHeader.jwk as JWK;
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+  const { jkt } = await embeddedKey(protectedHeader);
   // Last, once everything else holds: a refused proof does not burn its jti.
   if (options.replay && !(await options.replay.use(`${jkt}:${jti}`, iat + maxAge)))
     throw refuse('the DPoP proof was already used');
