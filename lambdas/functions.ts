@@ -79,7 +79,7 @@ export interface FunctionDescriptor {
 
 export const FUNCTIONS = {
   discovery: {
-    paths: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration],
+    paths: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration, PATHS.home],
     defaultRoute: true,
     access: {},
   },

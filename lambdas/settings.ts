@@ -314,6 +314,14 @@ export const SETTINGS = {
     doc: 'the issuer; may carry a path (`https://id.example.com/tenant-a`), then endpoints live under it and metadata also at the RFC 8414 path-inserted URL. Set by the stack with a custom domain',
     receivedBy: 'every function',
   }),
+  serviceDocumentation: setting({
+    env: 'DCR_SERVICE_DOCUMENTATION',
+    key: 'serviceDocumentation',
+    type: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
+    defaultDoc: 'unset',
+    doc: 'a page for developers who integrate with this server (RFC 8414 `service_documentation`): advertised in the metadata and linked from the home page (`GET /`)',
+    receivedBy: ['discovery'],
+  }),
   dataDir: setting({
     env: 'DCR_DATA_DIR',
     type: text,

@@ -195,6 +195,7 @@ export function localRoutes(
     blockedSoftware: stores.blockedSoftware,
     registrationCounter: stores.registrationCounter,
     softwareCounts: stores.softwareCounts,
+    dashboard: config.adminToken !== undefined,
     ...parts,
   });
   if (config.devLogin && !parts.upstream) {

@@ -1,5 +1,7 @@
 /** Every endpoint's path, relative to the issuer. Discovery, routes and responses all use these. */
 export const PATHS = {
+  /** The home page: what this server is, and where to go from here. */
+  home: '/',
   authorizationServerMetadata: '/.well-known/oauth-authorization-server',
   openidConfiguration: '/.well-known/openid-configuration',
   register: '/register',

@@ -1054,10 +1054,11 @@ export const signInRequest: fc.Arbitrary<FuzzRequest> = fc
     }));
   });
 
-/** Discovery and JWKS: GET with odd queries and headers, other methods, odd paths. */
+/** Discovery, JWKS and the home page: GET with odd queries and headers, other methods, odd paths. */
 export const metadataRequest: fc.Arbitrary<FuzzRequest> = fc.record({
   method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PATCH', 'get', ''),
   path: fc.constantFrom(
+    '/',
     '/.well-known/oauth-authorization-server',
     '/.well-known/openid-configuration',
     '/.well-known/jwks.json',
