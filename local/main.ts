@@ -62,7 +62,7 @@ Register a client:
   curl -s -X POST ${endpointUrl(app.issuer, PATHS.register)} -H 'content-type: application/json' \\
     -d '{"client_name":"my-agent","grant_types":["client_credentials"],"scope":"${exampleScope}"}'
 
-Then get a token with the client_id and client_secret it answers:
+Then get a token with the client_id and client_secret it returns:
   curl -s -X POST ${endpointUrl(app.issuer, PATHS.token)} -u "$CLIENT_ID:$CLIENT_SECRET" \\
     -d grant_type=client_credentials -d scope=${exampleScope}${exampleResource ? ` -d resource=${exampleResource}` : ''}
 
