@@ -91,6 +91,9 @@ svg.chart text{fill:var(--muted);font-size:12px}
 ul.plain{list-style:none;padding:0;margin:0}ul.plain li+li{margin-top:.2rem}
 ul.hosts{list-style:none;padding:0;margin:0 0 .75rem;display:flex;flex-wrap:wrap;gap:.5rem}
 ul.hosts li{font-size:1.15rem;font-weight:600;border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:.375rem;padding:.2rem .6rem;overflow-wrap:anywhere;max-width:100%}
+fieldset{border:1px solid var(--line);border-radius:.375rem;padding:.5rem .75rem;margin:0 0 1rem}legend{font-weight:600;padding:0 .25rem}
+label.choice{font-weight:400;display:flex;gap:.5rem;align-items:baseline;margin:.35rem 0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
 @media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 `.trim();

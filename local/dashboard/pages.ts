@@ -83,7 +83,7 @@ export const when = (seconds: number | undefined, now: number, never = '—'): H
 const signOut = (frame: Frame) =>
   html`<form method="post" action="${frame.base}/sign-out"><input type="hidden" name="csrf" value="${frame.csrf}"><button type="submit" class="secondary">Sign out</button></form>`;
 
-type Section = 'overview' | 'clients';
+type Section = 'overview' | 'clients' | 'blocked';
 
 /** Every signed-in page: the navigation (with the current page marked) and the sign-out form. */
 function shell(
@@ -102,6 +102,7 @@ function shell(
 <strong>serverless-dcr</strong>
 ${link('overview', frame.base, 'Overview')}
 ${link('clients', `${frame.base}/clients`, 'Clients')}
+${link('blocked', `${frame.base}/blocked`, 'Blocked software')}
 ${signOut(frame)}
 </nav>
 ${options.notice && html`<p class="notice" role="status">${options.notice}</p>`}
@@ -487,12 +488,11 @@ ${
   client.software_id !== undefined &&
   html`<section aria-labelledby="block-h">
 <h3 id="block-h">Block software_id</h3>
-<p>No new client with software_id <code>${displaySafe(client.software_id)}</code> can register; existing ones keep working (unblock with <code>dcr-admin unblock-software</code>).</p>
-<form method="post" action="${frame.base}/block-software">
-<input type="hidden" name="csrf" value="${frame.csrf}">
+<p>Stop new registrations by software_id <code>${displaySafe(client.software_id)}</code>. The next page says how many clients it has and asks before anything changes; the Blocked software page undoes it.</p>
+<form method="get" action="${frame.base}/block-software">
 <input type="hidden" name="software_id" value="${client.software_id}">
 <input type="hidden" name="client_id" value="${client.client_id}">
-<div class="actions"><button type="submit" class="danger">Block software_id</button></div>
+<div class="actions"><button type="submit" class="danger">Block software_id…</button></div>
 </form>
 </section>`
 }
@@ -516,6 +516,96 @@ ${row('Created', when(client.client_id_issued_at, now))}
 <form method="post" action="${path}/delete">
 <input type="hidden" name="csrf" value="${frame.csrf}">
 <div class="actions"><button type="submit" class="danger">Yes, delete this client</button> <a href="${path}">Cancel</a></div>
+</form>`,
+  });
+}
+
+/** What the block confirmation knows of the software_id's clients (a dry run's count). */
+export interface BlockImpact {
+  readonly softwareId: string;
+  /** The client the operator came from, to go back to on Cancel. */
+  readonly clientId?: string;
+  readonly activeClients: number;
+  /** The count stopped at the dry run's bound: there are at least this many. */
+  readonly more: boolean;
+}
+
+/** Before a block: what will happen, the choice to delete the clients too, Confirm or Cancel. */
+export function confirmBlockPage(frame: Frame, impact: BlockImpact): HttpResponse {
+  const count = `${impact.activeClients}${impact.more ? ' or more' : ''}`;
+  const cancel =
+    impact.clientId === undefined
+      ? `${frame.base}/blocked`
+      : `${frame.base}/clients/${encodeURIComponent(impact.clientId)}`;
+  return shell(frame, {
+    title: 'Block software_id?',
+    section: 'blocked',
+    body: html`<h1>Block this software_id?</h1>
+<dl>${row('software_id', html`<code>${displaySafe(impact.softwareId)}</code>`)}${row('Active clients', html`<span id="impact-count">${count}</span>`)}</dl>
+<p>No new client with this software_id can register, by software statement or by body, until it is unblocked on the Blocked software page.</p>
+<form method="post" action="${frame.base}/block-software">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<input type="hidden" name="software_id" value="${impact.softwareId}">
+${impact.clientId !== undefined && html`<input type="hidden" name="client_id" value="${impact.clientId}">`}
+<fieldset>
+<legend>Its ${count} active client(s)</legend>
+<label class="choice"><input type="radio" name="delete_clients" value="false" checked> Keep them: they go on working until they expire</label>
+<label class="choice"><input type="radio" name="delete_clients" value="true"> Delete them too: their tokens and secrets stop working at once, which cannot be undone</label>
+</fieldset>
+<div class="actions"><button type="submit" class="danger">Block software_id</button> <a href="${cancel}">Cancel</a></div>
+</form>`,
+  });
+}
+
+/** A blocked software_id as GET /admin/blocked-software-ids answers it. */
+export interface BlockedView {
+  software_id: string;
+  blocked_at: number;
+  blocked_by?: string;
+  source_ip?: string;
+}
+
+/** The blocked software_ids, each with its Unblock button; a field to block another. */
+export function blockedPage(
+  frame: Frame,
+  blocked: readonly BlockedView[],
+  nextPage: string | undefined,
+  now: number,
+  notice?: string,
+): HttpResponse {
+  return shell(frame, {
+    title: 'Blocked software',
+    section: 'blocked',
+    ...(notice !== undefined && { notice }),
+    body: html`<h1>Blocked software</h1>
+<p>These software_ids cannot register new clients. Unblocking lets them register again; clients deleted when they were blocked do not come back.</p>
+${
+  blocked.length === 0
+    ? html`<p>No software_id is blocked.</p>`
+    : html`<p class="muted" id="blocked-count">${blocked.length}${nextPage ? ' on this page' : ''} blocked</p>
+<table class="rows">
+<thead><tr><th scope="col">software_id</th><th scope="col">Blocked</th><th scope="col">By</th><th scope="col">From</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+<tbody>${blocked.map(
+        (b) => html`<tr>
+<td data-label="software_id"><code>${displaySafe(b.software_id)}</code></td>
+<td data-label="Blocked">${when(b.blocked_at, now)}</td>
+<td data-label="By">${b.blocked_by === undefined ? '—' : html`<code>${b.blocked_by}</code>`}</td>
+<td data-label="From">${b.source_ip === undefined ? '—' : html`<code>${b.source_ip}</code>`}</td>
+<td><form method="post" action="${frame.base}/unblock-software">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<input type="hidden" name="software_id" value="${b.software_id}">
+<button type="submit" class="secondary" aria-label="Unblock ${displaySafe(b.software_id)}">Unblock</button>
+</form></td>
+</tr>`,
+      )}</tbody>
+</table>`
+}
+<nav aria-label="Pages" class="actions">${nextPage && html`<a href="${nextPage}" rel="next">Next page</a>`}</nav>
+<h2 id="block-new-h">Block a software_id</h2>
+<form method="get" action="${frame.base}/block-software" aria-labelledby="block-new-h">
+<label for="block-id">software_id</label>
+<input type="text" id="block-id" name="software_id" required maxlength="255" autocapitalize="none" spellcheck="false">
+<div class="actions"><button type="submit" class="danger">Block…</button></div>
 </form>`,
   });
 }

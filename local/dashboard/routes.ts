@@ -17,11 +17,14 @@ import type { Route, RouteContext, Router } from '../../lambdas/http/router.js';
 import { CookieSealer } from '../../lambdas/http/sealed-cookies.js';
 import { logger } from '../../lambdas/log.js';
 import {
+  type BlockedView,
+  blockedPage,
   type ClientDetailView,
   type ClientQuery,
   type ClientView,
   clientPage,
   clientsPage,
+  confirmBlockPage,
   confirmDeletePage,
   dashboardErrorPage,
   disabledPage,
@@ -100,12 +103,19 @@ const FILTERED_SCAN = 200;
 const FILTERED_CALLS = 5;
 const EXPIRING_LIMIT = 20;
 const MAX_GRACE = 30 * 24 * 3600;
+/** Blocking with deletion: the bounded admin API steps one confirmation may take. */
+const BLOCK_STEPS = 20;
 
 const forbidden = (description: string) => new OAuthError(403, 'access_denied', description);
 
 const NOTICES: Record<string, string> = {
   deleted: 'The client was deleted.',
   blocked: 'The software_id is blocked: it can no longer register.',
+  'blocked-deleted':
+    'The software_id is blocked: it can no longer register, and its clients were deleted.',
+  'blocked-partly':
+    'The software_id is blocked, but not all its clients are deleted yet: block it again with deletion to go on.',
+  unblocked: 'The software_id is unblocked: it can register again.',
 };
 
 /** The JSON body of an admin API answer, or the error it carries as this server's one error type. */
@@ -174,6 +184,13 @@ function adminFilter(query: ClientQuery): URLSearchParams {
   set('last_used_after', query.used_after);
   set('last_used_before', query.used_before);
   return params;
+}
+
+/** The form's software_id; the admin API checks the rest of its shape. */
+function requiredSoftwareId(form: URLSearchParams): string {
+  const softwareId = form.get('software_id') ?? '';
+  if (softwareId === '') throw invalidRequest('software_id is required');
+  return softwareId;
 }
 
 /** A client's admin path; `.` and `..` would be dot segments of the URL, and name no client. */
@@ -410,16 +427,65 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       );
       return rotatedPage(frame, rotated, now());
     }),
+    signedIn('GET', PATHS.dashboardBlock, async (_, frame, params) => {
+      const softwareId = requiredSoftwareId(params);
+      const clientId = params.get('client_id') || undefined;
+      // A dry run counts the clients the block would leave or delete (one bounded step).
+      const counted = (await call(backend, 'POST', '/bulk-delete', {
+        software_id: softwareId,
+        dry_run: true,
+      })) as { matched: number; next_cursor?: string };
+      return confirmBlockPage(frame, {
+        softwareId,
+        ...(clientId !== undefined && { clientId }),
+        activeClients: counted.matched,
+        more: counted.next_cursor !== undefined,
+      });
+    }),
     signedIn('POST', PATHS.dashboardBlock, async (_, frame, form) => {
-      const softwareId = form.get('software_id') ?? '';
-      if (softwareId === '') throw invalidRequest('software_id is required');
-      await call(backend, 'POST', '/blocked-software-ids', { software_id: softwareId });
+      const softwareId = requiredSoftwareId(form);
+      const deleteClients = form.get('delete_clients') === 'true';
+      let cursor: string | undefined;
+      let steps = 0;
+      do {
+        const answer = (await call(backend, 'POST', '/blocked-software-ids', {
+          software_id: softwareId,
+          delete_clients: deleteClients,
+          ...(cursor !== undefined && { cursor }),
+        })) as { clients?: { next_cursor?: string } };
+        cursor = answer.clients?.next_cursor;
+      } while (cursor !== undefined && ++steps < BLOCK_STEPS);
+      const done = !deleteClients
+        ? 'blocked'
+        : cursor === undefined
+          ? 'blocked-deleted'
+          : 'blocked-partly';
       const clientId = form.get('client_id');
+      // Without deletion, back to the client the operator came from; else to the Blocked list.
       return seeOther(
-        clientId
-          ? `${frame.base}${clientPath(clientId)}?done=blocked`
-          : `${frame.base}/clients?done=blocked`,
+        clientId && !deleteClients
+          ? `${frame.base}${clientPath(clientId)}?done=${done}`
+          : `${frame.base}/blocked?done=${done}`,
       );
+    }),
+    signedIn('GET', PATHS.dashboardBlocked, async (_, frame, params) => {
+      const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
+      const cursor = params.get('cursor');
+      if (cursor) query.set('cursor', cursor);
+      const page = (await call(backend, 'GET', `/blocked-software-ids?${query}`)) as {
+        blocked_software_ids: BlockedView[];
+        next_cursor?: string;
+      };
+      const next =
+        page.next_cursor === undefined
+          ? undefined
+          : `${frame.base}/blocked?${new URLSearchParams({ cursor: page.next_cursor })}`;
+      return blockedPage(frame, page.blocked_software_ids, next, now(), notice(params));
+    }),
+    signedIn('POST', PATHS.dashboardUnblock, async (_, frame, form) => {
+      const softwareId = requiredSoftwareId(form);
+      await call(backend, 'DELETE', `/blocked-software-ids/${encodeURIComponent(softwareId)}`);
+      return seeOther(`${frame.base}/blocked?done=unblocked`);
     }),
   ];
 }

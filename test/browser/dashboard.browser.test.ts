@@ -291,17 +291,54 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     foreignRequests.length = 0; // the attacker's page was visited on purpose
   });
 
-  it('blocks a client’s software_id from its page: the software can no longer register', async () => {
+  it('blocks a client’s software_id after a confirmation that counts its clients, lists it as blocked, and unblocks it', async () => {
     await page.goto(`${app.issuer}/dashboard/clients/${agents[2]?.client_id}`);
+    await page.getByRole('button', { name: 'Block software_id…' }).click();
+    // Nothing is blocked yet: the confirmation says what will happen, and Cancel goes back.
+    await page.getByRole('heading', { name: 'Block this software_id?', level: 1 }).waitFor();
+    expect(await page.locator('#impact-count').textContent()).toBe('2');
+    expect(await page.getByLabel(/Keep them/).isChecked()).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/dashboard-block-confirm.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'agent-2', level: 1 }).waitFor();
+    const stillOpen = await jsonPost(`${app.issuer}/register`, {
+      client_name: 'agent-3',
+      software_id: fleet,
+      grant_types: ['client_credentials'],
+    });
+    expect(stillOpen.status).toBe(201);
+
+    await page.getByRole('button', { name: 'Block software_id…' }).click();
+    expect(await page.locator('#impact-count').textContent()).toBe('3');
     await page.getByRole('button', { name: 'Block software_id' }).click();
     await page.getByRole('status').filter({ hasText: 'The software_id is blocked' }).waitFor();
     const refused = await jsonPost(`${app.issuer}/register`, {
-      client_name: 'agent-3',
+      client_name: 'agent-4',
       software_id: fleet,
       grant_types: ['client_credentials'],
     });
     expect(refused.status).toBe(400);
     expect((await readJson(refused)).error).toBe('invalid_client_metadata');
+
+    // The Blocked page lists it, with who blocked it; Unblock lets it register again.
+    await page.getByRole('link', { name: 'Blocked software' }).click();
+    const row = page.locator('tbody tr').filter({ hasText: fleet });
+    expect(await row.locator('td[data-label=By]').textContent()).toBe('admin-token');
+    await page.screenshot({ path: `${SHOTS}/dashboard-blocked.png`, fullPage: true });
+    await row.getByRole('button', { name: `Unblock ${fleet}` }).click();
+    await page.getByRole('status').filter({ hasText: 'The software_id is unblocked' }).waitFor();
+    expect(await page.locator('tbody tr').filter({ hasText: fleet }).count()).toBe(0);
+    const allowed = await jsonPost(`${app.issuer}/register`, {
+      client_name: 'agent-4',
+      software_id: fleet,
+      grant_types: ['client_credentials'],
+    });
+    expect(allowed.status).toBe(201);
+    // Blocked again for the screenshots at phone width and in dark mode.
+    await page.getByRole('textbox', { name: 'software_id' }).fill(fleet);
+    await page.getByRole('button', { name: 'Block…' }).click();
+    await page.getByRole('button', { name: 'Block software_id' }).click();
+    await page.getByRole('status').filter({ hasText: 'The software_id is blocked' }).waitFor();
   });
 
   it('is operable by keyboard alone, and legible in dark mode', async () => {
@@ -318,6 +355,15 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     await keyboard.keyboard.press('Enter');
     await keyboard.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await keyboard.screenshot({ path: `${SHOTS}/dashboard-overview-dark.png`, fullPage: true });
+    for (const [name, path] of [
+      ['clients', '/dashboard/clients'],
+      ['blocked', '/dashboard/blocked'],
+      ['block-confirm', `/dashboard/block-software?software_id=${fleet}`],
+    ] as const) {
+      await keyboard.goto(`${app.issuer}${path}`);
+      await keyboard.screenshot({ path: `${SHOTS}/dashboard-${name}-dark.png`, fullPage: true });
+    }
+    await keyboard.goto(`${app.issuer}/dashboard`);
     // Tab to the Clients link, Enter; Tab to Search, type, Enter.
     let focused = '';
     for (let i = 0; i < 10 && focused !== 'Clients'; i++) {
@@ -347,6 +393,8 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       ['overview', '/dashboard'],
       ['clients', '/dashboard/clients'],
       ['client', `/dashboard/clients/${publicClient.client_id}`],
+      ['blocked', '/dashboard/blocked'],
+      ['block-confirm', `/dashboard/block-software?software_id=${fleet}`],
     ] as const) {
       await small.goto(`${app.issuer}${path}`);
       await fitsWidth(small, 390);

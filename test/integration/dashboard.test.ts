@@ -187,6 +187,9 @@ describe('the local dashboard', () => {
       ['/clients/%2e%2e', 404],
       ['/clients/%E0%A4%A', 404],
       ['/clients/no-such-client/delete', 404],
+      ['/block-software', 400],
+      [`/block-software?software_id=${'s'.repeat(300)}`, 400],
+      ['/blocked?cursor=garbage', 400],
       ['/nowhere', 404],
     ];
     for (const [path, status] of gets) {
@@ -219,6 +222,9 @@ describe('the local dashboard', () => {
       ['/clients/no-such-client/delete', `csrf=${csrf}`, 404],
       ['/block-software', `csrf=${csrf}`, 400],
       ['/block-software', `csrf=${csrf}&software_id=${'s'.repeat(300)}`, 400],
+      ['/unblock-software', `csrf=${csrf}`, 400],
+      ['/unblock-software', `csrf=${csrf}&software_id=never-blocked`, 404],
+      ['/unblock-software', 'software_id=never-blocked', 403],
       [`/clients/${client.client_id}/delete`, `csrf=${csrf}&csrf=${csrf}`, 400],
     ];
     for (const [path, body, status] of posts) {
@@ -320,5 +326,87 @@ describe('the local dashboard', () => {
       expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
       expect(response.headers.get('content-security-policy')).not.toContain('script-src');
     }
+  });
+
+  it('blocks a software_id only after a confirmation that counts its clients, lists it with who blocked it, and unblocks it', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const base = `${app.issuer}/dashboard`;
+    const register = (softwareId: string) =>
+      jsonPost(`${app.issuer}/register`, {
+        software_id: softwareId,
+        grant_types: ['client_credentials'],
+      });
+    const clientIds: string[] = [];
+    for (let i = 0; i < 2; i++) clientIds.push((await readJson(await register('kept'))).client_id);
+    for (let i = 0; i < 3; i++) await register('doomed');
+    const blockedIds = async () =>
+      (
+        await readJson(
+          await fetch(`${app.issuer}/admin/blocked-software-ids`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          }),
+        )
+      ).blocked_software_ids.map((b: { software_id: string }) => b.software_id);
+
+    // The confirmation says how many clients there are, offers to delete them, and changes nothing.
+    const confirm = await fetch(
+      `${base}/block-software?software_id=kept&client_id=${clientIds[0]}`,
+      {
+        headers: { cookie },
+      },
+    );
+    expect(confirm.status).toBe(200);
+    const confirmation = await confirm.text();
+    expect(confirmation).toContain('<span id="impact-count">2</span>');
+    expect(confirmation).toContain('name="delete_clients" value="false" checked');
+    expect(confirmation).toContain(`href="${base}/clients/${clientIds[0]}">Cancel</a>`);
+    expect(await blockedIds()).toEqual([]);
+    const csrf = confirmation.match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
+
+    // Confirmed without deletion: blocked, its clients kept, back to the client's page.
+    const kept = await form(
+      `${base}/block-software`,
+      `csrf=${csrf}&software_id=kept&client_id=${clientIds[0]}&delete_clients=false`,
+      { cookie, origin: app.issuer },
+    );
+    expect(kept.status).toBe(303);
+    expect(kept.headers.get('location')).toBe(`${base}/clients/${clientIds[0]}?done=blocked`);
+    expect((await register('kept')).status).toBe(400);
+    expect((await fetch(`${base}/clients/${clientIds[1]}`, { headers: { cookie } })).status).toBe(
+      200,
+    );
+
+    // Confirmed with deletion: blocked and its three clients gone.
+    const doomed = await form(
+      `${base}/block-software`,
+      `csrf=${csrf}&software_id=doomed&delete_clients=true`,
+      { cookie, origin: app.issuer },
+    );
+    expect(doomed.headers.get('location')).toBe(`${base}/blocked?done=blocked-deleted`);
+    const none = await fetch(`${base}/block-software?software_id=doomed`, { headers: { cookie } });
+    expect(await none.text()).toContain('<span id="impact-count">0</span>');
+
+    // The Blocked page lists both, who blocked them, with an Unblock form each.
+    const list = await (
+      await fetch(`${base}/blocked?done=blocked-deleted`, { headers: { cookie } })
+    ).text();
+    expect(list).toContain('its clients were deleted');
+    for (const id of ['kept', 'doomed']) {
+      expect(list).toContain(`<td data-label="software_id"><code>${id}</code></td>`);
+      expect(list).toContain(
+        `name="software_id" value="${id}">\n<button type="submit" class="secondary" aria-label="Unblock ${id}">`,
+      );
+    }
+    expect(list).toContain('<code>admin-token</code>');
+    expect(list).not.toContain(TOKEN);
+
+    const unblocked = await form(`${base}/unblock-software`, `csrf=${csrf}&software_id=kept`, {
+      cookie,
+      origin: app.issuer,
+    });
+    expect(unblocked.headers.get('location')).toBe(`${base}/blocked?done=unblocked`);
+    expect(await blockedIds()).toEqual(['doomed']);
+    expect((await register('kept')).status).toBe(201);
   });
 });
