@@ -62,6 +62,8 @@ button{font:inherit;padding:.55rem 1.2rem;border-radius:.375rem;border:1px solid
 button.secondary{background:transparent;color:var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 code{overflow-wrap:anywhere}
+code.id{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;display:inline-block;max-width:14rem;vertical-align:bottom;overflow-wrap:normal}
+td.nowrap{white-space:nowrap;overflow-wrap:normal}
 main.wide{max-width:72rem}
 nav.top{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;border-bottom:1px solid var(--line);padding-bottom:.5rem;margin-bottom:1.25rem}
 nav.top form{margin-left:auto}
@@ -95,7 +97,7 @@ fieldset{border:1px solid var(--line);border-radius:.375rem;padding:.5rem .75rem
 label.choice{font-weight:400;display:flex;gap:.5rem;align-items:baseline;margin:.35rem 0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
-@media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
+@media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}code.id{display:inline;white-space:normal;overflow-wrap:anywhere}}
 `.trim();
 
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;

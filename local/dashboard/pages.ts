@@ -222,9 +222,9 @@ function clientRows(frame: Frame, clients: readonly ClientView[], now: number): 
 <tbody>${clients.map(
     (c) => html`<tr>
 <td data-label="Name">${clientLink(frame, c)}</td>
-<td data-label="client_id"><code>${c.client_id}</code></td>
-<td data-label="software_id">${shown(c.software_id) ?? '—'}</td>
-<td data-label="Method">${c.registration_method ?? 'open'}</td>
+<td data-label="client_id"><code class="id" title="${c.client_id}">${c.client_id}</code></td>
+<td data-label="software_id">${c.software_id === undefined ? '—' : html`<code class="id" title="${displaySafe(c.software_id)}">${displaySafe(c.software_id)}</code>`}</td>
+<td data-label="Method" class="nowrap">${c.registration_method ?? 'open'}</td>
 <td data-label="Created">${when(c.client_id_issued_at, now)}</td>
 <td data-label="Last used">${when(c.last_used_at, now, 'never')}</td>
 <td data-label="Expires">${when(c.active_until, now, 'never')}</td>
@@ -308,27 +308,101 @@ ${clientRows(frame, expiring, now)}
   });
 }
 
+/** A client order the clients page offers; ties go by client_id, so pages never overlap. */
+function orderBy<T extends number | string>(
+  key: (c: ClientView) => T | undefined,
+  direction: 1 | -1,
+): (clients: readonly ClientView[]) => ClientView[] {
+  return (clients) =>
+    [...clients].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      // Absent values (never used, never expires, no name) go last either way.
+      if (x === undefined || y === undefined) {
+        if (x !== y) return x === undefined ? 1 : -1;
+      } else if (x !== y) {
+        const compared =
+          typeof x === 'string' ? x.localeCompare(y as string) : (x as number) - (y as number);
+        return direction * compared;
+      }
+      return a.client_id < b.client_id ? -1 : 1;
+    });
+}
+
+export const CLIENT_SORTS = {
+  'created-desc': { label: 'Newest first', order: orderBy((c) => c.client_id_issued_at, -1) },
+  'created-asc': { label: 'Oldest first', order: orderBy((c) => c.client_id_issued_at, 1) },
+  'used-desc': { label: 'Most recently used', order: orderBy((c) => c.last_used_at, -1) },
+  'expires-asc': { label: 'Expiring soonest', order: orderBy((c) => c.active_until, 1) },
+  'name-asc': {
+    label: 'Name (A–Z)',
+    order: orderBy((c) => c.client_name?.toLowerCase(), 1),
+  },
+} as const;
+export type ClientSort = keyof typeof CLIENT_SORTS;
+
+/** One page of the clients listing, where it starts, and where the next and previous are. */
+export interface ClientListing {
+  readonly clients: readonly ClientView[];
+  /** The first row's number (1-based) in the whole listing. */
+  readonly first: number;
+  /** Every match (sorted) or every active client (unfiltered, registry order); unknown otherwise. */
+  readonly total?: number;
+  /** The sorted matches are the first ones read, not all of them. */
+  readonly partial?: boolean;
+  readonly next?: { cursor: string } | { page: number };
+  readonly previous?: { page: number };
+}
+
 /** The clients page's search and filters, as the query string carries them. */
 export interface ClientQuery {
   readonly search?: string;
   readonly method?: string;
+  readonly sort?: ClientSort;
   readonly created_after?: string;
   readonly created_before?: string;
   readonly used_after?: string;
   readonly used_before?: string;
 }
 
+/** A UTC day field: text in the one format the server reads, not the browser's locale's. */
 const dateField = (name: keyof ClientQuery, label: string, query: ClientQuery) =>
-  html`<div><label for="${name}">${label}</label><input type="date" id="${name}" name="${name}" value="${query[name] ?? ''}"></div>`;
+  html`<div><label for="${name}">${label} <span class="muted">(UTC)</span></label><input type="text" id="${name}" name="${name}" value="${query[name] ?? ''}" placeholder="YYYY-MM-DD" pattern="\\d{4}-\\d{2}-\\d{2}" inputmode="numeric" maxlength="10" autocomplete="off" aria-describedby="date-hint"></div>`;
+
+const count = new Intl.NumberFormat('en-US');
+
+/** "Showing 26–50 of 312 clients", with what the total counts. */
+function showing(listing: ClientListing, filtered: boolean): Html {
+  const { clients, first, total } = listing;
+  if (clients.length === 0) return html``;
+  const range = `${count.format(first)}–${count.format(first + clients.length - 1)}`;
+  const of =
+    total === undefined
+      ? ' matching clients'
+      : ` of ${count.format(total)}${listing.partial ? '+' : ''} ${filtered ? 'matching' : 'active'} clients`;
+  return html`<p id="clients-count"><strong>Showing ${range}</strong>${of}</p>${
+    listing.partial
+      ? html`<p class="muted">Sorted among the first ${count.format(total ?? 0)} matches read: narrow the search or filters to sort them all.</p>`
+      : ''
+  }`;
+}
 
 export function clientsPage(
   frame: Frame,
   query: ClientQuery,
-  clients: readonly ClientView[],
-  nextPage: string | undefined,
+  listing: ClientListing,
   now: number,
   notice?: string,
 ): HttpResponse {
+  const { sort, ...filters } = query;
+  const filtered = Object.keys(filters).length > 0;
+  const link = (position: { cursor: string } | { page: number }) => {
+    const params = new URLSearchParams(
+      Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    for (const [name, value] of Object.entries(position)) params.set(name, String(value));
+    return `${frame.base}/clients?${params}`;
+  };
   return shell(frame, {
     title: 'Clients',
     section: 'clients',
@@ -345,14 +419,21 @@ ${dateField('created_after', 'Created on or after', query)}
 ${dateField('created_before', 'Created before', query)}
 ${dateField('used_after', 'Last used on or after', query)}
 ${dateField('used_before', 'Last used before', query)}
+<div><label for="sort">Sort</label><select id="sort" name="sort">
+<option value="">Registry order (fastest)</option>
+${Object.entries(CLIENT_SORTS).map(([value, { label }]) => (value === sort ? html`<option value="${value}" selected>${label}</option>` : html`<option value="${value}">${label}</option>`))}
+</select></div>
 </div>
-<p class="muted" id="search-hint">Search: a client_name prefix, a client_id or a software_id. Dates are UTC days.</p>
+<p class="muted" id="search-hint">Search: a client_name prefix, a client_id or a software_id.</p>
+<p class="muted" id="date-hint">Dates are UTC days, written YYYY-MM-DD (for example 2026-11-01).</p>
 <div class="actions"><button type="submit">Apply</button> <a href="${frame.base}/clients">Clear</a></div>
 </form>
 <h2>Results</h2>
-${clientRows(frame, clients, now)}
+${showing(listing, filtered)}
+${clientRows(frame, listing.clients, now)}
 <nav aria-label="Pages" class="actions">
-${nextPage && html`<a href="${nextPage}" rel="next">Next page</a>`}
+${listing.previous && html`<a href="${link(listing.previous)}" rel="prev">Previous page</a>`}
+${listing.next && html`<a href="${link(listing.next)}" rel="next">Next page</a>`}
 </nav>`,
   });
 }

@@ -49,6 +49,12 @@ async function fitsWidth(target: Page, width: number) {
   expect(scrollWidth).toBeLessThanOrEqual(width);
 }
 
+/** The ids (client_id, software_id) in the page's tables that wrap onto a second line. */
+const idsOnOneLine = (target: Page) =>
+  target.evaluate<string[]>(`[...document.querySelectorAll('td code.id')]
+    .filter((el) => el.getClientRects().length > 1 || el.getBoundingClientRect().height > 30)
+    .map((el) => el.textContent)`);
+
 async function signIn(target: Page) {
   await target.goto(`${app.issuer}/dashboard`);
   await target.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -179,6 +185,34 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       'Where its codes go',
     );
     await page.screenshot({ path: `${SHOTS}/dashboard-public-client-1280.png`, fullPage: true });
+  });
+
+  it('sorts the clients by name, says how many it shows, labels the date filters UTC with their format, and keeps ids on one line', async () => {
+    await page.goto(`${app.issuer}/dashboard/clients`);
+    expect(await page.locator('#clients-count').textContent()).toBe(
+      'Showing 1–4 of 4 active clients',
+    );
+    const created = page.getByLabel('Created on or after (UTC)');
+    expect(await created.getAttribute('placeholder')).toBe('YYYY-MM-DD');
+    expect(await page.locator('#date-hint').textContent()).toContain(
+      'UTC days, written YYYY-MM-DD',
+    );
+    await page.getByLabel('Sort').selectOption({ label: 'Name (A–Z)' });
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]sort=name-asc/);
+    expect(await page.locator('td[data-label=Name] a').allTextContents()).toEqual([
+      publicClient.client_name,
+      'agent-0',
+      'agent-1',
+      'agent-2',
+    ]);
+    expect(await page.locator('#clients-count').textContent()).toBe(
+      'Showing 1–4 of 4 active clients',
+    );
+    expect(await idsOnOneLine(page)).toEqual([]);
+    // A day in another format is refused with the format it takes.
+    await page.goto(`${app.issuer}/dashboard/clients?created_after=11/01/2026`);
+    expect(await page.getByRole('alert').textContent()).toContain('YYYY-MM-DD');
   });
 
   it('rotates a secret (shown once, and it works), then deletes the client after confirmation: gone, and its registration access token refused', async () => {
@@ -398,6 +432,7 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     ] as const) {
       await small.goto(`${app.issuer}${path}`);
       await fitsWidth(small, 390);
+      expect(await idsOnOneLine(small)).toEqual([]);
       await small.screenshot({ path: `${SHOTS}/dashboard-${name}-390.png`, fullPage: true });
     }
     await small.getByRole('button', { name: 'Sign out' }).click();

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { FakeClock } from '../support/fakes.js';
-import { jsonPost, readJson } from '../support/server.js';
+import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
  * The dashboard on the local server, over HTTP without a browser: closed without an admin token,
@@ -408,5 +408,97 @@ describe('the local dashboard', () => {
     expect(unblocked.headers.get('location')).toBe(`${base}/blocked?done=unblocked`);
     expect(await blockedIds()).toEqual(['doomed']);
     expect((await register('kept')).status).toBe(201);
+  });
+
+  it('lists clients 25 a page with a total, in registry order or sorted by created, last used, expiry or name', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const base = `${app.issuer}/dashboard`;
+    const clients: Json[] = [];
+    // 27 clients of one software_id, named in an order unlike their registration order.
+    for (let i = 0; i < 27; i++) {
+      const name = `agent-${String((i * 7) % 27).padStart(2, '0')}`;
+      clients.push(
+        await readJson(
+          await jsonPost(`${app.issuer}/register`, {
+            client_name: name,
+            software_id: 'fleet',
+            grant_types: ['client_credentials'],
+          }),
+        ),
+      );
+    }
+    const used = clients[13] as Json;
+    const token = await fetch(`${app.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${used.client_id}:${used.client_secret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(token.status).toBe(200);
+
+    /** A listing page: its rows' client_ids, what it says it shows, and its page links. */
+    const listed = async (path: string) => {
+      const response = await fetch(`${base}${path}`, { headers: { cookie } });
+      expect(response.status).toBe(200);
+      const body = await response.text();
+      const link = (rel: string) =>
+        body.match(new RegExp(`<a href="([^"]+)" rel="${rel}">`))?.[1]?.replaceAll('&amp;', '&');
+      return {
+        ids: [...body.matchAll(/<code class="id" title="([^"]+)">/g)]
+          .map((m) => m[1] as string)
+          .filter((id) => id !== 'fleet'),
+        names: [...body.matchAll(/<td data-label="Name"><a [^>]+>([^<]+)<\/a>/g)].map((m) => m[1]),
+        count: body.match(/<p id="clients-count">(.*?)<\/p>/)?.[1]?.replace(/<\/?strong>/g, ''),
+        next: link('next'),
+        previous: link('prev'),
+      };
+    };
+    const rest = (url: string | undefined) => (url ?? '').slice(base.length);
+
+    // Registry order: 25, then the other 2, the total from the statistics' count.
+    for (const [filter, shown] of [
+      ['', 'Showing 1–25 of 27 active clients'],
+      ['?search=fleet', 'Showing 1–25 matching clients'],
+    ] as const) {
+      const first = await listed(`/clients${filter}`);
+      expect(first.ids).toHaveLength(25);
+      expect(first.count).toBe(shown);
+      const second = await listed(rest(first.next));
+      expect(second.ids).toHaveLength(2);
+      expect(second.count).toMatch(/^Showing 26–27/);
+      expect(new Set([...first.ids, ...second.ids])).toEqual(
+        new Set(clients.map((c) => c.client_id)),
+      );
+      expect(second.next).toBeUndefined();
+    }
+
+    // Sorted by name: every match read, sorted, then 25 a page, with Previous and Next.
+    const byName = await listed('/clients?search=fleet&sort=name-asc');
+    expect(byName.count).toBe('Showing 1–25 of 27 matching clients');
+    const names = clients.map((c) => c.client_name).sort();
+    expect(byName.names).toEqual(names.slice(0, 25));
+    const byNameNext = await listed(rest(byName.next));
+    expect(byNameNext.names).toEqual(names.slice(25));
+    expect(byNameNext.count).toBe('Showing 26–27 of 27 matching clients');
+    expect(rest(byNameNext.previous)).toBe('/clients?search=fleet&sort=name-asc&page=1');
+
+    // The one client used comes first by last use; by creation, the first registered last.
+    expect((await listed('/clients?sort=used-desc')).ids[0]).toBe(used.client_id);
+    const newest = await listed('/clients?sort=created-desc');
+    const oldest = await listed('/clients?sort=created-asc');
+    expect(newest.ids[0]).not.toBe(oldest.ids[0]);
+    expect((await listed('/clients?sort=expires-asc')).ids).toHaveLength(25);
+    for (const bad of [
+      'sort=bogus',
+      'sort=toString',
+      'sort=name-asc&page=0',
+      'sort=name-asc&page=x',
+    ]) {
+      const response = await fetch(`${base}/clients?${bad}`, { headers: { cookie } });
+      expect([bad, response.status]).toEqual([bad, 400]);
+    }
   });
 });
