@@ -126,45 +126,75 @@ function niceMax(value: number): number {
 
 let chartIds = 0;
 
+/** Percent of the chart's width, for SVG attributes (the text stays in CSS pixels at any width). */
+const pct = (n: number) => `${n.toFixed(2)}%`;
+
+/** "2026-11-08" → "8 Nov": an axis label short enough for a phone. */
+const shortDay = (day: string) =>
+  new Date(`${day}T00:00:00Z`).toLocaleDateString('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    timeZone: 'UTC',
+  });
+
 /**
- * Columns per day (one per series, side by side), drawn as SVG that scales to the width: a
- * `role="img"` with a title and a description naming the totals, the legend, and the numbers
- * as a table inside <details> for anyone who cannot see the chart.
+ * Columns per day (one per series, side by side) across the whole width: positions in percent,
+ * so the labels keep their size at 390 px and at 1280 px; a y axis with its unit, the first,
+ * middle and last days on the x axis, and the totals and busiest day written out in the caption.
+ * A `role="img"` with a title and description, and the numbers as a table for anyone who cannot
+ * see the chart.
  */
-export function dayChart(label: string, days: readonly string[], series: readonly Series[]): Html {
+export function dayChart(
+  label: string,
+  unit: string,
+  days: readonly string[],
+  series: readonly Series[],
+): Html {
   const id = `chart${++chartIds}`;
-  const width = 400;
-  const height = 150;
-  const left = 28;
-  const bottom = 18;
-  const plotW = width - left - 4;
-  const plotH = height - bottom - 8;
-  const top = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
-  const slot = plotW / Math.max(days.length, 1);
+  const height = 180;
+  const plotTop = 22;
+  const plotBottom = height - 24;
+  const plotH = plotBottom - plotTop;
+  const left = 9;
+  const right = 99;
+  const highest = Math.max(0, ...series.flatMap((s) => s.values));
+  const top = niceMax(highest);
+  const slot = (right - left) / Math.max(days.length, 1);
   const barW = (slot * 0.8) / series.length;
+  const y = (v: number) => plotBottom - (v / top) * plotH;
   const bars = series.flatMap((s, si) =>
     s.values.map((v, di) => {
       if (v === 0) return html``;
       const h = Math.max(1, (v / top) * plotH);
       const x = left + di * slot + slot * 0.1 + si * barW;
-      return html`<rect class="s${si}" x="${x.toFixed(1)}" y="${(8 + plotH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"><title>${days[di] ?? ''}: ${v} ${s.name}</title></rect>`;
+      return html`<rect class="s${si}" x="${pct(x)}" y="${(plotBottom - h).toFixed(1)}" width="${pct(barW)}" height="${h.toFixed(1)}"><title>${days[di] ?? ''}: ${v} ${s.name}</title></rect>`;
     }),
   );
-  const totals = series.map((s) => `${s.values.reduce((a, b) => a + b, 0)} ${s.name}`).join(', ');
+  const ticks = top >= 2 ? [0, top / 2, top] : [0, top];
+  const middle = Math.floor((days.length - 1) / 2);
+  const axisDays = [...new Set([0, middle, days.length - 1])].filter((i) => days[i] !== undefined);
+  const total = (s: Series) => s.values.reduce((a, b) => a + b, 0);
+  const totals = series.map((s) => `${total(s)} ${s.name}`).join(', ');
+  const busiest = days.reduce(
+    (best, day, i) => {
+      const sum = series.reduce((a, s) => a + (s.values[i] ?? 0), 0);
+      return sum > best.sum ? { day, sum } : best;
+    },
+    { day: '', sum: 0 },
+  );
   const first = days[0] ?? '';
   const last = days[days.length - 1] ?? '';
   return html`<figure>
-<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<figcaption class="chart-summary"><strong>${totals}</strong> in ${days.length} days${busiest.sum > 0 ? html`; busiest day ${busiest.day} (${busiest.sum})` : ''}</figcaption>
+<svg class="chart columns" width="100%" height="${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
 <title id="${id}-t">${label}</title>
-<desc id="${id}-d">${days.length} days from ${first} to ${last}: ${totals}; highest day ${Math.max(0, ...series.flatMap((s) => s.values))}.</desc>
-<line x1="${left}" y1="${8 + plotH}" x2="${width - 4}" y2="${8 + plotH}" stroke="currentColor" stroke-opacity=".3"/>
-<text x="${left - 4}" y="14" text-anchor="end">${top}</text>
-<text x="${left - 4}" y="${8 + plotH}" text-anchor="end">0</text>
-<text x="${left}" y="${height - 4}">${first}</text>
-<text x="${width - 4}" y="${height - 4}" text-anchor="end">${last}</text>
+<desc id="${id}-d">${days.length} days from ${first} to ${last}: ${totals}; highest day ${highest}.</desc>
+${ticks.map((t) => html`<line x1="${pct(left)}" y1="${y(t).toFixed(1)}" x2="${pct(right)}" y2="${y(t).toFixed(1)}" class="${t === 0 ? 'axis' : 'grid'}"/><text x="${pct(left - 1)}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`)}
+<text x="${pct(left)}" y="11" class="unit">${unit}</text>
+${axisDays.map((i) => html`<text x="${pct(left + (i + 0.5) * slot)}" y="${height - 6}" text-anchor="${i === 0 ? 'start' : i === days.length - 1 ? 'end' : 'middle'}">${shortDay(days[i] as string)}</text>`)}
 ${bars}
 </svg>
-<figcaption><p class="legend">${series.map((s, i) => html`<span><span class="key s${i}"></span>${s.name}</span>`)}</p></figcaption>
+${series.length > 1 ? html`<p class="legend">${series.map((s, i) => html`<span><span class="key s${i}"></span>${s.name} (${total(s)})</span>`)}</p>` : ''}
 </figure>
 <details><summary>${label}: table</summary>
 <div class="scroll"><table>
@@ -178,28 +208,31 @@ ${bars}
 </details>`;
 }
 
-/** Horizontal bars, one per named count (active clients by registration method). */
+/**
+ * Horizontal bars, one per named count, across the whole width: the name, the bar, and its
+ * value at the bar's end, the text in CSS pixels at any width.
+ */
 export function barChart(
   label: string,
   entries: readonly (readonly [string, number])[],
   column: string,
 ): Html {
   const id = `chart${++chartIds}`;
-  const width = 400;
-  const row = 26;
-  const labelW = 140;
+  const row = 28;
   const height = Math.max(1, entries.length) * row + 4;
   const top = Math.max(1, ...entries.map(([, n]) => n));
+  const barLeft = 42;
+  const barMax = 46;
   const summary =
     entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
   return html`<figure>
-<svg class="chart bars" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<svg class="chart bars" width="100%" height="${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
 <title id="${id}-t">${label}</title>
 <desc id="${id}-d">${summary}</desc>
 ${entries.map(([name, n], i) => {
-  const w = Math.max(n > 0 ? 2 : 0, (n / top) * (width - labelW - 50));
-  const short = name.length > 20 ? `${name.slice(0, 19)}…` : name;
-  return html`<text x="0" y="${i * row + 18}">${short}</text><rect class="s0" x="${labelW}" y="${i * row + 6}" width="${w.toFixed(1)}" height="16"><title>${name}: ${n}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${i * row + 18}">${n}</text>`;
+  const w = n > 0 ? Math.max(0.5, (n / top) * barMax) : 0;
+  const short = name.length > 18 ? `${name.slice(0, 17)}…` : name;
+  return html`<text x="0" y="${i * row + 19}">${short}<title>${name}</title></text><rect class="s0" x="${pct(barLeft)}" y="${i * row + 6}" width="${pct(w)}" height="18"><title>${name}: ${n}</title></rect><text x="${pct(barLeft + w + 1)}" y="${i * row + 19}" class="value">${n}</text>`;
 })}
 </svg>
 </figure>
@@ -207,6 +240,21 @@ ${entries.map(([name, n], i) => {
 <table><thead><tr><th scope="col">${column}</th><th scope="col" class="n">Active clients</th></tr></thead>
 <tbody>${entries.map(([name, n]) => html`<tr><th scope="row">${name}</th><td class="n">${n}</td></tr>`)}</tbody></table>
 </details>`;
+}
+
+/** The clients expiring soon, compact at any width: name, software_id, when. */
+function expiringRows(frame: Frame, clients: readonly ClientView[], now: number): Html {
+  if (clients.length === 0) return html`<p>None.</p>`;
+  return html`<table>
+<thead><tr><th scope="col">Name</th><th scope="col">software_id</th><th scope="col">Expires</th></tr></thead>
+<tbody>${clients.map(
+    (c) => html`<tr>
+<td>${clientLink(frame, c)}</td>
+<td>${c.software_id === undefined ? '—' : html`<code class="id" title="${displaySafe(c.software_id)}">${displaySafe(c.software_id)}</code>`}</td>
+<td class="nowrap">${c.active_until === undefined ? 'never' : html`<time datetime="${new Date(c.active_until * 1000).toISOString()}" title="${iso(c.active_until)}">${relative(c.active_until, now)}</time>`}</td>
+</tr>`,
+  )}</tbody>
+</table>`;
 }
 
 // --- pages ------------------------------------------------------------------------------------
@@ -263,7 +311,7 @@ ${barChart('Active clients by registration method (trust tier)', byMethod, 'Regi
 </section>
 <section aria-labelledby="last30-h">
 <h2 id="last30-h">Last ${days.length} days</h2>
-<dl>
+<dl class="figures">
 <dt>Registrations</dt><dd id="registered-total">${sum((d) => d.registered)}</dd>
 <dt>Deletions (by clients / by the operator)</dt><dd id="deleted-total">${sum((d) => d.deleted_by_client + d.deleted_by_operator)} (${sum((d) => d.deleted_by_client)} / ${sum((d) => d.deleted_by_operator)})</dd>
 <dt>Expiries</dt><dd id="expired-total">${sum((d) => d.expired)}</dd>
@@ -273,11 +321,11 @@ ${barChart('Active clients by registration method (trust tier)', byMethod, 'Regi
 </div>
 <section aria-labelledby="reg-h">
 <h2 id="reg-h">Registrations per day</h2>
-${dayChart('Registrations per day', days, [{ name: 'registrations', values: stats.per_day.map((d) => d.registered) }])}
+${dayChart('Registrations per day', 'registrations per day', days, [{ name: 'registrations', values: stats.per_day.map((d) => d.registered) }])}
 </section>
 <section aria-labelledby="gone-h">
 <h2 id="gone-h">Deletions and expiries per day</h2>
-${dayChart('Deletions and expiries per day', days, [
+${dayChart('Deletions and expiries per day', 'clients per day', days, [
   {
     name: 'deletions',
     values: stats.per_day.map((d) => d.deleted_by_client + d.deleted_by_operator),
@@ -301,8 +349,8 @@ ${
 </section>
 <section aria-labelledby="exp-h">
 <h2 id="exp-h">Expiring in the next 24 hours</h2>
-${expiring.length >= expiringLimit && html`<p class="muted">The first ${expiringLimit}, soonest first.</p>`}
-${clientRows(frame, expiring, now)}
+<p class="muted">${expiring.length >= expiringLimit ? `The first ${expiringLimit}, soonest first. ` : ''}<a href="${frame.base}/clients?sort=expires-asc">Every client by expiry</a></p>
+${expiringRows(frame, expiring, now)}
 </section>
 <p class="muted">Counts come from the change events (one counter update per event), from ${stats.counting_since === undefined ? 'the first change on' : when(stats.counting_since, now)}${stats.recounted_at !== undefined ? html`; active clients recounted ${when(stats.recounted_at, now)}` : ''}. UTC days.</p>`,
   });

@@ -55,6 +55,29 @@ const idsOnOneLine = (target: Page) =>
     .filter((el) => el.getClientRects().length > 1 || el.getBoundingClientRect().height > 30)
     .map((el) => el.textContent)`);
 
+/**
+ * The overview's charts as drawn: the smallest and largest size their text is rendered at (CSS
+ * px, after any scaling of the SVG), and the narrowest chart's share of its section's width.
+ */
+const chartMetrics = (target: Page) =>
+  target.evaluate<{ smallest: number; largest: number; narrowest: number }>(`(() => {
+    const sizes = [...document.querySelectorAll('svg.chart text')].map(
+      (t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+    );
+    const shares = [...document.querySelectorAll('svg.chart')].map(
+      (svg) => svg.getBoundingClientRect().width / svg.closest('section').getBoundingClientRect().width,
+    );
+    return { smallest: Math.min(...sizes), largest: Math.max(...sizes), narrowest: Math.min(...shares) };
+  })()`);
+
+/** Charts legible at any width: text between 12 and 16 px, each chart across its section. */
+async function chartsLegible(target: Page) {
+  const { smallest, largest, narrowest } = await chartMetrics(target);
+  expect(smallest).toBeGreaterThanOrEqual(12);
+  expect(largest).toBeLessThanOrEqual(16);
+  expect(narrowest).toBeGreaterThan(0.9);
+}
+
 async function signIn(target: Page) {
   await target.goto(`${app.issuer}/dashboard`);
   await target.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -132,6 +155,18 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       'deleted-total': '0 (0 / 0)',
       'expired-total': '0',
     });
+    await chartsLegible(page);
+    // The totals and the busiest day are written out, the y axis says its unit.
+    expect(await page.locator('section[aria-labelledby=reg-h] figcaption').textContent()).toMatch(
+      /^4 registrations in 30 days; busiest day \d{4}-\d\d-\d\d \(4\)$/,
+    );
+    expect(await page.locator('section[aria-labelledby=reg-h] text.unit').textContent()).toBe(
+      'registrations per day',
+    );
+    // Values at the bars' ends.
+    expect(
+      await page.locator('section[aria-labelledby=sw-h] svg text.value').allTextContents(),
+    ).toEqual(['3']);
     // Charts are images with names, and their numbers are in tables too.
     await page.getByRole('img', { name: 'Registrations per day' }).waitFor();
     await page.getByRole('img', { name: 'Deletions and expiries per day' }).waitFor();
@@ -434,6 +469,18 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       await fitsWidth(small, 390);
       expect(await idsOnOneLine(small)).toEqual([]);
       await small.screenshot({ path: `${SHOTS}/dashboard-${name}-390.png`, fullPage: true });
+      if (name === 'overview') {
+        await chartsLegible(small);
+        // The expiring clients are compact rows, not cards of seven lines each: the page stays
+        // short (it was 2,484 px with these five clients, and grew by a card per client).
+        expect(await small.evaluate<number>('document.documentElement.scrollHeight')).toBeLessThan(
+          2100,
+        );
+        const rowHeights = await small
+          .locator('section[aria-labelledby=exp-h] tbody tr')
+          .evaluateAll((rows) => rows.map((r) => r.getBoundingClientRect().height));
+        expect(rowHeights.filter((h) => h < 50).length).toBeGreaterThanOrEqual(4);
+      }
     }
     await small.getByRole('button', { name: 'Sign out' }).click();
     await small.getByLabel('Admin token').waitFor();
