@@ -64,6 +64,7 @@ button.secondary{background:transparent;color:var(--accent)}
 code{overflow-wrap:anywhere}
 code.id{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;display:inline-block;max-width:14rem;vertical-align:bottom;overflow-wrap:normal}
 td.nowrap{white-space:nowrap;overflow-wrap:normal}
+td .muted{white-space:nowrap}table.rows td[data-label=Name]{min-width:9rem;overflow-wrap:normal}
 main.wide{max-width:72rem}
 nav.top{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;border-bottom:1px solid var(--line);padding-bottom:.5rem;margin-bottom:1.25rem}
 nav.top form{margin-left:auto}

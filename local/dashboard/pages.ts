@@ -468,7 +468,7 @@ ${dateField('created_before', 'Created before', query)}
 ${dateField('used_after', 'Last used on or after', query)}
 ${dateField('used_before', 'Last used before', query)}
 <div><label for="sort">Sort</label><select id="sort" name="sort">
-<option value="">Registry order (fastest)</option>
+<option value="">Registry order</option>
 ${Object.entries(CLIENT_SORTS).map(([value, { label }]) => (value === sort ? html`<option value="${value}" selected>${label}</option>` : html`<option value="${value}">${label}</option>`))}
 </select></div>
 </div>
