@@ -41,6 +41,8 @@ export const PATHS = {
   dashboardDelete: '/dashboard/clients/:clientId/delete',
   dashboardRotate: '/dashboard/clients/:clientId/rotate-secret',
   dashboardBlock: '/dashboard/block-software',
+  dashboardBlocked: '/dashboard/blocked',
+  dashboardUnblock: '/dashboard/unblock-software',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

@@ -1144,6 +1144,7 @@ export const adminRequest: fc.Arbitrary<FuzzRequest> = fc
       ['DELETE', `/admin/initial-access-tokens/${ref('iat.id')}`],
       ['POST', '/admin/blocked-software-ids'],
       ['DELETE', '/admin/blocked-software-ids/evil'],
+      ['GET', '/admin/blocked-software-ids'],
       ['GET', '/admin/clients/%ED%A0%80'],
       ['DELETE', '/admin/initial-access-tokens/%2e%2e'],
       ['DELETE', `/admin/blocked-software-ids/${'s'.repeat(300)}`],
@@ -1245,6 +1246,9 @@ export const dashboardRequest: fc.Arbitrary<FuzzRequest> = fc
       ['POST', '/dashboard/clients/:id/delete'],
       ['POST', '/dashboard/clients/:id/rotate-secret'],
       ['POST', '/dashboard/block-software'],
+      ['GET', '/dashboard/block-software'],
+      ['GET', '/dashboard/blocked'],
+      ['POST', '/dashboard/unblock-software'],
     ),
     cookie: fc.oneof(
       { weight: 6, arbitrary: fc.constant(ref('dashboard.cookie')) },
