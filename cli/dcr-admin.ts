@@ -24,6 +24,7 @@ commands:
                              statement or by body); --delete-clients deletes its clients too
   unblock-software <software_id>
                              lets the software register again
+  blocked                    the blocked software_ids: when, by whom, from where
   recount-stats              recount the active clients from the registry itself (after an
                              upgrade, or to correct drift): a walk in steps, with progress
   iat create                 issue an initial access token, printed once: --max-uses N
@@ -61,6 +62,7 @@ const COMMANDS = new Map<string, () => Promise<{ run: Command }>>([
   ['stats', () => import('./commands/stats.js')],
   ['block-software', () => import('./commands/block-software.js')],
   ['unblock-software', () => import('./commands/unblock-software.js')],
+  ['blocked', () => import('./commands/blocked.js')],
   ['recount-stats', () => import('./commands/recount-stats.js')],
   ['iat', () => import('./commands/iat.js')],
   ['dashboard', () => import('./commands/dashboard.js')],

@@ -5,6 +5,7 @@ import {
   type RegistrationWay,
   type TrustTier,
 } from './core/registration/registration-policy.js';
+import { logger } from './log.js';
 import {
   mutualTls,
   parseSettings,
@@ -13,6 +14,7 @@ import {
   type ServerSettings,
   type Setting,
   type TierSettings,
+  unknownVariables,
 } from './settings.js';
 
 /** Settings the server combines into one value of its own (below), rather than reads as they are. */
@@ -106,8 +108,16 @@ function devLoginEnabled(
   return s.devLogin ?? (!inLambda && s.upstreamIssuer === undefined);
 }
 
-/** Parses the environment once; bad configuration fails at start-up with every problem named. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Parses the environment once; bad configuration fails at start-up with every problem named. A
+ * `DCR_*` variable that names no setting is only warned about (once per Lambda cold start; the
+ * local server prints it), so that a typo never passes silently.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  warn: (warning: string) => void = (warning) => logger.warn('configuration', { warning }),
+): Config {
+  for (const warning of unknownVariables(env)) warn(warning);
   // An empty variable counts as unset.
   const texts = Object.fromEntries(
     SERVER_SETTINGS.flatMap((name) => {

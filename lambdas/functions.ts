@@ -79,7 +79,7 @@ export interface FunctionDescriptor {
 
 export const FUNCTIONS = {
   discovery: {
-    paths: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration],
+    paths: [PATHS.authorizationServerMetadata, PATHS.openidConfiguration, PATHS.home],
     defaultRoute: true,
     access: {},
   },
@@ -175,7 +175,8 @@ export const FUNCTIONS = {
   // The operator's API: every path below /admin, behind IAM authorization.
   // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
   // UpdateItem on them: a recount of the active clients.
-  // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock).
+  // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock); its listing,
+  // like the clients' and the initial access tokens', is a filtered Scan.
   admin: {
     paths: ['/admin/{proxy+}'],
     iam: true,

@@ -26,14 +26,18 @@ import type { DeployedFunction } from './functions.js';
 
 /** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
 const issuerUrl = z
-  .url({ protocol: /^https?$/ })
+  .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
   .refine((v) => !v.includes('?') && !v.includes('#'), 'must have no query or fragment')
   .transform((v) => v.replace(/\/+$/, ''));
 
-const seconds = (min = 0, max?: number) => {
-  const value = z.coerce.number().int().min(min);
-  return max === undefined ? value : value.max(max);
+/** A whole number in a range: whichever check fails, the message is the whole rule. */
+const wholeNumber = (min: number, max?: number, unit = '') => {
+  const rule = `must be a whole number${unit}${max === undefined ? `, ${min} or more` : ` from ${min} to ${max}`}`;
+  const value = z.coerce.number({ error: rule }).int({ error: rule }).min(min, { error: rule });
+  return max === undefined ? value : value.max(max, { error: rule });
 };
+
+const seconds = (min = 0, max?: number) => wholeNumber(min, max, ' of seconds');
 
 const text = z.string().min(1);
 
@@ -88,7 +92,16 @@ const tierSchema = z.strictObject({
     .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
     .min(1)
     .optional(),
-  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).optional(),
+  scopes: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[\x21\x23-\x5b\x5d-\x7e]+$/,
+          'must be a scope: printable ASCII without spaces, quotes or backslashes',
+        ),
+    )
+    .optional(),
   public_clients: z.boolean().optional(),
 });
 export type TierSettings = z.infer<typeof tierSchema>;
@@ -119,7 +132,7 @@ const statementIssuer = z
           .min(1),
       })
       .optional(),
-    jwks_uri: z.url({ protocol: /^https$/ }).optional(),
+    jwks_uri: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
     // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
     algorithms: z
       .array(z.enum(SIGNING_ALGS))
@@ -165,7 +178,7 @@ const anyOrList = (check: (item: string) => string | undefined) =>
     if (items.length === 1 && (items[0] === '*' || items[0] === 'any')) return 'any';
     for (const item of items) {
       const problem = check(item);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: item });
     }
     return items;
   });
@@ -192,12 +205,10 @@ export const LOG_RETENTION_DAYS = [
   3653,
 ] as const;
 
+const retentionRule = `must be a retention CloudWatch Logs offers: ${LOG_RETENTION_DAYS.join(', ')} (days)`;
 const logRetentionDays = z.coerce
-  .number()
-  .int()
-  .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
-    message: `must be a retention CloudWatch Logs offers: ${LOG_RETENTION_DAYS.join(', ')} (days)`,
-  });
+  .number({ error: retentionRule })
+  .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), retentionRule);
 
 /**
  * The scopes a Cognito app client may ask for without a resource server (the stack makes
@@ -279,6 +290,8 @@ export interface Setting {
   readonly defaultDoc?: string;
   /** One line of documentation (Markdown). */
   readonly doc: string;
+  /** A credential: a message about its value never quotes it. */
+  readonly secret?: true;
   /** The deployed functions that receive it; absent: none (local server, or deployment only). */
   readonly receivedBy?: Receivers;
 }
@@ -289,7 +302,7 @@ export const SETTINGS = {
   // The server and its identity.
   port: setting({
     env: 'PORT',
-    type: z.coerce.number().int().min(0).max(65535),
+    type: wholeNumber(0, 65535),
     default: '3000',
     doc: 'local port (`0` = any free port)',
   }),
@@ -300,6 +313,14 @@ export const SETTINGS = {
       "`http://127.0.0.1:$PORT` locally; in AWS the API's own `https://` domain (`dcr:domainName`)",
     doc: 'the issuer; may carry a path (`https://id.example.com/tenant-a`), then endpoints live under it and metadata also at the RFC 8414 path-inserted URL. Set by the stack with a custom domain',
     receivedBy: 'every function',
+  }),
+  serviceDocumentation: setting({
+    env: 'DCR_SERVICE_DOCUMENTATION',
+    key: 'serviceDocumentation',
+    type: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
+    defaultDoc: 'unset',
+    doc: 'a page for developers who integrate with this server (RFC 8414 `service_documentation`): advertised in the metadata and linked from the home page (`GET /`)',
+    receivedBy: ['discovery'],
   }),
   dataDir: setting({
     env: 'DCR_DATA_DIR',
@@ -489,6 +510,7 @@ export const SETTINGS = {
   adminToken: setting({
     env: 'DCR_ADMIN_TOKEN',
     type: z.string().min(32, 'must be at least 32 characters'),
+    secret: true,
     defaultDoc: 'unset (admin API and dashboard closed)',
     doc: "local server: bearer token of the admin API (at least 32 characters), and what the dashboard's sign-in asks for; in AWS, IAM authorizes the admin API instead",
   }),
@@ -528,6 +550,7 @@ export const SETTINGS = {
   upstreamClientSecret: setting({
     env: 'DCR_UPSTREAM_CLIENT_SECRET',
     type: text,
+    secret: true,
     defaultDoc: 'none (a public client: PKCE only)',
     doc: 'local: the upstream client secret (`client_secret_basic`); not together with `DCR_UPSTREAM_CLIENT_SECRET_ARN`',
   }),
@@ -718,7 +741,7 @@ export const SETTINGS = {
   softwareIdMaxActiveClients: setting({
     env: 'DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS',
     key: 'softwareIdMaxActiveClients',
-    type: z.coerce.number().int().min(1).max(1_000_000),
+    type: wholeNumber(1, 1_000_000),
     defaultDoc: 'unset (no cap)',
     doc: 'the active clients one software_id may have at once (1 to 1,000,000); more → `403 access_denied` (docs/registration.md "Active clients per software_id")',
     receivedBy: ['register'],
@@ -831,13 +854,15 @@ export const SETTINGS = {
   }),
   throttleRateLimit: setting({
     key: 'throttleRateLimit',
-    type: z.coerce.number().positive(),
+    type: z.coerce
+      .number({ error: 'must be a number above 0' })
+      .positive('must be a number above 0'),
     default: '100',
     doc: 'API stage throttling: steady-state requests per second across the API',
   }),
   throttleBurstLimit: setting({
     key: 'throttleBurstLimit',
-    type: z.coerce.number().int().positive(),
+    type: wholeNumber(1),
     default: '200',
     doc: 'API stage throttling: burst',
   }),
@@ -959,7 +984,7 @@ export const RULES: readonly Rule[] = [
       !emptyOrUnset(s.allowedScopes) ||
       (emptyOrUnset(s.resources) && s.defaultAudience === undefined),
     message: (n) =>
-      `required when ${n('resources')} or ${n('defaultAudience')} is set (the scopes those resources accept)`,
+      `required when ${n('resources')} or ${n('defaultAudience')} is set: the scopes those resources accept, space-separated, e.g. ${n('allowedScopes')}="mcp:tools read"`,
   },
   // Anyone can publish a document: its clients are anonymous, so only where `open` is accepted.
   {
@@ -1138,6 +1163,67 @@ export interface ParseResult {
 }
 
 /**
+ * What zod says of a check that has no message of its own, said as the setting's rule
+ * (`must be one of on, off`), not in zod's words (`Invalid option: expected one of "on"|"off"`).
+ */
+const ruleOf: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      if (issue.origin === 'string') {
+        return issue.minimum === 1
+          ? 'must not be empty'
+          : `must be at least ${issue.minimum} characters`;
+      }
+      return issue.origin === 'array'
+        ? `must name at least ${issue.minimum}`
+        : `must be at least ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
+      return issue.origin === 'array'
+        ? `must name at most ${issue.maximum}`
+        : `must be at most ${issue.maximum}`;
+    case 'invalid_format':
+      if (issue.format === 'starts_with')
+        return `must start with ${(issue as { prefix?: string }).prefix}`;
+      if (issue.format === 'url') return 'must be a URL';
+      return undefined;
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `has no ${issue.keys.length === 1 ? 'member' : 'members'} ${issue.keys.join(', ')}`;
+    default:
+      return undefined;
+  }
+};
+
+const MAX_QUOTED = 60;
+
+/**
+ * One problem of a setting's value: its name, the rule it breaks and the offending value (the
+ * item of a list, the member of a JSON value), never a secret's. A JSON setting keeps the path
+ * to the member (`DCR_REGISTRATION_TIERS.open.scopes`); a list item is shown, not numbered.
+ */
+function problemOf(name: SettingName, text: string, issue: z.core.$ZodIssue, namer: Namer) {
+  const setting = SETTINGS[name] as Setting;
+  const path = setting.json ? issue.path.map(String) : [];
+  const where = [namer(name), ...path].join('.');
+  if (setting.secret) return `${where}: ${issue.message}`;
+  const input = issue.input;
+  const offending =
+    typeof input === 'string' || (typeof input === 'number' && Number.isFinite(input))
+      ? String(input)
+      : issue.path.length === 0
+        ? text
+        : undefined;
+  if (offending === undefined || issue.message.includes(offending))
+    return `${where}: ${issue.message}`;
+  const quoted = offending.length > MAX_QUOTED ? `${offending.slice(0, MAX_QUOTED)}…` : offending;
+  return `${where}: ${issue.message} (got ${JSON.stringify(quoted)})`;
+}
+
+/**
  * Parses each named setting's text (absent: its default), then checks the rules this parser
  * checks: every bad setting is reported with its rule, not only the first.
  */
@@ -1158,13 +1244,12 @@ export function parseSettings(
     if (value === undefined) continue;
     // The setting's type, then any stricter check of the same text (the first failure counts).
     const results = (options.typeOf?.(name) ?? [SETTINGS[name].type]).map((type) =>
-      type.safeParse(value),
+      type.safeParse(value, { reportInput: true, error: ruleOf }),
     );
     const failure = results.find((result) => !result.success)?.error;
     if (failure) {
-      for (const issue of failure.issues) {
-        problems.push(`${[options.namer(name), ...issue.path].join('.')}: ${issue.message}`);
-      }
+      for (const issue of failure.issues)
+        problems.push(problemOf(name, value, issue, options.namer));
       continue;
     }
     values[name] = results[0]?.data;
@@ -1220,4 +1305,53 @@ export function environmentFor(
     }
   }
   return environment;
+}
+
+/** Variables of this project's tools read outside the table (dcr-admin's server URL). */
+export const OTHER_VARIABLES = ['DCR_ADMIN_URL'];
+
+/** The edit distance of two names (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(
+        substitution,
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/**
+ * A warning for each `DCR_*` variable that is set but names no setting (a typo would otherwise
+ * leave its setting at the default, silently), with the closest setting when one is near:
+ * a missing final S → did you mean DCR_ALLOWED_SCOPES?
+ */
+export function unknownVariables(env: Record<string, string | undefined>): string[] {
+  const known = [
+    ...SERVER_SETTINGS.map((name) => (SETTINGS[name] as Setting).env as string),
+    ...OTHER_VARIABLES,
+  ];
+  return Object.keys(env)
+    .filter((variable) => variable.startsWith('DCR_') && !known.includes(variable))
+    .sort()
+    .map((variable) => {
+      const closest = known
+        .map((name) => ({ name, distance: editDistance(variable, name) }))
+        .sort((a, b) => a.distance - b.distance)[0];
+      // Near: a few edits, or the name cut short (…_LIFETIME for …_LIFETIME_SECONDS).
+      const suggestion =
+        closest && closest.distance <= Math.max(2, Math.floor(variable.length / 6))
+          ? closest.name
+          : known.find((name) => name.startsWith(`${variable}_`));
+      return suggestion
+        ? `${variable} is not a setting (ignored); did you mean ${suggestion}?`
+        : `${variable} is not a setting (ignored); docs/configuration.md lists them`;
+    });
 }

@@ -72,6 +72,8 @@ export interface Dependencies {
   readonly registrationCounter: RegistrationCounter;
   /** Abuse control: active clients per software_id (used when a cap is set). */
   readonly softwareCounts: SoftwareClientCounts;
+  /** Whether the operator's dashboard is served here (locally, with an admin token). */
+  readonly dashboard?: boolean;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
@@ -180,8 +182,12 @@ const authorizationRoutes = (d: AuthorizeDeps) => {
 
 /** Each deployed function's routes, from exactly the dependencies it needs. */
 const ENDPOINT_ROUTES = {
-  discovery: (d: Pick<Dependencies, 'config'>) =>
-    discoveryRoutes({ ...d.config, interactive: isInteractive(d.config) }),
+  discovery: (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
+    discoveryRoutes({
+      ...d.config,
+      interactive: isInteractive(d.config),
+      dashboard: d.dashboard === true,
+    }),
   jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>
     jwksRoutes(
       d.signer,

@@ -39,6 +39,7 @@ import { ENDPOINTS } from '../lambdas/functions.js';
 import { browserState } from '../lambdas/http/browser-state.js';
 import { createRouter, type Route, type Router } from '../lambdas/http/router.js';
 import { logger } from '../lambdas/log.js';
+import { SETTINGS, type Setting, type SettingName } from '../lambdas/settings.js';
 import { type Dependencies, routesFor } from '../lambdas/wiring.js';
 import { dashboardRoutes, inProcessAdmin } from './dashboard/routes.js';
 import { devLoginRoutes } from './dev-login.js';
@@ -194,6 +195,7 @@ export function localRoutes(
     blockedSoftware: stores.blockedSoftware,
     registrationCounter: stores.registrationCounter,
     softwareCounts: stores.softwareCounts,
+    dashboard: config.adminToken !== undefined,
     ...parts,
   });
   if (config.devLogin && !parts.upstream) {
@@ -216,17 +218,32 @@ export function localRoutes(
   return routes;
 }
 
-/** The PEM files named by DCR_TLS_* (read once, at start). */
+/** A file a setting names, read at start: a missing one is a configuration error naming it. */
+function readSettingFile(name: SettingName, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : message;
+    throw new Error(
+      `invalid configuration: ${(SETTINGS[name] as Setting).env}: cannot read ${path} (${why})`,
+    );
+  }
+}
+
+/** The PEM files named by DCR_TLS_* (read once, at start, before anything else starts). */
 function readTls(files: NonNullable<Config['tls']>) {
   return {
-    cert: readFileSync(files.cert, 'utf8'),
-    key: readFileSync(files.key, 'utf8'),
-    ...(files.clientCa && { clientCa: readFileSync(files.clientCa, 'utf8') }),
+    cert: readSettingFile('tlsCert', files.cert),
+    key: readSettingFile('tlsKey', files.key),
+    ...(files.clientCa && { clientCa: readSettingFile('tlsClientCa', files.clientCa) }),
   };
 }
 
 /** The whole API on one machine: every Lambda's routes behind one node:http server. */
 export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
+  const tls = config.tls && readTls(config.tls);
   const clock = options.clock ?? systemClock;
   const sink = options.auditSink ?? auditSinkFor(config);
   const stores: Stores =
@@ -258,7 +275,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const running = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),
-    ...(config.tls && { tls: readTls(config.tls) }),
+    ...(tls && { tls }),
   });
   server = running;
   return {

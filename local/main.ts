@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig } from '../lambdas/config.js';
-import { PATHS } from '../lambdas/core/paths.js';
+import { endpointUrl, PATHS } from '../lambdas/core/paths.js';
 import { logger } from '../lambdas/log.js';
 import { type LocalApp, startLocalApp } from './app.js';
 
@@ -12,7 +12,9 @@ const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 let config: Config;
 let app: LocalApp;
 try {
-  config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env });
+  config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env }, (warning) =>
+    process.stderr.write(`serverless-dcr: warning: ${warning}\n`),
+  );
   app = await startLocalApp(config, { store: 'embedded' });
 } catch (error) {
   // Bad configuration, a port in use, a data folder another server holds: say so, plainly.
@@ -31,20 +33,38 @@ function signIn(config: Config, issuer: string): string {
   return 'none (no authorization endpoint; set DCR_UPSTREAM_ISSUER or DCR_DEV_LOGIN=on)';
 }
 
+/** What clients may ask for, for the banner: the example requests below use the first of each. */
+const scopes = config.allowedScopes
+  ? [...config.allowedScopes].join(' ')
+  : 'any (set DCR_ALLOWED_SCOPES to offer a list)';
+const resources =
+  config.resources.size > 0
+    ? [...config.resources].join(' ')
+    : 'none: tokens are for the issuer (DCR_RESOURCES names the APIs tokens are for)';
+const exampleScope = config.allowedScopes ? ([...config.allowedScopes][0] ?? 'read') : 'read';
+const exampleResource = [...config.resources][0];
+
 process.stdout.write(`serverless-dcr listening
-  issuer:  ${app.issuer}
-  data:    ${config.dataDir}
-  admin:   ${config.adminToken ? `${app.issuer}/admin (Bearer $DCR_ADMIN_TOKEN; npx dcr-admin --help)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
-  dashboard: ${config.adminToken ? `${app.issuer}${PATHS.dashboard} (sign in with $DCR_ADMIN_TOKEN)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
-  sign-in: ${signIn(config, app.issuer)}
+  issuer:     ${app.issuer}
+  discovery:  ${endpointUrl(app.issuer, PATHS.authorizationServerMetadata)}
+  scopes:     ${scopes}
+  resources:  ${resources}
+  data:       ${config.dataDir}
+  admin:      ${config.adminToken ? `${app.issuer}/admin (Bearer $DCR_ADMIN_TOKEN; npx dcr-admin --help)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
+  dashboard:  ${config.adminToken ? `${app.issuer}${PATHS.dashboard} (sign in with $DCR_ADMIN_TOKEN)` : 'closed (set DCR_ADMIN_TOKEN to open it)'}
+  sign-in:    ${signIn(config, app.issuer)}
 ${
   config.trustedFetchOrigins.size > 0
     ? `  WARNING: DCR_TRUSTED_FETCH_ORIGINS (for tests only) lets ${[...config.trustedFetchOrigins].join(', ')} be fetched on any address\n`
     : ''
 }
 Register a client:
-  curl -s -X POST ${app.issuer}/register -H 'content-type: application/json' \\
-    -d '{"client_name":"my-agent","grant_types":["client_credentials"],"scope":"read"}'
+  curl -s -X POST ${endpointUrl(app.issuer, PATHS.register)} -H 'content-type: application/json' \\
+    -d '{"client_name":"my-agent","grant_types":["client_credentials"],"scope":"${exampleScope}"}'
+
+Then get a token with the client_id and client_secret it returns:
+  curl -s -X POST ${endpointUrl(app.issuer, PATHS.token)} -u "$CLIENT_ID:$CLIENT_SECRET" \\
+    -d grant_type=client_credentials -d scope=${exampleScope}${exampleResource ? ` -d resource=${exampleResource}` : ''}
 
 Ctrl-C stops the server.
 `);

@@ -13,6 +13,8 @@ export interface DiscoverySettings {
   readonly mtls: boolean;
   /** RFC 8705 §5: the origin of the host that does mutual TLS, when it is not the issuer's. */
   readonly mtlsOrigin?: string;
+  /** RFC 8414 `service_documentation`: the operator's page for developers. */
+  readonly serviceDocumentation?: string;
 }
 
 const CONFIDENTIAL_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -64,6 +66,9 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
       settings.clientIdMetadataDocuments && { client_id_metadata_document_supported: true }),
     ...(mtls && { tls_client_certificate_bound_access_tokens: true }),
     ...(mtls && mtlsOrigin !== undefined && { mtls_endpoint_aliases: aliases(issuer, mtlsOrigin) }),
+    ...(settings.serviceDocumentation !== undefined && {
+      service_documentation: settings.serviceDocumentation,
+    }),
   };
 }
 

@@ -1,5 +1,7 @@
 /** Every endpoint's path, relative to the issuer. Discovery, routes and responses all use these. */
 export const PATHS = {
+  /** The home page: what this server is, and where to go from here. */
+  home: '/',
   authorizationServerMetadata: '/.well-known/oauth-authorization-server',
   openidConfiguration: '/.well-known/openid-configuration',
   register: '/register',
@@ -39,6 +41,8 @@ export const PATHS = {
   dashboardDelete: '/dashboard/clients/:clientId/delete',
   dashboardRotate: '/dashboard/clients/:clientId/rotate-secret',
   dashboardBlock: '/dashboard/block-software',
+  dashboardBlocked: '/dashboard/blocked',
+  dashboardUnblock: '/dashboard/unblock-software',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

@@ -62,6 +62,9 @@ button{font:inherit;padding:.55rem 1.2rem;border-radius:.375rem;border:1px solid
 button.secondary{background:transparent;color:var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 code{overflow-wrap:anywhere}
+code.id{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;display:inline-block;max-width:14rem;vertical-align:bottom;overflow-wrap:normal}
+td.nowrap{white-space:nowrap;overflow-wrap:normal}
+td .muted{white-space:nowrap}table.rows td[data-label=Name]{min-width:9rem;overflow-wrap:normal}
 main.wide{max-width:72rem}
 nav.top{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;border-bottom:1px solid var(--line);padding-bottom:.5rem;margin-bottom:1.25rem}
 nav.top form{margin-left:auto}
@@ -81,9 +84,13 @@ button.danger{background:var(--err);border-color:var(--err)}
 .notice{border-left:4px solid var(--accent);padding:.5rem .75rem;margin:0 0 1rem}
 .secret{font-family:ui-monospace,monospace;font-size:1rem;padding:.5rem;border:1px dashed var(--line);display:block;overflow-wrap:anywhere}
 .big{font-size:2rem;font-weight:700;line-height:1.2}
-svg.chart{width:100%;max-width:40rem;height:auto;display:block;margin:.25rem 0}
-svg.chart.bars{max-width:26rem}
-svg.chart text{fill:var(--muted);font-size:12px}
+figure{margin:0 0 .5rem}
+dl.figures{display:grid;grid-template-columns:1fr auto;gap:.35rem 1rem}dl.figures dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
+svg.chart{width:100%;display:block;margin:.25rem 0;overflow:visible}
+svg.chart text{fill:var(--muted);font-size:13px}
+svg.chart text.value{fill:var(--fg);font-weight:600}
+svg.chart line.axis{stroke:var(--muted)}svg.chart line.grid{stroke:var(--line);stroke-dasharray:2 3}
+.chart-summary{font-size:.95rem;margin:0 0 .25rem}
 .s0{fill:var(--accent)}.s1{fill:var(--err)}.s2{fill:var(--muted)}
 .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.85rem;margin:0}
 .key{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.1rem}
@@ -91,8 +98,11 @@ svg.chart text{fill:var(--muted);font-size:12px}
 ul.plain{list-style:none;padding:0;margin:0}ul.plain li+li{margin-top:.2rem}
 ul.hosts{list-style:none;padding:0;margin:0 0 .75rem;display:flex;flex-wrap:wrap;gap:.5rem}
 ul.hosts li{font-size:1.15rem;font-weight:600;border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:.375rem;padding:.2rem .6rem;overflow-wrap:anywhere;max-width:100%}
+fieldset{border:1px solid var(--line);border-radius:.375rem;padding:.5rem .75rem;margin:0 0 1rem}legend{font-weight:600;padding:0 .25rem}
+label.choice{font-weight:400;display:flex;gap:.5rem;align-items:baseline;margin:.35rem 0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
-@media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
+@media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}code.id{max-width:9rem}table.rows code.id{display:inline;white-space:normal;overflow-wrap:anywhere;max-width:none}}
 `.trim();
 
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;

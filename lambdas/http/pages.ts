@@ -79,3 +79,72 @@ ${warning && html`<p class="warning" role="note">${warning}</p>`}
 </form>`,
   });
 }
+
+/** What the home page (`GET /`) shows, and its JSON twin carries. */
+export interface HomeView {
+  readonly issuer: string;
+  readonly metadata: string;
+  readonly registration: string;
+  readonly jwks: string;
+  /** Where users sign in, when someone can. */
+  readonly authorization?: string;
+  /** The scopes clients may register; absent: any. */
+  readonly scopes?: readonly string[];
+  /** The APIs tokens can be for (RFC 8707); none: the issuer itself. */
+  readonly resources: readonly string[];
+  /** The operator's dashboard, where this server has one. */
+  readonly dashboard?: string;
+  /** The operator's page for developers (RFC 8414 `service_documentation`). */
+  readonly documentation?: string;
+}
+
+export const HOME_DESCRIPTION =
+  'An OAuth 2.0 authorization server where applications, such as MCP clients, register themselves (Dynamic Client Registration, RFC 7591) and get access tokens.';
+
+/** The standards a developer reads to integrate, when the operator names no documentation. */
+const STANDARDS = [
+  ['https://www.rfc-editor.org/rfc/rfc7591', 'RFC 7591: Dynamic Client Registration'],
+  ['https://www.rfc-editor.org/rfc/rfc8414', 'RFC 8414: Authorization Server Metadata'],
+  ['https://www.rfc-editor.org/rfc/rfc6749', 'RFC 6749: OAuth 2.0'],
+] as const;
+
+/**
+ * The home page: what this is (a server for programs, with nothing to sign in to here), where
+ * its metadata and endpoints are, and where to go next, as a welcome page of an identity
+ * server's console does.
+ */
+export function homePage(view: HomeView): HttpResponse {
+  const link = (url: string) => html`<a href="${url}">${url}</a>`;
+  return page({
+    title: 'serverless-dcr',
+    body: html`<h1>serverless-dcr</h1>
+<p>${HOME_DESCRIPTION}</p>
+<p class="muted">Nothing to sign in to on this page: applications find everything they need in the server metadata.</p>
+<dl>
+<dt>Issuer</dt><dd><code>${view.issuer}</code></dd>
+<dt>Server metadata</dt><dd>${link(view.metadata)}</dd>
+<dt>Registration endpoint</dt><dd><code>${view.registration}</code></dd>
+${view.authorization && html`<dt>Authorization endpoint</dt><dd><code>${view.authorization}</code></dd>`}
+<dt>Public keys (JWKS)</dt><dd>${link(view.jwks)}</dd>
+<dt>Scopes offered</dt><dd>${
+      view.scopes === undefined
+        ? 'any scope a client asks for'
+        : html`<ul class="plain">${view.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>`
+    }</dd>
+<dt>Tokens are for</dt><dd>${
+      view.resources.length === 0
+        ? 'this issuer'
+        : html`<ul class="plain">${view.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul>`
+    }</dd>
+</dl>
+<h2>Next</h2>
+<ul>
+${view.dashboard && html`<li><a href="${view.dashboard}">Dashboard</a> <span class="muted">(for the operator: sign in with the admin token)</span></li>`}
+${
+  view.documentation
+    ? html`<li><a href="${view.documentation}">Documentation</a> <span class="muted">(how to integrate with this server)</span></li>`
+    : STANDARDS.map(([url, name]) => html`<li><a href="${url}">${name}</a></li>`)
+}
+</ul>`,
+  });
+}

@@ -69,6 +69,7 @@ function matchSegments(pattern: readonly string[], actual: readonly string[]) {
 /** The path relative to the issuer, or undefined when the request is outside it. */
 function relativePath(pathname: string, issuerPath: string): string | undefined {
   if (issuerPath === '') return pathname;
+  if (pathname === issuerPath) return PATHS.home;
   for (const wellKnown of WELL_KNOWN) {
     if (pathname === `${wellKnown}${issuerPath}`) return wellKnown;
   }

@@ -83,7 +83,7 @@ export const when = (seconds: number | undefined, now: number, never = '—'): H
 const signOut = (frame: Frame) =>
   html`<form method="post" action="${frame.base}/sign-out"><input type="hidden" name="csrf" value="${frame.csrf}"><button type="submit" class="secondary">Sign out</button></form>`;
 
-type Section = 'overview' | 'clients';
+type Section = 'overview' | 'clients' | 'blocked';
 
 /** Every signed-in page: the navigation (with the current page marked) and the sign-out form. */
 function shell(
@@ -102,6 +102,7 @@ function shell(
 <strong>serverless-dcr</strong>
 ${link('overview', frame.base, 'Overview')}
 ${link('clients', `${frame.base}/clients`, 'Clients')}
+${link('blocked', `${frame.base}/blocked`, 'Blocked software')}
 ${signOut(frame)}
 </nav>
 ${options.notice && html`<p class="notice" role="status">${options.notice}</p>`}
@@ -125,45 +126,75 @@ function niceMax(value: number): number {
 
 let chartIds = 0;
 
+/** Percent of the chart's width, for SVG attributes (the text stays in CSS pixels at any width). */
+const pct = (n: number) => `${n.toFixed(2)}%`;
+
+/** "2026-11-08" → "8 Nov": an axis label short enough for a phone. */
+const shortDay = (day: string) =>
+  new Date(`${day}T00:00:00Z`).toLocaleDateString('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    timeZone: 'UTC',
+  });
+
 /**
- * Columns per day (one per series, side by side), drawn as SVG that scales to the width: a
- * `role="img"` with a title and a description naming the totals, the legend, and the numbers
- * as a table inside <details> for anyone who cannot see the chart.
+ * Columns per day (one per series, side by side) across the whole width: positions in percent,
+ * so the labels keep their size at 390 px and at 1280 px; a y axis with its unit, the first,
+ * middle and last days on the x axis, and the totals and busiest day written out in the caption.
+ * A `role="img"` with a title and description, and the numbers as a table for anyone who cannot
+ * see the chart.
  */
-export function dayChart(label: string, days: readonly string[], series: readonly Series[]): Html {
+export function dayChart(
+  label: string,
+  unit: string,
+  days: readonly string[],
+  series: readonly Series[],
+): Html {
   const id = `chart${++chartIds}`;
-  const width = 400;
-  const height = 150;
-  const left = 28;
-  const bottom = 18;
-  const plotW = width - left - 4;
-  const plotH = height - bottom - 8;
-  const top = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
-  const slot = plotW / Math.max(days.length, 1);
+  const height = 180;
+  const plotTop = 22;
+  const plotBottom = height - 24;
+  const plotH = plotBottom - plotTop;
+  const left = 9;
+  const right = 99;
+  const highest = Math.max(0, ...series.flatMap((s) => s.values));
+  const top = niceMax(highest);
+  const slot = (right - left) / Math.max(days.length, 1);
   const barW = (slot * 0.8) / series.length;
+  const y = (v: number) => plotBottom - (v / top) * plotH;
   const bars = series.flatMap((s, si) =>
     s.values.map((v, di) => {
       if (v === 0) return html``;
       const h = Math.max(1, (v / top) * plotH);
       const x = left + di * slot + slot * 0.1 + si * barW;
-      return html`<rect class="s${si}" x="${x.toFixed(1)}" y="${(8 + plotH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"><title>${days[di] ?? ''}: ${v} ${s.name}</title></rect>`;
+      return html`<rect class="s${si}" x="${pct(x)}" y="${(plotBottom - h).toFixed(1)}" width="${pct(barW)}" height="${h.toFixed(1)}"><title>${days[di] ?? ''}: ${v} ${s.name}</title></rect>`;
     }),
   );
-  const totals = series.map((s) => `${s.values.reduce((a, b) => a + b, 0)} ${s.name}`).join(', ');
+  const ticks = top >= 2 ? [0, top / 2, top] : [0, top];
+  const middle = Math.floor((days.length - 1) / 2);
+  const axisDays = [...new Set([0, middle, days.length - 1])].filter((i) => days[i] !== undefined);
+  const total = (s: Series) => s.values.reduce((a, b) => a + b, 0);
+  const totals = series.map((s) => `${total(s)} ${s.name}`).join(', ');
+  const busiest = days.reduce(
+    (best, day, i) => {
+      const sum = series.reduce((a, s) => a + (s.values[i] ?? 0), 0);
+      return sum > best.sum ? { day, sum } : best;
+    },
+    { day: '', sum: 0 },
+  );
   const first = days[0] ?? '';
   const last = days[days.length - 1] ?? '';
   return html`<figure>
-<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<figcaption class="chart-summary"><strong>${totals}</strong> in ${days.length} days${busiest.sum > 0 ? html`; busiest day ${busiest.day} (${busiest.sum})` : ''}</figcaption>
+<svg class="chart columns" width="100%" height="${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
 <title id="${id}-t">${label}</title>
-<desc id="${id}-d">${days.length} days from ${first} to ${last}: ${totals}; highest day ${Math.max(0, ...series.flatMap((s) => s.values))}.</desc>
-<line x1="${left}" y1="${8 + plotH}" x2="${width - 4}" y2="${8 + plotH}" stroke="currentColor" stroke-opacity=".3"/>
-<text x="${left - 4}" y="14" text-anchor="end">${top}</text>
-<text x="${left - 4}" y="${8 + plotH}" text-anchor="end">0</text>
-<text x="${left}" y="${height - 4}">${first}</text>
-<text x="${width - 4}" y="${height - 4}" text-anchor="end">${last}</text>
+<desc id="${id}-d">${days.length} days from ${first} to ${last}: ${totals}; highest day ${highest}.</desc>
+${ticks.map((t) => html`<line x1="${pct(left)}" y1="${y(t).toFixed(1)}" x2="${pct(right)}" y2="${y(t).toFixed(1)}" class="${t === 0 ? 'axis' : 'grid'}"/><text x="${pct(left - 1)}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`)}
+<text x="${pct(left)}" y="11" class="unit">${unit}</text>
+${axisDays.map((i) => html`<text x="${pct(left + (i + 0.5) * slot)}" y="${height - 6}" text-anchor="${i === 0 ? 'start' : i === days.length - 1 ? 'end' : 'middle'}">${shortDay(days[i] as string)}</text>`)}
 ${bars}
 </svg>
-<figcaption><p class="legend">${series.map((s, i) => html`<span><span class="key s${i}"></span>${s.name}</span>`)}</p></figcaption>
+${series.length > 1 ? html`<p class="legend">${series.map((s, i) => html`<span><span class="key s${i}"></span>${s.name} (${total(s)})</span>`)}</p>` : ''}
 </figure>
 <details><summary>${label}: table</summary>
 <div class="scroll"><table>
@@ -177,28 +208,31 @@ ${bars}
 </details>`;
 }
 
-/** Horizontal bars, one per named count (active clients by registration method). */
+/**
+ * Horizontal bars, one per named count, across the whole width: the name, the bar, and its
+ * value at the bar's end, the text in CSS pixels at any width.
+ */
 export function barChart(
   label: string,
   entries: readonly (readonly [string, number])[],
   column: string,
 ): Html {
   const id = `chart${++chartIds}`;
-  const width = 400;
-  const row = 26;
-  const labelW = 140;
+  const row = 28;
   const height = Math.max(1, entries.length) * row + 4;
   const top = Math.max(1, ...entries.map(([, n]) => n));
+  const barLeft = 42;
+  const barMax = 46;
   const summary =
     entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
   return html`<figure>
-<svg class="chart bars" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
+<svg class="chart bars" width="100%" height="${height}" role="img" aria-labelledby="${id}-t ${id}-d" focusable="false">
 <title id="${id}-t">${label}</title>
 <desc id="${id}-d">${summary}</desc>
 ${entries.map(([name, n], i) => {
-  const w = Math.max(n > 0 ? 2 : 0, (n / top) * (width - labelW - 50));
-  const short = name.length > 20 ? `${name.slice(0, 19)}…` : name;
-  return html`<text x="0" y="${i * row + 18}">${short}</text><rect class="s0" x="${labelW}" y="${i * row + 6}" width="${w.toFixed(1)}" height="16"><title>${name}: ${n}</title></rect><text x="${(labelW + w + 6).toFixed(1)}" y="${i * row + 18}">${n}</text>`;
+  const w = n > 0 ? Math.max(0.5, (n / top) * barMax) : 0;
+  const short = name.length > 18 ? `${name.slice(0, 17)}…` : name;
+  return html`<text x="0" y="${i * row + 19}">${short}<title>${name}</title></text><rect class="s0" x="${pct(barLeft)}" y="${i * row + 6}" width="${pct(w)}" height="18"><title>${name}: ${n}</title></rect><text x="${pct(barLeft + w + 1)}" y="${i * row + 19}" class="value">${n}</text>`;
 })}
 </svg>
 </figure>
@@ -206,6 +240,21 @@ ${entries.map(([name, n], i) => {
 <table><thead><tr><th scope="col">${column}</th><th scope="col" class="n">Active clients</th></tr></thead>
 <tbody>${entries.map(([name, n]) => html`<tr><th scope="row">${name}</th><td class="n">${n}</td></tr>`)}</tbody></table>
 </details>`;
+}
+
+/** The clients expiring soon, compact at any width: name, software_id, when. */
+function expiringRows(frame: Frame, clients: readonly ClientView[], now: number): Html {
+  if (clients.length === 0) return html`<p>None.</p>`;
+  return html`<table>
+<thead><tr><th scope="col">Name</th><th scope="col">software_id</th><th scope="col">Expires</th></tr></thead>
+<tbody>${clients.map(
+    (c) => html`<tr>
+<td>${clientLink(frame, c)}</td>
+<td>${c.software_id === undefined ? '—' : html`<code class="id" title="${displaySafe(c.software_id)}">${displaySafe(c.software_id)}</code>`}</td>
+<td class="nowrap">${c.active_until === undefined ? 'never' : html`<time datetime="${new Date(c.active_until * 1000).toISOString()}" title="${iso(c.active_until)}">${relative(c.active_until, now)}</time>`}</td>
+</tr>`,
+  )}</tbody>
+</table>`;
 }
 
 // --- pages ------------------------------------------------------------------------------------
@@ -221,9 +270,9 @@ function clientRows(frame: Frame, clients: readonly ClientView[], now: number): 
 <tbody>${clients.map(
     (c) => html`<tr>
 <td data-label="Name">${clientLink(frame, c)}</td>
-<td data-label="client_id"><code>${c.client_id}</code></td>
-<td data-label="software_id">${shown(c.software_id) ?? '—'}</td>
-<td data-label="Method">${c.registration_method ?? 'open'}</td>
+<td data-label="client_id"><code class="id" title="${c.client_id}">${c.client_id}</code></td>
+<td data-label="software_id">${c.software_id === undefined ? '—' : html`<code class="id" title="${displaySafe(c.software_id)}">${displaySafe(c.software_id)}</code>`}</td>
+<td data-label="Method" class="nowrap">${c.registration_method ?? 'open'}</td>
 <td data-label="Created">${when(c.client_id_issued_at, now)}</td>
 <td data-label="Last used">${when(c.last_used_at, now, 'never')}</td>
 <td data-label="Expires">${when(c.active_until, now, 'never')}</td>
@@ -262,7 +311,7 @@ ${barChart('Active clients by registration method (trust tier)', byMethod, 'Regi
 </section>
 <section aria-labelledby="last30-h">
 <h2 id="last30-h">Last ${days.length} days</h2>
-<dl>
+<dl class="figures">
 <dt>Registrations</dt><dd id="registered-total">${sum((d) => d.registered)}</dd>
 <dt>Deletions (by clients / by the operator)</dt><dd id="deleted-total">${sum((d) => d.deleted_by_client + d.deleted_by_operator)} (${sum((d) => d.deleted_by_client)} / ${sum((d) => d.deleted_by_operator)})</dd>
 <dt>Expiries</dt><dd id="expired-total">${sum((d) => d.expired)}</dd>
@@ -272,11 +321,11 @@ ${barChart('Active clients by registration method (trust tier)', byMethod, 'Regi
 </div>
 <section aria-labelledby="reg-h">
 <h2 id="reg-h">Registrations per day</h2>
-${dayChart('Registrations per day', days, [{ name: 'registrations', values: stats.per_day.map((d) => d.registered) }])}
+${dayChart('Registrations per day', 'registrations per day', days, [{ name: 'registrations', values: stats.per_day.map((d) => d.registered) }])}
 </section>
 <section aria-labelledby="gone-h">
 <h2 id="gone-h">Deletions and expiries per day</h2>
-${dayChart('Deletions and expiries per day', days, [
+${dayChart('Deletions and expiries per day', 'clients per day', days, [
   {
     name: 'deletions',
     values: stats.per_day.map((d) => d.deleted_by_client + d.deleted_by_operator),
@@ -300,34 +349,108 @@ ${
 </section>
 <section aria-labelledby="exp-h">
 <h2 id="exp-h">Expiring in the next 24 hours</h2>
-${expiring.length >= expiringLimit && html`<p class="muted">The first ${expiringLimit}, soonest first.</p>`}
-${clientRows(frame, expiring, now)}
+<p class="muted">${expiring.length >= expiringLimit ? `The first ${expiringLimit}, soonest first. ` : ''}<a href="${frame.base}/clients?sort=expires-asc">Every client by expiry</a></p>
+${expiringRows(frame, expiring, now)}
 </section>
 <p class="muted">Counts come from the change events (one counter update per event), from ${stats.counting_since === undefined ? 'the first change on' : when(stats.counting_since, now)}${stats.recounted_at !== undefined ? html`; active clients recounted ${when(stats.recounted_at, now)}` : ''}. UTC days.</p>`,
   });
+}
+
+/** A client order the clients page offers; ties go by client_id, so pages never overlap. */
+function orderBy<T extends number | string>(
+  key: (c: ClientView) => T | undefined,
+  direction: 1 | -1,
+): (clients: readonly ClientView[]) => ClientView[] {
+  return (clients) =>
+    [...clients].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      // Absent values (never used, never expires, no name) go last either way.
+      if (x === undefined || y === undefined) {
+        if (x !== y) return x === undefined ? 1 : -1;
+      } else if (x !== y) {
+        const compared =
+          typeof x === 'string' ? x.localeCompare(y as string) : (x as number) - (y as number);
+        return direction * compared;
+      }
+      return a.client_id < b.client_id ? -1 : 1;
+    });
+}
+
+export const CLIENT_SORTS = {
+  'created-desc': { label: 'Newest first', order: orderBy((c) => c.client_id_issued_at, -1) },
+  'created-asc': { label: 'Oldest first', order: orderBy((c) => c.client_id_issued_at, 1) },
+  'used-desc': { label: 'Most recently used', order: orderBy((c) => c.last_used_at, -1) },
+  'expires-asc': { label: 'Expiring soonest', order: orderBy((c) => c.active_until, 1) },
+  'name-asc': {
+    label: 'Name (A–Z)',
+    order: orderBy((c) => c.client_name?.toLowerCase(), 1),
+  },
+} as const;
+export type ClientSort = keyof typeof CLIENT_SORTS;
+
+/** One page of the clients listing, where it starts, and where the next and previous are. */
+export interface ClientListing {
+  readonly clients: readonly ClientView[];
+  /** The first row's number (1-based) in the whole listing. */
+  readonly first: number;
+  /** Every match (sorted) or every active client (unfiltered, registry order); unknown otherwise. */
+  readonly total?: number;
+  /** The sorted matches are the first ones read, not all of them. */
+  readonly partial?: boolean;
+  readonly next?: { cursor: string } | { page: number };
+  readonly previous?: { page: number };
 }
 
 /** The clients page's search and filters, as the query string carries them. */
 export interface ClientQuery {
   readonly search?: string;
   readonly method?: string;
+  readonly sort?: ClientSort;
   readonly created_after?: string;
   readonly created_before?: string;
   readonly used_after?: string;
   readonly used_before?: string;
 }
 
+/** A UTC day field: text in the one format the server reads, not the browser's locale's. */
 const dateField = (name: keyof ClientQuery, label: string, query: ClientQuery) =>
-  html`<div><label for="${name}">${label}</label><input type="date" id="${name}" name="${name}" value="${query[name] ?? ''}"></div>`;
+  html`<div><label for="${name}">${label} <span class="muted">(UTC)</span></label><input type="text" id="${name}" name="${name}" value="${query[name] ?? ''}" placeholder="YYYY-MM-DD" pattern="\\d{4}-\\d{2}-\\d{2}" inputmode="numeric" maxlength="10" autocomplete="off" aria-describedby="date-hint"></div>`;
+
+const count = new Intl.NumberFormat('en-US');
+
+/** "Showing 26–50 of 312 clients", with what the total counts. */
+function showing(listing: ClientListing, filtered: boolean): Html {
+  const { clients, first, total } = listing;
+  if (clients.length === 0) return html``;
+  const range = `${count.format(first)}–${count.format(first + clients.length - 1)}`;
+  const of =
+    total === undefined
+      ? ' matching clients'
+      : ` of ${count.format(total)}${listing.partial ? '+' : ''} ${filtered ? 'matching' : 'active'} clients`;
+  return html`<p id="clients-count"><strong>Showing ${range}</strong>${of}</p>${
+    listing.partial
+      ? html`<p class="muted">Sorted among the first ${count.format(total ?? 0)} matches read: narrow the search or filters to sort them all.</p>`
+      : ''
+  }`;
+}
 
 export function clientsPage(
   frame: Frame,
   query: ClientQuery,
-  clients: readonly ClientView[],
-  nextPage: string | undefined,
+  listing: ClientListing,
   now: number,
   notice?: string,
 ): HttpResponse {
+  const { sort, ...filters } = query;
+  const filtered = Object.keys(filters).length > 0;
+  const link = (position: { cursor: string } | { page: number }) => {
+    const params = new URLSearchParams(
+      Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    for (const [name, value] of Object.entries(position)) params.set(name, String(value));
+    return `${frame.base}/clients?${params}`;
+  };
   return shell(frame, {
     title: 'Clients',
     section: 'clients',
@@ -344,14 +467,21 @@ ${dateField('created_after', 'Created on or after', query)}
 ${dateField('created_before', 'Created before', query)}
 ${dateField('used_after', 'Last used on or after', query)}
 ${dateField('used_before', 'Last used before', query)}
+<div><label for="sort">Sort</label><select id="sort" name="sort">
+<option value="">Registry order</option>
+${Object.entries(CLIENT_SORTS).map(([value, { label }]) => (value === sort ? html`<option value="${value}" selected>${label}</option>` : html`<option value="${value}">${label}</option>`))}
+</select></div>
 </div>
-<p class="muted" id="search-hint">Search: a client_name prefix, a client_id or a software_id. Dates are UTC days.</p>
+<p class="muted" id="search-hint">Search: a client_name prefix, a client_id or a software_id.</p>
+<p class="muted" id="date-hint">Dates are UTC days, written YYYY-MM-DD (for example 2026-11-01).</p>
 <div class="actions"><button type="submit">Apply</button> <a href="${frame.base}/clients">Clear</a></div>
 </form>
 <h2>Results</h2>
-${clientRows(frame, clients, now)}
+${showing(listing, filtered)}
+${clientRows(frame, listing.clients, now)}
 <nav aria-label="Pages" class="actions">
-${nextPage && html`<a href="${nextPage}" rel="next">Next page</a>`}
+${listing.previous && html`<a href="${link(listing.previous)}" rel="prev">Previous page</a>`}
+${listing.next && html`<a href="${link(listing.next)}" rel="next">Next page</a>`}
 </nav>`,
   });
 }
@@ -488,12 +618,11 @@ ${
   client.software_id !== undefined &&
   html`<section aria-labelledby="block-h">
 <h3 id="block-h">Block software_id</h3>
-<p>No new client with software_id <code>${displaySafe(client.software_id)}</code> can register; existing ones keep working (unblock with <code>dcr-admin unblock-software</code>).</p>
-<form method="post" action="${frame.base}/block-software">
-<input type="hidden" name="csrf" value="${frame.csrf}">
+<p>Stop new registrations by software_id <code>${displaySafe(client.software_id)}</code>. The next page says how many clients it has and asks before anything changes; the Blocked software page undoes it.</p>
+<form method="get" action="${frame.base}/block-software">
 <input type="hidden" name="software_id" value="${client.software_id}">
 <input type="hidden" name="client_id" value="${client.client_id}">
-<div class="actions"><button type="submit" class="danger">Block software_id</button></div>
+<div class="actions"><button type="submit" class="danger">Block software_id…</button></div>
 </form>
 </section>`
 }
@@ -517,6 +646,96 @@ ${row('Created', when(client.client_id_issued_at, now))}
 <form method="post" action="${path}/delete">
 <input type="hidden" name="csrf" value="${frame.csrf}">
 <div class="actions"><button type="submit" class="danger">Yes, delete this client</button> <a href="${path}">Cancel</a></div>
+</form>`,
+  });
+}
+
+/** What the block confirmation knows of the software_id's clients (a dry run's count). */
+export interface BlockImpact {
+  readonly softwareId: string;
+  /** The client the operator came from, to go back to on Cancel. */
+  readonly clientId?: string;
+  readonly activeClients: number;
+  /** The count stopped at the dry run's bound: there are at least this many. */
+  readonly more: boolean;
+}
+
+/** Before a block: what will happen, the choice to delete the clients too, Confirm or Cancel. */
+export function confirmBlockPage(frame: Frame, impact: BlockImpact): HttpResponse {
+  const count = `${impact.activeClients}${impact.more ? ' or more' : ''}`;
+  const cancel =
+    impact.clientId === undefined
+      ? `${frame.base}/blocked`
+      : `${frame.base}/clients/${encodeURIComponent(impact.clientId)}`;
+  return shell(frame, {
+    title: 'Block software_id?',
+    section: 'blocked',
+    body: html`<h1>Block this software_id?</h1>
+<dl>${row('software_id', html`<code>${displaySafe(impact.softwareId)}</code>`)}${row('Active clients', html`<span id="impact-count">${count}</span>`)}</dl>
+<p>No new client with this software_id can register, by software statement or by body, until it is unblocked on the Blocked software page.</p>
+<form method="post" action="${frame.base}/block-software">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<input type="hidden" name="software_id" value="${impact.softwareId}">
+${impact.clientId !== undefined && html`<input type="hidden" name="client_id" value="${impact.clientId}">`}
+<fieldset>
+<legend>Its ${count} active client(s)</legend>
+<label class="choice"><input type="radio" name="delete_clients" value="false" checked> Keep them: they go on working until they expire</label>
+<label class="choice"><input type="radio" name="delete_clients" value="true"> Delete them too: their tokens and secrets stop working at once, which cannot be undone</label>
+</fieldset>
+<div class="actions"><button type="submit" class="danger">Block software_id</button> <a href="${cancel}">Cancel</a></div>
+</form>`,
+  });
+}
+
+/** A blocked software_id as GET /admin/blocked-software-ids answers it. */
+export interface BlockedView {
+  software_id: string;
+  blocked_at: number;
+  blocked_by?: string;
+  source_ip?: string;
+}
+
+/** The blocked software_ids, each with its Unblock button; a field to block another. */
+export function blockedPage(
+  frame: Frame,
+  blocked: readonly BlockedView[],
+  nextPage: string | undefined,
+  now: number,
+  notice?: string,
+): HttpResponse {
+  return shell(frame, {
+    title: 'Blocked software',
+    section: 'blocked',
+    ...(notice !== undefined && { notice }),
+    body: html`<h1>Blocked software</h1>
+<p>These software_ids cannot register new clients. Unblocking lets them register again; clients deleted when they were blocked do not come back.</p>
+${
+  blocked.length === 0
+    ? html`<p>No software_id is blocked.</p>`
+    : html`<p class="muted" id="blocked-count">${blocked.length}${nextPage ? ' on this page' : ''} blocked</p>
+<table class="rows">
+<thead><tr><th scope="col">software_id</th><th scope="col">Blocked</th><th scope="col">By</th><th scope="col">From</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+<tbody>${blocked.map(
+        (b) => html`<tr>
+<td data-label="software_id"><code>${displaySafe(b.software_id)}</code></td>
+<td data-label="Blocked">${when(b.blocked_at, now)}</td>
+<td data-label="By">${b.blocked_by === undefined ? '—' : html`<code>${b.blocked_by}</code>`}</td>
+<td data-label="From">${b.source_ip === undefined ? '—' : html`<code>${b.source_ip}</code>`}</td>
+<td><form method="post" action="${frame.base}/unblock-software">
+<input type="hidden" name="csrf" value="${frame.csrf}">
+<input type="hidden" name="software_id" value="${b.software_id}">
+<button type="submit" class="secondary" aria-label="Unblock ${displaySafe(b.software_id)}">Unblock</button>
+</form></td>
+</tr>`,
+      )}</tbody>
+</table>`
+}
+<nav aria-label="Pages" class="actions">${nextPage && html`<a href="${nextPage}" rel="next">Next page</a>`}</nav>
+<h2 id="block-new-h">Block a software_id</h2>
+<form method="get" action="${frame.base}/block-software" aria-labelledby="block-new-h">
+<label for="block-id">software_id</label>
+<input type="text" id="block-id" name="software_id" required maxlength="255" autocapitalize="none" spellcheck="false">
+<div class="actions"><button type="submit" class="danger">Block…</button></div>
 </form>`,
   });
 }

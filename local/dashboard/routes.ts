@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CookieKeySource } from '../../lambdas/core/authorization/ports.js';
 import type { Clock } from '../../lambdas/core/clock.js';
+import { decodeCursor, encodeCursor } from '../../lambdas/core/cursor.js';
 import {
   invalidRequest,
   notFound,
@@ -17,11 +18,17 @@ import type { Route, RouteContext, Router } from '../../lambdas/http/router.js';
 import { CookieSealer } from '../../lambdas/http/sealed-cookies.js';
 import { logger } from '../../lambdas/log.js';
 import {
+  type BlockedView,
+  blockedPage,
+  CLIENT_SORTS,
   type ClientDetailView,
+  type ClientListing,
   type ClientQuery,
+  type ClientSort,
   type ClientView,
   clientPage,
   clientsPage,
+  confirmBlockPage,
   confirmDeletePage,
   dashboardErrorPage,
   disabledPage,
@@ -98,14 +105,25 @@ const COOKIE = 'dcr_dashboard';
 const PAGE_ROWS = 25;
 const FILTERED_SCAN = 200;
 const FILTERED_CALLS = 5;
+/** A sorted listing reads the matches first: at most this many, in calls of SORTED_SCAN items. */
+const SORTED_MATCHES = 2000;
+const SORTED_SCAN = 500;
+const SORTED_CALLS = 10;
 const EXPIRING_LIMIT = 20;
 const MAX_GRACE = 30 * 24 * 3600;
+/** Blocking with deletion: the bounded admin API steps one confirmation may take. */
+const BLOCK_STEPS = 20;
 
 const forbidden = (description: string) => new OAuthError(403, 'access_denied', description);
 
 const NOTICES: Record<string, string> = {
   deleted: 'The client was deleted.',
   blocked: 'The software_id is blocked: it can no longer register.',
+  'blocked-deleted':
+    'The software_id is blocked: it can no longer register, and its clients were deleted.',
+  'blocked-partly':
+    'The software_id is blocked, but not all its clients are deleted yet: block it again with deletion to go on.',
+  unblocked: 'The software_id is unblocked: it can register again.',
 };
 
 /** The JSON body of an admin API answer, or the error it carries as this server's one error type. */
@@ -148,6 +166,9 @@ function clientQuery(params: URLSearchParams): ClientQuery {
     throw invalidRequest('method is not a registration method');
   }
   if (search !== undefined && search.length > 1000) throw invalidRequest('search is too long');
+  const sort = params.get('sort') ?? '';
+  if (sort !== '' && !Object.hasOwn(CLIENT_SORTS, sort))
+    throw invalidRequest('sort is not a known order');
   const dates = {
     created_after: day(params.get('created_after'), 'created_after'),
     created_before: day(params.get('created_before'), 'created_before'),
@@ -157,6 +178,7 @@ function clientQuery(params: URLSearchParams): ClientQuery {
   return {
     ...(search && { search }),
     ...(method !== '' && { method }),
+    ...(sort !== '' && { sort: sort as ClientSort }),
     ...Object.fromEntries(Object.entries(dates).filter(([, v]) => v !== undefined)),
   };
 }
@@ -176,10 +198,129 @@ function adminFilter(query: ClientQuery): URLSearchParams {
   return params;
 }
 
+/** The form's software_id; the admin API checks the rest of its shape. */
+function requiredSoftwareId(form: URLSearchParams): string {
+  const softwareId = form.get('software_id') ?? '';
+  if (softwareId === '') throw invalidRequest('software_id is required');
+  return softwareId;
+}
+
 /** A client's admin path; `.` and `..` would be dot segments of the URL, and name no client. */
 function clientPath(id: string): string {
   if (id === '.' || id === '..') throw notFound('no such client');
   return `/clients/${encodeURIComponent(id)}`;
+}
+
+/** Where a page in registry order starts: the admin API cursor, matches of it already shown. */
+interface ListPosition {
+  readonly c?: string;
+  readonly s: number;
+  readonly n: number;
+}
+
+function listPosition(cursor: string | null): ListPosition {
+  if (cursor === null || cursor === '') return { s: 0, n: 0 };
+  const { c, s, n } = decodeCursor<Record<string, unknown>>(cursor);
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if ((c !== undefined && typeof c !== 'string') || !count(s) || !count(n)) {
+    throw invalidRequest('cursor is malformed');
+  }
+  return { ...(c !== undefined && { c: c as string }), s: s as number, n: n as number };
+}
+
+type ClientPage = { clients: ClientView[]; next_cursor?: string };
+
+/** One admin API listing call: matches of the filter from `cursor`, `limit` items read. */
+function listing(backend: AdminBackend, filter: URLSearchParams, limit: number, cursor?: string) {
+  const params = new URLSearchParams(filter);
+  params.set('limit', String(limit));
+  if (cursor !== undefined) params.set('cursor', cursor);
+  return call(backend, 'GET', `/clients?${params}`) as Promise<ClientPage>;
+}
+
+/**
+ * Registry order (the scan's): exactly PAGE_ROWS rows a page, however many matches each admin
+ * API call finds, because the page's cursor says how many of a call's matches were shown already.
+ * The total is the statistics' count of active clients when nothing is filtered.
+ */
+async function registryOrder(
+  backend: AdminBackend,
+  query: ClientQuery,
+  cursor: string | null,
+): Promise<ClientListing> {
+  const filter = adminFilter(query);
+  const filtered = [...filter.keys()].length > 0;
+  const position = listPosition(cursor);
+  const clients: ClientView[] = [];
+  // An exact client_id is one GetItem: shown first, whatever the scan finds.
+  if (query.search !== undefined && cursor === null) {
+    const exact = await backend.request('GET', clientPath(query.search)).catch(() => undefined);
+    if (exact?.status === 200) clients.push(exact.body as ClientView);
+  }
+  let at: string | undefined = position.c;
+  let skip = position.s;
+  let resume: { c?: string; s: number } | undefined;
+  for (let calls = 0; calls < FILTERED_CALLS; calls++) {
+    const page = await listing(backend, filter, filtered ? FILTERED_SCAN : PAGE_ROWS, at);
+    let used = skip;
+    for (const client of page.clients.slice(skip)) {
+      if (clients.length === PAGE_ROWS) break;
+      used++;
+      if (!clients.some((c) => c.client_id === client.client_id)) clients.push(client);
+    }
+    if (used < page.clients.length) {
+      resume = { ...(at !== undefined && { c: at }), s: used };
+      break;
+    }
+    skip = 0;
+    at = page.next_cursor;
+    resume = at === undefined ? undefined : { c: at, s: 0 };
+    if (at === undefined || clients.length === PAGE_ROWS) break;
+  }
+  const next = resume && { ...resume, n: position.n + clients.length };
+  const total = filtered
+    ? undefined
+    : ((await call(backend, 'GET', '/stats?days=1')) as StatsView).active_clients;
+  return {
+    clients,
+    first: position.n + 1,
+    ...(total !== undefined && { total }),
+    ...(next !== undefined && { next: { cursor: encodeCursor(next) } }),
+  };
+}
+
+/**
+ * A chosen order: the matches are read first (at most SORTED_MATCHES, a bounded number of
+ * admin API calls), sorted, then shown PAGE_ROWS a page; the total is theirs.
+ */
+async function sortedOrder(
+  backend: AdminBackend,
+  query: ClientQuery,
+  pageParam: string | null,
+): Promise<ClientListing> {
+  const page = pageParam === null || pageParam === '' ? 1 : Number(pageParam);
+  if (!Number.isSafeInteger(page) || page < 1 || page > SORTED_MATCHES / PAGE_ROWS) {
+    throw invalidRequest('page is not a page number');
+  }
+  const filter = adminFilter(query);
+  const matches: ClientView[] = [];
+  let cursor: string | undefined;
+  for (let calls = 0; calls < SORTED_CALLS && matches.length < SORTED_MATCHES; calls++) {
+    const read = await listing(backend, filter, SORTED_SCAN, cursor);
+    matches.push(...read.clients);
+    cursor = read.next_cursor;
+    if (cursor === undefined) break;
+  }
+  const sorted = CLIENT_SORTS[query.sort as ClientSort].order(matches).slice(0, SORTED_MATCHES);
+  const from = (page - 1) * PAGE_ROWS;
+  return {
+    clients: sorted.slice(from, from + PAGE_ROWS),
+    first: from + 1,
+    total: sorted.length,
+    ...(cursor !== undefined && { partial: true }),
+    ...(page > 1 && { previous: { page: page - 1 } }),
+    ...(from + PAGE_ROWS < sorted.length && { next: { page: page + 1 } }),
+  };
 }
 
 /** The dashboard's routes (local server and `dcr-admin dashboard`; never a Lambda's). */
@@ -351,38 +492,11 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     }),
     signedIn('GET', PATHS.dashboardClients, async (_, frame, params) => {
       const query = clientQuery(params);
-      const filter = adminFilter(query);
-      const filtered = [...filter.keys()].length > 0;
-      const clients: ClientView[] = [];
-      let cursor = params.get('cursor') ?? undefined;
-      // An exact client_id is one GetItem: shown first, whatever the scan finds.
-      if (query.search !== undefined && cursor === undefined) {
-        const exact = await backend.request('GET', clientPath(query.search)).catch(() => undefined);
-        if (exact?.status === 200) clients.push(exact.body as ClientView);
-      }
-      for (let calls = 0; calls < (filtered ? FILTERED_CALLS : 1); calls++) {
-        const params = new URLSearchParams(filter);
-        params.set('limit', String(filtered ? FILTERED_SCAN : PAGE_ROWS));
-        if (cursor !== undefined) params.set('cursor', cursor);
-        const page = (await call(backend, 'GET', `/clients?${params}`)) as {
-          clients: ClientView[];
-          next_cursor?: string;
-        };
-        for (const client of page.clients) {
-          if (!clients.some((c) => c.client_id === client.client_id)) clients.push(client);
-        }
-        cursor = page.next_cursor;
-        if (cursor === undefined || clients.length >= PAGE_ROWS) break;
-      }
-      let next: string | undefined;
-      if (cursor !== undefined) {
-        const nextParams = new URLSearchParams(
-          Object.entries(query).filter(([, v]) => v !== undefined),
-        );
-        nextParams.set('cursor', cursor);
-        next = `${frame.base}/clients?${nextParams}`;
-      }
-      return clientsPage(frame, query, clients, next, now(), notice(params));
+      const listing =
+        query.sort === undefined
+          ? await registryOrder(backend, query, params.get('cursor'))
+          : await sortedOrder(backend, query, params.get('page'));
+      return clientsPage(frame, query, listing, now(), notice(params));
     }),
     signedIn('GET', PATHS.dashboardClient, async ({ params }, frame, query) => {
       const client = await call(backend, 'GET', clientPath(params.clientId as string));
@@ -410,16 +524,65 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       );
       return rotatedPage(frame, rotated, now());
     }),
+    signedIn('GET', PATHS.dashboardBlock, async (_, frame, params) => {
+      const softwareId = requiredSoftwareId(params);
+      const clientId = params.get('client_id') || undefined;
+      // A dry run counts the clients the block would leave or delete (one bounded step).
+      const counted = (await call(backend, 'POST', '/bulk-delete', {
+        software_id: softwareId,
+        dry_run: true,
+      })) as { matched: number; next_cursor?: string };
+      return confirmBlockPage(frame, {
+        softwareId,
+        ...(clientId !== undefined && { clientId }),
+        activeClients: counted.matched,
+        more: counted.next_cursor !== undefined,
+      });
+    }),
     signedIn('POST', PATHS.dashboardBlock, async (_, frame, form) => {
-      const softwareId = form.get('software_id') ?? '';
-      if (softwareId === '') throw invalidRequest('software_id is required');
-      await call(backend, 'POST', '/blocked-software-ids', { software_id: softwareId });
+      const softwareId = requiredSoftwareId(form);
+      const deleteClients = form.get('delete_clients') === 'true';
+      let cursor: string | undefined;
+      let steps = 0;
+      do {
+        const answer = (await call(backend, 'POST', '/blocked-software-ids', {
+          software_id: softwareId,
+          delete_clients: deleteClients,
+          ...(cursor !== undefined && { cursor }),
+        })) as { clients?: { next_cursor?: string } };
+        cursor = answer.clients?.next_cursor;
+      } while (cursor !== undefined && ++steps < BLOCK_STEPS);
+      const done = !deleteClients
+        ? 'blocked'
+        : cursor === undefined
+          ? 'blocked-deleted'
+          : 'blocked-partly';
       const clientId = form.get('client_id');
+      // Without deletion, back to the client the operator came from; else to the Blocked list.
       return seeOther(
-        clientId
-          ? `${frame.base}${clientPath(clientId)}?done=blocked`
-          : `${frame.base}/clients?done=blocked`,
+        clientId && !deleteClients
+          ? `${frame.base}${clientPath(clientId)}?done=${done}`
+          : `${frame.base}/blocked?done=${done}`,
       );
+    }),
+    signedIn('GET', PATHS.dashboardBlocked, async (_, frame, params) => {
+      const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
+      const cursor = params.get('cursor');
+      if (cursor) query.set('cursor', cursor);
+      const page = (await call(backend, 'GET', `/blocked-software-ids?${query}`)) as {
+        blocked_software_ids: BlockedView[];
+        next_cursor?: string;
+      };
+      const next =
+        page.next_cursor === undefined
+          ? undefined
+          : `${frame.base}/blocked?${new URLSearchParams({ cursor: page.next_cursor })}`;
+      return blockedPage(frame, page.blocked_software_ids, next, now(), notice(params));
+    }),
+    signedIn('POST', PATHS.dashboardUnblock, async (_, frame, form) => {
+      const softwareId = requiredSoftwareId(form);
+      await call(backend, 'DELETE', `/blocked-software-ids/${encodeURIComponent(softwareId)}`);
+      return seeOther(`${frame.base}/blocked?done=unblocked`);
     }),
   ];
 }

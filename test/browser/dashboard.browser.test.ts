@@ -49,6 +49,35 @@ async function fitsWidth(target: Page, width: number) {
   expect(scrollWidth).toBeLessThanOrEqual(width);
 }
 
+/** The ids (client_id, software_id) in the page's tables that wrap onto a second line. */
+const idsOnOneLine = (target: Page) =>
+  target.evaluate<string[]>(`[...document.querySelectorAll('td code.id')]
+    .filter((el) => el.getClientRects().length > 1 || el.getBoundingClientRect().height > 30)
+    .map((el) => el.textContent)`);
+
+/**
+ * The overview's charts as drawn: the smallest and largest size their text is rendered at (CSS
+ * px, after any scaling of the SVG), and the narrowest chart's share of its section's width.
+ */
+const chartMetrics = (target: Page) =>
+  target.evaluate<{ smallest: number; largest: number; narrowest: number }>(`(() => {
+    const sizes = [...document.querySelectorAll('svg.chart text')].map(
+      (t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+    );
+    const shares = [...document.querySelectorAll('svg.chart')].map(
+      (svg) => svg.getBoundingClientRect().width / svg.closest('section').getBoundingClientRect().width,
+    );
+    return { smallest: Math.min(...sizes), largest: Math.max(...sizes), narrowest: Math.min(...shares) };
+  })()`);
+
+/** Charts legible at any width: text between 12 and 16 px, each chart across its section. */
+async function chartsLegible(target: Page) {
+  const { smallest, largest, narrowest } = await chartMetrics(target);
+  expect(smallest).toBeGreaterThanOrEqual(12);
+  expect(largest).toBeLessThanOrEqual(16);
+  expect(narrowest).toBeGreaterThan(0.9);
+}
+
 async function signIn(target: Page) {
   await target.goto(`${app.issuer}/dashboard`);
   await target.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -126,6 +155,18 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       'deleted-total': '0 (0 / 0)',
       'expired-total': '0',
     });
+    await chartsLegible(page);
+    // The totals and the busiest day are written out, the y axis says its unit.
+    expect(await page.locator('section[aria-labelledby=reg-h] figcaption').textContent()).toMatch(
+      /^4 registrations in 30 days; busiest day \d{4}-\d\d-\d\d \(4\)$/,
+    );
+    expect(await page.locator('section[aria-labelledby=reg-h] text.unit').textContent()).toBe(
+      'registrations per day',
+    );
+    // Values at the bars' ends.
+    expect(
+      await page.locator('section[aria-labelledby=sw-h] svg text.value').allTextContents(),
+    ).toEqual(['3']);
     // Charts are images with names, and their numbers are in tables too.
     await page.getByRole('img', { name: 'Registrations per day' }).waitFor();
     await page.getByRole('img', { name: 'Deletions and expiries per day' }).waitFor();
@@ -179,6 +220,34 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       'Where its codes go',
     );
     await page.screenshot({ path: `${SHOTS}/dashboard-public-client-1280.png`, fullPage: true });
+  });
+
+  it('sorts the clients by name, says how many it shows, labels the date filters UTC with their format, and keeps ids on one line', async () => {
+    await page.goto(`${app.issuer}/dashboard/clients`);
+    expect(await page.locator('#clients-count').textContent()).toBe(
+      'Showing 1–4 of 4 active clients',
+    );
+    const created = page.getByLabel('Created on or after (UTC)');
+    expect(await created.getAttribute('placeholder')).toBe('YYYY-MM-DD');
+    expect(await page.locator('#date-hint').textContent()).toContain(
+      'UTC days, written YYYY-MM-DD',
+    );
+    await page.getByLabel('Sort').selectOption({ label: 'Name (A–Z)' });
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]sort=name-asc/);
+    expect(await page.locator('td[data-label=Name] a').allTextContents()).toEqual([
+      publicClient.client_name,
+      'agent-0',
+      'agent-1',
+      'agent-2',
+    ]);
+    expect(await page.locator('#clients-count').textContent()).toBe(
+      'Showing 1–4 of 4 active clients',
+    );
+    expect(await idsOnOneLine(page)).toEqual([]);
+    // A day in another format is refused with the format it takes.
+    await page.goto(`${app.issuer}/dashboard/clients?created_after=11/01/2026`);
+    expect(await page.getByRole('alert').textContent()).toContain('YYYY-MM-DD');
   });
 
   it('rotates a secret (shown once, and it works), then deletes the client after confirmation: gone, and its registration access token refused', async () => {
@@ -291,17 +360,54 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     foreignRequests.length = 0; // the attacker's page was visited on purpose
   });
 
-  it('blocks a client’s software_id from its page: the software can no longer register', async () => {
+  it('blocks a client’s software_id after a confirmation that counts its clients, lists it as blocked, and unblocks it', async () => {
     await page.goto(`${app.issuer}/dashboard/clients/${agents[2]?.client_id}`);
+    await page.getByRole('button', { name: 'Block software_id…' }).click();
+    // Nothing is blocked yet: the confirmation says what will happen, and Cancel goes back.
+    await page.getByRole('heading', { name: 'Block this software_id?', level: 1 }).waitFor();
+    expect(await page.locator('#impact-count').textContent()).toBe('2');
+    expect(await page.getByLabel(/Keep them/).isChecked()).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/dashboard-block-confirm.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'agent-2', level: 1 }).waitFor();
+    const stillOpen = await jsonPost(`${app.issuer}/register`, {
+      client_name: 'agent-3',
+      software_id: fleet,
+      grant_types: ['client_credentials'],
+    });
+    expect(stillOpen.status).toBe(201);
+
+    await page.getByRole('button', { name: 'Block software_id…' }).click();
+    expect(await page.locator('#impact-count').textContent()).toBe('3');
     await page.getByRole('button', { name: 'Block software_id' }).click();
     await page.getByRole('status').filter({ hasText: 'The software_id is blocked' }).waitFor();
     const refused = await jsonPost(`${app.issuer}/register`, {
-      client_name: 'agent-3',
+      client_name: 'agent-4',
       software_id: fleet,
       grant_types: ['client_credentials'],
     });
     expect(refused.status).toBe(400);
     expect((await readJson(refused)).error).toBe('invalid_client_metadata');
+
+    // The Blocked page lists it, with who blocked it; Unblock lets it register again.
+    await page.getByRole('link', { name: 'Blocked software' }).click();
+    const row = page.locator('tbody tr').filter({ hasText: fleet });
+    expect(await row.locator('td[data-label=By]').textContent()).toBe('admin-token');
+    await page.screenshot({ path: `${SHOTS}/dashboard-blocked.png`, fullPage: true });
+    await row.getByRole('button', { name: `Unblock ${fleet}` }).click();
+    await page.getByRole('status').filter({ hasText: 'The software_id is unblocked' }).waitFor();
+    expect(await page.locator('tbody tr').filter({ hasText: fleet }).count()).toBe(0);
+    const allowed = await jsonPost(`${app.issuer}/register`, {
+      client_name: 'agent-4',
+      software_id: fleet,
+      grant_types: ['client_credentials'],
+    });
+    expect(allowed.status).toBe(201);
+    // Blocked again for the screenshots at phone width and in dark mode.
+    await page.getByRole('textbox', { name: 'software_id' }).fill(fleet);
+    await page.getByRole('button', { name: 'Block…' }).click();
+    await page.getByRole('button', { name: 'Block software_id' }).click();
+    await page.getByRole('status').filter({ hasText: 'The software_id is blocked' }).waitFor();
   });
 
   it('is operable by keyboard alone, and legible in dark mode', async () => {
@@ -318,6 +424,15 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     await keyboard.keyboard.press('Enter');
     await keyboard.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await keyboard.screenshot({ path: `${SHOTS}/dashboard-overview-dark.png`, fullPage: true });
+    for (const [name, path] of [
+      ['clients', '/dashboard/clients'],
+      ['blocked', '/dashboard/blocked'],
+      ['block-confirm', `/dashboard/block-software?software_id=${fleet}`],
+    ] as const) {
+      await keyboard.goto(`${app.issuer}${path}`);
+      await keyboard.screenshot({ path: `${SHOTS}/dashboard-${name}-dark.png`, fullPage: true });
+    }
+    await keyboard.goto(`${app.issuer}/dashboard`);
     // Tab to the Clients link, Enter; Tab to Search, type, Enter.
     let focused = '';
     for (let i = 0; i < 10 && focused !== 'Clients'; i++) {
@@ -347,10 +462,25 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
       ['overview', '/dashboard'],
       ['clients', '/dashboard/clients'],
       ['client', `/dashboard/clients/${publicClient.client_id}`],
+      ['blocked', '/dashboard/blocked'],
+      ['block-confirm', `/dashboard/block-software?software_id=${fleet}`],
     ] as const) {
       await small.goto(`${app.issuer}${path}`);
       await fitsWidth(small, 390);
+      expect(await idsOnOneLine(small)).toEqual([]);
       await small.screenshot({ path: `${SHOTS}/dashboard-${name}-390.png`, fullPage: true });
+      if (name === 'overview') {
+        await chartsLegible(small);
+        // The expiring clients are compact rows, not cards of seven lines each: the page stays
+        // short (it was 2,484 px with these five clients, and grew by a card per client).
+        expect(await small.evaluate<number>('document.documentElement.scrollHeight')).toBeLessThan(
+          2100,
+        );
+        const rowHeights = await small
+          .locator('section[aria-labelledby=exp-h] tbody tr')
+          .evaluateAll((rows) => rows.map((r) => r.getBoundingClientRect().height));
+        expect(rowHeights.filter((h) => h < 50).length).toBeGreaterThanOrEqual(4);
+      }
     }
     await small.getByRole('button', { name: 'Sign out' }).click();
     await small.getByLabel('Admin token').waitFor();

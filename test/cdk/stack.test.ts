@@ -404,6 +404,7 @@ describe('API', () => {
     const expected: Record<string, string> = {
       'ANY /.well-known/oauth-authorization-server': 'discovery',
       'ANY /.well-known/openid-configuration': 'discovery',
+      'ANY /': 'discovery',
       'ANY /.well-known/jwks.json': 'jwks',
       'ANY /register': 'register',
       'ANY /register/{clientId}': 'client-configuration',

@@ -284,6 +284,36 @@ describe('admin API', () => {
     expect(unfiltered.status).toBe(400);
   });
 
+  it('lists the blocked software_ids with who blocked each and when, never a secret, until unblocked', async () => {
+    const softwareId = `blocked-${Date.now()}`;
+    const before = Math.floor(Date.now() / 1000);
+    const blocked = await admin.request('POST', '/blocked-software-ids', {
+      software_id: softwareId,
+    });
+    expect(blocked.status).toBe(200);
+    const listed = await admin.request('GET', '/blocked-software-ids');
+    expect(listed.status).toBe(200);
+    const entry = listed.body.blocked_software_ids.find((b: Json) => b.software_id === softwareId);
+    expect(entry).toEqual({
+      software_id: softwareId,
+      blocked_at: expect.any(Number),
+      blocked_by: expect.any(String),
+      ...(entry.source_ip !== undefined && { source_ip: expect.any(String) }),
+    });
+    expect(entry.blocked_at).toBeGreaterThanOrEqual(before - 1);
+    expect(JSON.stringify(listed.body)).not.toContain(ADMIN_TOKEN);
+    for (const bad of ['limit=0', 'limit=many', 'cursor=garbage']) {
+      const refused = await admin.request('GET', `/blocked-software-ids?${bad}`);
+      expect([bad, refused.status, refused.body.error]).toEqual([bad, 400, 'invalid_request']);
+    }
+    const path = `/blocked-software-ids/${encodeURIComponent(softwareId)}`;
+    expect((await admin.request('DELETE', path)).status).toBe(204);
+    const after = await admin.request('GET', '/blocked-software-ids');
+    expect(after.body.blocked_software_ids.some((b: Json) => b.software_id === softwareId)).toBe(
+      false,
+    );
+  });
+
   it('counts registrations, deletions and active clients from the change events', async () => {
     const totals = async () => {
       const { status, body } = await admin.request('GET', '/stats');
@@ -403,6 +433,22 @@ describe('dcr-admin CLI', () => {
     const recount = await cli('recount-stats', '--json');
     expect(recount.code).toBe(0);
     expect(JSON.parse(recount.out).counted).toBeGreaterThan(0);
+  });
+
+  it('lists the blocked software_ids as a table and as JSON', async () => {
+    const softwareId = `cli-blocked-${Date.now()}`;
+    expect((await cli('block-software', softwareId)).code).toBe(0);
+    const listed = await cli('blocked');
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(/^SOFTWARE ID\s+BLOCKED\s+BY\s+FROM$/m);
+    expect(listed.out).toMatch(
+      new RegExp(`^${softwareId}\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\s+\\S+`, 'm'),
+    );
+    expect(listed.out).toMatch(/^\d+ blocked software_id\(s\)$/m);
+    const asJson = JSON.parse((await cli('blocked', '--json')).out);
+    expect(asJson).toContainEqual(expect.objectContaining({ software_id: softwareId }));
+    expect((await cli('unblock-software', softwareId)).code).toBe(0);
+    expect((await cli('blocked')).out).not.toContain(softwareId);
   });
 
   it('runs as the dcr-admin command', () => {

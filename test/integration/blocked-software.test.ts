@@ -42,6 +42,30 @@ describe.each(stores)('BlockedSoftwareIds (%s)', (_, make) => {
     expect(await blocked.unblock(id)).toBe(false);
     expect(await blocked.isBlocked(id)).toBe(false);
   });
+
+  it('lists the blocked software_ids page by page, with who blocked each, when and from where', async () => {
+    const blocked = make();
+    const run = `list-${Math.random()}`;
+    const ids = [1, 2, 3].map((n) => `${run}/${n}`);
+    for (const [i, id] of ids.entries()) {
+      await blocked.block(id, { at: 100 + i, actor: 'ops', sourceIp: '192.0.2.7' });
+    }
+    await blocked.unblock(ids[1] as string);
+    const seen: unknown[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await blocked.page(cursor, 1);
+      seen.push(...page.records.filter((r) => r.softwareId.startsWith(run)));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(seen).toHaveLength(2);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { softwareId: ids[0], at: 100, actor: 'ops', sourceIp: '192.0.2.7' },
+        { softwareId: ids[2], at: 102, actor: 'ops', sourceIp: '192.0.2.7' },
+      ]),
+    );
+  });
 });
 
 describe('the blocked item on the table', () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { FakeClock } from '../support/fakes.js';
-import { jsonPost, readJson } from '../support/server.js';
+import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
  * The dashboard on the local server, over HTTP without a browser: closed without an admin token,
@@ -187,6 +187,9 @@ describe('the local dashboard', () => {
       ['/clients/%2e%2e', 404],
       ['/clients/%E0%A4%A', 404],
       ['/clients/no-such-client/delete', 404],
+      ['/block-software', 400],
+      [`/block-software?software_id=${'s'.repeat(300)}`, 400],
+      ['/blocked?cursor=garbage', 400],
       ['/nowhere', 404],
     ];
     for (const [path, status] of gets) {
@@ -219,6 +222,9 @@ describe('the local dashboard', () => {
       ['/clients/no-such-client/delete', `csrf=${csrf}`, 404],
       ['/block-software', `csrf=${csrf}`, 400],
       ['/block-software', `csrf=${csrf}&software_id=${'s'.repeat(300)}`, 400],
+      ['/unblock-software', `csrf=${csrf}`, 400],
+      ['/unblock-software', `csrf=${csrf}&software_id=never-blocked`, 404],
+      ['/unblock-software', 'software_id=never-blocked', 403],
       [`/clients/${client.client_id}/delete`, `csrf=${csrf}&csrf=${csrf}`, 400],
     ];
     for (const [path, body, status] of posts) {
@@ -321,6 +327,180 @@ describe('the local dashboard', () => {
       expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
       expect(response.headers.get('content-security-policy')).not.toContain('script-src');
+    }
+  });
+
+  it('blocks a software_id only after a confirmation that counts its clients, lists it with who blocked it, and unblocks it', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const base = `${app.issuer}/dashboard`;
+    const register = (softwareId: string) =>
+      jsonPost(`${app.issuer}/register`, {
+        software_id: softwareId,
+        grant_types: ['client_credentials'],
+      });
+    const clientIds: string[] = [];
+    for (let i = 0; i < 2; i++) clientIds.push((await readJson(await register('kept'))).client_id);
+    for (let i = 0; i < 3; i++) await register('doomed');
+    const blockedIds = async () =>
+      (
+        await readJson(
+          await fetch(`${app.issuer}/admin/blocked-software-ids`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          }),
+        )
+      ).blocked_software_ids.map((b: { software_id: string }) => b.software_id);
+
+    // The confirmation says how many clients there are, offers to delete them, and changes nothing.
+    const confirm = await fetch(
+      `${base}/block-software?software_id=kept&client_id=${clientIds[0]}`,
+      {
+        headers: { cookie },
+      },
+    );
+    expect(confirm.status).toBe(200);
+    const confirmation = await confirm.text();
+    expect(confirmation).toContain('<span id="impact-count">2</span>');
+    expect(confirmation).toContain('name="delete_clients" value="false" checked');
+    expect(confirmation).toContain(`href="${base}/clients/${clientIds[0]}">Cancel</a>`);
+    expect(await blockedIds()).toEqual([]);
+    const csrf = confirmation.match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
+
+    // Confirmed without deletion: blocked, its clients kept, back to the client's page.
+    const kept = await form(
+      `${base}/block-software`,
+      `csrf=${csrf}&software_id=kept&client_id=${clientIds[0]}&delete_clients=false`,
+      { cookie, origin: app.issuer },
+    );
+    expect(kept.status).toBe(303);
+    expect(kept.headers.get('location')).toBe(`${base}/clients/${clientIds[0]}?done=blocked`);
+    expect((await register('kept')).status).toBe(400);
+    expect((await fetch(`${base}/clients/${clientIds[1]}`, { headers: { cookie } })).status).toBe(
+      200,
+    );
+
+    // Confirmed with deletion: blocked and its three clients gone.
+    const doomed = await form(
+      `${base}/block-software`,
+      `csrf=${csrf}&software_id=doomed&delete_clients=true`,
+      { cookie, origin: app.issuer },
+    );
+    expect(doomed.headers.get('location')).toBe(`${base}/blocked?done=blocked-deleted`);
+    const none = await fetch(`${base}/block-software?software_id=doomed`, { headers: { cookie } });
+    expect(await none.text()).toContain('<span id="impact-count">0</span>');
+
+    // The Blocked page lists both, who blocked them, with an Unblock form each.
+    const list = await (
+      await fetch(`${base}/blocked?done=blocked-deleted`, { headers: { cookie } })
+    ).text();
+    expect(list).toContain('its clients were deleted');
+    for (const id of ['kept', 'doomed']) {
+      expect(list).toContain(`<td data-label="software_id"><code>${id}</code></td>`);
+      expect(list).toContain(
+        `name="software_id" value="${id}">\n<button type="submit" class="secondary" aria-label="Unblock ${id}">`,
+      );
+    }
+    expect(list).toContain('<code>admin-token</code>');
+    expect(list).not.toContain(TOKEN);
+
+    const unblocked = await form(`${base}/unblock-software`, `csrf=${csrf}&software_id=kept`, {
+      cookie,
+      origin: app.issuer,
+    });
+    expect(unblocked.headers.get('location')).toBe(`${base}/blocked?done=unblocked`);
+    expect(await blockedIds()).toEqual(['doomed']);
+    expect((await register('kept')).status).toBe(201);
+  });
+
+  it('lists clients 25 a page with a total, in registry order or sorted by created, last used, expiry or name', async () => {
+    const app = await start({ DCR_ADMIN_TOKEN: TOKEN });
+    const { cookie } = await signIn(app.issuer, app.issuer);
+    const base = `${app.issuer}/dashboard`;
+    const clients: Json[] = [];
+    // 27 clients of one software_id, named in an order unlike their registration order.
+    for (let i = 0; i < 27; i++) {
+      const name = `agent-${String((i * 7) % 27).padStart(2, '0')}`;
+      clients.push(
+        await readJson(
+          await jsonPost(`${app.issuer}/register`, {
+            client_name: name,
+            software_id: 'fleet',
+            grant_types: ['client_credentials'],
+          }),
+        ),
+      );
+    }
+    const used = clients[13] as Json;
+    const token = await fetch(`${app.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${used.client_id}:${used.client_secret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(token.status).toBe(200);
+
+    /** A listing page: its rows' client_ids, what it says it shows, and its page links. */
+    const listed = async (path: string) => {
+      const response = await fetch(`${base}${path}`, { headers: { cookie } });
+      expect(response.status).toBe(200);
+      const body = await response.text();
+      const link = (rel: string) =>
+        body.match(new RegExp(`<a href="([^"]+)" rel="${rel}">`))?.[1]?.replaceAll('&amp;', '&');
+      return {
+        ids: [...body.matchAll(/<code class="id" title="([^"]+)">/g)]
+          .map((m) => m[1] as string)
+          .filter((id) => id !== 'fleet'),
+        names: [...body.matchAll(/<td data-label="Name"><a [^>]+>([^<]+)<\/a>/g)].map((m) => m[1]),
+        count: body.match(/<p id="clients-count">(.*?)<\/p>/)?.[1]?.replace(/<\/?strong>/g, ''),
+        next: link('next'),
+        previous: link('prev'),
+      };
+    };
+    const rest = (url: string | undefined) => (url ?? '').slice(base.length);
+
+    // Registry order: 25, then the other 2, the total from the statistics' count.
+    for (const [filter, shown] of [
+      ['', 'Showing 1–25 of 27 active clients'],
+      ['?search=fleet', 'Showing 1–25 matching clients'],
+    ] as const) {
+      const first = await listed(`/clients${filter}`);
+      expect(first.ids).toHaveLength(25);
+      expect(first.count).toBe(shown);
+      const second = await listed(rest(first.next));
+      expect(second.ids).toHaveLength(2);
+      expect(second.count).toMatch(/^Showing 26–27/);
+      expect(new Set([...first.ids, ...second.ids])).toEqual(
+        new Set(clients.map((c) => c.client_id)),
+      );
+      expect(second.next).toBeUndefined();
+    }
+
+    // Sorted by name: every match read, sorted, then 25 a page, with Previous and Next.
+    const byName = await listed('/clients?search=fleet&sort=name-asc');
+    expect(byName.count).toBe('Showing 1–25 of 27 matching clients');
+    const names = clients.map((c) => c.client_name).sort();
+    expect(byName.names).toEqual(names.slice(0, 25));
+    const byNameNext = await listed(rest(byName.next));
+    expect(byNameNext.names).toEqual(names.slice(25));
+    expect(byNameNext.count).toBe('Showing 26–27 of 27 matching clients');
+    expect(rest(byNameNext.previous)).toBe('/clients?search=fleet&sort=name-asc&page=1');
+
+    // The one client used comes first by last use; by creation, the first registered last.
+    expect((await listed('/clients?sort=used-desc')).ids[0]).toBe(used.client_id);
+    const newest = await listed('/clients?sort=created-desc');
+    const oldest = await listed('/clients?sort=created-asc');
+    expect(newest.ids[0]).not.toBe(oldest.ids[0]);
+    expect((await listed('/clients?sort=expires-asc')).ids).toHaveLength(25);
+    for (const bad of [
+      'sort=bogus',
+      'sort=toString',
+      'sort=name-asc&page=0',
+      'sort=name-asc&page=x',
+    ]) {
+      const response = await fetch(`${base}/clients?${bad}`, { headers: { cookie } });
+      expect([bad, response.status]).toEqual([bad, 400]);
     }
   });
 });

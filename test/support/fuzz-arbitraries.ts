@@ -1055,10 +1055,11 @@ export const signInRequest: fc.Arbitrary<FuzzRequest> = fc
     }));
   });
 
-/** Discovery and JWKS: GET with odd queries and headers, other methods, odd paths. */
+/** Discovery, JWKS and the home page: GET with odd queries and headers, other methods, odd paths. */
 export const metadataRequest: fc.Arbitrary<FuzzRequest> = fc.record({
   method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PATCH', 'get', ''),
   path: fc.constantFrom(
+    '/',
     '/.well-known/oauth-authorization-server',
     '/.well-known/openid-configuration',
     '/.well-known/jwks.json',
@@ -1144,6 +1145,7 @@ export const adminRequest: fc.Arbitrary<FuzzRequest> = fc
       ['DELETE', `/admin/initial-access-tokens/${ref('iat.id')}`],
       ['POST', '/admin/blocked-software-ids'],
       ['DELETE', '/admin/blocked-software-ids/evil'],
+      ['GET', '/admin/blocked-software-ids'],
       ['GET', '/admin/clients/%ED%A0%80'],
       ['DELETE', '/admin/initial-access-tokens/%2e%2e'],
       ['DELETE', `/admin/blocked-software-ids/${'s'.repeat(300)}`],
@@ -1245,6 +1247,9 @@ export const dashboardRequest: fc.Arbitrary<FuzzRequest> = fc
       ['POST', '/dashboard/clients/:id/delete'],
       ['POST', '/dashboard/clients/:id/rotate-secret'],
       ['POST', '/dashboard/block-software'],
+      ['GET', '/dashboard/block-software'],
+      ['GET', '/dashboard/blocked'],
+      ['POST', '/dashboard/unblock-software'],
     ),
     cookie: fc.oneof(
       { weight: 6, arbitrary: fc.constant(ref('dashboard.cookie')) },

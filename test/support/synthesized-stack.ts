@@ -936,8 +936,13 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
       listener(() => name, mutualTls),
     );
     const isMain = main === undefined && !mutualTls;
+    // API Gateway accepts any number of connections at once; Node's default backlog (511)
+    // would drop the handshakes of a 500-request burst on a busy machine.
     await new Promise<void>((resolve) =>
-      server.listen(isMain ? (options.port ?? 0) : 0, '127.0.0.1', resolve),
+      server.listen(
+        { port: isMain ? (options.port ?? 0) : 0, host: '127.0.0.1', backlog: 4096 },
+        resolve,
+      ),
     );
     const { port } = server.address() as AddressInfo;
     const origin = `https://127.0.0.1:${port}`;

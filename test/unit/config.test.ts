@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
+import { hygieneSeen } from '../support/secret-hygiene.js';
 
 describe('configuration', () => {
   it('starts with no variables at all: any scope, tokens for the issuer only', () => {
@@ -186,5 +187,94 @@ describe('mutual TLS endpoint aliases (RFC 8705 §5)', () => {
     expect(await metadata('https://auth.example.com', {})).not.toHaveProperty(
       'mtls_endpoint_aliases',
     );
+  });
+});
+
+describe('configuration messages: the setting, its rule and the value that breaks it', () => {
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('expected a configuration error');
+  };
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT: must be a whole number from 0 to 65535 (got "abc")'],
+    [
+      { DCR_ACCESS_TOKEN_LIFETIME_SECONDS: '5' },
+      'DCR_ACCESS_TOKEN_LIFETIME_SECONDS: must be a whole number of seconds from 60 to 86400 (got "5")',
+    ],
+    [
+      { DCR_CLIENT_MAX_LIFETIME_SECONDS: '1.5' },
+      'DCR_CLIENT_MAX_LIFETIME_SECONDS: must be a whole number of seconds, 0 or more (got "1.5")',
+    ],
+    [
+      { DCR_RESOURCES: 'https://mcp.example.com/mcp relative/path', DCR_ALLOWED_SCOPES: 'read' },
+      'DCR_RESOURCES: must be an absolute URI without fragment (got "relative/path")',
+    ],
+    [{ DCR_SIGNING_ALG: 'HS256' }, 'DCR_SIGNING_ALG: must be one of RS256, ES256 (got "HS256")'],
+    [{ DCR_DEV_LOGIN: 'yes' }, 'DCR_DEV_LOGIN: must be one of on, off (got "yes")'],
+    [{ DCR_ISSUER: 'ftp://id.example.com' }, 'DCR_ISSUER: must be an http or https URL'],
+    [
+      { DCR_REGISTRATION_TIERS: '{"open":{"scopes":["a b"]}}' },
+      'DCR_REGISTRATION_TIERS.open.scopes.0: must be a scope: printable ASCII without spaces, quotes or backslashes (got "a b")',
+    ],
+  ])('%o → %s', (env, message) => {
+    const text = problem(env);
+    expect(text).toContain(message);
+    // Never zod's own words, nor a list item's index.
+    expect(text).not.toMatch(/expected|received|Invalid|NaN|DCR_RESOURCES\.0/);
+  });
+
+  it('never quotes a secret’s value', () => {
+    const text = problem({ DCR_ADMIN_TOKEN: 'short-but-secret' });
+    expect(text).toContain('DCR_ADMIN_TOKEN: must be at least 32 characters');
+    expect(text).not.toContain('short-but-secret');
+  });
+
+  it('the missing scopes show a value to copy', () => {
+    expect(problem({ DCR_RESOURCES: 'https://mcp.example.com/mcp' })).toContain(
+      'e.g. DCR_ALLOWED_SCOPES="mcp:tools read"',
+    );
+  });
+});
+
+describe('DCR_ variables that name no setting', () => {
+  it.each([
+    ['DCR_ALLOWED_SCOPE', 'did you mean DCR_ALLOWED_SCOPES?'],
+    ['DCR_RESOURCE', 'did you mean DCR_RESOURCES?'],
+    ['DCR_ADMINTOKEN', 'did you mean DCR_ADMIN_TOKEN?'],
+    ['DCR_ACCESS_TOKEN_LIFETIME', 'did you mean DCR_ACCESS_TOKEN_LIFETIME_SECONDS?'],
+    ['DCR_SOMETHING_ELSE', 'docs/configuration.md lists them'],
+  ])('%s: warned about (%s), once, without failing the start', (variable, hint) => {
+    const warnings: string[] = [];
+    const config = loadConfig({ [variable]: 'x', DCR_ISSUER: 'https://id.example.com' }, (w) =>
+      warnings.push(w),
+    );
+    expect(config.issuer).toBe('https://id.example.com');
+    expect(warnings).toEqual([`${variable} is not a setting (ignored); ${hint}`]);
+  });
+
+  it('says nothing of the settings, of other variables, nor of dcr-admin’s DCR_ADMIN_URL', () => {
+    const warnings: string[] = [];
+    loadConfig(
+      { DCR_ALLOWED_SCOPES: 'read', PATH: '/bin', DCR_ADMIN_URL: 'http://127.0.0.1:3000' },
+      (w) => warnings.push(w),
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it('in Lambda, logs each as a warning when the configuration is loaded (the cold start)', async () => {
+    loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'register', DCR_ALLOWED_SCOPE: 'read' });
+    const { captured } = await hygieneSeen();
+    const lines = captured.filter((line) => line.includes('DCR_ALLOWED_SCOPE is not a setting'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'WARN',
+      message: 'configuration',
+      warning: 'DCR_ALLOWED_SCOPE is not a setting (ignored); did you mean DCR_ALLOWED_SCOPES?',
+    });
   });
 });

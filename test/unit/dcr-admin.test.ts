@@ -104,6 +104,63 @@ describe('dcr-admin usage errors', () => {
   });
 });
 
+describe('dcr-admin blocked', () => {
+  it('follows every page of the blocked software_ids and prints them as a table, exit 0', async () => {
+    const pages = createServer((req, res) => {
+      reached.push(`${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      const first = !req.url?.includes('cursor=');
+      res.end(
+        JSON.stringify({
+          blocked_software_ids: [
+            first
+              ? { software_id: 'acme-agent', blocked_at: 1_800_000_000, blocked_by: 'ops' }
+              : { software_id: 'rogue\u202ekit', blocked_at: 1_800_000_060 },
+          ],
+          ...(first && { next_cursor: 'page-2' }),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+      const { code, out } = await run(['blocked'], ['--url', at, '--token', TOKEN]);
+      expect(code).toBe(0);
+      expect(reached).toEqual([
+        'GET /admin/blocked-software-ids',
+        'GET /admin/blocked-software-ids?cursor=page-2',
+      ]);
+      expect(out.split('\n')).toEqual([
+        'SOFTWARE ID     BLOCKED               BY   FROM',
+        'acme-agent      2027-01-15T08:00:00Z  ops',
+        'rogue\\u202ekit  2027-01-15T08:01:00Z',
+        '2 blocked software_id(s)',
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => pages.close(() => resolve()));
+    }
+  });
+
+  it('exits 1 with the server’s error', async () => {
+    const refusing = createServer((_, res) => {
+      res.statusCode = 400;
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({ error: 'invalid_request', error_description: 'cursor is malformed' }),
+      );
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
+      const { code, err } = await run(['blocked'], ['--url', at, '--token', TOKEN]);
+      expect(code).toBe(1);
+      expect(err).toContain('cursor is malformed');
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+  });
+});
+
 describe('dcr-admin connection failures', () => {
   it('names the URL and the cause when the server cannot be reached', async () => {
     const closed = createServer();

@@ -3,17 +3,20 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChangeOrigin } from '../../core/clients/ports.js';
-import type { BlockedSoftwareIds } from '../../core/registration/ports.js';
+import { encodeCursor } from '../../core/cursor.js';
+import type { BlockedSoftware, BlockedSoftwareIds } from '../../core/registration/ports.js';
 import { callAws } from '../aws-errors.js';
+import { tableKeyOf } from './dynamodb-client-repository.js';
 
 const SERVICE = 'the blocked software store';
 
 /**
  * The software_id kill switch (see docs/architecture.md "Storage"):
  *   pk = "blocked#<software_id>", sk = "blocked"; blockedAt, actor, sourceIp; no TTL.
- * Registration reads it (one GetItem); the admin API writes and deletes it.
+ * Registration reads it (one GetItem); the admin API writes, deletes and lists it (a Scan).
  */
 export class DynamoDbBlockedSoftwareIds implements BlockedSoftwareIds {
   constructor(
@@ -63,5 +66,32 @@ export class DynamoDbBlockedSoftwareIds implements BlockedSoftwareIds {
       SERVICE,
     );
     return Attributes !== undefined;
+  }
+
+  /** The operator's listing: a paginated Scan filtered to blocked items (occasional use only). */
+  async page(cursor: string | undefined, scanLimit: number) {
+    const { Items, LastEvaluatedKey } = await callAws(
+      this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(pk, :blocked)',
+          ExpressionAttributeValues: { ':blocked': 'blocked#' },
+          Limit: scanLimit,
+          ...(cursor !== undefined && { ExclusiveStartKey: tableKeyOf(cursor) }),
+        }),
+      ),
+      SERVICE,
+    );
+    return {
+      records: (Items ?? []).map(
+        (item): BlockedSoftware => ({
+          softwareId: item.softwareId,
+          at: item.blockedAt,
+          ...(item.actor !== undefined && { actor: item.actor }),
+          ...(item.sourceIp !== undefined && { sourceIp: item.sourceIp }),
+        }),
+      ),
+      ...(LastEvaluatedKey !== undefined && { cursor: encodeCursor(LastEvaluatedKey) }),
+    };
   }
 }

@@ -1,4 +1,5 @@
 import type { ChangeOrigin } from '../../core/clients/ports.js';
+import { decodeCursor, encodeCursor } from '../../core/cursor.js';
 import type { BlockedSoftwareIds } from '../../core/registration/ports.js';
 
 /** In-memory BlockedSoftwareIds for unit tests, benchmarks and the in-memory local store. */
@@ -15,5 +16,15 @@ export class MemoryBlockedSoftwareIds implements BlockedSoftwareIds {
 
   async unblock(softwareId: string): Promise<boolean> {
     return this.blocked.delete(softwareId);
+  }
+
+  async page(cursor: string | undefined, scanLimit: number) {
+    const all = [...this.blocked].map(([softwareId, origin]) => ({ softwareId, ...origin }));
+    const start = cursor === undefined ? 0 : decodeCursor<{ at: number }>(cursor).at;
+    const end = start + scanLimit;
+    return {
+      records: all.slice(start, end),
+      ...(end < all.length && { cursor: encodeCursor({ at: end }) }),
+    };
   }
 }

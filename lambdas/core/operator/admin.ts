@@ -8,7 +8,7 @@ import type {
 } from '../clients/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { invalidRequest, notFound } from '../errors.js';
-import type { BlockedSoftwareIds } from '../registration/ports.js';
+import type { BlockedSoftware, BlockedSoftwareIds } from '../registration/ports.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import {
   activeByMethod,
@@ -193,6 +193,34 @@ export class AdminService {
     if (!(await this.blockedStore().unblock(softwareIdKey(softwareId)))) {
       throw notFound('this software_id is not blocked');
     }
+  }
+
+  /**
+   * The blocked software_ids, with when, by whom and from where each was blocked: a page of at
+   * least `limit` (up to 10 store pages read to fill it); follow `next_cursor` for more.
+   */
+  async listBlocked(cursor: string | undefined, limit: number) {
+    const position = cursor === undefined ? undefined : decodeCursor<{ c?: unknown }>(cursor).c;
+    if (cursor !== undefined && typeof position !== 'string') {
+      throw invalidRequest('cursor is malformed');
+    }
+    const blocked: BlockedSoftware[] = [];
+    let next = position as string | undefined;
+    for (let pages = 0; pages < BULK_PAGES && blocked.length < limit; pages++) {
+      const page = await this.blockedStore().page(next, SCAN_PAGE);
+      blocked.push(...page.records);
+      next = page.cursor;
+      if (next === undefined) break;
+    }
+    return {
+      blocked_software_ids: blocked.map((b) => ({
+        software_id: b.softwareId,
+        blocked_at: b.at,
+        ...(b.actor !== undefined && { blocked_by: b.actor }),
+        ...(b.sourceIp !== undefined && { source_ip: b.sourceIp }),
+      })),
+      ...(next !== undefined && { next_cursor: encodeCursor({ c: next }) }),
+    };
   }
 
   private blockedStore(): BlockedSoftwareIds {

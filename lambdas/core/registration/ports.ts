@@ -88,6 +88,18 @@ export interface BlockedSoftwareIds {
   block(softwareId: string, origin: ChangeOrigin): Promise<void>;
   /** Unblocks; false if it was not blocked. */
   unblock(softwareId: string): Promise<boolean>;
+  /** A page of the blocked software_ids (reads up to `scanLimit` items; the operator's listing). */
+  page(cursor: string | undefined, scanLimit: number): Promise<BlockedSoftwarePage>;
+}
+
+/** A blocked software_id: when, by whom and from where it was blocked. */
+export interface BlockedSoftware extends ChangeOrigin {
+  readonly softwareId: string;
+}
+
+export interface BlockedSoftwarePage {
+  readonly records: BlockedSoftware[];
+  readonly cursor?: string;
 }
 
 /**

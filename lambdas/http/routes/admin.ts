@@ -45,6 +45,10 @@ const blockSchema = z.object({
   delete_clients: z.boolean().default(false),
   cursor: cursorSchema.optional(),
 });
+const listBlockedSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: cursorSchema.optional(),
+});
 const statsSchema = z.object({
   days: z.coerce.number().int().min(1).max(STATS_DAYS_KEPT).default(30),
 });
@@ -250,6 +254,11 @@ function registryHandlers(service: AdminService) {
     );
   };
 
+  const listBlocked: AdminHandler = async ({ request }) => {
+    const input = parse(listBlockedSchema, query(request));
+    return json(200, await service.listBlocked(input.cursor, input.limit));
+  };
+
   const unblockSoftware: AdminHandler = async (context) => {
     const softwareId = parse(softwareIdSchema, context.params.softwareId);
     await service.unblockSoftware(softwareId);
@@ -290,6 +299,7 @@ function registryHandlers(service: AdminService) {
     recount,
     bulkDelete,
     blockSoftware,
+    listBlocked,
     unblockSoftware,
     getClient,
     deleteClient,
@@ -338,6 +348,7 @@ export function adminRoutes(
     route('POST', PATHS.adminStatsRecount, registry.recount),
     route('POST', PATHS.adminBulkDelete, registry.bulkDelete),
     route('POST', PATHS.adminBlockedSoftwareIds, registry.blockSoftware),
+    route('GET', PATHS.adminBlockedSoftwareIds, registry.listBlocked),
     route('DELETE', PATHS.adminBlockedSoftwareId, registry.unblockSoftware),
     route('GET', PATHS.adminClient, registry.getClient),
     route('DELETE', PATHS.adminClient, registry.deleteClient),

@@ -1,12 +1,24 @@
 import { authorizationServerMetadata, type DiscoverySettings } from '../../core/discovery.js';
-import { PATHS } from '../../core/paths.js';
-import { preserialized } from '../responses.js';
+import { endpointUrl, PATHS } from '../../core/paths.js';
+import { HOME_DESCRIPTION, type HomeView, homePage } from '../pages.js';
+import { prefersJson } from '../request.js';
+import { json, preserialized } from '../responses.js';
 import type { Route } from '../router.js';
 
 const CACHEABLE = { 'cache-control': 'public, max-age=3600' };
 
-/** RFC 8414 metadata under both well-known names, serialised once per issuer. */
-export function discoveryRoutes(settings: DiscoverySettings): Route[] {
+export interface HomeSettings {
+  /** The APIs tokens can be for (RFC 8707). */
+  readonly resources: ReadonlySet<string>;
+  /** Whether this server has the operator's dashboard (the local server with an admin token). */
+  readonly dashboard?: boolean;
+}
+
+/**
+ * RFC 8414 metadata under both well-known names, serialised once per issuer; and the home page
+ * (`GET /`), which says what this server is and links the metadata.
+ */
+export function discoveryRoutes(settings: DiscoverySettings & HomeSettings): Route[] {
   const documents = new Map<string, string>();
   const metadata = ({ issuer }: { issuer: string }) => {
     let document = documents.get(issuer);
@@ -19,5 +31,50 @@ export function discoveryRoutes(settings: DiscoverySettings): Route[] {
   return [
     { method: 'GET', path: PATHS.authorizationServerMetadata, cors: true, handle: metadata },
     { method: 'GET', path: PATHS.openidConfiguration, cors: true, handle: metadata },
+    homeRoute(settings),
   ];
 }
+
+/** The home page for a browser; its JSON twin for a program that asks for JSON. */
+function homeRoute(settings: DiscoverySettings & HomeSettings): Route {
+  return {
+    method: 'GET',
+    path: PATHS.home,
+    cors: true,
+    handle: ({ request, issuer }) => {
+      const url = (path: string) => endpointUrl(issuer, path);
+      const view: HomeView = {
+        issuer,
+        metadata: url(PATHS.authorizationServerMetadata),
+        registration: url(PATHS.register),
+        jwks: url(PATHS.jwks),
+        ...(settings.interactive && { authorization: url(PATHS.authorize) }),
+        ...(settings.allowedScopes && { scopes: [...settings.allowedScopes] }),
+        resources: [...settings.resources],
+        ...(settings.dashboard && { dashboard: url(PATHS.dashboard) }),
+        ...(settings.serviceDocumentation && { documentation: settings.serviceDocumentation }),
+      };
+      // Either representation, chosen by Accept: caches must keep them apart.
+      const response = prefersJson(request)
+        ? json(200, homeDocument(view), CACHEABLE)
+        : homePage(view);
+      response.headers.vary = 'accept';
+      return response;
+    },
+  };
+}
+
+/** The home page's JSON: RFC 8414's names where it has one. */
+const homeDocument = (view: HomeView) => ({
+  server: 'serverless-dcr',
+  description: HOME_DESCRIPTION,
+  issuer: view.issuer,
+  authorization_server_metadata: view.metadata,
+  registration_endpoint: view.registration,
+  ...(view.authorization && { authorization_endpoint: view.authorization }),
+  jwks_uri: view.jwks,
+  ...(view.scopes && { scopes_supported: view.scopes }),
+  resources: view.resources,
+  ...(view.dashboard && { dashboard: view.dashboard }),
+  ...(view.documentation && { service_documentation: view.documentation }),
+});
