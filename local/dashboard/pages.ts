@@ -373,7 +373,9 @@ function orderBy<T extends number | string>(
           typeof x === 'string' ? x.localeCompare(y as string) : (x as number) - (y as number);
         return direction * compared;
       }
-      return a.client_id < b.client_id ? -1 : 1;
+      // Ties (clients registered in the same second) follow the direction too, so that the
+      // two directions of one key are exact reverses.
+      return direction * (a.client_id < b.client_id ? -1 : 1);
     });
 }
 
