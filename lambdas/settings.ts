@@ -21,6 +21,17 @@ import type { DeployedFunction } from './functions.js';
  * no CDK, no AWS SDK (the functions' bundles import it).
  */
 
+/**
+ * Whether the documentation lines below are kept: true when run from source (the server, the
+ * tests, `npm run docs:config`); the deployed bundles replace `SETTINGS_DOCS` by `false` at bundling
+ * (lib/constructs/deployed-lambda.ts), so every line folds to '' and no function carries the
+ * ~11 KB of text only docs/configuration.md reads.
+ */
+declare global {
+  var SETTINGS_DOCS: boolean | undefined;
+}
+globalThis.SETTINGS_DOCS ??= true;
+
 // ---------------------------------------------------------------------------------------------
 // Types: each parses the text of a value (a variable, `-c dcr:<key>=…`, a cdk.json value).
 
@@ -304,35 +315,40 @@ export const SETTINGS = {
     env: 'PORT',
     type: wholeNumber(0, 65535),
     default: '3000',
-    doc: 'local port (`0` = any free port)',
+    doc: SETTINGS_DOCS ? 'local port (`0` = any free port)' : '',
   }),
   issuer: setting({
     env: 'DCR_ISSUER',
     type: issuerUrl,
-    defaultDoc:
-      "`http://127.0.0.1:$PORT` locally; in AWS the API's own `https://` domain (`dcr:domainName`)",
-    doc: 'the issuer; may carry a path (`https://id.example.com/tenant-a`), then endpoints live under it and metadata also at the RFC 8414 path-inserted URL. Set by the stack with a custom domain',
+    defaultDoc: SETTINGS_DOCS
+      ? "`http://127.0.0.1:$PORT` locally; in AWS the API's own `https://` domain (`dcr:domainName`)"
+      : '',
+    doc: SETTINGS_DOCS
+      ? 'the issuer; may carry a path (`https://id.example.com/tenant-a`), then endpoints live under it and metadata also at the RFC 8414 path-inserted URL. Set by the stack with a custom domain'
+      : '',
     receivedBy: 'every function',
   }),
   serviceDocumentation: setting({
     env: 'DCR_SERVICE_DOCUMENTATION',
     key: 'serviceDocumentation',
     type: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
-    defaultDoc: 'unset',
-    doc: 'a page for developers who integrate with this server (RFC 8414 `service_documentation`): advertised in the metadata and linked from the home page (`GET /`)',
+    defaultDoc: SETTINGS_DOCS ? 'unset' : '',
+    doc: SETTINGS_DOCS
+      ? 'a page for developers who integrate with this server (RFC 8414 `service_documentation`): advertised in the metadata and linked from the home page (`GET /`)'
+      : '',
     receivedBy: ['discovery'],
   }),
   dataDir: setting({
     env: 'DCR_DATA_DIR',
     type: text,
-    defaultDoc: '`.dcr-data/` in the repository (git-ignored)',
-    doc: 'local data folder',
+    defaultDoc: SETTINGS_DOCS ? '`.dcr-data/` in the repository (git-ignored)' : '',
+    doc: SETTINGS_DOCS ? 'local data folder' : '',
   }),
   tableName: setting({
     env: 'DCR_TABLE_NAME',
     type: z.string().min(3).max(255),
     default: 'serverless-dcr',
-    doc: 'DynamoDB table',
+    doc: SETTINGS_DOCS ? 'DynamoDB table' : '',
     receivedBy: 'every function',
   }),
 
@@ -342,9 +358,12 @@ export const SETTINGS = {
     key: 'allowedScopes',
     type: scopeList,
     list: ' ',
-    defaultDoc:
-      'unset = any scope; **required** when `DCR_RESOURCES` or `DCR_DEFAULT_AUDIENCE` is set',
-    doc: 'space-separated scopes clients may register; advertised as `scopes_supported`. Tokens for a real resource carry only scopes the operator offers, so with resources configured the server refuses to start without this list',
+    defaultDoc: SETTINGS_DOCS
+      ? 'unset = any scope; **required** when `DCR_RESOURCES` or `DCR_DEFAULT_AUDIENCE` is set'
+      : '',
+    doc: SETTINGS_DOCS
+      ? 'space-separated scopes clients may register; advertised as `scopes_supported`. Tokens for a real resource carry only scopes the operator offers, so with resources configured the server refuses to start without this list'
+      : '',
     receivedBy: 'every function',
   }),
   clientMaxLifetimeSeconds: setting({
@@ -352,8 +371,10 @@ export const SETTINGS = {
     key: 'clientMaxLifetimeSeconds',
     type: seconds(),
     default: String(365 * 24 * 3600),
-    defaultDoc: '`31536000` (365 days)',
-    doc: "longest a client lives; caps the client's `expires_at`; `0` = no cap",
+    defaultDoc: SETTINGS_DOCS ? '`31536000` (365 days)' : '',
+    doc: SETTINGS_DOCS
+      ? "longest a client lives; caps the client's `expires_at`; `0` = no cap"
+      : '',
     receivedBy: 'every function',
   }),
   clientSecretLifetimeSeconds: setting({
@@ -361,8 +382,10 @@ export const SETTINGS = {
     key: 'clientSecretLifetimeSeconds',
     type: seconds(),
     default: '0',
-    defaultDoc: '`0` (never)',
-    doc: "lifetime of each issued client secret (registration, an RFC 7592 update that replaces an expired one, an operator's rotation), reported in `client_secret_expires_at`",
+    defaultDoc: SETTINGS_DOCS ? '`0` (never)' : '',
+    doc: SETTINGS_DOCS
+      ? "lifetime of each issued client secret (registration, an RFC 7592 update that replaces an expired one, an operator's rotation), reported in `client_secret_expires_at`"
+      : '',
     receivedBy: 'every function',
   }),
   clientIdleLifetimeSeconds: setting({
@@ -370,8 +393,10 @@ export const SETTINGS = {
     key: 'clientIdleLifetimeSeconds',
     type: seconds(),
     default: String(90 * 24 * 3600),
-    defaultDoc: '`7776000` (90 days)',
-    doc: 'a client not used (no token, introspection or revocation) for this long after its last use expires; `0` = never',
+    defaultDoc: SETTINGS_DOCS ? '`7776000` (90 days)' : '',
+    doc: SETTINGS_DOCS
+      ? 'a client not used (no token, introspection or revocation) for this long after its last use expires; `0` = never'
+      : '',
     receivedBy: 'every function',
   }),
   clientUnusedLifetimeSeconds: setting({
@@ -379,8 +404,10 @@ export const SETTINGS = {
     key: 'clientUnusedLifetimeSeconds',
     type: seconds(),
     default: String(24 * 3600),
-    defaultDoc: '`86400` (24 hours)',
-    doc: 'a client never used expires this long after registering; `0` = never',
+    defaultDoc: SETTINGS_DOCS ? '`86400` (24 hours)' : '',
+    doc: SETTINGS_DOCS
+      ? 'a client never used expires this long after registering; `0` = never'
+      : '',
     receivedBy: 'every function',
   }),
   lastUsedWriteIntervalSeconds: setting({
@@ -388,7 +415,9 @@ export const SETTINGS = {
     key: 'lastUsedWriteIntervalSeconds',
     type: seconds(),
     default: '300',
-    doc: '"last used" is written at most once per client per interval, not once per token',
+    doc: SETTINGS_DOCS
+      ? '"last used" is written at most once per client per interval, not once per token'
+      : '',
     receivedBy: 'every function',
   }),
   accessTokenLifetimeSeconds: setting({
@@ -396,7 +425,7 @@ export const SETTINGS = {
     key: 'accessTokenLifetimeSeconds',
     type: seconds(60, 86_400),
     default: '600',
-    doc: 'access token lifetime (RFC 9068 `exp - iat`)',
+    doc: SETTINGS_DOCS ? 'access token lifetime (RFC 9068 `exp - iat`)' : '',
     receivedBy: 'every function',
   }),
   resources: setting({
@@ -405,16 +434,18 @@ export const SETTINGS = {
     type: list.pipe(z.array(absoluteUri)).transform((v) => new Set(v)),
     list: ' ',
     default: '',
-    defaultDoc: 'none',
-    doc: 'RFC 8707 resources clients may ask tokens for (space-separated absolute URIs); each becomes `aud`',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? 'RFC 8707 resources clients may ask tokens for (space-separated absolute URIs); each becomes `aud`'
+      : '',
     receivedBy: 'every function',
   }),
   defaultAudience: setting({
     env: 'DCR_DEFAULT_AUDIENCE',
     key: 'defaultAudience',
     type: absoluteUri,
-    defaultDoc: 'the issuer',
-    doc: '`aud` of tokens requested without `resource`',
+    defaultDoc: SETTINGS_DOCS ? 'the issuer' : '',
+    doc: SETTINGS_DOCS ? '`aud` of tokens requested without `resource`' : '',
     receivedBy: 'every function',
   }),
   introspectorClientIds: setting({
@@ -423,8 +454,10 @@ export const SETTINGS = {
     type: list.transform((v) => new Set(v)),
     list: ' ',
     default: '',
-    defaultDoc: 'none',
-    doc: 'clients (resource servers) that may introspect any token; every other client only its own',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? 'clients (resource servers) that may introspect any token; every other client only its own'
+      : '',
     receivedBy: 'every function',
   }),
 
@@ -434,7 +467,9 @@ export const SETTINGS = {
     key: 'signingAlgorithm',
     type: z.enum(['RS256', 'ES256']),
     default: 'RS256',
-    doc: 'the signing algorithm: of the local key (generated once, kept in the data folder), of the KMS key (`RSA_2048` or `ECC_NIST_P256`), and in the wrapped mode of each new key',
+    doc: SETTINGS_DOCS
+      ? 'the signing algorithm: of the local key (generated once, kept in the data folder), of the KMS key (`RSA_2048` or `ECC_NIST_P256`), and in the wrapped mode of each new key'
+      : '',
     receivedBy: ['key-rotation'],
   }),
   signingMode: setting({
@@ -443,14 +478,18 @@ export const SETTINGS = {
     type: z.enum(['kms', 'wrapped']),
     default: 'kms',
     deployDefault: false,
-    doc: 'AWS: `kms` (KMS signs every token; the private key never leaves it) or `wrapped` (a signing key wrapped by a symmetric KMS key, unwrapped once per container, rotated on a schedule: docs/deployment.md "Signing modes"); `npm start` always signs with its local key file',
+    doc: SETTINGS_DOCS
+      ? 'AWS: `kms` (KMS signs every token; the private key never leaves it) or `wrapped` (a signing key wrapped by a symmetric KMS key, unwrapped once per container, rotated on a schedule: docs/deployment.md "Signing modes"); `npm start` always signs with its local key file'
+      : '',
     receivedBy: 'every function',
   }),
   kmsKeyId: setting({
     env: 'DCR_KMS_KEY_ID',
     type: text,
-    defaultDoc: 'set by the stack',
-    doc: 'AWS: the KMS key that signs (id, ARN or alias); the key spec decides RS256 or ES256',
+    defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
+    doc: SETTINGS_DOCS
+      ? 'AWS: the KMS key that signs (id, ARN or alias); the key spec decides RS256 or ES256'
+      : '',
     receivedBy: 'functions with a key',
   }),
   kmsPreviousKeyIds: setting({
@@ -460,34 +499,42 @@ export const SETTINGS = {
     deployType: list.pipe(z.array(kmsKeyArn)),
     list: ' ',
     default: '',
-    defaultDoc: 'none',
-    doc: 'AWS: keys that signed before a rotation, still published in the JWKS (and readable by the verifying functions) until their tokens expire (kms mode only)',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? 'AWS: keys that signed before a rotation, still published in the JWKS (and readable by the verifying functions) until their tokens expire (kms mode only)'
+      : '',
     receivedBy: 'functions with a key',
   }),
   kmsWrappingKeyId: setting({
     env: 'DCR_KMS_WRAPPING_KEY_ID',
     type: text,
-    defaultDoc: 'set by the stack',
-    doc: 'AWS, wrapped mode: the symmetric KMS key that wraps the signing keys',
+    defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
+    doc: SETTINGS_DOCS
+      ? 'AWS, wrapped mode: the symmetric KMS key that wraps the signing keys'
+      : '',
     receivedBy: 'functions with a key',
   }),
   keyringRefreshSeconds: setting({
     env: 'DCR_KEYRING_REFRESH_SECONDS',
     type: seconds(1, 3600),
     default: '300',
-    doc: 'wrapped mode: how often a function re-reads the keyring (1 to 3600); a new key is published this much longer before it signs',
+    doc: SETTINGS_DOCS
+      ? 'wrapped mode: how often a function re-reads the keyring (1 to 3600); a new key is published this much longer before it signs'
+      : '',
   }),
   signingKeyGeneration: setting({
     key: 'signingKeyGeneration',
     type: seconds(1),
     default: '1',
-    doc: 'raise it to rotate: a new key (alias `…-gen<N>`) signs, the old one is retained; list the old key in `dcr:previousSigningKeyArns` until its tokens have expired',
+    doc: SETTINGS_DOCS
+      ? 'raise it to rotate: a new key (alias `…-gen<N>`) signs, the old one is retained; list the old key in `dcr:previousSigningKeyArns` until its tokens have expired'
+      : '',
   }),
   keyRotationHours: setting({
     key: 'keyRotationHours',
     type: seconds(1, 24 * 90),
     default: '24',
-    doc: 'wrapped mode: a new signing key every this many hours (1 to 2160)',
+    doc: SETTINGS_DOCS ? 'wrapped mode: a new signing key every this many hours (1 to 2160)' : '',
   }),
   region: setting({
     env: 'DCR_REGION',
@@ -495,8 +542,10 @@ export const SETTINGS = {
       .string()
       .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1')
       .max(32),
-    defaultDoc: 'unset = nothing is pinned',
-    doc: "multi-region: this server's region, set by the stack with `dcr:replicaRegions` or `dcr:primaryRegion`; refresh token families, authorization codes and initial access tokens made here are used here only",
+    defaultDoc: SETTINGS_DOCS ? 'unset = nothing is pinned' : '',
+    doc: SETTINGS_DOCS
+      ? "multi-region: this server's region, set by the stack with `dcr:replicaRegions` or `dcr:primaryRegion`; refresh token families, authorization codes and initial access tokens made here are used here only"
+      : '',
     receivedBy: 'every function',
   }),
 
@@ -505,26 +554,32 @@ export const SETTINGS = {
     env: 'DCR_CLEANUP_INTERVAL_SECONDS',
     type: seconds(),
     default: '3600',
-    doc: "local server: how often it sweeps expired items in process (`0` = never); `npm run cleanup` sweeps a stopped server's data once",
+    doc: SETTINGS_DOCS
+      ? "local server: how often it sweeps expired items in process (`0` = never); `npm run cleanup` sweeps a stopped server's data once"
+      : '',
   }),
   adminToken: setting({
     env: 'DCR_ADMIN_TOKEN',
     type: z.string().min(32, 'must be at least 32 characters'),
     secret: true,
-    defaultDoc: 'unset (admin API and dashboard closed)',
-    doc: "local server: bearer token of the admin API (at least 32 characters), and what the dashboard's sign-in asks for; in AWS, IAM authorizes the admin API instead",
+    defaultDoc: SETTINGS_DOCS ? 'unset (admin API and dashboard closed)' : '',
+    doc: SETTINGS_DOCS
+      ? "local server: bearer token of the admin API (at least 32 characters), and what the dashboard's sign-in asks for; in AWS, IAM authorizes the admin API instead"
+      : '',
   }),
   auditLog: setting({
     env: 'DCR_AUDIT_LOG',
     type: text,
     default: 'stdout',
-    doc: 'local server: audit events as JSON lines to `stdout`, a file path, or `off` (the statistics count the changes either way)',
+    doc: SETTINGS_DOCS
+      ? 'local server: audit events as JSON lines to `stdout`, a file path, or `off` (the statistics count the changes either way)'
+      : '',
   }),
   auditBusName: setting({
     env: 'DCR_AUDIT_BUS_NAME',
     type: text,
-    defaultDoc: 'set by the stack',
-    doc: 'AWS: the EventBridge bus the audit function puts audit events on',
+    defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
+    doc: SETTINGS_DOCS ? 'AWS: the EventBridge bus the audit function puts audit events on' : '',
     receivedBy: ['audit'],
   }),
 
@@ -534,33 +589,40 @@ export const SETTINGS = {
     key: 'upstreamIssuer',
     type: upstreamIssuer,
     deployType: z.url({ protocol: /^https$/ }),
-    defaultDoc:
-      'none; in AWS the Cognito user pool the stack creates (unless `dcr:cognitoLogin` is false)',
-    doc: 'an OpenID Provider users sign in at (https; locally also http on `127.0.0.1`, `[::1]`, `localhost`); with the upstream client id. Register `<issuer>/callback` there as the redirect URI (the start-up banner and the stack output `LoginCallbackUrl` print it)',
+    defaultDoc: SETTINGS_DOCS
+      ? 'none; in AWS the Cognito user pool the stack creates (unless `dcr:cognitoLogin` is false)'
+      : '',
+    doc: SETTINGS_DOCS
+      ? 'an OpenID Provider users sign in at (https; locally also http on `127.0.0.1`, `[::1]`, `localhost`); with the upstream client id. Register `<issuer>/callback` there as the redirect URI (the start-up banner and the stack output `LoginCallbackUrl` print it)'
+      : '',
     receivedBy: 'every function',
   }),
   upstreamClientId: setting({
     env: 'DCR_UPSTREAM_CLIENT_ID',
     key: 'upstreamClientId',
     type: z.string().min(1).max(255),
-    defaultDoc: 'none (the Cognito app client in AWS)',
-    doc: "this server's client id at the upstream",
+    defaultDoc: SETTINGS_DOCS ? 'none (the Cognito app client in AWS)' : '',
+    doc: SETTINGS_DOCS ? "this server's client id at the upstream" : '',
     receivedBy: 'every function',
   }),
   upstreamClientSecret: setting({
     env: 'DCR_UPSTREAM_CLIENT_SECRET',
     type: text,
     secret: true,
-    defaultDoc: 'none (a public client: PKCE only)',
-    doc: 'local: the upstream client secret (`client_secret_basic`); not together with `DCR_UPSTREAM_CLIENT_SECRET_ARN`',
+    defaultDoc: SETTINGS_DOCS ? 'none (a public client: PKCE only)' : '',
+    doc: SETTINGS_DOCS
+      ? 'local: the upstream client secret (`client_secret_basic`); not together with `DCR_UPSTREAM_CLIENT_SECRET_ARN`'
+      : '',
   }),
   upstreamClientSecretArn: setting({
     env: 'DCR_UPSTREAM_CLIENT_SECRET_ARN',
     key: 'upstreamClientSecretArn',
     type: z.string().startsWith('arn:'),
     deployType: secretArn,
-    defaultDoc: 'none (a public client: PKCE only)',
-    doc: 'AWS: full ARN of a Secrets Manager secret you created holding the upstream client secret as plain text (`client_secret_basic`), read once per container; encrypted with the default `aws/secretsmanager` key (the function gets no `kms:Decrypt` on keys of yours)',
+    defaultDoc: SETTINGS_DOCS ? 'none (a public client: PKCE only)' : '',
+    doc: SETTINGS_DOCS
+      ? 'AWS: full ARN of a Secrets Manager secret you created holding the upstream client secret as plain text (`client_secret_basic`), read once per container; encrypted with the default `aws/secretsmanager` key (the function gets no `kms:Decrypt` on keys of yours)'
+      : '',
     receivedBy: ['authorize'],
   }),
   upstreamScopes: setting({
@@ -572,14 +634,16 @@ export const SETTINGS = {
       .refine((scopes) => scopes.includes('openid'), 'must include openid'),
     list: ' ',
     default: 'openid',
-    doc: 'scopes asked of the upstream (must include `openid`)',
+    doc: SETTINGS_DOCS ? 'scopes asked of the upstream (must include `openid`)' : '',
     receivedBy: ['authorize'],
   }),
   devLogin: setting({
     env: 'DCR_DEV_LOGIN',
     type: onOff,
-    defaultDoc: '`on` locally when no upstream is configured; never in Lambda (refused there)',
-    doc: '`on`/`off`: the development login (no password; docs/sign-in.md)',
+    defaultDoc: SETTINGS_DOCS
+      ? '`on` locally when no upstream is configured; never in Lambda (refused there)'
+      : '',
+    doc: SETTINGS_DOCS ? '`on`/`off`: the development login (no password; docs/sign-in.md)' : '',
   }),
   devUsers: setting({
     env: 'DCR_DEV_USERS',
@@ -589,13 +653,17 @@ export const SETTINGS = {
         .min(1),
     ),
     default: 'alice',
-    doc: 'development login users (comma or space separated, `[A-Za-z0-9._-]{1,64}`); user `alice` gets `sub` = `dev:alice`',
+    doc: SETTINGS_DOCS
+      ? 'development login users (comma or space separated, `[A-Za-z0-9._-]{1,64}`); user `alice` gets `sub` = `dev:alice`'
+      : '',
   }),
   cookieKeySecretArn: setting({
     env: 'DCR_COOKIE_KEY_SECRET_ARN',
     type: z.string().startsWith('arn:'),
-    defaultDoc: 'set by the stack',
-    doc: 'AWS: the Secrets Manager secret keying the sealed browser cookies (locally a key file in the data folder)',
+    defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
+    doc: SETTINGS_DOCS
+      ? 'AWS: the Secrets Manager secret keying the sealed browser cookies (locally a key file in the data folder)'
+      : '',
     receivedBy: ['authorize'],
   }),
   sessionLifetimeSeconds: setting({
@@ -603,8 +671,8 @@ export const SETTINGS = {
     key: 'sessionLifetimeSeconds',
     type: seconds(300, 86_400),
     default: '28800',
-    defaultDoc: '`28800` (8 hours)',
-    doc: 'how long a browser stays signed in at this server (300 to 86400)',
+    defaultDoc: SETTINGS_DOCS ? '`28800` (8 hours)' : '',
+    doc: SETTINGS_DOCS ? 'how long a browser stays signed in at this server (300 to 86400)' : '',
     receivedBy: ['authorize'],
   }),
   refreshTokenLifetimeSeconds: setting({
@@ -612,8 +680,8 @@ export const SETTINGS = {
     key: 'refreshTokenLifetimeSeconds',
     type: seconds(3600),
     default: String(30 * 24 * 3600),
-    defaultDoc: '`2592000` (30 days)',
-    doc: 'refresh token family: absolute lifetime',
+    defaultDoc: SETTINGS_DOCS ? '`2592000` (30 days)' : '',
+    doc: SETTINGS_DOCS ? 'refresh token family: absolute lifetime' : '',
     receivedBy: 'every function',
   }),
   refreshTokenIdleLifetimeSeconds: setting({
@@ -621,8 +689,10 @@ export const SETTINGS = {
     key: 'refreshTokenIdleLifetimeSeconds',
     type: seconds(300),
     default: String(7 * 24 * 3600),
-    defaultDoc: '`604800` (7 days)',
-    doc: 'refresh token family: idle lifetime (unused this long: dead; at most the absolute one)',
+    defaultDoc: SETTINGS_DOCS ? '`604800` (7 days)' : '',
+    doc: SETTINGS_DOCS
+      ? 'refresh token family: idle lifetime (unused this long: dead; at most the absolute one)'
+      : '',
     receivedBy: 'every function',
   }),
   refreshTokenReuseGraceSeconds: setting({
@@ -630,8 +700,10 @@ export const SETTINGS = {
     key: 'refreshTokenReuseGraceSeconds',
     type: seconds(0, 3600),
     default: '60',
-    defaultDoc: '`60`',
-    doc: 'after a rotation, the replaced refresh token still answers with its successor this long, for clients that refresh concurrently (`0`: any reuse revokes the family; [Concurrent refreshes](tokens.md#concurrent-refreshes-the-reuse-grace-window))',
+    defaultDoc: SETTINGS_DOCS ? '`60`' : '',
+    doc: SETTINGS_DOCS
+      ? 'after a rotation, the replaced refresh token still answers with its successor this long, for clients that refresh concurrently (`0`: any reuse revokes the family; [Concurrent refreshes](tokens.md#concurrent-refreshes-the-reuse-grace-window))'
+      : '',
     receivedBy: ['token'],
   }),
   dpopNonce: setting({
@@ -639,7 +711,9 @@ export const SETTINGS = {
     key: 'dpopNonce',
     type: onOff,
     default: 'off',
-    doc: '`on`: every DPoP proof at the token endpoint must carry a nonce this server issued (RFC 9449 §8), else `400 use_dpop_nonce` with a `DPoP-Nonce` header; derived, not stored ([DPoP nonces](tokens.md#dpop-nonces)); needs the RS256 signing algorithm',
+    doc: SETTINGS_DOCS
+      ? '`on`: every DPoP proof at the token endpoint must carry a nonce this server issued (RFC 9449 §8), else `400 use_dpop_nonce` with a `DPoP-Nonce` header; derived, not stored ([DPoP nonces](tokens.md#dpop-nonces)); needs the RS256 signing algorithm'
+      : '',
     receivedBy: ['token'],
   }),
   cognitoLogin: setting({
@@ -647,8 +721,10 @@ export const SETTINGS = {
     type: onOff,
     flag: true,
     default: 'on',
-    defaultDoc: '`true`',
-    doc: 'without an upstream: create an Amazon Cognito user pool with managed login as the upstream; `false` = no one signs in (no authorize function, no `/authorize`, discovery advertises no authorization endpoint)',
+    defaultDoc: SETTINGS_DOCS ? '`true`' : '',
+    doc: SETTINGS_DOCS
+      ? 'without an upstream: create an Amazon Cognito user pool with managed login as the upstream; `false` = no one signs in (no authorize function, no `/authorize`, discovery advertises no authorization endpoint)'
+      : '',
   }),
   cognitoDomainPrefix: setting({
     key: 'cognitoDomainPrefix',
@@ -656,8 +732,10 @@ export const SETTINGS = {
       .string()
       .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
       .refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito'),
-    defaultDoc: '`<stack name>-<account id>`',
-    doc: 'the Cognito managed login domain (`https://<prefix>.auth.<region>.amazoncognito.com`)',
+    defaultDoc: SETTINGS_DOCS ? '`<stack name>-<account id>`' : '',
+    doc: SETTINGS_DOCS
+      ? 'the Cognito managed login domain (`https://<prefix>.auth.<region>.amazoncognito.com`)'
+      : '',
   }),
 
   // Registration.
@@ -666,8 +744,10 @@ export const SETTINGS = {
     key: 'clientIdMetadataDocuments',
     type: onOff,
     flag: true,
-    defaultDoc: '`on` exactly when `open` registration is accepted',
-    doc: 'whether an https URL is a client_id here (Client ID Metadata Documents, docs/registration.md); document clients are anonymous clients, held to the `open` way',
+    defaultDoc: SETTINGS_DOCS ? '`on` exactly when `open` registration is accepted' : '',
+    doc: SETTINGS_DOCS
+      ? 'whether an https URL is a client_id here (Client ID Metadata Documents, docs/registration.md); document clients are anonymous clients, held to the `open` way'
+      : '',
     receivedBy: 'every function',
   }),
   registrationAccess: setting({
@@ -676,9 +756,12 @@ export const SETTINGS = {
     type: list.pipe(z.array(way).min(1)),
     list: ',',
     deployDefault: false,
-    defaultDoc:
-      '`open,initial_access_token,software_statement`, plus `mtls` when client certificates can arrive (`DCR_TLS_CLIENT_AUTH`, `dcr:mtlsDomainName`)',
-    doc: 'the accepted ways to register (docs/registration.md "Registration policy"): `open`, `initial_access_token`, `software_statement`, `mtls`',
+    defaultDoc: SETTINGS_DOCS
+      ? '`open,initial_access_token,software_statement`, plus `mtls` when client certificates can arrive (`DCR_TLS_CLIENT_AUTH`, `dcr:mtlsDomainName`)'
+      : '',
+    doc: SETTINGS_DOCS
+      ? 'the accepted ways to register (docs/registration.md "Registration policy"): `open`, `initial_access_token`, `software_statement`, `mtls`'
+      : '',
     receivedBy: 'every function',
   }),
   registrationTiers: setting({
@@ -686,8 +769,10 @@ export const SETTINGS = {
     key: 'registrationTiers',
     type: registrationTiers,
     json: true,
-    defaultDoc: 'no narrowing',
-    doc: 'trust tier per way, JSON keyed by way (in cdk.json an object): `max_client_lifetime_seconds`, `grant_types`, `scopes`, `public_clients`',
+    defaultDoc: SETTINGS_DOCS ? 'no narrowing' : '',
+    doc: SETTINGS_DOCS
+      ? 'trust tier per way, JSON keyed by way (in cdk.json an object): `max_client_lifetime_seconds`, `grant_types`, `scopes`, `public_clients`'
+      : '',
     receivedBy: 'every function',
   }),
   softwareStatementIssuers: setting({
@@ -697,25 +782,32 @@ export const SETTINGS = {
     json: true,
     default: '{}',
     deployDefault: false,
-    defaultDoc: 'none',
-    doc: 'trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss` (in cdk.json an object): `{jwks | jwks_uri, algorithms?}` each (docs/registration.md "Software statements")',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? 'trusted software statement issuers (RFC 7591 §2.3), JSON keyed by `iss` (in cdk.json an object): `{jwks | jwks_uri, algorithms?}` each (docs/registration.md "Software statements")'
+      : '',
     receivedBy: 'every function',
   }),
   trustedFetchOrigins: setting({
     env: 'DCR_TRUSTED_FETCH_ORIGINS',
     type: list.pipe(z.array(httpsOrigin)).transform((v) => new Set(v)),
     default: '',
-    defaultDoc: 'none',
-    doc: '**for tests only**: comma-separated https origins (`https://127.0.0.1:8443`) whose addresses the fetch guard does not check, so tests can serve metadata documents and key sets on loopback; `npm start` warns when it is set',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? '**for tests only**: comma-separated https origins (`https://127.0.0.1:8443`) whose addresses the fetch guard does not check, so tests can serve metadata documents and key sets on loopback; `npm start` warns when it is set'
+      : '',
   }),
   registrationRateLimit: setting({
     env: 'DCR_REGISTRATION_RATE_LIMIT',
     key: 'registrationRateLimit',
     type: rateLimit,
     deployDefault: '120/3600',
-    defaultDoc:
-      "`off` locally (`npm start`: a developer's load test from loopback must not hit it); `120/3600` in the stack (it admits a shared office egress address in normal use)",
-    doc: 'anonymous registrations per source address (IPv6: per /64) and fixed window: `N/SECONDS` (window 1 to 86400 s) or `off` (docs/registration.md "Abuse control")',
+    defaultDoc: SETTINGS_DOCS
+      ? "`off` locally (`npm start`: a developer's load test from loopback must not hit it); `120/3600` in the stack (it admits a shared office egress address in normal use)"
+      : '',
+    doc: SETTINGS_DOCS
+      ? 'anonymous registrations per source address (IPv6: per /64) and fixed window: `N/SECONDS` (window 1 to 86400 s) or `off` (docs/registration.md "Abuse control")'
+      : '',
     receivedBy: ['register'],
   }),
   redirectHosts: setting({
@@ -725,7 +817,9 @@ export const SETTINGS = {
     list: ',',
     default: DEFAULT_REDIRECT_HOSTS.join(','),
     deployDefault: false,
-    doc: "host patterns an anonymous client's https redirect URIs must match: `host.name` exactly, or `*.host.name` = one or more labels before `.host.name` (never the bare name); `*` or `any` = any https host. Loopback is always allowed",
+    doc: SETTINGS_DOCS
+      ? "host patterns an anonymous client's https redirect URIs must match: `host.name` exactly, or `*.host.name` = one or more labels before `.host.name` (never the bare name); `*` or `any` = any https host. Loopback is always allowed"
+      : '',
     receivedBy: 'every function',
   }),
   privateUseSchemes: setting({
@@ -735,15 +829,19 @@ export const SETTINGS = {
     list: ',',
     default: DEFAULT_PRIVATE_USE_SCHEMES.join(','),
     deployDefault: false,
-    doc: 'private-use schemes an anonymous client may register; `*` or `any` = any (still never `javascript:`, `data:`, `file:`, …)',
+    doc: SETTINGS_DOCS
+      ? 'private-use schemes an anonymous client may register; `*` or `any` = any (still never `javascript:`, `data:`, `file:`, …)'
+      : '',
     receivedBy: 'every function',
   }),
   softwareIdMaxActiveClients: setting({
     env: 'DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS',
     key: 'softwareIdMaxActiveClients',
     type: wholeNumber(1, 1_000_000),
-    defaultDoc: 'unset (no cap)',
-    doc: 'the active clients one software_id may have at once (1 to 1,000,000); more → `403 access_denied` (docs/registration.md "Active clients per software_id")',
+    defaultDoc: SETTINGS_DOCS ? 'unset (no cap)' : '',
+    doc: SETTINGS_DOCS
+      ? 'the active clients one software_id may have at once (1 to 1,000,000); more → `403 access_denied` (docs/registration.md "Active clients per software_id")'
+      : '',
     receivedBy: ['register'],
   }),
 
@@ -751,70 +849,86 @@ export const SETTINGS = {
   tlsCert: setting({
     env: 'DCR_TLS_CERT',
     type: text,
-    defaultDoc: 'unset (http)',
-    doc: 'local server: serve https with this certificate (PEM file path), with `DCR_TLS_KEY`; the issuer becomes `https://127.0.0.1:$PORT`',
+    defaultDoc: SETTINGS_DOCS ? 'unset (http)' : '',
+    doc: SETTINGS_DOCS
+      ? 'local server: serve https with this certificate (PEM file path), with `DCR_TLS_KEY`; the issuer becomes `https://127.0.0.1:$PORT`'
+      : '',
   }),
   tlsKey: setting({
     env: 'DCR_TLS_KEY',
     type: text,
-    defaultDoc: 'unset (http)',
-    doc: "local server: the certificate's private key (PEM file path)",
+    defaultDoc: SETTINGS_DOCS ? 'unset (http)' : '',
+    doc: SETTINGS_DOCS ? "local server: the certificate's private key (PEM file path)" : '',
   }),
   tlsClientCa: setting({
     env: 'DCR_TLS_CLIENT_CA',
     type: text,
-    defaultDoc: 'unset',
-    doc: 'local server: ask for client certificates and verify them against this CA (PEM path): mutual TLS (RFC 8705). A request without one is still served',
+    defaultDoc: SETTINGS_DOCS ? 'unset' : '',
+    doc: SETTINGS_DOCS
+      ? 'local server: ask for client certificates and verify them against this CA (PEM path): mutual TLS (RFC 8705). A request without one is still served'
+      : '',
   }),
   tlsClientAuth: setting({
     env: 'DCR_TLS_CLIENT_AUTH',
     type: onOff,
-    defaultDoc: '`on` with `DCR_TLS_CLIENT_CA`, else `off`',
-    doc: 'whether verified client certificates reach the server; the stack sets it with a mutual TLS domain (`dcr:mtlsDomainName`)',
+    defaultDoc: SETTINGS_DOCS ? '`on` with `DCR_TLS_CLIENT_CA`, else `off`' : '',
+    doc: SETTINGS_DOCS
+      ? 'whether verified client certificates reach the server; the stack sets it with a mutual TLS domain (`dcr:mtlsDomainName`)'
+      : '',
     receivedBy: 'every function',
   }),
   mtlsOrigin: setting({
     env: 'DCR_MTLS_ORIGIN',
     type: httpsOrigin,
-    defaultDoc: 'unset',
-    doc: "RFC 8705 §5: the https origin of a host that does mutual TLS for this server; discovery then publishes `mtls_endpoint_aliases` there (token, registration, introspection, revocation, each keeping the issuer's path). Needs mutual TLS and another host than the issuer's. The stack sets it (`dcr:mtlsDomainName`); locally leave it unset: the one server asks every connection for a certificate",
+    defaultDoc: SETTINGS_DOCS ? 'unset' : '',
+    doc: SETTINGS_DOCS
+      ? "RFC 8705 §5: the https origin of a host that does mutual TLS for this server; discovery then publishes `mtls_endpoint_aliases` there (token, registration, introspection, revocation, each keeping the issuer's path). Needs mutual TLS and another host than the issuer's. The stack sets it (`dcr:mtlsDomainName`); locally leave it unset: the one server asks every connection for a certificate"
+      : '',
     receivedBy: ['discovery'],
   }),
   domainName: setting({
     key: 'domainName',
     type: hostName,
-    defaultDoc: 'none',
-    doc: "custom domain (with `dcr:certificateArn`); the issuer becomes `https://<domainName>` and the execute-api URL is disabled. It never asks for a client certificate. Output `DomainTarget`: its DNS record's target",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? "custom domain (with `dcr:certificateArn`); the issuer becomes `https://<domainName>` and the execute-api URL is disabled. It never asks for a client certificate. Output `DomainTarget`: its DNS record's target"
+      : '',
   }),
   certificateArn: setting({
     key: 'certificateArn',
     type: certificateArn,
-    defaultDoc: 'none',
-    doc: "ACM certificate of the custom domain, in the stack's region",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS ? "ACM certificate of the custom domain, in the stack's region" : '',
   }),
   mtlsDomainName: setting({
     key: 'mtlsDomainName',
     type: hostName,
-    defaultDoc: 'none',
-    doc: 'with `dcr:mtlsTruststoreUri` (and `dcr:domainName`): a second custom domain that does mutual TLS, mapped to the same API; discovery publishes it as `mtls_endpoint_aliases`. Must differ from `dcr:domainName`. Outputs `MtlsOrigin`, `MtlsDomainTarget`',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? 'with `dcr:mtlsTruststoreUri` (and `dcr:domainName`): a second custom domain that does mutual TLS, mapped to the same API; discovery publishes it as `mtls_endpoint_aliases`. Must differ from `dcr:domainName`. Outputs `MtlsOrigin`, `MtlsDomainTarget`'
+      : '',
   }),
   mtlsCertificateArn: setting({
     key: 'mtlsCertificateArn',
     type: certificateArn,
-    defaultDoc: '`dcr:certificateArn`',
-    doc: 'ACM certificate of `dcr:mtlsDomainName`; the default one must then cover that name too (a wildcard `*.example.com` or a SAN)',
+    defaultDoc: SETTINGS_DOCS ? '`dcr:certificateArn`' : '',
+    doc: SETTINGS_DOCS
+      ? 'ACM certificate of `dcr:mtlsDomainName`; the default one must then cover that name too (a wildcard `*.example.com` or a SAN)'
+      : '',
   }),
   mtlsTruststoreUri: setting({
     key: 'mtlsTruststoreUri',
     type: z.string().regex(/^s3:\/\/[^/]+\/.+/),
-    defaultDoc: 'none',
-    doc: '`s3://bucket/key` PEM truststore of the CAs that issue client certificates; only the mutual TLS domain uses it. The functions get `DCR_TLS_CLIENT_AUTH=on` (`tls_client_auth`, bound tokens), the discovery function also `DCR_MTLS_ORIGIN`',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? '`s3://bucket/key` PEM truststore of the CAs that issue client certificates; only the mutual TLS domain uses it. The functions get `DCR_TLS_CLIENT_AUTH=on` (`tls_client_auth`, bound tokens), the discovery function also `DCR_MTLS_ORIGIN`'
+      : '',
   }),
   mtlsTruststoreVersion: setting({
     key: 'mtlsTruststoreVersion',
     type: text,
-    defaultDoc: 'none',
-    doc: "the truststore object's version",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS ? "the truststore object's version" : '',
   }),
 
   // The deployment's operation.
@@ -822,35 +936,39 @@ export const SETTINGS = {
     key: 'cleanupSchedule',
     type: z.string().regex(/^(rate|cron)\(.+\)$/),
     default: 'rate(1 hour)',
-    doc: 'EventBridge schedule expression of the cleanup function',
+    doc: SETTINGS_DOCS ? 'EventBridge schedule expression of the cleanup function' : '',
   }),
   alarmEmail: setting({
     key: 'alarmEmail',
     type: z.email(),
-    defaultDoc: 'none',
-    doc: 'email address subscribed to the alarm topic',
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS ? 'email address subscribed to the alarm topic' : '',
   }),
   logRetentionDays: setting({
     key: 'logRetentionDays',
     type: logRetentionDays,
     default: '30',
-    doc: 'retention of function and access logs (a CloudWatch retention value)',
+    doc: SETTINGS_DOCS
+      ? 'retention of function and access logs (a CloudWatch retention value)'
+      : '',
   }),
   tracing: setting({
     key: 'tracing',
     type: onOff,
     flag: true,
     default: 'off',
-    defaultDoc: '`false`',
-    doc: 'active X-Ray tracing on every function',
+    defaultDoc: SETTINGS_DOCS ? '`false`' : '',
+    doc: SETTINGS_DOCS ? 'active X-Ray tracing on every function' : '',
   }),
   retainData: setting({
     key: 'retainData',
     type: onOff,
     flag: true,
     default: 'on',
-    defaultDoc: '`true`',
-    doc: 'keep the table (deletion protection + RETAIN), the signing key and the cookie key when the stack is deleted',
+    defaultDoc: SETTINGS_DOCS ? '`true`' : '',
+    doc: SETTINGS_DOCS
+      ? 'keep the table (deletion protection + RETAIN), the signing key and the cookie key when the stack is deleted'
+      : '',
   }),
   throttleRateLimit: setting({
     key: 'throttleRateLimit',
@@ -858,13 +976,15 @@ export const SETTINGS = {
       .number({ error: 'must be a number above 0' })
       .positive('must be a number above 0'),
     default: '100',
-    doc: 'API stage throttling: steady-state requests per second across the API',
+    doc: SETTINGS_DOCS
+      ? 'API stage throttling: steady-state requests per second across the API'
+      : '',
   }),
   throttleBurstLimit: setting({
     key: 'throttleBurstLimit',
     type: wholeNumber(1),
     default: '200',
-    doc: 'API stage throttling: burst',
+    doc: SETTINGS_DOCS ? 'API stage throttling: burst' : '',
   }),
 
   // Multi-region.
@@ -873,8 +993,10 @@ export const SETTINGS = {
     type: onOff,
     flag: true,
     default: 'off',
-    defaultDoc: '`false`',
-    doc: 'deploy in a region off the supported list (docs/deployment.md "Supported regions"), once you have checked that every service the stack uses is offered there',
+    defaultDoc: SETTINGS_DOCS ? '`false`' : '',
+    doc: SETTINGS_DOCS
+      ? 'deploy in a region off the supported list (docs/deployment.md "Supported regions"), once you have checked that every service the stack uses is offered there'
+      : '',
   }),
   replicaRegions: setting({
     key: 'replicaRegions',
@@ -883,20 +1005,26 @@ export const SETTINGS = {
     ),
     list: ',',
     default: '',
-    defaultDoc: 'none',
-    doc: "other regions (never the stack's own; the stack's region must be known at synth: `AWS_REGION` or `CDK_DEFAULT_REGION`) that hold a replica of the table (a DynamoDB global table) and can use the KMS key (a multi-Region key); the functions get `DCR_REGION`",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? "other regions (never the stack's own; the stack's region must be known at synth: `AWS_REGION` or `CDK_DEFAULT_REGION`) that hold a replica of the table (a DynamoDB global table) and can use the KMS key (a multi-Region key); the functions get `DCR_REGION`"
+      : '',
   }),
   primaryRegion: setting({
     key: 'primaryRegion',
     type: regionName,
-    defaultDoc: 'none',
-    doc: "a replica region's stack: the primary stack's region (with `dcr:primaryTableName` and `dcr:primaryKeyArn`; all three or none)",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? "a replica region's stack: the primary stack's region (with `dcr:primaryTableName` and `dcr:primaryKeyArn`; all three or none)"
+      : '',
   }),
   primaryTableName: setting({
     key: 'primaryTableName',
     type: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
-    defaultDoc: 'none',
-    doc: "a replica region's stack: the primary stack's `TableName` output (the replica has the same name)",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? "a replica region's stack: the primary stack's `TableName` output (the replica has the same name)"
+      : '',
   }),
   primaryKeyArn: setting({
     key: 'primaryKeyArn',
@@ -906,8 +1034,10 @@ export const SETTINGS = {
         /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
         'must be the ARN of a multi-Region KMS key (key/mrk-…)',
       ),
-    defaultDoc: 'none',
-    doc: "a replica region's stack: the primary's `SigningKeyArn` or `WrappingKeyArn` output (a multi-Region key), of which this stack makes a replica key",
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? "a replica region's stack: the primary's `SigningKeyArn` or `WrappingKeyArn` output (a multi-Region key), of which this stack makes a replica key"
+      : '',
   }),
 } as const satisfies Record<string, Setting>;
 

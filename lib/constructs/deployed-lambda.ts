@@ -71,6 +71,8 @@ export class DeployedLambda extends Construct {
         format: OutputFormat.ESM,
         target: 'node22',
         minify: true,
+        // The settings table's documentation lines fold away (lambdas/settings.ts).
+        define: { SETTINGS_DOCS: 'false' },
         sourceMap: true,
         mainFields: ['module', 'main'],
         externalModules: [],
