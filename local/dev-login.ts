@@ -1,5 +1,5 @@
 import type { Clock } from '../lambdas/core/clock.js';
-import { OAuthError } from '../lambdas/core/errors.js';
+import { accessDenied } from '../lambdas/core/errors.js';
 import { endpointUrl, PATHS } from '../lambdas/core/paths.js';
 import type { BrowserState, TransactionForm } from '../lambdas/http/browser-state.js';
 import { html, page } from '../lambdas/http/html.js';
@@ -69,7 +69,7 @@ export function devLoginRoutes(
         if (!known.has(username)) {
           const problem = `There is no development user “${username.slice(0, 64)}”.`;
           // A caller that prefers JSON gets the RFC error body, as from every page route.
-          if (prefersJson(request)) throw new OAuthError(400, 'access_denied', problem);
+          if (prefersJson(request)) throw accessDenied(problem);
           return loginPage(issuer, users, {
             ...(await browser.formFields('login', transaction)),
             username: username.slice(0, 64),

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { OAuthError } from '../lambdas/core/errors.js';
+import { misdirectedRequest } from '../lambdas/core/errors.js';
 import { clientCertificate } from '../lambdas/http/client-certificate.js';
 import { MAX_BODY_BYTES } from '../lambdas/http/request.js';
 import { errorResponse } from '../lambdas/http/responses.js';
@@ -109,9 +109,7 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
 /** RFC 9110 §15.5.20: this server does not answer for the host the request names. */
 function misdirected(res: ServerResponse, issuerHost: string): void {
   const response = errorResponse(
-    new OAuthError(
-      421,
-      'invalid_request',
+    misdirectedRequest(
       `this server answers for ${issuerHost} (the issuer's host) and the loopback names at its port only`,
     ),
   );

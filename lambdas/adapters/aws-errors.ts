@@ -33,7 +33,9 @@ function asServiceError(error: unknown, service: string): unknown {
   if ((name && RETRYABLE.has(name)) || $fault === 'server' || networkFailure) {
     // The name only: an AWS message can quote the request (keys, values).
     const errorName = name ?? code ?? 'unknown';
-    return temporarilyUnavailable(`${service} is busy; retry shortly`, 1, { service, errorName });
+    return temporarilyUnavailable(`${service} is busy; retry shortly`, {
+      fault: { service, errorName },
+    });
   }
   return error;
 }

@@ -1,9 +1,5 @@
-import { OAuthError } from '../core/errors.js';
+import { conflict } from '../core/errors.js';
 
 /** The version a replace expected is no longer the stored one: another update won the race. */
 export const concurrentUpdate = () =>
-  new OAuthError(
-    409,
-    'invalid_request',
-    'the registration was changed by a concurrent request; read it again and retry',
-  );
+  conflict('the registration was changed by a concurrent request; read it again and retry');

@@ -6,7 +6,7 @@ import {
 } from '../core/authorization/authorization-flow.js';
 import type { CookieKeySource, UserIdentity } from '../core/authorization/ports.js';
 import type { Clock } from '../core/clock.js';
-import { OAuthError } from '../core/errors.js';
+import { forbiddenRequest, invalidRequest } from '../core/errors.js';
 import { endpointUrl, PATHS } from '../core/paths.js';
 import type { HttpRequest } from './message.js';
 import { readCookies, readForm } from './request.js';
@@ -49,8 +49,6 @@ export interface TransactionForm {
   readonly csrf: string;
 }
 
-const forbidden = (description: string) => new OAuthError(403, 'invalid_request', description);
-
 /**
  * A form post from this server's own pages, or a 403: not `Sec-Fetch-Site: cross-site`, and an
  * `Origin` equal to the issuer's when the browser sends one (always, with `originRequired`: the
@@ -62,11 +60,11 @@ export function refuseForeignForm(
   { originRequired }: { originRequired: boolean },
 ): void {
   if (request.headers['sec-fetch-site'] === 'cross-site') {
-    throw forbidden('This form was sent from another site, and is refused.');
+    throw forbiddenRequest('This form was sent from another site, and is refused.');
   }
   const origin = request.headers.origin;
   if ((origin !== undefined || originRequired) && origin !== new URL(issuer).origin) {
-    throw forbidden('This form was sent from another origin, and is refused.');
+    throw forbiddenRequest('This form was sent from another origin, and is refused.');
   }
 }
 
@@ -90,7 +88,7 @@ export class BrowserState {
     const value = await this.sealer.seal(name, { v: 1, ...payload }, exp);
     const cookie = `${name}=${value}; Max-Age=${exp - this.clock.now()}${cookieScope(issuer).attributes}`;
     if (cookie.length > MAX_COOKIE_BYTES) {
-      throw new OAuthError(400, 'invalid_request', 'the request is too large to be kept');
+      throw invalidRequest('the request is too large to be kept');
     }
     return cookie;
   }
@@ -194,7 +192,7 @@ export class BrowserState {
     const transactionId = form.get('tx');
     if (transactionId === null || !TRANSACTION_ID.test(transactionId)) throw transactionGone();
     if (!(await this.sealer.csrfMatches(`${purpose}:${transactionId}`, form.get('csrf')))) {
-      throw forbidden(
+      throw forbiddenRequest(
         'This form is not one this server showed you (its CSRF token is missing or wrong).',
       );
     }

@@ -1,4 +1,4 @@
-import { invalidRequest, OAuthError } from '../core/errors.js';
+import { invalidRequest, OAuthError, payloadTooLarge } from '../core/errors.js';
 import type { HttpRequest } from './message.js';
 
 /** Largest request body accepted (the issue's 64 KiB); larger bodies get a 413. */
@@ -13,7 +13,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function bodyText(request: HttpRequest): string {
   const bytes = request.body ?? new Uint8Array();
   if (bytes.byteLength > MAX_BODY_BYTES) {
-    throw new OAuthError(413, 'invalid_request', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    throw payloadTooLarge(`request body exceeds ${MAX_BODY_BYTES} bytes`);
   }
   try {
     return utf8.decode(bytes);

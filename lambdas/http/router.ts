@@ -1,4 +1,4 @@
-import { notFound, OAuthError } from '../core/errors.js';
+import { methodNotAllowed, notFound, OAuthError } from '../core/errors.js';
 import { PATHS } from '../core/paths.js';
 import { LONE_SURROGATE } from '../core/text.js';
 import { logger } from '../log.js';
@@ -155,9 +155,7 @@ export function createRouter(routes: readonly Route[]): Router {
       isPage = route?.page === true;
       pageOfErrors = route?.errorPage ?? errorPage;
       if (route === undefined) {
-        throw new OAuthError(405, 'invalid_request', `method ${request.method} is not allowed`, {
-          allow: [...methods, ...(cors ? ['OPTIONS'] : [])].join(', '),
-        });
+        throw methodNotAllowed(request.method, [...methods, ...(cors ? ['OPTIONS'] : [])]);
       }
       return withCors(await route.handle({ request, issuer, params }), cors);
     } catch (error) {

@@ -3,9 +3,12 @@ import type { CookieKeySource } from '../../lambdas/core/authorization/ports.js'
 import type { Clock } from '../../lambdas/core/clock.js';
 import { decodeCursor, encodeCursor } from '../../lambdas/core/cursor.js';
 import {
+  forbidden,
   invalidRequest,
   notFound,
   OAuthError,
+  relayedError,
+  signInRefused,
   temporarilyUnavailable,
 } from '../../lambdas/core/errors.js';
 import { endpointUrl, PATHS } from '../../lambdas/core/paths.js';
@@ -114,8 +117,6 @@ const MAX_GRACE = 30 * 24 * 3600;
 /** Blocking with deletion: the bounded admin API steps one confirmation may take. */
 const BLOCK_STEPS = 20;
 
-const forbidden = (description: string) => new OAuthError(403, 'access_denied', description);
-
 const NOTICES: Record<string, string> = {
   deleted: 'The client was deleted.',
   blocked: 'The software_id is blocked: it can no longer register.',
@@ -145,7 +146,7 @@ async function call(backend: AdminBackend, method: string, path: string, body?: 
           ? `the admin API answered: ${answer.message}`
           : `the admin API answered ${response.status}`;
     const error = typeof answer.error === 'string' ? answer.error : 'admin_api_error';
-    throw new OAuthError(response.status >= 500 ? 502 : response.status, error, description);
+    throw relayedError(response.status, error, description);
   }
   return response.body;
 }
@@ -397,7 +398,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
   const signInPath = (issuer: string) => endpointUrl(issuer, PATHS.dashboardSignIn);
   /** The sign-in page again, saying why; a caller that prefers JSON gets the RFC error body. */
   const refusedSignIn = (request: HttpRequest, issuer: string, problem: string) => {
-    if (prefersJson(request)) throw new OAuthError(401, 'access_denied', problem);
+    if (prefersJson(request)) throw signInRefused(problem);
     return signInPage(signInPath(issuer), problem);
   };
 

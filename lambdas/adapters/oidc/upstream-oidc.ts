@@ -245,9 +245,7 @@ function logFailure(step: string, error: unknown) {
 function unavailable(step: string, error: unknown) {
   // Already classified: the client secret's read from Secrets Manager failed.
   if (error instanceof OAuthError) return error;
-  return temporarilyUnavailable(
-    'the identity provider cannot be reached; try again shortly',
-    1,
-    upstreamFault(step, error),
-  );
+  return temporarilyUnavailable('the identity provider cannot be reached; try again shortly', {
+    fault: upstreamFault(step, error),
+  });
 }

@@ -1,6 +1,11 @@
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { parseRedirectUri } from '../clients/client-metadata.js';
-import { type AuthorizationRedirect, OAuthError, redirectedError } from '../errors.js';
+import {
+  type AuthorizationRedirect,
+  clientGone,
+  invalidRequest,
+  redirectedError,
+} from '../errors.js';
 import { homeRegionOf } from '../regions.js';
 import { hashSecret, newSecret, newTokenId } from '../secrets.js';
 import type { GrantStore } from '../tokens/ports.js';
@@ -55,9 +60,7 @@ export interface FlowSettings extends AuthorizationSettings {
 
 /** A sign-in that cannot continue in this browser: a page, never a redirect. */
 export const transactionGone = () =>
-  new OAuthError(
-    400,
-    'invalid_request',
+  invalidRequest(
     'This sign-in has expired or has already finished. Go back to the application and start again.',
   );
 
@@ -94,8 +97,8 @@ export class AuthorizationFlow {
     if (request.noPrompt) {
       // Consent is never remembered, so a request that may show nothing always fails.
       throw login
-        ? redirectedError('login_required', 'the user is not signed in', redirect)
-        : redirectedError('consent_required', 'the user has not consented', redirect);
+        ? redirectedError('login_required', 'the user is not signed in', { redirect })
+        : redirectedError('consent_required', 'the user has not consented', { redirect });
     }
     const transaction: Transaction = {
       id: newTokenId(),
@@ -161,9 +164,7 @@ export class AuthorizationFlow {
   private async activeClient(clientId: string) {
     const resolution = await this.lifecycle.resolve(clientId);
     if (resolution === undefined || 'problem' in resolution) {
-      throw new OAuthError(
-        400,
-        'invalid_client',
+      throw clientGone(
         'this application’s registration no longer exists (it was deleted or has expired)',
       );
     }
@@ -200,9 +201,7 @@ export function upstreamFailure(outcome: Extract<UpstreamOutcome, { failure: str
         description: 'the identity provider could not be reached; try again',
       };
     case 'invalid':
-      throw new OAuthError(
-        400,
-        'invalid_request',
+      throw invalidRequest(
         'The identity provider’s answer could not be verified. Go back to the application and start again.',
       );
   }

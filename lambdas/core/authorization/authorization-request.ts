@@ -3,10 +3,13 @@ import { METADATA_DOCUMENT } from '../clients/client-lifecycle.js';
 import { matchRedirectUri } from '../clients/client-metadata.js';
 import type { ClientRecord, MetadataDocumentResult } from '../clients/ports.js';
 import {
+  type AuthorizationErrorCode,
   type AuthorizationRedirect,
+  invalidClient,
   invalidRequest,
-  OAuthError,
+  type OAuthError,
   redirectedError,
+  unauthorizedClient,
 } from '../errors.js';
 import { type RedirectPolicy, redirectOutsidePolicy } from '../registration/abuse-control.js';
 import { IGNORABLE_SCOPES, requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
@@ -90,11 +93,9 @@ export async function trustedRedirect(
   if (clientId.length > MAX_CLIENT_ID) throw malformed('client_id is too long');
   const requested = single(params, 'redirect_uri', malformed);
   const resolution = await resolve(clientId);
-  if (resolution === undefined) throw new OAuthError(401, 'invalid_client', STALE_CLIENT);
+  if (resolution === undefined) throw invalidClient(STALE_CLIENT);
   if ('problem' in resolution) {
-    throw new OAuthError(
-      401,
-      'invalid_client',
+    throw invalidClient(
       `the application’s metadata document cannot be used: ${resolution.problem}`,
     );
   }
@@ -102,11 +103,7 @@ export async function trustedRedirect(
   if (requested === undefined || requested === '') throw malformed('redirect_uri is required');
   const redirectUri = matchRedirectUri(client.metadata.redirect_uris ?? [], requested);
   if (redirectUri === undefined) {
-    throw new OAuthError(
-      400,
-      'unauthorized_client',
-      'redirect_uri is not one this application registered',
-    );
+    throw unauthorizedClient('redirect_uri is not one this application registered');
   }
   // RFC 9700 §4.11.2: anyone can publish a metadata document, so its redirect URIs are held to
   // the policy anonymous registrations meet; otherwise this server's errors would be an open
@@ -116,9 +113,7 @@ export async function trustedRedirect(
       ? redirectOutsidePolicy(redirectPolicy, redirectUri)
       : undefined;
   if (outside !== undefined) {
-    throw new OAuthError(
-      400,
-      'unauthorized_client',
+    throw unauthorizedClient(
       `redirect_uri: ${outside.uri} is not allowed for clients known only by a metadata document (${outside.reason})`,
     );
   }
@@ -143,8 +138,7 @@ export function validateAuthorizationRequest(
   redirect: AuthorizationRedirect,
   settings: AuthorizationSettings,
 ): AuthorizationRequest {
-  const fail = (error: string, description: string) =>
-    redirectedError(error, description, redirect);
+  const fail: Fail = (code, description) => redirectedError(code, description, { redirect });
   const invalid = (description: string) => fail('invalid_request', description);
   for (const name of new Set(params.keys())) {
     if (name !== 'resource' && params.getAll(name).length > 1) {
@@ -212,7 +206,7 @@ export function validateAuthorizationRequest(
   };
 }
 
-type Fail = (error: string, description: string) => OAuthError;
+type Fail = (code: AuthorizationErrorCode, description: string) => OAuthError;
 
 /**
  * requested ⊆ registered ∩ offered, minus the ignored scopes. Nothing requested: whatever the

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
-import { invalidRequest, OAuthError } from '../errors.js';
+import { invalidClient, invalidRequest, OAuthError } from '../errors.js';
 import { hashSecret, secretMatches } from '../secrets.js';
 import type { TokenStore } from '../tokens/ports.js';
 import type { ClientLifecycle } from './client-lifecycle.js';
@@ -36,13 +36,8 @@ export interface ClientCredentials {
   readonly certificate?: ClientCertificate;
 }
 
-const invalidClient = (basicTried: boolean, description = 'client authentication failed') =>
-  new OAuthError(
-    401,
-    'invalid_client',
-    description,
-    basicTried ? { 'www-authenticate': 'Basic realm="oauth", charset="UTF-8"' } : {},
-  );
+const authenticationFailed = (basicTried: boolean, description = 'client authentication failed') =>
+  invalidClient(description, { basicTried });
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined with ':'. */
 function formDecode(value: string): string {
@@ -132,14 +127,14 @@ export class ClientAuthenticator {
 
     if (basicTried) {
       const basic = parseBasic(authorization as string);
-      if (!basic) throw invalidClient(true, 'malformed Basic credentials');
+      if (!basic) throw authenticationFailed(true, 'malformed Basic credentials');
       if (bodyClientId !== undefined && bodyClientId !== basic.clientId) {
         throw invalidRequest('client_id in the body differs from the authenticated client');
       }
       return this.withSecret(basic.clientId, basic.secret, 'client_secret_basic', true);
     }
     if (postedSecret !== undefined) {
-      if (bodyClientId === undefined) throw invalidClient(false);
+      if (bodyClientId === undefined) throw authenticationFailed(false);
       return this.withSecret(bodyClientId, postedSecret, 'client_secret_post', false);
     }
     if (assertion !== undefined) {
@@ -155,9 +150,9 @@ export class ClientAuthenticator {
       if (client && method === 'tls_client_auth' && certificateMatches(client, certificate)) {
         return { client, method };
       }
-      throw invalidClient(false);
+      throw authenticationFailed(false);
     }
-    throw invalidClient(false, 'client authentication is required');
+    throw authenticationFailed(false, 'client authentication is required');
   }
 
   private async withSecret(
@@ -180,7 +175,7 @@ export class ClientAuthenticator {
       client.metadata.token_endpoint_auth_method !== method ||
       this.lifecycle.secretExpired(client, now)
     ) {
-      throw invalidClient(basicTried);
+      throw authenticationFailed(basicTried);
     }
     return { client, method };
   }
@@ -198,25 +193,25 @@ export class ClientAuthenticator {
     try {
       clientId = decodeJwt(assertion).sub;
     } catch {
-      throw invalidClient(false, 'client_assertion is not a JWT');
+      throw authenticationFailed(false, 'client_assertion is not a JWT');
     }
     // Unverified until the signature is: any JSON may stand there.
     if (typeof clientId !== 'string' || (bodyClientId !== undefined && bodyClientId !== clientId)) {
-      throw invalidClient(false);
+      throw authenticationFailed(false);
     }
     // A registered client, or one described by its metadata document.
     const resolved = await this.lifecycle.resolve(clientId);
     const client = resolved && 'client' in resolved ? resolved.client : undefined;
     const { metadata } = client ?? {};
     if (!client || !metadata || metadata.token_endpoint_auth_method !== 'private_key_jwt') {
-      throw invalidClient(false);
+      throw authenticationFailed(false);
     }
     const keys: JWTVerifyGetKey | undefined = metadata.jwks
       ? createLocalJWKSet(metadata.jwks as Parameters<typeof createLocalJWKSet>[0])
       : metadata.jwks_uri
         ? this.remoteKeySets.resolver(metadata.jwks_uri)
         : undefined;
-    if (!keys) throw invalidClient(false);
+    if (!keys) throw authenticationFailed(false);
 
     const now = this.clock.now();
     let jti: unknown;
@@ -232,22 +227,25 @@ export class ClientAuthenticator {
         currentDate: new Date(now * 1000),
         clockTolerance: CLOCK_TOLERANCE,
       });
-      if (!isOwnAudience(payload.aud, issuer)) throw invalidClient(false, 'wrong audience');
+      if (!isOwnAudience(payload.aud, issuer)) throw authenticationFailed(false, 'wrong audience');
       jti = payload.jti;
       exp = payload.exp as number;
     } catch (error) {
       if (error instanceof OAuthError) throw error;
-      throw invalidClient(false, 'client_assertion is invalid');
+      throw authenticationFailed(false, 'client_assertion is invalid');
     }
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_IDENTIFIER_LENGTH) {
-      throw invalidClient(false, 'client_assertion jti must be a short string');
+      throw authenticationFailed(false, 'client_assertion jti must be a short string');
     }
     if (exp > now + MAX_ASSERTION_LIFETIME + CLOCK_TOLERANCE) {
-      throw invalidClient(false, `client_assertion must expire within ${MAX_ASSERTION_LIFETIME} s`);
+      throw authenticationFailed(
+        false,
+        `client_assertion must expire within ${MAX_ASSERTION_LIFETIME} s`,
+      );
     }
     // Each assertion is accepted once (RFC 7523 §3 item 7).
     if (!(await this.tokenStore.useAssertionId(clientId, jti, exp + CLOCK_TOLERANCE))) {
-      throw invalidClient(false, 'client_assertion was already used');
+      throw authenticationFailed(false, 'client_assertion was already used');
     }
     return { client, method: 'private_key_jwt' };
   }

@@ -8,7 +8,7 @@
  */
 import { parseRedirectUri } from '../clients/client-metadata.js';
 import type { Clock } from '../clock.js';
-import { invalidRedirectUri, OAuthError } from '../errors.js';
+import { invalidRedirectUri, OAuthError, tooManyRequests } from '../errors.js';
 import type { RegistrationCounter } from './ports.js';
 
 /** `N/SECONDS`: at most `limit` anonymous registrations per source per window of `windowSeconds`. */
@@ -94,12 +94,10 @@ export const rateLimitKey = (source: string, windowStart: number) =>
 export const COUNTER_TTL_MARGIN_SECONDS = 60;
 
 /** RFC 6585 §4: 429, with Retry-After (seconds until the window ends) and an RFC 6749-shaped body. */
-export const tooManyRequests = (retryAfterSeconds: number) =>
-  new OAuthError(
-    429,
-    'too_many_requests',
+export const tooManyRegistrations = (retryAfterSeconds: number) =>
+  tooManyRequests(
     `too many anonymous registrations from this address; retry after ${retryAfterSeconds} s`,
-    { 'retry-after': String(retryAfterSeconds) },
+    retryAfterSeconds,
   );
 
 /**
@@ -135,7 +133,7 @@ export class RegistrationRateLimiter {
       }
       throw error;
     }
-    if (hits > this.rateLimit.limit) throw tooManyRequests(Math.max(1, end - now));
+    if (hits > this.rateLimit.limit) throw tooManyRegistrations(Math.max(1, end - now));
   }
 }
 

@@ -7,7 +7,13 @@ import {
 } from '../clients/client-metadata.js';
 import type { ClientRecord, ClientRepository, RequestOrigin } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
-import { invalidClientMetadata, invalidRequest, invalidToken, OAuthError } from '../errors.js';
+import {
+  invalidClientMetadata,
+  invalidRequest,
+  invalidToken,
+  OAuthError,
+  preconditionFailed,
+} from '../errors.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
 import type { BlockedSoftwareIds } from './ports.js';
 import {
@@ -26,9 +32,7 @@ export interface Versioned {
 
 /** RFC 9110 §13.1.1: the If-Match of an update names no version the registration still has. */
 const changedSinceRead = () =>
-  new OAuthError(
-    412,
-    'invalid_request',
+  preconditionFailed(
     'the registration changed since the version named in If-Match; read it again and retry',
   );
 

@@ -1,10 +1,14 @@
 import type { RequestOrigin } from '../clients/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { clientLimitReached, invalidRequest, notFound } from '../errors.js';
+import {
+  clientLimitReached,
+  invalidInitialAccessToken,
+  invalidRequest,
+  notFound,
+} from '../errors.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { hashSecret, newClientId, newSecret, secretMatches } from '../secrets.js';
 import type { InitialAccessTokenRecord, InitialAccessTokenStore } from './ports.js';
-import { invalidInitialAccessToken } from './registration-policy.js';
 
 /** An initial access token is `<id>.<secret>`: a 128-bit id (the item's key) and 256 bits. */
 const TOKEN_SHAPE = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;

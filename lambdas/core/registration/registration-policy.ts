@@ -1,5 +1,10 @@
 import type { ClientMetadata } from '../clients/client-metadata.js';
-import { invalidClientMetadata, OAuthError, unapprovedSoftwareStatement } from '../errors.js';
+import {
+  credentialRequired,
+  invalidClientMetadata,
+  invalidInitialAccessToken,
+  unapprovedSoftwareStatement,
+} from '../errors.js';
 
 /** The ways a client may register (`DCR_REGISTRATION_ACCESS`). */
 export const REGISTRATION_WAYS = [
@@ -52,18 +57,9 @@ export function classify(presented: Presented): RegistrationWay {
 
 /** The 401 of an anonymous registration on a server without `open` (RFC 6750 §3.1: no code). */
 export const registrationRequiresCredential = () =>
-  new OAuthError(
-    401,
-    'access_denied',
+  credentialRequired(
     'this server requires an initial access token or another credential to register',
-    { 'www-authenticate': 'Bearer' },
   );
-
-/** RFC 6750 §3.1 `invalid_token` for an initial access token that cannot be used. */
-export const invalidInitialAccessToken = (description = 'the initial access token is not valid') =>
-  new OAuthError(401, 'invalid_token', description, {
-    'www-authenticate': 'Bearer error="invalid_token"',
-  });
 
 /** Refuses a way the operator did not accept, in the way's own terms. */
 export function requireAccepted(way: RegistrationWay, settings: RegistrationPolicySettings): void {

@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { OAuthError } from '../errors.js';
+import { invalidDpopProof, useDpopNonce } from '../errors.js';
 import { endpointUrl, PATHS } from '../paths.js';
 import type { Signer } from '../signing/ports.js';
 import {
@@ -17,9 +17,6 @@ export const DPOP_PROOF_WINDOW_SECONDS = 300;
 
 /** A proof is a compact JWS with one public key in its header: far below this. */
 const MAX_PROOF_LENGTH = 8192;
-
-export const invalidDpopProof = (description: string) =>
-  new OAuthError(400, 'invalid_dpop_proof', description);
 
 /** A nonce is valid in its window and the next: 5 to 10 minutes. */
 const NONCE_WINDOW_SECONDS = 300;
@@ -103,8 +100,8 @@ export class TokenEndpointProofs {
       );
     } catch (error) {
       if (!(error instanceof DpopProofError)) throw error;
-      const headers: Record<string, string> = error.nonce ? { 'dpop-nonce': error.nonce } : {};
-      throw new OAuthError(400, error.error, error.message, headers);
+      const refuse = error.error === 'use_dpop_nonce' ? useDpopNonce : invalidDpopProof;
+      throw refuse(error.message, error.nonce);
     }
   }
 

@@ -3,7 +3,14 @@ import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import type { AuthMethod } from '../clients/client-metadata.js';
 import type { ClientCertificate, ClientRecord } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
-import { invalidRequest, OAuthError } from '../errors.js';
+import {
+  invalidClient,
+  invalidDpopProof,
+  invalidRequest,
+  invalidScope,
+  invalidTarget,
+  unsupportedGrantType,
+} from '../errors.js';
 import { SCOPE_SYNTAX } from '../scopes.js';
 import {
   type AccessTokenIssuer,
@@ -13,7 +20,7 @@ import {
 } from './access-tokens.js';
 import type { CheckedProof } from './dpop-proof.js';
 import type { TokenStore } from './ports.js';
-import { invalidDpopProof, type TokenEndpointProofs } from './token-endpoint-proofs.js';
+import type { TokenEndpointProofs } from './token-endpoint-proofs.js';
 import { grantIdOf, requireGrant, type UserGrants } from './user-grants.js';
 
 export interface TokenSettings {
@@ -49,8 +56,6 @@ export interface TokenResponse {
 }
 
 const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
-
-const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
 
 /**
  * What the tokens are bound to. RFC 8705 §3: a client that authenticated with its certificate,
@@ -105,7 +110,7 @@ export class TokenService {
     const grantType = params.get('grant_type');
     if (grantType === null) throw invalidRequest('grant_type is required');
     if (!KNOWN_GRANTS.has(grantType)) {
-      throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
+      throw unsupportedGrantType(`grant_type ${grantType} is not supported`);
     }
     const proof = await this.proofs.check(request.dpop, issuer);
     const { client, method } = await this.authenticator.authenticate(request, issuer);
@@ -161,11 +166,11 @@ export class TokenService {
     if (requested === null) {
       return registeredScopes.size > 0 ? [...registeredScopes].join(' ') : undefined;
     }
-    if (!SCOPE_SYNTAX.test(requested)) throw tokenError('invalid_scope', 'scope is malformed');
+    if (!SCOPE_SYNTAX.test(requested)) throw invalidScope('scope is malformed');
     const scopes = [...new Set(requested.split(' '))];
     const refused = scopes.find((s) => !registeredScopes.has(s));
     if (refused !== undefined) {
-      throw tokenError('invalid_scope', `scope ${refused} is not registered for this client`);
+      throw invalidScope(`scope ${refused} is not registered for this client`);
     }
     return scopes.join(' ');
   }
@@ -176,7 +181,7 @@ export class TokenService {
     const unique = [...new Set(resources)];
     const unknown = unique.find((r) => !this.settings.resources.has(r));
     if (unknown !== undefined) {
-      throw tokenError('invalid_target', `resource ${unknown} is not served by this server`);
+      throw invalidTarget(`resource ${unknown} is not served by this server`);
     }
     return unique.length === 1 ? (unique[0] as string) : unique;
   }
@@ -250,7 +255,7 @@ export class TokenService {
   private async authenticateConfidential(credentials: ClientCredentials, issuer: string) {
     const authenticated = await this.authenticator.authenticate(credentials, issuer);
     if (authenticated.method === 'none') {
-      throw new OAuthError(401, 'invalid_client', 'this endpoint requires client authentication');
+      throw invalidClient('this endpoint requires client authentication');
     }
     await this.markUsed(authenticated.client);
     return authenticated;

@@ -3,7 +3,13 @@ import { isCodeVerifier, s256 } from '../authorization/pkce.js';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { type GrantType, parseRedirectUri } from '../clients/client-metadata.js';
 import type { ClientRecord } from '../clients/ports.js';
-import { invalidRequest, OAuthError } from '../errors.js';
+import {
+  invalidGrant,
+  invalidRequest,
+  invalidScope,
+  invalidTarget,
+  unauthorizedClient,
+} from '../errors.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
@@ -62,12 +68,11 @@ const REMEMBERED_ROTATIONS = 20;
 const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 /** One message for every refused code or refresh token: nothing tells which check failed. */
-const invalidGrant = (
+const refusedGrant = (
   description = 'the grant is invalid, expired, revoked or was issued to another client',
-) => new OAuthError(400, 'invalid_grant', description);
+) => invalidGrant(description);
 
-const notGranted = (resource: string) =>
-  new OAuthError(400, 'invalid_target', `resource ${resource} was not granted`);
+const notGranted = (resource: string) => invalidTarget(`resource ${resource} was not granted`);
 
 /**
  * The successor's seal key comes from the parent's secret alone (HKDF-SHA-256, the family as
@@ -169,7 +174,7 @@ export class UserGrants {
     try {
       normalizedRedirect = parseRedirectUri(redirectUri).normalized;
     } catch {
-      throw invalidGrant();
+      throw refusedGrant();
     }
     // RFC 8707: the resources asked for are part of the binding, so that a request refused for
     // one leaves the code unspent; one this server does not serve is refused before any write
@@ -193,9 +198,9 @@ export class UserGrants {
     if (redemption.outcome === 'reused') {
       // A code presented twice was intercepted or replayed: what it gave is revoked.
       await this.revokeFamily(redemption.code.grantId, now);
-      throw invalidGrant('the authorization code was already used');
+      throw refusedGrant('the authorization code was already used');
     }
-    if (redemption.outcome === 'refused') throw invalidGrant();
+    if (redemption.outcome === 'refused') throw refusedGrant();
     if (redemption.outcome === 'not-granted') throw notGranted(redemption.resource);
     const granted = redemption.code;
     const audience = this.audience(params.getAll('resource'), granted.resources, issuer);
@@ -221,7 +226,7 @@ export class UserGrants {
       };
       // A reuse revoked it between our redemption and now: nothing may be issued.
       if (!(await this.grants.createGrant(grant, this.familyExpiry(grant)))) {
-        throw invalidGrant();
+        throw refusedGrant();
       }
       refreshToken = `${grant.grantId}.${secret}`;
     }
@@ -247,22 +252,22 @@ export class UserGrants {
     const presented = params.get('refresh_token');
     if (presented === null) throw invalidRequest('refresh_token is required');
     const parts = parseRefreshToken(presented);
-    if (!parts) throw invalidGrant();
+    if (!parts) throw refusedGrant();
     const now = this.lifecycle.clock.now();
     const grant = await this.grants.getGrant(parts.grantId);
     if (!isLive(grant) || grant.clientId !== client.clientId || this.expired(grant, now)) {
-      throw invalidGrant();
+      throw refusedGrant();
     }
     // Another region's family: rotated there only (no write here, not even a revocation), so
     // that replication lag cannot let one refresh token be rotated twice.
     if (pinnedElsewhere(grant, this.settings.region)) {
-      throw invalidGrant(
+      throw refusedGrant(
         `the refresh token belongs to region ${grant.homeRegion}; use it there or authorize again`,
       );
     }
     // Before reuse detection: an old token replayed without the key cannot end the family.
     if (grant.jkt !== undefined && jktOf(confirmation) !== grant.jkt) {
-      throw invalidGrant('the refresh token is bound to a DPoP key: prove possession of it');
+      throw refusedGrant('the refresh token is bound to a DPoP key: prove possession of it');
     }
     const hash = hashSecret(parts.secret);
     const isCurrent = secretMatches(parts.secret, grant.currentHash);
@@ -270,7 +275,7 @@ export class UserGrants {
     if (!isCurrent && successor === undefined) {
       // An older token of the family: it was stolen, or its holder was. End the family.
       if (grant.previousHashes.includes(hash)) await this.revokeForReuse(grant, now);
-      throw invalidGrant();
+      throw refusedGrant();
     }
     const scope = this.narrowedScope(params.get('scope'), grant.scope);
     const audience = this.audience(params.getAll('resource'), grant.resources, issuer);
@@ -312,7 +317,7 @@ export class UserGrants {
       }
       // Two uses of one token at once: one of them is not its holder.
       await this.revokeForReuse(grant, now);
-      throw invalidGrant();
+      throw refusedGrant();
     }
     return issue(secret);
   }
@@ -416,13 +421,13 @@ export class UserGrants {
   private narrowedScope(requested: string | null, granted: string | undefined) {
     if (requested === null) return granted;
     if (!SCOPE_SYNTAX.test(requested)) {
-      throw new OAuthError(400, 'invalid_scope', 'scope is malformed');
+      throw invalidScope('scope is malformed');
     }
     const grantedScopes = new Set(granted?.split(' ') ?? []);
     const scopes = requestedScopes(requested);
     const outside = scopes.find((s) => !grantedScopes.has(s));
     if (outside !== undefined) {
-      throw new OAuthError(400, 'invalid_scope', `scope ${outside} was not granted`);
+      throw invalidScope(`scope ${outside} was not granted`);
     }
     return scopes.length > 0 ? scopes.join(' ') : undefined;
   }
@@ -469,6 +474,6 @@ export class UserGrants {
 /** `unauthorized_client` unless the client registered the grant type it uses. */
 export function requireGrant(client: ClientRecord, grant: GrantType) {
   if (!client.metadata.grant_types.includes(grant)) {
-    throw new OAuthError(400, 'unauthorized_client', `the client is not registered for ${grant}`);
+    throw unauthorizedClient(`the client is not registered for ${grant}`);
   }
 }

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
-import { invalidRequest, notFound, OAuthError } from '../../core/errors.js';
+import { invalidAdminToken, invalidRequest, notFound } from '../../core/errors.js';
 import type { AdminService } from '../../core/operator/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
 import { PATHS } from '../../core/paths.js';
@@ -133,11 +133,6 @@ const toFilter = (input: z.infer<typeof filterSchema>): ClientFilter => ({
   ...(input.search !== undefined && { search: input.search }),
 });
 
-const adminDenied = (description: string) =>
-  new OAuthError(401, 'invalid_token', description, {
-    'www-authenticate': `Bearer realm="admin", error="invalid_token"`,
-  });
-
 /** The actor the audit trail names for the bearer of the local admin token. */
 const LOCAL_ADMIN_ACTOR = 'admin-token';
 
@@ -149,10 +144,12 @@ const LOCAL_ADMIN_ACTOR = 'admin-token';
  */
 function authorize(request: HttpRequest, adminTokenHash: string | undefined): string {
   if (request.principal !== undefined) return request.principal;
-  if (adminTokenHash === undefined) throw adminDenied('the admin API needs IAM authorization');
+  if (adminTokenHash === undefined)
+    throw invalidAdminToken('the admin API needs IAM authorization');
   const token = bearerToken(request);
-  if (token === undefined) throw adminDenied('admin credentials are required');
-  if (!secretMatches(token, adminTokenHash)) throw adminDenied('admin credentials are not valid');
+  if (token === undefined) throw invalidAdminToken('admin credentials are required');
+  if (!secretMatches(token, adminTokenHash))
+    throw invalidAdminToken('admin credentials are not valid');
   return LOCAL_ADMIN_ACTOR;
 }
 

@@ -54,8 +54,7 @@ export function authorizeRoutes(
       throw redirectedError(
         'temporarily_unavailable',
         'the identity provider could not be reached; try again',
-        redirectOf(transaction.request),
-        fault,
+        { redirect: redirectOf(transaction.request), fault },
       );
     }
     cookies.push(
