@@ -5,7 +5,7 @@ import type { BrowserState, TransactionForm } from '../lambdas/http/browser-stat
 import { html, page } from '../lambdas/http/html.js';
 import type { HttpResponse } from '../lambdas/http/message.js';
 import { prefersJson } from '../lambdas/http/request.js';
-import type { Route } from '../lambdas/http/router.js';
+import type { Route, RouteContext } from '../lambdas/http/router.js';
 
 /**
  * The development login: a user name from a configured list, no password. For one machine
@@ -49,38 +49,35 @@ export function devLoginRoutes(
   users: readonly string[],
 ): Route[] {
   const known = new Set(users);
+
+  /** The login form of the sign-in the browser is in. */
+  async function showLogin({ request, issuer }: RouteContext) {
+    const transaction = await browser.transactionOf(request, issuer, 'tx');
+    return loginPage(issuer, users, await browser.formFields('login', transaction));
+  }
+
+  /** A known development user is signed in; anyone else sees the form again, saying why. */
+  async function login({ request, issuer }: RouteContext) {
+    const { form, transaction } = await browser.checkForm(request, issuer, 'login');
+    const username = (form.get('username') ?? '').trim();
+    if (!known.has(username)) {
+      const problem = `There is no development user “${username.slice(0, 64)}”.`;
+      // A caller that prefers JSON gets the RFC error body, as from every page route.
+      if (prefersJson(request)) throw accessDenied(problem);
+      return loginPage(issuer, users, {
+        ...(await browser.formFields('login', transaction)),
+        username: username.slice(0, 64),
+        problem,
+      });
+    }
+    return browser.signedIn(issuer, transaction, {
+      sub: devSubject(username),
+      authTime: clock.now(),
+    });
+  }
+
   return [
-    {
-      method: 'GET',
-      path: PATHS.login,
-      page: true,
-      async handle({ request, issuer }) {
-        const transaction = await browser.transactionOf(request, issuer, 'tx');
-        return loginPage(issuer, users, await browser.formFields('login', transaction));
-      },
-    },
-    {
-      method: 'POST',
-      path: PATHS.login,
-      page: true,
-      async handle({ request, issuer }) {
-        const { form, transaction } = await browser.checkForm(request, issuer, 'login');
-        const username = (form.get('username') ?? '').trim();
-        if (!known.has(username)) {
-          const problem = `There is no development user “${username.slice(0, 64)}”.`;
-          // A caller that prefers JSON gets the RFC error body, as from every page route.
-          if (prefersJson(request)) throw accessDenied(problem);
-          return loginPage(issuer, users, {
-            ...(await browser.formFields('login', transaction)),
-            username: username.slice(0, 64),
-            problem,
-          });
-        }
-        return browser.signedIn(issuer, transaction, {
-          sub: devSubject(username),
-          authTime: clock.now(),
-        });
-      },
-    },
+    { method: 'GET', path: PATHS.login, page: true, handle: showLogin },
+    { method: 'POST', path: PATHS.login, page: true, handle: login },
   ];
 }

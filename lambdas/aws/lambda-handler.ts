@@ -23,7 +23,7 @@ export function lambdaHandler<E extends Endpoint>(
     deps.config.issuer,
   );
   const metrics = metricsFor(endpoint);
-  return async (event, context) => {
+  return async function handleInvocation(event, context) {
     if (context) logger.addContext(context);
     logger.appendKeys({ requestId: event.requestContext.requestId });
     const started = performance.now();

@@ -389,12 +389,6 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     }
   }
 
-  type Handler = (
-    context: RouteContext,
-    frame: Frame,
-    form: URLSearchParams,
-  ) => Promise<HttpResponse>;
-
   const signInPath = (issuer: string) => endpointUrl(issuer, PATHS.dashboardSignIn);
   /** The sign-in page again, saying why; a caller that prefers JSON gets the RFC error body. */
   const refusedSignIn = (request: HttpRequest, issuer: string, problem: string) => {
@@ -426,7 +420,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
   });
 
   /** A signed-in page: signed-out browsers go to the sign-in (GET) or are refused (POST). */
-  const signedIn = (method: 'GET' | 'POST', path: string, handle: Handler): Route =>
+  const signedIn = (method: 'GET' | 'POST', path: string, handle: PageHandler): Route =>
     open(method, path, async (context) => {
       const { request, issuer } = context;
       const sid = await session(request);
@@ -447,143 +441,202 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       return handle(context, frame, form);
     });
 
-  const now = () => clock.now();
-  const notice = (form: URLSearchParams) => NOTICES[form.get('done') ?? ''];
+  /** The sign-in page; with dcr-admin's link (`?token=`), the sign-in itself. */
+  async function showSignIn({ request, issuer }: RouteContext, hash: string) {
+    const token = new URLSearchParams(request.query).get('token');
+    if (options.urlSignIn && token !== null) {
+      if (!secretMatches(token, hash)) {
+        return refusedSignIn(request, issuer, 'That sign-in link is not valid.');
+      }
+      return linkSignIn(request, issuer);
+    }
+    if ((await session(request)) !== undefined) return seeOther(base(issuer));
+    return signInPage(signInPath(issuer));
+  }
 
+  /** The sign-in form: the admin token opens a session. */
+  async function signIn({ request, issuer }: RouteContext, hash: string) {
+    const presented = readForm(request).get('admin_token') ?? '';
+    if (!secretMatches(presented, hash)) {
+      return refusedSignIn(request, issuer, 'That is not the admin token.');
+    }
+    // dcr-admin's token is the link's: typed into the form, it is spent all the same.
+    if (options.urlSignIn) return linkSignIn(request, issuer);
+    return seeOther(base(issuer), [await newSession(issuer)]);
+  }
+
+  /** Ends the session here, so a copy of its cookie opens nothing either. */
+  async function signOut({ request, issuer }: RouteContext) {
+    const sid = await session(request);
+    if (sid !== undefined) live.delete(sid);
+    return seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]);
+  }
+
+  const pages = registryPages(backend, () => clock.now());
   return [
-    open('GET', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
-      const token = new URLSearchParams(request.query).get('token');
-      if (options.urlSignIn && token !== null) {
-        if (!secretMatches(token, hash)) {
-          return refusedSignIn(request, issuer, 'That sign-in link is not valid.');
-        }
-        return linkSignIn(request, issuer);
-      }
-      if ((await session(request)) !== undefined) return seeOther(base(issuer));
-      return signInPage(signInPath(issuer));
-    }),
-    open('POST', PATHS.dashboardSignIn, async ({ request, issuer }, hash) => {
-      const presented = readForm(request).get('admin_token') ?? '';
-      if (!secretMatches(presented, hash)) {
-        return refusedSignIn(request, issuer, 'That is not the admin token.');
-      }
-      // dcr-admin's token is the link's: typed into the form, it is spent all the same.
-      if (options.urlSignIn) return linkSignIn(request, issuer);
-      return seeOther(base(issuer), [await newSession(issuer)]);
-    }),
-    signedIn('POST', PATHS.dashboardSignOut, async ({ request, issuer }) => {
-      const sid = await session(request);
-      if (sid !== undefined) live.delete(sid);
-      return seeOther(signInPath(issuer), [`${COOKIE}=; Max-Age=0${cookieAttributes(issuer)}`]);
-    }),
-    signedIn('GET', PATHS.dashboard, async (_, frame) => {
-      const [stats, software, expiring] = await Promise.all([
-        call(backend, 'GET', '/stats?days=30'),
-        call(backend, 'GET', '/stats/software?limit=10'),
-        call(backend, 'GET', `/expiring-clients?within=86400&limit=${EXPIRING_LIMIT}`),
-      ]);
-      return overviewPage(
-        frame,
-        stats as StatsView,
-        software as TopSoftwareView,
-        (expiring as { clients: ClientView[] }).clients,
-        EXPIRING_LIMIT,
-        now(),
-      );
-    }),
-    signedIn('GET', PATHS.dashboardClients, async (_, frame, params) => {
-      const query = clientQuery(params);
-      const listing =
-        query.sort === undefined
-          ? await registryOrder(backend, query, params.get('cursor'))
-          : await sortedOrder(backend, query, params.get('page'));
-      return clientsPage(frame, query, listing, now(), notice(params));
-    }),
-    signedIn('GET', PATHS.dashboardClient, async ({ params }, frame, query) => {
-      const client = await call(backend, 'GET', clientPath(params.clientId as string));
-      return clientPage(frame, client as ClientDetailView, now(), notice(query));
-    }),
-    signedIn('GET', PATHS.dashboardDelete, async ({ params }, frame) => {
-      const client = await call(backend, 'GET', clientPath(params.clientId as string));
-      return confirmDeletePage(frame, client as ClientView, now());
-    }),
-    signedIn('POST', PATHS.dashboardDelete, async ({ params }, frame) => {
-      await call(backend, 'DELETE', clientPath(params.clientId as string));
-      return seeOther(`${frame.base}/clients?done=deleted`);
-    }),
-    signedIn('POST', PATHS.dashboardRotate, async ({ params }, frame, form) => {
-      const grace = form.get('grace_period_seconds') ?? '0';
-      const seconds = /^\d{1,8}$/.test(grace) ? Number(grace) : Number.NaN;
-      if (!(seconds >= 0 && seconds <= MAX_GRACE)) {
-        throw invalidRequest(`the grace period must be whole seconds from 0 to ${MAX_GRACE}`);
-      }
-      const rotated = await call(
-        backend,
-        'POST',
-        `${clientPath(params.clientId as string)}/rotate-secret`,
-        { grace_period_seconds: seconds },
-      );
-      return rotatedPage(frame, rotated, now());
-    }),
-    signedIn('GET', PATHS.dashboardBlock, async (_, frame, params) => {
-      const softwareId = requiredSoftwareId(params);
-      const clientId = params.get('client_id') || undefined;
-      // A dry run counts the clients the block would leave or delete (one bounded step).
-      const counted = (await call(backend, 'POST', '/bulk-delete', {
-        software_id: softwareId,
-        dry_run: true,
-      })) as { matched: number; next_cursor?: string };
-      return confirmBlockPage(frame, {
-        softwareId,
-        ...(clientId !== undefined && { clientId }),
-        activeClients: counted.matched,
-        more: counted.next_cursor !== undefined,
-      });
-    }),
-    signedIn('POST', PATHS.dashboardBlock, async (_, frame, form) => {
-      const softwareId = requiredSoftwareId(form);
-      const deleteClients = form.get('delete_clients') === 'true';
-      let cursor: string | undefined;
-      let steps = 0;
-      do {
-        const answer = (await call(backend, 'POST', '/blocked-software-ids', {
-          software_id: softwareId,
-          delete_clients: deleteClients,
-          ...(cursor !== undefined && { cursor }),
-        })) as { clients?: { next_cursor?: string } };
-        cursor = answer.clients?.next_cursor;
-      } while (cursor !== undefined && ++steps < BLOCK_STEPS);
-      const done = !deleteClients
-        ? 'blocked'
-        : cursor === undefined
-          ? 'blocked-deleted'
-          : 'blocked-partly';
-      const clientId = form.get('client_id');
-      // Without deletion, back to the client the operator came from; else to the Blocked list.
-      return seeOther(
-        clientId && !deleteClients
-          ? `${frame.base}${clientPath(clientId)}?done=${done}`
-          : `${frame.base}/blocked?done=${done}`,
-      );
-    }),
-    signedIn('GET', PATHS.dashboardBlocked, async (_, frame, params) => {
-      const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
-      const cursor = params.get('cursor');
-      if (cursor) query.set('cursor', cursor);
-      const page = (await call(backend, 'GET', `/blocked-software-ids?${query}`)) as {
-        blocked_software_ids: BlockedView[];
-        next_cursor?: string;
-      };
-      const next =
-        page.next_cursor === undefined
-          ? undefined
-          : `${frame.base}/blocked?${new URLSearchParams({ cursor: page.next_cursor })}`;
-      return blockedPage(frame, page.blocked_software_ids, next, now(), notice(params));
-    }),
-    signedIn('POST', PATHS.dashboardUnblock, async (_, frame, form) => {
-      const softwareId = requiredSoftwareId(form);
-      await call(backend, 'DELETE', `/blocked-software-ids/${encodeURIComponent(softwareId)}`);
-      return seeOther(`${frame.base}/blocked?done=unblocked`);
-    }),
+    open('GET', PATHS.dashboardSignIn, showSignIn),
+    open('POST', PATHS.dashboardSignIn, signIn),
+    signedIn('POST', PATHS.dashboardSignOut, signOut),
+    signedIn('GET', PATHS.dashboard, pages.overview),
+    signedIn('GET', PATHS.dashboardClients, pages.clientList),
+    signedIn('GET', PATHS.dashboardClient, pages.clientDetail),
+    signedIn('GET', PATHS.dashboardDelete, pages.confirmDelete),
+    signedIn('POST', PATHS.dashboardDelete, pages.deleteClient),
+    signedIn('POST', PATHS.dashboardRotate, pages.rotateSecret),
+    signedIn('GET', PATHS.dashboardBlock, pages.confirmBlock),
+    signedIn('POST', PATHS.dashboardBlock, pages.blockSoftware),
+    signedIn('GET', PATHS.dashboardBlocked, pages.blockedList),
+    signedIn('POST', PATHS.dashboardUnblock, pages.unblockSoftware),
   ];
+}
+
+/**
+ * A signed-in page's work: the request, the page's frame (base URL, CSRF token) and its
+ * parameters (the query of a GET, the checked form of a POST).
+ */
+type PageHandler = (
+  context: RouteContext,
+  frame: Frame,
+  form: URLSearchParams,
+) => Promise<HttpResponse>;
+
+const notice = (form: URLSearchParams) => NOTICES[form.get('done') ?? ''];
+
+/** The registry's pages, each over the admin API calls it shows or makes. */
+function registryPages(backend: AdminBackend, now: () => number) {
+  /** The overview: statistics, the top software_ids, the clients expiring within a day. */
+  async function overview(_: RouteContext, frame: Frame) {
+    const [stats, software, expiring] = await Promise.all([
+      call(backend, 'GET', '/stats?days=30'),
+      call(backend, 'GET', '/stats/software?limit=10'),
+      call(backend, 'GET', `/expiring-clients?within=86400&limit=${EXPIRING_LIMIT}`),
+    ]);
+    return overviewPage(
+      frame,
+      stats as StatsView,
+      software as TopSoftwareView,
+      (expiring as { clients: ClientView[] }).clients,
+      EXPIRING_LIMIT,
+      now(),
+    );
+  }
+
+  /** The clients: filtered, in registry order or a chosen one. */
+  async function clientList(_: RouteContext, frame: Frame, params: URLSearchParams) {
+    const query = clientQuery(params);
+    const listing =
+      query.sort === undefined
+        ? await registryOrder(backend, query, params.get('cursor'))
+        : await sortedOrder(backend, query, params.get('page'));
+    return clientsPage(frame, query, listing, now(), notice(params));
+  }
+
+  async function clientDetail({ params }: RouteContext, frame: Frame, query: URLSearchParams) {
+    const client = await call(backend, 'GET', clientPath(params.clientId as string));
+    return clientPage(frame, client as ClientDetailView, now(), notice(query));
+  }
+
+  async function confirmDelete({ params }: RouteContext, frame: Frame) {
+    const client = await call(backend, 'GET', clientPath(params.clientId as string));
+    return confirmDeletePage(frame, client as ClientView, now());
+  }
+
+  async function deleteClient({ params }: RouteContext, frame: Frame) {
+    await call(backend, 'DELETE', clientPath(params.clientId as string));
+    return seeOther(`${frame.base}/clients?done=deleted`);
+  }
+
+  /** A new secret, shown once; the old one keeps working for the grace period. */
+  async function rotateSecret({ params }: RouteContext, frame: Frame, form: URLSearchParams) {
+    const grace = form.get('grace_period_seconds') ?? '0';
+    const seconds = /^\d{1,8}$/.test(grace) ? Number(grace) : Number.NaN;
+    if (!(seconds >= 0 && seconds <= MAX_GRACE)) {
+      throw invalidRequest(`the grace period must be whole seconds from 0 to ${MAX_GRACE}`);
+    }
+    const rotated = await call(
+      backend,
+      'POST',
+      `${clientPath(params.clientId as string)}/rotate-secret`,
+      { grace_period_seconds: seconds },
+    );
+    return rotatedPage(frame, rotated, now());
+  }
+
+  async function confirmBlock(_: RouteContext, frame: Frame, params: URLSearchParams) {
+    const softwareId = requiredSoftwareId(params);
+    const clientId = params.get('client_id') || undefined;
+    // A dry run counts the clients the block would leave or delete (one bounded step).
+    const counted = (await call(backend, 'POST', '/bulk-delete', {
+      software_id: softwareId,
+      dry_run: true,
+    })) as { matched: number; next_cursor?: string };
+    return confirmBlockPage(frame, {
+      softwareId,
+      ...(clientId !== undefined && { clientId }),
+      activeClients: counted.matched,
+      more: counted.next_cursor !== undefined,
+    });
+  }
+
+  /** Blocks a software_id, and deletes its clients in bounded steps when asked to. */
+  async function blockSoftware(_: RouteContext, frame: Frame, form: URLSearchParams) {
+    const softwareId = requiredSoftwareId(form);
+    const deleteClients = form.get('delete_clients') === 'true';
+    let cursor: string | undefined;
+    let steps = 0;
+    do {
+      const answer = (await call(backend, 'POST', '/blocked-software-ids', {
+        software_id: softwareId,
+        delete_clients: deleteClients,
+        ...(cursor !== undefined && { cursor }),
+      })) as { clients?: { next_cursor?: string } };
+      cursor = answer.clients?.next_cursor;
+    } while (cursor !== undefined && ++steps < BLOCK_STEPS);
+    const done = !deleteClients
+      ? 'blocked'
+      : cursor === undefined
+        ? 'blocked-deleted'
+        : 'blocked-partly';
+    const clientId = form.get('client_id');
+    // Without deletion, back to the client the operator came from; else to the Blocked list.
+    return seeOther(
+      clientId && !deleteClients
+        ? `${frame.base}${clientPath(clientId)}?done=${done}`
+        : `${frame.base}/blocked?done=${done}`,
+    );
+  }
+
+  async function blockedList(_: RouteContext, frame: Frame, params: URLSearchParams) {
+    const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
+    const cursor = params.get('cursor');
+    if (cursor) query.set('cursor', cursor);
+    const page = (await call(backend, 'GET', `/blocked-software-ids?${query}`)) as {
+      blocked_software_ids: BlockedView[];
+      next_cursor?: string;
+    };
+    const next =
+      page.next_cursor === undefined
+        ? undefined
+        : `${frame.base}/blocked?${new URLSearchParams({ cursor: page.next_cursor })}`;
+    return blockedPage(frame, page.blocked_software_ids, next, now(), notice(params));
+  }
+
+  async function unblockSoftware(_: RouteContext, frame: Frame, form: URLSearchParams) {
+    const softwareId = requiredSoftwareId(form);
+    await call(backend, 'DELETE', `/blocked-software-ids/${encodeURIComponent(softwareId)}`);
+    return seeOther(`${frame.base}/blocked?done=unblocked`);
+  }
+
+  return {
+    overview,
+    clientList,
+    clientDetail,
+    confirmDelete,
+    deleteClient,
+    rotateSecret,
+    confirmBlock,
+    blockSoftware,
+    blockedList,
+    unblockSoftware,
+  } satisfies Record<string, PageHandler>;
 }

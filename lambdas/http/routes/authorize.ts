@@ -90,11 +90,18 @@ export function authorizeRoutes(
     return authorizationResponse(redirect, { code }, issuer, { ...ended, clientId });
   };
 
+  return [
+    { method: 'GET', path: PATHS.authorize, page: true, handle: startAuthorization },
+    { method: 'GET', path: PATHS.consent, page: true, handle: askConsent },
+    { method: 'POST', path: PATHS.consent, page: true, handle: decide },
+    ...(upstream === undefined ? [] : [upstreamCallbackRoute(browser, upstream)]),
+  ];
+}
+
+/** `GET /callback`, served only with an upstream OpenID Provider. */
+function upstreamCallbackRoute(browser: BrowserState, upstream: UpstreamLogin): Route {
   /** The upstream's return: signed in (on to consent), or its failure back to the client. */
-  const finishUpstreamLogin = async (
-    upstream: UpstreamLogin,
-    { request, issuer }: RouteContext,
-  ) => {
+  const finishUpstreamLogin = async ({ request, issuer }: RouteContext) => {
     const transaction = await browser.transactionOf(request, issuer, 'state');
     if (transaction.pending === undefined) throw transactionGone();
     const redirectUri = endpointUrl(issuer, PATHS.callback);
@@ -119,19 +126,5 @@ export function authorizeRoutes(
     );
   };
 
-  return [
-    { method: 'GET', path: PATHS.authorize, page: true, handle: startAuthorization },
-    { method: 'GET', path: PATHS.consent, page: true, handle: askConsent },
-    { method: 'POST', path: PATHS.consent, page: true, handle: decide },
-    ...(upstream === undefined
-      ? []
-      : [
-          {
-            method: 'GET' as const,
-            path: PATHS.callback,
-            page: true,
-            handle: (context: RouteContext) => finishUpstreamLogin(upstream, context),
-          },
-        ]),
-  ];
+  return { method: 'GET', path: PATHS.callback, page: true, handle: finishUpstreamLogin };
 }

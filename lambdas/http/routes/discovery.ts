@@ -3,7 +3,7 @@ import { endpointUrl, PATHS } from '../../core/paths.js';
 import { HOME_DESCRIPTION, type HomeView, homePage } from '../pages.js';
 import { prefersJson } from '../request.js';
 import { json, preserialized } from '../responses.js';
-import type { Route } from '../router.js';
+import type { Route, RouteContext } from '../router.js';
 
 const CACHEABLE = { 'cache-control': 'public, max-age=3600' };
 
@@ -37,31 +37,27 @@ export function discoveryRoutes(settings: DiscoverySettings & HomeSettings): Rou
 
 /** The home page for a browser; its JSON twin for a program that asks for JSON. */
 function homeRoute(settings: DiscoverySettings & HomeSettings): Route {
-  return {
-    method: 'GET',
-    path: PATHS.home,
-    cors: true,
-    handle: ({ request, issuer }) => {
-      const url = (path: string) => endpointUrl(issuer, path);
-      const view: HomeView = {
-        issuer,
-        metadata: url(PATHS.authorizationServerMetadata),
-        registration: url(PATHS.register),
-        jwks: url(PATHS.jwks),
-        ...(settings.interactive && { authorization: url(PATHS.authorize) }),
-        ...(settings.allowedScopes && { scopes: [...settings.allowedScopes] }),
-        resources: [...settings.resources],
-        ...(settings.dashboard && { dashboard: url(PATHS.dashboard) }),
-        ...(settings.serviceDocumentation && { documentation: settings.serviceDocumentation }),
-      };
-      // Either representation, chosen by Accept: caches must keep them apart.
-      const response = prefersJson(request)
-        ? json(200, homeDocument(view), CACHEABLE)
-        : homePage(view);
-      response.headers.vary = 'accept';
-      return response;
-    },
+  const home = ({ request, issuer }: RouteContext) => {
+    const url = (path: string) => endpointUrl(issuer, path);
+    const view: HomeView = {
+      issuer,
+      metadata: url(PATHS.authorizationServerMetadata),
+      registration: url(PATHS.register),
+      jwks: url(PATHS.jwks),
+      ...(settings.interactive && { authorization: url(PATHS.authorize) }),
+      ...(settings.allowedScopes && { scopes: [...settings.allowedScopes] }),
+      resources: [...settings.resources],
+      ...(settings.dashboard && { dashboard: url(PATHS.dashboard) }),
+      ...(settings.serviceDocumentation && { documentation: settings.serviceDocumentation }),
+    };
+    // Either representation, chosen by Accept: caches must keep them apart.
+    const response = prefersJson(request)
+      ? json(200, homeDocument(view), CACHEABLE)
+      : homePage(view);
+    response.headers.vary = 'accept';
+    return response;
   };
+  return { method: 'GET', path: PATHS.home, cors: true, handle: home };
 }
 
 /** The home page's JSON: RFC 8414's names where it has one. */
