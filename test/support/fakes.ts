@@ -50,6 +50,15 @@ export function registrationServices(
   ] as const;
 }
 
+/** Reads from `repository`; records each write it is asked for in `writes`, and makes none. */
+export const recordingRepository = (repository: ClientRepository, writes: string[]) => ({
+  get: (id: string) => repository.get(id),
+  create: async () => void writes.push('create'),
+  replace: async () => void writes.push('replace'),
+  delete: async () => void writes.push('delete'),
+  touch: async () => void writes.push('touch'),
+});
+
 /** The OAuthError a promise rejects with (fails the test if it resolves or throws another). */
 export async function oauthFailure(promise: Promise<unknown>): Promise<OAuthError> {
   try {
