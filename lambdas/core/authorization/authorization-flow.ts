@@ -1,6 +1,7 @@
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { parseRedirectUri } from '../clients/client-metadata.js';
 import {
+  type AuthorizationErrorCode,
   type AuthorizationRedirect,
   clientGone,
   invalidRequest,
@@ -189,7 +190,7 @@ function signedInUser(transaction: Transaction): UserIdentity {
  * `invalid` (a forged or replayed callback) never goes back to the client.
  */
 export function upstreamFailure(outcome: Extract<UpstreamOutcome, { failure: string }>): {
-  error: string;
+  error: AuthorizationErrorCode;
   description: string;
 } {
   switch (outcome.failure) {
