@@ -177,6 +177,7 @@ const authorizationRoutes = (d: AuthorizeDeps) => {
     new AuthorizationFlow(lifecycle(d), d.grants, d.config),
     browserState(d.cookieKey, d.clock, d.config),
     d.upstream,
+    d.config.serviceLogo,
   );
 };
 

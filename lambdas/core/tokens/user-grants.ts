@@ -118,8 +118,14 @@ const reuseEvent = (
   occurred_at: now,
 });
 
-const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
+export const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
   grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
+
+/** A family ends at its absolute expiry, or when unused for the idle lifetime. */
+export const familyExpiry = (
+  grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>,
+  idleLifetimeSeconds: number,
+) => Math.min(grant.absoluteExpiresAt, grant.lastUsedAt + idleLifetimeSeconds);
 
 /** The parts of a refresh token, if it has the shape of one. */
 export const parseRefreshToken = (token: string) => {
@@ -385,12 +391,8 @@ export class UserGrants {
     return this.familyExpiry(grant) <= now;
   }
 
-  /** The family ends at its absolute expiry, or when unused for the idle lifetime. */
   private familyExpiry(grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>) {
-    return Math.min(
-      grant.absoluteExpiresAt,
-      grant.lastUsedAt + this.settings.refreshTokenIdleLifetimeSeconds,
-    );
+    return familyExpiry(grant, this.settings.refreshTokenIdleLifetimeSeconds);
   }
 
   /** Revocation is kept until every access token of the family has expired. */
