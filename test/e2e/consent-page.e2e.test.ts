@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
+import { type CryptoKey, decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
@@ -24,7 +24,11 @@ const OTHER_RESOURCE = 'https://other.example.com/api';
 const LOGO =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#0b57d0"/></svg>\n';
 
+/** A software publisher this server trusts (its statements vouch for the clients they register). */
+const PUBLISHER = 'https://publisher.example.org';
+
 let server: InteractiveServer;
+let publisherKey: CryptoKey;
 let issuer: string;
 let clientId: string;
 let config: client.Configuration;
@@ -33,8 +37,13 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dcr-logo-'));
   const logo = join(dir, 'logo.svg');
   writeFileSync(logo, LOGO);
+  const publisher = await generateKeyPair('ES256', { extractable: true });
+  publisherKey = publisher.privateKey;
   server = await startInteractiveServer(
     {
+      DCR_SOFTWARE_STATEMENT_ISSUERS: JSON.stringify({
+        [PUBLISHER]: { jwks: { keys: [await exportJWK(publisher.publicKey)] } },
+      }),
       DCR_RESOURCES: `${RESOURCE} ${OTHER_RESOURCE}`,
       DCR_ALLOWED_SCOPES: 'files:read files:write admin',
       DCR_SERVICE_NAME: 'Example Corp',
@@ -122,6 +131,42 @@ describe('the consent page’s settings', () => {
       /Registered <time[^>]*>(just now|\d+ minutes? ago)<\/time> by itself/,
     );
     expect(page.text).toContain('Answer sent to</span> <strong>127.0.0.1:8765</strong>');
+  });
+
+  it('name who vouched for a client registered with a software statement', async () => {
+    const statement = await new SignJWT({ software_id: 'vouched-agent' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'software-statement+jwt' })
+      .setIssuer(PUBLISHER)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(publisherKey);
+    const response = await jsonPost(`${issuer}/register`, {
+      software_statement: statement,
+      client_name: 'Vouched agent',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'none',
+      scope: 'files:read',
+    });
+    expect(response.status).toBe(201);
+    const vouched = await readJson(response);
+    const vouchedConfig = await client.discovery(
+      new URL(issuer),
+      vouched.client_id,
+      undefined,
+      client.None(),
+      { execute: [client.allowInsecureRequests] },
+    );
+    const { url } = await authorizationRequest(vouchedConfig, {
+      redirect_uri: REDIRECT,
+      resource: RESOURCE,
+      scope: 'files:read',
+    });
+    const page = await new Browser().untilConsent(url, { user: 'bob', stopAt: REDIRECT });
+    expect(page.text).toMatch(
+      /Registered <time[^>]*>[^<]+<\/time>, vouched for by <strong>https:\/\/publisher\.example\.org<\/strong>/,
+    );
+    expect(page.text).not.toContain('anyone could have registered');
   });
 
   it('serve the logo from this server, typed by its content and sandboxed', async () => {
