@@ -5,8 +5,7 @@ import { type AuthorizationRedirect, OAuthError, redirectedError } from '../erro
 import { endpointUrl, PATHS } from '../paths.js';
 import { homeRegionOf } from '../regions.js';
 import { hashSecret, newSecret, newTokenId } from '../secrets.js';
-import type { GrantStore } from '../tokens/ports.js';
-import { familyExpiry, isLive } from '../tokens/user-grants.js';
+import { familyExpiry, type GrantStore, isLive } from '../tokens/ports.js';
 import {
   type AuthorizationRequest,
   type AuthorizationSettings,

@@ -149,6 +149,16 @@ export interface GrantStore {
   revokeGrant(grantId: string, at: number, keepUntil: number): Promise<void>;
 }
 
+/** A grant that is neither revoked nor a tombstone (its expiry is judged apart). */
+export const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
+  grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
+
+/** A family ends at its absolute expiry, or when unused for the idle lifetime. */
+export const familyExpiry = (
+  grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>,
+  idleLifetimeSeconds: number,
+) => Math.min(grant.absoluteExpiresAt, grant.lastUsedAt + idleLifetimeSeconds);
+
 /** The most grants of one user and client that `GrantStore.grantsOf` reads. */
 export const MAX_LISTED_GRANTS = 20;
 

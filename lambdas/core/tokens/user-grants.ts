@@ -8,7 +8,7 @@ import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
 import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from './access-tokens.js';
-import type { GrantRecord, GrantStore, RevokedGrant } from './ports.js';
+import { familyExpiry, type GrantRecord, type GrantStore, isLive } from './ports.js';
 
 export interface UserGrantSettings {
   readonly accessTokenLifetimeSeconds: number;
@@ -117,15 +117,6 @@ const reuseEvent = (
   generation: grant.generation,
   occurred_at: now,
 });
-
-export const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
-  grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
-
-/** A family ends at its absolute expiry, or when unused for the idle lifetime. */
-export const familyExpiry = (
-  grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>,
-  idleLifetimeSeconds: number,
-) => Math.min(grant.absoluteExpiresAt, grant.lastUsedAt + idleLifetimeSeconds);
 
 /** The parts of a refresh token, if it has the shape of one. */
 export const parseRefreshToken = (token: string) => {
