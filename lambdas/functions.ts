@@ -121,14 +121,14 @@ export const FUNCTIONS = {
   // PutItem: used client assertion ids and DPoP proof ids (one conditional put each: single
   // use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
   // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
-  // are created, read, rotated and revoked. The wrapped mode reads the private halves too and
+  // are created (with an entry in their user's index), read, rotated and revoked. The wrapped mode reads the private halves too and
   // unwraps them.
   token: {
     paths: [PATHS.token],
     access: {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*'],
-        PutItem: ['assertion#*', 'dpop#*', 'grant#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'grant#*', 'user#*'],
         UpdateItem: ['client#*', 'code#*', 'grant#*'],
       },
       key: 'sign',
@@ -138,11 +138,18 @@ export const FUNCTIONS = {
   },
   // The browser's side: the authorization request, the upstream's return, the consent form.
   // Reads the client asking, stores the authorization code it is given (the code's hash) and
-  // marks the consent answered (a replayed form mints nothing).
+  // marks the consent answered (a replayed form mints nothing). Reads the user's grants to the
+  // client (their index, then each grant) so that consent asks only for scopes not yet granted.
   authorize: {
-    paths: [PATHS.authorize, PATHS.callback, PATHS.consent],
+    paths: [PATHS.authorize, PATHS.callback, PATHS.consent, PATHS.serviceLogo],
     signIn: true,
-    access: { items: { GetItem: ['client#*'], PutItem: ['code#*', 'consent#*'] } },
+    access: {
+      items: {
+        GetItem: ['client#*', 'grant#*'],
+        PutItem: ['code#*', 'consent#*'],
+        Query: ['user#*'],
+      },
+    },
   },
   // Introspection reads revocations and refresh token families, revocation writes them (a
   // family's revocation is an update); both record used assertion ids, and count the
@@ -213,6 +220,7 @@ export const FUNCTIONS = {
           'code#*',
           'consent#*',
           'grant#*',
+          'user#*',
           'iat#*',
           'ratelimit#*',
           'software#*',

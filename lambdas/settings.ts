@@ -1,4 +1,5 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
+import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/clients/client-metadata.js';
 import {
@@ -10,6 +11,7 @@ import {
 } from './core/registration/abuse-control.js';
 import { REGISTRATION_WAYS } from './core/registration/registration-policy.js';
 import type { StatementIssuerSettings } from './core/registration/software-statements.js';
+import { isDisplaySafe } from './core/text.js';
 import type { DeployedFunction } from './functions.js';
 
 /**
@@ -93,6 +95,79 @@ const jsonText = z.string().transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must be JSON' });
     return z.NEVER;
   }
+});
+
+/** Text a person reads: bounded, no control or bidirectional-control characters. */
+const displayText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine(isDisplaySafe, 'must not contain control or bidirectional-control characters');
+
+export const MAX_SCOPE_DESCRIPTIONS = 100;
+const scopeDescriptions = jsonText.pipe(
+  z
+    .record(
+      z
+        .string()
+        .regex(
+          /^[\x21\x23-\x5b\x5d-\x7e]+$/,
+          'must be a scope: printable ASCII without spaces, quotes or backslashes',
+        ),
+      displayText(200),
+    )
+    .refine(
+      (map) => Object.keys(map).length <= MAX_SCOPE_DESCRIPTIONS,
+      `must describe at most ${MAX_SCOPE_DESCRIPTIONS} scopes`,
+    )
+    .transform((map) => new Map(Object.entries(map))),
+);
+
+export const MAX_LOGO_BYTES = 64 * 1024;
+
+/** An image this server serves as its own logo. */
+export interface ServiceLogo {
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+/** The image's type by its first bytes (never by the file name). */
+function imageType(bytes: Buffer): string | undefined {
+  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+    return 'image/png';
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') {
+    return 'image/webp';
+  }
+  const head = bytes
+    .toString('utf8', 0, 512)
+    .replace(/^\uFEFF/, '')
+    .trimStart();
+  if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(head)) return 'image/svg+xml';
+  return undefined;
+}
+
+/** A logo file's path: read at start, its type told by its content, its size bounded. */
+const logoFile = text.transform((path, ctx): ServiceLogo => {
+  let body: Buffer;
+  try {
+    body = readFileSync(path);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `cannot read the file ${path}` });
+    return z.NEVER;
+  }
+  const contentType = imageType(body);
+  if (body.length > MAX_LOGO_BYTES || contentType === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a PNG, JPEG, WebP or SVG file of at most ${MAX_LOGO_BYTES / 1024} KB (${path})`,
+    });
+    return z.NEVER;
+  }
+  return { contentType, body };
 });
 
 const way = z.enum(REGISTRATION_WAYS);
@@ -337,6 +412,37 @@ export const SETTINGS = {
       ? 'a page for developers who integrate with this server (RFC 8414 `service_documentation`): advertised in the metadata and linked from the home page (`GET /`)'
       : '',
     receivedBy: ['discovery'],
+  }),
+  serviceName: setting({
+    env: 'DCR_SERVICE_NAME',
+    key: 'serviceName',
+    type: displayText(80),
+    defaultDoc: SETTINGS_DOCS ? 'unset (the page names the issuer’s host)' : '',
+    doc: SETTINGS_DOCS
+      ? 'the server’s or organisation’s name as users see it on the consent page (up to 80 characters)'
+      : '',
+    receivedBy: ['authorize'],
+  }),
+  serviceLogo: setting({
+    env: 'DCR_SERVICE_LOGO',
+    key: 'serviceLogo',
+    type: logoFile,
+    defaultDoc: SETTINGS_DOCS ? 'unset (no logo)' : '',
+    doc: SETTINGS_DOCS
+      ? `the operator’s logo on the consent page: a PNG, JPEG, WebP or SVG file (path, up to ${MAX_LOGO_BYTES / 1024} KB) read at start and served by this server at \`/service-logo\` (the stack copies it into the authorize function); never a client’s \`logo_uri\``
+      : '',
+    receivedBy: ['authorize'],
+  }),
+  scopeDescriptions: setting({
+    env: 'DCR_SCOPE_DESCRIPTIONS',
+    key: 'scopeDescriptions',
+    type: scopeDescriptions,
+    json: true,
+    defaultDoc: SETTINGS_DOCS ? 'unset (scopes are shown by name)' : '',
+    doc: SETTINGS_DOCS
+      ? `JSON object scope → what it lets an application do, in words a user understands (up to ${MAX_SCOPE_DESCRIPTIONS} scopes, 200 characters each), shown on the consent page beside the scope's name`
+      : '',
+    receivedBy: ['authorize'],
   }),
   dataDir: setting({
     env: 'DCR_DATA_DIR',

@@ -171,46 +171,64 @@ const logRefreshReuse = (event: RefreshReuseEvent) =>
  * The authorization endpoint, when someone can sign users in: the upstream if there is one,
  * else the development login (whose own routes only the local app adds).
  */
-const authorizationRoutes = (d: AuthorizeDeps) => {
+export const authorizeEndpoint = (d: AuthorizeDeps) => {
   if (d.upstream === undefined && d.config.devLogin === undefined) return [];
   return authorizeRoutes(
     new AuthorizationFlow(lifecycle(d), d.grants, d.config),
     browserState(d.cookieKey, d.clock, d.config),
     d.upstream,
+    d.config.serviceLogo,
   );
 };
 
-/** Each deployed function's routes, from exactly the dependencies it needs. */
+/*
+ * Each deployed function's routes, from exactly the dependencies it needs: one export each, so
+ * that a function's bundle (its handler imports its own) carries no other endpoint's code.
+ */
+export const discoveryEndpoint = (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
+  discoveryRoutes({
+    ...d.config,
+    interactive: isInteractive(d.config),
+    dashboard: d.dashboard === true,
+  });
+export const jwksEndpoint = (d: Pick<Dependencies, 'signer' | 'config'>) =>
+  jwksRoutes(
+    d.signer,
+    d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
+  );
+export const registerEndpoint = (d: RegisterDeps) =>
+  registrationRoutes(registrationService(d), registrationRateLimiter(d));
+export const clientConfigurationEndpoint = (
+  d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>,
+) => clientConfigurationRoutes(clientConfigurationService(d));
+export const tokenEndpoint = (d: TokenDeps) => tokenRoutes(tokenService(d));
+export const introspectEndpoint = (d: TokenDeps) => introspectionRoutes(tokenService(d));
+export const revokeEndpoint = (d: TokenDeps) => revocationRoutes(tokenService(d));
+export const adminEndpoint = (
+  d: RegistrationDeps &
+    Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
+) =>
+  adminRoutes(
+    new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
+    d.config.adminToken,
+    new InitialAccessTokens(d.initialAccessTokens, d.config.region),
+  );
+
+/** Every endpoint's routes by name (the local app serves them all). */
 const ENDPOINT_ROUTES = {
-  discovery: (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
-    discoveryRoutes({
-      ...d.config,
-      interactive: isInteractive(d.config),
-      dashboard: d.dashboard === true,
-    }),
-  jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>
-    jwksRoutes(
-      d.signer,
-      d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
-    ),
-  register: (d: RegisterDeps) =>
-    registrationRoutes(registrationService(d), registrationRateLimiter(d)),
-  'client-configuration': (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
-    clientConfigurationRoutes(clientConfigurationService(d)),
-  token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
-  authorize: authorizationRoutes,
-  introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
-  revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (
-    d: RegistrationDeps &
-      Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
-  ) =>
-    adminRoutes(
-      new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
-      d.config.adminToken,
-      new InitialAccessTokens(d.initialAccessTokens, d.config.region),
-    ),
+  discovery: discoveryEndpoint,
+  jwks: jwksEndpoint,
+  register: registerEndpoint,
+  'client-configuration': clientConfigurationEndpoint,
+  token: tokenEndpoint,
+  authorize: authorizeEndpoint,
+  introspect: introspectEndpoint,
+  revoke: revokeEndpoint,
+  admin: adminEndpoint,
 } satisfies Record<Endpoint, (deps: never) => Route[]>;
+
+/** One endpoint's routes (its export above). */
+export type EndpointRoutes<E extends Endpoint> = (typeof ENDPOINT_ROUTES)[E];
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
   x: infer I,

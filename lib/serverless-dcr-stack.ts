@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
@@ -28,6 +29,9 @@ import { WrappingKey } from './constructs/wrapping-key.js';
 import { regionProblems } from './deploy-rules.js';
 
 /** API Gateway's path syntax: `{name}` where the router writes `:name`. */
+/** The operator's logo's name in the bundles of the functions that serve it. */
+const SERVICE_LOGO_FILE = 'service-logo';
+
 const apiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
 /** The KMS keys of a deployment: the asymmetric signing key, or (wrapped mode) the wrapping key. */
@@ -301,11 +305,16 @@ export class ServerlessDcrStack extends Stack {
       if (!this.deploys(config, name, login !== undefined)) continue;
       const { signIn, memorySize, timeoutSeconds } = descriptorOf(name);
       const access = accessOf(name, config.signingMode === 'wrapped');
+      const environment = environmentFor(name, access.key !== undefined, values);
+      // The logo file travels in the bundle (Lambda's working directory), not in a variable.
+      const logo = environment.DCR_SERVICE_LOGO;
+      if (logo !== undefined) environment.DCR_SERVICE_LOGO = SERVICE_LOGO_FILE;
       const fn = new DeployedLambda(this, `Function-${name}`, {
         entry: name,
         logRetention: config.logRetentionDays as RetentionDays,
         tracing: config.tracing,
-        environment: environmentFor(name, access.key !== undefined, values),
+        environment,
+        ...(logo !== undefined && { files: { [SERVICE_LOGO_FILE]: resolve(logo) } }),
         ...(timeoutSeconds !== undefined && { timeout: Duration.seconds(timeoutSeconds) }),
         ...(memorySize !== undefined && { memorySize }),
       });

@@ -103,7 +103,11 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
     ...(response.cookies && { 'set-cookie': [...response.cookies] }),
     ...(closing && { connection: 'close' }),
   });
-  res.end(response.body);
+  res.end(
+    response.base64 && response.body !== undefined
+      ? Buffer.from(response.body, 'base64')
+      : response.body,
+  );
 }
 
 /** RFC 9110 §15.5.20: this server does not answer for the host the request names. */

@@ -15,6 +15,8 @@ export const PATHS = {
   /** Where the upstream OpenID Provider sends the browser back (its redirect URI). */
   callback: '/callback',
   consent: '/consent',
+  /** The operator's logo (DCR_SERVICE_LOGO), shown on the consent page. */
+  serviceLogo: '/service-logo',
   /** The development login (local only; never routed in AWS). */
   login: '/login',
   adminClients: '/admin/clients',

@@ -54,6 +54,7 @@ const toResult = (response: HttpResponse): APIGatewayProxyStructuredResultV2 => 
   statusCode: response.status,
   headers: response.headers,
   ...(response.body !== undefined && { body: response.body }),
+  ...(response.base64 && { isBase64Encoded: true }),
   ...(response.cookies !== undefined && { cookies: [...response.cookies] }),
 });
 

@@ -30,6 +30,8 @@ export interface HttpResponse {
   readonly headers: Record<string, string>;
   /** Absent for 204 and preflights. */
   readonly body?: string;
+  /** The body is binary content in base64 (an image), sent as its bytes. */
+  readonly base64?: true;
   /** The client the request concerned, when known: logged, never sent. */
   readonly clientId?: string;
   /** `Set-Cookie` values (API Gateway returns them as `cookies`, node:http as repeated headers). */

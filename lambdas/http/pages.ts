@@ -1,4 +1,4 @@
-import type { ConsentView } from '../core/authorization/authorization-flow.js';
+import type { ConsentView, ScopeLine } from '../core/authorization/authorization-flow.js';
 import type { OAuthError } from '../core/errors.js';
 import type { TransactionForm } from './browser-state.js';
 import { type Html, html, page } from './html.js';
@@ -43,9 +43,78 @@ function clientIdentity(view: ConsentView): Html {
 <span class="muted">(a name it chose; not verified)</span>`;
 }
 
+const UNITS = [
+  [86_400 * 365, 'year'],
+  [86_400 * 30, 'month'],
+  [86_400, 'day'],
+  [3600, 'hour'],
+  [60, 'minute'],
+] as const;
+
+/** "3 minutes ago", with the exact instant (UTC) in the markup. */
+export function ago(then: number, now: number): Html {
+  const elapsed = Math.max(0, now - then);
+  const [size, unit] = UNITS.find(([size]) => elapsed >= size) ?? [0, ''];
+  const words =
+    size === 0
+      ? 'just now'
+      : `${Math.floor(elapsed / size)} ${unit}${Math.floor(elapsed / size) === 1 ? '' : 's'} ago`;
+  const instant = new Date(then * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  return html`<time datetime="${instant}" title="${instant.replace('T', ' ').replace('Z', ' UTC')}">${words}</time>`;
+}
+
+/** How the client came to be here: what makes its name worth more, or less, than its word. */
+function provenance(view: ConsentView): Html {
+  const p = view.provenance;
+  if (p.kind === 'document') {
+    return html`Identified by its metadata document at <strong>${p.host}</strong>: whoever runs that site describes it.`;
+  }
+  const registered = html`Registered ${ago(p.registeredAt, view.now)}`;
+  if (p.kind === 'open') {
+    return html`${registered} by itself: <strong>anyone could have registered it</strong>, under any name.`;
+  }
+  switch (p.by) {
+    case 'statement':
+      return p.issuer === undefined
+        ? html`${registered}, vouched for by a software publisher ${view.serviceName} trusts.`
+        : html`${registered}, vouched for by <strong>${p.issuer}</strong> (a software publisher ${view.serviceName} trusts).`;
+    case 'initial_access_token':
+      return html`${registered}, vouched for by the operator of ${view.serviceName} (with an access token they issued).`;
+    case 'certificate':
+      return html`${registered}, vouched for by a client certificate ${view.serviceName} trusts.`;
+  }
+}
+
+/** A scope in the user's words when the operator gave some, with its name for reference. */
+const scopeItem = ({ scope, description }: ScopeLine): Html =>
+  description === undefined
+    ? html`<li><code>${scope}</code></li>`
+    : html`<li><strong>${description}</strong> <code class="muted">${scope}</code></li>`;
+
+function permissions(view: ConsentView): Html {
+  const { scopes, alreadyAllowed } = view;
+  const asked =
+    scopes.length > 0
+      ? html`<ul class="scopes">${scopes.map(scopeItem)}</ul>`
+      : html`<p>${alreadyAllowed.length > 0 ? 'Nothing new: only what you already allowed.' : 'No particular permission.'}</p>`;
+  return html`<h2>${alreadyAllowed.length > 0 ? 'New permissions it asks for' : 'It asks for'}</h2>
+${asked}
+${
+  alreadyAllowed.length > 0 &&
+  html`<p class="muted">Already allowed: ${alreadyAllowed.map(
+    (line, i) =>
+      html`${i > 0 ? ', ' : ''}${line.description === undefined ? '' : html`${line.description} `}<code>${line.scope}</code>`,
+  )}</p>`
+}`;
+}
+
 /**
- * The consent page: who asks (by its self-asserted name), where the answer goes, what for, and
- * for which resources. Two buttons in one form; Allow first, so Tab reaches it first.
+ * The consent page, read top-down as GitHub's and Google's are: whose page this is (the
+ * operator's name and logo, never the client's), who asks (by its self-asserted name, and how
+ * it came to be registered), where the answer goes (the strongest line), what it asks for (in
+ * the operator's words; scopes already allowed listed apart, small), then the decision. The
+ * application id is tucked away below. Two buttons in one form; Allow first, so Tab reaches it
+ * first.
  */
 export function consentPage(
   view: ConsentView,
@@ -54,21 +123,20 @@ export function consentPage(
 ): HttpResponse {
   const warning = view.redirectKind === 'web' ? undefined : WARNINGS[view.redirectKind];
   return page({
-    title: 'Allow access?',
-    body: html`<h1>Allow access?</h1>
+    title: `Allow access? · ${view.serviceName}`,
+    body: html`<p class="brand">${
+      view.serviceLogo && html`<img src="${view.serviceLogo}" alt="" width="32" height="32">`
+    }<span>${view.serviceName}</span></p>
+<h1>Allow access?</h1>
 <p>${clientIdentity(view)} wants to act on your behalf.</p>
+<p class="muted">${provenance(view)}</p>
+<p class="destination"><span>Answer sent to</span> <strong>${view.redirectTarget}</strong></p>
+${warning && html`<p class="warning" role="note">${warning}</p>`}
+${permissions(view)}
 <dl>
 <dt>Signed in as</dt><dd><code>${view.user}</code></dd>
-<dt>Answer sent to</dt><dd><code>${view.redirectTarget}</code></dd>
-<dt>Permissions (scopes)</dt><dd>${
-      view.scopes.length > 0
-        ? html`<ul>${view.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>`
-        : 'no particular scope'
-    }</dd>
-<dt>For use at</dt><dd><ul>${view.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul></dd>
-<dt>Application id</dt><dd><code>${view.clientId}</code></dd>
+<dt>For use at</dt><dd><ul class="plain">${view.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul></dd>
 </dl>
-${warning && html`<p class="warning" role="note">${warning}</p>`}
 <form method="post" action="${action}">
 <input type="hidden" name="tx" value="${form.transactionId}">
 <input type="hidden" name="csrf" value="${form.csrf}">
@@ -76,7 +144,10 @@ ${warning && html`<p class="warning" role="note">${warning}</p>`}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </div>
-</form>`,
+</form>
+<details><summary>Application details</summary>
+<dl><dt>Application id</dt><dd><code>${view.clientId}</code></dd></dl>
+</details>`,
   });
 }
 

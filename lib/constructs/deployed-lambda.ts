@@ -17,7 +17,11 @@ export interface DeployedLambdaProps {
   readonly timeout?: Duration;
   /** Active X-Ray tracing. Default false. */
   readonly tracing?: boolean;
+  /** Files copied into the bundle: name in the bundle (the function's working directory) → path. */
+  readonly files?: Readonly<Record<string, string>>;
 }
+
+const quoted = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
 
 /** Lambda runtime: the newest Node.js that aws-cdk-lib offers (never below 22). */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -79,6 +83,16 @@ export class DeployedLambda extends Construct {
         // Bundled CommonJS dependencies call require(); ESM output has none of its own.
         banner:
           "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        ...(props.files && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_: string, outputDir: string) =>
+              Object.entries(props.files ?? {}).map(
+                ([name, path]) => `cp ${quoted(path)} ${quoted(`${outputDir}/${name}`)}`,
+              ),
+          },
+        }),
       },
     });
     // Lambda refuses an environment over 4 KB: a large inline setting fails the synth instead.

@@ -210,11 +210,11 @@ describe('functions', () => {
           expect(action).not.toMatch(/\*/);
           if (action.startsWith('dynamodb:')) expect(resource).toContain('ClientsTable');
           // A Query runs on the expiry index, or on the table with a LeadingKeys condition
-          // (the admin's software_id counters).
+          // (the admin's software_id counters, a user's index of grants).
           if (action === 'dynamodb:Query' && !resource.includes('/index/expiry')) {
-            expect(statement.Condition?.['ForAllValues:StringLike']).toEqual({
-              'dynamodb:LeadingKeys': ['stats#software'],
-            });
+            expect([['stats#software'], ['user#*']]).toContainEqual(
+              statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'],
+            );
           }
           if (action.startsWith('kms:')) expect(resource).toContain('SigningKey');
         }
@@ -282,6 +282,8 @@ describe('functions', () => {
     });
     expect(touching('consent#*')).toEqual({ authorize: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('grant#*')).toEqual({
+      // The authorize function reads a user's grants to a client: consent asks only for more.
+      authorize: ['GetItem'],
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
       revoke: ['GetItem', 'UpdateItem'],
@@ -291,6 +293,12 @@ describe('functions', () => {
       register: ['GetItem', 'UpdateItem'],
       admin: ['DeleteItem', 'PutItem'],
       audit: ['UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    // A user's index of grants: written with each grant, read at consent, removed once expired.
+    expect(touching('user#*')).toEqual({
+      token: ['PutItem'],
+      authorize: ['Query'],
       cleanup: ['DeleteItem'],
     });
     // Active clients per software_id: claimed at registration, given back from the stream.
@@ -415,6 +423,7 @@ describe('API', () => {
       'ANY /authorize': 'authorize',
       'ANY /callback': 'authorize',
       'ANY /consent': 'authorize',
+      'ANY /service-logo': 'authorize',
       $default: 'discovery',
     };
     expect([...routes.keys()].sort()).toEqual(Object.keys(expected).sort());

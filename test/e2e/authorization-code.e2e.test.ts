@@ -140,7 +140,7 @@ describe('the authorization code flow', () => {
     expect(consent.response.headers.get('x-frame-options')).toBe('DENY');
     expect(page).toContain('calls itself <strong>Test &lt;Agent&gt;</strong>');
     expect(page).toContain('not verified');
-    expect(page).toContain('<code>127.0.0.1:8765</code>');
+    expect(page).toMatch(/Answer sent to<\/span> <strong>127\.0\.0\.1:8765<\/strong>/);
     expect(page).toContain(`<code>${server.subOf('alice')}</code>`);
     expect(page).toContain(`<code>${RESOURCE}</code>`);
     expect(page).toContain('<li><code>read</code></li><li><code>write</code></li>');

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { hygieneSeen } from '../support/secret-hygiene.js';
@@ -69,6 +72,63 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'x', DCR_SIGNING_ALG: 'HS256' })).toThrow(
       /(?=.*PORT: )(?=.*DCR_SIGNING_ALG: )/,
     );
+  });
+});
+
+describe('the consent page’s settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dcr-logo-'));
+  const file = (name: string, content: string | Buffer) => {
+    writeFileSync(join(dir, name), content);
+    return join(dir, name);
+  };
+
+  it('takes the service name as display text: bounded, no control or bidi characters', () => {
+    expect(loadConfig({ DCR_SERVICE_NAME: '  Example Corp ' }).serviceName).toBe('Example Corp');
+    for (const bad of ['   ', 'x'.repeat(81), 'Example\u202ECorp', 'Example\nCorp']) {
+      expect(() => loadConfig({ DCR_SERVICE_NAME: bad })).toThrow(/DCR_SERVICE_NAME/);
+    }
+  });
+
+  it('reads the logo at start and tells its type by its content, never its name', () => {
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(16)]);
+    expect(loadConfig({ DCR_SERVICE_LOGO: file('logo.svg', png) }).serviceLogo).toEqual({
+      contentType: 'image/png',
+      body: png,
+    });
+    const svg = '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>';
+    expect(loadConfig({ DCR_SERVICE_LOGO: file('logo', svg) }).serviceLogo?.contentType).toBe(
+      'image/svg+xml',
+    );
+    expect(() => loadConfig({ DCR_SERVICE_LOGO: file('page.png', '<html></html>') })).toThrow(
+      /DCR_SERVICE_LOGO: must be a PNG, JPEG, WebP or SVG file of at most 64 KB/,
+    );
+    const huge = Buffer.concat([png, Buffer.alloc(64 * 1024)]);
+    expect(() => loadConfig({ DCR_SERVICE_LOGO: file('huge.png', huge) })).toThrow(
+      /DCR_SERVICE_LOGO: must be a PNG/,
+    );
+    expect(() => loadConfig({ DCR_SERVICE_LOGO: join(dir, 'missing.png') })).toThrow(
+      /DCR_SERVICE_LOGO: cannot read the file .*missing\.png/,
+    );
+  });
+
+  it('takes scope descriptions as a JSON object of scope → display text, bounded', () => {
+    const config = loadConfig({ DCR_SCOPE_DESCRIPTIONS: '{"files:read":"Read your files"}' });
+    expect([...(config.scopeDescriptions ?? [])]).toEqual([['files:read', 'Read your files']]);
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`s${i}`, 'x']));
+    for (const bad of [
+      'not json',
+      '["read"]',
+      '{"read":""}',
+      '{"read":7}',
+      `{"read":"${'x'.repeat(201)}"}`,
+      '{"two words":"x"}',
+      '{"read":"Read\\u202Eevil"}',
+      JSON.stringify(many),
+    ]) {
+      expect(() => loadConfig({ DCR_SCOPE_DESCRIPTIONS: bad }), bad).toThrow(
+        /DCR_SCOPE_DESCRIPTIONS/,
+      );
+    }
   });
 });
 

@@ -237,6 +237,8 @@ describe('registration with a software statement', () => {
     expect(info).not.toHaveProperty('iss');
     const stored = await repository.get(info.client_id);
     expect(stored?.registrationMethod).toBe('software_statement');
+    // Who vouched for it: the consent page names this issuer.
+    expect(stored?.statementIssuer).toBe(TRUSTED);
     expect(JSON.stringify(stored)).not.toContain(signed);
   });
 

@@ -2,17 +2,19 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { pinnedElsewhere } from '../../core/regions.js';
-import type {
-  AuthorizationCodeRecord,
-  CodeBinding,
-  CodeRedemption,
-  GrantRecord,
-  GrantStore,
-  RevokedGrant,
-  Rotation,
+import {
+  type AuthorizationCodeRecord,
+  type CodeBinding,
+  type CodeRedemption,
+  type GrantRecord,
+  type GrantStore,
+  MAX_LISTED_GRANTS,
+  type RevokedGrant,
+  type Rotation,
 } from '../../core/tokens/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
@@ -33,6 +35,8 @@ const SPENT_CODE_RETENTION = 600;
  *     ttl = when the family expires (revoked: when its last access token has)
  *   pk = "consent#<transaction id>", sk = "consent"; a consent answered (no attributes);
  *     ttl = the transaction's end
+ *   pk = "user#<sub>", sk = "grant#<clientId>#<createdAt>#<grantId>"; the user's index of
+ *     their grants (grantId only), written before the grant; ttl = the family's absolute end
  */
 const consentKey = (transactionId: string) => ({
   pk: `consent#${transactionId}`,
@@ -40,6 +44,13 @@ const consentKey = (transactionId: string) => ({
 });
 const codeKey = (codeHash: string) => ({ pk: `code#${codeHash}`, sk: 'code' });
 const grantKey = (grantId: string) => ({ pk: `grant#${grantId}`, sk: 'grant' });
+const userGrantsKey = (sub: string) => `user#${sub}`;
+/** Sorted by creation within a client: a Query reads the newest first. */
+const userGrantPrefix = (clientId: string) => `grant#${clientId}#`;
+const userGrantKey = (grant: GrantRecord) => ({
+  pk: userGrantsKey(grant.sub),
+  sk: `${userGrantPrefix(grant.clientId)}${String(grant.createdAt).padStart(12, '0')}#${grant.grantId}`,
+});
 
 const toCode = (item: Record<string, unknown>) =>
   withoutTableAttributes<AuthorizationCodeRecord & { redeemedAt?: number }>(item);
@@ -150,6 +161,21 @@ export class DynamoDbGrantStore implements GrantStore {
   }
 
   async createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean> {
+    // The user's index first: if the grant's own write then fails, the entry names no grant
+    // and readers skip it; the other order could leave a grant its user cannot find.
+    await callAws(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...userGrantKey(grant),
+            grantId: grant.grantId,
+            ...expiryAttributes(grant.absoluteExpiresAt),
+          },
+        }),
+      ),
+      SERVICE,
+    );
     const created = await callAwsIfCondition(
       this.client.send(
         new PutCommand({
@@ -161,6 +187,27 @@ export class DynamoDbGrantStore implements GrantStore {
       SERVICE,
     );
     return created !== undefined;
+  }
+
+  async grantsOf(sub: string, clientId: string) {
+    const { Items = [] } = await callAws(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: {
+            ':pk': userGrantsKey(sub),
+            ':prefix': userGrantPrefix(clientId),
+          },
+          ScanIndexForward: false,
+          Limit: MAX_LISTED_GRANTS,
+          ConsistentRead: true,
+        }),
+      ),
+      SERVICE,
+    );
+    const grants = await Promise.all(Items.map((item) => this.getGrant(item.grantId as string)));
+    return grants.filter((g) => g !== undefined);
   }
 
   async getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined> {

@@ -1,12 +1,13 @@
 import { pinnedElsewhere } from '../../core/regions.js';
-import type {
-  AuthorizationCodeRecord,
-  CodeBinding,
-  CodeRedemption,
-  GrantRecord,
-  GrantStore,
-  RevokedGrant,
-  Rotation,
+import {
+  type AuthorizationCodeRecord,
+  type CodeBinding,
+  type CodeRedemption,
+  type GrantRecord,
+  type GrantStore,
+  MAX_LISTED_GRANTS,
+  type RevokedGrant,
+  type Rotation,
 } from '../../core/tokens/ports.js';
 
 interface StoredCode extends AuthorizationCodeRecord {
@@ -57,6 +58,13 @@ export class MemoryGrantStore implements GrantStore {
     if (this.grants.has(grant.grantId)) return false;
     this.grants.set(grant.grantId, grant);
     return true;
+  }
+
+  async grantsOf(sub: string, clientId: string) {
+    return [...this.grants.values()]
+      .filter((g) => 'sub' in g && g.sub === sub && g.clientId === clientId)
+      .sort((a, b) => ('createdAt' in b ? b.createdAt : 0) - ('createdAt' in a ? a.createdAt : 0))
+      .slice(0, MAX_LISTED_GRANTS);
   }
 
   async getGrant(grantId: string) {

@@ -1,5 +1,6 @@
-import type { ClientLifecycle } from '../clients/client-lifecycle.js';
+import { type ClientLifecycle, METADATA_DOCUMENT } from '../clients/client-lifecycle.js';
 import { parseRedirectUri } from '../clients/client-metadata.js';
+import type { ClientRecord } from '../clients/ports.js';
 import {
   type AuthorizationErrorCode,
   type AuthorizationRedirect,
@@ -7,9 +8,10 @@ import {
   invalidRequest,
   redirectedError,
 } from '../errors.js';
+import { endpointUrl, PATHS } from '../paths.js';
 import { homeRegionOf } from '../regions.js';
 import { hashSecret, newSecret, newTokenId } from '../secrets.js';
-import type { GrantStore } from '../tokens/ports.js';
+import { familyExpiry, type GrantStore, isLive } from '../tokens/ports.js';
 import {
   type AuthorizationRequest,
   type AuthorizationSettings,
@@ -38,18 +40,50 @@ export const CODE_LIFETIME_SECONDS = 60;
 
 export const TRANSACTION_ID = /^[A-Za-z0-9_-]{22}$/;
 
+/** A scope as the consent page names it: its token, and the operator's words for it. */
+export interface ScopeLine {
+  readonly scope: string;
+  readonly description?: string;
+}
+
+/**
+ * How the client came to be known here, for the user to weigh its self-asserted name: anyone
+ * (open registration), someone the operator trusts (a software statement's issuer, an initial
+ * access token, a trusted client certificate), or a metadata document at the client id's host.
+ */
+export type Provenance =
+  | { readonly kind: 'open'; readonly registeredAt: number }
+  | {
+      readonly kind: 'vouched';
+      readonly registeredAt: number;
+      readonly by: 'statement' | 'initial_access_token' | 'certificate';
+      /** The software statement's issuer (`by: 'statement'`). */
+      readonly issuer?: string;
+    }
+  | { readonly kind: 'document'; readonly host: string };
+
 /** What the consent page shows: everything the user decides on. */
 export interface ConsentView {
+  /** Whom the user signs in at: the operator's name (DCR_SERVICE_NAME), else the issuer's host. */
+  readonly serviceName: string;
+  /** The operator's logo, served by this server; absent: none configured. */
+  readonly serviceLogo?: string;
   /** `client_name` as the client asserted it: never verified. */
   readonly clientName?: string;
   readonly clientId: string;
+  readonly provenance: Provenance;
   /** Where the answer goes: a host, or a private-use scheme. */
   readonly redirectTarget: string;
   readonly redirectKind: 'web' | 'loopback' | 'private-use';
-  readonly scopes: readonly string[];
+  /** The scopes the user is asked for now. */
+  readonly scopes: readonly ScopeLine[];
+  /** Scopes of the request the user already allowed this client for these resources. */
+  readonly alreadyAllowed: readonly ScopeLine[];
   /** The resources (audiences) of the tokens. */
   readonly resources: readonly string[];
   readonly user: string;
+  /** When the page is shown (for "registered 3 minutes ago"). */
+  readonly now: number;
 }
 
 export interface FlowSettings extends AuthorizationSettings {
@@ -57,6 +91,13 @@ export interface FlowSettings extends AuthorizationSettings {
   readonly defaultAudience?: string;
   /** Multi-region: this server's region; its codes are redeemed here only. */
   readonly region?: string;
+  /** A grant unused this long is dead, and its scopes are asked for again. */
+  readonly refreshTokenIdleLifetimeSeconds: number;
+  readonly serviceName?: string;
+  /** The operator's logo (any value: the page links the path it is served at). */
+  readonly serviceLogo?: unknown;
+  /** The operator's words for scopes. */
+  readonly scopeDescriptions?: ReadonlyMap<string, string>;
 }
 
 /** A sign-in that cannot continue in this browser: a page, never a redirect. */
@@ -96,7 +137,8 @@ export class AuthorizationFlow {
     const request = validateAuthorizationRequest(params, client, redirect, this.settings);
     const login = session === undefined || request.forceLogin;
     if (request.noPrompt) {
-      // Consent is never remembered, so a request that may show nothing always fails.
+      // Consent is always asked (scopes already allowed are only listed, never skipped: RFC 6749
+      // §10.2, public clients cannot be authenticated), so a request that may show nothing fails.
       throw login
         ? redirectedError('login_required', 'the user is not signed in', { redirect })
         : redirectedError('consent_required', 'the user has not consented', { redirect });
@@ -114,22 +156,59 @@ export class AuthorizationFlow {
   async consent(transaction: Transaction, issuer: string): Promise<ConsentView> {
     const { request } = transaction;
     const client = await this.activeClient(request.clientId);
+    const user = signedInUser(transaction);
     const target = parseRedirectUri(request.redirectUri);
     const url = new URL(target.normalized);
+    const requested = request.scope?.split(' ') ?? [];
+    const granted = request.forceConsent
+      ? new Set<string>()
+      : await this.grantedScopes(user.sub, client.clientId, request.resources);
+    const line = (scope: string): ScopeLine => {
+      const description = this.settings.scopeDescriptions?.get(scope);
+      return description === undefined ? { scope } : { scope, description };
+    };
     return {
+      serviceName: this.settings.serviceName ?? new URL(issuer).host,
+      ...(this.settings.serviceLogo !== undefined && {
+        serviceLogo: endpointUrl(issuer, PATHS.serviceLogo),
+      }),
       ...(client.metadata.client_name !== undefined && {
         clientName: client.metadata.client_name,
       }),
       clientId: client.clientId,
+      provenance: provenanceOf(client),
       redirectTarget: target.kind === 'private-use' ? url.protocol : url.host,
       redirectKind: target.kind,
-      scopes: request.scope?.split(' ') ?? [],
+      scopes: requested.filter((s) => !granted.has(s)).map(line),
+      alreadyAllowed: requested.filter((s) => granted.has(s)).map(line),
       resources:
         request.resources.length > 0
           ? request.resources
           : [this.settings.defaultAudience ?? issuer],
-      user: signedInUser(transaction).sub,
+      user: user.sub,
+      now: this.lifecycle.clock.now(),
     };
+  }
+
+  /**
+   * The scopes the user has already allowed the client for these resources: those of every
+   * grant still live (not revoked, not expired) that covers each resource asked for (no
+   * resource: grants made without one). Step-up asks only for the rest, as node-oidc-provider's
+   * Grant does.
+   */
+  private async grantedScopes(sub: string, clientId: string, resources: readonly string[]) {
+    const now = this.lifecycle.clock.now();
+    const granted = new Set<string>();
+    for (const grant of await this.grants.grantsOf(sub, clientId)) {
+      if (!isLive(grant) || grant.sub !== sub || grant.clientId !== clientId) continue;
+      if (familyExpiry(grant, this.settings.refreshTokenIdleLifetimeSeconds) <= now) continue;
+      const covers =
+        resources.length === 0
+          ? grant.resources.length === 0
+          : resources.every((r) => grant.resources.includes(r));
+      if (covers) for (const scope of grant.scope?.split(' ') ?? []) granted.add(scope);
+    }
+    return granted;
   }
 
   /** "Allow": a single-use code bound to the client, redirect URI, PKCE challenge and user. */
@@ -171,6 +250,29 @@ export class AuthorizationFlow {
     }
     return resolution.client;
   }
+}
+
+/** How the client came to be known: what its record says of its registration. */
+function provenanceOf(client: ClientRecord): Provenance {
+  if (client.registrationMethod === METADATA_DOCUMENT) {
+    return { kind: 'document', host: new URL(client.clientId).host };
+  }
+  const registeredAt = client.clientIdIssuedAt;
+  if (client.statementIssuer !== undefined || client.registrationMethod === 'software_statement') {
+    return {
+      kind: 'vouched',
+      registeredAt,
+      by: 'statement',
+      ...(client.statementIssuer !== undefined && { issuer: client.statementIssuer }),
+    };
+  }
+  if (client.initialAccessTokenId !== undefined) {
+    return { kind: 'vouched', registeredAt, by: 'initial_access_token' };
+  }
+  if (client.registrationMethod === 'mtls') {
+    return { kind: 'vouched', registeredAt, by: 'certificate' };
+  }
+  return { kind: 'open', registeredAt };
 }
 
 /** The transaction once someone has signed in for it (the upstream's round trip is over). */

@@ -35,6 +35,8 @@ export interface AuthorizationRequest {
   readonly forceLogin: boolean;
   /** `prompt=none`: no page may be shown. */
   readonly noPrompt: boolean;
+  /** `prompt=consent`: ask for every scope, even those the user already allowed. */
+  readonly forceConsent?: boolean;
   /** RFC 9449 §10: the code is bound to this DPoP key (its RFC 7638 SHA-256 thumbprint). */
   readonly dpopJkt?: string;
 }
@@ -202,6 +204,7 @@ export function validateAuthorizationRequest(
     ...(scope !== undefined && { scope }),
     forceLogin: prompts.has('login'),
     noPrompt: prompts.has('none'),
+    ...(prompts.has('consent') && { forceConsent: true }),
     ...(dpopJkt !== null && { dpopJkt }),
   };
 }

@@ -39,6 +39,8 @@ export interface ClientRecord {
    * update must keep their values.
    */
   readonly statementMembers?: readonly string[];
+  /** The `iss` of the software statement that registered the client: who vouched for it. */
+  readonly statementIssuer?: string;
   /** The software_id in the form the kill switch compares (softwareIdKey), when there is one. */
   readonly softwareKey?: string;
   /** Who made the last change, for audit events: the caller's address and when. */

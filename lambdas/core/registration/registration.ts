@@ -68,6 +68,8 @@ interface AdmittedSoftware {
   readonly body: Record<string, unknown>;
   readonly statement?: string;
   readonly asserted?: readonly string[];
+  /** The `iss` of the verified statement: who vouches for the software. */
+  readonly statementIssuer?: string;
 }
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3 client information response. */
@@ -264,6 +266,9 @@ export class RegistrationService {
       ...(countedSoftwareId !== undefined && { countedSoftwareId }),
       ...(constraints &&
         Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
+      ...(admitted.statementIssuer !== undefined && {
+        statementIssuer: admitted.statementIssuer,
+      }),
       ...(admitted.asserted && {
         statementMembers: admitted.asserted.filter((name) => Object.hasOwn(metadata, name)),
       }),
@@ -304,7 +309,11 @@ export class RegistrationService {
       if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
         throw invalidSoftwareStatement('software_statement: its aud does not name this server');
       }
-      return { ...withStatementClaims(body, verified), statement };
+      return {
+        ...withStatementClaims(body, verified),
+        statement,
+        statementIssuer: verified.issuer,
+      };
     }
     return { body };
   }

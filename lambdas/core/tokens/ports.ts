@@ -133,6 +133,11 @@ export interface GrantStore {
   redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;
   /** Stores a new grant (never overwrites); false if one exists (revoked meanwhile). */
   createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean>;
+  /**
+   * The user's most recent grants to one client (at most MAX_LISTED_GRANTS, newest first), with
+   * revoked ones as their tombstones: whoever reads them judges what is still live.
+   */
+  grantsOf(sub: string, clientId: string): Promise<readonly (GrantRecord | RevokedGrant)[]>;
   /** The grant, or a revocation tombstone (`revokedAt` set), or undefined. */
   getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined>;
   /** Rotates if the family's current hash is still `presentedHash` and it is not revoked. */
@@ -143,6 +148,19 @@ export interface GrantStore {
    */
   revokeGrant(grantId: string, at: number, keepUntil: number): Promise<void>;
 }
+
+/** A grant that is neither revoked nor a tombstone (its expiry is judged apart). */
+export const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
+  grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
+
+/** A family ends at its absolute expiry, or when unused for the idle lifetime. */
+export const familyExpiry = (
+  grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>,
+  idleLifetimeSeconds: number,
+) => Math.min(grant.absoluteExpiresAt, grant.lastUsedAt + idleLifetimeSeconds);
+
+/** The most grants of one user and client that `GrantStore.grantsOf` reads. */
+export const MAX_LISTED_GRANTS = 20;
 
 /** What is left of a grant revoked before it had refresh tokens: enough to refuse its tokens. */
 export interface RevokedGrant {

@@ -14,7 +14,7 @@ import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
 import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from './access-tokens.js';
-import type { GrantRecord, GrantStore, RevokedGrant } from './ports.js';
+import { familyExpiry, type GrantRecord, type GrantStore, isLive } from './ports.js';
 
 export interface UserGrantSettings {
   readonly accessTokenLifetimeSeconds: number;
@@ -122,9 +122,6 @@ const reuseEvent = (
   generation: grant.generation,
   occurred_at: now,
 });
-
-const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
-  grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
 
 /** The parts of a refresh token, if it has the shape of one. */
 export const parseRefreshToken = (token: string) => {
@@ -390,12 +387,8 @@ export class UserGrants {
     return this.familyExpiry(grant) <= now;
   }
 
-  /** The family ends at its absolute expiry, or when unused for the idle lifetime. */
   private familyExpiry(grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>) {
-    return Math.min(
-      grant.absoluteExpiresAt,
-      grant.lastUsedAt + this.settings.refreshTokenIdleLifetimeSeconds,
-    );
+    return familyExpiry(grant, this.settings.refreshTokenIdleLifetimeSeconds);
   }
 
   /** Revocation is kept until every access token of the family has expired. */

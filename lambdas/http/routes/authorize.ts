@@ -7,10 +7,29 @@ import {
 import type { UpstreamLogin } from '../../core/authorization/ports.js';
 import { invalidRequest, OAuthError, redirectedError } from '../../core/errors.js';
 import { endpointUrl, PATHS } from '../../core/paths.js';
+import type { ServiceLogo } from '../../settings.js';
 import { type BrowserState, consentUrl } from '../browser-state.js';
+import type { HttpResponse } from '../message.js';
 import { consentPage } from '../pages.js';
 import { authorizationResponse, seeOther } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
+
+/**
+ * The operator's logo, for the consent page's `<img>` (CSP `img-src 'self'`): its type told by
+ * its content at start, never sniffed, and sandboxed should anyone open an SVG one directly.
+ */
+const logoResponse = (logo: ServiceLogo): HttpResponse => ({
+  status: 200,
+  headers: {
+    'content-type': logo.contentType,
+    'cache-control': 'public, max-age=3600',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    'cross-origin-resource-policy': 'same-origin',
+  },
+  body: logo.body.toString('base64'),
+  base64: true,
+});
 
 /**
  * The authorization endpoint and the pages it leads through: `GET /authorize` validates and
@@ -23,6 +42,7 @@ export function authorizeRoutes(
   flow: AuthorizationFlow,
   browser: BrowserState,
   upstream: UpstreamLogin | undefined,
+  logo?: ServiceLogo,
 ): Route[] {
   /** Validates the request, then on to sign-in (upstream or development login) or consent. */
   const startAuthorization = async ({ request, issuer }: RouteContext) => {
@@ -92,6 +112,9 @@ export function authorizeRoutes(
 
   return [
     { method: 'GET', path: PATHS.authorize, page: true, handle: startAuthorization },
+    ...(logo === undefined
+      ? []
+      : [{ method: 'GET' as const, path: PATHS.serviceLogo, handle: () => logoResponse(logo) }]),
     { method: 'GET', path: PATHS.consent, page: true, handle: askConsent },
     { method: 'POST', path: PATHS.consent, page: true, handle: decide },
     ...(upstream === undefined ? [] : [upstreamCallbackRoute(browser, upstream)]),
