@@ -180,36 +180,59 @@ const authorizationRoutes = (d: AuthorizeDeps) => {
   );
 };
 
-/** Each deployed function's routes, from exactly the dependencies it needs. */
+// Each deployed function's routes, from exactly the dependencies it needs. Each is its own
+// export so that a function's handler names the one it serves and its bundle tree-shakes the
+// others (a lookup by name in a table would keep every endpoint in every bundle).
+
+export const discoveryEndpoint = (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
+  discoveryRoutes({
+    ...d.config,
+    interactive: isInteractive(d.config),
+    dashboard: d.dashboard === true,
+  });
+
+export const jwksEndpoint = (d: Pick<Dependencies, 'signer' | 'config'>) =>
+  jwksRoutes(
+    d.signer,
+    d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
+  );
+
+export const registerEndpoint = (d: RegisterDeps) =>
+  registrationRoutes(registrationService(d), registrationRateLimiter(d));
+
+export const clientConfigurationEndpoint = (
+  d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>,
+) => clientConfigurationRoutes(clientConfigurationService(d));
+
+export const tokenEndpoint = (d: TokenDeps) => tokenRoutes(tokenService(d));
+
+export const authorizeEndpoint = authorizationRoutes;
+
+export const introspectEndpoint = (d: TokenDeps) => introspectionRoutes(tokenService(d));
+
+export const revokeEndpoint = (d: TokenDeps) => revocationRoutes(tokenService(d));
+
+export const adminEndpoint = (
+  d: RegistrationDeps &
+    Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
+) =>
+  adminRoutes(
+    new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
+    d.config.adminToken,
+    new InitialAccessTokens(d.initialAccessTokens, d.config.region),
+  );
+
+/** Every endpoint by name: the local app and tests serve several at once. */
 const ENDPOINT_ROUTES = {
-  discovery: (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
-    discoveryRoutes({
-      ...d.config,
-      interactive: isInteractive(d.config),
-      dashboard: d.dashboard === true,
-    }),
-  jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>
-    jwksRoutes(
-      d.signer,
-      d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
-    ),
-  register: (d: RegisterDeps) =>
-    registrationRoutes(registrationService(d), registrationRateLimiter(d)),
-  'client-configuration': (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
-    clientConfigurationRoutes(clientConfigurationService(d)),
-  token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
-  authorize: authorizationRoutes,
-  introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
-  revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (
-    d: RegistrationDeps &
-      Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
-  ) =>
-    adminRoutes(
-      new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
-      d.config.adminToken,
-      new InitialAccessTokens(d.initialAccessTokens, d.config.region),
-    ),
+  discovery: discoveryEndpoint,
+  jwks: jwksEndpoint,
+  register: registerEndpoint,
+  'client-configuration': clientConfigurationEndpoint,
+  token: tokenEndpoint,
+  authorize: authorizeEndpoint,
+  introspect: introspectEndpoint,
+  revoke: revokeEndpoint,
+  admin: adminEndpoint,
 } satisfies Record<Endpoint, (deps: never) => Route[]>;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
