@@ -9,8 +9,7 @@ import { MetricUnit, metricsFor } from './metrics.js';
 /**
  * One endpoint's Lambda handler, built at module scope (once per container) from its routes (the
  * endpoint's builder in lambdas/wiring.ts) over exactly the dependencies that endpoint needs, so
- * its bundle carries nothing else. No network call happens
- * until the first request. Each invocation logs one line (request id, status, latency, the
+ * its bundle carries nothing else. No network call happens until the first request. Each invocation logs one line (request id, status, latency, the
  * client it concerned, who acted on admin routes, the error code) and emits EMF metrics:
  * latency, the endpoint's success count, rejections by error code.
  */
