@@ -19,6 +19,7 @@ import {
   synthesizeStack,
 } from '../test/support/synthesized-stack.js';
 import { cleanupBench } from './cleanup.js';
+import { costLines } from './cost-model.js';
 import { dashboardBench } from './dashboard.js';
 import {
   BENCH_FAMILIES,
@@ -28,6 +29,8 @@ import {
   benchCode,
   benchFamily,
 } from './grant-seeds.js';
+import { choosePinning, pinnedCommand } from './pinning.js';
+import { compareHotPaths, previousFigures, regressionLines } from './regression.js';
 import { signingBench } from './signing.js';
 import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
@@ -37,6 +40,8 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [10, 50];
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const serveScript = fileURLToPath(new URL('./serve.ts', import.meta.url));
+/** Servers on one core, the load generator on another (bench/pinning.ts). */
+const pinning = choosePinning(process.env.BENCH_PIN !== 'off');
 // Kept in step with serve.ts (not imported: importing it would start a server here).
 const REFERENCE_CLIENT = { id: 'bench', secret: 'bench-secret-with-enough-length-0123456789' };
 
@@ -57,7 +62,8 @@ interface Target {
 }
 
 async function startTarget(kind: string, env: Record<string, string> = {}): Promise<Target> {
-  const child = spawn(tsx, [serveScript, kind], {
+  const { command, args } = pinnedCommand(pinning, tsx, [serveScript, kind]);
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, ...env },
   });
@@ -173,7 +179,8 @@ async function registrationBench() {
       body: REGISTRATION,
     });
   });
-  compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 2);
+  compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 3);
+  compare('discovery, in-memory', 'ours-memory discovery', 'oidc-provider discovery', 4);
   // With an initial access token: one consistent read and one conditional update more.
   const adminToken = 'bench-admin-token-0123456789-abcdefghijklmnop';
   for (const kind of ['ours-memory', 'ours-embedded']) {
@@ -250,8 +257,8 @@ async function tokenBench() {
       });
     });
   }
-  compare('tokens ES256, in-memory', 'ours-memory token ES256', 'oidc-provider token ES256', 1.5);
-  compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.2);
+  compare('tokens ES256, in-memory', 'ours-memory token ES256', 'oidc-provider token ES256', 3);
+  compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.5);
 }
 
 /**
@@ -566,7 +573,7 @@ async function grantBench() {
       `${grant} RS256, in-memory`,
       `ours-memory ${grant} RS256`,
       `oidc-provider ${grant} RS256`,
-      1.2,
+      1.5,
     );
   }
   for (const alg of ['RS256', 'ES256']) {
@@ -605,9 +612,13 @@ async function bundleBench() {
     const lines = [['function', 'minified KB', 'gzip KB', 'import ms (median)', 'network at init']];
     for (const fn of stackFunctions(join(dir, 'cdk.out'))) {
       const code = readFileSync(fn.bundle);
+      const probe = pinnedCommand(pinning, process.execPath, [
+        loader,
+        pathToFileURL(fn.bundle).href,
+      ]);
       const runs = Array.from({ length: 5 }, () =>
         JSON.parse(
-          execFileSync(process.execPath, [loader, pathToFileURL(fn.bundle).href], {
+          execFileSync(probe.command, probe.args, {
             env: { PATH: process.env.PATH, ...env, ...fn.environment },
             encoding: 'utf8',
           })
@@ -630,9 +641,7 @@ async function bundleBench() {
     );
     for (const l of lines)
       bundleLines.push(l.map((c, i) => c.padEnd(widths[i] as number)).join('  '));
-    bundleLines.push(
-      'targets: <= 700 KB minified, <= 200 KB gzipped, import <= 200 ms, no network at init',
-    );
+    bundleLines.push('targets: <= 150 KB gzipped, import <= 60 ms, no network at init');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -691,7 +700,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);
-console.error(`benchmark: ${DURATION} s per figure, loopback only`);
+console.error(`benchmark: ${DURATION} s per figure, loopback only; ${pinning.description}`);
 const startedAt = new Date();
 const loadBefore = loadavg()[0] as number;
 for (const name of selected.length > 0 ? selected : Object.keys(BENCHES)) {
@@ -717,6 +726,29 @@ if (table.length > 0) {
 }
 for (const summary of summaries) console.log(summary);
 for (const line of bundleLines) console.log(line);
+
+// Against the previous BENCHMARKS.md (read before a full run replaces it).
+const benchmarksPath = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+const previous = (() => {
+  try {
+    return readFileSync(benchmarksPath, 'utf8');
+  } catch {
+    return '';
+  }
+})();
+const previousPinned = previous.includes('- Cores: pinned');
+const regression = regressionLines(
+  compareHotPaths(
+    previousFigures(previous),
+    rows.map((r) => ({ what: r.what, connections: r.connections, ...r.figures })),
+  ),
+  previousPinned === pinning.pinned
+    ? `both ${pinning.pinned ? 'pinned' : 'unpinned'}; meaningful on the same machine only`
+    : `that run was ${previousPinned ? 'pinned' : 'unpinned'}, this one ${pinning.pinned ? 'pinned' : 'unpinned'}: not like for like`,
+);
+if (rows.length > 0) for (const line of regression) console.log(line);
+const costs = costLines(awsCosts);
+if (awsCosts.length > 0) for (const line of costs) console.log(line);
 
 /** The reference's figure for one of ours: the same work, oidc-provider's name for it. */
 const referenceOf = (what: string, connections: number) =>
@@ -750,6 +782,7 @@ function report(): string {
     '',
     `- Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} ${process.arch}; load average ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end`,
     `- Node ${process.version}; each server in its own process, autocannon over loopback, ${DURATION} s per figure after a 1 s warm-up`,
+    `- Cores: ${pinning.description}`,
     '- Reference: node-oidc-provider 9 doing the same work in the same run (its in-memory adapter; registration and client_credentials enabled; JWT access tokens with the same algorithm); ratio = our req/s ÷ its req/s. oidc-provider refuses to introspect JWT access tokens (`unsupported_token_type`), so introspection has no reference; initial access tokens, software statements and the rate limit are ours alone.',
     '',
     '## Requests',
@@ -773,6 +806,16 @@ function report(): string {
           .join(', ')} |`,
     ),
     '',
+    '## Regression check',
+    '',
+    '```',
+    ...regression,
+    '```',
+    '',
+    '## Cost per operation (model)',
+    '',
+    ...costs,
+    '',
     '## Bundles, cleanup, statistics, statement verification',
     '',
     '```',
@@ -783,7 +826,6 @@ function report(): string {
 }
 
 if (selected.length === 0) {
-  const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-  writeFileSync(path, report());
-  console.error(`wrote ${path}`);
+  writeFileSync(benchmarksPath, report());
+  console.error(`wrote ${benchmarksPath}`);
 }

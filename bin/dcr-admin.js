@@ -66,7 +66,8 @@ async function load() {
     if (!fresh()) await bundle();
     return await import(pathToFileURL(entry).href);
   } catch {
-    // No esbuild, a read-only node_modules, or another call swapping the bundle in: tsx.
+    // No esbuild, a read-only node_modules, or another call swapping the bundle in: tsx (a
+    // development dependency, so in a clone; a production install has the bundle only).
     const { register } = await import('tsx/esm/api');
     register();
     return import('../cli/dcr-admin.ts');

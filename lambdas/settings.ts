@@ -1,6 +1,4 @@
-// A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
 import { readFileSync } from 'node:fs';
-import * as z from 'zod';
 import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/clients/client-metadata.js';
 import {
   DEFAULT_PRIVATE_USE_SCHEMES,
@@ -13,6 +11,7 @@ import { REGISTRATION_WAYS } from './core/registration/registration-policy.js';
 import type { StatementIssuerSettings } from './core/registration/software-statements.js';
 import { isDisplaySafe } from './core/text.js';
 import type { DeployedFunction } from './functions.js';
+import * as z from './zod.js';
 
 /**
  * Every setting, declared once: the variable the server reads, the `dcr:` context key the stack
@@ -38,91 +37,139 @@ globalThis.SETTINGS_DOCS ??= true;
 // Types: each parses the text of a value (a variable, `-c dcr:<key>=…`, a cdk.json value).
 
 /** An issuer URL: http(s), no query or fragment, no trailing slash (RFC 8414 §2). */
-const issuerUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
-  .refine((v) => !v.includes('?') && !v.includes('#'), 'must have no query or fragment')
-  .transform((v) => v.replace(/\/+$/, ''));
+const issuerUrl = z.pipe(
+  z
+    .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+    .check(z.refine((v) => !v.includes('?') && !v.includes('#'), 'must have no query or fragment')),
+  z.transform((v: string) => v.replace(/\/+$/, '')),
+);
 
 /** A whole number in a range: whichever check fails, the message is the whole rule. */
 const wholeNumber = (min: number, max?: number, unit = '') => {
   const rule = `must be a whole number${unit}${max === undefined ? `, ${min} or more` : ` from ${min} to ${max}`}`;
-  const value = z.coerce.number({ error: rule }).int({ error: rule }).min(min, { error: rule });
-  return max === undefined ? value : value.max(max, { error: rule });
+  return z.coerce
+    .number({ error: rule })
+    .check(
+      z.int({ error: rule }),
+      z.minimum(min, { error: rule }),
+      ...(max === undefined ? [] : [z.maximum(max, { error: rule })]),
+    );
 };
 
 const seconds = (min = 0, max?: number) => wholeNumber(min, max, ' of seconds');
 
-const text = z.string().min(1);
+const text = z.string().check(z.minLength(1));
 
-const scopeList = z
-  .string()
-  .transform((v) => v.split(/\s+/).filter(Boolean))
-  .refine((scopes) => scopes.length > 0, 'must name at least one scope')
-  .transform((scopes) => new Set(scopes));
+const scopeList = z.pipe(
+  z
+    .pipe(
+      z.string(),
+      z.transform((v) => v.split(/\s+/).filter(Boolean)),
+    )
+    .check(z.refine((scopes) => scopes.length > 0, 'must name at least one scope')),
+  z.transform((scopes: string[]) => new Set(scopes)),
+);
 
-const list = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean));
+const list = z.pipe(
+  z.string(),
+  z.transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+);
+/** A list whose items pass `item`. */
+const listOf = <T extends z.core.$ZodType<unknown, string>>(item: T) => z.pipe(list, z.array(item));
+/** A list of distinct items passing `item`, as a set. */
+const setOf = <T extends z.core.$ZodType<unknown, string>>(item: T) =>
+  z.pipe(
+    listOf(item),
+    z.transform((v: z.output<T>[]) => new Set(v)),
+  );
 
-const onOff = z.enum(['on', 'off']).transform((v) => v === 'on');
+const onOff = z.pipe(
+  z.enum(['on', 'off']),
+  z.transform((v) => v === 'on'),
+);
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 /** An upstream OpenID Provider: https, or http only on a loopback host (development, tests). */
-const upstreamIssuer = issuerUrl.refine((v) => {
-  const url = new URL(v);
-  return url.protocol === 'https:' || LOOPBACK.has(url.hostname);
-}, 'must be https (http only on 127.0.0.1, [::1] or localhost)');
+const upstreamIssuer = issuerUrl.check(
+  z.refine((v) => {
+    const url = new URL(v);
+    return url.protocol === 'https:' || LOOPBACK.has(url.hostname);
+  }, 'must be https (http only on 127.0.0.1, [::1] or localhost)'),
+);
 
 /** An https origin (scheme, host, port; nothing else). */
-const httpsOrigin = z
-  .string()
-  .refine(
-    (v) =>
-      URL.canParse(v) &&
-      new URL(v).protocol === 'https:' &&
-      new URL(v).origin === v.replace(/\/$/, ''),
-    'must be an https origin such as https://127.0.0.1:8443',
-  )
-  .transform((v) => new URL(v).origin);
+const httpsOrigin = z.pipe(
+  z
+    .string()
+    .check(
+      z.refine(
+        (v) =>
+          URL.canParse(v) &&
+          new URL(v).protocol === 'https:' &&
+          new URL(v).origin === v.replace(/\/$/, ''),
+        'must be an https origin such as https://127.0.0.1:8443',
+      ),
+    ),
+  z.transform((v: string) => new URL(v).origin),
+);
 
 const absoluteUri = z
   .string()
-  .refine((v) => URL.canParse(v) && !v.includes('#'), 'must be an absolute URI without fragment');
+  .check(
+    z.refine(
+      (v) => URL.canParse(v) && !v.includes('#'),
+      'must be an absolute URI without fragment',
+    ),
+  );
 
 /** A variable holding JSON text, parsed (a parse error names the variable). */
-const jsonText = z.string().transform((v, ctx) => {
-  try {
-    return JSON.parse(v) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-    return z.NEVER;
-  }
-});
+const jsonText = z.pipe(
+  z.string(),
+  z.transform((v: string, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      z.addIssue(ctx, 'must be JSON');
+      return z.NEVER;
+    }
+  }),
+);
 
 /** Text a person reads: bounded, no control or bidirectional-control characters. */
 const displayText = (max: number) =>
   z
     .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine(isDisplaySafe, 'must not contain control or bidirectional-control characters');
+    .check(
+      z.trim(),
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(max, `must be at most ${max} characters`),
+      z.refine(isDisplaySafe, 'must not contain control or bidirectional-control characters'),
+    );
 
 export const MAX_SCOPE_DESCRIPTIONS = 100;
-const scopeDescriptions = jsonText.pipe(
-  z
-    .record(
-      z
-        .string()
-        .regex(
-          /^[\x21\x23-\x5b\x5d-\x7e]+$/,
-          'must be a scope: printable ASCII without spaces, quotes or backslashes',
+const scopeDescriptions = z.pipe(
+  jsonText,
+  z.pipe(
+    z
+      .record(
+        z
+          .string()
+          .check(
+            z.regex(
+              /^[\x21\x23-\x5b\x5d-\x7e]+$/,
+              'must be a scope: printable ASCII without spaces, quotes or backslashes',
+            ),
+          ),
+        displayText(200),
+      )
+      .check(
+        z.refine(
+          (map) => Object.keys(map).length <= MAX_SCOPE_DESCRIPTIONS,
+          `must describe at most ${MAX_SCOPE_DESCRIPTIONS} scopes`,
         ),
-      displayText(200),
-    )
-    .refine(
-      (map) => Object.keys(map).length <= MAX_SCOPE_DESCRIPTIONS,
-      `must describe at most ${MAX_SCOPE_DESCRIPTIONS} scopes`,
-    )
-    .transform((map) => new Map(Object.entries(map))),
+      ),
+    z.transform((map: Record<string, string>) => new Map(Object.entries(map))),
+  ),
 );
 
 export const MAX_LOGO_BYTES = 64 * 1024;
@@ -151,49 +198,55 @@ function imageType(bytes: Buffer): string | undefined {
 }
 
 /** A logo file's path: read at start, its type told by its content, its size bounded. */
-const logoFile = text.transform((path, ctx): ServiceLogo => {
-  let body: Buffer;
-  try {
-    body = readFileSync(path);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `cannot read the file ${path}` });
-    return z.NEVER;
-  }
-  const contentType = imageType(body);
-  if (body.length > MAX_LOGO_BYTES || contentType === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be a PNG, JPEG, WebP or SVG file of at most ${MAX_LOGO_BYTES / 1024} KB (${path})`,
-    });
-    return z.NEVER;
-  }
-  return { contentType, body };
-});
+const logoFile = z.pipe(
+  text,
+  z.transform((path: string, ctx): ServiceLogo => {
+    let body: Buffer;
+    try {
+      body = readFileSync(path);
+    } catch {
+      z.addIssue(ctx, `cannot read the file ${path}`);
+      return z.NEVER;
+    }
+    const contentType = imageType(body);
+    if (body.length > MAX_LOGO_BYTES || contentType === undefined) {
+      z.addIssue(
+        ctx,
+        `must be a PNG, JPEG, WebP or SVG file of at most ${MAX_LOGO_BYTES / 1024} KB (${path})`,
+      );
+      return z.NEVER;
+    }
+    return { contentType, body };
+  }),
+);
 
 const way = z.enum(REGISTRATION_WAYS);
 
 const tierSchema = z.strictObject({
-  max_client_lifetime_seconds: z.number().int().min(1).optional(),
-  grant_types: z
-    .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
-    .min(1)
-    .optional(),
-  scopes: z
-    .array(
+  max_client_lifetime_seconds: z.optional(z.number().check(z.int(), z.minimum(1))),
+  grant_types: z.optional(
+    z
+      .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+      .check(z.minLength(1)),
+  ),
+  scopes: z.optional(
+    z.array(
       z
         .string()
-        .regex(
-          /^[\x21\x23-\x5b\x5d-\x7e]+$/,
-          'must be a scope: printable ASCII without spaces, quotes or backslashes',
+        .check(
+          z.regex(
+            /^[\x21\x23-\x5b\x5d-\x7e]+$/,
+            'must be a scope: printable ASCII without spaces, quotes or backslashes',
+          ),
         ),
-    )
-    .optional(),
-  public_clients: z.boolean().optional(),
+    ),
+  ),
+  public_clients: z.optional(z.boolean()),
 });
 export type TierSettings = z.infer<typeof tierSchema>;
 
 /** JSON keyed by way; each way not named keeps its default tier. */
-const registrationTiers = jsonText.pipe(z.partialRecord(way, tierSchema));
+const registrationTiers = z.pipe(jsonText, z.partialRecord(way, tierSchema));
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
@@ -204,34 +257,38 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
  */
 const statementIssuer = z
   .strictObject({
-    jwks: z
-      .looseObject({
+    jwks: z.optional(
+      z.looseObject({
         keys: z
           .array(
             z
               .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
-              .refine(
-                (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
-                'must hold public keys only',
+              .check(
+                z.refine(
+                  (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+                  'must hold public keys only',
+                ),
               ),
           )
-          .min(1),
-      })
-      .optional(),
-    jwks_uri: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
+          .check(z.minLength(1)),
+      }),
+    ),
+    jwks_uri: z.optional(z.url({ protocol: /^https$/, error: 'must be an https URL' })),
     // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
-    algorithms: z
-      .array(z.enum(SIGNING_ALGS))
-      .min(1)
-      .default([...SIGNING_ALGS]),
+    algorithms: z._default(z.array(z.enum(SIGNING_ALGS)).check(z.minLength(1)), [...SIGNING_ALGS]),
   })
-  .refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri');
+  .check(
+    z.refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri'),
+  );
 
 /** JSON keyed by issuer. */
-const statementIssuers = jsonText
-  .pipe(z.record(z.string().min(1).max(MAX_IDENTIFIER_LENGTH), statementIssuer))
-  .transform(
-    (issuers) =>
+const statementIssuers = z.pipe(
+  z.pipe(
+    jsonText,
+    z.record(z.string().check(z.minLength(1), z.maxLength(MAX_IDENTIFIER_LENGTH)), statementIssuer),
+  ),
+  z.transform(
+    (issuers: Record<string, z.output<typeof statementIssuer>>) =>
       new Map<string, StatementIssuerSettings>(
         Object.entries(issuers).map(([iss, i]) => [
           iss,
@@ -242,45 +299,53 @@ const statementIssuers = jsonText
           },
         ]),
       ),
-  );
+  ),
+);
 
 /** `N/SECONDS` or `off` (see core/registration/abuse-control.ts). */
-const rateLimit = z.string().transform((v, ctx): RateLimit | undefined => {
-  const parsed = parseRateLimit(v);
-  if (typeof parsed === 'string') {
-    ctx.addIssue({ code: 'custom', message: parsed });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const rateLimit = z.pipe(
+  z.string(),
+  z.transform((v: string, ctx): RateLimit | undefined => {
+    const parsed = parseRateLimit(v);
+    if (typeof parsed === 'string') {
+      z.addIssue(ctx, parsed);
+      return z.NEVER;
+    }
+    return parsed;
+  }),
+);
 
 /** `*` or `any` = any; otherwise a comma (or space) separated list, lower-cased. */
 const anyOrList = (check: (item: string) => string | undefined) =>
-  z.string().transform((v, ctx): 'any' | string[] => {
-    const items = v
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map((i) => i.toLowerCase());
-    if (items.length === 1 && (items[0] === '*' || items[0] === 'any')) return 'any';
-    for (const item of items) {
-      const problem = check(item);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: item });
-    }
-    return items;
-  });
+  z.pipe(
+    z.string(),
+    z.transform((v: string, ctx): 'any' | string[] => {
+      const items = v
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((i) => i.toLowerCase());
+      if (items.length === 1 && (items[0] === '*' || items[0] === 'any')) return 'any';
+      for (const item of items) {
+        const problem = check(item);
+        if (problem) z.addIssue(ctx, problem, item);
+      }
+      return items;
+    }),
+  );
 
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
 const NOT_PRIVATE_USE = new Set(['http', 'https', 'javascript', 'data', 'file', 'vbscript']);
 const schemeProblem = (s: string) =>
   !SCHEME.test(s) || NOT_PRIVATE_USE.has(s) ? `${s}: is not a private-use URI scheme` : undefined;
 
+/** Text matching `pattern` (`message` says the rule). */
+const matching = (pattern: RegExp, message?: string) => z.string().check(z.regex(pattern, message));
+
 /** A DNS name, as API Gateway takes a custom domain's (lower case; a wildcard is not one). */
-const hostName = z
-  .string()
-  .regex(
-    /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
-    'must be a lower-case DNS name such as auth.example.com',
-  );
+const hostName = matching(
+  /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+  'must be a lower-case DNS name such as auth.example.com',
+);
 
 // What the AWS services accept, checked at synth so that a value they would refuse fails
 // `cdk synth` with the setting's name instead of `cdk deploy` halfway (docs/deployment.md).
@@ -294,7 +359,12 @@ export const LOG_RETENTION_DAYS = [
 const retentionRule = `must be a retention CloudWatch Logs offers: ${LOG_RETENTION_DAYS.join(', ')} (days)`;
 const logRetentionDays = z.coerce
   .number({ error: retentionRule })
-  .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), retentionRule);
+  .check(
+    z.refine(
+      (days: number) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
+      retentionRule,
+    ),
+  );
 
 /**
  * The scopes a Cognito app client may ask for without a resource server (the stack makes
@@ -313,33 +383,28 @@ export const COGNITO_SCOPES = [
  * policy naming a partial ARN (without them) does not match the secret, so the function would
  * be refused at run time.
  */
-const secretArn = z
-  .string()
-  .regex(
-    /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
-    'must be the secret’s complete ARN, ending in the six characters Secrets Manager adds to its name (…:secret:name-AbCdEf)',
-  );
+const secretArn = matching(
+  /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/,
+  'must be the secret’s complete ARN, ending in the six characters Secrets Manager adds to its name (…:secret:name-AbCdEf)',
+);
 
 /** An ACM certificate's complete ARN (its region is checked against the stack's). */
-const certificateArn = z
-  .string()
-  .regex(
-    /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/,
-    'must be an ACM certificate’s complete ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
-  );
+const certificateArn = matching(
+  /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/,
+  'must be an ACM certificate’s complete ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+);
 
 /** A KMS key's complete ARN (a key id or an alias is not one). */
-const kmsKeyArn = z
-  .string()
-  .regex(
-    /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/,
-    'must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)',
-  );
+const kmsKeyArn = matching(
+  /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/,
+  'must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)',
+);
 
 /** An AWS region name (eu-west-1, us-gov-west-1, ap-southeast-4). */
-const regionName = z
-  .string()
-  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be AWS region names such as eu-west-1');
+const regionName = matching(
+  /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
+  'must be AWS region names such as eu-west-1',
+);
 
 // ---------------------------------------------------------------------------------------------
 // The table.
@@ -356,9 +421,9 @@ export interface Setting {
   /** Its `dcr:<key>` context key; absent: not deployable, or set by the stack itself. */
   readonly key?: string;
   /** Parses the value's text; its issues name the variable (or the key). */
-  readonly type: z.ZodType;
+  readonly type: z.core.$ZodType;
   /** At synth, the value must pass this too (stricter than what the functions take). */
-  readonly deployType?: z.ZodType;
+  readonly deployType?: z.core.$ZodType;
   /** A list: in cdk.json an array, with -c a comma or space list; the functions get it joined. */
   readonly list?: ' ' | ',';
   /** In cdk.json an object, with -c its JSON text; the functions get the JSON text. */
@@ -452,7 +517,7 @@ export const SETTINGS = {
   }),
   tableName: setting({
     env: 'DCR_TABLE_NAME',
-    type: z.string().min(3).max(255),
+    type: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'serverless-dcr',
     doc: SETTINGS_DOCS ? 'DynamoDB table' : '',
     receivedBy: 'every function',
@@ -537,7 +602,7 @@ export const SETTINGS = {
   resources: setting({
     env: 'DCR_RESOURCES',
     key: 'resources',
-    type: list.pipe(z.array(absoluteUri)).transform((v) => new Set(v)),
+    type: setOf(absoluteUri),
     list: ' ',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -557,7 +622,7 @@ export const SETTINGS = {
   introspectorClientIds: setting({
     env: 'DCR_INTROSPECTOR_CLIENT_IDS',
     key: 'introspectorClientIds',
-    type: list.transform((v) => new Set(v)),
+    type: setOf(z.string()),
     list: ' ',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -602,7 +667,7 @@ export const SETTINGS = {
     env: 'DCR_KMS_PREVIOUS_KEY_IDS',
     key: 'previousSigningKeyArns',
     type: list,
-    deployType: list.pipe(z.array(kmsKeyArn)),
+    deployType: listOf(kmsKeyArn),
     list: ' ',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -646,8 +711,10 @@ export const SETTINGS = {
     env: 'DCR_REGION',
     type: z
       .string()
-      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1')
-      .max(32),
+      .check(
+        z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1'),
+        z.maxLength(32),
+      ),
     defaultDoc: SETTINGS_DOCS ? 'unset = nothing is pinned' : '',
     doc: SETTINGS_DOCS
       ? "multi-region: this server's region, set by the stack with `dcr:replicaRegions` or `dcr:primaryRegion`; refresh token families, authorization codes and initial access tokens made here are used here only"
@@ -666,7 +733,7 @@ export const SETTINGS = {
   }),
   adminToken: setting({
     env: 'DCR_ADMIN_TOKEN',
-    type: z.string().min(32, 'must be at least 32 characters'),
+    type: z.string().check(z.minLength(32, 'must be at least 32 characters')),
     secret: true,
     defaultDoc: SETTINGS_DOCS ? 'unset (admin API and dashboard closed)' : '',
     doc: SETTINGS_DOCS
@@ -706,7 +773,7 @@ export const SETTINGS = {
   upstreamClientId: setting({
     env: 'DCR_UPSTREAM_CLIENT_ID',
     key: 'upstreamClientId',
-    type: z.string().min(1).max(255),
+    type: z.string().check(z.minLength(1), z.maxLength(255)),
     defaultDoc: SETTINGS_DOCS ? 'none (the Cognito app client in AWS)' : '',
     doc: SETTINGS_DOCS ? "this server's client id at the upstream" : '',
     receivedBy: 'every function',
@@ -723,7 +790,7 @@ export const SETTINGS = {
   upstreamClientSecretArn: setting({
     env: 'DCR_UPSTREAM_CLIENT_SECRET_ARN',
     key: 'upstreamClientSecretArn',
-    type: z.string().startsWith('arn:'),
+    type: z.string().check(z.startsWith('arn:')),
     deployType: secretArn,
     defaultDoc: SETTINGS_DOCS ? 'none (a public client: PKCE only)' : '',
     doc: SETTINGS_DOCS
@@ -735,9 +802,11 @@ export const SETTINGS = {
     env: 'DCR_UPSTREAM_SCOPES',
     key: 'upstreamScopes',
     type: z
-      .string()
-      .transform((v) => v.split(/\s+/).filter(Boolean))
-      .refine((scopes) => scopes.includes('openid'), 'must include openid'),
+      .pipe(
+        z.string(),
+        z.transform((v) => v.split(/\s+/).filter(Boolean)),
+      )
+      .check(z.refine((scopes) => scopes.includes('openid'), 'must include openid')),
     list: ' ',
     default: 'openid',
     doc: SETTINGS_DOCS ? 'scopes asked of the upstream (must include `openid`)' : '',
@@ -753,10 +822,8 @@ export const SETTINGS = {
   }),
   devUsers: setting({
     env: 'DCR_DEV_USERS',
-    type: list.pipe(
-      z
-        .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'names are 1-64 of A-Z a-z 0-9 . _ -'))
-        .min(1),
+    type: listOf(matching(/^[A-Za-z0-9._-]{1,64}$/, 'names are 1-64 of A-Z a-z 0-9 . _ -')).check(
+      z.minLength(1),
     ),
     default: 'alice',
     doc: SETTINGS_DOCS
@@ -765,7 +832,7 @@ export const SETTINGS = {
   }),
   cookieKeySecretArn: setting({
     env: 'DCR_COOKIE_KEY_SECRET_ARN',
-    type: z.string().startsWith('arn:'),
+    type: z.string().check(z.startsWith('arn:')),
     defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
     doc: SETTINGS_DOCS
       ? 'AWS: the Secrets Manager secret keying the sealed browser cookies (locally a key file in the data folder)'
@@ -834,10 +901,12 @@ export const SETTINGS = {
   }),
   cognitoDomainPrefix: setting({
     key: 'cognitoDomainPrefix',
-    type: z
-      .string()
-      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and hyphens')
-      .refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito'),
+    type: matching(
+      /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+      'lower-case letters, digits and hyphens',
+    ).check(
+      z.refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito'),
+    ),
     defaultDoc: SETTINGS_DOCS ? '`<stack name>-<account id>`' : '',
     doc: SETTINGS_DOCS
       ? 'the Cognito managed login domain (`https://<prefix>.auth.<region>.amazoncognito.com`)'
@@ -859,7 +928,7 @@ export const SETTINGS = {
   registrationAccess: setting({
     env: 'DCR_REGISTRATION_ACCESS',
     key: 'registrationAccess',
-    type: list.pipe(z.array(way).min(1)),
+    type: listOf(way).check(z.minLength(1)),
     list: ',',
     deployDefault: false,
     defaultDoc: SETTINGS_DOCS
@@ -896,7 +965,7 @@ export const SETTINGS = {
   }),
   trustedFetchOrigins: setting({
     env: 'DCR_TRUSTED_FETCH_ORIGINS',
-    type: list.pipe(z.array(httpsOrigin)).transform((v) => new Set(v)),
+    type: setOf(httpsOrigin),
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
@@ -1024,7 +1093,7 @@ export const SETTINGS = {
   }),
   mtlsTruststoreUri: setting({
     key: 'mtlsTruststoreUri',
-    type: z.string().regex(/^s3:\/\/[^/]+\/.+/),
+    type: matching(/^s3:\/\/[^/]+\/.+/),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? '`s3://bucket/key` PEM truststore of the CAs that issue client certificates; only the mutual TLS domain uses it. The functions get `DCR_TLS_CLIENT_AUTH=on` (`tls_client_auth`, bound tokens), the discovery function also `DCR_MTLS_ORIGIN`'
@@ -1040,7 +1109,7 @@ export const SETTINGS = {
   // The deployment's operation.
   cleanupSchedule: setting({
     key: 'cleanupSchedule',
-    type: z.string().regex(/^(rate|cron)\(.+\)$/),
+    type: matching(/^(rate|cron)\(.+\)$/),
     default: 'rate(1 hour)',
     doc: SETTINGS_DOCS ? 'EventBridge schedule expression of the cleanup function' : '',
   }),
@@ -1080,7 +1149,7 @@ export const SETTINGS = {
     key: 'throttleRateLimit',
     type: z.coerce
       .number({ error: 'must be a number above 0' })
-      .positive('must be a number above 0'),
+      .check(z.positive('must be a number above 0')),
     default: '100',
     doc: SETTINGS_DOCS
       ? 'API stage throttling: steady-state requests per second across the API'
@@ -1106,8 +1175,8 @@ export const SETTINGS = {
   }),
   replicaRegions: setting({
     key: 'replicaRegions',
-    type: list.pipe(
-      z.array(regionName).refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
+    type: listOf(regionName).check(
+      z.refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
     ),
     list: ',',
     default: '',
@@ -1126,7 +1195,7 @@ export const SETTINGS = {
   }),
   primaryTableName: setting({
     key: 'primaryTableName',
-    type: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+    type: matching(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? "a replica region's stack: the primary stack's `TableName` output (the replica has the same name)"
@@ -1134,12 +1203,10 @@ export const SETTINGS = {
   }),
   primaryKeyArn: setting({
     key: 'primaryKeyArn',
-    type: z
-      .string()
-      .regex(
-        /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
-        'must be the ARN of a multi-Region KMS key (key/mrk-…)',
-      ),
+    type: matching(
+      /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
+      'must be the ARN of a multi-Region KMS key (key/mrk-…)',
+    ),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? "a replica region's stack: the primary's `SigningKeyArn` or `WrappingKeyArn` output (a multi-Region key), of which this stack makes a replica key"
@@ -1470,7 +1537,7 @@ export function parseSettings(
     readonly namer: Namer;
     readonly defaultOf: (name: SettingName) => string | undefined;
     readonly checkedBy: 'server' | 'deployment';
-    readonly typeOf?: (name: SettingName) => readonly z.ZodType[];
+    readonly typeOf?: (name: SettingName) => readonly z.core.$ZodType[];
   },
 ): ParseResult {
   const values: Record<string, unknown> = {};
@@ -1480,7 +1547,7 @@ export function parseSettings(
     if (value === undefined) continue;
     // The setting's type, then any stricter check of the same text (the first failure counts).
     const results = (options.typeOf?.(name) ?? [SETTINGS[name].type]).map((type) =>
-      type.safeParse(value, { reportInput: true, error: ruleOf }),
+      z.safeParse(type, value, { reportInput: true, error: ruleOf }),
     );
     const failure = results.find((result) => !result.success)?.error;
     if (failure) {

@@ -1,5 +1,4 @@
 import type { Node } from 'constructs';
-import * as z from 'zod';
 import {
   DEPLOYMENT_SETTINGS,
   type DeploymentSettings,
@@ -8,6 +7,7 @@ import {
   type Setting,
   type SettingName,
 } from '../lambdas/settings.js';
+import * as z from '../lambdas/zod.js';
 
 /**
  * The deployment's one typed configuration: the cdk.json context keys `dcr:<key>` of
@@ -25,7 +25,10 @@ export interface Deployment {
 const describe = (s: SettingName) => SETTINGS[s] as Setting;
 
 /** A flag's error in the deployment's words (the functions say on/off, cdk.json true/false). */
-const flag = z.enum(['on', 'off'], { error: 'must be true or false' }).transform((v) => v === 'on');
+const flag = z.pipe(
+  z.enum(['on', 'off'], { error: 'must be true or false' }),
+  z.transform((v) => v === 'on'),
+);
 
 /**
  * A context value as the text a function would be given: cdk.json holds numbers, booleans,

@@ -242,18 +242,17 @@ function readTls(files: NonNullable<Config['tls']>) {
 }
 
 /** The whole API on one machine: every Lambda's routes behind one node:http server. */
-export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
-  const tls = config.tls && readTls(config.tls);
-  const clock = options.clock ?? systemClock;
-  const sink = options.auditSink ?? auditSinkFor(config);
-  const stores: Stores =
-    options.store === 'embedded'
-      ? await embeddedStores(config, clock, sink, options.instrumentStore)
-      : memoryStores(clock, sink, options.grants);
-  const cookieKey = LocalCookieKey.create(config.dataDir);
-  // The upstream OpenID Provider, if configured (its client secret given as such locally).
-  const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
-  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+/**
+ * Every local route over the stores, with this machine's signer, fetchers and cookie key (in the
+ * data folder); `issuer`: the server's, once it listens.
+ */
+export function localRouter(
+  config: Config,
+  stores: Stores,
+  clock: Clock,
+  issuer: () => string,
+  upstream?: UpstreamLogin,
+): Router {
   const router: Router = createRouter(
     localRoutes(
       config,
@@ -266,12 +265,27 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
           clock,
           trustedOrigins: config.trustedFetchOrigins,
         }),
-        cookieKey,
+        cookieKey: LocalCookieKey.create(config.dataDir),
         ...(upstream && { upstream }),
       },
-      { router: () => router, issuer: () => server?.issuer ?? '' },
+      { router: () => router, issuer },
     ),
   );
+  return router;
+}
+
+export async function startLocalApp(config: Config, options: LocalAppOptions): Promise<LocalApp> {
+  const tls = config.tls && readTls(config.tls);
+  const clock = options.clock ?? systemClock;
+  const sink = options.auditSink ?? auditSinkFor(config);
+  const stores: Stores =
+    options.store === 'embedded'
+      ? await embeddedStores(config, clock, sink, options.instrumentStore)
+      : memoryStores(clock, sink, options.grants);
+  // The upstream OpenID Provider, if configured (its client secret given as such locally).
+  const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
+  let server: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+  const router = localRouter(config, stores, clock, () => server?.issuer ?? '', upstream);
   const running = await startLocalServer(router, {
     port: config.port,
     ...(config.issuer && { issuer: config.issuer }),

@@ -28,6 +28,9 @@ export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 const projectRoot = new URL('../..', import.meta.url).pathname;
 
+/** What the bundles import in place of the SDK's default credential chain. */
+const LAMBDA_CREDENTIALS = './lambdas/aws/lambda-credentials.ts';
+
 /**
  * One function: bundled locally by esbuild (no Docker) as minified ESM with source maps and the
  * AWS SDK v3 inside, ARM64, with its own log group.
@@ -80,6 +83,11 @@ export class DeployedLambda extends Construct {
         sourceMap: true,
         mainFields: ['module', 'main'],
         externalModules: [],
+        // The SDK's credential chain as Lambda needs it (lambdas/aws/lambda-credentials.ts);
+        // the path is relative to the project root, where the bundling runs.
+        esbuildArgs: {
+          '--alias': [`@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS}`],
+        },
         // Bundled CommonJS dependencies call require(); ESM output has none of its own.
         banner:
           "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

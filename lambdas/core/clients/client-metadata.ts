@@ -1,5 +1,5 @@
 // A namespace import lets esbuild drop what is unused (the `z` object would keep every locale).
-import * as z from 'zod';
+import * as z from '../../zod.js';
 import {
   invalidClientMetadata,
   invalidRedirectUri,
@@ -69,15 +69,17 @@ const isWebUrl = (value: string, protocols: readonly string[]) => {
 /** Client-supplied strings that people will read (consent, dashboard, CLI, logs). */
 const displayed = z
   .string()
-  .refine(isDisplaySafe, 'must not contain control or bidirectional-control characters');
+  .check(z.refine(isDisplaySafe, 'must not contain control or bidirectional-control characters'));
 
-const webUrl = displayed
-  .max(MAX_URI)
-  .refine((v) => isWebUrl(v, ['https:', 'http:']), 'must be an http or https URL');
-const httpsUrl = displayed
-  .max(MAX_URI)
-  .refine((v) => isWebUrl(v, ['https:']), 'must be an https URL');
-const text = displayed.min(1).max(MAX_TEXT);
+const webUrl = displayed.check(
+  z.maxLength(MAX_URI),
+  z.refine((v) => isWebUrl(v, ['https:', 'http:']), 'must be an http or https URL'),
+);
+const httpsUrl = displayed.check(
+  z.maxLength(MAX_URI),
+  z.refine((v) => isWebUrl(v, ['https:']), 'must be an https URL'),
+);
+const text = displayed.check(z.minLength(1), z.maxLength(MAX_TEXT));
 
 /**
  * A public JWK as this server uses it (RFC 7517 §4, RFC 7518 §6, RFC 8037): the registered
@@ -86,17 +88,18 @@ const text = displayed.min(1).max(MAX_TEXT);
  * cannot carry a payload nested deeper than a store or a marshaller copes with.
  */
 const KEY_PART = 4096;
-const keyPart = z.string().min(1).max(KEY_PART);
+const keyPart = z.string().check(z.minLength(1), z.maxLength(KEY_PART));
+const bounded = (max: number) => z.string().check(z.maxLength(max));
 const jwkMembers = {
-  kid: z.string().max(MAX_TEXT).optional(),
-  use: z.enum(['sig', 'enc']).optional(),
-  key_ops: z.array(z.string().max(32)).max(8).optional(),
-  alg: z.string().max(32).optional(),
-  ext: z.boolean().optional(),
-  x5c: z.array(z.string().max(8192)).max(8).optional(),
-  x5t: z.string().max(64).optional(),
-  'x5t#S256': z.string().max(64).optional(),
-  x5u: z.string().max(MAX_URI).optional(),
+  kid: z.optional(bounded(MAX_TEXT)),
+  use: z.optional(z.enum(['sig', 'enc'])),
+  key_ops: z.optional(z.array(bounded(32)).check(z.maxLength(8))),
+  alg: z.optional(bounded(32)),
+  ext: z.optional(z.boolean()),
+  x5c: z.optional(z.array(bounded(8192)).check(z.maxLength(8))),
+  x5t: z.optional(bounded(64)),
+  'x5t#S256': z.optional(bounded(64)),
+  x5u: z.optional(bounded(MAX_URI)),
 };
 const publicKey = z.discriminatedUnion(
   'kty',
@@ -104,17 +107,17 @@ const publicKey = z.discriminatedUnion(
     z.strictObject({
       kty: z.literal('RSA'),
       n: keyPart,
-      e: z.string().min(1).max(16),
+      e: z.string().check(z.minLength(1), z.maxLength(16)),
       ...jwkMembers,
     }),
     z.strictObject({
       kty: z.literal('EC'),
-      crv: z.string().max(32),
+      crv: bounded(32),
       x: keyPart,
       y: keyPart,
       ...jwkMembers,
     }),
-    z.strictObject({ kty: z.literal('OKP'), crv: z.string().max(32), x: keyPart, ...jwkMembers }),
+    z.strictObject({ kty: z.literal('OKP'), crv: bounded(32), x: keyPart, ...jwkMembers }),
   ],
   {
     error:
@@ -123,53 +126,65 @@ const publicKey = z.discriminatedUnion(
 );
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
-const publicJwk = z
-  .looseObject({})
-  .refine(
-    (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
-    'must hold public keys only (no private or symmetric key material)',
-  )
-  .pipe(publicKey);
+const publicJwk = z.pipe(
+  z
+    .looseObject({})
+    .check(
+      z.refine(
+        (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+        'must hold public keys only (no private or symmetric key material)',
+      ),
+    ),
+  publicKey,
+);
+
+/** A list of at most MAX_ITEMS (and at least `min`). */
+const list = <T extends z.core.SomeType>(item: T, min = 0) =>
+  z.array(item).check(...(min > 0 ? [z.minLength(min)] : []), z.maxLength(MAX_ITEMS));
 
 const metadataInput = z.object({
-  redirect_uris: z.array(z.string()).max(MAX_ITEMS).optional(),
-  token_endpoint_auth_method: z.enum(AUTH_METHODS).optional(),
-  grant_types: z.array(z.enum(GRANT_TYPES)).min(1).max(MAX_ITEMS).optional(),
-  response_types: z
-    .array(z.enum(['code']))
-    .max(MAX_ITEMS)
-    .optional(),
-  client_name: text.optional(),
-  client_uri: webUrl.optional(),
-  logo_uri: webUrl.optional(),
-  tos_uri: webUrl.optional(),
-  policy_uri: webUrl.optional(),
-  contacts: z.array(displayed.min(1).max(320)).max(MAX_ITEMS).optional(),
+  redirect_uris: z.optional(list(z.string())),
+  token_endpoint_auth_method: z.optional(z.enum(AUTH_METHODS)),
+  grant_types: z.optional(list(z.enum(GRANT_TYPES), 1)),
+  response_types: z.optional(list(z.enum(['code']))),
+  client_name: z.optional(text),
+  client_uri: z.optional(webUrl),
+  logo_uri: z.optional(webUrl),
+  tos_uri: z.optional(webUrl),
+  policy_uri: z.optional(webUrl),
+  contacts: z.optional(list(displayed.check(z.minLength(1), z.maxLength(320)))),
   // An empty scope is no scope: the MCP Inspector registers `""` when it knows none.
-  scope: z
-    .string()
-    .max(MAX_TEXT)
-    .regex(SCOPE_SYNTAX, 'must be space-separated scope tokens')
-    .or(z.literal(''))
-    .optional(),
-  jwks_uri: httpsUrl.optional(),
-  jwks: z.object({ keys: z.array(publicJwk).min(1).max(MAX_ITEMS) }).optional(),
-  software_id: displayed.min(1).max(MAX_SOFTWARE_ID_LENGTH).optional(),
-  software_version: displayed.min(1).max(255).optional(),
-  software_statement: z.string().optional(),
-  application_type: z.enum(['web', 'native']).optional(),
-  token_endpoint_auth_signing_alg: z.enum(SIGNING_ALGS).optional(),
-  expires_at: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  scope: z.optional(
+    z.union([
+      z
+        .string()
+        .check(
+          z.maxLength(MAX_TEXT),
+          z.regex(SCOPE_SYNTAX, 'must be space-separated scope tokens'),
+        ),
+      z.literal(''),
+    ]),
+  ),
+  jwks_uri: z.optional(httpsUrl),
+  jwks: z.optional(z.object({ keys: list(publicJwk, 1) })),
+  software_id: z.optional(displayed.check(z.minLength(1), z.maxLength(MAX_SOFTWARE_ID_LENGTH))),
+  software_version: z.optional(displayed.check(z.minLength(1), z.maxLength(255))),
+  software_statement: z.optional(z.string()),
+  application_type: z.optional(z.enum(['web', 'native'])),
+  token_endpoint_auth_signing_alg: z.optional(z.enum(SIGNING_ALGS)),
+  expires_at: z.optional(
+    z.number().check(z.int(), z.positive(), z.maximum(Number.MAX_SAFE_INTEGER)),
+  ),
   // RFC 8705 §2.1.2: which certificate a tls_client_auth client presents (exactly one of these).
-  tls_client_auth_subject_dn: text.optional(),
-  tls_client_auth_san_dns: text.optional(),
-  tls_client_auth_san_uri: text.optional(),
-  tls_client_auth_san_ip: text.optional(),
-  tls_client_auth_san_email: text.optional(),
+  tls_client_auth_subject_dn: z.optional(text),
+  tls_client_auth_san_dns: z.optional(text),
+  tls_client_auth_san_uri: z.optional(text),
+  tls_client_auth_san_ip: z.optional(text),
+  tls_client_auth_san_email: z.optional(text),
   /** RFC 8705 §3.4: its access tokens are bound to its certificate. */
-  tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+  tls_client_certificate_bound_access_tokens: z.optional(z.boolean()),
   /** RFC 9449 §5.2: every token request must carry a DPoP proof; Bearer is refused. */
-  dpop_bound_access_tokens: z.boolean().optional(),
+  dpop_bound_access_tokens: z.optional(z.boolean()),
 });
 
 /** The RFC 8705 members naming a tls_client_auth client's certificate. */

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
 import { invalidAdminToken, invalidRequest, notFound } from '../../core/errors.js';
 import type { AdminService } from '../../core/operator/admin.js';
@@ -7,6 +6,7 @@ import { PATHS } from '../../core/paths.js';
 import type { InitialAccessTokens } from '../../core/registration/initial-access-tokens.js';
 import { MAX_SOFTWARE_ID_LENGTH } from '../../core/registration/software-statements.js';
 import { hashSecret, secretMatches } from '../../core/secrets.js';
+import * as z from '../../zod.js';
 import type { HttpRequest, HttpResponse } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
@@ -14,103 +14,106 @@ import type { Route, RouteContext } from '../router.js';
 
 /** An instant: integer epoch seconds or an ISO 8601 date/time. */
 const instant = z.union([
-  z.coerce.number().int().nonnegative(),
-  z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`) / 1000),
-  z.iso.datetime({ offset: true }).transform((d) => Math.floor(Date.parse(d) / 1000)),
+  z.coerce.number().check(z.int(), z.nonnegative()),
+  z.pipe(
+    z.iso.date(),
+    z.transform((d: string) => Date.parse(`${d}T00:00:00Z`) / 1000),
+  ),
+  z.pipe(
+    z.iso.datetime({ offset: true }),
+    z.transform((d: string) => Math.floor(Date.parse(d) / 1000)),
+  ),
 ]);
 
+/** Text of `min` to `max` characters. */
+const textOf = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+/** A whole number from `min` to `max` (`coerce`: given as text, in a query string). */
+const wholeNumber = (min: number, max: number | undefined, coerce: boolean) =>
+  (coerce ? z.coerce.number() : z.number()).check(
+    z.int(),
+    z.minimum(min),
+    ...(max === undefined ? [] : [z.maximum(max)]),
+  );
+/** A query parameter's whole number from `min` to `max`, `fallback` when absent. */
+const queryNumber = (min: number, max: number, fallback: number) =>
+  z._default(wholeNumber(min, max, true), fallback);
+
 /** A continuation token from an earlier page of the same listing. */
-const cursorSchema = z.string().min(1).max(4096);
-const softwareIdSchema = z.string().min(1).max(MAX_SOFTWARE_ID_LENGTH);
+const cursorSchema = textOf(1, 4096);
+const softwareIdSchema = textOf(1, MAX_SOFTWARE_ID_LENGTH);
 
 const filterSchema = z.object({
-  software_id: softwareIdSchema.optional(),
-  client_name_prefix: z.string().min(1).max(1000).optional(),
-  registration_method: z.string().min(1).max(64).optional(),
-  initial_access_token_id: z.string().min(1).max(64).optional(),
-  created_after: instant.optional(),
-  created_before: instant.optional(),
-  last_used_after: instant.optional(),
-  last_used_before: instant.optional(),
-  search: z.string().min(1).max(1000).optional(),
-  cursor: cursorSchema.optional(),
+  software_id: z.optional(softwareIdSchema),
+  client_name_prefix: z.optional(textOf(1, 1000)),
+  registration_method: z.optional(textOf(1, 64)),
+  initial_access_token_id: z.optional(textOf(1, 64)),
+  created_after: z.optional(instant),
+  created_before: z.optional(instant),
+  last_used_after: z.optional(instant),
+  last_used_before: z.optional(instant),
+  search: z.optional(textOf(1, 1000)),
+  cursor: z.optional(cursorSchema),
 });
 
-const listSchema = filterSchema.extend({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-const bulkSchema = filterSchema.extend({ dry_run: z.boolean().default(true) });
+const listSchema = z.extend(filterSchema, { limit: queryNumber(1, 500, 100) });
+const bulkSchema = z.extend(filterSchema, { dry_run: z._default(z.boolean(), true) });
 const blockSchema = z.object({
   software_id: softwareIdSchema,
-  delete_clients: z.boolean().default(false),
-  cursor: cursorSchema.optional(),
+  delete_clients: z._default(z.boolean(), false),
+  cursor: z.optional(cursorSchema),
 });
 const listBlockedSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: cursorSchema.optional(),
+  limit: queryNumber(1, 500, 100),
+  cursor: z.optional(cursorSchema),
 });
-const statsSchema = z.object({
-  days: z.coerce.number().int().min(1).max(STATS_DAYS_KEPT).default(30),
-});
+const statsSchema = z.object({ days: queryNumber(1, STATS_DAYS_KEPT, 30) });
 const expiringSchema = z.object({
-  within: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(30 * 24 * 3600)
-    .default(24 * 3600),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  within: queryNumber(1, 30 * 24 * 3600, 24 * 3600),
+  limit: queryNumber(1, 100, 20),
 });
-const topSoftwareSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-});
+const topSoftwareSchema = z.object({ limit: queryNumber(1, 100, 10) });
 /** `jwks=full`: the registered key set itself, rather than a description of its keys. */
-const getClientSchema = z.object({ jwks: z.enum(['full']).optional() });
-const recountSchema = z.object({ cursor: cursorSchema.optional() });
+const getClientSchema = z.object({ jwks: z.optional(z.enum(['full'])) });
+const recountSchema = z.object({ cursor: z.optional(cursorSchema) });
 const rotateSchema = z.object({
-  grace_period_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(30 * 24 * 3600)
-    .default(0),
+  grace_period_seconds: z._default(wholeNumber(0, 30 * 24 * 3600, false), 0),
 });
 
 const scopeString = z
   .string()
-  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scopes')
-  .max(1000);
+  .check(
+    z.regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scopes'),
+    z.maxLength(1000),
+  );
 const createTokenSchema = z.strictObject({
-  max_uses: z.number().int().min(1).max(1_000_000).optional(),
+  max_uses: z.optional(wholeNumber(1, 1_000_000, false)),
   /** Default one day; at most a year. */
-  expires_in: z
-    .number()
-    .int()
-    .min(60)
-    .max(365 * 24 * 3600)
-    .default(24 * 3600),
-  scope: scopeString.optional(),
-  software_id: softwareIdSchema.optional(),
-  client_lifetime_seconds: z.number().int().min(60).optional(),
+  expires_in: z._default(wholeNumber(60, 365 * 24 * 3600, false), 24 * 3600),
+  scope: z.optional(scopeString),
+  software_id: z.optional(softwareIdSchema),
+  client_lifetime_seconds: z.optional(wholeNumber(60, undefined, false)),
   /** The most clients it may have alive at once (given back as they leave). */
-  max_active_clients: z.number().int().min(1).max(1_000_000).optional(),
-  description: z
-    .string()
-    .max(500)
-    .regex(/^[^\p{Cc}\u202a-\u202e\u2066-\u2069]*$/u, 'no control or bidi characters')
-    .optional(),
+  max_active_clients: z.optional(wholeNumber(1, 1_000_000, false)),
+  description: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(500),
+        z.regex(/^[^\p{Cc}\u202a-\u202e\u2066-\u2069]*$/u, 'no control or bidi characters'),
+      ),
+  ),
 });
 const listTokensSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: cursorSchema.optional(),
+  limit: queryNumber(1, 500, 100),
+  cursor: z.optional(cursorSchema),
 });
 const deleteTokenSchema = z.object({
-  delete_clients: z.enum(['true', 'false']).default('false'),
-  cursor: cursorSchema.optional(),
+  delete_clients: z._default(z.enum(['true', 'false']), 'false'),
+  cursor: z.optional(cursorSchema),
 });
 const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+function parse<T extends z.ZodMiniType>(schema: T, input: unknown): z.infer<T> {
   const result = schema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
