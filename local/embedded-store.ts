@@ -16,6 +16,7 @@ import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } fr
 import dynalite from 'dynalite';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/table-schema.js';
 import {
+  checkStore,
   GuardedLevel,
   type LevelDatabase,
   markCleanStop,
@@ -66,6 +67,8 @@ export async function startEmbeddedStore(
     // Earlier versions' lock file, which named a process: LevelDB's own lock replaces it.
     rmSync(join(path, 'server.lock'), { force: true });
   }
+  // Before dynalite: its LevelDB starts opening as soon as it exists.
+  const { fresh } = path === undefined ? { fresh: true } : await checkStore(path);
   const { listener, database } = openDynalite({
     createTableMs: 0,
     deleteTableMs: 0,
@@ -78,7 +81,7 @@ export async function startEmbeddedStore(
     const db = database.db as LevelDatabase;
     options.instrumentStorage?.(db);
     if (options.syncWrites ?? true) syncEveryWrite(db);
-    ({ previousStopClean } = await openLevel(db, path));
+    ({ previousStopClean } = await openLevel(db, path, fresh));
     guard = new GuardedLevel(db, path);
   }
   const client = new DynamoDBClient({

@@ -122,27 +122,40 @@ const logSizes = (folder: string) =>
     .join();
 
 /**
- * Opens the store in `folder` under LevelDB's own lock (an fcntl lock on its LOCK file, which
- * the kernel releases when the process dies, however it dies): a second server is refused, a
- * dead one's never blocks. A log cut short, or files LevelDB cannot read, stop the start with a
- * message naming the folder and the recovery steps. Says whether the previous stop was clean.
+ * Checks the store in `folder` before anything opens it (LevelDB replays the log into a table
+ * on open, and so forgets where it ended): a log cut short, or a store without its CURRENT
+ * file, stop the start with a message naming the folder and the recovery steps. A log that
+ * grows meanwhile is another server's, mid-write: opening will then say the folder is in use.
+ * Says whether there is a store yet.
+ */
+export async function checkStore(folder: string): Promise<{ fresh: boolean }> {
+  const files = readdirSync(folder);
+  if (!files.includes('CURRENT')) {
+    if (files.some((file) => /\.(log|ldb|sst)$|^MANIFEST-/.test(file))) {
+      throw damaged(folder, 'its CURRENT file is missing');
+    }
+    return { fresh: true };
+  }
+  const damage = logDamage(folder);
+  if (damage !== undefined) {
+    const sizes = logSizes(folder);
+    await sleep(200);
+    if (logSizes(folder) === sizes) throw damaged(folder, damage);
+  }
+  return { fresh: false };
+}
+
+/**
+ * Opens the store under LevelDB's own lock (an fcntl lock on its LOCK file, which the kernel
+ * releases when the process dies, however it dies): a second server is refused, a dead one's
+ * never blocks. Files LevelDB cannot read stop the start with a message naming the folder and
+ * the recovery steps. Says whether the previous stop was clean.
  */
 export async function openLevel(
   db: LevelDatabase,
   folder: string,
+  fresh: boolean,
 ): Promise<{ previousStopClean: boolean }> {
-  const fresh = !existsSync(join(folder, 'CURRENT'));
-  // Checked before LevelDB replays the log into a table, and so forgets where it ended. A log
-  // that grows meanwhile is another server's, mid-write: opening will say the folder is in use.
-  const damage = fresh ? undefined : logDamage(folder);
-  if (damage !== undefined) {
-    const sizes = logSizes(folder);
-    await sleep(200);
-    if (logSizes(folder) === sizes) {
-      await db.close();
-      throw damaged(folder, damage);
-    }
-  }
   try {
     await db.open();
   } catch (error) {
