@@ -28,6 +28,7 @@ export interface LevelDatabase {
 type Callback = (error: Error | null, value?: unknown) => void;
 interface LevelIterator {
   next(): Promise<unknown>;
+  close?(): Promise<void>;
   return?(): Promise<void>;
 }
 
@@ -202,7 +203,8 @@ export class GuardedLevel {
   private reopening: Promise<void> | undefined;
   private closed = false;
   private readonly idle: NodeJS.Timeout;
-  private written = false;
+  /** Writes since the last compaction (true at start: what the last run left is compacted too). */
+  private written = true;
 
   constructor(
     private readonly db: LevelDatabase,
@@ -236,6 +238,7 @@ export class GuardedLevel {
     this.db[method] = (options) => {
       if (this.failing) return { next: () => Promise.reject(unavailable()) };
       let iterator: LevelIterator;
+      const close = () => iterator.close?.().catch(() => {}) ?? Promise.resolve();
       try {
         iterator = inner.call(this.db, options);
       } catch (error) {
@@ -243,8 +246,15 @@ export class GuardedLevel {
         return { next: () => Promise.reject(fault) };
       }
       return {
-        next: () => iterator.next().catch((error: Error) => Promise.reject(this.fault(error))),
-        return: () => iterator.return?.() ?? Promise.resolve(),
+        // Closed at their end, and when dynalite's stream stops early (it calls `return`,
+        // which LevelDB's iterators lack): an iterator left open pins the files it read, and
+        // compaction could never delete them.
+        next: () =>
+          iterator.next().then(
+            (value) => (value === undefined ? close().then(() => value) : value),
+            (error: Error) => close().then(() => Promise.reject(this.fault(error))),
+          ),
+        return: close,
       };
     };
   }
