@@ -133,6 +133,7 @@ async function embeddedStores(
   });
   if (!store.previousStopClean) {
     await recountStatistics(config, clock, repository, statistics);
+    store.reconciled();
   }
   const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited.expired);
   const interval =

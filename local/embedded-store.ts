@@ -36,6 +36,12 @@ export interface EmbeddedStore {
   readonly listener: RequestListener;
   /** False after a crash, a kill or a store failure: counters kept off the request path may be off. */
   readonly previousStopClean: boolean;
+  /**
+   * After an unclean stop, says that what it can leave behind has been reconciled: this store's
+   * clean close then marks the stop clean again. Until then a clean close keeps it unclean, so a
+   * tool that opens the store in between (npm run cleanup) does not hide it from the server.
+   */
+  reconciled(): void;
   /** Rewrites the store's files without what deleted and replaced items left behind. */
   compact(): Promise<void>;
   close(): Promise<void>;
@@ -77,11 +83,13 @@ export async function startEmbeddedStore(
   });
   let guard: GuardedLevel | undefined;
   let previousStopClean = true;
+  let consistent = true;
   if (path !== undefined) {
     const db = database.db as LevelDatabase;
     options.instrumentStorage?.(db);
     if (options.syncWrites ?? true) syncEveryWrite(db);
     ({ previousStopClean } = await openLevel(db, path, fresh));
+    consistent = previousStopClean;
     guard = new GuardedLevel(db, path);
   }
   const client = new DynamoDBClient({
@@ -95,7 +103,7 @@ export async function startEmbeddedStore(
     client.destroy();
     await guard?.stop();
     await database.lifecycleManager.gracefulClose();
-    if (path !== undefined && guard?.troubled === false) markCleanStop(path);
+    if (path !== undefined && consistent && guard?.troubled === false) markCleanStop(path);
   };
   try {
     await ensureTable(client, { ...(options.definition ?? projectTable()), TableName: tableName });
@@ -107,6 +115,9 @@ export async function startEmbeddedStore(
     client,
     listener,
     previousStopClean,
+    reconciled: () => {
+      consistent = true;
+    },
     compact: () => guard?.compact('cleanup') ?? Promise.resolve(),
     close,
   };

@@ -1,18 +1,27 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbClientStatistics } from '../../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import { startEmbeddedStore } from '../../local/embedded-store.js';
-import { banner, issuerOf, type Started, startLocalProcess } from '../support/local-process.js';
+import {
+  banner,
+  issuerOf,
+  projectRoot,
+  type Started,
+  startLocalProcess,
+} from '../support/local-process.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 
 /**
  * `npm start` run as a service (systemd, a container, a process manager), acted on from
  * outside as those do: signals, a second start on the same folder, a kill.
  */
+const run = promisify(execFile);
 const ADMIN_TOKEN = 'service-admin-token-0123456789-abcdefghij';
 
 const dirs: string[] = [];
@@ -180,6 +189,11 @@ describe('npm start as a service', () => {
     // An earlier version's lock file, naming a live process (this one: as a restarted
     // container's server, which gets its predecessor's PID, would find its own).
     writeFileSync(join(dir, 'dynamodb', 'server.lock'), String(process.pid));
+    // A sweep of the stopped server's folder in between does not hide the unclean stop.
+    await run(process.execPath, ['--import', 'tsx', 'local/cleanup.ts'], {
+      cwd: projectRoot,
+      env: { ...process.env, DCR_DATA_DIR: dir },
+    });
 
     const successor = await serve(dir);
     expect(successor.started.stdout()).toContain('statistics recounted');
