@@ -198,8 +198,7 @@ export class GuardedLevel {
   private failing = false;
   /** Since the first failure, until a write succeeds again. */
   private episode: { readonly since: number } | undefined;
-  /** Whether any episode happened (a clean stop after one still recounts at the next start). */
-  troubled = false;
+  private everFailed = false;
   private reopening: Promise<void> | undefined;
   private closed = false;
   private readonly idle: NodeJS.Timeout;
@@ -217,6 +216,11 @@ export class GuardedLevel {
     this.wrap('get', false);
     this.wrapIterator('keys');
     this.wrapIterator('values');
+  }
+
+  /** Whether any episode happened: a clean stop after one still recounts at the next start. */
+  get troubled(): boolean {
+    return this.everFailed;
   }
 
   private wrap(method: 'put' | 'get' | 'del' | 'batch', write: boolean): void {
@@ -262,7 +266,7 @@ export class GuardedLevel {
   private fault(error: Error): Error {
     if (this.closed) return unavailable();
     this.failing = true;
-    this.troubled = true;
+    this.everFailed = true;
     if (this.episode === undefined) {
       this.episode = { since: Date.now() };
       const { code } = error as Error & { code?: string };

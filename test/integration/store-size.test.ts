@@ -54,6 +54,7 @@ it('shrinks back once clients are deleted and the cleanup has run', async () => 
     });
     expect(response.status).toBe(204);
   }
-  const grown = storeBytes();
-  await expect.poll(storeBytes, { timeout: 15_000, interval: 250 }).toBeLessThan(grown / 3);
+  // Uncompacted, the store's log keeps every registration and deletion (about 280 KB here);
+  // compacted, what is left (the statistics, the signing key) takes about 10 KB.
+  await expect.poll(storeBytes, { timeout: 15_000, interval: 250 }).toBeLessThan(40_000);
 });
