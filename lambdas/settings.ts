@@ -731,6 +731,22 @@ export const SETTINGS = {
       ? "local server: how often it sweeps expired items in process (`0` = never); `npm run cleanup` sweeps a stopped server's data once"
       : '',
   }),
+  localSyncWrites: setting({
+    env: 'DCR_LOCAL_SYNC_WRITES',
+    type: onOff,
+    default: 'on',
+    doc: SETTINGS_DOCS
+      ? 'local server: every write reaches the disk (fsync) before it is acknowledged; `off` is faster but a power cut or OS crash (not a killed process) can lose the last acknowledged writes (docs/operations.md "Durability")'
+      : '',
+  }),
+  shutdownGraceSeconds: setting({
+    env: 'DCR_SHUTDOWN_GRACE_SECONDS',
+    type: seconds(0, 600),
+    default: '8',
+    doc: SETTINGS_DOCS
+      ? "local server: on SIGTERM or SIGINT, how long requests in flight may take to be answered before their connections are cut (below `docker stop`'s 10 s)"
+      : '',
+  }),
   adminToken: setting({
     env: 'DCR_ADMIN_TOKEN',
     type: z.string().check(z.minLength(32, 'must be at least 32 characters')),

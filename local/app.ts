@@ -24,9 +24,11 @@ import { LocalSigner } from '../lambdas/adapters/signing/local-signer.js';
 import { documentClient, dynamoDbStores } from '../lambdas/aws/dynamodb.js';
 import type { Config } from '../lambdas/config.js';
 import type { UpstreamLogin } from '../lambdas/core/authorization/ports.js';
+import { ClientLifecycle } from '../lambdas/core/clients/client-lifecycle.js';
 import type { ClientDirectory, ClientRepository } from '../lambdas/core/clients/ports.js';
 import type { Clock } from '../lambdas/core/clock.js';
 import { systemClock } from '../lambdas/core/clock.js';
+import { AdminService } from '../lambdas/core/operator/admin.js';
 import type { ClientStatistics } from '../lambdas/core/operator/ports.js';
 import type {
   BlockedSoftwareIds,
@@ -43,7 +45,11 @@ import { SETTINGS, type Setting, type SettingName } from '../lambdas/settings.js
 import { type Dependencies, routesFor } from '../lambdas/wiring.js';
 import { dashboardRoutes, inProcessAdmin } from './dashboard/routes.js';
 import { devLoginRoutes } from './dev-login.js';
-import { type EmbeddedStore, startEmbeddedStore } from './embedded-store.js';
+import {
+  type EmbeddedStore,
+  type EmbeddedStoreOptions,
+  startEmbeddedStore,
+} from './embedded-store.js';
 import { LocalCookieKey } from './local-cookie-key.js';
 import { startLocalServer } from './server.js';
 
@@ -62,6 +68,8 @@ export interface LocalAppOptions {
    * add middleware to it (test/support/faults.ts injects throttles, timeouts and errors there).
    */
   readonly instrumentStore?: (client: DynamoDBClient) => void;
+  /** `embedded` on disk only: sees the LevelDB database beneath the store before it opens. */
+  readonly instrumentStorage?: EmbeddedStoreOptions['instrumentStorage'];
 }
 
 function auditSinkFor(config: Config): AuditSink | undefined {
@@ -74,7 +82,11 @@ function auditSinkFor(config: Config): AuditSink | undefined {
 export interface LocalApp {
   readonly issuer: string;
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Stops serving (requests in flight are answered, for up to `graceMs`), then flushes the
+   * statistics and closes the store, which releases the data folder.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface Stores {
@@ -99,12 +111,15 @@ export interface Stores {
 async function embeddedStores(
   config: Config,
   clock: Clock,
-  sink?: AuditSink,
-  instrument?: LocalAppOptions['instrumentStore'],
+  sink: AuditSink | undefined,
+  options: LocalAppOptions,
 ): Promise<Stores> {
   const path = config.dataDir && join(config.dataDir, 'dynamodb');
-  const store = await startEmbeddedStore(config.tableName, path);
-  instrument?.(store.client);
+  const store = await startEmbeddedStore(config.tableName, path, {
+    syncWrites: config.localSyncWrites,
+    ...(options.instrumentStorage && { instrumentStorage: options.instrumentStorage }),
+  });
+  options.instrumentStore?.(store.client);
   const dynamo = documentClient(store.client);
   const stores = dynamoDbStores(config, dynamo);
   const { repository, initialAccessTokens, softwareCounts } = stores;
@@ -116,13 +131,20 @@ async function embeddedStores(
     ...(sink && { sink }),
     caps: { initialAccessTokens, softwareCounts },
   });
+  if (!store.previousStopClean) {
+    await recountStatistics(config, clock, repository, statistics);
+    store.reconciled();
+  }
   const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited.expired);
   const interval =
     config.cleanupIntervalSeconds > 0
       ? setInterval(() => {
           sweeper
             .sweep()
-            .then((result) => logger.info('cleanup finished', { ...result }))
+            .then((result) => {
+              logger.info('cleanup finished', { ...result });
+              return store.compact();
+            })
             .catch((error: Error) => logger.error('cleanup failed', { error }));
         }, config.cleanupIntervalSeconds * 1000).unref()
       : undefined;
@@ -137,6 +159,27 @@ async function embeddedStores(
       await statistics.flush();
     },
   };
+}
+
+/**
+ * After a crash, a kill or a store failure, the statistics (kept off the request path) may have
+ * missed changes: recounted from the clients themselves before the server serves, as the
+ * operator's recount does.
+ */
+async function recountStatistics(
+  config: Config,
+  clock: Clock,
+  directory: ClientRepository & ClientDirectory,
+  statistics: ClientStatistics,
+): Promise<void> {
+  const admin = new AdminService(
+    new ClientLifecycle(directory, clock, config),
+    directory,
+    statistics,
+  );
+  let step = await admin.recount(undefined);
+  while (step.next_cursor !== undefined) step = await admin.recount(step.next_cursor);
+  logger.info('statistics recounted: the previous stop was not clean', { counted: step.counted });
 }
 
 /** Everything in a Map, audited and counted as the embedded store is (the fuzz tests use it too). */
@@ -280,7 +323,7 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   const sink = options.auditSink ?? auditSinkFor(config);
   const stores: Stores =
     options.store === 'embedded'
-      ? await embeddedStores(config, clock, sink, options.instrumentStore)
+      ? await embeddedStores(config, clock, sink, options)
       : memoryStores(clock, sink, options.grants);
   // The upstream OpenID Provider, if configured (its client secret given as such locally).
   const upstream = options.upstream ?? (config.upstream && upstreamLogin(config.upstream, clock));
@@ -295,8 +338,8 @@ export async function startLocalApp(config: Config, options: LocalAppOptions): P
   return {
     issuer: running.issuer,
     port: running.port,
-    close: async () => {
-      await running.close();
+    close: async (graceMs) => {
+      await running.close(graceMs);
       await stores.stop?.();
       await stores.store?.close();
     },

@@ -1,11 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { AuditedClientRepository } from '../lambdas/adapters/audited-client-repository.js';
 import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { documentClient, dynamoDbStores } from '../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../lambdas/config.js';
 import { systemClock } from '../lambdas/core/clock.js';
-import { startEmbeddedStore } from './embedded-store.js';
+import { DEFAULT_DATA_DIR, startEmbeddedStore } from './embedded-store.js';
 
 /**
  * `npm run cleanup`: one sweep of the local data folder, the code the scheduled Lambda runs,
@@ -13,8 +12,7 @@ import { startEmbeddedStore } from './embedded-store.js';
  * sweeps by itself (DCR_CLEANUP_INTERVAL_SECONDS); this is for a stopped one.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-const config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env });
+const config = loadConfig({ DCR_DATA_DIR: DEFAULT_DATA_DIR, ...process.env });
 let store: Awaited<ReturnType<typeof startEmbeddedStore>>;
 try {
   store = await startEmbeddedStore(config.tableName, `${config.dataDir}/dynamodb`);

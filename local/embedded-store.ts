@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -15,6 +16,14 @@ import {
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
 import dynalite from 'dynalite';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/table-schema.js';
+import {
+  checkStore,
+  GuardedLevel,
+  type LevelDatabase,
+  markCleanStop,
+  openLevel,
+  syncEveryWrite,
+} from './level-storage.js';
 
 export interface EmbeddedStore {
   /** A DynamoDB SDK client talking to the embedded store, in process. */
@@ -26,7 +35,26 @@ export interface EmbeddedStore {
    * any credentials and answers any Origin, so any local process or web page could use it.
    */
   readonly listener: RequestListener;
+  /** False after a crash, a kill or a store failure: counters kept off the request path may be off. */
+  readonly previousStopClean: boolean;
+  /**
+   * After an unclean stop, says that what it can leave behind has been reconciled: this store's
+   * clean close then marks the stop clean again. Until then a clean close keeps it unclean, so a
+   * tool that opens the store in between (npm run cleanup) does not hide it from the server.
+   */
+  reconciled(): void;
+  /** Rewrites the store's files without what deleted and replaced items left behind. */
+  compact(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface EmbeddedStoreOptions {
+  /** The table to create; default: this project's (the stack's definition, in stack tests). */
+  readonly definition?: Omit<CreateTableCommandInput, 'TableName'>;
+  /** On disk only: fsync every write before it is acknowledged (default true). */
+  readonly syncWrites?: boolean;
+  /** Tests: sees the LevelDB database before it opens (to make its disk fail beneath it). */
+  readonly instrumentStorage?: (db: LevelDatabase) => void;
 }
 
 /**
@@ -37,21 +65,34 @@ export interface EmbeddedStore {
 export async function startEmbeddedStore(
   tableName: string,
   path?: string,
-  /** The table to create; default: this project's (the stack's definition, in stack tests). */
-  definition: Omit<CreateTableCommandInput, 'TableName'> = projectTable(),
+  options: EmbeddedStoreOptions = {},
 ): Promise<EmbeddedStore> {
   // Only this user may read the store (client secrets' hashes) or take its lock.
   if (path !== undefined) {
     mkdirSync(path, { recursive: true, mode: 0o700 });
     chmodSync(path, 0o700);
+    // Earlier versions' lock file, which named a process: LevelDB's own lock replaces it.
+    rmSync(join(path, 'server.lock'), { force: true });
   }
-  const unlock = path === undefined ? () => {} : lockDataFolder(path);
+  // Before dynalite: its LevelDB starts opening as soon as it exists.
+  const { fresh } = path === undefined ? { fresh: true } : await checkStore(path);
   const { listener, database } = openDynalite({
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
     ...(path && { path }),
   });
+  let guard: GuardedLevel | undefined;
+  let previousStopClean = true;
+  let consistent = true;
+  if (path !== undefined) {
+    const db = database.db as LevelDatabase;
+    options.instrumentStorage?.(db);
+    if (options.syncWrites ?? true) syncEveryWrite(db);
+    ({ previousStopClean } = await openLevel(db, path, fresh));
+    consistent = previousStopClean;
+    guard = new GuardedLevel(db, path);
+  }
   const client = new DynamoDBClient({
     // Never dialled (the handler answers every request); `.invalid` cannot resolve anyway.
     endpoint: 'http://embedded-store.invalid',
@@ -61,22 +102,36 @@ export async function startEmbeddedStore(
   });
   const close = async () => {
     client.destroy();
+    await guard?.stop();
     await database.lifecycleManager.gracefulClose();
-    unlock();
+    if (path !== undefined && consistent && guard?.troubled === false) markCleanStop(path);
   };
   try {
-    await ensureTable(client, { ...definition, TableName: tableName });
+    await ensureTable(client, { ...(options.definition ?? projectTable()), TableName: tableName });
   } catch (error) {
     await close();
     throw error;
   }
-  return { client, listener, close };
+  return {
+    client,
+    listener,
+    previousStopClean,
+    reconciled: () => {
+      consistent = true;
+    },
+    compact: () => guard?.compact('cleanup') ?? Promise.resolve(),
+    close,
+  };
 }
 
-/** The part of dynalite's internal store we use: closing its LevelDB (and its LOCK file). */
+/** The parts of dynalite's internal store we use: its LevelDB, and closing it. */
 interface DynaliteDatabase {
+  readonly db: unknown;
   readonly lifecycleManager: { gracefulClose(): Promise<void> };
 }
+
+/** `npm start`'s and `npm run cleanup`'s data folder unless DCR_DATA_DIR says otherwise: `.dcr-data/` in the repository (git-ignored). */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.dcr-data', import.meta.url));
 
 const dynaliteDb = createRequire(import.meta.url)('dynalite/db') as {
   create(options: object): DynaliteDatabase;
@@ -181,38 +236,6 @@ function bytes(body: string | Uint8Array): Buffer {
   return typeof body === 'string'
     ? Buffer.from(body)
     : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
-/**
- * One process per data folder: dynalite's storage cannot be shared, and fails late and loudly
- * when it is. A lock file names the holder; a stale one (its process gone) is taken over.
- */
-function lockDataFolder(path: string): () => void {
-  const lock = join(path, 'server.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lock, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lock, 'utf8'));
-      if (isRunning(holder)) {
-        throw new Error(`the data folder ${path} is in use by process ${holder}`);
-      }
-      rmSync(lock, { force: true });
-    }
-  }
-  throw new Error(`cannot lock the data folder ${path}`);
-}
-
-function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function projectTable(): Omit<CreateTableCommandInput, 'TableName'> {

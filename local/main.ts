@@ -1,21 +1,52 @@
-import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig } from '../lambdas/config.js';
 import { endpointUrl, PATHS } from '../lambdas/core/paths.js';
 import { logger } from '../lambdas/log.js';
 import { type LocalApp, startLocalApp } from './app.js';
+import { DEFAULT_DATA_DIR } from './embedded-store.js';
 
 /** `npm start`: the whole API on 127.0.0.1, data kept on disk between restarts. */
 // Node 20 is supported here; the SDK's notice about its own future Node versions is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * SIGTERM (systemd, docker stop, a process manager) or SIGINT (Ctrl-C): drain, then release the
+ * data folder and exit 0. A second signal does not wait for the drain; one that comes at once
+ * is the same one twice (Ctrl-C reaches npm, which passes it on, and this process).
+ */
+let stoppingSince: number | undefined;
+let starting: Promise<LocalApp> | undefined;
+const stop = async (signal: NodeJS.Signals) => {
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < 500) return;
+    logger.warn('stopping now, without waiting for requests in flight', { signal });
+    process.exit(1);
+  }
+  stoppingSince = Date.now();
+  logger.info('stopping: answering requests in flight, accepting no more', {
+    signal,
+    graceSeconds: config.shutdownGraceSeconds,
+  });
+  try {
+    // A signal during the start waits for it: the store is then closed cleanly too.
+    await (await starting)?.close(config.shutdownGraceSeconds * 1000);
+  } catch (error) {
+    logger.error('stopping failed', { error: error as Error });
+    process.exit(1);
+  }
+  logger.info('stopped');
+  process.exit(0);
+};
+process.on('SIGINT', (signal) => void stop(signal));
+process.on('SIGTERM', (signal) => void stop(signal));
 
 let config: Config;
 let app: LocalApp;
 try {
-  config = loadConfig({ DCR_DATA_DIR: `${projectRoot}.dcr-data`, ...process.env }, (warning) =>
+  config = loadConfig({ DCR_DATA_DIR: DEFAULT_DATA_DIR, ...process.env }, (warning) =>
     process.stderr.write(`serverless-dcr: warning: ${warning}\n`),
   );
-  app = await startLocalApp(config, { store: 'embedded' });
+  starting = startLocalApp(config, { store: 'embedded' });
+  app = await starting;
 } catch (error) {
   // Bad configuration, a port in use, a data folder another server holds: say so, plainly.
   process.stderr.write(`serverless-dcr: ${(error as Error).message}\n`);
@@ -68,14 +99,3 @@ Then get a token with the client_id and client_secret it returns:
 
 Ctrl-C stops the server.
 `);
-
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info('stopping', { signal });
-  await app.close();
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));

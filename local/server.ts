@@ -16,7 +16,12 @@ const LINGER_MS = 2000;
 export interface LocalServer {
   readonly issuer: string;
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Drains: accepts no more connections, closes the idle ones, answers every request in flight
+   * (and any that arrives on a connection already open) with `Connection: close`, then resolves;
+   * connections still busy after `graceMs` are cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -73,7 +78,13 @@ function namesThisServer(header: string | undefined, issuer: URL): boolean {
   return url !== null && (url.host === issuer.host || LOOPBACK_NAMES.has(url.hostname));
 }
 
-async function serve(router: Router, issuer: string, req: IncomingMessage, res: ServerResponse) {
+async function serve(
+  router: Router,
+  issuer: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  draining: () => boolean,
+) {
   const method = req.method ?? 'GET';
   const target = req.url ?? '/';
   const queryAt = target.indexOf('?');
@@ -101,7 +112,8 @@ async function serve(router: Router, issuer: string, req: IncomingMessage, res: 
   res.writeHead(response.status, {
     ...response.headers,
     ...(response.cookies && { 'set-cookie': [...response.cookies] }),
-    ...(closing && { connection: 'close' }),
+    // Stopping: the client opens its next connection elsewhere (or to the restarted server).
+    ...((closing || draining()) && { connection: 'close' }),
   });
   res.end(
     response.base64 && response.body !== undefined
@@ -149,13 +161,14 @@ export async function startLocalServer(
   let issuer = options.issuer ?? '';
   const { tls } = options;
   let issuerUrl: URL | undefined;
+  let draining = false;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     issuerUrl ??= new URL(issuer);
     if (!namesThisServer(req.headers.host, issuerUrl)) {
       misdirected(res, issuerUrl.host);
       return;
     }
-    serve(router, issuer, req, res).catch(() => {
+    serve(router, issuer, req, res, () => draining).catch(() => {
       // Only a broken connection gets here: the router turns every error into a response.
       if (!res.headersSent) res.writeHead(400);
       res.end();
@@ -181,10 +194,15 @@ export async function startLocalServer(
   return {
     issuer,
     port,
-    close: () =>
+    close: (graceMs = 0) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        draining = true;
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

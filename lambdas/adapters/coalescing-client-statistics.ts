@@ -21,7 +21,9 @@ export class CoalescingClientStatistics implements ClientStatistics {
 
   async add(updates: readonly CounterUpdate[]): Promise<void> {
     this.pending.push(...updates);
-    this.draining ??= this.drain();
+    // Not for nothing: a drain with nothing to write ends before it is stored, and flush() would
+    // then wait on it forever.
+    if (this.pending.length > 0) this.draining ??= this.drain();
   }
 
   /** Resolves once every update added so far is written (or has failed). */

@@ -65,6 +65,22 @@ describe('statistics items in the embedded store', () => {
       days: {},
     });
   });
+
+  it('records a recount that found no client at all (an empty registry)', async () => {
+    const empty = await startEmbeddedStore(TABLE);
+    try {
+      const counters = new DynamoDbClientStatistics(documentClient(empty.client), TABLE);
+      await counters.setActive({}, AT + 600);
+      expect(await counters.read([])).toEqual({
+        active: {},
+        countingSince: AT + 600,
+        recountedAt: AT + 600,
+        days: {},
+      });
+    } finally {
+      await empty.close();
+    }
+  });
 });
 
 describe('local server counts from the changes, audit log or not', () => {

@@ -123,7 +123,9 @@ describe('DynamoDbClientRepository against the embedded store', () => {
   });
 
   it('refuses a second store on a data folder in use, with a clear message', async () => {
-    await expect(startEmbeddedStore(TABLE, dir)).rejects.toThrow(/in use by process \d+/);
+    await expect(startEmbeddedStore(TABLE, dir)).rejects.toThrow(
+      `the data folder ${dir} is in use by another server (its store's lock, ${join(dir, 'LOCK')}, is held)`,
+    );
   });
 
   it('keeps data on disk across a restart of the store', async () => {

@@ -1,62 +1,17 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { banner, type Started, startLocalProcess as start } from '../support/local-process.js';
 
 /**
  * What `npm start` tells a newcomer: where things are, what clients may ask for, and two
  * commands that work as printed (run here through the shell, as someone pasting them would).
  */
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-/** The local server (tsx local/main.ts), in its own process group so that it stops whole. */
-function start(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: projectRoot,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PORT: '0',
-      DCR_AUDIT_LOG: 'off',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      ...env,
-    },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** The banner, once the server has printed all of it. */
-async function banner(started: Started): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  while (!started.stdout().includes('Ctrl-C stops the server.')) {
-    if (started.child.exitCode !== null) throw new Error(`exited: ${started.stderr()}`);
-    if (Date.now() > deadline) throw new Error('no banner');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return started.stdout();
-}
 
 /** A command the banner prints: the lines from its `curl` to the end of its continuation. */
 function command(text: string, startsWith: string): string {

@@ -695,7 +695,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
   const store = await startEmbeddedStore(
     TABLE_NAME,
     options.dataDir && join(options.dataDir, 'dynamodb'),
-    tableDefinition(template),
+    { definition: tableDefinition(template) },
   );
   const kms = await startKmsServer(keys);
   const definitions = stackFunctions(options.cdkOut, template);

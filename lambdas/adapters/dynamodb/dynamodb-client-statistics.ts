@@ -146,7 +146,8 @@ export class DynamoDbClientStatistics implements ClientStatistics {
             'recountedAt = :at',
             'countingSince = if_not_exists(countingSince, :at)',
           ].join(', ')}`,
-          ExpressionAttributeNames: set.names,
+          // DynamoDB refuses an empty map (a recount of an empty registry sets no counter).
+          ...(set.clauses.length > 0 && { ExpressionAttributeNames: set.names }),
           ExpressionAttributeValues: { ...set.values, ':at': at },
         }),
       ),
