@@ -189,3 +189,12 @@ describe('the props’ type', () => {
     expect([flag, list, tier]).toHaveLength(3);
   });
 });
+
+describe('the package’s entry points', () => {
+  it('export the resource-server kit beside the construct, by the package’s name', async () => {
+    const kit = await import('serverless-dcr/resource-server');
+    const construct = await import('serverless-dcr/resource-server/cdk/mcp-authorizer');
+    expect(typeof kit.createVerifier).toBe('function');
+    expect(typeof construct.McpAuthorizer).toBe('function');
+  });
+});
