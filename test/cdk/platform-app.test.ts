@@ -1,5 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,17 +26,21 @@ const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const outdir = mkdtempSync(join(tmpdir(), 'dcr-platform-app-'));
 let template: Template;
 
-beforeAll(async () => {
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/platform-app/app.ts'], {
-    cwd: projectRoot,
+/** Runs a CDK app's entry as the CLI does, its template synthesized into `out`. */
+const synthesize = (entry: string, cwd: string, out: string) =>
+  promisify(execFile)(process.execPath, ['--import', 'tsx', entry], {
+    cwd,
     env: {
       ...process.env,
       AWS_REGION: 'eu-west-1',
-      CDK_OUTDIR: outdir,
+      CDK_OUTDIR: out,
       CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
       CDK_VALIDATION: 'false',
     },
   });
+
+beforeAll(async () => {
+  await synthesize('examples/platform-app/app.ts', projectRoot, outdir);
   template = Template.fromJSON(
     JSON.parse(readFileSync(join(outdir, 'Platform.template.json'), 'utf8')),
   );
@@ -70,5 +84,31 @@ describe('the platform team’s app', () => {
       Name: '/platform/auth/issuer',
       Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] },
     });
+  });
+});
+
+describe('the platform team’s own project, with this package installed as a dependency', () => {
+  it('synthesizes: the package is a copy without its lock file, as npm installs it from Git', async () => {
+    // The platform's project: its lock file, its app, and node_modules as npm lays it out (one
+    // copy of each dependency, shared; here links to this checkout's), with serverless-dcr a copy
+    // of what npm packs from Git (never package-lock.json).
+    const project = join(outdir, 'platform-project');
+    const modules = join(project, 'node_modules');
+    mkdirSync(modules, { recursive: true });
+    for (const name of readdirSync(join(projectRoot, 'node_modules'))) {
+      if (name !== '.bin' && name !== 'serverless-dcr')
+        symlinkSync(join(projectRoot, 'node_modules', name), join(modules, name));
+    }
+    const installed = join(modules, 'serverless-dcr');
+    for (const part of ['package.json', 'lib', 'lambdas', 'resource-server'])
+      cpSync(join(projectRoot, part), join(installed, part), { recursive: true });
+    expect(existsSync(join(installed, 'package-lock.json'))).toBe(false);
+    cpSync(join(projectRoot, 'examples/platform-app'), project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3 }));
+    const out = join(project, 'cdk.out');
+    await synthesize('app.ts', project, out);
+    const synthesized = JSON.parse(readFileSync(join(out, 'Platform.template.json'), 'utf8'));
+    expect(Object.keys(synthesized.Resources)).toContain('Issuer1D70E51A');
   });
 });
