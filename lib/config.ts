@@ -6,6 +6,7 @@ import {
   SETTINGS,
   type Setting,
   type SettingName,
+  type Settings,
 } from '../lambdas/settings.js';
 import * as z from '../lambdas/zod.js';
 
@@ -52,12 +53,75 @@ function contextText(setting: Setting, value: unknown): string | undefined {
   return text === '' ? undefined : text;
 }
 
-/** Reads every `dcr:<key>` context value; a bad one fails the synth with its name and rule. */
-export function readDeployment(node: Node): Deployment {
+/**
+ * The deployment's settings as a construct takes them, by `dcr:` key: each typed as its
+ * `cdk.json` value would be (a flag a boolean, a list an array, a JSON setting an object, a
+ * number a number), derived from the table's own zod types; lib/serverless-dcr-props.ts gives
+ * each its documentation.
+ */
+export type DeploymentValues = {
+  readonly [N in SettingName as Settings[N] extends { key: infer K extends string }
+    ? K
+    : never]?: DeploymentValue<Settings[N]>;
+};
+
+type DeploymentValue<S extends Setting> = S extends { flag: true }
+  ? boolean
+  : S extends { list: string }
+    ? readonly ListItem<S['type']>[]
+    : S extends { json: true }
+      ? JsonValue<S['type']>
+      : z.output<S['type']> extends number
+        ? number
+        : z.input<S['type']> extends string
+          ? z.input<S['type']>
+          : string;
+
+/** A list's item: what the array schema in its pipe takes (a plain split list: any string). */
+type ListItem<T> =
+  T extends z.ZodMiniPipe<infer A, infer B>
+    ? B extends z.ZodMiniArray<infer I>
+      ? z.input<I>
+      : ListItem<A>
+    : string;
+
+/** A JSON setting's value: what the schema after its JSON text's parse takes. */
+type JsonValue<T> =
+  T extends z.ZodMiniPipe<infer A, infer B>
+    ? B extends z.ZodMiniTransform
+      ? JsonValue<A>
+      : z.input<B>
+    : never;
+
+/** Every `dcr:<key>` context value, by key, as `cdk.json` or `-c` gives it (untyped). */
+export function contextValues(node: Node): Readonly<Record<string, unknown>> {
+  const values: Record<string, unknown> = {};
+  for (const name of DEPLOYMENT_SETTINGS) {
+    const key = describe(name).key as string;
+    const value = node.tryGetContext(`dcr:${key}`);
+    if (value !== undefined) values[key] = value;
+  }
+  return values;
+}
+
+const KEYS = new Set(DEPLOYMENT_SETTINGS.map((name) => describe(name).key));
+
+/**
+ * Parses the deployment's values by `dcr:` key (a construct's props, or the context's values):
+ * a bad one, or a key that names no setting, fails the synth with its name and rule.
+ */
+export function parseDeployment(settings: object): Deployment {
+  const byKey = settings as Readonly<Record<string, unknown>>;
+  const unknown = Object.keys(byKey)
+    .filter((key) => !KEYS.has(key))
+    .map((key) => `${key}: is not a setting (docs/configuration.md lists them)`);
+  if (unknown.length > 0) {
+    throw new Error(`invalid deployment configuration: ${unknown.join('; ')}`);
+  }
   const given: Partial<Record<SettingName, string>> = {};
   for (const name of DEPLOYMENT_SETTINGS) {
     const setting = describe(name);
-    const text = contextText(setting, node.tryGetContext(`dcr:${setting.key}`));
+    const text = contextText(setting, byKey[setting.key as string]);
     if (text !== undefined) given[name] = text;
   }
   const defaultOf = (name: SettingName) => {
@@ -87,6 +151,9 @@ export function readDeployment(node: Node): Deployment {
   }
   return { config: config as DeploymentConfig, texts };
 }
+
+/** Reads every `dcr:<key>` context value; a bad one fails the synth with its name and rule. */
+export const readDeployment = (node: Node): Deployment => parseDeployment(contextValues(node));
 
 /** The deployment's configuration alone. */
 export const deploymentConfig = (node: Node): DeploymentConfig => readDeployment(node).config;

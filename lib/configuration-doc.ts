@@ -14,6 +14,8 @@ import {
 export const CONFIGURATION_DOC = fileURLToPath(
   new URL('../docs/configuration.md', import.meta.url),
 );
+/** The construct's documented props, generated from the same table. */
+export const CONSTRUCT_PROPS = fileURLToPath(new URL('./serverless-dcr-props.ts', import.meta.url));
 
 const describe = (name: SettingName) => SETTINGS[name] as Setting;
 const code = (v: string) => `\`${v}\``;
@@ -127,7 +129,43 @@ export function configurationDoc(): string {
   ].join('\n')}\n`;
 }
 
+/** A setting's documentation as a doc comment (the types come from lib/config.ts). */
+function propComment(name: SettingName): string[] {
+  const s = describe(name);
+  const fallback = deploymentDefault(s);
+  const lines = [s.doc, ...(fallback === 'none' ? [] : ['', `@default ${fallback}`])];
+  // A `*/` in the text would end the comment.
+  const line = (l: string) => (l ? `   * ${l.replaceAll('*/', '*\\/')}` : '   *');
+  return ['  /**', ...lines.map(line), '   */'];
+}
+
+/**
+ * lib/serverless-dcr-props.ts: an interface of the deployment's settings whose types are derived
+ * (DeploymentValues) and whose doc comments are the table's, so that an editor shows each
+ * setting's meaning and default where a platform team writes its props.
+ */
+export function constructProps(): string {
+  return `${[
+    '// Generated from lambdas/settings.ts by `npm run docs:config`: edit the table there, not this file.',
+    "import type { DeploymentValues as Values } from './config.js';",
+    '',
+    '/**',
+    " * The settings of a `ServerlessDcr` construct: the deployment's `dcr:` keys",
+    ' * (docs/configuration.md), each typed as its `cdk.json` value (a flag a boolean, a list an',
+    ' * array, a JSON setting an object). All optional: an unset one takes its default.',
+    ' */',
+    'export interface ServerlessDcrProps {',
+    ...DEPLOYMENT_SETTINGS.flatMap((name) => {
+      const key = describe(name).key as string;
+      return [...propComment(name), `  readonly ${key}?: Values['${key}'];`];
+    }),
+    '}',
+  ].join('\n')}\n`;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(CONFIGURATION_DOC, configurationDoc());
   console.log(`wrote ${CONFIGURATION_DOC}`);
+  writeFileSync(CONSTRUCT_PROPS, constructProps());
+  console.log(`wrote ${CONSTRUCT_PROPS}`);
 }

@@ -86,9 +86,21 @@ export class DcrApi extends Construct {
         destination: new LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.jsonWithStandardFields(),
       },
-      // The issuer's domain: plain TLS, open to browsers, MCP clients, resource servers, dcr-admin.
-      ...(this.domain && { domainMapping: { domainName: this.domain } }),
     });
+    if (this.domain) {
+      // The issuer's domain: plain TLS, open to browsers, MCP clients, resource servers, dcr-admin.
+      // Made as the stage's `domainMapping` makes it, named after the domain's path and mapping
+      // key, but without path components named `Default` (as logical ids leave them out): the
+      // mapping keeps its id from before the server became a construct, since a new id would
+      // replace it, and CloudFormation would create the domain's second `$default` mapping first.
+      const path = this.domain.node.path.split('/').filter((c) => c !== 'Default');
+      new ApiMapping(stage, `${path.join('/')}undefined`, {
+        api: this.api,
+        stage,
+        domainName: this.domain,
+      });
+      stage.node.addDependency(this.domain);
+    }
     if (custom?.mtls) {
       // The same API and stage behind a second domain that asks every client for a certificate.
       this.mtlsDomain = this.mutualTlsDomain(custom.mtls);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -27,6 +28,14 @@ const quoted = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 const projectRoot = new URL('../..', import.meta.url).pathname;
+/**
+ * This checkout as the project the bundles are made in; where the package was installed as a
+ * dependency it has no lock file (npm never packs package-lock.json), and CDK takes the app's
+ * project instead: the lock file it finds up from the working directory, and that one's folder.
+ */
+const bundlingProject = existsSync(`${projectRoot}package-lock.json`)
+  ? { projectRoot, depsLockFilePath: `${projectRoot}package-lock.json` }
+  : {};
 
 /** What the bundles import in place of the SDK's default credential chain. */
 const LAMBDA_CREDENTIALS = './lambdas/aws/lambda-credentials.ts';
@@ -59,8 +68,7 @@ export class DeployedLambda extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       entry: `${projectRoot}lambdas/functions/${props.entry}/handler.ts`,
       handler: 'handler',
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
+      ...bundlingProject,
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,

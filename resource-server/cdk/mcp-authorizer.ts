@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Duration } from 'aws-cdk-lib';
 import {
   HttpLambdaAuthorizer,
@@ -33,6 +34,14 @@ export const ESM_BUNDLING = {
 
 const kitRoot = new URL('..', import.meta.url).pathname;
 const projectRoot = new URL('../..', import.meta.url).pathname;
+/**
+ * This checkout as the project the bundles are made in; where the package was installed as a
+ * dependency it has no lock file (npm never packs package-lock.json), and CDK takes the app's
+ * project instead: the lock file it finds up from the working directory, and that one's folder.
+ */
+const bundlingProject = existsSync(`${projectRoot}package-lock.json`)
+  ? { projectRoot, depsLockFilePath: `${projectRoot}package-lock.json` }
+  : {};
 
 /**
  * A Lambda request authorizer for API Gateway HTTP API routes, verifying this issuer's RFC 9068
@@ -50,8 +59,7 @@ export class McpAuthorizer extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       entry: `${kitRoot}lambda-authorizer-handler.ts`,
       handler: 'handler',
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
+      ...bundlingProject,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,

@@ -5,13 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMcpExample } from '../../examples/mcp-server/server.js';
 import { Browser } from '../support/browser.js';
 import { freePort } from '../support/free-port.js';
+import { type InteractiveServer, startInteractiveServer } from '../support/interactive.js';
 import {
-  type InteractiveServer,
-  startInteractiveServer,
-  tokenRequest,
-} from '../support/interactive.js';
-import { dpopFetch, whoamiThroughCodeFlow } from '../support/mcp-sdk-provider.js';
-import { type Json, jsonPost, readJson } from '../support/server.js';
+  callMcp,
+  dpopFetch,
+  machineToken as machineTokenOf,
+  WHOAMI_CALL,
+  whoamiThroughCodeFlow,
+} from '../support/mcp-sdk-provider.js';
+import { jsonPost, readJson } from '../support/server.js';
 
 /**
  * The example MCP server, protected by the resource-server kit, with this authorization server:
@@ -39,41 +41,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-const CALL = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'whoami', arguments: {} },
-});
+const call = (authorization: string) => callMcp(resource, { authorization });
 
-const call = (authorization: string) =>
-  fetch(resource, {
-    method: 'POST',
-    headers: {
-      authorization,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: CALL,
-  });
-
-async function machineToken(scope: string): Promise<{ client: Json; token: string }> {
-  const registration = await jsonPost(`${server.app.issuer}/register`, {
-    grant_types: ['client_credentials'],
-    scope,
-  });
-  expect(registration.status).toBe(201);
-  const client = await readJson(registration);
-  const response = await tokenRequest(
-    server.app.issuer,
-    { grant_type: 'client_credentials', scope, resource },
-    {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
-    },
-  );
-  expect(response.status).toBe(200);
-  return { client, token: (await readJson(response)).access_token };
-}
+const machineToken = (scope: string) => machineTokenOf(server.app.issuer, scope, { resource });
 
 describe('the kit with tokens from this authorization server', () => {
   it('a client_credentials token as Bearer reaches whoami', async () => {
@@ -131,7 +101,7 @@ describe('DPoP-bound tokens at the example server', () => {
       'POST',
       new URL(resource),
       headers,
-      CALL,
+      WHOAMI_CALL,
       { DPoP, ...insecure },
     );
     expect(response.status).toBe(200);

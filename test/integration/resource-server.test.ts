@@ -17,6 +17,7 @@ import {
 } from '../../lambdas/core/tokens/dpop-proof.js';
 import { createVerifier, ResourceError } from '../../resource-server/verifier.js';
 import { freePort } from '../support/free-port.js';
+import { WHOAMI_CALL as CALL, callMcp } from '../support/mcp-sdk-provider.js';
 import { dpopKey, type StandInIssuer, startStandInIssuer } from '../support/stand-in-issuer.js';
 
 /**
@@ -64,24 +65,9 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const CALL = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'whoami', arguments: {} },
-});
-
 /** A JSON-RPC call to the MCP endpoint with the given credentials. */
 const call = (headers: Record<string, string>, body = CALL, url = resource) =>
-  fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...headers,
-    },
-    body,
-  });
+  callMcp(url, headers, body);
 
 const challengeOf = (response: Response) => response.headers.get('www-authenticate') ?? '';
 

@@ -14,6 +14,8 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type CryptoKey, exportJWK, SignJWT } from 'jose';
 import { accessTokenHash } from '../../lambdas/core/tokens/dpop-proof.js';
 import { Browser } from './browser.js';
+import { tokenRequest } from './interactive.js';
+import { type Json, jsonPost, readJson } from './server.js';
 
 /**
  * An MCP SDK client's OAuth state for tests of protected MCP servers: a public client that
@@ -89,22 +91,73 @@ export function dpopFetch(keys: { publicKey: CryptoKey; privateKey: CryptoKey })
     const bearer = /^Bearer (.+)$/.exec(headers.get('authorization') ?? '')?.[1];
     const isTokenRequest = method === 'POST' && target.pathname.endsWith('/token');
     if (isTokenRequest || bearer !== undefined) {
-      const claims = {
-        jti: randomUUID(),
-        htm: method,
-        htu: `${target.origin}${target.pathname}`,
-        iat: Math.floor(Date.now() / 1000),
-        ...(bearer !== undefined && { ath: accessTokenHash(bearer) }),
-      };
-      const jwk = await exportJWK(keys.publicKey);
       headers.set(
         'dpop',
-        await new SignJWT(claims)
-          .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-          .sign(keys.privateKey),
+        await dpopProof(keys, {
+          htm: method,
+          htu: `${target.origin}${target.pathname}`,
+          ...(bearer !== undefined && { ath: accessTokenHash(bearer) }),
+        }),
       );
       if (bearer !== undefined) headers.set('authorization', `DPoP ${bearer}`);
     }
     return globalThis.fetch(url, { ...init, headers });
   };
+}
+
+export type DpopKeys = { publicKey: CryptoKey; privateKey: CryptoKey };
+
+/** A DPoP proof (RFC 9449 §4.2) by `keys` (ES256): a fresh `jti`, `iat` now, and `claims`. */
+export async function dpopProof(keys: DpopKeys, claims: Record<string, unknown>) {
+  return new SignJWT({ jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...claims })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(keys.publicKey) })
+    .sign(keys.privateKey);
+}
+
+/** The JSON-RPC call of the example servers' `whoami` tool. */
+export const WHOAMI_CALL = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name: 'whoami', arguments: {} },
+});
+
+/** POSTs a JSON-RPC body (`whoami` by default) to an MCP endpoint, as an MCP client does. */
+export const callMcp = (resource: string, headers: Record<string, string>, body = WHOAMI_CALL) =>
+  fetch(resource, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body,
+  });
+
+/**
+ * A machine client's token: a client registered for client_credentials and `scope`, and its
+ * token for `resource` (none: the issuer's default audience), bound to `keys` when given.
+ */
+export async function machineToken(
+  issuer: string,
+  scope: string,
+  { resource, keys }: { resource?: string; keys?: DpopKeys } = {},
+): Promise<{ client: Json; token: string; tokenType: string }> {
+  const registration = await jsonPost(`${issuer}/register`, {
+    grant_types: ['client_credentials'],
+    scope,
+  });
+  if (registration.status !== 201) throw new Error(`registration: ${registration.status}`);
+  const client = await readJson(registration);
+  const response = await tokenRequest(
+    issuer,
+    { grant_type: 'client_credentials', scope, ...(resource && { resource }) },
+    {
+      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      ...(keys && { dpop: await dpopProof(keys, { htm: 'POST', htu: `${issuer}/token` }) }),
+    },
+  );
+  if (response.status !== 200) throw new Error(`token request: ${response.status}`);
+  const issued = await readJson(response);
+  return { client, token: issued.access_token, tokenType: issued.token_type };
 }

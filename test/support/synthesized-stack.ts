@@ -86,8 +86,8 @@ async function startFunction(bundle: string, env: Record<string, string>) {
   return { invoke, stop: () => worker.terminate() };
 }
 
-export const readTemplate = (cdkOut: string): Template =>
-  JSON.parse(readFileSync(join(cdkOut, `${STACK_NAME}.template.json`), 'utf8'));
+export const readTemplate = (cdkOut: string, stackName = STACK_NAME): Template =>
+  JSON.parse(readFileSync(join(cdkOut, `${stackName}.template.json`), 'utf8'));
 
 const ofType = (template: Template, type: string) =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type);
@@ -466,13 +466,64 @@ function tableDefinition(template: Template): Omit<CreateTableCommandInput, 'Tab
   };
 }
 
+/** A Lambda request authorizer of the template, as a route uses it. */
+interface Authorizer {
+  readonly functionId: string;
+  /** The request headers that must be present (`$request.header.<name>`), lower-case. */
+  readonly identityHeaders: readonly string[];
+}
+
 interface Route {
   readonly routeKey: string;
+  /** The route's method, or ANY. */
+  readonly method: string;
   /** API Gateway admits only SigV4-signed requests (IAM authorization). */
   readonly iam: boolean;
+  readonly authorizer?: Authorizer;
   readonly pattern?: RegExp;
   readonly params: string[];
   readonly functionId: string;
+}
+
+/** The function an intrinsic names by `Fn::GetAtt [id, Arn]` (inside an `Fn::Join` or not). */
+const functionNamed = (value: unknown, template: Template) => {
+  const id = JSON.stringify(value).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)?.[1];
+  if (!id || template.Resources[id]?.Type !== 'AWS::Lambda::Function')
+    throw new Error(`names no function of the template: ${JSON.stringify(value)}`);
+  // API Gateway may invoke it only with a resource-based permission for apigateway.amazonaws.com.
+  const permitted = ofType(template, 'AWS::Lambda::Permission').some(
+    ([, p]) =>
+      p.Properties.Principal === 'apigateway.amazonaws.com' &&
+      p.Properties.Action === 'lambda:InvokeFunction' &&
+      p.Properties.FunctionName?.['Fn::GetAtt']?.[0] === id,
+  );
+  if (!permitted) throw new Error(`${id}: API Gateway has no permission to invoke it`);
+  return id;
+};
+
+/**
+ * A route's Lambda request authorizer, as far as it is emulated: payload 2.0, simple responses
+ * and no caching (a cached answer is keyed by the identity sources only, which is not emulated).
+ */
+function authorizerOf(id: string, template: Template): Authorizer {
+  const a = template.Resources[id];
+  if (a?.Type !== 'AWS::ApiGatewayV2::Authorizer') throw new Error(`${id}: no authorizer`);
+  const p = a.Properties;
+  if (
+    p.AuthorizerType !== 'REQUEST' ||
+    p.AuthorizerPayloadFormatVersion !== '2.0' ||
+    p.EnableSimpleResponses !== true ||
+    (p.AuthorizerResultTtlInSeconds ?? 300) !== 0
+  )
+    throw new Error(`${id}: only uncached REQUEST authorizers with simple responses are emulated`);
+  return {
+    functionId: functionNamed(p.AuthorizerUri, template),
+    identityHeaders: (p.IdentitySource ?? []).map((source: string) => {
+      const header = source.match(/^\$request\.header\.(.+)$/)?.[1];
+      if (!header) throw new Error(`${id}: identity source ${source} is not emulated`);
+      return header.toLowerCase();
+    }),
+  };
 }
 
 /** Route key → function, through the integration each route targets. */
@@ -480,17 +531,21 @@ function routes(template: Template): Route[] {
   const integrations = new Map(
     ofType(template, 'AWS::ApiGatewayV2::Integration').map(([id, r]) => [
       id,
-      r.Properties.IntegrationUri['Fn::GetAtt'][0] as string,
+      functionNamed(r.Properties.IntegrationUri, template),
     ]),
   );
   return ofType(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => {
     const routeKey = r.Properties.RouteKey as string;
     const integrationId = r.Properties.Target['Fn::Join'][1][1].Ref as string;
     const functionId = integrations.get(integrationId) as string;
-    const iam = r.Properties.AuthorizationType === 'AWS_IAM';
-    if (routeKey === '$default') return { routeKey, iam, params: [], functionId };
+    const type = r.Properties.AuthorizationType ?? 'NONE';
+    if (!['NONE', 'AWS_IAM', 'CUSTOM'].includes(type)) throw new Error(`${routeKey}: ${type}`);
+    const iam = type === 'AWS_IAM';
+    const authorizer =
+      type === 'CUSTOM' ? authorizerOf(r.Properties.AuthorizerId.Ref, template) : undefined;
+    const common = { routeKey, iam, ...(authorizer && { authorizer }), functionId };
+    if (routeKey === '$default') return { ...common, method: 'ANY', params: [] };
     const [method, path] = routeKey.split(' ') as [string, string];
-    if (method !== 'ANY') throw new Error(`unexpected route ${routeKey}`);
     const params: string[] = [];
     const source = path
       .split('/')
@@ -501,7 +556,7 @@ function routes(template: Template): Route[] {
         return greedy ? '(.+)' : '([^/]+)';
       })
       .join('/');
-    return { routeKey, iam, pattern: new RegExp(`^${source}$`), params, functionId };
+    return { ...common, method, pattern: new RegExp(`^${source}$`), params };
   });
 }
 
@@ -658,6 +713,288 @@ const lambdaContext = (functionId: string, requestId: string) => ({
   callbackWaitsForEmptyEventLoop: true,
 });
 
+/** Invokes a function of the template with an event (and the request's id, if it has one). */
+type InvokeFunction = (functionId: string, event: unknown, requestId?: string) => Promise<unknown>;
+
+/**
+ * A route's Lambda request authorizer, as API Gateway runs it (payload 2.0, simple responses):
+ * a request without an identity source is 401 and never reaches the authorizer; the authorizer
+ * gets the request without its body; `isAuthorized: false` is 403; what it allows, the
+ * integration gets its `context` as `requestContext.authorizer.lambda`. Undefined: allowed.
+ */
+async function authorize(
+  authorizer: Authorizer,
+  event: APIGatewayProxyEventV2,
+  invoke: InvokeFunction,
+): Promise<{ status: number; message: string } | undefined> {
+  const identitySource = authorizer.identityHeaders.map((h) => event.headers[h]);
+  if (identitySource.some((value) => value === undefined))
+    return { status: 401, message: 'Unauthorized' };
+  const { body: _body, isBase64Encoded: _encoded, ...request } = event;
+  const decision = (await invoke(
+    authorizer.functionId,
+    {
+      ...request,
+      type: 'REQUEST',
+      routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${event.routeKey.replace(' ', '')}`,
+      identitySource,
+    },
+    event.requestContext.requestId,
+  )) as { isAuthorized?: unknown; context?: Record<string, unknown> };
+  if (decision.isAuthorized !== true) return { status: 403, message: 'Forbidden' };
+  Object.assign(event.requestContext, { authorizer: { lambda: decision.context ?? {} } });
+  return undefined;
+}
+
+export interface HttpApiOptions {
+  readonly tls: { readonly key: string; readonly cert: string };
+  /** The API's own endpoint's port (default: any free one). */
+  readonly port?: number;
+  /** The template's custom domains (`customDomains`), each served on a port of its own. */
+  readonly domains?: readonly CustomDomain[];
+  /** An issuer with a path: a custom domain's routes match below it. */
+  readonly issuer?: string;
+}
+
+/**
+ * The template's HTTP API, as API Gateway serves it: each route (method and path, `$default`
+ * last) invokes its integration's function with a payload v2 event, behind IAM authorization
+ * or a Lambda request authorizer where the route has one. Served over https on 127.0.0.1: each
+ * custom domain on a port of its own, the one with a truststore doing mutual TLS.
+ */
+export async function serveHttpApi(
+  template: Template,
+  invoke: InvokeFunction,
+  options: HttpApiOptions,
+) {
+  const domains = options.domains ?? [];
+  const table = routes(template);
+  const issuerPath = options.issuer ? new URL(options.issuer).pathname.replace(/\/$/, '') : '';
+
+  /** A request on one endpoint: a custom domain (by its name), or the API's own. */
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    domainName: string,
+    mutualTls: boolean,
+  ) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    // A custom domain's API mapping: routes match below the issuer's path.
+    const routedPath =
+      issuerPath && rawPath.startsWith(`${issuerPath}/`)
+        ? rawPath.slice(issuerPath.length)
+        : rawPath;
+    const method = req.method ?? 'GET';
+    let route: Route | undefined;
+    let match: RegExpMatchArray | null = null;
+    for (const candidate of table) {
+      const methodMatches = candidate.method === 'ANY' || candidate.method === method;
+      match = candidate.pattern && methodMatches ? routedPath.match(candidate.pattern) : null;
+      if (match) {
+        route = candidate;
+        break;
+      }
+    }
+    route ??= table.find((r) => r.routeKey === '$default');
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"message":"Not Found"}');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    const cookies: string[] = [];
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      // Payload v2: Cookie headers become `cookies` (one entry per cookie), not a header.
+      if (name === 'cookie') {
+        for (const line of [value].flat()) {
+          cookies.push(...line.split(/;\s*/).filter((c) => c.length > 0));
+        }
+        continue;
+      }
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    // IAM routes: API Gateway verifies the SigV4 signature and names the caller; there is no
+    // IAM here, so a SigV4-shaped Authorization header stands for a verified one.
+    const caller = headers.authorization?.match(/^AWS4-HMAC-SHA256 Credential=([^/]+)\//)?.[1];
+    if (route.iam && !caller) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end('{"message":"Forbidden"}');
+      return;
+    }
+    const text = TEXT_TYPES.test(headers['content-type'] ?? '');
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey: route.routeKey,
+      rawPath,
+      rawQueryString: queryAt === -1 ? '' : target.slice(queryAt + 1),
+      headers,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        // The domain the request came through (with custom domains, execute-api is off).
+        domainName,
+        domainPrefix: 'local',
+        http: {
+          method,
+          path: rawPath,
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: route.routeKey,
+        ...(mutualTls && { authentication: clientCertAuthentication(req) }),
+        ...(route.iam && {
+          authorizer: {
+            iam: { accessKey: caller, userArn: `arn:aws:iam::000000000000:user/${caller}` },
+          },
+        }),
+        stage: '$default',
+        time: new Date().toUTCString(),
+        timeEpoch: Date.now(),
+      },
+      ...(route.params.length > 0 && {
+        pathParameters: Object.fromEntries(
+          route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]),
+        ),
+      }),
+      ...(cookies.length > 0 && { cookies }),
+      isBase64Encoded: body.length > 0 && !text,
+      ...(body.length > 0 && { body: text ? body.toString('utf8') : body.toString('base64') }),
+    };
+    if (route.authorizer) {
+      const refused = await authorize(route.authorizer, event, invoke);
+      if (refused) {
+        res.writeHead(refused.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: refused.message }));
+        return;
+      }
+    }
+    const result = (await invoke(
+      route.functionId,
+      event,
+      event.requestContext.requestId,
+    )) as APIGatewayProxyStructuredResultV2;
+    // The result's `cookies` become Set-Cookie headers, one each.
+    res.writeHead(result.statusCode ?? 200, {
+      ...(result.headers as Record<string, string>),
+      ...(result.cookies && result.cookies.length > 0 && { 'set-cookie': result.cookies }),
+    });
+    res.end(
+      result.body === undefined
+        ? undefined
+        : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
+    );
+  };
+
+  const listener =
+    (domainName: () => string, mutualTls: boolean) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      serve(req, res, domainName(), mutualTls).catch((error: Error) => {
+        // A handler that throws is what API Gateway reports as 500 Internal Server Error.
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Internal Server Error', detail: error.message }));
+      });
+    };
+  // Each custom domain on a loopback port of its own (its address, as DNS would give it), else
+  // the API's execute-api endpoint. The issuer's domain (or execute-api) is the app's port.
+  const servers: Server[] = [];
+  const origins: Record<string, string> = {};
+  let main: { port: number; origin: string } | undefined;
+  for (const domain of domains.length > 0 ? domains : [undefined]) {
+    let name = domain?.name ?? '';
+    const mutualTls = domain?.truststore !== undefined;
+    // Mutual TLS: a handshake without a certificate the truststore verifies fails, so no
+    // request without one reaches a route. Other domains ask for no certificate at all.
+    const server = createTlsServer(
+      {
+        key: options.tls.key,
+        cert: options.tls.cert,
+        ...(mutualTls && { ca: domain.truststore, requestCert: true, rejectUnauthorized: true }),
+      },
+      listener(() => name, mutualTls),
+    );
+    const isMain = main === undefined && !mutualTls;
+    // API Gateway accepts any number of connections at once; Node's default backlog (511)
+    // would drop the handshakes of a 500-request burst on a busy machine.
+    await new Promise<void>((resolve) =>
+      server.listen(
+        { port: isMain ? (options.port ?? 0) : 0, host: '127.0.0.1', backlog: 4096 },
+        resolve,
+      ),
+    );
+    const { port } = server.address() as AddressInfo;
+    const origin = `https://127.0.0.1:${port}`;
+    if (domain) origins[domain.name] = origin;
+    else name = new URL(origin).host;
+    if (isMain) main = { port, origin };
+    servers.push(server);
+  }
+  if (main === undefined) throw new Error('every domain does mutual TLS: none serves the issuer');
+  return {
+    /** The issuer's domain's (or the API's own) origin and port. */
+    origin: main.origin,
+    port: main.port,
+    /** Each custom domain's name → the loopback origin that serves it. */
+    domains: origins,
+    close: () =>
+      Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      ).then(() => undefined),
+  };
+}
+
+/**
+ * A stack that is functions behind an HTTP API and nothing else (examples/mcp-server's): each
+ * bundle from cdk.out in an execution environment of its own, with its environment from the
+ * template, served by `serveHttpApi`. No AWS service is stood in: its functions call none.
+ */
+export async function startHttpApiStack(options: {
+  readonly cdkOut: string;
+  readonly stackName: string;
+  readonly tls: { readonly key: string; readonly cert: string };
+  readonly port?: number;
+}) {
+  const template = readTemplate(options.cdkOut, options.stackName);
+  const functions = new Map<string, Awaited<ReturnType<typeof startFunction>>>();
+  for (const fn of stackFunctions(options.cdkOut, template)) {
+    const env = { AWS_REGION: 'local', AWS_LAMBDA_FUNCTION_NAME: fn.logicalId, ...fn.environment };
+    functions.set(fn.logicalId, await startFunction(fn.bundle, env));
+  }
+  const api = await serveHttpApi(
+    template,
+    (functionId, event, requestId = randomUUID()) => {
+      const fn = functions.get(functionId);
+      if (!fn) throw new Error(`no function ${functionId}`);
+      return fn.invoke(event, lambdaContext(functionId, requestId));
+    },
+    {
+      tls: options.tls,
+      domains: customDomains(template),
+      ...(options.port !== undefined && { port: options.port }),
+    },
+  );
+  return {
+    origin: api.origin,
+    close: async () => {
+      await api.close();
+      await Promise.all([...functions.values()].map((f) => f.stop()));
+    },
+  };
+}
+
 export interface StackApp extends LocalApp {
   /**
    * Each custom domain's name → the loopback origin that serves it (what DNS would resolve the
@@ -782,180 +1119,23 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     functions.set(functionId, await startFunction(definition.bundle, definition.env));
     await dying.stop();
   }
-  const invokeFunction = (functionId: string, event: unknown) => {
+  const invokeFunction: InvokeFunction = (functionId, event, requestId = randomUUID()) => {
     const fn = functions.get(functionId);
     if (!fn) throw new Error(`no function ${functionId}`);
-    return fn.invoke(event, lambdaContext(functionId, randomUUID()));
+    return fn.invoke(event, lambdaContext(functionId, requestId));
   };
   await createCustomResources(template, invokeFunction);
 
-  const table = routes(template);
-  const issuerPath = options.env?.DCR_ISSUER
-    ? new URL(options.env.DCR_ISSUER).pathname.replace(/\/$/, '')
-    : '';
-
-  /** A request on one endpoint: a custom domain (by its name), or the API's own. */
-  const serve = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    domainName: string,
-    mutualTls: boolean,
-  ) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const body = Buffer.concat(chunks);
-    const target = req.url ?? '/';
-    const queryAt = target.indexOf('?');
-    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-    // A custom domain's API mapping: routes match below the issuer's path.
-    const routedPath =
-      issuerPath && rawPath.startsWith(`${issuerPath}/`)
-        ? rawPath.slice(issuerPath.length)
-        : rawPath;
-    let route: Route | undefined;
-    let match: RegExpMatchArray | null = null;
-    for (const candidate of table) {
-      match = candidate.pattern ? routedPath.match(candidate.pattern) : null;
-      if (match) {
-        route = candidate;
-        break;
-      }
-    }
-    route ??= table.find((r) => r.routeKey === '$default');
-    if (!route) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end('{"message":"Not Found"}');
-      return;
-    }
-    const headers: Record<string, string> = {};
-    const cookies: string[] = [];
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
-      // Payload v2: Cookie headers become `cookies` (one entry per cookie), not a header.
-      if (name === 'cookie') {
-        for (const line of [value].flat()) {
-          cookies.push(...line.split(/;\s*/).filter((c) => c.length > 0));
-        }
-        continue;
-      }
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
-    // IAM routes: API Gateway verifies the SigV4 signature and names the caller; there is no
-    // IAM here, so a SigV4-shaped Authorization header stands for a verified one.
-    const caller = headers.authorization?.match(/^AWS4-HMAC-SHA256 Credential=([^/]+)\//)?.[1];
-    if (route.iam && !caller) {
-      res.writeHead(403, { 'content-type': 'application/json' });
-      res.end('{"message":"Forbidden"}');
-      return;
-    }
-    const text = TEXT_TYPES.test(headers['content-type'] ?? '');
-    const method = req.method ?? 'GET';
-    const event: APIGatewayProxyEventV2 = {
-      version: '2.0',
-      routeKey: route.routeKey,
-      rawPath,
-      rawQueryString: queryAt === -1 ? '' : target.slice(queryAt + 1),
-      headers,
-      requestContext: {
-        accountId: '000000000000',
-        apiId: 'local',
-        // The domain the request came through (with custom domains, execute-api is off).
-        domainName,
-        domainPrefix: 'local',
-        http: {
-          method,
-          path: rawPath,
-          protocol: 'HTTP/1.1',
-          sourceIp: '127.0.0.1',
-          userAgent: headers['user-agent'] ?? '',
-        },
-        requestId: randomUUID(),
-        routeKey: route.routeKey,
-        ...(mutualTls && { authentication: clientCertAuthentication(req) }),
-        ...(route.iam && {
-          authorizer: {
-            iam: { accessKey: caller, userArn: `arn:aws:iam::000000000000:user/${caller}` },
-          },
-        }),
-        stage: '$default',
-        time: new Date().toUTCString(),
-        timeEpoch: Date.now(),
-      },
-      ...(route.params.length > 0 && {
-        pathParameters: Object.fromEntries(
-          route.params.map((p, i) => [p, decodeURIComponent(match?.[i + 1] ?? '')]),
-        ),
-      }),
-      ...(cookies.length > 0 && { cookies }),
-      isBase64Encoded: body.length > 0 && !text,
-      ...(body.length > 0 && { body: text ? body.toString('utf8') : body.toString('base64') }),
-    };
-    const fn = functions.get(route.functionId);
-    if (!fn) throw new Error(`no function ${route.functionId}`);
-    const result = (await fn.invoke(
-      event,
-      lambdaContext(route.functionId, event.requestContext.requestId),
-    )) as APIGatewayProxyStructuredResultV2;
-    // The result's `cookies` become Set-Cookie headers, one each.
-    res.writeHead(result.statusCode ?? 200, {
-      ...(result.headers as Record<string, string>),
-      ...(result.cookies && result.cookies.length > 0 && { 'set-cookie': result.cookies }),
-    });
-    res.end(
-      result.body === undefined
-        ? undefined
-        : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
-    );
-  };
-
-  const listener =
-    (domainName: () => string, mutualTls: boolean) =>
-    (req: IncomingMessage, res: ServerResponse) => {
-      serve(req, res, domainName(), mutualTls).catch((error: Error) => {
-        // A handler that throws is what API Gateway reports as 500 Internal Server Error.
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: 'Internal Server Error', detail: error.message }));
-      });
-    };
-  // Each custom domain on a loopback port of its own (its address, as DNS would give it), else
-  // the API's execute-api endpoint. The issuer's domain (or execute-api) is the app's port.
-  const servers: Server[] = [];
-  const origins: Record<string, string> = {};
-  let main: { port: number; origin: string } | undefined;
-  for (const domain of domains.length > 0 ? domains : [undefined]) {
-    let name = domain?.name ?? '';
-    const mutualTls = domain?.truststore !== undefined;
-    // Mutual TLS: a handshake without a certificate the truststore verifies fails, so no
-    // request without one reaches a route. Other domains ask for no certificate at all.
-    const server = createTlsServer(
-      {
-        key: options.tls.key,
-        cert: options.tls.cert,
-        ...(mutualTls && { ca: domain.truststore, requestCert: true, rejectUnauthorized: true }),
-      },
-      listener(() => name, mutualTls),
-    );
-    const isMain = main === undefined && !mutualTls;
-    // API Gateway accepts any number of connections at once; Node's default backlog (511)
-    // would drop the handshakes of a 500-request burst on a busy machine.
-    await new Promise<void>((resolve) =>
-      server.listen(
-        { port: isMain ? (options.port ?? 0) : 0, host: '127.0.0.1', backlog: 4096 },
-        resolve,
-      ),
-    );
-    const { port } = server.address() as AddressInfo;
-    const origin = `https://127.0.0.1:${port}`;
-    if (domain) origins[domain.name] = origin;
-    else name = new URL(origin).host;
-    if (isMain) main = { port, origin };
-    servers.push(server);
-  }
-  if (main === undefined) throw new Error('every domain does mutual TLS: none serves the issuer');
+  const api = await serveHttpApi(template, invokeFunction, {
+    tls: options.tls,
+    domains,
+    ...(options.port !== undefined && { port: options.port }),
+    ...(options.env?.DCR_ISSUER && { issuer: options.env.DCR_ISSUER }),
+  });
   return {
-    issuer: options.env?.DCR_ISSUER ?? main.origin,
-    port: main.port,
-    domains: origins,
+    issuer: options.env?.DCR_ISSUER ?? api.origin,
+    port: api.port,
+    domains: api.domains,
     awsCalls,
     invoke: (name, event) => {
       const found = definitions.filter((fn) =>
@@ -965,15 +1145,7 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
       return invokeFunction((found[0] as StackFunction).logicalId, event);
     },
     close: async () => {
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeAllConnections();
-            }),
-        ),
-      );
+      await api.close();
       await Promise.all([...functions.values()].map((f) => f.stop()));
       await Promise.all([
         dynamoGate.close(),

@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import { environmentFor, OTHER_VARIABLES, SETTINGS, type Setting } from '../../lambdas/settings.js';
 import { readDeployment } from '../../lib/config.js';
-import { CONFIGURATION_DOC, configurationDoc } from '../../lib/configuration-doc.js';
+import {
+  CONFIGURATION_DOC,
+  CONSTRUCT_PROPS,
+  configurationDoc,
+  constructProps,
+} from '../../lib/configuration-doc.js';
 
 /** The deployment as cdk.json (or -c) would give it. */
 const deployment = (context: Record<string, unknown>) =>
@@ -18,6 +23,12 @@ describe('the settings table', () => {
   it('is what docs/configuration.md says (regenerate it with npm run docs:config)', () => {
     expect(readFileSync(CONFIGURATION_DOC, 'utf8'), 'docs/configuration.md is stale').toBe(
       configurationDoc(),
+    );
+  });
+
+  it('is what the construct’s documented props say (regenerate them with npm run docs:config)', () => {
+    expect(readFileSync(CONSTRUCT_PROPS, 'utf8'), 'lib/serverless-dcr-props.ts is stale').toBe(
+      constructProps(),
     );
   });
 
