@@ -118,8 +118,8 @@ export const FUNCTIONS = {
       },
     },
   },
-  // PutItem: used client assertion ids and DPoP proof ids (one conditional put each: single
-  // use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
+  // PutItem: used client assertion ids, DPoP proof ids and trusted issuers' assertion ids (one
+  // conditional put each: single use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
   // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
   // are created, read, rotated and revoked. The wrapped mode reads the private halves too and
   // unwraps them.
@@ -128,7 +128,7 @@ export const FUNCTIONS = {
     access: {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*'],
-        PutItem: ['assertion#*', 'dpop#*', 'grant#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*'],
         UpdateItem: ['client#*', 'code#*', 'grant#*'],
       },
       key: 'sign',
@@ -209,6 +209,7 @@ export const FUNCTIONS = {
           'revoked#*',
           'assertion#*',
           'dpop#*',
+          'federated#*',
           'stats#*',
           'code#*',
           'consent#*',

@@ -10,6 +10,11 @@ import type {
   RemoteKeySets,
 } from './core/clients/ports.js';
 import type { Clock } from './core/clock.js';
+import { TrustedIssuers } from './core/federation/trusted-issuers.js';
+import {
+  WorkloadIdentityGrant,
+  type WorkloadTokenEvent,
+} from './core/federation/workload-identity.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
 import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
@@ -139,6 +144,23 @@ const registrationRateLimiter = (d: RegisterDeps) =>
       }),
   );
 
+/** Workload identity federation, when the operator trusts token issuers. */
+const federation = (d: TokenDeps, issuer: AccessTokenIssuer) => {
+  if (d.config.trustedIssuers.size === 0) return undefined;
+  const trusted = new TrustedIssuers(d.config.trustedIssuers, d.remoteKeySets);
+  const workloads = new WorkloadIdentityGrant(
+    trusted,
+    d.tokenStore,
+    issuer,
+    d.clock,
+    d.config,
+    logWorkloadToken,
+  );
+  return { trusted, workloads };
+};
+
+const logWorkloadToken = (event: WorkloadTokenEvent) => logger.info(event.type, { audit: event });
+
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
   const issuer = new AccessTokenIssuer(d.signer);
@@ -155,6 +177,7 @@ const tokenService = (d: TokenDeps) => {
       d.clock,
       d.config.dpopNonce ? new DerivedNonces(d.signer, d.clock) : undefined,
     ),
+    federation(d, issuer),
   );
 };
 
@@ -186,6 +209,7 @@ const ENDPOINT_ROUTES = {
     discoveryRoutes({
       ...d.config,
       interactive: isInteractive(d.config),
+      workloadIdentity: [...d.config.trustedIssuers.values()].some((i) => i.kind === 'workload'),
       dashboard: d.dashboard === true,
     }),
   jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>

@@ -1,4 +1,5 @@
 import { SIGNING_ALGS } from './clients/client-metadata.js';
+import { JWT_BEARER } from './federation/workload-identity.js';
 import { endpointUrl, PATHS } from './paths.js';
 import { DPOP_ALGORITHMS } from './tokens/dpop-proof.js';
 
@@ -13,6 +14,8 @@ export interface DiscoverySettings {
   readonly mtls: boolean;
   /** RFC 8705 §5: the origin of the host that does mutual TLS, when it is not the issuer's. */
   readonly mtlsOrigin?: string;
+  /** Whether workloads of trusted issuers exchange their JWTs here (RFC 7523 jwt-bearer). */
+  readonly workloadIdentity?: boolean;
   /** RFC 8414 `service_documentation`: the operator's page for developers. */
   readonly serviceDocumentation?: string;
 }
@@ -49,9 +52,11 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
     }),
-    grant_types_supported: interactive
-      ? ['authorization_code', 'refresh_token', 'client_credentials']
-      : ['client_credentials'],
+    grant_types_supported: [
+      ...(interactive ? ['authorization_code', 'refresh_token'] : []),
+      'client_credentials',
+      ...(settings.workloadIdentity ? [JWT_BEARER] : []),
+    ],
     token_endpoint_auth_methods_supported: tokenAuthMethods,
     token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     introspection_endpoint_auth_methods_supported: confidential,

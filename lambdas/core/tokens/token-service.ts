@@ -4,6 +4,12 @@ import type { AuthMethod } from '../clients/client-metadata.js';
 import type { ClientCertificate, ClientRecord } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
 import { invalidRequest, OAuthError } from '../errors.js';
+import type { TrustedIssuers } from '../federation/trusted-issuers.js';
+import {
+  federatedIssuerOf,
+  JWT_BEARER,
+  type WorkloadIdentityGrant,
+} from '../federation/workload-identity.js';
 import { SCOPE_SYNTAX } from '../scopes.js';
 import {
   type AccessTokenIssuer,
@@ -50,6 +56,12 @@ export interface TokenResponse {
 
 const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
 
+/** Workload identity federation, when issuers are trusted (DCR_TRUSTED_ISSUERS). */
+export interface Federation {
+  readonly trusted: TrustedIssuers;
+  readonly workloads: WorkloadIdentityGrant;
+}
+
 const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
 
 /**
@@ -95,19 +107,33 @@ export class TokenService {
     private readonly settings: TokenSettings,
     private readonly userGrants: UserGrants,
     private readonly proofs: TokenEndpointProofs,
+    private readonly federation?: Federation,
   ) {
     this.clock = lifecycle.clock;
   }
 
-  /** `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token. */
+  /**
+   * `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token; and the
+   * jwt-bearer grant of federated workloads, when issuers are trusted.
+   */
   async token(request: TokenRequest, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = request;
     const grantType = params.get('grant_type');
     if (grantType === null) throw invalidRequest('grant_type is required');
-    if (!KNOWN_GRANTS.has(grantType)) {
+    const workloads = grantType === JWT_BEARER ? this.federation?.workloads : undefined;
+    if (!KNOWN_GRANTS.has(grantType) && workloads === undefined) {
       throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
     }
     const proof = await this.proofs.check(request.dpop, issuer);
+    if (workloads !== undefined) {
+      // No client: a DPoP proof alone binds the token, spent once the assertion is verified.
+      const { subject, response } = await workloads.exchange(request, issuer, async () => {
+        if (proof === undefined) return undefined;
+        await this.proofs.spend(proof);
+        return { jkt: proof.jkt };
+      });
+      return { clientId: subject, response };
+    }
     const { client, method } = await this.authenticator.authenticate(request, issuer);
     const cnf = confirmation(client, method, request.certificate, proof);
     // Spent once the client is known: a request naming no registered client writes nothing.
@@ -203,8 +229,7 @@ export class TokenService {
     const [revoked, grantRevoked, ownerActive] = await Promise.all([
       this.tokenStore.isRevoked(claims.jti),
       grantId === undefined ? false : this.userGrants.isRevoked(grantId),
-      claims.client_id === client.clientId ||
-        this.lifecycle.resolve(claims.client_id).then((owner) => !!owner && 'client' in owner),
+      claims.client_id === client.clientId || this.isActiveOwner(claims.client_id),
     ]);
     if (revoked || grantRevoked || !ownerActive) return inactive;
     const response = {
@@ -241,6 +266,19 @@ export class TokenService {
       await this.tokenStore.revoke(claims.jti, claims.exp);
     }
     return { clientId: client.clientId, response: undefined };
+  }
+
+  /**
+   * Whether a token's owner is still there: a registered (or document) client that is active,
+   * or a federated workload whose issuer is still trusted (removing it ends its tokens).
+   */
+  private async isActiveOwner(clientId: string): Promise<boolean> {
+    const federatedBy = federatedIssuerOf(clientId);
+    if (federatedBy !== undefined) {
+      return this.federation?.trusted.trusts(federatedBy, 'workload') ?? false;
+    }
+    const owner = await this.lifecycle.resolve(clientId);
+    return !!owner && 'client' in owner;
   }
 
   /**
