@@ -885,7 +885,7 @@ export const SETTINGS = {
     deployDefault: false,
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
-      ? 'issuers whose JWTs are exchanged for access tokens (RFC 7523 jwt-bearer: workload identity), JSON keyed by `iss` (in cdk.json an object): `{kind: "workload", jwks | jwks_uri, algorithms?, rules: [{claims, scope?, resources}]}` each ([Workload identity](tokens.md#workload-identity))'
+      ? 'issuers whose JWTs are exchanged for access tokens (RFC 7523 jwt-bearer), JSON keyed by `iss` (in cdk.json an object): `{kind: "workload" | "id-jag", jwks | jwks_uri, algorithms?, rules: [{claims, scope?, resources}]}` each ([Workload identity](tokens.md#workload-identity), [ID-JAG](tokens.md#enterprise-managed-authorization-id-jag))'
       : '',
     receivedBy: ['discovery', 'token', 'introspect'],
   }),

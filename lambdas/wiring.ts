@@ -10,11 +10,8 @@ import type {
   RemoteKeySets,
 } from './core/clients/ports.js';
 import type { Clock } from './core/clock.js';
+import { AssertionGrants, type AssertionTokenEvent } from './core/federation/assertion-grants.js';
 import { TrustedIssuers } from './core/federation/trusted-issuers.js';
-import {
-  WorkloadIdentityGrant,
-  type WorkloadTokenEvent,
-} from './core/federation/workload-identity.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
 import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
@@ -144,22 +141,22 @@ const registrationRateLimiter = (d: RegisterDeps) =>
       }),
   );
 
-/** Workload identity federation, when the operator trusts token issuers. */
+/** Workload identity and ID-JAGs, when the operator trusts token issuers. */
 const federation = (d: TokenDeps, issuer: AccessTokenIssuer) => {
   if (d.config.trustedIssuers.size === 0) return undefined;
   const trusted = new TrustedIssuers(d.config.trustedIssuers, d.remoteKeySets);
-  const workloads = new WorkloadIdentityGrant(
+  const grants = new AssertionGrants(
     trusted,
     d.tokenStore,
     issuer,
     d.clock,
     d.config,
-    logWorkloadToken,
+    logAssertionToken,
   );
-  return { trusted, workloads };
+  return { trusted, grants };
 };
 
-const logWorkloadToken = (event: WorkloadTokenEvent) => logger.info(event.type, { audit: event });
+const logAssertionToken = (event: AssertionTokenEvent) => logger.info(event.type, { audit: event });
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
@@ -209,7 +206,7 @@ const ENDPOINT_ROUTES = {
     discoveryRoutes({
       ...d.config,
       interactive: isInteractive(d.config),
-      workloadIdentity: [...d.config.trustedIssuers.values()].some((i) => i.kind === 'workload'),
+      trustedIssuerKinds: [...d.config.trustedIssuers.values()].map((i) => i.kind),
       dashboard: d.dashboard === true,
     }),
   jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>

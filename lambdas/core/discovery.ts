@@ -1,5 +1,6 @@
 import { SIGNING_ALGS } from './clients/client-metadata.js';
-import { JWT_BEARER } from './federation/workload-identity.js';
+import { ID_JAG_PROFILE, JWT_BEARER } from './federation/assertion-grants.js';
+import type { IssuerKind } from './federation/trusted-issuers.js';
 import { endpointUrl, PATHS } from './paths.js';
 import { DPOP_ALGORITHMS } from './tokens/dpop-proof.js';
 
@@ -14,8 +15,11 @@ export interface DiscoverySettings {
   readonly mtls: boolean;
   /** RFC 8705 §5: the origin of the host that does mutual TLS, when it is not the issuer's. */
   readonly mtlsOrigin?: string;
-  /** Whether workloads of trusted issuers exchange their JWTs here (RFC 7523 jwt-bearer). */
-  readonly workloadIdentity?: boolean;
+  /**
+   * The kinds of trusted issuers whose JWTs are exchanged here (RFC 7523 jwt-bearer): workloads'
+   * platform JWTs, enterprise IdPs' ID-JAGs.
+   */
+  readonly trustedIssuerKinds?: readonly IssuerKind[];
   /** RFC 8414 `service_documentation`: the operator's page for developers. */
   readonly serviceDocumentation?: string;
 }
@@ -55,8 +59,11 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
     grant_types_supported: [
       ...(interactive ? ['authorization_code', 'refresh_token'] : []),
       'client_credentials',
-      ...(settings.workloadIdentity ? [JWT_BEARER] : []),
+      ...((settings.trustedIssuerKinds ?? []).length > 0 ? [JWT_BEARER] : []),
     ],
+    ...(settings.trustedIssuerKinds?.includes('id-jag') && {
+      authorization_grant_profiles_supported: [ID_JAG_PROFILE],
+    }),
     token_endpoint_auth_methods_supported: tokenAuthMethods,
     token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     introspection_endpoint_auth_methods_supported: confidential,

@@ -30,12 +30,15 @@ const RESOURCE = 'https://mcp.example/api';
 const OTHER = 'https://other.example/api';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const MAIN = 'repo:acme/app:ref:refs/heads/main';
+const IDP = 'https://idp.acme.example';
+const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 
 let app: LocalApp;
 let docs: DocumentServer;
 let tokenEndpoint: string;
 let ciKey: CryptoKey;
 let clusterKey: CryptoKey;
+let idpKey: CryptoKey;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -46,6 +49,9 @@ beforeAll(async () => {
   clusterKey = cluster.privateKey;
   const ciJwk: JWK = { ...(await exportJWK(ci.publicKey)), kid: 'ci-1', alg: 'RS256' };
   const clusterJwk: JWK = { ...(await exportJWK(cluster.publicKey)), kid: 'cluster-1' };
+  const idp = await generateKeyPair('ES256', { extractable: true });
+  idpKey = idp.privateKey;
+  const idpJwk: JWK = { ...(await exportJWK(idp.publicKey)), kid: 'idp-1' };
   docs = await startDocumentServer();
   docs.serve('/ci/jwks', { keys: [ciJwk] });
   app = await startTestServer({
@@ -75,6 +81,17 @@ beforeAll(async () => {
             claims: { sub: 'system:serviceaccount:agents:*', environment: 'prod' },
             scope: 'tools:read',
             resources: [RESOURCE, OTHER],
+          },
+        ],
+      },
+      [IDP]: {
+        kind: 'id-jag',
+        jwks: { keys: [idpJwk] },
+        rules: [
+          {
+            claims: { sub: '*@acme.example' },
+            scope: 'tools:read tools:write',
+            resources: [RESOURCE],
           },
         ],
       },
@@ -258,9 +275,9 @@ describe('workload identity (jwt-bearer)', () => {
       /algorithm is not accepted/,
     ],
     [
-      'an ID-JAG’s type',
-      () => sign({}, { header: { typ: 'oauth-id-jag+jwt' } }),
-      /type oauth-id-jag\+jwt is not accepted/,
+      'an access token’s type',
+      () => sign({}, { header: { typ: 'at+jwt' } }),
+      /type at\+jwt is not accepted/,
     ],
     ['no rule that matches', () => sign({ sub: 'repo:other/app:ref:refs/heads/main' }), /no rule/],
     ['not a JWT', async () => 'not-a-jwt', /not a signed JWT/],
@@ -309,5 +326,115 @@ describe('workload identity (jwt-bearer)', () => {
       captured.some((line) => line.includes(jwt.split('.')[2] as string)),
     );
     expect(leaked).toEqual([]);
+  });
+});
+
+describe('enterprise-managed authorization (ID-JAG)', () => {
+  let client: Json;
+  let other: Json;
+  const register = async () =>
+    readJson(
+      await fetch(`${app.issuer}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_name: 'enterprise agent',
+          grant_types: ['client_credentials'],
+        }),
+      }),
+    );
+  const basic = (c: Json) =>
+    `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
+
+  beforeAll(async () => {
+    client = await register();
+    other = await register();
+  });
+
+  /** An ID-JAG the enterprise IdP issued to `client` for alice, for RESOURCE. */
+  const idJag = (claims: JWTPayload = {}, options: AssertionOptions = {}) =>
+    sign(
+      {
+        iss: IDP,
+        sub: 'alice@acme.example',
+        aud: app.issuer,
+        client_id: client.client_id,
+        resource: RESOURCE,
+        scope: 'tools:read admin',
+        ...claims,
+      },
+      {
+        issuer: IDP,
+        key: idpKey,
+        header: { alg: 'ES256', kid: 'idp-1', typ: 'oauth-id-jag+jwt' },
+        ...options,
+      },
+    );
+  const present = (jwt: string, extra: Record<string, string> = {}, as: Json | null = client) =>
+    tokenRequest(
+      app.issuer,
+      { grant_type: JWT_BEARER, assertion: jwt, ...extra },
+      as === null ? {} : { authorization: basic(as) },
+    );
+
+  it('is listed in discovery with its profile', async () => {
+    const metadata = await readJson(
+      await fetch(`${app.issuer}/.well-known/oauth-authorization-server`),
+    );
+    expect(metadata.grant_types_supported).toContain(JWT_BEARER);
+    expect(metadata.authorization_grant_profiles_supported).toEqual([ID_JAG_PROFILE]);
+  });
+
+  it('gives the client it was issued to a token for the user: requested ∩ ID-JAG ∩ rule scopes, its resource, no refresh token', async () => {
+    const response = await present(await idJag(), { scope: 'tools:read tools:write' });
+    expect(response.status).toBe(200);
+    const body = await readJson(response);
+    expect(body).toMatchObject({ token_type: 'Bearer', scope: 'tools:read' });
+    expect(body.refresh_token).toBeUndefined();
+    expect(await verified(body.access_token)).toMatchObject({
+      sub: `${IDP}#alice@acme.example`,
+      client_id: client.client_id,
+      aud: RESOURCE,
+      scope: 'tools:read',
+    });
+  });
+
+  it('refuses an ID-JAG without client authentication, or from another client', async () => {
+    const noClient = await present(await idJag(), {}, null);
+    expect(noClient.status).toBe(401);
+    expect((await readJson(noClient)).error).toBe('invalid_client');
+    const stolen = await expectError(await present(await idJag(), {}, other), 'invalid_grant');
+    expect(stolen.error_description).toMatch(/another client/);
+  });
+
+  const idJagRefusals: [string, () => JWTPayload, RegExp][] = [
+    [
+      'an audience other than this issuer (its token endpoint)',
+      () => ({ aud: tokenEndpoint }),
+      /aud/,
+    ],
+    ['a user no rule admits', () => ({ sub: 'mallory@evil.example' }), /no rule/],
+    ['an expired ID-JAG', () => ({ iat: now() - 600, exp: now() - 120 }), /expired/],
+  ];
+
+  it.each(idJagRefusals)('refuses %s: 400 invalid_grant', async (_, claims, says) => {
+    const body = await expectError(await present(await idJag(claims())), 'invalid_grant');
+    expect(body.error_description).toMatch(says);
+  });
+
+  it('refuses an ID-JAG from a workload issuer, and a resource the ID-JAG does not name', async () => {
+    const fromCi = await sign(
+      { client_id: client.client_id, aud: app.issuer },
+      { header: { typ: 'oauth-id-jag+jwt' } },
+    );
+    const refused = await expectError(await present(fromCi), 'invalid_grant');
+    expect(refused.error_description).toMatch(/issuer is not trusted/);
+    await expectError(await present(await idJag(), { resource: OTHER }), 'invalid_target');
+  });
+
+  it('spends each ID-JAG once', async () => {
+    const once = await idJag();
+    expect((await present(once)).status).toBe(200);
+    await expectError(await present(once), 'invalid_grant');
   });
 });

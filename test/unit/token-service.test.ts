@@ -13,14 +13,11 @@ import {
   type LifecycleSettings,
 } from '../../lambdas/core/clients/client-lifecycle.js';
 import type { RemoteKeySets } from '../../lambdas/core/clients/ports.js';
+import { AssertionGrants, JWT_BEARER } from '../../lambdas/core/federation/assertion-grants.js';
 import {
   type TrustedIssuerSettings,
   TrustedIssuers,
 } from '../../lambdas/core/federation/trusted-issuers.js';
-import {
-  JWT_BEARER,
-  WorkloadIdentityGrant,
-} from '../../lambdas/core/federation/workload-identity.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 import { TokenEndpointProofs } from '../../lambdas/core/tokens/token-endpoint-proofs.js';
@@ -377,7 +374,7 @@ describe('a workload’s tokens at introspection', () => {
       const trusted = new TrustedIssuers(issuers, {
         resolver: () => createLocalJWKSet({ keys: [] }),
       });
-      const workloads = new WorkloadIdentityGrant(
+      const grants = new AssertionGrants(
         trusted,
         w.store,
         new AccessTokenIssuer(signer),
@@ -385,7 +382,7 @@ describe('a workload’s tokens at introspection', () => {
         { accessTokenLifetimeSeconds: 600, assertionMaxLifetimeSeconds: 3600 },
         () => undefined,
       );
-      return { trusted, workloads };
+      return { trusted, grants };
     };
     const platform: TrustedIssuerSettings = {
       kind: 'workload',

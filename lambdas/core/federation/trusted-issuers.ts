@@ -200,7 +200,7 @@ interface Trusted {
 }
 
 /** `typ` compared as RFC 7515 §4.1.9 says: case-insensitive, `application/` optional. */
-const normalisedType = (typ: unknown) =>
+export const normalisedType = (typ: unknown) =>
   typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : '';
 
 /** The trusted issuers, their keys and rules (DCR_TRUSTED_ISSUERS). */
@@ -217,11 +217,6 @@ export class TrustedIssuers {
         rules: settings.rules.map(compile),
       });
     }
-  }
-
-  /** Whether any issuer of this kind is trusted (discovery lists the grant only then). */
-  hasKind(kind: IssuerKind): boolean {
-    return [...this.issuers.values()].some((i) => i.kind === kind);
   }
 
   /** Whether the issuer is trusted, as this kind: its subjects' tokens stay valid meanwhile. */

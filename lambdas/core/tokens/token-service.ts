@@ -4,12 +4,13 @@ import type { AuthMethod } from '../clients/client-metadata.js';
 import type { ClientCertificate, ClientRecord } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
 import { invalidRequest, OAuthError } from '../errors.js';
-import type { TrustedIssuers } from '../federation/trusted-issuers.js';
 import {
+  type AssertionGrants,
   federatedIssuerOf,
+  isIdJag,
   JWT_BEARER,
-  type WorkloadIdentityGrant,
-} from '../federation/workload-identity.js';
+} from '../federation/assertion-grants.js';
+import type { TrustedIssuers } from '../federation/trusted-issuers.js';
 import { SCOPE_SYNTAX } from '../scopes.js';
 import {
   type AccessTokenIssuer,
@@ -56,10 +57,10 @@ export interface TokenResponse {
 
 const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
 
-/** Workload identity federation, when issuers are trusted (DCR_TRUSTED_ISSUERS). */
+/** Trusted issuers' JWTs as grants, when issuers are trusted (DCR_TRUSTED_ISSUERS). */
 export interface Federation {
   readonly trusted: TrustedIssuers;
-  readonly workloads: WorkloadIdentityGrant;
+  readonly grants: AssertionGrants;
 }
 
 const tokenError = (error: string, description: string) => new OAuthError(400, error, description);
@@ -113,29 +114,39 @@ export class TokenService {
   }
 
   /**
-   * `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token; and the
-   * jwt-bearer grant of federated workloads, when issuers are trusted.
+   * `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token; and,
+   * when issuers are trusted, jwt-bearer: a workload's platform JWT, or a client's ID-JAG.
    */
   async token(request: TokenRequest, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = request;
     const grantType = params.get('grant_type');
     if (grantType === null) throw invalidRequest('grant_type is required');
-    const workloads = grantType === JWT_BEARER ? this.federation?.workloads : undefined;
-    if (!KNOWN_GRANTS.has(grantType) && workloads === undefined) {
+    const assertions = grantType === JWT_BEARER ? this.federation?.grants : undefined;
+    if (!KNOWN_GRANTS.has(grantType) && assertions === undefined) {
       throw tokenError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
     }
     const proof = await this.proofs.check(request.dpop, issuer);
-    if (workloads !== undefined) {
-      // No client: a DPoP proof alone binds the token, spent once the assertion is verified.
-      const { subject, response } = await workloads.exchange(request, issuer, async () => {
-        if (proof === undefined) return undefined;
-        await this.proofs.spend(proof);
-        return { jkt: proof.jkt };
-      });
+    // Proofs of assertion grants are spent once the assertion is verified.
+    const spent = async <T>(cnf: T) => {
+      if (proof) await this.proofs.spend(proof);
+      return cnf;
+    };
+    if (assertions !== undefined && !isIdJag(params.get('assertion') ?? '')) {
+      // No client: a DPoP proof alone binds the token.
+      const { subject, response } = await assertions.workload(request, issuer, () =>
+        spent(proof && { jkt: proof.jkt }),
+      );
       return { clientId: subject, response };
     }
     const { client, method } = await this.authenticator.authenticate(request, issuer);
     const cnf = confirmation(client, method, request.certificate, proof);
+    if (assertions !== undefined) {
+      const response = await assertions.enterprise(client.clientId, params, issuer, () =>
+        spent(cnf),
+      );
+      await this.markUsed(client);
+      return { clientId: client.clientId, response };
+    }
     // Spent once the client is known: a request naming no registered client writes nothing.
     if (proof) await this.proofs.spend(proof);
     const binding = { ...(cnf && { cnf }), publicClient: method === 'none' };
