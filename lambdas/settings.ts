@@ -889,6 +889,17 @@ export const SETTINGS = {
       : '',
     receivedBy: ['discovery', 'token', 'introspect'],
   }),
+  tokenExchange: setting({
+    env: 'DCR_TOKEN_EXCHANGE',
+    key: 'tokenExchange',
+    type: onOff,
+    flag: true,
+    default: 'off',
+    doc: SETTINGS_DOCS
+      ? '`on`: RFC 8693 token exchange at the token endpoint: a client of `DCR_INTROSPECTOR_CLIENT_IDS` (a resource server) exchanges an access token it received for one to another resource, acting for its subject (`act`) ([Token exchange](tokens.md#token-exchange-rfc-8693))'
+      : '',
+    receivedBy: ['discovery', 'token'],
+  }),
   assertionMaxLifetimeSeconds: setting({
     env: 'DCR_ASSERTION_MAX_LIFETIME_SECONDS',
     key: 'assertionMaxLifetimeSeconds',

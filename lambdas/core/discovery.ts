@@ -1,6 +1,6 @@
 import { SIGNING_ALGS } from './clients/client-metadata.js';
-import { ID_JAG_PROFILE, JWT_BEARER } from './federation/assertion-grants.js';
 import type { IssuerKind } from './federation/trusted-issuers.js';
+import { ID_JAG_PROFILE, JWT_BEARER, TOKEN_EXCHANGE } from './grant-types.js';
 import { endpointUrl, PATHS } from './paths.js';
 import { DPOP_ALGORITHMS } from './tokens/dpop-proof.js';
 
@@ -20,6 +20,8 @@ export interface DiscoverySettings {
    * platform JWTs, enterprise IdPs' ID-JAGs.
    */
   readonly trustedIssuerKinds?: readonly IssuerKind[];
+  /** RFC 8693 token exchange is served. */
+  readonly tokenExchange?: boolean;
   /** RFC 8414 `service_documentation`: the operator's page for developers. */
   readonly serviceDocumentation?: string;
 }
@@ -60,6 +62,7 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
       ...(interactive ? ['authorization_code', 'refresh_token'] : []),
       'client_credentials',
       ...((settings.trustedIssuerKinds ?? []).length > 0 ? [JWT_BEARER] : []),
+      ...(settings.tokenExchange ? [TOKEN_EXCHANGE] : []),
     ],
     ...(settings.trustedIssuerKinds?.includes('id-jag') && {
       authorization_grant_profiles_supported: [ID_JAG_PROFILE],

@@ -764,7 +764,7 @@ describe('software statement issuers', () => {
   });
 });
 
-describe('trusted issuers', () => {
+describe('trusted issuers and token exchange', () => {
   const RESOURCE = 'https://mcp.example.com/mcp';
   const issuers = {
     'https://token.actions.githubusercontent.com': {
@@ -796,6 +796,14 @@ describe('trusted issuers', () => {
       });
     }
     expect(receiving(template, 'DCR_TRUSTED_ISSUERS')).toEqual({});
+  });
+
+  it('passes dcr:tokenExchange to discovery and the token function', () => {
+    const synthesized = synth({ 'dcr:tokenExchange': true }).template;
+    expect(receiving(synthesized, 'DCR_TOKEN_EXCHANGE')).toEqual({
+      discovery: 'on',
+      token: 'on',
+    });
   });
 
   it('passes dcr:assertionMaxLifetimeSeconds to the token function only', () => {

@@ -13,11 +13,12 @@ import {
   type LifecycleSettings,
 } from '../../lambdas/core/clients/client-lifecycle.js';
 import type { RemoteKeySets } from '../../lambdas/core/clients/ports.js';
-import { AssertionGrants, JWT_BEARER } from '../../lambdas/core/federation/assertion-grants.js';
+import { AssertionGrants } from '../../lambdas/core/federation/assertion-grants.js';
 import {
   type TrustedIssuerSettings,
   TrustedIssuers,
 } from '../../lambdas/core/federation/trusted-issuers.js';
+import { JWT_BEARER } from '../../lambdas/core/grant-types.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 import { TokenEndpointProofs } from '../../lambdas/core/tokens/token-endpoint-proofs.js';

@@ -14,13 +14,8 @@ import {
   type VerifiedAssertion,
 } from './trusted-issuers.js';
 
-/** RFC 7523 §2.1: a JWT as an authorization grant. */
-export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
 /** The ID-JAG's explicit type (draft-ietf-oauth-identity-assertion-authz-grant). */
 export const ID_JAG_TYPE = 'oauth-id-jag+jwt';
-/** Its profile, as discovery's `authorization_grant_profiles_supported` names it. */
-export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 
 /**
  * The `typ` a workload's platform JWT may carry: none, or plain `JWT` (GitHub Actions, SPIFFE).
