@@ -121,13 +121,13 @@ export const FUNCTIONS = {
   // PutItem: used client assertion ids, DPoP proof ids and trusted issuers' assertion ids (one
   // conditional put each: single use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
   // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
-  // are created, read, rotated and revoked. The wrapped mode reads the private halves too and
-  // unwraps them.
+  // are created, read, rotated and revoked. GetItem on revoked#*: a token exchange's subject
+  // token must not be revoked. The wrapped mode reads the private halves too and unwraps them.
   token: {
     paths: [PATHS.token],
     access: {
       items: {
-        GetItem: ['client#*', 'code#*', 'grant#*'],
+        GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*'],
         PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*'],
         UpdateItem: ['client#*', 'code#*', 'grant#*'],
       },

@@ -257,6 +257,8 @@ describe('functions', () => {
       admin: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'],
     });
     expect(touching('revoked#*')).toEqual({
+      // The token function: a token exchange's subject token must not be revoked.
+      token: ['GetItem'],
       introspect: ['GetItem'],
       revoke: ['PutItem'],
       cleanup: ['DeleteItem'],

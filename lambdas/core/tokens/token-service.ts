@@ -119,8 +119,9 @@ export class TokenService {
   }
 
   /**
-   * `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token; and,
-   * when issuers are trusted, jwt-bearer: a workload's platform JWT, or a client's ID-JAG.
+   * `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token; when
+   * issuers are trusted, jwt-bearer (a workload's platform JWT, or a client's ID-JAG); when on,
+   * token exchange.
    */
   async token(request: TokenRequest, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = request;
