@@ -200,37 +200,53 @@ const authorizationRoutes = (d: AuthorizeDeps) => {
   );
 };
 
-/** Each deployed function's routes, from exactly the dependencies it needs. */
+/*
+ * Each deployed function's routes, from exactly the dependencies it needs. Each builder is a
+ * top-level export of its own, so a Lambda bundle that imports one carries only its code (an
+ * authorize function no token service, a discovery function no registration).
+ */
+export const discoveryEndpoint = (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
+  discoveryRoutes({
+    ...d.config,
+    interactive: isInteractive(d.config),
+    trustedIssuerKinds: [...d.config.trustedIssuers.values()].map((i) => i.kind),
+    dashboard: d.dashboard === true,
+  });
+export const jwksEndpoint = (d: Pick<Dependencies, 'signer' | 'config'>) =>
+  jwksRoutes(
+    d.signer,
+    d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
+  );
+export const registerEndpoint = (d: RegisterDeps) =>
+  registrationRoutes(registrationService(d), registrationRateLimiter(d));
+export const clientConfigurationEndpoint = (
+  d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>,
+) => clientConfigurationRoutes(clientConfigurationService(d));
+export const tokenEndpoint = (d: TokenDeps) => tokenRoutes(tokenService(d));
+export const authorizeEndpoint = authorizationRoutes;
+export const introspectEndpoint = (d: TokenDeps) => introspectionRoutes(tokenService(d));
+export const revokeEndpoint = (d: TokenDeps) => revocationRoutes(tokenService(d));
+export const adminEndpoint = (
+  d: RegistrationDeps &
+    Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
+) =>
+  adminRoutes(
+    new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
+    d.config.adminToken,
+    new InitialAccessTokens(d.initialAccessTokens, d.config.region),
+  );
+
+/** Every endpoint's builder, by name (the local server serves them all). */
 const ENDPOINT_ROUTES = {
-  discovery: (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
-    discoveryRoutes({
-      ...d.config,
-      interactive: isInteractive(d.config),
-      trustedIssuerKinds: [...d.config.trustedIssuers.values()].map((i) => i.kind),
-      dashboard: d.dashboard === true,
-    }),
-  jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>
-    jwksRoutes(
-      d.signer,
-      d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
-    ),
-  register: (d: RegisterDeps) =>
-    registrationRoutes(registrationService(d), registrationRateLimiter(d)),
-  'client-configuration': (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
-    clientConfigurationRoutes(clientConfigurationService(d)),
-  token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
-  authorize: authorizationRoutes,
-  introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
-  revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (
-    d: RegistrationDeps &
-      Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
-  ) =>
-    adminRoutes(
-      new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
-      d.config.adminToken,
-      new InitialAccessTokens(d.initialAccessTokens, d.config.region),
-    ),
+  discovery: discoveryEndpoint,
+  jwks: jwksEndpoint,
+  register: registerEndpoint,
+  'client-configuration': clientConfigurationEndpoint,
+  token: tokenEndpoint,
+  authorize: authorizeEndpoint,
+  introspect: introspectEndpoint,
+  revoke: revokeEndpoint,
+  admin: adminEndpoint,
 } satisfies Record<Endpoint, (deps: never) => Route[]>;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (

@@ -2,26 +2,25 @@ import type { Context } from 'aws-lambda';
 import type { Config } from '../config.js';
 import { descriptorOf, type Endpoint } from '../functions.js';
 import { type LambdaHandler, serveApiGatewayEvents } from '../http/lambda.js';
+import type { Route } from '../http/router.js';
 import { createRouter } from '../http/router.js';
 import { logger } from '../log.js';
-import { type DependenciesOf, routesFor } from '../wiring.js';
 import { MetricUnit, metricsFor } from './metrics.js';
 
 /**
- * One endpoint's Lambda handler, built at module scope (once per container) from exactly the
- * dependencies that endpoint needs, so its bundle carries nothing else. No network call happens
+ * One endpoint's Lambda handler, built at module scope (once per container) by that endpoint's
+ * route builder (lambdas/wiring.ts) from exactly the dependencies it needs, so its bundle
+ * carries nothing else. No network call happens
  * until the first request. Each invocation logs one line (request id, status, latency, the
  * client it concerned, who acted on admin routes, the error code) and emits EMF metrics:
  * latency, the endpoint's success count, rejections by error code.
  */
-export function lambdaHandler<E extends Endpoint>(
-  endpoint: E,
-  deps: DependenciesOf<E> & { config: Config },
+export function lambdaHandler<D extends { readonly config: Config }>(
+  endpoint: Endpoint,
+  routes: (deps: D) => Route[],
+  deps: D,
 ): (event: Parameters<LambdaHandler>[0], context?: Context) => ReturnType<LambdaHandler> {
-  const handle = serveApiGatewayEvents(
-    createRouter(routesFor([endpoint], deps)),
-    deps.config.issuer,
-  );
+  const handle = serveApiGatewayEvents(createRouter(routes(deps)), deps.config.issuer);
   const metrics = metricsFor(endpoint);
   return async (event, context) => {
     if (context) logger.addContext(context);
