@@ -224,7 +224,8 @@ async function registrationBench() {
 
 async function tokenBench() {
   for (const alg of ['ES256', 'RS256']) {
-    await withTarget('ours-memory', { BENCH_ALG: alg }, async ({ issuer }) => {
+    const trusting = { BENCH_ALG: alg, DCR_TRUSTED_ISSUERS: TRUSTED_PLATFORM };
+    await withTarget('ours-memory', trusting, async ({ issuer }) => {
       const client = await registerClient(issuer);
       const authorization = basic(client.client_id, client.client_secret);
       await measure(`ours-memory token ${alg}`, {
@@ -244,6 +245,8 @@ async function tokenBench() {
         headers: { 'content-type': FORM, authorization },
         body: `token=${token.access_token}`,
       });
+      // Beside client_credentials, in the same server: a workload's platform JWT per token.
+      await measure(`ours-memory token ${alg} jwt-bearer (workload)`, workloadTokenRequest(issuer));
     });
     await withTarget('oidc-provider', { BENCH_ALG: alg }, async ({ issuer }) => {
       await measure(`oidc-provider token ${alg}`, {
@@ -257,35 +260,95 @@ async function tokenBench() {
       });
     });
   }
+  for (const alg of ['ES256', 'RS256']) {
+    const ratio = (connections: number) =>
+      (
+        rate(`ours-memory token ${alg} jwt-bearer (workload)`, connections) /
+        rate(`ours-memory token ${alg}`, connections)
+      ).toFixed(2);
+    summaries.push(
+      `workload identity (jwt-bearer) tokens ${alg}, in-memory: ${CONNECTIONS.map((c) => `${ratio(c)}x client_credentials @${c}`).join(', ')}`,
+    );
+  }
   compare('tokens ES256, in-memory', 'ours-memory token ES256', 'oidc-provider token ES256', 3);
   compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.5);
 }
 
-/**
- * A fresh DPoP proof (ES256) for every request: both servers spend each `jti` once. Made
- * synchronously in autocannon's `setupRequest` (node:crypto, ~0.1 ms), the same cost for both.
- */
-function dpopProofs(tokenEndpoint: string) {
+/** An ES256 key pair signing compact JWTs synchronously (node:crypto, ~0.1 ms each). */
+function es256Jwts() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
-  const header = Buffer.from(
-    JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } }),
-  ).toString('base64url');
-  return () => {
-    const claims = {
-      jti: randomUUID(),
-      htm: 'POST',
-      htu: tokenEndpoint,
-      iat: Math.floor(Date.now() / 1000),
-    };
-    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    const signature = sign('sha256', Buffer.from(input), {
-      key: privateKey,
-      dsaEncoding: 'ieee-p1363',
-    });
-    return `${input}.${signature.toString('base64url')}`;
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return {
+    jwk: { kty, crv, x, y },
+    sign: (header: Record<string, unknown>, claims: Record<string, unknown>) => {
+      const input = `${encode({ ...header, alg: 'ES256' })}.${encode(claims)}`;
+      const signature = sign('sha256', Buffer.from(input), {
+        key: privateKey,
+        dsaEncoding: 'ieee-p1363',
+      });
+      return `${input}.${signature.toString('base64url')}`;
+    },
   };
 }
+
+/**
+ * A fresh DPoP proof (ES256) for every request: both servers spend each `jti` once. Made
+ * synchronously in autocannon's `setupRequest`, the same cost for both.
+ */
+function dpopProofs(tokenEndpoint: string) {
+  const keys = es256Jwts();
+  return () =>
+    keys.sign(
+      { typ: 'dpop+jwt', jwk: keys.jwk },
+      { jti: randomUUID(), htm: 'POST', htu: tokenEndpoint, iat: Math.floor(Date.now() / 1000) },
+    );
+}
+
+/** The workload identity benchmark's platform: its issuer, key and the one rule it trusts. */
+const PLATFORM = 'https://ci.bench.example';
+const PLATFORM_SUBJECT = 'repo:bench/agent:ref:refs/heads/main';
+const platformKeys = es256Jwts();
+const TRUSTED_PLATFORM = JSON.stringify({
+  [PLATFORM]: {
+    kind: 'workload',
+    jwks: { keys: [{ ...platformKeys.jwk, kid: 'bench' }] },
+    rules: [{ claims: { sub: PLATFORM_SUBJECT }, resources: [BENCH_RESOURCE] }],
+  },
+});
+
+/** A jwt-bearer request with a fresh platform JWT each time (each `jti` is spent once). */
+const workloadTokenRequest = (issuer: string): autocannon.Options => ({
+  url: `${issuer}/token`,
+  requests: [
+    {
+      method: 'POST',
+      setupRequest: (request) => {
+        const now = Math.floor(Date.now() / 1000);
+        const assertion = platformKeys.sign(
+          { typ: 'JWT', kid: 'bench' },
+          {
+            iss: PLATFORM,
+            sub: PLATFORM_SUBJECT,
+            aud: `${issuer}/token`,
+            jti: randomUUID(),
+            iat: now,
+            exp: now + 300,
+          },
+        );
+        return {
+          ...request,
+          headers: { 'content-type': FORM },
+          body: new URLSearchParams({
+            grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+            assertion,
+            resource: BENCH_RESOURCE,
+          }).toString(),
+        };
+      },
+    },
+  ],
+});
 
 /** A client_credentials request with a new DPoP proof each time. */
 const dpopTokenRequest = (issuer: string, authorization: string): autocannon.Options => {

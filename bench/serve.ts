@@ -78,6 +78,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
       ...(process.env.BENCH_ADMIN_TOKEN && { DCR_ADMIN_TOKEN: process.env.BENCH_ADMIN_TOKEN }),
       // The software statement benchmark's trusted issuer (bench/software-statements.ts).
       DCR_SOFTWARE_STATEMENT_ISSUERS: process.env.DCR_SOFTWARE_STATEMENT_ISSUERS ?? '',
+      // The workload identity benchmark's trusted platform (bench/run.ts tokenBench).
+      DCR_TRUSTED_ISSUERS: process.env.DCR_TRUSTED_ISSUERS ?? '{}',
       // Abuse control's cost: the registration bench turns it on with a limit never reached.
       DCR_REGISTRATION_RATE_LIMIT: process.env.BENCH_RATE_LIMIT ?? 'off',
     }),

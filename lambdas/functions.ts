@@ -118,17 +118,18 @@ export const FUNCTIONS = {
       },
     },
   },
-  // PutItem: used client assertion ids and DPoP proof ids (one conditional put each: single
-  // use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
+  // PutItem: used client assertion ids, DPoP proof ids and trusted issuers' assertion ids (one
+  // conditional put each: single use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
   // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
-  // are created (with an entry in their user's index), read, rotated and revoked. The wrapped mode reads the private halves too and
-  // unwraps them.
+  // are created (with an entry in their user's index), read, rotated and revoked. GetItem on
+  // revoked#*: a token exchange's subject token must not be revoked. The wrapped mode reads the
+  // private halves too and unwraps them.
   token: {
     paths: [PATHS.token],
     access: {
       items: {
-        GetItem: ['client#*', 'code#*', 'grant#*'],
-        PutItem: ['assertion#*', 'dpop#*', 'grant#*', 'user#*'],
+        GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*', 'user#*'],
         UpdateItem: ['client#*', 'code#*', 'grant#*'],
       },
       key: 'sign',
@@ -216,6 +217,7 @@ export const FUNCTIONS = {
           'revoked#*',
           'assertion#*',
           'dpop#*',
+          'federated#*',
           'stats#*',
           'code#*',
           'consent#*',

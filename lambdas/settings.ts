@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/clients/client-metadata.js';
 import {
+  ISSUER_KINDS,
+  isWildcardOnly,
+  type KeySource,
+  type TrustedIssuerSettings,
+} from './core/federation/trusted-issuers.js';
+import {
   DEFAULT_PRIVATE_USE_SCHEMES,
   DEFAULT_REDIRECT_HOSTS,
   hostPatternProblem,
@@ -8,7 +14,7 @@ import {
   type RateLimit,
 } from './core/registration/abuse-control.js';
 import { REGISTRATION_WAYS } from './core/registration/registration-policy.js';
-import type { StatementIssuerSettings } from './core/registration/software-statements.js';
+import { SCOPE_SYNTAX } from './core/scopes.js';
 import { isDisplaySafe } from './core/text.js';
 import type { DeployedFunction } from './functions.js';
 import * as z from './zod.js';
@@ -250,36 +256,51 @@ const registrationTiers = z.pipe(jsonText, z.partialRecord(way, tierSchema));
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
+/** An issuer's public keys: inline (public members only), or an https URL of its key set. */
+const keySourceMembers = {
+  jwks: z.optional(
+    z.looseObject({
+      keys: z
+        .array(
+          z
+            .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
+            .check(
+              z.refine(
+                (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
+                'must hold public keys only',
+              ),
+            ),
+        )
+        .check(z.minLength(1)),
+    }),
+  ),
+  jwks_uri: z.optional(z.url({ protocol: /^https$/, error: 'must be an https URL' })),
+  // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
+  algorithms: z._default(z.array(z.enum(SIGNING_ALGS)).check(z.minLength(1)), [...SIGNING_ALGS]),
+};
+const GIVE_ONE_KEY_SOURCE = 'give jwks or jwks_uri';
+const oneKeySource = (i: { jwks?: unknown; jwks_uri?: unknown }) =>
+  (i.jwks === undefined) !== (i.jwks_uri === undefined);
+
+/** The parsed members as the trust engine's KeySource. */
+const keySourceOf = (i: {
+  jwks?: unknown;
+  jwks_uri?: string | undefined;
+  algorithms: string[];
+}): KeySource => ({
+  ...(i.jwks !== undefined && { jwks: i.jwks as KeySource['jwks'] & {} }),
+  ...(i.jwks_uri !== undefined && { jwksUri: i.jwks_uri }),
+  algorithms: i.algorithms,
+});
+
 /**
  * A trusted software statement issuer. The key is the statement's `iss` verbatim: RFC 7591 §2.3
  * makes the statement a JWT, whose `iss` is a StringOrURI (RFC 7519 §4.1.1), so any string (up
  * to the identifier bound) is accepted, not only https URLs.
  */
 const statementIssuer = z
-  .strictObject({
-    jwks: z.optional(
-      z.looseObject({
-        keys: z
-          .array(
-            z
-              .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
-              .check(
-                z.refine(
-                  (key) => PRIVATE_JWK_MEMBERS.every((m) => !(m in key)),
-                  'must hold public keys only',
-                ),
-              ),
-          )
-          .check(z.minLength(1)),
-      }),
-    ),
-    jwks_uri: z.optional(z.url({ protocol: /^https$/, error: 'must be an https URL' })),
-    // Asymmetric algorithms only: never `none` nor HS* (a shared secret is not a trust anchor).
-    algorithms: z._default(z.array(z.enum(SIGNING_ALGS)).check(z.minLength(1)), [...SIGNING_ALGS]),
-  })
-  .check(
-    z.refine((i) => (i.jwks === undefined) !== (i.jwks_uri === undefined), 'give jwks or jwks_uri'),
-  );
+  .strictObject(keySourceMembers)
+  .check(z.refine(oneKeySource, GIVE_ONE_KEY_SOURCE));
 
 /** JSON keyed by issuer. */
 const statementIssuers = z.pipe(
@@ -289,13 +310,94 @@ const statementIssuers = z.pipe(
   ),
   z.transform(
     (issuers: Record<string, z.output<typeof statementIssuer>>) =>
-      new Map<string, StatementIssuerSettings>(
+      new Map<string, KeySource>(Object.entries(issuers).map(([iss, i]) => [iss, keySourceOf(i)])),
+  ),
+);
+
+const scopeTokens = z
+  .string()
+  .check(
+    z.regex(
+      SCOPE_SYNTAX,
+      'must be space-separated scopes (printable ASCII, no quotes or backslashes)',
+    ),
+  );
+
+/**
+ * A claim rule of a trusted issuer: every named claim must match its pattern (docs/tokens.md
+ * "Claim rules"). A rule of wildcards only would admit anyone the issuer signs for (any GitHub
+ * repository on earth): at least one claim must say more.
+ */
+const trustRule = z.strictObject({
+  claims: z
+    .record(
+      z.string().check(z.minLength(1), z.maxLength(64)),
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(MAX_IDENTIFIER_LENGTH, 'must be at most 256 characters'),
+        ),
+    )
+    .check(
+      z.refine((claims) => Object.keys(claims).length > 0, 'must name at least one claim'),
+      z.refine(
+        (claims) => Object.values(claims).some((pattern) => !isWildcardOnly(pattern)),
+        'must pin at least one claim to more than a wildcard (`*` alone admits anyone the issuer signs for)',
+      ),
+    ),
+  scope: z.optional(scopeTokens),
+  resources: z.array(absoluteUri).check(z.minLength(1)),
+});
+
+/**
+ * A trusted token issuer, keyed by its `iss`: an https URL (every platform's is), without
+ * fragment (a federated subject is `<iss>#<sub>`).
+ */
+const trustedIssuer = z
+  .strictObject({
+    kind: z.enum(ISSUER_KINDS),
+    ...keySourceMembers,
+    rules: z.array(trustRule).check(z.minLength(1)),
+  })
+  .check(z.refine(oneKeySource, GIVE_ONE_KEY_SOURCE));
+
+/** An issuer's `iss`, as a key: what is wrong with it, if anything. */
+const issuerKeyProblem = (iss: string) => {
+  if (iss.length > MAX_IDENTIFIER_LENGTH)
+    return `must be at most ${MAX_IDENTIFIER_LENGTH} characters`;
+  if (!URL.canParse(iss) || new URL(iss).protocol !== 'https:') {
+    return 'must be an https URL (the issuer’s `iss`, exactly)';
+  }
+  return iss.includes('#') ? 'must have no fragment' : undefined;
+};
+
+const trustedIssuers = z.pipe(
+  z.pipe(
+    jsonText,
+    z.record(z.string(), trustedIssuer).check(
+      z.superRefine((issuers, ctx) => {
+        for (const iss of Object.keys(issuers)) {
+          const problem = issuerKeyProblem(iss);
+          if (problem)
+            ctx.issues.push({ code: 'custom', path: [iss], message: problem, input: iss });
+        }
+      }),
+    ),
+  ),
+  z.transform(
+    (issuers: Record<string, z.output<typeof trustedIssuer>>) =>
+      new Map<string, TrustedIssuerSettings>(
         Object.entries(issuers).map(([iss, i]) => [
           iss,
           {
-            ...(i.jwks !== undefined && { jwks: i.jwks as StatementIssuerSettings['jwks'] & {} }),
-            ...(i.jwks_uri !== undefined && { jwksUri: i.jwks_uri }),
-            algorithms: i.algorithms,
+            kind: i.kind,
+            ...keySourceOf(i),
+            rules: i.rules.map((r) => ({
+              claims: r.claims,
+              ...(r.scope !== undefined && { scope: r.scope }),
+              resources: r.resources,
+            })),
           },
         ]),
       ),
@@ -979,6 +1081,40 @@ export const SETTINGS = {
       : '',
     receivedBy: 'every function',
   }),
+  trustedIssuers: setting({
+    env: 'DCR_TRUSTED_ISSUERS',
+    key: 'trustedIssuers',
+    type: trustedIssuers,
+    json: true,
+    default: '{}',
+    deployDefault: false,
+    defaultDoc: SETTINGS_DOCS ? 'none' : '',
+    doc: SETTINGS_DOCS
+      ? 'issuers whose JWTs are exchanged for access tokens (RFC 7523 jwt-bearer), JSON keyed by `iss` (in cdk.json an object): `{kind: "workload" | "id-jag", jwks | jwks_uri, algorithms?, rules: [{claims, scope?, resources}]}` each ([Workload identity](tokens.md#workload-identity), [ID-JAG](tokens.md#enterprise-managed-authorization-id-jag))'
+      : '',
+    receivedBy: ['discovery', 'token', 'introspect'],
+  }),
+  tokenExchange: setting({
+    env: 'DCR_TOKEN_EXCHANGE',
+    key: 'tokenExchange',
+    type: onOff,
+    flag: true,
+    default: 'off',
+    doc: SETTINGS_DOCS
+      ? '`on`: RFC 8693 token exchange at the token endpoint: a client of `DCR_INTROSPECTOR_CLIENT_IDS` (a resource server) exchanges an access token it received for one to another resource, acting for its subject (`act`) ([Token exchange](tokens.md#token-exchange-rfc-8693))'
+      : '',
+    receivedBy: ['discovery', 'token'],
+  }),
+  assertionMaxLifetimeSeconds: setting({
+    env: 'DCR_ASSERTION_MAX_LIFETIME_SECONDS',
+    key: 'assertionMaxLifetimeSeconds',
+    type: seconds(60, 86_400),
+    default: '3600',
+    doc: SETTINGS_DOCS
+      ? 'the longest remaining lifetime (`exp` − now) of an assertion exchanged at the token endpoint; a longer-lived one is refused (`invalid_grant`)'
+      : '',
+    receivedBy: ['token'],
+  }),
   trustedFetchOrigins: setting({
     env: 'DCR_TRUSTED_FETCH_ORIGINS',
     type: setOf(httpsOrigin),
@@ -1293,6 +1429,16 @@ export const mutualTls = (s: Parsed): boolean => s.tlsClientAuth ?? s.tlsClientC
 const together = (...values: unknown[]) =>
   values.every((v) => v === undefined) || values.every((v) => v !== undefined);
 
+/** What trusted issuers' rules name that the server does not serve: resources, then scopes. */
+function unservedRuleTargets(s: Parsed): string[] {
+  const rules = [...(s.trustedIssuers?.values() ?? [])].flatMap((issuer) => issuer.rules);
+  const resources = rules.flatMap((r) => r.resources).filter((r) => !s.resources?.has(r));
+  const scopes = rules
+    .flatMap((r) => r.scope?.split(' ') ?? [])
+    .filter((scope) => s.allowedScopes !== undefined && !s.allowedScopes.has(scope));
+  return [...new Set([...resources, ...scopes])];
+}
+
 export const RULES: readonly Rule[] = [
   // Tokens for a real resource must carry only scopes the operator chose: "any scope" there
   // would let an anonymous client register `admin` and get it in a token the resource trusts.
@@ -1304,6 +1450,14 @@ export const RULES: readonly Rule[] = [
       (emptyOrUnset(s.resources) && s.defaultAudience === undefined),
     message: (n) =>
       `required when ${n('resources')} or ${n('defaultAudience')} is set: the scopes those resources accept, space-separated, e.g. ${n('allowedScopes')}="mcp:tools read"`,
+  },
+  // A trusted issuer's rules grant tokens for resources this server serves, with scopes it offers.
+  {
+    setting: 'trustedIssuers',
+    checkedBy: 'both',
+    holds: (s) => unservedRuleTargets(s).length === 0,
+    message: (n, s) =>
+      `its rules name what this server does not serve: ${unservedRuleTargets(s).join(', ')} (${n('resources')}, ${n('allowedScopes')})`,
   },
   // Anyone can publish a document: its clients are anonymous, so only where `open` is accepted.
   {

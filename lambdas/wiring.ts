@@ -10,6 +10,8 @@ import type {
   RemoteKeySets,
 } from './core/clients/ports.js';
 import type { Clock } from './core/clock.js';
+import { AssertionGrants, type AssertionTokenEvent } from './core/federation/assertion-grants.js';
+import { TrustedIssuers } from './core/federation/trusted-issuers.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
 import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
@@ -139,6 +141,23 @@ const registrationRateLimiter = (d: RegisterDeps) =>
       }),
   );
 
+/** Workload identity and ID-JAGs, when the operator trusts token issuers. */
+const federation = (d: TokenDeps, issuer: AccessTokenIssuer) => {
+  if (d.config.trustedIssuers.size === 0) return undefined;
+  const trusted = new TrustedIssuers(d.config.trustedIssuers, d.remoteKeySets);
+  const grants = new AssertionGrants(
+    trusted,
+    d.tokenStore,
+    issuer,
+    d.clock,
+    d.config,
+    logAssertionToken,
+  );
+  return { trusted, grants };
+};
+
+const logAssertionToken = (event: AssertionTokenEvent) => logger.info(event.type, { audit: event });
+
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
   const issuer = new AccessTokenIssuer(d.signer);
@@ -155,6 +174,7 @@ const tokenService = (d: TokenDeps) => {
       d.clock,
       d.config.dpopNonce ? new DerivedNonces(d.signer, d.clock) : undefined,
     ),
+    federation(d, issuer),
   );
 };
 
@@ -189,6 +209,7 @@ export const discoveryEndpoint = (d: Pick<Dependencies, 'config' | 'dashboard'>)
   discoveryRoutes({
     ...d.config,
     interactive: isInteractive(d.config),
+    trustedIssuerKinds: [...d.config.trustedIssuers.values()].map((i) => i.kind),
     dashboard: d.dashboard === true,
   });
 export const jwksEndpoint = (d: Pick<Dependencies, 'signer' | 'config'>) =>

@@ -204,6 +204,22 @@ export interface ServerlessDcrProps {
    */
   readonly softwareStatementIssuers?: Values['softwareStatementIssuers'];
   /**
+   * issuers whose JWTs are exchanged for access tokens (RFC 7523 jwt-bearer), JSON keyed by `iss` (in cdk.json an object): `{kind: "workload" | "id-jag", jwks | jwks_uri, algorithms?, rules: [{claims, scope?, resources}]}` each ([Workload identity](tokens.md#workload-identity), [ID-JAG](tokens.md#enterprise-managed-authorization-id-jag))
+   */
+  readonly trustedIssuers?: Values['trustedIssuers'];
+  /**
+   * `on`: RFC 8693 token exchange at the token endpoint: a client of `DCR_INTROSPECTOR_CLIENT_IDS` (a resource server) exchanges an access token it received for one to another resource, acting for its subject (`act`) ([Token exchange](tokens.md#token-exchange-rfc-8693))
+   *
+   * @default `false`
+   */
+  readonly tokenExchange?: Values['tokenExchange'];
+  /**
+   * the longest remaining lifetime (`exp` − now) of an assertion exchanged at the token endpoint; a longer-lived one is refused (`invalid_grant`)
+   *
+   * @default `3600`
+   */
+  readonly assertionMaxLifetimeSeconds?: Values['assertionMaxLifetimeSeconds'];
+  /**
    * anonymous registrations per source address (IPv6: per /64) and fixed window: `N/SECONDS` (window 1 to 86400 s) or `off` (docs/registration.md "Abuse control")
    *
    * @default `120/3600`

@@ -1,4 +1,6 @@
 import { SIGNING_ALGS } from './clients/client-metadata.js';
+import type { IssuerKind } from './federation/trusted-issuers.js';
+import { ID_JAG_PROFILE, JWT_BEARER, TOKEN_EXCHANGE } from './grant-types.js';
 import { endpointUrl, PATHS } from './paths.js';
 import { DPOP_ALGORITHMS } from './tokens/dpop-proof.js';
 
@@ -13,6 +15,13 @@ export interface DiscoverySettings {
   readonly mtls: boolean;
   /** RFC 8705 §5: the origin of the host that does mutual TLS, when it is not the issuer's. */
   readonly mtlsOrigin?: string;
+  /**
+   * The kinds of trusted issuers whose JWTs are exchanged here (RFC 7523 jwt-bearer): workloads'
+   * platform JWTs, enterprise IdPs' ID-JAGs.
+   */
+  readonly trustedIssuerKinds?: readonly IssuerKind[];
+  /** RFC 8693 token exchange is served. */
+  readonly tokenExchange?: boolean;
   /** RFC 8414 `service_documentation`: the operator's page for developers. */
   readonly serviceDocumentation?: string;
 }
@@ -49,9 +58,15 @@ export function authorizationServerMetadata(issuer: string, settings: DiscoveryS
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
     }),
-    grant_types_supported: interactive
-      ? ['authorization_code', 'refresh_token', 'client_credentials']
-      : ['client_credentials'],
+    grant_types_supported: [
+      ...(interactive ? ['authorization_code', 'refresh_token'] : []),
+      'client_credentials',
+      ...((settings.trustedIssuerKinds ?? []).length > 0 ? [JWT_BEARER] : []),
+      ...(settings.tokenExchange ? [TOKEN_EXCHANGE] : []),
+    ],
+    ...(settings.trustedIssuerKinds?.includes('id-jag') && {
+      authorization_grant_profiles_supported: [ID_JAG_PROFILE],
+    }),
     token_endpoint_auth_methods_supported: tokenAuthMethods,
     token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     introspection_endpoint_auth_methods_supported: confidential,

@@ -257,6 +257,8 @@ describe('functions', () => {
       admin: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'],
     });
     expect(touching('revoked#*')).toEqual({
+      // The token function: a token exchange's subject token must not be revoked.
+      token: ['GetItem'],
       introspect: ['GetItem'],
       revoke: ['PutItem'],
       cleanup: ['DeleteItem'],
@@ -269,6 +271,8 @@ describe('functions', () => {
     });
     // DPoP proof ids: spent once by the token function, removed by the cleanup once expired.
     expect(touching('dpop#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
+    // Trusted issuers' assertion ids: the same, for the jwt-bearer grant of workloads.
+    expect(touching('federated#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
       'client-configuration': ['GetItem'],
@@ -768,6 +772,65 @@ describe('software statement issuers', () => {
         },
       );
     }
+  });
+});
+
+describe('trusted issuers and token exchange', () => {
+  const RESOURCE = 'https://mcp.example.com/mcp';
+  const issuers = {
+    'https://token.actions.githubusercontent.com': {
+      kind: 'workload',
+      jwks_uri: 'https://token.actions.githubusercontent.com/.well-known/jwks',
+      rules: [{ claims: { sub: 'repo:acme/app:ref:refs/heads/main' }, resources: [RESOURCE] }],
+    },
+  };
+  const served = { 'dcr:resources': [RESOURCE], 'dcr:allowedScopes': 'read' };
+  /** The endpoints whose environment has the variable, with its value. */
+  const receiving = (t: Template, variable: string) =>
+    Object.fromEntries(
+      Object.entries(t.findResources('AWS::Lambda::Function'))
+        .filter(([, fn]) => fn.Properties.Environment?.Variables?.[variable] !== undefined)
+        .map(([id, fn]) => [
+          id.replace(/^Function(.*?)Function.*$/, '$1'),
+          fn.Properties.Environment.Variables[variable],
+        ]),
+    );
+
+  it('reach discovery, token and introspection as DCR_TRUSTED_ISSUERS, from an object or its JSON', () => {
+    for (const value of [issuers, JSON.stringify(issuers)]) {
+      const synthesized = synth({ ...served, 'dcr:trustedIssuers': value }).template;
+      const json = JSON.stringify(issuers);
+      expect(receiving(synthesized, 'DCR_TRUSTED_ISSUERS')).toEqual({
+        discovery: json,
+        token: json,
+        introspect: json,
+      });
+    }
+    expect(receiving(template, 'DCR_TRUSTED_ISSUERS')).toEqual({});
+  });
+
+  it('passes dcr:tokenExchange to discovery and the token function', () => {
+    const synthesized = synth({ 'dcr:tokenExchange': true }).template;
+    expect(receiving(synthesized, 'DCR_TOKEN_EXCHANGE')).toEqual({
+      discovery: 'on',
+      token: 'on',
+    });
+  });
+
+  it('passes dcr:assertionMaxLifetimeSeconds to the token function only', () => {
+    const synthesized = synth({ 'dcr:assertionMaxLifetimeSeconds': 600 }).template;
+    expect(receiving(synthesized, 'DCR_ASSERTION_MAX_LIFETIME_SECONDS')).toEqual({ token: '600' });
+  });
+
+  it.each([
+    [{ ...served, 'dcr:trustedIssuers': { 'http://ci.example': {} } }, /dcr:trustedIssuers/],
+    [
+      { 'dcr:trustedIssuers': issuers, 'dcr:allowedScopes': 'read' },
+      /dcr:trustedIssuers: its rules name what this server does not serve: https:\/\/mcp/,
+    ],
+    [{ 'dcr:assertionMaxLifetimeSeconds': 10 }, /dcr:assertionMaxLifetimeSeconds/],
+  ])('refuses %o at synth, naming the key', (context, message) => {
+    expect(() => synth(context)).toThrow(message);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
@@ -41,6 +41,10 @@ interface Cost {
 let server: InteractiveServer;
 let app: StackApp;
 const costs: Cost[] = [];
+/** A stand-in CI platform whose workloads exchange their JWTs (keys inline). */
+const PLATFORM = 'https://ci.example';
+const WORKLOAD = 'repo:acme/app:ref:refs/heads/main';
+let platformKey: CryptoKey;
 
 /** Runs `operation` alone and counts the calls it caused. */
 async function cost<T>(operation: string, served: string, run: () => Promise<T>) {
@@ -68,7 +72,20 @@ const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 beforeAll(async () => {
-  server = await startInteractiveServer({ DCR_RESOURCES: RESOURCE, DCR_ALLOWED_SCOPES: 'read' });
+  const platform = await generateKeyPair('ES256', { extractable: true });
+  platformKey = platform.privateKey;
+  const rule = { claims: { sub: WORKLOAD }, scope: 'read', resources: [RESOURCE] };
+  server = await startInteractiveServer({
+    DCR_RESOURCES: RESOURCE,
+    DCR_ALLOWED_SCOPES: 'read',
+    DCR_TRUSTED_ISSUERS: JSON.stringify({
+      [PLATFORM]: {
+        kind: 'workload',
+        jwks: { keys: [{ ...(await exportJWK(platform.publicKey)), kid: 'ci' }] },
+        rules: [rule],
+      },
+    }),
+  });
   app = server.app as StackApp;
   expect(Array.isArray(app.awsCalls)).toBe(true);
 });
@@ -157,6 +174,32 @@ describe('AWS calls per operation on the synthesized stack', () => {
     expect([bound.cost.reads, bound.cost.writes, bound.cost.kms]).toEqual([1, 1, 1]);
     expect(Object.keys(bound.cost.calls).sort()).toEqual([
       'token dynamodb:GetItem',
+      'token dynamodb:PutItem',
+      'token kms:Sign',
+    ]);
+  });
+
+  it('a workload’s access token (jwt-bearer): one conditional write (the jti) and one Sign, no read', async () => {
+    const issue = async () =>
+      fetch(`${app.issuer}/token`, {
+        method: 'POST',
+        headers: FORM,
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+          resource: RESOURCE,
+          assertion: await new SignJWT({ sub: WORKLOAD, aud: `${app.issuer}/token` })
+            .setProtectedHeader({ alg: 'ES256', kid: 'ci', typ: 'JWT' })
+            .setIssuer(PLATFORM)
+            .setJti(randomUUID())
+            .setIssuedAt()
+            .setExpirationTime('5m')
+            .sign(platformKey),
+        }),
+      }).then(readJson);
+    const workload = await cost('jwt-bearer token (workload identity)', 'token', issue);
+    expect(workload.result.scope).toBe('read');
+    expect([workload.cost.reads, workload.cost.writes, workload.cost.kms]).toEqual([0, 1, 1]);
+    expect(Object.keys(workload.cost.calls).sort()).toEqual([
       'token dynamodb:PutItem',
       'token kms:Sign',
     ]);

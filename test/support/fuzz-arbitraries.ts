@@ -4,8 +4,10 @@ import type { BasicSpec, BodySpec, FuzzRequest, HeaderValue, JwtSpec, Value } fr
 import {
   CAPPED_SOFTWARE_ID,
   CIMD_CLIENT,
+  ENTERPRISE_ISSUER,
   ISSUER,
   NATIVE_REDIRECT,
+  PLATFORM_ISSUER,
   percentEncode,
   REDIRECT,
   RESOURCE,
@@ -967,7 +969,70 @@ const formRequest = (path: string, params: fc.Arbitrary<Pairs>) =>
     );
 
 /** `POST /token`: every grant, every client authentication, odd parameters. */
-export const tokenRequest = formRequest('/token', grantParams);
+/**
+ * The jwt-bearer grant with a trusted issuer's JWT (the harness key): a workload's platform JWT
+ * or an ID-JAG, near-valid with one claim changed or dropped, any header, any signature.
+ */
+const assertionGrantParams: fc.Arbitrary<Pairs> = fc
+  .record({
+    idJag: fc.boolean(),
+    header: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: jwtHeader },
+    ),
+    field: fc.constantFrom(
+      'iss',
+      'sub',
+      'aud',
+      'exp',
+      'iat',
+      'nbf',
+      'jti',
+      'client_id',
+      'resource',
+      'scope',
+    ),
+    value: oddJson,
+    drop: fc.boolean(),
+    jti: fc.uuid(),
+    signature,
+    resource: fc.constantFrom<Pairs>([['resource', RESOURCE]], [], [['resource', `${RESOURCE}/x`]]),
+  })
+  .map(({ idJag, header, field, value, drop, jti, signature: signedBy, resource }): Pairs => {
+    const claims: Record<string, Value> = idJag
+      ? {
+          iss: ENTERPRISE_ISSUER,
+          sub: 'alice@fuzz.example',
+          aud: ISSUER,
+          client_id: ref('basic.id'),
+          resource: RESOURCE,
+          scope: 'read',
+        }
+      : { iss: PLATFORM_ISSUER, sub: 'repo:fuzz/app:ref:refs/heads/main', aud: `${ISSUER}/token` };
+    Object.assign(claims, { jti, iat: 1_800_000_000, exp: 1_800_000_300 });
+    if (drop) delete claims[field];
+    else claims[field] = value;
+    const typ = idJag ? 'oauth-id-jag+jwt' : 'JWT';
+    return [
+      ['grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      [
+        'assertion',
+        {
+          $jwt: {
+            header: header ?? { alg: 'ES256', kid: 'fuzz', typ },
+            claims,
+            signature: signedBy,
+          },
+        },
+      ],
+      ...resource,
+    ];
+  });
+
+export const tokenRequest = formRequest(
+  '/token',
+  fc.oneof({ weight: 4, arbitrary: grantParams }, { weight: 1, arbitrary: assertionGrantParams }),
+);
 
 const tokenToInspect = fc.constantFrom<Pairs>(
   [['token', ref('access')]],

@@ -24,6 +24,9 @@ import { findLeaks } from './secret-leaks.js';
 
 export const ISSUER = 'https://as.example.test';
 export const STATEMENT_ISSUER = 'https://statements.example.test';
+/** Trusted token issuers (the harness key): a workload platform and an enterprise IdP. */
+export const PLATFORM_ISSUER = 'https://platform.example.test';
+export const ENTERPRISE_ISSUER = 'https://idp.example.test';
 export const RESOURCE = 'https://api.example.test/mcp';
 export const REDIRECT = 'http://127.0.0.1:8765/cb';
 export const NATIVE_REDIRECT = 'com.example.agent:/cb';
@@ -135,6 +138,18 @@ const config = loadConfig({
   DCR_REGISTRATION_ACCESS: 'open,initial_access_token,software_statement',
   DCR_SOFTWARE_STATEMENT_ISSUERS: JSON.stringify({
     [STATEMENT_ISSUER]: { jwks: { keys: [HARNESS_JWK] }, algorithms: ['ES256'] },
+  }),
+  DCR_TRUSTED_ISSUERS: JSON.stringify({
+    [PLATFORM_ISSUER]: {
+      kind: 'workload',
+      jwks: { keys: [HARNESS_JWK] },
+      rules: [{ claims: { sub: 'repo:fuzz/*:**' }, scope: 'read', resources: [RESOURCE] }],
+    },
+    [ENTERPRISE_ISSUER]: {
+      kind: 'id-jag',
+      jwks: { keys: [HARNESS_JWK] },
+      rules: [{ claims: { sub: '*@fuzz.example' }, scope: 'read write', resources: [RESOURCE] }],
+    },
   }),
   DCR_REGISTRATION_RATE_LIMIT: '1000000/60',
   DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS: '1',

@@ -1008,6 +1008,11 @@ export interface StackApp extends LocalApp {
    * CloudFormation would, e.g. the key rotation's scheduled event) and returns its result.
    */
   invoke(name: string, event: unknown): Promise<unknown>;
+  /**
+   * Replaces the function's execution environment by a fresh (cold) one, as when the next
+   * request reaches another container: nothing it held in memory carries over.
+   */
+  coldStart(name: string): Promise<void>;
 }
 
 /**
@@ -1119,6 +1124,14 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     functions.set(functionId, await startFunction(definition.bundle, definition.env));
     await dying.stop();
   }
+  /** The logical id of the function `name` (`token`, `key-rotation`) names. */
+  const logicalIdOf = (name: string) => {
+    const found = definitions.filter((fn) =>
+      fn.logicalId.startsWith(`Function${name.replace(/-/g, '')}Function`),
+    );
+    if (found.length !== 1) throw new Error(`no single function ${name}`);
+    return (found[0] as StackFunction).logicalId;
+  };
   const invokeFunction: InvokeFunction = (functionId, event, requestId = randomUUID()) => {
     const fn = functions.get(functionId);
     if (!fn) throw new Error(`no function ${functionId}`);
@@ -1137,13 +1150,8 @@ export async function startStackServer(options: StackServerOptions): Promise<Sta
     port: api.port,
     domains: api.domains,
     awsCalls,
-    invoke: (name, event) => {
-      const found = definitions.filter((fn) =>
-        fn.logicalId.startsWith(`Function${name.replace(/-/g, '')}Function`),
-      );
-      if (found.length !== 1) throw new Error(`no single function ${name}`);
-      return invokeFunction((found[0] as StackFunction).logicalId, event);
-    },
+    invoke: (name, event) => invokeFunction(logicalIdOf(name), event),
+    coldStart: (name) => restartFunction(logicalIdOf(name)),
     close: async () => {
       await api.close();
       await Promise.all([...functions.values()].map((f) => f.stop()));

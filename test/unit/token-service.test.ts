@@ -13,10 +13,20 @@ import {
   type LifecycleSettings,
 } from '../../lambdas/core/clients/client-lifecycle.js';
 import type { RemoteKeySets } from '../../lambdas/core/clients/ports.js';
+import { AssertionGrants } from '../../lambdas/core/federation/assertion-grants.js';
+import {
+  type TrustedIssuerSettings,
+  TrustedIssuers,
+} from '../../lambdas/core/federation/trusted-issuers.js';
+import { JWT_BEARER } from '../../lambdas/core/grant-types.js';
 import { RegistrationService } from '../../lambdas/core/registration/registration.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from '../../lambdas/core/tokens/access-tokens.js';
 import { TokenEndpointProofs } from '../../lambdas/core/tokens/token-endpoint-proofs.js';
-import { TokenService, type TokenSettings } from '../../lambdas/core/tokens/token-service.js';
+import {
+  type Federation,
+  TokenService,
+  type TokenSettings,
+} from '../../lambdas/core/tokens/token-service.js';
 import { UserGrants } from '../../lambdas/core/tokens/user-grants.js';
 import { FakeClock, NO_EXPIRY, oauthFailure, registrationService } from '../support/fakes.js';
 
@@ -29,7 +39,8 @@ interface World {
   registration: RegistrationService;
   tokens: TokenService;
   /** Another token service over the same clients and tokens, configured differently. */
-  tokensWith(settings: Partial<TokenSettings>): TokenService;
+  tokensWith(settings: Partial<TokenSettings>, federation?: Federation): TokenService;
+  store: MemoryTokenStore;
   remoteKeys: Map<string, Parameters<typeof createLocalJWKSet>[0]>;
 }
 
@@ -56,7 +67,7 @@ function world(
     clientMaxLifetimeSeconds: 3600,
     ...rules,
   });
-  const tokensWith = (overrides: Partial<TokenSettings>) =>
+  const tokensWith = (overrides: Partial<TokenSettings>, federation?: Federation) =>
     new TokenService(
       new ClientAuthenticator(lifecycle, store, remoteKeySets),
       new AccessTokenIssuer(signer),
@@ -71,9 +82,11 @@ function world(
         refreshTokenReuseGraceSeconds: 60,
       }),
       new TokenEndpointProofs(store, clock),
+      federation,
     );
   return {
     clock,
+    store,
     repository,
     remoteKeys,
     registration: new RegistrationService(lifecycle, {
@@ -347,5 +360,73 @@ describe('introspection and revocation count as use', () => {
       status: 401,
       error: 'invalid_client',
     });
+  });
+});
+
+describe('a workload’s tokens at introspection', () => {
+  const PLATFORM = 'https://platform.example';
+  const RESOURCE = 'https://a.example/';
+
+  it('are active to a resource server while their issuer is trusted, inactive once it is not', async () => {
+    const w = world();
+    const keys = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'k' };
+    const federation = (issuers: Map<string, TrustedIssuerSettings>): Federation => {
+      const trusted = new TrustedIssuers(issuers, {
+        resolver: () => createLocalJWKSet({ keys: [] }),
+      });
+      const grants = new AssertionGrants(
+        trusted,
+        w.store,
+        new AccessTokenIssuer(signer),
+        w.clock,
+        { accessTokenLifetimeSeconds: 600, assertionMaxLifetimeSeconds: 3600 },
+        () => undefined,
+      );
+      return { trusted, grants };
+    };
+    const platform: TrustedIssuerSettings = {
+      kind: 'workload',
+      jwks: { keys: [jwk] },
+      algorithms: ['ES256'],
+      rules: [{ claims: { sub: 'agent' }, resources: [RESOURCE] }],
+    };
+    const server = await w.registration.register({ grant_types: ['client_credentials'] }, ISSUER);
+    const settings = { introspectorClientIds: new Set([server.client_id]) };
+    const trusting = w.tokensWith(settings, federation(new Map([[PLATFORM, platform]])));
+    const assertion = await new SignJWT({ sub: 'agent', aud: ISSUER, jti: 'j1' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k' })
+      .setIssuer(PLATFORM)
+      .setIssuedAt(w.clock.now())
+      .setExpirationTime(w.clock.now() + 300)
+      .sign(keys.privateKey);
+    const { response } = await trusting.token(
+      {
+        authorization: undefined,
+        params: new URLSearchParams({ grant_type: JWT_BEARER, assertion, resource: RESOURCE }),
+      },
+      ISSUER,
+    );
+    const introspect = (tokens: TokenService) =>
+      tokens
+        .introspect(
+          {
+            authorization: basic(server.client_id, server.client_secret as string),
+            params: new URLSearchParams({ token: response.access_token }),
+          },
+          ISSUER,
+        )
+        .then((served) => served.response as Record<string, unknown>);
+    expect(await introspect(trusting)).toMatchObject({
+      active: true,
+      sub: `${PLATFORM}#agent`,
+      client_id: `${PLATFORM}#agent`,
+      aud: RESOURCE,
+    });
+    // The operator stops trusting the platform: its workloads' tokens end with it.
+    expect(await introspect(w.tokensWith(settings, federation(new Map())))).toEqual({
+      active: false,
+    });
+    expect(await introspect(w.tokensWith(settings))).toEqual({ active: false });
   });
 });

@@ -10,6 +10,7 @@ const SERVICE = 'the token store';
  *   pk = "revoked#<jti>",                 sk = "revoked";   ttl = the token's exp
  *   pk = "assertion#<client_id>#<jti>",   sk = "assertion"; ttl = the assertion's exp
  *   pk = "dpop#<jkt>:<jti>",              sk = "dpop";      ttl = the proof's iat + its window
+ *   pk = "federated#<iss>#<jti>",         sk = "federated"; ttl = the assertion's exp + leeway
  */
 export class DynamoDbTokenStore implements TokenStore {
   constructor(
@@ -49,6 +50,10 @@ export class DynamoDbTokenStore implements TokenStore {
 
   useDpopProof(proofId: string, expiresAt: number): Promise<boolean> {
     return this.putOnce(`dpop#${proofId}`, 'dpop', expiresAt);
+  }
+
+  useIssuerAssertion(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
+    return this.putOnce(`federated#${issuer}#${jti}`, 'federated', expiresAt);
   }
 
   /** One conditional put: false when the item exists (the identifier was used). */

@@ -4,7 +4,7 @@ import type { TokenStore } from '../../core/tokens/ports.js';
 /** In-memory TokenStore for unit tests and benchmarks; entries vanish once expired. */
 export class MemoryTokenStore implements TokenStore {
   private readonly revoked = new Map<string, number>();
-  /** Single-use identifiers (client assertions, DPoP proofs), until they expire. */
+  /** Single-use identifiers (client assertions, DPoP proofs, issuers' assertions), until they expire. */
   private readonly used = new Map<string, number>();
 
   constructor(private readonly clock: Clock) {}
@@ -23,6 +23,10 @@ export class MemoryTokenStore implements TokenStore {
 
   async useDpopProof(proofId: string, expiresAt: number): Promise<boolean> {
     return this.useOnce(`dpop#${proofId}`, expiresAt);
+  }
+
+  async useIssuerAssertion(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
+    return this.useOnce(`federated#${issuer}#${jti}`, expiresAt);
   }
 
   private useOnce(key: string, expiresAt: number): boolean {

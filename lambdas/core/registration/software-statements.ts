@@ -1,11 +1,4 @@
-import {
-  createLocalJWKSet,
-  decodeJwt,
-  errors,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose';
+import { decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { MAX_IDENTIFIER_LENGTH, MAX_SOFTWARE_ID_LENGTH } from '../clients/client-metadata.js';
 import type { RemoteKeySets } from '../clients/ports.js';
 import {
@@ -13,6 +6,7 @@ import {
   temporarilyUnavailable,
   unapprovedSoftwareStatement,
 } from '../errors.js';
+import { jwtFault, type KeySource, keysOf } from '../federation/trusted-issuers.js';
 import { isDisplaySafe } from '../text.js';
 import type { SoftwareStatements, VerifiedStatement } from './ports.js';
 
@@ -21,15 +15,8 @@ import type { SoftwareStatements, VerifiedStatement } from './ports.js';
  * metadata about a piece of software. Pure rules; keys come inline or through RemoteKeySets.
  */
 
-/** One trusted issuer, as configured (DCR_SOFTWARE_STATEMENT_ISSUERS). */
-export interface StatementIssuerSettings {
-  /** Inline public keys, or */
-  readonly jwks?: JSONWebKeySet;
-  /** an https URL of the issuer's key set (guarded fetch, cached). */
-  readonly jwksUri?: string;
-  /** Signature algorithms accepted from this issuer (asymmetric only). */
-  readonly algorithms: readonly string[];
-}
+/** One trusted issuer, as configured (DCR_SOFTWARE_STATEMENT_ISSUERS): its keys. */
+export type StatementIssuerSettings = KeySource;
 
 /** A statement longer than this is refused before it is parsed. */
 export const MAX_STATEMENT_LENGTH = 16 * 1024;
@@ -49,19 +36,6 @@ export const MAX_STATEMENT_LIFETIME_SECONDS = 366 * 24 * 3600;
 /** Registered JWT claims: they describe the statement, not the client, and are never metadata. */
 const JWT_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'software_statement']);
 
-/** JOSE errors that mean "the statement is bad"; any other failure is the key source's. */
-const STATEMENT_FAULTS = new Set([
-  'ERR_JWS_INVALID',
-  'ERR_JWT_INVALID',
-  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
-  'ERR_JWT_EXPIRED',
-  'ERR_JWT_CLAIM_VALIDATION_FAILED',
-  'ERR_JOSE_ALG_NOT_ALLOWED',
-  'ERR_JOSE_NOT_SUPPORTED',
-  'ERR_JWKS_NO_MATCHING_KEY',
-  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
-]);
-
 const isSoftwareId = (value: unknown): value is string =>
   typeof value === 'string' &&
   value.length > 0 &&
@@ -74,11 +48,10 @@ export class TrustedSoftwareStatements implements SoftwareStatements {
 
   constructor(issuers: ReadonlyMap<string, StatementIssuerSettings>, remoteKeySets: RemoteKeySets) {
     for (const [issuer, settings] of issuers) {
-      const keys =
-        settings.jwks !== undefined
-          ? createLocalJWKSet(settings.jwks)
-          : remoteKeySets.resolver(settings.jwksUri as string);
-      this.keys.set(issuer, { keys, algorithms: [...settings.algorithms] });
+      this.keys.set(issuer, {
+        keys: keysOf(settings, remoteKeySets),
+        algorithms: [...settings.algorithms],
+      });
     }
   }
 
@@ -111,9 +84,8 @@ export class TrustedSoftwareStatements implements SoftwareStatements {
         currentDate: new Date(now * 1000),
       }));
     } catch (error) {
-      if (error instanceof errors.JOSEError && STATEMENT_FAULTS.has(error.code)) {
-        throw invalidSoftwareStatement(`software_statement: ${statementFault(error)}`);
-      }
+      const fault = jwtFault(error);
+      if (fault !== undefined) throw invalidSoftwareStatement(`software_statement: ${fault}`);
       throw temporarilyUnavailable("the statement issuer's keys could not be obtained");
     }
     // jose checks exp and nbf; a lifetime past the bound, or an iat in the future, is refused here.
@@ -131,24 +103,6 @@ export class TrustedSoftwareStatements implements SoftwareStatements {
       );
     }
     return { issuer, softwareId: claims.software_id, claims };
-  }
-}
-
-/** What went wrong, in words that reveal nothing of the keys. */
-function statementFault(error: InstanceType<typeof errors.JOSEError>): string {
-  switch (error.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'has expired';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return `claim ${(error as InstanceType<typeof errors.JWTClaimValidationFailed>).claim} is not valid`;
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'its signature algorithm is not accepted for this issuer';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-    case 'ERR_JWKS_NO_MATCHING_KEY':
-    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return 'the signature does not verify with the issuer’s keys';
-    default:
-      return 'malformed';
   }
 }
 

@@ -16,6 +16,14 @@ export interface AccessTokenClaims extends JWTPayload {
   auth_time?: number;
   /** The key the token is bound to: a client certificate (RFC 8705) or a DPoP key (RFC 9449). */
   cnf?: Confirmation;
+  /** RFC 8693 §4.1: who acts for the subject (token exchange), the earlier actors nested. */
+  act?: Actor;
+}
+
+/** RFC 8693 §4.1: an actor, and the one it acted for in turn. */
+export interface Actor {
+  readonly sub: string;
+  readonly act?: Actor;
 }
 
 /**

@@ -1,4 +1,4 @@
-/** Short-lived token state: revoked access tokens and used client assertion ids. */
+/** Short-lived token state: revoked access tokens, and used assertion and DPoP proof ids. */
 export interface TokenStore {
   /** Records a revoked access token until the instant it would have expired anyway. */
   revoke(jti: string, expiresAt: number): Promise<void>;
@@ -10,6 +10,11 @@ export interface TokenStore {
    * was already used (a replayed proof), in this container or any other.
    */
   useDpopProof(proofId: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Records a trusted issuer's assertion (its `iss` and `jti`) until it expires; false if it was
+   * already exchanged (a replay), in this container or any other.
+   */
+  useIssuerAssertion(issuer: string, jti: string, expiresAt: number): Promise<boolean>;
 }
 
 /**

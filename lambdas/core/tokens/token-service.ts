@@ -9,10 +9,19 @@ import {
   invalidRequest,
   invalidScope,
   invalidTarget,
+  unauthorizedClient,
   unsupportedGrantType,
 } from '../errors.js';
+import {
+  type AssertionGrants,
+  federatedIssuerOf,
+  isIdJag,
+} from '../federation/assertion-grants.js';
+import type { TrustedIssuers } from '../federation/trusted-issuers.js';
+import { ACCESS_TOKEN_TYPE, JWT_BEARER, TOKEN_EXCHANGE } from '../grant-types.js';
 import { SCOPE_SYNTAX } from '../scopes.js';
 import {
+  type AccessTokenClaims,
   type AccessTokenIssuer,
   type AccessTokenVerifier,
   type Confirmation,
@@ -31,8 +40,10 @@ export interface TokenSettings {
   readonly resources: ReadonlySet<string>;
   /** `aud` when no resource is asked for; unset = the issuer. */
   readonly defaultAudience?: string;
-  /** Clients that may introspect any token (resource servers). */
+  /** Clients that may introspect any token (resource servers); they may also exchange tokens. */
   readonly introspectorClientIds: ReadonlySet<string>;
+  /** RFC 8693 token exchange, for the introspector clients (docs/tokens.md "Token exchange"). */
+  readonly tokenExchange?: boolean;
 }
 
 /** A response, and the client it was served to (for the logs; never sent). */
@@ -53,9 +64,17 @@ export interface TokenResponse {
   expires_in: number;
   scope?: string;
   refresh_token?: string;
+  /** RFC 8693 §2.2.1: what a token exchange issued. */
+  issued_token_type?: string;
 }
 
 const KNOWN_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+
+/** Trusted issuers' JWTs as grants, when issuers are trusted (DCR_TRUSTED_ISSUERS). */
+export interface Federation {
+  readonly trusted: TrustedIssuers;
+  readonly grants: AssertionGrants;
+}
 
 /**
  * What the tokens are bound to. RFC 8705 §3: a client that authenticated with its certificate,
@@ -100,21 +119,52 @@ export class TokenService {
     private readonly settings: TokenSettings,
     private readonly userGrants: UserGrants,
     private readonly proofs: TokenEndpointProofs,
+    private readonly federation?: Federation,
   ) {
     this.clock = lifecycle.clock;
   }
 
-  /** `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token. */
+  /**
+   * `POST /token`: client_credentials, authorization_code (with PKCE) and refresh_token; when
+   * issuers are trusted, jwt-bearer (a workload's platform JWT, or a client's ID-JAG); when on,
+   * token exchange.
+   */
   async token(request: TokenRequest, issuer: string): Promise<Served<TokenResponse>> {
     const { params } = request;
     const grantType = params.get('grant_type');
     if (grantType === null) throw invalidRequest('grant_type is required');
-    if (!KNOWN_GRANTS.has(grantType)) {
+    const assertions = grantType === JWT_BEARER ? this.federation?.grants : undefined;
+    const exchange = grantType === TOKEN_EXCHANGE && this.settings.tokenExchange === true;
+    if (!KNOWN_GRANTS.has(grantType) && assertions === undefined && !exchange) {
       throw unsupportedGrantType(`grant_type ${grantType} is not supported`);
     }
     const proof = await this.proofs.check(request.dpop, issuer);
+    // Proofs of assertion grants are spent once the assertion is verified.
+    const spent = async <T>(cnf: T) => {
+      if (proof) await this.proofs.spend(proof);
+      return cnf;
+    };
+    if (assertions !== undefined && !isIdJag(params.get('assertion') ?? '')) {
+      // No client: a DPoP proof alone binds the token.
+      const { subject, response } = await assertions.workload(request, issuer, () =>
+        spent(proof && { jkt: proof.jkt }),
+      );
+      return { clientId: subject, response };
+    }
     const { client, method } = await this.authenticator.authenticate(request, issuer);
     const cnf = confirmation(client, method, request.certificate, proof);
+    if (assertions !== undefined) {
+      const response = await assertions.enterprise(client.clientId, params, issuer, () =>
+        spent(cnf),
+      );
+      await this.markUsed(client);
+      return { clientId: client.clientId, response };
+    }
+    if (exchange) {
+      const response = await this.exchange(client, method, params, issuer, () => spent(cnf));
+      await this.markUsed(client);
+      return { clientId: client.clientId, response };
+    }
     // Spent once the client is known: a request naming no registered client writes nothing.
     if (proof) await this.proofs.spend(proof);
     const binding = { ...(cnf && { cnf }), publicClient: method === 'none' };
@@ -199,19 +249,9 @@ export class TokenService {
       if (!mayInspect(refresh.client_id)) return inactive;
       return { clientId: client.clientId, response: { active: true, iss: issuer, ...refresh } };
     }
-    const now = this.clock.now();
-    const claims = await this.verifier.verify(token, issuer, now);
+    const claims = await this.verifier.verify(token, issuer, this.clock.now());
     if (!claims || !mayInspect(claims.client_id)) return inactive;
-    // A revoked token, one of a revoked grant, or one whose client is deleted or expired, is
-    // dead at once. A client asking about its own token was just found active: no second read.
-    const grantId = grantIdOf(claims.jti);
-    const [revoked, grantRevoked, ownerActive] = await Promise.all([
-      this.tokenStore.isRevoked(claims.jti),
-      grantId === undefined ? false : this.userGrants.isRevoked(grantId),
-      claims.client_id === client.clientId ||
-        this.lifecycle.resolve(claims.client_id).then((owner) => !!owner && 'client' in owner),
-    ]);
-    if (revoked || grantRevoked || !ownerActive) return inactive;
+    if (!(await this.isAlive(claims, client.clientId))) return inactive;
     const response = {
       active: true,
       token_type: tokenTypeOf(claims.cnf),
@@ -225,8 +265,104 @@ export class TokenService {
       ...(claims.scope !== undefined && { scope: claims.scope }),
       ...(claims.auth_time !== undefined && { auth_time: claims.auth_time }),
       ...(claims.cnf !== undefined && { cnf: claims.cnf }),
+      ...(claims.act !== undefined && { act: claims.act }),
     };
     return { clientId: client.clientId, response };
+  }
+
+  /**
+   * Whether a verified token is still alive: a revoked token, one of a revoked grant, or one
+   * whose client is deleted or expired, is dead at once. The asking client was just found
+   * active: its own tokens cost no second read.
+   */
+  private async isAlive(claims: AccessTokenClaims, askingClientId: string): Promise<boolean> {
+    const grantId = grantIdOf(claims.jti);
+    const [revoked, grantRevoked, ownerActive] = await Promise.all([
+      this.tokenStore.isRevoked(claims.jti),
+      grantId === undefined ? false : this.userGrants.isRevoked(grantId),
+      claims.client_id === askingClientId || this.isActiveOwner(claims.client_id),
+    ]);
+    return !revoked && !grantRevoked && ownerActive;
+  }
+
+  /**
+   * RFC 8693 token exchange: a resource server (an introspector client) holding a user's access
+   * token gets one for another resource, acting for the same subject — never the user's token
+   * passed through. `sub` stays the subject's, `act` names the requesting client (the subject's
+   * own `act` nested inside), `exp` never later than the subject's, scope within the subject's.
+   */
+  private async exchange(
+    client: ClientRecord,
+    method: AuthMethod,
+    params: URLSearchParams,
+    issuer: string,
+    bind: () => Promise<Confirmation | undefined>,
+  ): Promise<TokenResponse> {
+    if (method === 'none') {
+      throw invalidClient('token exchange requires client authentication');
+    }
+    if (!this.settings.introspectorClientIds.has(client.clientId)) {
+      throw unauthorizedClient('this client may not exchange tokens');
+    }
+    const subjectToken = params.get('subject_token');
+    if (subjectToken === null) throw invalidRequest('subject_token is required');
+    if (params.get('subject_token_type') !== ACCESS_TOKEN_TYPE) {
+      throw invalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    }
+    const requestedType = params.get('requested_token_type');
+    if (requestedType !== null && requestedType !== ACCESS_TOKEN_TYPE) {
+      throw invalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    }
+    if (params.has('actor_token')) {
+      throw invalidRequest('actor_token is not supported: the authenticated client is the actor');
+    }
+    const now = this.clock.now();
+    const subject = await this.verifier.verify(subjectToken, issuer, now);
+    // RFC 8693 §2.2.2: an invalid, expired or revoked subject token is invalid_request.
+    if (!subject || !(await this.isAlive(subject, client.clientId))) {
+      throw invalidRequest('subject_token is invalid, expired or revoked');
+    }
+    const resources = params.getAll('resource');
+    if (resources.length === 0) throw invalidRequest('resource is required');
+    const aud = this.audience(resources, issuer);
+    const scope = this.narrowedScope(params.get('scope'), subject.scope);
+    const cnf = await bind();
+    const exp = Math.min(now + this.settings.accessTokenLifetimeSeconds, subject.exp);
+    const act = { sub: client.clientId, ...(subject.act !== undefined && { act: subject.act }) };
+    const { token } = await this.issuer.issue(
+      {
+        iss: issuer,
+        sub: subject.sub,
+        aud,
+        client_id: client.clientId,
+        iat: now,
+        exp,
+        ...(scope !== undefined && { scope }),
+        act,
+        ...(cnf && { cnf }),
+      },
+      // A user grant's tokens stay its own: revoking the grant ends the exchanged token too.
+      grantIdOf(subject.jti),
+    );
+    return {
+      access_token: token,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: tokenTypeOf(cnf),
+      expires_in: exp - now,
+      ...(scope !== undefined && { scope }),
+    };
+  }
+
+  /** RFC 8693 §2.1: the requested scope within the subject token's (none requested: all of it). */
+  private narrowedScope(requested: string | null, held: string | undefined) {
+    if (requested === null) return held;
+    if (!SCOPE_SYNTAX.test(requested)) throw invalidScope('scope is malformed');
+    const heldScopes = new Set(held?.split(' ') ?? []);
+    const wider = requested.split(' ').find((s) => !heldScopes.has(s));
+    if (wider !== undefined) {
+      throw invalidScope(`scope ${wider} is not in the subject token`);
+    }
+    return [...new Set(requested.split(' '))].join(' ');
   }
 
   /**
@@ -246,6 +382,19 @@ export class TokenService {
       await this.tokenStore.revoke(claims.jti, claims.exp);
     }
     return { clientId: client.clientId, response: undefined };
+  }
+
+  /**
+   * Whether a token's owner is still there: a registered (or document) client that is active,
+   * or a federated workload whose issuer is still trusted (removing it ends its tokens).
+   */
+  private async isActiveOwner(clientId: string): Promise<boolean> {
+    const federatedBy = federatedIssuerOf(clientId);
+    if (federatedBy !== undefined) {
+      return this.federation?.trusted.trusts(federatedBy, 'workload') ?? false;
+    }
+    const owner = await this.lifecycle.resolve(clientId);
+    return !!owner && 'client' in owner;
   }
 
   /**
