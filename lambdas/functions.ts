@@ -129,7 +129,8 @@ export const FUNCTIONS = {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*'],
         PutItem: ['assertion#*', 'dpop#*', 'grant#*'],
-        UpdateItem: ['client#*', 'code#*', 'grant#*'],
+        // stats#client#*: a refresh token reuse counted in its client's health.
+        UpdateItem: ['client#*', 'code#*', 'grant#*', 'stats#client#*'],
       },
       key: 'sign',
     },
