@@ -37,6 +37,7 @@ function shown(name: string, value: unknown): string | string[] {
 function healthLines(health: ClientHealth): string[] {
   const repeats = health.same_metadata_registrations ?? 1;
   return [
+    `refresh tokens never used: ${health.refresh_tokens_never_used}`,
     `refresh reuse absorbed: ${health.refresh_reuse_absorbed}`,
     `refresh families revoked by reuse: ${health.refresh_families_revoked_by_reuse}`,
     ...(health.metadata_fingerprint === undefined

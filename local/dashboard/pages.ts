@@ -542,6 +542,7 @@ function health(client: ClientDetailView, now: number): Html {
   return html`<section aria-labelledby="health-h">
 <h2 id="health-h">Health</h2>
 <dl>
+${row('Refresh tokens never used', String(h.refresh_tokens_never_used))}
 ${row('Refresh reuse absorbed', String(h.refresh_reuse_absorbed))}
 ${row('Families revoked by reuse', String(h.refresh_families_revoked_by_reuse))}
 ${row(

@@ -478,6 +478,7 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     const section = page.getByRole('region', { name: 'Health' });
     const figure = async (term: string) =>
       (await section.locator('dt', { hasText: term }).locator('+ dd').textContent())?.trim();
+    expect(await figure('Refresh tokens never used')).toBe('0');
     expect(await figure('Refresh reuse absorbed')).toBe('1');
     expect(await figure('Families revoked by reuse')).toBe('1');
     expect(await figure('Same metadata registered')).toMatch(/^2 times since \d{4}-/);

@@ -9,7 +9,7 @@ import { type Json, jsonPost, operatorAdmin, operatorCli, readJson } from '../su
 
 /**
  * Client health as the operator reads it (docs/operations.md "Client health"), over real HTTP
- * on both targets: refresh token reuse absorbed by the grace window and families revoked by a
+ * on both targets: refresh tokens never used, refresh token reuse absorbed by the grace window and families revoked by a
  * reuse, counted per client; a registration repeating identical metadata flagged.
  */
 const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
@@ -37,7 +37,7 @@ async function healthOf(clientId: string): Promise<Json> {
 }
 
 describe('client health', () => {
-  it('counts a refresh token reuse absorbed by the grace window and a family revoked by reuse', async () => {
+  it('counts refresh tokens never used, a reuse absorbed by the grace window and a family revoked by reuse', async () => {
     const { client_id } = await register({
       client_name: 'Refreshing agent',
       redirect_uris: [REDIRECT],
@@ -45,12 +45,17 @@ describe('client health', () => {
       token_endpoint_auth_method: 'none',
     });
     expect(await healthOf(client_id)).toMatchObject({
+      refresh_tokens_never_used: 0,
       refresh_reuse_absorbed: 0,
       refresh_families_revoked_by_reuse: 0,
     });
     const grants = await publicClientGrants(server.app.issuer, client_id, REDIRECT);
     const parent = (await readJson(await grants.redeem(await grants.signIn()))).refresh_token;
+    // Two sign-ins: two refresh token families, neither used yet.
+    await grants.redeem(await grants.signIn());
+    expect(await healthOf(client_id)).toMatchObject({ refresh_tokens_never_used: 2 });
     const successor = (await readJson(await grants.refresh(parent))).refresh_token;
+    expect(await healthOf(client_id)).toMatchObject({ refresh_tokens_never_used: 1 });
 
     // The parent again, within the window: its successor once more, and one reuse absorbed.
     const again = await grants.refresh(parent);
@@ -65,12 +70,14 @@ describe('client health', () => {
     expect((await grants.refresh(successor)).status).toBe(200);
     expect((await grants.refresh(parent)).status).toBe(400);
     expect(await healthOf(client_id)).toMatchObject({
+      refresh_tokens_never_used: 1,
       refresh_reuse_absorbed: 1,
       refresh_families_revoked_by_reuse: 1,
     });
 
     const { code, out } = await operatorCli(server.app.issuer, ADMIN_TOKEN)('get', client_id);
     expect(code).toBe(0);
+    expect(out).toContain('refresh tokens never used: 1');
     expect(out).toContain('refresh reuse absorbed: 1');
     expect(out).toContain('refresh families revoked by reuse: 1');
   });

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ClientMetadata } from '../clients/client-metadata.js';
 import type { AuditEvent } from './audit.js';
-import type { ClientHealthCounters, ClientStatistics, MetadataRun } from './ports.js';
+import type {
+  ClientHealthCounters,
+  ClientStatistics,
+  CounterUpdate,
+  MetadataRun,
+} from './ports.js';
 
 /**
  * Client health, for the operator: per client, refresh token reuse absorbed by the grace window
@@ -37,6 +42,35 @@ export const metadataFingerprint = (metadata: ClientMetadata): string => {
     });
   return createHash('sha256').update(JSON.stringify(normalised)).digest('base64url');
 };
+
+/**
+ * A refresh token family's change as the stream (or the local grant store) reports it: its
+ * client and its generation before and after (1 = its first refresh token, never used).
+ */
+export interface FamilyChange {
+  readonly clientId: string;
+  readonly before?: number;
+  readonly after?: number;
+  readonly at: number;
+}
+
+/**
+ * Refresh token families issued and families whose first token was used, per client: a family
+ * created (generation 1) or rotated for the first time (1 → 2). Their difference is the refresh
+ * tokens issued and never used. Counted from the grant writes that happen anyway.
+ */
+export const familyCounterUpdates = (changes: readonly FamilyChange[]): CounterUpdate[] =>
+  changes.flatMap(({ clientId, before, after, at }) => {
+    const counter =
+      before === undefined && after === 1
+        ? 'refresh_families'
+        : before === 1 && after === 2
+          ? 'refresh_families_used'
+          : undefined;
+    return counter === undefined
+      ? []
+      : [{ item: `client#${clientId}`, deltas: { [counter]: 1 }, at }];
+  });
 
 /** A registration whose metadata is identical to one registered within the window. */
 export interface RepeatedRegistrationEvent {
@@ -93,6 +127,8 @@ export async function noteRegistrations(
 
 /** What the admin API and the dashboard show of a client's health. */
 export interface ClientHealth {
+  /** Refresh token families whose first refresh token was never presented (counted from the deploy on). */
+  readonly refresh_tokens_never_used: number;
   /** Refresh tokens presented again within the grace window, answered with their successor. */
   readonly refresh_reuse_absorbed: number;
   /** Refresh token families ended because an old token was presented again. */
@@ -115,7 +151,9 @@ export function clientHealth(
   now: number,
 ): ClientHealth {
   const going = run !== undefined && run.lastAt + REPEAT_WINDOW_SECONDS > now;
+  const families = counters.refresh_families ?? 0;
   return {
+    refresh_tokens_never_used: Math.max(0, families - (counters.refresh_families_used ?? 0)),
     refresh_reuse_absorbed: counters.reuse_absorbed ?? 0,
     refresh_families_revoked_by_reuse: counters.family_revoked_by_reuse ?? 0,
     ...(fingerprint !== undefined && {
