@@ -130,7 +130,8 @@ export const FUNCTIONS = {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*'],
         PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*', 'user#*'],
-        UpdateItem: ['client#*', 'code#*', 'grant#*'],
+        // stats#client#*: a refresh token reuse counted in its client's health.
+        UpdateItem: ['client#*', 'code#*', 'grant#*', 'stats#client#*'],
       },
       key: 'sign',
     },

@@ -103,7 +103,10 @@ type TokenDeps = Pick<
   | 'remoteKeySets'
   | 'clock'
   | 'metadataDocuments'
->;
+> & {
+  /** Refresh token reuse, counted in the client's health. */
+  readonly statistics: Pick<ClientStatistics, 'add'>;
+};
 
 const lifecycle = (d: RegistrationDeps & Partial<Pick<Dependencies, 'metadataDocuments'>>) =>
   new ClientLifecycle(
@@ -168,7 +171,7 @@ const tokenService = (d: TokenDeps) => {
     clients,
     d.tokenStore,
     d.config,
-    new UserGrants(d.grants, issuer, clients, d.config, logRefreshReuse),
+    new UserGrants(d.grants, issuer, clients, d.config, refreshReuse(d.statistics)),
     new TokenEndpointProofs(
       d.tokenStore,
       d.clock,
@@ -181,11 +184,18 @@ const tokenService = (d: TokenDeps) => {
 /**
  * A refresh token's reuse: absorbed within the grace window (routine for clients that refresh
  * concurrently), or ending its family (a stolen token, or a client that lost its successor).
+ * Logged, and counted in the client's health (one counter write, on these paths only; a failed
+ * count is logged, never the request's failure).
  */
-const logRefreshReuse = (event: RefreshReuseEvent) =>
-  event.type === 'refresh.reuse_absorbed'
-    ? logger.info(event.type, { audit: event })
-    : logger.warn(event.type, { audit: event });
+const refreshReuse =
+  (statistics: Pick<ClientStatistics, 'add'>) => async (event: RefreshReuseEvent) => {
+    logger[event.type === 'refresh.reuse_absorbed' ? 'info' : 'warn'](event.type, { audit: event });
+    // The counter is named after the event: reuse_absorbed, family_revoked_by_reuse.
+    const deltas = { [event.type.slice('refresh.'.length)]: 1 };
+    await statistics
+      .add([{ item: `client#${event.client_id}`, deltas, at: event.occurred_at }])
+      .catch((error: Error) => logger.error('client health not counted', { error }));
+  };
 
 /**
  * The authorization endpoint, when someone can sign users in: the upstream if there is one,

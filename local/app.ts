@@ -7,6 +7,7 @@ import {
   jsonLines,
 } from '../lambdas/adapters/audited-client-repository.js';
 import { CoalescingClientStatistics } from '../lambdas/adapters/coalescing-client-statistics.js';
+import { CountedGrantStore } from '../lambdas/adapters/counted-grant-store.js';
 import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { FetchedMetadataDocuments } from '../lambdas/adapters/fetch/metadata-documents.js';
@@ -152,6 +153,7 @@ async function embeddedStores(
     ...stores,
     repository: audited,
     directory: repository,
+    grants: new CountedGrantStore(stores.grants, statistics),
     statistics,
     store,
     stop: async () => {
@@ -197,7 +199,7 @@ export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore
     directory: memory,
     statistics,
     tokenStore: new MemoryTokenStore(clock),
-    grants: grants ?? new MemoryGrantStore(),
+    grants: new CountedGrantStore(grants ?? new MemoryGrantStore(), statistics),
     initialAccessTokens,
     blockedSoftware: new MemoryBlockedSoftwareIds(),
     registrationCounter: new MemoryRegistrationCounter(clock),

@@ -1,4 +1,5 @@
 import type { KeyDescription } from '../../lambdas/core/operator/admin.js';
+import type { ClientHealth } from '../../lambdas/core/operator/client-health.js';
 import { type Command, check, required } from '../options.js';
 import { date, fields, printJson } from '../output.js';
 
@@ -26,9 +27,27 @@ function shown(name: string, value: unknown): string | string[] {
     return `${keys.length} key${keys.length === 1 ? '' : 's'}: ${described.join(', ')}`;
   }
   if (name === 'redirect_uris') return value as string[];
+  if (name === 'health') return healthLines(value as ClientHealth);
   if (Array.isArray(value)) return value.join(' ');
   if (typeof value === 'object' && value !== null) return JSON.stringify(value);
   return String(value);
+}
+
+/** docs/operations.md "Client health", one figure a line. */
+function healthLines(health: ClientHealth): string[] {
+  const repeats = health.same_metadata_registrations ?? 1;
+  return [
+    `refresh tokens never used: ${health.refresh_tokens_never_used}`,
+    `refresh reuse absorbed: ${health.refresh_reuse_absorbed}`,
+    `refresh families revoked by reuse: ${health.refresh_families_revoked_by_reuse}`,
+    ...(health.metadata_fingerprint === undefined
+      ? []
+      : [
+          repeats > 1
+            ? `same metadata registered: ${repeats} times since ${date(health.same_metadata_since)}, last ${date(health.same_metadata_last_at)}`
+            : 'same metadata registered: once',
+        ]),
+  ];
 }
 
 /**

@@ -1,12 +1,16 @@
 import type { ClientRecord, ClientRepository, Deletion } from '../core/clients/ports.js';
 import type { Clock } from '../core/clock.js';
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
+import {
+  noteRegistrations,
+  type RepeatedRegistrationEvent,
+} from '../core/operator/client-health.js';
 import { countEvents } from '../core/operator/client-statistics.js';
 import type { ClientStatistics } from '../core/operator/ports.js';
 import { type CapHolders, releasePlaces } from '../core/registration/client-caps.js';
 import { logger } from '../log.js';
 
-export type AuditSink = (event: AuditEvent) => void;
+export type AuditSink = (event: AuditEvent | RepeatedRegistrationEvent) => void;
 
 /** Writes audit events as JSON lines (stdout by default). */
 export const jsonLines =
@@ -86,5 +90,10 @@ export class AuditedClientRepository implements ClientRepository {
     await countEvents(statistics, [event]).catch((error: Error) =>
       logger.error('statistics not updated', { error, event: event.type }),
     );
+    const repeated = await noteRegistrations(statistics, [event]).catch((error: Error) => {
+      logger.error('registration runs not updated', { error });
+      return [];
+    });
+    for (const event of repeated) sink?.(event);
   }
 }

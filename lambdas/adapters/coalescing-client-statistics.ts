@@ -51,6 +51,15 @@ export class CoalescingClientStatistics implements ClientStatistics {
     await this.inner.resetSoftware();
   }
 
+  noteRegistration(fingerprint: string, clientId: string, at: number, windowSeconds: number) {
+    return this.inner.noteRegistration(fingerprint, clientId, at, windowSeconds);
+  }
+
+  async clientHealth(clientId: string, fingerprint: string | undefined, now: number) {
+    await this.flush();
+    return this.inner.clientHealth(clientId, fingerprint, now);
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.pending.length > 0) {

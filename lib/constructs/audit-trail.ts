@@ -14,8 +14,8 @@ export interface AuditTrailProps {
 }
 
 /**
- * Client changes → audit events and statistics: the table's stream (client items only,
- * filtered before Lambda is invoked) feeds the audit function, which puts events on this bus
+ * Client changes → audit events and statistics: the table's stream (client items, and refresh
+ * token families' creation and first rotation, filtered before Lambda is invoked) feeds the audit function, which puts events on this bus
  * for operators to route and adds them to the statistics items. A batch that still fails after
  * the retries is recorded on the failures queue (shard and sequence numbers, for 14 days).
  */
@@ -49,6 +49,19 @@ export class AuditTrail extends Construct {
         filters: [
           FilterCriteria.filter({
             dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('client#') } } },
+          }),
+          // Client health: a refresh token family created, and its first rotation (generation
+          // 2); later rotations, the bulk of refresh traffic, never invoke the function.
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('grant#') } } },
+          }),
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('MODIFY'),
+            dynamodb: {
+              Keys: { pk: { S: FilterRule.beginsWith('grant#') } },
+              NewImage: { generation: { N: FilterRule.isEqual('2') } },
+            },
           }),
         ],
       }),

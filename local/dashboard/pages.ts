@@ -526,6 +526,40 @@ ${
 </section>`;
 }
 
+/**
+ * Client health (docs/operations.md "Client health"): refresh token reuse, and registrations
+ * repeating this client's exact metadata; a warning says what to look at when one is a sign.
+ */
+function health(client: ClientDetailView, now: number): Html {
+  const h = client.health;
+  const repeats = h.same_metadata_registrations ?? 1;
+  const signs = [
+    h.refresh_families_revoked_by_reuse > 0 &&
+      'Refresh token families were ended by a reuse: a stolen token, or a client that lost its new refresh token. Its users must sign in again.',
+    repeats > 1 &&
+      'This exact metadata keeps being registered: a client registering on every connect (a re-registration loop), or many installs of one application.',
+  ].filter((sign): sign is string => typeof sign === 'string');
+  return html`<section aria-labelledby="health-h">
+<h2 id="health-h">Health</h2>
+<dl>
+${row('Refresh tokens never used', String(h.refresh_tokens_never_used))}
+${row('Refresh reuse absorbed', String(h.refresh_reuse_absorbed))}
+${row('Families revoked by reuse', String(h.refresh_families_revoked_by_reuse))}
+${row(
+  'Same metadata registered',
+  h.metadata_fingerprint === undefined
+    ? undefined
+    : repeats > 1
+      ? html`${repeats} times since ${when(h.same_metadata_since, now)}`
+      : 'once (no identical registration within a day)',
+)}
+${row('Metadata fingerprint', h.metadata_fingerprint && html`<code>${h.metadata_fingerprint}</code>`)}
+</dl>
+${signs.map((sign) => html`<p class="warning">${sign}</p>`)}
+<p class="muted">Reuse absorbed: the same refresh token sent again within the grace window (concurrent refreshes), answered with its successor. What each figure means and what to do: <code>docs/operations.md</code>, “Client health”.</p>
+</section>`;
+}
+
 export function clientPage(
   frame: Frame,
   client: ClientDetailView,
@@ -594,6 +628,7 @@ ${row('Last change', change && html`${when(change.at, now)}${change.actor ? html
 </dl>
 <p class="muted">The full audit trail (every registration, update, rotation, deletion and expiry) is in the audit events: EventBridge in AWS, <code>DCR_AUDIT_LOG</code> locally.</p>
 </section>
+${health(client, now)}
 </div>
 <h2>Actions</h2>
 <div class="grid">

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
+import { publicClientGrants } from '../support/interactive.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 /**
@@ -452,6 +453,59 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     await keyboard.getByRole('link', { name: 'agent-0' }).waitFor();
     expect(await keyboard.locator('tbody tr').count()).toBe(1);
     await dark.close();
+  });
+
+  it('shows a client’s health: refresh reuse absorbed, families revoked by reuse, identical registrations, with what to look at', async () => {
+    const redirect = 'http://127.0.0.1:8765/callback';
+    const looping = {
+      client_name: 'Reconnecting MCP client',
+      redirect_uris: [redirect],
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    };
+    await jsonPost(`${app.issuer}/register`, looping);
+    const client = await readJson(await jsonPost(`${app.issuer}/register`, looping));
+    // One reuse absorbed, then one family ended by a reuse.
+    const grants = await publicClientGrants(app.issuer, client.client_id, redirect);
+    const parent = (await readJson(await grants.redeem(await grants.signIn()))).refresh_token;
+    const successor = (await readJson(await grants.refresh(parent))).refresh_token;
+    expect((await grants.refresh(parent)).status).toBe(200);
+    expect((await grants.refresh(successor)).status).toBe(200);
+    expect((await grants.refresh(parent)).status).toBe(400);
+
+    const path = `/dashboard/clients/${client.client_id}`;
+    await page.goto(`${app.issuer}${path}`);
+    const section = page.getByRole('region', { name: 'Health' });
+    const figure = async (term: string) =>
+      (await section.locator('dt', { hasText: term }).locator('+ dd').textContent())?.trim();
+    expect(await figure('Refresh tokens never used')).toBe('0');
+    expect(await figure('Refresh reuse absorbed')).toBe('1');
+    expect(await figure('Families revoked by reuse')).toBe('1');
+    expect(await figure('Same metadata registered')).toMatch(/^2 times since \d{4}-/);
+    expect(await section.locator('.warning').allTextContents()).toEqual([
+      expect.stringContaining('ended by a reuse'),
+      expect.stringContaining('re-registration loop'),
+    ]);
+    await section.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/dashboard/client-health-1280.png`, fullPage: true });
+
+    for (const [width, colorScheme] of [
+      [390, 'light'],
+      [390, 'dark'],
+    ] as const) {
+      const narrow = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+      const small = await narrow.newPage();
+      await signIn(small);
+      await small.goto(`${app.issuer}${path}`);
+      await small.getByRole('heading', { name: 'Health', level: 2 }).waitFor();
+      await fitsWidth(small, width);
+      await small.screenshot({
+        path: `${SHOTS}/dashboard/client-health-${width}-${colorScheme}.png`,
+        fullPage: true,
+      });
+      await narrow.close();
+    }
+    expect(problems).toEqual([]);
   });
 
   it('fits 390 px without horizontal scrolling, and signing out ends the session', async () => {

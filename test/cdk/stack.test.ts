@@ -635,7 +635,7 @@ describe('cleanup and alarms', () => {
 });
 
 describe('audit trail', () => {
-  it('feeds client items of the stream, filtered, to the audit function, which may put on its bus', () => {
+  it('feeds client items (and refresh token families’ creation and first rotation) of the stream, filtered, to the audit function, which may put on its bus', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionId('audit') },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClientsTable'), 'StreamArn'] },
@@ -644,6 +644,22 @@ describe('audit trail', () => {
         Filters: [
           {
             Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'client#' }] } } } }),
+          },
+          // A refresh token family created, and its first rotation only (client health).
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { Keys: { pk: { S: [{ prefix: 'grant#' }] } } },
+            }),
+          },
+          {
+            Pattern: JSON.stringify({
+              eventName: ['MODIFY'],
+              dynamodb: {
+                Keys: { pk: { S: [{ prefix: 'grant#' }] } },
+                NewImage: { generation: { N: ['2'] } },
+              },
+            }),
           },
         ],
       },

@@ -178,6 +178,38 @@ describe('audit stream handler', () => {
     ).rejects.toThrow(/statistics store is busy/);
   });
 
+  it('counts refresh token families per client: created, and first rotated; a tombstone or a later rotation not', async () => {
+    const grant = (generation: number) => ({
+      pk: 'grant#g1',
+      sk: 'grant',
+      clientId: 'c9',
+      generation,
+      currentHash: `h${generation}`,
+    });
+    await handler({
+      Records: [
+        streamRecord('INSERT', grant(1), { new: grant(1) }),
+        streamRecord('MODIFY', grant(2), { old: grant(1), new: grant(2) }),
+        // The revocation of a family at generation 2: no new use.
+        streamRecord('MODIFY', grant(2), { old: grant(2), new: { ...grant(2), revokedAt: 5 } }),
+        // A revocation tombstone (a code replayed before the family existed): no client.
+        streamRecord('INSERT', { pk: 'grant#g2' }, { new: { pk: 'grant#g2', revokedAt: 5 } }),
+      ],
+    });
+    const updates = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toEqual([
+      expect.objectContaining({
+        Key: { pk: 'stats#client#c9', sk: 'stats' },
+        UpdateExpression: expect.stringMatching(/^ADD #c0 :c0, #c1 :c1 SET /),
+        ExpressionAttributeNames: expect.objectContaining({
+          '#c0': 'refresh_families',
+          '#c1': 'refresh_families_used',
+        }),
+        ExpressionAttributeValues: expect.objectContaining({ ':c0': 1, ':c1': 1 }),
+      }),
+    ]);
+  });
+
   it('writes no counter for changes that are not events', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     const item = clientItem(client);

@@ -40,6 +40,55 @@ describe('statistics items in the embedded store', () => {
     expect(snapshot.countingSince).toBeLessThan(AT + 40);
   });
 
+  it('runs of identical registrations: one within a day continues the run, later ones start again, concurrent ones all count', async () => {
+    const day = 86_400;
+    const note = (fingerprint: string, client: string, at: number) =>
+      statistics.noteRegistration(fingerprint, client, at, day);
+    expect(await note('fp-a', 'c1', AT)).toEqual({ registrations: 1, firstAt: AT, lastAt: AT });
+    expect(await note('fp-a', 'c2', AT + 100)).toEqual({
+      registrations: 2,
+      firstAt: AT,
+      lastAt: AT + 100,
+      previousClientId: 'c1',
+    });
+    // A day after the last one: a new run.
+    expect(await note('fp-a', 'c3', AT + 100 + day)).toMatchObject({ registrations: 1 });
+    const runs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => note('fp-b', `b${i}`, AT + i)),
+    );
+    expect(runs.map((run) => run.registrations).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+    // What the admin reads: the run while it goes (the last registration less than a day ago).
+    expect(await statistics.clientHealth('b0', 'fp-b', AT + 20)).toMatchObject({
+      metadata_fingerprint: 'fp-b',
+      same_metadata_registrations: 12,
+      same_metadata_since: AT,
+    });
+    expect(await statistics.clientHealth('b0', 'fp-b', AT + 20 + day)).toMatchObject({
+      same_metadata_registrations: 1,
+    });
+    const { Item } = await dynamo.send(
+      new GetCommand({ TableName: TABLE, Key: { pk: 'stats#fingerprint#fp-a', sk: 'stats' } }),
+    );
+    expect(Item?.ttl).toBe(AT + 100 + day + 2 * day);
+  });
+
+  it('counts a client’s health counters on its own item, kept 400 days', async () => {
+    await statistics.add([
+      { item: 'client#h1', deltas: { reuse_absorbed: 1 }, at: AT },
+      { item: 'client#h1', deltas: { reuse_absorbed: 1, family_revoked_by_reuse: 1 }, at: AT },
+    ]);
+    expect(await statistics.clientHealth('h1', undefined, AT)).toEqual({
+      refresh_reuse_absorbed: 2,
+      refresh_families_revoked_by_reuse: 1,
+    });
+    const { Item } = await dynamo.send(
+      new GetCommand({ TableName: TABLE, Key: { pk: 'stats#client#h1', sk: 'stats' } }),
+    );
+    expect(Item?.ttl).toBe(AT + 400 * 86_400);
+  });
+
   it('keeps a day item 400 days, through TTL and the cleanup index', async () => {
     const { Item } = await dynamo.send(
       new GetCommand({ TableName: TABLE, Key: { pk: 'stats#day#2027-01-15', sk: 'stats' } }),

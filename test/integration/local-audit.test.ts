@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
 import type { AuditEvent } from '../../lambdas/core/operator/audit.js';
+import type { RepeatedRegistrationEvent } from '../../lambdas/core/operator/client-health.js';
 import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { jsonPost, readJson } from '../support/server.js';
 
 describe('audit events in local mode', () => {
-  const events: AuditEvent[] = [];
+  const events: (AuditEvent | RepeatedRegistrationEvent)[] = [];
   let app: LocalApp;
   beforeAll(async () => {
     app = await startLocalApp(loadConfig({ PORT: '0', DCR_CLEANUP_INTERVAL_SECONDS: '1' }), {
@@ -52,6 +53,46 @@ describe('audit events in local mode', () => {
     expect(mine[0]).toMatchObject({ software_id: 'sw', registration_method: 'open' });
     expect(mine[1]?.client_name).toBe('renamed');
     for (const event of mine) expect(event.source_ip).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('reports a registration that repeats identical metadata (a re-registration loop)', async () => {
+    const body = {
+      client_name: 'Looping client',
+      redirect_uris: ['https://claude.ai/api/mcp/auth_callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    };
+    const first = await readJson(await jsonPost(`${app.issuer}/register`, body));
+    // The same metadata, its lists in another order: the same registration.
+    const again = await readJson(
+      await jsonPost(`${app.issuer}/register`, {
+        ...body,
+        grant_types: ['refresh_token', 'authorization_code'],
+      }),
+    );
+    const other = await readJson(
+      await jsonPost(`${app.issuer}/register`, { ...body, client_name: 'Another client' }),
+    );
+    const repeated = events.filter(
+      (e) => e.type === 'registration.repeated' && e.client_name === 'Looping client',
+    );
+    expect(repeated).toEqual([
+      expect.objectContaining({
+        client_id: again.client_id,
+        client_name: 'Looping client',
+        registrations: 2,
+        previous_client_id: first.client_id,
+        metadata_fingerprint: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      }),
+    ]);
+    const registered = (id: string) =>
+      events.find((e) => e.client_id === id && e.type === 'client.registered');
+    expect(registered(first.client_id)?.metadata_fingerprint).toBe(
+      repeated[0]?.metadata_fingerprint,
+    );
+    expect(registered(other.client_id)?.metadata_fingerprint).not.toBe(
+      repeated[0]?.metadata_fingerprint,
+    );
   });
 });
 

@@ -768,9 +768,14 @@ function withoutIntendedWrites(before: Snapshot, after: Snapshot, request: HttpR
       }
     }
   }
-  const grants = (s: Snapshot) => (s.grants as { grants: Entries }).grants;
+  // The grant store as the app wraps it (counted for client health): the Map is the inner one's.
+  const grantStore = (s: Snapshot) => {
+    const store = s.grants as { grants?: Entries; inner?: { grants: Entries } };
+    return (store.inner ?? store) as { grants: Entries };
+  };
+  const grants = (s: Snapshot) => grantStore(s).grants;
   const earlierGrants = new Map(grants(before));
-  (copy.grants as { grants: Entries }).grants = grants(copy).flatMap(([id, grant]) => {
+  grantStore(copy).grants = grants(copy).flatMap(([id, grant]) => {
     const was = earlierGrants.get(id);
     const { revokedAt: _, ...rest } = grant;
     if (was === undefined) return Object.keys(rest).length === 1 ? [] : [[id, grant]];

@@ -50,7 +50,9 @@ function world() {
     lifecycle,
     store,
     settings,
-    new UserGrants(grants, issuer, lifecycle, settings, (event) => reuses.push(event)),
+    new UserGrants(grants, issuer, lifecycle, settings, (event) => {
+      reuses.push(event);
+    }),
     new TokenEndpointProofs(store, clock),
   );
   const registration = new RegistrationService(lifecycle, {});

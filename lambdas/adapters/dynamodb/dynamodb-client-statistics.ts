@@ -5,15 +5,17 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { temporarilyUnavailable } from '../../core/errors.js';
+import { clientHealth, HEALTH_KEPT_SECONDS } from '../../core/operator/client-health.js';
 import { rankSoftware, STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
 import type {
   ClientStatistics,
   CounterUpdate,
+  MetadataRun,
   SoftwareCount,
   StatsItem,
   StatsSnapshot,
 } from '../../core/operator/ports.js';
-import { callAws } from '../aws-errors.js';
+import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes, STATS_KEY_PREFIX } from './table-schema.js';
 
 const SERVICE = 'the statistics store';
@@ -42,6 +44,25 @@ const statsKey = (item: StatsItem) =>
   item.startsWith(SOFTWARE)
     ? { pk: SOFTWARE_PK, sk: item.slice(SOFTWARE.length) }
     : { pk: `${STATS_KEY_PREFIX}${item}`, sk: 'stats' };
+
+/** A metadata fingerprint's run: `pk = stats#fingerprint#<fingerprint>`, `sk = stats`. */
+const runKey = (fingerprint: string) => ({
+  pk: `${STATS_KEY_PREFIX}fingerprint#${fingerprint}`,
+  sk: 'stats',
+});
+
+/** How many times a run's write is tried when another registration changes it meanwhile. */
+const RUN_ATTEMPTS = 4;
+
+/** A TTL (and the cleanup's index) as an update's SET clause. */
+const expiresAt = (at: number) => {
+  const { ttl, expiryDay } = expiryAttributes(at);
+  return {
+    expression: '#ttl = :ttl, expiryDay = :expiryDay',
+    names: { '#ttl': 'ttl' },
+    values: { ':ttl': ttl, ':expiryDay': expiryDay },
+  };
+};
 
 /** What an item holds beside its counters. */
 const NOT_COUNTERS = new Set(['pk', 'sk', 'ttl', 'expiryDay', 'countingSince', 'recountedAt']);
@@ -75,12 +96,39 @@ const countingSince = (at: number) => ({
 /** A day item expires STATS_DAYS_KEPT days after its day: TTL, and the cleanup's index. */
 function dayExpiry(item: StatsItem) {
   const dayStart = Date.parse(`${item.slice('day#'.length)}T00:00:00Z`) / 1000;
-  const { ttl, expiryDay } = expiryAttributes(dayStart + (STATS_DAYS_KEPT + 1) * DAY_SECONDS);
-  return {
-    expression: '#ttl = :ttl, expiryDay = :expiryDay',
-    names: { '#ttl': 'ttl' },
-    values: { ':ttl': ttl, ':expiryDay': expiryDay },
-  };
+  return expiresAt(dayStart + (STATS_DAYS_KEPT + 1) * DAY_SECONDS);
+}
+
+/** Each update as one UpdateItem ADD on its item (with its TTL, or when counting began). */
+export async function addCounters(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  updates: readonly CounterUpdate[],
+): Promise<void> {
+  await Promise.all(
+    updates.map(({ item, deltas, at }) => {
+      const add = placeholders(deltas, ' ');
+      const set = item.startsWith(SOFTWARE)
+        ? { expression: '', names: {}, values: {} }
+        : item === 'active'
+          ? countingSince(at)
+          : item.startsWith('client#')
+            ? expiresAt(at + HEALTH_KEPT_SECONDS)
+            : dayExpiry(item);
+      return callAws(
+        client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: statsKey(item),
+            UpdateExpression: `ADD ${add.clauses.join(', ')}${set.expression && ` SET ${set.expression}`}`,
+            ExpressionAttributeNames: { ...add.names, ...set.names },
+            ExpressionAttributeValues: { ...add.values, ...set.values },
+          }),
+        ),
+        SERVICE,
+      );
+    }),
+  );
 }
 
 /** The counters of ClientStatistics on the table: UpdateItem ADD to write, BatchGetItem to read. */
@@ -91,28 +139,7 @@ export class DynamoDbClientStatistics implements ClientStatistics {
   ) {}
 
   async add(updates: readonly CounterUpdate[]): Promise<void> {
-    await Promise.all(updates.map((update) => this.addTo(update)));
-  }
-
-  private addTo({ item, deltas, at }: CounterUpdate) {
-    const add = placeholders(deltas, ' ');
-    const set = item.startsWith(SOFTWARE)
-      ? { expression: '', names: {}, values: {} }
-      : item === 'active'
-        ? countingSince(at)
-        : dayExpiry(item);
-    return callAws(
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: statsKey(item),
-          UpdateExpression: `ADD ${add.clauses.join(', ')}${set.expression && ` SET ${set.expression}`}`,
-          ExpressionAttributeNames: { ...add.names, ...set.names },
-          ExpressionAttributeValues: { ...add.values, ...set.values },
-        }),
-      ),
-      SERVICE,
-    );
+    await addCounters(this.client, this.tableName, updates);
   }
 
   async read(days: readonly string[]): Promise<StatsSnapshot> {
@@ -227,5 +254,81 @@ export class DynamoDbClientStatistics implements ClientStatistics {
       }
     }
     return found;
+  }
+
+  /**
+   * Continues the run if its last registration is recent (ADD, conditional on `lastAt`), else
+   * starts it again (SET, conditional on the opposite): one write either way, retried when a
+   * concurrent registration of the same metadata changed the run between the two.
+   */
+  async noteRegistration(
+    fingerprint: string,
+    clientId: string,
+    at: number,
+    windowSeconds: number,
+  ): Promise<MetadataRun> {
+    const ttl = expiresAt(at + windowSeconds + DAY_SECONDS);
+    const values = { ...ttl.values, ':at': at, ':since': at - windowSeconds, ':id': clientId };
+    for (let attempt = 0; attempt < RUN_ATTEMPTS; attempt++) {
+      const continued = await callAwsIfCondition(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: runKey(fingerprint),
+            ConditionExpression: 'lastAt > :since',
+            UpdateExpression: `ADD registrations :one SET lastAt = :at, lastClientId = :id, ${ttl.expression}`,
+            ExpressionAttributeNames: ttl.names,
+            ExpressionAttributeValues: { ...values, ':one': 1 },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+        SERVICE,
+      );
+      const old = continued?.output.Attributes;
+      if (old) {
+        return {
+          registrations: Number(old.registrations) + 1,
+          firstAt: Number(old.firstAt),
+          lastAt: at,
+          previousClientId: String(old.lastClientId),
+        };
+      }
+      const started = await callAwsIfCondition(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: runKey(fingerprint),
+            ConditionExpression: 'attribute_not_exists(lastAt) OR lastAt <= :since',
+            UpdateExpression: `SET registrations = :one, firstAt = :at, lastAt = :at, lastClientId = :id, ${ttl.expression}`,
+            ExpressionAttributeNames: ttl.names,
+            ExpressionAttributeValues: { ...values, ':one': 1 },
+          }),
+        ),
+        SERVICE,
+      );
+      if (started) return { registrations: 1, firstAt: at, lastAt: at };
+    }
+    throw temporarilyUnavailable(`${SERVICE} is busy; retry shortly`);
+  }
+
+  /** One BatchGetItem: the client's counters and its fingerprint's run. */
+  async clientHealth(clientId: string, fingerprint: string | undefined, now: number) {
+    const healthKey = statsKey(`client#${clientId}`);
+    const items = await this.batchGet([
+      healthKey,
+      ...(fingerprint === undefined ? [] : [runKey(fingerprint)]),
+    ]);
+    const health = items.find((item) => item.pk === healthKey.pk) ?? {};
+    const run = items.find((item) => item.pk !== healthKey.pk);
+    return clientHealth(
+      counters(health),
+      fingerprint,
+      run && {
+        registrations: Number(run.registrations),
+        firstAt: Number(run.firstAt),
+        lastAt: Number(run.lastAt),
+      },
+      now,
+    );
   }
 }

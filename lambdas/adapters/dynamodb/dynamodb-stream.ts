@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { ClientChange } from '../../core/operator/audit.js';
+import type { FamilyChange } from '../../core/operator/client-health.js';
 import { toRecord } from './dynamodb-client-repository.js';
 
 type Image = Record<string, AttributeValue>;
@@ -21,6 +22,28 @@ export function clientChanges(event: DynamoDBStreamEvent): ClientChange[] {
       kind,
       ...(oldImage && { oldImage }),
       ...(newImage && { newImage }),
+      at: Math.floor(data.ApproximateCreationDateTime ?? Date.now() / 1000),
+    });
+  }
+  return changes;
+}
+
+/**
+ * The refresh token families created or rotated in a stream batch (the audit function's filter
+ * passes only creations and first rotations; revocation tombstones have no client and are skipped).
+ */
+export function familyChanges(event: DynamoDBStreamEvent): FamilyChange[] {
+  const changes: FamilyChange[] = [];
+  for (const record of event.Records) {
+    const data = record.dynamodb;
+    if (!data?.Keys?.pk?.S?.startsWith('grant#') || !data.NewImage) continue;
+    const after = unmarshall(data.NewImage as Image);
+    const before = data.OldImage && unmarshall(data.OldImage as Image);
+    if (typeof after.clientId !== 'string' || typeof after.generation !== 'number') continue;
+    changes.push({
+      clientId: after.clientId,
+      ...(typeof before?.generation === 'number' && { before: before.generation }),
+      after: after.generation,
       at: Math.floor(data.ApproximateCreationDateTime ?? Date.now() / 1000),
     });
   }

@@ -1,7 +1,9 @@
+import { clientHealth } from '../../core/operator/client-health.js';
 import { rankSoftware } from '../../core/operator/client-statistics.js';
 import type {
   ClientStatistics,
   CounterUpdate,
+  MetadataRun,
   SoftwareCount,
   StatsItem,
   StatsSnapshot,
@@ -10,6 +12,7 @@ import type {
 /** In-memory counters with the DynamoDB adapter's semantics, for the in-memory local store. */
 export class MemoryClientStatistics implements ClientStatistics {
   private readonly items = new Map<StatsItem, Record<string, number>>();
+  private readonly runs = new Map<string, MetadataRun & { lastClientId: string }>();
   private countingSince?: number;
   private recountedAt?: number;
 
@@ -57,5 +60,22 @@ export class MemoryClientStatistics implements ClientStatistics {
   async resetSoftware(): Promise<void> {
     for (const [item, counters] of this.software())
       this.items.set(item, { ...counters, active: 0 });
+  }
+
+  async noteRegistration(fingerprint: string, clientId: string, at: number, windowSeconds: number) {
+    const last = this.runs.get(fingerprint);
+    const run =
+      last !== undefined && last.lastAt > at - windowSeconds
+        ? { registrations: last.registrations + 1, firstAt: last.firstAt, lastAt: at }
+        : { registrations: 1, firstAt: at, lastAt: at };
+    this.runs.set(fingerprint, { ...run, lastClientId: clientId });
+    return run.registrations > 1 && last !== undefined
+      ? { ...run, previousClientId: last.lastClientId }
+      : run;
+  }
+
+  async clientHealth(clientId: string, fingerprint: string | undefined, now: number) {
+    const run = fingerprint === undefined ? undefined : this.runs.get(fingerprint);
+    return clientHealth(this.items.get(`client#${clientId}`) ?? {}, fingerprint, run, now);
   }
 }

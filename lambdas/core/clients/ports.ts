@@ -41,6 +41,11 @@ export interface ClientRecord {
   readonly statementMembers?: readonly string[];
   /** The `iss` of the software statement that registered the client: who vouched for it. */
   readonly statementIssuer?: string;
+  /**
+   * The fingerprint of the metadata it registered with (client-health.ts): identical
+   * registrations share it, which tells a re-registration loop.
+   */
+  readonly metadataFingerprint?: string;
   /** The software_id in the form the kill switch compares (softwareIdKey), when there is one. */
   readonly softwareKey?: string;
   /** Who made the last change, for audit events: the caller's address and when. */

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { invalidRequest, notFound } from '../errors.js';
 import type { BlockedSoftware, BlockedSoftwareIds } from '../registration/ports.js';
 import { hashSecret, newSecret } from '../secrets.js';
+import type { ClientHealth } from './client-health.js';
 import {
   activeByMethod,
   activeCounter,
@@ -88,6 +89,8 @@ export type ClientDetail = ClientSummary &
     redirect_hosts?: string[];
     jwks_keys?: KeyDescription[];
     jwks?: ClientMetadata['jwks'];
+    /** Refresh token reuse and repeated registrations (client-health.ts). */
+    health: ClientHealth;
   };
 
 /** The host a redirect URI sends codes to: loopback ones match any port; native apps' scheme. */
@@ -106,7 +109,12 @@ const describeKey = (key: Record<string, unknown>): KeyDescription =>
     ),
   ) as unknown as KeyDescription;
 
-function detail(r: ClientRecord, activeUntil: number | undefined, fullJwks: boolean): ClientDetail {
+function detail(
+  r: ClientRecord,
+  activeUntil: number | undefined,
+  fullJwks: boolean,
+  health: ClientHealth,
+): ClientDetail {
   const { jwks, ...metadata } = r.metadata;
   const redirectUris = metadata.redirect_uris ?? [];
   const { client_id, client_name, ...rest } = summary(r, activeUntil);
@@ -121,6 +129,7 @@ function detail(r: ClientRecord, activeUntil: number | undefined, fullJwks: bool
     ...metadata,
     ...(jwks !== undefined &&
       (fullJwks ? { jwks } : { jwks_keys: jwks.keys.map((key) => describeKey(key)) })),
+    health,
   };
 }
 
@@ -261,7 +270,12 @@ export class AdminService {
   async get(clientId: string, fullJwks = false): Promise<ClientDetail> {
     const record = await this.lifecycle.findActive(clientId);
     if (!record) throw notFound('no such client');
-    return detail(record, this.lifecycle.activeUntil(record), fullJwks);
+    const health = await this.statistics.clientHealth(
+      record.clientId,
+      record.metadataFingerprint,
+      this.now(),
+    );
+    return detail(record, this.lifecycle.activeUntil(record), fullJwks, health);
   }
 
   async remove(clientId: string, origin: RequestOrigin): Promise<void> {

@@ -31,6 +31,8 @@ export interface AuditEvent {
    * (`dpop_bound_access_tokens`) or its certificate (RFC 8705). Absent: Bearer is allowed.
    */
   readonly token_binding?: 'dpop' | 'certificate';
+  /** The registered metadata's fingerprint (client-health.ts): identical registrations share it. */
+  readonly metadata_fingerprint?: string;
   readonly source_ip?: string;
   /** Who acted, on the operator's changes: the IAM principal's ARN, or `admin-token` locally. */
   readonly actor?: string;
@@ -65,6 +67,9 @@ function event(
       initial_access_token_id: record.initialAccessTokenId,
     }),
     ...(tokenBinding(record) !== undefined && { token_binding: tokenBinding(record) }),
+    ...(record.metadataFingerprint !== undefined && {
+      metadata_fingerprint: record.metadataFingerprint,
+    }),
     ...(origin.sourceIp !== undefined && { source_ip: origin.sourceIp }),
     ...(origin.actor !== undefined && { actor: origin.actor }),
     client_id_issued_at: record.clientIdIssuedAt,

@@ -1,8 +1,24 @@
+import type { ClientHealth } from './client-health.js';
+
 /**
- * A statistics item: the active clients (all time), one UTC day's events (`day#2026-11-27`), or
- * one software_id's active clients (`software#<software_id>`, counter `active`).
+ * A statistics item: the active clients (all time), one UTC day's events (`day#2026-11-27`),
+ * one software_id's active clients (`software#<software_id>`, counter `active`), or one client's
+ * health counters (`client#<client_id>`, client-health.ts).
  */
-export type StatsItem = 'active' | `day#${string}` | `software#${string}`;
+export type StatsItem = 'active' | `day#${string}` | `software#${string}` | `client#${string}`;
+
+/** A client's health counters (`reuse_absorbed`, `family_revoked_by_reuse`). */
+export type ClientHealthCounters = Readonly<Record<string, number>>;
+
+/** Registrations of one metadata fingerprint at most REPEAT_WINDOW_SECONDS apart. */
+export interface MetadataRun {
+  /** In the run so far. */
+  readonly registrations: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+  /** The client of the registration before the one just noted (noteRegistration only). */
+  readonly previousClientId?: string;
+}
 
 /** A software_id and its active clients, as the statistics count them. */
 export interface SoftwareCount {
@@ -46,4 +62,23 @@ export interface ClientStatistics {
   topSoftware(limit: number): Promise<SoftwareCount[]>;
   /** Sets every software_id's count to zero (a recount starts; its steps add them up again). */
   resetSoftware(): Promise<void>;
+  /**
+   * Adds a registration to its fingerprint's run (a new run when the last registration of it is
+   * `windowSeconds` old or more): one atomic write, answering the run as it now stands.
+   */
+  noteRegistration(
+    fingerprint: string,
+    clientId: string,
+    at: number,
+    windowSeconds: number,
+  ): Promise<MetadataRun>;
+  /**
+   * A client's health as the operator reads it (clientHealth in client-health.ts): its counters
+   * and, given its fingerprint, that fingerprint's run if still going at `now`.
+   */
+  clientHealth(
+    clientId: string,
+    fingerprint: string | undefined,
+    now: number,
+  ): Promise<ClientHealth>;
 }

@@ -19,6 +19,7 @@ import {
   invalidSoftwareStatement,
   unapprovedSoftwareStatement,
 } from '../errors.js';
+import { metadataFingerprint } from '../operator/client-health.js';
 import { clientConfigurationUrl } from '../paths.js';
 import { hashSecret, newClientId, newSecret } from '../secrets.js';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
@@ -262,6 +263,7 @@ export class RegistrationService {
       ...(expiresAt !== undefined && { expiresAt }),
       version: 1,
       registrationMethod: way,
+      metadataFingerprint: metadataFingerprint(metadata),
       ...(token && { initialAccessTokenId: token.id }),
       ...(countedSoftwareId !== undefined && { countedSoftwareId }),
       ...(constraints &&

@@ -147,7 +147,8 @@ export class UserGrants {
     private readonly tokens: AccessTokenIssuer,
     private readonly lifecycle: ClientLifecycle,
     private readonly settings: UserGrantSettings,
-    private readonly onReuse: (event: RefreshReuseEvent) => void = () => {},
+    /** Told of each reuse before the answer goes out (logged and counted per client). */
+    private readonly onReuse: (event: RefreshReuseEvent) => Promise<void> | void = () => {},
   ) {}
 
   /** `grant_type=authorization_code`, for an authenticated client. */
@@ -288,7 +289,7 @@ export class UserGrants {
       refresh_token: `${grant.grantId}.${refreshToken}`,
     });
     if (successor !== undefined) {
-      this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
+      await this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
       return issue(successor);
     }
 
@@ -309,7 +310,7 @@ export class UserGrants {
       const latest = await this.grants.getGrant(grant.grantId);
       const winner = isLive(latest) ? this.graceSuccessor(latest, parts.secret, now) : undefined;
       if (winner !== undefined) {
-        this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
+        await this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
         return issue(winner);
       }
       // Two uses of one token at once: one of them is not its holder.
@@ -334,9 +335,9 @@ export class UserGrants {
       : undefined;
   }
 
-  private revokeForReuse(grant: GrantRecord, now: number) {
-    this.onReuse(reuseEvent('refresh.family_revoked_by_reuse', grant, now));
-    return this.revokeFamily(grant.grantId, now);
+  private async revokeForReuse(grant: GrantRecord, now: number) {
+    await this.revokeFamily(grant.grantId, now);
+    await this.onReuse(reuseEvent('refresh.family_revoked_by_reuse', grant, now));
   }
 
   /**

@@ -3,12 +3,17 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbClientStatistics } from '../../adapters/dynamodb/dynamodb-client-statistics.js';
 import { DynamoDbInitialAccessTokens } from '../../adapters/dynamodb/dynamodb-initial-access-tokens.js';
 import { DynamoDbSoftwareClientCounts } from '../../adapters/dynamodb/dynamodb-software-client-counts.js';
-import { clientChanges } from '../../adapters/dynamodb/dynamodb-stream.js';
+import { clientChanges, familyChanges } from '../../adapters/dynamodb/dynamodb-stream.js';
 import { documentClient } from '../../aws/dynamodb.js';
 import { MetricUnit, metricsFor } from '../../aws/metrics.js';
 import { loadConfig } from '../../config.js';
-import { auditEventFor } from '../../core/operator/audit.js';
-import { countEvents } from '../../core/operator/client-statistics.js';
+import { type AuditEvent, auditEventFor } from '../../core/operator/audit.js';
+import {
+  familyCounterUpdates,
+  noteRegistrations,
+  type RepeatedRegistrationEvent,
+} from '../../core/operator/client-health.js';
+import { countEvents, mergeCounterUpdates } from '../../core/operator/client-statistics.js';
 import { releasePlaces } from '../../core/registration/client-caps.js';
 import { logger } from '../../log.js';
 
@@ -28,18 +33,8 @@ const caps = {
   softwareCounts: new DynamoDbSoftwareClientCounts(dynamo, config.tableName),
 };
 
-/**
- * The table's stream → audit events on the EventBridge bus: registered, updated, secret rotated,
- * deleted by the client or the operator, expired (TTL or cleanup); then the batch's counters
- * (one atomic UpdateItem ADD per statistics item it touches), and the places departed clients
- * held under the active-client caps given back (client-caps.ts). A failure fails the batch, so
- * Lambda retries it: events are at least once (consumers key on client_id + occurred_at), and a
- * batch retried after its counters were written counts twice. A batch that still fails after
- * the retries is named on the on-failure queue (its records stay in the stream for 24 hours).
- */
-export const handler = async (event: DynamoDBStreamEvent) => {
-  const changes = clientChanges(event);
-  const events = changes.flatMap((change) => auditEventFor(change) ?? []);
+/** Puts events on the bus, 10 per call; any refused entry fails the batch. */
+async function publish(events: readonly (AuditEvent | RepeatedRegistrationEvent)[]) {
   for (let i = 0; i < events.length; i += BATCH) {
     const entries = events.slice(i, i + BATCH).map((audit) => ({
       EventBusName: busName,
@@ -53,9 +48,36 @@ export const handler = async (event: DynamoDBStreamEvent) => {
       throw new Error(`EventBridge refused ${result.FailedEntryCount} audit events`);
     }
   }
+}
+
+/**
+ * The table's stream → audit events on the EventBridge bus: registered, updated, secret rotated,
+ * deleted by the client or the operator, expired (TTL or cleanup), and registrations repeating
+ * identical metadata (`registration.repeated`); the batch's counters (refresh token families
+ * created and first used, too)
+ * (one atomic UpdateItem ADD per statistics item it touches), and the places departed clients
+ * held under the active-client caps given back (client-caps.ts). A failure fails the batch, so
+ * Lambda retries it: events are at least once (consumers key on client_id + occurred_at), and a
+ * batch retried after its counters were written counts twice. A batch that still fails after
+ * the retries is named on the on-failure queue (its records stay in the stream for 24 hours).
+ */
+export const handler = async (event: DynamoDBStreamEvent) => {
+  const changes = clientChanges(event);
+  const events = changes.flatMap((change) => auditEventFor(change) ?? []);
+  await publish(events);
   await countEvents(statistics, events);
+  // Registrations repeating identical metadata (client-health.ts): noted once counted, so a
+  // retried batch notes them again rather than never.
+  const repeated = await noteRegistrations(statistics, events);
+  await publish(repeated);
+  // Refresh token families created and first used, per client (client health).
+  const families = mergeCounterUpdates(familyCounterUpdates(familyChanges(event)));
+  if (families.length > 0) await statistics.add(families);
   await releasePlaces(changes, caps);
-  metrics.addMetric('AuditEvents', MetricUnit.Count, events.length);
+  metrics.addMetric('AuditEvents', MetricUnit.Count, events.length + repeated.length);
   metrics.publishStoredMetrics();
-  logger.info('audit events published', { count: events.length, records: event.Records.length });
+  logger.info('audit events published', {
+    count: events.length + repeated.length,
+    records: event.Records.length,
+  });
 };
