@@ -754,8 +754,11 @@ type Entries = [string, Record<string, unknown>][];
  */
 function withoutIntendedWrites(before: Snapshot, after: Snapshot, request: HttpRequest): Snapshot {
   const copy = structuredClone(after);
-  const assertions = (s: Snapshot) => s.tokenStore as { assertions: unknown };
-  assertions(copy).assertions = assertions(before).assertions;
+  const singleUse = (s: Snapshot) => s.tokenStore as { used: [string, number][] };
+  const spentBefore = new Set(singleUse(before).used.map(([key]) => key));
+  singleUse(copy).used = singleUse(copy).used.filter(
+    ([key]) => spentBefore.has(key) || !key.startsWith('assertion#'),
+  );
   if (request.path === '/introspect' || request.path === '/revoke') {
     const items = (s: Snapshot) => (s.directory as { items: Entries }).items;
     const earlier = new Map(items(before));
