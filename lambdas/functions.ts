@@ -136,13 +136,22 @@ export const FUNCTIONS = {
     wrapped: { items: { GetItem: ['keyring#*', 'signingkey#*'] }, key: 'unwrap' },
     successMetric: 'TokensIssued',
   },
-  // The browser's side: the authorization request, the upstream's return, the consent form.
-  // Reads the client asking, stores the authorization code it is given (the code's hash) and
-  // marks the consent answered (a replayed form mints nothing).
+  // The browser's side: the authorization request, the upstream's return, the consent form,
+  // and the users' connected-apps page. Reads the client asking, stores the authorization code
+  // it is given (the code's hash), marks the consent answered (a replayed form mints nothing)
+  // and files the authorization under its user (user#<sub>); the page queries the user's own
+  // partition, reads those grants and revokes one (an update of the grant).
   authorize: {
-    paths: [PATHS.authorize, PATHS.callback, PATHS.consent],
+    paths: [PATHS.authorize, PATHS.callback, PATHS.consent, PATHS.account],
     signIn: true,
-    access: { items: { GetItem: ['client#*'], PutItem: ['code#*', 'consent#*'] } },
+    access: {
+      items: {
+        GetItem: ['client#*', 'grant#*'],
+        PutItem: ['code#*', 'consent#*', 'user#*'],
+        UpdateItem: ['grant#*'],
+        Query: ['user#*'],
+      },
+    },
   },
   // Introspection reads revocations and refresh token families, revocation writes them (a
   // family's revocation is an update); both record used assertion ids, and count the
@@ -216,6 +225,7 @@ export const FUNCTIONS = {
           'iat#*',
           'ratelimit#*',
           'software#*',
+          'user#*',
         ],
       },
       queryExpiryIndex: true,

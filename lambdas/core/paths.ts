@@ -15,6 +15,8 @@ export const PATHS = {
   /** Where the upstream OpenID Provider sends the browser back (its redirect URI). */
   callback: '/callback',
   consent: '/consent',
+  /** The signed-in user's connected apps: their grants, each revocable. */
+  account: '/account',
   /** The development login (local only; never routed in AWS). */
   login: '/login',
   adminClients: '/admin/clients',

@@ -102,6 +102,7 @@ fieldset{border:1px solid var(--line);border-radius:.375rem;padding:.5rem .75rem
 label.choice{font-weight:400;display:flex;gap:.5rem;align-items:baseline;margin:.35rem 0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
+section.app{border-top:1px solid var(--line);padding-top:1rem;margin-bottom:1.5rem}section.app h2{margin-top:0;overflow-wrap:anywhere}
 @media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}code.id{max-width:9rem}table.rows code.id{display:inline;white-space:normal;overflow-wrap:anywhere;max-width:none}}
 `.trim();
 

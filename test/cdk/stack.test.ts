@@ -210,11 +210,11 @@ describe('functions', () => {
           expect(action).not.toMatch(/\*/);
           if (action.startsWith('dynamodb:')) expect(resource).toContain('ClientsTable');
           // A Query runs on the expiry index, or on the table with a LeadingKeys condition
-          // (the admin's software_id counters).
+          // (the admin's software_id counters, a user's connected apps).
           if (action === 'dynamodb:Query' && !resource.includes('/index/expiry')) {
-            expect(statement.Condition?.['ForAllValues:StringLike']).toEqual({
-              'dynamodb:LeadingKeys': ['stats#software'],
-            });
+            expect([['stats#software'], ['user#*']]).toContainEqual(
+              statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'],
+            );
           }
           if (action.startsWith('kms:')) expect(resource).toContain('SigningKey');
         }
@@ -282,9 +282,15 @@ describe('functions', () => {
     });
     expect(touching('consent#*')).toEqual({ authorize: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('grant#*')).toEqual({
+      authorize: ['GetItem', 'UpdateItem'],
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
       revoke: ['GetItem', 'UpdateItem'],
+      cleanup: ['DeleteItem'],
+    });
+    // A user's connected apps: filed and listed by the authorize function alone.
+    expect(touching('user#*')).toEqual({
+      authorize: ['PutItem', 'Query'],
       cleanup: ['DeleteItem'],
     });
     expect(touching('iat#*')).toEqual({
@@ -415,6 +421,7 @@ describe('API', () => {
       'ANY /authorize': 'authorize',
       'ANY /callback': 'authorize',
       'ANY /consent': 'authorize',
+      'ANY /account': 'authorize',
       $default: 'discovery',
     };
     expect([...routes.keys()].sort()).toEqual(Object.keys(expected).sort());

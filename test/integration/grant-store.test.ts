@@ -78,6 +78,29 @@ describe.each<[string, () => GrantStore]>([
     store = make();
   });
 
+  it('files authorizations under their user: that user’s only, newest first, at most the limit', async () => {
+    const entry = (sub: string, createdAt: number) => ({
+      sub,
+      grantId: newTokenId(),
+      clientId: 'https://app.example.com/client.json',
+      clientName: 'App',
+      redirectUri: 'http://127.0.0.1:5000/cb',
+      createdAt,
+    });
+    const carol = [
+      entry('dev:carol', NOW),
+      entry('dev:carol', NOW + 20),
+      entry('dev:carol', NOW + 10),
+    ];
+    for (const e of [...carol, entry('dev:carolyn', NOW + 30), entry('carol', NOW + 40)]) {
+      await store.recordUserGrant(e, NOW + 86_400);
+    }
+    const listed = await store.userGrants('dev:carol', 10);
+    expect(listed).toEqual([carol[1], carol[2], carol[0]]);
+    expect(await store.userGrants('dev:carol', 2)).toEqual([carol[1], carol[2]]);
+    expect(await store.userGrants('dev:nobody', 10)).toEqual([]);
+  });
+
   it('answers a transaction’s consent once, even when many answers race', async () => {
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, () => store.consentOnce('tx-raced-0123456789ab', NOW + 600)),

@@ -2,6 +2,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { pinnedElsewhere } from '../../core/regions.js';
@@ -13,6 +14,7 @@ import type {
   GrantStore,
   RevokedGrant,
   Rotation,
+  UserGrantEntry,
 } from '../../core/tokens/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
@@ -33,6 +35,8 @@ const SPENT_CODE_RETENTION = 600;
  *     ttl = when the family expires (revoked: when its last access token has)
  *   pk = "consent#<transaction id>", sk = "consent"; a consent answered (no attributes);
  *     ttl = the transaction's end
+ *   pk = "user#<sub>", sk = "grant#<createdAt, 10 digits>#<grantId>"; a UserGrantEntry (the
+ *     user's connected apps, newest first by sort key); ttl = its family's latest possible end
  */
 const consentKey = (transactionId: string) => ({
   pk: `consent#${transactionId}`,
@@ -40,6 +44,11 @@ const consentKey = (transactionId: string) => ({
 });
 const codeKey = (codeHash: string) => ({ pk: `code#${codeHash}`, sk: 'code' });
 const grantKey = (grantId: string) => ({ pk: `grant#${grantId}`, sk: 'grant' });
+const userPartition = (sub: string) => `user#${sub}`;
+const userGrantKey = (entry: UserGrantEntry) => ({
+  pk: userPartition(entry.sub),
+  sk: `grant#${String(entry.createdAt).padStart(10, '0')}#${entry.grantId}`,
+});
 
 const toCode = (item: Record<string, unknown>) =>
   withoutTableAttributes<AuthorizationCodeRecord & { redeemedAt?: number }>(item);
@@ -79,6 +88,35 @@ export class DynamoDbGrantStore implements GrantStore {
       ),
       SERVICE,
     );
+  }
+
+  async recordUserGrant(entry: UserGrantEntry, expiresAt: number): Promise<void> {
+    await callAws(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...userGrantKey(entry), ...entry, ...expiryAttributes(expiresAt) },
+        }),
+      ),
+      SERVICE,
+    );
+  }
+
+  async userGrants(sub: string, limit: number): Promise<UserGrantEntry[]> {
+    const { Items = [] } = await callAws(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': userPartition(sub) },
+          ScanIndexForward: false,
+          Limit: limit,
+          ConsistentRead: true,
+        }),
+      ),
+      SERVICE,
+    );
+    return Items.map((item) => withoutTableAttributes<UserGrantEntry>(item));
   }
 
   /**

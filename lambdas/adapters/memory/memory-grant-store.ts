@@ -7,6 +7,7 @@ import type {
   GrantStore,
   RevokedGrant,
   Rotation,
+  UserGrantEntry,
 } from '../../core/tokens/ports.js';
 
 interface StoredCode extends AuthorizationCodeRecord {
@@ -30,6 +31,7 @@ export class MemoryGrantStore implements GrantStore {
   private readonly grants = new Map<string, GrantRecord | RevokedGrant>();
   /** Answered transactions (the memory store never expires them: each is 128 random bits). */
   private readonly consented = new Set<string>();
+  private readonly byUser = new Map<string, UserGrantEntry[]>();
 
   async consentOnce(transactionId: string): Promise<boolean> {
     if (this.consented.has(transactionId)) return false;
@@ -40,6 +42,15 @@ export class MemoryGrantStore implements GrantStore {
   async putCode(code: AuthorizationCodeRecord): Promise<void> {
     if (this.codes.has(code.codeHash)) throw new Error('authorization code collision');
     this.codes.set(code.codeHash, code);
+  }
+
+  async recordUserGrant(entry: UserGrantEntry): Promise<void> {
+    this.byUser.set(entry.sub, [...(this.byUser.get(entry.sub) ?? []), entry]);
+  }
+
+  async userGrants(sub: string, limit: number): Promise<UserGrantEntry[]> {
+    const entries = [...(this.byUser.get(sub) ?? [])];
+    return entries.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
   }
 
   async redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption> {

@@ -1,5 +1,6 @@
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
-import { parseRedirectUri } from '../clients/client-metadata.js';
+import { parseRedirectUri, redirectTarget } from '../clients/client-metadata.js';
+import type { Clock } from '../clock.js';
 import { type AuthorizationRedirect, OAuthError, redirectedError } from '../errors.js';
 import { homeRegionOf } from '../regions.js';
 import { hashSecret, newSecret, newTokenId } from '../secrets.js';
@@ -17,7 +18,8 @@ import type { UpstreamOutcome, UpstreamPending, UserIdentity } from './ports.js'
 export interface Transaction {
   /** 128 random bits: names the cookie, is the upstream `state`, binds the forms' CSRF tokens. */
   readonly id: string;
-  readonly request: AuthorizationRequest;
+  /** Absent: a sign-in for the user's own connected-apps page, which returns there. */
+  readonly request?: AuthorizationRequest;
   /** The upstream round trip's nonce and PKCE verifier, until it returns. */
   readonly pending?: UpstreamPending;
   /** Who signed in for this request: set by a login, or by the session at the start. */
@@ -51,6 +53,8 @@ export interface FlowSettings extends AuthorizationSettings {
   readonly defaultAudience?: string;
   /** Multi-region: this server's region; its codes are redeemed here only. */
   readonly region?: string;
+  /** How long an allowed client's refresh token family can live: its user entry's lifetime. */
+  readonly refreshTokenLifetimeSeconds: number;
 }
 
 /** A sign-in that cannot continue in this browser: a page, never a redirect. */
@@ -60,6 +64,18 @@ export const transactionGone = () =>
     'invalid_request',
     'This sign-in has expired or has already finished. Go back to the application and start again.',
   );
+
+/** The authorization request a transaction carries; a sign-in for the account page has none. */
+export function authorizationOf(transaction: Transaction): AuthorizationRequest {
+  if (transaction.request === undefined) throw transactionGone();
+  return transaction.request;
+}
+
+/** A sign-in for the user's connected-apps page (nothing to validate: no client asks). */
+export const accountSignIn = (clock: Clock): Transaction => ({
+  id: newTokenId(),
+  expiresAt: clock.now() + TRANSACTION_LIFETIME_SECONDS,
+});
 
 export const redirectOf = (request: AuthorizationRequest): AuthorizationRedirect => ({
   uri: request.redirectUri,
@@ -108,16 +124,15 @@ export class AuthorizationFlow {
 
   /** What the consent page shows; the client must still exist. */
   async consent(transaction: Transaction, issuer: string): Promise<ConsentView> {
-    const { request } = transaction;
+    const request = authorizationOf(transaction);
     const client = await this.activeClient(request.clientId);
     const target = parseRedirectUri(request.redirectUri);
-    const url = new URL(target.normalized);
     return {
       ...(client.metadata.client_name !== undefined && {
         clientName: client.metadata.client_name,
       }),
       clientId: client.clientId,
-      redirectTarget: target.kind === 'private-use' ? url.protocol : url.host,
+      redirectTarget: redirectTarget(target),
       redirectKind: target.kind,
       scopes: request.scope?.split(' ') ?? [],
       resources:
@@ -130,16 +145,34 @@ export class AuthorizationFlow {
 
   /** "Allow": a single-use code bound to the client, redirect URI, PKCE challenge and user. */
   async allow(transaction: Transaction): Promise<{ code: string; clientId: string }> {
-    const { request } = transaction;
+    const request = authorizationOf(transaction);
     const user = signedInUser(transaction);
     // Deleted or expired while the user read the page: no code for it.
-    await this.activeClient(request.clientId);
+    const client = await this.activeClient(request.clientId);
     // The form and its cookie can be posted again (a replay, a back button): one code only.
     if (!(await this.grants.consentOnce(transaction.id, transaction.expiresAt))) {
       throw transactionGone();
     }
     const code = newSecret();
     const now = this.lifecycle.clock.now();
+    const grantId = newTokenId();
+    // Filed under the user before the code exists, so every grant it leads to is on their
+    // connected-apps page (only clients that get refresh tokens have grants that last).
+    if (client.metadata.grant_types.includes('refresh_token')) {
+      await this.grants.recordUserGrant(
+        {
+          sub: user.sub,
+          grantId,
+          clientId: client.clientId,
+          ...(client.metadata.client_name !== undefined && {
+            clientName: client.metadata.client_name,
+          }),
+          redirectUri: request.redirectUri,
+          createdAt: now,
+        },
+        now + CODE_LIFETIME_SECONDS + this.settings.refreshTokenLifetimeSeconds,
+      );
+    }
     await this.grants.putCode({
       codeHash: hashSecret(code),
       clientId: request.clientId,
@@ -149,7 +182,7 @@ export class AuthorizationFlow {
       ...(request.scope !== undefined && { scope: request.scope }),
       sub: user.sub,
       authTime: user.authTime,
-      grantId: newTokenId(),
+      grantId,
       issuedAt: now,
       expiresAt: now + CODE_LIFETIME_SECONDS,
       ...homeRegionOf(this.settings.region),

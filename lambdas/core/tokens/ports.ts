@@ -105,6 +105,23 @@ export interface GrantRecord {
   readonly jkt?: string;
 }
 
+/**
+ * A user's authorization, as their connected-apps page lists it: written when they allow a client
+ * that gets refresh tokens, before its code exists (the grant itself appears at the code's
+ * exchange; an entry whose grant never came is skipped). What the page shows of the client is
+ * what the consent page showed.
+ */
+export interface UserGrantEntry {
+  readonly sub: string;
+  readonly grantId: string;
+  readonly clientId: string;
+  /** `client_name` as the client asserted it at consent: never verified. */
+  readonly clientName?: string;
+  /** The redirect URI of the authorization, normalised. */
+  readonly redirectUri: string;
+  readonly createdAt: number;
+}
+
 /** A rotation: the next refresh token of a family. */
 export interface Rotation {
   readonly currentHash: string;
@@ -129,6 +146,10 @@ export interface GrantStore {
    */
   consentOnce(transactionId: string, expiresAt: number): Promise<boolean>;
   putCode(code: AuthorizationCodeRecord): Promise<void>;
+  /** Files an authorization under its user, kept until `expiresAt` (its family's latest end). */
+  recordUserGrant(entry: UserGrantEntry, expiresAt: number): Promise<void>;
+  /** A user's authorizations, the most recent first, at most `limit`. */
+  userGrants(sub: string, limit: number): Promise<UserGrantEntry[]>;
   /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
   redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;
   /** Stores a new grant (never overwrites); false if one exists (revoked meanwhile). */

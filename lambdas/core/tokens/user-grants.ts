@@ -118,8 +118,27 @@ const reuseEvent = (
   occurred_at: now,
 });
 
-const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
+export const isLive = (grant: GrantRecord | RevokedGrant | undefined): grant is GrantRecord =>
   grant !== undefined && grant.revokedAt === undefined && 'currentHash' in grant;
+
+type FamilyLifetimes = Pick<
+  UserGrantSettings,
+  'refreshTokenIdleLifetimeSeconds' | 'accessTokenLifetimeSeconds'
+>;
+
+/** The family ends at its absolute expiry, or when unused for the idle lifetime. */
+export const familyExpiry = (
+  grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>,
+  settings: FamilyLifetimes,
+) => Math.min(grant.absoluteExpiresAt, grant.lastUsedAt + settings.refreshTokenIdleLifetimeSeconds);
+
+/** Revokes a family, keeping the revocation until every access token of it has expired. */
+export const revokeFamily = (
+  grants: GrantStore,
+  grantId: string,
+  now: number,
+  settings: FamilyLifetimes,
+) => grants.revokeGrant(grantId, now, now + settings.accessTokenLifetimeSeconds + 60);
 
 /** The parts of a refresh token, if it has the shape of one. */
 export const parseRefreshToken = (token: string) => {
@@ -385,21 +404,12 @@ export class UserGrants {
     return this.familyExpiry(grant) <= now;
   }
 
-  /** The family ends at its absolute expiry, or when unused for the idle lifetime. */
   private familyExpiry(grant: Pick<GrantRecord, 'absoluteExpiresAt' | 'lastUsedAt'>) {
-    return Math.min(
-      grant.absoluteExpiresAt,
-      grant.lastUsedAt + this.settings.refreshTokenIdleLifetimeSeconds,
-    );
+    return familyExpiry(grant, this.settings);
   }
 
-  /** Revocation is kept until every access token of the family has expired. */
   private revokeFamily(grantId: string, now: number): Promise<void> {
-    return this.grants.revokeGrant(
-      grantId,
-      now,
-      now + this.settings.accessTokenLifetimeSeconds + 60,
-    );
+    return revokeFamily(this.grants, grantId, now, this.settings);
   }
 
   /** RFC 8707: the resources asked for must be among those granted (narrowing is allowed). */
