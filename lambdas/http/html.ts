@@ -103,6 +103,8 @@ label.choice{font-weight:400;display:flex;gap:.5rem;align-items:baseline;margin:
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
 section.app{border-top:1px solid var(--line);padding-top:1rem;margin-bottom:1.5rem}section.app h2{margin-top:0;overflow-wrap:anywhere}
+section.app dl{display:grid;grid-template-columns:auto minmax(0,1fr);gap:.35rem 1rem}section.app dd{margin:0}
+@media (max-width:30rem){section.app dl{display:block}section.app dd{margin:0 0 .5rem}}
 @media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}code.id{max-width:9rem}table.rows code.id{display:inline;white-space:normal;overflow-wrap:anywhere;max-width:none}}
 `.trim();
 
