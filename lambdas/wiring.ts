@@ -195,37 +195,55 @@ const authorizationRoutes = (d: AuthorizeDeps) => {
   ];
 };
 
-/** Each deployed function's routes, from exactly the dependencies it needs. */
+/*
+ * Each deployed function's routes, from exactly the dependencies it needs: one top-level builder
+ * per endpoint, so that a Lambda handler importing its own builder bundles nothing of the others
+ * (the table below is for the local server, which serves them all).
+ */
+export const discoveryEndpoint = (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
+  discoveryRoutes({
+    ...d.config,
+    interactive: isInteractive(d.config),
+    dashboard: d.dashboard === true,
+  });
+export const jwksEndpoint = (d: Pick<Dependencies, 'signer' | 'config'>) =>
+  jwksRoutes(
+    d.signer,
+    d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
+  );
+export const registerEndpoint = (d: RegisterDeps) =>
+  registrationRoutes(registrationService(d), registrationRateLimiter(d));
+export const clientConfigurationEndpoint = (
+  d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>,
+) => clientConfigurationRoutes(clientConfigurationService(d));
+export const tokenEndpoint = (d: TokenDeps) => tokenRoutes(tokenService(d));
+export const authorizeEndpoint = authorizationRoutes;
+export const introspectEndpoint = (d: TokenDeps) => introspectionRoutes(tokenService(d));
+export const revokeEndpoint = (d: TokenDeps) => revocationRoutes(tokenService(d));
+export const adminEndpoint = (
+  d: RegistrationDeps &
+    Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
+) =>
+  adminRoutes(
+    new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
+    d.config.adminToken,
+    new InitialAccessTokens(d.initialAccessTokens, d.config.region),
+  );
+
 const ENDPOINT_ROUTES = {
-  discovery: (d: Pick<Dependencies, 'config' | 'dashboard'>) =>
-    discoveryRoutes({
-      ...d.config,
-      interactive: isInteractive(d.config),
-      dashboard: d.dashboard === true,
-    }),
-  jwks: (d: Pick<Dependencies, 'signer' | 'config'>) =>
-    jwksRoutes(
-      d.signer,
-      d.config.signingMode === 'wrapped' ? jwksMaxAgeSeconds(d.config) : undefined,
-    ),
-  register: (d: RegisterDeps) =>
-    registrationRoutes(registrationService(d), registrationRateLimiter(d)),
-  'client-configuration': (d: RegistrationDeps & Pick<Dependencies, 'blockedSoftware'>) =>
-    clientConfigurationRoutes(clientConfigurationService(d)),
-  token: (d: TokenDeps) => tokenRoutes(tokenService(d)),
-  authorize: authorizationRoutes,
-  introspect: (d: TokenDeps) => introspectionRoutes(tokenService(d)),
-  revoke: (d: TokenDeps) => revocationRoutes(tokenService(d)),
-  admin: (
-    d: RegistrationDeps &
-      Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
-  ) =>
-    adminRoutes(
-      new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
-      d.config.adminToken,
-      new InitialAccessTokens(d.initialAccessTokens, d.config.region),
-    ),
+  discovery: discoveryEndpoint,
+  jwks: jwksEndpoint,
+  register: registerEndpoint,
+  'client-configuration': clientConfigurationEndpoint,
+  token: tokenEndpoint,
+  authorize: authorizeEndpoint,
+  introspect: introspectEndpoint,
+  revoke: revokeEndpoint,
+  admin: adminEndpoint,
 } satisfies Record<Endpoint, (deps: never) => Route[]>;
+
+/** The routes builder of each endpoint (a type: a Lambda handler names its own builder). */
+export type EndpointRoutes = typeof ENDPOINT_ROUTES;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
   x: infer I,
@@ -235,7 +253,7 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
 
 /** The dependencies a set of endpoints needs together. */
 export type DependenciesOf<E extends Endpoint> = UnionToIntersection<
-  Parameters<(typeof ENDPOINT_ROUTES)[E]>[0]
+  Parameters<EndpointRoutes[E]>[0]
 >;
 
 export function routesFor<E extends Endpoint>(endpoints: readonly E[], deps: DependenciesOf<E>) {

@@ -3,12 +3,13 @@ import { documentClient, dynamoDbStores } from '../../aws/dynamodb.js';
 import { lambdaHandler } from '../../aws/lambda-handler.js';
 import { loadConfig } from '../../config.js';
 import { systemClock } from '../../core/clock.js';
+import { adminEndpoint } from '../../wiring.js';
 
 const config = loadConfig(process.env);
 const dynamo = documentClient();
 const { repository, initialAccessTokens, blockedSoftware } = dynamoDbStores(config, dynamo);
 /** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
-export const handler = lambdaHandler('admin', {
+export const handler = lambdaHandler('admin', adminEndpoint, {
   config,
   repository,
   blockedSoftware,

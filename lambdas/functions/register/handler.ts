@@ -3,11 +3,12 @@ import { dynamoDbStores } from '../../aws/dynamodb.js';
 import { lambdaHandler } from '../../aws/lambda-handler.js';
 import { loadConfig } from '../../config.js';
 import { systemClock } from '../../core/clock.js';
+import { registerEndpoint } from '../../wiring.js';
 
 const config = loadConfig(process.env);
 const { repository, initialAccessTokens, blockedSoftware, registrationCounter, softwareCounts } =
   dynamoDbStores(config);
-export const handler = lambdaHandler('register', {
+export const handler = lambdaHandler('register', registerEndpoint, {
   config,
   repository,
   initialAccessTokens,
