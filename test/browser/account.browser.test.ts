@@ -141,6 +141,17 @@ describe('the connected-apps page in Chromium', { timeout: 60_000 }, () => {
     await page.getByRole('status').getByText('Access revoked').waitFor();
     expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(2);
     await page.screenshot({ path: `${SHOTS}/account-revoked-390.png`, fullPage: true });
+
+    // A form whose CSRF token is not the session's (altered by the test, not the page): refused.
+    await page.evaluate(`document.querySelector('input[name=csrf]').value = 'forged'`);
+    const refused = page.waitForResponse((r) => r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Revoke' }).first().click();
+    expect((await refused).status()).toBe(403);
+    await page.getByRole('alert').getByText('CSRF token is missing or wrong').waitFor();
+    await page.screenshot({ path: `${SHOTS}/account-refused-390.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Back to your connected apps' }).click();
+    await page.getByRole('heading', { name: 'Connected apps', level: 1 }).waitFor();
+    expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(2);
     expect(problems).toEqual([]);
     await context.close();
   });
