@@ -121,14 +121,14 @@ export const FUNCTIONS = {
   // PutItem: used client assertion ids and DPoP proof ids (one conditional put each: single
   // use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
   // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
-  // are created (with an entry in their user's index), read, rotated and revoked. The wrapped mode reads the private halves too and
+  // are created, read, rotated and revoked. The wrapped mode reads the private halves too and
   // unwraps them.
   token: {
     paths: [PATHS.token],
     access: {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*'],
-        PutItem: ['assertion#*', 'dpop#*', 'grant#*', 'user#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'grant#*'],
         UpdateItem: ['client#*', 'code#*', 'grant#*'],
       },
       key: 'sign',
@@ -136,17 +136,21 @@ export const FUNCTIONS = {
     wrapped: { items: { GetItem: ['keyring#*', 'signingkey#*'] }, key: 'unwrap' },
     successMetric: 'TokensIssued',
   },
-  // The browser's side: the authorization request, the upstream's return, the consent form.
-  // Reads the client asking, stores the authorization code it is given (the code's hash) and
-  // marks the consent answered (a replayed form mints nothing). Reads the user's grants to the
-  // client (their index, then each grant) so that consent asks only for scopes not yet granted.
+  // The browser's side: the authorization request, the upstream's return, the consent form,
+  // and the users' connected-apps page. Reads the client asking, stores the authorization code
+  // it is given (the code's hash), marks the consent answered (a replayed form mints nothing)
+  // and files the authorization under its user (user#<sub>, the one writer of that index).
+  // Reads the user's index (a Query of their own partition) and each grant it names: consent
+  // asks only for scopes not yet granted, and the page lists grants and revokes one (an update
+  // of the grant).
   authorize: {
-    paths: [PATHS.authorize, PATHS.callback, PATHS.consent, PATHS.serviceLogo],
+    paths: [PATHS.authorize, PATHS.callback, PATHS.consent, PATHS.serviceLogo, PATHS.account],
     signIn: true,
     access: {
       items: {
         GetItem: ['client#*', 'grant#*'],
-        PutItem: ['code#*', 'consent#*'],
+        PutItem: ['code#*', 'consent#*', 'user#*'],
+        UpdateItem: ['grant#*'],
         Query: ['user#*'],
       },
     },

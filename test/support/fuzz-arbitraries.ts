@@ -1190,6 +1190,7 @@ export const garbageRequest: fc.Arbitrary<FuzzRequest> = fc.record({
       '/consent',
       '/login',
       '/callback',
+      '/account',
       '/admin/clients',
       '/',
       '',
