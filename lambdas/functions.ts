@@ -119,9 +119,9 @@ export const FUNCTIONS = {
     },
   },
   // PutItem: used client assertion ids, DPoP proof ids and trusted issuers' assertion ids (one
-  // conditional put each: single use across containers); UpdateItem: the client's "last used" (token issuance counts as use).
-  // Codes are spent (UpdateItem) and read back on a refusal; grants (refresh token families)
-  // are created (with an entry in their user's index), read, rotated and revoked. GetItem on
+  // conditional put each: single use across containers); UpdateItem: the client's "last used"
+  // (token issuance counts as use). Codes are spent (UpdateItem) and read back on a refusal;
+  // grants (refresh token families) are created, read, rotated and revoked. GetItem on
   // revoked#*: a token exchange's subject token must not be revoked. The wrapped mode reads the
   // private halves too and unwraps them.
   token: {
@@ -129,7 +129,7 @@ export const FUNCTIONS = {
     access: {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*'],
-        PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*', 'user#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*'],
         // stats#client#*: a refresh token reuse counted in its client's health.
         UpdateItem: ['client#*', 'code#*', 'grant#*', 'stats#client#*'],
       },
@@ -138,17 +138,21 @@ export const FUNCTIONS = {
     wrapped: { items: { GetItem: ['keyring#*', 'signingkey#*'] }, key: 'unwrap' },
     successMetric: 'TokensIssued',
   },
-  // The browser's side: the authorization request, the upstream's return, the consent form.
-  // Reads the client asking, stores the authorization code it is given (the code's hash) and
-  // marks the consent answered (a replayed form mints nothing). Reads the user's grants to the
-  // client (their index, then each grant) so that consent asks only for scopes not yet granted.
+  // The browser's side: the authorization request, the upstream's return, the consent form,
+  // and the users' connected-apps page. Reads the client asking, stores the authorization code
+  // it is given (the code's hash), marks the consent answered (a replayed form mints nothing)
+  // and files the authorization under its user (user#<sub>, the one writer of that index).
+  // Reads the user's index (a Query of their own partition) and each grant it names: consent
+  // asks only for scopes not yet granted, and the page lists grants and revokes one (an update
+  // of the grant).
   authorize: {
-    paths: [PATHS.authorize, PATHS.callback, PATHS.consent, PATHS.serviceLogo],
+    paths: [PATHS.authorize, PATHS.callback, PATHS.consent, PATHS.serviceLogo, PATHS.account],
     signIn: true,
     access: {
       items: {
         GetItem: ['client#*', 'grant#*'],
-        PutItem: ['code#*', 'consent#*'],
+        PutItem: ['code#*', 'consent#*', 'user#*'],
+        UpdateItem: ['grant#*'],
         Query: ['user#*'],
       },
     },

@@ -28,6 +28,7 @@ import { TrustedSoftwareStatements } from './core/registration/software-statemen
 import { jwksMaxAgeSeconds } from './core/signing/keyring.js';
 import type { Signer } from './core/signing/ports.js';
 import { AccessTokenIssuer, AccessTokenVerifier } from './core/tokens/access-tokens.js';
+import { ConnectedApps } from './core/tokens/connected-apps.js';
 import type { GrantStore, TokenStore } from './core/tokens/ports.js';
 import { DerivedNonces, TokenEndpointProofs } from './core/tokens/token-endpoint-proofs.js';
 import { TokenService } from './core/tokens/token-service.js';
@@ -35,6 +36,7 @@ import { type RefreshReuseEvent, UserGrants } from './core/tokens/user-grants.js
 import type { Endpoint } from './functions.js';
 import { browserState } from './http/browser-state.js';
 import type { Route } from './http/router.js';
+import { accountRoutes } from './http/routes/account.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { authorizeRoutes } from './http/routes/authorize.js';
 import { discoveryRoutes } from './http/routes/discovery.js';
@@ -198,17 +200,30 @@ const refreshReuse =
   };
 
 /**
- * The authorization endpoint, when someone can sign users in: the upstream if there is one,
- * else the development login (whose own routes only the local app adds).
+ * The authorization endpoint and the users' connected-apps page, when someone can sign users
+ * in: the upstream if there is one, else the development login (whose own routes only the local
+ * app adds). A user's revocation is an audit line in the log, as a refresh token's reuse is.
  */
 export const authorizeEndpoint = (d: AuthorizeDeps) => {
   if (d.upstream === undefined && d.config.devLogin === undefined) return [];
-  return authorizeRoutes(
-    new AuthorizationFlow(lifecycle(d), d.grants, d.config),
-    browserState(d.cookieKey, d.clock, d.config),
-    d.upstream,
-    d.config.serviceLogo,
-  );
+  const browser = browserState(d.cookieKey, d.clock, d.config);
+  return [
+    ...authorizeRoutes(
+      new AuthorizationFlow(lifecycle(d), d.grants, d.config),
+      browser,
+      d.upstream,
+      d.config.serviceLogo,
+    ),
+    ...accountRoutes(
+      new ConnectedApps(d.grants, d.clock, d.config, (event) =>
+        logger.info(event.type, { audit: event }),
+      ),
+      browser,
+      d.upstream,
+      d.clock,
+      d.config.defaultAudience,
+    ),
+  ];
 };
 
 /*

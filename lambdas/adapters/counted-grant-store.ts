@@ -29,8 +29,11 @@ export class CountedGrantStore implements GrantStore {
   revokeGrant(...args: Parameters<GrantStore['revokeGrant']>) {
     return this.inner.revokeGrant(...args);
   }
-  grantsOf(...args: Parameters<GrantStore['grantsOf']>) {
-    return this.inner.grantsOf(...args);
+  recordUserGrant(...args: Parameters<GrantStore['recordUserGrant']>) {
+    return this.inner.recordUserGrant(...args);
+  }
+  userGrants(...args: Parameters<GrantStore['userGrants']>) {
+    return this.inner.userGrants(...args);
   }
 
   async createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean> {

@@ -17,6 +17,8 @@ export const PATHS = {
   consent: '/consent',
   /** The operator's logo (DCR_SERVICE_LOGO), shown on the consent page. */
   serviceLogo: '/service-logo',
+  /** The signed-in user's connected apps: their grants, each revocable. */
+  account: '/account',
   /** The development login (local only; never routed in AWS). */
   login: '/login',
   adminClients: '/admin/clients',

@@ -49,6 +49,11 @@ export interface TransactionForm {
   readonly csrf: string;
 }
 
+const wrongCsrf = () =>
+  forbiddenRequest(
+    'This form is not one this server showed you (its CSRF token is missing or wrong).',
+  );
+
 /**
  * A form post from this server's own pages, or a 403: not `Sec-Fetch-Site: cross-site`, and an
  * `Origin` equal to the issuer's when the browser sends one (always, with `originRequired`: the
@@ -134,8 +139,17 @@ export class BrowserState {
     return this.transaction(request, issuer, new URLSearchParams(request.query).get(parameter));
   }
 
-  /** After a sign-in: the session, the transaction with its user, and on to consent. */
+  /**
+   * After a sign-in: the session, and on to consent with the transaction (now with its user),
+   * or back to the account page, whose sign-in is then over.
+   */
   async signedIn(issuer: string, transaction: Transaction, user: UserIdentity) {
+    if (transaction.request === undefined) {
+      return seeOther(endpointUrl(issuer, PATHS.account), [
+        await this.sessionCookie(issuer, user),
+        this.endTransaction(issuer, transaction.id),
+      ]);
+    }
     const next = withUser(transaction, user);
     return seeOther(consentUrl(issuer, next.id), [
       await this.sessionCookie(issuer, user),
@@ -177,6 +191,29 @@ export class BrowserState {
     };
   }
 
+  /** The CSRF token of a form acting for the signed-in user: bound to their session. */
+  sessionCsrf(purpose: string, session: UserIdentity): Promise<string> {
+    return this.sealer.csrfToken(`${purpose}:${session.authTime}:${session.sub}`);
+  }
+
+  /**
+   * A form post from this server's own page acting for the signed-in user: as `checkForm`, with
+   * the CSRF token of their session. Undefined when no one is signed in (any more).
+   */
+  async checkSessionForm(
+    request: HttpRequest,
+    issuer: string,
+    purpose: string,
+  ): Promise<{ form: URLSearchParams; session: UserIdentity } | undefined> {
+    refuseForeignForm(request, issuer, { originRequired: false });
+    const form = readForm(request);
+    const session = await this.session(request, issuer);
+    if (session === undefined) return undefined;
+    const expected = `${purpose}:${session.authTime}:${session.sub}`;
+    if (!(await this.sealer.csrfMatches(expected, form.get('csrf')))) throw wrongCsrf();
+    return { form, session };
+  }
+
   /**
    * A form post from this server's own page, or a 403: not cross-site (`Sec-Fetch-Site`), from
    * the issuer's origin when the browser says (`Origin`), and carrying the CSRF token of the
@@ -192,9 +229,7 @@ export class BrowserState {
     const transactionId = form.get('tx');
     if (transactionId === null || !TRANSACTION_ID.test(transactionId)) throw transactionGone();
     if (!(await this.sealer.csrfMatches(`${purpose}:${transactionId}`, form.get('csrf')))) {
-      throw forbiddenRequest(
-        'This form is not one this server showed you (its CSRF token is missing or wrong).',
-      );
+      throw wrongCsrf();
     }
     return { form, transaction: await this.transaction(request, issuer, transactionId) };
   }

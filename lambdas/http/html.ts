@@ -105,6 +105,9 @@ details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
 .brand{display:flex;align-items:center;gap:.5rem;font-weight:600;color:var(--muted);margin:0 0 1.25rem;overflow-wrap:anywhere}.brand img{width:2rem;height:2rem;object-fit:contain;flex:none}
 .destination{border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:.375rem;padding:.5rem .75rem}.destination span{display:block;font-size:.85rem;color:var(--muted)}.destination strong{font-size:1.3rem;overflow-wrap:anywhere}
 ul.scopes{padding-left:1.25rem}ul.scopes li+li{margin-top:.35rem}ul.scopes code{margin-left:.25rem}form+details{margin-top:1.25rem}
+section.app{border-top:1px solid var(--line);padding-top:1rem;margin-bottom:1.5rem}section.app h2{margin-top:0;overflow-wrap:anywhere}
+section.app dl{display:grid;grid-template-columns:auto minmax(0,1fr);gap:.35rem 1rem}section.app dd{margin:0}
+@media (max-width:30rem){section.app dl{display:block}section.app dd{margin:0 0 .5rem}}
 @media (max-width:40rem){table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid var(--line);padding:.35rem 0}table.rows td{display:block;border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}code.id{max-width:9rem}table.rows code.id{display:inline;white-space:normal;overflow-wrap:anywhere;max-width:none}}
 `.trim();
 

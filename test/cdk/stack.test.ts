@@ -286,8 +286,9 @@ describe('functions', () => {
     });
     expect(touching('consent#*')).toEqual({ authorize: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('grant#*')).toEqual({
-      // The authorize function reads a user's grants to a client: consent asks only for more.
-      authorize: ['GetItem'],
+      // The authorize function reads a user's grants (step-up, the connected-apps page) and
+      // revokes one of them (the page).
+      authorize: ['GetItem', 'UpdateItem'],
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
       revoke: ['GetItem', 'UpdateItem'],
@@ -299,10 +300,11 @@ describe('functions', () => {
       audit: ['UpdateItem'],
       cleanup: ['DeleteItem'],
     });
-    // A user's index of grants: written with each grant, read at consent, removed once expired.
+    // A user's one index of grants: written at consent and read (step-up, connected apps) by
+    // the authorize function alone (the token function's exchange writes nothing there),
+    // removed once expired.
     expect(touching('user#*')).toEqual({
-      token: ['PutItem'],
-      authorize: ['Query'],
+      authorize: ['PutItem', 'Query'],
       cleanup: ['DeleteItem'],
     });
     // Active clients per software_id: claimed at registration, given back from the stream.
@@ -428,6 +430,7 @@ describe('API', () => {
       'ANY /callback': 'authorize',
       'ANY /consent': 'authorize',
       'ANY /service-logo': 'authorize',
+      'ANY /account': 'authorize',
       $default: 'discovery',
     };
     expect([...routes.keys()].sort()).toEqual(Object.keys(expected).sort());

@@ -103,6 +103,7 @@ const rawRequest = fc.record({
       '/authorize?response_type=code',
       '/login?tx=%zz',
       '/consent',
+      '/account?revoked=%zz',
       '/admin/clients?limit=%',
       '/admin/stats?days=1e308',
       '/.well-known/oauth-authorization-server',

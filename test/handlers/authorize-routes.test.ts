@@ -300,3 +300,55 @@ describe('the authorize routes with an upstream OpenID Provider', () => {
     expect((await send('GET', '/login?tx=x')).status).toBe(404);
   });
 });
+
+describe('the connected-apps page signs in at the upstream, as /authorize does', () => {
+  it('goes upstream with its own transaction as state, and comes back to /account signed in', async () => {
+    const started = await send('GET', '/account');
+    expect(started.status).toBe(303);
+    const location = new URL(started.headers.location as string);
+    expect(location.origin).toBe('https://login.example.org');
+    const state = location.searchParams.get('state') as string;
+    expect(upstream.begun).toEqual([
+      { state, redirectUri: `${ISSUER}/callback`, forceLogin: false },
+    ]);
+    expect(jar.has(`__Host-dcr_tx_${state}`)).toBe(true);
+
+    const back = await send('GET', `/callback?state=${state}&code=upstream-code`);
+    expect(back.status).toBe(303);
+    expect(back.headers.location).toBe(`${ISSUER}/account`);
+    // Signed in; the account sign-in is over.
+    expect(jar.has('__Host-dcr_session')).toBe(true);
+    expect(jar.has(`__Host-dcr_tx_${state}`)).toBe(false);
+    const page = await send('GET', '/account');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<code>upstream|42</code>');
+    expect(page.body).toContain('No application is connected to your account.');
+  });
+
+  it.each([
+    ['denied', 403, 'access_denied'],
+    ['unavailable', 503, 'temporarily_unavailable'],
+  ] as const)(
+    'an upstream answer %s is a %i page: there is no client to answer',
+    async (failure, status, error) => {
+      const started = await send('GET', '/account');
+      const state = new URL(started.headers.location as string).searchParams.get('state');
+      upstream.answer = { failure, detail: 'test' };
+      const back = await send('GET', `/callback?state=${state}&error=x`);
+      expect(back.status).toBe(status);
+      expect(back.headers.location).toBeUndefined();
+      expect(back.body).toContain('<title>Sign-in cannot continue</title>');
+      expect(back.body).toContain(`<code>${error}</code>`);
+      expect(jar.has('__Host-dcr_session')).toBe(false);
+    },
+  );
+
+  it('an upstream that cannot be reached: a 503 page, and the next visit tries again', async () => {
+    upstream.failBegin = true;
+    const refused = await send('GET', '/account');
+    expect(refused.status).toBe(503);
+    expect(refused.body).toContain('the identity provider could not be reached');
+    upstream.failBegin = false;
+    expect((await send('GET', '/account')).status).toBe(303);
+  });
+});

@@ -78,6 +78,47 @@ describe.each<[string, () => GrantStore]>([
     store = make();
   });
 
+  it('files authorizations under their user: that user’s only, by client then newest first, at most the limit', async () => {
+    const entry = (
+      sub: string,
+      createdAt: number,
+      clientId = 'https://app.example.com/client.json',
+    ) => ({
+      sub,
+      grantId: newTokenId(),
+      clientId,
+      clientName: 'App',
+      redirectUri: 'http://127.0.0.1:5000/cb',
+      createdAt,
+    });
+    const carol = [
+      entry('dev:carol', NOW),
+      entry('dev:carol', NOW + 20),
+      entry('dev:carol', NOW + 10),
+    ];
+    // Another client of carol's, whose id the first one's is a prefix of.
+    const other = entry('dev:carol', NOW + 30, 'https://app.example.com/client.json2');
+    for (const e of [...carol, other, entry('dev:carolyn', NOW + 30), entry('carol', NOW + 40)]) {
+      await store.recordUserGrant(e, NOW + 86_400);
+    }
+    expect(await store.userGrants('dev:carol', { limit: 10 })).toEqual([
+      other,
+      carol[1],
+      carol[2],
+      carol[0],
+    ]);
+    expect(await store.userGrants('dev:carol', { limit: 2 })).toEqual([other, carol[1]]);
+    // One client's only (step-up), newest first.
+    const clientId = 'https://app.example.com/client.json';
+    expect(await store.userGrants('dev:carol', { clientId, limit: 10 })).toEqual([
+      carol[1],
+      carol[2],
+      carol[0],
+    ]);
+    expect(await store.userGrants('dev:carol', { clientId, limit: 1 })).toEqual([carol[1]]);
+    expect(await store.userGrants('dev:nobody', { limit: 10 })).toEqual([]);
+  });
+
   it('answers a transaction’s consent once, even when many answers race', async () => {
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, () => store.consentOnce('tx-raced-0123456789ab', NOW + 600)),

@@ -236,6 +236,8 @@ describe('AWS calls per operation on the synthesized stack', () => {
       ),
     );
     expect(exchanged.cost.kms).toBe(1);
+    // One put, the grant: its user's index entry was filed at consent, not here.
+    expect(exchanged.cost.calls['token dynamodb:PutItem']).toBe(1);
     const refreshed = await cost('refresh', 'token', () =>
       client.refreshTokenGrant(config, exchanged.result.refresh_token as string, {
         resource: RESOURCE,

@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
+import { DynamoDbGrantStore } from '../../lambdas/adapters/dynamodb/dynamodb-grant-store.js';
 import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb/dynamodb-token-store.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import { accessOf, DEPLOYED_FUNCTIONS, descriptorOf } from '../../lambdas/functions.js';
@@ -254,8 +255,9 @@ describe('the gate in front of the store, with the template policies', () => {
       // A Query of the table names its partition: the admin function may read the software_id
       // counters' one. (The gate does not tell the table from its index — the template's
       // resources are not resolved here — so admin's and cleanup's index grants let any Query
-      // through; cdk/stack checks that the table Query is conditioned on stats#software.)
-      for (const pk of ['stats#software', 'client#1', 'stats#active']) {
+      // through; cdk/stack checks that the table Query is conditioned on stats#software.) The
+      // authorize function may read a user's partition (their index of grants), and no other.
+      for (const pk of ['stats#software', 'client#1', 'stats#active', 'user#dev:alice']) {
         const partition = await outcome(
           signedAs(name).send(
             new QueryCommand({
@@ -265,8 +267,10 @@ describe('the gate in front of the store, with the template policies', () => {
             }),
           ),
         );
+        const allowed =
+          ['cleanup', 'admin'].includes(name) || (name === 'authorize' && pk.startsWith('user#'));
         expect(partition, `${name} Query ${pk}`).toBe(
-          ['cleanup', 'admin'].includes(name) ? 'allowed' : 'AccessDeniedException',
+          allowed ? 'allowed' : 'AccessDeniedException',
         );
       }
     }
@@ -302,6 +306,16 @@ describe('the gate in front of the store, with the template policies', () => {
       const tokens = new DynamoDbTokenStore(owner, TABLE);
       await tokens.revoke('jti', now - 60);
       await tokens.useAssertionId('expired', 'assertion', now - 60);
+      await new DynamoDbGrantStore(owner, TABLE).recordUserGrant(
+        {
+          sub: 'dev:alice',
+          grantId: 'g'.repeat(22),
+          clientId: 'expired',
+          redirectUri: 'http://127.0.0.1/cb',
+          createdAt: now - 7200,
+        },
+        now - 60,
+      );
       const before = denied.length;
       const sweep = await new DynamoDbExpirySweeper(
         signedAs('cleanup', cleanupGate.endpoint),
@@ -309,7 +323,7 @@ describe('the gate in front of the store, with the template policies', () => {
         clock,
       ).sweep();
       expect(denied.slice(before)).toEqual([]);
-      expect(sweep.deleted).toEqual({ client: 1, revoked: 1, assertion: 1 });
+      expect(sweep.deleted).toEqual({ client: 1, revoked: 1, assertion: 1, user: 1 });
     } finally {
       await cleanupGate.close();
       await storeServer.close();

@@ -207,9 +207,15 @@ export class Browser {
    * signing in on the way as a person does: the development login, or an upstream
    * oidc-provider's login and consent. Skips nothing the server does not skip.
    */
-  async untilConsent(
+  untilConsent(start: string | URL | Page, options: Omit<SignInOptions, 'decision'>) {
+    return this.signInUntil(start, options, (page) => isConsentForm(page.form));
+  }
+
+  /** From `start`, signing in on the way as a person does, to the first page that is `done`. */
+  async signInUntil(
     start: string | URL | Page,
     options: Omit<SignInOptions, 'decision'>,
+    done: (page: Page) => boolean,
   ): Promise<Page> {
     const { user = 'alice', stopAt } = options;
     let page =
@@ -218,7 +224,7 @@ export class Browser {
         : start;
     for (let pages = 0; pages < 6; pages++) {
       const { form } = page;
-      if (isConsentForm(form)) return page;
+      if (done(page)) return page;
       const response =
         'username' in form.fields
           ? await this.submit(form, { username: user })
@@ -230,7 +236,7 @@ export class Browser {
       if (response === undefined) throw new Error(`not a sign-in page:\n${page.text}`);
       page = await this.page(await this.afterSubmit(response, form.action, stopAt));
     }
-    throw new Error('sign-in did not reach the consent page');
+    throw new Error('sign-in did not reach the page');
   }
 
   /**

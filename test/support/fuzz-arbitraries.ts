@@ -1255,6 +1255,7 @@ export const garbageRequest: fc.Arbitrary<FuzzRequest> = fc.record({
       '/consent',
       '/login',
       '/callback',
+      '/account',
       '/admin/clients',
       '/',
       '',

@@ -614,7 +614,7 @@ export function snapshot(app: FuzzApp) {
 // The properties
 
 /** Routes that are pages a person's browser visits (the router's `page: true` routes). */
-const PAGE_PATHS = new Set(['/authorize', '/consent', '/login', '/callback']);
+const PAGE_PATHS = new Set(['/authorize', '/consent', '/login', '/callback', '/account']);
 const isPage = (path: string) =>
   PAGE_PATHS.has(path) || path === '/dashboard' || path.startsWith('/dashboard/');
 

@@ -43,6 +43,7 @@ const record = (clientId: string, extra: Partial<ClientRecord> = {}): ClientReco
 const SETTINGS: FlowSettings = {
   resources: new Set([RESOURCE, OTHER_RESOURCE]),
   refreshTokenIdleLifetimeSeconds: 7 * DAY,
+  refreshTokenLifetimeSeconds: 30 * DAY,
   serviceName: 'Example Corp',
   serviceLogo: {},
   scopeDescriptions: new Map([
@@ -99,7 +100,16 @@ function world(settings: FlowSettings = SETTINGS) {
     previousHashes: [],
     ...overrides,
   });
-  return { clock, repository, grants, flow, transaction, grant };
+  /** A grant as the flow makes it: filed under its user at consent, created at the exchange. */
+  const granted = async (record: GrantRecord, expiresAt = NOW + DAY) => {
+    const { sub, grantId, clientId, createdAt } = record;
+    await grants.recordUserGrant(
+      { sub, grantId, clientId, redirectUri: REDIRECT, createdAt },
+      record.absoluteExpiresAt,
+    );
+    await grants.createGrant(record, expiresAt);
+  };
+  return { clock, repository, grants, flow, transaction, grant, granted };
 }
 
 const names = (view: ConsentView) => ({
@@ -132,7 +142,11 @@ describe('the consent page', () => {
   });
 
   it('falls back to the issuer’s host, without a logo, when none is configured', async () => {
-    const bare = world({ resources: SETTINGS.resources, refreshTokenIdleLifetimeSeconds: DAY });
+    const bare = world({
+      resources: SETTINGS.resources,
+      refreshTokenIdleLifetimeSeconds: DAY,
+      refreshTokenLifetimeSeconds: DAY,
+    });
     await bare.repository.create(record('client-1'));
     const page = render(await bare.flow.consent(bare.transaction('client-1', 'read'), ISSUER));
     expect(page).toContain('<p class="brand"><span>auth.example.com</span></p>');
@@ -242,7 +256,7 @@ describe('step-up consent', () => {
   });
 
   it('asks only for the scopes not yet granted, and lists the granted ones apart', async () => {
-    await w.grants.createGrant(w.grant({ scope: 'read' }), NOW + DAY);
+    await w.granted(w.grant({ scope: 'read' }));
     const view = await w.flow.consent(w.transaction('client-1', 'read write'), ISSUER);
     expect(names(view)).toEqual({ asked: ['write'], already: ['read'] });
     const page = render(view);
@@ -256,24 +270,21 @@ describe('step-up consent', () => {
   });
 
   it('adds up the scopes of every live grant of the user, client and resource', async () => {
-    await w.grants.createGrant(w.grant({ scope: 'read' }), NOW + DAY);
-    await w.grants.createGrant(
-      w.grant({ scope: 'write', resources: [RESOURCE, OTHER_RESOURCE] }),
-      NOW + DAY,
-    );
+    await w.granted(w.grant({ scope: 'read' }));
+    await w.granted(w.grant({ scope: 'write', resources: [RESOURCE, OTHER_RESOURCE] }));
     const view = await w.flow.consent(w.transaction('client-1', 'read write admin'), ISSUER);
     expect(names(view)).toEqual({ asked: ['admin'], already: ['read', 'write'] });
   });
 
   it('still shows the page when nothing is new (never a silent approval)', async () => {
-    await w.grants.createGrant(w.grant({ scope: 'read write' }), NOW + DAY);
+    await w.granted(w.grant({ scope: 'read write' }));
     const view = await w.flow.consent(w.transaction('client-1', 'read'), ISSUER);
     expect(names(view)).toEqual({ asked: [], already: ['read'] });
     expect(render(view)).toContain('Nothing new: only what you already allowed.');
   });
 
   it('asks for everything on prompt=consent', async () => {
-    await w.grants.createGrant(w.grant({ scope: 'read' }), NOW + DAY);
+    await w.granted(w.grant({ scope: 'read' }));
     const view = await w.flow.consent(
       w.transaction('client-1', 'read write', { forceConsent: true }),
       ISSUER,
@@ -285,15 +296,15 @@ describe('step-up consent', () => {
 
   it('counts no grant that is revoked, expired (absolute or idle), another user’s, client’s or resource’s', async () => {
     const revoked = w.grant({ scope: 'read' });
-    await w.grants.createGrant(revoked, NOW + DAY);
+    await w.granted(revoked);
     await w.grants.revokeGrant(revoked.grantId, NOW - 10, NOW + 600);
-    await w.grants.createGrant(w.grant({ absoluteExpiresAt: NOW }), NOW);
-    await w.grants.createGrant(w.grant({ lastUsedAt: NOW - 8 * DAY }), NOW);
-    await w.grants.createGrant(w.grant({ sub: 'bob' }), NOW + DAY);
-    await w.grants.createGrant(w.grant({ clientId: 'client-2' }), NOW + DAY);
-    await w.grants.createGrant(w.grant({ resources: [OTHER_RESOURCE] }), NOW + DAY);
+    await w.granted(w.grant({ absoluteExpiresAt: NOW }), NOW);
+    await w.granted(w.grant({ lastUsedAt: NOW - 8 * DAY }), NOW);
+    await w.granted(w.grant({ sub: 'bob' }));
+    await w.granted(w.grant({ clientId: 'client-2' }));
+    await w.granted(w.grant({ resources: [OTHER_RESOURCE] }));
     // Made without a resource: counts only for requests without one.
-    await w.grants.createGrant(w.grant({ resources: [], scope: 'write' }), NOW + DAY);
+    await w.granted(w.grant({ resources: [], scope: 'write' }));
     const view = await w.flow.consent(w.transaction('client-1', 'read write'), ISSUER);
     expect(names(view)).toEqual({ asked: ['read', 'write'], already: [] });
     const defaultAudience = await w.flow.consent(

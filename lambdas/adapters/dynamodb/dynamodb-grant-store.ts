@@ -6,15 +6,16 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { pinnedElsewhere } from '../../core/regions.js';
-import {
-  type AuthorizationCodeRecord,
-  type CodeBinding,
-  type CodeRedemption,
-  type GrantRecord,
-  type GrantStore,
-  MAX_LISTED_GRANTS,
-  type RevokedGrant,
-  type Rotation,
+import type {
+  AuthorizationCodeRecord,
+  CodeBinding,
+  CodeRedemption,
+  GrantRecord,
+  GrantStore,
+  RevokedGrant,
+  Rotation,
+  UserGrantEntry,
+  UserGrantQuery,
 } from '../../core/tokens/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
@@ -35,8 +36,10 @@ const SPENT_CODE_RETENTION = 600;
  *     ttl = when the family expires (revoked: when its last access token has)
  *   pk = "consent#<transaction id>", sk = "consent"; a consent answered (no attributes);
  *     ttl = the transaction's end
- *   pk = "user#<sub>", sk = "grant#<clientId>#<createdAt>#<grantId>"; the user's index of
- *     their grants (grantId only), written before the grant; ttl = the family's absolute end
+ *   pk = "user#<sub>", sk = "grant#<clientId>#<createdAt, 12 digits>#<grantId>"; a
+ *     UserGrantEntry, the user's one index of their grants (a Query of the partition lists them
+ *     all, one with the client's prefix those to that client, newest first), written at
+ *     consent, before the code; ttl = its family's latest possible end
  */
 const consentKey = (transactionId: string) => ({
   pk: `consent#${transactionId}`,
@@ -44,12 +47,12 @@ const consentKey = (transactionId: string) => ({
 });
 const codeKey = (codeHash: string) => ({ pk: `code#${codeHash}`, sk: 'code' });
 const grantKey = (grantId: string) => ({ pk: `grant#${grantId}`, sk: 'grant' });
-const userGrantsKey = (sub: string) => `user#${sub}`;
-/** Sorted by creation within a client: a Query reads the newest first. */
+const userPartition = (sub: string) => `user#${sub}`;
+/** Sorted by creation within a client: a Query by the client's prefix reads the newest first. */
 const userGrantPrefix = (clientId: string) => `grant#${clientId}#`;
-const userGrantKey = (grant: GrantRecord) => ({
-  pk: userGrantsKey(grant.sub),
-  sk: `${userGrantPrefix(grant.clientId)}${String(grant.createdAt).padStart(12, '0')}#${grant.grantId}`,
+const userGrantKey = (entry: UserGrantEntry) => ({
+  pk: userPartition(entry.sub),
+  sk: `${userGrantPrefix(entry.clientId)}${String(entry.createdAt).padStart(12, '0')}#${entry.grantId}`,
 });
 
 const toCode = (item: Record<string, unknown>) =>
@@ -90,6 +93,39 @@ export class DynamoDbGrantStore implements GrantStore {
       ),
       SERVICE,
     );
+  }
+
+  async recordUserGrant(entry: UserGrantEntry, expiresAt: number): Promise<void> {
+    await callAws(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...userGrantKey(entry), ...entry, ...expiryAttributes(expiresAt) },
+        }),
+      ),
+      SERVICE,
+    );
+  }
+
+  async userGrants(sub: string, { clientId, limit }: UserGrantQuery) {
+    const { Items = [] } = await callAws(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression:
+            clientId === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: {
+            ':pk': userPartition(sub),
+            ...(clientId !== undefined && { ':prefix': userGrantPrefix(clientId) }),
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+          ConsistentRead: true,
+        }),
+      ),
+      SERVICE,
+    );
+    return Items.map((item) => withoutTableAttributes<UserGrantEntry>(item));
   }
 
   /**
@@ -161,21 +197,6 @@ export class DynamoDbGrantStore implements GrantStore {
   }
 
   async createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean> {
-    // The user's index first: if the grant's own write then fails, the entry names no grant
-    // and readers skip it; the other order could leave a grant its user cannot find.
-    await callAws(
-      this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...userGrantKey(grant),
-            grantId: grant.grantId,
-            ...expiryAttributes(grant.absoluteExpiresAt),
-          },
-        }),
-      ),
-      SERVICE,
-    );
     const created = await callAwsIfCondition(
       this.client.send(
         new PutCommand({
@@ -187,27 +208,6 @@ export class DynamoDbGrantStore implements GrantStore {
       SERVICE,
     );
     return created !== undefined;
-  }
-
-  async grantsOf(sub: string, clientId: string) {
-    const { Items = [] } = await callAws(
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': userGrantsKey(sub),
-            ':prefix': userGrantPrefix(clientId),
-          },
-          ScanIndexForward: false,
-          Limit: MAX_LISTED_GRANTS,
-          ConsistentRead: true,
-        }),
-      ),
-      SERVICE,
-    );
-    const grants = await Promise.all(Items.map((item) => this.getGrant(item.grantId as string)));
-    return grants.filter((g) => g !== undefined);
   }
 
   async getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined> {

@@ -1,13 +1,14 @@
 import { pinnedElsewhere } from '../../core/regions.js';
-import {
-  type AuthorizationCodeRecord,
-  type CodeBinding,
-  type CodeRedemption,
-  type GrantRecord,
-  type GrantStore,
-  MAX_LISTED_GRANTS,
-  type RevokedGrant,
-  type Rotation,
+import type {
+  AuthorizationCodeRecord,
+  CodeBinding,
+  CodeRedemption,
+  GrantRecord,
+  GrantStore,
+  RevokedGrant,
+  Rotation,
+  UserGrantEntry,
+  UserGrantQuery,
 } from '../../core/tokens/ports.js';
 
 interface StoredCode extends AuthorizationCodeRecord {
@@ -31,6 +32,7 @@ export class MemoryGrantStore implements GrantStore {
   private readonly grants = new Map<string, GrantRecord | RevokedGrant>();
   /** Answered transactions (the memory store never expires them: each is 128 random bits). */
   private readonly consented = new Set<string>();
+  private readonly byUser = new Map<string, UserGrantEntry[]>();
 
   async consentOnce(transactionId: string): Promise<boolean> {
     if (this.consented.has(transactionId)) return false;
@@ -41,6 +43,20 @@ export class MemoryGrantStore implements GrantStore {
   async putCode(code: AuthorizationCodeRecord): Promise<void> {
     if (this.codes.has(code.codeHash)) throw new Error('authorization code collision');
     this.codes.set(code.codeHash, code);
+  }
+
+  async recordUserGrant(entry: UserGrantEntry): Promise<void> {
+    this.byUser.set(entry.sub, [...(this.byUser.get(entry.sub) ?? []), entry]);
+  }
+
+  /** In the DynamoDB store's order: by client, then the newest first. */
+  async userGrants(sub: string, { clientId, limit }: UserGrantQuery) {
+    const key = (e: UserGrantEntry) =>
+      `${e.clientId}#${String(e.createdAt).padStart(12, '0')}#${e.grantId}`;
+    return (this.byUser.get(sub) ?? [])
+      .filter((e) => clientId === undefined || e.clientId === clientId)
+      .sort((a, b) => (key(a) < key(b) ? 1 : -1))
+      .slice(0, limit);
   }
 
   async redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption> {
@@ -58,13 +74,6 @@ export class MemoryGrantStore implements GrantStore {
     if (this.grants.has(grant.grantId)) return false;
     this.grants.set(grant.grantId, grant);
     return true;
-  }
-
-  async grantsOf(sub: string, clientId: string) {
-    return [...this.grants.values()]
-      .filter((g) => 'sub' in g && g.sub === sub && g.clientId === clientId)
-      .sort((a, b) => ('createdAt' in b ? b.createdAt : 0) - ('createdAt' in a ? a.createdAt : 0))
-      .slice(0, MAX_LISTED_GRANTS);
   }
 
   async getGrant(grantId: string) {

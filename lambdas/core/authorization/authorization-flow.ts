@@ -1,6 +1,7 @@
 import { type ClientLifecycle, METADATA_DOCUMENT } from '../clients/client-lifecycle.js';
-import { parseRedirectUri } from '../clients/client-metadata.js';
+import { parseRedirectUri, redirectTarget } from '../clients/client-metadata.js';
 import type { ClientRecord } from '../clients/ports.js';
+import type { Clock } from '../clock.js';
 import {
   type AuthorizationErrorCode,
   type AuthorizationRedirect,
@@ -11,7 +12,7 @@ import {
 import { endpointUrl, PATHS } from '../paths.js';
 import { homeRegionOf } from '../regions.js';
 import { hashSecret, newSecret, newTokenId } from '../secrets.js';
-import { familyExpiry, type GrantStore, isLive } from '../tokens/ports.js';
+import { familyExpiry, type GrantStore, indexedGrants, isLive } from '../tokens/ports.js';
 import {
   type AuthorizationRequest,
   type AuthorizationSettings,
@@ -25,7 +26,8 @@ import type { UpstreamOutcome, UpstreamPending, UserIdentity } from './ports.js'
 export interface Transaction {
   /** 128 random bits: names the cookie, is the upstream `state`, binds the forms' CSRF tokens. */
   readonly id: string;
-  readonly request: AuthorizationRequest;
+  /** Absent: a sign-in for the user's own connected-apps page, which returns there. */
+  readonly request?: AuthorizationRequest;
   /** The upstream round trip's nonce and PKCE verifier, until it returns. */
   readonly pending?: UpstreamPending;
   /** Who signed in for this request: set by a login, or by the session at the start. */
@@ -39,6 +41,9 @@ export const TRANSACTION_LIFETIME_SECONDS = 600;
 export const CODE_LIFETIME_SECONDS = 60;
 
 export const TRANSACTION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** The most recent grants of a user to one client whose scopes count as already allowed. */
+const STEP_UP_GRANTS = 20;
 
 /** A scope as the consent page names it: its token, and the operator's words for it. */
 export interface ScopeLine {
@@ -98,6 +103,8 @@ export interface FlowSettings extends AuthorizationSettings {
   readonly serviceLogo?: unknown;
   /** The operator's words for scopes. */
   readonly scopeDescriptions?: ReadonlyMap<string, string>;
+  /** How long an allowed client's refresh token family can live: its user entry's lifetime. */
+  readonly refreshTokenLifetimeSeconds: number;
 }
 
 /** A sign-in that cannot continue in this browser: a page, never a redirect. */
@@ -105,6 +112,18 @@ export const transactionGone = () =>
   invalidRequest(
     'This sign-in has expired or has already finished. Go back to the application and start again.',
   );
+
+/** The authorization request a transaction carries; a sign-in for the account page has none. */
+export function authorizationOf(transaction: Transaction): AuthorizationRequest {
+  if (transaction.request === undefined) throw transactionGone();
+  return transaction.request;
+}
+
+/** A sign-in for the user's connected-apps page (nothing to validate: no client asks). */
+export const accountSignIn = (clock: Clock): Transaction => ({
+  id: newTokenId(),
+  expiresAt: clock.now() + TRANSACTION_LIFETIME_SECONDS,
+});
 
 export const redirectOf = (request: AuthorizationRequest): AuthorizationRedirect => ({
   uri: request.redirectUri,
@@ -154,11 +173,10 @@ export class AuthorizationFlow {
 
   /** What the consent page shows; the client must still exist. */
   async consent(transaction: Transaction, issuer: string): Promise<ConsentView> {
-    const { request } = transaction;
+    const request = authorizationOf(transaction);
     const client = await this.activeClient(request.clientId);
     const user = signedInUser(transaction);
     const target = parseRedirectUri(request.redirectUri);
-    const url = new URL(target.normalized);
     const requested = request.scope?.split(' ') ?? [];
     const granted = request.forceConsent
       ? new Set<string>()
@@ -177,7 +195,7 @@ export class AuthorizationFlow {
       }),
       clientId: client.clientId,
       provenance: provenanceOf(client),
-      redirectTarget: target.kind === 'private-use' ? url.protocol : url.host,
+      redirectTarget: redirectTarget(target),
       redirectKind: target.kind,
       scopes: requested.filter((s) => !granted.has(s)).map(line),
       alreadyAllowed: requested.filter((s) => granted.has(s)).map(line),
@@ -199,7 +217,8 @@ export class AuthorizationFlow {
   private async grantedScopes(sub: string, clientId: string, resources: readonly string[]) {
     const now = this.lifecycle.clock.now();
     const granted = new Set<string>();
-    for (const grant of await this.grants.grantsOf(sub, clientId)) {
+    const query = { clientId, limit: STEP_UP_GRANTS };
+    for (const { grant } of await indexedGrants(this.grants, sub, query)) {
       if (!isLive(grant) || grant.sub !== sub || grant.clientId !== clientId) continue;
       if (familyExpiry(grant, this.settings.refreshTokenIdleLifetimeSeconds) <= now) continue;
       const covers =
@@ -213,16 +232,35 @@ export class AuthorizationFlow {
 
   /** "Allow": a single-use code bound to the client, redirect URI, PKCE challenge and user. */
   async allow(transaction: Transaction): Promise<{ code: string; clientId: string }> {
-    const { request } = transaction;
+    const request = authorizationOf(transaction);
     const user = signedInUser(transaction);
     // Deleted or expired while the user read the page: no code for it.
-    await this.activeClient(request.clientId);
+    const client = await this.activeClient(request.clientId);
     // The form and its cookie can be posted again (a replay, a back button): one code only.
     if (!(await this.grants.consentOnce(transaction.id, transaction.expiresAt))) {
       throw transactionGone();
     }
     const code = newSecret();
     const now = this.lifecycle.clock.now();
+    const grantId = newTokenId();
+    // The user's one index of their grants, filed here (the only writer) before the code exists:
+    // every grant it leads to is then found by step-up and on the connected-apps page, with the
+    // client as this page showed it. Only clients that get refresh tokens have grants.
+    if (client.metadata.grant_types.includes('refresh_token')) {
+      await this.grants.recordUserGrant(
+        {
+          sub: user.sub,
+          grantId,
+          clientId: client.clientId,
+          ...(client.metadata.client_name !== undefined && {
+            clientName: client.metadata.client_name,
+          }),
+          redirectUri: request.redirectUri,
+          createdAt: now,
+        },
+        now + CODE_LIFETIME_SECONDS + this.settings.refreshTokenLifetimeSeconds,
+      );
+    }
     await this.grants.putCode({
       codeHash: hashSecret(code),
       clientId: request.clientId,
@@ -232,7 +270,7 @@ export class AuthorizationFlow {
       ...(request.scope !== undefined && { scope: request.scope }),
       sub: user.sub,
       authTime: user.authTime,
-      grantId: newTokenId(),
+      grantId,
       issuedAt: now,
       expiresAt: now + CODE_LIFETIME_SECONDS,
       ...homeRegionOf(this.settings.region),

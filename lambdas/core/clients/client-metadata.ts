@@ -321,6 +321,12 @@ export function parseRedirectUri(raw: string): RedirectUri {
   return { kind: 'private-use', normalized };
 }
 
+/** Where a redirect URI sends the answer, as a person recognises it: its host, or its scheme. */
+export function redirectTarget(redirect: RedirectUri): string {
+  const url = new URL(redirect.normalized);
+  return redirect.kind === 'private-use' ? url.protocol : url.host;
+}
+
 /** The kind of a redirect URI, or why it is refused. */
 export const classifyRedirectUri = (raw: string): RedirectKind => parseRedirectUri(raw).kind;
 

@@ -110,6 +110,24 @@ export interface GrantRecord {
   readonly jkt?: string;
 }
 
+/**
+ * An authorization filed under its user: the one index of a user's grants, which both the
+ * consent page's step-up (their grants to one client) and their connected-apps page (all of
+ * them) read. Written at consent, when the user allows a client that gets refresh tokens, before
+ * its code exists: the grant itself appears at the code's exchange, and an entry whose grant
+ * never came is skipped. What it keeps of the client is what the consent page showed.
+ */
+export interface UserGrantEntry {
+  readonly sub: string;
+  readonly grantId: string;
+  readonly clientId: string;
+  /** `client_name` as the client asserted it at consent: never verified. */
+  readonly clientName?: string;
+  /** The redirect URI of the authorization, normalised. */
+  readonly redirectUri: string;
+  readonly createdAt: number;
+}
+
 /** A rotation: the next refresh token of a family. */
 export interface Rotation {
   readonly currentHash: string;
@@ -134,15 +152,18 @@ export interface GrantStore {
    */
   consentOnce(transactionId: string, expiresAt: number): Promise<boolean>;
   putCode(code: AuthorizationCodeRecord): Promise<void>;
+  /** Files an authorization under its user, kept until `expiresAt` (its family's latest end). */
+  recordUserGrant(entry: UserGrantEntry, expiresAt: number): Promise<void>;
+  /**
+   * A user's authorizations, at most `limit`: those to `clientId` only when it is given (newest
+   * first), else all of them (newest first within each client); whoever reads them judges, from
+   * each grant, what is still live.
+   */
+  userGrants(sub: string, query: UserGrantQuery): Promise<UserGrantEntry[]>;
   /** Spends the code if it exists, is unspent, unexpired and bound to what is presented. */
   redeemCode(codeHash: string, binding: CodeBinding, now: number): Promise<CodeRedemption>;
   /** Stores a new grant (never overwrites); false if one exists (revoked meanwhile). */
   createGrant(grant: GrantRecord, expiresAt: number): Promise<boolean>;
-  /**
-   * The user's most recent grants to one client (at most MAX_LISTED_GRANTS, newest first), with
-   * revoked ones as their tombstones: whoever reads them judges what is still live.
-   */
-  grantsOf(sub: string, clientId: string): Promise<readonly (GrantRecord | RevokedGrant)[]>;
   /** The grant, or a revocation tombstone (`revokedAt` set), or undefined. */
   getGrant(grantId: string): Promise<GrantRecord | RevokedGrant | undefined>;
   /** Rotates if the family's current hash is still `presentedHash` and it is not revoked. */
@@ -164,8 +185,19 @@ export const familyExpiry = (
   idleLifetimeSeconds: number,
 ) => Math.min(grant.absoluteExpiresAt, grant.lastUsedAt + idleLifetimeSeconds);
 
-/** The most grants of one user and client that `GrantStore.grantsOf` reads. */
-export const MAX_LISTED_GRANTS = 20;
+export interface UserGrantQuery {
+  readonly clientId?: string;
+  readonly limit: number;
+}
+
+/** The user's index entries, each with what its grant is now (undefined: never exchanged). */
+export const indexedGrants = async (grants: GrantStore, sub: string, query: UserGrantQuery) =>
+  Promise.all(
+    (await grants.userGrants(sub, query)).map(async (entry) => ({
+      entry,
+      grant: await grants.getGrant(entry.grantId),
+    })),
+  );
 
 /** What is left of a grant revoked before it had refresh tokens: enough to refuse its tokens. */
 export interface RevokedGrant {

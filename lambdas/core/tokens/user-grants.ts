@@ -123,6 +123,14 @@ const reuseEvent = (
   occurred_at: now,
 });
 
+/** Revokes a family, keeping the revocation until every access token of it has expired. */
+export const revokeFamily = (
+  grants: GrantStore,
+  grantId: string,
+  now: number,
+  settings: Pick<UserGrantSettings, 'accessTokenLifetimeSeconds'>,
+) => grants.revokeGrant(grantId, now, now + settings.accessTokenLifetimeSeconds + 60);
+
 /** The parts of a refresh token, if it has the shape of one. */
 export const parseRefreshToken = (token: string) => {
   const match = REFRESH_TOKEN.exec(token);
@@ -392,13 +400,8 @@ export class UserGrants {
     return familyExpiry(grant, this.settings.refreshTokenIdleLifetimeSeconds);
   }
 
-  /** Revocation is kept until every access token of the family has expired. */
   private revokeFamily(grantId: string, now: number): Promise<void> {
-    return this.grants.revokeGrant(
-      grantId,
-      now,
-      now + this.settings.accessTokenLifetimeSeconds + 60,
-    );
+    return revokeFamily(this.grants, grantId, now, this.settings);
   }
 
   /** RFC 8707: the resources asked for must be among those granted (narrowing is allowed). */

@@ -1,11 +1,20 @@
 import {
   type AuthorizationFlow,
+  authorizationOf,
   redirectOf,
+  type Transaction,
   transactionGone,
   upstreamFailure,
 } from '../../core/authorization/authorization-flow.js';
 import type { UpstreamLogin } from '../../core/authorization/ports.js';
-import { invalidRequest, OAuthError, redirectedError } from '../../core/errors.js';
+import {
+  type DependencyFault,
+  forbidden,
+  invalidRequest,
+  OAuthError,
+  redirectedError,
+  temporarilyUnavailable,
+} from '../../core/errors.js';
 import { endpointUrl, PATHS } from '../../core/paths.js';
 import type { ServiceLogo } from '../../settings.js';
 import { type BrowserState, consentUrl } from '../browser-state.js';
@@ -32,6 +41,43 @@ const logoResponse = (logo: ServiceLogo): HttpResponse => ({
 });
 
 /**
+ * Sends the browser to sign in for `transaction` (an authorization request's, or the account
+ * page's): the development login (PATHS.login, served by the local app only), or the upstream
+ * OpenID Provider with the transaction id as `state`; `unavailable` makes the error thrown when
+ * the upstream cannot be reached (its adapter's 503 names the dependency, the router logs it).
+ */
+export async function beginSignIn(
+  browser: BrowserState,
+  upstream: UpstreamLogin | undefined,
+  issuer: string,
+  transaction: Transaction,
+  cookies: string[],
+  unavailable: (fault: DependencyFault | undefined) => OAuthError,
+): Promise<HttpResponse> {
+  if (upstream === undefined) {
+    cookies.push(await browser.transactionCookie(issuer, transaction));
+    return seeOther(`${endpointUrl(issuer, PATHS.login)}?tx=${transaction.id}`, cookies);
+  }
+  let begun: Awaited<ReturnType<UpstreamLogin['begin']>>;
+  try {
+    begun = await upstream.begin({
+      state: transaction.id,
+      redirectUri: endpointUrl(issuer, PATHS.callback),
+      forceLogin: transaction.request?.forceLogin ?? false,
+    });
+  } catch (error) {
+    // Anything but the adapter's 503 is unexpected, and named too.
+    throw unavailable(
+      error instanceof OAuthError
+        ? error.fault
+        : { service: 'sign-in', errorName: (error as Error)?.name ?? 'unknown' },
+    );
+  }
+  cookies.push(await browser.transactionCookie(issuer, { ...transaction, pending: begun.pending }));
+  return seeOther(begun.location, cookies);
+}
+
+/**
  * The authorization endpoint and the pages it leads through: `GET /authorize` validates and
  * sends the browser to sign in (the upstream OpenID Provider, else the development login at
  * PATHS.login, served by the local app only) or, with a session, straight to consent;
@@ -53,34 +99,13 @@ export function authorizeRoutes(
       cookies.push(await browser.transactionCookie(issuer, transaction));
       return seeOther(consentUrl(issuer, transaction.id), cookies);
     }
-    if (upstream === undefined) {
-      cookies.push(await browser.transactionCookie(issuer, transaction));
-      return seeOther(`${endpointUrl(issuer, PATHS.login)}?tx=${transaction.id}`, cookies);
-    }
-    let begun: Awaited<ReturnType<UpstreamLogin['begin']>>;
-    try {
-      begun = await upstream.begin({
-        state: transaction.id,
-        redirectUri: endpointUrl(issuer, PATHS.callback),
-        forceLogin: transaction.request.forceLogin,
-      });
-    } catch (error) {
-      // The adapter's 503 names the dependency that failed (the provider, Secrets Manager)
-      // and the router logs it once; anything else is unexpected, and named too.
-      const fault =
-        error instanceof OAuthError
-          ? error.fault
-          : { service: 'sign-in', errorName: (error as Error)?.name ?? 'unknown' };
-      throw redirectedError(
+    return beginSignIn(browser, upstream, issuer, transaction, cookies, (fault) =>
+      redirectedError(
         'temporarily_unavailable',
         'the identity provider could not be reached; try again',
-        { redirect: redirectOf(transaction.request), fault },
-      );
-    }
-    cookies.push(
-      await browser.transactionCookie(issuer, { ...transaction, pending: begun.pending }),
+        { redirect: redirectOf(authorizationOf(transaction)), fault },
+      ),
     );
-    return seeOther(begun.location, cookies);
   };
 
   /** The consent page for the transaction the browser is in. */
@@ -96,13 +121,14 @@ export function authorizeRoutes(
     const { form, transaction } = await browser.checkForm(request, issuer, 'consent');
     const decision = form.get('decision');
     const ended = { cookies: [browser.endTransaction(issuer, transaction.id)] };
-    const redirect = redirectOf(transaction.request);
+    const authorization = authorizationOf(transaction);
+    const redirect = redirectOf(authorization);
     if (decision === 'deny') {
       return authorizationResponse(
         redirect,
         { error: 'access_denied', error_description: 'the user denied access' },
         issuer,
-        { ...ended, clientId: transaction.request.clientId, error: 'access_denied' },
+        { ...ended, clientId: authorization.clientId, error: 'access_denied' },
       );
     }
     if (decision !== 'allow') throw invalidRequest('decision must be allow or deny');
@@ -137,6 +163,12 @@ function upstreamCallbackRoute(browser: BrowserState, upstream: UpstreamLogin): 
     if ('identity' in outcome) return browser.signedIn(issuer, transaction, outcome.identity);
     // The adapter has logged the failure (one line, with its reason).
     const { error, description } = upstreamFailure(outcome);
+    // A sign-in for the account page has no client to answer: a page says it.
+    if (transaction.request === undefined) {
+      throw error === 'access_denied'
+        ? forbidden(description)
+        : temporarilyUnavailable(description);
+    }
     return authorizationResponse(
       redirectOf(transaction.request),
       { error, error_description: description },
