@@ -29,6 +29,7 @@ import {
   benchCode,
   benchFamily,
 } from './grant-seeds.js';
+import { kitBench } from './kit.js';
 import { choosePinning, pinnedCommand } from './pinning.js';
 import { compareHotPaths, previousFigures, regressionLines } from './regression.js';
 import { signingBench } from './signing.js';
@@ -761,6 +762,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
   dashboard: async () => {
     bundleLines.push(...(await dashboardBench()));
   },
+  kit: async () => {
+    bundleLines.push(...(await kitBench()));
+  },
 };
 const selected = process.argv.slice(2).filter((name) => name in BENCHES);
 console.error(`benchmark: ${DURATION} s per figure, loopback only; ${pinning.description}`);
@@ -879,7 +883,7 @@ function report(): string {
     '',
     ...costs,
     '',
-    '## Bundles, cleanup, statistics, statement verification',
+    '## Bundles, cleanup, statistics, statement verification, the resource-server kit',
     '',
     '```',
     ...bundleLines,

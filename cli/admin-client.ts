@@ -42,6 +42,8 @@ export class AdminClient {
 
   async request(method: string, path: string, body?: unknown): Promise<AdminResponse> {
     const url = new URL(`${this.options.url.replace(/\/$/, '')}/admin${path}`);
+    // A command with no filters sends no bare `?` (the path it signs is the path it sends).
+    if (url.search === '') url.search = '';
     const payload = body === undefined ? undefined : JSON.stringify(body);
     let headers: Record<string, string> = {
       accept: 'application/json',

@@ -80,6 +80,7 @@ describe('statistics items in the embedded store', () => {
       { item: 'client#h1', deltas: { reuse_absorbed: 1, family_revoked_by_reuse: 1 }, at: AT },
     ]);
     expect(await statistics.clientHealth('h1', undefined, AT)).toEqual({
+      refresh_tokens_never_used: 0,
       refresh_reuse_absorbed: 2,
       refresh_families_revoked_by_reuse: 1,
     });

@@ -218,6 +218,7 @@ describe('authorization request: what is kept', () => {
       resources: [RESOURCE],
       scope: 'write',
       forceLogin: true,
+      forceConsent: true,
       noPrompt: false,
     });
   });
