@@ -33,6 +33,11 @@ export class AdminClient {
 
   constructor(private readonly options: AdminClientOptions) {}
 
+  /** The server it calls (its issuer). */
+  get url(): string {
+    return this.options.url;
+  }
+
   private sign(): Promise<SignatureV4> | undefined {
     const { sigv4 } = this.options;
     if (sigv4 === undefined) return undefined;

@@ -33,6 +33,11 @@ commands:
                              --description TEXT
   iat list                   initial access tokens (never the tokens themselves; --all)
   iat revoke <id>            revoke one; --delete-clients also deletes every client it registered
+  export <file>              the registry (clients, refresh token families, initial access
+                             tokens, blocked software_ids; secrets only as hashes) as JSON
+                             lines, read from the running server: an online backup
+  import <file>              load an export into this server's store (a deployed one: --sigv4);
+                             skips what exists, so it can be run again or resumed
   dashboard                  serve the registry dashboard on 127.0.0.1 over this admin API
                              (--port N, default any free port); prints the URL to open,
                              runs until Ctrl-C
@@ -66,6 +71,8 @@ const COMMANDS = new Map<string, () => Promise<{ run: Command }>>([
   ['recount-stats', () => import('./commands/recount-stats.js')],
   ['iat', () => import('./commands/iat.js')],
   ['dashboard', () => import('./commands/dashboard.js')],
+  ['export', () => import('./commands/export.js')],
+  ['import', () => import('./commands/import.js')],
 ]);
 
 /** The admin API as the connection options and environment say; a UsageError if they cannot. */

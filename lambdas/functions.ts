@@ -189,7 +189,7 @@ export const FUNCTIONS = {
   // BatchGetItem: the statistics items (stats read a bounded number of items, never a scan);
   // UpdateItem on them: a recount of the active clients.
   // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock); its listing,
-  // like the clients' and the initial access tokens', is a filtered Scan.
+  // like the clients' and the initial access tokens', is a filtered Scan; so is an export.
   admin: {
     paths: ['/admin/{proxy+}'],
     iam: true,
@@ -197,7 +197,9 @@ export const FUNCTIONS = {
       items: {
         GetItem: ['client#*'],
         BatchGetItem: ['stats#*'],
-        PutItem: ['blocked#*', 'client#*', 'iat#*'],
+        // grant#*, user#*: an import restores refresh token families and their index (only
+        // where no item has the key: conditional puts).
+        PutItem: ['blocked#*', 'client#*', 'grant#*', 'iat#*', 'user#*'],
         UpdateItem: ['client#*', 'stats#*'],
         DeleteItem: ['blocked#*', 'client#*', 'iat#*'],
         // The software_ids with the most active clients: one partition of counters.

@@ -14,6 +14,7 @@ import { AssertionGrants, type AssertionTokenEvent } from './core/federation/ass
 import { TrustedIssuers } from './core/federation/trusted-issuers.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
+import type { RegistryArchive } from './core/operator/registry-archive.js';
 import { RegistrationRateLimiter } from './core/registration/abuse-control.js';
 import { ClientConfigurationService } from './core/registration/client-configuration.js';
 import { InitialAccessTokens } from './core/registration/initial-access-tokens.js';
@@ -62,6 +63,8 @@ export interface Dependencies {
   readonly remoteKeySets: RemoteKeySets;
   /** The software_id kill switch (docs/registration.md). */
   readonly blockedSoftware: BlockedSoftwareIds;
+  /** The registry's items for export and import (absent in the in-memory mode). */
+  readonly archive?: RegistryArchive;
   readonly clock: Clock;
   /**
    * Client ID Metadata Documents, used when `config.clientIdMetadataDocuments` is on. Required
@@ -252,12 +255,16 @@ export const introspectEndpoint = (d: TokenDeps) => introspectionRoutes(tokenSer
 export const revokeEndpoint = (d: TokenDeps) => revocationRoutes(tokenService(d));
 export const adminEndpoint = (
   d: RegistrationDeps &
-    Pick<Dependencies, 'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens'>,
+    Pick<
+      Dependencies,
+      'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens' | 'archive'
+    >,
 ) =>
   adminRoutes(
     new AdminService(lifecycle(d), d.directory, d.statistics, d.blockedSoftware),
     d.config.adminToken,
     new InitialAccessTokens(d.initialAccessTokens, d.config.region),
+    d.archive && { store: d.archive, clock: d.clock },
   );
 
 /** Every endpoint's routes by name (the local app serves them all). */

@@ -31,6 +31,7 @@ import type { Clock } from '../lambdas/core/clock.js';
 import { systemClock } from '../lambdas/core/clock.js';
 import { AdminService } from '../lambdas/core/operator/admin.js';
 import type { ClientStatistics } from '../lambdas/core/operator/ports.js';
+import type { RegistryArchive } from '../lambdas/core/operator/registry-archive.js';
 import type {
   BlockedSoftwareIds,
   InitialAccessTokenStore,
@@ -98,6 +99,7 @@ export interface Stores {
   readonly grants: GrantStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly blockedSoftware: BlockedSoftwareIds;
+  readonly archive?: RegistryArchive;
   readonly registrationCounter: RegistrationCounter;
   readonly softwareCounts: SoftwareClientCounts;
   readonly store?: EmbeddedStore;
@@ -238,6 +240,7 @@ export function localRoutes(
     grants: stores.grants,
     initialAccessTokens: stores.initialAccessTokens,
     blockedSoftware: stores.blockedSoftware,
+    ...(stores.archive && { archive: stores.archive }),
     registrationCounter: stores.registrationCounter,
     softwareCounts: stores.softwareCounts,
     dashboard: config.adminToken !== undefined,

@@ -5,6 +5,7 @@ import { DynamoDbClientRepository } from '../adapters/dynamodb/dynamodb-client-r
 import { DynamoDbGrantStore } from '../adapters/dynamodb/dynamodb-grant-store.js';
 import { DynamoDbInitialAccessTokens } from '../adapters/dynamodb/dynamodb-initial-access-tokens.js';
 import { DynamoDbRegistrationCounter } from '../adapters/dynamodb/dynamodb-registration-counter.js';
+import { DynamoDbRegistryArchive } from '../adapters/dynamodb/dynamodb-registry-archive.js';
 import { DynamoDbSoftwareClientCounts } from '../adapters/dynamodb/dynamodb-software-client-counts.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb/dynamodb-token-store.js';
 import type { Config } from '../config.js';
@@ -23,5 +24,6 @@ export function dynamoDbStores(config: Config, client = documentClient()) {
     blockedSoftware: new DynamoDbBlockedSoftwareIds(client, config.tableName),
     registrationCounter: new DynamoDbRegistrationCounter(client, config.tableName),
     softwareCounts: new DynamoDbSoftwareClientCounts(client, config.tableName),
+    archive: new DynamoDbRegistryArchive(client, config.tableName),
   };
 }

@@ -28,6 +28,8 @@ export const PATHS = {
   /** Clients expiring soon (the dashboard's overview), from the expiry index. */
   adminExpiringClients: '/admin/expiring-clients',
   adminStats: '/admin/stats',
+  adminExport: '/admin/export',
+  adminImport: '/admin/import',
   adminStatsRecount: '/admin/stats/recount',
   /** The software_ids with the most active clients. */
   adminStatsSoftware: '/admin/stats/software',

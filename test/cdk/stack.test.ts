@@ -292,6 +292,8 @@ describe('functions', () => {
       token: ['GetItem', 'PutItem', 'UpdateItem'],
       introspect: ['GetItem'],
       revoke: ['GetItem', 'UpdateItem'],
+      // An import restores families (conditional puts: never over an existing one).
+      admin: ['PutItem'],
       cleanup: ['DeleteItem'],
     });
     expect(touching('iat#*')).toEqual({
@@ -305,6 +307,7 @@ describe('functions', () => {
     // removed once expired.
     expect(touching('user#*')).toEqual({
       authorize: ['PutItem', 'Query'],
+      admin: ['PutItem'],
       cleanup: ['DeleteItem'],
     });
     // Active clients per software_id: claimed at registration, given back from the stream.

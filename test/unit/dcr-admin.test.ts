@@ -58,6 +58,8 @@ describe('dcr-admin usage errors', () => {
     [['unblock-software'], 'unblock-software needs a software_id'],
     [['iat', 'frobnicate'], 'iat needs create, list or revoke'],
     [['iat', 'revoke'], 'iat revoke needs a token id'],
+    [['export'], 'export needs the file to write'],
+    [['import'], 'import needs the export file to read'],
     [['iat', 'create', '--max-uses', 'lots'], '--max-uses takes a whole number'],
     [['dashboard', '--port', 'any'], '--port takes a whole number'],
     [['frobnicate'], 'unknown command frobnicate'],

@@ -7,7 +7,10 @@ import { adminEndpoint } from '../../wiring.js';
 
 const config = loadConfig(process.env);
 const dynamo = documentClient();
-const { repository, initialAccessTokens, blockedSoftware } = dynamoDbStores(config, dynamo);
+const { repository, initialAccessTokens, blockedSoftware, archive } = dynamoDbStores(
+  config,
+  dynamo,
+);
 /** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
 export const handler = lambdaHandler('admin', adminEndpoint, {
   config,
@@ -16,5 +19,6 @@ export const handler = lambdaHandler('admin', adminEndpoint, {
   directory: repository,
   statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
   initialAccessTokens,
+  archive,
   clock: systemClock,
 });

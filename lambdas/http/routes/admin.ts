@@ -1,7 +1,13 @@
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
+import type { Clock } from '../../core/clock.js';
 import { invalidAdminToken, invalidRequest, notFound } from '../../core/errors.js';
 import type { AdminService } from '../../core/operator/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
+import {
+  IMPORT_BATCH,
+  type RegistryArchive,
+  restoreItems,
+} from '../../core/operator/registry-archive.js';
 import { PATHS } from '../../core/paths.js';
 import type { InitialAccessTokens } from '../../core/registration/initial-access-tokens.js';
 import { MAX_SOFTWARE_ID_LENGTH } from '../../core/registration/software-statements.js';
@@ -37,6 +43,9 @@ const wholeNumber = (min: number, max: number | undefined, coerce: boolean) =>
 /** A query parameter's whole number from `min` to `max`, `fallback` when absent. */
 const queryNumber = (min: number, max: number, fallback: number) =>
   z._default(wholeNumber(min, max, true), fallback);
+
+/** Items a Scan of the export reads per call (the filter keeps the registry's). */
+const EXPORT_SCAN_PAGE = 500;
 
 /** A continuation token from an earlier page of the same listing. */
 const cursorSchema = textOf(1, 4096);
@@ -75,6 +84,11 @@ const topSoftwareSchema = z.object({ limit: queryNumber(1, 100, 10) });
 /** `jwks=full`: the registered key set itself, rather than a description of its keys. */
 const getClientSchema = z.object({ jwks: z.optional(z.enum(['full'])) });
 const recountSchema = z.object({ cursor: z.optional(cursorSchema) });
+const exportSchema = z.object({ cursor: z.optional(cursorSchema) });
+/** Items are checked one by one by restoreItems; here only their number. */
+const importSchema = z.object({
+  items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(IMPORT_BATCH)),
+});
 const rotateSchema = z.object({
   grace_period_seconds: z._default(wholeNumber(0, 30 * 24 * 3600, false), 0),
 });
@@ -307,11 +321,29 @@ function registryHandlers(service: AdminService) {
   };
 }
 
+/** Export and import of the registry's items, a page or a batch a call. */
+function archiveHandlers(archive: RegistryArchive, clock: Clock) {
+  const exportPage: AdminHandler = async ({ request }) => {
+    const input = parse(exportSchema, query(request));
+    const page = await archive.page(input.cursor, EXPORT_SCAN_PAGE);
+    return json(200, {
+      items: page.items,
+      ...(page.cursor !== undefined && { next_cursor: page.cursor }),
+    });
+  };
+  const importBatch: AdminHandler = async ({ request }) => {
+    const input = parse(importSchema, readJsonObject(request));
+    return json(200, await restoreItems(archive, input.items, clock.now()));
+  };
+  return { exportPage, importBatch };
+}
+
 /** The operator's registry API (`/admin/...`). */
 export function adminRoutes(
   service: AdminService,
   adminToken: string | undefined,
   tokens?: InitialAccessTokens,
+  archive?: { readonly store: RegistryArchive; readonly clock: Clock },
 ): Route[] {
   const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
   // Every admin change records who made it and from where; the request log names the actor.
@@ -333,7 +365,14 @@ export function adminRoutes(
   });
   const iat = tokens && initialAccessTokenHandlers(service, tokens);
   const registry = registryHandlers(service);
+  const archived = archive && archiveHandlers(archive.store, archive.clock);
   return [
+    ...(archived === undefined
+      ? []
+      : [
+          route('GET', PATHS.adminExport, archived.exportPage),
+          route('POST', PATHS.adminImport, archived.importBatch),
+        ]),
     ...(iat === undefined
       ? []
       : [

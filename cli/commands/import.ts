@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import {
+  ARCHIVE_FORMAT,
+  ARCHIVE_VERSION,
+  IMPORT_BATCH,
+  type ImportCounts,
+  isRegistryKey,
+} from '../../lambdas/core/operator/registry-archive.js';
+import { type Command, check, required, UsageError } from '../options.js';
+
+/** A batch's body stays under the admin API's 64 KiB request limit. */
+const BATCH_BYTES = 48 * 1024;
+
+/** The file's items, every line checked before anything is sent. */
+function readArchive(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const [first = '', ...rest] = text.split('\n');
+  const lines = rest.at(-1) === '' ? rest.slice(0, -1) : rest;
+  const parse = (line: string, number: number) => {
+    try {
+      return JSON.parse(line) as unknown;
+    } catch {
+      throw new UsageError(`${file} line ${number}: not JSON (nothing was imported)`);
+    }
+  };
+  const header = parse(first, 1) as { format?: unknown; version?: unknown } | null;
+  if (header?.format !== ARCHIVE_FORMAT || header.version !== ARCHIVE_VERSION)
+    throw new UsageError(
+      `${file} is not a ${ARCHIVE_FORMAT} export of version ${ARCHIVE_VERSION} (its first line says ${JSON.stringify(first.slice(0, 120))})`,
+    );
+  return lines.map((line, index) => {
+    const item = parse(line, index + 2) as { pk?: unknown } | null;
+    if (typeof item?.pk !== 'string' || !isRegistryKey(item.pk))
+      throw new UsageError(`${file} line ${index + 2}: not a registry item (nothing was imported)`);
+    return line;
+  });
+}
+
+/**
+ * `import <file>`: restores an export through the admin API, in batches of conditional puts:
+ * what exists already is skipped, so a second run (or the rest of an interrupted one) is safe.
+ */
+export const run: Command = async (context) => {
+  const { io, json, client } = context;
+  const file = required(context, 0, 'the export file to read', 'import');
+  const lines = readArchive(file);
+  const total: ImportCounts = { imported: 0, present: 0, expired: 0 };
+  const send = async (batch: string[]) => {
+    const { body } = check(
+      await client.request('POST', '/import', { items: batch.map((l) => JSON.parse(l)) }),
+    );
+    for (const key of Object.keys(total) as (keyof ImportCounts)[]) total[key] += body[key];
+    if (!json) io.err(`… ${total.imported + total.present + total.expired} of ${lines.length}`);
+  };
+  let batch: string[] = [];
+  let bytes = 0;
+  for (const line of lines) {
+    if (batch.length === IMPORT_BATCH || (batch.length > 0 && bytes + line.length > BATCH_BYTES)) {
+      await send(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(line);
+    bytes += line.length + 1;
+  }
+  if (batch.length > 0) await send(batch);
+  if (json) io.out(JSON.stringify(total));
+  else
+    io.out(
+      `imported ${total.imported}, already present ${total.present}, expired (left out) ${total.expired}; run recount-stats to count the clients`,
+    );
+  return 0;
+};

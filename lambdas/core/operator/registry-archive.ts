@@ -1,0 +1,96 @@
+import { invalidRequest } from '../errors.js';
+
+/**
+ * The items that make up the registry, by key prefix: clients, refresh token families and each
+ * user's index of them, initial access tokens, blocked software_ids. Everything else in the
+ * table is either recounted (statistics: `recount-stats`) or short-lived (codes, used proofs,
+ * revocations, rate counters); the signing keys are the deployment's own.
+ */
+export const REGISTRY_PREFIXES = ['client#', 'grant#', 'user#', 'iat#', 'blocked#'] as const;
+
+/** The export file's first line names its format; an import refuses any other. */
+export const ARCHIVE_FORMAT = 'serverless-dcr-registry';
+export const ARCHIVE_VERSION = 1;
+/** A key attribute's length an import accepts: within DynamoDB's 1,024 bytes in UTF-8. */
+const MAX_KEY_CHARACTERS = 341;
+/** Items an import call restores at most. */
+export const IMPORT_BATCH = 100;
+
+/** One table item as stored (plain JSON: strings, numbers, booleans, lists, maps). */
+export type RegistryItem = Readonly<Record<string, unknown>> & {
+  readonly pk: string;
+  readonly sk: string;
+};
+
+/** What one import call did with each item. */
+export interface ImportCounts {
+  imported: number;
+  /** An item with this key exists already (an earlier run, or the registry's own). */
+  present: number;
+  /** Its `ttl` has passed: an expired item is not brought back. */
+  expired: number;
+}
+
+/** The table's registry items, read and restored item by item. */
+export interface RegistryArchive {
+  /** A page of the registry's items (a Scan filtered by REGISTRY_PREFIXES). */
+  page(
+    cursor: string | undefined,
+    scanLimit: number,
+  ): Promise<{ items: RegistryItem[]; cursor?: string }>;
+  /** Writes the item unless one with its key exists; false when one does. */
+  restore(item: RegistryItem): Promise<boolean>;
+}
+
+/**
+ * Whether the store keeps the value as it is, as it did every exported one: numbers exact
+ * (within ±2^53), nesting within DynamoDB's 32 levels (the embedded store has no such bound).
+ */
+const storable = (value: unknown, depth = 0): boolean =>
+  typeof value === 'number'
+    ? Math.abs(value) <= Number.MAX_SAFE_INTEGER
+    : typeof value !== 'object' ||
+      value === null ||
+      (depth < 32 && Object.values(value).every((v) => storable(v, depth + 1)));
+
+/** Whether the key belongs to the registry (a prefix above). */
+export const isRegistryKey = (pk: string) => REGISTRY_PREFIXES.some((p) => pk.startsWith(p));
+
+/**
+ * Restores items: each one a conditional put, so a second run (or the rest of an interrupted
+ * one) skips what is there. Every item is checked before any is written: a batch with one bad
+ * item writes nothing.
+ */
+export async function restoreItems(
+  archive: RegistryArchive,
+  items: readonly unknown[],
+  now: number,
+): Promise<ImportCounts> {
+  const checked = items.map((item, index) => {
+    const { pk, sk, ttl } = (item ?? {}) as Record<string, unknown>;
+    if (
+      typeof item !== 'object' ||
+      Array.isArray(item) ||
+      typeof pk !== 'string' ||
+      typeof sk !== 'string' ||
+      sk === '' ||
+      // DynamoDB's bounds for key attributes (bytes; a character is at most 3 here).
+      pk.length > MAX_KEY_CHARACTERS ||
+      sk.length > MAX_KEY_CHARACTERS ||
+      !isRegistryKey(pk) ||
+      (ttl !== undefined && typeof ttl !== 'number') ||
+      !storable(item)
+    )
+      throw invalidRequest(
+        `item ${index + 1} is not a registry item (pk with one of ${REGISTRY_PREFIXES.join(', ')}, a non-empty sk, a numeric ttl if any, numbers within ±2^53, at most 32 levels deep)`,
+      );
+    return item as RegistryItem;
+  });
+  const counts: ImportCounts = { imported: 0, present: 0, expired: 0 };
+  for (const item of checked) {
+    if (typeof item.ttl === 'number' && item.ttl <= now) counts.expired++;
+    else if (await archive.restore(item)) counts.imported++;
+    else counts.present++;
+  }
+  return counts;
+}
