@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -136,6 +136,8 @@ describe('dcr-admin export', () => {
     const text = readFileSync(exported, 'utf8');
     // The successor sealed under its parent is there; the key to open it (the parent) is not.
     expect(text).toContain('"sealedSuccessor"');
+    // Hashes only, but the registry still: readable by its owner alone.
+    expect(statSync(exported).mode & 0o777).toBe(0o600);
     for (const secret of [
       secretClient.client_secret,
       secretClient.registration_access_token,
