@@ -256,17 +256,18 @@ describe('dcr-admin import into a fresh store', () => {
         expect(result.err).toMatch(message);
       }
       // Through the admin API: items no export holds are a 400, never a 5xx.
+      const client = JSON.parse(items.find((l) => l.startsWith('{"pk":"client#')) as string);
+      const { metadata: _, ...withoutMetadata } = client;
       for (const item of [
         { pk: 'keyring#signing', sk: 'keyring' },
-        { pk: `client#${'x'.repeat(2000)}`, sk: 'client' },
-        { pk: 'client#n', sk: 'client', count: 1e200 },
-        { pk: 'client#t', sk: 'client', ttl: 'never' },
-        // Nested deeper than DynamoDB's 32 levels: the store itself refuses it.
-        {
-          pk: 'client#d',
-          sk: 'client',
-          deep: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`),
-        },
+        { ...client, pk: `client#${'x'.repeat(2000)}`, clientId: 'x'.repeat(2000) },
+        { ...client, pk: 'client#another' },
+        withoutMetadata,
+        { ...client, version: 'one' },
+        { ...client, count: 1e200 },
+        { ...client, ttl: 'never' },
+        // Nested deeper than DynamoDB's 32 levels (which the embedded store does not check).
+        { ...client, deep: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) },
         'client#s',
       ]) {
         const response = await jsonPost(
@@ -281,11 +282,8 @@ describe('dcr-admin import into a fresh store', () => {
       }
       // An item whose TTL has passed is not brought back.
       const expired = join(dir, 'expired.jsonl');
-      const item = JSON.parse(items[0] as string);
-      writeFileSync(
-        expired,
-        [header, JSON.stringify({ ...item, pk: `${item.pk}-gone`, ttl: 1 })].join('\n'),
-      );
+      const gone = { ...client, pk: 'client#gone', clientId: 'gone', ttl: 1 };
+      writeFileSync(expired, [header, JSON.stringify(gone)].join('\n'));
       await expectImport(fresh, expired, 'imported 0, already present 0, expired (left out) 1');
       // Nothing was written: the whole file still imports every item.
       await expectImport(fresh, exported, 'imported 8, already present 0');

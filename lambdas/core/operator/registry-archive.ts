@@ -1,3 +1,4 @@
+import * as z from '../../zod.js';
 import { invalidRequest } from '../errors.js';
 
 /**
@@ -53,6 +54,55 @@ const storable = (value: unknown, depth = 0): boolean =>
       value === null ||
       (depth < 32 && Object.values(value).every((v) => storable(v, depth + 1)));
 
+const text = z.string().check(z.minLength(1));
+const count = z.number();
+/**
+ * What each kind's readers need of an item, and its id as its key says: an import never leaves
+ * an item the server cannot read (the rest of the item is kept as it is).
+ */
+const KINDS: Record<string, { schema: z.ZodMiniType; id?: string }> = {
+  'client#': {
+    id: 'clientId',
+    schema: z.looseObject({
+      clientId: text,
+      metadata: z.record(z.string(), z.unknown()),
+      clientIdIssuedAt: count,
+      version: count,
+    }),
+  },
+  'grant#': {
+    id: 'grantId',
+    schema: z.looseObject({
+      grantId: text,
+      clientId: text,
+      sub: text,
+      currentHash: text,
+      generation: count,
+      createdAt: count,
+    }),
+  },
+  'user#': {
+    id: 'sub',
+    schema: z.looseObject({ sub: text, grantId: text, clientId: text, createdAt: count }),
+  },
+  'iat#': {
+    id: 'id',
+    schema: z.looseObject({ id: text, tokenHash: text, createdAt: count, expiresAt: count }),
+  },
+  'blocked#': { id: 'softwareId', schema: z.looseObject({ softwareId: text, blockedAt: count }) },
+};
+
+/** Whether the item is one its kind's readers can read, under the key its id gives. */
+function readable(item: Record<string, unknown>, pk: string): boolean {
+  const prefix = REGISTRY_PREFIXES.find((p) => pk.startsWith(p));
+  const kind = prefix && KINDS[prefix];
+  return (
+    kind !== undefined &&
+    z.safeParse(kind.schema, item).success &&
+    (kind.id === undefined || pk === `${prefix}${item[kind.id]}`)
+  );
+}
+
 /** Whether the key belongs to the registry (a prefix above). */
 export const isRegistryKey = (pk: string) => REGISTRY_PREFIXES.some((p) => pk.startsWith(p));
 
@@ -79,10 +129,11 @@ export async function restoreItems(
       sk.length > MAX_KEY_CHARACTERS ||
       !isRegistryKey(pk) ||
       (ttl !== undefined && typeof ttl !== 'number') ||
-      !storable(item)
+      !storable(item) ||
+      !readable(item as Record<string, unknown>, pk)
     )
       throw invalidRequest(
-        `item ${index + 1} is not a registry item (pk with one of ${REGISTRY_PREFIXES.join(', ')}, a non-empty sk, a numeric ttl if any, numbers within ±2^53, at most 32 levels deep)`,
+        `item ${index + 1} is not a registry item (pk with one of ${REGISTRY_PREFIXES.join(', ')}, a non-empty sk, a numeric ttl if any, numbers within ±2^53, at most 32 levels deep, the attributes its kind needs and its id as its key says)`,
       );
     return item as RegistryItem;
   });
