@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
+import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
 import { publicClientGrants } from '../support/interactive.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
@@ -11,7 +11,6 @@ import { type Json, jsonPost, readJson, startTestServer } from '../support/serve
  * horizontal scrolling, no console error (a CSP violation is one) and no request to another
  * origin; a grant revoked by keyboard alone. Screenshots go to test-results/ (git-ignored).
  */
-const SHOTS = 'test-results/browser';
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 const RESOURCE = 'https://mcp.example.com/mcp';
 
@@ -19,8 +18,7 @@ let app: LocalApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
   app = await startTestServer({
     DCR_RESOURCES: RESOURCE,
     DCR_ALLOWED_SCOPES: 'mcp:tools mcp:resources',
@@ -102,8 +100,7 @@ describe('the connected-apps page in Chromium', { timeout: 60_000 }, () => {
       expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(3);
       await page.getByText('An application that gave no name').waitFor();
       expect(await page.getByText('not verified').count()).toBe(2);
-      const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
-      expect(scrollWidth).toBeLessThanOrEqual(width);
+      await fitsWidth(page, width);
       const background = await page.evaluate<string>(
         'getComputedStyle(document.body).backgroundColor',
       );

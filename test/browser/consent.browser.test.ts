@@ -1,12 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
+import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 /**
@@ -15,7 +16,6 @@ import { type Json, jsonPost, readJson, startTestServer } from '../support/serve
  * width, and the form posts pass the server's Origin check as Chromium really sends them.
  * Screenshots go to test-results/ (git-ignored).
  */
-const SHOTS = 'test-results/browser';
 const RESOURCE = 'https://mcp.example.com/mcp';
 /** The operator's logo: an SVG the server serves itself (the page's CSP allows images from it only). */
 const LOGO =
@@ -30,8 +30,7 @@ let redirectUri: string;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
   callbackServer = createServer((_, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('callback reached');
@@ -126,11 +125,6 @@ async function openPage(width: number): Promise<Page> {
   });
   page.on('pageerror', (error) => problems.push(error.message));
   return page;
-}
-
-async function fitsWidth(page: Page, width: number) {
-  const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
-  expect(scrollWidth).toBeLessThanOrEqual(width);
 }
 
 describe('login and consent in Chromium', () => {

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
+import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
 import { publicClientGrants } from '../support/interactive.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
@@ -12,7 +12,6 @@ import { type Json, jsonPost, readJson, startTestServer } from '../support/serve
  * request to another origin, no console error (CSP violations are console errors), and phone
  * width without horizontal scrolling. Screenshots go to test-results/ (git-ignored).
  */
-const SHOTS = 'test-results/browser';
 const ADMIN_TOKEN = 'dashboard-admin-token-0123456789-abcdefghijkl';
 
 let app: LocalApp;
@@ -43,11 +42,6 @@ async function watchedContext(width: number): Promise<BrowserContext> {
   });
   created.on('weberror', (error) => problems.push(error.error().message));
   return created;
-}
-
-async function fitsWidth(target: Page, width: number) {
-  const scrollWidth = await target.evaluate<number>('document.documentElement.scrollWidth');
-  expect(scrollWidth).toBeLessThanOrEqual(width);
 }
 
 /** The ids (client_id, software_id) in the page's tables that wrap onto a second line. */
@@ -102,8 +96,7 @@ async function overviewShows(target: Page, expected: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
   app = await startTestServer({ DCR_ADMIN_TOKEN: ADMIN_TOKEN, DCR_AUDIT_LOG: 'off' });
   for (let i = 0; i < 3; i++) {
     const response = await jsonPost(`${app.issuer}/register`, {

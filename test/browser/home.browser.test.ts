@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
+import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
 import { startTestServer } from '../support/server.js';
 
 /**
@@ -10,15 +10,13 @@ import { startTestServer } from '../support/server.js';
  * violation is one) and no request to another origin; links a person follows to the metadata
  * and the dashboard. Screenshots go to test-results/ (git-ignored).
  */
-const SHOTS = 'test-results/browser';
 const ADMIN_TOKEN = 'home-page-admin-token-0123456789-abcdefghijkl';
 
 let app: LocalApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
   app = await startTestServer({
     DCR_ADMIN_TOKEN: ADMIN_TOKEN,
     DCR_AUDIT_LOG: 'off',
@@ -67,8 +65,7 @@ describe('the home page in Chromium', { timeout: 60_000 }, () => {
         await page.getByText(scope, { exact: true }).waitFor();
       }
       await page.getByText('https://mcp.example.com/mcp', { exact: true }).waitFor();
-      const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
-      expect(scrollWidth).toBeLessThanOrEqual(width);
+      await fitsWidth(page, width);
       // The page's colours follow the system's.
       const background = await page.evaluate<string>(
         'getComputedStyle(document.body).backgroundColor',

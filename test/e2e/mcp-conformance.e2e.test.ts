@@ -3,8 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { freePort } from '../support/free-port.js';
 import { type InteractiveServer, STACK, startInteractiveServer } from '../support/interactive.js';
 import { jsonPost, readJson } from '../support/server.js';
@@ -38,7 +39,7 @@ let outputDir: string;
 
 beforeAll(async () => {
   outputDir = mkdtempSync(join(tmpdir(), 'dcr-conformance-'));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
   server = await startInteractiveServer(
     { DCR_RESOURCES: RESOURCE, DCR_ALLOWED_SCOPES: 'mcp:tools' },
     { DCR_DEV_USERS: 'alice' },
