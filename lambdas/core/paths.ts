@@ -52,6 +52,8 @@ export const PATHS = {
   dashboardBlock: '/dashboard/block-software',
   dashboardBlocked: '/dashboard/blocked',
   dashboardUnblock: '/dashboard/unblock-software',
+  dashboardTrustedIssuers: '/dashboard/trusted-issuers',
+  dashboardRemoveTrustedIssuer: '/dashboard/trusted-issuers/remove',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */
