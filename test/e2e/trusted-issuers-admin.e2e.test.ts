@@ -284,6 +284,22 @@ describe('trusted issuers through the admin API', () => {
     },
   );
 
+  it.each([
+    ['not a URL', 'ci'],
+    ['too long to be a key', `https://ci.example/${'x'.repeat(3000)}`],
+  ])(
+    'answers 404 for an issuer that could never be stored (%s), to GET and DELETE',
+    async (_, issuer) => {
+      for (const method of ['GET', 'DELETE']) {
+        const answered = await admin.request(method, pathOf(issuer));
+        expect({ status: answered.status, error: answered.body.error }).toEqual({
+          status: 404,
+          error: 'not_found',
+        });
+      }
+    },
+  );
+
   it('is open to the operator only', async () => {
     const anonymous = await fetch(`${app.issuer}/admin${pathOf(STORED)}`, {
       method: 'PUT',

@@ -2,7 +2,7 @@ import type { ChangeOrigin } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
 import { conflict, invalidRequest, notFound } from '../errors.js';
 import type { StoredTrustedIssuer, TrustedIssuerStore } from './ports.js';
-import type { TrustedIssuerSettings } from './trusted-issuers.js';
+import { isTrustedIssuerId, type TrustedIssuerSettings } from './trusted-issuers.js';
 
 /**
  * A definition given at runtime checked as the configuration is (settings.ts
@@ -80,7 +80,8 @@ export class TrustedIssuerAdministration {
     if (settings !== undefined) {
       return { issuer, source: 'configuration', ...definitionOf(settings) };
     }
-    const stored = await this.store.get(issuer);
+    // An `iss` that could never be stored (not https, too long for a key) is looked up nowhere.
+    const stored = isTrustedIssuerId(issuer) ? await this.store.get(issuer) : undefined;
     if (stored === undefined) throw notFound('no such trusted issuer');
     return storedView(stored);
   }
@@ -102,7 +103,9 @@ export class TrustedIssuerAdministration {
 
   async remove(issuer: string): Promise<void> {
     this.refuseConfigured(issuer, 'removed');
-    if (!(await this.store.remove(issuer))) throw notFound('no such trusted issuer');
+    if (!isTrustedIssuerId(issuer) || !(await this.store.remove(issuer))) {
+      throw notFound('no such trusted issuer');
+    }
     this.changed(issuer);
   }
 
