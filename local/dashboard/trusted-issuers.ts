@@ -155,7 +155,7 @@ ${row('Issuer', code(issuer.issuer))}
 ${row('Kind', KINDS[issuer.kind ?? ''] ?? issuer.kind)}
 ${row('Rules', String(issuer.rules?.length ?? 0))}
 </dl>
-<p class="warning" role="note">Its assertions are refused from then on, and its workloads’ tokens are reported inactive by introspection. ${PROPAGATION}</p>
+<p class="warning" role="note">Its assertions are refused from then on (and, for a workload issuer, introspection reports its workloads’ tokens inactive). ${PROPAGATION}</p>
 <form method="post" action="${frame.base}/trusted-issuers/remove">
 <input type="hidden" name="csrf" value="${frame.csrf}">
 <input type="hidden" name="issuer" value="${issuer.issuer}">

@@ -158,7 +158,7 @@ describe('the Trusted issuers page in Chromium', { timeout: 60_000 }, () => {
     await page.goto(`${app.issuer}/dashboard/trusted-issuers`);
     await page.getByRole('link', { name: `Remove ${STORED}` }).click();
     await page.getByRole('heading', { name: 'Remove this trusted issuer?' }).waitFor();
-    await page.screenshot({ path: `${SHOTS}/trusted-issuers-remove-390.png`, fullPage: true });
+    await page.screenshot({ path: `${SHOTS}/trusted-issuers-remove-1280.png`, fullPage: true });
     await page.getByRole('button', { name: 'Yes, remove this issuer' }).click();
     expect(await page.getByRole('status').textContent()).toMatch(/was removed/);
     expect(await page.locator('#issuer-count').textContent()).toBe('1 configured, 0 stored');
