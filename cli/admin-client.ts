@@ -15,6 +15,11 @@ export interface AdminResponse {
   readonly body: any;
 }
 
+/** A request body sent as this JSON text, unparsed: the server judges what the operator wrote. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /** The admin API could not be called at all: the URL and the network's reason. */
 export class AdminUnreachable extends Error {}
 
@@ -49,7 +54,8 @@ export class AdminClient {
     const url = new URL(`${this.options.url.replace(/\/$/, '')}/admin${path}`);
     // A command with no filters sends no bare `?` (the path it signs is the path it sends).
     if (url.search === '') url.search = '';
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload =
+      body === undefined ? undefined : body instanceof JsonText ? body.text : JSON.stringify(body);
     let headers: Record<string, string> = {
       accept: 'application/json',
       ...(payload !== undefined && { 'content-type': 'application/json' }),

@@ -33,6 +33,14 @@ commands:
                              --description TEXT
   iat list                   initial access tokens (never the tokens themselves; --all)
   iat revoke <id>            revoke one; --delete-clients also deletes every client it registered
+  trusted-issuers list       the token issuers whose JWTs are exchanged here (jwt-bearer):
+                             configured ones (read-only here) and stored ones
+  trusted-issuers get <iss>  one issuer's definition, as JSON
+  trusted-issuers put <iss> <file>
+                             add or replace a stored issuer from a JSON file (- = stdin): one
+                             value of DCR_TRUSTED_ISSUERS; the server checks it
+  trusted-issuers delete <iss>
+                             remove a stored issuer (its workloads' tokens stop being granted)
   export <file>              the registry (clients, refresh token families, initial access
                              tokens, blocked software_ids; secrets only as hashes) as JSON
                              lines, read from the running server: an online backup
@@ -70,6 +78,7 @@ const COMMANDS = new Map<string, () => Promise<{ run: Command }>>([
   ['blocked', () => import('./commands/blocked.js')],
   ['recount-stats', () => import('./commands/recount-stats.js')],
   ['iat', () => import('./commands/iat.js')],
+  ['trusted-issuers', () => import('./commands/trusted-issuers.js')],
   ['dashboard', () => import('./commands/dashboard.js')],
   ['export', () => import('./commands/export.js')],
   ['import', () => import('./commands/import.js')],

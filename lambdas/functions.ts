@@ -122,13 +122,15 @@ export const FUNCTIONS = {
   // conditional put each: single use across containers); UpdateItem: the client's "last used"
   // (token issuance counts as use). Codes are spent (UpdateItem) and read back on a refusal;
   // grants (refresh token families) are created, read, rotated and revoked. GetItem on
-  // revoked#*: a token exchange's subject token must not be revoked. The wrapped mode reads the
+  // revoked#*: a token exchange's subject token must not be revoked. GetItem on
+  // trusted-issuer#*: an issuer the operator stored through the admin API, read once per
+  // container and cached (DCR_TRUSTED_ISSUER_CACHE_SECONDS). The wrapped mode reads the
   // private halves too and unwraps them.
   token: {
     paths: [PATHS.token],
     access: {
       items: {
-        GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*'],
+        GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*', 'trusted-issuer#*'],
         PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*'],
         // stats#client#*: a refresh token reuse counted in its client's health.
         UpdateItem: ['client#*', 'code#*', 'grant#*', 'stats#client#*'],
@@ -159,12 +161,13 @@ export const FUNCTIONS = {
   },
   // Introspection reads revocations and refresh token families, revocation writes them (a
   // family's revocation is an update); both record used assertion ids, and count the
-  // authenticated client's use ("last used").
+  // authenticated client's use ("last used"). A federated workload's token is active while its
+  // issuer is trusted: a stored one is read (trusted-issuer#*, cached as on the token path).
   introspect: {
     paths: [PATHS.introspect],
     access: {
       items: {
-        GetItem: ['client#*', 'revoked#*', 'grant#*'],
+        GetItem: ['client#*', 'revoked#*', 'grant#*', 'trusted-issuer#*'],
         PutItem: ['assertion#*'],
         UpdateItem: ['client#*'],
       },
@@ -190,18 +193,19 @@ export const FUNCTIONS = {
   // UpdateItem on them: a recount of the active clients.
   // PutItem/DeleteItem on blocked#*: the software_id kill switch (block, unblock); its listing,
   // like the clients' and the initial access tokens', is a filtered Scan; so is an export.
+  // trusted-issuer#*: the trusted issuers the operator adds, replaces and removes at runtime.
   admin: {
     paths: ['/admin/{proxy+}'],
     iam: true,
     access: {
       items: {
-        GetItem: ['client#*'],
+        GetItem: ['client#*', 'trusted-issuer#*'],
         BatchGetItem: ['stats#*'],
         // grant#*, user#*: an import restores refresh token families and their index (only
         // where no item has the key: conditional puts).
-        PutItem: ['blocked#*', 'client#*', 'grant#*', 'iat#*', 'user#*'],
+        PutItem: ['blocked#*', 'client#*', 'grant#*', 'iat#*', 'trusted-issuer#*', 'user#*'],
         UpdateItem: ['client#*', 'stats#*'],
-        DeleteItem: ['blocked#*', 'client#*', 'iat#*'],
+        DeleteItem: ['blocked#*', 'client#*', 'iat#*', 'trusted-issuer#*'],
         // The software_ids with the most active clients: one partition of counters.
         Query: ['stats#software'],
       },

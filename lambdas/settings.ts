@@ -372,18 +372,15 @@ const issuerKeyProblem = (iss: string) => {
   return iss.includes('#') ? 'must have no fragment' : undefined;
 };
 
-const trustedIssuers = z.pipe(
-  z.pipe(
-    jsonText,
-    z.record(z.string(), trustedIssuer).check(
-      z.superRefine((issuers, ctx) => {
-        for (const iss of Object.keys(issuers)) {
-          const problem = issuerKeyProblem(iss);
-          if (problem)
-            ctx.issues.push({ code: 'custom', path: [iss], message: problem, input: iss });
-        }
-      }),
-    ),
+/** Trusted issuers keyed by `iss`: the configuration's, and the admin API's one at a time. */
+const trustedIssuerRecord = z.pipe(
+  z.record(z.string(), trustedIssuer).check(
+    z.superRefine((issuers, ctx) => {
+      for (const iss of Object.keys(issuers)) {
+        const problem = issuerKeyProblem(iss);
+        if (problem) ctx.issues.push({ code: 'custom', path: [iss], message: problem, input: iss });
+      }
+    }),
   ),
   z.transform(
     (issuers: Record<string, z.output<typeof trustedIssuer>>) =>
@@ -403,6 +400,8 @@ const trustedIssuers = z.pipe(
       ),
   ),
 );
+
+const trustedIssuers = z.pipe(jsonText, trustedIssuerRecord);
 
 /** `N/SECONDS` or `off` (see core/registration/abuse-control.ts). */
 const rateLimit = z.pipe(
@@ -1092,7 +1091,17 @@ export const SETTINGS = {
     doc: SETTINGS_DOCS
       ? 'issuers whose JWTs are exchanged for access tokens (RFC 7523 jwt-bearer), JSON keyed by `iss` (in cdk.json an object): `{kind: "workload" | "id-jag", jwks | jwks_uri, algorithms?, rules: [{claims, scope?, resources}]}` each ([Workload identity](tokens.md#workload-identity), [ID-JAG](tokens.md#enterprise-managed-authorization-id-jag))'
       : '',
-    receivedBy: ['discovery', 'token', 'introspect'],
+    receivedBy: ['discovery', 'token', 'introspect', 'admin'],
+  }),
+  trustedIssuerCacheSeconds: setting({
+    env: 'DCR_TRUSTED_ISSUER_CACHE_SECONDS',
+    key: 'trustedIssuerCacheSeconds',
+    type: seconds(0, 300),
+    default: '30',
+    doc: SETTINGS_DOCS
+      ? 'how long a container keeps what it read of an issuer stored through the admin API — found or not — before reading it again: the longest a removed or replaced issuer still counts in a warm container (`0` = read each time; [Stored trusted issuers](tokens.md#stored-trusted-issuers))'
+      : '',
+    receivedBy: ['token', 'introspect'],
   }),
   tokenExchange: setting({
     env: 'DCR_TOKEN_EXCHANGE',
@@ -1406,6 +1415,41 @@ export type DeploymentSettings = {
       : K
     : never]?: ValueOf<N>;
 };
+
+/** What a trusted issuer's rules may name: the resources and scopes the server serves. */
+export interface ServedTargets {
+  readonly resources?: ReadonlySet<string>;
+  readonly allowedScopes?: ReadonlySet<string>;
+}
+
+/**
+ * One trusted issuer given at runtime (the admin API's PUT, a stored item read back): the same
+ * schema and checks as one value of DCR_TRUSTED_ISSUERS, its `iss` too, and the same
+ * cross-check against what the server serves. The issuer, or what is wrong, as `path: message`.
+ */
+export function parseTrustedIssuer(
+  iss: string,
+  value: unknown,
+  served: ServedTargets,
+): { readonly issuer: TrustedIssuerSettings } | { readonly problem: string } {
+  const result = z.safeParse(trustedIssuerRecord, { [iss]: value }, { error: ruleOf });
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    const [, ...path] = issue.path.map(String);
+    return { problem: `${path.length > 0 ? path.join('.') : 'issuer'}: ${issue.message}` };
+  }
+  const unserved = unservedRuleTargets({
+    ...(served.resources && { resources: new Set(served.resources) }),
+    ...(served.allowedScopes && { allowedScopes: new Set(served.allowedScopes) }),
+    trustedIssuers: result.data,
+  });
+  if (unserved.length > 0) {
+    return {
+      problem: `rules name what this server does not serve: ${unserved.join(', ')} (DCR_RESOURCES, DCR_ALLOWED_SCOPES)`,
+    };
+  }
+  return { issuer: result.data.get(iss) as TrustedIssuerSettings };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Rules across settings, each declared once and checked wherever all of its settings can be set.

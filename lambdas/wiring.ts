@@ -11,6 +11,9 @@ import type {
 } from './core/clients/ports.js';
 import type { Clock } from './core/clock.js';
 import { AssertionGrants, type AssertionTokenEvent } from './core/federation/assertion-grants.js';
+import { TrustedIssuerAdministration } from './core/federation/issuer-administration.js';
+import type { TrustedIssuerStore } from './core/federation/ports.js';
+import { StoredIssuerLookup } from './core/federation/stored-issuers.js';
 import { TrustedIssuers } from './core/federation/trusted-issuers.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
@@ -45,6 +48,7 @@ import { jwksRoutes } from './http/routes/jwks.js';
 import { clientConfigurationRoutes, registrationRoutes } from './http/routes/registration.js';
 import { introspectionRoutes, revocationRoutes, tokenRoutes } from './http/routes/token.js';
 import { logger } from './log.js';
+import { parseTrustedIssuer } from './settings.js';
 
 /** Everything the core may need from the outside world: injected, so AWS and local share it. */
 export interface Dependencies {
@@ -81,6 +85,8 @@ export interface Dependencies {
   readonly softwareCounts: SoftwareClientCounts;
   /** Whether the operator's dashboard is served here (locally, with an admin token). */
   readonly dashboard?: boolean;
+  /** Trusted issuers the operator adds and removes at runtime (the admin API). */
+  readonly trustedIssuerStore: TrustedIssuerStore;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
@@ -108,6 +114,7 @@ type TokenDeps = Pick<
   | 'remoteKeySets'
   | 'clock'
   | 'metadataDocuments'
+  | 'trustedIssuerStore'
 > & {
   /** Refresh token reuse, counted in the client's health. */
   readonly statistics: Pick<ClientStatistics, 'add'>;
@@ -149,10 +156,37 @@ const registrationRateLimiter = (d: RegisterDeps) =>
       }),
   );
 
-/** Workload identity and ID-JAGs, when the operator trusts token issuers. */
+/**
+ * One cache of stored issuers per store and process: where the admin API runs beside the token
+ * path (the local server), the operator's changes reach it at once.
+ */
+const lookups = new WeakMap<TrustedIssuerStore, StoredIssuerLookup>();
+const storedIssuerLookup = (d: Pick<Dependencies, 'config' | 'clock' | 'trustedIssuerStore'>) => {
+  let lookup = lookups.get(d.trustedIssuerStore);
+  if (lookup === undefined) {
+    lookup = new StoredIssuerLookup(
+      d.trustedIssuerStore,
+      d.clock,
+      d.config.trustedIssuerCacheSeconds,
+      (iss, definition) => {
+        const parsed = parseTrustedIssuer(iss, definition, d.config);
+        if ('issuer' in parsed) return parsed.issuer;
+        logger.error('stored trusted issuer ignored', { issuer: iss, problem: parsed.problem });
+        return undefined;
+      },
+    );
+    lookups.set(d.trustedIssuerStore, lookup);
+  }
+  return lookup;
+};
+
+/** Workload identity and ID-JAGs: the configured trusted issuers, then the stored ones. */
 const federation = (d: TokenDeps, issuer: AccessTokenIssuer) => {
-  if (d.config.trustedIssuers.size === 0) return undefined;
-  const trusted = new TrustedIssuers(d.config.trustedIssuers, d.remoteKeySets);
+  const trusted = new TrustedIssuers(
+    d.config.trustedIssuers,
+    d.remoteKeySets,
+    storedIssuerLookup(d),
+  );
   const grants = new AssertionGrants(
     trusted,
     d.tokenStore,
@@ -257,7 +291,12 @@ export const adminEndpoint = (
   d: RegistrationDeps &
     Pick<
       Dependencies,
-      'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens' | 'archive'
+      | 'directory'
+      | 'statistics'
+      | 'blockedSoftware'
+      | 'initialAccessTokens'
+      | 'archive'
+      | 'trustedIssuerStore'
     >,
 ) =>
   adminRoutes(
@@ -265,6 +304,13 @@ export const adminEndpoint = (
     d.config.adminToken,
     new InitialAccessTokens(d.initialAccessTokens, d.config.region),
     d.archive && { store: d.archive, clock: d.clock },
+    new TrustedIssuerAdministration(
+      d.trustedIssuerStore,
+      d.config.trustedIssuers,
+      (iss, definition) => parseTrustedIssuer(iss, definition, d.config),
+      d.clock,
+      (iss) => storedIssuerLookup(d).forget(iss),
+    ),
   );
 
 /** Every endpoint's routes by name (the local app serves them all). */

@@ -208,6 +208,12 @@ export interface ServerlessDcrProps {
    */
   readonly trustedIssuers?: Values['trustedIssuers'];
   /**
+   * how long a container keeps what it read of an issuer stored through the admin API — found or not — before reading it again: the longest a removed or replaced issuer still counts in a warm container (`0` = read each time; [Stored trusted issuers](tokens.md#stored-trusted-issuers))
+   *
+   * @default `30`
+   */
+  readonly trustedIssuerCacheSeconds?: Values['trustedIssuerCacheSeconds'];
+  /**
    * `on`: RFC 8693 token exchange at the token endpoint: a client of `DCR_INTROSPECTOR_CLIENT_IDS` (a resource server) exchanges an access token it received for one to another resource, acting for its subject (`act`) ([Token exchange](tokens.md#token-exchange-rfc-8693))
    *
    * @default `false`

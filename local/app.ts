@@ -20,6 +20,7 @@ import { MemoryInitialAccessTokens } from '../lambdas/adapters/memory/memory-ini
 import { MemoryRegistrationCounter } from '../lambdas/adapters/memory/memory-registration-counter.js';
 import { MemorySoftwareClientCounts } from '../lambdas/adapters/memory/memory-software-client-counts.js';
 import { MemoryTokenStore } from '../lambdas/adapters/memory/memory-token-store.js';
+import { MemoryTrustedIssuers } from '../lambdas/adapters/memory/memory-trusted-issuers.js';
 import { upstreamLogin } from '../lambdas/adapters/oidc/upstream-oidc.js';
 import { LocalSigner } from '../lambdas/adapters/signing/local-signer.js';
 import { documentClient, dynamoDbStores } from '../lambdas/aws/dynamodb.js';
@@ -29,6 +30,7 @@ import { ClientLifecycle } from '../lambdas/core/clients/client-lifecycle.js';
 import type { ClientDirectory, ClientRepository } from '../lambdas/core/clients/ports.js';
 import type { Clock } from '../lambdas/core/clock.js';
 import { systemClock } from '../lambdas/core/clock.js';
+import type { TrustedIssuerStore } from '../lambdas/core/federation/ports.js';
 import { AdminService } from '../lambdas/core/operator/admin.js';
 import type { ClientStatistics } from '../lambdas/core/operator/ports.js';
 import type { RegistryArchive } from '../lambdas/core/operator/registry-archive.js';
@@ -102,6 +104,7 @@ export interface Stores {
   readonly archive?: RegistryArchive;
   readonly registrationCounter: RegistrationCounter;
   readonly softwareCounts: SoftwareClientCounts;
+  readonly trustedIssuerStore: TrustedIssuerStore;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -206,6 +209,7 @@ export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore
     blockedSoftware: new MemoryBlockedSoftwareIds(),
     registrationCounter: new MemoryRegistrationCounter(clock),
     softwareCounts,
+    trustedIssuerStore: new MemoryTrustedIssuers(),
   };
 }
 
@@ -243,6 +247,7 @@ export function localRoutes(
     ...(stores.archive && { archive: stores.archive }),
     registrationCounter: stores.registrationCounter,
     softwareCounts: stores.softwareCounts,
+    trustedIssuerStore: stores.trustedIssuerStore,
     dashboard: config.adminToken !== undefined,
     ...parts,
   });

@@ -8,6 +8,7 @@ import { DynamoDbRegistrationCounter } from '../adapters/dynamodb/dynamodb-regis
 import { DynamoDbRegistryArchive } from '../adapters/dynamodb/dynamodb-registry-archive.js';
 import { DynamoDbSoftwareClientCounts } from '../adapters/dynamodb/dynamodb-software-client-counts.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb/dynamodb-token-store.js';
+import { DynamoDbTrustedIssuers } from '../adapters/dynamodb/dynamodb-trusted-issuers.js';
 import type { Config } from '../config.js';
 
 /** The document client every function uses: plain JS values in and out, undefined dropped. */
@@ -25,5 +26,6 @@ export function dynamoDbStores(config: Config, client = documentClient()) {
     registrationCounter: new DynamoDbRegistrationCounter(client, config.tableName),
     softwareCounts: new DynamoDbSoftwareClientCounts(client, config.tableName),
     archive: new DynamoDbRegistryArchive(client, config.tableName),
+    trustedIssuerStore: new DynamoDbTrustedIssuers(client, config.tableName),
   };
 }

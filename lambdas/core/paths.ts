@@ -38,6 +38,9 @@ export const PATHS = {
   /** The software_id kill switch. */
   adminBlockedSoftwareIds: '/admin/blocked-software-ids',
   adminBlockedSoftwareId: '/admin/blocked-software-ids/:softwareId',
+  adminTrustedIssuers: '/admin/trusted-issuers',
+  /** One trusted issuer, its `iss` URL-encoded as one path segment. */
+  adminTrustedIssuer: '/admin/trusted-issuers/:issuer',
   /** The operator's dashboard (local server and `dcr-admin dashboard` only; never in AWS). */
   dashboard: '/dashboard',
   dashboardSignIn: '/dashboard/sign-in',
@@ -49,6 +52,8 @@ export const PATHS = {
   dashboardBlock: '/dashboard/block-software',
   dashboardBlocked: '/dashboard/blocked',
   dashboardUnblock: '/dashboard/unblock-software',
+  dashboardTrustedIssuers: '/dashboard/trusted-issuers',
+  dashboardRemoveTrustedIssuer: '/dashboard/trusted-issuers/remove',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

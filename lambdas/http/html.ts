@@ -56,7 +56,7 @@ dt{font-weight:600}dd{margin:0 0 .75rem;overflow-wrap:anywhere}
 .error{color:var(--err)}
 .error::first-letter{text-transform:uppercase}
 label{display:block;font-weight:600;margin-bottom:.25rem}
-input[type=text]{width:100%;font:inherit;padding:.5rem .6rem;border:1px solid var(--line);border-radius:.375rem;background:var(--bg);color:var(--fg)}
+input[type=text],textarea{width:100%;font:inherit;padding:.5rem .6rem;border:1px solid var(--line);border-radius:.375rem;background:var(--bg);color:var(--fg)}
 .actions{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1.25rem}
 button{font:inherit;padding:.55rem 1.2rem;border-radius:.375rem;border:1px solid var(--accent);background:var(--accent);color:var(--bg);cursor:pointer}
 button.secondary{background:transparent;color:var(--accent)}
@@ -101,6 +101,7 @@ ul.hosts li{font-size:1.15rem;font-weight:600;border:1px solid var(--line);borde
 fieldset{border:1px solid var(--line);border-radius:.375rem;padding:.5rem .75rem;margin:0 0 1rem}legend{font-weight:600;padding:0 .25rem}
 label.choice{font-weight:400;display:flex;gap:.5rem;align-items:baseline;margin:.35rem 0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+textarea{font-family:ui-monospace,monospace;font-size:.85rem;min-height:16rem;resize:vertical}pre.json{font-size:.85rem;overflow-x:auto;max-width:100%;margin:0}
 details{margin:.25rem 0 1rem}summary{cursor:pointer;color:var(--accent)}
 .brand{display:flex;align-items:center;gap:.5rem;font-weight:600;color:var(--muted);margin:0 0 1.25rem;overflow-wrap:anywhere}.brand img{width:2rem;height:2rem;object-fit:contain;flex:none}
 .destination{border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:.375rem;padding:.5rem .75rem}.destination span{display:block;font-size:.85rem;color:var(--muted)}.destination strong{font-size:1.3rem;overflow-wrap:anywhere}

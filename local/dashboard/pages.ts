@@ -83,10 +83,10 @@ export const when = (seconds: number | undefined, now: number, never = '—'): H
 const signOut = (frame: Frame) =>
   html`<form method="post" action="${frame.base}/sign-out"><input type="hidden" name="csrf" value="${frame.csrf}"><button type="submit" class="secondary">Sign out</button></form>`;
 
-type Section = 'overview' | 'clients' | 'blocked';
+type Section = 'overview' | 'clients' | 'blocked' | 'trusted-issuers';
 
 /** Every signed-in page: the navigation (with the current page marked) and the sign-out form. */
-function shell(
+export function shell(
   frame: Frame,
   options: { title: string; section?: Section; body: Html; status?: number; notice?: string },
 ): HttpResponse {
@@ -103,6 +103,7 @@ function shell(
 ${link('overview', frame.base, 'Overview')}
 ${link('clients', `${frame.base}/clients`, 'Clients')}
 ${link('blocked', `${frame.base}/blocked`, 'Blocked software')}
+${link('trusted-issuers', `${frame.base}/trusted-issuers`, 'Trusted issuers')}
 ${signOut(frame)}
 </nav>
 ${options.notice && html`<p class="notice" role="status">${options.notice}</p>`}
@@ -488,7 +489,7 @@ ${listing.next && html`<a href="${link(listing.next)}" rel="next">Next page</a>`
   });
 }
 
-const row = (term: string, value: Html | string | undefined) =>
+export const row = (term: string, value: Html | string | undefined) =>
   value === undefined ? '' : html`<dt>${term}</dt><dd>${value}</dd>`;
 
 /** A list of client-supplied values, each as code (escaped, never a link). */

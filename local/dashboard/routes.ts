@@ -43,6 +43,7 @@ import {
   signInPage,
   type TopSoftwareView,
 } from './pages.js';
+import { trustedIssuerPages } from './trusted-issuers.js';
 
 /**
  * The operator's dashboard: pages over the admin API, never around it. Every read and change
@@ -127,8 +128,8 @@ const NOTICES: Record<string, string> = {
   unblocked: 'The software_id is unblocked: it can register again.',
 };
 
-/** The JSON body of an admin API answer, or the error it carries as this server's one error type. */
-async function call(backend: AdminBackend, method: string, path: string, body?: unknown) {
+/** An admin API answer (status and JSON body), or the error it carries as this server's one error type. */
+export async function answer(backend: AdminBackend, method: string, path: string, body?: unknown) {
   let response: Awaited<ReturnType<AdminBackend['request']>>;
   try {
     response = await backend.request(method, path, body);
@@ -148,8 +149,12 @@ async function call(backend: AdminBackend, method: string, path: string, body?: 
     const error = typeof answer.error === 'string' ? answer.error : 'admin_api_error';
     throw relayedError(response.status, error, description);
   }
-  return response.body;
+  return response;
 }
+
+/** The JSON body of an admin API answer, or the error it carries as this server's one error type. */
+export const call = async (backend: AdminBackend, method: string, path: string, body?: unknown) =>
+  (await answer(backend, method, path, body)).body;
 
 /** A UTC day from a date field (`YYYY-MM-DD`), or nothing; anything else is a 400. */
 function day(value: string | null, name: string): string | undefined {
@@ -473,6 +478,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
   }
 
   const pages = registryPages(backend, () => clock.now());
+  const issuers = trustedIssuerPages(backend, () => clock.now());
   return [
     open('GET', PATHS.dashboardSignIn, showSignIn),
     open('POST', PATHS.dashboardSignIn, signIn),
@@ -487,6 +493,10 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     signedIn('POST', PATHS.dashboardBlock, pages.blockSoftware),
     signedIn('GET', PATHS.dashboardBlocked, pages.blockedList),
     signedIn('POST', PATHS.dashboardUnblock, pages.unblockSoftware),
+    signedIn('GET', PATHS.dashboardTrustedIssuers, issuers.list),
+    signedIn('POST', PATHS.dashboardTrustedIssuers, issuers.put),
+    signedIn('GET', PATHS.dashboardRemoveTrustedIssuer, issuers.confirmRemove),
+    signedIn('POST', PATHS.dashboardRemoveTrustedIssuer, issuers.remove),
   ];
 }
 
@@ -494,7 +504,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
  * A signed-in page's work: the request, the page's frame (base URL, CSRF token) and its
  * parameters (the query of a GET, the checked form of a POST).
  */
-type PageHandler = (
+export type PageHandler = (
   context: RouteContext,
   frame: Frame,
   form: URLSearchParams,

@@ -273,6 +273,13 @@ describe('functions', () => {
     expect(touching('dpop#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
     // Trusted issuers' assertion ids: the same, for the jwt-bearer grant of workloads.
     expect(touching('federated#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
+    // Trusted issuers stored through the admin API: the operator writes them, the token path
+    // (and introspection, for a workload's token) reads one, never more.
+    expect(touching('trusted-issuer#*')).toEqual({
+      token: ['GetItem'],
+      introspect: ['GetItem'],
+      admin: ['DeleteItem', 'GetItem', 'PutItem'],
+    });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
       'client-configuration': ['GetItem'],
@@ -818,14 +825,16 @@ describe('trusted issuers and token exchange', () => {
         ]),
     );
 
-  it('reach discovery, token and introspection as DCR_TRUSTED_ISSUERS, from an object or its JSON', () => {
+  it('reach discovery, token, introspection and admin as DCR_TRUSTED_ISSUERS, from an object or its JSON', () => {
     for (const value of [issuers, JSON.stringify(issuers)]) {
       const synthesized = synth({ ...served, 'dcr:trustedIssuers': value }).template;
       const json = JSON.stringify(issuers);
+      // The admin API lists them and refuses to change them (the configuration is authoritative).
       expect(receiving(synthesized, 'DCR_TRUSTED_ISSUERS')).toEqual({
         discovery: json,
         token: json,
         introspect: json,
+        admin: json,
       });
     }
     expect(receiving(template, 'DCR_TRUSTED_ISSUERS')).toEqual({});
@@ -836,6 +845,14 @@ describe('trusted issuers and token exchange', () => {
     expect(receiving(synthesized, 'DCR_TOKEN_EXCHANGE')).toEqual({
       discovery: 'on',
       token: 'on',
+    });
+  });
+
+  it('passes dcr:trustedIssuerCacheSeconds to the functions that read stored issuers', () => {
+    const synthesized = synth({ 'dcr:trustedIssuerCacheSeconds': 45 }).template;
+    expect(receiving(synthesized, 'DCR_TRUSTED_ISSUER_CACHE_SECONDS')).toEqual({
+      token: '45',
+      introspect: '45',
     });
   });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
@@ -9,7 +9,7 @@ import {
   type InteractiveServer,
   startInteractiveServer,
 } from '../support/interactive.js';
-import { type Json, jsonPost, readJson } from '../support/server.js';
+import { type Json, jsonPost, operatorAdmin, readJson } from '../support/server.js';
 import type { AwsCall, StackApp } from '../support/synthesized-stack.js';
 
 /**
@@ -45,6 +45,8 @@ const costs: Cost[] = [];
 const PLATFORM = 'https://ci.example';
 const WORKLOAD = 'repo:acme/app:ref:refs/heads/main';
 let platformKey: CryptoKey;
+const RULE = { claims: { sub: WORKLOAD }, scope: 'read', resources: [RESOURCE] };
+let platformJwk: JWK;
 
 /** Runs `operation` alone and counts the calls it caused. */
 async function cost<T>(operation: string, served: string, run: () => Promise<T>) {
@@ -74,15 +76,15 @@ const basic = (id: string, secret: string) =>
 beforeAll(async () => {
   const platform = await generateKeyPair('ES256', { extractable: true });
   platformKey = platform.privateKey;
-  const rule = { claims: { sub: WORKLOAD }, scope: 'read', resources: [RESOURCE] };
+  platformJwk = { ...(await exportJWK(platform.publicKey)), kid: 'ci' };
   server = await startInteractiveServer({
     DCR_RESOURCES: RESOURCE,
     DCR_ALLOWED_SCOPES: 'read',
     DCR_TRUSTED_ISSUERS: JSON.stringify({
       [PLATFORM]: {
         kind: 'workload',
-        jwks: { keys: [{ ...(await exportJWK(platform.publicKey)), kid: 'ci' }] },
-        rules: [rule],
+        jwks: { keys: [platformJwk] },
+        rules: [RULE],
       },
     }),
   });
@@ -179,23 +181,26 @@ describe('AWS calls per operation on the synthesized stack', () => {
     ]);
   });
 
+  /** A workload's token for a platform JWT of `issuer`. */
+  const workloadToken = (issuer: string) => async () =>
+    fetch(`${app.issuer}/token`, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        resource: RESOURCE,
+        assertion: await new SignJWT({ sub: WORKLOAD, aud: `${app.issuer}/token` })
+          .setProtectedHeader({ alg: 'ES256', kid: 'ci', typ: 'JWT' })
+          .setIssuer(issuer)
+          .setJti(randomUUID())
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(platformKey),
+      }),
+    }).then(readJson);
+
   it('a workload’s access token (jwt-bearer): one conditional write (the jti) and one Sign, no read', async () => {
-    const issue = async () =>
-      fetch(`${app.issuer}/token`, {
-        method: 'POST',
-        headers: FORM,
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-          resource: RESOURCE,
-          assertion: await new SignJWT({ sub: WORKLOAD, aud: `${app.issuer}/token` })
-            .setProtectedHeader({ alg: 'ES256', kid: 'ci', typ: 'JWT' })
-            .setIssuer(PLATFORM)
-            .setJti(randomUUID())
-            .setIssuedAt()
-            .setExpirationTime('5m')
-            .sign(platformKey),
-        }),
-      }).then(readJson);
+    const issue = workloadToken(PLATFORM);
     const workload = await cost('jwt-bearer token (workload identity)', 'token', issue);
     expect(workload.result.scope).toBe('read');
     expect([workload.cost.reads, workload.cost.writes, workload.cost.kms]).toEqual([0, 1, 1]);
@@ -203,6 +208,37 @@ describe('AWS calls per operation on the synthesized stack', () => {
       'token dynamodb:PutItem',
       'token kms:Sign',
     ]);
+  });
+
+  it('a workload’s token from an issuer stored through the admin API: one read per container, then the floor', async () => {
+    const stored = 'https://ci-stored.example';
+    const put = await operatorAdmin(app.issuer, '').request(
+      'PUT',
+      `/trusted-issuers/${encodeURIComponent(stored)}`,
+      { kind: 'workload', jwks: { keys: [platformJwk] }, rules: [RULE] },
+    );
+    expect(put.status).toBe(201);
+    await app.coldStart('token');
+    const issue = workloadToken(stored);
+    const first = await cost(
+      'jwt-bearer token (stored issuer, first in a container)',
+      'token',
+      issue,
+    );
+    expect(first.result.scope).toBe('read');
+    // The one read is the issuer's item (a fresh container also reads its public key once).
+    expect([first.cost.reads, first.cost.writes, first.cost.kms]).toEqual([1, 1, 1]);
+    expect(first.cost.calls['token dynamodb:GetItem']).toBe(1);
+    // Remembered for DCR_TRUSTED_ISSUER_CACHE_SECONDS (30 s): the next one reads nothing.
+    const next = await cost('jwt-bearer token (stored issuer)', 'token', issue);
+    expect([next.cost.reads, next.cost.writes, next.cost.kms]).toEqual([0, 1, 1]);
+    // An issuer nobody trusts: one read, remembered as unknown too; then none.
+    const unknown = workloadToken('https://nobody.example');
+    const refused = await cost('jwt-bearer, unknown issuer', 'token', unknown);
+    expect(refused.result.error).toBe('invalid_grant');
+    expect([refused.cost.reads, refused.cost.writes, refused.cost.kms]).toEqual([1, 0, 0]);
+    const again = await cost('jwt-bearer, unknown issuer again', 'token', unknown);
+    expect([again.cost.reads, again.cost.writes, again.cost.kms]).toEqual([0, 0, 0]);
   });
 
   it('a code exchange and a refresh: what a user grant costs', async () => {

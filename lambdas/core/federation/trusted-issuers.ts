@@ -9,6 +9,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { RemoteKeySets } from '../clients/ports.js';
+import type { StoredIssuerLookup } from './stored-issuers.js';
 
 /**
  * The one trust engine for JWTs signed by someone outside (software statements, workload
@@ -199,29 +200,64 @@ interface Trusted {
   readonly rules: readonly CompiledRule[];
 }
 
+/** The longest `iss` a trusted issuer may have. */
+export const MAX_TRUSTED_ISSUER_LENGTH = 256;
+
+/** An `iss` that can name a trusted issuer: an https URL, bounded, without fragment. */
+export const isTrustedIssuerId = (iss: string) =>
+  iss.length <= MAX_TRUSTED_ISSUER_LENGTH &&
+  iss.startsWith('https://') &&
+  !iss.includes('#') &&
+  URL.canParse(iss);
+
 /** `typ` compared as RFC 7515 §4.1.9 says: case-insensitive, `application/` optional. */
 export const normalisedType = (typ: unknown) =>
   typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : '';
 
-/** The trusted issuers, their keys and rules (DCR_TRUSTED_ISSUERS). */
+/**
+ * The trusted issuers, their keys and rules: the configured ones (DCR_TRUSTED_ISSUERS), then
+ * those the operator stored through the admin API (an `iss` is one or the other, never both).
+ */
 export class TrustedIssuers {
   private readonly issuers = new Map<string, Trusted>();
+  /** Stored issuers compiled once per definition read (the lookup keeps the same object). */
+  private readonly compiled = new WeakMap<TrustedIssuerSettings, Trusted>();
 
-  constructor(issuers: ReadonlyMap<string, TrustedIssuerSettings>, remoteKeySets: RemoteKeySets) {
-    for (const [issuer, settings] of issuers) {
-      this.issuers.set(issuer, {
-        kind: settings.kind,
-        // Built now, fetched only when an assertion first needs them.
-        keys: keysOf(settings, remoteKeySets),
-        algorithms: [...settings.algorithms],
-        rules: settings.rules.map(compile),
-      });
+  constructor(
+    issuers: ReadonlyMap<string, TrustedIssuerSettings>,
+    private readonly remoteKeySets: RemoteKeySets,
+    private readonly stored?: StoredIssuerLookup,
+  ) {
+    for (const [issuer, settings] of issuers) this.issuers.set(issuer, this.trustedOf(settings));
+  }
+
+  private trustedOf(settings: TrustedIssuerSettings): Trusted {
+    return {
+      kind: settings.kind,
+      // Built now, fetched only when an assertion first needs them.
+      keys: keysOf(settings, this.remoteKeySets),
+      algorithms: [...settings.algorithms],
+      rules: settings.rules.map(compile),
+    };
+  }
+
+  /** A configured issuer, else a stored one (read through the per-container cache). */
+  private async find(issuer: string): Promise<Trusted | undefined> {
+    const configured = this.issuers.get(issuer);
+    if (configured !== undefined || this.stored === undefined) return configured;
+    const settings = await this.stored.find(issuer);
+    if (settings === undefined) return undefined;
+    let trusted = this.compiled.get(settings);
+    if (trusted === undefined) {
+      trusted = this.trustedOf(settings);
+      this.compiled.set(settings, trusted);
     }
+    return trusted;
   }
 
   /** Whether the issuer is trusted, as this kind: its subjects' tokens stay valid meanwhile. */
-  trusts(issuer: string, kind: IssuerKind): boolean {
-    return this.issuers.get(issuer)?.kind === kind;
+  async trusts(issuer: string, kind: IssuerKind): Promise<boolean> {
+    return (await this.find(issuer))?.kind === kind;
   }
 
   /**
@@ -243,7 +279,9 @@ export class TrustedIssuers {
     } catch {
       throw new AssertionRefused('the assertion is not a signed JWT');
     }
-    const trusted = typeof issuer === 'string' ? this.issuers.get(issuer) : undefined;
+    // Only an issuer that could be configured is looked up in the table.
+    const trusted =
+      typeof issuer === 'string' && isTrustedIssuerId(issuer) ? await this.find(issuer) : undefined;
     if (typeof issuer !== 'string' || trusted === undefined || trusted.kind !== expected.kind) {
       throw new AssertionRefused('the assertion’s issuer is not trusted here');
     }

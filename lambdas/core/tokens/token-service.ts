@@ -391,7 +391,7 @@ export class TokenService {
   private async isActiveOwner(clientId: string): Promise<boolean> {
     const federatedBy = federatedIssuerOf(clientId);
     if (federatedBy !== undefined) {
-      return this.federation?.trusted.trusts(federatedBy, 'workload') ?? false;
+      return (await this.federation?.trusted.trusts(federatedBy, 'workload')) ?? false;
     }
     const owner = await this.lifecycle.resolve(clientId);
     return !!owner && 'client' in owner;

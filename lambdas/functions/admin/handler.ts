@@ -7,10 +7,8 @@ import { adminEndpoint } from '../../wiring.js';
 
 const config = loadConfig(process.env);
 const dynamo = documentClient();
-const { repository, initialAccessTokens, blockedSoftware, archive } = dynamoDbStores(
-  config,
-  dynamo,
-);
+const { repository, initialAccessTokens, blockedSoftware, archive, trustedIssuerStore } =
+  dynamoDbStores(config, dynamo);
 /** The operator's registry API; API Gateway lets only IAM-authenticated (SigV4) callers in. */
 export const handler = lambdaHandler('admin', adminEndpoint, {
   config,
@@ -20,5 +18,6 @@ export const handler = lambdaHandler('admin', adminEndpoint, {
   statistics: new DynamoDbClientStatistics(dynamo, config.tableName),
   initialAccessTokens,
   archive,
+  trustedIssuerStore,
   clock: systemClock,
 });

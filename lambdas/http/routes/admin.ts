@@ -1,6 +1,7 @@
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
 import type { Clock } from '../../core/clock.js';
 import { invalidAdminToken, invalidRequest, notFound } from '../../core/errors.js';
+import type { TrustedIssuerAdministration } from '../../core/federation/issuer-administration.js';
 import type { AdminService } from '../../core/operator/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
 import {
@@ -321,6 +322,30 @@ function registryHandlers(service: AdminService) {
   };
 }
 
+const listTrustedIssuersSchema = z.object({ cursor: z.optional(cursorSchema) });
+
+/** The trusted issuers: the configured ones listed, the stored ones managed (same checks). */
+function trustedIssuerHandlers(issuers: TrustedIssuerAdministration) {
+  const issuerOf = (context: RouteContext) => context.params.issuer as string;
+  const listIssuers: AdminHandler = async ({ request }) =>
+    json(200, await issuers.list(parse(listTrustedIssuersSchema, query(request)).cursor));
+  const getIssuer: AdminHandler = async (context) =>
+    json(200, await issuers.get(issuerOf(context)));
+  const putIssuer: AdminHandler = async (context, origin) => {
+    const { created, view } = await issuers.put(
+      issuerOf(context),
+      readJsonObject(context.request),
+      origin,
+    );
+    return json(created ? 201 : 200, view);
+  };
+  const deleteIssuer: AdminHandler = async (context) => {
+    await issuers.remove(issuerOf(context));
+    return noContent();
+  };
+  return { listIssuers, getIssuer, putIssuer, deleteIssuer };
+}
+
 /** Export and import of the registry's items, a page or a batch a call. */
 function archiveHandlers(archive: RegistryArchive, clock: Clock) {
   const exportPage: AdminHandler = async ({ request }) => {
@@ -344,6 +369,7 @@ export function adminRoutes(
   adminToken: string | undefined,
   tokens?: InitialAccessTokens,
   archive?: { readonly store: RegistryArchive; readonly clock: Clock },
+  trustedIssuers?: TrustedIssuerAdministration,
 ): Route[] {
   const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
   // Every admin change records who made it and from where; the request log names the actor.
@@ -366,7 +392,16 @@ export function adminRoutes(
   const iat = tokens && initialAccessTokenHandlers(service, tokens);
   const registry = registryHandlers(service);
   const archived = archive && archiveHandlers(archive.store, archive.clock);
+  const issuers = trustedIssuers && trustedIssuerHandlers(trustedIssuers);
   return [
+    ...(issuers === undefined
+      ? []
+      : [
+          route('GET', PATHS.adminTrustedIssuers, issuers.listIssuers),
+          route('GET', PATHS.adminTrustedIssuer, issuers.getIssuer),
+          route('PUT', PATHS.adminTrustedIssuer, issuers.putIssuer),
+          route('DELETE', PATHS.adminTrustedIssuer, issuers.deleteIssuer),
+        ]),
     ...(archived === undefined
       ? []
       : [
