@@ -31,7 +31,7 @@ import {
 } from './grant-seeds.js';
 import { kitBench } from './kit.js';
 import { choosePinning, pinnedCommand } from './pinning.js';
-import { compareHotPaths, previousFigures, regressionLines } from './regression.js';
+import { regressionCheck } from './regression.js';
 import { signingBench } from './signing.js';
 import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
@@ -803,15 +803,10 @@ const previous = (() => {
     return '';
   }
 })();
-const previousPinned = previous.includes('- Cores: pinned');
-const regression = regressionLines(
-  compareHotPaths(
-    previousFigures(previous),
-    rows.map((r) => ({ what: r.what, connections: r.connections, ...r.figures })),
-  ),
-  previousPinned === pinning.pinned
-    ? `both ${pinning.pinned ? 'pinned' : 'unpinned'}; meaningful on the same machine only`
-    : `that run was ${previousPinned ? 'pinned' : 'unpinned'}, this one ${pinning.pinned ? 'pinned' : 'unpinned'}: not like for like`,
+const regression = regressionCheck(
+  previous,
+  rows.map((r) => ({ what: r.what, connections: r.connections, ...r.figures })),
+  pinning.pinned,
 );
 if (rows.length > 0) for (const line of regression) console.log(line);
 const costs = costLines(awsCosts);

@@ -8,12 +8,19 @@ import {
   KMS_RSA_2048_REQUEST,
   operationCost,
 } from '../../bench/cost-model.js';
-import { compareHotPaths, previousFigures, regressionLines } from '../../bench/regression.js';
+import {
+  compareHotPaths,
+  previousFigures,
+  regressionCheck,
+  regressionLines,
+} from '../../bench/regression.js';
 
 // What `npm run bench` adds to BENCHMARKS.md besides the figures: the check against the previous
 // run, and the cost model over the counted AWS calls.
 
 const PREVIOUS = `# Benchmarks
+
+- Cores: pinned with taskset: each server on core 0
 
 | operation | conns | req/s | p50 / p99 ms | non-2xx | oidc-provider req/s | p50 / p99 ms | ratio |
 |---|---|---|---|---|---|---|---|
@@ -50,8 +57,24 @@ describe('the regression check', () => {
       ['ours-memory token RS256', 10, false],
     ]);
     const lines = regressionLines(comparisons, 'both pinned');
-    expect(lines[0]).toContain('1 hot path(s) more than 10 % slower');
-    expect(lines[1]).toMatch(/^ {2}SLOWER ours-memory register @10: 9945 → 8900 req\/s/);
+    // The verdict names the row that regressed, and by how much.
+    expect(lines[0]).toMatch(
+      /1 hot path\(s\) more than 10 % slower: ours-memory register @10 \(−11 %\)$/,
+    );
+    expect(lines[1]).toMatch(/^ {2}SLOWER ours-memory register @10: 9945 → 8900 req\/s \(−11 %\)/);
+    expect(lines[2]).toMatch(/^ {2}ok +ours-memory register @50: 10439 → 9500 req\/s \(−9 %\)/);
+  });
+
+  it('compares pinned with pinned only: an unpinned run is not held against a pinned one', () => {
+    const now = [{ what: 'ours-memory register', connections: 10, rps: 2000, failed: 0 }];
+    expect(regressionCheck(PREVIOUS, now, false)).toEqual([
+      'regression check: not compared (the previous BENCHMARKS.md was pinned, this run unpinned: not like for like)',
+    ]);
+    const unpinned = PREVIOUS.replace('- Cores: pinned', '- Cores: unpinned');
+    expect(regressionCheck(unpinned, now, true)[0]).toContain('not compared');
+    const pinned = regressionCheck(PREVIOUS, now, true);
+    expect(pinned[0]).toContain('(both pinned; meaningful on the same machine only)');
+    expect(pinned[0]).toContain('ours-memory register @10 (−80 %)');
   });
 });
 
