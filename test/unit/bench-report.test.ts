@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ACCESS_LOG_BYTES,
+  CUSTOM_METRIC_MONTH,
+  CUSTOM_METRICS,
   costLines,
   DYNAMODB_READ_UNIT,
   DYNAMODB_WRITE_UNIT,
   HTTP_API_REQUEST,
+  KMS_KEY_MONTH,
   KMS_OTHER_ASYMMETRIC_REQUEST,
   KMS_RSA_2048_REQUEST,
+  LOG_BYTES_PER_INVOCATION,
+  LOGS_INGESTED_GB,
+  mcpMonth,
   operationCost,
+  SECRET_MONTH,
 } from '../../bench/cost-model.js';
 import {
   compareHotPaths,
@@ -93,8 +101,34 @@ describe('the cost model', () => {
     expect(perMillion.api).toBeCloseTo(HTTP_API_REQUEST * 1e6);
     expect(perMillion.dynamodb).toBeCloseTo((2 * DYNAMODB_READ_UNIT + DYNAMODB_WRITE_UNIT) * 1e6);
     expect(perMillion.kms).toBeCloseTo(KMS_RSA_2048_REQUEST * 1e6);
+    // The logs every request ingests: the access log line and one function's lines.
+    expect(perMillion.logs).toBeCloseTo(
+      ((ACCESS_LOG_BYTES + LOG_BYTES_PER_INVOCATION) / 2 ** 30) * LOGS_INGESTED_GB * 1e6,
+    );
     expect(perMillion.total).toBeCloseTo(
-      perMillion.api + perMillion.lambda + perMillion.dynamodb + perMillion.kms + perMillion.events,
+      perMillion.api +
+        perMillion.lambda +
+        perMillion.dynamodb +
+        perMillion.kms +
+        perMillion.events +
+        perMillion.logs,
+    );
+  });
+
+  it('prices the list prices checked against the pricing pages', () => {
+    // DynamoDB on demand after the cut of 2024-11-01; HTTP API first tier; RSA 2048 at the
+    // symmetric rate, other asymmetric keys at $0.15 per 10,000.
+    expect([DYNAMODB_WRITE_UNIT * 1e6, DYNAMODB_READ_UNIT * 1e6]).toEqual([0.625, 0.125]);
+    expect(HTTP_API_REQUEST * 1e6).toBe(1);
+    expect(KMS_RSA_2048_REQUEST * 1e4).toBeCloseTo(0.03);
+    expect(KMS_OTHER_ASYMMETRIC_REQUEST * 1e4).toBeCloseTo(0.15);
+  });
+
+  it("counts the month's fixed costs: a KMS key, the cookie key's secret, the custom metrics", () => {
+    const cost = operationCost(refresh, { signing: 'kms', alg: 'RS256' });
+    const month = mcpMonth({ registration: cost, codeExchange: cost, refresh: cost }, 'kms');
+    expect(month.fixed).toBeCloseTo(
+      KMS_KEY_MONTH + SECRET_MONTH + CUSTOM_METRICS * CUSTOM_METRIC_MONTH,
     );
   });
 
