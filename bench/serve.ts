@@ -264,9 +264,11 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
     }),
     'public, max-age=3600',
   );
-  // The headers our router sends with it (CORS, nosniff), so only the work differs.
+  // The headers our router sends with it (CORS, nosniff), so only the work differs; and the
+  // body's length, so it goes out in one piece (writeHead without it means chunked encoding).
   const headers = {
     ...document.headers,
+    'content-length': String(Buffer.byteLength(document.body)),
     'access-control-allow-origin': '*',
     'access-control-expose-headers': 'www-authenticate, retry-after, etag, dpop-nonce',
     'x-content-type-options': 'nosniff',
