@@ -56,7 +56,18 @@ export interface Comparison {
   readonly regressed: boolean;
 }
 
-/** Each hot path measured in both runs (without failed requests), now against before. */
+/** Whether a BENCHMARKS.md's servers were pinned to a core (its header says), if it says. */
+export function previousPinning(markdown: string): boolean | undefined {
+  if (markdown.includes('- Cores: pinned')) return true;
+  if (markdown.includes('- Cores: unpinned')) return false;
+  return undefined;
+}
+
+/**
+ * Each hot path measured in both runs (without failed requests), now against before: the same
+ * operation at the same connection count, and only between runs set up alike (both pinned or
+ * both unpinned: a pinned server has one core, an unpinned one shares two with its load).
+ */
 export function compareHotPaths(
   previous: readonly Measured[],
   current: readonly Measured[],
@@ -81,15 +92,43 @@ export function compareHotPaths(
   return comparisons;
 }
 
-/** The check's lines: one per hot path, flagged when more than 10 % slower. */
+const percent = (ratio: number) =>
+  `${ratio >= 1 ? '+' : '−'}${Math.abs((ratio - 1) * 100).toFixed(0)} %`;
+
+/**
+ * The check's lines: a verdict naming every row more than 10 % slower, then one line per hot
+ * path. Runs set up differently (pinned against unpinned) are not compared at all.
+ */
+export function regressionCheck(
+  previousMarkdown: string,
+  current: readonly Measured[],
+  pinnedNow: boolean,
+): string[] {
+  const pinnedBefore = previousPinning(previousMarkdown);
+  const setup = (pinned: boolean) => (pinned ? 'pinned' : 'unpinned');
+  if (pinnedBefore !== undefined && pinnedBefore !== pinnedNow) {
+    return [
+      `regression check: not compared (the previous BENCHMARKS.md was ${setup(pinnedBefore)}, this run ${setup(pinnedNow)}: not like for like)`,
+    ];
+  }
+  return regressionLines(
+    compareHotPaths(previousFigures(previousMarkdown), current),
+    `both ${setup(pinnedNow)}; meaningful on the same machine only`,
+  );
+}
+
+/** The check's lines: the verdict naming each row more than 10 % slower, then every row. */
 export function regressionLines(comparisons: readonly Comparison[], note: string): string[] {
   if (comparisons.length === 0) return [`regression check: nothing to compare (${note})`];
-  const flagged = comparisons.filter((c) => c.regressed).length;
+  const regressed = comparisons.filter((c) => c.regressed);
+  const name = (c: Comparison) => `${c.what} @${c.connections}`;
   return [
-    `regression check against the previous BENCHMARKS.md (${note}): ${flagged === 0 ? 'no hot path' : `${flagged} hot path(s)`} more than ${REGRESSION_THRESHOLD * 100} % slower`,
+    regressed.length === 0
+      ? `regression check against the previous BENCHMARKS.md (${note}): no hot path more than ${REGRESSION_THRESHOLD * 100} % slower`
+      : `regression check against the previous BENCHMARKS.md (${note}): ${regressed.length} hot path(s) more than ${REGRESSION_THRESHOLD * 100} % slower: ${regressed.map((c) => `${name(c)} (${percent(c.ratio)})`).join(', ')}`,
     ...comparisons.map(
       (c) =>
-        `  ${c.regressed ? 'SLOWER' : 'ok    '} ${c.what} @${c.connections}: ${c.before} → ${c.now} req/s (${c.ratio.toFixed(2)}x)`,
+        `  ${c.regressed ? 'SLOWER' : 'ok    '} ${name(c)}: ${c.before} → ${c.now} req/s (${percent(c.ratio)})`,
     ),
   ];
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [registration|tokens|grants|bundles|cleanup|stats|aws|dashboard|signing ...]`: throughput and
+ * `npm run bench [registration|discovery|tokens|grants|bundles|cleanup|stats|aws|dashboard|signing ...]`: throughput and
  * latency on loopback, the Lambda bundles' sizes and cold import times, the cleanup's and the
  * statistics' cost, printed as figures (never asserted). Each server runs in a child process;
  * autocannon drives it from here.
@@ -31,7 +31,7 @@ import {
 } from './grant-seeds.js';
 import { kitBench } from './kit.js';
 import { choosePinning, pinnedCommand } from './pinning.js';
-import { compareHotPaths, previousFigures, regressionLines } from './regression.js';
+import { regressionCheck } from './regression.js';
 import { signingBench } from './signing.js';
 import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
@@ -60,6 +60,28 @@ interface Target {
   /** The seeded public client (grant benchmarks only). */
   readonly clientId?: string;
   readonly child: ChildProcess;
+  /** The process that serves (tsx's child), whose CPU time `cpuSeconds` reads. */
+  readonly pid?: number;
+}
+
+/** Linux's clock ticks per second, in which /proc/<pid>/stat counts CPU time. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system, every thread) a process has used so far; undefined off Linux. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
 
 async function startTarget(kind: string, env: Record<string, string> = {}): Promise<Target> {
@@ -69,10 +91,17 @@ async function startTarget(kind: string, env: Record<string, string> = {}): Prom
     env: { ...process.env, ...env },
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  let pid: number | undefined;
   for await (const line of lines) {
+    if (line.startsWith('PID ')) pid = Number(line.slice(4));
     if (line.startsWith('READY ')) {
       const [issuer, clientId] = line.slice(6).split(' ') as [string, string | undefined];
-      return { issuer, child, ...(clientId !== undefined && { clientId }) };
+      return {
+        issuer,
+        child,
+        ...(clientId !== undefined && { clientId }),
+        ...(pid !== undefined && { pid }),
+      };
     }
   }
   throw new Error(`${kind} did not start`);
@@ -103,6 +132,8 @@ interface Figures {
   readonly p50: number;
   readonly p99: number;
   readonly failed: number;
+  /** The server's CPU time per request, µs (measured in turns only): its cost on one core. */
+  readonly cpuMicros?: number;
 }
 
 const rows: { what: string; connections: number; figures: Figures }[] = [];
@@ -165,9 +196,6 @@ async function registrationBench() {
         headers: JSON_HEADERS,
         body: REGISTRATION,
       });
-      await measure(`${kind} discovery`, {
-        url: `${issuer}/.well-known/oauth-authorization-server`,
-      });
     });
   }
   // Abuse control: the same registrations with the rate limit on (a limit never reached): one
@@ -181,7 +209,6 @@ async function registrationBench() {
     });
   });
   compare('registration, in-memory', 'ours-memory register', 'oidc-provider register', 3);
-  compare('discovery, in-memory', 'ours-memory discovery', 'oidc-provider discovery', 4);
   // With an initial access token: one consistent read and one conditional update more.
   const adminToken = 'bench-admin-token-0123456789-abcdefghijklmnop';
   for (const kind of ['ours-memory', 'ours-embedded']) {
@@ -273,6 +300,41 @@ async function tokenBench() {
   }
   compare('tokens ES256, in-memory', 'ours-memory token ES256', 'oidc-provider token ES256', 3);
   compare('tokens RS256, in-memory', 'ours-memory token RS256', 'oidc-provider token RS256', 1.5);
+}
+
+/**
+ * Discovery (RFC 8414 metadata), in fresh processes measured in turns: ours in memory and on the
+ * embedded store (the same route: they differ only in what else the process holds),
+ * oidc-provider, and node:http alone sending the same bytes and headers (the ceiling of any
+ * server on Node). Besides req/s, each server's CPU time per request (from /proc): its cost on
+ * one core, which the load generator's own limit on its core does not bound.
+ */
+async function discoveryBench() {
+  const kinds = ['node-http', 'ours-memory', 'ours-embedded', 'oidc-provider'];
+  const names = ['node:http alone', 'ours-memory', 'ours-embedded', 'oidc-provider'];
+  await withTargets(kinds, {}, (targets) =>
+    measureInterleaved(
+      targets.map((target, i) => ({
+        what: `${names[i]} discovery`,
+        options: () => ({ url: `${target.issuer}/.well-known/oauth-authorization-server` }),
+        ...(target.pid !== undefined && { pid: target.pid }),
+      })),
+    ),
+  );
+  compare('discovery, in-memory', 'ours-memory discovery', 'oidc-provider discovery', 4);
+  for (const connections of CONNECTIONS) {
+    const micros = names.map(
+      (name) =>
+        rows.find((r) => r.what === `${name} discovery` && r.connections === connections)?.figures
+          .cpuMicros,
+    );
+    const [bare, memory, embedded, reference] = micros;
+    if (micros.some((m) => m === undefined)) continue;
+    const times = (a = 0, b = 1) => `${(a / b).toFixed(2)}x`;
+    summaries.push(
+      `discovery @${connections}, server CPU a request: ours-memory ${memory?.toFixed(1)} µs, ours-embedded ${embedded?.toFixed(1)} µs, oidc-provider ${reference?.toFixed(1)} µs, node:http alone ${bare?.toFixed(1)} µs; per core ours-memory = ${times(reference, memory)} oidc-provider, node:http alone (the ceiling) = ${times(reference, bare)}`,
+    );
+  }
 }
 
 /** An ES256 key pair signing compact JWTs synchronously (node:crypto, ~0.1 ms each). */
@@ -421,7 +483,12 @@ const aggregate = (
  * completed requests over their time, latencies from the merged histograms.
  */
 async function measureInterleaved(
-  entries: readonly { readonly what: string; readonly options: () => autocannon.Options }[],
+  entries: readonly {
+    readonly what: string;
+    readonly options: () => autocannon.Options;
+    /** The serving process, to count its CPU time per request. */
+    readonly pid?: number;
+  }[],
 ) {
   for (const entry of entries) {
     await autocannon({ ...entry.options(), duration: 1, connections: 10 });
@@ -430,16 +497,25 @@ async function measureInterleaved(
   const measured = entries.map(() => [] as { connections: number; figures: Figures }[]);
   for (const connections of CONNECTIONS) {
     const slices = entries.map(() => [] as SliceResult[]);
+    const cpu = entries.map(() => 0 as number | undefined);
     for (let round = 0; round < rounds; round++) {
       const order = entries.map((_, i) => i);
       if (round % 2 === 1) order.reverse();
       for (const i of order) {
-        const options = { ...(entries[i] as (typeof entries)[number]).options(), connections };
+        const entry = entries[i] as (typeof entries)[number];
+        const options = { ...entry.options(), connections };
+        const before = cpuSeconds(entry.pid);
         const slice = (await autocannon({
           ...options,
           duration: 1,
           skipAggregateResult: true,
         })) as unknown as SliceResult;
+        const after = cpuSeconds(entry.pid);
+        const used = cpu[i];
+        cpu[i] =
+          used !== undefined && before !== undefined && after !== undefined
+            ? used + after - before
+            : undefined;
         (slices[i] as SliceResult[]).push(slice);
       }
     }
@@ -447,15 +523,20 @@ async function measureInterleaved(
       const runs = slices[i] as SliceResult[];
       const sum = (f: (r: SliceResult) => number) => runs.reduce((a, r) => a + f(r), 0);
       const { latency } = aggregate(runs, { url: String(entry.options().url), connections });
+      const completed = sum((r) => r.totalCompletedRequests);
+      const used = cpu[i];
       const figures = {
-        rps: Math.round(sum((r) => r.totalCompletedRequests) / sum((r) => r.duration)),
+        rps: Math.round(completed / sum((r) => r.duration)),
         p50: latency.p50,
         p99: latency.p99,
         failed: sum((r) => r.non2xx + r.errors),
+        ...(used !== undefined && completed > 0 && { cpuMicros: (used * 1e6) / completed }),
       };
       (measured[i] as { connections: number; figures: Figures }[]).push({ connections, figures });
+      const cpuNote =
+        figures.cpuMicros === undefined ? '' : `, ${figures.cpuMicros.toFixed(1)} µs CPU a request`;
       console.error(
-        `  ${entry.what} @${connections}: ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`,
+        `  ${entry.what} @${connections}: ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms${cpuNote}`,
       );
     });
   }
@@ -673,7 +754,16 @@ async function bundleBench() {
     synthesizeStack(join(dir, 'cdk.out'));
     const loader = fileURLToPath(new URL('../test/support/load-bundle.mjs', import.meta.url));
     const env = lambdaRuntimeEnv({ dynamodb: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9' });
-    const lines = [['function', 'minified KB', 'gzip KB', 'import ms (median)', 'network at init']];
+    const lines = [
+      [
+        'function',
+        'minified KB',
+        'gzip KB',
+        'import ms (median)',
+        'import CPU ms',
+        'network at init',
+      ],
+    ];
     for (const fn of stackFunctions(join(dir, 'cdk.out'))) {
       const code = readFileSync(fn.bundle);
       const probe = pinnedCommand(pinning, process.execPath, [
@@ -691,12 +781,14 @@ async function bundleBench() {
             .at(-1) as string,
         ),
       );
-      const median = runs.map((r) => r.importMs as number).sort((a, b) => a - b)[2] as number;
+      const median = (field: string) =>
+        runs.map((r) => r[field] as number).sort((a, b) => a - b)[2] as number;
       lines.push([
         fn.logicalId.replace(/Function[0-9A-F]{8}$/, ''),
         (code.length / 1024).toFixed(0),
         (gzipSync(code).length / 1024).toFixed(0),
-        median.toFixed(0),
+        median('importMs').toFixed(0),
+        median('cpuMs').toFixed(0),
         runs.some((r) => r.attempts.length > 0) ? 'YES' : 'none',
       ]);
     }
@@ -705,7 +797,9 @@ async function bundleBench() {
     );
     for (const l of lines)
       bundleLines.push(l.map((c, i) => c.padEnd(widths[i] as number)).join('  '));
-    bundleLines.push('targets: <= 150 KB gzipped, import <= 60 ms, no network at init');
+    bundleLines.push(
+      `targets: <= 150 KB gzipped, import <= 60 ms, no network at init (load average ${(loadavg()[0] as number).toFixed(1)})`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -745,6 +839,7 @@ async function awsCallsBench() {
 
 const BENCHES: Record<string, () => Promise<void>> = {
   registration: registrationBench,
+  discovery: discoveryBench,
   tokens: tokenBench,
   dpop: dpopBench,
   grants: grantBench,
@@ -803,15 +898,10 @@ const previous = (() => {
     return '';
   }
 })();
-const previousPinned = previous.includes('- Cores: pinned');
-const regression = regressionLines(
-  compareHotPaths(
-    previousFigures(previous),
-    rows.map((r) => ({ what: r.what, connections: r.connections, ...r.figures })),
-  ),
-  previousPinned === pinning.pinned
-    ? `both ${pinning.pinned ? 'pinned' : 'unpinned'}; meaningful on the same machine only`
-    : `that run was ${previousPinned ? 'pinned' : 'unpinned'}, this one ${pinning.pinned ? 'pinned' : 'unpinned'}: not like for like`,
+const regression = regressionCheck(
+  previous,
+  rows.map((r) => ({ what: r.what, connections: r.connections, ...r.figures })),
+  pinning.pinned,
 );
 if (rows.length > 0) for (const line of regression) console.log(line);
 const costs = costLines(awsCosts);

@@ -1,7 +1,9 @@
 /**
  * Benchmark target, run in its own process so the load generator does not share its event
- * loop: `tsx bench/serve.ts <ours-memory|ours-embedded|oidc-provider>`. Prints `READY <issuer>`
- * (and the public client's id, when seeding grants).
+ * loop: `tsx bench/serve.ts <ours-memory|ours-embedded|oidc-provider|node-http>`. Prints
+ * `PID <pid>` (the process whose CPU time the bench reads), then `READY <issuer>` (and the
+ * public client's id, when seeding grants). `node-http`: node:http alone answering every request
+ * with our metadata's bytes and headers, the ceiling of any server on Node.
  * BENCH_ALG (RS256 | ES256) picks the access token signing algorithm of either server.
  * BENCH_GRANTS=<n> (memory targets): seeds n authorization codes (0 is fine) and the refresh
  * token families of bench/grant-seeds.ts for a public client before READY.
@@ -33,6 +35,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.DCR_AUDIT_LOG ??= 'off';
 
 const kind = process.argv[2];
+// tsx runs this file in a child of the process the bench started: name the one that serves.
+console.log(`PID ${process.pid}`);
 const alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256';
 /** Whether to seed the grant benchmarks' client, codes and refresh families. */
 const seeding = process.env.BENCH_GRANTS !== undefined;
@@ -245,7 +249,36 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
   }
   server.on('request', provider.callback());
   console.log(seeding ? `READY ${issuer} ${BENCH_PUBLIC_CLIENT_ID}` : `READY ${issuer}`);
+} else if (kind === 'node-http') {
+  const { createServer } = await import('node:http');
+  const { authorizationServerMetadata } = await import('../lambdas/core/discovery.js');
+  const { publishDocument } = await import('../lambdas/http/routes/published-document.js');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const document = publishDocument(
+    authorizationServerMetadata(issuer, {
+      interactive: false,
+      clientIdMetadataDocuments: false,
+      mtls: false,
+    }),
+    'public, max-age=3600',
+  );
+  // The headers our router sends with it (CORS, nosniff), so only the work differs; and the
+  // body's length, so it goes out in one piece (writeHead without it means chunked encoding).
+  const headers = {
+    ...document.headers,
+    'content-length': String(Buffer.byteLength(document.body)),
+    'access-control-allow-origin': '*',
+    'access-control-expose-headers': 'www-authenticate, retry-after, etag, dpop-nonce',
+    'x-content-type-options': 'nosniff',
+  };
+  server.on('request', (_req, res) => {
+    res.writeHead(200, headers);
+    res.end(document.body);
+  });
+  console.log(`READY ${issuer}`);
 } else {
-  console.error('usage: serve.ts <ours-memory|ours-embedded|oidc-provider>');
+  console.error('usage: serve.ts <ours-memory|ours-embedded|oidc-provider|node-http>');
   process.exit(2);
 }

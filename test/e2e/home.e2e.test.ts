@@ -86,3 +86,41 @@ describe('the home page, GET /', () => {
     expect(await response.json()).toMatchObject({ error: 'not_found' });
   });
 });
+
+describe('the metadata and the keys are cacheable', () => {
+  for (const path of [
+    '/.well-known/oauth-authorization-server',
+    '/.well-known/openid-configuration',
+    '/.well-known/jwks.json',
+  ]) {
+    it(`${path}: a strong ETag, and 304 without a body to a client whose copy is current`, async () => {
+      const app = await start();
+      const first = await fetch(`${app.issuer}${path}`);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+      const etag = first.headers.get('etag') as string;
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      const body = await first.text();
+      // The same bytes, the same tag: a cache may revalidate against any container.
+      const again = await fetch(`${app.issuer}${path}`);
+      expect(again.headers.get('etag')).toBe(etag);
+      expect(await again.text()).toBe(body);
+
+      for (const current of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+        const revalidated = await fetch(`${app.issuer}${path}`, {
+          headers: { 'if-none-match': current },
+        });
+        expect(revalidated.status).toBe(304);
+        expect(revalidated.headers.get('etag')).toBe(etag);
+        expect(revalidated.headers.get('cache-control')).toBe(first.headers.get('cache-control'));
+        expect(revalidated.headers.get('access-control-allow-origin')).toBe('*');
+        expect(await revalidated.text()).toBe('');
+      }
+      const stale = await fetch(`${app.issuer}${path}`, {
+        headers: { 'if-none-match': '"stale"' },
+      });
+      expect(stale.status).toBe(200);
+      expect(await stale.text()).toBe(body);
+    });
+  }
+});

@@ -2,8 +2,13 @@ import { authorizationServerMetadata, type DiscoverySettings } from '../../core/
 import { endpointUrl, PATHS } from '../../core/paths.js';
 import { HOME_DESCRIPTION, type HomeView, homePage } from '../pages.js';
 import { prefersJson } from '../request.js';
-import { json, preserialized } from '../responses.js';
+import { json } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
+import {
+  type PublishedDocument,
+  publishDocument,
+  publishedResponse,
+} from './published-document.js';
 
 const CACHEABLE = { 'cache-control': 'public, max-age=3600' };
 
@@ -15,18 +20,23 @@ export interface HomeSettings {
 }
 
 /**
- * RFC 8414 metadata under both well-known names, serialised once per issuer; and the home page
- * (`GET /`), which says what this server is and links the metadata.
+ * RFC 8414 metadata under both well-known names; and the home page (`GET /`), which says what
+ * this server is and links the metadata. The metadata changes only with the configuration (a
+ * new container), so it is serialised once per issuer with its ETag: a request costs a Map
+ * lookup, and a client that revalidates its copy gets `304` without the body.
  */
 export function discoveryRoutes(settings: DiscoverySettings & HomeSettings): Route[] {
-  const documents = new Map<string, string>();
-  const metadata = ({ issuer }: { issuer: string }) => {
+  const documents = new Map<string, PublishedDocument>();
+  const metadata = ({ request, issuer }: RouteContext) => {
     let document = documents.get(issuer);
     if (document === undefined) {
-      document = JSON.stringify(authorizationServerMetadata(issuer, settings));
+      document = publishDocument(
+        authorizationServerMetadata(issuer, settings),
+        CACHEABLE['cache-control'],
+      );
       documents.set(issuer, document);
     }
-    return preserialized(document, CACHEABLE);
+    return publishedResponse(request, document);
   };
   return [
     { method: 'GET', path: PATHS.authorizationServerMetadata, cors: true, handle: metadata },

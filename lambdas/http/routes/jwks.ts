@@ -1,20 +1,33 @@
 import { PATHS } from '../../core/paths.js';
 import type { PublishedKey, Signer } from '../../core/signing/ports.js';
-import { preserialized } from '../responses.js';
-import type { Route } from '../router.js';
+import type { Route, RouteContext } from '../router.js';
+import {
+  type PublishedDocument,
+  publishDocument,
+  publishedResponse,
+} from './published-document.js';
 
 /**
- * `GET /.well-known/jwks.json`: the public keys, serialised again only when they change (wrapped
- * keys rotate). `maxAgeSeconds`: how long clients may cache it.
+ * `GET /.well-known/jwks.json`: the public keys, serialised (with their ETag) again only when
+ * they change (wrapped keys rotate); a client revalidating a current copy gets `304`.
+ * `maxAgeSeconds`: how long clients may cache it.
  */
 export function jwksRoutes(signer: Signer, maxAgeSeconds = 300): Route[] {
-  let document: { readonly keys: readonly PublishedKey[]; readonly body: string } | undefined;
-  const publishKeys = async () => {
+  let published:
+    | { readonly keys: readonly PublishedKey[]; readonly document: PublishedDocument }
+    | undefined;
+  const publishKeys = async ({ request }: RouteContext) => {
     const keys = await signer.publishedKeys();
-    if (document?.keys !== keys) {
-      document = { keys, body: JSON.stringify({ keys: keys.map((k) => k.jwk) }) };
+    if (published?.keys !== keys) {
+      published = {
+        keys,
+        document: publishDocument(
+          { keys: keys.map((k) => k.jwk) },
+          `public, max-age=${maxAgeSeconds}`,
+        ),
+      };
     }
-    return preserialized(document.body, { 'cache-control': `public, max-age=${maxAgeSeconds}` });
+    return publishedResponse(request, published.document);
   };
   return [{ method: 'GET', path: PATHS.jwks, cors: true, handle: publishKeys }];
 }
