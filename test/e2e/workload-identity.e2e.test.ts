@@ -31,6 +31,11 @@ const OTHER = 'https://other.example/api';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const MAIN = 'repo:acme/app:ref:refs/heads/main';
 const IDP = 'https://idp.acme.example';
+/** An account's IAM outbound identity federation issuer (STS GetWebIdentityToken). */
+const AWS = 'https://a1b2c3d4-e5f6.tokens.sts.global.api.aws';
+/** Where GetWebIdentityToken tokens nest the AWS-specific claims. */
+const STS = 'https://sts.amazonaws.com/';
+const ROLE = 'arn:aws:iam::123456789012:role/agent-runner';
 const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 
 let app: LocalApp;
@@ -39,6 +44,7 @@ let tokenEndpoint: string;
 let ciKey: CryptoKey;
 let clusterKey: CryptoKey;
 let idpKey: CryptoKey;
+let awsKey: CryptoKey;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -52,6 +58,9 @@ beforeAll(async () => {
   const idp = await generateKeyPair('ES256', { extractable: true });
   idpKey = idp.privateKey;
   const idpJwk: JWK = { ...(await exportJWK(idp.publicKey)), kid: 'idp-1' };
+  const aws = await generateKeyPair('ES384', { extractable: true });
+  awsKey = aws.privateKey;
+  const awsJwk: JWK = { ...(await exportJWK(aws.publicKey)), kid: 'sts-1' };
   docs = await startDocumentServer();
   docs.serve('/ci/jwks', { keys: [ciJwk] });
   app = await startTestServer({
@@ -84,6 +93,25 @@ beforeAll(async () => {
           },
         ],
       },
+      [AWS]: {
+        kind: 'workload',
+        jwks: { keys: [awsJwk] },
+        rules: [
+          // Any role of the account, but only from Lambda functions in eu-west-1 tagged team=agents.
+          {
+            claims: {
+              sub: 'arn:aws:iam::123456789012:role/*',
+              [STS]: {
+                aws_account: '123456789012',
+                lambda_source_function_arn: 'arn:aws:lambda:eu-west-1:123456789012:function:*',
+                principal_tags: { team: 'agents' },
+              },
+            },
+            scope: 'tools:read',
+            resources: [RESOURCE],
+          },
+        ],
+      },
       [IDP]: {
         kind: 'id-jag',
         jwks: { keys: [idpJwk] },
@@ -110,10 +138,15 @@ interface AssertionOptions {
   key?: CryptoKey | Uint8Array;
 }
 
-/** A platform JWT as the CI issuer (or, with `issuer: CLUSTER`, the cluster) makes it. */
+/** A platform JWT as the CI issuer (or, with `issuer`, the cluster or AWS STS) makes it. */
 function assertion(claims: JWTPayload = {}, options: AssertionOptions = {}) {
   const issuer = options.issuer ?? CI;
-  const cluster = issuer === CLUSTER;
+  const signer =
+    issuer === CLUSTER
+      ? { alg: 'ES256', kid: 'cluster-1', key: clusterKey }
+      : issuer === AWS
+        ? { alg: 'ES384', kid: 'sts-1', key: awsKey }
+        : { alg: 'RS256', kid: 'ci-1', key: ciKey };
   return new SignJWT({
     iss: issuer,
     sub: MAIN,
@@ -123,13 +156,8 @@ function assertion(claims: JWTPayload = {}, options: AssertionOptions = {}) {
     exp: now() + 300,
     ...claims,
   })
-    .setProtectedHeader({
-      alg: cluster ? 'ES256' : 'RS256',
-      kid: cluster ? 'cluster-1' : 'ci-1',
-      typ: 'JWT',
-      ...options.header,
-    })
-    .sign(options.key ?? (cluster ? clusterKey : ciKey));
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT', ...options.header })
+    .sign(options.key ?? signer.key);
 }
 
 const exchange = (jwt: string, extra: Record<string, string> = {}, headers = {}) =>
@@ -234,6 +262,56 @@ describe('workload identity (jwt-bearer)', () => {
     expect(prod.status).toBe(200);
     const claims = await verified((await readJson(prod)).access_token);
     expect(claims).toMatchObject({ sub: `${CLUSTER}#${workload.sub}`, aud: OTHER });
+  });
+
+  it('matches members of an object claim: an AWS role’s account, function and tags', async () => {
+    const lambda = {
+      sub: ROLE,
+      [STS]: {
+        aws_account: '123456789012',
+        source_region: 'eu-west-1',
+        org_id: 'o-abc1234567',
+        principal_tags: { team: 'agents', environment: 'prod' },
+        lambda_source_function_arn: 'arn:aws:lambda:eu-west-1:123456789012:function:crawler',
+      },
+    };
+    const fromAws = { issuer: AWS };
+    const granted = await exchange(await sign(lambda, fromAws));
+    expect(granted.status).toBe(200);
+    const body = await readJson(granted);
+    expect(body.scope).toBe('tools:read');
+    expect(await verified(body.access_token)).toMatchObject({ sub: `${AWS}#${ROLE}` });
+    const members = lambda[STS];
+    for (const [why, sts] of [
+      ['another account', { ...members, aws_account: '210987654321' }],
+      [
+        'another region’s function',
+        {
+          ...members,
+          lambda_source_function_arn: members.lambda_source_function_arn.replace(
+            'eu-west-1',
+            'us-east-1',
+          ),
+        },
+      ],
+      ['another team', { ...members, principal_tags: { team: 'billing' } }],
+      ['no tags', { ...members, principal_tags: undefined }],
+      ['tags that are no object', { ...members, principal_tags: 'team=agents' }],
+    ] as const) {
+      const refused = await expectError(
+        await exchange(await sign({ ...lambda, [STS]: sts }, fromAws)),
+        'invalid_grant',
+      );
+      expect(refused.error_description, why).toMatch(/no rule/);
+    }
+    // The namespace claim absent, or not an object: no rule matches.
+    for (const sts of [undefined, '123456789012']) {
+      const refused = await expectError(
+        await exchange(await sign({ ...lambda, [STS]: sts }, fromAws)),
+        'invalid_grant',
+      );
+      expect(refused.error_description).toMatch(/no rule/);
+    }
   });
 
   it('refuses a resource the rule does not name, a missing resource, and client authentication', async () => {
