@@ -10,7 +10,8 @@ import type {
   RemoteKeySets,
 } from './core/clients/ports.js';
 import type { Clock } from './core/clock.js';
-import { AssertionGrants, type AssertionTokenEvent } from './core/federation/assertion-grants.js';
+import { AssertionGrants } from './core/federation/assertion-grants.js';
+import type { FederatedSubjects } from './core/federation/federated-tokens.js';
 import { TrustedIssuers } from './core/federation/trusted-issuers.js';
 import { AdminService } from './core/operator/admin.js';
 import type { ClientStatistics } from './core/operator/ports.js';
@@ -81,6 +82,8 @@ export interface Dependencies {
   readonly softwareCounts: SoftwareClientCounts;
   /** Whether the operator's dashboard is served here (locally, with an admin token). */
   readonly dashboard?: boolean;
+  /** Who got tokens for trusted issuers' assertions (the operator's listing). */
+  readonly federatedSubjects?: FederatedSubjects;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
@@ -153,18 +156,9 @@ const registrationRateLimiter = (d: RegisterDeps) =>
 const federation = (d: TokenDeps, issuer: AccessTokenIssuer) => {
   if (d.config.trustedIssuers.size === 0) return undefined;
   const trusted = new TrustedIssuers(d.config.trustedIssuers, d.remoteKeySets);
-  const grants = new AssertionGrants(
-    trusted,
-    d.tokenStore,
-    issuer,
-    d.clock,
-    d.config,
-    logAssertionToken,
-  );
+  const grants = new AssertionGrants(trusted, d.tokenStore, issuer, d.clock, d.config);
   return { trusted, grants };
 };
-
-const logAssertionToken = (event: AssertionTokenEvent) => logger.info(event.type, { audit: event });
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
@@ -257,7 +251,12 @@ export const adminEndpoint = (
   d: RegistrationDeps &
     Pick<
       Dependencies,
-      'directory' | 'statistics' | 'blockedSoftware' | 'initialAccessTokens' | 'archive'
+      | 'directory'
+      | 'statistics'
+      | 'blockedSoftware'
+      | 'initialAccessTokens'
+      | 'archive'
+      | 'federatedSubjects'
     >,
 ) =>
   adminRoutes(
@@ -265,6 +264,7 @@ export const adminEndpoint = (
     d.config.adminToken,
     new InitialAccessTokens(d.initialAccessTokens, d.config.region),
     d.archive && { store: d.archive, clock: d.clock },
+    d.federatedSubjects,
   );
 
 /** Every endpoint's routes by name (the local app serves them all). */

@@ -38,6 +38,8 @@ export const PATHS = {
   /** The software_id kill switch. */
   adminBlockedSoftwareIds: '/admin/blocked-software-ids',
   adminBlockedSoftwareId: '/admin/blocked-software-ids/:softwareId',
+  /** Who got tokens for trusted issuers' assertions, summed per subject. */
+  adminFederatedSubjects: '/admin/federated-subjects',
   /** The operator's dashboard (local server and `dcr-admin dashboard` only; never in AWS). */
   dashboard: '/dashboard',
   dashboardSignIn: '/dashboard/sign-in',
@@ -49,6 +51,7 @@ export const PATHS = {
   dashboardBlock: '/dashboard/block-software',
   dashboardBlocked: '/dashboard/blocked',
   dashboardUnblock: '/dashboard/unblock-software',
+  dashboardFederatedSubjects: '/dashboard/federated-subjects',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import { STACK, tokenRequest } from '../support/interactive.js';
-import { hygieneSeen } from '../support/secret-hygiene.js';
-import { type Json, readJson, startTestServer } from '../support/server.js';
+import { auditEvents, hygieneSeen } from '../support/secret-hygiene.js';
+import { type Json, operatorAdmin, readJson, startTestServer } from '../support/server.js';
 import type { StackApp } from '../support/synthesized-stack.js';
 
 /**
@@ -37,6 +37,9 @@ const AWS = 'https://a1b2c3d4-e5f6.tokens.sts.global.api.aws';
 const STS = 'https://sts.amazonaws.com/';
 const ROLE = 'arn:aws:iam::123456789012:role/agent-runner';
 const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
+const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
+/** How long a federated subject is listed after its last token. */
+const SUBJECT_KEPT_SECONDS = 30 * 86_400;
 
 let app: LocalApp;
 let docs: DocumentServer;
@@ -64,7 +67,7 @@ beforeAll(async () => {
   docs = await startDocumentServer();
   docs.serve('/ci/jwks', { keys: [ciJwk] });
   app = await startTestServer({
-    DCR_AUDIT_LOG: 'off',
+    DCR_ADMIN_TOKEN: ADMIN_TOKEN,
     DCR_RESOURCES: `${RESOURCE} ${OTHER}`,
     DCR_ALLOWED_SCOPES: 'tools:read tools:write admin',
     DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
@@ -398,6 +401,67 @@ describe('workload identity (jwt-bearer)', () => {
     await expectError(await exchange(await sign(), {}, { dpop: proof }), 'invalid_dpop_proof');
   });
 
+  it('audits each token (issuer, kind, rule, subject, scope, resource) and sums its subject for the operator; a replay is neither', async () => {
+    const sub = `system:serviceaccount:agents:audited-${randomUUID()}`;
+    const subject = `${CLUSTER}#${sub}`;
+    const issued: Json[] = [];
+    let last = '';
+    for (const resource of [RESOURCE, OTHER]) {
+      last = await sign({ sub, environment: 'prod' }, { issuer: CLUSTER });
+      const response = await exchange(last, { resource });
+      expect(response.status).toBe(200);
+      issued.push(await verified((await readJson(response)).access_token));
+    }
+    await expectError(await exchange(last, { resource: OTHER }), 'invalid_grant');
+    const events = (await auditEvents()).filter((e) => e.sub === subject);
+    expect(events).toEqual(
+      issued.map((claims) => ({
+        type: 'token.workload_identity',
+        issuer: CLUSTER,
+        issuer_kind: 'workload',
+        rule: 1,
+        sub: subject,
+        client_id: subject,
+        aud: claims.aud,
+        scope: 'tools:read',
+        jti: claims.jti,
+        exp: claims.exp,
+        assertion_jti: expect.any(String),
+        occurred_at: claims.iat,
+      })),
+    );
+    // The operator's listing, a page of one subject at a time.
+    const admin = operatorAdmin(app.issuer, ADMIN_TOKEN);
+    const listed: Json[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await admin.request(
+        'GET',
+        `/federated-subjects?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(page.status).toBe(200);
+      expect(page.body.subjects.length).toBeLessThanOrEqual(1);
+      listed.push(...page.body.subjects);
+      cursor = page.body.next_cursor;
+    } while (cursor !== undefined && listed.length < 100);
+    expect(new Set(listed.map((s) => s.sub)).size).toBe(listed.length);
+    const [first, latest] = issued as [Json, Json];
+    expect(listed.find((s) => s.sub === subject)).toEqual({
+      sub: subject,
+      issuer: CLUSTER,
+      issuer_kind: 'workload',
+      rule: 1,
+      first_seen: first.iat,
+      last_seen: latest.iat,
+      tokens: 2,
+      last_scope: 'tools:read',
+      last_aud: OTHER,
+      last_client_id: subject,
+      expires_at: latest.iat + SUBJECT_KEPT_SECONDS,
+    });
+    expect(listed.map((s) => s.sub)).toContain(`${CI}#${MAIN}`);
+  });
+
   it('never writes an assertion into a log line', async () => {
     const { captured } = await hygieneSeen();
     const leaked = sent.filter((jwt) =>
@@ -454,6 +518,28 @@ describe('enterprise-managed authorization (ID-JAG)', () => {
       { grant_type: JWT_BEARER, assertion: jwt, ...extra },
       as === null ? {} : { authorization: basic(as) },
     );
+
+  it('audits the token with the client that presented the ID-JAG', async () => {
+    const body = await readJson(await present(await idJag()));
+    const claims = await verified(body.access_token);
+    const events = (await auditEvents()).filter((e) => e.jti === claims.jti);
+    expect(events).toEqual([
+      {
+        type: 'token.id_jag',
+        issuer: IDP,
+        issuer_kind: 'id-jag',
+        rule: 1,
+        sub: `${IDP}#alice@acme.example`,
+        client_id: client.client_id,
+        aud: RESOURCE,
+        scope: 'tools:read',
+        jti: claims.jti,
+        exp: claims.exp,
+        assertion_jti: expect.any(String),
+        occurred_at: claims.iat,
+      },
+    ]);
+  });
 
   it('is listed in discovery with its profile', async () => {
     const metadata = await readJson(
