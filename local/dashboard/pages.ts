@@ -83,10 +83,10 @@ export const when = (seconds: number | undefined, now: number, never = '—'): H
 const signOut = (frame: Frame) =>
   html`<form method="post" action="${frame.base}/sign-out"><input type="hidden" name="csrf" value="${frame.csrf}"><button type="submit" class="secondary">Sign out</button></form>`;
 
-type Section = 'overview' | 'clients' | 'blocked';
+type Section = 'overview' | 'clients' | 'federated' | 'blocked';
 
 /** Every signed-in page: the navigation (with the current page marked) and the sign-out form. */
-function shell(
+export function shell(
   frame: Frame,
   options: { title: string; section?: Section; body: Html; status?: number; notice?: string },
 ): HttpResponse {
@@ -102,6 +102,7 @@ function shell(
 <strong>serverless-dcr</strong>
 ${link('overview', frame.base, 'Overview')}
 ${link('clients', `${frame.base}/clients`, 'Clients')}
+${link('federated', `${frame.base}/federated-subjects`, 'Federated subjects')}
 ${link('blocked', `${frame.base}/blocked`, 'Blocked software')}
 ${signOut(frame)}
 </nav>
