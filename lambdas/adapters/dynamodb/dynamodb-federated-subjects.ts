@@ -58,37 +58,26 @@ export class DynamoDbFederatedSubjects implements FederatedSubjects {
 
   /**
    * Counted always; the latest token's facts set only if no later token was recorded first
-   * (batches of different shards may arrive out of order): then only the count and first seen.
+   * (batches of different shards may arrive out of order): then only the count, and the first
+   * seen if earlier. One write per subject and batch; two or three for a late batch.
    */
   private async recordOne(update: SubjectUpdate): Promise<void> {
     const Key = { pk: SUBJECTS_PK, sk: sortKeyOf(update.sub) };
-    const counted = {
-      ':n': update.tokens,
-      ':first': update.firstAt,
-      ':sub': update.sub,
-      ':issuer': update.issuer,
-      ':kind': update.issuerKind,
-    };
-    // Every attribute by a placeholder: some of these names are DynamoDB reserved words.
-    const names = {
-      '#tokens': 'tokens',
-      '#firstSeen': 'firstSeen',
-      '#sub': 'sub',
-      '#issuer': 'issuer',
-      '#issuerKind': 'issuerKind',
-    };
-    const countOnly =
-      'ADD #tokens :n SET #firstSeen = if_not_exists(#firstSeen, :first), #sub = :sub, #issuer = :issuer, #issuerKind = :kind';
     const { ttl, expiryDay } = expiryAttributes(update.lastAt + SUBJECT_KEPT_SECONDS);
     const latest = await callAwsIfCondition(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key,
-          UpdateExpression: `${countOnly}, #lastSeen = :last, #rule = :rule, #lastAud = :aud, #lastClientId = :client, #ttl = :ttl, #expiryDay = :day${update.scope === undefined ? ' REMOVE #lastScope' : ', #lastScope = :scope'}`,
+          UpdateExpression: `ADD #tokens :n SET #firstSeen = if_not_exists(#firstSeen, :first), #sub = :sub, #issuer = :issuer, #issuerKind = :kind, #lastSeen = :last, #rule = :rule, #lastAud = :aud, #lastClientId = :client, #ttl = :ttl, #expiryDay = :day${update.scope === undefined ? ' REMOVE #lastScope' : ', #lastScope = :scope'}`,
           ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen <= :last',
+          // Every attribute by a placeholder: some of these names are DynamoDB reserved words.
           ExpressionAttributeNames: {
-            ...names,
+            '#tokens': 'tokens',
+            '#firstSeen': 'firstSeen',
+            '#sub': 'sub',
+            '#issuer': 'issuer',
+            '#issuerKind': 'issuerKind',
             '#lastSeen': 'lastSeen',
             '#rule': 'rule',
             '#lastAud': 'lastAud',
@@ -98,7 +87,11 @@ export class DynamoDbFederatedSubjects implements FederatedSubjects {
             '#lastScope': 'lastScope',
           },
           ExpressionAttributeValues: {
-            ...counted,
+            ':n': update.tokens,
+            ':first': update.firstAt,
+            ':sub': update.sub,
+            ':issuer': update.issuer,
+            ':kind': update.issuerKind,
             ':last': update.lastAt,
             ':rule': update.rule,
             ':aud': update.aud,
@@ -112,14 +105,29 @@ export class DynamoDbFederatedSubjects implements FederatedSubjects {
       SERVICE,
     );
     if (latest !== undefined) return;
+    // An older batch: its count, and its first token if that came before the first recorded.
+    const earlier = await callAwsIfCondition(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'ADD #tokens :n SET #firstSeen = :first',
+          ConditionExpression: '#firstSeen > :first',
+          ExpressionAttributeNames: { '#tokens': 'tokens', '#firstSeen': 'firstSeen' },
+          ExpressionAttributeValues: { ':n': update.tokens, ':first': update.firstAt },
+        }),
+      ),
+      SERVICE,
+    );
+    if (earlier !== undefined) return;
     await callAws(
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key,
-          UpdateExpression: countOnly,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: counted,
+          UpdateExpression: 'ADD #tokens :n',
+          ExpressionAttributeNames: { '#tokens': 'tokens' },
+          ExpressionAttributeValues: { ':n': update.tokens },
         }),
       ),
       SERVICE,

@@ -21,7 +21,7 @@ export class MemoryFederatedSubjects implements FederatedSubjects {
         issuer: update.issuer,
         issuer_kind: update.issuerKind,
         tokens: (before?.tokens ?? 0) + update.tokens,
-        first_seen: before?.first_seen ?? update.firstAt,
+        first_seen: Math.min(before?.first_seen ?? update.firstAt, update.firstAt),
       };
       this.subjects.set(
         update.sub,
