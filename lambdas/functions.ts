@@ -119,7 +119,8 @@ export const FUNCTIONS = {
     },
   },
   // PutItem: used client assertion ids, DPoP proof ids and trusted issuers' assertion ids (one
-  // conditional put each: single use across containers); UpdateItem: the client's "last used"
+  // conditional put each: single use across containers; an assertion's carries its token's
+  // audit event), and each exchanged token's audit record (exchange#, TTL its exp); UpdateItem: the client's "last used"
   // (token issuance counts as use). Codes are spent (UpdateItem) and read back on a refusal;
   // grants (refresh token families) are created, read, rotated and revoked. GetItem on
   // revoked#*: a token exchange's subject token must not be revoked. GetItem on
@@ -131,7 +132,7 @@ export const FUNCTIONS = {
     access: {
       items: {
         GetItem: ['client#*', 'code#*', 'grant#*', 'revoked#*', 'trusted-issuer#*'],
-        PutItem: ['assertion#*', 'dpop#*', 'federated#*', 'grant#*'],
+        PutItem: ['assertion#*', 'dpop#*', 'exchange#*', 'federated#*', 'grant#*'],
         // stats#client#*: a refresh token reuse counted in its client's health.
         UpdateItem: ['client#*', 'code#*', 'grant#*', 'stats#client#*'],
       },
@@ -206,8 +207,9 @@ export const FUNCTIONS = {
         PutItem: ['blocked#*', 'client#*', 'grant#*', 'iat#*', 'trusted-issuer#*', 'user#*'],
         UpdateItem: ['client#*', 'stats#*'],
         DeleteItem: ['blocked#*', 'client#*', 'iat#*', 'trusted-issuer#*'],
-        // The software_ids with the most active clients: one partition of counters.
-        Query: ['stats#software'],
+        // The software_ids with the most active clients, and the federated subjects: one
+        // partition of counters each.
+        Query: ['stats#software', 'stats#federated'],
       },
       scan: true,
       // The clients expiring soon (GET /admin/expiring-clients): keys from the expiry index.
@@ -229,6 +231,7 @@ export const FUNCTIONS = {
           'assertion#*',
           'dpop#*',
           'federated#*',
+          'exchange#*',
           'stats#*',
           'code#*',
           'consent#*',
@@ -246,7 +249,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 300,
   },
   // Reads the stream (granted by its event source); writes only counters: atomic adds to the
-  // statistics items, and the places departed clients give back under the active-client caps
+  // statistics items (the federated subjects' summaries among them: stats#federated), and the places departed clients give back under the active-client caps
   // (their initial access token's, their software_id's).
   audit: {
     background: true,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MAX_IDENTIFIER_LENGTH, SIGNING_ALGS } from './core/clients/client-metadata.js';
 import {
+  type ClaimPattern,
   ISSUER_KINDS,
   isWildcardOnly,
   type KeySource,
@@ -323,29 +324,47 @@ const scopeTokens = z
     ),
   );
 
+/** Object patterns nest at most this deep (AWS's claims are objects in an object). */
+const MAX_CLAIM_PATTERN_DEPTH = 3;
+
+const depthOf = (pattern: ClaimPattern): number =>
+  typeof pattern === 'string' ? 0 : 1 + Math.max(0, ...Object.values(pattern).map(depthOf));
+
 /**
- * A claim rule of a trusted issuer: every named claim must match its pattern (docs/tokens.md
- * "Claim rules"). A rule of wildcards only would admit anyone the issuer signs for (any GitHub
- * repository on earth): at least one claim must say more.
+ * Claim name → pattern: a glob (docs/tokens.md "Claim rules"), or an object of patterns for an
+ * object claim's members, which must name at least one.
  */
-const trustRule = z.strictObject({
-  claims: z
-    .record(
-      z.string().check(z.minLength(1), z.maxLength(64)),
+const claimPatterns: z.ZodMiniType<Record<string, ClaimPattern>> = z
+  .record(
+    z.string().check(z.minLength(1), z.maxLength(64)),
+    z.union([
       z
         .string()
         .check(
           z.minLength(1),
           z.maxLength(MAX_IDENTIFIER_LENGTH, 'must be at most 256 characters'),
         ),
-    )
-    .check(
-      z.refine((claims) => Object.keys(claims).length > 0, 'must name at least one claim'),
-      z.refine(
-        (claims) => Object.values(claims).some((pattern) => !isWildcardOnly(pattern)),
-        'must pin at least one claim to more than a wildcard (`*` alone admits anyone the issuer signs for)',
-      ),
+      z.lazy(() => claimPatterns),
+    ]),
+  )
+  .check(z.refine((claims) => Object.keys(claims).length > 0, 'must name at least one claim'));
+
+/**
+ * A claim rule of a trusted issuer: every named claim must match its pattern (docs/tokens.md
+ * "Claim rules"). A rule of wildcards only would admit anyone the issuer signs for (any GitHub
+ * repository on earth): at least one claim, or one member of an object claim, must say more.
+ */
+const trustRule = z.strictObject({
+  claims: claimPatterns.check(
+    z.refine(
+      (claims) => depthOf(claims) <= MAX_CLAIM_PATTERN_DEPTH,
+      `must nest object patterns at most ${MAX_CLAIM_PATTERN_DEPTH - 1} deep`,
     ),
+    z.refine(
+      (claims) => !isWildcardOnly(claims),
+      'must pin at least one claim to more than a wildcard (`*` alone admits anyone the issuer signs for)',
+    ),
+  ),
   scope: z.optional(scopeTokens),
   resources: z.array(absoluteUri).check(z.minLength(1)),
 });

@@ -10,7 +10,8 @@ import type {
   RemoteKeySets,
 } from './core/clients/ports.js';
 import type { Clock } from './core/clock.js';
-import { AssertionGrants, type AssertionTokenEvent } from './core/federation/assertion-grants.js';
+import { AssertionGrants } from './core/federation/assertion-grants.js';
+import type { FederatedSubjects } from './core/federation/federated-tokens.js';
 import { TrustedIssuerAdministration } from './core/federation/issuer-administration.js';
 import type { TrustedIssuerStore } from './core/federation/ports.js';
 import { StoredIssuerLookup } from './core/federation/stored-issuers.js';
@@ -87,6 +88,8 @@ export interface Dependencies {
   readonly dashboard?: boolean;
   /** Trusted issuers the operator adds and removes at runtime (the admin API). */
   readonly trustedIssuerStore: TrustedIssuerStore;
+  /** Who got tokens for trusted issuers' assertions (the operator's listing). */
+  readonly federatedSubjects?: FederatedSubjects;
 }
 
 type RegistrationDeps = Pick<Dependencies, 'config' | 'repository' | 'clock'>;
@@ -187,18 +190,9 @@ const federation = (d: TokenDeps, issuer: AccessTokenIssuer) => {
     d.remoteKeySets,
     storedIssuerLookup(d),
   );
-  const grants = new AssertionGrants(
-    trusted,
-    d.tokenStore,
-    issuer,
-    d.clock,
-    d.config,
-    logAssertionToken,
-  );
+  const grants = new AssertionGrants(trusted, d.tokenStore, issuer, d.clock, d.config);
   return { trusted, grants };
 };
-
-const logAssertionToken = (event: AssertionTokenEvent) => logger.info(event.type, { audit: event });
 
 const tokenService = (d: TokenDeps) => {
   const clients = lifecycle(d);
@@ -297,6 +291,7 @@ export const adminEndpoint = (
       | 'initialAccessTokens'
       | 'archive'
       | 'trustedIssuerStore'
+      | 'federatedSubjects'
     >,
 ) =>
   adminRoutes(
@@ -311,6 +306,7 @@ export const adminEndpoint = (
       d.clock,
       (iss) => storedIssuerLookup(d).forget(iss),
     ),
+    d.federatedSubjects,
   );
 
 /** Every endpoint's routes by name (the local app serves them all). */

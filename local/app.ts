@@ -6,15 +6,18 @@ import {
   type AuditSink,
   jsonLines,
 } from '../lambdas/adapters/audited-client-repository.js';
+import { AuditedTokenStore } from '../lambdas/adapters/audited-token-store.js';
 import { CoalescingClientStatistics } from '../lambdas/adapters/coalescing-client-statistics.js';
 import { CountedGrantStore } from '../lambdas/adapters/counted-grant-store.js';
 import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
 import { DynamoDbExpirySweeper } from '../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
+import { DynamoDbFederatedSubjects } from '../lambdas/adapters/dynamodb/dynamodb-federated-subjects.js';
 import { FetchedMetadataDocuments } from '../lambdas/adapters/fetch/metadata-documents.js';
 import { GuardedRemoteKeySets } from '../lambdas/adapters/fetch/remote-key-sets.js';
 import { MemoryBlockedSoftwareIds } from '../lambdas/adapters/memory/memory-blocked-software.js';
 import { MemoryClientRepository } from '../lambdas/adapters/memory/memory-client-repository.js';
 import { MemoryClientStatistics } from '../lambdas/adapters/memory/memory-client-statistics.js';
+import { MemoryFederatedSubjects } from '../lambdas/adapters/memory/memory-federated-subjects.js';
 import { MemoryGrantStore } from '../lambdas/adapters/memory/memory-grant-store.js';
 import { MemoryInitialAccessTokens } from '../lambdas/adapters/memory/memory-initial-access-tokens.js';
 import { MemoryRegistrationCounter } from '../lambdas/adapters/memory/memory-registration-counter.js';
@@ -30,6 +33,7 @@ import { ClientLifecycle } from '../lambdas/core/clients/client-lifecycle.js';
 import type { ClientDirectory, ClientRepository } from '../lambdas/core/clients/ports.js';
 import type { Clock } from '../lambdas/core/clock.js';
 import { systemClock } from '../lambdas/core/clock.js';
+import type { FederatedSubjects } from '../lambdas/core/federation/federated-tokens.js';
 import type { TrustedIssuerStore } from '../lambdas/core/federation/ports.js';
 import { AdminService } from '../lambdas/core/operator/admin.js';
 import type { ClientStatistics } from '../lambdas/core/operator/ports.js';
@@ -105,6 +109,8 @@ export interface Stores {
   readonly registrationCounter: RegistrationCounter;
   readonly softwareCounts: SoftwareClientCounts;
   readonly trustedIssuerStore: TrustedIssuerStore;
+  /** Who got tokens for trusted issuers' assertions (the token store's change feed sums them). */
+  readonly federatedSubjects: FederatedSubjects;
   readonly store?: EmbeddedStore;
   readonly stop?: () => Promise<void>;
 }
@@ -141,6 +147,7 @@ async function embeddedStores(
     await recountStatistics(config, clock, repository, statistics);
     store.reconciled();
   }
+  const federatedSubjects = new DynamoDbFederatedSubjects(dynamo, config.tableName);
   const sweeper = new DynamoDbExpirySweeper(dynamo, config.tableName, clock, audited.expired);
   const interval =
     config.cleanupIntervalSeconds > 0
@@ -158,6 +165,11 @@ async function embeddedStores(
     ...stores,
     repository: audited,
     directory: repository,
+    tokenStore: new AuditedTokenStore(stores.tokenStore, {
+      subjects: federatedSubjects,
+      ...(sink && { sink }),
+    }),
+    federatedSubjects,
     grants: new CountedGrantStore(stores.grants, statistics),
     statistics,
     store,
@@ -195,6 +207,7 @@ export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore
   const statistics = new MemoryClientStatistics();
   const initialAccessTokens = new MemoryInitialAccessTokens();
   const softwareCounts = new MemorySoftwareClientCounts();
+  const federatedSubjects = new MemoryFederatedSubjects();
   return {
     repository: new AuditedClientRepository(memory, clock, {
       statistics,
@@ -203,7 +216,11 @@ export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore
     }),
     directory: memory,
     statistics,
-    tokenStore: new MemoryTokenStore(clock),
+    tokenStore: new AuditedTokenStore(new MemoryTokenStore(clock), {
+      subjects: federatedSubjects,
+      ...(sink && { sink }),
+    }),
+    federatedSubjects,
     grants: new CountedGrantStore(grants ?? new MemoryGrantStore(), statistics),
     initialAccessTokens,
     blockedSoftware: new MemoryBlockedSoftwareIds(),
@@ -248,6 +265,7 @@ export function localRoutes(
     registrationCounter: stores.registrationCounter,
     softwareCounts: stores.softwareCounts,
     trustedIssuerStore: stores.trustedIssuerStore,
+    federatedSubjects: stores.federatedSubjects,
     dashboard: config.adminToken !== undefined,
     ...parts,
   });

@@ -1,5 +1,6 @@
 import type { ClientRecord, ClientRepository, Deletion } from '../core/clients/ports.js';
 import type { Clock } from '../core/clock.js';
+import type { FederatedTokenEvent } from '../core/federation/federated-tokens.js';
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
 import {
   noteRegistrations,
@@ -10,7 +11,9 @@ import type { ClientStatistics } from '../core/operator/ports.js';
 import { type CapHolders, releasePlaces } from '../core/registration/client-caps.js';
 import { logger } from '../log.js';
 
-export type AuditSink = (event: AuditEvent | RepeatedRegistrationEvent) => void;
+export type AuditSink = (
+  event: AuditEvent | RepeatedRegistrationEvent | FederatedTokenEvent,
+) => void;
 
 /** Writes audit events as JSON lines (stdout by default). */
 export const jsonLines =

@@ -41,6 +41,8 @@ export const PATHS = {
   adminTrustedIssuers: '/admin/trusted-issuers',
   /** One trusted issuer, its `iss` URL-encoded as one path segment. */
   adminTrustedIssuer: '/admin/trusted-issuers/:issuer',
+  /** Who got tokens for trusted issuers' assertions, summed per subject. */
+  adminFederatedSubjects: '/admin/federated-subjects',
   /** The operator's dashboard (local server and `dcr-admin dashboard` only; never in AWS). */
   dashboard: '/dashboard',
   dashboardSignIn: '/dashboard/sign-in',
@@ -54,6 +56,7 @@ export const PATHS = {
   dashboardUnblock: '/dashboard/unblock-software',
   dashboardTrustedIssuers: '/dashboard/trusted-issuers',
   dashboardRemoveTrustedIssuer: '/dashboard/trusted-issuers/remove',
+  dashboardFederatedSubjects: '/dashboard/federated-subjects',
 } as const;
 
 /** An endpoint's absolute URL under an issuer (which may carry a path). */

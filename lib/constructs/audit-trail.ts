@@ -14,8 +14,9 @@ export interface AuditTrailProps {
 }
 
 /**
- * Client changes → audit events and statistics: the table's stream (client items, and refresh
- * token families' creation and first rotation, filtered before Lambda is invoked) feeds the audit function, which puts events on this bus
+ * Client changes → audit events and statistics: the table's stream (client items, refresh token
+ * families' creation and first rotation, spent assertions and exchanged tokens, filtered before
+ * Lambda is invoked) feeds the audit function, which puts events on this bus
  * for operators to route and adds them to the statistics items. A batch that still fails after
  * the retries is recorded on the failures queue (shard and sequence numbers, for 14 days).
  */
@@ -63,6 +64,14 @@ export class AuditTrail extends Construct {
               NewImage: { generation: { N: FilterRule.isEqual('2') } },
             },
           }),
+          // Tokens of federated subjects and token exchanges: the items those grants write
+          // carry their audit events (their TTL removals never invoke the function).
+          ...['federated#', 'exchange#'].map((prefix) =>
+            FilterCriteria.filter({
+              eventName: FilterRule.isEqual('INSERT'),
+              dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(prefix) } } },
+            }),
+          ),
         ],
       }),
     );

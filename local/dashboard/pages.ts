@@ -83,7 +83,7 @@ export const when = (seconds: number | undefined, now: number, never = '—'): H
 const signOut = (frame: Frame) =>
   html`<form method="post" action="${frame.base}/sign-out"><input type="hidden" name="csrf" value="${frame.csrf}"><button type="submit" class="secondary">Sign out</button></form>`;
 
-type Section = 'overview' | 'clients' | 'blocked' | 'trusted-issuers';
+type Section = 'overview' | 'clients' | 'federated' | 'blocked' | 'trusted-issuers';
 
 /** Every signed-in page: the navigation (with the current page marked) and the sign-out form. */
 export function shell(
@@ -102,6 +102,7 @@ export function shell(
 <strong>serverless-dcr</strong>
 ${link('overview', frame.base, 'Overview')}
 ${link('clients', `${frame.base}/clients`, 'Clients')}
+${link('federated', `${frame.base}/federated-subjects`, 'Federated subjects')}
 ${link('blocked', `${frame.base}/blocked`, 'Blocked software')}
 ${link('trusted-issuers', `${frame.base}/trusted-issuers`, 'Trusted issuers')}
 ${signOut(frame)}

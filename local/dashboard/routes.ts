@@ -11,6 +11,7 @@ import {
   signInRefused,
   temporarilyUnavailable,
 } from '../../lambdas/core/errors.js';
+import type { FederatedSubject } from '../../lambdas/core/federation/federated-tokens.js';
 import { endpointUrl, PATHS } from '../../lambdas/core/paths.js';
 import { hashSecret, secretMatches } from '../../lambdas/core/secrets.js';
 import { refuseForeignForm } from '../../lambdas/http/browser-state.js';
@@ -20,6 +21,7 @@ import { seeOther } from '../../lambdas/http/responses.js';
 import type { Route, RouteContext, Router } from '../../lambdas/http/router.js';
 import { CookieSealer } from '../../lambdas/http/sealed-cookies.js';
 import { logger } from '../../lambdas/log.js';
+import { federatedSubjectsPage } from './federated-subjects.js';
 import {
   type BlockedView,
   blockedPage,
@@ -492,6 +494,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     signedIn('GET', PATHS.dashboardBlock, pages.confirmBlock),
     signedIn('POST', PATHS.dashboardBlock, pages.blockSoftware),
     signedIn('GET', PATHS.dashboardBlocked, pages.blockedList),
+    signedIn('GET', PATHS.dashboardFederatedSubjects, pages.federatedSubjects),
     signedIn('POST', PATHS.dashboardUnblock, pages.unblockSoftware),
     signedIn('GET', PATHS.dashboardTrustedIssuers, issuers.list),
     signedIn('POST', PATHS.dashboardTrustedIssuers, issuers.put),
@@ -631,6 +634,22 @@ function registryPages(backend: AdminBackend, now: () => number) {
     return blockedPage(frame, page.blocked_software_ids, next, now(), notice(params));
   }
 
+  /** Who got tokens for trusted issuers' assertions, a page at a time. */
+  async function federatedSubjects(_: RouteContext, frame: Frame, params: URLSearchParams) {
+    const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
+    const cursor = params.get('cursor');
+    if (cursor) query.set('cursor', cursor);
+    const page = (await call(backend, 'GET', `/federated-subjects?${query}`)) as {
+      subjects: FederatedSubject[];
+      next_cursor?: string;
+    };
+    const next =
+      page.next_cursor === undefined
+        ? undefined
+        : `${frame.base}/federated-subjects?${new URLSearchParams({ cursor: page.next_cursor })}`;
+    return federatedSubjectsPage(frame, page.subjects, next, now());
+  }
+
   async function unblockSoftware(_: RouteContext, frame: Frame, form: URLSearchParams) {
     const softwareId = requiredSoftwareId(form);
     await call(backend, 'DELETE', `/blocked-software-ids/${encodeURIComponent(softwareId)}`);
@@ -647,6 +666,7 @@ function registryPages(backend: AdminBackend, now: () => number) {
     confirmBlock,
     blockSoftware,
     blockedList,
+    federatedSubjects,
     unblockSoftware,
   } satisfies Record<string, PageHandler>;
 }

@@ -210,9 +210,9 @@ describe('functions', () => {
           expect(action).not.toMatch(/\*/);
           if (action.startsWith('dynamodb:')) expect(resource).toContain('ClientsTable');
           // A Query runs on the expiry index, or on the table with a LeadingKeys condition
-          // (the admin's software_id counters, a user's index of grants).
+          // (the admin's software_id counters and federated subjects, a user's index of grants).
           if (action === 'dynamodb:Query' && !resource.includes('/index/expiry')) {
-            expect([['stats#software'], ['user#*']]).toContainEqual(
+            expect([['stats#federated', 'stats#software'], ['user#*']]).toContainEqual(
               statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'],
             );
           }
@@ -271,7 +271,8 @@ describe('functions', () => {
     });
     // DPoP proof ids: spent once by the token function, removed by the cleanup once expired.
     expect(touching('dpop#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
-    // Trusted issuers' assertion ids: the same, for the jwt-bearer grant of workloads.
+    // Trusted issuers' assertion ids: the same, for the jwt-bearer grant of workloads (each
+    // carrying its token's audit event, which the stream hands the audit function).
     expect(touching('federated#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
     // Trusted issuers stored through the admin API: the operator writes them, the token path
     // (and introspection, for a workload's token) reads one, never more.
@@ -280,6 +281,9 @@ describe('functions', () => {
       introspect: ['GetItem'],
       admin: ['DeleteItem', 'GetItem', 'PutItem'],
     });
+    // Each exchanged token's audit record: written by the token function, kept until the
+    // token expires; nothing reads it but the stream.
+    expect(touching('exchange#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
     expect(touching('blocked#*')).toEqual({
       register: ['GetItem'],
       'client-configuration': ['GetItem'],
@@ -648,7 +652,7 @@ describe('cleanup and alarms', () => {
 });
 
 describe('audit trail', () => {
-  it('feeds client items (and refresh token families’ creation and first rotation) of the stream, filtered, to the audit function, which may put on its bus', () => {
+  it('feeds client items (refresh token families’ creation and first rotation, spent assertions and exchanged tokens) of the stream, filtered, to the audit function, which may put on its bus', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionId('audit') },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClientsTable'), 'StreamArn'] },
@@ -674,6 +678,13 @@ describe('audit trail', () => {
               },
             }),
           },
+          // Tokens issued for assertions and by exchange: their items' insertions only.
+          ...['federated#', 'exchange#'].map((prefix) => ({
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { Keys: { pk: { S: [{ prefix }] } } },
+            }),
+          })),
         ],
       },
     });

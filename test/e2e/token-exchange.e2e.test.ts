@@ -5,6 +5,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
 import { tokenRequest } from '../support/interactive.js';
+import { auditEvents } from '../support/secret-hygiene.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
 /**
@@ -137,6 +138,50 @@ describe('token exchange (RFC 8693)', () => {
       client_id: serverB.client_id,
       act: { sub: serverB.client_id, act: { sub: serverA.client_id } },
     });
+  });
+
+  it('audits each exchanged token with its actor chain, subject and resource, never a token', async () => {
+    const subject = await agentToken();
+    const first = await readJson(await exchange(serverA, subject, { scope: 'read' }));
+    const second = await readJson(
+      await exchange(serverB, first.access_token, { resource: RESOURCE_A }),
+    );
+    const [held, once, twice] = [
+      await claimsOf(subject),
+      await claimsOf(first.access_token),
+      await claimsOf(second.access_token),
+    ];
+    const events = await auditEvents();
+    const about = (jti: string) => events.filter((e) => e.jti === jti);
+    expect(about(once.jti)).toEqual([
+      {
+        type: 'token.exchanged',
+        sub: agent.client_id,
+        client_id: serverA.client_id,
+        aud: RESOURCE_B,
+        scope: 'read',
+        act: { sub: serverA.client_id },
+        jti: once.jti,
+        exp: once.exp,
+        subject_jti: held.jti,
+        subject_client_id: agent.client_id,
+        occurred_at: once.iat,
+      },
+    ]);
+    expect(about(twice.jti)).toEqual([
+      expect.objectContaining({
+        type: 'token.exchanged',
+        client_id: serverB.client_id,
+        aud: RESOURCE_A,
+        act: { sub: serverB.client_id, act: { sub: serverA.client_id } },
+        subject_jti: once.jti,
+        subject_client_id: serverA.client_id,
+      }),
+    ]);
+    const lines = JSON.stringify(events);
+    for (const token of [subject, first.access_token, second.access_token]) {
+      expect(lines).not.toContain(token.split('.')[2]);
+    }
   });
 
   it('refuses a scope wider than the subject token’s: invalid_scope', async () => {

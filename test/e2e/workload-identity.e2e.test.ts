@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import { STACK, tokenRequest } from '../support/interactive.js';
-import { hygieneSeen } from '../support/secret-hygiene.js';
-import { type Json, readJson, startTestServer } from '../support/server.js';
+import { auditEvents, hygieneSeen } from '../support/secret-hygiene.js';
+import { type Json, operatorAdmin, readJson, startTestServer } from '../support/server.js';
 import type { StackApp } from '../support/synthesized-stack.js';
 
 /**
@@ -31,7 +31,15 @@ const OTHER = 'https://other.example/api';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const MAIN = 'repo:acme/app:ref:refs/heads/main';
 const IDP = 'https://idp.acme.example';
+/** An account's IAM outbound identity federation issuer (STS GetWebIdentityToken). */
+const AWS = 'https://a1b2c3d4-e5f6.tokens.sts.global.api.aws';
+/** Where GetWebIdentityToken tokens nest the AWS-specific claims. */
+const STS = 'https://sts.amazonaws.com/';
+const ROLE = 'arn:aws:iam::123456789012:role/agent-runner';
 const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
+const ADMIN_TOKEN = 'local-admin-token-0123456789-abcdefghijklmnop';
+/** How long a federated subject is listed after its last token. */
+const SUBJECT_KEPT_SECONDS = 30 * 86_400;
 
 let app: LocalApp;
 let docs: DocumentServer;
@@ -39,6 +47,7 @@ let tokenEndpoint: string;
 let ciKey: CryptoKey;
 let clusterKey: CryptoKey;
 let idpKey: CryptoKey;
+let awsKey: CryptoKey;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -52,10 +61,13 @@ beforeAll(async () => {
   const idp = await generateKeyPair('ES256', { extractable: true });
   idpKey = idp.privateKey;
   const idpJwk: JWK = { ...(await exportJWK(idp.publicKey)), kid: 'idp-1' };
+  const aws = await generateKeyPair('ES384', { extractable: true });
+  awsKey = aws.privateKey;
+  const awsJwk: JWK = { ...(await exportJWK(aws.publicKey)), kid: 'sts-1' };
   docs = await startDocumentServer();
   docs.serve('/ci/jwks', { keys: [ciJwk] });
   app = await startTestServer({
-    DCR_AUDIT_LOG: 'off',
+    DCR_ADMIN_TOKEN: ADMIN_TOKEN,
     DCR_RESOURCES: `${RESOURCE} ${OTHER}`,
     DCR_ALLOWED_SCOPES: 'tools:read tools:write admin',
     DCR_TRUSTED_FETCH_ORIGINS: docs.origin,
@@ -81,6 +93,25 @@ beforeAll(async () => {
             claims: { sub: 'system:serviceaccount:agents:*', environment: 'prod' },
             scope: 'tools:read',
             resources: [RESOURCE, OTHER],
+          },
+        ],
+      },
+      [AWS]: {
+        kind: 'workload',
+        jwks: { keys: [awsJwk] },
+        rules: [
+          // Any role of the account, but only from Lambda functions in eu-west-1 tagged team=agents.
+          {
+            claims: {
+              sub: 'arn:aws:iam::123456789012:role/*',
+              [STS]: {
+                aws_account: '123456789012',
+                lambda_source_function_arn: 'arn:aws:lambda:eu-west-1:123456789012:function:*',
+                principal_tags: { team: 'agents' },
+              },
+            },
+            scope: 'tools:read',
+            resources: [RESOURCE],
           },
         ],
       },
@@ -110,10 +141,15 @@ interface AssertionOptions {
   key?: CryptoKey | Uint8Array;
 }
 
-/** A platform JWT as the CI issuer (or, with `issuer: CLUSTER`, the cluster) makes it. */
+/** A platform JWT as the CI issuer (or, with `issuer`, the cluster or AWS STS) makes it. */
 function assertion(claims: JWTPayload = {}, options: AssertionOptions = {}) {
   const issuer = options.issuer ?? CI;
-  const cluster = issuer === CLUSTER;
+  const signer =
+    issuer === CLUSTER
+      ? { alg: 'ES256', kid: 'cluster-1', key: clusterKey }
+      : issuer === AWS
+        ? { alg: 'ES384', kid: 'sts-1', key: awsKey }
+        : { alg: 'RS256', kid: 'ci-1', key: ciKey };
   return new SignJWT({
     iss: issuer,
     sub: MAIN,
@@ -123,13 +159,8 @@ function assertion(claims: JWTPayload = {}, options: AssertionOptions = {}) {
     exp: now() + 300,
     ...claims,
   })
-    .setProtectedHeader({
-      alg: cluster ? 'ES256' : 'RS256',
-      kid: cluster ? 'cluster-1' : 'ci-1',
-      typ: 'JWT',
-      ...options.header,
-    })
-    .sign(options.key ?? (cluster ? clusterKey : ciKey));
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT', ...options.header })
+    .sign(options.key ?? signer.key);
 }
 
 const exchange = (jwt: string, extra: Record<string, string> = {}, headers = {}) =>
@@ -236,6 +267,56 @@ describe('workload identity (jwt-bearer)', () => {
     expect(claims).toMatchObject({ sub: `${CLUSTER}#${workload.sub}`, aud: OTHER });
   });
 
+  it('matches members of an object claim: an AWS role’s account, function and tags', async () => {
+    const lambda = {
+      sub: ROLE,
+      [STS]: {
+        aws_account: '123456789012',
+        source_region: 'eu-west-1',
+        org_id: 'o-abc1234567',
+        principal_tags: { team: 'agents', environment: 'prod' },
+        lambda_source_function_arn: 'arn:aws:lambda:eu-west-1:123456789012:function:crawler',
+      },
+    };
+    const fromAws = { issuer: AWS };
+    const granted = await exchange(await sign(lambda, fromAws));
+    expect(granted.status).toBe(200);
+    const body = await readJson(granted);
+    expect(body.scope).toBe('tools:read');
+    expect(await verified(body.access_token)).toMatchObject({ sub: `${AWS}#${ROLE}` });
+    const members = lambda[STS];
+    for (const [why, sts] of [
+      ['another account', { ...members, aws_account: '210987654321' }],
+      [
+        'another region’s function',
+        {
+          ...members,
+          lambda_source_function_arn: members.lambda_source_function_arn.replace(
+            'eu-west-1',
+            'us-east-1',
+          ),
+        },
+      ],
+      ['another team', { ...members, principal_tags: { team: 'billing' } }],
+      ['no tags', { ...members, principal_tags: undefined }],
+      ['tags that are no object', { ...members, principal_tags: 'team=agents' }],
+    ] as const) {
+      const refused = await expectError(
+        await exchange(await sign({ ...lambda, [STS]: sts }, fromAws)),
+        'invalid_grant',
+      );
+      expect(refused.error_description, why).toMatch(/no rule/);
+    }
+    // The namespace claim absent, or not an object: no rule matches.
+    for (const sts of [undefined, '123456789012']) {
+      const refused = await expectError(
+        await exchange(await sign({ ...lambda, [STS]: sts }, fromAws)),
+        'invalid_grant',
+      );
+      expect(refused.error_description).toMatch(/no rule/);
+    }
+  });
+
   it('refuses a resource the rule does not name, a missing resource, and client authentication', async () => {
     await expectError(await exchange(await sign(), { resource: OTHER }), 'invalid_target');
     const noResource = await tokenRequest(app.issuer, {
@@ -320,6 +401,66 @@ describe('workload identity (jwt-bearer)', () => {
     await expectError(await exchange(await sign(), {}, { dpop: proof }), 'invalid_dpop_proof');
   });
 
+  it('audits each token (issuer, kind, rule, subject, scope, resource) and sums its subject for the operator; a replay is neither', async () => {
+    const sub = `system:serviceaccount:agents:audited-${randomUUID()}`;
+    const subject = `${CLUSTER}#${sub}`;
+    const issued: Json[] = [];
+    let last = '';
+    for (const resource of [RESOURCE, OTHER]) {
+      last = await sign({ sub, environment: 'prod' }, { issuer: CLUSTER });
+      const response = await exchange(last, { resource });
+      expect(response.status).toBe(200);
+      issued.push(await verified((await readJson(response)).access_token));
+    }
+    await expectError(await exchange(last, { resource: OTHER }), 'invalid_grant');
+    const events = (await auditEvents()).filter((e) => e.sub === subject);
+    expect(events).toEqual(
+      issued.map((claims) => ({
+        type: 'token.workload_identity',
+        issuer: CLUSTER,
+        issuer_kind: 'workload',
+        rule: 1,
+        sub: subject,
+        client_id: subject,
+        aud: claims.aud,
+        scope: 'tools:read',
+        jti: claims.jti,
+        exp: claims.exp,
+        assertion_jti: expect.any(String),
+        occurred_at: claims.iat,
+      })),
+    );
+    // The operator's listing, a page of one subject at a time.
+    const admin = operatorAdmin(app.issuer, ADMIN_TOKEN);
+    const listed: Json[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await admin.request(
+        'GET',
+        `/federated-subjects?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(page.status).toBe(200);
+      expect(page.body.subjects.length).toBeLessThanOrEqual(1);
+      listed.push(...page.body.subjects);
+      cursor = page.body.next_cursor;
+    } while (cursor !== undefined && listed.length < 100);
+    expect(new Set(listed.map((s) => s.sub)).size).toBe(listed.length);
+    const [first, latest] = issued as [Json, Json];
+    expect(listed.find((s) => s.sub === subject)).toEqual({
+      sub: subject,
+      issuer: CLUSTER,
+      issuer_kind: 'workload',
+      rule: 1,
+      first_seen: first.iat,
+      last_seen: latest.iat,
+      tokens: 2,
+      last_scope: 'tools:read',
+      last_aud: OTHER,
+      last_client_id: subject,
+      expires_at: latest.iat + SUBJECT_KEPT_SECONDS,
+    });
+  });
+
   it('never writes an assertion into a log line', async () => {
     const { captured } = await hygieneSeen();
     const leaked = sent.filter((jwt) =>
@@ -376,6 +517,28 @@ describe('enterprise-managed authorization (ID-JAG)', () => {
       { grant_type: JWT_BEARER, assertion: jwt, ...extra },
       as === null ? {} : { authorization: basic(as) },
     );
+
+  it('audits the token with the client that presented the ID-JAG', async () => {
+    const body = await readJson(await present(await idJag()));
+    const claims = await verified(body.access_token);
+    const events = (await auditEvents()).filter((e) => e.jti === claims.jti);
+    expect(events).toEqual([
+      {
+        type: 'token.id_jag',
+        issuer: IDP,
+        issuer_kind: 'id-jag',
+        rule: 1,
+        sub: `${IDP}#alice@acme.example`,
+        client_id: client.client_id,
+        aud: RESOURCE,
+        scope: 'tools:read',
+        jti: claims.jti,
+        exp: claims.exp,
+        assertion_jti: expect.any(String),
+        occurred_at: claims.iat,
+      },
+    ]);
+  });
 
   it('is listed in discovery with its profile', async () => {
     const metadata = await readJson(

@@ -210,6 +210,79 @@ describe('audit stream handler', () => {
     ]);
   });
 
+  it('publishes the tokens that spent assertions and exchanges carry, and sums each federated subject once per batch', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const sub = 'https://ci.example#repo:acme/app:ref:refs/heads/main';
+    const issued = (jti: string, at: number, scope: string) => ({
+      type: 'token.workload_identity',
+      issuer: 'https://ci.example',
+      issuer_kind: 'workload',
+      rule: 2,
+      sub,
+      client_id: sub,
+      aud: 'https://mcp.example/',
+      scope,
+      jti,
+      exp: at + 600,
+      assertion_jti: `a-${jti}`,
+      occurred_at: at,
+    });
+    const spent = (event: Record<string, unknown>) => {
+      const item = {
+        pk: `federated#https://ci.example#a-${event.jti}`,
+        sk: 'federated',
+        event: JSON.stringify(event),
+      };
+      return streamRecord('INSERT', item, { new: item });
+    };
+    const exchanged = {
+      type: 'token.exchanged',
+      sub,
+      client_id: 'rs-a',
+      aud: 'https://b.example/',
+      act: { sub: 'rs-a' },
+      jti: 'x1',
+      exp: 1_800_090_600,
+      subject_jti: 't2',
+      subject_client_id: sub,
+      occurred_at: 1_800_090_010,
+    };
+    const exchangeItem = { pk: 'exchange#x1', sk: 'exchange', event: JSON.stringify(exchanged) };
+    const expired = { pk: 'federated#https://ci.example#a-t0', sk: 'federated', event: '{}' };
+    await handler({
+      Records: [
+        spent(issued('t1', 1_800_090_000, 'tools:read')),
+        spent(issued('t2', 1_800_090_005, 'tools:write')),
+        streamRecord('INSERT', exchangeItem, { new: exchangeItem }),
+        // Its TTL's removal is no event.
+        streamRecord('REMOVE', expired, { old: expired }),
+      ],
+    });
+    const entries = eventBridge
+      .commandCalls(PutEventsCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? []);
+    expect(entries.map((e) => [e.DetailType, JSON.parse(e.Detail as string).jti])).toEqual([
+      ['token.workload_identity', 't1'],
+      ['token.workload_identity', 't2'],
+      ['token.exchanged', 'x1'],
+    ]);
+    expect(JSON.parse(entries[2]?.Detail as string)).toEqual(exchanged);
+    // One write for the subject: two tokens, the later one's facts (the exchange is not counted).
+    const updates = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toMatchObject({
+      Key: { pk: 'stats#federated', sk: sub },
+      ExpressionAttributeValues: {
+        ':n': 2,
+        ':first': 1_800_090_000,
+        ':last': 1_800_090_005,
+        ':rule': 2,
+        ':scope': 'tools:write',
+        ':ttl': 1_800_090_005 + 30 * 86_400,
+      },
+    });
+  });
+
   it('writes no counter for changes that are not events', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     const item = clientItem(client);

@@ -199,15 +199,18 @@ describe('AWS calls per operation on the synthesized stack', () => {
       }),
     }).then(readJson);
 
-  it('a workload’s access token (jwt-bearer): one conditional write (the jti) and one Sign, no read', async () => {
+  it('a workload’s access token (jwt-bearer): one conditional write (the jti, carrying the audit event) and one Sign, no read; the stream then audits it', async () => {
     const issue = workloadToken(PLATFORM);
     const workload = await cost('jwt-bearer token (workload identity)', 'token', issue);
     expect(workload.result.scope).toBe('read');
     expect([workload.cost.reads, workload.cost.writes, workload.cost.kms]).toEqual([0, 1, 1]);
-    expect(Object.keys(workload.cost.calls).sort()).toEqual([
-      'token dynamodb:PutItem',
-      'token kms:Sign',
-    ]);
+    // Off the request path, the audit function: the event on the bus, the subject's summary.
+    expect(workload.cost.calls).toEqual({
+      'token dynamodb:PutItem': 1,
+      'token kms:Sign': 1,
+      'audit events:PutEvents': 1,
+      'audit dynamodb:UpdateItem': 1,
+    });
   });
 
   it('a workload’s token from an issuer stored through the admin API: one read per container, then the floor', async () => {

@@ -754,7 +754,14 @@ type Entries = [string, Record<string, unknown>][];
  */
 function withoutIntendedWrites(before: Snapshot, after: Snapshot, request: HttpRequest): Snapshot {
   const copy = structuredClone(after);
-  const singleUse = (s: Snapshot) => s.tokenStore as { used: [string, number][] };
+  // The token store as the app wraps it (its events audited): the Map is the inner one's.
+  const singleUse = (s: Snapshot) => {
+    const store = s.tokenStore as {
+      used?: [string, number][];
+      inner?: { used: [string, number][] };
+    };
+    return (store.inner ?? store) as { used: [string, number][] };
+  };
   const spentBefore = new Set(singleUse(before).used.map(([key]) => key));
   singleUse(copy).used = singleUse(copy).used.filter(
     ([key]) => spentBefore.has(key) || !key.startsWith('assertion#'),

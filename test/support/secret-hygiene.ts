@@ -72,3 +72,12 @@ afterAll(async () => {
   const leaks = findLeaks(issued, captured);
   expect(leaks, 'secrets in log lines or audit events').toEqual([]);
 });
+
+/**
+ * The audit events printed so far (the local server's JSON lines, the stack's EventBridge
+ * stand-in's): what an operator's audit consumer would receive, on either target.
+ */
+export const auditEvents = async (): Promise<Record<string, unknown>[]> =>
+  (await hygieneSeen()).captured
+    .filter((line) => line.startsWith('{"audit":'))
+    .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit);

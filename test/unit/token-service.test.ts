@@ -375,14 +375,10 @@ describe('a workload’s tokens at introspection', () => {
       const trusted = new TrustedIssuers(issuers, {
         resolver: () => createLocalJWKSet({ keys: [] }),
       });
-      const grants = new AssertionGrants(
-        trusted,
-        w.store,
-        new AccessTokenIssuer(signer),
-        w.clock,
-        { accessTokenLifetimeSeconds: 600, assertionMaxLifetimeSeconds: 3600 },
-        () => undefined,
-      );
+      const grants = new AssertionGrants(trusted, w.store, new AccessTokenIssuer(signer), w.clock, {
+        accessTokenLifetimeSeconds: 600,
+        assertionMaxLifetimeSeconds: 3600,
+      });
       return { trusted, grants };
     };
     const platform: TrustedIssuerSettings = {

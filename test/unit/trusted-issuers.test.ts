@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config.js';
-import { claimPattern } from '../../lambdas/core/federation/trusted-issuers.js';
+import { claimMatcher, claimPattern } from '../../lambdas/core/federation/trusted-issuers.js';
 
 /** DCR_TRUSTED_ISSUERS as the server reads it, and the claim patterns of its rules. */
 const RESOURCE = 'https://mcp.example/api';
 const ISSUER = 'https://token.actions.githubusercontent.com';
+/** The namespace of the AWS-specific claims of IAM outbound identity federation tokens. */
+const STS = 'https://sts.amazonaws.com/';
 const rule = { claims: { sub: 'repo:acme/app:ref:refs/heads/main' }, resources: [RESOURCE] };
 
 const load =
@@ -35,6 +37,11 @@ describe('DCR_TRUSTED_ISSUERS', () => {
     expect(github?.algorithms).toContain('RS256');
     expect(github?.algorithms).not.toContain('HS256');
     expect(github?.rules).toEqual([{ ...rule, scope: 'tools:read' }, second]);
+  });
+
+  it('reads a rule matching members of an object claim', () => {
+    const aws = { claims: { [STS]: { aws_account: '123456789012' } }, resources: [RESOURCE] };
+    expect(load(withIssuer({ rules: [aws] }))().trustedIssuers.get(ISSUER)?.rules).toEqual([aws]);
   });
 
   it('is empty when unset', () => {
@@ -69,6 +76,26 @@ describe('DCR_TRUSTED_ISSUERS', () => {
       'a rule of wildcards only',
       withIssuer({ rules: [{ ...rule, claims: { sub: '**', repository: '*' } }] }),
       /more than a wildcard/,
+    ],
+    [
+      'a rule of wildcards only, within an object claim',
+      withIssuer({ rules: [{ ...rule, claims: { [STS]: { aws_account: '*', org_id: '**' } } }] }),
+      /more than a wildcard/,
+    ],
+    [
+      'an object pattern naming no member',
+      withIssuer({ rules: [{ ...rule, claims: { sub: 'x', [STS]: {} } }] }),
+      /at least one claim/,
+    ],
+    [
+      'object patterns nested too deep',
+      withIssuer({ rules: [{ ...rule, claims: { a: { b: { c: { d: 'x' } } } } }] }),
+      /nest object patterns at most 2 deep/,
+    ],
+    [
+      'a pattern neither a string nor an object',
+      withIssuer({ rules: [{ ...rule, claims: { sub: 7 } }] }),
+      /claims/,
     ],
     ['a rule without resources', withIssuer({ rules: [{ ...rule, resources: [] }] }), /resources/],
     [
@@ -118,5 +145,56 @@ describe('claim patterns', () => {
     ['*', '', false],
   ])('%s against %s: %s', (pattern, value, matches) => {
     expect(claimPattern(pattern).test(value)).toBe(matches);
+  });
+});
+
+describe('object claim patterns', () => {
+  const role = {
+    sub: 'arn:aws:iam::123456789012:role/agent-runner',
+    [STS]: {
+      aws_account: '123456789012',
+      source_region: 'eu-west-1',
+      principal_tags: { team: 'agents' },
+      lambda_source_function_arn: 'arn:aws:lambda:eu-west-1:123456789012:function:crawler',
+    },
+  };
+  const matches = (pattern: Record<string, unknown>, claims: unknown) =>
+    claimMatcher(pattern as never)(claims);
+
+  it('matches when every member matches, at any depth, other members ignored', () => {
+    expect(matches({ [STS]: { aws_account: '123456789012' } }, role)).toBe(true);
+    expect(
+      matches(
+        {
+          sub: 'arn:aws:iam::123456789012:role/*',
+          [STS]: { source_region: 'eu-*', principal_tags: { team: 'agents' } },
+        },
+        role,
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses a member that differs, is absent, or has the other shape', () => {
+    expect(matches({ [STS]: { aws_account: '210987654321' } }, role)).toBe(false);
+    expect(matches({ [STS]: { org_id: '**' } }, role)).toBe(false);
+    expect(matches({ [STS]: { principal_tags: 'agents' } }, role)).toBe(false);
+    expect(matches({ [STS]: { source_region: { name: 'eu-west-1' } } }, role)).toBe(false);
+    expect(matches({ [STS]: { aws_account: '*' } }, { [STS]: '123456789012' })).toBe(false);
+    expect(matches({ [STS]: { 0: '*' } }, { [STS]: ['123456789012'] })).toBe(false);
+    expect(matches({ [STS]: { aws_account: '*' } }, { [STS]: null })).toBe(false);
+    expect(matches({ [STS]: { aws_account: '*' } }, {})).toBe(false);
+  });
+
+  it('keeps the glob rules within members: `*` crosses no `:`', () => {
+    const fn = {
+      [STS]: { lambda_source_function_arn: 'arn:aws:lambda:*:123456789012:function:*' },
+    };
+    expect(matches(fn, role)).toBe(true);
+    const across = { [STS]: { lambda_source_function_arn: 'arn:aws:lambda:*:function:crawler' } };
+    expect(matches(across, role)).toBe(false);
+  });
+
+  it('never reads inherited members', () => {
+    expect(matches({ [STS]: { toString: '**' } }, { [STS]: {} })).toBe(false);
   });
 });

@@ -1,6 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  type FederatedTokenEvent,
+  storedTokenEvent,
+} from '../../core/federation/federated-tokens.js';
 import type { ClientChange } from '../../core/operator/audit.js';
 import type { FamilyChange } from '../../core/operator/client-health.js';
 import { toRecord } from './dynamodb-client-repository.js';
@@ -48,4 +52,24 @@ export function familyChanges(event: DynamoDBStreamEvent): FamilyChange[] {
     });
   }
   return changes;
+}
+
+/** Items that carry a token's audit event: a spent assertion's `jti`, an exchanged token's record. */
+const TOKEN_EVENT_ITEMS = ['federated#', 'exchange#'];
+
+/**
+ * The audit events of tokens issued for assertions and by token exchange: carried by the items
+ * those grants write (INSERTs only; their TTL removals are no events).
+ */
+export function tokenEvents(event: DynamoDBStreamEvent): FederatedTokenEvent[] {
+  const events: FederatedTokenEvent[] = [];
+  for (const record of event.Records) {
+    const data = record.dynamodb;
+    const pk = data?.Keys?.pk?.S;
+    if (record.eventName !== 'INSERT' || !data?.NewImage || pk === undefined) continue;
+    if (!TOKEN_EVENT_ITEMS.some((prefix) => pk.startsWith(prefix))) continue;
+    const found = storedTokenEvent(data.NewImage.event?.S);
+    if (found) events.push(found);
+  }
+  return events;
 }

@@ -29,6 +29,9 @@ export class MemoryTokenStore implements TokenStore {
     return this.useOnce(`federated#${issuer}#${jti}`, expiresAt);
   }
 
+  /** Nothing to keep: the change feed (AuditedTokenStore) reports the event. */
+  async recordExchange(): Promise<void> {}
+
   private useOnce(key: string, expiresAt: number): boolean {
     if ((this.used.get(key) ?? 0) > this.clock.now()) return false;
     this.used.set(key, expiresAt);

@@ -9,8 +9,10 @@ import {
 } from '../errors.js';
 import { endpointUrl, PATHS } from '../paths.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
+import { newTokenId } from '../secrets.js';
 import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from '../tokens/access-tokens.js';
 import type { TokenStore } from '../tokens/ports.js';
+import type { AssertionTokenEvent } from './federated-tokens.js';
 import {
   ASSERTION_LEEWAY_SECONDS,
   type AssertionExpectations,
@@ -66,19 +68,6 @@ export interface AssertionTokenResponse {
   scope?: string;
 }
 
-/** What the audit log records of a token issued for an assertion: never the assertion. */
-export interface AssertionTokenEvent {
-  readonly type: 'token.workload_identity' | 'token.id_jag';
-  readonly issuer: string;
-  readonly rule: number;
-  readonly sub: string;
-  /** The authenticated client (ID-JAG); a workload's token has none but itself. */
-  readonly client_id: string;
-  readonly aud: string | string[];
-  readonly scope?: string;
-  readonly jti: string;
-}
-
 /** Client credentials a workload request must not carry: the assertion is its only credential. */
 const CLIENT_PARAMETERS = ['client_id', 'client_secret', 'client_assertion'];
 
@@ -99,7 +88,6 @@ export class AssertionGrants {
     private readonly issuer: AccessTokenIssuer,
     private readonly clock: Clock,
     private readonly settings: AssertionGrantSettings,
-    private readonly audit: (event: AssertionTokenEvent) => void,
   ) {}
 
   /**
@@ -198,7 +186,8 @@ export class AssertionGrants {
 
   /**
    * Checks the resources against the rule, spends the assertion (one conditional write, until it
-   * could no longer verify anyway) and issues the access token — never a refresh token.
+   * could no longer verify anyway, carrying the token's audit event for the table's stream) and
+   * issues the access token — never a refresh token.
    */
   private async issue(
     verified: VerifiedAssertion,
@@ -217,34 +206,46 @@ export class AssertionGrants {
       throw invalidTarget(`resource ${refused} is not granted by the issuer’s rule`);
     }
     const cnf = await grant.bind();
-    const expiresAt = verified.expiresAt + ASSERTION_LEEWAY_SECONDS;
-    if (!(await this.tokenStore.useIssuerAssertion(verified.issuer, verified.jti, expiresAt))) {
-      throw invalidGrant('the assertion was already used');
-    }
     const sub = federatedSubject(verified.issuer, verified.subject);
     const aud = resources.length === 1 ? (resources[0] as string) : [...resources];
     const now = this.clock.now();
     const lifetime = this.settings.accessTokenLifetimeSeconds;
-    const { token, jti } = await this.issuer.issue({
-      iss: issuer,
-      sub,
-      aud,
-      client_id: grant.clientId,
-      iat: now,
-      exp: now + lifetime,
-      ...(scope !== undefined && { scope }),
-      ...(cnf && { cnf }),
-    });
-    this.audit({
+    // Chosen now, so that the event written with the assertion's use names the token.
+    const tokenId = newTokenId();
+    const event: AssertionTokenEvent = {
       type: grant.type,
       issuer: verified.issuer,
+      issuer_kind: grant.type === 'token.id_jag' ? 'id-jag' : 'workload',
       rule: verified.ruleNumber,
       sub,
       client_id: grant.clientId,
       aud,
       ...(scope !== undefined && { scope }),
-      jti,
-    });
+      jti: tokenId,
+      exp: now + lifetime,
+      assertion_jti: verified.jti,
+      occurred_at: now,
+    };
+    const expiresAt = verified.expiresAt + ASSERTION_LEEWAY_SECONDS;
+    if (
+      !(await this.tokenStore.useIssuerAssertion(verified.issuer, verified.jti, expiresAt, event))
+    ) {
+      throw invalidGrant('the assertion was already used');
+    }
+    const { token } = await this.issuer.issue(
+      {
+        iss: issuer,
+        sub,
+        aud,
+        client_id: grant.clientId,
+        iat: now,
+        exp: now + lifetime,
+        ...(scope !== undefined && { scope }),
+        ...(cnf && { cnf }),
+      },
+      undefined,
+      tokenId,
+    );
     return {
       access_token: token,
       token_type: tokenTypeOf(cnf),

@@ -33,10 +33,17 @@ export interface KeySource {
 export const ISSUER_KINDS = ['workload', 'id-jag'] as const;
 export type IssuerKind = (typeof ISSUER_KINDS)[number];
 
+/**
+ * What a claim must be: an exact value or a glob (`*` one segment, `**` anything); or, for an
+ * object claim (AWS's `https://sts.amazonaws.com/`), an object whose members' patterns its
+ * members must match.
+ */
+export type ClaimPattern = string | { readonly [member: string]: ClaimPattern };
+
 /** What an assertion that matches a rule may get. */
 export interface TrustRule {
-  /** Claim name → an exact value or a glob (`*` one segment, `**` anything); all must match. */
-  readonly claims: Readonly<Record<string, string>>;
+  /** Claim name → its pattern; all must match. */
+  readonly claims: Readonly<Record<string, ClaimPattern>>;
   /** The scopes it may be granted (space-separated); absent = none. */
   readonly scope?: string;
   /** The RFC 8707 resources its tokens may be for. */
@@ -113,8 +120,14 @@ export function claimPattern(pattern: string): RegExp {
   return new RegExp(`^${source}$`, 's');
 }
 
-/** A pattern that is nothing but wildcards: it says nothing about who the workload is. */
-export const isWildcardOnly = (pattern: string) => /^\*+$/.test(pattern);
+/**
+ * A pattern that is nothing but wildcards — a glob of `*` alone, or an object pattern whose
+ * members all are: it says nothing about who the workload is.
+ */
+export const isWildcardOnly = (pattern: ClaimPattern): boolean =>
+  typeof pattern === 'string'
+    ? /^\*+$/.test(pattern)
+    : Object.values(pattern).every(isWildcardOnly);
 
 /** Claim values rules compare: strings, and numbers and booleans by their JSON text. */
 const claimText = (value: unknown): string | undefined =>
@@ -124,24 +137,42 @@ const claimText = (value: unknown): string | undefined =>
       ? String(value)
       : undefined;
 
-interface CompiledRule {
-  readonly rule: TrustRule;
-  readonly claims: readonly (readonly [string, RegExp])[];
+const isObjectClaim = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Whether a claim value matches a pattern: a glob matches a string (or a number's or boolean's
+ * text); an object pattern matches an object claim whose members all match its members'
+ * patterns. An absent member, or a claim of the other shape, matches nothing.
+ */
+export function claimMatcher(pattern: ClaimPattern): (value: unknown) => boolean {
+  if (typeof pattern === 'string') {
+    const glob = claimPattern(pattern);
+    return (value) => {
+      const text = claimText(value);
+      return text !== undefined && glob.test(text);
+    };
+  }
+  const members = Object.entries(pattern).map(
+    ([name, inner]) => [name, claimMatcher(inner)] as const,
+  );
+  return (value) =>
+    isObjectClaim(value) &&
+    members.every(([name, matches]) => Object.hasOwn(value, name) && matches(value[name]));
 }
 
-const compile = (rule: TrustRule): CompiledRule => ({
-  rule,
-  claims: Object.entries(rule.claims).map(([name, pattern]) => [name, claimPattern(pattern)]),
-});
+interface CompiledRule {
+  readonly rule: TrustRule;
+  readonly matches: (claims: JWTPayload) => boolean;
+}
+
+// A rule's claims are one object pattern matched against the whole payload.
+const compile = (rule: TrustRule): CompiledRule => ({ rule, matches: claimMatcher(rule.claims) });
 
 /** The first rule whose claims all match, with its position (1-based, as the operator counts). */
 function firstMatch(rules: readonly CompiledRule[], claims: JWTPayload) {
   for (const [index, compiled] of rules.entries()) {
-    const matches = compiled.claims.every(([name, pattern]) => {
-      const value = Object.hasOwn(claims, name) ? claimText(claims[name]) : undefined;
-      return value !== undefined && pattern.test(value);
-    });
-    if (matches) return { rule: compiled.rule, ruleNumber: index + 1 };
+    if (compiled.matches(claims)) return { rule: compiled.rule, ruleNumber: index + 1 };
   }
   return undefined;
 }

@@ -50,13 +50,15 @@ export class AccessTokenIssuer {
   /**
    * @param grantId the user grant the token belongs to: its `jti` is then `<grantId>.<random>`,
    *   so that revoking the grant makes the token inactive at introspection.
+   * @param tokenId its random part, when chosen before (an audit record written first names it).
    */
   async issue(
     claims: Omit<AccessTokenClaims, 'jti'>,
     grantId?: string,
+    tokenId: string = newTokenId(),
   ): Promise<{ token: string; jti: string }> {
     const header = this.encodedHeader(await this.signer.activeKey());
-    const jti = grantId === undefined ? newTokenId() : `${grantId}.${newTokenId()}`;
+    const jti = grantId === undefined ? tokenId : `${grantId}.${tokenId}`;
     const payload = b64(JSON.stringify({ ...claims, jti }));
     const signingInput = `${header.encoded}.${payload}`;
     // By the key the header names, even if another activated meanwhile.

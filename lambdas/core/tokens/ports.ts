@@ -1,3 +1,5 @@
+import type { AssertionTokenEvent, ExchangeTokenEvent } from '../federation/federated-tokens.js';
+
 /** Short-lived token state: revoked access tokens, and used assertion and DPoP proof ids. */
 export interface TokenStore {
   /** Records a revoked access token until the instant it would have expired anyway. */
@@ -11,10 +13,18 @@ export interface TokenStore {
    */
   useDpopProof(proofId: string, expiresAt: number): Promise<boolean>;
   /**
-   * Records a trusted issuer's assertion (its `iss` and `jti`) until it expires; false if it was
-   * already exchanged (a replay), in this container or any other.
+   * Records a trusted issuer's assertion (its `iss` and `jti`) until it expires, with the audit
+   * event of the token it is exchanged for (on the same write); false if it was already
+   * exchanged (a replay), in this container or any other.
    */
-  useIssuerAssertion(issuer: string, jti: string, expiresAt: number): Promise<boolean>;
+  useIssuerAssertion(
+    issuer: string,
+    jti: string,
+    expiresAt: number,
+    event: AssertionTokenEvent,
+  ): Promise<boolean>;
+  /** Records a token exchange's audit event until the exchanged token expires. */
+  recordExchange(event: ExchangeTokenEvent): Promise<void>;
 }
 
 /**

@@ -329,7 +329,7 @@ export class TokenService {
     const cnf = await bind();
     const exp = Math.min(now + this.settings.accessTokenLifetimeSeconds, subject.exp);
     const act = { sub: client.clientId, ...(subject.act !== undefined && { act: subject.act }) };
-    const { token } = await this.issuer.issue(
+    const { token, jti } = await this.issuer.issue(
       {
         iss: issuer,
         sub: subject.sub,
@@ -344,6 +344,21 @@ export class TokenService {
       // A user grant's tokens stay its own: revoking the grant ends the exchanged token too.
       grantIdOf(subject.jti),
     );
+    // Its audit record (the actor chain, on the table's stream) is written before the token is
+    // handed out: no exchanged token goes unrecorded.
+    await this.tokenStore.recordExchange({
+      type: 'token.exchanged',
+      sub: subject.sub,
+      client_id: client.clientId,
+      aud,
+      ...(scope !== undefined && { scope }),
+      act,
+      jti,
+      exp,
+      subject_jti: subject.jti,
+      subject_client_id: subject.client_id,
+      occurred_at: now,
+    });
     return {
       access_token: token,
       issued_token_type: ACCESS_TOKEN_TYPE,

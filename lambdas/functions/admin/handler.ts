@@ -1,4 +1,5 @@
 import { DynamoDbClientStatistics } from '../../adapters/dynamodb/dynamodb-client-statistics.js';
+import { DynamoDbFederatedSubjects } from '../../adapters/dynamodb/dynamodb-federated-subjects.js';
 import { documentClient, dynamoDbStores } from '../../aws/dynamodb.js';
 import { lambdaHandler } from '../../aws/lambda-handler.js';
 import { loadConfig } from '../../config.js';
@@ -19,5 +20,6 @@ export const handler = lambdaHandler('admin', adminEndpoint, {
   initialAccessTokens,
   archive,
   trustedIssuerStore,
+  federatedSubjects: new DynamoDbFederatedSubjects(dynamo, config.tableName),
   clock: systemClock,
 });

@@ -1,12 +1,21 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbClientStatistics } from '../../adapters/dynamodb/dynamodb-client-statistics.js';
+import { DynamoDbFederatedSubjects } from '../../adapters/dynamodb/dynamodb-federated-subjects.js';
 import { DynamoDbInitialAccessTokens } from '../../adapters/dynamodb/dynamodb-initial-access-tokens.js';
 import { DynamoDbSoftwareClientCounts } from '../../adapters/dynamodb/dynamodb-software-client-counts.js';
-import { clientChanges, familyChanges } from '../../adapters/dynamodb/dynamodb-stream.js';
+import {
+  clientChanges,
+  familyChanges,
+  tokenEvents,
+} from '../../adapters/dynamodb/dynamodb-stream.js';
 import { documentClient } from '../../aws/dynamodb.js';
 import { MetricUnit, metricsFor } from '../../aws/metrics.js';
 import { loadConfig } from '../../config.js';
+import {
+  type FederatedTokenEvent,
+  subjectUpdates,
+} from '../../core/federation/federated-tokens.js';
 import { type AuditEvent, auditEventFor } from '../../core/operator/audit.js';
 import {
   familyCounterUpdates,
@@ -28,13 +37,16 @@ if (!busName) throw new Error('invalid configuration: DCR_AUDIT_BUS_NAME is requ
 const eventBridge = new EventBridgeClient({});
 const dynamo = documentClient();
 const statistics = new DynamoDbClientStatistics(dynamo, config.tableName);
+const federatedSubjects = new DynamoDbFederatedSubjects(dynamo, config.tableName);
 const caps = {
   initialAccessTokens: new DynamoDbInitialAccessTokens(dynamo, config.tableName),
   softwareCounts: new DynamoDbSoftwareClientCounts(dynamo, config.tableName),
 };
 
 /** Puts events on the bus, 10 per call; any refused entry fails the batch. */
-async function publish(events: readonly (AuditEvent | RepeatedRegistrationEvent)[]) {
+async function publish(
+  events: readonly (AuditEvent | RepeatedRegistrationEvent | FederatedTokenEvent)[],
+) {
   for (let i = 0; i < events.length; i += BATCH) {
     const entries = events.slice(i, i + BATCH).map((audit) => ({
       EventBusName: busName,
@@ -55,7 +67,10 @@ async function publish(events: readonly (AuditEvent | RepeatedRegistrationEvent)
  * deleted by the client or the operator, expired (TTL or cleanup), and registrations repeating
  * identical metadata (`registration.repeated`); the batch's counters (refresh token families
  * created and first used, too)
- * (one atomic UpdateItem ADD per statistics item it touches), and the places departed clients
+ * (one atomic UpdateItem ADD per statistics item it touches), the tokens issued for trusted
+ * issuers' assertions and by token exchange (`token.workload_identity`, `token.id_jag`,
+ * `token.exchanged`, from the items those grants write) with each federated subject's summary
+ * (one UpdateItem per subject and batch), and the places departed clients
  * held under the active-client caps given back (client-caps.ts). A failure fails the batch, so
  * Lambda retries it: events are at least once (consumers key on client_id + occurred_at), and a
  * batch retried after its counters were written counts twice. A batch that still fails after
@@ -74,10 +89,18 @@ export const handler = async (event: DynamoDBStreamEvent) => {
   const families = mergeCounterUpdates(familyCounterUpdates(familyChanges(event)));
   if (families.length > 0) await statistics.add(families);
   await releasePlaces(changes, caps);
-  metrics.addMetric('AuditEvents', MetricUnit.Count, events.length + repeated.length);
+  // Tokens of federated subjects and exchanges: published, then summed per subject.
+  const tokens = tokenEvents(event);
+  await publish(tokens);
+  await federatedSubjects.record(subjectUpdates(tokens));
+  metrics.addMetric(
+    'AuditEvents',
+    MetricUnit.Count,
+    events.length + repeated.length + tokens.length,
+  );
   metrics.publishStoredMetrics();
   logger.info('audit events published', {
-    count: events.length + repeated.length,
+    count: events.length + repeated.length + tokens.length,
     records: event.Records.length,
   });
 };

@@ -1,6 +1,7 @@
 import type { ClientFilter, RequestOrigin } from '../../core/clients/ports.js';
 import type { Clock } from '../../core/clock.js';
 import { invalidAdminToken, invalidRequest, notFound } from '../../core/errors.js';
+import type { FederatedSubjects } from '../../core/federation/federated-tokens.js';
 import type { TrustedIssuerAdministration } from '../../core/federation/issuer-administration.js';
 import type { AdminService } from '../../core/operator/admin.js';
 import { STATS_DAYS_KEPT } from '../../core/operator/client-statistics.js';
@@ -363,6 +364,19 @@ function archiveHandlers(archive: RegistryArchive, clock: Clock) {
   return { exportPage, importBatch };
 }
 
+const listSubjectsSchema = z.object({
+  limit: queryNumber(1, 500, 100),
+  cursor: z.optional(cursorSchema),
+});
+
+/** Who got tokens for trusted issuers' assertions: a page of subjects, most recent facts. */
+const federatedSubjectsHandler =
+  (service: AdminService, subjects: FederatedSubjects): AdminHandler =>
+  async ({ request }) => {
+    const input = parse(listSubjectsSchema, query(request));
+    return json(200, await subjects.list(input.cursor, input.limit, service.now()));
+  };
+
 /** The operator's registry API (`/admin/...`). */
 export function adminRoutes(
   service: AdminService,
@@ -370,6 +384,7 @@ export function adminRoutes(
   tokens?: InitialAccessTokens,
   archive?: { readonly store: RegistryArchive; readonly clock: Clock },
   trustedIssuers?: TrustedIssuerAdministration,
+  federatedSubjects?: FederatedSubjects,
 ): Route[] {
   const tokenHash = adminToken === undefined ? undefined : hashSecret(adminToken);
   // Every admin change records who made it and from where; the request log names the actor.
@@ -414,6 +429,15 @@ export function adminRoutes(
           route('POST', PATHS.adminInitialAccessTokens, iat.issueToken),
           route('GET', PATHS.adminInitialAccessTokens, iat.listTokens),
           route('DELETE', PATHS.adminInitialAccessToken, iat.revokeToken),
+        ]),
+    ...(federatedSubjects === undefined
+      ? []
+      : [
+          route(
+            'GET',
+            PATHS.adminFederatedSubjects,
+            federatedSubjectsHandler(service, federatedSubjects),
+          ),
         ]),
     route('GET', PATHS.adminClients, registry.listClients),
     route('GET', PATHS.adminExpiringClients, registry.expiringClients),
