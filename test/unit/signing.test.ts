@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { derToJose } from '../../lambdas/adapters/kms/ecdsa-signature.js';
 import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
 import { LocalCookieKey } from '../../local/local-cookie-key.js';
+import { settlesBeforeThreadPoolWork } from '../support/thread-pool.js';
 
 describe('derToJose', () => {
   it('turns DER ECDSA signatures into 64-byte r||s that verify as IEEE P1363', () => {
@@ -61,10 +62,15 @@ describe('LocalSigner', () => {
     }
   });
 
-  it.each(['RS256', 'ES256'] as const)(
-    '%s: signs so that the published key verifies',
-    async (alg) => {
-      const signer = LocalSigner.create(alg);
+  it.each([
+    ['RS256', true],
+    ['RS256', false],
+    ['ES256', true],
+    ['ES256', false],
+  ] as const)(
+    '%s: signs so that the published key verifies (on the thread pool: %s)',
+    async (alg, offload) => {
+      const signer = LocalSigner.create(alg, undefined, { offload });
       const key = await signer.activeKey();
       expect(key.jwk).toMatchObject({ alg, use: 'sig', kid: key.kid });
       expect(key.jwk).not.toHaveProperty('d');
@@ -74,6 +80,19 @@ describe('LocalSigner', () => {
       expect(verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(
         true,
       );
+    },
+  );
+
+  it.each([
+    [false, true],
+    [true, false],
+  ])(
+    'signs inline with one core or one request at a time, never queued behind the thread pool (offloaded: %s)',
+    async (offload, first) => {
+      const signer = LocalSigner.create('RS256', undefined, { offload });
+      await signer.activeKey();
+      const data = Buffer.from('header.payload');
+      expect(await settlesBeforeThreadPoolWork(() => signer.sign(data))).toBe(first);
     },
   );
 });
