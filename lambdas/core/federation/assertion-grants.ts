@@ -9,7 +9,7 @@ import {
 } from '../errors.js';
 import { endpointUrl, PATHS } from '../paths.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
-import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from '../tokens/access-tokens.js';
+import type { AccessTokenIssuer, Confirmation } from '../tokens/access-tokens.js';
 import type { TokenStore } from '../tokens/ports.js';
 import {
   ASSERTION_LEEWAY_SECONDS,
@@ -223,18 +223,10 @@ export class AssertionGrants {
     }
     const sub = federatedSubject(verified.issuer, verified.subject);
     const aud = resources.length === 1 ? (resources[0] as string) : [...resources];
-    const now = this.clock.now();
-    const lifetime = this.settings.accessTokenLifetimeSeconds;
-    const { token, jti } = await this.issuer.issue({
-      iss: issuer,
-      sub,
-      aud,
-      client_id: grant.clientId,
-      iat: now,
-      exp: now + lifetime,
-      ...(scope !== undefined && { scope }),
-      ...(cnf && { cnf }),
-    });
+    const { response, jti } = await this.issuer.respond(
+      { iss: issuer, sub, aud, client_id: grant.clientId, scope, cnf },
+      { now: this.clock.now(), lifetimeSeconds: this.settings.accessTokenLifetimeSeconds },
+    );
     this.audit({
       type: grant.type,
       issuer: verified.issuer,
@@ -245,12 +237,7 @@ export class AssertionGrants {
       ...(scope !== undefined && { scope }),
       jti,
     });
-    return {
-      access_token: token,
-      token_type: tokenTypeOf(cnf),
-      expires_in: lifetime,
-      ...(scope !== undefined && { scope }),
-    };
+    return response;
   }
 
   /**
