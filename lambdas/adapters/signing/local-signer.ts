@@ -5,7 +5,6 @@ import {
   type KeyObject,
   sign,
 } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { PublishedKey, Signer } from '../../core/signing/ports.js';
 import { keptInDataFolder } from '../data-folder.js';
 import { publishedKey } from './published-key.js';
@@ -19,19 +18,17 @@ function generate(alg: LocalAlg): KeyObject {
 }
 
 /**
- * Where a signature is computed. On libuv's thread pool (`offload`) it runs on another core
- * while the event loop serves other requests: worth it where there are both. With one core (a
- * pinned process, a Lambda function of up to 1,769 MB) or one request at a time (a Lambda
- * container), nothing runs meanwhile, and the hand-off costs CPU (about 40 µs a signature for
- * ES256, 60 µs for RS256, measured) and latency; computed inline, a signature also never queues
- * behind the pool's file, DNS or zlib work.
+ * Where a signature is computed. On libuv's thread pool (`offload`) the event loop is free
+ * meanwhile: the local server, which serves many connections, signs there. Inline, a signature
+ * saves the hand-off (in process, pinned to one core: about 45 µs of CPU a signature for ES256,
+ * 60 µs for RS256) and never queues behind the pool's file, DNS or zlib work: the token Lambda
+ * function, whose container serves one request at a time, signs inline. (Over HTTP on one core
+ * the local server did worse inline: fewer requests/s and no less CPU per request; bench/README.md
+ * "Where a token's time goes".)
  */
 export interface SigningPlace {
   readonly offload: boolean;
 }
-
-/** The local server: on the thread pool when the process may use more than one core. */
-export const localSigningPlace = (): SigningPlace => ({ offload: availableParallelism() > 1 });
 
 /** A JOSE-form signature (RS256, or ES256 as r||s) with a private key held in memory. */
 export async function signWith(
@@ -48,10 +45,13 @@ export async function signWith(
   });
 }
 
+/** The local server serves many connections at once: it signs on the thread pool. */
+const OFFLOADED: SigningPlace = { offload: true };
+
 /**
  * The local mode's signer: a key generated on first start and kept (PKCS#8, mode 0600) in the
  * data folder; without a data folder the key lives only as long as the process. Signing runs
- * where `place` says (by default on the thread pool when the process has more than one core).
+ * on libuv's thread pool, so it does not block the event loop.
  */
 export class LocalSigner implements Signer {
   private readonly published: Promise<PublishedKey>;
@@ -60,22 +60,17 @@ export class LocalSigner implements Signer {
   private constructor(
     private readonly privateKey: KeyObject,
     readonly alg: LocalAlg,
-    private readonly place: SigningPlace,
   ) {
     this.published = publishedKey(createPublicKey(privateKey), alg);
     this.publishedList = this.published.then((key) => [key]);
   }
 
-  static create(
-    alg: LocalAlg,
-    dataDir?: string,
-    place: SigningPlace = localSigningPlace(),
-  ): LocalSigner {
-    if (dataDir === undefined) return new LocalSigner(generate(alg), alg, place);
+  static create(alg: LocalAlg, dataDir?: string): LocalSigner {
+    if (dataDir === undefined) return new LocalSigner(generate(alg), alg);
     const pem = keptInDataFolder(dataDir, `signing-key-${alg.toLowerCase()}.pem`, () =>
       generate(alg).export({ format: 'pem', type: 'pkcs8' }),
     );
-    return new LocalSigner(createPrivateKey(pem), alg, place);
+    return new LocalSigner(createPrivateKey(pem), alg);
   }
 
   activeKey(): Promise<PublishedKey> {
@@ -90,6 +85,6 @@ export class LocalSigner implements Signer {
     if (kid !== undefined && kid !== (await this.published).kid) {
       throw new Error(`not the active key: ${kid}`);
     }
-    return signWith(this.privateKey, signingInput, this.place);
+    return signWith(this.privateKey, signingInput, OFFLOADED);
   }
 }
