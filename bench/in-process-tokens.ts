@@ -14,17 +14,15 @@ import { performance } from 'node:perf_hooks';
 import { MemoryGrantStore } from '../lambdas/adapters/memory/memory-grant-store.js';
 import { loadConfig } from '../lambdas/config.js';
 import { systemClock } from '../lambdas/core/clock.js';
-import { hashSecret, newTokenId } from '../lambdas/core/secrets.js';
 import type { GrantStore } from '../lambdas/core/tokens/ports.js';
 import type { HttpRequest } from '../lambdas/http/message.js';
 import type { Router } from '../lambdas/http/router.js';
 import { localRouter, memoryStores } from '../local/app.js';
+import { PUBLIC_CLIENT, seedCode, seedFamily } from './grant-records.js';
 import {
-  BENCH_CHALLENGE,
   BENCH_REDIRECT_URI,
   BENCH_RESOURCE,
   BENCH_SCOPE,
-  BENCH_USER,
   BENCH_VERIFIER,
   benchCode,
   benchFamily,
@@ -97,60 +95,8 @@ async function setUp(alg: 'ES256' | 'RS256', dataDir: string): Promise<Bench> {
     token_endpoint_auth_method: 'client_secret_basic',
   });
   const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`;
-  const publicClient = await register({
-    client_name: 'bench mcp client',
-    application_type: 'native',
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    redirect_uris: [BENCH_REDIRECT_URI],
-    token_endpoint_auth_method: 'none',
-    scope: BENCH_SCOPE,
-  });
+  const publicClient = await register(PUBLIC_CLIENT);
   return { router, publicClientId: publicClient.client_id, basic, grants };
-}
-
-/** What /authorize stores when the user allows: codes `from` .. `from + count - 1`. */
-async function seedCodes(bench: Bench, from: number, count: number) {
-  const now = Math.floor(Date.now() / 1000);
-  for (let i = from; i < from + count; i++) {
-    await bench.grants.putCode({
-      codeHash: hashSecret(benchCode(i)),
-      clientId: bench.publicClientId,
-      redirectUri: BENCH_REDIRECT_URI,
-      codeChallenge: BENCH_CHALLENGE,
-      resources: [BENCH_RESOURCE],
-      scope: BENCH_SCOPE,
-      sub: BENCH_USER,
-      authTime: now,
-      grantId: newTokenId(),
-      issuedAt: now,
-      expiresAt: now + 3600,
-    });
-  }
-}
-
-/** One refresh token family, as a code exchange leaves it; its first refresh token. */
-async function seedFamily(bench: Bench, j: number) {
-  const now = Math.floor(Date.now() / 1000);
-  const { grantId, secret, refreshToken } = benchFamily(j);
-  await bench.grants.createGrant(
-    {
-      grantId,
-      clientId: bench.publicClientId,
-      sub: BENCH_USER,
-      scope: BENCH_SCOPE,
-      resources: [BENCH_RESOURCE],
-      authTime: now,
-      createdAt: now,
-      absoluteExpiresAt: now + 30 * 24 * 3600,
-      lastUsedAt: now,
-      generation: 1,
-      currentHash: hashSecret(secret),
-      previousHashes: [],
-    },
-    now + 7 * 24 * 3600,
-  );
-  return refreshToken;
 }
 
 /** A path's next request: each call makes the request for the next iteration. */
@@ -179,7 +125,9 @@ const PATHS: Record<string, Path> = {
   },
   code: async (bench, count) => {
     let next = codesSeeded;
-    await seedCodes(bench, next, count);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = next; i < next + count; i++)
+      await seedCode(bench.grants, i, bench.publicClientId, now);
     codesSeeded += count;
     return async () => {
       const request = post(
@@ -198,7 +146,9 @@ const PATHS: Record<string, Path> = {
   },
   refresh: async (bench) => {
     // One family followed from token to token, as one connection of the HTTP benchmark does.
-    let refreshToken = await seedFamily(bench, familiesSeeded++);
+    const family = familiesSeeded++;
+    await seedFamily(bench.grants, family, bench.publicClientId, Math.floor(Date.now() / 1000));
+    let { refreshToken } = benchFamily(family);
     return async () => {
       const request = post(
         '/token',
