@@ -13,9 +13,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { MemoryGrantStore } from '../lambdas/adapters/memory/memory-grant-store.js';
 import { loadConfig } from '../lambdas/config.js';
-import { hashSecret, newTokenId } from '../lambdas/core/secrets.js';
 import type { GrantStore } from '../lambdas/core/tokens/ports.js';
 import { startLocalApp } from '../local/app.js';
+import {
+  PUBLIC_CLIENT,
+  REFRESH_IDLE_LIFETIME,
+  REFRESH_LIFETIME,
+  seedCode,
+  seedFamily,
+} from './grant-records.js';
 import {
   BENCH_CHALLENGE,
   BENCH_FAMILIES,
@@ -47,20 +53,6 @@ export const REFERENCE_CLIENT = {
   id: 'bench',
   secret: 'bench-secret-with-enough-length-0123456789',
 };
-
-/** The public client of the grant benchmarks, as an MCP client registers itself. */
-const PUBLIC_CLIENT = {
-  client_name: 'bench mcp client',
-  application_type: 'native',
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-  redirect_uris: [BENCH_REDIRECT_URI],
-  token_endpoint_auth_method: 'none',
-  scope: BENCH_SCOPE,
-};
-
-const REFRESH_LIFETIME = 30 * 24 * 3600;
-const REFRESH_IDLE_LIFETIME = 7 * 24 * 3600;
 
 if (kind === 'ours-memory' || kind === 'ours-embedded') {
   const grants: GrantStore | undefined =
@@ -99,43 +91,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
     if (registered.status !== 201) throw new Error(`registration: ${await registered.text()}`);
     const { client_id: clientId } = (await registered.json()) as { client_id: string };
     const now = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < codes; i++) {
-      await grants.putCode({
-        codeHash: hashSecret(benchCode(i)),
-        clientId,
-        redirectUri: BENCH_REDIRECT_URI,
-        codeChallenge: BENCH_CHALLENGE,
-        resources: [BENCH_RESOURCE],
-        scope: BENCH_SCOPE,
-        sub: BENCH_USER,
-        authTime: now,
-        grantId: newTokenId(),
-        issuedAt: now,
-        // Codes live 60 s in service; these must outlast the whole run.
-        expiresAt: now + 3600,
-      });
-    }
-    for (let j = 0; j < BENCH_FAMILIES; j++) {
-      const { grantId, secret } = benchFamily(j);
-      const created = await grants.createGrant(
-        {
-          grantId,
-          clientId,
-          sub: BENCH_USER,
-          scope: BENCH_SCOPE,
-          resources: [BENCH_RESOURCE],
-          authTime: now,
-          createdAt: now,
-          absoluteExpiresAt: now + REFRESH_LIFETIME,
-          lastUsedAt: now,
-          generation: 1,
-          currentHash: hashSecret(secret),
-          previousHashes: [],
-        },
-        now + REFRESH_IDLE_LIFETIME,
-      );
-      if (!created) throw new Error('refresh family collision');
-    }
+    for (let i = 0; i < codes; i++) await seedCode(grants, i, clientId, now);
+    for (let j = 0; j < BENCH_FAMILIES; j++) await seedFamily(grants, j, clientId, now);
     console.log(`READY ${app.issuer} ${clientId}`);
   } else {
     console.log(`READY ${app.issuer}`);

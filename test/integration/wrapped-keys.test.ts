@@ -16,6 +16,7 @@ import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-sto
 import { FakeClock } from '../support/fakes.js';
 import { type KmsTestServer, startKmsServer } from '../support/kms-server.js';
 import { hygieneSeen } from '../support/secret-hygiene.js';
+import { settlesBeforeThreadPoolWork } from '../support/thread-pool.js';
 
 /**
  * The wrapped signing mode against the embedded store and the KMS-compatible test server, which
@@ -276,6 +277,14 @@ describe('WrappedKeySigner', () => {
     // A second container unwraps once more.
     await new AccessTokenIssuer(make()).issue(claims(clock.now()));
     expect(kmsCalls('Decrypt')).toBe(2);
+  });
+
+  it('signs inline, as a Lambda container serves one request at a time: never queued behind the thread pool', async () => {
+    const { rotation, signer: make, clock } = setup('RS256');
+    await rotation.ensureKey();
+    const issuer = new AccessTokenIssuer(make());
+    await issuer.issue(claims(clock.now())); // unwraps the key
+    expect(await settlesBeforeThreadPoolWork(() => issuer.issue(claims(clock.now())))).toBe(true);
   });
 
   it('signs RS256 with an RSA key the same way', async () => {

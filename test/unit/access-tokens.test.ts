@@ -92,3 +92,36 @@ describe('access token verification refuses forgeries', () => {
     expect(await verifier.verify(token, ISSUER, NOW + 1)).toBeUndefined();
   });
 });
+
+describe('the token endpoint’s answer (every grant type’s tokens are made the same way)', () => {
+  const grant = { iss: ISSUER, sub: 'agent-1', aud: ISSUER, client_id: 'agent-1' };
+
+  it('iat is now, exp one lifetime later, expires_in says so; absent scope and cnf are left out', async () => {
+    const { response, jti } = await new AccessTokenIssuer(signer).respond(
+      { ...grant, scope: undefined, cnf: undefined },
+      { now: NOW, lifetimeSeconds: 600 },
+    );
+    expect(response).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 600,
+    });
+    const verified = await verifier.verify(response.access_token, ISSUER, NOW + 1);
+    expect(verified).toEqual({ ...grant, iat: NOW, exp: NOW + 600, jti });
+  });
+
+  it('a token bound to a DPoP key and capped by notAfter, in a user grant', async () => {
+    const { response, jti } = await new AccessTokenIssuer(signer).respond(
+      { ...grant, scope: 'read', cnf: { jkt: 'thumbprint' }, auth_time: NOW - 5 },
+      { now: NOW, lifetimeSeconds: 600, notAfter: NOW + 90, grantId: 'grant-1' },
+    );
+    expect(response).toMatchObject({ token_type: 'DPoP', expires_in: 90, scope: 'read' });
+    expect(jti).toMatch(/^grant-1\./);
+    expect(await verifier.verify(response.access_token, ISSUER, NOW + 1)).toMatchObject({
+      scope: 'read',
+      cnf: { jkt: 'thumbprint' },
+      auth_time: NOW - 5,
+      exp: NOW + 90,
+    });
+  });
+});

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { derToJose } from '../../lambdas/adapters/kms/ecdsa-signature.js';
 import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
 import { LocalCookieKey } from '../../local/local-cookie-key.js';
+import { settlesBeforeThreadPoolWork } from '../support/thread-pool.js';
 
 describe('derToJose', () => {
   it('turns DER ECDSA signatures into 64-byte r||s that verify as IEEE P1363', () => {
@@ -76,4 +77,11 @@ describe('LocalSigner', () => {
       );
     },
   );
+
+  it('signs on the thread pool: the local server’s event loop stays free for other connections', async () => {
+    const signer = LocalSigner.create('ES256');
+    await signer.activeKey();
+    const data = Buffer.from('header.payload');
+    expect(await settlesBeforeThreadPoolWork(() => signer.sign(data))).toBe(false);
+  });
 });

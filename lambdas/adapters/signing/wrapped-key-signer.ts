@@ -10,13 +10,16 @@ import type {
   Signer,
   SigningKeyReader,
 } from '../../core/signing/ports.js';
-import { signWith } from './local-signer.js';
+import { type SigningPlace, signWith } from './local-signer.js';
 import { publishedKey } from './published-key.js';
 
 export interface WrappedKeySignerOptions {
   /** How often the keyring is read again (a new key is seen at most this late). */
   readonly refreshSeconds: number;
 }
+
+/** A Lambda container serves one request at a time: nothing could run while it signs. */
+const INLINE: SigningPlace = { offload: false };
 
 /** What the token function has: the private halves' store and the means to unwrap them. */
 export interface Unwrapping {
@@ -80,7 +83,7 @@ export class WrappedKeySigner implements Signer {
     if (entry === undefined || entry.activatesAt > now) {
       throw temporarilyUnavailable('no signing key is active yet');
     }
-    return signWith(await this.privateKey(entry.kid, entry.jwk), signingInput);
+    return signWith(await this.privateKey(entry.kid, entry.jwk), signingInput, INLINE);
   }
 
   private currentKeyring(): Promise<Keyring | undefined> {

@@ -10,7 +10,7 @@ import {
 import { endpointUrl, PATHS } from '../paths.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { newTokenId } from '../secrets.js';
-import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from '../tokens/access-tokens.js';
+import type { AccessTokenIssuer, Confirmation } from '../tokens/access-tokens.js';
 import type { TokenStore } from '../tokens/ports.js';
 import type { AssertionTokenEvent } from './federated-tokens.js';
 import {
@@ -232,26 +232,11 @@ export class AssertionGrants {
     ) {
       throw invalidGrant('the assertion was already used');
     }
-    const { token } = await this.issuer.issue(
-      {
-        iss: issuer,
-        sub,
-        aud,
-        client_id: grant.clientId,
-        iat: now,
-        exp: now + lifetime,
-        ...(scope !== undefined && { scope }),
-        ...(cnf && { cnf }),
-      },
-      undefined,
-      tokenId,
+    const { response } = await this.issuer.respond(
+      { iss: issuer, sub, aud, client_id: grant.clientId, scope, cnf },
+      { now, lifetimeSeconds: lifetime, tokenId },
     );
-    return {
-      access_token: token,
-      token_type: tokenTypeOf(cnf),
-      expires_in: lifetime,
-      ...(scope !== undefined && { scope }),
-    };
+    return response;
   }
 
   /**

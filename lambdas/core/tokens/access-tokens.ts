@@ -36,6 +36,37 @@ export type Confirmation = { readonly 'x5t#S256': string } | { readonly jkt: str
 export const tokenTypeOf = (cnf: Confirmation | undefined) =>
   cnf !== undefined && 'jkt' in cnf ? ('DPoP' as const) : ('Bearer' as const);
 
+/** What a grant decides of an access token; the issuer adds `iat`, `exp` and `jti`. */
+export interface TokenGrant {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string | string[];
+  readonly client_id: string;
+  readonly auth_time?: number;
+  readonly scope?: string | undefined;
+  readonly act?: Actor;
+  readonly cnf?: Confirmation | undefined;
+}
+
+/** When a token is issued and for how long; `notAfter` caps its expiry (token exchange). */
+export interface Validity {
+  readonly now: number;
+  readonly lifetimeSeconds: number;
+  readonly notAfter?: number;
+  /** The user grant the token belongs to (see AccessTokenIssuer.issue). */
+  readonly grantId?: string | undefined;
+  /** The `jti`'s random part, when chosen before (an audit record written first names it). */
+  readonly tokenId?: string;
+}
+
+/** The token endpoint's answer with an access token (RFC 6749 §5.1, RFC 9449 §5). */
+export interface AccessTokenResponse {
+  access_token: string;
+  token_type: 'Bearer' | 'DPoP';
+  expires_in: number;
+  scope?: string;
+}
+
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
 
 /**
@@ -64,6 +95,32 @@ export class AccessTokenIssuer {
     // By the key the header names, even if another activated meanwhile.
     const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'), header.kid);
     return { token: `${signingInput}.${signature.toString('base64url')}`, jti };
+  }
+
+  /**
+   * An access token for `grant`, as the token endpoint answers it, and its `jti`: every grant
+   * type's tokens are made here, so their time claims and their answer are the same.
+   */
+  async respond(
+    { scope, cnf, ...grant }: TokenGrant,
+    { now, lifetimeSeconds, notAfter, grantId, tokenId }: Validity,
+  ): Promise<{ response: AccessTokenResponse; jti: string }> {
+    const exp = Math.min(now + lifetimeSeconds, notAfter ?? Number.POSITIVE_INFINITY);
+    const claims = {
+      ...grant,
+      iat: now,
+      exp,
+      ...(scope !== undefined && { scope }),
+      ...(cnf !== undefined && { cnf }),
+    };
+    const { token, jti } = await this.issue(claims, grantId, tokenId);
+    const response: AccessTokenResponse = {
+      access_token: token,
+      token_type: tokenTypeOf(cnf),
+      expires_in: exp - now,
+      ...(scope !== undefined && { scope }),
+    };
+    return { response, jti };
   }
 
   /** Serialised once per key (wrapped keys rotate; the others never change). */

@@ -180,28 +180,12 @@ export class TokenService {
     const scope = this.grantedScope(params.get('scope'), client.metadata.scope);
     const aud = this.audience(params.getAll('resource'), issuer);
 
-    const now = this.clock.now();
-    const lifetime = this.settings.accessTokenLifetimeSeconds;
-    const { token } = await this.issuer.issue({
-      iss: issuer,
-      sub: client.clientId,
-      aud,
-      client_id: client.clientId,
-      iat: now,
-      exp: now + lifetime,
-      ...(scope !== undefined && { scope }),
-      ...(cnf && { cnf }),
-    });
+    const { response } = await this.issuer.respond(
+      { iss: issuer, sub: client.clientId, aud, client_id: client.clientId, scope, cnf },
+      { now: this.clock.now(), lifetimeSeconds: this.settings.accessTokenLifetimeSeconds },
+    );
     await this.markUsed(client);
-    return {
-      clientId: client.clientId,
-      response: {
-        access_token: token,
-        token_type: tokenTypeOf(cnf),
-        expires_in: lifetime,
-        ...(scope !== undefined && { scope }),
-      },
-    };
+    return { clientId: client.clientId, response };
   }
 
   /** The DPoP nonce a successful response hands out (RFC 9449 §8.2), when nonces are on. */
@@ -327,22 +311,16 @@ export class TokenService {
     const aud = this.audience(resources, issuer);
     const scope = this.narrowedScope(params.get('scope'), subject.scope);
     const cnf = await bind();
-    const exp = Math.min(now + this.settings.accessTokenLifetimeSeconds, subject.exp);
     const act = { sub: client.clientId, ...(subject.act !== undefined && { act: subject.act }) };
-    const { token, jti } = await this.issuer.issue(
+    const { response, jti } = await this.issuer.respond(
+      { iss: issuer, sub: subject.sub, aud, client_id: client.clientId, scope, act, cnf },
       {
-        iss: issuer,
-        sub: subject.sub,
-        aud,
-        client_id: client.clientId,
-        iat: now,
-        exp,
-        ...(scope !== undefined && { scope }),
-        act,
-        ...(cnf && { cnf }),
+        now,
+        lifetimeSeconds: this.settings.accessTokenLifetimeSeconds,
+        notAfter: subject.exp,
+        // A user grant's tokens stay its own: revoking the grant ends the exchanged token too.
+        grantId: grantIdOf(subject.jti),
       },
-      // A user grant's tokens stay its own: revoking the grant ends the exchanged token too.
-      grantIdOf(subject.jti),
     );
     // Its audit record (the actor chain, on the table's stream) is written before the token is
     // handed out: no exchanged token goes unrecorded.
@@ -354,18 +332,12 @@ export class TokenService {
       ...(scope !== undefined && { scope }),
       act,
       jti,
-      exp,
+      exp: now + response.expires_in,
       subject_jti: subject.jti,
       subject_client_id: subject.client_id,
       occurred_at: now,
     });
-    return {
-      access_token: token,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: tokenTypeOf(cnf),
-      expires_in: exp - now,
-      ...(scope !== undefined && { scope }),
-    };
+    return { ...response, issued_token_type: ACCESS_TOKEN_TYPE };
   }
 
   /** RFC 8693 §2.1: the requested scope within the subject token's (none requested: all of it). */

@@ -13,7 +13,7 @@ import {
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
-import { type AccessTokenIssuer, type Confirmation, tokenTypeOf } from './access-tokens.js';
+import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
 import { familyExpiry, type GrantRecord, type GrantStore, isLive } from './ports.js';
 
 export interface UserGrantSettings {
@@ -441,30 +441,25 @@ export class UserGrants {
       confirmation?: Confirmation;
     },
   ) {
-    const now = this.lifecycle.clock.now();
-    const lifetime = this.settings.accessTokenLifetimeSeconds;
-    const { token } = await this.tokens.issue(
+    const { response } = await this.tokens.respond(
       {
         iss: issuer,
         sub: grant.sub,
         aud: grant.audience,
         client_id: client.clientId,
-        iat: now,
-        exp: now + lifetime,
         auth_time: grant.authTime,
-        ...(grant.scope !== undefined && { scope: grant.scope }),
-        ...(grant.confirmation && { cnf: grant.confirmation }),
+        scope: grant.scope,
+        cnf: grant.confirmation,
       },
-      grant.grantId,
+      {
+        now: this.lifecycle.clock.now(),
+        lifetimeSeconds: this.settings.accessTokenLifetimeSeconds,
+        grantId: grant.grantId,
+      },
     );
     // Best effort, as for every use: the token is issued either way.
     await this.lifecycle.markUsed(client).catch(() => undefined);
-    return {
-      access_token: token,
-      token_type: tokenTypeOf(grant.confirmation),
-      expires_in: lifetime,
-      ...(grant.scope !== undefined && { scope: grant.scope }),
-    };
+    return response;
   }
 }
 
