@@ -7,6 +7,7 @@ import { AdminService } from '../../lambdas/core/operator/admin.js';
 import type { AuditEvent, AuditEventType } from '../../lambdas/core/operator/audit.js';
 import {
   counterUpdatesFor,
+  isoDay,
   lastDays,
   mergeCounterUpdates,
   statsReport,
@@ -57,6 +58,24 @@ describe('counterUpdatesFor (the counting rule)', () => {
       { item: 'day#2027-01-16', deltas: { 'expired#open': 1 }, at: late },
       { item: 'active', deltas: { 'active#open': -1 }, at: late },
     ]);
+  });
+});
+
+describe('isoDay', () => {
+  it('gives each instant its UTC day, whatever day the instant before had', () => {
+    const midnight = 1_800_057_600; // 2027-01-16T00:00:00Z
+    for (const [at, day] of [
+      [midnight - 1, '2027-01-15'],
+      [midnight, '2027-01-16'],
+      [midnight - 0.5, '2027-01-15'],
+      [midnight + 86_399.5, '2027-01-16'],
+      [midnight + 86_400, '2027-01-17'],
+      [AT, DAY],
+      [0, '1970-01-01'],
+      [-1, '1969-12-31'],
+    ] as const) {
+      expect(isoDay(at), String(at)).toBe(day);
+    }
   });
 });
 

@@ -36,9 +36,16 @@ const DEFAULT_METHOD = 'open';
 
 const DAY_SECONDS = 86_400;
 
-/** The UTC day (ISO date) of an instant. */
-export const isoDay = (epochSeconds: number): string =>
-  new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+let lastDay = { number: Number.NaN, iso: '' };
+
+/** The UTC day (ISO date) of an instant; the last one is kept: most events share their day. */
+export function isoDay(epochSeconds: number): string {
+  const number = Math.floor(epochSeconds / DAY_SECONDS);
+  if (number !== lastDay.number) {
+    lastDay = { number, iso: new Date(number * DAY_SECONDS * 1000).toISOString().slice(0, 10) };
+  }
+  return lastDay.iso;
+}
 
 /** The counter of active clients registered by a method. */
 export const activeCounter = (registrationMethod: string | undefined): string =>
