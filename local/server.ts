@@ -41,8 +41,11 @@ function readBody(req: IncomingMessage): Promise<{ bytes: Buffer; whole: boolean
         resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: false });
       }
     };
-    const onEnd = () =>
-      resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: true });
+    // Most bodies arrive in one chunk: no copy then.
+    const onEnd = () => {
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      resolve({ bytes: bytes.subarray(0, MAX_BODY_BYTES + 1), whole: true });
+    };
     req.on('data', onData).on('end', onEnd).on('error', reject);
   });
 }
