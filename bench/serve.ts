@@ -60,6 +60,8 @@ if (kind === 'ours-memory' || kind === 'ours-embedded') {
   const app = await startLocalApp(
     loadConfig({
       PORT: '0',
+      // Read from the environment set above: loadConfig is given this table, not process.env.
+      DCR_AUDIT_LOG: process.env.DCR_AUDIT_LOG,
       DCR_SIGNING_ALG: alg,
       DCR_DEFAULT_AUDIENCE: BENCH_RESOURCE,
       DCR_RESOURCES: BENCH_RESOURCE,

@@ -204,7 +204,8 @@ async function recountStatistics(
 /** Everything in a Map, audited and counted as the embedded store is (the fuzz tests use it too). */
 export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore): Stores {
   const memory = new MemoryClientRepository();
-  const statistics = new MemoryClientStatistics();
+  // Counted in batches off the request path, as the embedded store and the stream in AWS count.
+  const statistics = new CoalescingClientStatistics(new MemoryClientStatistics());
   const initialAccessTokens = new MemoryInitialAccessTokens();
   const softwareCounts = new MemorySoftwareClientCounts();
   const federatedSubjects = new MemoryFederatedSubjects();

@@ -41,8 +41,11 @@ function readBody(req: IncomingMessage): Promise<{ bytes: Buffer; whole: boolean
         resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: false });
       }
     };
-    const onEnd = () =>
-      resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), whole: true });
+    // Most bodies arrive in one chunk: no copy then.
+    const onEnd = () => {
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      resolve({ bytes: bytes.subarray(0, MAX_BODY_BYTES + 1), whole: true });
+    };
     req.on('data', onData).on('end', onEnd).on('error', reject);
   });
 }
@@ -78,6 +81,17 @@ function namesThisServer(header: string | undefined, issuer: URL): boolean {
   return url !== null && (url.host === issuer.host || LOOPBACK_NAMES.has(url.hostname));
 }
 
+/** namesThisServer, remembering the last Host header's answer: a client sends the same one. */
+function hostCheck(issuer: () => URL): (header: string | undefined) => boolean {
+  let last: { readonly header: string | undefined; readonly names: boolean } | undefined;
+  return (header) => {
+    if (last === undefined || last.header !== header) {
+      last = { header, names: namesThisServer(header, issuer()) };
+    }
+    return last.names;
+  };
+}
+
 async function serve(
   router: Router,
   issuer: string,
@@ -89,7 +103,9 @@ async function serve(
   const target = req.url ?? '/';
   const queryAt = target.indexOf('?');
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
+  const incoming = req.headers;
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   const body = method !== 'GET' && method !== 'HEAD' ? await readBody(req) : undefined;
@@ -109,17 +125,27 @@ async function serve(
   );
   const closing = body !== undefined && !body.whole;
   if (closing) lingerAndClose(req);
-  res.writeHead(response.status, {
-    ...response.headers,
-    ...(response.cookies && { 'set-cookie': [...response.cookies] }),
-    // Stopping: the client opens its next connection elsewhere (or to the restarted server).
-    ...((closing || draining()) && { connection: 'close' }),
-  });
-  res.end(
+  const payload =
     response.base64 && response.body !== undefined
       ? Buffer.from(response.body, 'base64')
-      : response.body,
+      : response.body;
+  // A body goes out with its length, in one piece, not in chunked encoding (writeHead fixes the
+  // headers before end() could count it).
+  const length =
+    payload === undefined ? {} : { 'content-length': String(Buffer.byteLength(payload)) };
+  res.writeHead(
+    response.status,
+    response.cookies !== undefined || closing || draining()
+      ? {
+          ...response.headers,
+          ...(response.cookies && { 'set-cookie': [...response.cookies] }),
+          // Stopping: the client opens its next connection elsewhere (or to the restarted server).
+          ...((closing || draining()) && { connection: 'close' }),
+          ...length,
+        }
+      : Object.assign(response.headers, length),
   );
+  res.end(payload);
 }
 
 /** RFC 9110 §15.5.20: this server does not answer for the host the request names. */
@@ -161,11 +187,15 @@ export async function startLocalServer(
   let issuer = options.issuer ?? '';
   const { tls } = options;
   let issuerUrl: URL | undefined;
+  const issuerOf = () => {
+    issuerUrl ??= new URL(issuer);
+    return issuerUrl;
+  };
+  const namesUs = hostCheck(issuerOf);
   let draining = false;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    issuerUrl ??= new URL(issuer);
-    if (!namesThisServer(req.headers.host, issuerUrl)) {
-      misdirected(res, issuerUrl.host);
+    if (!namesUs(req.headers.host)) {
+      misdirected(res, issuerOf().host);
       return;
     }
     serve(router, issuer, req, res, () => draining).catch(() => {

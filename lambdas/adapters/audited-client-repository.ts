@@ -82,7 +82,8 @@ export class AuditedClientRepository implements ClientRepository {
 
   private async emit(change: ClientChange): Promise<void> {
     const { caps, sink, statistics } = this.listeners;
-    if (caps) {
+    // Only a departure gives places back.
+    if (caps && change.kind === 'REMOVE') {
       await releasePlaces([change], caps).catch((error: Error) =>
         logger.error('active-client places not given back', { error }),
       );

@@ -8,10 +8,12 @@ import type {
 import { logger } from '../log.js';
 
 /**
- * Counter updates written in the background and merged while a write is in flight, as the
- * stream batches them in AWS: the request that made a change does not wait for its count, and
- * under load many changes cost one write per item. Reads wait for what is pending first, so
- * they see every change made before them. A failed write is logged and its counts are lost.
+ * Counter updates written in the background, as the stream batches them in AWS: the request
+ * that made a change does not wait for its count. A write starts once the event loop has run
+ * what is ready (every request of that turn joins it) and merges what arrives while it is in
+ * flight, so under load many changes cost one write per item. Reads wait for what is pending
+ * first, so they see every change made before them. A failed write is logged and its counts are
+ * lost.
  */
 export class CoalescingClientStatistics implements ClientStatistics {
   private pending: CounterUpdate[] = [];
@@ -62,6 +64,7 @@ export class CoalescingClientStatistics implements ClientStatistics {
 
   private async drain(): Promise<void> {
     try {
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.pending.length > 0) {
         const batch = mergeCounterUpdates(this.pending);
         this.pending = [];

@@ -1,4 +1,4 @@
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * Random bytes from the CSPRNG, drawn in 4 KiB batches: one system call serves a hundred
@@ -37,12 +37,11 @@ export const newTokenId = (): string => randomBase64url(16);
  * Secrets carry 256 bits of entropy, so a fast hash is enough (no dictionary to attack); only
  * the hash is stored.
  */
-export const hashSecret = (secret: string): string =>
-  createHash('sha256').update(secret, 'utf8').digest('base64url');
+export const hashSecret = (secret: string): string => hash('sha256', secret, 'base64url');
 
 /** Constant-time comparison of a presented secret with a stored hash. */
 export const secretMatches = (presented: string, storedHash: string): boolean => {
-  const a = createHash('sha256').update(presented, 'utf8').digest();
+  const a = hash('sha256', presented, 'buffer');
   const b = Buffer.from(storedHash, 'base64url');
   return a.length === b.length && timingSafeEqual(a, b);
 };

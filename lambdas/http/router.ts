@@ -39,14 +39,20 @@ interface CompiledPath {
   readonly path: string;
   readonly segments: readonly string[];
   readonly routes: Route[];
+  /** Its routes' methods, and whether any may be called cross-origin: the same per request. */
+  methods: string[];
+  cors: boolean;
 }
 
 const splitPath = (path: string) => path.split('/').slice(1);
 
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 function matchSegments(pattern: readonly string[], actual: readonly string[]) {
   if (pattern.length !== actual.length) return undefined;
   const params: Record<string, string> = {};
-  for (const [i, segment] of pattern.entries()) {
+  for (let i = 0; i < pattern.length; i++) {
+    const segment = pattern[i] as string;
     const value = actual[i] as string;
     if (segment.startsWith(':')) {
       if (value === '') return undefined;
@@ -128,11 +134,34 @@ export function createRouter(routes: readonly Route[]): Router {
   for (const route of routes) {
     let compiled = paths.find((p) => p.path === route.path);
     if (!compiled) {
-      compiled = { path: route.path, segments: splitPath(route.path), routes: [] };
+      const segments = splitPath(route.path);
+      compiled = { path: route.path, segments, routes: [], methods: [], cors: false };
       paths.push(compiled);
     }
     compiled.routes.push(route);
+    compiled.methods.push(route.method);
+    compiled.cors ||= route.cors === true;
   }
+  // A path without parameters is found by its name, unless a path with parameters listed
+  // before it would match it first.
+  const exact = new Map<string, CompiledPath>();
+  for (const [i, compiled] of paths.entries()) {
+    if (compiled.segments.some((segment) => segment.startsWith(':'))) continue;
+    const shadowed = paths
+      .slice(0, i)
+      .some((earlier) => matchSegments(earlier.segments, compiled.segments) !== undefined);
+    if (!shadowed) exact.set(compiled.path, compiled);
+  }
+  const find = (relative: string) => {
+    const found = exact.get(relative);
+    if (found !== undefined) return { candidate: found, params: NO_PARAMS };
+    const actual = splitPath(relative);
+    for (const candidate of paths) {
+      const params = matchSegments(candidate.segments, actual);
+      if (params !== undefined) return { candidate, params };
+    }
+    return undefined;
+  };
 
   const dispatch: Router = async (request, issuer) => {
     let cors = false;
@@ -140,18 +169,19 @@ export function createRouter(routes: readonly Route[]): Router {
     let pageOfErrors: NonNullable<Route['errorPage']> = errorPage;
     try {
       const relative = relativePath(request.path, issuerPathOf(issuer));
-      if (relative === undefined) throw notFound('no such endpoint');
-      const actual = splitPath(relative);
-      let params: Record<string, string> | undefined;
-      const candidate = paths.find((p) => {
-        params = matchSegments(p.segments, actual);
-        return params !== undefined;
-      });
-      if (candidate === undefined || params === undefined) throw notFound('no such endpoint');
-      const methods = candidate.routes.map((r) => r.method);
-      cors = candidate.routes.some((r) => r.cors);
+      const found = relative === undefined ? undefined : find(relative);
+      if (found === undefined) throw notFound('no such endpoint');
+      const { candidate, params } = found;
+      const { methods } = candidate;
+      cors = candidate.cors;
       if (request.method === 'OPTIONS' && cors) return preflight(methods);
-      const route = candidate.routes.find((r) => r.method === request.method);
+      let route: Route | undefined;
+      for (const r of candidate.routes) {
+        if (r.method === request.method) {
+          route = r;
+          break;
+        }
+      }
       isPage = route?.page === true;
       pageOfErrors = route?.errorPage ?? errorPage;
       if (route === undefined) {

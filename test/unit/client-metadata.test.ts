@@ -172,6 +172,34 @@ describe('defaults (RFC 7591 §2)', () => {
     expect(metadata).not.toHaveProperty('client_name#ja');
   });
 
+  it('names the first wrong member in the order the metadata lists them, whatever the body order', () => {
+    const wrong = { logo_uri: 'logo.png', scope: 'read  write', client_name: '' };
+    const error = (() => {
+      try {
+        validate({ ...wrong, ...machine });
+      } catch (e) {
+        return e as OAuthError;
+      }
+    })();
+    expect(error?.description).toMatch(/^client_name: /);
+  });
+
+  it('keeps the members in one order, whatever the body order', () => {
+    const body = { ...machine, software_id: 'sw', client_name: 'a', contacts: ['a@b.example'] };
+    const reversed = Object.fromEntries(Object.entries(body).reverse());
+    const { metadata } = validate(reversed);
+    expect(JSON.stringify(metadata)).toBe(JSON.stringify(validate(body).metadata));
+    expect(Object.keys(metadata)).toEqual([
+      'grant_types',
+      'client_name',
+      'contacts',
+      'software_id',
+      'response_types',
+      'token_endpoint_auth_method',
+      'application_type',
+    ]);
+  });
+
   it('omits absent fields instead of null or empty strings', () => {
     const { metadata } = validate(machine);
     for (const value of Object.values(metadata)) {

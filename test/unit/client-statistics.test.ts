@@ -7,11 +7,13 @@ import { AdminService } from '../../lambdas/core/operator/admin.js';
 import type { AuditEvent, AuditEventType } from '../../lambdas/core/operator/audit.js';
 import {
   counterUpdatesFor,
+  isoDay,
   lastDays,
   mergeCounterUpdates,
   statsReport,
 } from '../../lambdas/core/operator/client-statistics.js';
 import type { CounterUpdate } from '../../lambdas/core/operator/ports.js';
+import { memoryStores } from '../../local/app.js';
 import { auditedClient, FakeClock, NO_EXPIRY, oauthFailure } from '../support/fakes.js';
 
 // 2027-01-15T08:00:00Z
@@ -56,6 +58,24 @@ describe('counterUpdatesFor (the counting rule)', () => {
       { item: 'day#2027-01-16', deltas: { 'expired#open': 1 }, at: late },
       { item: 'active', deltas: { 'active#open': -1 }, at: late },
     ]);
+  });
+});
+
+describe('isoDay', () => {
+  it('gives each instant its UTC day, whatever day the instant before had', () => {
+    const midnight = 1_800_057_600; // 2027-01-16T00:00:00Z
+    for (const [at, day] of [
+      [midnight - 1, '2027-01-15'],
+      [midnight, '2027-01-16'],
+      [midnight - 0.5, '2027-01-15'],
+      [midnight + 86_399.5, '2027-01-16'],
+      [midnight + 86_400, '2027-01-17'],
+      [AT, DAY],
+      [0, '1970-01-01'],
+      [-1, '1969-12-31'],
+    ] as const) {
+      expect(isoDay(at), String(at)).toBe(day);
+    }
   });
 });
 
@@ -206,7 +226,7 @@ describe('admin statistics', () => {
 });
 
 describe('local counting off the request path', () => {
-  it('merges what arrives while a write is in flight, and reads wait for it', async () => {
+  it('writes once per turn of the event loop, merges what arrives while a write is in flight, and reads wait for it', async () => {
     const inner = new MemoryClientStatistics();
     const writes: CounterUpdate[][] = [];
     let release = () => {};
@@ -219,6 +239,13 @@ describe('local counting off the request path', () => {
     const statistics = new CoalescingClientStatistics(inner);
     const registered = counterUpdatesFor(event('client.registered'));
     await statistics.add(registered); // returns at once: the write runs in the background
+    await statistics.add(registered);
+    expect(writes).toHaveLength(0); // the turn's other changes join the write
+    await vi.waitFor(() => expect(writes).toHaveLength(1));
+    expect(writes[0]).toEqual([
+      { item: `day#${DAY}`, deltas: { 'registered#open': 2 }, at: AT },
+      { item: 'active', deltas: { 'active#open': 2 }, at: AT },
+    ]);
     for (let i = 0; i < 5; i++) await statistics.add(registered);
     const read = statistics.read([DAY]);
     expect(writes).toHaveLength(1);
@@ -231,5 +258,22 @@ describe('local counting off the request path', () => {
     release();
     await read;
     expect(writes).toHaveLength(2);
+  });
+
+  it('in memory mode too: registrations are counted in one batch, never on their request path, and a read sees every one', async () => {
+    const add = vi.spyOn(MemoryClientStatistics.prototype, 'add');
+    try {
+      const stores = memoryStores(new FakeClock(AT));
+      for (let i = 0; i < 5; i++) {
+        await stores.repository.create(auditedClient({ clientId: `c${i}` }));
+      }
+      expect(add).not.toHaveBeenCalled();
+      const snapshot = await stores.statistics.read([DAY]);
+      expect(add).toHaveBeenCalledTimes(1);
+      expect(snapshot.active).toEqual({ 'active#open': 5 });
+      expect(snapshot.days[DAY]).toEqual({ 'registered#open': 5 });
+    } finally {
+      add.mockRestore();
+    }
   });
 });

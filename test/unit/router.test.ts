@@ -25,4 +25,38 @@ describe('the router', () => {
       expect(JSON.parse(response.body ?? '')).toMatchObject({ error: 'not_found' });
     }
   });
+
+  it('picks the first listed path that matches, with or without parameters, and answers its methods', async () => {
+    const named = (method: Route['method'], path: string, name: string): Route => ({
+      method,
+      path,
+      cors: path === '/things/:id',
+      handle: ({ params }) => ({
+        status: 200,
+        headers: {},
+        body: `${name}${params.id === undefined ? '' : ` ${params.id}`}`,
+      }),
+    });
+    const router = createRouter([
+      echo,
+      named('GET', '/things/new', 'listed after /things/:id'),
+      named('PUT', '/things/:id', 'put'),
+      named('POST', '/other', 'other'),
+      named('GET', '/other/:id', 'another'),
+    ]);
+    // The parameter path comes first: it answers /things/new.
+    expect((await router(get('/things/new'), ISSUER)).body).toBe('new');
+    expect((await router(get('/other/x'), ISSUER)).body).toBe('another x');
+    const post = await router({ ...get('/other'), method: 'POST' }, ISSUER);
+    expect(post.body).toBe('other');
+    const wrongMethod = await router(get('/other'), ISSUER);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('POST');
+    const preflight = await router({ ...get('/things/1'), method: 'OPTIONS' }, ISSUER);
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-methods']).toBe('GET, PUT, OPTIONS');
+    for (const path of ['/other/', '/other/x/y', '/nothing', '/things']) {
+      expect((await router(get(path), ISSUER)).status, path).toBe(404);
+    }
+  });
 });

@@ -11,6 +11,30 @@ import { matches } from '../client-filter.js';
 import { concurrentUpdate } from '../client-repository-errors.js';
 
 /**
+ * A deep copy of a record: plain data (what DynamoDB stores), so a walk over its members is
+ * enough, at a fraction of structuredClone's cost. A `__proto__` member stays a member.
+ */
+function copyOf<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(value)) {
+    const member = copyOf((value as Record<string, unknown>)[name]);
+    if (name === '__proto__') {
+      Object.defineProperty(copy, name, {
+        value: member,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      copy[name] = member;
+    }
+  }
+  return copy as T;
+}
+
+/**
  * In-memory repository with the same conditional semantics as the DynamoDB one: for unit tests
  * and for measuring the cost of the code alone in benchmarks.
  */
@@ -19,12 +43,12 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
 
   async create(record: ClientRecord): Promise<void> {
     if (this.items.has(record.clientId)) throw new Error('client_id collision');
-    this.items.set(record.clientId, structuredClone(record));
+    this.items.set(record.clientId, copyOf(record));
   }
 
   async get(clientId: string): Promise<ClientRecord | undefined> {
     const record = this.items.get(clientId);
-    return record && structuredClone(record);
+    return record && copyOf(record);
   }
 
   async replace(record: ClientRecord): Promise<void> {
@@ -32,7 +56,7 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
     if (stored?.version !== record.version - 1 || stored.lastUsedAt !== record.lastUsedAt) {
       throw concurrentUpdate();
     }
-    this.items.set(record.clientId, structuredClone(record));
+    this.items.set(record.clientId, copyOf(record));
   }
 
   async touch(
@@ -60,7 +84,7 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
     const start = cursor === undefined ? 0 : decodeCursor<{ offset: number }>(cursor).offset;
     const slice = ids.slice(start, start + scanLimit);
     const records = slice
-      .map((id) => structuredClone(this.items.get(id) as ClientRecord))
+      .map((id) => copyOf(this.items.get(id) as ClientRecord))
       .filter((r) => matches(r, filter));
     const next = start + slice.length;
     return { records, ...(next < ids.length && { cursor: encodeCursor({ offset: next }) }) };
@@ -71,7 +95,7 @@ export class MemoryClientRepository implements ClientRepository, ClientDirectory
       .filter((r) => r.activeUntil !== undefined && r.activeUntil >= from && r.activeUntil <= to)
       .sort((a, b) => (a.activeUntil as number) - (b.activeUntil as number))
       .slice(0, limit)
-      .map((r) => structuredClone(r));
+      .map((r) => copyOf(r));
   }
 
   async delete(clientId: string, _deletion: Deletion): Promise<void> {

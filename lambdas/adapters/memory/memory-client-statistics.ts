@@ -18,10 +18,14 @@ export class MemoryClientStatistics implements ClientStatistics {
 
   async add(updates: readonly CounterUpdate[]): Promise<void> {
     for (const { item, deltas, at } of updates) {
-      const counters = this.items.get(item) ?? {};
-      for (const [name, delta] of Object.entries(deltas))
-        counters[name] = (counters[name] ?? 0) + delta;
-      this.items.set(item, counters);
+      let counters = this.items.get(item);
+      if (counters === undefined) {
+        counters = {};
+        this.items.set(item, counters);
+      }
+      for (const name of Object.keys(deltas)) {
+        counters[name] = (counters[name] ?? 0) + (deltas[name] as number);
+      }
       if (item === 'active') this.countingSince ??= at;
     }
   }

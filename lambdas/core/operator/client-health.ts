@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ClientMetadata } from '../clients/client-metadata.js';
 import type { AuditEvent } from './audit.js';
 import type {
@@ -40,7 +40,7 @@ export const metadataFingerprint = (metadata: ClientMetadata): string => {
       const value = members[name];
       return [name, UNORDERED.has(name) && Array.isArray(value) ? [...value].sort() : value];
     });
-  return createHash('sha256').update(JSON.stringify(normalised)).digest('base64url');
+  return hash('sha256', JSON.stringify(normalised), 'base64url');
 };
 
 /**

@@ -36,9 +36,16 @@ const DEFAULT_METHOD = 'open';
 
 const DAY_SECONDS = 86_400;
 
-/** The UTC day (ISO date) of an instant. */
-export const isoDay = (epochSeconds: number): string =>
-  new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+let lastDay = { number: Number.NaN, iso: '' };
+
+/** The UTC day (ISO date) of an instant; the last one is kept: most events share their day. */
+export function isoDay(epochSeconds: number): string {
+  const number = Math.floor(epochSeconds / DAY_SECONDS);
+  if (number !== lastDay.number) {
+    lastDay = { number, iso: new Date(number * DAY_SECONDS * 1000).toISOString().slice(0, 10) };
+  }
+  return lastDay.iso;
+}
 
 /** The counter of active clients registered by a method. */
 export const activeCounter = (registrationMethod: string | undefined): string =>
@@ -67,22 +74,36 @@ export function counterUpdatesFor(event: AuditEvent): CounterUpdate[] {
 
 /**
  * Many updates as one per item (a stream batch: fewer writes, a cooler active item); counters
- * that cancel out are dropped, and so are items left with nothing to change.
+ * that cancel out are dropped, and so are items left with nothing to change. Plain loops: it
+ * runs for every batch of changes.
  */
 export function mergeCounterUpdates(updates: readonly CounterUpdate[]): CounterUpdate[] {
   const merged = new Map<StatsItem, { deltas: Record<string, number>; at: number }>();
-  for (const update of updates) {
-    const into = merged.get(update.item) ?? { deltas: {}, at: update.at };
-    for (const [name, delta] of Object.entries(update.deltas)) {
-      into.deltas[name] = (into.deltas[name] ?? 0) + delta;
+  for (const { item, deltas, at } of updates) {
+    let into = merged.get(item);
+    if (into === undefined) {
+      into = { deltas: {}, at };
+      merged.set(item, into);
+    } else if (at < into.at) {
+      into.at = at;
     }
-    into.at = Math.min(into.at, update.at);
-    merged.set(update.item, into);
+    for (const name of Object.keys(deltas)) {
+      into.deltas[name] = (into.deltas[name] ?? 0) + (deltas[name] as number);
+    }
   }
-  return [...merged].flatMap(([item, { deltas, at }]) => {
-    const moved = Object.entries(deltas).filter(([, delta]) => delta !== 0);
-    return moved.length > 0 ? [{ item, deltas: Object.fromEntries(moved), at }] : [];
-  });
+  const result: CounterUpdate[] = [];
+  for (const [item, { deltas, at }] of merged) {
+    const moved: Record<string, number> = {};
+    let any = false;
+    for (const name of Object.keys(deltas)) {
+      const delta = deltas[name] as number;
+      if (delta === 0) continue;
+      moved[name] = delta;
+      any = true;
+    }
+    if (any) result.push({ item, deltas: moved, at });
+  }
+  return result;
 }
 
 /** Counts audit events: one atomic update per statistics item they touch, never a scan. */
@@ -90,7 +111,11 @@ export async function countEvents(
   statistics: ClientStatistics,
   events: readonly AuditEvent[],
 ): Promise<void> {
-  const updates = mergeCounterUpdates(events.flatMap(counterUpdatesFor));
+  // One event's updates touch distinct items and never cancel out: nothing to merge.
+  const updates =
+    events.length === 1
+      ? counterUpdatesFor(events[0] as AuditEvent)
+      : mergeCounterUpdates(events.flatMap(counterUpdatesFor));
   if (updates.length > 0) await statistics.add(updates);
 }
 
