@@ -13,28 +13,31 @@ import {
   SETTINGS,
   type ServerSettings,
   type Setting,
+  type SettingName,
   type TierSettings,
   unknownVariables,
 } from './settings.js';
 
 /** Settings the server combines into one value of its own (below), rather than reads as they are. */
-type Combined =
-  | 'upstreamIssuer'
-  | 'upstreamClientId'
-  | 'upstreamClientSecret'
-  | 'upstreamClientSecretArn'
-  | 'upstreamScopes'
-  | 'devLogin'
-  | 'devUsers'
-  | 'tlsCert'
-  | 'tlsKey'
-  | 'tlsClientCa'
-  | 'tlsClientAuth'
-  | 'clientIdMetadataDocuments'
-  | 'registrationAccess'
-  | 'registrationTiers'
-  | 'redirectHosts'
-  | 'privateUseSchemes';
+const COMBINED = [
+  'upstreamIssuer',
+  'upstreamClientId',
+  'upstreamClientSecret',
+  'upstreamClientSecretArn',
+  'upstreamScopes',
+  'devLogin',
+  'devUsers',
+  'tlsCert',
+  'tlsKey',
+  'tlsClientCa',
+  'tlsClientAuth',
+  'clientIdMetadataDocuments',
+  'registrationAccess',
+  'registrationTiers',
+  'redirectHosts',
+  'privateUseSchemes',
+] as const satisfies readonly SettingName[];
+type Combined = (typeof COMBINED)[number];
 
 /**
  * The server's configuration: each setting of lambdas/settings.ts by its name, as parsed, but
@@ -130,6 +133,7 @@ export function loadConfig(
     namer: (name) => (SETTINGS[name] as Setting).env as string,
     defaultOf: (name) => (SETTINGS[name] as Setting).default,
     checkedBy: 'server',
+    lazyDefaults: true,
   });
   if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   const {
@@ -143,21 +147,22 @@ export function loadConfig(
     tlsCert,
     tlsKey,
     tlsClientCa,
-    tlsClientAuth: _tlsClientAuth,
     clientIdMetadataDocuments,
     registrationAccess,
     registrationTiers,
     redirectHosts,
     privateUseSchemes,
-    ...simple
   } = values as ServerSettings;
+  // The other settings stay as parsed, their defaults still unread (a rest pattern or a spread
+  // would read, so parse, every one).
   const mtls = mutualTls(values);
+  const simple = values as Record<string, unknown>;
+  for (const name of COMBINED) delete simple[name];
   const access: ReadonlySet<RegistrationWay> =
     registrationAccess !== undefined
       ? new Set(registrationAccess)
       : defaultRegistrationAccess(mtls);
-  return {
-    ...(simple as Omit<ServerSettings, Combined>),
+  return Object.assign(simple as Omit<ServerSettings, Combined>, {
     ...(upstreamIssuer !== undefined &&
       upstreamClientId !== undefined && {
         upstream: {
@@ -186,6 +191,6 @@ export function loadConfig(
     redirectPolicy: {
       hosts: redirectHosts,
       schemes: privateUseSchemes === 'any' ? 'any' : new Set(privateUseSchemes),
-    },
-  };
+    } satisfies RedirectPolicy,
+  });
 }
