@@ -13,31 +13,28 @@ import {
   SETTINGS,
   type ServerSettings,
   type Setting,
-  type SettingName,
   type TierSettings,
   unknownVariables,
 } from './settings.js';
 
 /** Settings the server combines into one value of its own (below), rather than reads as they are. */
-const COMBINED = [
-  'upstreamIssuer',
-  'upstreamClientId',
-  'upstreamClientSecret',
-  'upstreamClientSecretArn',
-  'upstreamScopes',
-  'devLogin',
-  'devUsers',
-  'tlsCert',
-  'tlsKey',
-  'tlsClientCa',
-  'tlsClientAuth',
-  'clientIdMetadataDocuments',
-  'registrationAccess',
-  'registrationTiers',
-  'redirectHosts',
-  'privateUseSchemes',
-] as const satisfies readonly SettingName[];
-type Combined = (typeof COMBINED)[number];
+type Combined =
+  | 'upstreamIssuer'
+  | 'upstreamClientId'
+  | 'upstreamClientSecret'
+  | 'upstreamClientSecretArn'
+  | 'upstreamScopes'
+  | 'devLogin'
+  | 'devUsers'
+  | 'tlsCert'
+  | 'tlsKey'
+  | 'tlsClientCa'
+  | 'tlsClientAuth'
+  | 'clientIdMetadataDocuments'
+  | 'registrationAccess'
+  | 'registrationTiers'
+  | 'redirectHosts'
+  | 'privateUseSchemes';
 
 /**
  * The server's configuration: each setting of lambdas/settings.ts by its name, as parsed, but
@@ -133,7 +130,6 @@ export function loadConfig(
     namer: (name) => (SETTINGS[name] as Setting).env as string,
     defaultOf: (name) => (SETTINGS[name] as Setting).default,
     checkedBy: 'server',
-    lazyDefaults: true,
   });
   if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   const {
@@ -147,22 +143,21 @@ export function loadConfig(
     tlsCert,
     tlsKey,
     tlsClientCa,
+    tlsClientAuth: _tlsClientAuth,
     clientIdMetadataDocuments,
     registrationAccess,
     registrationTiers,
     redirectHosts,
     privateUseSchemes,
+    ...simple
   } = values as ServerSettings;
-  // The other settings stay as parsed, their defaults still unread (a rest pattern or a spread
-  // would read, so parse, every one).
   const mtls = mutualTls(values);
-  const simple = values as Record<string, unknown>;
-  for (const name of COMBINED) delete simple[name];
   const access: ReadonlySet<RegistrationWay> =
     registrationAccess !== undefined
       ? new Set(registrationAccess)
       : defaultRegistrationAccess(mtls);
-  return Object.assign(simple as Omit<ServerSettings, Combined>, {
+  return {
+    ...(simple as Omit<ServerSettings, Combined>),
     ...(upstreamIssuer !== undefined &&
       upstreamClientId !== undefined && {
         upstream: {
@@ -191,6 +186,6 @@ export function loadConfig(
     redirectPolicy: {
       hosts: redirectHosts,
       schemes: privateUseSchemes === 'any' ? 'any' : new Set(privateUseSchemes),
-    } satisfies RedirectPolicy,
-  });
+    },
+  };
 }

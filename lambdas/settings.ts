@@ -521,13 +521,10 @@ export interface Setting {
   readonly env?: string;
   /** Its `dcr:<key>` context key; absent: not deployable, or set by the stack itself. */
   readonly key?: string;
-  /**
-   * Builds the schema that parses the value's text (its issues name the variable or the key).
-   * Built on first use, once: a function's cold start builds only the settings it parses.
-   */
-  readonly type: () => z.core.$ZodType;
+  /** Parses the value's text; its issues name the variable (or the key). */
+  readonly type: z.core.$ZodType;
   /** At synth, the value must pass this too (stricter than what the functions take). */
-  readonly deployType?: () => z.core.$ZodType;
+  readonly deployType?: z.core.$ZodType;
   /** A list: in cdk.json an array, with -c a comma or space list; the functions get it joined. */
   readonly list?: ' ' | ',';
   /** In cdk.json an object, with -c its JSON text; the functions get the JSON text. */
@@ -551,32 +548,19 @@ export interface Setting {
   readonly receivedBy?: Receivers;
 }
 
-/** A builder that runs once, on first call. */
-const once = <T>(build: () => T): (() => T) => {
-  let built: T | undefined;
-  return () => {
-    built ??= build();
-    return built;
-  };
-};
-
-const setting = <const S extends Setting>(s: S): S => ({
-  ...s,
-  type: once(s.type),
-  ...(s.deployType && { deployType: once(s.deployType) }),
-});
+const setting = <const S extends Setting>(s: S): S => s;
 
 export const SETTINGS = {
   // The server and its identity.
   port: setting({
     env: 'PORT',
-    type: () => wholeNumber(0, 65535),
+    type: wholeNumber(0, 65535),
     default: '3000',
     doc: SETTINGS_DOCS ? 'local port (`0` = any free port)' : '',
   }),
   issuer: setting({
     env: 'DCR_ISSUER',
-    type: () => issuerUrl,
+    type: issuerUrl,
     defaultDoc: SETTINGS_DOCS
       ? "`http://127.0.0.1:$PORT` locally; in AWS the API's own `https://` domain (`dcr:domainName`)"
       : '',
@@ -588,7 +572,7 @@ export const SETTINGS = {
   serviceDocumentation: setting({
     env: 'DCR_SERVICE_DOCUMENTATION',
     key: 'serviceDocumentation',
-    type: () => z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
+    type: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }),
     defaultDoc: SETTINGS_DOCS ? 'unset' : '',
     doc: SETTINGS_DOCS
       ? 'a page for developers who integrate with this server (RFC 8414 `service_documentation`): advertised in the metadata and linked from the home page (`GET /`)'
@@ -598,7 +582,7 @@ export const SETTINGS = {
   serviceName: setting({
     env: 'DCR_SERVICE_NAME',
     key: 'serviceName',
-    type: () => displayText(80),
+    type: displayText(80),
     defaultDoc: SETTINGS_DOCS ? 'unset (the page names the issuer’s host)' : '',
     doc: SETTINGS_DOCS
       ? 'the server’s or organisation’s name as users see it on the consent page (up to 80 characters)'
@@ -608,7 +592,7 @@ export const SETTINGS = {
   serviceLogo: setting({
     env: 'DCR_SERVICE_LOGO',
     key: 'serviceLogo',
-    type: () => logoFile,
+    type: logoFile,
     defaultDoc: SETTINGS_DOCS ? 'unset (no logo)' : '',
     doc: SETTINGS_DOCS
       ? `the operator’s logo on the consent page: a PNG, JPEG, WebP or SVG file (path, up to ${MAX_LOGO_BYTES / 1024} KB) read at start and served by this server at \`/service-logo\` (the stack copies it into the authorize function); never a client’s \`logo_uri\``
@@ -618,7 +602,7 @@ export const SETTINGS = {
   scopeDescriptions: setting({
     env: 'DCR_SCOPE_DESCRIPTIONS',
     key: 'scopeDescriptions',
-    type: () => scopeDescriptions,
+    type: scopeDescriptions,
     json: true,
     defaultDoc: SETTINGS_DOCS ? 'unset (scopes are shown by name)' : '',
     doc: SETTINGS_DOCS
@@ -628,13 +612,13 @@ export const SETTINGS = {
   }),
   dataDir: setting({
     env: 'DCR_DATA_DIR',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? '`.dcr-data/` in the repository (git-ignored)' : '',
     doc: SETTINGS_DOCS ? 'local data folder' : '',
   }),
   tableName: setting({
     env: 'DCR_TABLE_NAME',
-    type: () => z.string().check(z.minLength(3), z.maxLength(255)),
+    type: z.string().check(z.minLength(3), z.maxLength(255)),
     default: 'serverless-dcr',
     doc: SETTINGS_DOCS ? 'DynamoDB table' : '',
     receivedBy: 'every function',
@@ -644,7 +628,7 @@ export const SETTINGS = {
   allowedScopes: setting({
     env: 'DCR_ALLOWED_SCOPES',
     key: 'allowedScopes',
-    type: () => scopeList,
+    type: scopeList,
     list: ' ',
     defaultDoc: SETTINGS_DOCS
       ? 'unset = any scope; **required** when `DCR_RESOURCES` or `DCR_DEFAULT_AUDIENCE` is set'
@@ -657,7 +641,7 @@ export const SETTINGS = {
   clientMaxLifetimeSeconds: setting({
     env: 'DCR_CLIENT_MAX_LIFETIME_SECONDS',
     key: 'clientMaxLifetimeSeconds',
-    type: () => seconds(),
+    type: seconds(),
     default: String(365 * 24 * 3600),
     defaultDoc: SETTINGS_DOCS ? '`31536000` (365 days)' : '',
     doc: SETTINGS_DOCS
@@ -668,7 +652,7 @@ export const SETTINGS = {
   clientSecretLifetimeSeconds: setting({
     env: 'DCR_CLIENT_SECRET_LIFETIME_SECONDS',
     key: 'clientSecretLifetimeSeconds',
-    type: () => seconds(),
+    type: seconds(),
     default: '0',
     defaultDoc: SETTINGS_DOCS ? '`0` (never)' : '',
     doc: SETTINGS_DOCS
@@ -679,7 +663,7 @@ export const SETTINGS = {
   clientIdleLifetimeSeconds: setting({
     env: 'DCR_CLIENT_IDLE_LIFETIME_SECONDS',
     key: 'clientIdleLifetimeSeconds',
-    type: () => seconds(),
+    type: seconds(),
     default: String(90 * 24 * 3600),
     defaultDoc: SETTINGS_DOCS ? '`7776000` (90 days)' : '',
     doc: SETTINGS_DOCS
@@ -690,7 +674,7 @@ export const SETTINGS = {
   clientUnusedLifetimeSeconds: setting({
     env: 'DCR_CLIENT_UNUSED_LIFETIME_SECONDS',
     key: 'clientUnusedLifetimeSeconds',
-    type: () => seconds(),
+    type: seconds(),
     default: String(24 * 3600),
     defaultDoc: SETTINGS_DOCS ? '`86400` (24 hours)' : '',
     doc: SETTINGS_DOCS
@@ -701,7 +685,7 @@ export const SETTINGS = {
   lastUsedWriteIntervalSeconds: setting({
     env: 'DCR_LAST_USED_WRITE_INTERVAL_SECONDS',
     key: 'lastUsedWriteIntervalSeconds',
-    type: () => seconds(),
+    type: seconds(),
     default: '300',
     doc: SETTINGS_DOCS
       ? '"last used" is written at most once per client per interval, not once per token'
@@ -711,7 +695,7 @@ export const SETTINGS = {
   accessTokenLifetimeSeconds: setting({
     env: 'DCR_ACCESS_TOKEN_LIFETIME_SECONDS',
     key: 'accessTokenLifetimeSeconds',
-    type: () => seconds(60, 86_400),
+    type: seconds(60, 86_400),
     default: '600',
     doc: SETTINGS_DOCS ? 'access token lifetime (RFC 9068 `exp - iat`)' : '',
     receivedBy: 'every function',
@@ -719,7 +703,7 @@ export const SETTINGS = {
   resources: setting({
     env: 'DCR_RESOURCES',
     key: 'resources',
-    type: () => setOf(absoluteUri),
+    type: setOf(absoluteUri),
     list: ' ',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -731,7 +715,7 @@ export const SETTINGS = {
   defaultAudience: setting({
     env: 'DCR_DEFAULT_AUDIENCE',
     key: 'defaultAudience',
-    type: () => absoluteUri,
+    type: absoluteUri,
     defaultDoc: SETTINGS_DOCS ? 'the issuer' : '',
     doc: SETTINGS_DOCS ? '`aud` of tokens requested without `resource`' : '',
     receivedBy: 'every function',
@@ -739,7 +723,7 @@ export const SETTINGS = {
   introspectorClientIds: setting({
     env: 'DCR_INTROSPECTOR_CLIENT_IDS',
     key: 'introspectorClientIds',
-    type: () => setOf(z.string()),
+    type: setOf(z.string()),
     list: ' ',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -753,7 +737,7 @@ export const SETTINGS = {
   signingAlg: setting({
     env: 'DCR_SIGNING_ALG',
     key: 'signingAlgorithm',
-    type: () => z.enum(['RS256', 'ES256']),
+    type: z.enum(['RS256', 'ES256']),
     default: 'RS256',
     doc: SETTINGS_DOCS
       ? 'the signing algorithm: of the local key (generated once, kept in the data folder), of the KMS key (`RSA_2048` or `ECC_NIST_P256`), and in the wrapped mode of each new key'
@@ -763,7 +747,7 @@ export const SETTINGS = {
   signingMode: setting({
     env: 'DCR_SIGNING_MODE',
     key: 'signingMode',
-    type: () => z.enum(['kms', 'wrapped']),
+    type: z.enum(['kms', 'wrapped']),
     default: 'kms',
     deployDefault: false,
     doc: SETTINGS_DOCS
@@ -773,7 +757,7 @@ export const SETTINGS = {
   }),
   kmsKeyId: setting({
     env: 'DCR_KMS_KEY_ID',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
     doc: SETTINGS_DOCS
       ? 'AWS: the KMS key that signs (id, ARN or alias); the key spec decides RS256 or ES256'
@@ -783,8 +767,8 @@ export const SETTINGS = {
   kmsPreviousKeyIds: setting({
     env: 'DCR_KMS_PREVIOUS_KEY_IDS',
     key: 'previousSigningKeyArns',
-    type: () => list,
-    deployType: () => listOf(kmsKeyArn),
+    type: list,
+    deployType: listOf(kmsKeyArn),
     list: ' ',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -795,7 +779,7 @@ export const SETTINGS = {
   }),
   kmsWrappingKeyId: setting({
     env: 'DCR_KMS_WRAPPING_KEY_ID',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
     doc: SETTINGS_DOCS
       ? 'AWS, wrapped mode: the symmetric KMS key that wraps the signing keys'
@@ -804,7 +788,7 @@ export const SETTINGS = {
   }),
   keyringRefreshSeconds: setting({
     env: 'DCR_KEYRING_REFRESH_SECONDS',
-    type: () => seconds(1, 3600),
+    type: seconds(1, 3600),
     default: '300',
     doc: SETTINGS_DOCS
       ? 'wrapped mode: how often a function re-reads the keyring (1 to 3600); a new key is published this much longer before it signs'
@@ -812,7 +796,7 @@ export const SETTINGS = {
   }),
   signingKeyGeneration: setting({
     key: 'signingKeyGeneration',
-    type: () => seconds(1),
+    type: seconds(1),
     default: '1',
     doc: SETTINGS_DOCS
       ? 'raise it to rotate: a new key (alias `…-gen<N>`) signs, the old one is retained; list the old key in `dcr:previousSigningKeyArns` until its tokens have expired'
@@ -820,19 +804,18 @@ export const SETTINGS = {
   }),
   keyRotationHours: setting({
     key: 'keyRotationHours',
-    type: () => seconds(1, 24 * 90),
+    type: seconds(1, 24 * 90),
     default: '24',
     doc: SETTINGS_DOCS ? 'wrapped mode: a new signing key every this many hours (1 to 2160)' : '',
   }),
   region: setting({
     env: 'DCR_REGION',
-    type: () =>
-      z
-        .string()
-        .check(
-          z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1'),
-          z.maxLength(32),
-        ),
+    type: z
+      .string()
+      .check(
+        z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name such as eu-west-1'),
+        z.maxLength(32),
+      ),
     defaultDoc: SETTINGS_DOCS ? 'unset = nothing is pinned' : '',
     doc: SETTINGS_DOCS
       ? "multi-region: this server's region, set by the stack with `dcr:replicaRegions` or `dcr:primaryRegion`; refresh token families, authorization codes and initial access tokens made here are used here only"
@@ -843,7 +826,7 @@ export const SETTINGS = {
   // The local server's own.
   cleanupIntervalSeconds: setting({
     env: 'DCR_CLEANUP_INTERVAL_SECONDS',
-    type: () => seconds(),
+    type: seconds(),
     default: '3600',
     doc: SETTINGS_DOCS
       ? "local server: how often it sweeps expired items in process (`0` = never); `npm run cleanup` sweeps a stopped server's data once"
@@ -851,7 +834,7 @@ export const SETTINGS = {
   }),
   localSyncWrites: setting({
     env: 'DCR_LOCAL_SYNC_WRITES',
-    type: () => onOff,
+    type: onOff,
     default: 'on',
     doc: SETTINGS_DOCS
       ? 'local server: every write reaches the disk (fsync) before it is acknowledged; `off` is faster but a power cut or OS crash (not a killed process) can lose the last acknowledged writes (docs/operations.md "Durability")'
@@ -859,7 +842,7 @@ export const SETTINGS = {
   }),
   shutdownGraceSeconds: setting({
     env: 'DCR_SHUTDOWN_GRACE_SECONDS',
-    type: () => seconds(0, 600),
+    type: seconds(0, 600),
     default: '8',
     doc: SETTINGS_DOCS
       ? "local server: on SIGTERM or SIGINT, how long requests in flight may take to be answered before their connections are cut (below `docker stop`'s 10 s)"
@@ -867,7 +850,7 @@ export const SETTINGS = {
   }),
   adminToken: setting({
     env: 'DCR_ADMIN_TOKEN',
-    type: () => z.string().check(z.minLength(32, 'must be at least 32 characters')),
+    type: z.string().check(z.minLength(32, 'must be at least 32 characters')),
     secret: true,
     defaultDoc: SETTINGS_DOCS ? 'unset (admin API and dashboard closed)' : '',
     doc: SETTINGS_DOCS
@@ -876,7 +859,7 @@ export const SETTINGS = {
   }),
   auditLog: setting({
     env: 'DCR_AUDIT_LOG',
-    type: () => text,
+    type: text,
     default: 'stdout',
     doc: SETTINGS_DOCS
       ? 'local server: audit events as JSON lines to `stdout`, a file path, or `off` (the statistics count the changes either way)'
@@ -884,7 +867,7 @@ export const SETTINGS = {
   }),
   auditBusName: setting({
     env: 'DCR_AUDIT_BUS_NAME',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
     doc: SETTINGS_DOCS ? 'AWS: the EventBridge bus the audit function puts audit events on' : '',
     receivedBy: ['audit'],
@@ -894,8 +877,8 @@ export const SETTINGS = {
   upstreamIssuer: setting({
     env: 'DCR_UPSTREAM_ISSUER',
     key: 'upstreamIssuer',
-    type: () => upstreamIssuer,
-    deployType: () => z.url({ protocol: /^https$/ }),
+    type: upstreamIssuer,
+    deployType: z.url({ protocol: /^https$/ }),
     defaultDoc: SETTINGS_DOCS
       ? 'none; in AWS the Cognito user pool the stack creates (unless `dcr:cognitoLogin` is false)'
       : '',
@@ -907,14 +890,14 @@ export const SETTINGS = {
   upstreamClientId: setting({
     env: 'DCR_UPSTREAM_CLIENT_ID',
     key: 'upstreamClientId',
-    type: () => z.string().check(z.minLength(1), z.maxLength(255)),
+    type: z.string().check(z.minLength(1), z.maxLength(255)),
     defaultDoc: SETTINGS_DOCS ? 'none (the Cognito app client in AWS)' : '',
     doc: SETTINGS_DOCS ? "this server's client id at the upstream" : '',
     receivedBy: 'every function',
   }),
   upstreamClientSecret: setting({
     env: 'DCR_UPSTREAM_CLIENT_SECRET',
-    type: () => text,
+    type: text,
     secret: true,
     defaultDoc: SETTINGS_DOCS ? 'none (a public client: PKCE only)' : '',
     doc: SETTINGS_DOCS
@@ -924,8 +907,8 @@ export const SETTINGS = {
   upstreamClientSecretArn: setting({
     env: 'DCR_UPSTREAM_CLIENT_SECRET_ARN',
     key: 'upstreamClientSecretArn',
-    type: () => z.string().check(z.startsWith('arn:')),
-    deployType: () => secretArn,
+    type: z.string().check(z.startsWith('arn:')),
+    deployType: secretArn,
     defaultDoc: SETTINGS_DOCS ? 'none (a public client: PKCE only)' : '',
     doc: SETTINGS_DOCS
       ? 'AWS: full ARN of a Secrets Manager secret you created holding the upstream client secret as plain text (`client_secret_basic`), read once per container; encrypted with the default `aws/secretsmanager` key (the function gets no `kms:Decrypt` on keys of yours)'
@@ -935,13 +918,12 @@ export const SETTINGS = {
   upstreamScopes: setting({
     env: 'DCR_UPSTREAM_SCOPES',
     key: 'upstreamScopes',
-    type: () =>
-      z
-        .pipe(
-          z.string(),
-          z.transform((v) => v.split(/\s+/).filter(Boolean)),
-        )
-        .check(z.refine((scopes) => scopes.includes('openid'), 'must include openid')),
+    type: z
+      .pipe(
+        z.string(),
+        z.transform((v) => v.split(/\s+/).filter(Boolean)),
+      )
+      .check(z.refine((scopes) => scopes.includes('openid'), 'must include openid')),
     list: ' ',
     default: 'openid',
     doc: SETTINGS_DOCS ? 'scopes asked of the upstream (must include `openid`)' : '',
@@ -949,7 +931,7 @@ export const SETTINGS = {
   }),
   devLogin: setting({
     env: 'DCR_DEV_LOGIN',
-    type: () => onOff,
+    type: onOff,
     defaultDoc: SETTINGS_DOCS
       ? '`on` locally when no upstream is configured; never in Lambda (refused there)'
       : '',
@@ -957,10 +939,9 @@ export const SETTINGS = {
   }),
   devUsers: setting({
     env: 'DCR_DEV_USERS',
-    type: () =>
-      listOf(matching(/^[A-Za-z0-9._-]{1,64}$/, 'names are 1-64 of A-Z a-z 0-9 . _ -')).check(
-        z.minLength(1),
-      ),
+    type: listOf(matching(/^[A-Za-z0-9._-]{1,64}$/, 'names are 1-64 of A-Z a-z 0-9 . _ -')).check(
+      z.minLength(1),
+    ),
     default: 'alice',
     doc: SETTINGS_DOCS
       ? 'development login users (comma or space separated, `[A-Za-z0-9._-]{1,64}`); user `alice` gets `sub` = `dev:alice`'
@@ -968,7 +949,7 @@ export const SETTINGS = {
   }),
   cookieKeySecretArn: setting({
     env: 'DCR_COOKIE_KEY_SECRET_ARN',
-    type: () => z.string().check(z.startsWith('arn:')),
+    type: z.string().check(z.startsWith('arn:')),
     defaultDoc: SETTINGS_DOCS ? 'set by the stack' : '',
     doc: SETTINGS_DOCS
       ? 'AWS: the Secrets Manager secret keying the sealed browser cookies (locally a key file in the data folder)'
@@ -978,7 +959,7 @@ export const SETTINGS = {
   sessionLifetimeSeconds: setting({
     env: 'DCR_SESSION_LIFETIME_SECONDS',
     key: 'sessionLifetimeSeconds',
-    type: () => seconds(300, 86_400),
+    type: seconds(300, 86_400),
     default: '28800',
     defaultDoc: SETTINGS_DOCS ? '`28800` (8 hours)' : '',
     doc: SETTINGS_DOCS ? 'how long a browser stays signed in at this server (300 to 86400)' : '',
@@ -987,7 +968,7 @@ export const SETTINGS = {
   refreshTokenLifetimeSeconds: setting({
     env: 'DCR_REFRESH_TOKEN_LIFETIME_SECONDS',
     key: 'refreshTokenLifetimeSeconds',
-    type: () => seconds(3600),
+    type: seconds(3600),
     default: String(30 * 24 * 3600),
     defaultDoc: SETTINGS_DOCS ? '`2592000` (30 days)' : '',
     doc: SETTINGS_DOCS ? 'refresh token family: absolute lifetime' : '',
@@ -996,7 +977,7 @@ export const SETTINGS = {
   refreshTokenIdleLifetimeSeconds: setting({
     env: 'DCR_REFRESH_TOKEN_IDLE_LIFETIME_SECONDS',
     key: 'refreshTokenIdleLifetimeSeconds',
-    type: () => seconds(300),
+    type: seconds(300),
     default: String(7 * 24 * 3600),
     defaultDoc: SETTINGS_DOCS ? '`604800` (7 days)' : '',
     doc: SETTINGS_DOCS
@@ -1007,7 +988,7 @@ export const SETTINGS = {
   refreshTokenReuseGraceSeconds: setting({
     env: 'DCR_REFRESH_TOKEN_REUSE_GRACE_SECONDS',
     key: 'refreshTokenReuseGraceSeconds',
-    type: () => seconds(0, 3600),
+    type: seconds(0, 3600),
     default: '60',
     defaultDoc: SETTINGS_DOCS ? '`60`' : '',
     doc: SETTINGS_DOCS
@@ -1018,7 +999,7 @@ export const SETTINGS = {
   dpopNonce: setting({
     env: 'DCR_DPOP_NONCE',
     key: 'dpopNonce',
-    type: () => onOff,
+    type: onOff,
     default: 'off',
     doc: SETTINGS_DOCS
       ? '`on`: every DPoP proof at the token endpoint must carry a nonce this server issued (RFC 9449 §8), else `400 use_dpop_nonce` with a `DPoP-Nonce` header; derived, not stored ([DPoP nonces](tokens.md#dpop-nonces)); needs the RS256 signing algorithm'
@@ -1027,7 +1008,7 @@ export const SETTINGS = {
   }),
   cognitoLogin: setting({
     key: 'cognitoLogin',
-    type: () => onOff,
+    type: onOff,
     flag: true,
     default: 'on',
     defaultDoc: SETTINGS_DOCS ? '`true`' : '',
@@ -1037,13 +1018,12 @@ export const SETTINGS = {
   }),
   cognitoDomainPrefix: setting({
     key: 'cognitoDomainPrefix',
-    type: () =>
-      matching(
-        /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-        'lower-case letters, digits and hyphens',
-      ).check(
-        z.refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito'),
-      ),
+    type: matching(
+      /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+      'lower-case letters, digits and hyphens',
+    ).check(
+      z.refine((v) => !/aws|amazon|cognito/.test(v), 'must not contain aws, amazon or cognito'),
+    ),
     defaultDoc: SETTINGS_DOCS ? '`<stack name>-<account id>`' : '',
     doc: SETTINGS_DOCS
       ? 'the Cognito managed login domain (`https://<prefix>.auth.<region>.amazoncognito.com`)'
@@ -1054,7 +1034,7 @@ export const SETTINGS = {
   clientIdMetadataDocuments: setting({
     env: 'DCR_CLIENT_ID_METADATA_DOCUMENTS',
     key: 'clientIdMetadataDocuments',
-    type: () => onOff,
+    type: onOff,
     flag: true,
     defaultDoc: SETTINGS_DOCS ? '`on` exactly when `open` registration is accepted' : '',
     doc: SETTINGS_DOCS
@@ -1065,7 +1045,7 @@ export const SETTINGS = {
   registrationAccess: setting({
     env: 'DCR_REGISTRATION_ACCESS',
     key: 'registrationAccess',
-    type: () => listOf(way).check(z.minLength(1)),
+    type: listOf(way).check(z.minLength(1)),
     list: ',',
     deployDefault: false,
     defaultDoc: SETTINGS_DOCS
@@ -1079,7 +1059,7 @@ export const SETTINGS = {
   registrationTiers: setting({
     env: 'DCR_REGISTRATION_TIERS',
     key: 'registrationTiers',
-    type: () => registrationTiers,
+    type: registrationTiers,
     json: true,
     defaultDoc: SETTINGS_DOCS ? 'no narrowing' : '',
     doc: SETTINGS_DOCS
@@ -1090,7 +1070,7 @@ export const SETTINGS = {
   softwareStatementIssuers: setting({
     env: 'DCR_SOFTWARE_STATEMENT_ISSUERS',
     key: 'softwareStatementIssuers',
-    type: () => statementIssuers,
+    type: statementIssuers,
     json: true,
     default: '{}',
     deployDefault: false,
@@ -1103,7 +1083,7 @@ export const SETTINGS = {
   trustedIssuers: setting({
     env: 'DCR_TRUSTED_ISSUERS',
     key: 'trustedIssuers',
-    type: () => trustedIssuers,
+    type: trustedIssuers,
     json: true,
     default: '{}',
     deployDefault: false,
@@ -1116,7 +1096,7 @@ export const SETTINGS = {
   trustedIssuerCacheSeconds: setting({
     env: 'DCR_TRUSTED_ISSUER_CACHE_SECONDS',
     key: 'trustedIssuerCacheSeconds',
-    type: () => seconds(0, 300),
+    type: seconds(0, 300),
     default: '30',
     doc: SETTINGS_DOCS
       ? 'how long a container keeps what it read of an issuer stored through the admin API — found or not — before reading it again: the longest a removed or replaced issuer still counts in a warm container (`0` = read each time; [Stored trusted issuers](tokens.md#stored-trusted-issuers))'
@@ -1126,7 +1106,7 @@ export const SETTINGS = {
   tokenExchange: setting({
     env: 'DCR_TOKEN_EXCHANGE',
     key: 'tokenExchange',
-    type: () => onOff,
+    type: onOff,
     flag: true,
     default: 'off',
     doc: SETTINGS_DOCS
@@ -1137,7 +1117,7 @@ export const SETTINGS = {
   assertionMaxLifetimeSeconds: setting({
     env: 'DCR_ASSERTION_MAX_LIFETIME_SECONDS',
     key: 'assertionMaxLifetimeSeconds',
-    type: () => seconds(60, 86_400),
+    type: seconds(60, 86_400),
     default: '3600',
     doc: SETTINGS_DOCS
       ? 'the longest remaining lifetime (`exp` − now) of an assertion exchanged at the token endpoint; a longer-lived one is refused (`invalid_grant`)'
@@ -1146,7 +1126,7 @@ export const SETTINGS = {
   }),
   trustedFetchOrigins: setting({
     env: 'DCR_TRUSTED_FETCH_ORIGINS',
-    type: () => setOf(httpsOrigin),
+    type: setOf(httpsOrigin),
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
@@ -1156,7 +1136,7 @@ export const SETTINGS = {
   registrationRateLimit: setting({
     env: 'DCR_REGISTRATION_RATE_LIMIT',
     key: 'registrationRateLimit',
-    type: () => rateLimit,
+    type: rateLimit,
     deployDefault: '120/3600',
     defaultDoc: SETTINGS_DOCS
       ? "`off` locally (`npm start`: a developer's load test from loopback must not hit it); `120/3600` in the stack (it admits a shared office egress address in normal use)"
@@ -1169,7 +1149,7 @@ export const SETTINGS = {
   redirectHosts: setting({
     env: 'DCR_REDIRECT_HOSTS',
     key: 'redirectHosts',
-    type: () => anyOrList(hostPatternProblem),
+    type: anyOrList(hostPatternProblem),
     list: ',',
     default: DEFAULT_REDIRECT_HOSTS.join(','),
     deployDefault: false,
@@ -1181,7 +1161,7 @@ export const SETTINGS = {
   privateUseSchemes: setting({
     env: 'DCR_PRIVATE_USE_SCHEMES',
     key: 'privateUseSchemes',
-    type: () => anyOrList(schemeProblem),
+    type: anyOrList(schemeProblem),
     list: ',',
     default: DEFAULT_PRIVATE_USE_SCHEMES.join(','),
     deployDefault: false,
@@ -1193,7 +1173,7 @@ export const SETTINGS = {
   softwareIdMaxActiveClients: setting({
     env: 'DCR_SOFTWARE_ID_MAX_ACTIVE_CLIENTS',
     key: 'softwareIdMaxActiveClients',
-    type: () => wholeNumber(1, 1_000_000),
+    type: wholeNumber(1, 1_000_000),
     defaultDoc: SETTINGS_DOCS ? 'unset (no cap)' : '',
     doc: SETTINGS_DOCS
       ? 'the active clients one software_id may have at once (1 to 1,000,000); more → `403 access_denied` (docs/registration.md "Active clients per software_id")'
@@ -1204,7 +1184,7 @@ export const SETTINGS = {
   // Transport: TLS locally, mutual TLS.
   tlsCert: setting({
     env: 'DCR_TLS_CERT',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'unset (http)' : '',
     doc: SETTINGS_DOCS
       ? 'local server: serve https with this certificate (PEM file path), with `DCR_TLS_KEY`; the issuer becomes `https://127.0.0.1:$PORT`'
@@ -1212,13 +1192,13 @@ export const SETTINGS = {
   }),
   tlsKey: setting({
     env: 'DCR_TLS_KEY',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'unset (http)' : '',
     doc: SETTINGS_DOCS ? "local server: the certificate's private key (PEM file path)" : '',
   }),
   tlsClientCa: setting({
     env: 'DCR_TLS_CLIENT_CA',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'unset' : '',
     doc: SETTINGS_DOCS
       ? 'local server: ask for client certificates and verify them against this CA (PEM path): mutual TLS (RFC 8705). A request without one is still served'
@@ -1226,7 +1206,7 @@ export const SETTINGS = {
   }),
   tlsClientAuth: setting({
     env: 'DCR_TLS_CLIENT_AUTH',
-    type: () => onOff,
+    type: onOff,
     defaultDoc: SETTINGS_DOCS ? '`on` with `DCR_TLS_CLIENT_CA`, else `off`' : '',
     doc: SETTINGS_DOCS
       ? 'whether verified client certificates reach the server; the stack sets it with a mutual TLS domain (`dcr:mtlsDomainName`)'
@@ -1235,7 +1215,7 @@ export const SETTINGS = {
   }),
   mtlsOrigin: setting({
     env: 'DCR_MTLS_ORIGIN',
-    type: () => httpsOrigin,
+    type: httpsOrigin,
     defaultDoc: SETTINGS_DOCS ? 'unset' : '',
     doc: SETTINGS_DOCS
       ? "RFC 8705 §5: the https origin of a host that does mutual TLS for this server; discovery then publishes `mtls_endpoint_aliases` there (token, registration, introspection, revocation, each keeping the issuer's path). Needs mutual TLS and another host than the issuer's. The stack sets it (`dcr:mtlsDomainName`); locally leave it unset: the one server asks every connection for a certificate"
@@ -1244,7 +1224,7 @@ export const SETTINGS = {
   }),
   domainName: setting({
     key: 'domainName',
-    type: () => hostName,
+    type: hostName,
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? "custom domain (with `dcr:certificateArn`); the issuer becomes `https://<domainName>` and the execute-api URL is disabled. It never asks for a client certificate. Output `DomainTarget`: its DNS record's target"
@@ -1252,13 +1232,13 @@ export const SETTINGS = {
   }),
   certificateArn: setting({
     key: 'certificateArn',
-    type: () => certificateArn,
+    type: certificateArn,
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS ? "ACM certificate of the custom domain, in the stack's region" : '',
   }),
   mtlsDomainName: setting({
     key: 'mtlsDomainName',
-    type: () => hostName,
+    type: hostName,
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? 'with `dcr:mtlsTruststoreUri` (and `dcr:domainName`): a second custom domain that does mutual TLS, mapped to the same API; discovery publishes it as `mtls_endpoint_aliases`. Must differ from `dcr:domainName`. Outputs `MtlsOrigin`, `MtlsDomainTarget`'
@@ -1266,7 +1246,7 @@ export const SETTINGS = {
   }),
   mtlsCertificateArn: setting({
     key: 'mtlsCertificateArn',
-    type: () => certificateArn,
+    type: certificateArn,
     defaultDoc: SETTINGS_DOCS ? '`dcr:certificateArn`' : '',
     doc: SETTINGS_DOCS
       ? 'ACM certificate of `dcr:mtlsDomainName`; the default one must then cover that name too (a wildcard `*.example.com` or a SAN)'
@@ -1274,7 +1254,7 @@ export const SETTINGS = {
   }),
   mtlsTruststoreUri: setting({
     key: 'mtlsTruststoreUri',
-    type: () => matching(/^s3:\/\/[^/]+\/.+/),
+    type: matching(/^s3:\/\/[^/]+\/.+/),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? '`s3://bucket/key` PEM truststore of the CAs that issue client certificates; only the mutual TLS domain uses it. The functions get `DCR_TLS_CLIENT_AUTH=on` (`tls_client_auth`, bound tokens), the discovery function also `DCR_MTLS_ORIGIN`'
@@ -1282,7 +1262,7 @@ export const SETTINGS = {
   }),
   mtlsTruststoreVersion: setting({
     key: 'mtlsTruststoreVersion',
-    type: () => text,
+    type: text,
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS ? "the truststore object's version" : '',
   }),
@@ -1290,19 +1270,19 @@ export const SETTINGS = {
   // The deployment's operation.
   cleanupSchedule: setting({
     key: 'cleanupSchedule',
-    type: () => matching(/^(rate|cron)\(.+\)$/),
+    type: matching(/^(rate|cron)\(.+\)$/),
     default: 'rate(1 hour)',
     doc: SETTINGS_DOCS ? 'EventBridge schedule expression of the cleanup function' : '',
   }),
   alarmEmail: setting({
     key: 'alarmEmail',
-    type: () => z.email(),
+    type: z.email(),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS ? 'email address subscribed to the alarm topic' : '',
   }),
   logRetentionDays: setting({
     key: 'logRetentionDays',
-    type: () => logRetentionDays,
+    type: logRetentionDays,
     default: '30',
     doc: SETTINGS_DOCS
       ? 'retention of function and access logs (a CloudWatch retention value)'
@@ -1310,7 +1290,7 @@ export const SETTINGS = {
   }),
   tracing: setting({
     key: 'tracing',
-    type: () => onOff,
+    type: onOff,
     flag: true,
     default: 'off',
     defaultDoc: SETTINGS_DOCS ? '`false`' : '',
@@ -1318,7 +1298,7 @@ export const SETTINGS = {
   }),
   retainData: setting({
     key: 'retainData',
-    type: () => onOff,
+    type: onOff,
     flag: true,
     default: 'on',
     defaultDoc: SETTINGS_DOCS ? '`true`' : '',
@@ -1328,10 +1308,9 @@ export const SETTINGS = {
   }),
   throttleRateLimit: setting({
     key: 'throttleRateLimit',
-    type: () =>
-      z.coerce
-        .number({ error: 'must be a number above 0' })
-        .check(z.positive('must be a number above 0')),
+    type: z.coerce
+      .number({ error: 'must be a number above 0' })
+      .check(z.positive('must be a number above 0')),
     default: '100',
     doc: SETTINGS_DOCS
       ? 'API stage throttling: steady-state requests per second across the API'
@@ -1339,7 +1318,7 @@ export const SETTINGS = {
   }),
   throttleBurstLimit: setting({
     key: 'throttleBurstLimit',
-    type: () => wholeNumber(1),
+    type: wholeNumber(1),
     default: '200',
     doc: SETTINGS_DOCS ? 'API stage throttling: burst' : '',
   }),
@@ -1347,7 +1326,7 @@ export const SETTINGS = {
   // Multi-region.
   allowUnlistedRegion: setting({
     key: 'allowUnlistedRegion',
-    type: () => onOff,
+    type: onOff,
     flag: true,
     default: 'off',
     defaultDoc: SETTINGS_DOCS ? '`false`' : '',
@@ -1357,10 +1336,9 @@ export const SETTINGS = {
   }),
   replicaRegions: setting({
     key: 'replicaRegions',
-    type: () =>
-      listOf(regionName).check(
-        z.refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
-      ),
+    type: listOf(regionName).check(
+      z.refine((r) => new Set(r).size === r.length, 'must not repeat a region'),
+    ),
     list: ',',
     default: '',
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
@@ -1370,7 +1348,7 @@ export const SETTINGS = {
   }),
   primaryRegion: setting({
     key: 'primaryRegion',
-    type: () => regionName,
+    type: regionName,
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? "a replica region's stack: the primary stack's region (with `dcr:primaryTableName` and `dcr:primaryKeyArn`; all three or none)"
@@ -1378,7 +1356,7 @@ export const SETTINGS = {
   }),
   primaryTableName: setting({
     key: 'primaryTableName',
-    type: () => matching(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+    type: matching(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? "a replica region's stack: the primary stack's `TableName` output (the replica has the same name)"
@@ -1386,11 +1364,10 @@ export const SETTINGS = {
   }),
   primaryKeyArn: setting({
     key: 'primaryKeyArn',
-    type: () =>
-      matching(
-        /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
-        'must be the ARN of a multi-Region KMS key (key/mrk-…)',
-      ),
+    type: matching(
+      /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/,
+      'must be the ARN of a multi-Region KMS key (key/mrk-…)',
+    ),
     defaultDoc: SETTINGS_DOCS ? 'none' : '',
     doc: SETTINGS_DOCS
       ? "a replica region's stack: the primary's `SigningKeyArn` or `WrappingKeyArn` output (a multi-Region key), of which this stack makes a replica key"
@@ -1400,7 +1377,7 @@ export const SETTINGS = {
 
 export type Settings = typeof SETTINGS;
 export type SettingName = keyof Settings;
-type ValueOf<N extends SettingName> = z.output<ReturnType<Settings[N]['type']>>;
+type ValueOf<N extends SettingName> = z.output<Settings[N]['type']>;
 
 /** What the server reads: a value for each setting with a default, an optional one otherwise. */
 export type ServerSettings = {
@@ -1775,11 +1752,6 @@ export function parseSettings(
     readonly defaultOf: (name: SettingName) => string | undefined;
     readonly checkedBy: 'server' | 'deployment';
     readonly typeOf?: (name: SettingName) => readonly z.core.$ZodType[];
-    /**
-     * Defaults are parsed when first read, not now: a function's cold start then builds and
-     * parses only the settings its environment sets and those it reads.
-     */
-    readonly lazyDefaults?: boolean;
   },
 ): ParseResult {
   const values: Record<string, unknown> = {};
@@ -1787,12 +1759,8 @@ export function parseSettings(
   for (const name of options.names) {
     const value = texts[name] ?? options.defaultOf(name);
     if (value === undefined) continue;
-    if (options.lazyDefaults && texts[name] === undefined) {
-      defineDefault(values, name, value, options.namer);
-      continue;
-    }
     // The setting's type, then any stricter check of the same text (the first failure counts).
-    const results = (options.typeOf?.(name) ?? [SETTINGS[name].type()]).map((type) =>
+    const results = (options.typeOf?.(name) ?? [SETTINGS[name].type]).map((type) =>
       z.safeParse(type, value, { reportInput: true, error: ruleOf }),
     );
     const failure = results.find((result) => !result.success)?.error;
@@ -1816,37 +1784,6 @@ export function parseSettings(
     }
   }
   return { values: values as Parsed, problems };
-}
-
-/**
- * A default as a property parsed on first read, then kept. A default that does not parse is a
- * fault of the table itself (test/unit/settings.test.ts parses every one), reported as a bad
- * value would be.
- */
-function defineDefault(
-  values: Record<string, unknown>,
-  name: SettingName,
-  text: string,
-  namer: Namer,
-) {
-  Object.defineProperty(values, name, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const result = z.safeParse(SETTINGS[name].type(), text, { reportInput: true, error: ruleOf });
-      if (!result.success) {
-        const problems = result.error.issues.map((issue) => problemOf(name, text, issue, namer));
-        throw new Error(`invalid configuration: ${problems.join('; ')}`);
-      }
-      Object.defineProperty(values, name, {
-        value: result.data,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-      return result.data;
-    },
-  });
 }
 
 /** The settings the server reads, by name. */

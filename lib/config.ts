@@ -68,13 +68,13 @@ export type DeploymentValues = {
 type DeploymentValue<S extends Setting> = S extends { flag: true }
   ? boolean
   : S extends { list: string }
-    ? readonly ListItem<ReturnType<S['type']>>[]
+    ? readonly ListItem<S['type']>[]
     : S extends { json: true }
-      ? JsonValue<ReturnType<S['type']>>
-      : z.output<ReturnType<S['type']>> extends number
+      ? JsonValue<S['type']>
+      : z.output<S['type']> extends number
         ? number
-        : z.input<ReturnType<S['type']>> extends string
-          ? z.input<ReturnType<S['type']>>
+        : z.input<S['type']> extends string
+          ? z.input<S['type']>
           : string;
 
 /** A list's item: what the array schema in its pipe takes (a plain split list: any string). */
@@ -135,7 +135,7 @@ export function parseDeployment(settings: object): Deployment {
     checkedBy: 'deployment',
     typeOf: (name) => {
       const { type, deployType, flag: isFlag } = describe(name);
-      return [isFlag ? flag : type(), ...(deployType ? [deployType()] : [])];
+      return [isFlag ? flag : type, ...(deployType ? [deployType] : [])];
     },
   });
   if (problems.length > 0) {
