@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import StackFirst from './test/support/sequencer.js';
+import Interleaved from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -18,7 +18,7 @@ export default defineConfig({
     // time on two cores). Most files wait on sockets, child processes, Chromium or a clock, so a
     // core would idle while one waits; each file keeps its own process, servers and ports.
     maxWorkers: availableParallelism() + 1,
-    sequence: { sequencer: StackFirst },
+    sequence: { sequencer: Interleaved },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     projects: [
