@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import Interleaved from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -12,6 +14,11 @@ export default defineConfig({
     },
     setupFiles: ['test/support/secret-hygiene.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // One test file more than there are cores (vitest's default is one fewer: a single file at a
+    // time on two cores). Most files wait on sockets, child processes, Chromium or a clock, so a
+    // core would idle while one waits; each file keeps its own process, servers and ports.
+    maxWorkers: availableParallelism() + 1,
+    sequence: { sequencer: Interleaved },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     projects: [

@@ -13,11 +13,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
-import {
-  lambdaRuntimeEnv,
-  stackFunctions,
-  synthesizeStack,
-} from '../test/support/synthesized-stack.js';
+import { synthesizeStack } from '../test/support/synthesize.js';
+import { lambdaRuntimeEnv, stackFunctions } from '../test/support/synthesized-stack.js';
 import { cleanupBench } from './cleanup.js';
 import { costLines } from './cost-model.js';
 import { dashboardBench } from './dashboard.js';

@@ -24,7 +24,8 @@ import type { Signer } from '../lambdas/core/signing/ports.js';
 import { AccessTokenIssuer } from '../lambdas/core/tokens/access-tokens.js';
 import { startEmbeddedStore } from '../local/embedded-store.js';
 import { startKmsServer } from '../test/support/kms-server.js';
-import { startStackServer, synthesizeStack } from '../test/support/synthesized-stack.js';
+import { synthesizeStack } from '../test/support/synthesize.js';
+import { startStackServer } from '../test/support/synthesized-stack.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,7 +12,8 @@ import {
   resolvingFetch,
   thumbprint,
 } from '../support/mutual-tls.js';
-import { type StackApp, startStackServer, synthesizeStack } from '../support/synthesized-stack.js';
+import { MTLS_STACK } from '../support/stack-variants.js';
+import { type StackApp, startStackServer } from '../support/synthesized-stack.js';
 
 /**
  * RFC 8705 on the synthesized stack, with the default registration policy: the issuer's custom
@@ -24,15 +22,12 @@ import { type StackApp, startStackServer, synthesizeStack } from '../support/syn
  * loopback port as API Gateway does: the mutual TLS one verifies client certificates against
  * the truststore in the handshake and passes the verified one to the bundled functions.
  */
-const DOMAIN = 'auth.example.com';
-const MTLS_DOMAIN = 'mtls.auth.example.com';
-const TRUSTSTORE = 's3://dcr-truststore/clients.pem';
+const { domain: DOMAIN, mtlsDomain: MTLS_DOMAIN, truststore: TRUSTSTORE } = MTLS_STACK;
 /** A SigV4-shaped header stands for one API Gateway verified (see the stand-in). */
 const SIGV4 =
   'AWS4-HMAC-SHA256 Credential=operator/20261127/local/execute-api/aws4_request, SignedHeaders=host, Signature=0';
 
 const tls = inject('tls');
-let dir: string;
 let app: StackApp;
 let fleetCa: Pem;
 /** Issued by the fleet CA: O=Fleet, CN=agent-7 (the client) and CN=agent-8 (another one). */
@@ -60,7 +55,9 @@ const handshakeRefused = (code: RegExp) =>
 
 const startStack = (env: Record<string, string> = {}) =>
   startStackServer({
-    cdkOut: dir,
+    // Synthesized by the global setup, with the default registration policy.
+    cdkOut: inject('stack').cdkOut,
+    stackName: 'ServerlessDcrMtls',
     tls,
     // The truststore object in S3: the fleet CA.
     truststores: { [TRUSTSTORE]: fleetCa.cert },
@@ -82,21 +79,11 @@ beforeAll(async () => {
   );
   stranger = await certificate(names, san);
 
-  dir = mkdtempSync(join(tmpdir(), 'dcr-stack-mtls-'));
-  // The default registration policy: open, initial access tokens, statements, and mtls.
-  synthesizeStack(dir, {
-    'dcr:domainName': DOMAIN,
-    'dcr:certificateArn': 'arn:aws:acm:local:000000000000:certificate/auth',
-    'dcr:mtlsDomainName': MTLS_DOMAIN,
-    'dcr:mtlsTruststoreUri': TRUSTSTORE,
-    'dcr:cognitoLogin': false,
-  });
   app = await startStack();
 });
 
 afterAll(async () => {
   await app?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the stack with a mutual TLS domain beside the issuer’s (RFC 8705 §5)', () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stackFunctions, synthesizeStack } from '../support/synthesized-stack.js';
+import { synthesizeStack } from '../support/synthesize.js';
+import { stackFunctions } from '../support/synthesized-stack.js';
 
 /**
  * The default deployment (a Cognito user pool as the upstream) resolves for a local run too:

@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { allows } from '../support/iam-policy.js';
 import { type Json, jsonPost, readJson } from '../support/server.js';
 import {
+  readTemplate,
   type StackApp,
   stackFunctions,
   startStackServer,
-  synthesizeStack,
 } from '../support/synthesized-stack.js';
 
 /**
@@ -24,17 +21,16 @@ const LIFETIME = 60;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const SCHEDULED = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
 
-let dir: string;
-let cdkOut: string;
+/** Synthesized by the global setup with dcr:signingMode=wrapped. */
+const STACK = 'ServerlessDcrWrapped';
+const { cdkOut } = inject('stack');
 let app: StackApp;
 let client: Json;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'dcr-wrapped-stack-'));
-  cdkOut = join(dir, 'cdk.out');
-  synthesizeStack(cdkOut, { 'dcr:signingMode': 'wrapped', 'dcr:signingAlgorithm': 'ES256' });
   app = await startStackServer({
     cdkOut,
+    stackName: STACK,
     tls: inject('tls'),
     env: {
       DCR_REGISTRATION_RATE_LIMIT: 'off',
@@ -51,7 +47,6 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => {
   await app?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const basic = () =>
@@ -94,7 +89,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('wrapped signing mode on the synthesized stack', () => {
   it('lets only the token function unwrap (as the gate evaluates the template), only under the signing context', () => {
-    const functions = stackFunctions(cdkOut);
+    const functions = stackFunctions(cdkOut, readTemplate(cdkOut, STACK));
     const key = String(
       functions.find((fn) => fn.logicalId.startsWith('FunctiontokenFunction'))?.environment
         .DCR_KMS_WRAPPING_KEY_ID,

@@ -2,7 +2,6 @@ import * as client from 'openid-client';
 import type { LocalApp } from '../../local/app.js';
 import { Browser } from './browser.js';
 import { startTestServer } from './server.js';
-import { startFederatedServer } from './upstream.js';
 
 /** The synthesized stack (project `stack`), rather than the local server. */
 export const STACK = process.env.DCR_TEST_TARGET === 'stack';
@@ -31,6 +30,8 @@ export async function startInteractiveServer(
   localEnv: Record<string, string> = {},
 ): Promise<InteractiveServer> {
   if (STACK) {
+    // Loaded here: the local project's files never load oidc-provider for nothing.
+    const { startFederatedServer } = await import('./upstream.js');
     const federated = await startFederatedServer(env);
     return {
       app: federated.app,

@@ -3,18 +3,19 @@ import { AdminClient } from '../../cli/admin-client.js';
 import { type Io, main } from '../../cli/dcr-admin.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, type LocalAppOptions, startLocalApp } from '../../local/app.js';
-import { startStackServer } from './synthesized-stack.js';
 
 /**
  * The server under test, on a free loopback port: the local server (in-memory embedded store by
  * default), or — in the `stack` test project — the synthesized stack's bundled handlers. The
  * same end-to-end tests run against both.
  */
-export function startTestServer(
+export async function startTestServer(
   env: Record<string, string> = {},
   options: LocalAppOptions = { store: 'embedded' },
 ): Promise<LocalApp> {
   if (process.env.DCR_TEST_TARGET === 'stack') {
+    // Loaded here, not at the top: the local project's files never pay for the stack harness.
+    const { startStackServer } = await import('./synthesized-stack.js');
     const { PORT, DCR_DATA_DIR, DCR_SIGNING_ALG: _decidedByTheTemplate, ...settings } = env;
     const { cdkOut } = inject('stack');
     const tls = inject('tls');

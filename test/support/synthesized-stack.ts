@@ -17,13 +17,11 @@ import type { TLSSocket } from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { App } from 'aws-cdk-lib';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   DynamoDBRecord,
 } from 'aws-lambda';
-import { ServerlessDcrStack } from '../../lib/serverless-dcr-stack.js';
 import type { LocalApp } from '../../local/app.js';
 import { startEmbeddedStore } from '../../local/embedded-store.js';
 import { allows, keyPolicyAllows, leadingKeys, type PolicyStatement } from './iam-policy.js';
@@ -582,15 +580,10 @@ export const lambdaRuntimeEnv = (endpoints: {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 
-/** Synthesizes the stack with its bundles into `outdir` (the configuration the tests use). */
-export function synthesizeStack(outdir: string, context: Record<string, unknown> = {}): void {
-  const app = new App({ outdir, context } as ConstructorParameters<typeof App>[0]);
-  new ServerlessDcrStack(app, STACK_NAME);
-  app.synth({ validateOnSynthesis: false });
-}
-
 export interface StackServerOptions {
   readonly cdkOut: string;
+  /** The stack of the cloud assembly to run (default STACK_NAME, what test/e2e runs on). */
+  readonly stackName?: string;
   /** Operator settings on top of the template's environment (as dcr:* context would set). */
   readonly env?: Record<string, string>;
   readonly port?: number;
@@ -1025,7 +1018,7 @@ export interface StackApp extends LocalApp {
  * each custom domain on a port of its own, the one with a truststore doing mutual TLS.
  */
 export async function startStackServer(options: StackServerOptions): Promise<StackApp> {
-  const template = readTemplate(options.cdkOut);
+  const template = readTemplate(options.cdkOut, options.stackName);
   const domains = customDomains(template, options.truststores);
   // Each KMS key of the template, asymmetric (KeySpec) or symmetric (none).
   const keys = Object.fromEntries(
