@@ -7,6 +7,7 @@ import { DynamoDbSigningKeys } from '../../lambdas/adapters/dynamodb/dynamodb-si
 import { KmsKeyWrapping } from '../../lambdas/adapters/kms/kms-key-wrapping.js';
 import { WrappedKeySigner } from '../../lambdas/adapters/signing/wrapped-key-signer.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
+import { PATHS } from '../../lambdas/core/paths.js';
 import { KeyRotation } from '../../lambdas/core/signing/key-rotation.js';
 import { activationDelaySeconds } from '../../lambdas/core/signing/keyring.js';
 import type { Keyring, PublishedKey } from '../../lambdas/core/signing/ports.js';
@@ -101,7 +102,11 @@ const claims = (now: number) => ({
 
 async function jwks(signer: WrappedKeySigner) {
   const [route] = jwksRoutes(signer, 300);
-  const response = await route?.handle({} as never);
+  const response = await route?.handle({
+    request: { method: 'GET', path: PATHS.jwks, query: '', headers: {} },
+    issuer: ISSUER,
+    params: {},
+  });
   return JSON.parse(String(response?.body)) as { keys: JWK[] };
 }
 
