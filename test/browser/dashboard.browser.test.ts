@@ -329,24 +329,27 @@ describe('the operator dashboard in Chromium', { timeout: 60_000 }, () => {
     // Another origin on the same host (so the Strict cookie is sent: ports do not make sites)
     // serves a form that posts to the dashboard with a valid token: the Origin check stops it.
     // The attacker's page is served by the browser's request interception, so no server of the
-    // test's has to be closed while the browser may still hold a connection to it.
+    // test's has to be closed while the browser may still hold a connection to it; the same tab
+    // visits it (a second tab's opening and closing, with an interception installed, could stall
+    // the browser on a loaded machine).
     const attackerOrigin = 'http://127.0.0.1:9';
-    const attackerPage = await context.newPage();
+    const attackerPages = `${attackerOrigin}/**`;
+    await page.route(attackerPages, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<form method="post" action="${deletePath}"><input type="hidden" name="csrf" value="${csrf}"><button>Win a prize</button></form>`,
+      }),
+    );
     try {
-      await attackerPage.route(`${attackerOrigin}/**`, (route) =>
-        route.fulfill({
-          contentType: 'text/html',
-          body: `<form method="post" action="${deletePath}"><input type="hidden" name="csrf" value="${csrf}"><button>Win a prize</button></form>`,
-        }),
-      );
-      await attackerPage.goto(`${attackerOrigin}/prize`);
-      const answer = attackerPage.waitForResponse((r) => r.url() === deletePath);
-      await attackerPage.getByRole('button', { name: 'Win a prize' }).click();
-      const refused = await answer;
+      await page.goto(`${attackerOrigin}/prize`);
+      const [refused] = await Promise.all([
+        page.waitForResponse((r) => r.url() === deletePath),
+        page.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
       expect(refused.status()).toBe(403);
       expect(refused.request().headers().origin).toBe(attackerOrigin);
     } finally {
-      await attackerPage.close();
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
     }
     // The client is still there.
     await page.goto(`${app.issuer}/dashboard/clients/${agent.client_id}`);
