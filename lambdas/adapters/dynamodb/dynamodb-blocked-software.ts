@@ -3,13 +3,11 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChangeOrigin } from '../../core/clients/ports.js';
-import { encodeCursor } from '../../core/cursor.js';
 import type { BlockedSoftware, BlockedSoftwareIds } from '../../core/registration/ports.js';
 import { callAws } from '../aws-errors.js';
-import { tableKeyOf } from './dynamodb-client-repository.js';
+import { prefixScanPage } from './prefix-scan.js';
 
 const SERVICE = 'the blocked software store';
 
@@ -69,29 +67,15 @@ export class DynamoDbBlockedSoftwareIds implements BlockedSoftwareIds {
   }
 
   /** The operator's listing: a paginated Scan filtered to blocked items (occasional use only). */
-  async page(cursor: string | undefined, scanLimit: number) {
-    const { Items, LastEvaluatedKey } = await callAws(
-      this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(pk, :blocked)',
-          ExpressionAttributeValues: { ':blocked': 'blocked#' },
-          Limit: scanLimit,
-          ...(cursor !== undefined && { ExclusiveStartKey: tableKeyOf(cursor) }),
-        }),
-      ),
-      SERVICE,
-    );
-    return {
-      records: (Items ?? []).map(
-        (item): BlockedSoftware => ({
-          softwareId: item.softwareId,
-          at: item.blockedAt,
-          ...(item.actor !== undefined && { actor: item.actor }),
-          ...(item.sourceIp !== undefined && { sourceIp: item.sourceIp }),
-        }),
-      ),
-      ...(LastEvaluatedKey !== undefined && { cursor: encodeCursor(LastEvaluatedKey) }),
-    };
+  page(cursor: string | undefined, scanLimit: number) {
+    const page = { cursor, scanLimit };
+    return prefixScanPage(this.client, this.tableName, 'blocked#', page, SERVICE, blockedOf);
   }
 }
+
+const blockedOf = (item: Record<string, unknown>): BlockedSoftware => ({
+  softwareId: item.softwareId as string,
+  at: item.blockedAt as number,
+  ...(item.actor !== undefined && { actor: item.actor as string }),
+  ...(item.sourceIp !== undefined && { sourceIp: item.sourceIp as string }),
+});

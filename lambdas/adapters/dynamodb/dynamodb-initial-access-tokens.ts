@@ -3,17 +3,15 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { encodeCursor } from '../../core/cursor.js';
 import type {
   InitialAccessTokenPage,
   InitialAccessTokenRecord,
   InitialAccessTokenStore,
 } from '../../core/registration/ports.js';
 import { callAws, callAwsIfCondition } from '../aws-errors.js';
-import { tableKeyOf } from './dynamodb-client-repository.js';
+import { prefixScanPage } from './prefix-scan.js';
 import { expiryAttributes, withoutTableAttributes } from './table-schema.js';
 
 const SERVICE = 'the initial access token store';
@@ -106,22 +104,8 @@ export class DynamoDbInitialAccessTokens implements InitialAccessTokenStore {
   }
 
   /** The operator's listing: a paginated Scan filtered to token items (occasional use only). */
-  async page(cursor: string | undefined, scanLimit: number): Promise<InitialAccessTokenPage> {
-    const { Items, LastEvaluatedKey } = await callAws(
-      this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(pk, :iat)',
-          ExpressionAttributeValues: { ':iat': 'iat#' },
-          Limit: scanLimit,
-          ...(cursor !== undefined && { ExclusiveStartKey: tableKeyOf(cursor) }),
-        }),
-      ),
-      SERVICE,
-    );
-    return {
-      records: (Items ?? []).map(toRecord),
-      ...(LastEvaluatedKey !== undefined && { cursor: encodeCursor(LastEvaluatedKey) }),
-    };
+  page(cursor: string | undefined, scanLimit: number): Promise<InitialAccessTokenPage> {
+    const page = { cursor, scanLimit };
+    return prefixScanPage(this.client, this.tableName, 'iat#', page, SERVICE, toRecord);
   }
 }

@@ -3,16 +3,14 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { encodeCursor } from '../../core/cursor.js';
 import type {
   StoredTrustedIssuer,
   StoredTrustedIssuerPage,
   TrustedIssuerStore,
 } from '../../core/federation/ports.js';
 import { callAws } from '../aws-errors.js';
-import { tableKeyOf } from './dynamodb-client-repository.js';
+import { prefixScanPage } from './prefix-scan.js';
 
 const SERVICE = 'the trusted issuer store';
 const PREFIX = 'trusted-issuer#';
@@ -82,23 +80,9 @@ export class DynamoDbTrustedIssuers implements TrustedIssuerStore {
   }
 
   /** The operator's listing: a paginated Scan filtered to these items (occasional use only). */
-  async page(cursor: string | undefined, scanLimit: number): Promise<StoredTrustedIssuerPage> {
-    const { Items, LastEvaluatedKey } = await callAws(
-      this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': PREFIX },
-          Limit: scanLimit,
-          ...(cursor !== undefined && { ExclusiveStartKey: tableKeyOf(cursor) }),
-        }),
-      ),
-      SERVICE,
-    );
-    return {
-      records: (Items ?? []).map(recordOf),
-      ...(LastEvaluatedKey !== undefined && { cursor: encodeCursor(LastEvaluatedKey) }),
-    };
+  page(cursor: string | undefined, scanLimit: number): Promise<StoredTrustedIssuerPage> {
+    const page = { cursor, scanLimit };
+    return prefixScanPage(this.client, this.tableName, PREFIX, page, SERVICE, recordOf);
   }
 }
 
