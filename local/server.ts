@@ -130,21 +130,15 @@ async function serve(
       ? Buffer.from(response.body, 'base64')
       : response.body;
   // A body goes out with its length, in one piece, not in chunked encoding (writeHead fixes the
-  // headers before end() could count it).
-  const length =
-    payload === undefined ? {} : { 'content-length': String(Buffer.byteLength(payload)) };
-  res.writeHead(
-    response.status,
-    response.cookies !== undefined || closing || draining()
-      ? {
-          ...response.headers,
-          ...(response.cookies && { 'set-cookie': [...response.cookies] }),
-          // Stopping: the client opens its next connection elsewhere (or to the restarted server).
-          ...((closing || draining()) && { connection: 'close' }),
-          ...length,
-        }
-      : Object.assign(response.headers, length),
-  );
+  // headers before end() could count it). The response's own headers are never written to: a
+  // published document's are shared by every answer.
+  res.writeHead(response.status, {
+    ...response.headers,
+    ...(response.cookies && { 'set-cookie': [...response.cookies] }),
+    // Stopping: the client opens its next connection elsewhere (or to the restarted server).
+    ...((closing || draining()) && { connection: 'close' }),
+    ...(payload !== undefined && { 'content-length': String(Buffer.byteLength(payload)) }),
+  });
   res.end(payload);
 }
 
