@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
-import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
+import { fitsWidth, LAYOUTS, launchChromium, SHOTS } from '../support/chromium.js';
 import { publicClientGrants } from '../support/interactive.js';
 import { type Json, jsonPost, readJson, startTestServer } from '../support/server.js';
 
@@ -83,12 +83,7 @@ async function signedInAccountPage(context: BrowserContext) {
 }
 
 describe('the connected-apps page in Chromium', { timeout: 60_000 }, () => {
-  it.each([
-    [1280, 'light'],
-    [1280, 'dark'],
-    [390, 'light'],
-    [390, 'dark'],
-  ] as const)(
+  it.each(LAYOUTS)(
     'at %i px, %s: lists the grants with a Revoke each, without scrolling sideways',
     async (width, colorScheme) => {
       const { context, problems } = await watchedContext({

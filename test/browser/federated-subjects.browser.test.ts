@@ -3,7 +3,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
-import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
+import { fitsWidth, LAYOUTS, launchChromium, SHOTS } from '../support/chromium.js';
 import { tokenRequest } from '../support/interactive.js';
 import { jsonPost, readJson, startTestServer } from '../support/server.js';
 
@@ -195,12 +195,7 @@ describe('federated subjects on the dashboard', { timeout: 60_000 }, () => {
     await context.close();
   });
 
-  it.each([
-    [1280, 'light'],
-    [1280, 'dark'],
-    [390, 'light'],
-    [390, 'dark'],
-  ] as const)(
+  it.each(LAYOUTS)(
     'at %i px, %s, without script: readable, without scrolling sideways',
     async (width, colorScheme) => {
       const { context, problems } = await watchedContext({

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
-import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
+import { fitsWidth, LAYOUTS, launchChromium, SHOTS } from '../support/chromium.js';
 import { startTestServer } from '../support/server.js';
 
 /**
@@ -31,12 +31,7 @@ afterAll(async () => {
 });
 
 describe('the home page in Chromium', { timeout: 60_000 }, () => {
-  it.each([
-    [1280, 'light'],
-    [1280, 'dark'],
-    [390, 'light'],
-    [390, 'dark'],
-  ] as const)(
+  it.each(LAYOUTS)(
     'at %i px, %s: says what the server is and links its metadata, without scrolling sideways',
     async (width, colorScheme) => {
       const context = await browser.newContext({

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
-import { fitsWidth, launchChromium, SHOTS } from '../support/chromium.js';
+import { fitsWidth, LAYOUTS, launchChromium, SHOTS } from '../support/chromium.js';
 import { startTestServer } from '../support/server.js';
 
 /**
@@ -178,40 +178,41 @@ describe('the Trusted issuers page in Chromium', { timeout: 60_000 }, () => {
     expect(response.status).toBe(403);
   });
 
-  it.each([
-    [1280, 'light'],
-    [1280, 'dark'],
-    [390, 'light'],
-    [390, 'dark'],
-  ] as const)('reads at %i px, %s, without horizontal scrolling', async (width, colorScheme) => {
-    const admin = await fetch(`${app.issuer}/admin/trusted-issuers/${encodeURIComponent(STORED)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(storedDefinition('tools:read')),
-    });
-    expect([200, 201]).toContain(admin.status);
-    const page = await signedInPage(width, colorScheme);
-    const background = await page.evaluate<string>(
-      'getComputedStyle(document.body).backgroundColor',
-    );
-    expect(background).toBe(colorScheme === 'dark' ? 'rgb(19, 19, 22)' : 'rgb(255, 255, 255)');
-    await fitsWidth(page, width);
-    await page.screenshot({
-      path: `${SHOTS}/trusted-issuers-${width}-${colorScheme}.png`,
-      fullPage: true,
-    });
-    // Keyboard: the first stored issuer's Edit link is reachable by Tab.
-    let focused = '';
-    for (let tab = 0; tab < 30 && !focused.startsWith('Edit'); tab++) {
-      await page.keyboard.press('Tab');
-      focused = await page.evaluate<string>(
-        "document.activeElement?.getAttribute('aria-label') ?? ''",
+  it.each(LAYOUTS)(
+    'reads at %i px, %s, without horizontal scrolling',
+    async (width, colorScheme) => {
+      const admin = await fetch(
+        `${app.issuer}/admin/trusted-issuers/${encodeURIComponent(STORED)}`,
+        {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(storedDefinition('tools:read')),
+        },
       );
-    }
-    expect(focused).toBe(`Edit ${STORED}`);
-    expect(await page.locator('script').count()).toBe(0);
-    await page.context().close();
-  });
+      expect([200, 201]).toContain(admin.status);
+      const page = await signedInPage(width, colorScheme);
+      const background = await page.evaluate<string>(
+        'getComputedStyle(document.body).backgroundColor',
+      );
+      expect(background).toBe(colorScheme === 'dark' ? 'rgb(19, 19, 22)' : 'rgb(255, 255, 255)');
+      await fitsWidth(page, width);
+      await page.screenshot({
+        path: `${SHOTS}/trusted-issuers-${width}-${colorScheme}.png`,
+        fullPage: true,
+      });
+      // Keyboard: the first stored issuer's Edit link is reachable by Tab.
+      let focused = '';
+      for (let tab = 0; tab < 30 && !focused.startsWith('Edit'); tab++) {
+        await page.keyboard.press('Tab');
+        focused = await page.evaluate<string>(
+          "document.activeElement?.getAttribute('aria-label') ?? ''",
+        );
+      }
+      expect(focused).toBe(`Edit ${STORED}`);
+      expect(await page.locator('script').count()).toBe(0);
+      await page.context().close();
+    },
+  );
 
   it('logged no console error (CSP violations included)', () => {
     expect(problems).toEqual([]);
