@@ -102,10 +102,12 @@ export async function noteRegistrations(
   for (const event of events) {
     const fingerprint = event.metadata_fingerprint;
     if (event.type !== 'client.registered' || fingerprint === undefined) continue;
+    // When the client was registered, not when the change reached the audit trail (a stream
+    // record's time is approximate, and may fall in the next second).
     const run = await statistics.noteRegistration(
       fingerprint,
       event.client_id,
-      event.occurred_at,
+      event.client_id_issued_at,
       REPEAT_WINDOW_SECONDS,
     );
     if (run.registrations < 2) continue;
