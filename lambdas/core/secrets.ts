@@ -7,14 +7,26 @@ import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 const pool = Buffer.alloc(4096);
 let poolOffset = pool.length;
 
-function randomBase64url(bytes: number): string {
+/** The offset of `bytes` fresh bytes in the pool, refilled when it runs short. */
+function draw(bytes: number): number {
   if (poolOffset + bytes > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const value = pool.toString('base64url', poolOffset, poolOffset + bytes);
+  const start = poolOffset;
   poolOffset += bytes;
-  return value;
+  return start;
+}
+
+function randomBase64url(bytes: number): string {
+  const start = draw(bytes);
+  return pool.toString('base64url', start, start + bytes);
+}
+
+/** Fresh random bytes (nonces, IVs), copied out of the pool. */
+export function randomBytesFromPool(bytes: number): Buffer {
+  const start = draw(bytes);
+  return Buffer.from(pool.subarray(start, start + bytes));
 }
 
 /** 256 bits of randomness, base64url: client secrets and registration access tokens. */
@@ -40,8 +52,17 @@ export const newTokenId = (): string => randomBase64url(16);
 export const hashSecret = (secret: string): string => hash('sha256', secret, 'base64url');
 
 /** Constant-time comparison of a presented secret with a stored hash. */
-export const secretMatches = (presented: string, storedHash: string): boolean => {
-  const a = hash('sha256', presented, 'buffer');
-  const b = Buffer.from(storedHash, 'base64url');
-  return a.length === b.length && timingSafeEqual(a, b);
+export const secretMatches = (presented: string, storedHash: string): boolean =>
+  hashesMatch(hash('sha256', presented, 'buffer'), storedHash);
+
+/**
+ * Constant-time comparison of a secret's hash, already computed (`hashSecret`), with a stored
+ * one: where the same presented secret is also looked up by its hash, it is hashed once.
+ */
+export const hashMatches = (presentedHash: string, storedHash: string): boolean =>
+  hashesMatch(Buffer.from(presentedHash, 'base64url'), storedHash);
+
+const hashesMatch = (presented: Buffer, storedHash: string): boolean => {
+  const stored = Buffer.from(storedHash, 'base64url');
+  return presented.length === stored.length && timingSafeEqual(presented, stored);
 };

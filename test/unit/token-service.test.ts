@@ -198,6 +198,16 @@ describe('TokenService.token', () => {
       `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret as string)}`,
     ).toString('base64')}`;
     expect((await request({}, encoded)).token_type).toBe('Bearer');
+    // Every character escaped, as a client may send it: decoded before the lookup and the match.
+    const escapeAll = (text: string) =>
+      [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+    const escaped = `Basic ${Buffer.from(
+      `${escapeAll(client.client_id)}:${escapeAll(client.client_secret as string)}`,
+    ).toString('base64')}`;
+    expect((await request({}, escaped)).token_type).toBe('Bearer');
+    // `+` is a space once decoded: a secret with one added no longer matches.
+    const plus = `Basic ${Buffer.from(`${client.client_id}:+${client.client_secret}`).toString('base64')}`;
+    expect((await oauthFailure(request({}, plus))).error).toBe('invalid_client');
     const error = await oauthFailure(request({}, 'Basic !!!'));
     expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
     expect(error.headers['www-authenticate']).toMatch(/^Basic /);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters (`.` and `~` included). */
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -10,4 +10,4 @@ export const isS256Challenge = (value: string): boolean => S256_CHALLENGE.test(v
 
 /** RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))). */
 export const s256 = (verifier: string): string =>
-  createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  hash('sha256', Buffer.from(verifier, 'ascii'), 'base64url');

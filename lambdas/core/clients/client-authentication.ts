@@ -39,10 +39,14 @@ export interface ClientCredentials {
 const authenticationFailed = (basicTried: boolean, description = 'client authentication failed') =>
   invalidClient(description, { basicTried });
 
-/** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined with ':'. */
+/**
+ * RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined with ':'. Ours are
+ * base64url, so most carry nothing to decode.
+ */
 function formDecode(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
+  return ENCODED.test(value) ? decodeURIComponent(value.replace(/\+/g, ' ')) : value;
 }
+const ENCODED = /[%+]/;
 
 function parseBasic(header: string): { clientId: string; secret: string } | undefined {
   const match = header.match(/^Basic +([A-Za-z0-9+/]+={0,2})\s*$/i);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { isCodeVerifier, s256 } from '../authorization/pkce.js';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
 import { type GrantType, parseRedirectUri } from '../clients/client-metadata.js';
@@ -12,7 +12,13 @@ import {
 } from '../errors.js';
 import { homeRegionOf, pinnedElsewhere } from '../regions.js';
 import { requestedScopes, SCOPE_SYNTAX } from '../scopes.js';
-import { hashSecret, newSecret, secretMatches } from '../secrets.js';
+import {
+  hashMatches,
+  hashSecret,
+  newSecret,
+  randomBytesFromPool,
+  secretMatches,
+} from '../secrets.js';
 import type { AccessTokenIssuer, Confirmation } from './access-tokens.js';
 import { familyExpiry, type GrantRecord, type GrantStore, isLive } from './ports.js';
 
@@ -87,7 +93,7 @@ const TAG_BYTES = 16;
 
 /** AES-256-GCM, `base64url(iv ‖ ciphertext ‖ tag)`. */
 function sealSuccessor(grantId: string, parentSecret: string, successor: string): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', successorKey(grantId, parentSecret), iv);
   const sealed = [iv, cipher.update(successor, 'utf8'), cipher.final(), cipher.getAuthTag()];
   return Buffer.concat(sealed).toString('base64url');
@@ -276,8 +282,8 @@ export class UserGrants {
       throw refusedGrant('the refresh token is bound to a DPoP key: prove possession of it');
     }
     const hash = hashSecret(parts.secret);
-    const isCurrent = secretMatches(parts.secret, grant.currentHash);
-    const successor = isCurrent ? undefined : this.graceSuccessor(grant, parts.secret, now);
+    const isCurrent = hashMatches(hash, grant.currentHash);
+    const successor = isCurrent ? undefined : this.graceSuccessor(grant, parts.secret, hash, now);
     if (!isCurrent && successor === undefined) {
       // An older token of the family: it was stolen, or its holder was. End the family.
       if (grant.previousHashes.includes(hash)) await this.revokeForReuse(grant, now);
@@ -316,7 +322,9 @@ export class UserGrants {
       // Another use of this token rotated the family first: within the grace window that was
       // the same client refreshing concurrently, and it gets the same successor.
       const latest = await this.grants.getGrant(grant.grantId);
-      const winner = isLive(latest) ? this.graceSuccessor(latest, parts.secret, now) : undefined;
+      const winner = isLive(latest)
+        ? this.graceSuccessor(latest, parts.secret, hash, now)
+        : undefined;
       if (winner !== undefined) {
         await this.onReuse(reuseEvent('refresh.reuse_absorbed', grant, now));
         return issue(winner);
@@ -333,10 +341,15 @@ export class UserGrants {
    * and before the successor itself was used (a later rotation replaced the seal, which opens
    * only for the token it replaced).
    */
-  private graceSuccessor(grant: GrantRecord, presented: string, now: number) {
+  private graceSuccessor(
+    grant: GrantRecord,
+    presented: string,
+    presentedHash: string,
+    now: number,
+  ) {
     const grace = this.settings.refreshTokenReuseGraceSeconds;
     if (grant.sealedSuccessor === undefined || now >= grant.lastUsedAt + grace) return undefined;
-    if (grant.previousHashes[0] !== hashSecret(presented)) return undefined;
+    if (grant.previousHashes[0] !== presentedHash) return undefined;
     const successor = openSuccessor(grant.grantId, presented, grant.sealedSuccessor);
     return successor !== undefined && secretMatches(successor, grant.currentHash)
       ? successor
