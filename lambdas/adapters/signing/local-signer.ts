@@ -22,9 +22,14 @@ function generate(alg: LocalAlg): KeyObject {
  * meanwhile: the local server, which serves many connections, signs there. Inline, a signature
  * saves the hand-off (in process, pinned to one core: about 45 µs of CPU a signature for ES256,
  * 60 µs for RS256) and never queues behind the pool's file, DNS or zlib work: the token Lambda
- * function, whose container serves one request at a time, signs inline. (Over HTTP on one core
- * the local server did worse inline: fewer requests/s and no less CPU per request; bench/README.md
- * "Where a token's time goes".)
+ * function, whose container serves one request at a time, signs inline.
+ *
+ * The local server keeps the pool even on one core: over HTTP, on a core other processes also
+ * use, a server that signs inline never sleeps while it has work, and the kernel's scheduler
+ * then gives it only its fair share of the core, while the pool's threads wake and preempt:
+ * inline served up to 4× fewer requests/s there (ES256), at no less CPU per request. Only on a core it has
+ * to itself does inline save the hand-off, and no setting of the process tells the two apart
+ * (bench/README.md "Signing on the pool or inline").
  */
 export interface SigningPlace {
   readonly offload: boolean;
