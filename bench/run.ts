@@ -29,6 +29,7 @@ import {
 import { kitBench } from './kit.js';
 import { choosePinning, pinnedCommand } from './pinning.js';
 import { regressionCheck } from './regression.js';
+import { serveCommand } from './serve-command.js';
 import { signingBench } from './signing.js';
 import { statementRegistration, verificationBench } from './software-statements.js';
 import { statsBench } from './stats.js';
@@ -36,8 +37,6 @@ import { statsBench } from './stats.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [10, 50];
-const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-const serveScript = fileURLToPath(new URL('./serve.ts', import.meta.url));
 /** Servers on one core, the load generator on another (bench/pinning.ts). */
 const pinning = choosePinning(process.env.BENCH_PIN !== 'off');
 // Kept in step with serve.ts (not imported: importing it would start a server here).
@@ -57,7 +56,7 @@ interface Target {
   /** The seeded public client (grant benchmarks only). */
   readonly clientId?: string;
   readonly child: ChildProcess;
-  /** The process that serves (tsx's child), whose CPU time `cpuSeconds` reads. */
+  /** The process that serves, whose CPU time `cpuSeconds` reads. */
   readonly pid?: number;
 }
 
@@ -82,7 +81,7 @@ function cpuSeconds(pid: number | undefined): number | undefined {
 }
 
 async function startTarget(kind: string, env: Record<string, string> = {}): Promise<Target> {
-  const { command, args } = pinnedCommand(pinning, tsx, [serveScript, kind]);
+  const { command, args } = serveCommand(pinning, kind);
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, ...env },
