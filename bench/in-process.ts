@@ -16,14 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { loadConfig } from '../lambdas/config.js';
 import { systemClock } from '../lambdas/core/clock.js';
 import type { HttpRequest } from '../lambdas/http/message.js';
 import type { Router } from '../lambdas/http/router.js';
 import { localRouter, memoryStores } from '../local/app.js';
-import { choosePinning, pinnedCommand } from './pinning.js';
+import { choosePinning } from './pinning.js';
+import { serveCommand } from './serve-command.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 const ISSUER = 'http://127.0.0.1:3000';
@@ -83,15 +83,9 @@ interface Server {
   readonly child: ChildProcess;
 }
 
-/** A bench/serve.ts target in its own node process (no tsx wrapper: its pid is the server's). */
+/** A bench/serve.ts target in its own node process (bundled, as `npm run bench` runs it). */
 async function startServer(kind: string, pinning: ReturnType<typeof choosePinning>) {
-  const serve = fileURLToPath(new URL('./serve.ts', import.meta.url));
-  const { command, args } = pinnedCommand(pinning, process.execPath, [
-    '--import',
-    'tsx',
-    serve,
-    kind,
-  ]);
+  const { command, args } = serveCommand(pinning, kind);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {

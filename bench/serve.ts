@@ -1,6 +1,7 @@
 /**
  * Benchmark target, run in its own process so the load generator does not share its event
- * loop: `tsx bench/serve.ts <ours-memory|ours-embedded|oidc-provider|node-http>`. Prints
+ * loop: `tsx bench/serve.ts <ours-memory|ours-embedded|oidc-provider|node-http>` (the bench runs
+ * its bundle under plain node, as `npm start` runs the local server: bench/serve-command.ts). Prints
  * `PID <pid>` (the process whose CPU time the bench reads), then `READY <issuer>` (and the
  * public client's id, when seeding grants). `node-http`: node:http alone answering every request
  * with our metadata's bytes and headers, the ceiling of any server on Node.
@@ -41,7 +42,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.DCR_AUDIT_LOG ??= 'off';
 
 const kind = process.argv[2];
-// tsx runs this file in a child of the process the bench started: name the one that serves.
+// Under tsx this file runs in a child of the process started: name the one that serves.
 console.log(`PID ${process.pid}`);
 const alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256';
 /** Whether to seed the grant benchmarks' client, codes and refresh families. */

@@ -51,7 +51,7 @@ describe('the runtime dependencies', () => {
     const imported = await packagesImportedBy(['cli/dcr-admin.ts']);
     expect(imported.length).toBeGreaterThan(0);
     expect(imported.filter((name) => !(name in manifest.dependencies))).toEqual([]);
-    expect(manifest.dependencies.esbuild).toBeDefined(); // bin/dcr-admin.js bundles the CLI
+    expect(manifest.dependencies.esbuild).toBeDefined(); // bundles the CLI and `npm start`
   });
 
   it("hold every package the deployed functions' sources import", async () => {
