@@ -89,6 +89,24 @@ describe('the authorize bundle', () => {
   });
 });
 
+describe('the bundles of functions that never validate client metadata', () => {
+  // A message of the registration body's schema: building that schema is a cold start's cost.
+  const MARKER = 'must be a public RSA, EC or OKP key';
+  const bundleOf = (name: string) =>
+    readFileSync(
+      stackFunctions(cdkOut).find((fn) => fn.logicalId.startsWith(`Function${name}Function`))
+        ?.bundle as string,
+      'utf8',
+    );
+
+  it('carry no metadata schema, which the registration bundle does', () => {
+    expect(bundleOf('register')).toContain(MARKER); // the marker is a real one
+    for (const name of ['discovery', 'jwks', 'cleanup', 'audit']) {
+      expect(bundleOf(name), name).not.toContain(MARKER);
+    }
+  });
+});
+
 describe('the cold-start probe', () => {
   it('does see a module that opens a connection while it loads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dcr-probe-'));
