@@ -38,7 +38,7 @@ const bundlingProject = existsSync(`${projectRoot}package-lock.json`)
   : {};
 
 /** The AWS SDK's event-stream codec, left out of the bundles. */
-export const SDK_EVENT_STREAMS = '@smithy/core/event-streams';
+const SDK_EVENT_STREAMS = '@smithy/core/event-streams';
 
 /** What the bundles import in place of the SDK's default credential chain. */
 const LAMBDA_CREDENTIALS = './lambdas/aws/lambda-credentials.ts';
