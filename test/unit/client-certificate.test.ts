@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validateClientMetadata } from '../../lambdas/core/clients/client-metadata.js';
+import { validateClientMetadata } from '../../lambdas/core/clients/metadata-validation.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 import { clientCertificate } from '../../lambdas/http/client-certificate.js';
 import { serveApiGatewayEvents } from '../../lambdas/http/lambda.js';

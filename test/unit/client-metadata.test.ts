@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyRedirectUri,
   matchRedirectUri,
-  validateClientMetadata,
 } from '../../lambdas/core/clients/client-metadata.js';
+import { validateClientMetadata } from '../../lambdas/core/clients/metadata-validation.js';
 import { OAuthError } from '../../lambdas/core/errors.js';
 
 const NOW = 1_800_000_000;

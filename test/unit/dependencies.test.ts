@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +67,27 @@ describe('the runtime dependencies', () => {
       expect(imported).not.toContain(name);
       expect(manifest.dependencies).not.toHaveProperty(name);
       expect(manifest.devDependencies).toHaveProperty(name);
+    }
+  });
+});
+
+describe('the AWS clients the functions bundle', () => {
+  // Their bundles leave the SDK's event-stream codec out (lib/constructs/deployed-lambda.ts): the
+  // SDK loads it only for a streaming member (an event stream), so none of them may have one.
+  // A client's schemas give a member's uncommon traits by name: an event stream is a member
+  // with the `streaming` trait.
+  it('have no streaming member', async () => {
+    const clients = (await packagesImportedBy(functionEntries)).filter((name) =>
+      name.startsWith('@aws-sdk/client-'),
+    );
+    expect(clients).toContain('@aws-sdk/client-kms');
+    for (const client of clients) {
+      const schemas = join(root, 'node_modules', client, 'dist-es', 'schemas');
+      const text = readdirSync(schemas)
+        .map((file) => readFileSync(join(schemas, file), 'utf8'))
+        .join('\n');
+      expect(text, client).toContain('"error"'); // traits beyond the common few go by name
+      expect(text, client).not.toMatch(/["']streaming["']/);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { OAuthError } from '../errors.js';
 import { METADATA_DOCUMENT } from './client-lifecycle.js';
-import { type GrantType, validateClientMetadata } from './client-metadata.js';
+import type { GrantType } from './client-metadata.js';
+import { validateClientMetadata } from './metadata-validation.js';
 import type { MetadataDocumentResult } from './ports.js';
 
 /**

@@ -1,10 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ClientLifecycle } from '../clients/client-lifecycle.js';
-import {
-  type ClientMetadata,
-  usesClientSecret,
-  validateClientMetadata,
-} from '../clients/client-metadata.js';
+import { type ClientMetadata, usesClientSecret } from '../clients/client-metadata.js';
+import { validateClientMetadata } from '../clients/metadata-validation.js';
 import type { ClientRecord, ClientRepository, RequestOrigin } from '../clients/ports.js';
 import type { Clock } from '../clock.js';
 import {

@@ -4,8 +4,8 @@ import {
   type MetadataPolicy,
   softwareIdKey,
   usesClientSecret,
-  validateClientMetadata,
 } from '../clients/client-metadata.js';
+import { validateClientMetadata } from '../clients/metadata-validation.js';
 import type {
   ClientRecord,
   ClientRepository,
