@@ -96,16 +96,17 @@ export class TrustedIssuerAdministration {
       definition,
       updated: { ...origin, at: this.clock.now() },
     };
-    const created = await this.store.put(record);
+    const replaced = await this.store.put(record);
     this.changed(issuer);
-    return { created, view: storedView(record) };
+    return { created: replaced === undefined, view: storedView(record) };
   }
 
-  async remove(issuer: string): Promise<void> {
+  async remove(issuer: string, origin: Omit<ChangeOrigin, 'at'>): Promise<void> {
     this.refuseConfigured(issuer, 'removed');
-    if (!isTrustedIssuerId(issuer) || !(await this.store.remove(issuer))) {
-      throw notFound('no such trusted issuer');
-    }
+    const removed =
+      isTrustedIssuerId(issuer) &&
+      (await this.store.remove(issuer, { ...origin, at: this.clock.now() }));
+    if (!removed) throw notFound('no such trusted issuer');
     this.changed(issuer);
   }
 

@@ -340,8 +340,8 @@ function trustedIssuerHandlers(issuers: TrustedIssuerAdministration) {
     );
     return json(created ? 201 : 200, view);
   };
-  const deleteIssuer: AdminHandler = async (context) => {
-    await issuers.remove(issuerOf(context));
+  const deleteIssuer: AdminHandler = async (context, origin) => {
+    await issuers.remove(issuerOf(context), origin);
     return noContent();
   };
   return { listIssuers, getIssuer, putIssuer, deleteIssuer };
