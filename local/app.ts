@@ -171,7 +171,7 @@ async function embeddedStores(
       ...(sink && { sink }),
     }),
     federatedSubjects,
-    trustedIssuerStore: auditedIssuers(stores.trustedIssuerStore, clock, sink),
+    ...auditedIssuers(stores.trustedIssuerStore, clock, sink, stores.archive),
     grants: new CountedGrantStore(stores.grants, statistics),
     statistics,
     store,
@@ -229,13 +229,24 @@ export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore
     blockedSoftware: new MemoryBlockedSoftwareIds(),
     registrationCounter: new MemoryRegistrationCounter(clock),
     softwareCounts,
-    trustedIssuerStore: auditedIssuers(new MemoryTrustedIssuers(), clock, sink),
+    ...auditedIssuers(new MemoryTrustedIssuers(), clock, sink),
   };
 }
 
-/** The operator's changes to stored trusted issuers, audited as the stream audits them in AWS. */
-const auditedIssuers = (store: TrustedIssuerStore, clock: Clock, sink: AuditSink | undefined) =>
-  sink ? new AuditedTrustedIssuers(store, clock, sink) : store;
+/**
+ * The operator's changes to stored trusted issuers (an import's too), audited as the stream
+ * audits them in AWS.
+ */
+function auditedIssuers(
+  store: TrustedIssuerStore,
+  clock: Clock,
+  sink: AuditSink | undefined,
+  archive?: RegistryArchive,
+): Pick<Stores, 'trustedIssuerStore' | 'archive'> {
+  if (!sink) return { trustedIssuerStore: store, ...(archive && { archive }) };
+  const audited = new AuditedTrustedIssuers(store, clock, sink);
+  return { trustedIssuerStore: audited, ...(archive && { archive: audited.auditing(archive) }) };
+}
 
 /** What the local routes need besides the configuration and the stores. */
 export type LocalParts = Pick<

@@ -2,7 +2,9 @@ import type { ChangeOrigin } from '../core/clients/ports.js';
 import type { Clock } from '../core/clock.js';
 import { trustedIssuerEventFor } from '../core/federation/issuer-audit.js';
 import type { StoredTrustedIssuer, TrustedIssuerStore } from '../core/federation/ports.js';
+import type { RegistryArchive } from '../core/operator/registry-archive.js';
 import type { AuditSink } from './audited-client-repository.js';
+import { recordOf } from './dynamodb/dynamodb-trusted-issuers.js';
 
 /**
  * Local mode has no DynamoDB stream: this store reports each change of a stored trusted issuer,
@@ -36,8 +38,20 @@ export class AuditedTrustedIssuers implements TrustedIssuerStore {
     return record;
   }
 
-  /** An issuer an import restored (written as the archive writes any item). */
-  readonly restored = (record: StoredTrustedIssuer): void => this.emit(undefined, record);
+  /**
+   * The archive, its restored trusted issuers audited as created (an import writes them as it
+   * writes any item; in AWS the stream sees their insertion).
+   */
+  auditing(archive: RegistryArchive): RegistryArchive {
+    return {
+      page: (cursor, scanLimit) => archive.page(cursor, scanLimit),
+      restore: async (item) => {
+        const written = await archive.restore(item);
+        if (written && item.pk.startsWith('trusted-issuer#')) this.emit(undefined, recordOf(item));
+        return written;
+      },
+    };
+  }
 
   private emit(before: StoredTrustedIssuer | undefined, after: StoredTrustedIssuer | undefined) {
     const event = trustedIssuerEventFor({

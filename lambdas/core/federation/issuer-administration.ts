@@ -110,6 +110,21 @@ export class TrustedIssuerAdministration {
     this.changed(issuer);
   }
 
+  /**
+   * What is wrong with storing this definition (an import's check: the one a PUT makes), or
+   * undefined.
+   */
+  readonly problemWith = (issuer: string, definition: unknown): string | undefined => {
+    if (this.configured.has(issuer)) {
+      return `${issuer} is a configured trusted issuer here (DCR_TRUSTED_ISSUERS, dcr:trustedIssuers): remove it from the export, or from the configuration`;
+    }
+    const parsed = this.parse(issuer, definition);
+    return 'problem' in parsed ? parsed.problem : undefined;
+  };
+
+  /** An issuer an import wrote (not through put): seen at once, as a put is. */
+  readonly restored = (issuer: string): void => this.changed(issuer);
+
   private refuseConfigured(issuer: string, done: string) {
     if (this.configured.has(issuer)) {
       throw conflict(
