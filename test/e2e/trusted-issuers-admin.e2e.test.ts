@@ -378,6 +378,7 @@ describe('trusted issuers through the admin API', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'issuer-')), 'ci.json');
     writeFileSync(file, JSON.stringify(definition(mainGetsRead)));
     await admin.request('DELETE', pathOf(STORED));
+    const eventsBefore = (await auditEvents()).length;
     expect(await cli('trusted-issuers', 'put', STORED, file)).toEqual({
       code: 0,
       out: `created trusted issuer ${STORED}`,
@@ -406,5 +407,12 @@ describe('trusted issuers through the admin API', () => {
       out: `deleted trusted issuer ${STORED}`,
     });
     expect((await cli('trusted-issuers', 'delete', STORED)).code).toBe(1);
+    // Audited as the API's changes are; the refusals and the replacement by the same
+    // definition (no change of trust) are no events.
+    const changes = (await auditEvents()).slice(eventsBefore).filter((e) => e.issuer === STORED);
+    expect(changes.map((e) => e.type)).toEqual([
+      'trusted_issuer.created',
+      'trusted_issuer.deleted',
+    ]);
   });
 });

@@ -83,7 +83,9 @@ function event(
 
 /**
  * The audit event of a change, or undefined for what is none: the mark of who removes an issuer,
- * written just before it is deleted (the deletion is the event).
+ * written just before it is deleted (the deletion is the event), and a replacement by the same
+ * definition, which changes no trust (and, within the second, no item: DynamoDB's stream then
+ * has no record either).
  */
 export function trustedIssuerEventFor(change: TrustedIssuerChange): TrustedIssuerEvent | undefined {
   const { before, after } = change;
@@ -92,6 +94,7 @@ export function trustedIssuerEventFor(change: TrustedIssuerChange): TrustedIssue
   }
   if (after.removed !== undefined) return undefined;
   if (before === undefined) return event('trusted_issuer.created', after, after.updated);
+  if (JSON.stringify(before.definition) === JSON.stringify(after.definition)) return undefined;
   return {
     ...event('trusted_issuer.updated', after, after.updated),
     previous_rules_digest: rulesDigest(before.definition),
