@@ -80,6 +80,12 @@ export const run: Command = async (context) => {
       );
     }
     check(checked);
+    // A server from before dry runs ignores the flag and restores the batch (conditional puts).
+    if (checked.body?.checked !== batch.length) {
+      throw new CommandError(
+        'the server restored the first batch instead of checking it (a version from before import checks): upgrade the server, then import again (what is there is skipped)',
+      );
+    }
     line += batch.length;
   }
   const total: ImportCounts = { imported: 0, present: 0, expired: 0 };
