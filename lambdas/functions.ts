@@ -205,7 +205,8 @@ export const FUNCTIONS = {
         // grant#*, user#*: an import restores refresh token families and their index (only
         // where no item has the key: conditional puts).
         PutItem: ['blocked#*', 'client#*', 'grant#*', 'iat#*', 'trusted-issuer#*', 'user#*'],
-        UpdateItem: ['client#*', 'stats#*'],
+        // trusted-issuer#*: who removes one is written on it just before it is deleted.
+        UpdateItem: ['client#*', 'stats#*', 'trusted-issuer#*'],
         DeleteItem: ['blocked#*', 'client#*', 'iat#*', 'trusted-issuer#*'],
         // The software_ids with the most active clients, and the federated subjects: one
         // partition of counters each.

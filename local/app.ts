@@ -7,6 +7,7 @@ import {
   jsonLines,
 } from '../lambdas/adapters/audited-client-repository.js';
 import { AuditedTokenStore } from '../lambdas/adapters/audited-token-store.js';
+import { AuditedTrustedIssuers } from '../lambdas/adapters/audited-trusted-issuers.js';
 import { CoalescingClientStatistics } from '../lambdas/adapters/coalescing-client-statistics.js';
 import { CountedGrantStore } from '../lambdas/adapters/counted-grant-store.js';
 import { DynamoDbClientStatistics } from '../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
@@ -170,6 +171,7 @@ async function embeddedStores(
       ...(sink && { sink }),
     }),
     federatedSubjects,
+    ...auditedIssuers(stores.trustedIssuerStore, clock, sink, stores.archive),
     grants: new CountedGrantStore(stores.grants, statistics),
     statistics,
     store,
@@ -227,8 +229,23 @@ export function memoryStores(clock: Clock, sink?: AuditSink, grants?: GrantStore
     blockedSoftware: new MemoryBlockedSoftwareIds(),
     registrationCounter: new MemoryRegistrationCounter(clock),
     softwareCounts,
-    trustedIssuerStore: new MemoryTrustedIssuers(),
+    ...auditedIssuers(new MemoryTrustedIssuers(), clock, sink),
   };
+}
+
+/**
+ * The operator's changes to stored trusted issuers (an import's too), audited as the stream
+ * audits them in AWS.
+ */
+function auditedIssuers(
+  store: TrustedIssuerStore,
+  clock: Clock,
+  sink: AuditSink | undefined,
+  archive?: RegistryArchive,
+): Pick<Stores, 'trustedIssuerStore' | 'archive'> {
+  if (!sink) return { trustedIssuerStore: store, ...(archive && { archive }) };
+  const audited = new AuditedTrustedIssuers(store, clock, sink);
+  return { trustedIssuerStore: audited, ...(archive && { archive: audited.auditing(archive) }) };
 }
 
 /** What the local routes need besides the configuration and the stores. */

@@ -6,7 +6,7 @@ import {
   type ImportCounts,
   isRegistryKey,
 } from '../../lambdas/core/operator/registry-archive.js';
-import { type Command, check, required, UsageError } from '../options.js';
+import { type Command, CommandError, check, required, UsageError } from '../options.js';
 
 /** A batch's body stays under the admin API's 64 KiB request limit. */
 const BATCH_BYTES = 48 * 1024;
@@ -41,34 +41,60 @@ function readArchive(file: string): string[] {
   });
 }
 
-/**
- * `import <file>`: restores an export through the admin API, in batches of conditional puts:
- * what exists already is skipped, so a second run (or the rest of an interrupted one) is safe.
- */
-export const run: Command = async (context) => {
-  const { io, json, client } = context;
-  const file = required(context, 0, 'the export file to read', 'import');
-  const lines = readArchive(file);
-  const total: ImportCounts = { imported: 0, present: 0, expired: 0 };
-  const send = async (batch: string[]) => {
-    const { body } = check(
-      await client.request('POST', '/import', { items: batch.map((l) => JSON.parse(l)) }),
-    );
-    for (const key of Object.keys(total) as (keyof ImportCounts)[]) total[key] += body[key];
-    if (!json) io.err(`… ${total.imported + total.present + total.expired} of ${lines.length}`);
-  };
+/** The lines in batches of at most IMPORT_BATCH items and BATCH_BYTES. */
+function batchesOf(lines: readonly string[]): string[][] {
+  const batches: string[][] = [];
   let batch: string[] = [];
   let bytes = 0;
   for (const line of lines) {
     if (batch.length === IMPORT_BATCH || (batch.length > 0 && bytes + line.length > BATCH_BYTES)) {
-      await send(batch);
+      batches.push(batch);
       batch = [];
       bytes = 0;
     }
     batch.push(line);
     bytes += line.length + 1;
   }
-  if (batch.length > 0) await send(batch);
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/**
+ * `import <file>`: restores an export through the admin API, in batches of conditional puts:
+ * what exists already is skipped, so a second run (or the rest of an interrupted one) is safe.
+ * The server checks every batch first (a dry run: what its readers need, a trusted issuer as
+ * its PUT would), so a file with one item it refuses writes nothing.
+ */
+export const run: Command = async (context) => {
+  const { io, json, client } = context;
+  const file = required(context, 0, 'the export file to read', 'import');
+  const batches = batchesOf(readArchive(file));
+  const items = (batch: string[]) => batch.map((l) => JSON.parse(l));
+  let line = 2;
+  for (const batch of batches) {
+    const checked = await client.request('POST', '/import', { items: items(batch), dry_run: true });
+    const item = /^item (\d+)\b/.exec(checked.body?.error_description ?? '');
+    if (checked.status === 400 && item) {
+      throw new CommandError(
+        `${file} line ${line + Number(item[1]) - 1}: the server refused it: ${checked.body.error_description} (nothing was imported)`,
+      );
+    }
+    check(checked);
+    // A server from before dry runs ignores the flag and restores the batch (conditional puts).
+    if (checked.body?.checked !== batch.length) {
+      throw new CommandError(
+        'the server restored the first batch instead of checking it (a version from before import checks): upgrade the server, then import again (what is there is skipped)',
+      );
+    }
+    line += batch.length;
+  }
+  const total: ImportCounts = { imported: 0, present: 0, expired: 0 };
+  const count = batches.reduce((n, batch) => n + batch.length, 0);
+  for (const batch of batches) {
+    const { body } = check(await client.request('POST', '/import', { items: items(batch) }));
+    for (const key of Object.keys(total) as (keyof ImportCounts)[]) total[key] += body[key];
+    if (!json) io.err(`… ${total.imported + total.present + total.expired} of ${count}`);
+  }
   if (json) io.out(JSON.stringify(total));
   else
     io.out(

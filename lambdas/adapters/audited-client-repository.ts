@@ -1,6 +1,7 @@
 import type { ClientRecord, ClientRepository, Deletion } from '../core/clients/ports.js';
 import type { Clock } from '../core/clock.js';
 import type { FederatedTokenEvent } from '../core/federation/federated-tokens.js';
+import type { TrustedIssuerEvent } from '../core/federation/issuer-audit.js';
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
 import {
   noteRegistrations,
@@ -12,7 +13,7 @@ import { type CapHolders, releasePlaces } from '../core/registration/client-caps
 import { logger } from '../log.js';
 
 export type AuditSink = (
-  event: AuditEvent | RepeatedRegistrationEvent | FederatedTokenEvent,
+  event: AuditEvent | RepeatedRegistrationEvent | FederatedTokenEvent | TrustedIssuerEvent,
 ) => void;
 
 /** Writes audit events as JSON lines (stdout by default). */

@@ -15,7 +15,8 @@ export interface AuditTrailProps {
 
 /**
  * Client changes → audit events and statistics: the table's stream (client items, refresh token
- * families' creation and first rotation, spent assertions and exchanged tokens, filtered before
+ * families' creation and first rotation, spent assertions and exchanged tokens, the stored
+ * trusted issuers' changes, filtered before
  * Lambda is invoked) feeds the audit function, which puts events on this bus
  * for operators to route and adds them to the statistics items. A batch that still fails after
  * the retries is recorded on the failures queue (shard and sequence numbers, for 14 days).
@@ -66,6 +67,10 @@ export class AuditTrail extends Construct {
           }),
           // Tokens of federated subjects and token exchanges: the items those grants write
           // carry their audit events (their TTL removals never invoke the function).
+          // The operator's changes to stored trusted issuers, each one an audit event.
+          FilterCriteria.filter({
+            dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('trusted-issuer#') } } },
+          }),
           ...['federated#', 'exchange#'].map((prefix) =>
             FilterCriteria.filter({
               eventName: FilterRule.isEqual('INSERT'),

@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../local/app.js';
 import { fitsWidth, LAYOUTS, launchChromium, SHOTS } from '../support/chromium.js';
+import { auditEvents } from '../support/secret-hygiene.js';
 import { startTestServer } from '../support/server.js';
 
 /**
@@ -46,7 +47,6 @@ beforeAll(async () => {
   browser = await launchChromium();
   app = await startTestServer({
     DCR_ADMIN_TOKEN: ADMIN_TOKEN,
-    DCR_AUDIT_LOG: 'off',
     DCR_RESOURCES: RESOURCE,
     DCR_ALLOWED_SCOPES: 'tools:read tools:write',
     DCR_TRUSTED_ISSUERS: JSON.stringify({
@@ -163,6 +163,13 @@ describe('the Trusted issuers page in Chromium', { timeout: 60_000 }, () => {
     expect(await page.getByRole('status').textContent()).toMatch(/was removed/);
     expect(await page.locator('#issuer-count').textContent()).toBe('1 configured, 0 stored');
     await page.context().close();
+    // Each change is an audit event naming the dashboard's operator; the refusals are none.
+    const changes = (await auditEvents()).filter((e) => e.issuer === STORED);
+    expect(changes.map((e) => [e.type, e.actor])).toEqual([
+      ['trusted_issuer.created', 'admin-token'],
+      ['trusted_issuer.updated', 'admin-token'],
+      ['trusted_issuer.deleted', 'admin-token'],
+    ]);
   });
 
   it('refuses a removal form without its CSRF token', async () => {

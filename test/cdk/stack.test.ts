@@ -274,12 +274,13 @@ describe('functions', () => {
     // Trusted issuers' assertion ids: the same, for the jwt-bearer grant of workloads (each
     // carrying its token's audit event, which the stream hands the audit function).
     expect(touching('federated#*')).toEqual({ token: ['PutItem'], cleanup: ['DeleteItem'] });
-    // Trusted issuers stored through the admin API: the operator writes them, the token path
-    // (and introspection, for a workload's token) reads one, never more.
+    // Trusted issuers stored through the admin API: the operator writes them (marking who
+    // removes one just before deleting it), the token path (and introspection, for a
+    // workload's token) reads one, never more.
     expect(touching('trusted-issuer#*')).toEqual({
       token: ['GetItem'],
       introspect: ['GetItem'],
-      admin: ['DeleteItem', 'GetItem', 'PutItem'],
+      admin: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'],
     });
     // Each exchanged token's audit record: written by the token function, kept until the
     // token expires; nothing reads it but the stream.
@@ -652,7 +653,7 @@ describe('cleanup and alarms', () => {
 });
 
 describe('audit trail', () => {
-  it('feeds client items (refresh token families’ creation and first rotation, spent assertions and exchanged tokens) of the stream, filtered, to the audit function, which may put on its bus', () => {
+  it('feeds client items (refresh token families’ creation and first rotation, stored trusted issuers, spent assertions and exchanged tokens) of the stream, filtered, to the audit function, which may put on its bus', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionId('audit') },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClientsTable'), 'StreamArn'] },
@@ -676,6 +677,12 @@ describe('audit trail', () => {
                 Keys: { pk: { S: [{ prefix: 'grant#' }] } },
                 NewImage: { generation: { N: ['2'] } },
               },
+            }),
+          },
+          // Every change of a stored trusted issuer.
+          {
+            Pattern: JSON.stringify({
+              dynamodb: { Keys: { pk: { S: [{ prefix: 'trusted-issuer#' }] } } },
             }),
           },
           // Tokens issued for assertions and by exchange: their items' insertions only.

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminClient, JsonText } from '../../cli/admin-client.js';
 import type { LocalApp } from '../../local/app.js';
 import { type DocumentServer, startDocumentServer } from '../support/cimd-server.js';
 import { STACK, tokenRequest } from '../support/interactive.js';
+import { auditEvents } from '../support/secret-hygiene.js';
 import { operatorAdmin, operatorCli, readJson, startTestServer } from '../support/server.js';
 import type { StackApp } from '../support/synthesized-stack.js';
 
@@ -43,7 +44,6 @@ beforeAll(async () => {
     keys: [{ ...(await exportJWK(ci.publicKey)), kid: 'ci-1', alg: 'RS256' }],
   });
   app = await startTestServer({
-    DCR_AUDIT_LOG: 'off',
     DCR_ADMIN_TOKEN: ADMIN_TOKEN,
     DCR_RESOURCES: `${RESOURCE} ${OTHER}`,
     DCR_ALLOWED_SCOPES: 'tools:read tools:write',
@@ -300,6 +300,67 @@ describe('trusted issuers through the admin API', () => {
     },
   );
 
+  it('audits each change of a stored issuer: created, updated, deleted, by whom, its keys named and its rules digested, never a key', async () => {
+    const AUDITED = 'https://audited.stored.example';
+    const of = () => auditEvents().then((all) => all.filter((e) => e.issuer === AUDITED));
+    const digest = (rules: unknown) => hash('sha256', JSON.stringify(rules), 'base64url');
+    const actor = STACK ? expect.stringMatching(/^arn:aws:/) : 'admin-token';
+    const inline = {
+      kind: 'workload',
+      jwks: { keys: [clusterJwk, { ...clusterJwk, kid: undefined }] },
+      rules: mainGetsRead,
+    };
+    const wider = [
+      { claims: { sub: MAIN }, scope: 'tools:read tools:write', resources: [RESOURCE] },
+    ];
+
+    expect((await admin.request('PUT', pathOf(AUDITED), inline)).status).toBe(201);
+    expect((await admin.request('PUT', pathOf(AUDITED), definition(wider))).status).toBe(200);
+    // Refusals change nothing and are no events.
+    expect((await admin.request('PUT', pathOf(AUDITED), definition([]))).status).toBe(400);
+    expect((await admin.request('DELETE', pathOf(AUDITED))).status).toBe(204);
+    expect((await admin.request('DELETE', pathOf(AUDITED))).status).toBe(404);
+
+    const events = await of();
+    const common = {
+      issuer: AUDITED,
+      issuer_kind: 'workload',
+      rules: 1,
+      actor,
+      source_ip: '127.0.0.1',
+      occurred_at: expect.any(Number),
+    };
+    const stored = {
+      ...common,
+      jwks_uri: docs.url('/ci/jwks'),
+      algorithms: ['RS256'],
+      rules_digest: digest(wider),
+    };
+    expect(events).toEqual([
+      {
+        type: 'trusted_issuer.created',
+        ...common,
+        jwks_kids: ['cluster-1'],
+        jwks_keys: 2,
+        rules_digest: digest(mainGetsRead),
+      },
+      {
+        type: 'trusted_issuer.updated',
+        ...stored,
+        previous_rules_digest: digest(mainGetsRead),
+      },
+      { type: 'trusted_issuer.deleted', ...stored },
+    ]);
+    for (const event of events) {
+      expect(Math.abs((event.occurred_at as number) - now())).toBeLessThan(60);
+    }
+    // Key ids and the key set's place only: never a key's material.
+    expect(JSON.stringify(events)).not.toContain(clusterJwk.x as string);
+    // A configured issuer is never changed, so never an event.
+    await admin.request('DELETE', pathOf(CONFIGURED));
+    expect((await auditEvents()).filter((e) => e.issuer === CONFIGURED)).toEqual([]);
+  });
+
   it('is open to the operator only', async () => {
     const anonymous = await fetch(`${app.issuer}/admin${pathOf(STORED)}`, {
       method: 'PUT',
@@ -317,6 +378,7 @@ describe('trusted issuers through the admin API', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'issuer-')), 'ci.json');
     writeFileSync(file, JSON.stringify(definition(mainGetsRead)));
     await admin.request('DELETE', pathOf(STORED));
+    const eventsBefore = (await auditEvents()).length;
     expect(await cli('trusted-issuers', 'put', STORED, file)).toEqual({
       code: 0,
       out: `created trusted issuer ${STORED}`,
@@ -345,5 +407,12 @@ describe('trusted issuers through the admin API', () => {
       out: `deleted trusted issuer ${STORED}`,
     });
     expect((await cli('trusted-issuers', 'delete', STORED)).code).toBe(1);
+    // Audited as the API's changes are; the refusals and the replacement by the same
+    // definition (no change of trust) are no events.
+    const changes = (await auditEvents()).slice(eventsBefore).filter((e) => e.issuer === STORED);
+    expect(changes.map((e) => e.type)).toEqual([
+      'trusted_issuer.created',
+      'trusted_issuer.deleted',
+    ]);
   });
 });

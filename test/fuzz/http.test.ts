@@ -46,8 +46,12 @@ function bodyOf(head: string, raw: string): string {
   }
 }
 
-/** Sends bytes on a fresh connection and reads until the server closes it. */
-function exchange(bytes: Buffer): Promise<RawAnswer> {
+/**
+ * Sends bytes on a fresh connection and reads until the server closes it (every request says
+ * `Connection: close`). `halfClose`: then shuts the sending side, telling a server that waits
+ * for body bytes the request promised that none will come.
+ */
+function exchange(bytes: Buffer, halfClose: boolean): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
@@ -69,7 +73,8 @@ function exchange(bytes: Buffer): Promise<RawAnswer> {
           at < 0 ? '' : Buffer.from(bodyOf(head, text.slice(at + 4)), 'latin1').toString('utf8'),
       });
     });
-    socket.end(bytes);
+    if (halfClose) socket.end(bytes);
+    else socket.write(bytes);
   });
 }
 
@@ -150,13 +155,30 @@ function bytesOf(r: RawRequest): Buffer {
   return Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), payload]);
 }
 
+/**
+ * Whether the request leaves the server waiting for body bytes: exactly one Content-Length, a
+ * number beyond the bytes sent. Only such a request is half-closed after sending: a client that
+ * shuts its side down after a whole request is one that gave up, and a server may drop the
+ * answer then (node:http does, whenever it reads the stream's end before it writes the answer).
+ */
+function leavesServerWaiting(r: RawRequest): boolean {
+  const given = r.headers.filter(([name]) => name.toLowerCase() === 'content-length');
+  const framed = r.framing === 'length' || r.framing === 'short';
+  // Chunked framing and a length, or two lengths: refused as soon as the head is read.
+  if (r.framing === 'chunked' || given.length + (framed ? 1 : 0) !== 1) return false;
+  if (framed) return r.framing === 'short';
+  // The fuzzed length alone, and no body sent.
+  const [, value = ''] = given[0] ?? [];
+  return /^[ \t]*\d+[ \t]*$/.test(value) && Number(value) > 0;
+}
+
 describe('fuzzing over real HTTP', () => {
   it(
     'raw requests of any method, target, headers and framing: a status below 500, RFC error bodies, no admin token',
     async () => {
       await fc.assert(
         fc.asyncProperty(rawRequest, async (r) => {
-          const answer = await exchange(bytesOf(r));
+          const answer = await exchange(bytesOf(r), leavesServerWaiting(r));
           expect(answer.status, answer.head).toBeGreaterThanOrEqual(200);
           expect(answer.status, answer.head).toBeLessThan(500);
           expect(answer.head + answer.body).not.toContain(ADMIN_TOKEN);
@@ -174,7 +196,22 @@ describe('fuzzing over real HTTP', () => {
             ).toBe(true);
           }
         }),
-        fuzzParameters(300),
+        {
+          ...fuzzParameters<[RawRequest]>(300),
+          // A whole request to a page answered after a read of the store: the answer comes
+          // after the end of the client's stream would have been read.
+          examples: [
+            [
+              {
+                method: 'GET',
+                target: '/account?revoked=%zz',
+                headers: [],
+                body: '',
+                framing: 'length',
+              },
+            ],
+          ],
+        },
       );
       const health = await fetch(`${app.issuer}/.well-known/oauth-authorization-server`);
       expect(health.status).toBe(200);

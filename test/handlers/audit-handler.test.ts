@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -281,6 +282,90 @@ describe('audit stream handler', () => {
         ':ttl': 1_800_090_005 + 30 * 86_400,
       },
     });
+  });
+
+  it('publishes the operator’s changes to stored trusted issuers: who, the keys’ place, the rules digested; the removal mark and an unchanged replacement are none', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const issuer = 'https://ci.example';
+    const definition = (scope: string) =>
+      JSON.stringify({
+        kind: 'workload',
+        jwks_uri: 'https://ci.example/jwks',
+        rules: [{ claims: { sub: 'repo:acme/app' }, scope, resources: ['https://mcp.example/'] }],
+      });
+    const item = (scope: string, at: number, extra: Record<string, unknown> = {}) => ({
+      pk: `trusted-issuer#${issuer}`,
+      sk: 'trusted-issuer',
+      issuer,
+      definition: definition(scope),
+      updatedAt: at,
+      actor: 'arn:aws:iam::1:role/ops',
+      sourceIp: '192.0.2.1',
+      ...extra,
+    });
+    const created = item('read', 1_800_090_000);
+    const replaced = item('read write', 1_800_090_100);
+    const touched = item('read write', 1_800_090_200);
+    const marked = item('read write', 1_800_090_200, {
+      removal: { id: 'r1', at: 1_800_090_300, actor: 'arn:aws:iam::1:role/other' },
+    });
+    await handler({
+      Records: [
+        streamRecord('INSERT', created, { new: created }),
+        streamRecord('MODIFY', created, { old: created, new: replaced }),
+        streamRecord('MODIFY', replaced, { old: replaced, new: touched }),
+        streamRecord('MODIFY', touched, { old: touched, new: marked }),
+        streamRecord('REMOVE', marked, { old: marked }),
+      ],
+    });
+    const entries = eventBridge
+      .commandCalls(PutEventsCommand)
+      .flatMap((c) => c.args[0].input.Entries ?? []);
+    const digest = (scope: string) =>
+      createHash('sha256')
+        .update(JSON.stringify(JSON.parse(definition(scope)).rules))
+        .digest('base64url');
+    const common = {
+      issuer,
+      issuer_kind: 'workload',
+      jwks_uri: 'https://ci.example/jwks',
+      rules: 1,
+    };
+    expect(entries.map((e) => [e.DetailType, JSON.parse(e.Detail as string)])).toEqual([
+      [
+        'trusted_issuer.created',
+        {
+          type: 'trusted_issuer.created',
+          ...common,
+          rules_digest: digest('read'),
+          actor: 'arn:aws:iam::1:role/ops',
+          source_ip: '192.0.2.1',
+          occurred_at: 1_800_090_000,
+        },
+      ],
+      [
+        'trusted_issuer.updated',
+        {
+          type: 'trusted_issuer.updated',
+          ...common,
+          rules_digest: digest('read write'),
+          previous_rules_digest: digest('read'),
+          actor: 'arn:aws:iam::1:role/ops',
+          source_ip: '192.0.2.1',
+          occurred_at: 1_800_090_100,
+        },
+      ],
+      [
+        'trusted_issuer.deleted',
+        {
+          type: 'trusted_issuer.deleted',
+          ...common,
+          rules_digest: digest('read write'),
+          actor: 'arn:aws:iam::1:role/other',
+          occurred_at: 1_800_090_300,
+        },
+      ],
+    ]);
   });
 
   it('writes no counter for changes that are not events', async () => {

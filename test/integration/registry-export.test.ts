@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Io, main } from '../../cli/dcr-admin.js';
+import type { AuditSink } from '../../lambdas/adapters/audited-client-repository.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { type LocalApp, startLocalApp } from '../../local/app.js';
 import { publicClientGrants, tokenRequest } from '../support/interactive.js';
@@ -16,22 +17,37 @@ import { type Json, jsonPost, readJson } from '../support/server.js';
  */
 const ADMIN = 'registry-export-admin-token-0123456789abcdef';
 const REDIRECT = 'http://127.0.0.1:8765/callback';
+/** A CI platform the operator stored through the admin API, and what its workloads may call. */
+const CI = 'https://ci.export.example';
+const RESOURCE = 'https://mcp.example/api';
+const MAIN = 'repo:acme/app:ref:refs/heads/main';
 const folders: string[] = [];
 const folder = () => {
   const dir = mkdtempSync(join(tmpdir(), 'dcr-export-'));
   folders.push(dir);
   return dir;
 };
-const serverOn = (dataDir: string) =>
+const serverOn = (dataDir: string, auditSink?: AuditSink) =>
   startLocalApp(
     loadConfig({
       PORT: '0',
       DCR_DATA_DIR: dataDir,
       DCR_ADMIN_TOKEN: ADMIN,
       DCR_DEV_USERS: 'alice',
+      DCR_RESOURCES: RESOURCE,
+      DCR_ALLOWED_SCOPES: 'tools:read',
     }),
-    { store: 'embedded' },
+    { store: 'embedded', ...(auditSink && { auditSink }) },
   );
+const adminCall = async (app: LocalApp, method: string, path: string, body?: unknown) => {
+  const response = await fetch(`${app.issuer}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: response.status === 204 ? {} : await readJson(response) };
+};
+const issuerPath = (issuer: string) => `/trusted-issuers/${encodeURIComponent(issuer)}`;
 
 async function cli(app: LocalApp, ...args: string[]) {
   const out: string[] = [];
@@ -63,6 +79,8 @@ let parentToken: string;
 let refreshToken: string;
 let initialAccessToken: string;
 let privateKey: Parameters<SignJWT['sign']>[0];
+let ciKey: Parameters<SignJWT['sign']>[0];
+let ciDefinition: Json;
 const exported = join(folder(), 'registry.jsonl');
 
 beforeAll(async () => {
@@ -101,6 +119,14 @@ beforeAll(async () => {
   refreshToken = (await readJson(await grants.refresh(parentToken))).refresh_token;
   expect(refreshToken).toEqual(expect.any(String));
   expect((await cli(source, 'block-software', 'banned-agent')).code).toBe(0);
+  const ci = await generateKeyPair('ES256', { extractable: true });
+  ciKey = ci.privateKey;
+  ciDefinition = {
+    kind: 'workload',
+    jwks: { keys: [{ ...(await exportJWK(ci.publicKey)), kid: 'ci-1', alg: 'ES256' }] },
+    rules: [{ claims: { sub: MAIN }, resources: [RESOURCE] }],
+  };
+  expect((await adminCall(source, 'PUT', issuerPath(CI), ciDefinition)).status).toBe(201);
   // Online: the source server keeps running and serving while it is exported.
   const result = await cli(source, 'export', exported);
   expect(result).toMatchObject({ code: 0 });
@@ -120,10 +146,20 @@ describe('dcr-admin export', () => {
       version: 1,
       issuer: source.issuer,
       exported_at: expect.any(Number),
-      counts: { client: 4, grant: 1, user: 1, iat: 1, blocked: 1 },
+      counts: { client: 4, grant: 1, user: 1, iat: 1, blocked: 1, 'trusted-issuer': 1 },
     });
     expect(items.map((i) => i.pk.split('#')[0]).sort()).toEqual(
-      ['blocked', 'client', 'client', 'client', 'client', 'grant', 'iat', 'user'].sort(),
+      [
+        'blocked',
+        'client',
+        'client',
+        'client',
+        'client',
+        'grant',
+        'iat',
+        'trusted-issuer',
+        'user',
+      ].sort(),
     );
     // The source still serves.
     expect(
@@ -156,8 +192,9 @@ describe('dcr-admin export', () => {
 
 describe('dcr-admin import into a fresh store', () => {
   let target: LocalApp;
+  const audited: Record<string, unknown>[] = [];
   beforeAll(async () => {
-    target = await serverOn(folder());
+    target = await serverOn(folder(), (event) => audited.push({ ...event }));
   });
   afterAll(() => target?.close());
 
@@ -165,8 +202,37 @@ describe('dcr-admin import into a fresh store', () => {
     const partial = join(folder(), 'partial.jsonl');
     writeFileSync(partial, `${lines().slice(0, 4).join('\n')}\n`);
     await expectImport(target, partial, 'imported 3, already present 0');
-    await expectImport(target, exported, 'imported 5, already present 3');
-    await expectImport(target, exported, 'imported 0, already present 8');
+    await expectImport(target, exported, 'imported 6, already present 3');
+    await expectImport(target, exported, 'imported 0, already present 9');
+  });
+
+  it('the stored trusted issuer carries over: its workloads get tokens there, and it is audited as created', async () => {
+    const there = await adminCall(target, 'GET', issuerPath(CI));
+    expect(there.body).toEqual((await adminCall(source, 'GET', issuerPath(CI))).body);
+    expect(there.body).toMatchObject({ issuer: CI, source: 'admin', ...ciDefinition });
+    const assertion = await new SignJWT({ sub: MAIN, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'ci-1' })
+      .setIssuer(CI)
+      .setAudience(`${target.issuer}/token`)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(ciKey);
+    const granted = await tokenRequest(target.issuer, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion,
+      resource: RESOURCE,
+    });
+    expect(granted.status).toBe(200);
+    const changes = audited.filter((e) => String(e.type).startsWith('trusted_issuer.'));
+    expect(changes).toEqual([
+      expect.objectContaining({
+        type: 'trusted_issuer.created',
+        issuer: CI,
+        issuer_kind: 'workload',
+        jwks_kids: ['ci-1'],
+        actor: 'admin-token',
+      }),
+    ]);
   });
 
   it('every client authenticates with its original credentials', async () => {
@@ -285,8 +351,43 @@ describe('dcr-admin import into a fresh store', () => {
       const gone = { ...client, pk: 'client#gone', clientId: 'gone', ttl: 1 };
       writeFileSync(expired, [header, JSON.stringify(gone)].join('\n'));
       await expectImport(fresh, expired, 'imported 0, already present 0, expired (left out) 1');
+      // A stored trusted issuer is checked as the admin API's PUT checks it: a bad one (or one
+      // the server configures) stops the whole file, before any item of it is written.
+      const issuerLine = items.find((l) => l.startsWith('{"pk":"trusted-issuer#')) as string;
+      const issuerItem = JSON.parse(issuerLine);
+      const badIssuers: [Json, RegExp][] = [
+        [
+          { ...issuerItem, definition: JSON.stringify({ ...ciDefinition, kind: 'saml' }) },
+          /line 104: .*the trusted issuer https:\/\/ci\.export\.example: kind: must be one of/,
+        ],
+        [
+          {
+            ...issuerItem,
+            definition: JSON.stringify({
+              ...ciDefinition,
+              rules: [{ claims: { sub: MAIN }, resources: ['https://elsewhere.example/api'] }],
+            }),
+          },
+          /line 104: .*does not serve: https:\/\/elsewhere\.example\/api/,
+        ],
+        [{ ...issuerItem, definition: '{"kind":' }, /line 104: .*definition: not JSON/],
+      ];
+      for (const [bad, message] of badIssuers) {
+        const file = join(dir, 'bad-issuer.jsonl');
+        const others = items.filter((l) => l !== issuerLine);
+        // The refused item in a later batch than good ones: the server checks every batch first.
+        const filler = Array.from({ length: 100 }, (_, n) =>
+          JSON.stringify({ ...client, pk: `client#filler-${n}`, clientId: `filler-${n}` }),
+        );
+        const refused = [header, ...others.slice(0, 2), ...filler, JSON.stringify(bad)];
+        writeFileSync(file, [...refused, ...others.slice(2)].join('\n'));
+        const result = await cli(fresh, 'import', file);
+        expect(result.code).toBe(1);
+        expect(result.err).toMatch(message);
+        expect(result.err).toMatch(/nothing was imported/);
+      }
       // Nothing was written: the whole file still imports every item.
-      await expectImport(fresh, exported, 'imported 8, already present 0');
+      await expectImport(fresh, exported, 'imported 9, already present 0');
     } finally {
       await fresh.close();
     }

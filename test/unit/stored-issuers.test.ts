@@ -61,7 +61,7 @@ describe('stored trusted issuers on the token path', () => {
     const { store, lookup, clock, put } = setUp(30);
     await put();
     expect(await lookup.find(ISSUER)).toBeDefined();
-    await store.remove(ISSUER);
+    await store.remove(ISSUER, { at: clock.at });
     clock.at += 29;
     expect(await lookup.find(ISSUER)).toBeDefined();
     clock.at += 1;

@@ -5,9 +5,11 @@ import {
   type FederatedTokenEvent,
   storedTokenEvent,
 } from '../../core/federation/federated-tokens.js';
+import type { TrustedIssuerChange } from '../../core/federation/issuer-audit.js';
 import type { ClientChange } from '../../core/operator/audit.js';
 import type { FamilyChange } from '../../core/operator/client-health.js';
 import { toRecord } from './dynamodb-client-repository.js';
+import { recordOf as trustedIssuerOf } from './dynamodb-trusted-issuers.js';
 
 type Image = Record<string, AttributeValue>;
 
@@ -72,4 +74,23 @@ export function tokenEvents(event: DynamoDBStreamEvent): FederatedTokenEvent[] {
     if (found) events.push(found);
   }
   return events;
+}
+
+/** The changes of the operator's stored trusted issuers in a stream batch, with their images. */
+export function trustedIssuerChanges(event: DynamoDBStreamEvent): TrustedIssuerChange[] {
+  const changes: TrustedIssuerChange[] = [];
+  for (const record of event.Records) {
+    const data = record.dynamodb;
+    if (!data?.Keys?.pk?.S?.startsWith('trusted-issuer#')) continue;
+    const image = (value: unknown) =>
+      value === undefined ? undefined : trustedIssuerOf(unmarshall(value as Image));
+    const before = image(data.OldImage);
+    const after = image(data.NewImage);
+    changes.push({
+      ...(before && { before }),
+      ...(after && { after }),
+      at: Math.floor(data.ApproximateCreationDateTime ?? Date.now() / 1000),
+    });
+  }
+  return changes;
 }

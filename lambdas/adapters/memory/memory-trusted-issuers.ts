@@ -1,3 +1,4 @@
+import type { ChangeOrigin } from '../../core/clients/ports.js';
 import { decodeCursor, encodeCursor } from '../../core/cursor.js';
 import type { StoredTrustedIssuer, TrustedIssuerStore } from '../../core/federation/ports.js';
 
@@ -9,14 +10,16 @@ export class MemoryTrustedIssuers implements TrustedIssuerStore {
     return this.issuers.get(issuer);
   }
 
-  async put(record: StoredTrustedIssuer): Promise<boolean> {
-    const created = !this.issuers.has(record.issuer);
+  async put(record: StoredTrustedIssuer): Promise<StoredTrustedIssuer | undefined> {
+    const replaced = this.issuers.get(record.issuer);
     this.issuers.set(record.issuer, structuredClone(record));
-    return created;
+    return replaced;
   }
 
-  async remove(issuer: string): Promise<boolean> {
-    return this.issuers.delete(issuer);
+  async remove(issuer: string, removed: ChangeOrigin): Promise<StoredTrustedIssuer | undefined> {
+    const record = this.issuers.get(issuer);
+    this.issuers.delete(issuer);
+    return record && { ...record, removed };
   }
 
   async page(cursor: string | undefined, scanLimit: number) {

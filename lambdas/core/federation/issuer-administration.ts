@@ -96,18 +96,34 @@ export class TrustedIssuerAdministration {
       definition,
       updated: { ...origin, at: this.clock.now() },
     };
-    const created = await this.store.put(record);
+    const replaced = await this.store.put(record);
     this.changed(issuer);
-    return { created, view: storedView(record) };
+    return { created: replaced === undefined, view: storedView(record) };
   }
 
-  async remove(issuer: string): Promise<void> {
+  async remove(issuer: string, origin: Omit<ChangeOrigin, 'at'>): Promise<void> {
     this.refuseConfigured(issuer, 'removed');
-    if (!isTrustedIssuerId(issuer) || !(await this.store.remove(issuer))) {
-      throw notFound('no such trusted issuer');
-    }
+    const removed =
+      isTrustedIssuerId(issuer) &&
+      (await this.store.remove(issuer, { ...origin, at: this.clock.now() }));
+    if (!removed) throw notFound('no such trusted issuer');
     this.changed(issuer);
   }
+
+  /**
+   * What is wrong with storing this definition (an import's check: the one a PUT makes), or
+   * undefined.
+   */
+  readonly problemWith = (issuer: string, definition: unknown): string | undefined => {
+    if (this.configured.has(issuer)) {
+      return `${issuer} is a configured trusted issuer here (DCR_TRUSTED_ISSUERS, dcr:trustedIssuers): remove it from the export, or from the configuration`;
+    }
+    const parsed = this.parse(issuer, definition);
+    return 'problem' in parsed ? parsed.problem : undefined;
+  };
+
+  /** An issuer an import wrote (not through put): seen at once, as a put is. */
+  readonly restored = (issuer: string): void => this.changed(issuer);
 
   private refuseConfigured(issuer: string, done: string) {
     if (this.configured.has(issuer)) {

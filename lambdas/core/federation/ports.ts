@@ -10,6 +10,11 @@ export interface StoredTrustedIssuer {
   /** The JSON the operator put: `{kind, jwks | jwks_uri, algorithms?, rules}`. */
   readonly definition: Readonly<Record<string, unknown>>;
   readonly updated: ChangeOrigin;
+  /**
+   * Who is removing it, written on the item just before it is deleted: the stream's removal
+   * record (the item's last image) names who removed it, as the audit trail needs.
+   */
+  readonly removed?: ChangeOrigin;
 }
 
 /** A page of the stored issuers (the operator's listing). */
@@ -25,10 +30,10 @@ export interface StoredTrustedIssuerPage {
 export interface TrustedIssuerStore {
   /** One issuer's item (one read), or undefined. */
   get(issuer: string): Promise<StoredTrustedIssuer | undefined>;
-  /** Creates or replaces it; true if it was created. */
-  put(record: StoredTrustedIssuer): Promise<boolean>;
-  /** Removes it; false if there was none. */
-  remove(issuer: string): Promise<boolean>;
+  /** Creates or replaces it: the one it replaced, or undefined if it was created. */
+  put(record: StoredTrustedIssuer): Promise<StoredTrustedIssuer | undefined>;
+  /** Removes it, noting who did first: what was removed, or undefined if there was none. */
+  remove(issuer: string, removed: ChangeOrigin): Promise<StoredTrustedIssuer | undefined>;
   /** A page of them (reads up to `scanLimit` items). */
   page(cursor: string | undefined, scanLimit: number): Promise<StoredTrustedIssuerPage>;
 }

@@ -3,11 +3,20 @@ import { invalidRequest } from '../errors.js';
 
 /**
  * The items that make up the registry, by key prefix: clients, refresh token families and each
- * user's index of them, initial access tokens, blocked software_ids. Everything else in the
- * table is either recounted (statistics: `recount-stats`) or short-lived (codes, used proofs,
- * revocations, rate counters); the signing keys are the deployment's own.
+ * user's index of them, initial access tokens, blocked software_ids, the trusted issuers stored
+ * through the admin API. Everything else in the table is either recounted (statistics:
+ * `recount-stats`) or short-lived (codes, used proofs, revocations, rate counters); the signing
+ * keys are the deployment's own.
  */
-export const REGISTRY_PREFIXES = ['client#', 'grant#', 'user#', 'iat#', 'blocked#'] as const;
+export const REGISTRY_PREFIXES = [
+  'client#',
+  'grant#',
+  'user#',
+  'iat#',
+  'blocked#',
+  'trusted-issuer#',
+] as const;
+const TRUSTED_ISSUER = 'trusted-issuer#';
 
 /** The export file's first line names its format; an import refuses any other. */
 export const ARCHIVE_FORMAT = 'serverless-dcr-registry';
@@ -90,7 +99,30 @@ const KINDS: Record<string, { schema: z.ZodMiniType; id?: string }> = {
     schema: z.looseObject({ id: text, tokenHash: text, createdAt: count, expiresAt: count }),
   },
   'blocked#': { id: 'softwareId', schema: z.looseObject({ softwareId: text, blockedAt: count }) },
+  // Its definition is checked further as the admin API's PUT checks it (restoreItems).
+  [TRUSTED_ISSUER]: {
+    id: 'issuer',
+    schema: z.looseObject({ issuer: text, definition: text, updatedAt: count }),
+  },
 };
+
+/**
+ * What is wrong with storing this trusted issuer's definition on this server (the admin API's
+ * own check: the configuration's schema, the served resources and scopes, not a configured
+ * issuer), or undefined.
+ */
+export type IssuerDefinitionCheck = (issuer: string, definition: unknown) => string | undefined;
+
+/** A stored trusted issuer's definition (JSON text), as the admin API would accept it. */
+function issuerProblem(item: Record<string, unknown>, check: IssuerDefinitionCheck) {
+  let definition: unknown;
+  try {
+    definition = JSON.parse(item.definition as string);
+  } catch {
+    return 'definition: not JSON';
+  }
+  return check(item.issuer as string, definition);
+}
 
 /** Whether the item is one its kind's readers can read, under the key its id gives. */
 function readable(item: Record<string, unknown>, pk: string): boolean {
@@ -106,6 +138,14 @@ function readable(item: Record<string, unknown>, pk: string): boolean {
 /** Whether the key belongs to the registry (a prefix above). */
 export const isRegistryKey = (pk: string) => REGISTRY_PREFIXES.some((p) => pk.startsWith(p));
 
+export interface RestoreOptions {
+  readonly checkIssuer: IssuerDefinitionCheck;
+  /** Check only, write nothing (an import checks every batch before it writes any). */
+  readonly dryRun?: boolean;
+  /** Told of each trusted issuer written (the local server forgets what it remembered of it). */
+  readonly restoredIssuer?: (issuer: string) => void;
+}
+
 /**
  * Restores items: each one a conditional put, so a second run (or the rest of an interrupted
  * one) skips what is there. Every item is checked before any is written: a batch with one bad
@@ -115,6 +155,7 @@ export async function restoreItems(
   archive: RegistryArchive,
   items: readonly unknown[],
   now: number,
+  options: RestoreOptions,
 ): Promise<ImportCounts> {
   const checked = items.map((item, index) => {
     const { pk, sk, ttl } = (item ?? {}) as Record<string, unknown>;
@@ -135,13 +176,24 @@ export async function restoreItems(
       throw invalidRequest(
         `item ${index + 1} is not a registry item (pk with one of ${REGISTRY_PREFIXES.join(', ')}, a non-empty sk, a numeric ttl if any, numbers within ±2^53, at most 32 levels deep, the attributes its kind needs and its id as its key says)`,
       );
+    const problem = pk.startsWith(TRUSTED_ISSUER)
+      ? issuerProblem(item as Record<string, unknown>, options.checkIssuer)
+      : undefined;
+    if (problem !== undefined) {
+      throw invalidRequest(
+        `item ${index + 1}, the trusted issuer ${pk.slice(TRUSTED_ISSUER.length)}: ${problem}`,
+      );
+    }
     return item as RegistryItem;
   });
   const counts: ImportCounts = { imported: 0, present: 0, expired: 0 };
+  if (options.dryRun) return counts;
   for (const item of checked) {
     if (typeof item.ttl === 'number' && item.ttl <= now) counts.expired++;
-    else if (await archive.restore(item)) counts.imported++;
-    else counts.present++;
+    else if (await archive.restore(item)) {
+      counts.imported++;
+      if (item.pk.startsWith(TRUSTED_ISSUER)) options.restoredIssuer?.(item.issuer as string);
+    } else counts.present++;
   }
   return counts;
 }

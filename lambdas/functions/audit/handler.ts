@@ -8,6 +8,7 @@ import {
   clientChanges,
   familyChanges,
   tokenEvents,
+  trustedIssuerChanges,
 } from '../../adapters/dynamodb/dynamodb-stream.js';
 import { documentClient } from '../../aws/dynamodb.js';
 import { MetricUnit, metricsFor } from '../../aws/metrics.js';
@@ -16,6 +17,10 @@ import {
   type FederatedTokenEvent,
   subjectUpdates,
 } from '../../core/federation/federated-tokens.js';
+import {
+  type TrustedIssuerEvent,
+  trustedIssuerEventFor,
+} from '../../core/federation/issuer-audit.js';
 import { type AuditEvent, auditEventFor } from '../../core/operator/audit.js';
 import {
   familyCounterUpdates,
@@ -45,7 +50,12 @@ const caps = {
 
 /** Puts events on the bus, 10 per call; any refused entry fails the batch. */
 async function publish(
-  events: readonly (AuditEvent | RepeatedRegistrationEvent | FederatedTokenEvent)[],
+  events: readonly (
+    | AuditEvent
+    | RepeatedRegistrationEvent
+    | FederatedTokenEvent
+    | TrustedIssuerEvent
+  )[],
 ) {
   for (let i = 0; i < events.length; i += BATCH) {
     const entries = events.slice(i, i + BATCH).map((audit) => ({
@@ -70,7 +80,8 @@ async function publish(
  * (one atomic UpdateItem ADD per statistics item it touches), the tokens issued for trusted
  * issuers' assertions and by token exchange (`token.workload_identity`, `token.id_jag`,
  * `token.exchanged`, from the items those grants write) with each federated subject's summary
- * (one UpdateItem per subject and batch), and the places departed clients
+ * (one UpdateItem per subject and batch), the operator's changes to stored trusted issuers
+ * (`trusted_issuer.created|updated|deleted`), and the places departed clients
  * held under the active-client caps given back (client-caps.ts). A failure fails the batch, so
  * Lambda retries it: events are at least once (consumers key on client_id + occurred_at), and a
  * batch retried after its counters were written counts twice. A batch that still fails after
@@ -93,14 +104,16 @@ export const handler = async (event: DynamoDBStreamEvent) => {
   const tokens = tokenEvents(event);
   await publish(tokens);
   await federatedSubjects.record(subjectUpdates(tokens));
-  metrics.addMetric(
-    'AuditEvents',
-    MetricUnit.Count,
-    events.length + repeated.length + tokens.length,
+  // The operator's changes to stored trusted issuers: who may mint tokens here.
+  const issuers = trustedIssuerChanges(event).flatMap(
+    (change) => trustedIssuerEventFor(change) ?? [],
   );
+  await publish(issuers);
+  const count = events.length + repeated.length + tokens.length + issuers.length;
+  metrics.addMetric('AuditEvents', MetricUnit.Count, count);
   metrics.publishStoredMetrics();
   logger.info('audit events published', {
-    count: events.length + repeated.length + tokens.length,
+    count,
     records: event.Records.length,
   });
 };

@@ -90,6 +90,8 @@ const exportSchema = z.object({ cursor: z.optional(cursorSchema) });
 /** Items are checked one by one by restoreItems; here only their number. */
 const importSchema = z.object({
   items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(IMPORT_BATCH)),
+  /** Check the batch as an import would, write nothing. */
+  dry_run: z._default(z.boolean(), false),
 });
 const rotateSchema = z.object({
   grace_period_seconds: z._default(wholeNumber(0, 30 * 24 * 3600, false), 0),
@@ -340,15 +342,19 @@ function trustedIssuerHandlers(issuers: TrustedIssuerAdministration) {
     );
     return json(created ? 201 : 200, view);
   };
-  const deleteIssuer: AdminHandler = async (context) => {
-    await issuers.remove(issuerOf(context));
+  const deleteIssuer: AdminHandler = async (context, origin) => {
+    await issuers.remove(issuerOf(context), origin);
     return noContent();
   };
   return { listIssuers, getIssuer, putIssuer, deleteIssuer };
 }
 
 /** Export and import of the registry's items, a page or a batch a call. */
-function archiveHandlers(archive: RegistryArchive, clock: Clock) {
+function archiveHandlers(
+  archive: RegistryArchive,
+  clock: Clock,
+  issuers: TrustedIssuerAdministration | undefined,
+) {
   const exportPage: AdminHandler = async ({ request }) => {
     const input = parse(exportSchema, query(request));
     const page = await archive.page(input.cursor, EXPORT_SCAN_PAGE);
@@ -359,7 +365,12 @@ function archiveHandlers(archive: RegistryArchive, clock: Clock) {
   };
   const importBatch: AdminHandler = async ({ request }) => {
     const input = parse(importSchema, readJsonObject(request));
-    return json(200, await restoreItems(archive, input.items, clock.now()));
+    const counts = await restoreItems(archive, input.items, clock.now(), {
+      checkIssuer: issuers?.problemWith ?? (() => 'trusted issuers are not managed here'),
+      dryRun: input.dry_run,
+      ...(issuers && { restoredIssuer: issuers.restored }),
+    });
+    return json(200, input.dry_run ? { checked: input.items.length } : counts);
   };
   return { exportPage, importBatch };
 }
@@ -406,7 +417,7 @@ export function adminRoutes(
   });
   const iat = tokens && initialAccessTokenHandlers(service, tokens);
   const registry = registryHandlers(service);
-  const archived = archive && archiveHandlers(archive.store, archive.clock);
+  const archived = archive && archiveHandlers(archive.store, archive.clock, trustedIssuers);
   const issuers = trustedIssuers && trustedIssuerHandlers(trustedIssuers);
   return [
     ...(issuers === undefined
