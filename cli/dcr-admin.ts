@@ -42,8 +42,9 @@ commands:
   trusted-issuers delete <iss>
                              remove a stored issuer (its workloads' tokens stop being granted)
   export <file>              the registry (clients, refresh token families, initial access
-                             tokens, blocked software_ids; secrets only as hashes) as JSON
-                             lines, read from the running server: an online backup
+                             tokens, blocked software_ids, stored trusted issuers; secrets
+                             only as hashes) as JSON lines, read from the running server:
+                             an online backup
   import <file>              load an export into this server's store (a deployed one: --sigv4);
                              skips what exists, so it can be run again or resumed
   dashboard                  serve the registry dashboard on 127.0.0.1 over this admin API

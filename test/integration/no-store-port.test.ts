@@ -49,7 +49,7 @@ describe('the embedded store listens on no port', () => {
 
   it('npm start: the server’s port is the only TCP port its processes listen on', async () => {
     const dataDir = join(tempDir(), 'data');
-    // Its own process group, so that npm, tsx and the server all stop together.
+    // Its own process group, so that npm and the server stop together.
     const child: ChildProcess = spawn('npm', ['start'], {
       cwd: projectRoot,
       detached: true,
