@@ -65,12 +65,12 @@ export class AuditTrail extends Construct {
               NewImage: { generation: { N: FilterRule.isEqual('2') } },
             },
           }),
-          // Tokens of federated subjects and token exchanges: the items those grants write
-          // carry their audit events (their TTL removals never invoke the function).
           // The operator's changes to stored trusted issuers, each one an audit event.
           FilterCriteria.filter({
             dynamodb: { Keys: { pk: { S: FilterRule.beginsWith('trusted-issuer#') } } },
           }),
+          // Tokens of federated subjects and token exchanges: the items those grants write
+          // carry their audit events (their TTL removals never invoke the function).
           ...['federated#', 'exchange#'].map((prefix) =>
             FilterCriteria.filter({
               eventName: FilterRule.isEqual('INSERT'),
