@@ -15,6 +15,7 @@ const PAGES = [
   'CHANGELOG.md',
   'THREATS.md',
   'bench/README.md',
+  'examples/README.md',
   ...readdirSync(join(ROOT, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
