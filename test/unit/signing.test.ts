@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { derToJose } from '../../lambdas/adapters/kms/ecdsa-signature.js';
 import { LocalSigner } from '../../lambdas/adapters/signing/local-signer.js';
@@ -83,5 +84,21 @@ describe('LocalSigner', () => {
     await signer.activeKey();
     const data = Buffer.from('header.payload');
     expect(await settlesBeforeThreadPoolWork(() => signer.sign(data))).toBe(false);
+  });
+
+  it.each([
+    ['before its key id is known', false],
+    ['once its key is published', true],
+  ])('signs only by its own key: another kid is refused %s', async (_, published) => {
+    const signer = LocalSigner.create('ES256');
+    if (published) await signer.publishedKeys();
+    const data = Buffer.from('header.payload');
+    await expect(signer.sign(data, 'another-key')).rejects.toThrow(/not the active key/);
+    const { kid, jwk } = await signer.activeKey();
+    const signature = await signer.sign(data, kid);
+    const publicKey = createPublicKey({ key: jwk as JWK, format: 'jwk' });
+    expect(verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(
+      true,
+    );
   });
 });

@@ -36,14 +36,18 @@ export interface SigningPlace {
 }
 
 /** A JOSE-form signature (RS256, or ES256 as r||s) with a private key held in memory. */
-export async function signWith(
+export function signWith(
   privateKey: KeyObject,
   signingInput: Buffer,
   { offload }: SigningPlace,
 ): Promise<Buffer> {
   const options = { key: privateKey, dsaEncoding: 'ieee-p1363' } as const;
-  if (!offload) return sign('sha256', signingInput, options);
+  // Not an async function: one returning this promise would cost the caller two more ticks.
   return new Promise((resolve, reject) => {
+    if (!offload) {
+      resolve(sign('sha256', signingInput, options));
+      return;
+    }
     sign('sha256', signingInput, options, (error, signature) =>
       error ? reject(error) : resolve(signature),
     );
@@ -61,13 +65,18 @@ const OFFLOADED: SigningPlace = { offload: true };
 export class LocalSigner implements Signer {
   private readonly published: Promise<PublishedKey>;
   private readonly publishedList: Promise<readonly PublishedKey[]>;
+  /** The key's id once published: a signature then checks it without waiting. */
+  private kid?: string;
 
   private constructor(
     private readonly privateKey: KeyObject,
     readonly alg: LocalAlg,
   ) {
     this.published = publishedKey(createPublicKey(privateKey), alg);
-    this.publishedList = this.published.then((key) => [key]);
+    this.publishedList = this.published.then((key) => {
+      this.kid = key.kid;
+      return [key];
+    });
   }
 
   static create(alg: LocalAlg, dataDir?: string): LocalSigner {
@@ -86,10 +95,13 @@ export class LocalSigner implements Signer {
     return this.publishedList;
   }
 
-  async sign(signingInput: Buffer, kid?: string): Promise<Buffer> {
-    if (kid !== undefined && kid !== (await this.published).kid) {
-      throw new Error(`not the active key: ${kid}`);
+  sign(signingInput: Buffer, kid?: string): Promise<Buffer> {
+    if (kid === undefined || kid === this.kid) {
+      return signWith(this.privateKey, signingInput, OFFLOADED);
     }
-    return signWith(this.privateKey, signingInput, OFFLOADED);
+    return this.published.then((key) => {
+      if (kid !== key.kid) throw new Error(`not the active key: ${kid}`);
+      return signWith(this.privateKey, signingInput, OFFLOADED);
+    });
   }
 }

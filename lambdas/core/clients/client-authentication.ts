@@ -124,8 +124,9 @@ export class ClientAuthenticator {
     const assertion = params.get('client_assertion') ?? undefined;
     const postedSecret = params.get('client_secret') ?? undefined;
     const bodyClientId = params.get('client_id') ?? undefined;
-    const presented = [basicTried, postedSecret !== undefined, assertion !== undefined];
-    if (presented.filter(Boolean).length > 1) {
+    const presented =
+      Number(basicTried) + Number(postedSecret !== undefined) + Number(assertion !== undefined);
+    if (presented > 1) {
       throw invalidRequest('use exactly one client authentication method');
     }
 
@@ -135,14 +136,15 @@ export class ClientAuthenticator {
       if (bodyClientId !== undefined && bodyClientId !== basic.clientId) {
         throw invalidRequest('client_id in the body differs from the authenticated client');
       }
-      return this.withSecret(basic.clientId, basic.secret, 'client_secret_basic', true);
+      // Awaited: an async function handing back a pending promise costs two more ticks.
+      return await this.withSecret(basic.clientId, basic.secret, 'client_secret_basic', true);
     }
     if (postedSecret !== undefined) {
       if (bodyClientId === undefined) throw authenticationFailed(false);
-      return this.withSecret(bodyClientId, postedSecret, 'client_secret_post', false);
+      return await this.withSecret(bodyClientId, postedSecret, 'client_secret_post', false);
     }
     if (assertion !== undefined) {
-      return this.withAssertion(assertion, params, bodyClientId, issuer);
+      return await this.withAssertion(assertion, params, bodyClientId, issuer);
     }
     if (bodyClientId !== undefined) {
       // A public client (registered with `none`, or described by its metadata document), or a

@@ -69,6 +69,10 @@ export interface AccessTokenResponse {
 
 const b64 = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
 
+/** A user grant's tokens are `<grantId>.<random>`, so revoking the grant ends them at once. */
+const jtiOf = (grantId: string | undefined, tokenId: string) =>
+  grantId === undefined ? tokenId : `${grantId}.${tokenId}`;
+
 /**
  * Issues RFC 9068 JWT access tokens. The header is serialised once per key; per token only the
  * claims are encoded and the signing input signed.
@@ -88,13 +92,8 @@ export class AccessTokenIssuer {
     grantId?: string,
     tokenId: string = newTokenId(),
   ): Promise<{ token: string; jti: string }> {
-    const header = this.encodedHeader(await this.signer.activeKey());
-    const jti = grantId === undefined ? tokenId : `${grantId}.${tokenId}`;
-    const payload = b64(JSON.stringify({ ...claims, jti }));
-    const signingInput = `${header.encoded}.${payload}`;
-    // By the key the header names, even if another activated meanwhile.
-    const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'), header.kid);
-    return { token: `${signingInput}.${signature.toString('base64url')}`, jti };
+    const jti = jtiOf(grantId, tokenId);
+    return { token: await this.signed({ ...claims, jti }), jti };
   }
 
   /**
@@ -102,25 +101,35 @@ export class AccessTokenIssuer {
    * type's tokens are made here, so their time claims and their answer are the same.
    */
   async respond(
-    { scope, cnf, ...grant }: TokenGrant,
-    { now, lifetimeSeconds, notAfter, grantId, tokenId }: Validity,
+    grant: TokenGrant,
+    { now, lifetimeSeconds, notAfter, grantId, tokenId = newTokenId() }: Validity,
   ): Promise<{ response: AccessTokenResponse; jti: string }> {
-    const exp = Math.min(now + lifetimeSeconds, notAfter ?? Number.POSITIVE_INFINITY);
-    const claims = {
-      ...grant,
-      iat: now,
-      exp,
-      ...(scope !== undefined && { scope }),
-      ...(cnf !== undefined && { cnf }),
-    };
-    const { token, jti } = await this.issue(claims, grantId, tokenId);
-    const response: AccessTokenResponse = {
-      access_token: token,
-      token_type: tokenTypeOf(cnf),
-      expires_in: exp - now,
-      ...(scope !== undefined && { scope }),
-    };
+    const exp =
+      notAfter === undefined ? now + lifetimeSeconds : Math.min(now + lifetimeSeconds, notAfter);
+    const jti = jtiOf(grantId, tokenId);
+    // One copy of the grant, then the rest set in place, in the order the JSON keeps.
+    const { scope, cnf, ...rest } = grant;
+    const claims: Record<string, unknown> = rest;
+    claims.iat = now;
+    claims.exp = exp;
+    if (scope !== undefined) claims.scope = scope;
+    if (cnf !== undefined) claims.cnf = cnf;
+    claims.jti = jti;
+    const access_token = await this.signed(claims);
+    const response: AccessTokenResponse =
+      scope === undefined
+        ? { access_token, token_type: tokenTypeOf(cnf), expires_in: exp - now }
+        : { access_token, token_type: tokenTypeOf(cnf), expires_in: exp - now, scope };
     return { response, jti };
+  }
+
+  /** The JWS of `claims`: the header serialised once per key, the claims encoded and signed. */
+  private async signed(claims: object): Promise<string> {
+    const header = this.encodedHeader(await this.signer.activeKey());
+    const signingInput = `${header.encoded}.${b64(JSON.stringify(claims))}`;
+    // By the key the header names, even if another activated meanwhile.
+    const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'), header.kid);
+    return `${signingInput}.${signature.toString('base64url')}`;
   }
 
   /** Serialised once per key (wrapped keys rotate; the others never change). */

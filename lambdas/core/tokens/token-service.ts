@@ -138,7 +138,8 @@ export class TokenService {
     if (!KNOWN_GRANTS.has(grantType) && assertions === undefined && !exchange) {
       throw unsupportedGrantType(`grant_type ${grantType} is not supported`);
     }
-    const proof = await this.proofs.check(request.dpop, issuer);
+    const proof =
+      request.dpop === undefined ? undefined : await this.proofs.check(request.dpop, issuer);
     // Proofs of assertion grants are spent once the assertion is verified.
     const spent = async <T>(cnf: T) => {
       if (proof) await this.proofs.spend(proof);
@@ -167,13 +168,12 @@ export class TokenService {
     }
     // Spent once the client is known: a request naming no registered client writes nothing.
     if (proof) await this.proofs.spend(proof);
-    const binding = { ...(cnf && { cnf }), publicClient: method === 'none' };
-    if (grantType === 'authorization_code') {
-      const response = await this.userGrants.exchangeCode(client, params, issuer, binding);
-      return { clientId: client.clientId, response };
-    }
-    if (grantType === 'refresh_token') {
-      const response = await this.userGrants.refresh(client, params, issuer, binding);
+    if (grantType === 'authorization_code' || grantType === 'refresh_token') {
+      const binding = { ...(cnf && { cnf }), publicClient: method === 'none' };
+      const response =
+        grantType === 'authorization_code'
+          ? await this.userGrants.exchangeCode(client, params, issuer, binding)
+          : await this.userGrants.refresh(client, params, issuer, binding);
       return { clientId: client.clientId, response };
     }
     requireGrant(client, 'client_credentials');
@@ -195,8 +195,10 @@ export class TokenService {
 
   /** requested ⊆ registered ⊆ offered; the default is everything registered and still offered. */
   private grantedScope(requested: string | null, registered: string | undefined) {
-    const offered = (s: string) => this.settings.allowedScopes?.has(s) ?? true;
-    const registeredScopes = new Set((registered?.split(' ') ?? []).filter(offered));
+    const offered = this.settings.allowedScopes;
+    const registeredScopes = new Set<string>();
+    for (const s of registered?.split(' ') ?? [])
+      if (offered?.has(s) ?? true) registeredScopes.add(s);
     if (requested === null) {
       return registeredScopes.size > 0 ? [...registeredScopes].join(' ') : undefined;
     }
