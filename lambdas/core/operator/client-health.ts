@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { ClientMetadata } from '../clients/client-metadata.js';
+import type { Writable } from '../writable.js';
 import type { AuditEvent } from './audit.js';
 import type {
   ClientHealthCounters,
@@ -111,18 +112,20 @@ export async function noteRegistrations(
       REPEAT_WINDOW_SECONDS,
     );
     if (run.registrations < 2) continue;
-    repeated.push({
+    // Members assigned in order, only when present (cheaper than conditional spreads).
+    const built: Partial<Writable<RepeatedRegistrationEvent>> = {
       type: 'registration.repeated',
       client_id: event.client_id,
-      ...(event.client_name !== undefined && { client_name: event.client_name }),
-      ...(event.software_id !== undefined && { software_id: event.software_id }),
-      metadata_fingerprint: fingerprint,
-      registrations: run.registrations,
-      first_at: run.firstAt,
-      ...(run.previousClientId !== undefined && { previous_client_id: run.previousClientId }),
-      ...(event.source_ip !== undefined && { source_ip: event.source_ip }),
-      occurred_at: event.occurred_at,
-    });
+    };
+    if (event.client_name !== undefined) built.client_name = event.client_name;
+    if (event.software_id !== undefined) built.software_id = event.software_id;
+    built.metadata_fingerprint = fingerprint;
+    built.registrations = run.registrations;
+    built.first_at = run.firstAt;
+    if (run.previousClientId !== undefined) built.previous_client_id = run.previousClientId;
+    if (event.source_ip !== undefined) built.source_ip = event.source_ip;
+    built.occurred_at = event.occurred_at;
+    repeated.push(built as RepeatedRegistrationEvent);
   }
   return repeated;
 }

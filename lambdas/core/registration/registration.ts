@@ -22,6 +22,7 @@ import {
 import { metadataFingerprint } from '../operator/client-health.js';
 import { clientConfigurationUrl } from '../paths.js';
 import { hashSecret, newClientId, newSecret } from '../secrets.js';
+import type { Writable } from '../writable.js';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
 import type {
@@ -153,11 +154,10 @@ export class RegistrationRules {
   withActiveUntil(record: Omit<ClientRecord, 'activeUntil' | 'softwareKey'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
     const softwareId = record.metadata.software_id;
-    return {
-      ...record,
-      ...(activeUntil !== undefined && { activeUntil }),
-      ...(softwareId !== undefined && { softwareKey: softwareIdKey(softwareId) }),
-    };
+    const stored: Writable<ClientRecord> = { ...record };
+    if (activeUntil !== undefined) stored.activeUntil = activeUntil;
+    if (softwareId !== undefined) stored.softwareKey = softwareIdKey(softwareId);
+    return stored;
   }
 
   /**
@@ -253,39 +253,42 @@ export class RegistrationService {
     }
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
-    const record = this.rules.withActiveUntil({
+    // Members assigned in order, only when present: a conditional spread allocates an object
+    // per member, on every registration.
+    const built: Partial<Writable<ClientRecord>> = {
       clientId: newClientId(),
       metadata,
       clientIdIssuedAt: now,
-      ...(clientSecret !== undefined && { secretHash: hashSecret(clientSecret) }),
-      clientSecretExpiresAt: clientSecret !== undefined ? this.lifecycle.secretExpiry(now) : 0,
-      registrationTokenHash: hashSecret(registrationAccessToken),
-      ...(expiresAt !== undefined && { expiresAt }),
-      version: 1,
-      registrationMethod: way,
-      metadataFingerprint: metadataFingerprint(metadata),
-      ...(token && { initialAccessTokenId: token.id }),
-      ...(countedSoftwareId !== undefined && { countedSoftwareId }),
-      ...(constraints &&
-        Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
-      ...(admitted.statementIssuer !== undefined && {
-        statementIssuer: admitted.statementIssuer,
-      }),
-      ...(admitted.asserted && {
-        statementMembers: admitted.asserted.filter((name) => Object.hasOwn(metadata, name)),
-      }),
-      lastChange: { at: now, ...origin },
-    });
+    };
+    if (clientSecret !== undefined) built.secretHash = hashSecret(clientSecret);
+    built.clientSecretExpiresAt = clientSecret !== undefined ? this.lifecycle.secretExpiry(now) : 0;
+    built.registrationTokenHash = hashSecret(registrationAccessToken);
+    if (expiresAt !== undefined) built.expiresAt = expiresAt;
+    built.version = 1;
+    built.registrationMethod = way;
+    built.metadataFingerprint = metadataFingerprint(metadata);
+    if (token) built.initialAccessTokenId = token.id;
+    if (countedSoftwareId !== undefined) built.countedSoftwareId = countedSoftwareId;
+    if (constraints && Object.keys(constraints).length > 0) {
+      built.registrationConstraints = constraints;
+    }
+    if (admitted.statementIssuer !== undefined) built.statementIssuer = admitted.statementIssuer;
+    if (admitted.asserted) {
+      built.statementMembers = admitted.asserted.filter((name) => Object.hasOwn(metadata, name));
+    }
+    built.lastChange = { at: now, ...origin };
+    const record = this.rules.withActiveUntil(built as ClientRecord);
     try {
       await this.repository.create(record);
     } catch (error) {
       await giveBack();
       throw error;
     }
-    return {
-      ...clientInformation(record, issuer, registrationAccessToken, clientSecret),
-      ...(admitted.statement !== undefined && { software_statement: admitted.statement }),
-    };
+    const information = clientInformation(record, issuer, registrationAccessToken, clientSecret);
+    if (admitted.statement !== undefined) {
+      (information as Writable<ClientInformation>).software_statement = admitted.statement;
+    }
+    return information;
   }
 
   /**
@@ -359,16 +362,17 @@ export function clientInformation(
   registrationAccessToken: string,
   clientSecret?: string,
 ): ClientInformation {
-  return {
+  const information: Writable<Partial<ClientInformation>> = {
     client_id: record.clientId,
     client_id_issued_at: record.clientIdIssuedAt,
     ...record.metadata,
-    ...(clientSecret !== undefined && { client_secret: clientSecret }),
-    ...(record.secretHash !== undefined && {
-      client_secret_expires_at: record.clientSecretExpiresAt,
-    }),
-    ...(record.expiresAt !== undefined && { expires_at: record.expiresAt }),
-    registration_access_token: registrationAccessToken,
-    registration_client_uri: clientConfigurationUrl(issuer, record.clientId),
   };
+  if (clientSecret !== undefined) information.client_secret = clientSecret;
+  if (record.secretHash !== undefined) {
+    information.client_secret_expires_at = record.clientSecretExpiresAt;
+  }
+  if (record.expiresAt !== undefined) information.expires_at = record.expiresAt;
+  information.registration_access_token = registrationAccessToken;
+  information.registration_client_uri = clientConfigurationUrl(issuer, record.clientId);
+  return information as ClientInformation;
 }
