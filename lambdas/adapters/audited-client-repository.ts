@@ -92,13 +92,19 @@ export class AuditedClientRepository implements ClientRepository {
     const event = auditEventFor(change);
     if (!event) return;
     sink?.(event);
-    await countEvents(statistics, [event]).catch((error: Error) =>
-      logger.error('statistics not updated', { error, event: event.type }),
-    );
-    const repeated = await noteRegistrations(statistics, [event]).catch((error: Error) => {
+    // try/catch rather than .catch(): no extra promise and handler on every change.
+    try {
+      await countEvents(statistics, [event]);
+    } catch (error) {
+      logger.error('statistics not updated', { error, event: event.type });
+    }
+    if (event.type !== 'client.registered') return;
+    let repeated: RepeatedRegistrationEvent[] = [];
+    try {
+      repeated = await noteRegistrations(statistics, [event]);
+    } catch (error) {
       logger.error('registration runs not updated', { error });
-      return [];
-    });
-    for (const event of repeated) sink?.(event);
+    }
+    for (const run of repeated) sink?.(run);
   }
 }

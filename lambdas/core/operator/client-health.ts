@@ -35,12 +35,18 @@ const UNORDERED = new Set(['redirect_uris', 'grant_types', 'response_types', 'co
  */
 export const metadataFingerprint = (metadata: ClientMetadata): string => {
   const members = metadata as Record<string, unknown>;
-  const normalised = Object.keys(members)
-    .sort()
-    .map((name) => {
-      const value = members[name];
-      return [name, UNORDERED.has(name) && Array.isArray(value) ? [...value].sort() : value];
-    });
+  const names = Object.keys(members).sort();
+  // A plain loop, and a list copied to be sorted only when it has two entries or more: this
+  // runs on every registration.
+  const normalised: [string, unknown][] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const value = members[name];
+    normalised[i] = [
+      name,
+      Array.isArray(value) && value.length > 1 && UNORDERED.has(name) ? [...value].sort() : value,
+    ];
+  }
   return hash('sha256', JSON.stringify(normalised), 'base64url');
 };
 

@@ -205,9 +205,12 @@ export class RegistrationService {
   ): Promise<ClientInformation> {
     const now = this.clock.now();
     const { bearer } = presented;
+    const presentsStatement =
+      body.software_statement !== undefined && body.software_statement !== null;
     const way = classify({
-      ...presented,
-      softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
+      bearer,
+      clientCertificate: presented.clientCertificate,
+      softwareStatement: presentsStatement,
     });
     requireAccepted(way, this.rules.policy);
     // The token is checked (a read) before the body, so a bad token is a 401 whatever the body.
@@ -218,7 +221,14 @@ export class RegistrationService {
       }
       token = await this.software.initialAccessTokens.check(bearer, now);
     }
-    const admitted = await this.admitSoftware(body, issuer, now);
+    // Without a verifier a statement stays in the body, and validateClientMetadata refuses it
+    // as unapproved. (Here and below, awaited only when there is something to wait for: each
+    // await is a promise and a turn of the microtask queue, on every registration.)
+    const { statements } = this.software;
+    const admitted: AdmittedSoftware =
+      presentsStatement && statements !== undefined
+        ? await this.admitSoftware(body, statements, issuer, now)
+        : { body };
     const validated = validateClientMetadata(admitted.body, this.settings, now);
     const constraints = token && tokenConstraints(token, now);
     const { metadata, expiresAt } = this.rules.bound(
@@ -229,7 +239,7 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.rules.checkAnonymousRedirects(metadata);
-    await this.rules.refuseBlocked(metadata, way);
+    if (metadata.software_id !== undefined) await this.rules.refuseBlocked(metadata, way);
     // The places this client takes under the caps, given back if it does not come to be: its
     // software_id's first, so that a refusal there leaves the token unused; then the token's,
     // counted with its use (the one extra write of a token registration).
@@ -242,7 +252,9 @@ export class RegistrationService {
       ]);
     };
     try {
-      countedSoftwareId = await this.claimSoftwarePlace(metadata.software_id, now);
+      if (metadata.software_id !== undefined) {
+        countedSoftwareId = await this.claimSoftwarePlace(metadata.software_id, now);
+      }
       if (token) {
         await this.software.initialAccessTokens?.use(token, now);
         tokenUsed = true;
@@ -292,35 +304,31 @@ export class RegistrationService {
   }
 
   /**
-   * A software statement is verified and its claims take precedence over the body's (RFC 7591
-   * §3.1.1). Without a verifier the statement stays in the body, and validateClientMetadata
-   * refuses it as unapproved.
+   * The body's software statement is verified and its claims take precedence over the body's
+   * (RFC 7591 §3.1.1).
    */
   private async admitSoftware(
     body: Record<string, unknown>,
+    statements: SoftwareStatements,
     issuer: string,
     now: number,
   ): Promise<AdmittedSoftware> {
-    const { statements } = this.software;
     const statement = body.software_statement;
-    if (statement !== undefined && statement !== null && statements !== undefined) {
-      if (typeof statement !== 'string') {
-        throw invalidSoftwareStatement('software_statement: must be a JWT');
-      }
-      const verified = await statements.verify(statement, now);
-      // A statement addressed to particular servers must name this one; one with no aud is
-      // for any server (the usual case: software vendors sign once for every deployment).
-      const { aud } = verified.claims;
-      if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
-        throw invalidSoftwareStatement('software_statement: its aud does not name this server');
-      }
-      return {
-        ...withStatementClaims(body, verified),
-        statement,
-        statementIssuer: verified.issuer,
-      };
+    if (typeof statement !== 'string') {
+      throw invalidSoftwareStatement('software_statement: must be a JWT');
     }
-    return { body };
+    const verified = await statements.verify(statement, now);
+    // A statement addressed to particular servers must name this one; one with no aud is
+    // for any server (the usual case: software vendors sign once for every deployment).
+    const { aud } = verified.claims;
+    if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
+      throw invalidSoftwareStatement('software_statement: its aud does not name this server');
+    }
+    return {
+      ...withStatementClaims(body, verified),
+      statement,
+      statementIssuer: verified.issuer,
+    };
   }
 
   /**
