@@ -35,9 +35,16 @@ const UNORDERED = new Set(['redirect_uris', 'grant_types', 'response_types', 'co
  */
 export const metadataFingerprint = (metadata: ClientMetadata): string => {
   const members = metadata as Record<string, unknown>;
-  const names = Object.keys(members).sort();
-  // A plain loop, and a list copied to be sorted only when it has two entries or more: this
+  // In name order by insertion (a few dozen names at most: Array.prototype.sort allocates
+  // more than the names weigh); lists copied to be sorted only when they hold two or more. This
   // runs on every registration.
+  const names = Object.keys(members);
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i] as string;
+    let at = i;
+    for (; at > 0 && (names[at - 1] as string) > name; at--) names[at] = names[at - 1] as string;
+    names[at] = name;
+  }
   const normalised: [string, unknown][] = new Array(names.length);
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
