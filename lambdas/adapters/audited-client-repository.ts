@@ -4,7 +4,7 @@ import type { FederatedTokenEvent } from '../core/federation/federated-tokens.js
 import type { TrustedIssuerEvent } from '../core/federation/issuer-audit.js';
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
 import {
-  noteRegistrations,
+  noteRegistration,
   type RepeatedRegistrationEvent,
 } from '../core/operator/client-health.js';
 import { countEvents } from '../core/operator/client-statistics.js';
@@ -98,13 +98,12 @@ export class AuditedClientRepository implements ClientRepository {
     } catch (error) {
       logger.error('statistics not updated', { error, event: event.type });
     }
-    if (event.type !== 'client.registered') return;
-    let repeated: RepeatedRegistrationEvent[] = [];
+    let repeated: RepeatedRegistrationEvent | undefined;
     try {
-      repeated = await noteRegistrations(statistics, [event]);
+      repeated = await noteRegistration(statistics, event);
     } catch (error) {
       logger.error('registration runs not updated', { error });
     }
-    for (const run of repeated) sink?.(run);
+    if (repeated !== undefined) sink?.(repeated);
   }
 }

@@ -114,33 +114,50 @@ export async function noteRegistrations(
 ): Promise<RepeatedRegistrationEvent[]> {
   const repeated: RepeatedRegistrationEvent[] = [];
   for (const event of events) {
-    const fingerprint = event.metadata_fingerprint;
-    if (event.type !== 'client.registered' || fingerprint === undefined) continue;
-    // When the client was registered, not when the change reached the audit trail (a stream
-    // record's time is approximate, and may fall in the next second).
-    const run = await statistics.noteRegistration(
+    const continued = await noteRegistration(statistics, event);
+    if (continued !== undefined) repeated.push(continued);
+  }
+  return repeated;
+}
+
+/**
+ * noteRegistrations for one event. Not an async function: the note's own promise carries the
+ * answer (no suspended frame on every registration of the local server).
+ */
+export function noteRegistration(
+  statistics: ClientStatistics,
+  event: AuditEvent,
+): Promise<RepeatedRegistrationEvent | undefined> {
+  const fingerprint = event.metadata_fingerprint;
+  if (event.type !== 'client.registered' || fingerprint === undefined) {
+    return Promise.resolve(undefined);
+  }
+  // When the client was registered, not when the change reached the audit trail (a stream
+  // record's time is approximate, and may fall in the next second).
+  return statistics
+    .noteRegistration(
       fingerprint,
       event.client_id,
       event.client_id_issued_at,
       REPEAT_WINDOW_SECONDS,
-    );
-    if (run.registrations < 2) continue;
-    // Members assigned in order, only when present (cheaper than conditional spreads).
-    const built: Partial<Writable<RepeatedRegistrationEvent>> = {
-      type: 'registration.repeated',
-      client_id: event.client_id,
-    };
-    if (event.client_name !== undefined) built.client_name = event.client_name;
-    if (event.software_id !== undefined) built.software_id = event.software_id;
-    built.metadata_fingerprint = fingerprint;
-    built.registrations = run.registrations;
-    built.first_at = run.firstAt;
-    if (run.previousClientId !== undefined) built.previous_client_id = run.previousClientId;
-    if (event.source_ip !== undefined) built.source_ip = event.source_ip;
-    built.occurred_at = event.occurred_at;
-    repeated.push(built as RepeatedRegistrationEvent);
-  }
-  return repeated;
+    )
+    .then((run) => {
+      if (run.registrations < 2) return undefined;
+      // Members assigned in order, only when present (cheaper than conditional spreads).
+      const built: Partial<Writable<RepeatedRegistrationEvent>> = {
+        type: 'registration.repeated',
+        client_id: event.client_id,
+      };
+      if (event.client_name !== undefined) built.client_name = event.client_name;
+      if (event.software_id !== undefined) built.software_id = event.software_id;
+      built.metadata_fingerprint = fingerprint;
+      built.registrations = run.registrations;
+      built.first_at = run.firstAt;
+      if (run.previousClientId !== undefined) built.previous_client_id = run.previousClientId;
+      if (event.source_ip !== undefined) built.source_ip = event.source_ip;
+      built.occurred_at = event.occurred_at;
+      return built as RepeatedRegistrationEvent;
+    });
 }
 
 /** What the admin API and the dashboard show of a client's health. */
