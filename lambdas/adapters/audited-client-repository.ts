@@ -53,9 +53,11 @@ export class AuditedClientRepository implements ClientRepository {
     return this.inner.get(clientId);
   }
 
-  async create(record: ClientRecord): Promise<void> {
-    await this.inner.create(record);
-    await this.emit({ kind: 'INSERT', newImage: record, at: this.clock.now() });
+  /** The change first, then its report: chained, not awaited (no suspended frame per client). */
+  create(record: ClientRecord): Promise<void> {
+    return this.inner
+      .create(record)
+      .then(() => this.emit({ kind: 'INSERT', newImage: record, at: this.clock.now() }));
   }
 
   async replace(record: ClientRecord): Promise<void> {
