@@ -4,7 +4,7 @@ import type { FederatedTokenEvent } from '../core/federation/federated-tokens.js
 import type { TrustedIssuerEvent } from '../core/federation/issuer-audit.js';
 import { type AuditEvent, auditEventFor, type ClientChange } from '../core/operator/audit.js';
 import {
-  noteRegistrations,
+  noteRegistration,
   type RepeatedRegistrationEvent,
 } from '../core/operator/client-health.js';
 import { countEvents } from '../core/operator/client-statistics.js';
@@ -53,9 +53,11 @@ export class AuditedClientRepository implements ClientRepository {
     return this.inner.get(clientId);
   }
 
-  async create(record: ClientRecord): Promise<void> {
-    await this.inner.create(record);
-    await this.emit({ kind: 'INSERT', newImage: record, at: this.clock.now() });
+  /** The change first, then its report: chained, not awaited (no suspended frame per client). */
+  create(record: ClientRecord): Promise<void> {
+    return this.inner
+      .create(record)
+      .then(() => this.emit({ kind: 'INSERT', newImage: record, at: this.clock.now() }));
   }
 
   async replace(record: ClientRecord): Promise<void> {
@@ -92,13 +94,18 @@ export class AuditedClientRepository implements ClientRepository {
     const event = auditEventFor(change);
     if (!event) return;
     sink?.(event);
-    await countEvents(statistics, [event]).catch((error: Error) =>
-      logger.error('statistics not updated', { error, event: event.type }),
-    );
-    const repeated = await noteRegistrations(statistics, [event]).catch((error: Error) => {
+    // try/catch rather than .catch(): no extra promise and handler on every change.
+    try {
+      await countEvents(statistics, [event]);
+    } catch (error) {
+      logger.error('statistics not updated', { error, event: event.type });
+    }
+    let repeated: RepeatedRegistrationEvent | undefined;
+    try {
+      repeated = await noteRegistration(statistics, event);
+    } catch (error) {
       logger.error('registration runs not updated', { error });
-      return [];
-    });
-    for (const event of repeated) sink?.(event);
+    }
+    if (repeated !== undefined) sink?.(repeated);
   }
 }

@@ -174,7 +174,7 @@ export function createRouter(routes: readonly Route[]): Router {
       const { candidate, params } = found;
       const { methods } = candidate;
       cors = candidate.cors;
-      if (request.method === 'OPTIONS' && cors) return preflight(methods);
+      if (request.method === 'OPTIONS' && cors) return finish(preflight(methods), false, issuer);
       let route: Route | undefined;
       for (const r of candidate.routes) {
         if (r.method === request.method) {
@@ -187,7 +187,7 @@ export function createRouter(routes: readonly Route[]): Router {
       if (route === undefined) {
         throw methodNotAllowed(request.method, [...methods, ...(cors ? ['OPTIONS'] : [])]);
       }
-      return withCors(await route.handle({ request, issuer, params }), cors);
+      return finish(await route.handle({ request, issuer, params }), cors, issuer);
     } catch (error) {
       if (error instanceof OAuthError) {
         // One line per dependency failure that reaches a client (a throttle, a timeout, an
@@ -201,29 +201,36 @@ export function createRouter(routes: readonly Route[]): Router {
         }
         if (error.redirect) {
           const params = { error: error.error, error_description: error.description };
-          return authorizationResponse(error.redirect, params, issuer, { error: error.error });
+          return finish(
+            authorizationResponse(error.redirect, params, issuer, { error: error.error }),
+            false,
+            issuer,
+          );
         }
-        if (isPage && !prefersJson(request)) return pageOfErrors(error, issuer);
-        return withCors(errorResponse(error), cors);
+        if (isPage && !prefersJson(request))
+          return finish(pageOfErrors(error, issuer), false, issuer);
+        return finish(errorResponse(error), cors, issuer);
       }
       logger.error('unhandled error', { error: error as Error });
-      return withCors(
+      return finish(
         {
           ...json(500, { error: 'server_error', error_description: 'internal error' }, NO_STORE),
           error: 'server_error',
         },
         cors,
+        issuer,
       );
     }
   };
-  return async (request, issuer) => {
-    const response = await dispatch(request, issuer);
-    Object.assign(response.headers, securityHeaders(issuer));
-    return response;
-  };
+  return dispatch;
 }
 
-function withCors(response: HttpResponse, cors: boolean): HttpResponse {
+/**
+ * Every answer leaves through here: the CORS headers where the path allows them, the security
+ * headers always (at each return rather than in a wrapper: one async frame fewer per request).
+ */
+function finish(response: HttpResponse, cors: boolean, issuer: string): HttpResponse {
   if (cors) Object.assign(response.headers, CORS_HEADERS);
+  Object.assign(response.headers, securityHeaders(issuer));
   return response;
 }

@@ -7,6 +7,43 @@ const base = auditedClient();
 const AT = 1_800_000_100;
 
 describe('auditEventFor', () => {
+  it('writes the members it has in one order, the two instants last', () => {
+    const record = auditedClient({
+      initialAccessTokenId: 'iat-1',
+      metadataFingerprint: 'fp',
+      metadata: { ...base.metadata, dpop_bound_access_tokens: true },
+    });
+    const registered = auditEventFor({ kind: 'INSERT', newImage: record, at: AT });
+    expect(Object.keys(registered ?? {})).toEqual([
+      'type',
+      'client_id',
+      'client_name',
+      'software_id',
+      'registration_method',
+      'initial_access_token_id',
+      'token_binding',
+      'metadata_fingerprint',
+      'source_ip',
+      'client_id_issued_at',
+      'occurred_at',
+    ]);
+    const deleted = auditEventFor({
+      kind: 'REMOVE',
+      oldImage: { ...base, deletion: { by: 'operator', at: AT, actor: 'admin-token' } },
+      at: AT,
+    });
+    expect(Object.keys(deleted ?? {})).toEqual([
+      'type',
+      'client_id',
+      'client_name',
+      'software_id',
+      'registration_method',
+      'actor',
+      'client_id_issued_at',
+      'occurred_at',
+    ]);
+  });
+
   it.each<[string, Parameters<typeof auditEventFor>[0], string | undefined, string | undefined]>([
     ['a new client', { kind: 'INSERT', newImage: base, at: AT }, 'client.registered', '192.0.2.1'],
     [

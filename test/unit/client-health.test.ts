@@ -16,6 +16,18 @@ const metadata = {
 } as unknown as ClientMetadata;
 
 describe('the metadata fingerprint', () => {
+  it('stays the value stored before: a run that began under an earlier version goes on', () => {
+    expect(metadataFingerprint(metadata)).toBe('YKspSnbocMnBWy3TjyJ2EzMoO5SOIkL1IFIM6Znvf_s');
+    expect(
+      metadataFingerprint({
+        ...metadata,
+        response_types: [],
+        contacts: ['b@x', 'a@x'],
+        scope: 'x',
+      } as unknown as ClientMetadata),
+    ).toBe('Ap-1CzABwjyzv7JYUGSslZpPDumYpPQi2L-fruYCuu0');
+  });
+
   it('is the same for the same metadata in any member or list order, and differs for any other value', () => {
     const reordered = {
       token_endpoint_auth_method: 'none',

@@ -43,6 +43,21 @@ describe('RegistrationService', () => {
     expect(stored?.secretHash).toBe(hashSecret(info.client_secret as string));
   });
 
+  it('answers its members in a stable order: id, issue time, metadata, secret, then the RFC 7592 pair', async () => {
+    const info = await service.register(machine, ISSUER);
+    const stored = await repository.get(info.client_id);
+    expect(Object.keys(info)).toEqual([
+      'client_id',
+      'client_id_issued_at',
+      ...Object.keys(stored?.metadata ?? {}),
+      'client_secret',
+      'client_secret_expires_at',
+      'expires_at',
+      'registration_access_token',
+      'registration_client_uri',
+    ]);
+  });
+
   it('gives public clients no secret and no client_secret_expires_at', async () => {
     const info = await service.register(
       { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' },

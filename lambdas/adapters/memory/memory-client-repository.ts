@@ -18,7 +18,9 @@ function copyOf<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(copyOf) as T;
   const copy: Record<string, unknown> = {};
-  for (const name of Object.keys(value)) {
+  // for…in over own members: no array of names per object copied.
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue;
     const member = copyOf((value as Record<string, unknown>)[name]);
     if (name === '__proto__') {
       Object.defineProperty(copy, name, {

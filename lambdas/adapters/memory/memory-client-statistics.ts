@@ -68,14 +68,13 @@ export class MemoryClientStatistics implements ClientStatistics {
 
   async noteRegistration(fingerprint: string, clientId: string, at: number, windowSeconds: number) {
     const last = this.runs.get(fingerprint);
-    const run =
-      last !== undefined && last.lastAt > at - windowSeconds
-        ? { registrations: last.registrations + 1, firstAt: last.firstAt, lastAt: at }
-        : { registrations: 1, firstAt: at, lastAt: at };
-    this.runs.set(fingerprint, { ...run, lastClientId: clientId });
-    return run.registrations > 1 && last !== undefined
-      ? { ...run, previousClientId: last.lastClientId }
-      : run;
+    const going = last !== undefined && last.lastAt > at - windowSeconds;
+    const registrations = going ? last.registrations + 1 : 1;
+    const firstAt = going ? last.firstAt : at;
+    this.runs.set(fingerprint, { registrations, firstAt, lastAt: at, lastClientId: clientId });
+    return going
+      ? { registrations, firstAt, lastAt: at, previousClientId: last.lastClientId }
+      : { registrations, firstAt, lastAt: at };
   }
 
   async clientHealth(clientId: string, fingerprint: string | undefined, now: number) {

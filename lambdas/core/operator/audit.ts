@@ -1,4 +1,5 @@
 import type { ClientRecord, RequestOrigin } from '../clients/ports.js';
+import type { Writable } from '../writable.js';
 
 export type AuditEventType =
   | 'client.registered'
@@ -55,26 +56,29 @@ function event(
   at: number,
   origin: RequestOrigin = {},
 ): AuditEvent {
-  return {
+  // Members assigned in order, only when present (a conditional spread allocates an object per
+  // member, on every registration).
+  const { metadata } = record;
+  const built: Partial<Writable<AuditEvent>> = {
     type,
     client_id: record.clientId,
-    ...(record.metadata.client_name !== undefined && { client_name: record.metadata.client_name }),
-    ...(record.metadata.software_id !== undefined && { software_id: record.metadata.software_id }),
-    ...(record.registrationMethod !== undefined && {
-      registration_method: record.registrationMethod,
-    }),
-    ...(record.initialAccessTokenId !== undefined && {
-      initial_access_token_id: record.initialAccessTokenId,
-    }),
-    ...(tokenBinding(record) !== undefined && { token_binding: tokenBinding(record) }),
-    ...(record.metadataFingerprint !== undefined && {
-      metadata_fingerprint: record.metadataFingerprint,
-    }),
-    ...(origin.sourceIp !== undefined && { source_ip: origin.sourceIp }),
-    ...(origin.actor !== undefined && { actor: origin.actor }),
-    client_id_issued_at: record.clientIdIssuedAt,
-    occurred_at: at,
   };
+  if (metadata.client_name !== undefined) built.client_name = metadata.client_name;
+  if (metadata.software_id !== undefined) built.software_id = metadata.software_id;
+  if (record.registrationMethod !== undefined)
+    built.registration_method = record.registrationMethod;
+  if (record.initialAccessTokenId !== undefined)
+    built.initial_access_token_id = record.initialAccessTokenId;
+  const binding = tokenBinding(record);
+  if (binding !== undefined) built.token_binding = binding;
+  if (record.metadataFingerprint !== undefined)
+    built.metadata_fingerprint = record.metadataFingerprint;
+  if (origin.sourceIp !== undefined) built.source_ip = origin.sourceIp;
+  if (origin.actor !== undefined) built.actor = origin.actor;
+  // Last, after the optional members, as the events have always been written.
+  built.client_id_issued_at = record.clientIdIssuedAt;
+  built.occurred_at = at;
+  return built as AuditEvent;
 }
 
 /**

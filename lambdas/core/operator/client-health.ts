@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { ClientMetadata } from '../clients/client-metadata.js';
+import type { Writable } from '../writable.js';
 import type { AuditEvent } from './audit.js';
 import type {
   ClientHealthCounters,
@@ -34,12 +35,25 @@ const UNORDERED = new Set(['redirect_uris', 'grant_types', 'response_types', 'co
  */
 export const metadataFingerprint = (metadata: ClientMetadata): string => {
   const members = metadata as Record<string, unknown>;
-  const normalised = Object.keys(members)
-    .sort()
-    .map((name) => {
-      const value = members[name];
-      return [name, UNORDERED.has(name) && Array.isArray(value) ? [...value].sort() : value];
-    });
+  // In name order by insertion (a few dozen names at most: Array.prototype.sort allocates
+  // more than the names weigh); lists copied to be sorted only when they hold two or more. This
+  // runs on every registration.
+  const names = Object.keys(members);
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i] as string;
+    let at = i;
+    for (; at > 0 && (names[at - 1] as string) > name; at--) names[at] = names[at - 1] as string;
+    names[at] = name;
+  }
+  const normalised: [string, unknown][] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const value = members[name];
+    normalised[i] = [
+      name,
+      Array.isArray(value) && value.length > 1 && UNORDERED.has(name) ? [...value].sort() : value,
+    ];
+  }
   return hash('sha256', JSON.stringify(normalised), 'base64url');
 };
 
@@ -100,31 +114,50 @@ export async function noteRegistrations(
 ): Promise<RepeatedRegistrationEvent[]> {
   const repeated: RepeatedRegistrationEvent[] = [];
   for (const event of events) {
-    const fingerprint = event.metadata_fingerprint;
-    if (event.type !== 'client.registered' || fingerprint === undefined) continue;
-    // When the client was registered, not when the change reached the audit trail (a stream
-    // record's time is approximate, and may fall in the next second).
-    const run = await statistics.noteRegistration(
+    const continued = await noteRegistration(statistics, event);
+    if (continued !== undefined) repeated.push(continued);
+  }
+  return repeated;
+}
+
+/**
+ * noteRegistrations for one event. Not an async function: the note's own promise carries the
+ * answer (no suspended frame on every registration of the local server).
+ */
+export function noteRegistration(
+  statistics: ClientStatistics,
+  event: AuditEvent,
+): Promise<RepeatedRegistrationEvent | undefined> {
+  const fingerprint = event.metadata_fingerprint;
+  if (event.type !== 'client.registered' || fingerprint === undefined) {
+    return Promise.resolve(undefined);
+  }
+  // When the client was registered, not when the change reached the audit trail (a stream
+  // record's time is approximate, and may fall in the next second).
+  return statistics
+    .noteRegistration(
       fingerprint,
       event.client_id,
       event.client_id_issued_at,
       REPEAT_WINDOW_SECONDS,
-    );
-    if (run.registrations < 2) continue;
-    repeated.push({
-      type: 'registration.repeated',
-      client_id: event.client_id,
-      ...(event.client_name !== undefined && { client_name: event.client_name }),
-      ...(event.software_id !== undefined && { software_id: event.software_id }),
-      metadata_fingerprint: fingerprint,
-      registrations: run.registrations,
-      first_at: run.firstAt,
-      ...(run.previousClientId !== undefined && { previous_client_id: run.previousClientId }),
-      ...(event.source_ip !== undefined && { source_ip: event.source_ip }),
-      occurred_at: event.occurred_at,
+    )
+    .then((run) => {
+      if (run.registrations < 2) return undefined;
+      // Members assigned in order, only when present (cheaper than conditional spreads).
+      const built: Partial<Writable<RepeatedRegistrationEvent>> = {
+        type: 'registration.repeated',
+        client_id: event.client_id,
+      };
+      if (event.client_name !== undefined) built.client_name = event.client_name;
+      if (event.software_id !== undefined) built.software_id = event.software_id;
+      built.metadata_fingerprint = fingerprint;
+      built.registrations = run.registrations;
+      built.first_at = run.firstAt;
+      if (run.previousClientId !== undefined) built.previous_client_id = run.previousClientId;
+      if (event.source_ip !== undefined) built.source_ip = event.source_ip;
+      built.occurred_at = event.occurred_at;
+      return built as RepeatedRegistrationEvent;
     });
-  }
-  return repeated;
 }
 
 /** What the admin API and the dashboard show of a client's health. */

@@ -106,8 +106,12 @@ export function mergeCounterUpdates(updates: readonly CounterUpdate[]): CounterU
   return result;
 }
 
-/** Counts audit events: one atomic update per statistics item they touch, never a scan. */
-export async function countEvents(
+/**
+ * Counts audit events: one atomic update per statistics item they touch, never a scan. Not an
+ * async function: the write's own promise is the answer (one suspended frame fewer on every
+ * registration).
+ */
+export function countEvents(
   statistics: ClientStatistics,
   events: readonly AuditEvent[],
 ): Promise<void> {
@@ -116,7 +120,7 @@ export async function countEvents(
     events.length === 1
       ? counterUpdatesFor(events[0] as AuditEvent)
       : mergeCounterUpdates(events.flatMap(counterUpdatesFor));
-  if (updates.length > 0) await statistics.add(updates);
+  return updates.length > 0 ? statistics.add(updates) : Promise.resolve();
 }
 
 /** The `limit` software_ids with the most active clients (above zero), most first. */

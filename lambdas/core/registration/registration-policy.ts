@@ -103,18 +103,28 @@ export function applyTier(
       `token_endpoint_auth_method: public clients are not allowed for ${way} registration`,
     );
   }
-  const scopes = metadata.scope?.split(' ') ?? [];
-  for (const [allowed, source] of [
-    [tier.scopes, `${way} registration`],
-    [extra.scopes, extra.scopeSource ?? 'this registration'],
-  ] as const) {
-    const outside = allowed && scopes.find((s) => !allowed.has(s));
-    if (outside) throw invalidClientMetadata(`scope: ${outside} is not allowed for ${source}`);
+  // Plain checks, no arrays or messages built unless one is refused: this runs on every
+  // registration.
+  if (metadata.scope !== undefined) {
+    const scopes = metadata.scope.split(' ');
+    const outsideTier = tier.scopes && scopes.find((s) => !tier.scopes?.has(s));
+    if (outsideTier) {
+      throw invalidClientMetadata(`scope: ${outsideTier} is not allowed for ${way} registration`);
+    }
+    const outside = extra.scopes && scopes.find((s) => !extra.scopes?.has(s));
+    if (outside) {
+      throw invalidClientMetadata(
+        `scope: ${outside} is not allowed for ${extra.scopeSource ?? 'this registration'}`,
+      );
+    }
   }
-  const caps = [tier.maxClientLifetimeSeconds, extra.maxClientLifetimeSeconds].filter(
-    (c): c is number => c !== undefined,
-  );
-  return caps.length > 0 ? { maxLifetimeSeconds: Math.min(...caps) } : {};
+  const tierCap = tier.maxClientLifetimeSeconds;
+  const extraCap = extra.maxClientLifetimeSeconds;
+  const cap =
+    tierCap === undefined || extraCap === undefined
+      ? (tierCap ?? extraCap)
+      : Math.min(tierCap, extraCap);
+  return cap === undefined ? {} : { maxLifetimeSeconds: cap };
 }
 
 /**

@@ -22,6 +22,7 @@ import {
 import { metadataFingerprint } from '../operator/client-health.js';
 import { clientConfigurationUrl } from '../paths.js';
 import { hashSecret, newClientId, newSecret } from '../secrets.js';
+import type { Writable } from '../writable.js';
 import { assertRedirectsAllowed, type RedirectPolicy } from './abuse-control.js';
 import type { InitialAccessTokens } from './initial-access-tokens.js';
 import type {
@@ -153,11 +154,10 @@ export class RegistrationRules {
   withActiveUntil(record: Omit<ClientRecord, 'activeUntil' | 'softwareKey'>): ClientRecord {
     const activeUntil = this.lifecycle.activeUntil(record);
     const softwareId = record.metadata.software_id;
-    return {
-      ...record,
-      ...(activeUntil !== undefined && { activeUntil }),
-      ...(softwareId !== undefined && { softwareKey: softwareIdKey(softwareId) }),
-    };
+    const stored: Writable<ClientRecord> = { ...record };
+    if (activeUntil !== undefined) stored.activeUntil = activeUntil;
+    if (softwareId !== undefined) stored.softwareKey = softwareIdKey(softwareId);
+    return stored;
   }
 
   /**
@@ -205,9 +205,12 @@ export class RegistrationService {
   ): Promise<ClientInformation> {
     const now = this.clock.now();
     const { bearer } = presented;
+    const presentsStatement =
+      body.software_statement !== undefined && body.software_statement !== null;
     const way = classify({
-      ...presented,
-      softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
+      bearer,
+      clientCertificate: presented.clientCertificate,
+      softwareStatement: presentsStatement,
     });
     requireAccepted(way, this.rules.policy);
     // The token is checked (a read) before the body, so a bad token is a 401 whatever the body.
@@ -218,7 +221,14 @@ export class RegistrationService {
       }
       token = await this.software.initialAccessTokens.check(bearer, now);
     }
-    const admitted = await this.admitSoftware(body, issuer, now);
+    // Without a verifier a statement stays in the body, and validateClientMetadata refuses it
+    // as unapproved. (Here and below, awaited only when there is something to wait for: each
+    // await is a promise and a turn of the microtask queue, on every registration.)
+    const { statements } = this.software;
+    const admitted: AdmittedSoftware =
+      presentsStatement && statements !== undefined
+        ? await this.admitSoftware(body, statements, issuer, now)
+        : { body };
     const validated = validateClientMetadata(admitted.body, this.settings, now);
     const constraints = token && tokenConstraints(token, now);
     const { metadata, expiresAt } = this.rules.bound(
@@ -229,7 +239,7 @@ export class RegistrationService {
       'the initial access token',
     );
     if (way === 'open') this.rules.checkAnonymousRedirects(metadata);
-    await this.rules.refuseBlocked(metadata, way);
+    if (metadata.software_id !== undefined) await this.rules.refuseBlocked(metadata, way);
     // The places this client takes under the caps, given back if it does not come to be: its
     // software_id's first, so that a refusal there leaves the token unused; then the token's,
     // counted with its use (the one extra write of a token registration).
@@ -242,7 +252,9 @@ export class RegistrationService {
       ]);
     };
     try {
-      countedSoftwareId = await this.claimSoftwarePlace(metadata.software_id, now);
+      if (metadata.software_id !== undefined) {
+        countedSoftwareId = await this.claimSoftwarePlace(metadata.software_id, now);
+      }
       if (token) {
         await this.software.initialAccessTokens?.use(token, now);
         tokenUsed = true;
@@ -253,71 +265,70 @@ export class RegistrationService {
     }
     const clientSecret = usesClientSecret(metadata) ? newSecret() : undefined;
     const registrationAccessToken = newSecret();
-    const record = this.rules.withActiveUntil({
+    // Members assigned in order, only when present: a conditional spread allocates an object
+    // per member, on every registration.
+    const built: Partial<Writable<ClientRecord>> = {
       clientId: newClientId(),
       metadata,
       clientIdIssuedAt: now,
-      ...(clientSecret !== undefined && { secretHash: hashSecret(clientSecret) }),
-      clientSecretExpiresAt: clientSecret !== undefined ? this.lifecycle.secretExpiry(now) : 0,
-      registrationTokenHash: hashSecret(registrationAccessToken),
-      ...(expiresAt !== undefined && { expiresAt }),
-      version: 1,
-      registrationMethod: way,
-      metadataFingerprint: metadataFingerprint(metadata),
-      ...(token && { initialAccessTokenId: token.id }),
-      ...(countedSoftwareId !== undefined && { countedSoftwareId }),
-      ...(constraints &&
-        Object.keys(constraints).length > 0 && { registrationConstraints: constraints }),
-      ...(admitted.statementIssuer !== undefined && {
-        statementIssuer: admitted.statementIssuer,
-      }),
-      ...(admitted.asserted && {
-        statementMembers: admitted.asserted.filter((name) => Object.hasOwn(metadata, name)),
-      }),
-      lastChange: { at: now, ...origin },
-    });
+    };
+    if (clientSecret !== undefined) built.secretHash = hashSecret(clientSecret);
+    built.clientSecretExpiresAt = clientSecret !== undefined ? this.lifecycle.secretExpiry(now) : 0;
+    built.registrationTokenHash = hashSecret(registrationAccessToken);
+    if (expiresAt !== undefined) built.expiresAt = expiresAt;
+    built.version = 1;
+    built.registrationMethod = way;
+    built.metadataFingerprint = metadataFingerprint(metadata);
+    if (token) built.initialAccessTokenId = token.id;
+    if (countedSoftwareId !== undefined) built.countedSoftwareId = countedSoftwareId;
+    if (constraints && Object.keys(constraints).length > 0) {
+      built.registrationConstraints = constraints;
+    }
+    if (admitted.statementIssuer !== undefined) built.statementIssuer = admitted.statementIssuer;
+    if (admitted.asserted) {
+      built.statementMembers = admitted.asserted.filter((name) => Object.hasOwn(metadata, name));
+    }
+    built.lastChange = { at: now, ...origin };
+    const record = this.rules.withActiveUntil(built as ClientRecord);
     try {
       await this.repository.create(record);
     } catch (error) {
       await giveBack();
       throw error;
     }
-    return {
-      ...clientInformation(record, issuer, registrationAccessToken, clientSecret),
-      ...(admitted.statement !== undefined && { software_statement: admitted.statement }),
-    };
+    const information = clientInformation(record, issuer, registrationAccessToken, clientSecret);
+    if (admitted.statement !== undefined) {
+      (information as Writable<ClientInformation>).software_statement = admitted.statement;
+    }
+    return information;
   }
 
   /**
-   * A software statement is verified and its claims take precedence over the body's (RFC 7591
-   * §3.1.1). Without a verifier the statement stays in the body, and validateClientMetadata
-   * refuses it as unapproved.
+   * The body's software statement is verified and its claims take precedence over the body's
+   * (RFC 7591 §3.1.1).
    */
   private async admitSoftware(
     body: Record<string, unknown>,
+    statements: SoftwareStatements,
     issuer: string,
     now: number,
   ): Promise<AdmittedSoftware> {
-    const { statements } = this.software;
     const statement = body.software_statement;
-    if (statement !== undefined && statement !== null && statements !== undefined) {
-      if (typeof statement !== 'string') {
-        throw invalidSoftwareStatement('software_statement: must be a JWT');
-      }
-      const verified = await statements.verify(statement, now);
-      // A statement addressed to particular servers must name this one; one with no aud is
-      // for any server (the usual case: software vendors sign once for every deployment).
-      const { aud } = verified.claims;
-      if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
-        throw invalidSoftwareStatement('software_statement: its aud does not name this server');
-      }
-      return {
-        ...withStatementClaims(body, verified),
-        statement,
-        statementIssuer: verified.issuer,
-      };
+    if (typeof statement !== 'string') {
+      throw invalidSoftwareStatement('software_statement: must be a JWT');
     }
-    return { body };
+    const verified = await statements.verify(statement, now);
+    // A statement addressed to particular servers must name this one; one with no aud is
+    // for any server (the usual case: software vendors sign once for every deployment).
+    const { aud } = verified.claims;
+    if (aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(issuer)) {
+      throw invalidSoftwareStatement('software_statement: its aud does not name this server');
+    }
+    return {
+      ...withStatementClaims(body, verified),
+      statement,
+      statementIssuer: verified.issuer,
+    };
   }
 
   /**
@@ -359,16 +370,17 @@ export function clientInformation(
   registrationAccessToken: string,
   clientSecret?: string,
 ): ClientInformation {
-  return {
+  const information: Writable<Partial<ClientInformation>> = {
     client_id: record.clientId,
     client_id_issued_at: record.clientIdIssuedAt,
     ...record.metadata,
-    ...(clientSecret !== undefined && { client_secret: clientSecret }),
-    ...(record.secretHash !== undefined && {
-      client_secret_expires_at: record.clientSecretExpiresAt,
-    }),
-    ...(record.expiresAt !== undefined && { expires_at: record.expiresAt }),
-    registration_access_token: registrationAccessToken,
-    registration_client_uri: clientConfigurationUrl(issuer, record.clientId),
   };
+  if (clientSecret !== undefined) information.client_secret = clientSecret;
+  if (record.secretHash !== undefined) {
+    information.client_secret_expires_at = record.clientSecretExpiresAt;
+  }
+  if (record.expiresAt !== undefined) information.expires_at = record.expiresAt;
+  information.registration_access_token = registrationAccessToken;
+  information.registration_client_uri = clientConfigurationUrl(issuer, record.clientId);
+  return information as ClientInformation;
 }

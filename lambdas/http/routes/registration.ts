@@ -6,7 +6,8 @@ import type {
 } from '../../core/registration/client-configuration.js';
 import type { RegistrationService } from '../../core/registration/registration.js';
 import { classify } from '../../core/registration/registration-policy.js';
-import type { HttpRequest } from '../message.js';
+import type { Writable } from '../../core/writable.js';
+import type { HttpRequest, HttpResponse } from '../message.js';
 import { bearerToken, readJsonObject } from '../request.js';
 import { json, noContent } from '../responses.js';
 import type { Route, RouteContext } from '../router.js';
@@ -22,20 +23,20 @@ export const registrationRoutes = (
 ): Route[] => {
   const register = async ({ request, issuer }: RouteContext) => {
     const body = readJsonObject(request);
-    const bearer = presentedBearer(request);
-    const presented = {
-      ...(bearer !== undefined && { bearer }),
-      ...(request.clientCertificate && { clientCertificate: true }),
-    };
     // Only a registration that presents nothing counts against the rate limit: one that
     // presents a credential is admitted or refused by it, never downgraded to anonymous.
-    const softwareStatement =
-      body.software_statement !== undefined && body.software_statement !== null;
-    if (classify({ ...presented, softwareStatement }) === 'open') {
-      await rateLimiter?.admit(request.sourceIp);
+    const presented = {
+      bearer: presentedBearer(request),
+      clientCertificate: request.clientCertificate !== undefined,
+      softwareStatement: body.software_statement !== undefined && body.software_statement !== null,
+    };
+    if (rateLimiter !== undefined && classify(presented) === 'open') {
+      await rateLimiter.admit(request.sourceIp);
     }
     const registered = await service.register(body, issuer, origin(request), presented);
-    return { ...json(201, registered), clientId: registered.client_id };
+    const response: Writable<HttpResponse> = json(201, registered);
+    response.clientId = registered.client_id;
+    return response;
   };
   return [{ method: 'POST', path: PATHS.register, cors: true, handle: register }];
 };
