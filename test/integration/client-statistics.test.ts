@@ -2,6 +2,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbClientRepository } from '../../lambdas/adapters/dynamodb/dynamodb-client-repository.js';
 import { DynamoDbClientStatistics } from '../../lambdas/adapters/dynamodb/dynamodb-client-statistics.js';
+import { DynamoDbExpirySweeper } from '../../lambdas/adapters/dynamodb/dynamodb-expiry-sweeper.js';
 import { documentClient } from '../../lambdas/aws/dynamodb.js';
 import { loadConfig } from '../../lambdas/config.js';
 import { lastDays } from '../../lambdas/core/operator/client-statistics.js';
@@ -159,6 +160,9 @@ describe('local server counts from the changes, audit log or not', () => {
     );
 
   it('counts registrations, deletions and sweeper expiries, and reads them without a scan', async () => {
+    // The sweep runs every second on the same client as the stats read: watched from the start,
+    // so that it can be stopped and its last run awaited before the read's calls are counted.
+    const sweep = vi.spyOn(DynamoDbExpirySweeper.prototype, 'sweep');
     const kept = await register();
     const byClient = await register();
     const byOperator = await register();
@@ -176,6 +180,9 @@ describe('local server counts from the changes, audit log or not', () => {
       .poll(async () => (await stats()).active_clients, { timeout: 10_000, interval: 250 })
       .toBe(1);
     expect(kept.client_id).toBeDefined();
+    const started = sweep.mock.results.map((result) => result.value);
+    sweep.mockResolvedValue({ deleted: {}, daysSwept: 0, complete: true });
+    await Promise.allSettled(started);
 
     const page = vi.spyOn(DynamoDbClientRepository.prototype, 'page');
     const send = vi.spyOn(DynamoDBDocumentClient.prototype, 'send');
