@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbTrustedIssuers } from '../../lambdas/adapters/dynamodb/dynamodb-trusted-issuers.js';
@@ -16,18 +13,14 @@ import { type EmbeddedStore, startEmbeddedStore } from '../../local/embedded-sto
 const TABLE = 'trusted-issuers-test';
 const ISSUER = 'https://ci.example';
 let store: EmbeddedStore;
-let dir: string;
 let dynamo: ReturnType<typeof documentClient>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'dcr-issuers-'));
-  store = await startEmbeddedStore(TABLE, dir);
+  // Conditional writes are what is under test, not durability: the store lives in memory.
+  store = await startEmbeddedStore(TABLE);
   dynamo = documentClient(store.client);
 });
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => store.close());
 
 const record = (scope: string, at: number): StoredTrustedIssuer => ({
   issuer: ISSUER,
