@@ -27,9 +27,9 @@ function generate(alg: LocalAlg): KeyObject {
  * The local server keeps the pool even on one core: over HTTP, on a core other processes also
  * use, a server that signs inline never sleeps while it has work, and the kernel's scheduler
  * then gives it only its fair share of the core, while the pool's threads wake and preempt:
- * inline served up to 4× fewer requests/s there (ES256), at no less CPU per request. Only on a core it has
- * to itself does inline save the hand-off, and no setting of the process tells the two apart
- * (bench/README.md "Signing on the pool or inline").
+ * inline served up to 4× fewer requests/s there (ES256), at no less CPU per request. On a quiet
+ * pinned core, inline measured no better than the pool over HTTP either (bench/README.md
+ * "Signing on the pool or inline").
  */
 export interface SigningPlace {
   readonly offload: boolean;
